@@ -1,0 +1,285 @@
+//! Factor copulas over allocation pairs, sampled exactly without a draw per pair per step.
+//!
+//! Each step, pair i's latent is `X_i = (a·Z + b·Y_g(i) + e·ε_i) / S` with a global factor
+//! Z, group factors Y_g and idiosyncratic ε_i, all standard normal; `a = √ρ_global`,
+//! `b = √ρ_group`, `e = √(1 − a² − b²)`; S = 1 (Gaussian) or √(W/ν) with W ~ χ²_ν
+//! (Student-t). The pair faults when X_i < c = F⁻¹(p), F the standard normal or t_ν CDF.
+//! Given the common variables V = (Z, Y, W) pairs fault independently with probability
+//! `Φ((c·S − a·Z − b·Y_g) / e)`.
+//!
+//! Two exact samplers (`docs/model.md` derives both):
+//! - **Direct**: per step draw V, then per group the faulting members by geometric skips.
+//!   Cost per step O(groups + faults).
+//! - **Union** (Karp–Luby): when m = n·p ≤ [`UNION_MAX_MASS`], candidate steps arrive with
+//!   probability m per step (geometric skips over steps). At a candidate: pick a pair i
+//!   uniformly, draw V conditional on pair i faulting, the other pairs' faults given V, and
+//!   accept with probability 1/|faults|. Accepted steps have exactly the law of the step's
+//!   fault set conditioned on being non-empty, and occur with exactly its probability.
+//!   Cost per path O(m·steps·(groups + faults)).
+
+use rand::{Rng, RngExt};
+use rand_distr::{ChiSquared, Distribution, Gamma, StandardNormal};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::function::erf::{erfc, erfc_inv};
+
+use crate::severity::SeverityDist;
+use crate::spec::{Copula, CopulaFamily};
+
+/// Largest per-step fault mass n·p for which the union sampler is used.
+pub const UNION_MAX_MASS: f64 = 0.5;
+
+/// Which exact sampler a copula uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Draw the common factors every step.
+    Direct,
+    /// Skip to candidate steps and accept by the union (Karp–Luby) rule.
+    Union,
+}
+
+/// Standard normal CDF.
+#[inline]
+pub fn norm_cdf(x: f64) -> f64 {
+    0.5 * erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// Standard normal quantile.
+#[inline]
+pub fn norm_inv(q: f64) -> f64 {
+    -std::f64::consts::SQRT_2 * erfc_inv(2.0 * q)
+}
+
+/// Number of failures before the first success of Bernoulli trials whose failure
+/// probability has logarithm `ln_fail` (`ln(1 − p)`); `u64::MAX` when p = 0.
+#[inline]
+pub fn geometric_skip<R: Rng + ?Sized>(rng: &mut R, ln_fail: f64) -> u64 {
+    if ln_fail == 0.0 {
+        return u64::MAX;
+    }
+    if ln_fail == f64::NEG_INFINITY {
+        return 0;
+    }
+    // 1 − U lies in (0, 1], so the logarithm is finite.
+    let u: f64 = 1.0 - rng.random::<f64>();
+    let k = (u.ln() / ln_fail).floor();
+    if k >= u64::MAX as f64 { u64::MAX } else { k as u64 }
+}
+
+#[derive(Debug, Clone)]
+enum Family {
+    Gaussian,
+    StudentT { nu: f64, t: StudentsT, chi2: ChiSquared<f64> },
+}
+
+/// A compiled factor copula.
+#[derive(Debug, Clone)]
+pub struct CopulaModel {
+    /// Source index for loss attribution.
+    pub source: u32,
+    /// Marginal fault probability per pair per step.
+    pub p_step: f64,
+    /// Severity of one fault.
+    pub severity: SeverityDist,
+    method: Method,
+    family: Family,
+    threshold: f64,
+    a: f64,
+    b: f64,
+    e: f64,
+    /// Group `g` holds members `members[offsets[g]..offsets[g + 1]]` (pair indices).
+    offsets: Vec<u32>,
+    members: Vec<u32>,
+    /// Group of each member.
+    member_group: Vec<u32>,
+    ln_no_candidate: f64,
+}
+
+impl CopulaModel {
+    /// Compiles a validated copula over `groups` of pair indices with per-step probability
+    /// `p_step`.
+    pub fn new(source: u32, spec: &Copula, p_step: f64, groups: Vec<Vec<u32>>) -> Self {
+        let family = match spec.family {
+            CopulaFamily::Gaussian => Family::Gaussian,
+            CopulaFamily::StudentT => {
+                let nu = spec.dof.expect("validated: dof given for student_t");
+                Family::StudentT {
+                    nu,
+                    t: StudentsT::new(0.0, 1.0, nu).expect("validated dof"),
+                    chi2: ChiSquared::new(nu).expect("validated dof"),
+                }
+            }
+        };
+        let threshold = match &family {
+            _ if p_step <= 0.0 => f64::NEG_INFINITY,
+            _ if p_step >= 1.0 => f64::INFINITY,
+            Family::Gaussian => norm_inv(p_step),
+            Family::StudentT { t, .. } => t.inverse_cdf(p_step),
+        };
+        let a = spec.global_correlation.sqrt();
+        let b = spec.group_correlation.sqrt();
+        let e = (1.0 - spec.global_correlation - spec.group_correlation).max(0.0).sqrt();
+        let mut offsets = vec![0u32];
+        let mut members = Vec::new();
+        let mut member_group = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            members.extend_from_slice(group);
+            member_group.extend(std::iter::repeat_n(g as u32, group.len()));
+            offsets.push(members.len() as u32);
+        }
+        let mass = members.len() as f64 * p_step;
+        let method = if mass <= UNION_MAX_MASS { Method::Union } else { Method::Direct };
+        CopulaModel {
+            source,
+            p_step,
+            severity: spec.severity.sampler(),
+            method,
+            family,
+            threshold,
+            a,
+            b,
+            e,
+            offsets,
+            members,
+            member_group,
+            ln_no_candidate: (-mass.min(1.0)).ln_1p(),
+        }
+    }
+
+    /// The sampler in use.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// Forces a sampler (both are exact; tests compare them). Union needs n·p ≤ 1.
+    pub fn with_method(mut self, method: Method) -> Self {
+        assert!(method == Method::Direct || self.members.len() as f64 * self.p_step <= 1.0, "union sampler needs n·p ≤ 1");
+        self.method = method;
+        self
+    }
+
+    /// Number of pairs in the copula.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether the copula covers no pair.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Samples every fault over `n_steps` steps, calling `emit(step, pair)` in step order.
+    /// `scratch` is reused between calls to avoid allocation.
+    pub fn sample_faults<R: Rng + ?Sized>(&self, rng: &mut R, n_steps: u32, scratch: &mut Vec<u32>, emit: &mut impl FnMut(u32, u32)) {
+        if self.members.is_empty() || self.p_step <= 0.0 {
+            return;
+        }
+        match self.method {
+            Method::Direct => {
+                for step in 0..n_steps {
+                    let (z, scale) = self.common(rng);
+                    scratch.clear();
+                    self.faults_given(rng, z, scale, None, scratch);
+                    for &pair in scratch.iter() {
+                        emit(step, pair);
+                    }
+                }
+            }
+            Method::Union => {
+                let mut step: u64 = 0;
+                loop {
+                    let skip = geometric_skip(rng, self.ln_no_candidate);
+                    step = step.saturating_add(skip);
+                    if step >= u64::from(n_steps) {
+                        return;
+                    }
+                    if self.union_candidate(rng, scratch) {
+                        for &pair in scratch.iter() {
+                            emit(step as u32, pair);
+                        }
+                    }
+                    step += 1;
+                }
+            }
+        }
+    }
+
+    /// Draws the global factor and the scale S of the common variables.
+    fn common<R: Rng + ?Sized>(&self, rng: &mut R) -> (f64, f64) {
+        let z: f64 = StandardNormal.sample(rng);
+        let scale = match &self.family {
+            Family::Gaussian => 1.0,
+            Family::StudentT { nu, chi2, .. } => (chi2.sample(rng) / nu).sqrt(),
+        };
+        (z, scale)
+    }
+
+    /// Conditional fault probability of a pair whose group factor is `y`.
+    #[inline]
+    fn conditional(&self, z: f64, y: f64, scale: f64) -> f64 {
+        let x = self.threshold * scale - self.a * z - self.b * y;
+        if self.e > 0.0 {
+            norm_cdf(x / self.e)
+        } else if x > 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    /// Pushes the faulting pairs given Z and S onto `out`. Group `fixed.0` uses factor
+    /// `fixed.1` and skips member index `fixed.2` (the union sampler's chosen pair).
+    fn faults_given<R: Rng + ?Sized>(&self, rng: &mut R, z: f64, scale: f64, fixed: Option<(u32, f64, usize)>, out: &mut Vec<u32>) {
+        for g in 0..self.offsets.len() - 1 {
+            let (y, skip_member) = match fixed {
+                Some((fg, fy, fm)) if fg as usize == g => (fy, Some(fm)),
+                _ if self.b > 0.0 => (StandardNormal.sample(rng), None),
+                _ => (0.0, None),
+            };
+            let p = self.conditional(z, y, scale);
+            if p <= 0.0 {
+                continue;
+            }
+            let ln_fail = (-p).ln_1p();
+            let (lo, hi) = (self.offsets[g] as usize, self.offsets[g + 1] as usize);
+            let mut k = lo as u64;
+            loop {
+                k = k.saturating_add(geometric_skip(rng, ln_fail));
+                if k >= hi as u64 {
+                    break;
+                }
+                if Some(k as usize) != skip_member {
+                    out.push(self.members[k as usize]);
+                }
+                k += 1;
+            }
+        }
+    }
+
+    /// One union-sampler candidate: fills `out` with the step's faults and returns whether
+    /// the candidate is accepted.
+    fn union_candidate<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<u32>) -> bool {
+        out.clear();
+        let m = rng.random_range(0..self.members.len());
+        let u = 1.0 - rng.random::<f64>();
+        // The chosen pair's latent conditional on faulting, then the scale given it.
+        let (g_latent, scale) = match &self.family {
+            Family::Gaussian => (norm_inv(u * self.p_step), 1.0),
+            Family::StudentT { nu, t, .. } => {
+                let x = t.inverse_cdf(u * self.p_step);
+                // W | X = x ~ Gamma(shape (ν+1)/2, scale 2/(1 + x²/ν)).
+                let w = Gamma::new(0.5 * (nu + 1.0), 2.0 / (1.0 + x * x / nu)).expect("positive parameters").sample(rng);
+                let scale = (w / nu).sqrt();
+                (x * scale, scale)
+            }
+        };
+        // (Z, Y, ε) ~ N(0, I) conditioned on a·Z + b·Y + e·ε = g: project onto the plane.
+        let xi: [f64; 3] = [StandardNormal.sample(rng), StandardNormal.sample(rng), StandardNormal.sample(rng)];
+        let d = g_latent - (self.a * xi[0] + self.b * xi[1] + self.e * xi[2]);
+        let z = xi[0] + self.a * d;
+        let y = xi[1] + self.b * d;
+        out.push(self.members[m]);
+        self.faults_given(rng, z, scale, Some((self.member_group[m], y, m)), out);
+        // Accept with probability 1/|faults|.
+        out.len() == 1 || rng.random::<f64>() * (out.len() as f64) < 1.0
+    }
+}

@@ -1,0 +1,159 @@
+//! Reading a scenario: TOML syntax, `--set` overrides, typed deserialization, semantic
+//! validation, then compilation into a [`Model`].
+//!
+//! Every failure becomes a [`ScenarioError`] naming the file and the field path; fields that
+//! are in the file also get their line and column, fields set on the command line name the
+//! override instead.
+
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::error::{Diagnostic, ScenarioError};
+use crate::model::Model;
+use crate::overrides::apply_overrides;
+use crate::spec::Scenario;
+use crate::suggest::did_you_mean_from_serde;
+use crate::validate::validate;
+
+/// Reads, overrides, validates and compiles the scenario file at `path`.
+///
+/// `overrides` are `KEY=VALUE` strings as given to `--set`.
+pub fn load_file(path: &Path, overrides: &[String]) -> Result<Model, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ScenarioError::Io { file: path.to_path_buf(), source })?;
+    load_str(&text, path, overrides)
+}
+
+/// Like [`load_file`] for a scenario already in memory; `path` names it in messages and
+/// gives the default scenario name (its file stem).
+pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, ScenarioError> {
+    let file = path.to_path_buf();
+    let spans = DeTable::parse(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ScenarioError::Syntax { file: file.clone(), line, column, message: first_line(e.message()) }
+    })?;
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ScenarioError::Syntax { file: file.clone(), line, column, message: first_line(e.message()) }
+    })?;
+
+    let applied = apply_overrides(&mut table, overrides, &file)?;
+    let locate = |mut d: Diagnostic| -> Diagnostic {
+        if let Some(o) = applied.iter().find(|o| covers(&o.path, &d.path)) {
+            d.from_override = Some(o.assignment.clone());
+        } else {
+            d.location = span_of(&spans, &d.path).map(|s| line_col(text, s.start));
+        }
+        d
+    };
+
+    let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        let message = did_you_mean_from_serde(&first_line(inner.message()));
+        ScenarioError::Invalid { file: file.clone(), problems: vec![locate(unknown_key_path(path, &message))] }
+    })?;
+
+    if scenario.name.is_none() {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        scenario.name = Some(stem);
+    }
+    let mut problems: Vec<Diagnostic> = validate(&scenario).into_iter().map(locate).collect();
+    if !problems.is_empty() {
+        problems.sort_by_key(|d| d.location.unwrap_or((usize::MAX, usize::MAX)));
+        return Err(ScenarioError::Invalid { file, problems });
+    }
+    Ok(Model::compile(scenario, applied.into_iter().map(|o| o.assignment).collect()))
+}
+
+/// serde reports an unknown field at its parent; point at the field itself so that the
+/// location is the offending key.
+fn unknown_key_path(path: String, message: &str) -> Diagnostic {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some(key) = rest.split('`').next() {
+            let full = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+            return Diagnostic::new(full, message);
+        }
+    }
+    Diagnostic::new(path, message)
+}
+
+/// Whether a diagnostic at `diag` concerns the value set at `set` (equal or nested).
+fn covers(set: &str, diag: &str) -> bool {
+    diag == set || diag.starts_with(&format!("{set}.")) || diag.starts_with(&format!("{set}["))
+}
+
+fn first_line(s: &str) -> String {
+    s.trim().lines().next().unwrap_or("").trim().to_string()
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A path segment: a table key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// Splits `operators[3].allocations.eigenda` into segments.
+pub(crate) fn parse_path(path: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            if i > 0 {
+                out.push(Segment::Key(rest[..i].to_string()));
+            }
+            rest = &rest[i..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let Some(end) = stripped.find(']') else { break };
+                if let Ok(n) = stripped[..end].parse() {
+                    out.push(Segment::Index(n));
+                }
+                rest = &stripped[end + 1..];
+            }
+        } else {
+            out.push(Segment::Key(rest.to_string()));
+        }
+    }
+    out
+}
+
+/// The span of the value (or, for a missing last key, of its table) at `path`.
+fn span_of(root: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>> {
+    let segments = parse_path(path);
+    let mut best = None;
+    let mut table = Some(root.get_ref());
+    let mut value: Option<&Spanned<DeValue<'_>>> = None;
+    for seg in &segments {
+        let next = match (seg, table, value) {
+            (Segment::Key(k), Some(t), _) => {
+                let found = t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str());
+                if let Some((key, _)) = found {
+                    // Point at the key: that is where a reader looks for the field.
+                    best = Some(key.span());
+                }
+                found.map(|(_, v)| v)
+            }
+            (Segment::Index(i), _, Some(v)) => v.get_ref().as_array().and_then(|a| a.get(*i)).inspect(|e| {
+                best = Some(e.span());
+            }),
+            _ => None,
+        };
+        let Some(next) = next else { break };
+        value = Some(next);
+        table = next.get_ref().as_table();
+    }
+    best
+}

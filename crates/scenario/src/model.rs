@@ -1,0 +1,355 @@
+//! The compiled model: a validated scenario turned into flat, indexed arrays and ready-made
+//! samplers, so the path kernel does no name lookups and no parameter checks.
+
+use std::collections::BTreeMap;
+
+use rand_distr::Poisson;
+
+use crate::copula::CopulaModel;
+use crate::severity::SeverityDist;
+use crate::spec::{HitUnit, Scenario, Selector, SeverityDraw};
+
+/// Days in a year for every `_per_year` and `_apr` quantity.
+pub const DAYS_PER_YEAR: f64 = 365.0;
+/// Loss-source name of the AVSs' independent per-allocation faults.
+pub const AVS_FAULTS_SOURCE: &str = "avs_faults";
+
+/// A validated, compiled scenario. Immutable; shared by every worker thread.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The resolved scenario (overrides applied, name filled in).
+    pub scenario: Scenario,
+    /// Scenario name.
+    pub name: String,
+    /// Hash of the resolved scenario (see [`scenario_hash`]).
+    pub scenario_hash: String,
+    /// `--set` assignments applied, in order.
+    pub overrides: Vec<String>,
+    /// Number of paths.
+    pub paths: u64,
+    /// Seed of all random streams.
+    pub seed: u64,
+    /// Horizon in days.
+    pub horizon_days: f64,
+    /// Step length in days.
+    pub step_days: f64,
+    /// Steps per path.
+    pub n_steps: u32,
+    /// Collateral at t = 0, ETH.
+    pub collateral_eth: f64,
+    /// LRT supply (constant over the horizon in this model).
+    pub lrt_supply: f64,
+    /// Operators in file order.
+    pub operators: Vec<OperatorModel>,
+    /// AVS names in file order.
+    pub avs_names: Vec<String>,
+    /// Allocation pairs (operator × AVS with magnitude > 0), grouped by operator in file
+    /// order, AVSs by name within an operator.
+    pub pairs: Vec<PairModel>,
+    /// Gross rewards of the t = 0 book, ETH per year.
+    pub gross_reward_eth_per_year: f64,
+    /// Rewards of the t = 0 book net of commission and protocol fee, ETH per year.
+    pub net_reward_eth_per_year: f64,
+    /// Loss-source names in report order: shocks, copulas, then [`AVS_FAULTS_SOURCE`].
+    pub sources: Vec<String>,
+    /// The AVSs' independent faults, superposed (None when every rate is 0).
+    pub avs_faults: Option<AvsFaults>,
+    /// Common shocks.
+    pub shocks: Vec<ShockModel>,
+    /// Factor copulas.
+    pub copulas: Vec<CopulaModel>,
+}
+
+/// One operator.
+#[derive(Debug, Clone)]
+pub struct OperatorModel {
+    /// Name.
+    pub name: String,
+    /// Stake at t = 0, ETH.
+    pub stake_eth: f64,
+    /// Commission on gross rewards.
+    pub commission: f64,
+}
+
+/// One allocation pair: an operator's magnitude on one AVS, in ETH.
+#[derive(Debug, Clone)]
+pub struct PairModel {
+    /// Operator index.
+    pub operator: u32,
+    /// AVS index.
+    pub avs: u32,
+    /// Allocated ETH at t = 0.
+    pub eth: f64,
+    /// Gross rewards one allocated ETH earns (staking + MEV + the AVS's), per year.
+    pub gross_reward_per_eth_year: f64,
+    /// The part of it that reaches the pool (after commission and protocol fee).
+    pub net_reward_per_eth_year: f64,
+}
+
+/// Independent faults of every allocation pair, superposed into one Poisson stream: an event
+/// picks an AVS with probability ∝ rate × pairs, then one of its pairs uniformly.
+#[derive(Debug, Clone)]
+pub struct AvsFaults {
+    /// Source index of [`AVS_FAULTS_SOURCE`].
+    pub source: u32,
+    /// Number of events over the horizon.
+    pub events: Poisson<f64>,
+    /// Cumulative share of the total rate per entry (last = 1).
+    pub cumulative: Vec<f64>,
+    /// Per AVS with a positive rate: its severity and its pairs.
+    pub entries: Vec<(SeverityDist, Vec<u32>)>,
+}
+
+/// A common shock: Poisson events over the horizon, each hitting units of pairs.
+#[derive(Debug, Clone)]
+pub struct ShockModel {
+    /// Source index.
+    pub source: u32,
+    /// Number of events over the horizon (None when the rate is 0).
+    pub events: Option<Poisson<f64>>,
+    /// Probability that one unit is hit by one event.
+    pub hit_probability: f64,
+    /// `ln(1 − hit_probability)`, for geometric skips over units.
+    pub ln_miss: f64,
+    /// Draw a severity per hit unit instead of per event.
+    pub per_target: bool,
+    /// Severity.
+    pub severity: SeverityDist,
+    /// Unit `u` holds pairs `unit_pairs[unit_offsets[u]..unit_offsets[u + 1]]`.
+    pub unit_offsets: Vec<u32>,
+    /// Pair indices, unit by unit.
+    pub unit_pairs: Vec<u32>,
+}
+
+impl ShockModel {
+    /// Number of hit units.
+    pub fn units(&self) -> usize {
+        self.unit_offsets.len() - 1
+    }
+    /// Pairs of unit `u`.
+    pub fn unit(&self, u: usize) -> &[u32] {
+        &self.unit_pairs[self.unit_offsets[u] as usize..self.unit_offsets[u + 1] as usize]
+    }
+}
+
+/// The (operator index, AVS index) pairs a selector matches, in pair order.
+pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
+    let avs_index: BTreeMap<&str, usize> = s.avs.iter().enumerate().map(|(i, a)| (a.name.as_str(), i)).collect();
+    let mut out = Vec::new();
+    for (oi, op) in s.operators.iter().enumerate() {
+        if !sel.operators.is_empty() && !sel.operators.contains(&op.name) {
+            continue;
+        }
+        let attrs_ok = sel.attributes.iter().all(|(k, vals)| op.attributes.get(k).is_some_and(|v| vals.values().contains(&v.as_str())));
+        if !attrs_ok {
+            continue;
+        }
+        for (avs, m) in &op.allocations {
+            if *m <= 0.0 || (!sel.avs.is_empty() && !sel.avs.contains(avs)) {
+                continue;
+            }
+            if let Some(ai) = avs_index.get(avs.as_str()) {
+                out.push((oi, *ai));
+            }
+        }
+    }
+    out
+}
+
+/// FNV-1a (64-bit) of the resolved scenario's canonical JSON: identifies the exact inputs of a
+/// run in reports. Not a cryptographic hash.
+pub fn scenario_hash(s: &Scenario) -> String {
+    let json = serde_json::to_string(s).expect("scenario serializes");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in json.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+impl Model {
+    /// Compiles a scenario that passed [`crate::validate::validate`].
+    pub fn compile(scenario: Scenario, overrides: Vec<String>) -> Model {
+        let s = &scenario;
+        let sim = &s.simulation;
+        let n_steps = (sim.horizon_days / sim.step_days).round().max(1.0) as u32;
+        let horizon_years = sim.horizon_days / DAYS_PER_YEAR;
+        let collateral_eth = s.pool.collateral_eth;
+        let lrt_supply = match (s.pool.lrt_supply, s.pool.exchange_rate) {
+            (Some(supply), _) => supply,
+            (None, Some(rate)) => collateral_eth / rate,
+            (None, None) => collateral_eth,
+        };
+        let staking_apr = s.rewards.base_apr + s.rewards.mev_apr;
+        let keep = 1.0 - s.pool.protocol_fee;
+
+        let operators: Vec<OperatorModel> = s
+            .operators
+            .iter()
+            .map(|o| OperatorModel {
+                name: o.name.clone(),
+                stake_eth: o.stake_eth.unwrap_or_else(|| o.share.unwrap_or(0.0) * collateral_eth),
+                commission: o.commission.unwrap_or(s.rewards.operator_commission),
+            })
+            .collect();
+        let all = selected_pairs(s, &Selector::default());
+        let pair_index: BTreeMap<(usize, usize), u32> = all.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
+        let pairs: Vec<PairModel> = all
+            .iter()
+            .map(|&(oi, ai)| {
+                let op = &s.operators[oi];
+                let magnitude = op.allocations[&s.avs[ai].name];
+                let gross = staking_apr + s.avs[ai].reward_apr;
+                PairModel {
+                    operator: oi as u32,
+                    avs: ai as u32,
+                    eth: magnitude * operators[oi].stake_eth,
+                    gross_reward_per_eth_year: gross,
+                    net_reward_per_eth_year: gross * (1.0 - operators[oi].commission) * keep,
+                }
+            })
+            .collect();
+        let mut gross_reward = 0.0;
+        let mut net_reward = 0.0;
+        for op in &operators {
+            gross_reward += op.stake_eth * staking_apr;
+            net_reward += op.stake_eth * staking_apr * (1.0 - op.commission) * keep;
+        }
+        for p in &pairs {
+            let avs_apr = s.avs[p.avs as usize].reward_apr;
+            gross_reward += p.eth * avs_apr;
+            net_reward += p.eth * avs_apr * (1.0 - operators[p.operator as usize].commission) * keep;
+        }
+
+        let mut sources: Vec<String> = s.shocks.iter().map(|x| x.name.clone()).collect();
+        sources.extend(s.copulas.iter().map(|x| x.name.clone()));
+        let pairs_of = |sel: &Selector| -> Vec<(usize, usize, u32)> {
+            selected_pairs(s, sel).into_iter().map(|(o, a)| (o, a, pair_index[&(o, a)])).collect()
+        };
+
+        let shocks = s
+            .shocks
+            .iter()
+            .enumerate()
+            .map(|(i, sh)| {
+                let selected = pairs_of(&sh.select);
+                let mut units: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+                for (k, &(o, a, p)) in selected.iter().enumerate() {
+                    let key = match sh.hit_per {
+                        HitUnit::Operator => o,
+                        HitUnit::Avs => a,
+                        HitUnit::Allocation => k,
+                        HitUnit::Event => 0,
+                    };
+                    units.entry(key).or_default().push(p);
+                }
+                let mut unit_offsets = vec![0u32];
+                let mut unit_pairs = Vec::new();
+                for (_, members) in units {
+                    unit_pairs.extend(members);
+                    unit_offsets.push(unit_pairs.len() as u32);
+                }
+                let mean_events = sh.rate_per_year * horizon_years;
+                ShockModel {
+                    source: i as u32,
+                    events: (mean_events > 0.0).then(|| Poisson::new(mean_events).expect("validated rate")),
+                    hit_probability: sh.hit_probability,
+                    ln_miss: (-sh.hit_probability).ln_1p(),
+                    per_target: sh.severity_draw == SeverityDraw::PerTarget,
+                    severity: sh.severity.sampler(),
+                    unit_offsets,
+                    unit_pairs,
+                }
+            })
+            .collect();
+
+        let copulas = s
+            .copulas
+            .iter()
+            .enumerate()
+            .map(|(i, cp)| {
+                let selected = pairs_of(&cp.select);
+                let mut groups: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+                for &(o, a, p) in &selected {
+                    let key = match cp.group_by.as_deref() {
+                        None => "",
+                        Some("avs") => s.avs[a].name.as_str(),
+                        Some("operator") => s.operators[o].name.as_str(),
+                        Some(attr) => s.operators[o].attributes[attr].as_str(),
+                    };
+                    groups.entry(key).or_default().push(p);
+                }
+                let p_step = match (cp.fault_prob_per_step, cp.fault_prob_per_year) {
+                    (Some(p), _) => p,
+                    (None, Some(p)) => -((-p).ln_1p() * sim.step_days / DAYS_PER_YEAR).exp_m1(),
+                    (None, None) => 0.0,
+                };
+                CopulaModel::new(
+                    (s.shocks.len() + i) as u32,
+                    cp,
+                    p_step,
+                    groups.into_values().collect(),
+                )
+            })
+            .collect();
+
+        let fault_entries: Vec<(f64, SeverityDist, Vec<u32>)> = s
+            .avs
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.fault_rate_per_year > 0.0)
+            .filter_map(|(ai, a)| {
+                let members: Vec<u32> = pairs.iter().enumerate().filter(|(_, p)| p.avs as usize == ai).map(|(k, _)| k as u32).collect();
+                let sev = a.fault_severity.as_ref().expect("validated: severity given with a rate").sampler();
+                (!members.is_empty()).then(|| (a.fault_rate_per_year * members.len() as f64, sev, members))
+            })
+            .collect();
+        let total_rate: f64 = fault_entries.iter().map(|e| e.0).sum();
+        let avs_faults = (total_rate > 0.0).then(|| {
+            let mut acc = 0.0;
+            let cumulative = fault_entries
+                .iter()
+                .map(|e| {
+                    acc += e.0 / total_rate;
+                    acc
+                })
+                .collect();
+            AvsFaults {
+                source: sources.len() as u32,
+                events: Poisson::new(total_rate * horizon_years).expect("positive rate"),
+                cumulative,
+                entries: fault_entries.into_iter().map(|(_, sev, m)| (sev, m)).collect(),
+            }
+        });
+        sources.push(AVS_FAULTS_SOURCE.to_string());
+
+        Model {
+            name: s.name.clone().unwrap_or_default(),
+            scenario_hash: scenario_hash(s),
+            overrides,
+            paths: sim.paths,
+            seed: sim.seed,
+            horizon_days: sim.horizon_days,
+            step_days: sim.step_days,
+            n_steps,
+            collateral_eth,
+            lrt_supply,
+            avs_names: s.avs.iter().map(|a| a.name.clone()).collect(),
+            operators,
+            pairs,
+            gross_reward_eth_per_year: gross_reward,
+            net_reward_eth_per_year: net_reward,
+            sources,
+            avs_faults,
+            shocks,
+            copulas,
+            scenario,
+        }
+    }
+
+    /// NAV per LRT at t = 0, ETH.
+    pub fn initial_nav_per_lrt(&self) -> f64 {
+        self.collateral_eth / self.lrt_supply
+    }
+}

@@ -1,0 +1,226 @@
+//! Severity distributions: the fraction of an allocation's current amount a hit slashes.
+//!
+//! In a scenario file a severity is either a bare number (fixed) or a table tagged by `dist`:
+//!
+//! ```toml
+//! severity = 0.05
+//! severity = { dist = "uniform", min = 0.01, max = 0.2 }
+//! severity = { dist = "beta", mean = 0.1, sd = 0.05 }
+//! severity = { dist = "empirical", values = [0.01, 0.1, 1.0], weights = [0.7, 0.25, 0.05] }
+//! ```
+
+use std::fmt;
+
+use rand::{Rng, RngExt};
+use rand_distr::{Beta, Distribution};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// A severity as written in a scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "dist", rename_all = "snake_case")]
+pub enum Severity {
+    /// Always the same fraction.
+    Fixed {
+        /// The fraction, in [0, 1].
+        value: f64,
+    },
+    /// Uniform on [min, max] ⊆ [0, 1].
+    Uniform {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// Beta distribution given by its mean and standard deviation (sd² < mean·(1 − mean)).
+    Beta {
+        /// Mean, in (0, 1).
+        mean: f64,
+        /// Standard deviation, > 0.
+        sd: f64,
+    },
+    /// Discrete points with weights (normalised to sum to 1).
+    Empirical {
+        /// Fractions, each in [0, 1].
+        values: Vec<f64>,
+        /// Non-negative weights, one per value, with a positive sum.
+        weights: Vec<f64>,
+    },
+}
+
+/// The tagged-table form, deserialized with unknown-field checks.
+#[derive(Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+enum Tagged {
+    Fixed { value: f64 },
+    Uniform { min: f64, max: f64 },
+    Beta { mean: f64, sd: f64 },
+    Empirical { values: Vec<f64>, weights: Vec<f64> },
+}
+
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Severity;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a number in [0, 1] or a table with `dist` = \"fixed\", \"uniform\", \"beta\" or \"empirical\"",
+                )
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Severity, E> {
+                Ok(Severity::Fixed { value: v })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Severity, E> {
+                Ok(Severity::Fixed { value: v as f64 })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Severity, E> {
+                Ok(Severity::Fixed { value: v as f64 })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Severity, A::Error> {
+                let t = Tagged::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(match t {
+                    Tagged::Fixed { value } => Severity::Fixed { value },
+                    Tagged::Uniform { min, max } => Severity::Uniform { min, max },
+                    Tagged::Beta { mean, sd } => Severity::Beta { mean, sd },
+                    Tagged::Empirical { values, weights } => Severity::Empirical { values, weights },
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl Severity {
+    /// Checks the parameters; returns `(field, message)` pairs for each problem, with the
+    /// field relative to the severity itself (`""` for the whole value).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        match self {
+            Severity::Fixed { value } => {
+                if !unit(*value) {
+                    out.push(("", format!("must be in [0, 1], got {value}")));
+                }
+            }
+            Severity::Uniform { min, max } => {
+                if !unit(*min) {
+                    out.push(("min", format!("must be in [0, 1], got {min}")));
+                }
+                if !unit(*max) {
+                    out.push(("max", format!("must be in [0, 1], got {max}")));
+                }
+                if min > max {
+                    out.push(("max", format!("must be ≥ min ({min}), got {max}")));
+                }
+            }
+            Severity::Beta { mean, sd } => {
+                if !(*mean > 0.0 && *mean < 1.0) {
+                    out.push(("mean", format!("must be in (0, 1), got {mean}")));
+                } else if !(*sd > 0.0 && sd * sd < mean * (1.0 - mean)) {
+                    let max_sd = (mean * (1.0 - mean)).sqrt();
+                    out.push(("sd", format!("must be in (0, {max_sd:.6}) for mean {mean}, got {sd}")));
+                }
+            }
+            Severity::Empirical { values, weights } => {
+                if values.is_empty() {
+                    out.push(("values", "must not be empty".to_string()));
+                }
+                if values.len() != weights.len() {
+                    out.push((
+                        "weights",
+                        format!("must have one weight per value ({} values, {} weights)", values.len(), weights.len()),
+                    ));
+                }
+                if let Some(v) = values.iter().find(|v| !unit(**v)) {
+                    out.push(("values", format!("every value must be in [0, 1], got {v}")));
+                }
+                if let Some(w) = weights.iter().find(|w| !(**w >= 0.0 && w.is_finite())) {
+                    out.push(("weights", format!("every weight must be ≥ 0, got {w}")));
+                } else if weights.iter().sum::<f64>() <= 0.0 {
+                    out.push(("weights", "must have a positive sum".to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Mean severity, exact.
+    pub fn mean(&self) -> f64 {
+        match self {
+            Severity::Fixed { value } => *value,
+            Severity::Uniform { min, max } => 0.5 * (min + max),
+            Severity::Beta { mean, .. } => *mean,
+            Severity::Empirical { values, weights } => {
+                let total: f64 = weights.iter().sum();
+                values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total
+            }
+        }
+    }
+
+    /// Builds the sampler. The severity must have passed [`Severity::problems`].
+    pub fn sampler(&self) -> SeverityDist {
+        match self {
+            Severity::Fixed { value } => SeverityDist::Fixed(*value),
+            Severity::Uniform { min, max } => SeverityDist::Uniform { min: *min, width: max - min },
+            Severity::Beta { mean, sd } => {
+                // Method of moments: α + β = m(1 − m)/sd² − 1.
+                let k = mean * (1.0 - mean) / (sd * sd) - 1.0;
+                let beta = Beta::new(mean * k, (1.0 - mean) * k).expect("validated beta parameters");
+                SeverityDist::Beta(beta)
+            }
+            Severity::Empirical { values, weights } => {
+                let total: f64 = weights.iter().sum();
+                let mut acc = 0.0;
+                let cumulative = weights
+                    .iter()
+                    .map(|w| {
+                        acc += w / total;
+                        acc
+                    })
+                    .collect();
+                SeverityDist::Empirical { values: values.clone(), cumulative }
+            }
+        }
+    }
+}
+
+/// A validated severity distribution, ready to sample. Immutable, so shareable across threads.
+#[derive(Debug, Clone)]
+pub enum SeverityDist {
+    /// Always this fraction (draws no random number).
+    Fixed(f64),
+    /// `min + width · U`.
+    Uniform {
+        /// Lower bound.
+        min: f64,
+        /// `max − min`.
+        width: f64,
+    },
+    /// A beta distribution.
+    Beta(Beta<f64>),
+    /// Inverse-CDF lookup over discrete points.
+    Empirical {
+        /// The fractions.
+        values: Vec<f64>,
+        /// Normalised cumulative weights; the last is 1 up to rounding.
+        cumulative: Vec<f64>,
+    },
+}
+
+impl SeverityDist {
+    /// Draws one severity in [0, 1].
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            SeverityDist::Fixed(v) => *v,
+            SeverityDist::Uniform { min, width } => min + width * rng.random::<f64>(),
+            SeverityDist::Beta(b) => b.sample(rng),
+            SeverityDist::Empirical { values, cumulative } => {
+                let u: f64 = rng.random();
+                let i = cumulative.partition_point(|c| *c <= u).min(values.len() - 1);
+                values[i]
+            }
+        }
+    }
+}

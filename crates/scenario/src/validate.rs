@@ -1,0 +1,303 @@
+//! Semantic checks on a deserialized scenario. Each problem names its field path and what is
+//! allowed; all problems are reported together.
+
+use std::collections::BTreeSet;
+
+use crate::error::Diagnostic;
+use crate::model::{AVS_FAULTS_SOURCE, selected_pairs};
+use crate::spec::{CopulaFamily, Scenario, Selector};
+use crate::suggest::closest;
+
+/// Relative tolerance for "sums to" checks (stakes, magnitudes).
+pub const SUM_TOLERANCE: f64 = 1e-9;
+/// Largest number of steps a path may have.
+pub const MAX_STEPS: f64 = 10_000_000.0;
+
+struct Checker {
+    out: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.out.push(Diagnostic::new(path, message));
+    }
+    fn finite_in(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
+        if !(v.is_finite() && v >= lo && v <= hi) {
+            self.push(path, format!("must be in [{lo}, {hi}], got {v}"));
+        }
+    }
+    fn non_negative(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && v >= 0.0) {
+            self.push(path, format!("must be a finite number ≥ 0, got {v}"));
+        }
+    }
+    fn positive(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && v > 0.0) {
+            self.push(path, format!("must be a finite number > 0, got {v}"));
+        }
+    }
+    fn name(&mut self, path: &str, name: &str) {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            self.push(path, format!("`{name}` is not a valid name: use letters, digits, `-` and `_` (names appear in --set paths and CSV columns)"));
+        }
+    }
+    fn reference(&mut self, path: &str, name: &str, kind: &str, known: &[&str]) -> bool {
+        if known.contains(&name) {
+            return true;
+        }
+        let hint = closest(name, known.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+        self.push(path, format!("no {kind} named `{name}`{hint}"));
+        false
+    }
+}
+
+/// Returns every semantic problem of `s` (empty when the scenario is valid).
+pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
+    let mut c = Checker { out: Vec::new() };
+    if let Some(name) = &s.name {
+        c.name("name", name);
+    }
+    check_simulation(&mut c, s);
+    check_pool(&mut c, s);
+    c.non_negative("rewards.base_apr", s.rewards.base_apr);
+    c.non_negative("rewards.mev_apr", s.rewards.mev_apr);
+    c.finite_in("rewards.operator_commission", s.rewards.operator_commission, 0.0, 1.0);
+    let avs_names: Vec<&str> = s.avs.iter().map(|a| a.name.as_str()).collect();
+    check_operators(&mut c, s, &avs_names);
+    check_avs(&mut c, s);
+    // Structural problems make selector resolution meaningless: stop here.
+    if !c.out.is_empty() {
+        return c.out;
+    }
+    check_sources(&mut c, s, &avs_names);
+    c.out
+}
+
+fn check_simulation(c: &mut Checker, s: &Scenario) {
+    let sim = &s.simulation;
+    if sim.paths == 0 {
+        c.push("simulation.paths", "must be ≥ 1");
+    }
+    c.positive("simulation.horizon_days", sim.horizon_days);
+    c.positive("simulation.step_days", sim.step_days);
+    if sim.horizon_days > 0.0 && sim.step_days > 0.0 && sim.horizon_days.is_finite() && sim.step_days.is_finite() {
+        let steps = (sim.horizon_days / sim.step_days).round();
+        if sim.step_days > sim.horizon_days * (1.0 + SUM_TOLERANCE) {
+            c.push("simulation.step_days", format!("must be ≤ horizon_days ({}), got {}", sim.horizon_days, sim.step_days));
+        } else if (steps * sim.step_days - sim.horizon_days).abs() > 1e-9 * sim.horizon_days {
+            c.push(
+                "simulation.step_days",
+                format!("must divide horizon_days ({}) into whole steps; {} gives {:.4} steps", sim.horizon_days, sim.step_days, sim.horizon_days / sim.step_days),
+            );
+        } else if steps > MAX_STEPS {
+            c.push("simulation.step_days", format!("gives {steps} steps; at most {MAX_STEPS} are allowed"));
+        }
+    }
+}
+
+fn check_pool(c: &mut Checker, s: &Scenario) {
+    let p = &s.pool;
+    c.positive("pool.collateral_eth", p.collateral_eth);
+    match (p.lrt_supply, p.exchange_rate) {
+        (Some(_), Some(_)) => c.push("pool.exchange_rate", "give either lrt_supply or exchange_rate, not both"),
+        (Some(v), None) => c.positive("pool.lrt_supply", v),
+        (None, Some(v)) => c.positive("pool.exchange_rate", v),
+        (None, None) => {}
+    }
+    c.finite_in("pool.protocol_fee", p.protocol_fee, 0.0, 1.0);
+}
+
+fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
+    if s.operators.is_empty() {
+        c.push("operators", "at least one operator is required");
+        return;
+    }
+    let mut seen = BTreeSet::new();
+    let mut total = 0.0;
+    for (i, op) in s.operators.iter().enumerate() {
+        let at = format!("operators[{i}]");
+        c.name(&format!("{at}.name"), &op.name);
+        if !seen.insert(op.name.as_str()) {
+            c.push(format!("{at}.name"), format!("duplicate operator name `{}`", op.name));
+        }
+        match (op.stake_eth, op.share) {
+            (Some(_), Some(_)) => c.push(format!("{at}.share"), "give either stake_eth or share, not both"),
+            (None, None) => c.push(at.clone(), "needs `stake_eth` or `share`"),
+            (Some(v), None) => {
+                c.non_negative(&format!("{at}.stake_eth"), v);
+                total += v;
+            }
+            (None, Some(v)) => {
+                c.finite_in(&format!("{at}.share"), v, 0.0, 1.0);
+                total += v * s.pool.collateral_eth;
+            }
+        }
+        if let Some(v) = op.commission {
+            c.finite_in(&format!("{at}.commission"), v, 0.0, 1.0);
+        }
+        let mut sum = 0.0;
+        for (avs, m) in &op.allocations {
+            let path = format!("{at}.allocations.{avs}");
+            c.reference(&path, avs, "AVS", avs_names);
+            c.finite_in(&path, *m, 0.0, 1.0);
+            sum += m;
+        }
+        if sum > 1.0 + SUM_TOLERANCE {
+            c.push(format!("{at}.allocations"), format!("magnitudes sum to {sum}; under unique stake they may sum to at most 1"));
+        }
+    }
+    let collateral = s.pool.collateral_eth;
+    if collateral > 0.0 && total.is_finite() && (total - collateral).abs() > SUM_TOLERANCE * collateral.max(1.0) {
+        c.push(
+            "operators",
+            format!("operator stakes sum to {total} ETH but pool.collateral_eth is {collateral}; shares must sum to 1 and stake_eth values to the collateral"),
+        );
+    }
+}
+
+fn check_avs(c: &mut Checker, s: &Scenario) {
+    let mut seen = BTreeSet::new();
+    for (i, a) in s.avs.iter().enumerate() {
+        let at = format!("avs[{i}]");
+        c.name(&format!("{at}.name"), &a.name);
+        if !seen.insert(a.name.as_str()) {
+            c.push(format!("{at}.name"), format!("duplicate AVS name `{}`", a.name));
+        }
+        c.non_negative(&format!("{at}.reward_apr"), a.reward_apr);
+        c.non_negative(&format!("{at}.fault_rate_per_year"), a.fault_rate_per_year);
+        match &a.fault_severity {
+            Some(sev) => {
+                for (field, msg) in sev.problems() {
+                    c.push(join(&format!("{at}.fault_severity"), field), msg);
+                }
+            }
+            None if a.fault_rate_per_year > 0.0 => {
+                c.push(format!("{at}.fault_severity"), "is required when fault_rate_per_year > 0")
+            }
+            None => {}
+        }
+    }
+}
+
+fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
+    let mut seen = BTreeSet::new();
+    let mut unique = |c: &mut Checker, path: String, name: &str| {
+        c.name(&path, name);
+        if name == AVS_FAULTS_SOURCE {
+            c.push(path, format!("`{AVS_FAULTS_SOURCE}` is reserved for the AVSs' independent faults"));
+        } else if !seen.insert(name.to_string()) {
+            c.push(path, format!("duplicate source name `{name}` (shock and copula names share one namespace)"));
+        }
+    };
+    for (i, sh) in s.shocks.iter().enumerate() {
+        let at = format!("shocks[{i}]");
+        unique(c, format!("{at}.name"), &sh.name);
+        c.non_negative(&format!("{at}.rate_per_year"), sh.rate_per_year);
+        c.finite_in(&format!("{at}.hit_probability"), sh.hit_probability, 0.0, 1.0);
+        for (field, msg) in sh.severity.problems() {
+            c.push(join(&format!("{at}.severity"), field), msg);
+        }
+        check_selector(c, s, &format!("{at}.select"), &sh.select, avs_names);
+    }
+    for (i, cp) in s.copulas.iter().enumerate() {
+        let at = format!("copulas[{i}]");
+        unique(c, format!("{at}.name"), &cp.name);
+        match (cp.family, cp.dof) {
+            (CopulaFamily::StudentT, None) => c.push(format!("{at}.dof"), "is required for family = \"student_t\""),
+            (CopulaFamily::StudentT, Some(v)) => c.positive(&format!("{at}.dof"), v),
+            (CopulaFamily::Gaussian, Some(_)) => c.push(format!("{at}.dof"), "applies only to family = \"student_t\""),
+            (CopulaFamily::Gaussian, None) => {}
+        }
+        match (cp.fault_prob_per_step, cp.fault_prob_per_year) {
+            (Some(_), Some(_)) => c.push(format!("{at}.fault_prob_per_year"), "give either fault_prob_per_step or fault_prob_per_year, not both"),
+            (None, None) => c.push(at.clone(), "needs `fault_prob_per_step` or `fault_prob_per_year`"),
+            (Some(p), None) => c.finite_in(&format!("{at}.fault_prob_per_step"), p, 0.0, 1.0),
+            (None, Some(p)) => c.finite_in(&format!("{at}.fault_prob_per_year"), p, 0.0, 1.0),
+        }
+        c.finite_in(&format!("{at}.global_correlation"), cp.global_correlation, 0.0, 1.0);
+        c.finite_in(&format!("{at}.group_correlation"), cp.group_correlation, 0.0, 1.0);
+        if cp.global_correlation + cp.group_correlation > 1.0 + SUM_TOLERANCE {
+            c.push(
+                format!("{at}.group_correlation"),
+                format!("global_correlation + group_correlation must be ≤ 1, got {}", cp.global_correlation + cp.group_correlation),
+            );
+        }
+        if cp.group_correlation > 0.0 && cp.group_by.is_none() {
+            c.push(format!("{at}.group_by"), "is required when group_correlation > 0");
+        }
+        for (field, msg) in cp.severity.problems() {
+            c.push(join(&format!("{at}.severity"), field), msg);
+        }
+        let selected = check_selector(c, s, &format!("{at}.select"), &cp.select, avs_names);
+        if let (Some(key), Some(pairs)) = (&cp.group_by, selected) {
+            if key != "avs" && key != "operator" {
+                let missing: Vec<&str> = pairs
+                    .iter()
+                    .map(|(op, _)| &s.operators[*op])
+                    .filter(|op| !op.attributes.contains_key(key))
+                    .map(|op| op.name.as_str())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                if !missing.is_empty() {
+                    let keys = attribute_keys(s);
+                    let hint = closest(key, keys.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+                    c.push(
+                        format!("{at}.group_by"),
+                        format!("must be `avs`, `operator` or an attribute every selected operator has; missing on {}{hint}", missing.join(", ")),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Checks a selector's references; returns the selected (operator, avs) pairs when they resolve.
+fn check_selector(c: &mut Checker, s: &Scenario, at: &str, sel: &Selector, avs_names: &[&str]) -> Option<Vec<(usize, usize)>> {
+    let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
+    let before = c.out.len();
+    for (i, name) in sel.operators.iter().enumerate() {
+        c.reference(&format!("{at}.operators[{i}]"), name, "operator", &op_names);
+    }
+    for (i, name) in sel.avs.iter().enumerate() {
+        c.reference(&format!("{at}.avs[{i}]"), name, "AVS", avs_names);
+    }
+    let keys = attribute_keys(s);
+    for (key, values) in &sel.attributes {
+        if !keys.contains(key.as_str()) {
+            let hint = closest(key, keys.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+            c.push(format!("{at}.attributes.{key}"), format!("no operator has attribute `{key}`{hint}"));
+            continue;
+        }
+        let known = attribute_values(s, key);
+        for v in values.values() {
+            if !known.contains(v) {
+                let list: Vec<&str> = known.iter().copied().collect();
+                let hint = closest(v, list.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+                c.push(format!("{at}.attributes.{key}"), format!("no operator has {key} = \"{v}\" (values: {}){hint}", list.join(", ")));
+            }
+        }
+    }
+    if c.out.len() > before {
+        return None;
+    }
+    let pairs = selected_pairs(s, sel);
+    if pairs.is_empty() {
+        c.push(at.to_string(), "selects no allocation (no selected operator allocates to a selected AVS)");
+        return None;
+    }
+    Some(pairs)
+}
+
+fn attribute_keys(s: &Scenario) -> BTreeSet<&str> {
+    s.operators.iter().flat_map(|o| o.attributes.keys().map(String::as_str)).collect()
+}
+
+fn attribute_values<'a>(s: &'a Scenario, key: &str) -> BTreeSet<&'a str> {
+    s.operators.iter().filter_map(|o| o.attributes.get(key).map(String::as_str)).collect()
+}
+
+fn join(base: &str, field: &str) -> String {
+    if field.is_empty() { base.to_string() } else { format!("{base}.{field}") }
+}
+
