@@ -75,7 +75,13 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
 fn unknown_key_path(path: String, message: &str) -> Diagnostic {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some(key) = rest.split('`').next() {
-            let full = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+            let full = if path.is_empty() || path == key {
+                key.to_string()
+            } else if path.ends_with(&format!(".{key}")) {
+                path
+            } else {
+                format!("{path}.{key}")
+            };
             return Diagnostic::new(full, message);
         }
     }

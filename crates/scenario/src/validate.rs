@@ -65,11 +65,9 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     let avs_names: Vec<&str> = s.avs.iter().map(|a| a.name.as_str()).collect();
     check_operators(&mut c, s, &avs_names);
     check_avs(&mut c, s);
-    // Structural problems make selector resolution meaningless: stop here.
-    if !c.out.is_empty() {
-        return c.out;
-    }
-    check_sources(&mut c, s, &avs_names);
+    // Structural problems make selector resolution meaningless: skip it then.
+    let resolve = c.out.is_empty();
+    check_sources(&mut c, s, &avs_names, resolve);
     c.out
 }
 
@@ -179,7 +177,7 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
     }
 }
 
-fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
+fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: bool) {
     let mut seen = BTreeSet::new();
     let mut unique = |c: &mut Checker, path: String, name: &str| {
         c.name(&path, name);
@@ -197,7 +195,9 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
         for (field, msg) in sh.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
         }
-        check_selector(c, s, &format!("{at}.select"), &sh.select, avs_names);
+        if resolve {
+            check_selector(c, s, &format!("{at}.select"), &sh.select, avs_names);
+        }
     }
     for (i, cp) in s.copulas.iter().enumerate() {
         let at = format!("copulas[{i}]");
@@ -228,7 +228,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
         for (field, msg) in cp.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
         }
-        let selected = check_selector(c, s, &format!("{at}.select"), &cp.select, avs_names);
+        let selected = if resolve { check_selector(c, s, &format!("{at}.select"), &cp.select, avs_names) } else { None };
         if let (Some(key), Some(pairs)) = (&cp.group_by, selected) {
             if key != "avs" && key != "operator" {
                 let missing: Vec<&str> = pairs
