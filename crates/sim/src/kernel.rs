@@ -1,0 +1,285 @@
+//! The path kernel: one path of the pooled collateral, event by event.
+//!
+//! A path draws its events up front — Poisson counts and uniform times for common shocks and
+//! the AVSs' independent faults, candidate steps for the copulas — sorts them by (step,
+//! time), then applies them in order, accruing rewards between events at the rate of the
+//! current book. Cost grows with the number of events, not with operators × AVSs × steps.
+//! All buffers live in the [`PathKernel`] and are reused: a path allocates nothing.
+
+use lrtsim_scenario::{DAYS_PER_YEAR, Model};
+use rand::{Rng, RngExt};
+use rand_distr::Distribution;
+
+use crate::outputs::Layout;
+
+/// What an event does.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Common shock `s`.
+    Shock(u32),
+    /// An independent AVS fault on a pair, with the index of the AVS entry (its severity).
+    AvsFault { entry: u32, pair: u32 },
+    /// A copula fault on a pair.
+    Copula { copula: u32, pair: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Event {
+    step: u32,
+    /// Time in days for continuous-time events; +∞ for copula faults, which happen at the
+    /// end of their step.
+    time_days: f64,
+    /// Draw order, so sorting is total and deterministic.
+    seq: u32,
+    kind: Kind,
+}
+
+/// The mutable state of one path plus the buffers of the kernel. One per chunk of paths.
+pub struct PathKernel<'m> {
+    model: &'m Model,
+    layout: Layout,
+    /// Current ETH of each allocation pair.
+    alloc_eth: Vec<f64>,
+    /// Current stake of each operator.
+    operator_stake_eth: Vec<f64>,
+    /// Pairs touched on this path (restored at the next reset).
+    dirty_pairs: Vec<u32>,
+    is_dirty: Vec<bool>,
+    dirty_operators: Vec<u32>,
+    operator_dirty: Vec<bool>,
+    /// Per-path accumulators.
+    slashed_eth: f64,
+    slashed_by_avs: Vec<f64>,
+    slashed_by_source: Vec<f64>,
+    gross_rate_eth_per_year: f64,
+    net_rate_eth_per_year: f64,
+    gross_rewards_eth: f64,
+    net_rewards_eth: f64,
+    events: Vec<Event>,
+    scratch: Vec<u32>,
+}
+
+impl<'m> PathKernel<'m> {
+    /// A kernel for `model`, with every buffer allocated once.
+    pub fn new(model: &'m Model) -> Self {
+        let n_pairs = model.pairs.len();
+        let n_ops = model.operators.len();
+        PathKernel {
+            model,
+            layout: Layout::new(model),
+            alloc_eth: model.pairs.iter().map(|p| p.eth).collect(),
+            operator_stake_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
+            dirty_pairs: Vec::with_capacity(64),
+            is_dirty: vec![false; n_pairs],
+            dirty_operators: Vec::with_capacity(16),
+            operator_dirty: vec![false; n_ops],
+            slashed_eth: 0.0,
+            slashed_by_avs: vec![0.0; model.avs_names.len()],
+            slashed_by_source: vec![0.0; model.sources.len()],
+            gross_rate_eth_per_year: model.gross_reward_eth_per_year,
+            net_rate_eth_per_year: model.net_reward_eth_per_year,
+            gross_rewards_eth: 0.0,
+            net_rewards_eth: 0.0,
+            events: Vec::with_capacity(64),
+            scratch: Vec::with_capacity(64),
+        }
+    }
+
+    /// The output layout (column names) of [`PathKernel::run_path`].
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Restores the t = 0 state, touching only what the previous path changed.
+    fn reset(&mut self) {
+        for &p in &self.dirty_pairs {
+            self.alloc_eth[p as usize] = self.model.pairs[p as usize].eth;
+            self.is_dirty[p as usize] = false;
+        }
+        self.dirty_pairs.clear();
+        for &o in &self.dirty_operators {
+            self.operator_stake_eth[o as usize] = self.model.operators[o as usize].stake_eth;
+            self.operator_dirty[o as usize] = false;
+        }
+        self.dirty_operators.clear();
+        self.slashed_eth = 0.0;
+        self.slashed_by_avs.fill(0.0);
+        self.slashed_by_source.fill(0.0);
+        self.gross_rate_eth_per_year = self.model.gross_reward_eth_per_year;
+        self.net_rate_eth_per_year = self.model.net_reward_eth_per_year;
+        self.gross_rewards_eth = 0.0;
+        self.net_rewards_eth = 0.0;
+        self.events.clear();
+    }
+
+    /// Simulates one path and writes its outputs into `row` (length `layout().len()`).
+    pub fn run_path<R: Rng + ?Sized>(&mut self, rng: &mut R, row: &mut [f64]) {
+        self.reset();
+        self.draw_events(rng);
+        self.events.sort_unstable_by(|a, b| {
+            a.step.cmp(&b.step).then(a.time_days.total_cmp(&b.time_days)).then(a.seq.cmp(&b.seq))
+        });
+        let mut accrued_to_step = 0u32;
+        for i in 0..self.events.len() {
+            let ev = self.events[i];
+            if ev.step > accrued_to_step {
+                self.accrue(ev.step - accrued_to_step);
+                accrued_to_step = ev.step;
+            }
+            self.apply(rng, ev.kind);
+        }
+        self.accrue(self.model.n_steps - accrued_to_step);
+        self.write_row(row);
+    }
+
+    /// Draws every event of the path into `self.events` (unsorted).
+    fn draw_events<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        let m = self.model;
+        let horizon = m.horizon_days;
+        let last_step = m.n_steps - 1;
+        let step_of = |t: f64| ((t / m.step_days) as u32).min(last_step);
+        let mut seq = 0u32;
+        for (s, shock) in m.shocks.iter().enumerate() {
+            let Some(events) = &shock.events else { continue };
+            let n = events.sample(rng) as u64;
+            for _ in 0..n {
+                let t = rng.random::<f64>() * horizon;
+                self.events.push(Event { step: step_of(t), time_days: t, seq, kind: Kind::Shock(s as u32) });
+                seq += 1;
+            }
+        }
+        if let Some(f) = &m.avs_faults {
+            let n = f.events.sample(rng) as u64;
+            for _ in 0..n {
+                let t = rng.random::<f64>() * horizon;
+                let u: f64 = rng.random();
+                let entry = f.cumulative.partition_point(|c| *c <= u).min(f.entries.len() - 1);
+                let members = &f.entries[entry].1;
+                let pair = members[rng.random_range(0..members.len())];
+                self.events.push(Event { step: step_of(t), time_days: t, seq, kind: Kind::AvsFault { entry: entry as u32, pair } });
+                seq += 1;
+            }
+        }
+        for (c, copula) in m.copulas.iter().enumerate() {
+            let events = &mut self.events;
+            copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut |step, pair| {
+                events.push(Event { step, time_days: f64::INFINITY, seq, kind: Kind::Copula { copula: c as u32, pair } });
+                seq += 1;
+            });
+        }
+    }
+
+    /// Applies one event (severities are drawn here, in event order).
+    fn apply<R: Rng + ?Sized>(&mut self, rng: &mut R, kind: Kind) {
+        let m = self.model;
+        match kind {
+            Kind::Shock(s) => {
+                let shock = &m.shocks[s as usize];
+                let event_severity = if shock.per_target { 0.0 } else { shock.severity.sample(rng) };
+                let units = shock.units() as u64;
+                let mut u = 0u64;
+                loop {
+                    if shock.hit_probability < 1.0 {
+                        u = u.saturating_add(lrtsim_scenario::copula::geometric_skip(rng, shock.ln_miss));
+                    }
+                    if u >= units {
+                        break;
+                    }
+                    let severity = if shock.per_target { shock.severity.sample(rng) } else { event_severity };
+                    for &pair in shock.unit(u as usize) {
+                        self.slash(pair, severity, shock.source);
+                    }
+                    u += 1;
+                }
+            }
+            Kind::AvsFault { entry, pair } => {
+                let f = m.avs_faults.as_ref().expect("fault events exist only with fault rates");
+                let severity = f.entries[entry as usize].0.sample(rng);
+                self.slash(pair, severity, f.source);
+            }
+            Kind::Copula { copula, pair } => {
+                let c = &m.copulas[copula as usize];
+                let severity = c.severity.sample(rng);
+                self.slash(pair, severity, c.source);
+            }
+        }
+    }
+
+    /// Slashes `severity` of pair `pair`'s current allocation: the allocation, its operator's
+    /// stake and the pool's assets fall together, and so do the rewards they earn.
+    #[inline]
+    fn slash(&mut self, pair: u32, severity: f64, source: u32) {
+        let p = pair as usize;
+        let loss = severity * self.alloc_eth[p];
+        if loss <= 0.0 {
+            return;
+        }
+        let info = &self.model.pairs[p];
+        if !self.is_dirty[p] {
+            self.is_dirty[p] = true;
+            self.dirty_pairs.push(pair);
+        }
+        let op = info.operator as usize;
+        if !self.operator_dirty[op] {
+            self.operator_dirty[op] = true;
+            self.dirty_operators.push(info.operator);
+        }
+        self.alloc_eth[p] -= loss;
+        self.operator_stake_eth[op] -= loss;
+        self.slashed_eth += loss;
+        self.slashed_by_avs[info.avs as usize] += loss;
+        self.slashed_by_source[source as usize] += loss;
+        self.gross_rate_eth_per_year -= loss * info.gross_reward_per_eth_year;
+        self.net_rate_eth_per_year -= loss * info.net_reward_per_eth_year;
+    }
+
+    /// Accrues `steps` steps of rewards at the current rates (simple accrual into the pool's
+    /// liquid balance: rewards are not restaked within the horizon).
+    fn accrue(&mut self, steps: u32) {
+        if steps == 0 {
+            return;
+        }
+        let years = f64::from(steps) * self.model.step_days / DAYS_PER_YEAR;
+        self.gross_rewards_eth += self.gross_rate_eth_per_year * years;
+        self.net_rewards_eth += self.net_rate_eth_per_year * years;
+    }
+
+    fn write_row(&self, row: &mut [f64]) {
+        let m = self.model;
+        let c = m.collateral_eth;
+        row[Layout::SLASHED_ETH] = self.slashed_eth;
+        row[Layout::SLASHED_FRACTION] = self.slashed_eth / c;
+        row[Layout::NAV_RETURN] = (self.net_rewards_eth - self.slashed_eth) / c;
+        row[Layout::REWARDS_ETH] = self.net_rewards_eth;
+        row[Layout::FEES_ETH] = self.gross_rewards_eth - self.net_rewards_eth;
+        let (avs, src) = (self.layout.avs_start(), self.layout.source_start());
+        row[avs..avs + self.slashed_by_avs.len()].copy_from_slice(&self.slashed_by_avs);
+        row[src..src + self.slashed_by_source.len()].copy_from_slice(&self.slashed_by_source);
+    }
+
+    /// The path's books, summed from the state itself (for conservation checks).
+    pub fn book(&self) -> Book {
+        Book {
+            staked_eth: self.operator_stake_eth.iter().sum(),
+            allocated_eth: self.alloc_eth.iter().sum(),
+            slashed_eth: self.slashed_eth,
+            gross_rewards_eth: self.gross_rewards_eth,
+            net_rewards_eth: self.net_rewards_eth,
+        }
+    }
+}
+
+/// Totals of the current path, recomputed from per-pair and per-operator state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Book {
+    /// Operators' stakes summed, ETH.
+    pub staked_eth: f64,
+    /// Allocations summed, ETH.
+    pub allocated_eth: f64,
+    /// ETH slashed on the path.
+    pub slashed_eth: f64,
+    /// Gross rewards accrued, ETH.
+    pub gross_rewards_eth: f64,
+    /// Rewards that reached the pool, ETH.
+    pub net_rewards_eth: f64,
+}

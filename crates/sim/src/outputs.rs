@@ -1,0 +1,83 @@
+//! Per-path output columns and the run's results.
+
+use lrtsim_scenario::Model;
+
+/// Column layout of a path's output row: fixed columns, then ETH slashed per AVS, then ETH
+/// slashed per loss source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    names: Vec<String>,
+    avs_start: usize,
+    source_start: usize,
+}
+
+impl Layout {
+    /// ETH slashed on the path (all sources).
+    pub const SLASHED_ETH: usize = 0;
+    /// ETH slashed / collateral at t = 0.
+    pub const SLASHED_FRACTION: usize = 1;
+    /// NAV per LRT at the horizon / at t = 0 − 1.
+    pub const NAV_RETURN: usize = 2;
+    /// Rewards that reached the pool (net of commission and protocol fee), ETH.
+    pub const REWARDS_ETH: usize = 3;
+    /// Operator commission plus protocol fee, ETH.
+    pub const FEES_ETH: usize = 4;
+    const FIXED: [&'static str; 5] = ["slashed_eth", "slashed_fraction", "nav_return", "rewards_eth", "fees_eth"];
+
+    /// The layout for `model`.
+    pub fn new(model: &Model) -> Self {
+        let mut names: Vec<String> = Self::FIXED.iter().map(|s| s.to_string()).collect();
+        let avs_start = names.len();
+        names.extend(model.avs_names.iter().map(|a| format!("slashed_eth.avs.{a}")));
+        let source_start = names.len();
+        names.extend(model.sources.iter().map(|s| format!("slashed_eth.source.{s}")));
+        Layout { names, avs_start, source_start }
+    }
+
+    /// Column names in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    /// Always false: there are fixed columns.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+    /// Index of the first per-AVS column.
+    pub fn avs_start(&self) -> usize {
+        self.avs_start
+    }
+    /// Index of the first per-source column.
+    pub fn source_start(&self) -> usize {
+        self.source_start
+    }
+    /// Index of a column by name.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+}
+
+/// Per-path outputs of a run, column by column, in path order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimResults {
+    /// Column layout.
+    pub layout: Layout,
+    /// Index of the first path (non-zero for a shard).
+    pub first_path: u64,
+    /// `columns[c][i]` is column `c` of path `first_path + i`.
+    pub columns: Vec<Vec<f64>>,
+}
+
+impl SimResults {
+    /// Number of paths.
+    pub fn paths(&self) -> usize {
+        self.columns.first().map_or(0, Vec::len)
+    }
+    /// A column by name.
+    pub fn column(&self, name: &str) -> Option<&[f64]> {
+        self.layout.index(name).map(|i| self.columns[i].as_slice())
+    }
+}
