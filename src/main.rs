@@ -1,1 +1,29 @@
-fn main() {}
+//! `lrtsim`: Monte Carlo stress tests for liquid restaking tokens.
+//!
+//! A thin command line over the libraries: parse arguments, load and validate every scenario
+//! first (so a bad file stops the batch before anything is written), run each, write its
+//! reports, map errors to exit codes (0 ok, 1 runtime failure, 2 bad input).
+
+mod cli;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate(args) => run::validate(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(run::exit_code(&e))
+        }
+    }
+}

@@ -62,13 +62,21 @@ pub fn geometric_skip<R: Rng + ?Sized>(rng: &mut R, ln_fail: f64) -> u64 {
     // 1 − U lies in (0, 1], so the logarithm is finite.
     let u: f64 = 1.0 - rng.random::<f64>();
     let k = (u.ln() / ln_fail).floor();
-    if k >= u64::MAX as f64 { u64::MAX } else { k as u64 }
+    if k >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        k as u64
+    }
 }
 
 #[derive(Debug, Clone)]
 enum Family {
     Gaussian,
-    StudentT { nu: f64, t: StudentsT, chi2: ChiSquared<f64> },
+    StudentT {
+        nu: f64,
+        t: StudentsT,
+        chi2: ChiSquared<f64>,
+    },
 }
 
 /// A compiled factor copula.
@@ -117,7 +125,9 @@ impl CopulaModel {
         };
         let a = spec.global_correlation.sqrt();
         let b = spec.group_correlation.sqrt();
-        let e = (1.0 - spec.global_correlation - spec.group_correlation).max(0.0).sqrt();
+        let e = (1.0 - spec.global_correlation - spec.group_correlation)
+            .max(0.0)
+            .sqrt();
         let mut offsets = vec![0u32];
         let mut members = Vec::new();
         let mut member_group = Vec::new();
@@ -127,7 +137,11 @@ impl CopulaModel {
             offsets.push(members.len() as u32);
         }
         let mass = members.len() as f64 * p_step;
-        let method = if mass <= UNION_MAX_MASS { Method::Union } else { Method::Direct };
+        let method = if mass <= UNION_MAX_MASS {
+            Method::Union
+        } else {
+            Method::Direct
+        };
         CopulaModel {
             source,
             p_step,
@@ -152,7 +166,10 @@ impl CopulaModel {
 
     /// Forces a sampler (both are exact; tests compare them). Union needs n·p ≤ 1.
     pub fn with_method(mut self, method: Method) -> Self {
-        assert!(method == Method::Direct || self.members.len() as f64 * self.p_step <= 1.0, "union sampler needs n·p ≤ 1");
+        assert!(
+            method == Method::Direct || self.members.len() as f64 * self.p_step <= 1.0,
+            "union sampler needs n·p ≤ 1"
+        );
         self.method = method;
         self
     }
@@ -169,7 +186,13 @@ impl CopulaModel {
 
     /// Samples every fault over `n_steps` steps, calling `emit(step, pair)` in step order.
     /// `scratch` is reused between calls to avoid allocation.
-    pub fn sample_faults<R: Rng + ?Sized>(&self, rng: &mut R, n_steps: u32, scratch: &mut Vec<u32>, emit: &mut impl FnMut(u32, u32)) {
+    pub fn sample_faults<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        n_steps: u32,
+        scratch: &mut Vec<u32>,
+        emit: &mut impl FnMut(u32, u32),
+    ) {
         if self.members.is_empty() || self.p_step <= 0.0 {
             return;
         }
@@ -228,7 +251,14 @@ impl CopulaModel {
 
     /// Pushes the faulting pairs given Z and S onto `out`. Group `fixed.0` uses factor
     /// `fixed.1` and skips member index `fixed.2` (the union sampler's chosen pair).
-    fn faults_given<R: Rng + ?Sized>(&self, rng: &mut R, z: f64, scale: f64, fixed: Option<(u32, f64, usize)>, out: &mut Vec<u32>) {
+    fn faults_given<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        z: f64,
+        scale: f64,
+        fixed: Option<(u32, f64, usize)>,
+        out: &mut Vec<u32>,
+    ) {
         for g in 0..self.offsets.len() - 1 {
             let (y, skip_member) = match fixed {
                 Some((fg, fy, fm)) if fg as usize == g => (fy, Some(fm)),
@@ -267,13 +297,19 @@ impl CopulaModel {
             Family::StudentT { nu, t, .. } => {
                 let x = t.inverse_cdf(u * self.p_step);
                 // W | X = x ~ Gamma(shape (ν+1)/2, scale 2/(1 + x²/ν)).
-                let w = Gamma::new(0.5 * (nu + 1.0), 2.0 / (1.0 + x * x / nu)).expect("positive parameters").sample(rng);
+                let w = Gamma::new(0.5 * (nu + 1.0), 2.0 / (1.0 + x * x / nu))
+                    .expect("positive parameters")
+                    .sample(rng);
                 let scale = (w / nu).sqrt();
                 (x * scale, scale)
             }
         };
         // (Z, Y, ε) ~ N(0, I) conditioned on a·Z + b·Y + e·ε = g: project onto the plane.
-        let xi: [f64; 3] = [StandardNormal.sample(rng), StandardNormal.sample(rng), StandardNormal.sample(rng)];
+        let xi: [f64; 3] = [
+            StandardNormal.sample(rng),
+            StandardNormal.sample(rng),
+            StandardNormal.sample(rng),
+        ];
         let d = g_latent - (self.a * xi[0] + self.b * xi[1] + self.e * xi[2]);
         let z = xi[0] + self.a * d;
         let y = xi[1] + self.b * d;

@@ -20,7 +20,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic without a location yet.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { path: path.into(), message: message.into(), location: None, from_override: None }
+        Diagnostic {
+            path: path.into(),
+            message: message.into(),
+            location: None,
+            from_override: None,
+        }
     }
 }
 

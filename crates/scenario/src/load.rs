@@ -22,8 +22,10 @@ use crate::validate::validate;
 ///
 /// `overrides` are `KEY=VALUE` strings as given to `--set`.
 pub fn load_file(path: &Path, overrides: &[String]) -> Result<Model, ScenarioError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ScenarioError::Io { file: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
     load_str(&text, path, overrides)
 }
 
@@ -33,11 +35,21 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
     let file = path.to_path_buf();
     let spans = DeTable::parse(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        ScenarioError::Syntax { file: file.clone(), line, column, message: first_line(e.message()) }
+        ScenarioError::Syntax {
+            file: file.clone(),
+            line,
+            column,
+            message: first_line(e.message()),
+        }
     })?;
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        ScenarioError::Syntax { file: file.clone(), line, column, message: first_line(e.message()) }
+        ScenarioError::Syntax {
+            file: file.clone(),
+            line,
+            column,
+            message: first_line(e.message()),
+        }
     })?;
 
     let applied = apply_overrides(&mut table, overrides, &file)?;
@@ -50,16 +62,23 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
         d
     };
 
-    let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        let inner = e.into_inner();
-        let message = did_you_mean_from_serde(&first_line(inner.message()));
-        ScenarioError::Invalid { file: file.clone(), problems: vec![locate(unknown_key_path(path, &message))] }
-    })?;
+    let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let inner = e.into_inner();
+            let message = did_you_mean_from_serde(&first_line(inner.message()));
+            ScenarioError::Invalid {
+                file: file.clone(),
+                problems: vec![locate(unknown_key_path(path, &message))],
+            }
+        })?;
 
     if scenario.name.is_none() {
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         scenario.name = Some(stem);
     }
     let mut problems: Vec<Diagnostic> = validate(&scenario).into_iter().map(locate).collect();
@@ -67,7 +86,10 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
         problems.sort_by_key(|d| d.location.unwrap_or((usize::MAX, usize::MAX)));
         return Err(ScenarioError::Invalid { file, problems });
     }
-    Ok(Model::compile(scenario, applied.into_iter().map(|o| o.assignment).collect()))
+    Ok(Model::compile(
+        scenario,
+        applied.into_iter().map(|o| o.assignment).collect(),
+    ))
 }
 
 /// serde reports an unknown field at its parent; point at the field itself so that the
@@ -145,16 +167,20 @@ fn span_of(root: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>> {
     for seg in &segments {
         let next = match (seg, table, value) {
             (Segment::Key(k), Some(t), _) => {
-                let found = t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str());
+                let found = t
+                    .iter()
+                    .find(|(key, _)| key.get_ref().as_ref() == k.as_str());
                 if let Some((key, _)) = found {
                     // Point at the key: that is where a reader looks for the field.
                     best = Some(key.span());
                 }
                 found.map(|(_, v)| v)
             }
-            (Segment::Index(i), _, Some(v)) => v.get_ref().as_array().and_then(|a| a.get(*i)).inspect(|e| {
-                best = Some(e.span());
-            }),
+            (Segment::Index(i), _, Some(v)) => {
+                v.get_ref().as_array().and_then(|a| a.get(*i)).inspect(|e| {
+                    best = Some(e.span());
+                })
+            }
             _ => None,
         };
         let Some(next) = next else { break };

@@ -134,13 +134,22 @@ impl ShockModel {
 
 /// The (operator index, AVS index) pairs a selector matches, in pair order.
 pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
-    let avs_index: BTreeMap<&str, usize> = s.avs.iter().enumerate().map(|(i, a)| (a.name.as_str(), i)).collect();
+    let avs_index: BTreeMap<&str, usize> = s
+        .avs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.as_str(), i))
+        .collect();
     let mut out = Vec::new();
     for (oi, op) in s.operators.iter().enumerate() {
         if !sel.operators.is_empty() && !sel.operators.contains(&op.name) {
             continue;
         }
-        let attrs_ok = sel.attributes.iter().all(|(k, vals)| op.attributes.get(k).is_some_and(|v| vals.values().contains(&v.as_str())));
+        let attrs_ok = sel.attributes.iter().all(|(k, vals)| {
+            op.attributes
+                .get(k)
+                .is_some_and(|v| vals.values().contains(&v.as_str()))
+        });
         if !attrs_ok {
             continue;
         }
@@ -189,12 +198,18 @@ impl Model {
             .iter()
             .map(|o| OperatorModel {
                 name: o.name.clone(),
-                stake_eth: o.stake_eth.unwrap_or_else(|| o.share.unwrap_or(0.0) * collateral_eth),
+                stake_eth: o
+                    .stake_eth
+                    .unwrap_or_else(|| o.share.unwrap_or(0.0) * collateral_eth),
                 commission: o.commission.unwrap_or(s.rewards.operator_commission),
             })
             .collect();
         let all = selected_pairs(s, &Selector::default());
-        let pair_index: BTreeMap<(usize, usize), u32> = all.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
+        let pair_index: BTreeMap<(usize, usize), u32> = all
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, i as u32))
+            .collect();
         let pairs: Vec<PairModel> = all
             .iter()
             .map(|&(oi, ai)| {
@@ -219,13 +234,17 @@ impl Model {
         for p in &pairs {
             let avs_apr = s.avs[p.avs as usize].reward_apr;
             gross_reward += p.eth * avs_apr;
-            net_reward += p.eth * avs_apr * (1.0 - operators[p.operator as usize].commission) * keep;
+            net_reward +=
+                p.eth * avs_apr * (1.0 - operators[p.operator as usize].commission) * keep;
         }
 
         let mut sources: Vec<String> = s.shocks.iter().map(|x| x.name.clone()).collect();
         sources.extend(s.copulas.iter().map(|x| x.name.clone()));
         let pairs_of = |sel: &Selector| -> Vec<(usize, usize, u32)> {
-            selected_pairs(s, sel).into_iter().map(|(o, a)| (o, a, pair_index[&(o, a)])).collect()
+            selected_pairs(s, sel)
+                .into_iter()
+                .map(|(o, a)| (o, a, pair_index[&(o, a)]))
+                .collect()
         };
 
         let shocks = s
@@ -253,7 +272,8 @@ impl Model {
                 let mean_events = sh.rate_per_year * horizon_years;
                 ShockModel {
                     source: i as u32,
-                    events: (mean_events > 0.0).then(|| Poisson::new(mean_events).expect("validated rate")),
+                    events: (mean_events > 0.0)
+                        .then(|| Poisson::new(mean_events).expect("validated rate")),
                     hit_probability: sh.hit_probability,
                     ln_miss: (-sh.hit_probability).ln_1p(),
                     per_target: sh.severity_draw == SeverityDraw::PerTarget,
@@ -300,9 +320,19 @@ impl Model {
             .enumerate()
             .filter(|(_, a)| a.fault_rate_per_year > 0.0)
             .filter_map(|(ai, a)| {
-                let members: Vec<u32> = pairs.iter().enumerate().filter(|(_, p)| p.avs as usize == ai).map(|(k, _)| k as u32).collect();
-                let sev = a.fault_severity.as_ref().expect("validated: severity given with a rate").sampler();
-                (!members.is_empty()).then(|| (a.fault_rate_per_year * members.len() as f64, sev, members))
+                let members: Vec<u32> = pairs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.avs as usize == ai)
+                    .map(|(k, _)| k as u32)
+                    .collect();
+                let sev = a
+                    .fault_severity
+                    .as_ref()
+                    .expect("validated: severity given with a rate")
+                    .sampler();
+                (!members.is_empty())
+                    .then(|| (a.fault_rate_per_year * members.len() as f64, sev, members))
             })
             .collect();
         let total_rate: f64 = fault_entries.iter().map(|e| e.0).sum();
@@ -319,7 +349,10 @@ impl Model {
                 source: sources.len() as u32,
                 events: Poisson::new(total_rate * horizon_years).expect("positive rate"),
                 cumulative,
-                entries: fault_entries.into_iter().map(|(_, sev, m)| (sev, m)).collect(),
+                entries: fault_entries
+                    .into_iter()
+                    .map(|(_, sev, m)| (sev, m))
+                    .collect(),
             }
         });
         sources.push(AVS_FAULTS_SOURCE.to_string());

@@ -21,7 +21,11 @@ pub struct Override {
 }
 
 /// Applies every `KEY=VALUE` to `table`, in order.
-pub fn apply_overrides(table: &mut Table, assignments: &[String], file: &Path) -> Result<Vec<Override>, ScenarioError> {
+pub fn apply_overrides(
+    table: &mut Table,
+    assignments: &[String],
+    file: &Path,
+) -> Result<Vec<Override>, ScenarioError> {
     assignments
         .iter()
         .map(|a| {
@@ -62,11 +66,19 @@ fn apply_one(root: &mut Table, assignment: &str) -> Result<Override, String> {
     let (segments, value) = parse_assignment(assignment)?;
     let mut path = String::new();
     set_in_table(root, &segments, value, &mut path)?;
-    Ok(Override { assignment: assignment.to_string(), path })
+    Ok(Override {
+        assignment: assignment.to_string(),
+        path,
+    })
 }
 
 /// Sets `segs` (relative to `table`) to `value`, extending `path` with the canonical path.
-fn set_in_table(table: &mut Table, segs: &[&str], value: Value, path: &mut String) -> Result<(), String> {
+fn set_in_table(
+    table: &mut Table,
+    segs: &[&str],
+    value: Value,
+    path: &mut String,
+) -> Result<(), String> {
     let seg = segs[0];
     if !path.is_empty() {
         path.push('.');
@@ -75,24 +87,36 @@ fn set_in_table(table: &mut Table, segs: &[&str], value: Value, path: &mut Strin
     if segs.len() == 1 {
         if let Some(Value::Array(items)) = table.get(seg) {
             if items.iter().any(Value::is_table) && !value.is_array() {
-                return Err(format!("`{path}` is a list of entries; address one by name, e.g. {path}.NAME.FIELD=VALUE"));
+                return Err(format!(
+                    "`{path}` is a list of entries; address one by name, e.g. {path}.NAME.FIELD=VALUE"
+                ));
             }
         }
         table.insert(seg.to_string(), value);
         return Ok(());
     }
-    match table.entry(seg.to_string()).or_insert_with(|| Value::Table(Table::new())) {
+    match table
+        .entry(seg.to_string())
+        .or_insert_with(|| Value::Table(Table::new()))
+    {
         Value::Table(t) => set_in_table(t, &segs[1..], value, path),
         Value::Array(items) => {
             let name = segs[1];
             let index = find_entry(items, name).ok_or_else(|| {
                 let names: Vec<&str> = items.iter().filter_map(entry_name).collect();
-                let hint = closest(name, names.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-                format!("`{path}` has no entry named `{name}` (entries: {}){hint}", names.join(", "))
+                let hint = closest(name, names.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                format!(
+                    "`{path}` has no entry named `{name}` (entries: {}){hint}",
+                    names.join(", ")
+                )
             })?;
             path.push_str(&format!("[{index}]"));
             if segs.len() == 2 {
-                return Err(format!("cannot replace the whole entry `{seg}.{name}`; set one of its fields"));
+                return Err(format!(
+                    "cannot replace the whole entry `{seg}.{name}`; set one of its fields"
+                ));
             }
             match &mut items[index] {
                 Value::Table(t) => set_in_table(t, &segs[2..], value, path),
@@ -111,5 +135,7 @@ fn find_entry(items: &[Value], name: &str) -> Option<usize> {
 }
 
 fn entry_name(v: &Value) -> Option<&str> {
-    v.as_table().and_then(|t| t.get("name")).and_then(Value::as_str)
+    v.as_table()
+        .and_then(|t| t.get("name"))
+        .and_then(Value::as_str)
 }

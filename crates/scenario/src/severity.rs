@@ -83,7 +83,9 @@ impl<'de> Deserialize<'de> for Severity {
                     Tagged::Fixed { value } => Severity::Fixed { value },
                     Tagged::Uniform { min, max } => Severity::Uniform { min, max },
                     Tagged::Beta { mean, sd } => Severity::Beta { mean, sd },
-                    Tagged::Empirical { values, weights } => Severity::Empirical { values, weights },
+                    Tagged::Empirical { values, weights } => {
+                        Severity::Empirical { values, weights }
+                    }
                 })
             }
         }
@@ -119,7 +121,10 @@ impl Severity {
                     out.push(("mean", format!("must be in (0, 1), got {mean}")));
                 } else if !(*sd > 0.0 && sd * sd < mean * (1.0 - mean)) {
                     let max_sd = (mean * (1.0 - mean)).sqrt();
-                    out.push(("sd", format!("must be in (0, {max_sd:.6}) for mean {mean}, got {sd}")));
+                    out.push((
+                        "sd",
+                        format!("must be in (0, {max_sd:.6}) for mean {mean}, got {sd}"),
+                    ));
                 }
             }
             Severity::Empirical { values, weights } => {
@@ -129,7 +134,11 @@ impl Severity {
                 if values.len() != weights.len() {
                     out.push((
                         "weights",
-                        format!("must have one weight per value ({} values, {} weights)", values.len(), weights.len()),
+                        format!(
+                            "must have one weight per value ({} values, {} weights)",
+                            values.len(),
+                            weights.len()
+                        ),
                     ));
                 }
                 if let Some(v) = values.iter().find(|v| !unit(**v)) {
@@ -162,11 +171,15 @@ impl Severity {
     pub fn sampler(&self) -> SeverityDist {
         match self {
             Severity::Fixed { value } => SeverityDist::Fixed(*value),
-            Severity::Uniform { min, max } => SeverityDist::Uniform { min: *min, width: max - min },
+            Severity::Uniform { min, max } => SeverityDist::Uniform {
+                min: *min,
+                width: max - min,
+            },
             Severity::Beta { mean, sd } => {
                 // Method of moments: α + β = m(1 − m)/sd² − 1.
                 let k = mean * (1.0 - mean) / (sd * sd) - 1.0;
-                let beta = Beta::new(mean * k, (1.0 - mean) * k).expect("validated beta parameters");
+                let beta =
+                    Beta::new(mean * k, (1.0 - mean) * k).expect("validated beta parameters");
                 SeverityDist::Beta(beta)
             }
             Severity::Empirical { values, weights } => {
@@ -179,7 +192,10 @@ impl Severity {
                         acc
                     })
                     .collect();
-                SeverityDist::Empirical { values: values.clone(), cumulative }
+                SeverityDist::Empirical {
+                    values: values.clone(),
+                    cumulative,
+                }
             }
         }
     }
@@ -218,7 +234,9 @@ impl SeverityDist {
             SeverityDist::Beta(b) => b.sample(rng),
             SeverityDist::Empirical { values, cumulative } => {
                 let u: f64 = rng.random();
-                let i = cumulative.partition_point(|c| *c <= u).min(values.len() - 1);
+                let i = cumulative
+                    .partition_point(|c| *c <= u)
+                    .min(values.len() - 1);
                 values[i]
             }
         }

@@ -31,10 +31,16 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// Appends "; did you mean `x`?" to serde's `unknown field`/`unknown variant` messages, whose
 /// format is "unknown field `foo`, expected one of `a`, `b`" or "…, expected `a` or `b`".
 pub fn did_you_mean_from_serde(message: &str) -> String {
-    let kind = ["unknown field `", "unknown variant `"].into_iter().find(|p| message.starts_with(p));
-    let Some(prefix) = kind else { return message.to_string() };
+    let kind = ["unknown field `", "unknown variant `"]
+        .into_iter()
+        .find(|p| message.starts_with(p));
+    let Some(prefix) = kind else {
+        return message.to_string();
+    };
     let rest = &message[prefix.len()..];
-    let Some((word, tail)) = rest.split_once('`') else { return message.to_string() };
+    let Some((word, tail)) = rest.split_once('`') else {
+        return message.to_string();
+    };
     let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
     match closest(word, expected) {
         Some(c) => format!("{message}; did you mean `{c}`?"),

@@ -37,7 +37,11 @@ impl Checker {
         }
     }
     fn name(&mut self, path: &str, name: &str) {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             self.push(path, format!("`{name}` is not a valid name: use letters, digits, `-` and `_` (names appear in --set paths and CSV columns)"));
         }
     }
@@ -45,7 +49,9 @@ impl Checker {
         if known.contains(&name) {
             return true;
         }
-        let hint = closest(name, known.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+        let hint = closest(name, known.iter().copied())
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
         self.push(path, format!("no {kind} named `{name}`{hint}"));
         false
     }
@@ -61,7 +67,12 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     check_pool(&mut c, s);
     c.non_negative("rewards.base_apr", s.rewards.base_apr);
     c.non_negative("rewards.mev_apr", s.rewards.mev_apr);
-    c.finite_in("rewards.operator_commission", s.rewards.operator_commission, 0.0, 1.0);
+    c.finite_in(
+        "rewards.operator_commission",
+        s.rewards.operator_commission,
+        0.0,
+        1.0,
+    );
     let avs_names: Vec<&str> = s.avs.iter().map(|a| a.name.as_str()).collect();
     check_operators(&mut c, s, &avs_names);
     check_avs(&mut c, s);
@@ -78,17 +89,35 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
     }
     c.positive("simulation.horizon_days", sim.horizon_days);
     c.positive("simulation.step_days", sim.step_days);
-    if sim.horizon_days > 0.0 && sim.step_days > 0.0 && sim.horizon_days.is_finite() && sim.step_days.is_finite() {
+    if sim.horizon_days > 0.0
+        && sim.step_days > 0.0
+        && sim.horizon_days.is_finite()
+        && sim.step_days.is_finite()
+    {
         let steps = (sim.horizon_days / sim.step_days).round();
         if sim.step_days > sim.horizon_days * (1.0 + SUM_TOLERANCE) {
-            c.push("simulation.step_days", format!("must be ≤ horizon_days ({}), got {}", sim.horizon_days, sim.step_days));
+            c.push(
+                "simulation.step_days",
+                format!(
+                    "must be ≤ horizon_days ({}), got {}",
+                    sim.horizon_days, sim.step_days
+                ),
+            );
         } else if (steps * sim.step_days - sim.horizon_days).abs() > 1e-9 * sim.horizon_days {
             c.push(
                 "simulation.step_days",
-                format!("must divide horizon_days ({}) into whole steps; {} gives {:.4} steps", sim.horizon_days, sim.step_days, sim.horizon_days / sim.step_days),
+                format!(
+                    "must divide horizon_days ({}) into whole steps; {} gives {:.4} steps",
+                    sim.horizon_days,
+                    sim.step_days,
+                    sim.horizon_days / sim.step_days
+                ),
             );
         } else if steps > MAX_STEPS {
-            c.push("simulation.step_days", format!("gives {steps} steps; at most {MAX_STEPS} are allowed"));
+            c.push(
+                "simulation.step_days",
+                format!("gives {steps} steps; at most {MAX_STEPS} are allowed"),
+            );
         }
     }
 }
@@ -97,7 +126,10 @@ fn check_pool(c: &mut Checker, s: &Scenario) {
     let p = &s.pool;
     c.positive("pool.collateral_eth", p.collateral_eth);
     match (p.lrt_supply, p.exchange_rate) {
-        (Some(_), Some(_)) => c.push("pool.exchange_rate", "give either lrt_supply or exchange_rate, not both"),
+        (Some(_), Some(_)) => c.push(
+            "pool.exchange_rate",
+            "give either lrt_supply or exchange_rate, not both",
+        ),
         (Some(v), None) => c.positive("pool.lrt_supply", v),
         (None, Some(v)) => c.positive("pool.exchange_rate", v),
         (None, None) => {}
@@ -116,10 +148,16 @@ fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
         let at = format!("operators[{i}]");
         c.name(&format!("{at}.name"), &op.name);
         if !seen.insert(op.name.as_str()) {
-            c.push(format!("{at}.name"), format!("duplicate operator name `{}`", op.name));
+            c.push(
+                format!("{at}.name"),
+                format!("duplicate operator name `{}`", op.name),
+            );
         }
         match (op.stake_eth, op.share) {
-            (Some(_), Some(_)) => c.push(format!("{at}.share"), "give either stake_eth or share, not both"),
+            (Some(_), Some(_)) => c.push(
+                format!("{at}.share"),
+                "give either stake_eth or share, not both",
+            ),
             (None, None) => c.push(at.clone(), "needs `stake_eth` or `share`"),
             (Some(v), None) => {
                 c.non_negative(&format!("{at}.stake_eth"), v);
@@ -141,11 +179,17 @@ fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
             sum += m;
         }
         if sum > 1.0 + SUM_TOLERANCE {
-            c.push(format!("{at}.allocations"), format!("magnitudes sum to {sum}; under unique stake they may sum to at most 1"));
+            c.push(
+                format!("{at}.allocations"),
+                format!("magnitudes sum to {sum}; under unique stake they may sum to at most 1"),
+            );
         }
     }
     let collateral = s.pool.collateral_eth;
-    if collateral > 0.0 && total.is_finite() && (total - collateral).abs() > SUM_TOLERANCE * collateral.max(1.0) {
+    if collateral > 0.0
+        && total.is_finite()
+        && (total - collateral).abs() > SUM_TOLERANCE * collateral.max(1.0)
+    {
         c.push(
             "operators",
             format!("operator stakes sum to {total} ETH but pool.collateral_eth is {collateral}; shares must sum to 1 and stake_eth values to the collateral"),
@@ -159,7 +203,10 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
         let at = format!("avs[{i}]");
         c.name(&format!("{at}.name"), &a.name);
         if !seen.insert(a.name.as_str()) {
-            c.push(format!("{at}.name"), format!("duplicate AVS name `{}`", a.name));
+            c.push(
+                format!("{at}.name"),
+                format!("duplicate AVS name `{}`", a.name),
+            );
         }
         c.non_negative(&format!("{at}.reward_apr"), a.reward_apr);
         c.non_negative(&format!("{at}.fault_rate_per_year"), a.fault_rate_per_year);
@@ -169,9 +216,10 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
                     c.push(join(&format!("{at}.fault_severity"), field), msg);
                 }
             }
-            None if a.fault_rate_per_year > 0.0 => {
-                c.push(format!("{at}.fault_severity"), "is required when fault_rate_per_year > 0")
-            }
+            None if a.fault_rate_per_year > 0.0 => c.push(
+                format!("{at}.fault_severity"),
+                "is required when fault_rate_per_year > 0",
+            ),
             None => {}
         }
     }
@@ -182,16 +230,29 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
     let mut unique = |c: &mut Checker, path: String, name: &str| {
         c.name(&path, name);
         if name == AVS_FAULTS_SOURCE {
-            c.push(path, format!("`{AVS_FAULTS_SOURCE}` is reserved for the AVSs' independent faults"));
+            c.push(
+                path,
+                format!("`{AVS_FAULTS_SOURCE}` is reserved for the AVSs' independent faults"),
+            );
         } else if !seen.insert(name.to_string()) {
-            c.push(path, format!("duplicate source name `{name}` (shock and copula names share one namespace)"));
+            c.push(
+                path,
+                format!(
+                    "duplicate source name `{name}` (shock and copula names share one namespace)"
+                ),
+            );
         }
     };
     for (i, sh) in s.shocks.iter().enumerate() {
         let at = format!("shocks[{i}]");
         unique(c, format!("{at}.name"), &sh.name);
         c.non_negative(&format!("{at}.rate_per_year"), sh.rate_per_year);
-        c.finite_in(&format!("{at}.hit_probability"), sh.hit_probability, 0.0, 1.0);
+        c.finite_in(
+            &format!("{at}.hit_probability"),
+            sh.hit_probability,
+            0.0,
+            1.0,
+        );
         for (field, msg) in sh.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
         }
@@ -203,32 +264,64 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
         let at = format!("copulas[{i}]");
         unique(c, format!("{at}.name"), &cp.name);
         match (cp.family, cp.dof) {
-            (CopulaFamily::StudentT, None) => c.push(format!("{at}.dof"), "is required for family = \"student_t\""),
+            (CopulaFamily::StudentT, None) => c.push(
+                format!("{at}.dof"),
+                "is required for family = \"student_t\"",
+            ),
             (CopulaFamily::StudentT, Some(v)) => c.positive(&format!("{at}.dof"), v),
-            (CopulaFamily::Gaussian, Some(_)) => c.push(format!("{at}.dof"), "applies only to family = \"student_t\""),
+            (CopulaFamily::Gaussian, Some(_)) => c.push(
+                format!("{at}.dof"),
+                "applies only to family = \"student_t\"",
+            ),
             (CopulaFamily::Gaussian, None) => {}
         }
         match (cp.fault_prob_per_step, cp.fault_prob_per_year) {
-            (Some(_), Some(_)) => c.push(format!("{at}.fault_prob_per_year"), "give either fault_prob_per_step or fault_prob_per_year, not both"),
-            (None, None) => c.push(at.clone(), "needs `fault_prob_per_step` or `fault_prob_per_year`"),
+            (Some(_), Some(_)) => c.push(
+                format!("{at}.fault_prob_per_year"),
+                "give either fault_prob_per_step or fault_prob_per_year, not both",
+            ),
+            (None, None) => c.push(
+                at.clone(),
+                "needs `fault_prob_per_step` or `fault_prob_per_year`",
+            ),
             (Some(p), None) => c.finite_in(&format!("{at}.fault_prob_per_step"), p, 0.0, 1.0),
             (None, Some(p)) => c.finite_in(&format!("{at}.fault_prob_per_year"), p, 0.0, 1.0),
         }
-        c.finite_in(&format!("{at}.global_correlation"), cp.global_correlation, 0.0, 1.0);
-        c.finite_in(&format!("{at}.group_correlation"), cp.group_correlation, 0.0, 1.0);
+        c.finite_in(
+            &format!("{at}.global_correlation"),
+            cp.global_correlation,
+            0.0,
+            1.0,
+        );
+        c.finite_in(
+            &format!("{at}.group_correlation"),
+            cp.group_correlation,
+            0.0,
+            1.0,
+        );
         if cp.global_correlation + cp.group_correlation > 1.0 + SUM_TOLERANCE {
             c.push(
                 format!("{at}.group_correlation"),
-                format!("global_correlation + group_correlation must be ≤ 1, got {}", cp.global_correlation + cp.group_correlation),
+                format!(
+                    "global_correlation + group_correlation must be ≤ 1, got {}",
+                    cp.global_correlation + cp.group_correlation
+                ),
             );
         }
         if cp.group_correlation > 0.0 && cp.group_by.is_none() {
-            c.push(format!("{at}.group_by"), "is required when group_correlation > 0");
+            c.push(
+                format!("{at}.group_by"),
+                "is required when group_correlation > 0",
+            );
         }
         for (field, msg) in cp.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
         }
-        let selected = if resolve { check_selector(c, s, &format!("{at}.select"), &cp.select, avs_names) } else { None };
+        let selected = if resolve {
+            check_selector(c, s, &format!("{at}.select"), &cp.select, avs_names)
+        } else {
+            None
+        };
         if let (Some(key), Some(pairs)) = (&cp.group_by, selected) {
             if key != "avs" && key != "operator" {
                 let missing: Vec<&str> = pairs
@@ -241,7 +334,9 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
                     .collect();
                 if !missing.is_empty() {
                     let keys = attribute_keys(s);
-                    let hint = closest(key, keys.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+                    let hint = closest(key, keys.iter().copied())
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default();
                     c.push(
                         format!("{at}.group_by"),
                         format!("must be `avs`, `operator` or an attribute every selected operator has; missing on {}{hint}", missing.join(", ")),
@@ -253,7 +348,13 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
 }
 
 /// Checks a selector's references; returns the selected (operator, avs) pairs when they resolve.
-fn check_selector(c: &mut Checker, s: &Scenario, at: &str, sel: &Selector, avs_names: &[&str]) -> Option<Vec<(usize, usize)>> {
+fn check_selector(
+    c: &mut Checker,
+    s: &Scenario,
+    at: &str,
+    sel: &Selector,
+    avs_names: &[&str],
+) -> Option<Vec<(usize, usize)>> {
     let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
     let before = c.out.len();
     for (i, name) in sel.operators.iter().enumerate() {
@@ -265,16 +366,29 @@ fn check_selector(c: &mut Checker, s: &Scenario, at: &str, sel: &Selector, avs_n
     let keys = attribute_keys(s);
     for (key, values) in &sel.attributes {
         if !keys.contains(key.as_str()) {
-            let hint = closest(key, keys.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-            c.push(format!("{at}.attributes.{key}"), format!("no operator has attribute `{key}`{hint}"));
+            let hint = closest(key, keys.iter().copied())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            c.push(
+                format!("{at}.attributes.{key}"),
+                format!("no operator has attribute `{key}`{hint}"),
+            );
             continue;
         }
         let known = attribute_values(s, key);
         for v in values.values() {
             if !known.contains(v) {
                 let list: Vec<&str> = known.iter().copied().collect();
-                let hint = closest(v, list.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-                c.push(format!("{at}.attributes.{key}"), format!("no operator has {key} = \"{v}\" (values: {}){hint}", list.join(", ")));
+                let hint = closest(v, list.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                c.push(
+                    format!("{at}.attributes.{key}"),
+                    format!(
+                        "no operator has {key} = \"{v}\" (values: {}){hint}",
+                        list.join(", ")
+                    ),
+                );
             }
         }
     }
@@ -283,21 +397,33 @@ fn check_selector(c: &mut Checker, s: &Scenario, at: &str, sel: &Selector, avs_n
     }
     let pairs = selected_pairs(s, sel);
     if pairs.is_empty() {
-        c.push(at.to_string(), "selects no allocation (no selected operator allocates to a selected AVS)");
+        c.push(
+            at.to_string(),
+            "selects no allocation (no selected operator allocates to a selected AVS)",
+        );
         return None;
     }
     Some(pairs)
 }
 
 fn attribute_keys(s: &Scenario) -> BTreeSet<&str> {
-    s.operators.iter().flat_map(|o| o.attributes.keys().map(String::as_str)).collect()
+    s.operators
+        .iter()
+        .flat_map(|o| o.attributes.keys().map(String::as_str))
+        .collect()
 }
 
 fn attribute_values<'a>(s: &'a Scenario, key: &str) -> BTreeSet<&'a str> {
-    s.operators.iter().filter_map(|o| o.attributes.get(key).map(String::as_str)).collect()
+    s.operators
+        .iter()
+        .filter_map(|o| o.attributes.get(key).map(String::as_str))
+        .collect()
 }
 
 fn join(base: &str, field: &str) -> String {
-    if field.is_empty() { base.to_string() } else { format!("{base}.{field}") }
+    if field.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}.{field}")
+    }
 }
-

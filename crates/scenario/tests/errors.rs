@@ -76,14 +76,25 @@ fn unknown_field_suggests_and_locates() {
 fn probability_out_of_range_names_field() {
     let text = GOOD.replace("severity = 0.1", "severity = 0.1\nhit_probability = 1.5");
     let e = err(&text, &[]);
-    assert!(e.contains("shocks[0].hit_probability: must be in [0, 1], got 1.5"), "{e}");
+    assert!(
+        e.contains("shocks[0].hit_probability: must be in [0, 1], got 1.5"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_reference_suggests() {
-    let text = GOOD.replace("allocations = { eigenda = 0.2", "allocations = { eigend = 0.2");
+    let text = GOOD.replace(
+        "allocations = { eigenda = 0.2",
+        "allocations = { eigend = 0.2",
+    );
     let e = err(&text, &[]);
-    assert!(e.contains("operators[1].allocations.eigend: no AVS named `eigend`; did you mean `eigenda`?"), "{e}");
+    assert!(
+        e.contains(
+            "operators[1].allocations.eigend: no AVS named `eigend`; did you mean `eigenda`?"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -98,23 +109,43 @@ fn selector_value_must_exist() {
 fn magnitudes_and_shares_are_checked() {
     let text = GOOD.replace("eigenda = 0.2, oracle = 0.3", "eigenda = 0.8, oracle = 0.3");
     assert!(err(&text, &[]).contains("operators[1].allocations: magnitudes sum to 1.1"));
-    let text = GOOD.replace("share = 0.5\nattributes = { client = \"lighthouse\" }", "share = 0.4\nattributes = { client = \"lighthouse\" }");
+    let text = GOOD.replace(
+        "share = 0.5\nattributes = { client = \"lighthouse\" }",
+        "share = 0.4\nattributes = { client = \"lighthouse\" }",
+    );
     assert!(err(&text, &[]).contains("operator stakes sum to 90 ETH"));
 }
 
 #[test]
 fn set_overrides_by_name_and_reports_origin() {
-    let m = load_str(GOOD, Path::new("s.toml"), &["avs.eigenda.reward_apr=0.02".into(), "simulation.paths=7".into()]).unwrap();
+    let m = load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &[
+            "avs.eigenda.reward_apr=0.02".into(),
+            "simulation.paths=7".into(),
+        ],
+    )
+    .unwrap();
     assert_eq!(m.scenario.avs[0].reward_apr, 0.02);
     assert_eq!(m.paths, 7);
     let e = err(GOOD, &["shocks.bug.rate_per_year=-1"]);
     assert!(e.contains("shocks[0].rate_per_year: must be a finite number ≥ 0, got -1 (value from --set shocks.bug.rate_per_year=-1)"), "{e}");
     let e = err(GOOD, &["avs.eigendaa.reward_apr=0.1"]);
-    assert!(e.contains("no entry named `eigendaa`") && e.contains("did you mean `eigenda`?"), "{e}");
+    assert!(
+        e.contains("no entry named `eigendaa`") && e.contains("did you mean `eigenda`?"),
+        "{e}"
+    );
     let e = err(GOOD, &["simulation.pathz=3"]);
-    assert!(e.contains("simulation.pathz") && e.contains("did you mean `paths`?"), "{e}");
+    assert!(
+        e.contains("simulation.pathz") && e.contains("did you mean `paths`?"),
+        "{e}"
+    );
     let e = err(GOOD, &["simulation.paths=many"]);
-    assert!(e.contains("simulation.paths") && e.contains("invalid type"), "{e}");
+    assert!(
+        e.contains("simulation.paths") && e.contains("invalid type"),
+        "{e}"
+    );
     let e = err(GOOD, &["novalue"]);
     assert!(e.contains("--set novalue: expected KEY=VALUE"), "{e}");
 }
@@ -134,8 +165,16 @@ fn copula_checks() {
     );
     let e = err(&text, &[]);
     assert!(e.contains("copulas[0].dof: is required"), "{e}");
-    assert!(e.contains("copulas[0].group_correlation: global_correlation + group_correlation must be ≤ 1"), "{e}");
-    assert!(e.contains("copulas[0].group_by: is required when group_correlation > 0"), "{e}");
+    assert!(
+        e.contains(
+            "copulas[0].group_correlation: global_correlation + group_correlation must be ≤ 1"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("copulas[0].group_by: is required when group_correlation > 0"),
+        "{e}"
+    );
     let text = text.replace("family = \"student_t\"", "family = \"gausian\"");
     let e = err(&text, &[]);
     assert!(e.contains("did you mean `gaussian`?"), "{e}");
@@ -143,21 +182,43 @@ fn copula_checks() {
 
 #[test]
 fn severity_checks() {
-    let text = GOOD.replace("severity = 0.1", "severity = { dist = \"beta\", mean = 0.5, sd = 0.6 }");
+    let text = GOOD.replace(
+        "severity = 0.1",
+        "severity = { dist = \"beta\", mean = 0.5, sd = 0.6 }",
+    );
     assert!(err(&text, &[]).contains("shocks[0].severity.sd: must be in (0, 0.5"));
-    let text = GOOD.replace("severity = 0.1", "severity = { dist = \"betta\", mean = 0.5, sd = 0.1 }");
+    let text = GOOD.replace(
+        "severity = 0.1",
+        "severity = { dist = \"betta\", mean = 0.5, sd = 0.1 }",
+    );
     assert!(err(&text, &[]).contains("did you mean `beta`?"));
-    let text = GOOD.replace("severity = 0.1", "severity = { dist = \"uniform\", min = 0.1, maxx = 0.2 }");
+    let text = GOOD.replace(
+        "severity = 0.1",
+        "severity = { dist = \"uniform\", min = 0.1, maxx = 0.2 }",
+    );
     assert!(err(&text, &[]).contains("unknown field `maxx`"));
 }
 
 #[test]
 fn step_must_divide_horizon() {
     let e = err(GOOD, &["simulation.step_days=7"]);
-    assert!(e.contains("simulation.step_days: must divide horizon_days"), "{e}");
-    let m = load_str(GOOD, Path::new("s.toml"), &["simulation.step_days=30".into()]).unwrap();
+    assert!(
+        e.contains("simulation.step_days: must divide horizon_days"),
+        "{e}"
+    );
+    let m = load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &["simulation.step_days=30".into()],
+    )
+    .unwrap();
     assert_eq!(m.n_steps, 1);
-    let m = load_str(GOOD, Path::new("s.toml"), &["simulation.step_days=0.041666666666666664".into()]).unwrap();
+    let m = load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &["simulation.step_days=0.041666666666666664".into()],
+    )
+    .unwrap();
     assert_eq!(m.n_steps, 720);
 }
 
@@ -165,6 +226,8 @@ fn step_must_divide_horizon() {
 fn io_error_names_file() {
     let e = lrtsim_scenario::load_file(Path::new("/nonexistent/x.toml"), &[]).unwrap_err();
     assert!(matches!(e, ScenarioError::Io { .. }));
-    assert!(e.to_string().starts_with("/nonexistent/x.toml: cannot read"));
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/x.toml: cannot read")
+    );
 }
-

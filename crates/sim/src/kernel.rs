@@ -117,7 +117,10 @@ impl<'m> PathKernel<'m> {
         self.reset();
         self.draw_events(rng);
         self.events.sort_unstable_by(|a, b| {
-            a.step.cmp(&b.step).then(a.time_days.total_cmp(&b.time_days)).then(a.seq.cmp(&b.seq))
+            a.step
+                .cmp(&b.step)
+                .then(a.time_days.total_cmp(&b.time_days))
+                .then(a.seq.cmp(&b.seq))
         });
         let mut accrued_to_step = 0u32;
         for i in 0..self.events.len() {
@@ -140,11 +143,18 @@ impl<'m> PathKernel<'m> {
         let step_of = |t: f64| ((t / m.step_days) as u32).min(last_step);
         let mut seq = 0u32;
         for (s, shock) in m.shocks.iter().enumerate() {
-            let Some(events) = &shock.events else { continue };
+            let Some(events) = &shock.events else {
+                continue;
+            };
             let n = events.sample(rng) as u64;
             for _ in 0..n {
                 let t = rng.random::<f64>() * horizon;
-                self.events.push(Event { step: step_of(t), time_days: t, seq, kind: Kind::Shock(s as u32) });
+                self.events.push(Event {
+                    step: step_of(t),
+                    time_days: t,
+                    seq,
+                    kind: Kind::Shock(s as u32),
+                });
                 seq += 1;
             }
         }
@@ -153,17 +163,36 @@ impl<'m> PathKernel<'m> {
             for _ in 0..n {
                 let t = rng.random::<f64>() * horizon;
                 let u: f64 = rng.random();
-                let entry = f.cumulative.partition_point(|c| *c <= u).min(f.entries.len() - 1);
+                let entry = f
+                    .cumulative
+                    .partition_point(|c| *c <= u)
+                    .min(f.entries.len() - 1);
                 let members = &f.entries[entry].1;
                 let pair = members[rng.random_range(0..members.len())];
-                self.events.push(Event { step: step_of(t), time_days: t, seq, kind: Kind::AvsFault { entry: entry as u32, pair } });
+                self.events.push(Event {
+                    step: step_of(t),
+                    time_days: t,
+                    seq,
+                    kind: Kind::AvsFault {
+                        entry: entry as u32,
+                        pair,
+                    },
+                });
                 seq += 1;
             }
         }
         for (c, copula) in m.copulas.iter().enumerate() {
             let events = &mut self.events;
             copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut |step, pair| {
-                events.push(Event { step, time_days: f64::INFINITY, seq, kind: Kind::Copula { copula: c as u32, pair } });
+                events.push(Event {
+                    step,
+                    time_days: f64::INFINITY,
+                    seq,
+                    kind: Kind::Copula {
+                        copula: c as u32,
+                        pair,
+                    },
+                });
                 seq += 1;
             });
         }
@@ -175,17 +204,28 @@ impl<'m> PathKernel<'m> {
         match kind {
             Kind::Shock(s) => {
                 let shock = &m.shocks[s as usize];
-                let event_severity = if shock.per_target { 0.0 } else { shock.severity.sample(rng) };
+                let event_severity = if shock.per_target {
+                    0.0
+                } else {
+                    shock.severity.sample(rng)
+                };
                 let units = shock.units() as u64;
                 let mut u = 0u64;
                 loop {
                     if shock.hit_probability < 1.0 {
-                        u = u.saturating_add(lrtsim_scenario::copula::geometric_skip(rng, shock.ln_miss));
+                        u = u.saturating_add(lrtsim_scenario::copula::geometric_skip(
+                            rng,
+                            shock.ln_miss,
+                        ));
                     }
                     if u >= units {
                         break;
                     }
-                    let severity = if shock.per_target { shock.severity.sample(rng) } else { event_severity };
+                    let severity = if shock.per_target {
+                        shock.severity.sample(rng)
+                    } else {
+                        event_severity
+                    };
                     for &pair in shock.unit(u as usize) {
                         self.slash(pair, severity, shock.source);
                     }
@@ -193,7 +233,10 @@ impl<'m> PathKernel<'m> {
                 }
             }
             Kind::AvsFault { entry, pair } => {
-                let f = m.avs_faults.as_ref().expect("fault events exist only with fault rates");
+                let f = m
+                    .avs_faults
+                    .as_ref()
+                    .expect("fault events exist only with fault rates");
                 let severity = f.entries[entry as usize].0.sample(rng);
                 self.slash(pair, severity, f.source);
             }

@@ -22,16 +22,36 @@ impl Layout {
     pub const REWARDS_ETH: usize = 3;
     /// Operator commission plus protocol fee, ETH.
     pub const FEES_ETH: usize = 4;
-    const FIXED: [&'static str; 5] = ["slashed_eth", "slashed_fraction", "nav_return", "rewards_eth", "fees_eth"];
+    const FIXED: [&'static str; 5] = [
+        "slashed_eth",
+        "slashed_fraction",
+        "nav_return",
+        "rewards_eth",
+        "fees_eth",
+    ];
 
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
         let mut names: Vec<String> = Self::FIXED.iter().map(|s| s.to_string()).collect();
         let avs_start = names.len();
-        names.extend(model.avs_names.iter().map(|a| format!("slashed_eth.avs.{a}")));
+        names.extend(
+            model
+                .avs_names
+                .iter()
+                .map(|a| format!("slashed_eth.avs.{a}")),
+        );
         let source_start = names.len();
-        names.extend(model.sources.iter().map(|s| format!("slashed_eth.source.{s}")));
-        Layout { names, avs_start, source_start }
+        names.extend(
+            model
+                .sources
+                .iter()
+                .map(|s| format!("slashed_eth.source.{s}")),
+        );
+        Layout {
+            names,
+            avs_start,
+            source_start,
+        }
     }
 
     /// Column names in order.

@@ -56,16 +56,27 @@ pub fn chunk_paths(paths: u64, chunk: u64) -> Range<u64> {
 
 /// Runs the model's paths. `progress` is called with the number of paths of each finished
 /// chunk (from worker threads, in no particular order).
-pub fn run(model: &Model, options: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<SimResults, SimError> {
+pub fn run(
+    model: &Model,
+    options: &RunOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SimResults, SimError> {
     let total = chunk_count(model.paths);
     let chunks = options.chunks.clone().unwrap_or(0..total);
     if chunks.start > chunks.end || chunks.end > total {
-        return Err(SimError::BadChunks { start: chunks.start, end: chunks.end, total });
+        return Err(SimError::BadChunks {
+            start: chunks.start,
+            end: chunks.end,
+            total,
+        });
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .build()
-        .map_err(|e| SimError::ThreadPool { threads: options.threads, message: e.to_string() })?;
+        .map_err(|e| SimError::ThreadPool {
+            threads: options.threads,
+            message: e.to_string(),
+        })?;
     let layout = Layout::new(model);
     let width = layout.len();
     let rows: Vec<Vec<f64>> = pool.install(|| {
@@ -89,7 +100,11 @@ pub fn run(model: &Model, options: &RunOptions, progress: &(dyn Fn(u64) + Sync))
         }
     }
     let first_path = chunks.start * CHUNK_PATHS;
-    Ok(SimResults { layout, first_path, columns })
+    Ok(SimResults {
+        layout,
+        first_path,
+        columns,
+    })
 }
 
 /// Simulates one chunk; returns its rows, row-major.

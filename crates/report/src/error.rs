@@ -1,0 +1,57 @@
+//! The one error type of this crate: every message names the file (or `<stdout>`) and what went
+//! wrong, so the CLI can print it as is.
+
+use std::path::PathBuf;
+
+/// Why a report could not be written (or its inputs were rejected).
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Creating the directory or the temporary file, writing, flushing, syncing or renaming it
+    /// over the destination failed.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The destination (`<stdout>` for standard output).
+        path: PathBuf,
+        /// The operating-system (or encoder) error.
+        source: std::io::Error,
+    },
+    /// An existing file could not be opened or read (the summary CSV whose header is checked).
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system (or CSV parser) error.
+        source: std::io::Error,
+    },
+    /// The summary CSV already has a header, and it is not the one this run would write (other
+    /// `--set` keys, headline metrics or levels); appending would misalign columns.
+    #[error(
+        "{}: the existing header differs from the one this run would write, not appending\n  existing: {existing}\n  expected: {expected}",
+        path.display()
+    )]
+    HeaderMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The header found in the file.
+        existing: String,
+        /// The header this run would write.
+        expected: String,
+    },
+    /// The data handed to a writer is inconsistent (columns of different lengths, zero bins, an
+    /// unknown headline metric, …); nothing was written.
+    #[error("{}: {reason}", path.display())]
+    InvalidInput {
+        /// The file that was not written.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tail level is not strictly between 0 and 1, or is given twice.
+    #[error("invalid tail level {level}: {reason}")]
+    InvalidLevel {
+        /// The level as given.
+        level: f64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}

@@ -1,0 +1,189 @@
+//! Equal-width histograms of a loss column, with density, CDF and exceedance per bin.
+
+use serde::Serialize;
+
+/// One histogram bin; see [`histogram`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bin {
+    /// Lower edge (inclusive).
+    pub lo: f64,
+    /// Upper edge (exclusive, except for the last bin, which includes the maximum).
+    pub hi: f64,
+    /// Number of values in the bin.
+    pub count: u64,
+    /// Density estimate `count / (n · (hi − lo))`; 0 for a zero-width bin.
+    pub pdf: f64,
+    /// Share of values below `hi` (for the last bin: all of them, so exactly 1).
+    pub cdf: f64,
+    /// Share of values at or above `hi`, i.e. 1 − `cdf` (exactly 0 for the last bin).
+    pub exceedance: f64,
+}
+
+/// Equal-width histogram of `losses` with `bins` bins spanning their minimum to their maximum.
+///
+/// Bin i covers [lo, hi) with lo = min + i·w, w = (max − min)/bins, except that the last bin ends
+/// exactly at max and includes it. Membership is decided against these same edges (not only by
+/// the rounded quotient (x − min)/w), so every value lies within the edges of its bin as written.
+/// n is the number of finite values: non-finite values are skipped, as they have no place on a
+/// finite axis. `pdf` = count/(n·(hi − lo)), `cdf` = (values in this and earlier bins)/n,
+/// `exceedance` = (values in later bins)/n.
+///
+/// Special cases: no finite values gives no bins; if all values are equal (min = max) there is a
+/// single bin [min, max] holding all of them, with `pdf` 0 (a point mass has no finite density)
+/// and `cdf` 1. If the range is so small relative to the values that rounding makes two edges
+/// coincide, that bin is empty with `pdf` 0.
+///
+/// Runs in O(n + bins).
+///
+/// # Panics
+///
+/// If `bins` is 0.
+pub fn histogram(losses: &[f64], bins: usize) -> Vec<Bin> {
+    assert!(bins > 0, "a histogram needs at least one bin");
+    let (mut min, mut max, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
+    for &x in losses.iter().filter(|x| x.is_finite()) {
+        min = min.min(x);
+        max = max.max(x);
+        n += 1;
+    }
+    if n == 0 {
+        return Vec::new();
+    }
+    let nf = n as f64;
+    if min == max {
+        return vec![Bin {
+            lo: min,
+            hi: max,
+            count: n,
+            pdf: 0.0,
+            cdf: 1.0,
+            exceedance: 0.0,
+        }];
+    }
+
+    let width = (max - min) / bins as f64;
+    // Capped at max so rounding cannot make the last bin's lower edge exceed its upper one.
+    let edge = |i: usize| {
+        if i == bins {
+            max
+        } else {
+            (min + width * i as f64).min(max)
+        }
+    };
+    let mut counts = vec![0u64; bins];
+    for &x in losses.iter().filter(|x| x.is_finite()) {
+        let mut i = (((x - min) / width) as usize).min(bins - 1);
+        // The quotient can be off by one near an edge; settle against the edges themselves.
+        while i > 0 && x < edge(i) {
+            i -= 1;
+        }
+        while i + 1 < bins && x >= edge(i + 1) {
+            i += 1;
+        }
+        counts[i] += 1;
+    }
+
+    let mut below = 0u64;
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &count)| {
+            let (lo, hi) = (edge(i), edge(i + 1));
+            below += count;
+            Bin {
+                lo,
+                hi,
+                count,
+                pdf: if hi > lo {
+                    count as f64 / (nf * (hi - lo))
+                } else {
+                    0.0
+                },
+                cdf: below as f64 / nf,
+                // From counts rather than 1 − cdf, which would lose digits in the far tail.
+                exceedance: (n - below) as f64 / nf,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_values_fall_in_their_bins() {
+        let v: Vec<f64> = (0..=10).map(f64::from).collect();
+        let h = histogram(&v, 10);
+        assert_eq!(h.len(), 10);
+        for (i, b) in h.iter().enumerate() {
+            assert_eq!((b.lo, b.hi), (i as f64, i as f64 + 1.0));
+            // The last bin includes the maximum.
+            assert_eq!(b.count, if i == 9 { 2 } else { 1 });
+            assert!((b.pdf - b.count as f64 / 11.0).abs() < 1e-15);
+        }
+        assert_eq!(h[4].cdf, 5.0 / 11.0);
+        assert_eq!(h[4].exceedance, 6.0 / 11.0);
+    }
+
+    #[test]
+    fn counts_sum_to_n_and_cdf_ends_at_one() {
+        // Values on awkward decimal edges, and a bin count that does not divide the range.
+        let v: Vec<f64> = (0..10_000).map(|i| (i % 1000) as f64 * 0.1 - 3.3).collect();
+        for bins in [1, 3, 7, 50, 999] {
+            let h = histogram(&v, bins);
+            assert_eq!(h.len(), bins);
+            assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), v.len() as u64);
+            let last = h.last().unwrap();
+            assert_eq!((last.cdf, last.exceedance), (1.0, 0.0));
+            assert_eq!(h[0].lo, -3.3);
+            assert_eq!(last.hi, v.iter().copied().fold(f64::MIN, f64::max));
+            // Each value is within the edges of the bin that counted it.
+            let mut recount = vec![0u64; bins];
+            for &x in &v {
+                let i = h
+                    .iter()
+                    .position(|b| b.lo <= x && x < b.hi)
+                    .unwrap_or(bins - 1);
+                recount[i] += 1;
+            }
+            assert_eq!(
+                recount,
+                h.iter().map(|b| b.count).collect::<Vec<_>>(),
+                "bins = {bins}"
+            );
+            // The density integrates to one.
+            let mass: f64 = h.iter().map(|b| b.pdf * (b.hi - b.lo)).sum();
+            assert!((mass - 1.0).abs() < 1e-9, "{mass}");
+            assert!(
+                h.windows(2)
+                    .all(|w| w[0].cdf <= w[1].cdf && w[0].hi == w[1].lo)
+            );
+        }
+    }
+
+    #[test]
+    fn constant_input_is_one_bin() {
+        let h = histogram(&[0.25; 17], 20);
+        assert_eq!(
+            h,
+            vec![Bin {
+                lo: 0.25,
+                hi: 0.25,
+                count: 17,
+                pdf: 0.0,
+                cdf: 1.0,
+                exceedance: 0.0
+            }]
+        );
+    }
+
+    #[test]
+    fn empty_and_non_finite_input() {
+        assert!(histogram(&[], 10).is_empty());
+        assert!(histogram(&[f64::NAN], 10).is_empty());
+        let h = histogram(&[0.0, f64::NAN, 1.0, f64::INFINITY], 2);
+        assert_eq!(h.iter().map(|b| b.count).collect::<Vec<_>>(), [1, 1]);
+        assert_eq!(h[0].cdf, 0.5);
+    }
+}

@@ -1,0 +1,342 @@
+//! A run's description plus its metric statistics: the `summary.json` layout and the stdout table.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::stats::{LevelStats, MetricStats};
+
+/// What was run: enough to reproduce it and to tell runs apart in a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// Scenario name, e.g. `baseline`.
+    pub scenario: String,
+    /// Hash of the fully resolved scenario (after `--set` overrides).
+    pub scenario_hash: String,
+    /// Master random seed.
+    pub seed: u64,
+    /// Number of simulated paths.
+    pub paths: u64,
+    /// Version of the engine that produced the numbers.
+    pub engine_version: String,
+    /// Simulated horizon in days.
+    pub horizon_days: f64,
+    /// Time step in days.
+    pub step_days: f64,
+}
+
+/// Everything `summary.json` holds: the run description and one [`MetricStats`] per metric, in
+/// the order they are reported.
+///
+/// # JSON layout
+///
+/// [`Serialize`] is implemented by hand so that metrics keep their order (a `serde_json::Value`
+/// map would normally sort them):
+///
+/// ```json
+/// { "scenario": "baseline", "scenario_hash": "…", "seed": 42, "paths": 100000,
+///   "engine_version": "0.1.0", "horizon_days": 365.0, "step_days": 1.0,
+///   "levels": [0.9, 0.95, 0.99, 0.995, 0.999],
+///   "metrics": { "slashed_fraction": { "mean": …, "std_error": …, "prob_loss": …,
+///       "min": …, "max": …, "var": {"0.9": …, …}, "es": {…},
+///       "var_ci": {"0.9": [lo, hi], …}, "es_ci": {"0.9": [lo, hi], …} }, … } }
+/// ```
+///
+/// Level keys are the levels' shortest round-trip decimal (`{}` of `f64`), `levels` is taken from
+/// the first metric (all metrics normally share them) and non-finite numbers become `null`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The run.
+    pub info: RunInfo,
+    /// Statistics per metric, in report order.
+    pub metrics: Vec<MetricStats>,
+}
+
+impl Summary {
+    /// The summary as a JSON value. `serde_json`'s map sorts keys (unless its `preserve_order`
+    /// feature is on), so use
+    /// [`write_summary_json`](crate::write_summary_json) (which serializes `self` directly) when
+    /// the order of the metrics matters.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a summary has only string keys, so it always serializes")
+    }
+
+    /// The statistics of the metric called `name` (the first one, should a name repeat).
+    pub fn metric(&self, name: &str) -> Option<&MetricStats> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// The tail levels of the report: those of the first metric (empty without metrics).
+    pub fn levels(&self) -> Vec<f64> {
+        self.metrics
+            .first()
+            .map(|m| m.levels.iter().map(|l| l.level).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let i = &self.info;
+        let mut map = serializer.serialize_map(Some(9))?;
+        map.serialize_entry("scenario", &i.scenario)?;
+        map.serialize_entry("scenario_hash", &i.scenario_hash)?;
+        map.serialize_entry("seed", &i.seed)?;
+        map.serialize_entry("paths", &i.paths)?;
+        map.serialize_entry("engine_version", &i.engine_version)?;
+        map.serialize_entry("horizon_days", &i.horizon_days)?;
+        map.serialize_entry("step_days", &i.step_days)?;
+        map.serialize_entry("levels", &self.levels())?;
+        map.serialize_entry("metrics", &MetricsJson(&self.metrics))?;
+        map.end()
+    }
+}
+
+/// `"metrics"`: name → statistics, in order.
+struct MetricsJson<'a>(&'a [MetricStats]);
+
+impl Serialize for MetricsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for m in self.0 {
+            map.serialize_entry(&m.name, &MetricJson(m))?;
+        }
+        map.end()
+    }
+}
+
+/// One metric's object in `summary.json`.
+struct MetricJson<'a>(&'a MetricStats);
+
+impl Serialize for MetricJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let mut map = serializer.serialize_map(Some(9))?;
+        map.serialize_entry("mean", &m.mean)?;
+        map.serialize_entry("std_error", &m.std_error)?;
+        map.serialize_entry("prob_loss", &m.prob_loss)?;
+        map.serialize_entry("min", &m.min)?;
+        map.serialize_entry("max", &m.max)?;
+        map.serialize_entry("var", &ByLevel(&m.levels, |l: &LevelStats| l.var))?;
+        map.serialize_entry("es", &ByLevel(&m.levels, |l: &LevelStats| l.es))?;
+        map.serialize_entry(
+            "var_ci",
+            &ByLevel(&m.levels, |l: &LevelStats| [l.var_lo, l.var_hi]),
+        )?;
+        map.serialize_entry(
+            "es_ci",
+            &ByLevel(&m.levels, |l: &LevelStats| [l.es_lo, l.es_hi]),
+        )?;
+        map.end()
+    }
+}
+
+/// A map from level (as `"0.99"`) to one field of its [`LevelStats`].
+struct ByLevel<'a, F>(&'a [LevelStats], F);
+
+impl<F, V> Serialize for ByLevel<'_, F>
+where
+    F: Fn(&LevelStats) -> V,
+    V: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for l in self.0 {
+            map.serialize_entry(&l.level.to_string(), &(self.1)(l))?;
+        }
+        map.end()
+    }
+}
+
+/// A number for people: six significant digits, scientific notation outside [1e-4, 1e7).
+fn human(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x == 0.0 {
+        return "0".to_owned();
+    }
+    let magnitude = x.abs().log10().floor();
+    if (-4.0..7.0).contains(&magnitude) {
+        format!("{:.*}", (5.0 - magnitude).max(0.0) as usize, x)
+    } else {
+        format!("{x:.5e}")
+    }
+}
+
+/// A human-readable table of the headline metrics, for stdout.
+///
+/// A first line names the scenario, the number of paths and the seed; then one aligned row per
+/// metric in `headline` (all metrics, in report order, if `headline` is empty) with its mean,
+/// VaR at 95 %, 99 % and 99.9 %, ES at 99 % and the [`CI_CONFIDENCE`](crate::CI_CONFIDENCE)
+/// interval of VaR 99 % as `[lo, hi]`. Numbers have six significant digits (scientific notation
+/// below 1e-4 or from 1e7 on); a level that was not computed, or a headline name that is not in
+/// the summary, shows as `-`. The string ends with a newline.
+pub fn render_table(s: &Summary, headline: &[&str]) -> String {
+    let names: Vec<&str> = if headline.is_empty() {
+        s.metrics.iter().map(|m| m.name.as_str()).collect()
+    } else {
+        headline.to_vec()
+    };
+    let header = [
+        "metric",
+        "mean",
+        "VaR 95%",
+        "VaR 99%",
+        "VaR 99.9%",
+        "ES 99%",
+        "VaR 99% CI",
+    ]
+    .map(String::from);
+    let mut rows = vec![header.to_vec()];
+    for name in names {
+        let m = s.metric(name);
+        let at = |level: f64, f: fn(&LevelStats) -> String| {
+            m.and_then(|m| m.level(level))
+                .map(f)
+                .unwrap_or_else(|| "-".to_owned())
+        };
+        rows.push(vec![
+            name.to_owned(),
+            m.map(|m| human(m.mean)).unwrap_or_else(|| "-".to_owned()),
+            at(0.95, |l| human(l.var)),
+            at(0.99, |l| human(l.var)),
+            at(0.999, |l| human(l.var)),
+            at(0.99, |l| human(l.es)),
+            at(0.99, |l| {
+                format!("[{}, {}]", human(l.var_lo), human(l.var_hi))
+            }),
+        ]);
+    }
+
+    let columns = rows[0].len();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let i = &s.info;
+    let mut out = format!(
+        "scenario: {}   paths: {}   seed: {}\n",
+        i.scenario, i.paths, i.seed
+    );
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            // Names left-aligned, numbers right-aligned so their digits line up.
+            if c == 0 {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str("  ");
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{DEFAULT_LEVELS, metric_stats};
+
+    pub(crate) fn sample_summary() -> Summary {
+        let a: Vec<f64> = (1..=1000).map(|i| f64::from(i) / 1000.0).collect();
+        let b: Vec<f64> = (0..1000).map(|i| f64::from(i % 7) * 1e-6).collect();
+        Summary {
+            info: RunInfo {
+                scenario: "baseline".into(),
+                scenario_hash: "abc123".into(),
+                seed: 42,
+                paths: 1000,
+                engine_version: "0.1.0".into(),
+                horizon_days: 365.0,
+                step_days: 1.0,
+            },
+            // Not in alphabetical order, to check that the order is kept.
+            metrics: vec![
+                metric_stats("zeta_loss", &a, &DEFAULT_LEVELS),
+                metric_stats("alpha_loss", &b, &DEFAULT_LEVELS),
+            ],
+        }
+    }
+
+    #[test]
+    fn json_layout() {
+        let s = sample_summary();
+        let j = s.to_json();
+        assert_eq!(j["scenario"], "baseline");
+        assert_eq!(j["seed"], 42);
+        assert_eq!(j["horizon_days"], 365.0);
+        assert_eq!(
+            j["levels"],
+            serde_json::json!([0.9, 0.95, 0.99, 0.995, 0.999])
+        );
+        let z = &j["metrics"]["zeta_loss"];
+        for key in ["0.9", "0.95", "0.99", "0.995", "0.999"] {
+            assert!(z["var"][key].is_f64(), "{key}");
+            assert!(z["es"][key].is_f64(), "{key}");
+            assert_eq!(z["var_ci"][key].as_array().unwrap().len(), 2);
+            assert_eq!(z["es_ci"][key].as_array().unwrap().len(), 2);
+        }
+        assert_eq!(z["var"]["0.99"], 0.99);
+        assert_eq!(z["mean"], s.metric("zeta_loss").unwrap().mean);
+    }
+
+    #[test]
+    fn json_keeps_metric_order_and_writes_null_for_nan() {
+        let mut s = sample_summary();
+        s.metrics.push(metric_stats("empty", &[], &DEFAULT_LEVELS));
+        let text = serde_json::to_string_pretty(&s).unwrap();
+        let (zeta, alpha) = (
+            text.find("\"zeta_loss\"").unwrap(),
+            text.find("\"alpha_loss\"").unwrap(),
+        );
+        assert!(zeta < alpha);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(back["metrics"]["empty"]["mean"].is_null());
+        assert!(back["metrics"]["empty"]["var_ci"]["0.99"][0].is_null());
+    }
+
+    #[test]
+    fn metric_lookup() {
+        let s = sample_summary();
+        assert_eq!(s.metric("alpha_loss").unwrap().name, "alpha_loss");
+        assert!(s.metric("nope").is_none());
+    }
+
+    #[test]
+    fn table_has_header_rows_and_alignment() {
+        let s = sample_summary();
+        let t = render_table(&s, &["alpha_loss", "zeta_loss", "missing"]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "scenario: baseline   paths: 1000   seed: 42");
+        assert!(lines[1].starts_with("metric") && lines[1].contains("VaR 99.9%"));
+        assert!(lines[2].starts_with("alpha_loss"));
+        // VaR 99 % of 1/1000 … 1000/1000 is L_(990); its CI ranks 983 and 997 are checked
+        // against exact binomial sums in the stats tests.
+        assert!(
+            lines[3].starts_with("zeta_loss")
+                && lines[3].contains("0.990000")
+                && lines[3].contains("[0.983000, 0.997000]")
+        );
+        assert!(lines[4].starts_with("missing") && lines[4].trim_end().ends_with('-'));
+        // Tiny values go scientific rather than to a row of zeros.
+        assert!(lines[2].contains("e-6"), "{}", lines[2]);
+        // Right-aligned columns: the header and the full rows end at the same place.
+        assert_eq!(lines[1].len(), lines[3].len());
+        assert_eq!(render_table(&s, &[]).lines().count(), 4);
+    }
+
+    #[test]
+    fn human_numbers() {
+        assert_eq!(human(0.0), "0");
+        assert_eq!(human(1.0), "1.00000");
+        assert_eq!(human(0.0123456789), "0.0123457");
+        assert_eq!(human(123456.789), "123457");
+        assert_eq!(human(-2.5e-7), "-2.50000e-7");
+        assert_eq!(human(f64::NAN), "NaN");
+    }
+}

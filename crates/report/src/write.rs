@@ -1,0 +1,623 @@
+//! Output files: atomic writes of `summary.json`, `tail_metrics.csv`, `loss_distribution.csv` and
+//! `paths.csv`, and the one-line-per-run summary CSV for parameter sweeps.
+//!
+//! Floats in CSV files are written with Rust's `{}` formatting (shortest string that parses back
+//! to the same `f64`), so the same inputs give byte-identical files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::ReportError;
+use crate::histogram::histogram;
+use crate::stats::MetricStats;
+use crate::summary::Summary;
+
+/// Removes the temporary file when dropped unless disarmed, so neither an error nor a panic in
+/// the writer leaves it behind.
+struct TempFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes a file atomically: readers see either the old file or the complete new one.
+///
+/// `f` writes the content into a buffered `<path>.tmp-<pid>` in the same directory (so the rename
+/// stays on one file system); it is then flushed, synced to disk and renamed over `path`. Missing
+/// parent directories are created. If anything fails — including `f` returning an error or
+/// panicking — the temporary file is removed and `path` is left as it was. Two threads of one
+/// process must not write the same path at the same time (they would share the temporary name).
+pub fn write_atomic(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), ReportError> {
+    let err = |source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let Some(name) = path.file_name() else {
+        return Err(ReportError::InvalidInput {
+            path: path.to_owned(),
+            reason: "not a file path".to_owned(),
+        });
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let mut tmp = TempFile {
+        path: path.with_file_name(tmp_name),
+        armed: true,
+    };
+
+    let file = File::create(&tmp.path).map_err(err)?;
+    let mut out = BufWriter::new(file);
+    f(&mut out).map_err(err)?;
+    let file = out.into_inner().map_err(|e| err(e.into_error()))?;
+    // Sync before the rename, or a crash could leave the new name pointing at an empty file.
+    file.sync_all().map_err(err)?;
+    drop(file);
+    fs::rename(&tmp.path, path).map_err(err)?;
+    tmp.armed = false;
+    Ok(())
+}
+
+/// Writes `summary.json` (layout in [`Summary`]), pretty-printed with a trailing newline,
+/// atomically.
+pub fn write_summary_json(path: &Path, s: &Summary) -> Result<(), ReportError> {
+    write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, s)?;
+        w.write_all(b"\n")
+    })
+}
+
+/// `{}` of an `f64`: the shortest decimal that parses back to the same value.
+fn num(x: f64) -> String {
+    x.to_string()
+}
+
+/// Writes `tail_metrics.csv` atomically: header `metric,level,var,var_lo,var_hi,es,es_lo,es_hi`,
+/// then one row per metric and level, metrics in report order and levels in their order.
+pub fn write_tail_metrics_csv(path: &Path, s: &Summary) -> Result<(), ReportError> {
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record([
+            "metric", "level", "var", "var_lo", "var_hi", "es", "es_lo", "es_hi",
+        ])?;
+        for m in &s.metrics {
+            for l in &m.levels {
+                csv.write_record([
+                    m.name.clone(),
+                    num(l.level),
+                    num(l.var),
+                    num(l.var_lo),
+                    num(l.var_hi),
+                    num(l.es),
+                    num(l.es_lo),
+                    num(l.es_hi),
+                ])?;
+            }
+        }
+        csv.flush()
+    })
+}
+
+/// Writes `loss_distribution.csv` atomically: header
+/// `metric,bin_lo,bin_hi,count,pdf,cdf,exceedance`, then the [`histogram`] of every column with
+/// `bins` bins, columns in the given order. Histograms are computed in parallel (each on its own,
+/// so the file does not depend on the thread count).
+///
+/// Fails without writing if `bins` is 0.
+pub fn write_loss_distribution_csv(
+    path: &Path,
+    columns: &[(&str, &[f64])],
+    bins: usize,
+) -> Result<(), ReportError> {
+    if bins == 0 {
+        return Err(ReportError::InvalidInput {
+            path: path.to_owned(),
+            reason: "a loss distribution needs at least one bin".to_owned(),
+        });
+    }
+    let histograms: Vec<_> = columns
+        .par_iter()
+        .map(|&(_, values)| histogram(values, bins))
+        .collect();
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record([
+            "metric",
+            "bin_lo",
+            "bin_hi",
+            "count",
+            "pdf",
+            "cdf",
+            "exceedance",
+        ])?;
+        for (&(name, _), bins) in columns.iter().zip(&histograms) {
+            for b in bins {
+                csv.write_record([
+                    name.to_owned(),
+                    num(b.lo),
+                    num(b.hi),
+                    b.count.to_string(),
+                    num(b.pdf),
+                    num(b.cdf),
+                    num(b.exceedance),
+                ])?;
+            }
+        }
+        csv.flush()
+    })
+}
+
+/// Writes the per-path values atomically: header `path,<names…>`, then one row per path with
+/// its 0-based index and the value of every column.
+///
+/// Fails without writing if `names` and `columns` differ in number or the columns in length.
+pub fn write_paths_csv(path: &Path, names: &[&str], columns: &[&[f64]]) -> Result<(), ReportError> {
+    let invalid = |reason: String| {
+        Err(ReportError::InvalidInput {
+            path: path.to_owned(),
+            reason,
+        })
+    };
+    if names.len() != columns.len() {
+        return invalid(format!(
+            "{} column names but {} columns",
+            names.len(),
+            columns.len()
+        ));
+    }
+    let rows = columns.first().map_or(0, |c| c.len());
+    if let Some((i, c)) = columns.iter().enumerate().find(|(_, c)| c.len() != rows) {
+        return invalid(format!(
+            "column `{}` has {} values but `{}` has {rows}",
+            names[i],
+            c.len(),
+            names[0]
+        ));
+    }
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_field("path")?;
+        for name in names {
+            csv.write_field(name)?;
+        }
+        csv.write_record(None::<&[u8]>)?;
+        // One reused buffer: at a million rows, allocating a String per field would dominate.
+        let mut field = String::new();
+        for row in 0..rows {
+            csv.write_field(row.to_string())?;
+            for c in columns {
+                field.clear();
+                std::fmt::Write::write_fmt(&mut field, format_args!("{}", c[row]))
+                    .expect("writing to a String");
+                csv.write_field(&field)?;
+            }
+            csv.write_record(None::<&[u8]>)?;
+        }
+        csv.flush()
+    })
+}
+
+/// Where [`append_summary_csv`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SummaryCsvTarget {
+    /// Standard output: header and line every time (the caller redirects or collects them).
+    Stdout,
+    /// A file that collects one line per run; the header is written only when it is new.
+    File(PathBuf),
+}
+
+impl SummaryCsvTarget {
+    /// The path to name in errors.
+    fn path(&self) -> PathBuf {
+        match self {
+            SummaryCsvTarget::Stdout => PathBuf::from("<stdout>"),
+            SummaryCsvTarget::File(p) => p.clone(),
+        }
+    }
+}
+
+/// CSV-encodes one record, terminated by `\n`.
+fn csv_line<I, T>(fields: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(fields)
+        .expect("writing CSV to memory cannot fail");
+    csv.into_inner()
+        .expect("flushing CSV to memory cannot fail")
+}
+
+/// Appends one line describing this run to a summary CSV, for shell-loop parameter sweeps.
+///
+/// Columns: `scenario,scenario_hash,seed,paths`; then `set.<key>` for every `--set` pair in
+/// `set_values`, with the value as given; then, for every metric in `headline` (all metrics if
+/// `headline` is empty), `<m>.mean` followed by `<m>.var_<level>,<m>.es_<level>` for each of
+/// that metric's levels in order (e.g. `slashed_fraction.var_0.99`). Fields are quoted by the
+/// `csv` crate where needed; floats use `{}` formatting.
+///
+/// * [`SummaryCsvTarget::Stdout`]: writes the header and the line.
+/// * [`SummaryCsvTarget::File`]: creates the file (and its directories) if needed. If it is
+///   empty, writes the header and the line; otherwise its first record must equal the header
+///   this run would write — if not, returns [`ReportError::HeaderMismatch`] and leaves the file
+///   untouched, since the columns would not line up. The line is appended with a single
+///   `write_all` on a file opened in append mode, under an exclusive advisory lock held from the
+///   header check to the append, so concurrent runs neither interleave lines nor both write the
+///   header.
+///
+/// Fails with [`ReportError::InvalidInput`] if a headline metric is not in the summary.
+pub fn append_summary_csv(
+    target: &SummaryCsvTarget,
+    set_values: &[(String, String)],
+    s: &Summary,
+    headline: &[&str],
+) -> Result<(), ReportError> {
+    let metrics: Vec<&MetricStats> = if headline.is_empty() {
+        s.metrics.iter().collect()
+    } else {
+        headline
+            .iter()
+            .map(|name| {
+                s.metric(name).ok_or_else(|| ReportError::InvalidInput {
+                    path: target.path(),
+                    reason: format!(
+                        "headline metric `{name}` is not in the summary (metrics: {})",
+                        s.metrics
+                            .iter()
+                            .map(|m| m.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+
+    let i = &s.info;
+    let mut header: Vec<String> = ["scenario", "scenario_hash", "seed", "paths"]
+        .map(String::from)
+        .to_vec();
+    let mut row = vec![
+        i.scenario.clone(),
+        i.scenario_hash.clone(),
+        i.seed.to_string(),
+        i.paths.to_string(),
+    ];
+    for (key, value) in set_values {
+        header.push(format!("set.{key}"));
+        row.push(value.clone());
+    }
+    for m in metrics {
+        header.push(format!("{}.mean", m.name));
+        row.push(num(m.mean));
+        for l in &m.levels {
+            header.push(format!("{}.var_{}", m.name, l.level));
+            row.push(num(l.var));
+            header.push(format!("{}.es_{}", m.name, l.level));
+            row.push(num(l.es));
+        }
+    }
+    let header_line = csv_line(&header);
+    let row_line = csv_line(&row);
+
+    let path = match target {
+        SummaryCsvTarget::Stdout => {
+            let err = |source| ReportError::Write {
+                path: target.path(),
+                source,
+            };
+            let mut out = io::stdout().lock();
+            out.write_all(&[header_line, row_line].concat())
+                .map_err(err)?;
+            return out.flush().map_err(err);
+        }
+        SummaryCsvTarget::File(path) => path,
+    };
+    let write_err = |source| ReportError::Write {
+        path: path.clone(),
+        source,
+    };
+    let read_err = |source| ReportError::Read {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(write_err)?;
+    match file.lock() {
+        // Some file systems do not do locks; appends are still atomic per line there.
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+        r => r.map_err(write_err)?,
+    }
+    let existing_len = file.metadata().map_err(read_err)?.len();
+    let bytes = if existing_len == 0 {
+        [header_line, row_line].concat()
+    } else {
+        // Reads start at offset 0 even in append mode; only the first record is parsed.
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&file);
+        let mut first = csv::ByteRecord::new();
+        reader
+            .read_byte_record(&mut first)
+            .map_err(|e| read_err(e.into()))?;
+        if first.iter().ne(header.iter().map(String::as_bytes)) {
+            let existing = first
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect::<Vec<_>>()
+                .join(",");
+            return Err(ReportError::HeaderMismatch {
+                path: path.clone(),
+                existing,
+                expected: header.join(","),
+            });
+        }
+        row_line
+    };
+    file.write_all(&bytes).map_err(write_err)?;
+    // Dropping the file releases the lock.
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{DEFAULT_LEVELS, metric_stats};
+    use crate::summary::RunInfo;
+
+    fn summary() -> Summary {
+        let a: Vec<f64> = (1..=1000).map(|i| f64::from(i) / 1000.0).collect();
+        let b: Vec<f64> = (0..1000).map(|i| f64::from(i % 10) - 3.0).collect();
+        Summary {
+            info: RunInfo {
+                scenario: "baseline".into(),
+                scenario_hash: "abc123".into(),
+                seed: 42,
+                paths: 1000,
+                engine_version: "0.1.0".into(),
+                horizon_days: 365.0,
+                step_days: 1.0,
+            },
+            metrics: vec![
+                metric_stats("slashed_fraction", &a, &DEFAULT_LEVELS),
+                metric_stats("depeg", &b, &DEFAULT_LEVELS),
+            ],
+        }
+    }
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn atomic_write_creates_dirs_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/nested/file.txt");
+        write_atomic(&path, |w| w.write_all(b"first")).unwrap();
+        write_atomic(&path, |w| w.write_all(b"second")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "second");
+        assert_eq!(files_in(path.parent().unwrap()), ["file.txt"]);
+    }
+
+    #[test]
+    fn failed_atomic_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file.txt");
+        fs::write(&path, "old").unwrap();
+        let err = write_atomic(&path, |w| {
+            w.write_all(b"partial")?;
+            Err(io::Error::other("encoder gave up"))
+        })
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("file.txt") && msg.contains("encoder gave up"),
+            "{msg}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(files_in(dir.path()), ["file.txt"]);
+
+        let panicked = std::panic::catch_unwind(|| write_atomic(&path, |_| panic!("boom")));
+        assert!(panicked.is_err());
+        assert_eq!(files_in(dir.path()), ["file.txt"]);
+    }
+
+    #[test]
+    fn tail_metrics_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tail_metrics.csv");
+        let s = summary();
+        write_tail_metrics_csv(&path, &s).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "metric,level,var,var_lo,var_hi,es,es_lo,es_hi");
+        assert_eq!(lines.len(), 1 + 2 * 5);
+        assert!(
+            lines[3].starts_with("slashed_fraction,0.99,0.99,"),
+            "{}",
+            lines[3]
+        );
+        // Values round-trip exactly.
+        let es: f64 = lines[3].split(',').nth(5).unwrap().parse().unwrap();
+        assert_eq!(es.to_bits(), s.metrics[0].levels[2].es.to_bits());
+        assert!(lines[6].starts_with("depeg,0.9,"));
+        // Reproducible byte for byte.
+        let again = dir.path().join("again.csv");
+        write_tail_metrics_csv(&again, &s).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), fs::read(&again).unwrap());
+    }
+
+    #[test]
+    fn loss_distribution_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_distribution.csv");
+        let a: Vec<f64> = (0..=10).map(f64::from).collect();
+        let b = vec![0.5; 4];
+        write_loss_distribution_csv(&path, &[("a", &a), ("b", &b)], 10).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "metric,bin_lo,bin_hi,count,pdf,cdf,exceedance");
+        assert_eq!(lines.len(), 1 + 10 + 1);
+        assert_eq!(
+            lines[1],
+            format!("a,0,1,1,{},{},{}", 1.0 / 11.0, 1.0 / 11.0, 10.0 / 11.0)
+        );
+        assert_eq!(lines[10], "a,9,10,2,0.18181818181818182,1,0");
+        assert_eq!(lines[11], "b,0.5,0.5,4,0,1,0");
+        let err =
+            write_loss_distribution_csv(&dir.path().join("x.csv"), &[("a", &a)], 0).unwrap_err();
+        assert!(matches!(err, ReportError::InvalidInput { .. }));
+        assert!(!dir.path().join("x.csv").exists());
+    }
+
+    #[test]
+    fn paths_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("paths.csv");
+        write_paths_csv(&path, &["x", "y,z"], &[&[0.1, 2.0], &[-3.0, 1e-7]]).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "path,x,\"y,z\"\n0,0.1,-3\n1,2,0.0000001\n"
+        );
+        let err = write_paths_csv(
+            &dir.path().join("bad.csv"),
+            &["x", "y"],
+            &[&[0.1, 2.0], &[1.0]],
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("bad.csv") && msg.contains("`y` has 1 values"),
+            "{msg}"
+        );
+        assert!(write_paths_csv(&dir.path().join("bad.csv"), &["x"], &[]).is_err());
+        assert!(!dir.path().join("bad.csv").exists());
+    }
+
+    #[test]
+    fn summary_json_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.json");
+        write_summary_json(&path, &summary()).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("}\n"));
+        let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(j["metrics"]["slashed_fraction"]["var"]["0.99"], 0.99);
+        assert!(j["metrics"]["depeg"]["es_ci"]["0.999"].is_array());
+        assert!(text.find("slashed_fraction").unwrap() < text.find("depeg").unwrap());
+        assert_eq!(files_in(dir.path()), ["summary.json"]);
+    }
+
+    fn sets(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn summary_csv_header_once_across_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sweep/summary.csv");
+        let target = SummaryCsvTarget::File(path.clone());
+        let s = summary();
+        append_summary_csv(
+            &target,
+            &sets(&[("slashing.rate", "0.01")]),
+            &s,
+            &["slashed_fraction"],
+        )
+        .unwrap();
+        append_summary_csv(
+            &target,
+            &sets(&[("slashing.rate", "0.02, high")]),
+            &s,
+            &["slashed_fraction"],
+        )
+        .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(
+            lines[0],
+            "scenario,scenario_hash,seed,paths,set.slashing.rate,slashed_fraction.mean,\
+             slashed_fraction.var_0.9,slashed_fraction.es_0.9,slashed_fraction.var_0.95,slashed_fraction.es_0.95,\
+             slashed_fraction.var_0.99,slashed_fraction.es_0.99,slashed_fraction.var_0.995,slashed_fraction.es_0.995,\
+             slashed_fraction.var_0.999,slashed_fraction.es_0.999"
+        );
+        assert!(
+            lines[1].starts_with("baseline,abc123,42,1000,0.01,0.5005,0.9,"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("baseline,abc123,42,1000,\"0.02, high\","),
+            "{}",
+            lines[2]
+        );
+    }
+
+    #[test]
+    fn summary_csv_header_mismatch_leaves_file_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.csv");
+        let target = SummaryCsvTarget::File(path.clone());
+        let s = summary();
+        append_summary_csv(&target, &sets(&[("a", "1")]), &s, &["depeg"]).unwrap();
+        let before = fs::read(&path).unwrap();
+        let err = append_summary_csv(&target, &sets(&[("b", "1")]), &s, &["depeg"]).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ReportError::HeaderMismatch { .. }));
+        assert!(
+            msg.contains("summary.csv") && msg.contains("set.a") && msg.contains("set.b"),
+            "{msg}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn summary_csv_into_an_empty_file_and_unknown_metric() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.csv");
+        fs::write(&path, "").unwrap();
+        let target = SummaryCsvTarget::File(path.clone());
+        let s = summary();
+        append_summary_csv(&target, &[], &s, &[]).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("scenario,scenario_hash,seed,paths,slashed_fraction.mean,"));
+        assert!(text.lines().next().unwrap().ends_with("depeg.es_0.999"));
+        assert_eq!(text.lines().count(), 2);
+        let err = append_summary_csv(&target, &[], &s, &["nope"]).unwrap_err();
+        assert!(err.to_string().contains("`nope`"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    }
+}

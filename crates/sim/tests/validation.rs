@@ -1,0 +1,422 @@
+//! The engine against laws with known answers (`shared/domain/VALIDATION.md`): Vasicek and
+//! Student-t factor copulas (exact finite-N laws), Marshall–Olkin common shocks, CreditRisk+
+//! Poisson bands, closed forms for shocks and rewards. Every case is written as an ordinary
+//! scenario file. Tolerances come from the Monte Carlo standard error (4–4.5 standard
+//! errors; quantiles from the binomial law of the order statistics), plus, where the engine
+//! approximates the reference law on purpose, a stated bound.
+
+mod support;
+
+use std::path::Path;
+
+use lrtsim_report::metric_stats;
+use lrtsim_scenario::{Method, Model, load_str};
+use lrtsim_sim::{RunOptions, SimResults, run};
+use support::exact::*;
+
+fn load(text: &str) -> Model {
+    load_str(text, Path::new("validation.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn simulate(model: &Model) -> SimResults {
+    run(model, &RunOptions::default(), &|_| {}).unwrap()
+}
+
+/// `n` operators of 1 ETH each, fully allocated to the one AVS `x`, plus `extra` TOML.
+fn homogeneous(n: usize, paths: u64, horizon_days: u32, avs_extra: &str, extra: &str) -> String {
+    let mut s = format!(
+        "[simulation]\npaths = {paths}\nhorizon_days = {horizon_days}\nstep_days = {horizon_days}\nseed = 11\n\
+         [pool]\ncollateral_eth = {n}\n[[avs]]\nname = \"x\"\n{avs_extra}\n"
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "[[operators]]\nname = \"o{i}\"\nstake_eth = 1\nallocations = {{ x = 1.0 }}\n"
+        ));
+    }
+    s.push_str(extra);
+    s
+}
+
+/// Empirical pmf of `round(values · scale)`.
+fn empirical_pmf(values: &[f64], scale: f64, len: usize) -> Vec<f64> {
+    let mut counts = vec![0u64; len];
+    for v in values {
+        let k = (v * scale).round() as usize;
+        assert!(
+            (v * scale - k as f64).abs() < 1e-6,
+            "value {v} is not a multiple of 1/{scale}"
+        );
+        counts[k.min(len - 1)] += 1;
+    }
+    counts
+        .iter()
+        .map(|c| *c as f64 / values.len() as f64)
+        .collect()
+}
+
+/// Every probability of at least `min_p` agrees within `z` standard errors, plus `bias`
+/// (a bound on the difference between the engine's exact law and the reference).
+fn assert_pmf_close(empirical: &[f64], exact: &[f64], n: usize, z: f64, bias: f64, min_p: f64) {
+    for (k, (e, x)) in empirical.iter().zip(exact).enumerate() {
+        if *x < min_p && *e < min_p {
+            continue;
+        }
+        let se = (x * (1.0 - x) / n as f64).sqrt();
+        assert!(
+            (e - x).abs() <= z * se + bias,
+            "P(K={k}): engine {e:.6}, exact {x:.6}, tolerance {:.6}",
+            z * se + bias
+        );
+    }
+}
+
+/// The engine's VaR at `alpha` lies between the exact quantiles at alpha ± 4 binomial standard
+/// errors of the empirical CDF; its ES within 4 standard errors of the exact ES.
+fn assert_tail_close(values: &[f64], pmf: &[f64], unit: f64, alpha: f64) {
+    let n = values.len() as f64;
+    let stats = metric_stats("loss", values, &[alpha]);
+    let level = &stats.levels[0];
+    let d = 4.0 * (alpha * (1.0 - alpha) / n).sqrt();
+    let lo = discrete_quantile(pmf, alpha - d) as f64 * unit;
+    let hi = discrete_quantile(pmf, (alpha + d).min(1.0 - 1e-12)) as f64 * unit;
+    assert!(
+        level.var >= lo - 1e-12 && level.var <= hi + 1e-12,
+        "VaR {alpha}: engine {}, exact band [{lo}, {hi}]",
+        level.var
+    );
+    let exact_es = discrete_es(pmf, unit, alpha);
+    let sigma = (level.es_hi - level.es_lo) / (2.0 * 1.959963984540054);
+    assert!(
+        (level.es - exact_es).abs() <= 4.0 * sigma,
+        "ES {alpha}: engine {}, exact {exact_es}, 4σ = {}",
+        level.es,
+        4.0 * sigma
+    );
+}
+
+fn force_method(model: &mut Model, method: Method) {
+    let c = model.copulas.remove(0);
+    model.copulas.insert(0, c.with_method(method));
+}
+
+fn vasicek_case(n: usize, paths: u64, method: Option<Method>) {
+    let (p, rho) = (0.01, 0.12);
+    let text = homogeneous(
+        n,
+        paths,
+        1,
+        "",
+        &format!(
+            "[[copulas]]\nname = \"c\"\nfault_prob_per_step = {p}\nglobal_correlation = {rho}\nseverity = 1.0\n"
+        ),
+    );
+    let mut model = load(&text);
+    if let Some(m) = method {
+        force_method(&mut model, m);
+    }
+    let results = simulate(&model);
+    let loss = results.column("slashed_fraction").unwrap();
+    let exact = vasicek_finite_pmf(n, p, rho);
+    assert_pmf_close(
+        &empirical_pmf(loss, n as f64, n + 1),
+        &exact,
+        loss.len(),
+        4.5,
+        0.0,
+        1e-4,
+    );
+    assert_tail_close(loss, &exact, 1.0 / n as f64, 0.99);
+    assert_tail_close(loss, &exact, 1.0 / n as f64, 0.999);
+}
+
+#[test]
+fn vasicek_union_sampler_matches_exact_finite_n_law() {
+    // n·p = 0.4: the union (Karp–Luby) sampler.
+    let model = load(&homogeneous(
+        40,
+        10,
+        1,
+        "",
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+    ));
+    assert_eq!(model.copulas[0].method(), Method::Union);
+    vasicek_case(40, 400_000, None);
+}
+
+#[test]
+fn vasicek_direct_sampler_matches_exact_finite_n_law() {
+    vasicek_case(40, 400_000, Some(Method::Direct));
+    // n·p = 10: the direct sampler by default.
+    vasicek_case(1000, 200_000, None);
+}
+
+#[test]
+fn vasicek_large_portfolio_approaches_the_limit_law() {
+    // For N = 1000 the exact finite-N quantiles are within one loss unit of the Vasicek limit
+    // (VALIDATION.md: VaR99 0.052527, ES99 0.068709), and the engine reproduces them.
+    let n = 1000;
+    let exact = vasicek_finite_pmf(n, 0.01, 0.12);
+    let var99 = discrete_quantile(&exact, 0.99) as f64 / n as f64;
+    assert!((var99 - 0.052527).abs() < 0.002, "finite-N VaR99 {var99}");
+    let model = load(&homogeneous(
+        n,
+        200_000,
+        1,
+        "",
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+    ));
+    let results = simulate(&model);
+    let stats = metric_stats("l", results.column("slashed_fraction").unwrap(), &[0.99]);
+    let l = &stats.levels[0];
+    assert!(
+        (l.var - vasicek_large_n_quantile(0.01, 0.12, 0.99)).abs() < 0.003,
+        "VaR99 {}",
+        l.var
+    );
+    assert!(
+        (l.es - vasicek_large_n_es(0.01, 0.12, 0.99)).abs()
+            < 0.003 + 4.0 * (l.es_hi - l.es_lo) / 3.92,
+        "ES99 {}",
+        l.es
+    );
+}
+
+#[test]
+fn student_t_copula_matches_exact_finite_n_law_with_both_samplers() {
+    let (n, p, rho, nu) = (50, 0.01, 0.12, 4.0);
+    let text = homogeneous(
+        n,
+        300_000,
+        1,
+        "",
+        &format!(
+            "[[copulas]]\nname = \"c\"\nfamily = \"student_t\"\ndof = {nu}\nfault_prob_per_step = {p}\nglobal_correlation = {rho}\nseverity = 1.0\n"
+        ),
+    );
+    let exact = t_copula_finite_pmf(n, p, rho, nu);
+    for method in [Method::Union, Method::Direct] {
+        let mut model = load(&text);
+        force_method(&mut model, method);
+        let results = simulate(&model);
+        let loss = results.column("slashed_fraction").unwrap();
+        assert_pmf_close(
+            &empirical_pmf(loss, n as f64, n + 1),
+            &exact,
+            loss.len(),
+            4.5,
+            0.0,
+            1e-4,
+        );
+        assert_tail_close(loss, &exact, 1.0 / n as f64, 0.99);
+    }
+}
+
+#[test]
+fn group_factors_give_the_documented_pairwise_correlation() {
+    // 4 groups × 5 pairs, each pair on its own AVS so per-AVS columns show each pair's fault.
+    // Same group: asset correlation ρ_global + ρ_group; different groups: ρ_global.
+    let (p, rg, rk) = (0.02, 0.1, 0.3);
+    let mut text =
+        "[simulation]\npaths = 300000\nhorizon_days = 1\nseed = 5\n[pool]\ncollateral_eth = 20\n"
+            .to_string();
+    for i in 0..20 {
+        text.push_str(&format!(
+            "[[operators]]\nname = \"o{i}\"\nstake_eth = 1\nattributes = {{ g = \"g{}\" }}\nallocations = {{ a{i} = 1.0 }}\n[[avs]]\nname = \"a{i}\"\n",
+            i / 5
+        ));
+    }
+    text.push_str(&format!(
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = {p}\nglobal_correlation = {rg}\ngroup_by = \"g\"\ngroup_correlation = {rk}\nseverity = 1.0\n"
+    ));
+    let c = norm_inv(p);
+    let same = bivariate_normal_cdf(c, c, rg + rk);
+    let cross = bivariate_normal_cdf(c, c, rg);
+    for method in [Method::Union, Method::Direct] {
+        let mut model = load(&text);
+        force_method(&mut model, method);
+        let r = simulate(&model);
+        let hit = |i: usize| r.column(&format!("slashed_eth.avs.a{i}")).unwrap();
+        let n = r.paths() as f64;
+        let freq = |i: usize, j: usize| {
+            hit(i)
+                .iter()
+                .zip(hit(j))
+                .filter(|(a, b)| **a > 0.0 && **b > 0.0)
+                .count() as f64
+                / n
+        };
+        // Pool the 10 same-group pairs of group 0 and 25 cross pairs (groups 0 and 1): their
+        // average has at most the standard error of a single pair.
+        let same_emp = (0..5)
+            .flat_map(|i| (i + 1..5).map(move |j| (i, j)))
+            .map(|(i, j)| freq(i, j))
+            .sum::<f64>()
+            / 10.0;
+        let cross_emp = (0..5)
+            .flat_map(|i| (5..10).map(move |j| (i, j)))
+            .map(|(i, j)| freq(i, j))
+            .sum::<f64>()
+            / 25.0;
+        let marginal = (0..20)
+            .map(|i| hit(i).iter().filter(|v| **v > 0.0).count() as f64 / n)
+            .sum::<f64>()
+            / 20.0;
+        let tol = |q: f64| 4.0 * (q * (1.0 - q) / n).sqrt();
+        assert!(
+            (same_emp - same).abs() < tol(same),
+            "{method:?}: same-group joint {same_emp} vs {same}"
+        );
+        assert!(
+            (cross_emp - cross).abs() < tol(cross),
+            "{method:?}: cross-group joint {cross_emp} vs {cross}"
+        );
+        assert!(
+            (marginal - p).abs() < tol(p),
+            "{method:?}: marginal {marginal} vs {p}"
+        );
+    }
+}
+
+fn norm_inv(q: f64) -> f64 {
+    std_normal_inv_cdf(q)
+}
+
+#[test]
+fn marshall_olkin_exchangeable_case() {
+    // n = 10 names, own shocks at λ_I = 0.02 (the AVS's independent faults), a global shock
+    // at λ_G = 0.005 hitting all, t = 1 year, loss given default 1.
+    let text = homogeneous(
+        10,
+        1_000_000,
+        365,
+        "fault_rate_per_year = 0.02\nfault_severity = 1.0",
+        "[[shocks]]\nname = \"global\"\nrate_per_year = 0.005\nhit_per = \"event\"\nseverity = 1.0\n",
+    );
+    let r = simulate(&load(&text));
+    let loss = r.column("slashed_fraction").unwrap();
+    let exact = marshall_olkin_pmf(10, 0.02, 0.005, 1.0);
+    assert!((exact[0] - 0.8146473164).abs() < 1e-9 && (exact[10] - 0.0049875208).abs() < 1e-9);
+    assert_pmf_close(
+        &empirical_pmf(loss, 10.0, 11),
+        &exact,
+        loss.len(),
+        4.5,
+        0.0,
+        0.0,
+    );
+    let k: Vec<f64> = loss.iter().map(|v| v * 10.0).collect();
+    let stats = metric_stats("k", &k, &[]);
+    assert!(
+        (stats.mean - 0.2469008797).abs() < 4.0 * stats.std_error,
+        "E[K] = {} ± {}",
+        stats.mean,
+        stats.std_error
+    );
+}
+
+#[test]
+fn creditrisk_plus_poisson_bands() {
+    // Bands (ν, μ) = (1, 2.0), (2, 1.0), (5, 0.5): M operators of 8 ETH, each allocating
+    // 1, 2 and 5 ETH to the AVSs b1, b2, b5, whose independent fault rates are μ/M per pair.
+    // A band's default count is Binomial(M, 1 − e^(−μ/M)); Le Cam's inequality bounds its
+    // distance to Poisson(μ) by M·(μ/M)², so the engine's law is within Σμ²/M = 5.25/M of
+    // CreditRisk+ in total variation.
+    let m = 20_000usize;
+    let mut text = format!(
+        "[simulation]\npaths = 400000\nhorizon_days = 365\nstep_days = 365\nseed = 3\n[pool]\ncollateral_eth = {}\n",
+        8 * m
+    );
+    for (name, mu) in [("b1", 2.0), ("b2", 1.0), ("b5", 0.5)] {
+        text.push_str(&format!(
+            "[[avs]]\nname = \"{name}\"\nfault_rate_per_year = {}\nfault_severity = 1.0\n",
+            mu / m as f64
+        ));
+    }
+    for i in 0..m {
+        text.push_str(&format!("[[operators]]\nname = \"o{i}\"\nstake_eth = 8\nallocations = {{ b1 = 0.125, b2 = 0.25, b5 = 0.625 }}\n"));
+    }
+    let r = simulate(&load(&text));
+    let loss = r.column("slashed_eth").unwrap();
+    let exact = creditrisk_plus_pmf(&[(1, 2.0), (2, 1.0), (5, 0.5)], 80);
+    let published = [
+        0.03019738, 0.06039477, 0.09059215, 0.10065794, 0.09562505, 0.09361189, 0.08824346,
+    ];
+    for (k, v) in published.iter().enumerate() {
+        assert!((exact[k] - v).abs() < 1e-8);
+    }
+    let bias = 5.25 / m as f64;
+    assert_pmf_close(
+        &empirical_pmf(loss, 1.0, 81),
+        &exact,
+        loss.len(),
+        4.5,
+        bias,
+        0.0,
+    );
+    let stats = metric_stats("l", loss, &[0.99, 0.999]);
+    assert!(
+        (stats.mean - 6.5).abs() < 4.0 * stats.std_error + 6.5 * bias,
+        "mean {}",
+        stats.mean
+    );
+    assert_tail_close(loss, &exact, 1.0, 0.99);
+    assert_tail_close(loss, &exact, 1.0, 0.999);
+    assert_eq!(discrete_quantile(&exact, 0.99), 19);
+    assert_eq!(discrete_quantile(&exact, 0.999), 25);
+}
+
+#[test]
+fn common_shock_means_match_closed_form_for_every_severity_law() {
+    // N ~ Poisson(λT) events, each slashing S_i of what is left: E[loss fraction] =
+    // 1 − E[(1 − μ_S)^N] = 1 − exp(−λ T q μ_S) per hit unit, q the hit probability.
+    let severities = [
+        ("0.2", 0.2),
+        ("{ dist = \"uniform\", min = 0.1, max = 0.5 }", 0.3),
+        ("{ dist = \"beta\", mean = 0.15, sd = 0.1 }", 0.15),
+        (
+            "{ dist = \"empirical\", values = [0.1, 0.5, 1.0], weights = [6, 3, 1] }",
+            0.31,
+        ),
+    ];
+    for (sev, mu) in severities {
+        for (hit_per, q, draw) in [
+            ("event", 1.0, "per_event"),
+            ("operator", 0.4, "per_target"),
+            ("allocation", 0.7, "per_event"),
+        ] {
+            let shock = format!(
+                "[[shocks]]\nname = \"s\"\nrate_per_year = 0.8\nhit_per = \"{hit_per}\"\nhit_probability = {q}\nseverity = {sev}\nseverity_draw = \"{draw}\"\n"
+            );
+            let r = simulate(&load(&homogeneous(8, 100_000, 365, "", &shock)));
+            let stats = metric_stats("l", r.column("slashed_fraction").unwrap(), &[]);
+            let exact = 1.0 - (-0.8 * q * mu as f64).exp();
+            assert!(
+                (stats.mean - exact).abs() < 4.0 * stats.std_error,
+                "{sev} {hit_per}: mean {} vs {exact} ± {}",
+                stats.mean,
+                stats.std_error
+            );
+        }
+    }
+}
+
+#[test]
+fn rewards_accrue_in_closed_form_without_risk() {
+    // 40% of stake allocated to an AVS paying 2%; base 3% + MEV 1% on all stake; 10%
+    // commission and 10% protocol fee; 365 daily steps. NAV return is exactly
+    // (0.04 + 0.4·0.02)·0.9·0.9 on every path, and nothing is slashed.
+    let text = "[simulation]\npaths = 3000\nhorizon_days = 365\nseed = 1\n[pool]\ncollateral_eth = 1000\nprotocol_fee = 0.1\n\
+                [rewards]\nbase_apr = 0.03\nmev_apr = 0.01\noperator_commission = 0.1\n\
+                [[operators]]\nname = \"a\"\nshare = 1\nallocations = { x = 0.4 }\n[[avs]]\nname = \"x\"\nreward_apr = 0.02\n";
+    let r = simulate(&load(text));
+    let expected = (0.04 + 0.4 * 0.02) * 0.81;
+    for (i, v) in r.column("nav_return").unwrap().iter().enumerate() {
+        assert!((v - expected).abs() < 1e-12, "path {i}: {v}");
+    }
+    assert!(r.column("slashed_eth").unwrap().iter().all(|v| *v == 0.0));
+    let fees = r.column("fees_eth").unwrap()[0];
+    assert!(
+        (fees - 1000.0 * 0.048 * (1.0 - 0.81)).abs() < 1e-9,
+        "fees {fees}"
+    );
+}

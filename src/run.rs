@@ -1,0 +1,241 @@
+//! `run` and `validate`: load every scenario, simulate, report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lrtsim_report::{DEFAULT_LEVELS, RunInfo, Summary, SummaryCsvTarget};
+use lrtsim_scenario::{Model, ScenarioError};
+use lrtsim_sim::{RunOptions, SimResults};
+
+use crate::cli::{Format, RunArgs, ValidateArgs};
+
+/// Metrics shown in the stdout table and the one-line summary CSV.
+const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
+
+/// Bad input (scenario, arguments): exit code 2.
+#[derive(Debug)]
+struct InputError(String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for InputError {}
+
+/// 2 for bad input, 1 for anything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<InputError>().is_some() || e.downcast_ref::<ScenarioError>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+/// Loads every scenario; reports all failures together.
+fn load_all(paths: &[PathBuf], set: &[String]) -> Result<Vec<Model>> {
+    let mut models = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match lrtsim_scenario::load_file(p, set) {
+            Ok(m) => models.push(m),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        let n = errors.len();
+        let noun = if n == 1 {
+            "scenario is"
+        } else {
+            "scenarios are"
+        };
+        return Err(InputError(format!("{}\n{n} {noun} invalid", errors.join("\n"))).into());
+    }
+    Ok(models)
+}
+
+/// `lrtsim validate`.
+pub fn validate(args: &ValidateArgs) -> Result<()> {
+    let models = load_all(&args.scenarios, &args.set.set)?;
+    for (m, p) in models.iter().zip(&args.scenarios) {
+        println!(
+            "{}: ok ({}: {} operators, {} AVSs, {} allocations, {} loss sources, {} paths × {} steps)",
+            p.display(),
+            m.name,
+            m.operators.len(),
+            m.avs_names.len(),
+            m.pairs.len(),
+            m.sources.len(),
+            m.paths,
+            m.n_steps
+        );
+    }
+    Ok(())
+}
+
+/// The output directory of `model`.
+fn out_dir(template: &str, model: &Model, several: bool) -> PathBuf {
+    let template = if several && !template.contains("{name}") {
+        format!("{template}/{{name}}")
+    } else {
+        template.to_string()
+    };
+    PathBuf::from(template.replace("{name}", &model.name))
+}
+
+/// `lrtsim run`.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let models = load_all(&args.scenarios, &args.set.set)?;
+    let several = models.len() > 1;
+    let dirs: Vec<PathBuf> = models
+        .iter()
+        .map(|m| out_dir(&args.out, m, several))
+        .collect();
+    for (i, d) in dirs.iter().enumerate() {
+        if let Some(j) = dirs[..i].iter().position(|e| e == d) {
+            bail!(InputError(format!(
+                "{} and {} would both write to {}; give the scenarios distinct names or use {{name}} in --out",
+                args.scenarios[j].display(),
+                args.scenarios[i].display(),
+                d.display()
+            )));
+        }
+    }
+    let set_values: Vec<(String, String)> = args
+        .set
+        .set
+        .iter()
+        .map(|a| {
+            let (k, v) = a.split_once('=').unwrap_or((a, ""));
+            (k.trim().to_string(), v.trim().to_string())
+        })
+        .collect();
+    let summary_target = args.summary_csv.as_deref().map(|s| match s {
+        "-" => SummaryCsvTarget::Stdout,
+        f => SummaryCsvTarget::File(PathBuf::from(f)),
+    });
+
+    let mut summaries = Vec::new();
+    for (model, dir) in models.iter().zip(&dirs) {
+        let started = Instant::now();
+        let results = simulate(model, args)?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let summary = report(model, &results, dir, args)?;
+        if !args.quiet {
+            eprintln!(
+                "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
+                model.name,
+                model.paths,
+                model.paths as f64 / elapsed.max(1e-9),
+                dir.display()
+            );
+        }
+        if let Some(t) = &summary_target {
+            lrtsim_report::append_summary_csv(t, &set_values, &summary, &HEADLINE)?;
+        }
+        if args.format == Format::Table {
+            println!("{}", lrtsim_report::render_table(&summary, &HEADLINE));
+        }
+        summaries.push(summary);
+    }
+    if args.format == Format::Json {
+        let json = if several {
+            serde_json::Value::Array(summaries.iter().map(Summary::to_json).collect())
+        } else {
+            summaries[0].to_json()
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    Ok(())
+}
+
+/// Runs one model's paths with a progress bar on an attended stderr.
+fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
+    let draw = !args.quiet && std::io::stderr().is_terminal();
+    let bar = if draw {
+        let bar = ProgressBar::with_draw_target(Some(model.paths), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {human_pos}/{human_len} paths  {per_sec}  ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(model.name.clone());
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let options = RunOptions {
+        threads: args.threads,
+        chunks: None,
+    };
+    let results = lrtsim_sim::run(model, &options, &|n| bar.inc(n))
+        .with_context(|| format!("running {}", model.name))?;
+    bar.finish_and_clear();
+    Ok(results)
+}
+
+/// The loss metrics of a run, in report order: headline metrics first, then ETH slashed in
+/// total, per AVS and per source. `nav_loss` is −`nav_return`.
+fn metric_columns(results: &SimResults) -> Vec<(String, Vec<f64>)> {
+    let col = |name: &str| {
+        results
+            .column(name)
+            .expect("layout has the fixed columns")
+            .to_vec()
+    };
+    let mut out = vec![
+        ("slashed_fraction".to_string(), col("slashed_fraction")),
+        (
+            "nav_loss".to_string(),
+            col("nav_return").iter().map(|r| -r).collect(),
+        ),
+        ("slashed_eth".to_string(), col("slashed_eth")),
+    ];
+    let layout = &results.layout;
+    for (i, name) in layout.names().iter().enumerate().skip(layout.avs_start()) {
+        out.push((name.clone(), results.columns[i].clone()));
+    }
+    out
+}
+
+/// Computes the tail metrics and writes every report file of one run into `dir`.
+fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Result<Summary> {
+    let metrics = metric_columns(results);
+    let refs: Vec<(&str, &[f64])> = metrics
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
+    let stats = lrtsim_report::all_metric_stats(&refs, &DEFAULT_LEVELS);
+    let summary = Summary {
+        info: RunInfo {
+            scenario: model.name.clone(),
+            scenario_hash: model.scenario_hash.clone(),
+            seed: model.seed,
+            paths: model.paths,
+            engine_version: env!("CARGO_PKG_VERSION").to_string(),
+            horizon_days: model.horizon_days,
+            step_days: model.step_days,
+        },
+        metrics: stats,
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating output directory {}", dir.display()))?;
+    lrtsim_report::write_summary_json(&dir.join("summary.json"), &summary)?;
+    lrtsim_report::write_tail_metrics_csv(&dir.join("tail_metrics.csv"), &summary)?;
+    lrtsim_report::write_loss_distribution_csv(
+        &dir.join("loss_distribution.csv"),
+        &refs,
+        args.bins as usize,
+    )?;
+    if args.paths_csv {
+        let names: Vec<&str> = results.layout.names().iter().map(String::as_str).collect();
+        let cols: Vec<&[f64]> = results.columns.iter().map(Vec::as_slice).collect();
+        lrtsim_report::write_paths_csv(&dir.join("paths.csv"), &names, &cols)?;
+    }
+    Ok(summary)
+}
