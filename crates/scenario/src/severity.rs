@@ -242,3 +242,55 @@ impl SeverityDist {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+    use statrs::distribution::{Beta as BetaLaw, ContinuousCDF};
+
+    /// Kolmogorov–Smirnov test of the beta sampler against the beta CDF with the parameters
+    /// the method of moments gives. Critical value at 0.1% for large n: 1.95/√n.
+    #[test]
+    fn beta_sampler_matches_beta_cdf() {
+        let (mean, sd) = (0.15, 0.1);
+        let sev = Severity::Beta { mean, sd };
+        let k = mean * (1.0 - mean) / (sd * sd) - 1.0;
+        let law = BetaLaw::new(mean * k, (1.0 - mean) * k).unwrap();
+        let dist = sev.sampler();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let n = 50_000;
+        let mut xs: Vec<f64> = (0..n).map(|_| dist.sample(&mut rng)).collect();
+        xs.sort_by(f64::total_cmp);
+        let d = xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let f = law.cdf(*x);
+                (f - i as f64 / n as f64).abs().max(((i + 1) as f64 / n as f64 - f).abs())
+            })
+            .fold(0.0, f64::max);
+        assert!(d < 1.95 / (n as f64).sqrt(), "KS distance {d}");
+        let m = xs.iter().sum::<f64>() / n as f64;
+        assert!((m - sev.mean()).abs() < 4.0 * sd / (n as f64).sqrt());
+    }
+
+    #[test]
+    fn empirical_sampler_frequencies() {
+        let sev = Severity::Empirical { values: vec![0.1, 0.5, 1.0], weights: vec![6.0, 3.0, 1.0] };
+        let dist = sev.sampler();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
+        let n = 100_000;
+        let mut counts = [0usize; 3];
+        for _ in 0..n {
+            let v = dist.sample(&mut rng);
+            counts[[0.1, 0.5, 1.0].iter().position(|x| *x == v).unwrap()] += 1;
+        }
+        for (c, p) in counts.iter().zip([0.6, 0.3, 0.1]) {
+            let f = *c as f64 / n as f64;
+            assert!((f - p).abs() < 4.0 * (p * (1.0 - p) / n as f64).sqrt(), "{f} vs {p}");
+        }
+        assert!((sev.mean() - 0.31).abs() < 1e-12);
+    }
+}
