@@ -142,12 +142,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         summaries.push(summary);
     }
     if args.format == Format::Json {
+        // Serialized like summary.json (metrics in report order), not via a sorted map.
         let json = if several {
-            serde_json::Value::Array(summaries.iter().map(Summary::to_json).collect())
+            serde_json::to_string_pretty(&summaries)?
         } else {
-            summaries[0].to_json()
+            serde_json::to_string_pretty(&summaries[0])?
         };
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        println!("{json}");
     }
     Ok(())
 }
@@ -180,36 +181,31 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
 }
 
 /// The loss metrics of a run, in report order: headline metrics first, then ETH slashed in
-/// total, per AVS and per source. `nav_loss` is −`nav_return`.
-fn metric_columns(results: &SimResults) -> Vec<(String, Vec<f64>)> {
-    let col = |name: &str| {
-        results
-            .column(name)
-            .expect("layout has the fixed columns")
-            .to_vec()
-    };
+/// total, per AVS and per source. `nav_loss` (−`nav_return`) is the only new column; the
+/// others are borrowed from the results.
+fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a str, &'a [f64])> {
+    let col = |name: &str| results.column(name).expect("layout has the fixed columns");
     let mut out = vec![
-        ("slashed_fraction".to_string(), col("slashed_fraction")),
-        (
-            "nav_loss".to_string(),
-            col("nav_return").iter().map(|r| -r).collect(),
-        ),
-        ("slashed_eth".to_string(), col("slashed_eth")),
+        ("slashed_fraction", col("slashed_fraction")),
+        ("nav_loss", nav_loss),
+        ("slashed_eth", col("slashed_eth")),
     ];
     let layout = &results.layout;
     for (i, name) in layout.names().iter().enumerate().skip(layout.avs_start()) {
-        out.push((name.clone(), results.columns[i].clone()));
+        out.push((name.as_str(), results.columns[i].as_slice()));
     }
     out
 }
 
 /// Computes the tail metrics and writes every report file of one run into `dir`.
 fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Result<Summary> {
-    let metrics = metric_columns(results);
-    let refs: Vec<(&str, &[f64])> = metrics
+    let nav_loss: Vec<f64> = results
+        .column("nav_return")
+        .expect("layout has nav_return")
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .map(|r| -r)
         .collect();
+    let refs = metric_columns(results, &nav_loss);
     let stats = lrtsim_report::all_metric_stats(&refs, &DEFAULT_LEVELS);
     let summary = Summary {
         info: RunInfo {

@@ -107,8 +107,10 @@ pub struct ShockModel {
     pub source: u32,
     /// Number of events over the horizon (None when the rate is 0).
     pub events: Option<Poisson<f64>>,
-    /// Probability that one unit is hit by one event.
+    /// Probability that one unit is hit by one event (when `hits_per_event` is None).
     pub hit_probability: f64,
+    /// Exactly this many units, uniformly without replacement, per event.
+    pub hits_per_event: Option<u32>,
     /// `ln(1 − hit_probability)`, for geometric skips over units.
     pub ln_miss: f64,
     /// Draw a severity per hit unit instead of per event.
@@ -274,8 +276,9 @@ impl Model {
                     source: i as u32,
                     events: (mean_events > 0.0)
                         .then(|| Poisson::new(mean_events).expect("validated rate")),
-                    hit_probability: sh.hit_probability,
-                    ln_miss: (-sh.hit_probability).ln_1p(),
+                    hit_probability: sh.hit_probability.unwrap_or(1.0),
+                    hits_per_event: sh.hits_per_event,
+                    ln_miss: (-sh.hit_probability.unwrap_or(1.0)).ln_1p(),
                     per_target: sh.severity_draw == SeverityDraw::PerTarget,
                     severity: sh.severity.sampler(),
                     unit_offsets,

@@ -268,7 +268,9 @@ mod tests {
             .enumerate()
             .map(|(i, x)| {
                 let f = law.cdf(*x);
-                (f - i as f64 / n as f64).abs().max(((i + 1) as f64 / n as f64 - f).abs())
+                (f - i as f64 / n as f64)
+                    .abs()
+                    .max(((i + 1) as f64 / n as f64 - f).abs())
             })
             .fold(0.0, f64::max);
         assert!(d < 1.95 / (n as f64).sqrt(), "KS distance {d}");
@@ -278,7 +280,10 @@ mod tests {
 
     #[test]
     fn empirical_sampler_frequencies() {
-        let sev = Severity::Empirical { values: vec![0.1, 0.5, 1.0], weights: vec![6.0, 3.0, 1.0] };
+        let sev = Severity::Empirical {
+            values: vec![0.1, 0.5, 1.0],
+            weights: vec![6.0, 3.0, 1.0],
+        };
         let dist = sev.sampler();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
         let n = 100_000;
@@ -289,7 +294,10 @@ mod tests {
         }
         for (c, p) in counts.iter().zip([0.6, 0.3, 0.1]) {
             let f = *c as f64 / n as f64;
-            assert!((f - p).abs() < 4.0 * (p * (1.0 - p) / n as f64).sqrt(), "{f} vs {p}");
+            assert!(
+                (f - p).abs() < 4.0 * (p * (1.0 - p) / n as f64).sqrt(),
+                "{f} vs {p}"
+            );
         }
         assert!((sev.mean() - 0.31).abs() < 1e-12);
     }

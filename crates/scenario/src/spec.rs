@@ -219,9 +219,14 @@ pub struct CommonShock {
     /// What an event can hit. Default: everything.
     #[serde(default)]
     pub select: Selector,
-    /// Probability that each hit unit is hit by an event, in [0, 1]. Default 1.
-    #[serde(default = "one")]
-    pub hit_probability: f64,
+    /// Probability that each hit unit is hit by an event, in [0, 1]. Default 1 (unless
+    /// `hits_per_event` is given).
+    #[serde(default)]
+    pub hit_probability: Option<f64>,
+    /// Instead of `hit_probability`: exactly this many units, chosen uniformly without
+    /// replacement, are hit by each event (e.g. 1 for "one operator's keys leak").
+    #[serde(default)]
+    pub hits_per_event: Option<u32>,
     /// The unit `hit_probability` applies to. Default `operator`.
     #[serde(default)]
     pub hit_per: HitUnit,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::error::Diagnostic;
 use crate::model::{AVS_FAULTS_SOURCE, selected_pairs};
-use crate::spec::{CopulaFamily, Scenario, Selector};
+use crate::spec::{CopulaFamily, HitUnit, Scenario, Selector};
 use crate::suggest::closest;
 
 /// Relative tolerance for "sums to" checks (stakes, magnitudes).
@@ -247,17 +247,26 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
         let at = format!("shocks[{i}]");
         unique(c, format!("{at}.name"), &sh.name);
         c.non_negative(&format!("{at}.rate_per_year"), sh.rate_per_year);
-        c.finite_in(
-            &format!("{at}.hit_probability"),
-            sh.hit_probability,
-            0.0,
-            1.0,
-        );
+        if let Some(q) = sh.hit_probability {
+            c.finite_in(&format!("{at}.hit_probability"), q, 0.0, 1.0);
+            if sh.hits_per_event.is_some() {
+                c.push(
+                    format!("{at}.hits_per_event"),
+                    "give either hit_probability or hits_per_event, not both",
+                );
+            }
+        }
         for (field, msg) in sh.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
         }
         if resolve {
-            check_selector(c, s, &format!("{at}.select"), &sh.select, avs_names);
+            let selected = check_selector(c, s, &format!("{at}.select"), &sh.select, avs_names);
+            if let (Some(k), Some(pairs)) = (sh.hits_per_event, selected) {
+                let units = hit_units(&pairs, sh.hit_per);
+                if k == 0 || k as usize > units {
+                    c.push(format!("{at}.hits_per_event"), format!("must be between 1 and the number of hit units selected ({units}), got {k}"));
+                }
+            }
         }
     }
     for (i, cp) in s.copulas.iter().enumerate() {
@@ -334,7 +343,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
                     .collect();
                 if !missing.is_empty() {
                     let keys = attribute_keys(s);
-                    let hint = closest(key, keys.iter().copied())
+                    let hint = closest(key, keys.iter().copied().filter(|k| k != key))
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
                     c.push(
@@ -404,6 +413,16 @@ fn check_selector(
         return None;
     }
     Some(pairs)
+}
+
+/// Number of hit units among selected (operator, AVS) pairs.
+fn hit_units(pairs: &[(usize, usize)], unit: HitUnit) -> usize {
+    match unit {
+        HitUnit::Operator => pairs.iter().map(|p| p.0).collect::<BTreeSet<_>>().len(),
+        HitUnit::Avs => pairs.iter().map(|p| p.1).collect::<BTreeSet<_>>().len(),
+        HitUnit::Allocation => pairs.len(),
+        HitUnit::Event => 1,
+    }
 }
 
 fn attribute_keys(s: &Scenario) -> BTreeSet<&str> {

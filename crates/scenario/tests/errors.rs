@@ -231,3 +231,20 @@ fn io_error_names_file() {
             .starts_with("/nonexistent/x.toml: cannot read")
     );
 }
+
+#[test]
+fn hits_per_event_is_checked() {
+    let text = GOOD.replace("severity = 0.1", "severity = 0.1\nhits_per_event = 2");
+    // The prysm selector holds one operator.
+    assert!(err(&text, &[]).contains("shocks[0].hits_per_event: must be between 1 and the number of hit units selected (1), got 2"));
+    let text = GOOD.replace(
+        "severity = 0.1",
+        "severity = 0.1\nhits_per_event = 1\nhit_probability = 0.5",
+    );
+    assert!(err(&text, &[]).contains("give either hit_probability or hits_per_event"));
+    let text = GOOD.replace("severity = 0.1", "severity = 0.1\nhits_per_event = 1");
+    assert_eq!(
+        load_str(&text, Path::new("s.toml"), &[]).unwrap().shocks[0].hits_per_event,
+        Some(1)
+    );
+}

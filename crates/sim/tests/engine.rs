@@ -7,7 +7,9 @@ use lrtsim_scenario::{Model, load_file};
 use lrtsim_sim::{CHUNK_PATHS, PathKernel, RunOptions, SimResults, chunk_count, chunk_rng, run};
 
 fn scenario(name: &str, paths: u64) -> Model {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name);
     load_file(&path, &[format!("simulation.paths={paths}")]).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -16,7 +18,10 @@ fn run_with(model: &Model, threads: usize, chunks: Option<std::ops::Range<u64>>)
 }
 
 fn bits(r: &SimResults) -> Vec<Vec<u64>> {
-    r.columns.iter().map(|c| c.iter().map(|v| v.to_bits()).collect()).collect()
+    r.columns
+        .iter()
+        .map(|c| c.iter().map(|v| v.to_bits()).collect())
+        .collect()
 }
 
 #[test]
@@ -27,9 +32,16 @@ fn same_seed_is_bit_identical_for_any_thread_count() {
         let one = run_with(&model, 1, None);
         assert_eq!(one.paths(), 10 * 1024 + 123);
         for threads in [2, 8] {
-            assert_eq!(bits(&one), bits(&run_with(&model, threads, None)), "{name}: 1 vs {threads} threads");
+            assert_eq!(
+                bits(&one),
+                bits(&run_with(&model, threads, None)),
+                "{name}: 1 vs {threads} threads"
+            );
         }
-        assert!(one.column("slashed_eth").unwrap().iter().any(|v| *v > 0.0), "{name}: the check needs losses");
+        assert!(
+            one.column("slashed_eth").unwrap().iter().any(|v| *v > 0.0),
+            "{name}: the check needs losses"
+        );
     }
 }
 
@@ -46,9 +58,22 @@ fn shards_reproduce_the_full_run() {
             m.extend_from_slice(c);
         }
     }
-    let merged_bits: Vec<Vec<u64>> = merged.iter().map(|c| c.iter().map(|v| v.to_bits()).collect()).collect();
+    let merged_bits: Vec<Vec<u64>> = merged
+        .iter()
+        .map(|c| c.iter().map(|v| v.to_bits()).collect())
+        .collect();
     assert_eq!(bits(&full), merged_bits);
-    assert!(run(&model, &RunOptions { threads: 1, chunks: Some(0..total + 1) }, &|_| {}).is_err());
+    assert!(
+        run(
+            &model,
+            &RunOptions {
+                threads: 1,
+                chunks: Some(0..total + 1)
+            },
+            &|_| {}
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -79,11 +104,20 @@ fn eth_is_conserved_on_every_path() {
         let slashed = row[layout.index("slashed_eth").unwrap()];
         let holders = b.staked_eth + b.net_rewards_eth;
         let tol = 1e-9 * c;
-        assert!((c + b.gross_rewards_eth - (holders + slashed + fees)).abs() < tol, "conservation");
-        assert!((b.staked_eth - b.allocated_eth - unallocated_t0).abs() < tol, "unallocated stake changed");
+        assert!(
+            (c + b.gross_rewards_eth - (holders + slashed + fees)).abs() < tol,
+            "conservation"
+        );
+        assert!(
+            (b.staked_eth - b.allocated_eth - unallocated_t0).abs() < tol,
+            "unallocated stake changed"
+        );
         let by_avs: f64 = row[layout.avs_start()..layout.source_start()].iter().sum();
         let by_source: f64 = row[layout.source_start()..].iter().sum();
-        assert!((by_avs - slashed).abs() < tol && (by_source - slashed).abs() < tol, "attribution");
+        assert!(
+            (by_avs - slashed).abs() < tol && (by_source - slashed).abs() < tol,
+            "attribution"
+        );
         let nav = row[layout.index("nav_return").unwrap()];
         assert!((nav - (holders - c) / c).abs() < 1e-12, "nav_return");
         lossy += usize::from(slashed > 0.0);

@@ -420,3 +420,42 @@ fn rewards_accrue_in_closed_form_without_risk() {
         "fees {fees}"
     );
 }
+
+#[test]
+fn hits_per_event_hits_exactly_that_many_units() {
+    // 8 operators, each on its own AVS (so per-AVS columns are per operator); severity 1 and
+    // 3 operators per event: a path's loss is 0 or at least 3/8, in eighths, exactly 3/8
+    // when there is one event; each operator is hit at least once with probability
+    // 1 − exp(−λ·3/8).
+    let mut text =
+        "[simulation]\npaths = 50000\nhorizon_days = 365\nseed = 8\n[pool]\ncollateral_eth = 8\n"
+            .to_string();
+    for i in 0..8 {
+        text.push_str(&format!("[[operators]]\nname = \"o{i}\"\nstake_eth = 1\nallocations = {{ a{i} = 1.0 }}\n[[avs]]\nname = \"a{i}\"\n"));
+    }
+    text.push_str("[[shocks]]\nname = \"s\"\nrate_per_year = 0.5\nhit_per = \"operator\"\nhits_per_event = 3\nseverity = 1.0\n");
+    let r = simulate(&load(&text));
+    let n = r.paths() as f64;
+    let pmf = empirical_pmf(r.column("slashed_fraction").unwrap(), 8.0, 9);
+    assert_eq!(pmf[1] + pmf[2], 0.0, "fewer than 3 operators hit");
+    let one = 0.5 * (-0.5f64).exp();
+    assert!(
+        (pmf[3] - one).abs() < 4.5 * (one * (1.0 - one) / n).sqrt(),
+        "P(loss = 3/8) = {}",
+        pmf[3]
+    );
+    let q = 1.0 - (-0.5 * 3.0 / 8.0f64).exp();
+    for i in 0..8 {
+        let f = r
+            .column(&format!("slashed_eth.avs.a{i}"))
+            .unwrap()
+            .iter()
+            .filter(|v| **v > 0.0)
+            .count() as f64
+            / n;
+        assert!(
+            (f - q).abs() < 4.5 * (q * (1.0 - q) / n).sqrt(),
+            "operator {i} hit with frequency {f}, expected {q}"
+        );
+    }
+}

@@ -442,9 +442,15 @@ fn log_chi2_log_density(m: f64) -> impl Fn(f64) -> f64 {
     move |u: f64| c0 + m * (u - u.exp_m1())
 }
 
+/// |a| beyond which nothing downstream depends on a any more: Φ(±38) is 0 or
+/// 1 in f64 (2.9e−316), and the Gaussian kernels of the t copula reach at
+/// most 10√ρ ≤ 10 further.
+const A_RESOLVED: f64 = 50.0;
+
 /// Quadrature nodes (u_j, w_j) for U = ln(W/ν), W ~ χ²_ν, such that
 /// Σ_j w_j g(u_j) ≈ E[g(U)] for functions g whose dependence on u goes
-/// through a(u) = c·e^{u/2} with a resolution of `da_max` in a.
+/// through a(u) = c·e^{u/2}, varying on a scale ≥ `da_max` in a while
+/// |a| < [`A_RESOLVED`] and constant beyond.
 fn chi2_log_nodes(nu: f64, c: f64, da_max: f64, refine: usize) -> Vec<(f64, f64)> {
     const LOG_CUT: f64 = -50.0; // tail mass beyond the cut-offs < 1e−20
     let m = 0.5 * nu;
@@ -474,8 +480,9 @@ fn chi2_log_nodes(nu: f64, c: f64, da_max: f64, refine: usize) -> Vec<(f64, f64)
         let mut h = 0.25f64
             .min(0.5 / m.sqrt())
             .min(4.0 / (m * u.exp_m1().abs()));
-        if c != 0.0 {
-            h = h.min(2.0 * (da_max / (c.abs() * (0.5 * u).exp())).ln_1p());
+        let a_abs = c.abs() * (0.5 * u).exp();
+        if a_abs > 0.0 && a_abs < A_RESOLVED {
+            h = h.min(2.0 * (da_max / a_abs).ln_1p());
         }
         h / r
     };
@@ -540,8 +547,12 @@ pub fn t_copula_finite_pmf_refined(n: usize, p: f64, rho: f64, nu: f64, refine: 
         .collect();
     a_nodes.sort_by(|x, y| x.0.total_cmp(&y.0));
     const KERNEL_SD: f64 = 10.0; // φ(10) ≈ 7.7e−23
-    let y_lo = a_nodes.first().unwrap().0 - KERNEL_SD * sr;
-    let y_hi = a_nodes.last().unwrap().0 + KERNEL_SD * sr;
+    // Beyond |y| = Y_CUT the conditional default probability Φ(y/√(1−ρ)) is 0
+    // or 1 in f64 (Φ(−38) ≈ 2.9e−316): that mass goes straight to K = 0 or
+    // K = n, with P(Y < −Y_CUT) = E_U[Φ((−Y_CUT − a(U))/√ρ)] and likewise above.
+    const Y_CUT: f64 = 38.0;
+    let y_lo = (a_nodes.first().unwrap().0 - KERNEL_SD * sr).max(-Y_CUT);
+    let y_hi = (a_nodes.last().unwrap().0 + KERNEL_SD * sr).min(Y_CUT);
     let h_y = (0.5 * sr).min(binomial_probit_width(n) * s1).min(0.25) / r;
     let f_y = |y: f64| {
         let lo = a_nodes.partition_point(|&(a, _)| a < y - KERNEL_SD * sr);
@@ -555,7 +566,12 @@ pub fn t_copula_finite_pmf_refined(n: usize, p: f64, rho: f64, nu: f64, refine: 
     let nodes = composite_nodes(&uniform_edges(y_lo, y_hi, h_y))
         .into_iter()
         .map(|(y, w)| (w * f_y(y), y / s1));
-    mix_binomial(n, nodes)
+    let mut pmf = mix_binomial(n, nodes);
+    for &(a, w) in &a_nodes {
+        pmf[0] += w * std_normal_cdf((-Y_CUT - a) / sr);
+        pmf[n] += w * std_normal_cdf((a - Y_CUT) / sr);
+    }
+    pmf
 }
 
 // ---------------------------------------------------------------------------
