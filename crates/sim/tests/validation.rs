@@ -14,6 +14,15 @@ use lrtsim_scenario::{Method, Model, load_str};
 use lrtsim_sim::{RunOptions, SimResults, run};
 use support::exact::*;
 
+/// A shipped validation scenario (`scenarios/validation/NAME.toml`) with overrides.
+fn shipped(name: &str, overrides: &[&str]) -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios/validation")
+        .join(format!("{name}.toml"));
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    lrtsim_scenario::load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn load(text: &str) -> Model {
     load_str(text, Path::new("validation.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -99,24 +108,26 @@ fn force_method(model: &mut Model, method: Method) {
     model.copulas.insert(0, c.with_method(method));
 }
 
-fn vasicek_case(n: usize, paths: u64, method: Option<Method>) {
-    let (p, rho) = (0.01, 0.12);
-    let text = homogeneous(
+/// `n` operators of 1 ETH fully allocated to one AVS, one step, Gaussian copula p = 0.01,
+/// ρ = 0.12, severity 1 (the shipped vasicek.toml has n = 40).
+fn vasicek_text(n: usize, paths: u64) -> String {
+    homogeneous(
         n,
         paths,
         1,
         "",
-        &format!(
-            "[[copulas]]\nname = \"c\"\nfault_prob_per_step = {p}\nglobal_correlation = {rho}\nseverity = 1.0\n"
-        ),
-    );
-    let mut model = load(&text);
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+    )
+}
+
+fn check_vasicek(mut model: Model, method: Option<Method>) {
+    let n = model.pairs.len();
     if let Some(m) = method {
         force_method(&mut model, m);
     }
     let results = simulate(&model);
     let loss = results.column("slashed_fraction").unwrap();
-    let exact = vasicek_finite_pmf(n, p, rho);
+    let exact = vasicek_finite_pmf(n, 0.01, 0.12);
     assert_pmf_close(
         &empirical_pmf(loss, n as f64, n + 1),
         &exact,
@@ -132,22 +143,19 @@ fn vasicek_case(n: usize, paths: u64, method: Option<Method>) {
 #[test]
 fn vasicek_union_sampler_matches_exact_finite_n_law() {
     // n·p = 0.4: the union (Karp–Luby) sampler.
-    let model = load(&homogeneous(
-        40,
-        10,
-        1,
-        "",
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
-    ));
+    let model = shipped("vasicek", &[]);
     assert_eq!(model.copulas[0].method(), Method::Union);
-    vasicek_case(40, 400_000, None);
+    assert_eq!(model.pairs.len(), 40);
+    check_vasicek(model, None);
 }
 
 #[test]
 fn vasicek_direct_sampler_matches_exact_finite_n_law() {
-    vasicek_case(40, 400_000, Some(Method::Direct));
-    // n·p = 10: the direct sampler by default.
-    vasicek_case(1000, 200_000, None);
+    check_vasicek(shipped("vasicek", &[]), Some(Method::Direct));
+    // n·p = 10: the direct sampler by default (generated: 1,000 operators).
+    let model = load(&vasicek_text(1000, 200_000));
+    assert_eq!(model.copulas[0].method(), Method::Direct);
+    check_vasicek(model, None);
 }
 
 #[test]
@@ -184,18 +192,10 @@ fn vasicek_large_portfolio_approaches_the_limit_law() {
 #[test]
 fn student_t_copula_matches_exact_finite_n_law_with_both_samplers() {
     let (n, p, rho, nu) = (50, 0.01, 0.12, 4.0);
-    let text = homogeneous(
-        n,
-        300_000,
-        1,
-        "",
-        &format!(
-            "[[copulas]]\nname = \"c\"\nfamily = \"student_t\"\ndof = {nu}\nfault_prob_per_step = {p}\nglobal_correlation = {rho}\nseverity = 1.0\n"
-        ),
-    );
     let exact = t_copula_finite_pmf(n, p, rho, nu);
     for method in [Method::Union, Method::Direct] {
-        let mut model = load(&text);
+        let mut model = shipped("student-t", &[]);
+        assert_eq!(model.pairs.len(), n);
         force_method(&mut model, method);
         let results = simulate(&model);
         let loss = results.column("slashed_fraction").unwrap();
@@ -216,23 +216,11 @@ fn group_factors_give_the_documented_pairwise_correlation() {
     // 4 groups × 5 pairs, each pair on its own AVS so per-AVS columns show each pair's fault.
     // Same group: asset correlation ρ_global + ρ_group; different groups: ρ_global.
     let (p, rg, rk) = (0.02, 0.1, 0.3);
-    let mut text =
-        "[simulation]\npaths = 300000\nhorizon_days = 1\nseed = 5\n[pool]\ncollateral_eth = 20\n"
-            .to_string();
-    for i in 0..20 {
-        text.push_str(&format!(
-            "[[operators]]\nname = \"o{i}\"\nstake_eth = 1\nattributes = {{ g = \"g{}\" }}\nallocations = {{ a{i} = 1.0 }}\n[[avs]]\nname = \"a{i}\"\n",
-            i / 5
-        ));
-    }
-    text.push_str(&format!(
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = {p}\nglobal_correlation = {rg}\ngroup_by = \"g\"\ngroup_correlation = {rk}\nseverity = 1.0\n"
-    ));
     let c = norm_inv(p);
     let same = bivariate_normal_cdf(c, c, rg + rk);
     let cross = bivariate_normal_cdf(c, c, rg);
     for method in [Method::Union, Method::Direct] {
-        let mut model = load(&text);
+        let mut model = shipped("group-factors", &[]);
         force_method(&mut model, method);
         let r = simulate(&model);
         let hit = |i: usize| r.column(&format!("slashed_eth.avs.a{i}")).unwrap();
@@ -285,14 +273,7 @@ fn norm_inv(q: f64) -> f64 {
 fn marshall_olkin_exchangeable_case() {
     // n = 10 names, own shocks at λ_I = 0.02 (the AVS's independent faults), a global shock
     // at λ_G = 0.005 hitting all, t = 1 year, loss given default 1.
-    let text = homogeneous(
-        10,
-        1_000_000,
-        365,
-        "fault_rate_per_year = 0.02\nfault_severity = 1.0",
-        "[[shocks]]\nname = \"global\"\nrate_per_year = 0.005\nhit_per = \"event\"\nseverity = 1.0\n",
-    );
-    let r = simulate(&load(&text));
+    let r = simulate(&shipped("marshall-olkin", &[]));
     let loss = r.column("slashed_fraction").unwrap();
     let exact = marshall_olkin_pmf(10, 0.02, 0.005, 1.0);
     assert!((exact[0] - 0.8146473164).abs() < 1e-9 && (exact[10] - 0.0049875208).abs() < 1e-9);
@@ -405,10 +386,7 @@ fn rewards_accrue_in_closed_form_without_risk() {
     // 40% of stake allocated to an AVS paying 2%; base 3% + MEV 1% on all stake; 10%
     // commission and 10% protocol fee; 365 daily steps. NAV return is exactly
     // (0.04 + 0.4·0.02)·0.9·0.9 on every path, and nothing is slashed.
-    let text = "[simulation]\npaths = 3000\nhorizon_days = 365\nseed = 1\n[pool]\ncollateral_eth = 1000\nprotocol_fee = 0.1\n\
-                [rewards]\nbase_apr = 0.03\nmev_apr = 0.01\noperator_commission = 0.1\n\
-                [[operators]]\nname = \"a\"\nshare = 1\nallocations = { x = 0.4 }\n[[avs]]\nname = \"x\"\nreward_apr = 0.02\n";
-    let r = simulate(&load(text));
+    let r = simulate(&shipped("zero-risk", &[]));
     let expected = (0.04 + 0.4 * 0.02) * 0.81;
     for (i, v) in r.column("nav_return").unwrap().iter().enumerate() {
         assert!((v - expected).abs() < 1e-12, "path {i}: {v}");
