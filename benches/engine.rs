@@ -14,13 +14,19 @@ const PATHS: u64 = 200_000;
 
 fn engine(c: &mut Criterion) {
     for name in ["bench-slashing", "baseline"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{name}.toml"));
-        let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={PATHS}")]).expect("scenario loads");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(format!("{name}.toml"));
+        let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={PATHS}")])
+            .expect("scenario loads");
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(PATHS));
         group.sample_size(10);
         for threads in [1, 2] {
-            let options = RunOptions { threads, chunks: None };
+            let options = RunOptions {
+                threads,
+                chunks: None,
+            };
             group.bench_function(format!("threads={threads}"), |b| {
                 b.iter(|| black_box(run(&model, &options, &|_| {}).expect("run")))
             });

@@ -160,7 +160,7 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
         let bar = ProgressBar::with_draw_target(Some(model.paths), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{msg} [{bar:30}] {human_pos}/{human_len} paths  {per_sec}  ETA {eta}",
+                "{msg} [{bar:30}] {human_pos}/{human_len} paths  {per_sec:0}  ETA {eta}",
             )
             .expect("valid template")
             .progress_chars("=> "),
