@@ -117,6 +117,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         "-" => SummaryCsvTarget::Stdout,
         f => SummaryCsvTarget::File(PathBuf::from(f)),
     });
+    if let Some(t) = &summary_target {
+        // Fail before simulating if the sweep file's columns would not line up.
+        let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
+        lrtsim_report::check_summary_csv(t, &keys, &HEADLINE, &DEFAULT_LEVELS)?;
+    }
 
     let mut summaries = Vec::new();
     for (model, dir) in models.iter().zip(&dirs) {
@@ -137,7 +142,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             lrtsim_report::append_summary_csv(t, &set_values, &summary, &HEADLINE)?;
         }
         if args.format == Format::Table {
-            println!("{}", lrtsim_report::render_table(&summary, &HEADLINE));
+            print_stdout(&lrtsim_report::render_table(&summary, &HEADLINE))?;
         }
         summaries.push(summary);
     }
@@ -148,9 +153,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
         } else {
             serde_json::to_string_pretty(&summaries[0])?
         };
-        println!("{json}");
+        print_stdout(&json)?;
     }
     Ok(())
+}
+
+/// Prints a block on stdout; a reader that went away (`| head`) is not an error.
+fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing to stdout"),
+    }
 }
 
 /// Runs one model's paths with a progress bar on an attended stderr.

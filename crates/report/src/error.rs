@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub enum ReportError {
     /// Creating the directory or the temporary file, writing, flushing, syncing or renaming it
     /// over the destination failed.
-    #[error("{}: cannot write: {source}", path.display())]
+    #[error("{}: cannot write", path.display())]
     Write {
         /// The destination (`<stdout>` for standard output).
         path: PathBuf,
@@ -16,7 +16,7 @@ pub enum ReportError {
         source: std::io::Error,
     },
     /// An existing file could not be opened or read (the summary CSV whose header is checked).
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read", path.display())]
     Read {
         /// The file.
         path: PathBuf,

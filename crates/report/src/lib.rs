@@ -70,6 +70,6 @@ pub use stats::{
 };
 pub use summary::{RunInfo, Summary, render_table};
 pub use write::{
-    SummaryCsvTarget, append_summary_csv, write_atomic, write_loss_distribution_csv,
-    write_paths_csv, write_summary_json, write_tail_metrics_csv,
+    SummaryCsvTarget, append_summary_csv, check_summary_csv, write_atomic,
+    write_loss_distribution_csv, write_paths_csv, write_summary_json, write_tail_metrics_csv,
 };

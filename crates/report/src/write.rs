@@ -244,6 +244,75 @@ where
         .expect("flushing CSV to memory cannot fail")
 }
 
+/// The header [`append_summary_csv`] writes for these `--set` keys and (metric, levels).
+fn summary_csv_header<'a>(
+    set_keys: impl Iterator<Item = &'a str>,
+    metrics: impl Iterator<Item = (&'a str, Vec<f64>)>,
+) -> Vec<String> {
+    let mut header: Vec<String> = ["scenario", "scenario_hash", "seed", "paths"]
+        .map(String::from)
+        .to_vec();
+    header.extend(set_keys.map(|k| format!("set.{k}")));
+    for (name, levels) in metrics {
+        header.push(format!("{name}.mean"));
+        for l in levels {
+            header.push(format!("{name}.var_{l}"));
+            header.push(format!("{name}.es_{l}"));
+        }
+    }
+    header
+}
+
+/// Checks, before a run, that [`append_summary_csv`] will be able to append to `target`
+/// with these `--set` keys, headline metrics and levels: a File target that exists and is
+/// not empty must start with the same header. Lets a sweep fail before any work is done.
+pub fn check_summary_csv(
+    target: &SummaryCsvTarget,
+    set_keys: &[&str],
+    headline: &[&str],
+    levels: &[f64],
+) -> Result<(), ReportError> {
+    let SummaryCsvTarget::File(path) = target else {
+        return Ok(());
+    };
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(ReportError::Read {
+                path: path.clone(),
+                source,
+            });
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file);
+    let mut first = csv::StringRecord::new();
+    let found = reader
+        .read_record(&mut first)
+        .map_err(|e| ReportError::Read {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+    if !found {
+        return Ok(());
+    }
+    let expected = summary_csv_header(
+        set_keys.iter().copied(),
+        headline.iter().map(|m| (*m, levels.to_vec())),
+    );
+    if first.iter().ne(expected.iter().map(String::as_str)) {
+        return Err(ReportError::HeaderMismatch {
+            path: path.clone(),
+            existing: first.iter().collect::<Vec<_>>().join(","),
+            expected: expected.join(","),
+        });
+    }
+    Ok(())
+}
+
 /// Appends one line describing this run to a summary CSV, for shell-loop parameter sweeps.
 ///
 /// Columns: `scenario,scenario_hash,seed,paths`; then `set.<key>` for every `--set` pair in
@@ -290,26 +359,23 @@ pub fn append_summary_csv(
     };
 
     let i = &s.info;
-    let mut header: Vec<String> = ["scenario", "scenario_hash", "seed", "paths"]
-        .map(String::from)
-        .to_vec();
+    let header = summary_csv_header(
+        set_values.iter().map(|(k, _)| k.as_str()),
+        metrics
+            .iter()
+            .map(|m| (m.name.as_str(), m.levels.iter().map(|l| l.level).collect())),
+    );
     let mut row = vec![
         i.scenario.clone(),
         i.scenario_hash.clone(),
         i.seed.to_string(),
         i.paths.to_string(),
     ];
-    for (key, value) in set_values {
-        header.push(format!("set.{key}"));
-        row.push(value.clone());
-    }
+    row.extend(set_values.iter().map(|(_, v)| v.clone()));
     for m in metrics {
-        header.push(format!("{}.mean", m.name));
         row.push(num(m.mean));
         for l in &m.levels {
-            header.push(format!("{}.var_{}", m.name, l.level));
             row.push(num(l.var));
-            header.push(format!("{}.es_{}", m.name, l.level));
             row.push(num(l.es));
         }
     }
@@ -439,9 +505,12 @@ mod tests {
         })
         .unwrap_err();
         let msg = err.to_string();
+        let cause = std::error::Error::source(&err)
+            .map(ToString::to_string)
+            .unwrap_or_default();
         assert!(
-            msg.contains("file.txt") && msg.contains("encoder gave up"),
-            "{msg}"
+            msg.contains("file.txt") && cause.contains("encoder gave up"),
+            "{msg}: {cause}"
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(files_in(dir.path()), ["file.txt"]);

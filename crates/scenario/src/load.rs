@@ -77,7 +77,19 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
     if scenario.name.is_none() {
         let stem = path
             .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
+            // A file stem may hold characters a name cannot (`stress.v2`): replace them.
+            .map(|s| {
+                s.to_string_lossy()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         scenario.name = Some(stem);
     }
@@ -95,17 +107,17 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
 /// serde reports an unknown field at its parent; point at the field itself so that the
 /// location is the offending key.
 fn unknown_key_path(path: String, message: &str) -> Diagnostic {
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        if let Some(key) = rest.split('`').next() {
-            let full = if path.is_empty() || path == key {
-                key.to_string()
-            } else if path.ends_with(&format!(".{key}")) {
-                path
-            } else {
-                format!("{path}.{key}")
-            };
-            return Diagnostic::new(full, message);
-        }
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some(key) = rest.split('`').next()
+    {
+        let full = if path.is_empty() || path == key {
+            key.to_string()
+        } else if path.ends_with(&format!(".{key}")) {
+            path
+        } else {
+            format!("{path}.{key}")
+        };
+        return Diagnostic::new(full, message);
     }
     Diagnostic::new(path, message)
 }

@@ -334,8 +334,11 @@ impl Model {
                     .as_ref()
                     .expect("validated: severity given with a rate")
                     .sampler();
-                (!members.is_empty())
-                    .then(|| (a.fault_rate_per_year * members.len() as f64, sev, members))
+                (!members.is_empty()).then_some((
+                    a.fault_rate_per_year * members.len() as f64,
+                    sev,
+                    members,
+                ))
             })
             .collect();
         let total_rate: f64 = fault_entries.iter().map(|e| e.0).sum();

@@ -85,12 +85,13 @@ fn set_in_table(
     }
     path.push_str(seg);
     if segs.len() == 1 {
-        if let Some(Value::Array(items)) = table.get(seg) {
-            if items.iter().any(Value::is_table) && !value.is_array() {
-                return Err(format!(
-                    "`{path}` is a list of entries; address one by name, e.g. {path}.NAME.FIELD=VALUE"
-                ));
-            }
+        if let Some(Value::Array(items)) = table.get(seg)
+            && items.iter().any(Value::is_table)
+            && !value.is_array()
+        {
+            return Err(format!(
+                "`{path}` is a list of entries; address one by name, e.g. {path}.NAME.FIELD=VALUE"
+            ));
         }
         table.insert(seg.to_string(), value);
         return Ok(());

@@ -331,26 +331,27 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
         } else {
             None
         };
-        if let (Some(key), Some(pairs)) = (&cp.group_by, selected) {
-            if key != "avs" && key != "operator" {
-                let missing: Vec<&str> = pairs
-                    .iter()
-                    .map(|(op, _)| &s.operators[*op])
-                    .filter(|op| !op.attributes.contains_key(key))
-                    .map(|op| op.name.as_str())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                if !missing.is_empty() {
-                    let keys = attribute_keys(s);
-                    let hint = closest(key, keys.iter().copied().filter(|k| k != key))
-                        .map(|c| format!("; did you mean `{c}`?"))
-                        .unwrap_or_default();
-                    c.push(
+        if let (Some(key), Some(pairs)) = (&cp.group_by, selected)
+            && key != "avs"
+            && key != "operator"
+        {
+            let missing: Vec<&str> = pairs
+                .iter()
+                .map(|(op, _)| &s.operators[*op])
+                .filter(|op| !op.attributes.contains_key(key))
+                .map(|op| op.name.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if !missing.is_empty() {
+                let keys = attribute_keys(s);
+                let hint = closest(key, keys.iter().copied().filter(|k| k != key))
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                c.push(
                         format!("{at}.group_by"),
                         format!("must be `avs`, `operator` or an attribute every selected operator has; missing on {}{hint}", missing.join(", ")),
                     );
-                }
             }
         }
     }

@@ -248,3 +248,9 @@ fn hits_per_event_is_checked() {
         Some(1)
     );
 }
+
+#[test]
+fn default_name_is_a_valid_name_from_the_file_stem() {
+    let m = load_str(GOOD, Path::new("dir/stress.v2 copy.toml"), &[]).unwrap();
+    assert_eq!(m.name, "stress-v2-copy");
+}

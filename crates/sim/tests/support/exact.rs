@@ -252,12 +252,6 @@ pub fn ln_binomial_row(n: usize) -> Vec<f64> {
     lc
 }
 
-/// Binomial(n, Φ(x)) pmf, computed in log space with p = Φ(x) and
-/// 1 − p = Φ(−x) each evaluated directly (no cancellation in either tail).
-pub fn binomial_pmf_probit(n: usize, x: f64) -> Vec<f64> {
-    mix_binomial(n, [(1.0, x)])
-}
-
 /// Binomial(n, p) pmf in log space: exp(ln C(n,k) + k ln p + (n−k) ln(1−p)).
 pub fn binomial_pmf(n: usize, p: f64) -> Vec<f64> {
     assert!((0.0..=1.0).contains(&p));
@@ -403,8 +397,8 @@ pub fn vasicek_large_n_quantile(p: f64, rho: f64, alpha: f64) -> f64 {
 /// ```
 ///
 /// (substitution u = Φ(s), which removes the singularity of q_u at u → 1).
-/// The s-integral runs over [Φ⁻¹(α), Φ⁻¹(α) + 40] (the neglected tail of φ is
-/// < e^{−800}) by composite Gauss–Legendre, accuracy ~1e−14. Closed form for
+/// The s-integral runs over [Φ⁻¹(α), max(Φ⁻¹(α), 0) + 40] (φ is < e^{−800}
+/// beyond) by composite Gauss–Legendre, accuracy ~1e−14. Closed form for
 /// cross-checking: ES_α = Φ₂(Φ⁻¹(p), −Φ⁻¹(α); √ρ)/(1−α).
 pub fn vasicek_large_n_es(p: f64, rho: f64, alpha: f64) -> f64 {
     assert!(p > 0.0 && p < 1.0 && (0.0..1.0).contains(&rho));
@@ -413,7 +407,7 @@ pub fn vasicek_large_n_es(p: f64, rho: f64, alpha: f64) -> f64 {
     let (sr, s1) = (rho.sqrt(), (1.0 - rho).sqrt());
     let s_alpha = std_normal_inv_cdf(alpha);
     let tail = std_normal_cdf(-s_alpha); // 1 − α, accurate for α near 1
-    integrate(s_alpha, s_alpha + 40.0, 0.25, |s| {
+    integrate(s_alpha, s_alpha.max(0.0) + 40.0, 0.25, |s| {
         std_normal_pdf(s) * std_normal_cdf((a + sr * s) / s1)
     }) / tail
 }
@@ -422,7 +416,7 @@ pub fn vasicek_large_n_es(p: f64, rho: f64, alpha: f64) -> f64 {
 // 3. One-factor Student-t copula, finite N
 // ---------------------------------------------------------------------------
 
-/// log density of U = ln(W/ν), W ~ χ²_ν, written as c₀(m) + m(u − (e^u − 1))
+/// Log density of U = ln(W/ν), W ~ χ²_ν, written as c₀(m) + m(u − (e^u − 1))
 /// with m = ν/2 and c₀(m) = m ln m − m − ln Γ(m) (= ln f_U(0), the mode).
 /// For m ≥ 10, c₀ uses the Stirling series through m⁻¹³ (truncation error
 /// < 1e−16) to avoid the cancellation of m ln m − lnΓ(m) when ν is large.
@@ -439,7 +433,23 @@ fn log_chi2_log_density(m: f64) -> impl Fn(f64) -> f64 {
     } else {
         m * m.ln() - m - ln_gamma(m)
     };
-    move |u: f64| c0 + m * (u - u.exp_m1())
+    move |u: f64| c0 + m * u_minus_expm1(u)
+}
+
+/// u − (e^u − 1) without cancellation: −Σ_{j≥2} u^j/j! for |u| < ½ (for
+/// ν = 1e6 the relevant u are ~1e−3 and m = 5e5 multiplies the result).
+fn u_minus_expm1(u: f64) -> f64 {
+    if u.abs() >= 0.5 {
+        return u - u.exp_m1();
+    }
+    let (mut term, mut sum) = (0.5 * u * u, 0.0);
+    let mut j = 2.0;
+    while term != 0.0 && sum - term != sum {
+        sum -= term;
+        j += 1.0;
+        term *= u / j;
+    }
+    sum
 }
 
 /// |a| beyond which nothing downstream depends on a any more: Φ(±38) is 0 or

@@ -1,0 +1,1352 @@
+//! End-to-end tests of the `lrtsim` command line: exit codes, output files and their formats,
+//! determinism, input validation and batch behaviour.
+//!
+//! Every test runs the binary in its own temporary directory (see `fixture`) with a small
+//! number of paths (`--set simulation.paths=...`), never the scenarios' default counts.
+
+mod fixture;
+
+use std::collections::BTreeSet;
+
+use fixture::{Fixture, Run, Table, arg, parse_json, repo_scenario, test_scenario};
+use serde_json::Value;
+
+const LEVELS: [&str; 5] = ["0.9", "0.95", "0.99", "0.995", "0.999"];
+const TAIL_HEADER: &str = "metric,level,var,var_lo,var_hi,es,es_lo,es_hi";
+const DIST_HEADER: &str = "metric,bin_lo,bin_hi,count,pdf,cdf,exceedance";
+const REPORT_FILES: [&str; 3] = ["loss_distribution.csv", "summary.json", "tail_metrics.csv"];
+
+/// The loss metrics of `baseline.toml`, in report order: headline metrics, total ETH slashed,
+/// per AVS in file order, per source (shocks, copulas, then the AVSs' independent faults).
+const BASELINE_METRICS: [&str; 17] = [
+    "slashed_fraction",
+    "nav_loss",
+    "slashed_eth",
+    "slashed_eth.avs.eigenda",
+    "slashed_eth.avs.oracle-a",
+    "slashed_eth.avs.bridge-x",
+    "slashed_eth.avs.coproc",
+    "slashed_eth.avs.sequencer",
+    "slashed_eth.avs.keeper",
+    "slashed_eth.avs.zk-prover",
+    "slashed_eth.avs.rollup-da",
+    "slashed_eth.source.prysm-bug",
+    "slashed_eth.source.bridge-x-bug",
+    "slashed_eth.source.hetzner-outage",
+    "slashed_eth.source.key-compromise",
+    "slashed_eth.source.daily-faults",
+    "slashed_eth.source.avs_faults",
+];
+
+fn paths_set(n: u64) -> String {
+    format!("simulation.paths={n}")
+}
+
+#[track_caller]
+fn num(v: &Value) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("expected a number, got {v}"))
+}
+
+#[track_caller]
+fn parse_f64(s: &str) -> f64 {
+    s.parse()
+        .unwrap_or_else(|e| panic!("{s:?} is not a number: {e}"))
+}
+
+/// |a − b| within `rel` of the larger magnitude (plus a tiny absolute slack for zeros).
+#[track_caller]
+fn assert_close(a: f64, b: f64, rel: f64, what: &str) {
+    let tol = rel * a.abs().max(b.abs()) + 1e-15;
+    assert!((a - b).abs() <= tol, "{what}: {a} vs {b}");
+}
+
+/// Files (not directories) directly in `dir` of the fixture, sorted.
+fn files_in(fx: &Fixture, dir: &str) -> Vec<String> {
+    let prefix = format!("{dir}/");
+    fx.listing()
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(&prefix).map(String::from))
+        .filter(|p| !p.contains('/') && !p.is_empty())
+        .collect()
+}
+
+/// The metric names of a metrics object of summary.json in the order they appear in the file
+/// (serde_json's map sorts keys, so the order is read from the pretty-printed text).
+fn metric_order_in_text(text: &str, names: &[String]) -> Vec<String> {
+    let mut found: Vec<(usize, String)> = names
+        .iter()
+        .map(|n| {
+            let pos = text
+                .find(&format!("\n    \"{n}\": {{"))
+                .unwrap_or_else(|| panic!("metric {n} not at the metrics level of summary.json"));
+            (pos, n.clone())
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Checks the loss distribution of one run: header, metric order, and per metric contiguous
+/// bins from min to max whose counts sum to `paths`, with at most `bins` bins (exactly `bins`
+/// unless every value is equal).
+#[track_caller]
+fn check_loss_distribution(table: &Table, summary: &Value, metrics: &[String], bins: usize) {
+    assert_eq!(table.header.join(","), DIST_HEADER);
+    let paths = summary["paths"].as_u64().expect("paths");
+    let groups = table.group_by_first();
+    let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, metrics, "metric order of loss_distribution.csv");
+    for (name, rows) in &groups {
+        let m = &summary["metrics"][name];
+        let (min, max) = (num(&m["min"]), num(&m["max"]));
+        let expected_bins = if min == max { 1 } else { bins };
+        assert_eq!(rows.len(), expected_bins, "{name}: number of bins");
+        let count: u64 = rows.iter().map(|r| r[3].parse::<u64>().unwrap()).sum();
+        assert_eq!(count, paths, "{name}: counts must sum to the paths");
+        assert_eq!(
+            parse_f64(&rows[0][1]),
+            min,
+            "{name}: first bin starts at min"
+        );
+        assert_eq!(
+            parse_f64(&rows[rows.len() - 1][2]),
+            max,
+            "{name}: last bin ends at max"
+        );
+        for w in rows.windows(2) {
+            assert_eq!(w[0][2], w[1][1], "{name}: bins must be contiguous");
+        }
+        let mut below = 0u64;
+        for r in rows {
+            below += r[3].parse::<u64>().unwrap();
+            let cdf = parse_f64(&r[5]);
+            let exceedance = parse_f64(&r[6]);
+            assert_close(cdf, below as f64 / paths as f64, 1e-12, "cdf");
+            assert_close(cdf + exceedance, 1.0, 1e-12, "cdf + exceedance");
+        }
+        assert_eq!(rows[rows.len() - 1][5], "1", "{name}: last cdf");
+    }
+}
+
+/// Checks tail_metrics.csv against summary.json: exact header, five levels per metric in
+/// order, metrics in `metrics` order, and every number equal to the summary's.
+#[track_caller]
+fn check_tail_metrics(table: &Table, summary: &Value, metrics: &[String]) {
+    assert_eq!(table.header.join(","), TAIL_HEADER);
+    let groups = table.group_by_first();
+    let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, metrics, "metric order of tail_metrics.csv");
+    for (name, rows) in &groups {
+        let levels: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+        assert_eq!(levels, LEVELS, "{name}: levels");
+        let m = &summary["metrics"][name];
+        for r in rows {
+            let l = r[1].as_str();
+            let v: Vec<f64> = r[2..].iter().map(|s| parse_f64(s)).collect();
+            let expected = [
+                num(&m["var"][l]),
+                num(&m["var_ci"][l][0]),
+                num(&m["var_ci"][l][1]),
+                num(&m["es"][l]),
+                num(&m["es_ci"][l][0]),
+                num(&m["es_ci"][l][1]),
+            ];
+            assert_eq!(
+                v, expected,
+                "{name} at {l}: tail_metrics.csv vs summary.json"
+            );
+        }
+    }
+}
+
+/// Runs a scenario expected to be rejected as bad input: exit code 2, nothing on stdout,
+/// every needle on stderr, and nothing created in the working directory.
+#[track_caller]
+fn assert_rejected(fx: &Fixture, args: &[String], needles: &[&str]) -> Run {
+    let before = fx.listing();
+    let r = fx.run(args);
+    r.expect_code(2).stderr_has(needles);
+    assert_eq!(r.stdout, "", "nothing on stdout for bad input");
+    assert_eq!(fx.listing(), before, "bad input must not create any file");
+    r
+}
+
+/// `run <scenario>` arguments that would write everything there is to write.
+fn run_writing_everything(scenarios: &[String], extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["run".to_string()];
+    args.extend(scenarios.iter().cloned());
+    args.extend(
+        [
+            "--out",
+            "res/{name}",
+            "--paths-csv",
+            "--summary-csv",
+            "sweep.csv",
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. A baseline run end to end.
+
+#[test]
+fn baseline_run_writes_summary_tail_metrics_and_loss_distribution() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&repo_scenario("baseline.toml")),
+        "--set",
+        &paths_set(2_000),
+        "--out",
+        "res",
+    ]);
+    r.ok();
+    assert_eq!(
+        files_in(&fx, "res"),
+        REPORT_FILES,
+        "no paths.csv unless asked"
+    );
+
+    let s = fx.read_json("res/summary.json");
+    assert_eq!(s["scenario"], "baseline");
+    let hash = s["scenario_hash"]
+        .as_str()
+        .expect("scenario_hash is a string");
+    assert!(hash.len() >= 8, "scenario_hash {hash:?}");
+    assert_eq!(s["seed"], 42);
+    assert_eq!(s["paths"], 2_000);
+    assert_eq!(s["engine_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(s["horizon_days"], 365.0);
+    assert_eq!(s["step_days"], 1.0);
+    assert_eq!(
+        s["levels"],
+        serde_json::json!([0.9, 0.95, 0.99, 0.995, 0.999])
+    );
+
+    let metrics: Vec<String> = BASELINE_METRICS.iter().map(|m| m.to_string()).collect();
+    let keys: BTreeSet<&str> = s["metrics"]
+        .as_object()
+        .expect("metrics object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BASELINE_METRICS.into_iter().collect::<BTreeSet<_>>());
+    assert_eq!(
+        metric_order_in_text(&fx.read("res/summary.json"), &metrics),
+        metrics,
+        "summary.json keeps the report order of the metrics"
+    );
+    for name in &metrics {
+        let m = &s["metrics"][name];
+        for field in ["mean", "std_error", "prob_loss", "min", "max"] {
+            assert!(m[field].is_number(), "{name}.{field} = {}", m[field]);
+        }
+        let p = num(&m["prob_loss"]);
+        assert!((0.0..=1.0).contains(&p), "{name}.prob_loss = {p}");
+        assert!(num(&m["std_error"]) >= 0.0);
+        for field in ["var", "es", "var_ci", "es_ci"] {
+            let by_level = m[field].as_object().expect("keyed by level");
+            let keys: Vec<&str> = by_level.keys().map(String::as_str).collect();
+            let mut expected = LEVELS.to_vec();
+            expected.sort();
+            assert_eq!(keys, expected, "{name}.{field} levels");
+        }
+        let mut prev_var = f64::NEG_INFINITY;
+        for l in LEVELS {
+            let (var, es) = (num(&m["var"][l]), num(&m["es"][l]));
+            let (vlo, vhi) = (num(&m["var_ci"][l][0]), num(&m["var_ci"][l][1]));
+            let (elo, ehi) = (num(&m["es_ci"][l][0]), num(&m["es_ci"][l][1]));
+            assert!(
+                vlo <= var && var <= vhi,
+                "{name} VaR {l}: {vlo} ≤ {var} ≤ {vhi}"
+            );
+            assert!(
+                elo <= es && es <= ehi,
+                "{name} ES {l}: {elo} ≤ {es} ≤ {ehi}"
+            );
+            assert!(es >= var, "{name}: ES {es} < VaR {var} at {l}");
+            assert!(var >= prev_var, "{name}: VaR decreases at {l}");
+            prev_var = var;
+        }
+    }
+    // nav_loss is a loss: the baseline earns rewards, so its mean is negative, and a
+    // slashed fraction cannot be.
+    assert!(num(&s["metrics"]["nav_loss"]["mean"]) < 0.0);
+    assert!(num(&s["metrics"]["slashed_fraction"]["min"]) >= 0.0);
+    assert!(num(&s["metrics"]["slashed_fraction"]["max"]) > 0.0);
+
+    check_tail_metrics(&fx.read_csv("res/tail_metrics.csv"), &s, &metrics);
+    assert_eq!(
+        fx.read("res/tail_metrics.csv").lines().count(),
+        1 + 5 * metrics.len()
+    );
+    check_loss_distribution(&fx.read_csv("res/loss_distribution.csv"), &s, &metrics, 100);
+
+    for needle in [
+        "baseline",
+        "2000",
+        "slashed_fraction",
+        "nav_loss",
+        "VaR 99%",
+    ] {
+        assert!(
+            r.stdout.contains(needle),
+            "table lacks {needle}:\n{}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn summary_statistics_match_the_order_statistics_of_paths_csv() {
+    let fx = Fixture::new();
+    let n = 2_000usize;
+    fx.run([
+        "run",
+        &arg(&repo_scenario("baseline.toml")),
+        "--set",
+        &paths_set(n as u64),
+        "--paths-csv",
+        "-o",
+        "res",
+        "-q",
+    ])
+    .ok();
+    let s = fx.read_json("res/summary.json");
+    let paths = fx.read_csv("res/paths.csv");
+    assert_eq!(paths.rows.len(), n);
+    for name in BASELINE_METRICS {
+        let losses: Vec<f64> = if name == "nav_loss" {
+            paths.floats("nav_return").iter().map(|r| -r).collect()
+        } else {
+            paths.floats(name)
+        };
+        let m = &s["metrics"][name];
+        let mut sorted = losses.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_eq!(num(&m["min"]), sorted[0], "{name}.min");
+        assert_eq!(num(&m["max"]), sorted[n - 1], "{name}.max");
+        let positive = losses.iter().filter(|&&x| x > 0.0).count();
+        assert_eq!(
+            num(&m["prob_loss"]),
+            positive as f64 / n as f64,
+            "{name}.prob_loss"
+        );
+        let mean = losses.iter().sum::<f64>() / n as f64;
+        assert_close(num(&m["mean"]), mean, 1e-9, &format!("{name}.mean"));
+        for l in LEVELS {
+            let alpha = parse_f64(l);
+            // n·α is a whole number for n = 2000 and every default level.
+            let k = (n as f64 * alpha).round() as usize;
+            assert_eq!(num(&m["var"][l]), sorted[k - 1], "{name} VaR {l}");
+            let tail = &sorted[k..];
+            let es = tail.iter().sum::<f64>() / tail.len() as f64;
+            assert_close(num(&m["es"][l]), es, 1e-9, &format!("{name} ES {l}"));
+        }
+    }
+}
+
+#[test]
+fn paths_csv_columns_are_consistent() {
+    let fx = Fixture::new();
+    let n = 2_000;
+    fx.run([
+        "run",
+        &arg(&repo_scenario("baseline.toml")),
+        "--set",
+        &paths_set(n),
+        "--paths-csv",
+        "-o",
+        "res",
+        "-q",
+    ])
+    .ok();
+    let t = fx.read_csv("res/paths.csv");
+    let mut expected = vec![
+        "path",
+        "slashed_eth",
+        "slashed_fraction",
+        "nav_return",
+        "rewards_eth",
+        "fees_eth",
+    ];
+    expected.extend(&BASELINE_METRICS[3..]);
+    assert_eq!(t.header, expected);
+    let index: Vec<String> = t.rows.iter().map(|r| r[0].clone()).collect();
+    let expected_index: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    assert_eq!(index, expected_index, "path column is 0..n in order");
+
+    let collateral = 1_000_000.0;
+    let eth = t.floats("slashed_eth");
+    let fraction = t.floats("slashed_fraction");
+    let nav = t.floats("nav_return");
+    let rewards = t.floats("rewards_eth");
+    let avs_cols: Vec<Vec<f64>> = BASELINE_METRICS[3..11]
+        .iter()
+        .map(|c| t.floats(c))
+        .collect();
+    let src_cols: Vec<Vec<f64>> = BASELINE_METRICS[11..].iter().map(|c| t.floats(c)).collect();
+    for i in 0..n as usize {
+        assert_close(fraction[i], eth[i] / collateral, 1e-12, "slashed_fraction");
+        // The LRT supply is constant: NAV moves by (rewards − slashing) / collateral.
+        assert_close(
+            nav[i],
+            (rewards[i] - eth[i]) / collateral,
+            1e-9,
+            "nav_return",
+        );
+        let by_avs: f64 = avs_cols.iter().map(|c| c[i]).sum();
+        let by_src: f64 = src_cols.iter().map(|c| c[i]).sum();
+        assert_close(
+            by_avs,
+            eth[i],
+            1e-9,
+            "ETH slashed per AVS sums to the total",
+        );
+        assert_close(
+            by_src,
+            eth[i],
+            1e-9,
+            "ETH slashed per source sums to the total",
+        );
+    }
+    assert!(eth.iter().any(|&x| x > 0.0), "some path is slashed");
+}
+
+#[test]
+fn bins_option_sets_the_bins_of_the_loss_distribution() {
+    let fx = Fixture::new();
+    fx.run([
+        "run",
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(3_000),
+        "--bins",
+        "7",
+        "-o",
+        "res",
+        "-q",
+    ])
+    .ok();
+    let s = fx.read_json("res/summary.json");
+    let metrics: Vec<String> = s["metrics"].as_object().unwrap().keys().cloned().collect();
+    let order = metric_order_in_text(&fx.read("res/summary.json"), &metrics);
+    check_loss_distribution(&fx.read_csv("res/loss_distribution.csv"), &s, &order, 7);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Determinism.
+
+#[test]
+fn outputs_are_byte_identical_for_1_2_and_8_threads() {
+    let fx = Fixture::new();
+    for (scenario, paths) in [("bench-slashing.toml", 20_000), ("baseline.toml", 10_000)] {
+        let mut stdout = Vec::new();
+        for threads in ["1", "2", "8"] {
+            let r = fx.run([
+                "run",
+                &arg(&repo_scenario(scenario)),
+                "--set",
+                &paths_set(paths),
+                "--threads",
+                threads,
+                "--paths-csv",
+                "--format",
+                "json",
+                "-q",
+                "-o",
+                &format!("{scenario}/t{threads}"),
+            ]);
+            r.ok();
+            stdout.push(r.stdout.clone());
+        }
+        for file in [
+            "summary.json",
+            "tail_metrics.csv",
+            "loss_distribution.csv",
+            "paths.csv",
+        ] {
+            let one = fx.read_bytes(format!("{scenario}/t1/{file}"));
+            for threads in ["2", "8"] {
+                assert!(
+                    one == fx.read_bytes(format!("{scenario}/t{threads}/{file}")),
+                    "{scenario}: {file} differs between 1 and {threads} threads"
+                );
+            }
+        }
+        assert!(
+            stdout.iter().all(|o| *o == stdout[0]),
+            "{scenario}: stdout differs"
+        );
+        let eth = fx
+            .read_csv(format!("{scenario}/t1/paths.csv"))
+            .floats("slashed_eth");
+        assert!(
+            eth.iter().any(|&x| x > 0.0),
+            "{scenario}: a trivial run proves nothing"
+        );
+    }
+}
+
+#[test]
+fn seed_override_changes_the_paths_and_an_identical_value_changes_nothing() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["run", &small, "--paths-csv", "-q", "-o", out];
+        args.extend(extra);
+        fx.run(args).ok();
+    };
+    run("default", &[]);
+    run("other-seed", &["--set", "simulation.seed=12345"]);
+    run("same-seed", &["--set", "simulation.seed=11"]);
+
+    assert_ne!(
+        fx.read("default/paths.csv"),
+        fx.read("other-seed/paths.csv"),
+        "another seed must give other paths"
+    );
+    let default = fx.read_json("default/summary.json");
+    let other = fx.read_json("other-seed/summary.json");
+    assert_eq!(default["seed"], 11);
+    assert_eq!(other["seed"], 12345);
+    assert_ne!(default["scenario_hash"], other["scenario_hash"]);
+    // Setting the value the file already has resolves to the same scenario.
+    for file in ["summary.json", "paths.csv", "tail_metrics.csv"] {
+        assert_eq!(
+            fx.read(format!("default/{file}")),
+            fx.read(format!("same-seed/{file}")),
+            "{file}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A scenario without risk.
+
+#[test]
+fn zero_risk_scenario_slashes_nothing_and_every_path_is_identical() {
+    let fx = Fixture::new();
+    let n = 2_000;
+    fx.run([
+        "run",
+        &arg(&test_scenario("zero-risk.toml")),
+        "--set",
+        &paths_set(n),
+        "--paths-csv",
+        "-q",
+        "-o",
+        "res",
+    ])
+    .ok();
+    let t = fx.read_csv("res/paths.csv");
+    assert_eq!(t.rows.len(), n as usize);
+    let slashed: Vec<usize> = (0..t.header.len())
+        .filter(|&i| t.header[i].starts_with("slashed_"))
+        .collect();
+    assert_eq!(
+        slashed.len(),
+        2 + 2 + 4,
+        "total, fraction, 2 AVSs, 4 sources"
+    );
+    let first = &t.rows[0];
+    for row in &t.rows {
+        for &i in &slashed {
+            assert_eq!(row[i], "0", "path {}: {} must be 0", row[0], t.header[i]);
+        }
+        // Rewards are deterministic: NAV, rewards and fees are the same on every path.
+        assert_eq!(row[1..], first[1..], "path {} differs from path 0", row[0]);
+    }
+    // Gross rewards: 3.2 % of 100 000 ETH staked, plus AVS rewards on 32 000 ETH at 0.4 %
+    // and 18 000 ETH at 0.6 % = 3 436 ETH. Net of commissions (10 %, 5 %, 10 % per
+    // operator) and the 10 % protocol fee: 2 829.06 ETH.
+    assert_close(
+        parse_f64(&first[t.col("rewards_eth")]),
+        2_829.06,
+        1e-12,
+        "rewards_eth",
+    );
+    assert_close(
+        parse_f64(&first[t.col("fees_eth")]),
+        606.94,
+        1e-12,
+        "fees_eth",
+    );
+    assert_close(
+        parse_f64(&first[t.col("nav_return")]),
+        0.0282906,
+        1e-12,
+        "nav_return",
+    );
+
+    let s = fx.read_json("res/summary.json");
+    let sf = &s["metrics"]["slashed_fraction"];
+    assert_eq!(sf["prob_loss"], 0.0);
+    assert_eq!(sf["max"], 0.0);
+    let nav_loss = &s["metrics"]["nav_loss"];
+    for l in LEVELS {
+        assert_eq!(sf["var"][l], 0.0);
+        assert_eq!(sf["es"][l], 0.0);
+        assert_close(num(&nav_loss["var"][l]), -0.0282906, 1e-12, "nav_loss VaR");
+    }
+    let dist = fx.read_csv("res/loss_distribution.csv");
+    for (name, rows) in dist.group_by_first() {
+        assert_eq!(rows.len(), 1, "{name}: a point mass is one bin");
+        assert_eq!(rows[0][3], n.to_string(), "{name}: count");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Bad input: exit code 2, the field and file named, nothing written.
+
+#[test]
+fn unknown_field_is_rejected_with_its_path_location_and_a_suggestion() {
+    let fx = Fixture::new();
+    let file = arg(&test_scenario("bad-unknown-field.toml"));
+    let r = assert_rejected(
+        &fx,
+        &run_writing_everything(std::slice::from_ref(&file), &[]),
+        &[
+            "bad-unknown-field.toml:19:1: operators[1].sharee",
+            "unknown field `sharee`",
+            "did you mean `share`?",
+            "1 scenario is invalid",
+        ],
+    );
+    assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
+
+    // The same mistake made with --set names the override instead of a line.
+    assert_rejected(
+        &fx,
+        &run_writing_everything(
+            &[arg(&test_scenario("small.toml"))],
+            &["--set", "operators.op-b.sharee=0.3"],
+        ),
+        &[
+            "small.toml: operators[1].sharee: unknown field `sharee`",
+            "did you mean `share`?",
+            "(value from --set operators.op-b.sharee=0.3)",
+        ],
+    );
+}
+
+#[test]
+fn allocation_to_an_unknown_avs_is_rejected() {
+    let fx = Fixture::new();
+    assert_rejected(
+        &fx,
+        &run_writing_everything(&[arg(&test_scenario("bad-reference.toml"))], &[]),
+        &[
+            "bad-reference.toml:20:17: operators[1].allocations.orcale",
+            "no AVS named `orcale`",
+            "did you mean `oracle`?",
+        ],
+    );
+}
+
+#[test]
+fn probability_above_one_is_rejected() {
+    let fx = Fixture::new();
+    assert_rejected(
+        &fx,
+        &run_writing_everything(&[arg(&test_scenario("bad-probability.toml"))], &[]),
+        &[
+            "bad-probability.toml:24:1: shocks[0].hit_probability",
+            "must be in [0, 1], got 1.5",
+        ],
+    );
+    assert_rejected(
+        &fx,
+        &run_writing_everything(
+            &[arg(&test_scenario("small.toml"))],
+            &["--set", "shocks.client-a-bug.hit_probability=1.5"],
+        ),
+        &[
+            "small.toml: shocks[0].hit_probability: must be in [0, 1], got 1.5",
+            "(value from --set shocks.client-a-bug.hit_probability=1.5)",
+        ],
+    );
+}
+
+#[test]
+fn malformed_toml_is_rejected_with_line_and_column() {
+    let fx = Fixture::new();
+    let r = assert_rejected(
+        &fx,
+        &run_writing_everything(&[arg(&test_scenario("bad-syntax.toml"))], &[]),
+        &["bad-syntax.toml:7:", "TOML syntax error"],
+    );
+    // `<file>:<line>:<column>: TOML syntax error`, the column a number.
+    let after = r.stderr.split("bad-syntax.toml:7:").nth(1).unwrap();
+    let (col, rest) = after.split_once(':').expect("a column");
+    assert!(col.parse::<usize>().is_ok_and(|c| c >= 1), "column {col:?}");
+    assert!(rest.starts_with(" TOML syntax error"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_set_overrides_are_rejected() {
+    let fx = Fixture::new();
+    let small = [arg(&test_scenario("small.toml"))];
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "avs.nope.reward_apr=0.1",
+            &[
+                "small.toml: --set avs.nope.reward_apr=0.1",
+                "`avs` has no entry named `nope` (entries: x, y, z)",
+            ],
+        ),
+        (
+            "shocks.z-bgu.rate_per_year=1",
+            &[
+                "`shocks` has no entry named `z-bgu`",
+                "did you mean `z-bug`?",
+            ],
+        ),
+        (
+            "simulation.paths=many",
+            &[
+                "small.toml: simulation.paths: invalid type",
+                "expected u64",
+                "(value from --set simulation.paths=many)",
+            ],
+        ),
+        (
+            "simulation.paths=-5",
+            &["simulation.paths", "(value from --set simulation.paths=-5)"],
+        ),
+        (
+            "simulation.paths",
+            &["--set simulation.paths: expected KEY=VALUE"],
+        ),
+        ("operators=3", &["`operators` is a list of entries"]),
+    ];
+    for (set, needles) in cases {
+        assert_rejected(
+            &fx,
+            &run_writing_everything(&small, &["--set", set]),
+            needles,
+        );
+        let validate = ["validate", &small[0], "--set", set].map(String::from);
+        assert_rejected(&fx, &validate, needles);
+    }
+}
+
+#[test]
+fn missing_scenario_file_is_rejected() {
+    let fx = Fixture::new();
+    assert_rejected(
+        &fx,
+        &run_writing_everything(&["does-not-exist.toml".to_string()], &[]),
+        &["does-not-exist.toml: cannot read the scenario file"],
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_write_nothing() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["run"],
+        vec!["validate"],
+        vec!["simulate", &small],
+        vec!["run", &small, "--no-such-flag"],
+        vec!["run", &small, "--bins", "0"],
+        vec!["run", &small, "--threads", "many"],
+        vec!["run", &small, "--format", "xml"],
+    ];
+    for args in cases {
+        let before = fx.listing();
+        let r = fx.run(&args);
+        r.expect_code(2);
+        assert!(
+            r.stderr.contains("error") || r.stderr.contains("Usage:"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(fx.listing(), before, "{args:?} wrote something");
+    }
+}
+
+#[test]
+fn version_and_help_exit_0() {
+    let fx = Fixture::new();
+    let r = fx.run(["--version"]);
+    r.ok();
+    assert!(r.stdout.contains(env!("CARGO_PKG_VERSION")), "{}", r.stdout);
+    let r = fx.run(["run", "--help"]);
+    r.ok();
+    for flag in [
+        "--set",
+        "--out",
+        "--threads",
+        "--quiet",
+        "--format",
+        "--summary-csv",
+    ] {
+        assert!(r.stdout.contains(flag), "help lacks {flag}");
+    }
+}
+
+#[test]
+fn validate_accepts_good_files_and_rejects_bad_ones() {
+    let fx = Fixture::new();
+    let good = [
+        arg(&repo_scenario("baseline.toml")),
+        arg(&repo_scenario("bench-slashing.toml")),
+        arg(&test_scenario("small.toml")),
+        arg(&test_scenario("zero-risk.toml")),
+    ];
+    let mut args = vec!["validate".to_string()];
+    args.extend(good.iter().cloned());
+    let r = fx.run(&args);
+    r.ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    for (line, (file, name)) in
+        lines.iter().zip(
+            good.iter()
+                .zip(["baseline", "bench-slashing", "small", "zero-risk"]),
+        )
+    {
+        assert!(line.starts_with(&format!("{file}: ok ({name}: ")), "{line}");
+    }
+    assert!(lines[0].contains("18 operators, 8 AVSs"), "{}", lines[0]);
+    assert!(fx.listing().is_empty(), "validate writes nothing");
+
+    // A --set applies before validation.
+    let r = fx.run(["validate", &good[2], "--set", &paths_set(123)]);
+    r.ok();
+    assert!(r.stdout.contains("123 paths"), "{}", r.stdout);
+
+    // One bad file among good ones.
+    let bad = arg(&test_scenario("bad-probability.toml"));
+    let r = assert_rejected(
+        &fx,
+        &["validate", &good[2], &bad].map(String::from),
+        &[
+            "bad-probability.toml:24:1: shocks[0].hit_probability",
+            "1 scenario is invalid",
+        ],
+    );
+    assert!(!r.stderr.contains("small.toml"), "{}", r.stderr);
+
+    // Every bad file is reported, not only the first.
+    let bads = [
+        "bad-unknown-field.toml",
+        "bad-reference.toml",
+        "bad-probability.toml",
+        "bad-syntax.toml",
+    ];
+    let mut args = vec!["validate".to_string()];
+    args.extend(bads.iter().map(|b| arg(&test_scenario(b))));
+    let mut needles = bads.to_vec();
+    needles.push("4 scenarios are invalid");
+    assert_rejected(&fx, &args, &needles);
+}
+
+#[test]
+fn batch_with_an_invalid_scenario_writes_nothing_for_the_valid_one() {
+    let fx = Fixture::new();
+    let r = assert_rejected(
+        &fx,
+        &run_writing_everything(
+            &[
+                arg(&test_scenario("small.toml")),
+                arg(&test_scenario("bad-reference.toml")),
+            ],
+            &["--set", &paths_set(500)],
+        ),
+        &["bad-reference.toml:20:17:", "1 scenario is invalid"],
+    );
+    assert!(!r.stderr.contains("paths in"), "nothing ran: {}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. JSON on stdout.
+
+#[test]
+fn format_json_prints_the_summary_that_was_written() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(1_000),
+        "--format",
+        "json",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    let printed: Value =
+        parse_json(&r.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", r.stdout));
+    assert!(printed.is_object());
+    assert_eq!(printed, fx.read_json("res/summary.json"));
+}
+
+#[test]
+fn format_json_with_two_scenarios_prints_an_array_in_command_line_order() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&test_scenario("zero-risk.toml")),
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(500),
+        "--format",
+        "json",
+        "-q",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    let printed: Value =
+        parse_json(&r.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", r.stdout));
+    let items = printed.as_array().expect("an array");
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0], fx.read_json("res/zero-risk/summary.json"));
+    assert_eq!(items[1], fx.read_json("res/small/summary.json"));
+    assert_eq!(items[0]["scenario"], "zero-risk");
+    assert_eq!(items[1]["scenario"], "small");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. The summary CSV of a sweep.
+
+#[test]
+fn summary_csv_collects_one_line_per_run_with_set_columns() {
+    let fx = Fixture::new();
+    let rates = ["0.05", "0.2", "0.8"];
+    for (i, rate) in rates.iter().enumerate() {
+        fx.run([
+            "run",
+            &arg(&test_scenario("small.toml")),
+            "--set",
+            &paths_set(2_000),
+            "--set",
+            &format!("shocks.z-bug.rate_per_year={rate}"),
+            "--summary-csv",
+            "sweep/summary.csv",
+            "-q",
+            "-o",
+            &format!("runs/{i}"),
+        ])
+        .ok();
+    }
+    let text = fx.read("sweep/summary.csv");
+    assert_eq!(
+        text.lines().count(),
+        4,
+        "one header and three lines:\n{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("scenario,")).count(),
+        1,
+        "a single header:\n{text}"
+    );
+    let t = Table::parse(&text);
+    assert!(
+        t.header.join(",").starts_with(
+            "scenario,scenario_hash,seed,paths,set.simulation.paths,set.shocks.z-bug.rate_per_year,\
+             slashed_fraction.mean,slashed_fraction.var_0.9,slashed_fraction.es_0.9,"
+        ),
+        "{:?}",
+        t.header
+    );
+    assert_eq!(t.header.len(), 4 + 2 + 2 * (1 + 2 * LEVELS.len()));
+    assert_eq!(t.header.last().unwrap(), "nav_loss.es_0.999");
+
+    let mut means = Vec::new();
+    for (i, rate) in rates.iter().enumerate() {
+        let row = &t.rows[i];
+        let s = fx.read_json(format!("runs/{i}/summary.json"));
+        assert_eq!(row[t.col("scenario")], "small");
+        assert_eq!(row[t.col("seed")], "11");
+        assert_eq!(row[t.col("paths")], "2000");
+        assert_eq!(row[t.col("set.simulation.paths")], "2000");
+        assert_eq!(row[t.col("set.shocks.z-bug.rate_per_year")], *rate);
+        assert_eq!(
+            row[t.col("scenario_hash")],
+            s["scenario_hash"].as_str().unwrap()
+        );
+        for (col, metric, field, level) in [
+            ("slashed_fraction.mean", "slashed_fraction", "mean", None),
+            (
+                "slashed_fraction.var_0.99",
+                "slashed_fraction",
+                "var",
+                Some("0.99"),
+            ),
+            ("nav_loss.es_0.999", "nav_loss", "es", Some("0.999")),
+        ] {
+            let m = &s["metrics"][metric][field];
+            let expected = num(level.map_or(m, |l| &m[l]));
+            assert_eq!(parse_f64(&row[t.col(col)]), expected, "run {i}: {col}");
+        }
+        means.push(parse_f64(&row[t.col("slashed_fraction.mean")]));
+    }
+    let hashes: BTreeSet<&str> = t
+        .rows
+        .iter()
+        .map(|r| r[t.col("scenario_hash")].as_str())
+        .collect();
+    assert_eq!(
+        hashes.len(),
+        3,
+        "each override resolves to another scenario"
+    );
+    // Each z-bug event slashes 4.5 % of the pool: the mean loss must rise with its rate.
+    assert!(means[0] < means[1] && means[1] < means[2], "{means:?}");
+}
+
+#[test]
+fn summary_csv_dash_prints_header_and_line_on_stdout() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(500),
+        "--summary-csv",
+        "-",
+        "-q",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("scenario,scenario_hash,seed,paths,set.simulation.paths,"))
+        .unwrap_or_else(|| panic!("no summary CSV header on stdout:\n{}", r.stdout));
+    let csv = format!("{}\n{}\n", lines[at], lines[at + 1]);
+    let t = Table::parse(&csv);
+    assert_eq!(t.rows.len(), 1);
+    assert_eq!(t.rows[0][0], "small");
+    assert_eq!(t.rows[0][t.col("set.simulation.paths")], "500");
+    let s = fx.read_json("res/summary.json");
+    assert_eq!(
+        parse_f64(&t.rows[0][t.col("nav_loss.mean")]),
+        num(&s["metrics"]["nav_loss"]["mean"])
+    );
+    assert!(!fx.path("-").exists(), "`-` is stdout, not a file");
+}
+
+#[test]
+fn summary_csv_with_another_header_is_left_untouched_and_the_run_fails() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    fx.run([
+        "run",
+        &small,
+        "--set",
+        &paths_set(300),
+        "--summary-csv",
+        "s.csv",
+        "-q",
+        "-o",
+        "a",
+    ])
+    .ok();
+    let before = fx.read("s.csv");
+    let r = fx.run([
+        "run",
+        &small,
+        "--set",
+        "simulation.seed=3",
+        "--set",
+        &paths_set(300),
+        "--summary-csv",
+        "s.csv",
+        "-q",
+        "-o",
+        "b",
+    ]);
+    r.expect_code(1).stderr_has(&["s.csv", "header"]);
+    assert_eq!(fx.read("s.csv"), before);
+    // Checked before simulating: the run wrote nothing.
+    assert!(!fx.path("b").exists(), "the failed run must not write its outputs");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Batches, output directories (9: the default one) and runtime failures.
+
+#[test]
+fn batch_without_name_in_out_writes_each_scenario_to_its_own_subdirectory() {
+    let fx = Fixture::new();
+    let scenarios = [
+        arg(&test_scenario("small.toml")),
+        arg(&test_scenario("zero-risk.toml")),
+    ];
+    let r = fx.run([
+        "run",
+        &scenarios[0],
+        &scenarios[1],
+        "--set",
+        &paths_set(500),
+        "-o",
+        "batch",
+    ]);
+    r.ok();
+    for name in ["small", "zero-risk"] {
+        assert_eq!(files_in(&fx, &format!("batch/{name}")), REPORT_FILES);
+        assert_eq!(
+            fx.read_json(format!("batch/{name}/summary.json"))["scenario"],
+            name
+        );
+    }
+    assert!(
+        files_in(&fx, "batch").is_empty(),
+        "nothing written in batch/ itself"
+    );
+    assert_eq!(
+        r.stdout.matches("scenario: ").count(),
+        2,
+        "two tables:\n{}",
+        r.stdout
+    );
+
+    // With {name} in the template, it is replaced as given.
+    fx.run([
+        "run",
+        &scenarios[0],
+        &scenarios[1],
+        "--set",
+        &paths_set(500),
+        "-q",
+        "-o",
+        "by-name/{name}-run",
+    ])
+    .ok();
+    for name in ["small", "zero-risk"] {
+        assert_eq!(files_in(&fx, &format!("by-name/{name}-run")), REPORT_FILES);
+    }
+}
+
+#[test]
+fn batch_of_scenarios_with_the_same_name_is_rejected_before_running() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    // Another file, the same scenario name.
+    let copy = fx.write_scenario(
+        "copy.toml",
+        &std::fs::read_to_string(test_scenario("small.toml")).unwrap(),
+    );
+    let r = assert_rejected(
+        &fx,
+        &[
+            "run",
+            &small,
+            &arg(&copy),
+            "--set",
+            &paths_set(300),
+            "-o",
+            "batch",
+        ]
+        .map(String::from),
+        &["small.toml", "copy.toml", "would both write to batch/small"],
+    );
+    assert!(!r.stderr.contains("paths in"), "nothing ran: {}", r.stderr);
+
+    // Distinct files renamed alike by --set, and with {name} in --out.
+    assert_rejected(
+        &fx,
+        &run_writing_everything(
+            &[small.clone(), arg(&test_scenario("zero-risk.toml"))],
+            &["--set", "name=same"],
+        ),
+        &[
+            "small.toml and ",
+            "zero-risk.toml would both write to res/same",
+            "distinct names or use {name} in --out",
+        ],
+    );
+}
+
+#[test]
+fn default_output_directory_is_out_name_under_the_working_directory() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(300),
+    ]);
+    r.ok();
+    assert_eq!(files_in(&fx, "out/small"), REPORT_FILES);
+    assert_eq!(
+        fx.listing(),
+        [
+            "out/",
+            "out/small/",
+            "out/small/loss_distribution.csv",
+            "out/small/summary.json",
+            "out/small/tail_metrics.csv"
+        ]
+    );
+    assert!(
+        r.stderr.trim_end().ends_with("-> out/small"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn runtime_failure_exits_1_and_names_the_path() {
+    let fx = Fixture::new();
+    std::fs::write(fx.path("blocker"), "a file where a directory should be").unwrap();
+    let r = fx.run([
+        "run",
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(300),
+        "-q",
+        "-o",
+        "blocker/res",
+    ]);
+    r.expect_code(1).stderr_has(&["error: ", "blocker/res"]);
+}
+
+#[test]
+fn write_errors_name_the_os_error_once() {
+    let fx = Fixture::new();
+    std::fs::create_dir(fx.path("a-directory")).unwrap();
+    let r = fx.run([
+        "run",
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(300),
+        "-q",
+        "-o",
+        "res",
+        "--summary-csv",
+        "a-directory",
+    ]);
+    r.expect_code(1).stderr_has(&["a-directory: cannot "]);
+    assert_eq!(r.stderr.matches("(os error").count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn closed_stdout_does_not_panic() {
+    use std::process::Stdio;
+    let fx = Fixture::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lrtsim"))
+        .current_dir(fx.root())
+        .args([
+            "run",
+            &arg(&test_scenario("small.toml")),
+            "--set",
+            &paths_set(2_000),
+            "--format",
+            "json",
+            "-q",
+            "-o",
+            "res",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // The reader goes away before anything is printed.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. stderr: run log or quiet.
+
+#[test]
+fn quiet_leaves_stderr_empty_and_the_default_logs_one_line_per_run() {
+    let fx = Fixture::new();
+    let args = |quiet: bool| {
+        let mut a = vec![
+            "run".to_string(),
+            arg(&test_scenario("small.toml")),
+            arg(&test_scenario("zero-risk.toml")),
+            "--set".into(),
+            paths_set(400),
+            "-o".into(),
+            "res".into(),
+        ];
+        if quiet {
+            a.push("--quiet".into());
+        }
+        a
+    };
+    let r = fx.run(args(true));
+    r.ok();
+    assert_eq!(r.stderr, "", "--quiet must leave stderr empty");
+    assert!(
+        r.stdout.contains("scenario: small"),
+        "the table is still printed"
+    );
+
+    let r = fx.run(args(false));
+    r.ok();
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stderr);
+    for (line, name) in lines.iter().zip(["small", "zero-risk"]) {
+        assert!(
+            line.starts_with(&format!("{name}: 400 paths in ")),
+            "{line}"
+        );
+        assert!(
+            line.contains(" s (") && line.contains(" paths/s)"),
+            "{line}"
+        );
+        assert!(line.ends_with(&format!("-> res/{name}")), "{line}");
+    }
+    assert!(
+        !r.stderr.contains('\r') && !r.stderr.contains('\u{1b}'),
+        "no progress bar when stderr is not a terminal: {:?}",
+        r.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Atomic writes.
+
+#[test]
+fn outputs_are_written_without_leftover_temporary_files() {
+    let fx = Fixture::new();
+    let args = [
+        "run",
+        &arg(&test_scenario("small.toml")),
+        &arg(&test_scenario("zero-risk.toml")),
+        "--set",
+        &paths_set(500),
+        "--paths-csv",
+        "-q",
+        "-o",
+        "res",
+    ];
+    fx.run(args).ok();
+    let first = fx.read_bytes("res/small/paths.csv");
+    // A second run replaces the files in place.
+    fx.run(args).ok();
+    assert_eq!(fx.read_bytes("res/small/paths.csv"), first);
+    for name in ["small", "zero-risk"] {
+        assert_eq!(
+            files_in(&fx, &format!("res/{name}")),
+            [
+                "loss_distribution.csv",
+                "paths.csv",
+                "summary.json",
+                "tail_metrics.csv"
+            ]
+        );
+    }
+    let leftovers: Vec<String> = fx
+        .listing()
+        .into_iter()
+        .filter(|p| p.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
