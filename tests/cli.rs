@@ -1070,7 +1070,10 @@ fn summary_csv_with_another_header_is_left_untouched_and_the_run_fails() {
     r.expect_code(1).stderr_has(&["s.csv", "header"]);
     assert_eq!(fx.read("s.csv"), before);
     // Checked before simulating: the run wrote nothing.
-    assert!(!fx.path("b").exists(), "the failed run must not write its outputs");
+    assert!(
+        !fx.path("b").exists(),
+        "the failed run must not write its outputs"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
