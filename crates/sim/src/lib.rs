@@ -47,5 +47,5 @@ pub mod stream;
 
 pub use kernel::{Book, PathKernel};
 pub use outputs::{Layout, SimResults};
-pub use runner::{RunOptions, SimError, chunk_count, run, run_chunk};
+pub use runner::{RunOptions, SimError, chunk_count, chunk_paths, run};
 pub use stream::{CHUNK_PATHS, chunk_rng};

@@ -79,27 +79,32 @@ pub fn run(
         })?;
     let layout = Layout::new(model);
     let width = layout.len();
-    let rows: Vec<Vec<f64>> = pool.install(|| {
-        chunks
-            .clone()
-            .into_par_iter()
-            .map(|chunk| {
-                let rows = run_chunk(model, chunk);
-                progress((rows.len() / width) as u64);
-                rows
-            })
-            .collect()
-    });
-    let n: usize = rows.iter().map(|r| r.len() / width).sum();
-    let mut columns: Vec<Vec<f64>> = (0..width).map(|_| Vec::with_capacity(n)).collect();
-    for chunk_rows in rows {
-        for row in chunk_rows.chunks_exact(width) {
-            for (col, v) in columns.iter_mut().zip(row) {
-                col.push(*v);
-            }
+    let first_path = chunks.start * CHUNK_PATHS;
+    let end_path = (chunks.end * CHUNK_PATHS).min(model.paths).max(first_path);
+    let n = (end_path - first_path) as usize;
+    // Every chunk writes its paths straight into its own slice of every column: no row
+    // buffer to transpose afterwards, and the columns are the only per-path memory.
+    let mut columns: Vec<Vec<f64>> = (0..width).map(|_| vec![0.0; n]).collect();
+    let mut per_chunk: Vec<Vec<&mut [f64]>> = (0..chunks.end - chunks.start)
+        .map(|_| Vec::with_capacity(width))
+        .collect();
+    for column in columns.iter_mut() {
+        for (slices, part) in per_chunk
+            .iter_mut()
+            .zip(column.chunks_mut(CHUNK_PATHS as usize))
+        {
+            slices.push(part);
         }
     }
-    let first_path = chunks.start * CHUNK_PATHS;
+    pool.install(|| {
+        per_chunk
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut slices)| {
+                let paths = run_chunk_into(model, chunks.start + i as u64, &mut slices);
+                progress(paths);
+            })
+    });
     Ok(SimResults {
         layout,
         first_path,
@@ -107,15 +112,18 @@ pub fn run(
     })
 }
 
-/// Simulates one chunk; returns its rows, row-major.
-pub fn run_chunk(model: &Model, chunk: u64) -> Vec<f64> {
+/// Simulates chunk `chunk`, writing path `k` of the chunk to `columns[c][k]`; returns the
+/// number of paths.
+fn run_chunk_into(model: &Model, chunk: u64, columns: &mut [&mut [f64]]) -> u64 {
     let mut rng = chunk_rng(model.seed, chunk);
     let mut kernel = PathKernel::new(model);
-    let width = kernel.layout().len();
+    let mut row = vec![0.0; kernel.layout().len()];
     let paths = chunk_paths(model.paths, chunk);
-    let mut rows = vec![0.0; (paths.end - paths.start) as usize * width];
-    for row in rows.chunks_exact_mut(width) {
-        kernel.run_path(&mut rng, row);
+    for k in 0..(paths.end - paths.start) as usize {
+        kernel.run_path(&mut rng, &mut row);
+        for (column, v) in columns.iter_mut().zip(&row) {
+            column[k] = *v;
+        }
     }
-    rows
+    paths.end - paths.start
 }
