@@ -70,14 +70,16 @@ pub fn histogram(losses: &[f64], bins: usize) -> Vec<Bin> {
             (min + width * i as f64).min(max)
         }
     };
+    let edges: Vec<f64> = (0..=bins).map(edge).collect();
+    let inv_width = 1.0 / width;
     let mut counts = vec![0u64; bins];
     for &x in losses.iter().filter(|x| x.is_finite()) {
-        let mut i = (((x - min) / width) as usize).min(bins - 1);
+        let mut i = (((x - min) * inv_width) as usize).min(bins - 1);
         // The quotient can be off by one near an edge; settle against the edges themselves.
-        while i > 0 && x < edge(i) {
+        while i > 0 && x < edges[i] {
             i -= 1;
         }
-        while i + 1 < bins && x >= edge(i + 1) {
+        while i + 1 < bins && x >= edges[i + 1] {
             i += 1;
         }
         counts[i] += 1;
@@ -88,7 +90,7 @@ pub fn histogram(losses: &[f64], bins: usize) -> Vec<Bin> {
         .iter()
         .enumerate()
         .map(|(i, &count)| {
-            let (lo, hi) = (edge(i), edge(i + 1));
+            let (lo, hi) = (edges[i], edges[i + 1]);
             below += count;
             Bin {
                 lo,
