@@ -10,7 +10,7 @@
 //! Conventions: a discrete loss law is a pmf slice `pmf[k] = P(L = k·unit)`,
 //! `k = 0, 1, …`; quantiles are returned as the index `k`.
 
-use statrs::distribution::{Continuous, ContinuousCDF, StudentsT};
+use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::function::erf::erfc_inv;
 use statrs::function::gamma::ln_gamma;
 
@@ -119,28 +119,56 @@ pub fn students_t_cdf(x: f64, nu: f64) -> f64 {
         .sum()
 }
 
-/// Student-t quantile t_ν⁻¹(u) for ν > 0 degrees of freedom: statrs'
-/// `StudentsT::inverse_cdf` (incomplete-beta inversion) as a starting point,
-/// polished by three Newton steps on [`students_t_cdf`] (in the smaller tail),
-/// so that F_ν(t_ν⁻¹(u)) = u to ~1e−14 relative. Checked against mpmath:
-/// t₄⁻¹(0.01) = −3.7469473879791968, t_{10⁶}⁻¹(0.01) = −2.3263516031208054.
+/// Student-t density f_ν(x) = Γ((ν+1)/2)/(Γ(ν/2)√(νπ)) · (1 + x²/ν)^(−(ν+1)/2).
+pub fn students_t_pdf(x: f64, nu: f64) -> f64 {
+    let ln_norm =
+        ln_gamma(0.5 * (nu + 1.0)) - ln_gamma(0.5 * nu) - 0.5 * (nu * std::f64::consts::PI).ln();
+    (ln_norm - 0.5 * (nu + 1.0) * (x * x / nu).ln_1p()).exp()
+}
+
+/// Student-t quantile t_ν⁻¹(u) for ν > 0 degrees of freedom, solved by Newton
+/// iteration on [`students_t_cdf`] (in the smaller tail) until the step is at
+/// round-off level, so that F_ν(t_ν⁻¹(u)) = u to ~1e−14 relative.
+///
+/// Starting point: statrs' `StudentsT::inverse_cdf` for ν < 20; for ν ≥ 20 the
+/// Cornish–Fisher expansion of Abramowitz & Stegun 26.7.5 around z = Φ⁻¹(u),
+/// because statrs 0.19's inverse is wrong for large ν (−2.32180 instead of
+/// −2.32635 at ν = 1e7, u = 0.01) and does not terminate at ν = 1e8.
+/// Checked against mpmath: t₄⁻¹(0.01) = −3.7469473879791968,
+/// t_{10⁶}⁻¹(0.01) = −2.3263516031208054.
 pub fn students_t_inv_cdf(u: f64, nu: f64) -> f64 {
     assert!(u > 0.0 && u < 1.0, "t⁻¹: u = {u} outside (0, 1)");
     assert!(
         nu > 0.0 && nu.is_finite(),
         "t⁻¹: ν = {nu} must be finite and > 0"
     );
-    let t = StudentsT::new(0.0, 1.0, nu).expect("valid Student-t");
-    let mut x = t.inverse_cdf(u);
-    for _ in 0..3 {
+    let mut x = if nu < 20.0 {
+        StudentsT::new(0.0, 1.0, nu)
+            .expect("valid Student-t")
+            .inverse_cdf(u)
+    } else {
+        let z = std_normal_inv_cdf(u);
+        let z2 = z * z;
+        let g1 = z * (z2 + 1.0) / 4.0;
+        let g2 = z * ((5.0 * z2 + 16.0) * z2 + 3.0) / 96.0;
+        let g3 = z * (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) / 384.0;
+        let g4 = z * ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) / 92160.0;
+        z + (g1 + (g2 + (g3 + g4 / nu) / nu) / nu) / nu
+    };
+    for _ in 0..50 {
         let err = if x <= 0.0 {
             students_t_cdf(x, nu) - u
         } else {
             (1.0 - u) - students_t_cdf(-x, nu)
         };
-        let d = t.pdf(x);
-        if d > 0.0 && err.is_finite() {
-            x -= err / d;
+        let mut d = students_t_pdf(x, nu);
+        if !(d > 0.0 && d.is_finite()) {
+            d = std_normal_pdf(x);
+        }
+        let step = err / d;
+        x -= step;
+        if !(step.abs() > 4.0 * f64::EPSILON * x.abs()) {
+            break;
         }
     }
     x
