@@ -33,7 +33,7 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Model, ScenarioErr
 /// gives the default scenario name (its file stem).
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, ScenarioError> {
     let file = path.to_path_buf();
-    let spans = DeTable::parse(text).map_err(|e| {
+    let syntax = |e: toml::de::Error| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
         ScenarioError::Syntax {
             file: file.clone(),
@@ -41,16 +41,11 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
             column,
             message: first_line(e.message()),
         }
-    })?;
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        ScenarioError::Syntax {
-            file: file.clone(),
-            line,
-            column,
-            message: first_line(e.message()),
-        }
-    })?;
+    };
+    // Parsed twice: once keeping spans (to locate errors), once as plain values (to override
+    // and deserialize).
+    let spans = DeTable::parse(text).map_err(syntax)?;
+    let mut table: toml::Table = text.parse().map_err(syntax)?;
 
     let applied = apply_overrides(&mut table, overrides, &file)?;
     let locate = |mut d: Diagnostic| -> Diagnostic {
