@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use rand_distr::Poisson;
 
-use crate::copula::CopulaModel;
+use rand::{Rng, RngExt};
+
+use crate::copula::{CopulaModel, geometric_skip};
 use crate::severity::SeverityDist;
 use crate::spec::{HitUnit, Scenario, Selector, SeverityDraw};
 
@@ -131,6 +133,41 @@ impl ShockModel {
     /// Pairs of unit `u`.
     pub fn unit(&self, u: usize) -> &[u32] {
         &self.unit_pairs[self.unit_offsets[u] as usize..self.unit_offsets[u + 1] as usize]
+    }
+
+    /// Draws which units one event hits and calls `on_hit(rng, pairs)` for each, in unit
+    /// order: exactly `hits_per_event` units by selection sampling (Knuth's Algorithm S), or
+    /// each unit with probability `hit_probability`, visiting only the hit ones by geometric
+    /// skips.
+    pub fn sample_hits<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        mut on_hit: impl FnMut(&mut R, &[u32]),
+    ) {
+        let units = self.units() as u64;
+        let mut u = 0u64;
+        let mut still_needed = self.hits_per_event.map(u64::from);
+        loop {
+            match still_needed.as_mut() {
+                Some(0) => return,
+                Some(k) => {
+                    // Take unit u with probability k / (units left).
+                    while u < units && rng.random::<f64>() * ((units - u) as f64) >= *k as f64 {
+                        u += 1;
+                    }
+                    *k -= 1;
+                }
+                None if self.hit_probability < 1.0 => {
+                    u = u.saturating_add(geometric_skip(rng, self.ln_miss))
+                }
+                None => {}
+            }
+            if u >= units {
+                return;
+            }
+            on_hit(rng, self.unit(u as usize));
+            u += 1;
+        }
     }
 }
 

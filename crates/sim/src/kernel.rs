@@ -209,43 +209,16 @@ impl<'m> PathKernel<'m> {
                 } else {
                     shock.severity.sample(rng)
                 };
-                let units = shock.units() as u64;
-                let mut u = 0u64;
-                // Exactly k of the units (selection sampling, Knuth's Algorithm S), or each
-                // with probability q (geometric skips to the next hit unit).
-                let mut still_needed = shock.hits_per_event.map(u64::from);
-                loop {
-                    match still_needed.as_mut() {
-                        Some(0) => break,
-                        Some(k) => {
-                            while u < units
-                                && rng.random::<f64>() * ((units - u) as f64) >= *k as f64
-                            {
-                                u += 1;
-                            }
-                            *k -= 1;
-                        }
-                        None if shock.hit_probability < 1.0 => {
-                            u = u.saturating_add(lrtsim_scenario::copula::geometric_skip(
-                                rng,
-                                shock.ln_miss,
-                            ));
-                        }
-                        None => {}
-                    }
-                    if u >= units {
-                        break;
-                    }
+                shock.sample_hits(rng, |rng, pairs| {
                     let severity = if shock.per_target {
                         shock.severity.sample(rng)
                     } else {
                         event_severity
                     };
-                    for &pair in shock.unit(u as usize) {
+                    for &pair in pairs {
                         self.slash(pair, severity, shock.source);
                     }
-                    u += 1;
-                }
+                });
             }
             Kind::AvsFault { entry, pair } => {
                 let f = m
