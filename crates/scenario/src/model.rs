@@ -102,6 +102,20 @@ pub struct AvsFaults {
     pub entries: Vec<(SeverityDist, Vec<u32>)>,
 }
 
+impl AvsFaults {
+    /// Which pair one fault event hits: an AVS entry with probability ∝ its total rate, then
+    /// one of its pairs uniformly. Returns (entry index, pair index).
+    pub fn sample_pair<R: Rng + ?Sized>(&self, rng: &mut R) -> (u32, u32) {
+        let u: f64 = rng.random();
+        let entry = self
+            .cumulative
+            .partition_point(|c| *c <= u)
+            .min(self.entries.len() - 1);
+        let members = &self.entries[entry].1;
+        (entry as u32, members[rng.random_range(0..members.len())])
+    }
+}
+
 /// A common shock: Poisson events over the horizon, each hitting units of pairs.
 #[derive(Debug, Clone)]
 pub struct ShockModel {

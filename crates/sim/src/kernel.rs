@@ -162,21 +162,12 @@ impl<'m> PathKernel<'m> {
             let n = f.events.sample(rng) as u64;
             for _ in 0..n {
                 let t = rng.random::<f64>() * horizon;
-                let u: f64 = rng.random();
-                let entry = f
-                    .cumulative
-                    .partition_point(|c| *c <= u)
-                    .min(f.entries.len() - 1);
-                let members = &f.entries[entry].1;
-                let pair = members[rng.random_range(0..members.len())];
+                let (entry, pair) = f.sample_pair(rng);
                 self.events.push(Event {
                     step: step_of(t),
                     time_days: t,
                     seq,
-                    kind: Kind::AvsFault {
-                        entry: entry as u32,
-                        pair,
-                    },
+                    kind: Kind::AvsFault { entry, pair },
                 });
                 seq += 1;
             }
