@@ -65,9 +65,9 @@ pub struct RunArgs {
     /// and no `{name}`, each writes to DIR/<name>.
     #[arg(short, long, value_name = "DIR", default_value = "out/{name}")]
     pub out: String,
-    /// Worker threads (0: one per core). Results do not depend on it.
-    #[arg(short = 't', long, default_value_t = 0, value_name = "N")]
-    pub threads: usize,
+    /// Worker threads (0: one per core; at most 1024). Results do not depend on it.
+    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub threads: u32,
     /// No progress bar and no run log on stderr.
     #[arg(short, long)]
     pub quiet: bool,

@@ -186,7 +186,7 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
         ProgressBar::hidden()
     };
     let options = RunOptions {
-        threads: args.threads,
+        threads: args.threads as usize,
         chunks: None,
     };
     let results = lrtsim_sim::run(model, &options, &|n| bar.inc(n))

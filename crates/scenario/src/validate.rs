@@ -10,6 +10,9 @@ use crate::suggest::closest;
 
 /// Relative tolerance for "sums to" checks (stakes, magnitudes).
 pub const SUM_TOLERANCE: f64 = 1e-9;
+/// Largest degrees of freedom of a Student-t copula: the t quantile function loses accuracy
+/// far beyond it, where the copula is Gaussian to within 2.2/ν anyway.
+pub const MAX_DOF: f64 = 1000.0;
 /// Largest number of steps a path may have.
 pub const MAX_STEPS: f64 = 10_000_000.0;
 
@@ -277,7 +280,14 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
                 format!("{at}.dof"),
                 "is required for family = \"student_t\"",
             ),
-            (CopulaFamily::StudentT, Some(v)) => c.positive(&format!("{at}.dof"), v),
+            (CopulaFamily::StudentT, Some(v)) => {
+                if !(v > 0.0 && v <= MAX_DOF) {
+                    c.push(
+                        format!("{at}.dof"),
+                        format!("must be in (0, {MAX_DOF}], got {v}; beyond that the t copula is the Gaussian one: use family = \"gaussian\""),
+                    );
+                }
+            }
             (CopulaFamily::Gaussian, Some(_)) => c.push(
                 format!("{at}.dof"),
                 "applies only to family = \"student_t\"",

@@ -175,6 +175,11 @@ fn copula_checks() {
         e.contains("copulas[0].group_by: is required when group_correlation > 0"),
         "{e}"
     );
+    let big = text.replace(
+        "family = \"student_t\"",
+        "family = \"student_t\"\ndof = 1e6",
+    );
+    assert!(err(&big, &[]).contains("copulas[0].dof: must be in (0, 1000], got 1000000"));
     let text = text.replace("family = \"student_t\"", "family = \"gausian\"");
     let e = err(&text, &[]);
     assert!(e.contains("did you mean `gaussian`?"), "{e}");

@@ -396,8 +396,8 @@ fn t_copula_pmf_sums_to_one_and_has_mean_p() {
             s - 1.0,
             m - p
         );
-        assert_close(s, 1.0, 1e-10, &format!("Σ pmf n={n} ν={nu} ρ={rho}"));
-        assert_close(m, p, 1e-10, &format!("E[K/n] n={n} ν={nu} ρ={rho}"));
+        assert_close(s, 1.0, 1e-12, &format!("Σ pmf n={n} ν={nu} ρ={rho}"));
+        assert_close(m, p, 1e-13, &format!("E[K/n] n={n} ν={nu} ρ={rho}"));
     }
 }
 
@@ -469,7 +469,7 @@ fn t_copula_pmf_converges_under_panel_halving() {
         let d = max_abs_diff(&coarse, &fine);
         eprintln!("t-copula n={n} ν={nu} ρ={rho}: max |pmf − pmf(h/2)| = {d:.2e}");
         assert!(
-            d < 1e-12,
+            d < 1e-13,
             "t-copula n={n} ν={nu}: halving changed the pmf by {d:e}"
         );
     }
