@@ -41,6 +41,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod beacon;
 pub mod copula;
 pub mod error;
 pub mod load;

@@ -1,0 +1,234 @@
+//! Beacon-chain penalties, exactly as the consensus spec computes them (integer Gwei).
+//!
+//! Sources: `ethereum/consensus-specs`, `specs/electra/beacon-chain.md` (`slash_validator`,
+//! `process_slashings`, `process_effective_balance_updates`, `process_registry_updates`) and
+//! `specs/altair/beacon-chain.md` (`process_inactivity_updates`,
+//! `get_inactivity_penalty_deltas`, with the Bellatrix quotient). `docs/model.md` §9 gives the
+//! formulas; the tests below reproduce MECHANICS.md's worked values.
+
+use serde::{Deserialize, Serialize};
+
+/// Gwei per ETH (`EFFECTIVE_BALANCE_INCREMENT` is 1 ETH).
+pub const GWEI_PER_ETH: u64 = 1_000_000_000;
+/// `PROPORTIONAL_SLASHING_MULTIPLIER_BELLATRIX`.
+pub const PROPORTIONAL_SLASHING_MULTIPLIER: u64 = 3;
+/// `EPOCHS_PER_SLASHINGS_VECTOR`: the window of `state.slashings`, 8192 epochs (36.4 days).
+pub const EPOCHS_PER_SLASHINGS_VECTOR: u64 = 8192;
+/// Epochs per day: 225 (12 s slots, 32 slots an epoch).
+pub const EPOCHS_PER_DAY: f64 = 225.0;
+/// `INACTIVITY_SCORE_BIAS`.
+pub const INACTIVITY_SCORE_BIAS: u64 = 4;
+/// `INACTIVITY_PENALTY_QUOTIENT_BELLATRIX` = 2^24.
+pub const INACTIVITY_PENALTY_QUOTIENT: u64 = 1 << 24;
+/// `EJECTION_BALANCE`: 16 ETH.
+pub const EJECTION_BALANCE_GWEI: u64 = 16 * GWEI_PER_ETH;
+/// Hysteresis of effective-balance updates: `EFFECTIVE_BALANCE_INCREMENT // HYSTERESIS_QUOTIENT`
+/// (0.25 ETH) times the downward multiplier 1.
+pub const DOWNWARD_THRESHOLD_GWEI: u64 = GWEI_PER_ETH / 4;
+
+/// Which fork's slashing rules apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fork {
+    /// Electra (Pectra, May 2025) and later: initial penalty EB/4096, correlation penalty per
+    /// effective-balance increment.
+    #[default]
+    Electra,
+    /// Bellatrix to Deneb, for back-tests before May 2025: initial penalty EB/32, correlation
+    /// penalty rounded down to whole ETH per validator.
+    Bellatrix,
+}
+
+impl Fork {
+    /// `MIN_SLASHING_PENALTY_QUOTIENT` of the fork.
+    pub fn min_slashing_penalty_quotient(self) -> u64 {
+        match self {
+            Fork::Electra => 4096,
+            Fork::Bellatrix => 32,
+        }
+    }
+
+    /// Initial penalty of `slash_validator`: `effective_balance // MIN_SLASHING_PENALTY_QUOTIENT`.
+    pub fn initial_penalty_gwei(self, effective_balance_gwei: u64) -> u64 {
+        effective_balance_gwei / self.min_slashing_penalty_quotient()
+    }
+
+    /// Correlation penalty of `process_slashings` for one slashed validator with effective
+    /// balance `eb`, when `slashings` Gwei were slashed network-wide in the 8192-epoch window
+    /// and `total` is the total active balance. Electra:
+    /// `min(3·S, T) // (T // 1 ETH) · (EB // 1 ETH)`; Bellatrix:
+    /// `(EB // 1 ETH) · min(3·S, T) // T · 1 ETH`.
+    pub fn correlation_penalty_gwei(
+        self,
+        effective_balance_gwei: u64,
+        slashings_gwei: u64,
+        total_gwei: u64,
+    ) -> u64 {
+        let adjusted =
+            (slashings_gwei.saturating_mul(PROPORTIONAL_SLASHING_MULTIPLIER)).min(total_gwei);
+        let increments = effective_balance_gwei / GWEI_PER_ETH;
+        match self {
+            Fork::Electra => adjusted / (total_gwei / GWEI_PER_ETH) * increments,
+            Fork::Bellatrix => {
+                // u128: increments × adjusted overflows u64 for large validators.
+                let numerator = u128::from(increments) * u128::from(adjusted);
+                (numerator / u128::from(total_gwei)) as u64 * GWEI_PER_ETH
+            }
+        }
+    }
+}
+
+/// Epochs between a slashing and its correlation penalty (`EPOCHS_PER_SLASHINGS_VECTOR // 2`).
+pub const CORRELATION_PENALTY_DELAY_EPOCHS: u64 = EPOCHS_PER_SLASHINGS_VECTOR / 2;
+
+/// The balance path of one validator that is offline through an inactivity leak, from its
+/// first leaking epoch: per epoch its inactivity score rises by 4, it loses
+/// `EB · score // (4 · 2^24)`, its effective balance follows the balance with the spec's
+/// hysteresis, and it is ejected (stops leaking) once its effective balance is ≤ 16 ETH.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeakPath {
+    /// `balance_gwei[e]` is the balance after `e` epochs of leak (`[0]` is the start).
+    balance_gwei: Vec<u64>,
+    /// Epoch count after which the validator was ejected, if within the table.
+    ejected_after: Option<usize>,
+}
+
+impl LeakPath {
+    /// Computes the path for a validator starting with balance = effective balance = `eb`,
+    /// for up to `max_epochs` epochs.
+    pub fn new(effective_balance_gwei: u64, max_epochs: usize) -> Self {
+        let mut balance = effective_balance_gwei;
+        let mut eb = effective_balance_gwei;
+        let max_eb = effective_balance_gwei;
+        let mut score: u64 = 0;
+        let mut path = Vec::with_capacity(max_epochs + 1);
+        path.push(balance);
+        let mut ejected_after = None;
+        for epoch in 1..=max_epochs {
+            // process_registry_updates runs on the effective balance of the previous epoch's
+            // update: an ejected validator leaves the active set and stops leaking.
+            if eb <= EJECTION_BALANCE_GWEI {
+                ejected_after = Some(epoch - 1);
+                break;
+            }
+            // process_inactivity_updates, then get_inactivity_penalty_deltas.
+            score += INACTIVITY_SCORE_BIAS;
+            let penalty = (u128::from(eb) * u128::from(score)
+                / u128::from(INACTIVITY_SCORE_BIAS * INACTIVITY_PENALTY_QUOTIENT))
+                as u64;
+            balance = balance.saturating_sub(penalty);
+            // process_effective_balance_updates (downward hysteresis).
+            if balance + DOWNWARD_THRESHOLD_GWEI < eb {
+                eb = (balance - balance % GWEI_PER_ETH).min(max_eb);
+            }
+            path.push(balance);
+        }
+        LeakPath {
+            balance_gwei: path,
+            ejected_after,
+        }
+    }
+
+    /// Balance after `epochs` epochs of leak (constant once ejected or past the table).
+    pub fn balance_after(&self, epochs: usize) -> u64 {
+        let last = self.balance_gwei.len() - 1;
+        self.balance_gwei[epochs.min(last)]
+    }
+
+    /// Epochs of leak after which the validator is ejected, if it is within the table.
+    pub fn ejected_after(&self) -> Option<usize> {
+        self.ejected_after
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: u64 = 34_200_000 * GWEI_PER_ETH;
+    const EB32: u64 = 32 * GWEI_PER_ETH;
+
+    fn eth(gwei: u64) -> f64 {
+        gwei as f64 / GWEI_PER_ETH as f64
+    }
+
+    /// MECHANICS.md §2: at T = 34.2 M ETH, EB = 32: S/T = 0.01% → 0.0096 ETH; 0.5% → 0.48;
+    /// 2% → 1.92; 10% → 9.6; ≥ 33.3% → the whole balance.
+    #[test]
+    fn electra_correlation_penalty_worked_values() {
+        let at = |share: f64| {
+            eth(Fork::Electra.correlation_penalty_gwei(EB32, (share * T as f64) as u64, T))
+        };
+        assert!((at(0.0001) - 0.0096).abs() < 1e-6, "{}", at(0.0001));
+        assert!((at(0.005) - 0.48).abs() < 1e-6, "{}", at(0.005));
+        assert!((at(0.02) - 1.92).abs() < 1e-6, "{}", at(0.02));
+        assert!((at(0.10) - 9.6).abs() < 1e-6, "{}", at(0.10));
+        assert_eq!(at(0.34), 32.0);
+        assert_eq!(at(1.0), 32.0);
+        // EB 2048: 64 times the 32 ETH values.
+        let big = |share: f64| {
+            eth(Fork::Electra.correlation_penalty_gwei(
+                2048 * GWEI_PER_ETH,
+                (share * T as f64) as u64,
+                T,
+            ))
+        };
+        assert!((big(0.005) - 30.72).abs() < 1e-4, "{}", big(0.005));
+        assert!((big(0.02) - 122.88).abs() < 1e-4, "{}", big(0.02));
+        assert_eq!(big(0.5), 2048.0);
+    }
+
+    /// Initial penalty: 0.0078 ETH for 32 ETH, 0.5 ETH for 2048 ETH (Electra); EB/32 before.
+    #[test]
+    fn initial_penalty() {
+        assert_eq!(Fork::Electra.initial_penalty_gwei(EB32), 7_812_500);
+        assert_eq!(
+            Fork::Electra.initial_penalty_gwei(2048 * GWEI_PER_ETH),
+            GWEI_PER_ETH / 2
+        );
+        assert_eq!(Fork::Bellatrix.initial_penalty_gwei(EB32), GWEI_PER_ETH);
+    }
+
+    /// Before Electra the penalty rounds down to whole ETH: zero for a 32 ETH validator below
+    /// S/T ≈ 1.04% (3·S/T·32 < 1), then 1 ETH.
+    #[test]
+    fn bellatrix_rounding_regime() {
+        let at = |share: f64| {
+            eth(Fork::Bellatrix.correlation_penalty_gwei(EB32, (share * T as f64) as u64, T))
+        };
+        assert_eq!(at(0.005), 0.0);
+        assert_eq!(at(0.0104), 0.0);
+        assert_eq!(at(0.0105), 1.0);
+        assert_eq!(at(0.02), 1.0);
+        assert_eq!(at(0.10), 9.0);
+        assert_eq!(at(0.5), 32.0);
+    }
+
+    /// MECHANICS.md §2: a 32 ETH validator offline through a leak is ejected after about
+    /// 4,682 epochs (effective balance 16 ETH, 20.8 days); about 0.93 of its balance remains
+    /// after 7 days and 0.74 after 14 (exp(−t²/2^25), which ignores the effective-balance
+    /// steps); at 21 days it has been ejected with a little over 16 ETH (the formula's 0.51
+    /// would be below the ejection balance).
+    #[test]
+    fn inactivity_leak_reaches_ejection() {
+        let path = LeakPath::new(EB32, 10_000);
+        let ejected = path.ejected_after().unwrap();
+        assert!(
+            (ejected as i64 - 4682).abs() <= 5,
+            "ejected after {ejected} epochs"
+        );
+        let remaining =
+            |days: f64| path.balance_after((days * EPOCHS_PER_DAY) as usize) as f64 / EB32 as f64;
+        assert!((remaining(7.0) - 0.93).abs() < 0.005, "{}", remaining(7.0));
+        assert!((remaining(14.0) - 0.74).abs() < 0.01, "{}", remaining(14.0));
+        assert!(ejected < (21.0 * EPOCHS_PER_DAY) as usize);
+        assert!(
+            remaining(21.0) > 0.5 && remaining(21.0) < 0.53,
+            "{}",
+            remaining(21.0)
+        );
+        // After ejection the balance stays put, a little above 16 ETH.
+        assert_eq!(path.balance_after(ejected), path.balance_after(9_999));
+        assert!(eth(path.balance_after(ejected)) > 16.0 && eth(path.balance_after(ejected)) < 17.0);
+    }
+}
