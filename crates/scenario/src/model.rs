@@ -71,6 +71,14 @@ pub struct OperatorModel {
     pub stake_eth: f64,
     /// Commission on gross rewards.
     pub commission: f64,
+    /// This operator's allocation pairs: `pairs[first_pair..end_pair]` of the model.
+    pub first_pair: u32,
+    /// One past its last pair.
+    pub end_pair: u32,
+    /// Staking rewards (consensus + MEV) one ETH of this operator's stake earns, per year.
+    pub gross_staking_per_eth_year: f64,
+    /// The part of it that reaches the pool (after commission and protocol fee).
+    pub net_staking_per_eth_year: f64,
 }
 
 /// One allocation pair: an operator's magnitude on one AVS, in ETH.
@@ -82,10 +90,10 @@ pub struct PairModel {
     pub avs: u32,
     /// Allocated ETH at t = 0.
     pub eth: f64,
-    /// Gross rewards one allocated ETH earns (staking + MEV + the AVS's), per year.
-    pub gross_reward_per_eth_year: f64,
+    /// AVS rewards one allocated ETH earns on top of staking rewards, per year.
+    pub gross_avs_per_eth_year: f64,
     /// The part of it that reaches the pool (after commission and protocol fee).
-    pub net_reward_per_eth_year: f64,
+    pub net_avs_per_eth_year: f64,
 }
 
 /// Independent faults of every allocation pair, superposed into one Poisson stream: an event
@@ -246,7 +254,7 @@ impl Model {
         let staking_apr = s.rewards.base_apr + s.rewards.mev_apr;
         let keep = 1.0 - s.pool.protocol_fee;
 
-        let operators: Vec<OperatorModel> = s
+        let mut operators: Vec<OperatorModel> = s
             .operators
             .iter()
             .map(|o| OperatorModel {
@@ -255,9 +263,22 @@ impl Model {
                     .stake_eth
                     .unwrap_or_else(|| o.share.unwrap_or(0.0) * collateral_eth),
                 commission: o.commission.unwrap_or(s.rewards.operator_commission),
+                first_pair: 0,
+                end_pair: 0,
+                gross_staking_per_eth_year: staking_apr,
+                net_staking_per_eth_year: staking_apr
+                    * (1.0 - o.commission.unwrap_or(s.rewards.operator_commission))
+                    * keep,
             })
             .collect();
         let all = selected_pairs(s, &Selector::default());
+        // Pairs come operator by operator: record each operator's range.
+        for (k, &(oi, _)) in all.iter().enumerate() {
+            if operators[oi].end_pair == 0 {
+                operators[oi].first_pair = k as u32;
+            }
+            operators[oi].end_pair = k as u32 + 1;
+        }
         let pair_index: BTreeMap<(usize, usize), u32> = all
             .iter()
             .enumerate()
@@ -268,27 +289,25 @@ impl Model {
             .map(|&(oi, ai)| {
                 let op = &s.operators[oi];
                 let magnitude = op.allocations[&s.avs[ai].name];
-                let gross = staking_apr + s.avs[ai].reward_apr;
+                let gross = s.avs[ai].reward_apr;
                 PairModel {
                     operator: oi as u32,
                     avs: ai as u32,
                     eth: magnitude * operators[oi].stake_eth,
-                    gross_reward_per_eth_year: gross,
-                    net_reward_per_eth_year: gross * (1.0 - operators[oi].commission) * keep,
+                    gross_avs_per_eth_year: gross,
+                    net_avs_per_eth_year: gross * (1.0 - operators[oi].commission) * keep,
                 }
             })
             .collect();
         let mut gross_reward = 0.0;
         let mut net_reward = 0.0;
         for op in &operators {
-            gross_reward += op.stake_eth * staking_apr;
-            net_reward += op.stake_eth * staking_apr * (1.0 - op.commission) * keep;
+            gross_reward += op.stake_eth * op.gross_staking_per_eth_year;
+            net_reward += op.stake_eth * op.net_staking_per_eth_year;
         }
         for p in &pairs {
-            let avs_apr = s.avs[p.avs as usize].reward_apr;
-            gross_reward += p.eth * avs_apr;
-            net_reward +=
-                p.eth * avs_apr * (1.0 - operators[p.operator as usize].commission) * keep;
+            gross_reward += p.eth * p.gross_avs_per_eth_year;
+            net_reward += p.eth * p.net_avs_per_eth_year;
         }
 
         let mut sources: Vec<String> = s.shocks.iter().map(|x| x.name.clone()).collect();

@@ -10,6 +10,7 @@ use lrtsim_scenario::{DAYS_PER_YEAR, Model};
 use rand::{Rng, RngExt};
 use rand_distr::Distribution;
 
+use crate::ledger::Ledger;
 use crate::outputs::Layout;
 
 /// What an event does.
@@ -38,21 +39,12 @@ struct Event {
 pub struct PathKernel<'m> {
     model: &'m Model,
     layout: Layout,
-    /// Current ETH of each allocation pair.
-    alloc_eth: Vec<f64>,
-    /// Current stake of each operator.
-    operator_stake_eth: Vec<f64>,
-    /// Pairs touched on this path (restored at the next reset).
-    dirty_pairs: Vec<u32>,
-    is_dirty: Vec<bool>,
-    dirty_operators: Vec<u32>,
-    operator_dirty: Vec<bool>,
+    /// EigenLayer accounting of the pool's stake, with the reward rates of the book.
+    ledger: Ledger<'m>,
     /// Per-path accumulators.
     slashed_eth: f64,
     slashed_by_avs: Vec<f64>,
     slashed_by_source: Vec<f64>,
-    gross_rate_eth_per_year: f64,
-    net_rate_eth_per_year: f64,
     gross_rewards_eth: f64,
     net_rewards_eth: f64,
     events: Vec<Event>,
@@ -62,22 +54,13 @@ pub struct PathKernel<'m> {
 impl<'m> PathKernel<'m> {
     /// A kernel for `model`, with every buffer allocated once.
     pub fn new(model: &'m Model) -> Self {
-        let n_pairs = model.pairs.len();
-        let n_ops = model.operators.len();
         PathKernel {
             model,
             layout: Layout::new(model),
-            alloc_eth: model.pairs.iter().map(|p| p.eth).collect(),
-            operator_stake_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
-            dirty_pairs: Vec::with_capacity(64),
-            is_dirty: vec![false; n_pairs],
-            dirty_operators: Vec::with_capacity(16),
-            operator_dirty: vec![false; n_ops],
+            ledger: Ledger::new(model),
             slashed_eth: 0.0,
             slashed_by_avs: vec![0.0; model.avs_names.len()],
             slashed_by_source: vec![0.0; model.sources.len()],
-            gross_rate_eth_per_year: model.gross_reward_eth_per_year,
-            net_rate_eth_per_year: model.net_reward_eth_per_year,
             gross_rewards_eth: 0.0,
             net_rewards_eth: 0.0,
             events: Vec::with_capacity(64),
@@ -92,21 +75,10 @@ impl<'m> PathKernel<'m> {
 
     /// Restores the t = 0 state, touching only what the previous path changed.
     fn reset(&mut self) {
-        for &p in &self.dirty_pairs {
-            self.alloc_eth[p as usize] = self.model.pairs[p as usize].eth;
-            self.is_dirty[p as usize] = false;
-        }
-        self.dirty_pairs.clear();
-        for &o in &self.dirty_operators {
-            self.operator_stake_eth[o as usize] = self.model.operators[o as usize].stake_eth;
-            self.operator_dirty[o as usize] = false;
-        }
-        self.dirty_operators.clear();
+        self.ledger.reset();
         self.slashed_eth = 0.0;
         self.slashed_by_avs.fill(0.0);
         self.slashed_by_source.fill(0.0);
-        self.gross_rate_eth_per_year = self.model.gross_reward_eth_per_year;
-        self.net_rate_eth_per_year = self.model.net_reward_eth_per_year;
         self.gross_rewards_eth = 0.0;
         self.net_rewards_eth = 0.0;
         self.events.clear();
@@ -227,32 +199,16 @@ impl<'m> PathKernel<'m> {
         }
     }
 
-    /// Slashes `severity` of pair `pair`'s current allocation: the allocation, its operator's
-    /// stake and the pool's assets fall together, and so do the rewards they earn.
+    /// An AVS slashes `severity` of pair `pair`'s current allocation (see [`Ledger`]); the
+    /// loss is attributed to the pair's AVS and to `source`.
     #[inline]
     fn slash(&mut self, pair: u32, severity: f64, source: u32) {
-        let p = pair as usize;
-        let loss = severity * self.alloc_eth[p];
-        if loss <= 0.0 {
-            return;
+        let loss = self.ledger.slash_allocation(pair, severity);
+        if loss > 0.0 {
+            self.slashed_eth += loss;
+            self.slashed_by_avs[self.model.pairs[pair as usize].avs as usize] += loss;
+            self.slashed_by_source[source as usize] += loss;
         }
-        let info = &self.model.pairs[p];
-        if !self.is_dirty[p] {
-            self.is_dirty[p] = true;
-            self.dirty_pairs.push(pair);
-        }
-        let op = info.operator as usize;
-        if !self.operator_dirty[op] {
-            self.operator_dirty[op] = true;
-            self.dirty_operators.push(info.operator);
-        }
-        self.alloc_eth[p] -= loss;
-        self.operator_stake_eth[op] -= loss;
-        self.slashed_eth += loss;
-        self.slashed_by_avs[info.avs as usize] += loss;
-        self.slashed_by_source[source as usize] += loss;
-        self.gross_rate_eth_per_year -= loss * info.gross_reward_per_eth_year;
-        self.net_rate_eth_per_year -= loss * info.net_reward_per_eth_year;
     }
 
     /// Accrues `steps` steps of rewards at the current rates (simple accrual into the pool's
@@ -262,8 +218,8 @@ impl<'m> PathKernel<'m> {
             return;
         }
         let years = f64::from(steps) * self.model.step_days / DAYS_PER_YEAR;
-        self.gross_rewards_eth += self.gross_rate_eth_per_year * years;
-        self.net_rewards_eth += self.net_rate_eth_per_year * years;
+        self.gross_rewards_eth += self.ledger.gross_rate_eth_per_year * years;
+        self.net_rewards_eth += self.ledger.net_rate_eth_per_year * years;
     }
 
     fn write_row(&self, row: &mut [f64]) {
@@ -281,9 +237,10 @@ impl<'m> PathKernel<'m> {
 
     /// The path's books, summed from the state itself (for conservation checks).
     pub fn book(&self) -> Book {
+        let (withdrawable_eth, allocated_eth) = self.ledger.totals();
         Book {
-            staked_eth: self.operator_stake_eth.iter().sum(),
-            allocated_eth: self.alloc_eth.iter().sum(),
+            staked_eth: withdrawable_eth,
+            allocated_eth,
             slashed_eth: self.slashed_eth,
             gross_rewards_eth: self.gross_rewards_eth,
             net_rewards_eth: self.net_rewards_eth,
@@ -294,7 +251,7 @@ impl<'m> PathKernel<'m> {
 /// Totals of the current path, recomputed from per-pair and per-operator state.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Book {
-    /// Operators' stakes summed, ETH.
+    /// The pool's withdrawable ETH from all operators.
     pub staked_eth: f64,
     /// Allocations summed, ETH.
     pub allocated_eth: f64,

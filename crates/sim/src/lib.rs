@@ -41,11 +41,13 @@
 #![deny(missing_docs)]
 
 pub mod kernel;
+pub mod ledger;
 pub mod outputs;
 pub mod runner;
 pub mod stream;
 
 pub use kernel::{Book, PathKernel};
+pub use ledger::Ledger;
 pub use outputs::{Layout, SimResults};
 pub use runner::{RunOptions, SimError, chunk_count, chunk_paths, run};
 pub use stream::{CHUNK_PATHS, chunk_rng};

@@ -1,0 +1,273 @@
+//! EigenLayer's slashing accounting of the pool's restaked ETH, operator by operator.
+//!
+//! Sources: ELIP-002 (unique stake), `docs/core/AllocationManager.md` and
+//! `docs/core/accounting/SharesAccounting.md` of Layr-Labs/eigenlayer-contracts. The pool's
+//! withdrawable ETH from operator *i* is
+//!
+//! ```text
+//! withdrawable_i = deposit_i × beacon_slashing_factor_i × max_magnitude_i
+//! ```
+//!
+//! - an AVS slash of fraction f on allocation (i, j) removes f of that allocation: the
+//!   allocation, the max magnitude and the withdrawable amount fall by the same ETH, and the
+//!   operator's other allocations keep their ETH amounts;
+//! - a beacon-chain balance loss of x ETH on validators holding B ETH multiplies the beacon
+//!   slashing factor by (B − x)/B: the withdrawable amount and every allocation shrink by that
+//!   ratio, while AVS slashes leave B unchanged (slashed native ETH is not burned, only lost to
+//!   the holders).
+//!
+//! The two factors multiply, so dual slashing compounds exactly (`DualSlashingEdgeCase.md`:
+//! 32 ETH, a 75% AVS slash, then a 16 ETH beacon loss → 4 ETH withdrawable).
+
+use lrtsim_scenario::Model;
+
+/// Per-operator and per-allocation state of one path, with the reward rates of the book.
+#[derive(Debug, Clone)]
+pub struct Ledger<'m> {
+    model: &'m Model,
+    /// Slashable ETH of each allocation pair.
+    alloc_eth: Vec<f64>,
+    /// The pool's withdrawable ETH from each operator.
+    withdrawable_eth: Vec<f64>,
+    /// Physical beacon-chain balance of each operator's validators.
+    beacon_eth: Vec<f64>,
+    dirty_pairs: Vec<u32>,
+    pair_dirty: Vec<bool>,
+    dirty_operators: Vec<u32>,
+    operator_dirty: Vec<bool>,
+    /// Gross rewards of the current book, ETH per year.
+    pub gross_rate_eth_per_year: f64,
+    /// Rewards of the current book that reach the pool, ETH per year.
+    pub net_rate_eth_per_year: f64,
+}
+
+impl<'m> Ledger<'m> {
+    /// The t = 0 book of `model`.
+    pub fn new(model: &'m Model) -> Self {
+        Ledger {
+            model,
+            alloc_eth: model.pairs.iter().map(|p| p.eth).collect(),
+            withdrawable_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
+            beacon_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
+            dirty_pairs: Vec::with_capacity(64),
+            pair_dirty: vec![false; model.pairs.len()],
+            dirty_operators: Vec::with_capacity(16),
+            operator_dirty: vec![false; model.operators.len()],
+            gross_rate_eth_per_year: model.gross_reward_eth_per_year,
+            net_rate_eth_per_year: model.net_reward_eth_per_year,
+        }
+    }
+
+    /// Restores the t = 0 book, touching only what changed.
+    pub fn reset(&mut self) {
+        let m = self.model;
+        for &p in &self.dirty_pairs {
+            self.alloc_eth[p as usize] = m.pairs[p as usize].eth;
+            self.pair_dirty[p as usize] = false;
+        }
+        self.dirty_pairs.clear();
+        for &o in &self.dirty_operators {
+            let stake = m.operators[o as usize].stake_eth;
+            self.withdrawable_eth[o as usize] = stake;
+            self.beacon_eth[o as usize] = stake;
+            self.operator_dirty[o as usize] = false;
+        }
+        self.dirty_operators.clear();
+        self.gross_rate_eth_per_year = m.gross_reward_eth_per_year;
+        self.net_rate_eth_per_year = m.net_reward_eth_per_year;
+    }
+
+    fn touch_pair(&mut self, pair: usize) {
+        if !self.pair_dirty[pair] {
+            self.pair_dirty[pair] = true;
+            self.dirty_pairs.push(pair as u32);
+        }
+    }
+
+    fn touch_operator(&mut self, op: usize) {
+        if !self.operator_dirty[op] {
+            self.operator_dirty[op] = true;
+            self.dirty_operators.push(op as u32);
+        }
+    }
+
+    /// An AVS slashes `fraction` of allocation `pair`; returns the ETH the pool loses.
+    pub fn slash_allocation(&mut self, pair: u32, fraction: f64) -> f64 {
+        let p = pair as usize;
+        let loss = fraction * self.alloc_eth[p];
+        if loss <= 0.0 {
+            return 0.0;
+        }
+        let info = &self.model.pairs[p];
+        let op = info.operator as usize;
+        let operator = &self.model.operators[op];
+        self.touch_pair(p);
+        self.touch_operator(op);
+        self.alloc_eth[p] -= loss;
+        self.withdrawable_eth[op] -= loss;
+        self.gross_rate_eth_per_year -=
+            loss * (operator.gross_staking_per_eth_year + info.gross_avs_per_eth_year);
+        self.net_rate_eth_per_year -=
+            loss * (operator.net_staking_per_eth_year + info.net_avs_per_eth_year);
+        loss
+    }
+
+    /// Operator `op`'s validators lose `physical_eth` of beacon-chain balance (capped at what
+    /// they hold); returns the ETH the pool loses.
+    pub fn beacon_loss(&mut self, op: u32, physical_eth: f64) -> f64 {
+        let o = op as usize;
+        let balance = self.beacon_eth[o];
+        let x = physical_eth.min(balance);
+        if x <= 0.0 {
+            return 0.0;
+        }
+        self.touch_operator(o);
+        let lost_share = x / balance;
+        let operator = &self.model.operators[o];
+        let loss = self.withdrawable_eth[o] * lost_share;
+        self.withdrawable_eth[o] -= loss;
+        self.beacon_eth[o] -= x;
+        self.gross_rate_eth_per_year -= loss * operator.gross_staking_per_eth_year;
+        self.net_rate_eth_per_year -= loss * operator.net_staking_per_eth_year;
+        for p in operator.first_pair..operator.end_pair {
+            let p = p as usize;
+            let cut = self.alloc_eth[p] * lost_share;
+            if cut > 0.0 {
+                self.touch_pair(p);
+                self.alloc_eth[p] -= cut;
+                let info = &self.model.pairs[p];
+                self.gross_rate_eth_per_year -= cut * info.gross_avs_per_eth_year;
+                self.net_rate_eth_per_year -= cut * info.net_avs_per_eth_year;
+            }
+        }
+        loss
+    }
+
+    /// Slashable ETH of allocation `pair`.
+    pub fn allocation_eth(&self, pair: u32) -> f64 {
+        self.alloc_eth[pair as usize]
+    }
+
+    /// The pool's withdrawable ETH from operator `op`.
+    pub fn withdrawable_eth(&self, op: u32) -> f64 {
+        self.withdrawable_eth[op as usize]
+    }
+
+    /// Physical beacon-chain balance of operator `op`'s validators.
+    pub fn beacon_balance_eth(&self, op: u32) -> f64 {
+        self.beacon_eth[op as usize]
+    }
+
+    /// Operator `op`'s max magnitude as a fraction of its t = 0 value (1 until an AVS slashes).
+    pub fn max_magnitude(&self, op: u32) -> f64 {
+        let o = op as usize;
+        if self.beacon_eth[o] > 0.0 {
+            self.withdrawable_eth[o] / self.beacon_eth[o]
+        } else {
+            0.0
+        }
+    }
+
+    /// Totals of the book: (withdrawable, allocated) ETH summed over operators and pairs.
+    pub fn totals(&self) -> (f64, f64) {
+        (
+            self.withdrawable_eth.iter().sum(),
+            self.alloc_eth.iter().sum(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn model(operators: &str, avs: &[&str]) -> Model {
+        let mut text =
+            "[simulation]\npaths = 1\nhorizon_days = 1\nseed = 1\n[pool]\ncollateral_eth = 200\n"
+                .to_string();
+        text.push_str(operators);
+        for a in avs {
+            text.push_str(&format!("[[avs]]\nname = \"{a}\"\n"));
+        }
+        lrtsim_scenario::load_str(&text, Path::new("ledger.toml"), &[]).unwrap()
+    }
+
+    /// ELIP-002: allocations 2,000 / 2,500 / 2,000 of 10,000 magnitude with 200 staked; a 50%
+    /// slash of the first leaves 180 staked (max magnitude 9,000, wadSlashed 0.10) and the
+    /// other sets' amounts unchanged (50 and 40).
+    #[test]
+    fn elip_002_magnitude_example() {
+        let m = model(
+            "[[operators]]\nname = \"op\"\nstake_eth = 200\nallocations = { a = 0.2, b = 0.25, c = 0.2 }\n",
+            &["a", "b", "c"],
+        );
+        let mut l = Ledger::new(&m);
+        let loss = l.slash_allocation(0, 0.5);
+        assert_eq!(loss, 20.0);
+        assert_eq!(loss / 200.0, 0.10);
+        assert_eq!(l.withdrawable_eth(0), 180.0);
+        assert!((l.max_magnitude(0) - 0.9).abs() < 1e-15);
+        assert_eq!(
+            [
+                l.allocation_eth(0),
+                l.allocation_eth(1),
+                l.allocation_eth(2)
+            ],
+            [20.0, 50.0, 40.0]
+        );
+        assert_eq!(
+            l.beacon_balance_eth(0),
+            200.0,
+            "an AVS slash does not move the beacon balance"
+        );
+    }
+
+    /// DualSlashingEdgeCase.md: 32 ETH restaked, a 75% AVS slash, then a 16 ETH beacon-chain
+    /// balance loss → 4 ETH withdrawable; the order of the two does not matter.
+    #[test]
+    fn dual_slashing_edge_case() {
+        let m = model(
+            "[[operators]]\nname = \"op\"\nstake_eth = 32\nallocations = { a = 1.0 }\n[[operators]]\nname = \"rest\"\nstake_eth = 168\n",
+            &["a"],
+        );
+        let mut l = Ledger::new(&m);
+        assert_eq!(l.slash_allocation(0, 0.75), 24.0);
+        assert_eq!(l.beacon_loss(0, 16.0), 4.0);
+        assert_eq!(l.withdrawable_eth(0), 4.0);
+        assert_eq!(l.allocation_eth(0), 4.0);
+        let mut l = Ledger::new(&m);
+        assert_eq!(l.beacon_loss(0, 16.0), 16.0);
+        assert_eq!(l.slash_allocation(0, 0.75), 12.0);
+        assert_eq!(l.withdrawable_eth(0), 4.0);
+        // Reset restores the t = 0 book.
+        l.reset();
+        assert_eq!(
+            (
+                l.withdrawable_eth(0),
+                l.beacon_balance_eth(0),
+                l.allocation_eth(0)
+            ),
+            (32.0, 32.0, 32.0)
+        );
+    }
+
+    /// A beacon loss shrinks every allocation of the operator in proportion and no other's.
+    #[test]
+    fn beacon_loss_scales_allocations() {
+        let m = model(
+            "[[operators]]\nname = \"x\"\nstake_eth = 100\nallocations = { a = 0.5, b = 0.3 }\n[[operators]]\nname = \"y\"\nstake_eth = 100\nallocations = { a = 1.0 }\n",
+            &["a", "b"],
+        );
+        let mut l = Ledger::new(&m);
+        assert_eq!(l.beacon_loss(0, 10.0), 10.0);
+        assert!(
+            (l.allocation_eth(0) - 45.0).abs() < 1e-12
+                && (l.allocation_eth(1) - 27.0).abs() < 1e-12
+        );
+        assert_eq!(l.allocation_eth(2), 100.0);
+        assert_eq!(l.beacon_loss(0, 1e9), 90.0, "capped at the balance");
+        assert_eq!(l.withdrawable_eth(0), 0.0);
+    }
+}
