@@ -202,19 +202,8 @@ pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
         .map(|(i, a)| (a.name.as_str(), i))
         .collect();
     let mut out = Vec::new();
-    for (oi, op) in s.operators.iter().enumerate() {
-        if !sel.operators.is_empty() && !sel.operators.contains(&op.name) {
-            continue;
-        }
-        let attrs_ok = sel.attributes.iter().all(|(k, vals)| {
-            op.attributes
-                .get(k)
-                .is_some_and(|v| vals.values().contains(&v.as_str()))
-        });
-        if !attrs_ok {
-            continue;
-        }
-        for (avs, m) in &op.allocations {
+    for oi in selected_operators(s, sel) {
+        for (avs, m) in &s.operators[oi].allocations {
             if *m <= 0.0 || (!sel.avs.is_empty() && !sel.avs.contains(avs)) {
                 continue;
             }
@@ -224,6 +213,21 @@ pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// The operator indices a selector matches (its `avs` filter ignored), in file order.
+pub fn selected_operators(s: &Scenario, sel: &Selector) -> Vec<usize> {
+    s.operators
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| sel.operators.is_empty() || sel.operators.contains(&op.name))
+        .filter(|(_, op)| {
+            sel.attributes
+                .iter()
+                .all(|(k, vals)| op.attributes.get(k).is_some_and(|v| vals.values().contains(&v.as_str())))
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// FNV-1a (64-bit) of the resolved scenario's canonical JSON: identifies the exact inputs of a

@@ -94,26 +94,39 @@ impl<'de> Deserialize<'de> for Severity {
 }
 
 impl Severity {
-    /// Checks the parameters; returns `(field, message)` pairs for each problem, with the
-    /// field relative to the severity itself (`""` for the whole value).
+    /// Checks the parameters of a severity (a fraction in [0, 1]); returns `(field, message)`
+    /// pairs for each problem, with the field relative to the severity itself (`""` for the
+    /// whole value).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
+        self.problems_in(1.0)
+    }
+
+    /// Like [`Severity::problems`] for a distribution of values in [0, `max`] (e.g. a duration
+    /// in days). The beta form is only for fractions (`max` = 1).
+    pub fn problems_in(&self, max: f64) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        let unit = |x: f64| x.is_finite() && (0.0..=max).contains(&x);
+        if max != 1.0 {
+            if let Severity::Beta { .. } = self {
+                out.push(("dist", "the beta form is only for fractions; use fixed, uniform or empirical".to_string()));
+                return out;
+            }
+        }
         match self {
             Severity::Fixed { value } => {
                 if !unit(*value) {
-                    out.push(("", format!("must be in [0, 1], got {value}")));
+                    out.push(("", format!("must be in [0, {max}], got {value}")));
                 }
             }
-            Severity::Uniform { min, max } => {
-                if !unit(*min) {
-                    out.push(("min", format!("must be in [0, 1], got {min}")));
+            Severity::Uniform { min: lo, max: hi } => {
+                if !unit(*lo) {
+                    out.push(("min", format!("must be in [0, {max}], got {lo}")));
                 }
-                if !unit(*max) {
-                    out.push(("max", format!("must be in [0, 1], got {max}")));
+                if !unit(*hi) {
+                    out.push(("max", format!("must be in [0, {max}], got {hi}")));
                 }
-                if min > max {
-                    out.push(("max", format!("must be ≥ min ({min}), got {max}")));
+                if lo > hi {
+                    out.push(("max", format!("must be ≥ min ({lo}), got {hi}")));
                 }
             }
             Severity::Beta { mean, sd } => {
@@ -142,7 +155,7 @@ impl Severity {
                     ));
                 }
                 if let Some(v) = values.iter().find(|v| !unit(**v)) {
-                    out.push(("values", format!("every value must be in [0, 1], got {v}")));
+                    out.push(("values", format!("every value must be in [0, {max}], got {v}")));
                 }
                 if let Some(w) = weights.iter().find(|w| !(**w >= 0.0 && w.is_finite())) {
                     out.push(("weights", format!("every weight must be ≥ 0, got {w}")));

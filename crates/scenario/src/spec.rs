@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::beacon::Fork;
 use crate::severity::Severity;
 
 /// A whole scenario file.
@@ -37,6 +38,88 @@ pub struct Scenario {
     /// Factor copulas over allocation pairs.
     #[serde(default)]
     pub copulas: Vec<Copula>,
+    /// The beacon chain the pool's validators run on.
+    #[serde(default)]
+    pub beacon: Beacon,
+    /// Beacon-chain incidents: double signing (slashing) and inactivity leaks.
+    #[serde(default)]
+    pub beacon_incidents: Vec<BeaconIncident>,
+}
+
+/// `[beacon]`: the network the pool's validators are part of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beacon {
+    /// Slashing rules: `electra` (May 2025 on) or `bellatrix` (before, for back-tests).
+    #[serde(default)]
+    pub fork: Fork,
+    /// Total active balance T of the network, ETH. Default 34,200,000.
+    #[serde(default = "default_total_active_balance")]
+    pub total_active_balance_eth: f64,
+    /// Effective balance of the pool's validators, ETH (32, or up to 2048 for compounding
+    /// validators). Default 32; operators may override it.
+    #[serde(default = "default_validator_balance")]
+    pub validator_balance_eth: f64,
+    /// ETH slashed network-wide, outside the scenario's incidents, in any 36.4-day window
+    /// (the background level of S). Default 0.
+    #[serde(default)]
+    pub background_slashed_eth: f64,
+}
+
+impl Default for Beacon {
+    fn default() -> Self {
+        Beacon {
+            fork: Fork::default(),
+            total_active_balance_eth: default_total_active_balance(),
+            validator_balance_eth: default_validator_balance(),
+            background_slashed_eth: 0.0,
+        }
+    }
+}
+
+/// What a beacon-chain incident does to the validators it hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// Slashable double signing (a key-management or client fault): the hit validators are
+    /// slashed (initial penalty at once, correlation penalty 18.2 days later) and exited.
+    DoubleSign,
+    /// A client bug that stops finality: the hit validators are offline through an inactivity
+    /// leak of `duration_days`.
+    InactivityLeak,
+}
+
+/// `[[beacon_incidents]]`: Poisson events hitting operators' validators on the beacon chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconIncident {
+    /// Unique name among shocks, copulas and incidents; the loss source it is reported under.
+    pub name: String,
+    /// `double_sign` or `inactivity_leak`.
+    pub kind: IncidentKind,
+    /// Poisson event rate, events per year (≥ 0).
+    pub rate_per_year: f64,
+    /// Which operators an event can hit (`operators`, `attributes`; no `avs`). Default: all.
+    #[serde(default)]
+    pub select: Selector,
+    /// Probability that each selected operator is hit by an event. Default 1.
+    #[serde(default)]
+    pub hit_probability: Option<f64>,
+    /// Instead of `hit_probability`: exactly this many operators are hit by each event.
+    #[serde(default)]
+    pub hits_per_event: Option<u32>,
+    /// Share of a hit operator's active validators affected, in [0, 1]. Default 1.
+    #[serde(default = "one")]
+    pub validator_share: f64,
+    /// `double_sign` only: share of the network's total active balance slashed outside the
+    /// pool in the same incident (e.g. client share × share of its validators affected).
+    /// Default 0.
+    #[serde(default)]
+    pub network_slashed_share: f64,
+    /// `inactivity_leak` only (required): how long finality stalls, days; a number or a
+    /// distribution (`{ dist = "uniform", min = 3, max = 14 }`).
+    #[serde(default)]
+    pub duration_days: Option<Severity>,
 }
 
 /// `[simulation]`: how many paths, over what horizon, in what steps.
@@ -118,6 +201,10 @@ pub struct Operator {
     /// They sum to at most 1; the rest is not slashable by AVSs.
     #[serde(default)]
     pub allocations: BTreeMap<String, f64>,
+    /// Effective balance of this operator's validators, ETH; overrides
+    /// `beacon.validator_balance_eth`.
+    #[serde(default)]
+    pub validator_balance_eth: Option<f64>,
 }
 
 /// `[[avs]]`: one AVS (an EigenLayer operator set).
@@ -288,6 +375,12 @@ pub struct Copula {
 
 fn one() -> f64 {
     1.0
+}
+fn default_total_active_balance() -> f64 {
+    34_200_000.0
+}
+fn default_validator_balance() -> f64 {
+    32.0
 }
 fn default_protocol_fee() -> f64 {
     0.10

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::error::Diagnostic;
-use crate::model::{AVS_FAULTS_SOURCE, selected_pairs};
-use crate::spec::{CopulaFamily, HitUnit, Scenario, Selector};
+use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
+use crate::spec::{CopulaFamily, HitUnit, IncidentKind, Scenario, Selector};
 use crate::suggest::closest;
 
 /// Relative tolerance for "sums to" checks (stakes, magnitudes).
@@ -13,6 +13,8 @@ pub const SUM_TOLERANCE: f64 = 1e-9;
 /// Largest degrees of freedom of a Student-t copula: the t quantile function loses accuracy
 /// far beyond it, where the copula is Gaussian to within 2.2/ν anyway.
 pub const MAX_DOF: f64 = 1000.0;
+/// Longest inactivity leak a scenario may describe, days.
+pub const MAX_LEAK_DAYS: f64 = 10_000.0;
 /// Largest number of steps a path may have.
 pub const MAX_STEPS: f64 = 10_000_000.0;
 
@@ -79,6 +81,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     let avs_names: Vec<&str> = s.avs.iter().map(|a| a.name.as_str()).collect();
     check_operators(&mut c, s, &avs_names);
     check_avs(&mut c, s);
+    check_beacon(&mut c, s);
     // Structural problems make selector resolution meaningless: skip it then.
     let resolve = c.out.is_empty();
     check_sources(&mut c, s, &avs_names, resolve);
@@ -171,6 +174,9 @@ fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
                 total += v * s.pool.collateral_eth;
             }
         }
+        if let Some(v) = op.validator_balance_eth {
+            validator_balance(c, &format!("{at}.validator_balance_eth"), v);
+        }
         if let Some(v) = op.commission {
             c.finite_in(&format!("{at}.commission"), v, 0.0, 1.0);
         }
@@ -241,7 +247,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
             c.push(
                 path,
                 format!(
-                    "duplicate source name `{name}` (shock and copula names share one namespace)"
+                    "duplicate source name `{name}` (shock, copula and beacon-incident names share one namespace)"
                 ),
             );
         }
@@ -365,24 +371,80 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
             }
         }
     }
+    check_incidents(c, s, &mut unique, resolve);
 }
 
-/// Checks a selector's references; returns the selected (operator, avs) pairs when they resolve.
-fn check_selector(
-    c: &mut Checker,
-    s: &Scenario,
-    at: &str,
-    sel: &Selector,
-    avs_names: &[&str],
-) -> Option<Vec<(usize, usize)>> {
+/// Effective balances are whole ETH from 32 to 2048 (EIP-7251).
+fn validator_balance(c: &mut Checker, path: &str, v: f64) {
+    if !(v.fract() == 0.0 && (32.0..=2048.0).contains(&v)) {
+        c.push(path, format!("must be a whole number of ETH in [32, 2048], got {v}"));
+    }
+}
+
+fn check_beacon(c: &mut Checker, s: &Scenario) {
+    let b = &s.beacon;
+    if !(b.total_active_balance_eth.is_finite() && b.total_active_balance_eth >= 32.0 && b.total_active_balance_eth <= 1e12) {
+        c.push("beacon.total_active_balance_eth", format!("must be in [32, 1e12] ETH, got {}", b.total_active_balance_eth));
+    }
+    validator_balance(c, "beacon.validator_balance_eth", b.validator_balance_eth);
+    c.finite_in("beacon.background_slashed_eth", b.background_slashed_eth, 0.0, b.total_active_balance_eth.max(0.0));
+}
+
+/// Checks the beacon incidents (after the shocks and copulas, whose names they share).
+fn check_incidents(c: &mut Checker, s: &Scenario, unique: &mut impl FnMut(&mut Checker, String, &str), resolve: bool) {
     let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
-    let before = c.out.len();
-    for (i, name) in sel.operators.iter().enumerate() {
-        c.reference(&format!("{at}.operators[{i}]"), name, "operator", &op_names);
+    for (i, inc) in s.beacon_incidents.iter().enumerate() {
+        let at = format!("beacon_incidents[{i}]");
+        unique(c, format!("{at}.name"), &inc.name);
+        c.non_negative(&format!("{at}.rate_per_year"), inc.rate_per_year);
+        if let Some(q) = inc.hit_probability {
+            c.finite_in(&format!("{at}.hit_probability"), q, 0.0, 1.0);
+            if inc.hits_per_event.is_some() {
+                c.push(format!("{at}.hits_per_event"), "give either hit_probability or hits_per_event, not both");
+            }
+        }
+        c.finite_in(&format!("{at}.validator_share"), inc.validator_share, 0.0, 1.0);
+        c.finite_in(&format!("{at}.network_slashed_share"), inc.network_slashed_share, 0.0, 1.0);
+        match (inc.kind, &inc.duration_days) {
+            (IncidentKind::InactivityLeak, None) => c.push(format!("{at}.duration_days"), "is required for kind = \"inactivity_leak\""),
+            (IncidentKind::InactivityLeak, Some(d)) => {
+                for (field, msg) in d.problems_in(MAX_LEAK_DAYS) {
+                    c.push(join(&format!("{at}.duration_days"), field), msg);
+                }
+            }
+            (IncidentKind::DoubleSign, Some(_)) => c.push(format!("{at}.duration_days"), "applies only to kind = \"inactivity_leak\""),
+            (IncidentKind::DoubleSign, None) => {}
+        }
+        if inc.kind == IncidentKind::InactivityLeak && inc.network_slashed_share != 0.0 {
+            c.push(format!("{at}.network_slashed_share"), "applies only to kind = \"double_sign\"");
+        }
+        if !inc.select.avs.is_empty() {
+            c.push(format!("{at}.select.avs"), "beacon incidents hit operators' validators, not AVS allocations; select by `operators` or `attributes`");
+        }
+        if !resolve {
+            continue;
+        }
+        let before = c.out.len();
+        for (k, name) in inc.select.operators.iter().enumerate() {
+            c.reference(&format!("{at}.select.operators[{k}]"), name, "operator", &op_names);
+        }
+        check_attributes(c, s, &format!("{at}.select"), &inc.select);
+        if c.out.len() > before {
+            continue;
+        }
+        let n = selected_operators(s, &inc.select).len();
+        if n == 0 {
+            c.push(format!("{at}.select"), "selects no operator");
+        } else if let Some(k) = inc.hits_per_event {
+            if k == 0 || k as usize > n {
+                c.push(format!("{at}.hits_per_event"), format!("must be between 1 and the number of operators selected ({n}), got {k}"));
+            }
+        }
     }
-    for (i, name) in sel.avs.iter().enumerate() {
-        c.reference(&format!("{at}.avs[{i}]"), name, "AVS", avs_names);
-    }
+}
+
+/// Checks that a selector's attribute keys and values exist on some operator.
+fn check_attributes(c: &mut Checker, s: &Scenario, at: &str, sel: &Selector) {
     let keys = attribute_keys(s);
     for (key, values) in &sel.attributes {
         if !keys.contains(key.as_str()) {
@@ -412,6 +474,25 @@ fn check_selector(
             }
         }
     }
+}
+
+/// Checks a selector's references; returns the selected (operator, avs) pairs when they resolve.
+fn check_selector(
+    c: &mut Checker,
+    s: &Scenario,
+    at: &str,
+    sel: &Selector,
+    avs_names: &[&str],
+) -> Option<Vec<(usize, usize)>> {
+    let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
+    let before = c.out.len();
+    for (i, name) in sel.operators.iter().enumerate() {
+        c.reference(&format!("{at}.operators[{i}]"), name, "operator", &op_names);
+    }
+    for (i, name) in sel.avs.iter().enumerate() {
+        c.reference(&format!("{at}.avs[{i}]"), name, "AVS", avs_names);
+    }
+    check_attributes(c, s, at, sel);
     if c.out.len() > before {
         return None;
     }

@@ -370,7 +370,7 @@ fn common_shock_means_match_closed_form_for_every_severity_law() {
             );
             let r = simulate(&load(&homogeneous(8, 100_000, 365, "", &shock)));
             let stats = metric_stats("l", r.column("slashed_fraction").unwrap(), &[]);
-            let exact = 1.0 - (-0.8 * q * mu as f64).exp();
+            let exact = 1.0 - (-0.8 * q * mu).exp();
             assert!(
                 (stats.mean - exact).abs() < 4.0 * stats.std_error,
                 "{sev} {hit_per}: mean {} vs {exact} ± {}",
