@@ -195,16 +195,25 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
     Ok(results)
 }
 
-/// The loss metrics of a run, in report order: headline metrics first, then ETH slashed in
-/// total, per AVS and per source. `nav_loss` (−`nav_return`) is the only new column; the
+/// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
+/// total and by kind, per AVS and per source. `nav_loss` (−`nav_return`) is the only new column; the
 /// others are borrowed from the results.
 fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a str, &'a [f64])> {
     let col = |name: &str| results.column(name).expect("layout has the fixed columns");
     let mut out = vec![
         ("slashed_fraction", col("slashed_fraction")),
         ("nav_loss", nav_loss),
-        ("slashed_eth", col("slashed_eth")),
     ];
+    // ETH lost in total and by kind: AVS slashing and the beacon chain's penalties.
+    for name in [
+        "slashed_eth",
+        "avs_slashed_eth",
+        "beacon_initial_eth",
+        "beacon_correlation_eth",
+        "inactivity_leak_eth",
+    ] {
+        out.push((name, col(name)));
+    }
     let layout = &results.layout;
     for (i, name) in layout.names().iter().enumerate().skip(layout.avs_start()) {
         out.push((name.as_str(), results.columns[i].as_slice()));

@@ -18,10 +18,14 @@ const REPORT_FILES: [&str; 3] = ["loss_distribution.csv", "summary.json", "tail_
 
 /// The loss metrics of `baseline.toml`, in report order: headline metrics, total ETH slashed,
 /// per AVS in file order, per source (shocks, copulas, then the AVSs' independent faults).
-const BASELINE_METRICS: [&str; 17] = [
+const BASELINE_METRICS: [&str; 21] = [
     "slashed_fraction",
     "nav_loss",
     "slashed_eth",
+    "avs_slashed_eth",
+    "beacon_initial_eth",
+    "beacon_correlation_eth",
+    "inactivity_leak_eth",
     "slashed_eth.avs.eigenda",
     "slashed_eth.avs.oracle-a",
     "slashed_eth.avs.bridge-x",
@@ -385,11 +389,11 @@ fn paths_csv_columns_are_consistent() {
     let fraction = t.floats("slashed_fraction");
     let nav = t.floats("nav_return");
     let rewards = t.floats("rewards_eth");
-    let avs_cols: Vec<Vec<f64>> = BASELINE_METRICS[3..11]
+    let avs_cols: Vec<Vec<f64>> = BASELINE_METRICS[7..15]
         .iter()
         .map(|c| t.floats(c))
         .collect();
-    let src_cols: Vec<Vec<f64>> = BASELINE_METRICS[11..].iter().map(|c| t.floats(c)).collect();
+    let src_cols: Vec<Vec<f64>> = BASELINE_METRICS[15..].iter().map(|c| t.floats(c)).collect();
     for i in 0..n as usize {
         assert_close(fraction[i], eth[i] / collateral, 1e-12, "slashed_fraction");
         // The LRT supply is constant: NAV moves by (rewards − slashing) / collateral.

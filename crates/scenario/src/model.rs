@@ -7,9 +7,10 @@ use rand_distr::Poisson;
 
 use rand::{Rng, RngExt};
 
+use crate::beacon::{EPOCHS_PER_DAY, Fork, GWEI_PER_ETH, LeakPath};
 use crate::copula::{CopulaModel, geometric_skip};
 use crate::severity::SeverityDist;
-use crate::spec::{HitUnit, Scenario, Selector, SeverityDraw};
+use crate::spec::{HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
 
 /// Days in a year for every `_per_year` and `_apr` quantity.
 pub const DAYS_PER_YEAR: f64 = 365.0;
@@ -60,6 +61,10 @@ pub struct Model {
     pub shocks: Vec<ShockModel>,
     /// Factor copulas.
     pub copulas: Vec<CopulaModel>,
+    /// Beacon-chain constants.
+    pub beacon: BeaconModel,
+    /// Beacon-chain incidents.
+    pub incidents: Vec<IncidentModel>,
 }
 
 /// One operator.
@@ -79,6 +84,8 @@ pub struct OperatorModel {
     pub gross_staking_per_eth_year: f64,
     /// The part of it that reaches the pool (after commission and protocol fee).
     pub net_staking_per_eth_year: f64,
+    /// Effective balance of each of its validators, Gwei.
+    pub validator_balance_gwei: u64,
 }
 
 /// One allocation pair: an operator's magnitude on one AVS, in ETH.
@@ -124,40 +131,55 @@ impl AvsFaults {
     }
 }
 
-/// A common shock: Poisson events over the horizon, each hitting units of pairs.
+/// The units an event can hit (groups of pairs, or single operators) and how many it hits.
 #[derive(Debug, Clone)]
-pub struct ShockModel {
-    /// Source index.
-    pub source: u32,
-    /// Number of events over the horizon (None when the rate is 0).
-    pub events: Option<Poisson<f64>>,
+pub struct HitUnits {
     /// Probability that one unit is hit by one event (when `hits_per_event` is None).
     pub hit_probability: f64,
     /// Exactly this many units, uniformly without replacement, per event.
     pub hits_per_event: Option<u32>,
     /// `ln(1 − hit_probability)`, for geometric skips over units.
-    pub ln_miss: f64,
-    /// Draw a severity per hit unit instead of per event.
-    pub per_target: bool,
-    /// Severity.
-    pub severity: SeverityDist,
-    /// Unit `u` holds pairs `unit_pairs[unit_offsets[u]..unit_offsets[u + 1]]`.
-    pub unit_offsets: Vec<u32>,
-    /// Pair indices, unit by unit.
-    pub unit_pairs: Vec<u32>,
+    ln_miss: f64,
+    /// Unit `u` holds `members[offsets[u]..offsets[u + 1]]`.
+    offsets: Vec<u32>,
+    members: Vec<u32>,
 }
 
-impl ShockModel {
-    /// Number of hit units.
-    pub fn units(&self) -> usize {
-        self.unit_offsets.len() - 1
-    }
-    /// Pairs of unit `u`.
-    pub fn unit(&self, u: usize) -> &[u32] {
-        &self.unit_pairs[self.unit_offsets[u] as usize..self.unit_offsets[u + 1] as usize]
+impl HitUnits {
+    /// Units from groups of members, hit with probability `hit_probability` each or exactly
+    /// `hits_per_event` at a time.
+    pub fn new(
+        groups: impl IntoIterator<Item = Vec<u32>>,
+        hit_probability: Option<f64>,
+        hits_per_event: Option<u32>,
+    ) -> Self {
+        let mut offsets = vec![0u32];
+        let mut members = Vec::new();
+        for g in groups {
+            members.extend(g);
+            offsets.push(members.len() as u32);
+        }
+        let q = hit_probability.unwrap_or(1.0);
+        HitUnits {
+            hit_probability: q,
+            hits_per_event,
+            ln_miss: (-q).ln_1p(),
+            offsets,
+            members,
+        }
     }
 
-    /// Draws which units one event hits and calls `on_hit(rng, pairs)` for each, in unit
+    /// Number of units.
+    pub fn units(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Members of unit `u`.
+    pub fn unit(&self, u: usize) -> &[u32] {
+        &self.members[self.offsets[u] as usize..self.offsets[u + 1] as usize]
+    }
+
+    /// Draws which units one event hits and calls `on_hit(rng, members)` for each, in unit
     /// order: exactly `hits_per_event` units by selection sampling (Knuth's Algorithm S), or
     /// each unit with probability `hit_probability`, visiting only the hit ones by geometric
     /// skips.
@@ -193,6 +215,66 @@ impl ShockModel {
     }
 }
 
+/// A common shock: Poisson events over the horizon, each hitting units of pairs.
+#[derive(Debug, Clone)]
+pub struct ShockModel {
+    /// Source index.
+    pub source: u32,
+    /// Number of events over the horizon (None when the rate is 0).
+    pub events: Option<Poisson<f64>>,
+    /// The hit units; members are pair indices.
+    pub hits: HitUnits,
+    /// Draw a severity per hit unit instead of per event.
+    pub per_target: bool,
+    /// Severity.
+    pub severity: SeverityDist,
+}
+
+/// The network-level constants of the beacon-chain rules, in Gwei.
+#[derive(Debug, Clone)]
+pub struct BeaconModel {
+    /// Slashing rules.
+    pub fork: Fork,
+    /// Total active balance T.
+    pub total_gwei: u64,
+    /// Background slashed balance in any window.
+    pub background_gwei: u64,
+    /// Inactivity-leak balance paths, one per effective balance in use, long enough for the
+    /// horizon.
+    pub leak_paths: Vec<(u64, LeakPath)>,
+}
+
+impl BeaconModel {
+    /// The leak path of validators with effective balance `eb_gwei`.
+    pub fn leak_path(&self, eb_gwei: u64) -> &LeakPath {
+        &self
+            .leak_paths
+            .iter()
+            .find(|(eb, _)| *eb == eb_gwei)
+            .expect("a path per effective balance in use")
+            .1
+    }
+}
+
+/// A beacon-chain incident: Poisson events, each hitting operators' validators.
+#[derive(Debug, Clone)]
+pub struct IncidentModel {
+    /// Source index.
+    pub source: u32,
+    /// Double signing or inactivity leak.
+    pub kind: IncidentKind,
+    /// Number of events over the horizon (None when the rate is 0).
+    pub events: Option<Poisson<f64>>,
+    /// The hit units: one operator each.
+    pub hits: HitUnits,
+    /// Share of a hit operator's active validators affected.
+    pub validator_share: f64,
+    /// Effective balance slashed outside the pool in the same incident (double signing).
+    pub network_slashed_gwei: u64,
+    /// Leak duration in days (inactivity leak).
+    pub duration_days: Option<SeverityDist>,
+}
+
 /// The (operator index, AVS index) pairs a selector matches, in pair order.
 pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
     let avs_index: BTreeMap<&str, usize> = s
@@ -222,9 +304,11 @@ pub fn selected_operators(s: &Scenario, sel: &Selector) -> Vec<usize> {
         .enumerate()
         .filter(|(_, op)| sel.operators.is_empty() || sel.operators.contains(&op.name))
         .filter(|(_, op)| {
-            sel.attributes
-                .iter()
-                .all(|(k, vals)| op.attributes.get(k).is_some_and(|v| vals.values().contains(&v.as_str())))
+            sel.attributes.iter().all(|(k, vals)| {
+                op.attributes
+                    .get(k)
+                    .is_some_and(|v| vals.values().contains(&v.as_str()))
+            })
         })
         .map(|(i, _)| i)
         .collect()
@@ -270,6 +354,10 @@ impl Model {
                 first_pair: 0,
                 end_pair: 0,
                 gross_staking_per_eth_year: staking_apr,
+                validator_balance_gwei: (o
+                    .validator_balance_eth
+                    .unwrap_or(s.beacon.validator_balance_eth)
+                    * GWEI_PER_ETH as f64) as u64,
                 net_staking_per_eth_year: staking_apr
                     * (1.0 - o.commission.unwrap_or(s.rewards.operator_commission))
                     * keep,
@@ -316,6 +404,7 @@ impl Model {
 
         let mut sources: Vec<String> = s.shocks.iter().map(|x| x.name.clone()).collect();
         sources.extend(s.copulas.iter().map(|x| x.name.clone()));
+        sources.extend(s.beacon_incidents.iter().map(|x| x.name.clone()));
         let pairs_of = |sel: &Selector| -> Vec<(usize, usize, u32)> {
             selected_pairs(s, sel)
                 .into_iter()
@@ -339,24 +428,14 @@ impl Model {
                     };
                     units.entry(key).or_default().push(p);
                 }
-                let mut unit_offsets = vec![0u32];
-                let mut unit_pairs = Vec::new();
-                for (_, members) in units {
-                    unit_pairs.extend(members);
-                    unit_offsets.push(unit_pairs.len() as u32);
-                }
                 let mean_events = sh.rate_per_year * horizon_years;
                 ShockModel {
                     source: i as u32,
                     events: (mean_events > 0.0)
                         .then(|| Poisson::new(mean_events).expect("validated rate")),
-                    hit_probability: sh.hit_probability.unwrap_or(1.0),
-                    hits_per_event: sh.hits_per_event,
-                    ln_miss: (-sh.hit_probability.unwrap_or(1.0)).ln_1p(),
+                    hits: HitUnits::new(units.into_values(), sh.hit_probability, sh.hits_per_event),
                     per_target: sh.severity_draw == SeverityDraw::PerTarget,
                     severity: sh.severity.sampler(),
-                    unit_offsets,
-                    unit_pairs,
                 }
             })
             .collect();
@@ -437,6 +516,51 @@ impl Model {
         });
         sources.push(AVS_FAULTS_SOURCE.to_string());
 
+        let first_incident_source = s.shocks.len() + s.copulas.len();
+        let incidents: Vec<IncidentModel> = s
+            .beacon_incidents
+            .iter()
+            .enumerate()
+            .map(|(i, inc)| {
+                let mean_events = inc.rate_per_year * horizon_years;
+                let ops = selected_operators(s, &inc.select)
+                    .into_iter()
+                    .map(|o| vec![o as u32]);
+                IncidentModel {
+                    source: (first_incident_source + i) as u32,
+                    kind: inc.kind,
+                    events: (mean_events > 0.0)
+                        .then(|| Poisson::new(mean_events).expect("validated rate")),
+                    hits: HitUnits::new(ops, inc.hit_probability, inc.hits_per_event),
+                    validator_share: inc.validator_share,
+                    network_slashed_gwei: (inc.network_slashed_share
+                        * s.beacon.total_active_balance_eth
+                        * GWEI_PER_ETH as f64) as u64,
+                    duration_days: inc.duration_days.as_ref().map(|d| d.sampler()),
+                }
+            })
+            .collect();
+        let has_leaks = incidents
+            .iter()
+            .any(|i| i.kind == IncidentKind::InactivityLeak);
+        let mut balances: Vec<u64> = operators.iter().map(|o| o.validator_balance_gwei).collect();
+        balances.sort_unstable();
+        balances.dedup();
+        let leak_epochs = (sim.horizon_days * EPOCHS_PER_DAY).ceil() as usize;
+        let beacon = BeaconModel {
+            fork: s.beacon.fork,
+            total_gwei: (s.beacon.total_active_balance_eth * GWEI_PER_ETH as f64) as u64,
+            background_gwei: (s.beacon.background_slashed_eth * GWEI_PER_ETH as f64) as u64,
+            leak_paths: if has_leaks {
+                balances
+                    .into_iter()
+                    .map(|eb| (eb, LeakPath::new(eb, leak_epochs)))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        };
+
         Model {
             name: s.name.clone().unwrap_or_default(),
             scenario_hash: scenario_hash(s),
@@ -457,6 +581,8 @@ impl Model {
             avs_faults,
             shocks,
             copulas,
+            beacon,
+            incidents,
             scenario,
         }
     }

@@ -108,7 +108,11 @@ impl Severity {
         let unit = |x: f64| x.is_finite() && (0.0..=max).contains(&x);
         if max != 1.0 {
             if let Severity::Beta { .. } = self {
-                out.push(("dist", "the beta form is only for fractions; use fixed, uniform or empirical".to_string()));
+                out.push((
+                    "dist",
+                    "the beta form is only for fractions; use fixed, uniform or empirical"
+                        .to_string(),
+                ));
                 return out;
             }
         }
@@ -155,7 +159,10 @@ impl Severity {
                     ));
                 }
                 if let Some(v) = values.iter().find(|v| !unit(**v)) {
-                    out.push(("values", format!("every value must be in [0, {max}], got {v}")));
+                    out.push((
+                        "values",
+                        format!("every value must be in [0, {max}], got {v}"),
+                    ));
                 }
                 if let Some(w) = weights.iter().find(|w| !(**w >= 0.0 && w.is_finite())) {
                     out.push(("weights", format!("every weight must be ≥ 0, got {w}")));

@@ -377,21 +377,43 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
 /// Effective balances are whole ETH from 32 to 2048 (EIP-7251).
 fn validator_balance(c: &mut Checker, path: &str, v: f64) {
     if !(v.fract() == 0.0 && (32.0..=2048.0).contains(&v)) {
-        c.push(path, format!("must be a whole number of ETH in [32, 2048], got {v}"));
+        c.push(
+            path,
+            format!("must be a whole number of ETH in [32, 2048], got {v}"),
+        );
     }
 }
 
 fn check_beacon(c: &mut Checker, s: &Scenario) {
     let b = &s.beacon;
-    if !(b.total_active_balance_eth.is_finite() && b.total_active_balance_eth >= 32.0 && b.total_active_balance_eth <= 1e12) {
-        c.push("beacon.total_active_balance_eth", format!("must be in [32, 1e12] ETH, got {}", b.total_active_balance_eth));
+    if !(b.total_active_balance_eth.is_finite()
+        && b.total_active_balance_eth >= 32.0
+        && b.total_active_balance_eth <= 1e12)
+    {
+        c.push(
+            "beacon.total_active_balance_eth",
+            format!(
+                "must be in [32, 1e12] ETH, got {}",
+                b.total_active_balance_eth
+            ),
+        );
     }
     validator_balance(c, "beacon.validator_balance_eth", b.validator_balance_eth);
-    c.finite_in("beacon.background_slashed_eth", b.background_slashed_eth, 0.0, b.total_active_balance_eth.max(0.0));
+    c.finite_in(
+        "beacon.background_slashed_eth",
+        b.background_slashed_eth,
+        0.0,
+        b.total_active_balance_eth.max(0.0),
+    );
 }
 
 /// Checks the beacon incidents (after the shocks and copulas, whose names they share).
-fn check_incidents(c: &mut Checker, s: &Scenario, unique: &mut impl FnMut(&mut Checker, String, &str), resolve: bool) {
+fn check_incidents(
+    c: &mut Checker,
+    s: &Scenario,
+    unique: &mut impl FnMut(&mut Checker, String, &str),
+    resolve: bool,
+) {
     let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
     for (i, inc) in s.beacon_incidents.iter().enumerate() {
         let at = format!("beacon_incidents[{i}]");
@@ -400,23 +422,45 @@ fn check_incidents(c: &mut Checker, s: &Scenario, unique: &mut impl FnMut(&mut C
         if let Some(q) = inc.hit_probability {
             c.finite_in(&format!("{at}.hit_probability"), q, 0.0, 1.0);
             if inc.hits_per_event.is_some() {
-                c.push(format!("{at}.hits_per_event"), "give either hit_probability or hits_per_event, not both");
+                c.push(
+                    format!("{at}.hits_per_event"),
+                    "give either hit_probability or hits_per_event, not both",
+                );
             }
         }
-        c.finite_in(&format!("{at}.validator_share"), inc.validator_share, 0.0, 1.0);
-        c.finite_in(&format!("{at}.network_slashed_share"), inc.network_slashed_share, 0.0, 1.0);
+        c.finite_in(
+            &format!("{at}.validator_share"),
+            inc.validator_share,
+            0.0,
+            1.0,
+        );
+        c.finite_in(
+            &format!("{at}.network_slashed_share"),
+            inc.network_slashed_share,
+            0.0,
+            1.0,
+        );
         match (inc.kind, &inc.duration_days) {
-            (IncidentKind::InactivityLeak, None) => c.push(format!("{at}.duration_days"), "is required for kind = \"inactivity_leak\""),
+            (IncidentKind::InactivityLeak, None) => c.push(
+                format!("{at}.duration_days"),
+                "is required for kind = \"inactivity_leak\"",
+            ),
             (IncidentKind::InactivityLeak, Some(d)) => {
                 for (field, msg) in d.problems_in(MAX_LEAK_DAYS) {
                     c.push(join(&format!("{at}.duration_days"), field), msg);
                 }
             }
-            (IncidentKind::DoubleSign, Some(_)) => c.push(format!("{at}.duration_days"), "applies only to kind = \"inactivity_leak\""),
+            (IncidentKind::DoubleSign, Some(_)) => c.push(
+                format!("{at}.duration_days"),
+                "applies only to kind = \"inactivity_leak\"",
+            ),
             (IncidentKind::DoubleSign, None) => {}
         }
         if inc.kind == IncidentKind::InactivityLeak && inc.network_slashed_share != 0.0 {
-            c.push(format!("{at}.network_slashed_share"), "applies only to kind = \"double_sign\"");
+            c.push(
+                format!("{at}.network_slashed_share"),
+                "applies only to kind = \"double_sign\"",
+            );
         }
         if !inc.select.avs.is_empty() {
             c.push(format!("{at}.select.avs"), "beacon incidents hit operators' validators, not AVS allocations; select by `operators` or `attributes`");
@@ -426,7 +470,12 @@ fn check_incidents(c: &mut Checker, s: &Scenario, unique: &mut impl FnMut(&mut C
         }
         let before = c.out.len();
         for (k, name) in inc.select.operators.iter().enumerate() {
-            c.reference(&format!("{at}.select.operators[{k}]"), name, "operator", &op_names);
+            c.reference(
+                &format!("{at}.select.operators[{k}]"),
+                name,
+                "operator",
+                &op_names,
+            );
         }
         check_attributes(c, s, &format!("{at}.select"), &inc.select);
         if c.out.len() > before {
@@ -437,7 +486,12 @@ fn check_incidents(c: &mut Checker, s: &Scenario, unique: &mut impl FnMut(&mut C
             c.push(format!("{at}.select"), "selects no operator");
         } else if let Some(k) = inc.hits_per_event {
             if k == 0 || k as usize > n {
-                c.push(format!("{at}.hits_per_event"), format!("must be between 1 and the number of operators selected ({n}), got {k}"));
+                c.push(
+                    format!("{at}.hits_per_event"),
+                    format!(
+                        "must be between 1 and the number of operators selected ({n}), got {k}"
+                    ),
+                );
             }
         }
     }

@@ -6,6 +6,10 @@
 //! current book. Cost grows with the number of events, not with operators × AVSs × steps.
 //! All buffers live in the [`PathKernel`] and are reused: a path allocates nothing.
 
+use lrtsim_scenario::beacon::{
+    CORRELATION_PENALTY_DELAY_EPOCHS, EPOCHS_PER_DAY, EPOCHS_PER_SLASHINGS_VECTOR, GWEI_PER_ETH,
+};
+use lrtsim_scenario::spec::IncidentKind;
 use lrtsim_scenario::{DAYS_PER_YEAR, Model};
 use rand::{Rng, RngExt};
 use rand_distr::Distribution;
@@ -22,6 +26,32 @@ enum Kind {
     AvsFault { entry: u32, pair: u32 },
     /// A copula fault on a pair.
     Copula { copula: u32, pair: u32 },
+    /// Beacon incident `incident`; for double signing, `record` indexes its record.
+    Incident { incident: u32, record: u32 },
+    /// The correlation penalty of double-signing record `record`.
+    CorrelationPenalty { record: u32 },
+}
+
+/// What one double-signing incident did to the pool, for its correlation penalty.
+#[derive(Debug, Clone, Copy)]
+struct DoubleSign {
+    time_days: f64,
+    /// Loss source of the incident.
+    source: u32,
+    /// Effective balance slashed: the pool's validators plus the rest of the network.
+    slashed_gwei: f64,
+    /// The pool's slashed validators are `slashed[first..end]`.
+    first: u32,
+    end: u32,
+}
+
+/// Loss categories of a path, ETH.
+#[derive(Debug, Clone, Copy, Default)]
+struct Categories {
+    avs: f64,
+    beacon_initial: f64,
+    beacon_correlation: f64,
+    inactivity_leak: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +77,12 @@ pub struct PathKernel<'m> {
     slashed_by_source: Vec<f64>,
     gross_rewards_eth: f64,
     net_rewards_eth: f64,
+    losses: Categories,
     events: Vec<Event>,
     scratch: Vec<u32>,
+    double_signs: Vec<DoubleSign>,
+    /// (operator, validators) slashed by each double-signing record.
+    slashed: Vec<(u32, f64)>,
 }
 
 impl<'m> PathKernel<'m> {
@@ -63,8 +97,11 @@ impl<'m> PathKernel<'m> {
             slashed_by_source: vec![0.0; model.sources.len()],
             gross_rewards_eth: 0.0,
             net_rewards_eth: 0.0,
+            losses: Categories::default(),
             events: Vec::with_capacity(64),
             scratch: Vec::with_capacity(64),
+            double_signs: Vec::with_capacity(8),
+            slashed: Vec::with_capacity(16),
         }
     }
 
@@ -82,6 +119,9 @@ impl<'m> PathKernel<'m> {
         self.gross_rewards_eth = 0.0;
         self.net_rewards_eth = 0.0;
         self.events.clear();
+        self.losses = Categories::default();
+        self.double_signs.clear();
+        self.slashed.clear();
     }
 
     /// Simulates one path and writes its outputs into `row` (length `layout().len()`).
@@ -101,7 +141,7 @@ impl<'m> PathKernel<'m> {
                 self.accrue(ev.step - accrued_to_step);
                 accrued_to_step = ev.step;
             }
-            self.apply(rng, ev.kind);
+            self.apply(rng, ev.kind, ev.time_days);
         }
         self.accrue(self.model.n_steps - accrued_to_step);
         self.write_row(row);
@@ -144,6 +184,47 @@ impl<'m> PathKernel<'m> {
                 seq += 1;
             }
         }
+        let penalty_delay_days = CORRELATION_PENALTY_DELAY_EPOCHS as f64 / EPOCHS_PER_DAY;
+        for (i, incident) in m.incidents.iter().enumerate() {
+            let Some(events) = &incident.events else {
+                continue;
+            };
+            let n = events.sample(rng) as u64;
+            for _ in 0..n {
+                let t = rng.random::<f64>() * horizon;
+                let record = self.double_signs.len() as u32;
+                if incident.kind == IncidentKind::DoubleSign {
+                    self.double_signs.push(DoubleSign {
+                        time_days: t,
+                        source: incident.source,
+                        slashed_gwei: incident.network_slashed_gwei as f64,
+                        first: 0,
+                        end: 0,
+                    });
+                    // The correlation penalty comes 4096 epochs later, if within the horizon.
+                    let t_penalty = t + penalty_delay_days;
+                    if t_penalty < horizon {
+                        self.events.push(Event {
+                            step: step_of(t_penalty),
+                            time_days: t_penalty,
+                            seq,
+                            kind: Kind::CorrelationPenalty { record },
+                        });
+                        seq += 1;
+                    }
+                }
+                self.events.push(Event {
+                    step: step_of(t),
+                    time_days: t,
+                    seq,
+                    kind: Kind::Incident {
+                        incident: i as u32,
+                        record,
+                    },
+                });
+                seq += 1;
+            }
+        }
         for (c, copula) in m.copulas.iter().enumerate() {
             let events = &mut self.events;
             copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut |step, pair| {
@@ -162,7 +243,7 @@ impl<'m> PathKernel<'m> {
     }
 
     /// Applies one event (severities are drawn here, in event order).
-    fn apply<R: Rng + ?Sized>(&mut self, rng: &mut R, kind: Kind) {
+    fn apply<R: Rng + ?Sized>(&mut self, rng: &mut R, kind: Kind, time_days: f64) {
         let m = self.model;
         match kind {
             Kind::Shock(s) => {
@@ -172,7 +253,7 @@ impl<'m> PathKernel<'m> {
                 } else {
                     shock.severity.sample(rng)
                 };
-                shock.sample_hits(rng, |rng, pairs| {
+                shock.hits.sample_hits(rng, |rng, pairs| {
                     let severity = if shock.per_target {
                         shock.severity.sample(rng)
                     } else {
@@ -183,6 +264,8 @@ impl<'m> PathKernel<'m> {
                     }
                 });
             }
+            Kind::Incident { incident, record } => self.incident(rng, incident, record, time_days),
+            Kind::CorrelationPenalty { record } => self.correlation_penalty(record, time_days),
             Kind::AvsFault { entry, pair } => {
                 let f = m
                     .avs_faults
@@ -199,6 +282,105 @@ impl<'m> PathKernel<'m> {
         }
     }
 
+    /// A beacon incident hits operators' validators: double signing slashes them (initial
+    /// penalty now, correlation penalty later) and retires them; an inactivity leak drains
+    /// them for its duration (booked at its start, ejected validators retired).
+    fn incident<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        incident: u32,
+        record: u32,
+        time_days: f64,
+    ) {
+        let m = self.model;
+        let inc = &m.incidents[incident as usize];
+        match inc.kind {
+            IncidentKind::DoubleSign => {
+                let first = self.slashed.len() as u32;
+                inc.hits.sample_hits(rng, |_, ops| {
+                    for &op in ops {
+                        let n = self.ledger.retire_validators(op, inc.validator_share);
+                        if n <= 0.0 {
+                            continue;
+                        }
+                        let eb = m.operators[op as usize].validator_balance_gwei;
+                        let physical =
+                            n * m.beacon.fork.initial_penalty_gwei(eb) as f64 / GWEI_PER_ETH as f64;
+                        let loss = self.ledger.beacon_loss(op, physical);
+                        self.book_beacon(loss, inc.source);
+                        self.losses.beacon_initial += loss;
+                        self.slashed.push((op, n));
+                        self.double_signs[record as usize].slashed_gwei += n * eb as f64;
+                    }
+                });
+                let r = &mut self.double_signs[record as usize];
+                (r.first, r.end) = (first, self.slashed.len() as u32);
+            }
+            IncidentKind::InactivityLeak => {
+                let days = inc
+                    .duration_days
+                    .as_ref()
+                    .expect("validated: leaks have a duration")
+                    .sample(rng);
+                let epochs = ((days.min(m.horizon_days - time_days)) * EPOCHS_PER_DAY) as usize;
+                inc.hits.sample_hits(rng, |_, ops| {
+                    for &op in ops {
+                        let eb = m.operators[op as usize].validator_balance_gwei;
+                        let path = m.beacon.leak_path(eb);
+                        let lost_gwei = eb - path.balance_after(epochs);
+                        let ejected = path.ejected_after().is_some_and(|e| e <= epochs);
+                        let n = if ejected {
+                            self.ledger.retire_validators(op, inc.validator_share)
+                        } else {
+                            inc.validator_share * self.ledger.active_validators(op)
+                        };
+                        let loss = self
+                            .ledger
+                            .beacon_loss(op, n * lost_gwei as f64 / GWEI_PER_ETH as f64);
+                        self.book_beacon(loss, inc.source);
+                        self.losses.inactivity_leak += loss;
+                    }
+                });
+            }
+        }
+    }
+
+    /// The correlation penalty of a double-signing record, 4096 epochs after it: S is the
+    /// effective balance slashed in the 8192 epochs up to now (every record in the window,
+    /// pool and network, plus the background).
+    fn correlation_penalty(&mut self, record: u32, time_days: f64) {
+        let m = self.model;
+        let window_days = EPOCHS_PER_SLASHINGS_VECTOR as f64 / EPOCHS_PER_DAY;
+        let in_window: f64 = self
+            .double_signs
+            .iter()
+            .filter(|r| r.time_days <= time_days && r.time_days > time_days - window_days)
+            .map(|r| r.slashed_gwei)
+            .sum();
+        let slashings_gwei = m.beacon.background_gwei.saturating_add(in_window as u64);
+        let r = self.double_signs[record as usize];
+        for k in r.first..r.end {
+            let (op, n) = self.slashed[k as usize];
+            let eb = m.operators[op as usize].validator_balance_gwei;
+            let fork = m.beacon.fork;
+            // A validator cannot lose more than it holds after the initial penalty.
+            let penalty = fork
+                .correlation_penalty_gwei(eb, slashings_gwei, m.beacon.total_gwei)
+                .min(eb - fork.initial_penalty_gwei(eb));
+            let loss = self
+                .ledger
+                .beacon_loss(op, n * penalty as f64 / GWEI_PER_ETH as f64);
+            self.book_beacon(loss, r.source);
+            self.losses.beacon_correlation += loss;
+        }
+    }
+
+    /// Books a beacon-chain loss (not an AVS's) under `source`.
+    fn book_beacon(&mut self, loss: f64, source: u32) {
+        self.slashed_eth += loss;
+        self.slashed_by_source[source as usize] += loss;
+    }
+
     /// An AVS slashes `severity` of pair `pair`'s current allocation (see [`Ledger`]); the
     /// loss is attributed to the pair's AVS and to `source`.
     #[inline]
@@ -206,6 +388,7 @@ impl<'m> PathKernel<'m> {
         let loss = self.ledger.slash_allocation(pair, severity);
         if loss > 0.0 {
             self.slashed_eth += loss;
+            self.losses.avs += loss;
             self.slashed_by_avs[self.model.pairs[pair as usize].avs as usize] += loss;
             self.slashed_by_source[source as usize] += loss;
         }
@@ -230,6 +413,10 @@ impl<'m> PathKernel<'m> {
         row[Layout::NAV_RETURN] = (self.net_rewards_eth - self.slashed_eth) / c;
         row[Layout::REWARDS_ETH] = self.net_rewards_eth;
         row[Layout::FEES_ETH] = self.gross_rewards_eth - self.net_rewards_eth;
+        row[Layout::AVS_SLASHED_ETH] = self.losses.avs;
+        row[Layout::BEACON_INITIAL_ETH] = self.losses.beacon_initial;
+        row[Layout::BEACON_CORRELATION_ETH] = self.losses.beacon_correlation;
+        row[Layout::INACTIVITY_LEAK_ETH] = self.losses.inactivity_leak;
         let (avs, src) = (self.layout.avs_start(), self.layout.source_start());
         row[avs..avs + self.slashed_by_avs.len()].copy_from_slice(&self.slashed_by_avs);
         row[src..src + self.slashed_by_source.len()].copy_from_slice(&self.slashed_by_source);

@@ -31,6 +31,8 @@ pub struct Ledger<'m> {
     withdrawable_eth: Vec<f64>,
     /// Physical beacon-chain balance of each operator's validators.
     beacon_eth: Vec<f64>,
+    /// Active (not slashed, not ejected) validators of each operator.
+    active_validators: Vec<f64>,
     dirty_pairs: Vec<u32>,
     pair_dirty: Vec<bool>,
     dirty_operators: Vec<u32>,
@@ -49,6 +51,7 @@ impl<'m> Ledger<'m> {
             alloc_eth: model.pairs.iter().map(|p| p.eth).collect(),
             withdrawable_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             beacon_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
+            active_validators: model.operators.iter().map(initial_validators).collect(),
             dirty_pairs: Vec::with_capacity(64),
             pair_dirty: vec![false; model.pairs.len()],
             dirty_operators: Vec::with_capacity(16),
@@ -70,6 +73,7 @@ impl<'m> Ledger<'m> {
             let stake = m.operators[o as usize].stake_eth;
             self.withdrawable_eth[o as usize] = stake;
             self.beacon_eth[o as usize] = stake;
+            self.active_validators[o as usize] = initial_validators(&m.operators[o as usize]);
             self.operator_dirty[o as usize] = false;
         }
         self.dirty_operators.clear();
@@ -143,6 +147,23 @@ impl<'m> Ledger<'m> {
         loss
     }
 
+    /// Active validators of operator `op` (a real number: stake / effective balance).
+    pub fn active_validators(&self, op: u32) -> f64 {
+        self.active_validators[op as usize]
+    }
+
+    /// Removes `share` of operator `op`'s active validators (slashed or ejected: they leave
+    /// the active set) and returns how many that is.
+    pub fn retire_validators(&mut self, op: u32, share: f64) -> f64 {
+        let o = op as usize;
+        let n = share * self.active_validators[o];
+        if n > 0.0 {
+            self.touch_operator(o);
+            self.active_validators[o] -= n;
+        }
+        n
+    }
+
     /// Slashable ETH of allocation `pair`.
     pub fn allocation_eth(&self, pair: u32) -> f64 {
         self.alloc_eth[pair as usize]
@@ -175,6 +196,11 @@ impl<'m> Ledger<'m> {
             self.alloc_eth.iter().sum(),
         )
     }
+}
+
+/// Validators an operator runs at t = 0: its stake over their effective balance.
+fn initial_validators(op: &lrtsim_scenario::model::OperatorModel) -> f64 {
+    op.stake_eth * lrtsim_scenario::beacon::GWEI_PER_ETH as f64 / op.validator_balance_gwei as f64
 }
 
 #[cfg(test)]

@@ -22,12 +22,24 @@ impl Layout {
     pub const REWARDS_ETH: usize = 3;
     /// Operator commission plus protocol fee, ETH.
     pub const FEES_ETH: usize = 4;
-    const FIXED: [&'static str; 5] = [
+    /// ETH lost to AVS slashing (the per-AVS columns add up to it).
+    pub const AVS_SLASHED_ETH: usize = 5;
+    /// ETH lost to beacon-chain initial slashing penalties.
+    pub const BEACON_INITIAL_ETH: usize = 6;
+    /// ETH lost to beacon-chain correlation penalties.
+    pub const BEACON_CORRELATION_ETH: usize = 7;
+    /// ETH lost to inactivity leaks.
+    pub const INACTIVITY_LEAK_ETH: usize = 8;
+    const FIXED: [&'static str; 9] = [
         "slashed_eth",
         "slashed_fraction",
         "nav_return",
         "rewards_eth",
         "fees_eth",
+        "avs_slashed_eth",
+        "beacon_initial_eth",
+        "beacon_correlation_eth",
+        "inactivity_leak_eth",
     ];
 
     /// The layout for `model`.

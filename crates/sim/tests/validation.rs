@@ -359,7 +359,7 @@ fn common_shock_means_match_closed_form_for_every_severity_law() {
             0.31,
         ),
     ];
-    for (sev, mu) in severities {
+    for (sev, mu) in severities.map(|(s, m): (&str, f64)| (s, m)) {
         for (hit_per, q, draw) in [
             ("event", 1.0, "per_event"),
             ("operator", 0.4, "per_target"),
