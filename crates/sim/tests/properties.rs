@@ -36,6 +36,13 @@ fn scenario() -> impl Strategy<Value = String> {
                     "[[shocks]]\nname = \"s{k}\"\nrate_per_year = 3.0\nhit_per = \"{unit}\"\nhit_probability = 0.5\nseverity = {{ dist = \"beta\", mean = 0.2, sd = 0.1 }}\nseverity_draw = \"per_target\"\n"
                 ));
             }
+            // Beacon incidents: double signing with a network share, and inactivity leaks.
+            s.push_str(&format!(
+                "[beacon]\nbackground_slashed_eth = 50000\n\
+                 [[beacon_incidents]]\nname = \"ds\"\nkind = \"double_sign\"\nrate_per_year = 4.0\nhit_probability = 0.5\nvalidator_share = 0.5\nnetwork_slashed_share = {:.3}\n\
+                 [[beacon_incidents]]\nname = \"leak\"\nkind = \"inactivity_leak\"\nrate_per_year = 4.0\nhits_per_event = 1\nvalidator_share = 0.7\nduration_days = {{ dist = \"uniform\", min = 1, max = 25 }}\n",
+                rho / 2.0
+            ));
             if p_fault > 0.0 {
                 let family = if student { "family = \"student_t\"\ndof = 3\n" } else { "" };
                 s.push_str(&format!(
@@ -66,12 +73,16 @@ proptest! {
             let slashed = row[layout.index("slashed_eth").unwrap()];
             let fees = row[layout.index("fees_eth").unwrap()];
             let tol = 1e-9 * c;
-            prop_assert!(slashed >= 0.0 && slashed <= allocated_t0 + tol);
+            prop_assert!(slashed >= 0.0 && slashed <= c + tol);
             prop_assert!((c + b.gross_rewards_eth - (b.staked_eth + b.net_rewards_eth + slashed + fees)).abs() < tol);
-            prop_assert!((b.staked_eth - b.allocated_eth - (c - allocated_t0)).abs() < tol);
+            // Unallocated stake only falls with beacon losses (which scale everything).
+            prop_assert!(b.staked_eth - b.allocated_eth <= c - allocated_t0 + tol && b.allocated_eth <= b.staked_eth + tol);
+            let col = |n: &str| row[layout.index(n).unwrap()];
+            let kinds = col("avs_slashed_eth") + col("beacon_initial_eth") + col("beacon_correlation_eth") + col("inactivity_leak_eth");
             let by_avs: f64 = row[layout.avs_start()..layout.source_start()].iter().sum();
             let by_source: f64 = row[layout.source_start()..].iter().sum();
-            prop_assert!((by_avs - slashed).abs() < tol && (by_source - slashed).abs() < tol);
+            prop_assert!((kinds - slashed).abs() < tol && (by_source - slashed).abs() < tol);
+            prop_assert!((by_avs - col("avs_slashed_eth")).abs() < tol);
             prop_assert!(b.gross_rewards_eth >= b.net_rewards_eth && b.net_rewards_eth >= 0.0);
         }
     }
