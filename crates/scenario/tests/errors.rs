@@ -249,7 +249,9 @@ fn hits_per_event_is_checked() {
     assert!(err(&text, &[]).contains("give either hit_probability or hits_per_event"));
     let text = GOOD.replace("severity = 0.1", "severity = 0.1\nhits_per_event = 1");
     assert_eq!(
-        load_str(&text, Path::new("s.toml"), &[]).unwrap().shocks[0].hits.hits_per_event,
+        load_str(&text, Path::new("s.toml"), &[]).unwrap().shocks[0]
+            .hits
+            .hits_per_event,
         Some(1)
     );
 }
