@@ -106,15 +106,14 @@ impl Severity {
     pub fn problems_in(&self, max: f64) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         let unit = |x: f64| x.is_finite() && (0.0..=max).contains(&x);
-        if max != 1.0 {
-            if let Severity::Beta { .. } = self {
-                out.push((
-                    "dist",
-                    "the beta form is only for fractions; use fixed, uniform or empirical"
-                        .to_string(),
-                ));
-                return out;
-            }
+        if max != 1.0
+            && let Severity::Beta { .. } = self
+        {
+            out.push((
+                "dist",
+                "the beta form is only for fractions; use fixed, uniform or empirical".to_string(),
+            ));
+            return out;
         }
         match self {
             Severity::Fixed { value } => {

@@ -484,15 +484,13 @@ fn check_incidents(
         let n = selected_operators(s, &inc.select).len();
         if n == 0 {
             c.push(format!("{at}.select"), "selects no operator");
-        } else if let Some(k) = inc.hits_per_event {
-            if k == 0 || k as usize > n {
-                c.push(
-                    format!("{at}.hits_per_event"),
-                    format!(
-                        "must be between 1 and the number of operators selected ({n}), got {k}"
-                    ),
-                );
-            }
+        } else if let Some(k) = inc.hits_per_event
+            && (k == 0 || k as usize > n)
+        {
+            c.push(
+                format!("{at}.hits_per_event"),
+                format!("must be between 1 and the number of operators selected ({n}), got {k}"),
+            );
         }
     }
 }
