@@ -34,11 +34,11 @@ const BASELINE_METRICS: [&str; 21] = [
     "slashed_eth.avs.keeper",
     "slashed_eth.avs.zk-prover",
     "slashed_eth.avs.rollup-da",
-    "slashed_eth.source.prysm-bug",
     "slashed_eth.source.bridge-x-bug",
     "slashed_eth.source.hetzner-outage",
     "slashed_eth.source.key-compromise",
     "slashed_eth.source.daily-faults",
+    "slashed_eth.source.prysm-bug",
     "slashed_eth.source.avs_faults",
 ];
 
@@ -394,6 +394,7 @@ fn paths_csv_columns_are_consistent() {
         .map(|c| t.floats(c))
         .collect();
     let src_cols: Vec<Vec<f64>> = BASELINE_METRICS[15..].iter().map(|c| t.floats(c)).collect();
+    let kinds: Vec<Vec<f64>> = BASELINE_METRICS[3..7].iter().map(|c| t.floats(c)).collect();
     for i in 0..n as usize {
         assert_close(fraction[i], eth[i] / collateral, 1e-12, "slashed_fraction");
         // The LRT supply is constant: NAV moves by (rewards − slashing) / collateral.
@@ -405,12 +406,14 @@ fn paths_csv_columns_are_consistent() {
         );
         let by_avs: f64 = avs_cols.iter().map(|c| c[i]).sum();
         let by_src: f64 = src_cols.iter().map(|c| c[i]).sum();
+        let by_kind: f64 = kinds.iter().map(|c| c[i]).sum();
         assert_close(
             by_avs,
-            eth[i],
+            kinds[0][i],
             1e-9,
-            "ETH slashed per AVS sums to the total",
+            "ETH slashed per AVS sums to the AVS-slashed total",
         );
+        assert_close(by_kind, eth[i], 1e-9, "the loss kinds sum to the total");
         assert_close(
             by_src,
             eth[i],
