@@ -33,6 +33,8 @@ pub struct Ledger<'m> {
     beacon_eth: Vec<f64>,
     /// Active (not slashed, not ejected) validators of each operator.
     active_validators: Vec<f64>,
+    /// Part of `withdrawable_eth` queued for withdrawal (in escrow: still slashable).
+    queued_eth: Vec<f64>,
     dirty_pairs: Vec<u32>,
     pair_dirty: Vec<bool>,
     dirty_operators: Vec<u32>,
@@ -52,6 +54,7 @@ impl<'m> Ledger<'m> {
             withdrawable_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             beacon_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             active_validators: model.operators.iter().map(initial_validators).collect(),
+            queued_eth: vec![0.0; model.operators.len()],
             dirty_pairs: Vec::with_capacity(64),
             pair_dirty: vec![false; model.pairs.len()],
             dirty_operators: Vec::with_capacity(16),
@@ -74,6 +77,7 @@ impl<'m> Ledger<'m> {
             self.withdrawable_eth[o as usize] = stake;
             self.beacon_eth[o as usize] = stake;
             self.active_validators[o as usize] = initial_validators(&m.operators[o as usize]);
+            self.queued_eth[o as usize] = 0.0;
             self.operator_dirty[o as usize] = false;
         }
         self.dirty_operators.clear();
@@ -108,6 +112,7 @@ impl<'m> Ledger<'m> {
         self.touch_pair(p);
         self.touch_operator(op);
         self.alloc_eth[p] -= loss;
+        self.scale_queued(op, loss);
         self.withdrawable_eth[op] -= loss;
         self.gross_rate_eth_per_year -=
             loss * (operator.gross_staking_per_eth_year + info.gross_avs_per_eth_year);
@@ -129,13 +134,21 @@ impl<'m> Ledger<'m> {
         let lost_share = x / balance;
         let operator = &self.model.operators[o];
         let loss = self.withdrawable_eth[o] * lost_share;
+        self.scale_queued(o, loss);
         self.withdrawable_eth[o] -= loss;
         self.beacon_eth[o] -= x;
         self.gross_rate_eth_per_year -= loss * operator.gross_staking_per_eth_year;
         self.net_rate_eth_per_year -= loss * operator.net_staking_per_eth_year;
-        for p in operator.first_pair..operator.end_pair {
-            let p = p as usize;
-            let cut = self.alloc_eth[p] * lost_share;
+        self.shrink_allocations(o, lost_share);
+        loss
+    }
+
+    /// Shrinks every allocation of operator `o` by `share` of its ETH (its delegated stake
+    /// fell by that share), with the AVS rewards they earn.
+    fn shrink_allocations(&mut self, o: usize, share: f64) {
+        let operator = &self.model.operators[o];
+        for p in operator.first_pair as usize..operator.end_pair as usize {
+            let cut = self.alloc_eth[p] * share;
             if cut > 0.0 {
                 self.touch_pair(p);
                 self.alloc_eth[p] -= cut;
@@ -144,7 +157,55 @@ impl<'m> Ledger<'m> {
                 self.net_rate_eth_per_year -= cut * info.net_avs_per_eth_year;
             }
         }
-        loss
+    }
+
+    /// Queued withdrawals are slashed in proportion, like every share of the operator's
+    /// stake (EigenLayer applies the slashing factors at completion): a loss of `loss` out of
+    /// the withdrawable amount takes the same share of the queued amount.
+    fn scale_queued(&mut self, op: usize, loss: f64) {
+        let w = self.withdrawable_eth[op];
+        if self.queued_eth[op] > 0.0 && w > 0.0 {
+            self.queued_eth[op] *= (w - loss) / w;
+        }
+    }
+
+    /// The escrow hook for withdrawal queues: queues up to `eth` of the pool's withdrawable
+    /// ETH from operator `op` for withdrawal and returns the amount queued. Queued ETH stays
+    /// in the withdrawable amount and stays slashable (14-day EigenLayer escrow) until
+    /// [`Ledger::complete_withdrawal`].
+    pub fn queue_withdrawal(&mut self, op: u32, eth: f64) -> f64 {
+        let o = op as usize;
+        let amount = eth
+            .min(self.withdrawable_eth[o] - self.queued_eth[o])
+            .max(0.0);
+        if amount > 0.0 {
+            self.touch_operator(o);
+            self.queued_eth[o] += amount;
+        }
+        amount
+    }
+
+    /// ETH of operator `op` queued for withdrawal, after any slashing during escrow.
+    pub fn queued_eth(&self, op: u32) -> f64 {
+        self.queued_eth[op as usize]
+    }
+
+    /// Completes the queued withdrawal of operator `op`: the queued ETH (what is left of it)
+    /// leaves the restaked book and is returned.
+    pub fn complete_withdrawal(&mut self, op: u32) -> f64 {
+        let o = op as usize;
+        let amount = self.queued_eth[o];
+        if amount > 0.0 {
+            let operator = &self.model.operators[o];
+            // The delegated stake falls: so do the allocations, which are fractions of it.
+            let share = amount / self.withdrawable_eth[o];
+            self.queued_eth[o] = 0.0;
+            self.withdrawable_eth[o] -= amount;
+            self.gross_rate_eth_per_year -= amount * operator.gross_staking_per_eth_year;
+            self.net_rate_eth_per_year -= amount * operator.net_staking_per_eth_year;
+            self.shrink_allocations(o, share);
+        }
+        amount
     }
 
     /// Active validators of operator `op` (a real number: stake / effective balance).
@@ -276,6 +337,29 @@ mod tests {
                 l.allocation_eth(0)
             ),
             (32.0, 32.0, 32.0)
+        );
+    }
+
+    /// Queued withdrawals stay slashable during the escrow (EigenLayer: 14 days, MECHANICS.md
+    /// §4): a 10% loss of the operator's withdrawable ETH takes 10% of the queued amount.
+    #[test]
+    fn queued_withdrawals_stay_slashable() {
+        let m = model(
+            "[[operators]]\nname = \"op\"\nstake_eth = 200\nallocations = { a = 0.2 }\n",
+            &["a"],
+        );
+        let mut l = Ledger::new(&m);
+        assert_eq!(l.queue_withdrawal(0, 10.0), 10.0);
+        assert_eq!(l.slash_allocation(0, 0.5), 20.0);
+        assert!((l.queued_eth(0) - 9.0).abs() < 1e-12);
+        assert!((l.beacon_loss(0, 20.0) - 18.0).abs() < 1e-12);
+        assert!((l.queued_eth(0) - 8.1).abs() < 1e-12);
+        assert!((l.complete_withdrawal(0) - 8.1).abs() < 1e-12);
+        assert!((l.withdrawable_eth(0) - (200.0 - 20.0 - 18.0 - 8.1)).abs() < 1e-12);
+        assert_eq!(
+            l.queue_withdrawal(0, 1e9),
+            l.withdrawable_eth(0),
+            "at most what is left"
         );
     }
 

@@ -8,10 +8,11 @@ use lrtsim_scenario::load_str;
 use lrtsim_sim::{PathKernel, RunOptions, chunk_rng, run};
 use proptest::prelude::*;
 
-/// A random but valid scenario: 1–6 operators, 1–4 AVSs, random magnitudes (sum ≤ 1), one
-/// common shock per hit unit kind, an optional copula, rewards.
+/// A random but valid scenario: 1–6 operators, 1–4 AVSs, random magnitudes (each < 0.24, so
+/// the sum is < 1), one common shock per hit unit kind, beacon incidents of both kinds, an
+/// optional copula, rewards.
 fn scenario() -> impl Strategy<Value = String> {
-    (1usize..=6, 1usize..=4, any::<u64>(), proptest::collection::vec(0.0f64..0.3, 24), 0.0f64..0.05, 0.0f64..0.9, prop::bool::ANY).prop_map(
+    (1usize..=6, 1usize..=4, any::<u64>(), proptest::collection::vec(0.0f64..0.24, 24), 0.0f64..0.05, 0.0f64..0.9, prop::bool::ANY).prop_map(
         |(n_ops, n_avs, seed, mags, p_fault, rho, student)| {
             let mut s = format!(
                 "[simulation]\npaths = 3000\nhorizon_days = 30\nstep_days = 1\nseed = {}\n\
@@ -56,7 +57,8 @@ fn scenario() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    // A fixed seed: the suite is reproducible; failures persist in proptest-regressions/.
+    #![proptest_config(ProptestConfig { cases: 24, rng_seed: proptest::test_runner::RngSeed::Fixed(20261121), ..ProptestConfig::default() })]
 
     #[test]
     fn conservation_and_attribution_hold_on_every_path(text in scenario()) {
