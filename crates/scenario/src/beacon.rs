@@ -3,8 +3,8 @@
 //! Sources: `ethereum/consensus-specs`, `specs/electra/beacon-chain.md` (`slash_validator`,
 //! `process_slashings`, `process_effective_balance_updates`, `process_registry_updates`) and
 //! `specs/altair/beacon-chain.md` (`process_inactivity_updates`,
-//! `get_inactivity_penalty_deltas`, with the Bellatrix quotient). `docs/model.md` §9 gives the
-//! formulas; the tests below reproduce MECHANICS.md's worked values.
+//! `get_inactivity_penalty_deltas`, with the Bellatrix quotient). `docs/model.md` §9 (slashing)
+//! and §10 (inactivity leak) give the formulas; the tests below reproduce MECHANICS.md's worked values.
 
 use serde::{Deserialize, Serialize};
 

@@ -53,7 +53,8 @@ pub struct Model {
     pub gross_reward_eth_per_year: f64,
     /// Rewards of the t = 0 book net of commission and protocol fee, ETH per year.
     pub net_reward_eth_per_year: f64,
-    /// Loss-source names in report order: shocks, copulas, then [`AVS_FAULTS_SOURCE`].
+    /// Loss-source names in report order: shocks, copulas, beacon incidents, then
+    /// [`AVS_FAULTS_SOURCE`].
     pub sources: Vec<String>,
     /// The AVSs' independent faults, superposed (None when every rate is 0).
     pub avs_faults: Option<AvsFaults>,

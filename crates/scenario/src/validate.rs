@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::beacon::Fork;
 use crate::error::Diagnostic;
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
 use crate::spec::{CopulaFamily, HitUnit, IncidentKind, Scenario, Selector};
@@ -399,6 +400,17 @@ fn check_beacon(c: &mut Checker, s: &Scenario) {
         );
     }
     validator_balance(c, "beacon.validator_balance_eth", b.validator_balance_eth);
+    // Before Electra (EIP-7251) every validator had at most 32 ETH of effective balance.
+    if b.fork == Fork::Bellatrix {
+        let over = s
+            .operators
+            .iter()
+            .map(|o| o.validator_balance_eth.unwrap_or(b.validator_balance_eth))
+            .any(|v| v > 32.0);
+        if over {
+            c.push("beacon.fork", "bellatrix validators have at most 32 ETH of effective balance; set validator_balance_eth = 32 (here and on operators) or use fork = \"electra\"");
+        }
+    }
     c.finite_in(
         "beacon.background_slashed_eth",
         b.background_slashed_eth,

@@ -261,3 +261,49 @@ fn default_name_is_a_valid_name_from_the_file_stem() {
     let m = load_str(GOOD, Path::new("dir/stress.v2 copy.toml"), &[]).unwrap();
     assert_eq!(m.name, "stress-v2-copy");
 }
+
+#[test]
+fn beacon_checks() {
+    let incident = "\n[[beacon_incidents]]\nname = \"leak\"\nkind = \"inactivity_leak\"\nrate_per_year = 1\nselect = { avs = [\"oracle\"] }\nnetwork_slashed_share = 0.1\n";
+    let e = err(&format!("{GOOD}{incident}"), &[]);
+    assert!(
+        e.contains("beacon_incidents[0].duration_days: is required"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "beacon_incidents[0].network_slashed_share: applies only to kind = \"double_sign\""
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("beacon_incidents[0].select.avs: beacon incidents hit operators"),
+        "{e}"
+    );
+    let e = err(
+        &format!("{GOOD}\n[beacon]\nfork = \"bellatrix\"\nvalidator_balance_eth = 2048\n"),
+        &[],
+    );
+    assert!(
+        e.contains("beacon.fork: bellatrix validators have at most 32 ETH"),
+        "{e}"
+    );
+    let e = err(
+        &format!("{GOOD}\n[beacon]\nvalidator_balance_eth = 33.5\n"),
+        &[],
+    );
+    assert!(
+        e.contains(
+            "beacon.validator_balance_eth: must be a whole number of ETH in [32, 2048], got 33.5"
+        ),
+        "{e}"
+    );
+    let e = err(GOOD, &["beacon.fork=capella"]);
+    assert!(e.contains("unknown variant `capella`"), "{e}");
+    let ok = format!(
+        "{GOOD}\n[[beacon_incidents]]\nname = \"ds\"\nkind = \"double_sign\"\nrate_per_year = 1\nselect = {{ attributes = {{ client = \"prysm\" }} }}\nnetwork_slashed_share = 0.1\n"
+    );
+    let m = load_str(&ok, Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(m.incidents.len(), 1);
+    assert_eq!(m.sources, ["bug", "ds", "avs_faults"]);
+}

@@ -1,9 +1,10 @@
 //! The path kernel: one path of the pooled collateral, event by event.
 //!
-//! A path draws its events up front — Poisson counts and uniform times for common shocks and
-//! the AVSs' independent faults, candidate steps for the copulas — sorts them by (step,
-//! time), then applies them in order, accruing rewards between events at the rate of the
-//! current book. Cost grows with the number of events, not with operators × AVSs × steps.
+//! A path draws its events up front — Poisson counts and uniform times for common shocks,
+//! the AVSs' independent faults and beacon-chain incidents (with the correlation penalty of
+//! each double-signing incident 4096 epochs later), candidate steps for the copulas — sorts
+//! them by (step, time), then applies them in order to the [`Ledger`], accruing rewards
+//! between events at the rate of the current book. Cost grows with the number of events, not with operators × AVSs × steps.
 //! All buffers live in the [`PathKernel`] and are reused: a path allocates nothing.
 
 use lrtsim_scenario::beacon::{
