@@ -307,6 +307,11 @@ impl<'m> PathKernel<'m> {
                         let eb = m.operators[op as usize].validator_balance_gwei;
                         let physical =
                             n * m.beacon.fork.initial_penalty_gwei(eb) as f64 / GWEI_PER_ETH as f64;
+                        self.ledger.lock_slashed(
+                            op,
+                            n * eb as f64 / GWEI_PER_ETH as f64,
+                            time_days,
+                        );
                         let loss = self.ledger.beacon_loss(op, physical);
                         self.book_beacon(loss, inc.source);
                         self.losses.beacon_initial += loss;

@@ -35,6 +35,10 @@ pub struct Ledger<'m> {
     active_validators: Vec<f64>,
     /// Part of `withdrawable_eth` queued for withdrawal (in escrow: still slashable).
     queued_eth: Vec<f64>,
+    /// Physical balance of slashed validators that cannot be withdrawn before
+    /// `locked_until_days` (slash time + 8192 epochs).
+    locked_eth: Vec<f64>,
+    locked_until_days: Vec<f64>,
     dirty_pairs: Vec<u32>,
     pair_dirty: Vec<bool>,
     dirty_operators: Vec<u32>,
@@ -55,6 +59,8 @@ impl<'m> Ledger<'m> {
             beacon_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             active_validators: model.operators.iter().map(initial_validators).collect(),
             queued_eth: vec![0.0; model.operators.len()],
+            locked_eth: vec![0.0; model.operators.len()],
+            locked_until_days: vec![0.0; model.operators.len()],
             dirty_pairs: Vec::with_capacity(64),
             pair_dirty: vec![false; model.pairs.len()],
             dirty_operators: Vec::with_capacity(16),
@@ -78,6 +84,8 @@ impl<'m> Ledger<'m> {
             self.beacon_eth[o as usize] = stake;
             self.active_validators[o as usize] = initial_validators(&m.operators[o as usize]);
             self.queued_eth[o as usize] = 0.0;
+            self.locked_eth[o as usize] = 0.0;
+            self.locked_until_days[o as usize] = 0.0;
             self.operator_dirty[o as usize] = false;
         }
         self.dirty_operators.clear();
@@ -206,6 +214,29 @@ impl<'m> Ledger<'m> {
             self.shrink_allocations(o, share);
         }
         amount
+    }
+
+    /// Records that `physical_eth` of operator `op`'s validators were slashed at
+    /// `time_days`: they are exited and not withdrawable for 8192 epochs (36.4 days), for the
+    /// withdrawal queue to respect. Later slashes extend the hold.
+    pub fn lock_slashed(&mut self, op: u32, physical_eth: f64, time_days: f64) {
+        let o = op as usize;
+        self.touch_operator(o);
+        self.locked_eth[o] += physical_eth;
+        let until = time_days
+            + lrtsim_scenario::beacon::EPOCHS_PER_SLASHINGS_VECTOR as f64
+                / lrtsim_scenario::beacon::EPOCHS_PER_DAY;
+        self.locked_until_days[o] = self.locked_until_days[o].max(until);
+    }
+
+    /// The pool's share of operator `op`'s slashed validators that are still locked at
+    /// `now_days` (ETH the pool cannot withdraw yet).
+    pub fn locked_withdrawable_eth(&self, op: u32, now_days: f64) -> f64 {
+        let o = op as usize;
+        if now_days >= self.locked_until_days[o] || self.beacon_eth[o] <= 0.0 {
+            return 0.0;
+        }
+        self.withdrawable_eth[o] * (self.locked_eth[o] / self.beacon_eth[o]).min(1.0)
     }
 
     /// Active validators of operator `op` (a real number: stake / effective balance).
@@ -361,6 +392,19 @@ mod tests {
             l.withdrawable_eth(0),
             "at most what is left"
         );
+    }
+
+    /// Slashed validators are not withdrawable for 8192 epochs (36.4 days) after the slashing.
+    #[test]
+    fn slashed_validators_are_locked_for_36_4_days() {
+        let m = model("[[operators]]\nname = \"op\"\nstake_eth = 200\n", &[]);
+        let mut l = Ledger::new(&m);
+        l.lock_slashed(0, 64.0, 10.0);
+        assert_eq!(l.locked_withdrawable_eth(0, 10.0), 64.0);
+        assert_eq!(l.locked_withdrawable_eth(0, 46.4), 64.0);
+        assert_eq!(l.locked_withdrawable_eth(0, 46.5), 0.0);
+        l.reset();
+        assert_eq!(l.locked_withdrawable_eth(0, 11.0), 0.0);
     }
 
     /// A beacon loss shrinks every allocation of the operator in proportion and no other's.
