@@ -257,15 +257,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
         let at = format!("shocks[{i}]");
         unique(c, format!("{at}.name"), &sh.name);
         c.non_negative(&format!("{at}.rate_per_year"), sh.rate_per_year);
-        if let Some(q) = sh.hit_probability {
-            c.finite_in(&format!("{at}.hit_probability"), q, 0.0, 1.0);
-            if sh.hits_per_event.is_some() {
-                c.push(
-                    format!("{at}.hits_per_event"),
-                    "give either hit_probability or hits_per_event, not both",
-                );
-            }
-        }
+        check_hits(c, &at, sh.hit_probability, sh.hits_per_event);
         for (field, msg) in sh.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
         }
@@ -375,6 +367,24 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
     check_incidents(c, s, &mut unique, resolve);
 }
 
+/// `hit_probability` is a probability and excludes `hits_per_event`.
+fn check_hits(
+    c: &mut Checker,
+    at: &str,
+    hit_probability: Option<f64>,
+    hits_per_event: Option<u32>,
+) {
+    if let Some(q) = hit_probability {
+        c.finite_in(&format!("{at}.hit_probability"), q, 0.0, 1.0);
+        if hits_per_event.is_some() {
+            c.push(
+                format!("{at}.hits_per_event"),
+                "give either hit_probability or hits_per_event, not both",
+            );
+        }
+    }
+}
+
 /// Effective balances are whole ETH from 32 to 2048 (EIP-7251).
 fn validator_balance(c: &mut Checker, path: &str, v: f64) {
     if !(v.fract() == 0.0 && (32.0..=2048.0).contains(&v)) {
@@ -431,15 +441,7 @@ fn check_incidents(
         let at = format!("beacon_incidents[{i}]");
         unique(c, format!("{at}.name"), &inc.name);
         c.non_negative(&format!("{at}.rate_per_year"), inc.rate_per_year);
-        if let Some(q) = inc.hit_probability {
-            c.finite_in(&format!("{at}.hit_probability"), q, 0.0, 1.0);
-            if inc.hits_per_event.is_some() {
-                c.push(
-                    format!("{at}.hits_per_event"),
-                    "give either hit_probability or hits_per_event, not both",
-                );
-            }
-        }
+        check_hits(c, &at, inc.hit_probability, inc.hits_per_event);
         c.finite_in(
             &format!("{at}.validator_share"),
             inc.validator_share,
