@@ -26,7 +26,12 @@ fn bits(r: &SimResults) -> Vec<Vec<u64>> {
 
 #[test]
 fn same_seed_is_bit_identical_for_any_thread_count() {
-    for name in ["bench-slashing.toml", "baseline.toml"] {
+    for name in [
+        "bench-slashing.toml",
+        "baseline.toml",
+        "client-bug-double-sign.toml",
+        "non-finality-leak.toml",
+    ] {
         // Not a multiple of the chunk size, so the last chunk is short.
         let model = scenario(name, 10 * CHUNK_PATHS + 123);
         let one = run_with(&model, 1, None);
