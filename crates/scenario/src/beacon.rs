@@ -78,6 +78,74 @@ impl Fork {
     }
 }
 
+/// `MAX_SEED_LOOKAHEAD + 1`: an exit initiated in epoch e takes effect at the earliest in
+/// epoch e + 5 (`compute_activation_exit_epoch`).
+pub const EXIT_LOOKAHEAD_EPOCHS: u64 = 5;
+/// `MIN_VALIDATOR_WITHDRAWABILITY_DELAY`: 256 epochs (27.3 hours) from exit to withdrawable.
+pub const WITHDRAWABILITY_DELAY_EPOCHS: u64 = 256;
+
+/// The exit-churn rule: how much balance may leave the active set per epoch. Electra:
+/// `min(MAX_PER_EPOCH_ACTIVATION_EXIT_CHURN_LIMIT, max(MIN_PER_EPOCH_CHURN_LIMIT_ELECTRA,
+/// T // CHURN_LIMIT_QUOTIENT))`, rounded down to whole ETH (`get_balance_churn_limit`,
+/// `get_activation_exit_churn_limit`). A parameter, not a constant: proposed forks change it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChurnRule {
+    /// `CHURN_LIMIT_QUOTIENT` (65536).
+    pub quotient: u64,
+    /// `MIN_PER_EPOCH_CHURN_LIMIT_ELECTRA`, ETH (128).
+    pub min_per_epoch_eth: u64,
+    /// `MAX_PER_EPOCH_ACTIVATION_EXIT_CHURN_LIMIT`, ETH (256); None removes the cap.
+    pub max_per_epoch_eth: Option<u64>,
+}
+
+impl Default for ChurnRule {
+    fn default() -> Self {
+        ChurnRule {
+            quotient: 65_536,
+            min_per_epoch_eth: 128,
+            max_per_epoch_eth: Some(256),
+        }
+    }
+}
+
+impl ChurnRule {
+    /// Exit churn per epoch at total active balance `total_gwei`, in Gwei.
+    pub fn exit_churn_gwei_per_epoch(&self, total_gwei: u64) -> u64 {
+        let balance_churn = (self.min_per_epoch_eth * GWEI_PER_ETH).max(total_gwei / self.quotient);
+        let balance_churn = balance_churn - balance_churn % GWEI_PER_ETH;
+        match self.max_per_epoch_eth {
+            Some(cap) => balance_churn.min(cap * GWEI_PER_ETH),
+            None => balance_churn,
+        }
+    }
+
+    /// Days for a network exit queue of `queue_eth` to clear at total active balance
+    /// `total_eth` (the queue drains at the churn, 225 epochs a day).
+    pub fn exit_queue_days(&self, queue_eth: f64, total_eth: f64) -> f64 {
+        let churn_eth = self.exit_churn_gwei_per_epoch((total_eth * GWEI_PER_ETH as f64) as u64)
+            as f64
+            / GWEI_PER_ETH as f64;
+        queue_eth / churn_eth / EPOCHS_PER_DAY
+    }
+}
+
+/// Days from a validator's exit request to its ETH reaching the withdrawal address, behind an
+/// exit queue of `queue_eth`: the queue at the churn, the 5-epoch lookahead, the 256-epoch
+/// withdrawability delay, then the withdrawal sweep, which reaches the validator
+/// `sweep_position` ∈ [0, 1] of the way through a cycle of `sweep_cycle_days`.
+pub fn exit_to_withdrawal_days(
+    rule: &ChurnRule,
+    queue_eth: f64,
+    total_eth: f64,
+    sweep_position: f64,
+    sweep_cycle_days: f64,
+) -> f64 {
+    rule.exit_queue_days(queue_eth, total_eth)
+        + (EXIT_LOOKAHEAD_EPOCHS + WITHDRAWABILITY_DELAY_EPOCHS) as f64 / EPOCHS_PER_DAY
+        + sweep_position * sweep_cycle_days
+}
+
 /// Epochs between a slashing and its correlation penalty (`EPOCHS_PER_SLASHINGS_VECTOR // 2`).
 pub const CORRELATION_PENALTY_DELAY_EPOCHS: u64 = EPOCHS_PER_SLASHINGS_VECTOR / 2;
 
@@ -202,6 +270,42 @@ mod tests {
         assert_eq!(at(0.02), 1.0);
         assert_eq!(at(0.10), 9.0);
         assert_eq!(at(0.5), 32.0);
+    }
+
+    /// MECHANICS.md §3 and VALIDATION.md: at T = 34.2 M ETH the churn is capped at 256 ETH
+    /// per epoch (57,600 ETH a day) and a 744,000 ETH queue clears in 12.92 days; then the
+    /// lookahead (5 epochs), the withdrawability delay (256 epochs, 27.3 h) and the sweep.
+    #[test]
+    fn exit_churn_and_queue() {
+        let rule = ChurnRule::default();
+        assert_eq!(rule.exit_churn_gwei_per_epoch(T), 256 * GWEI_PER_ETH);
+        let days = rule.exit_queue_days(744_000.0, 34_200_000.0);
+        assert!((days - 12.92).abs() < 0.005, "{days}");
+        // The September 2025 queue: ~2.5 M ETH, 44-46 days observed.
+        let sept = rule.exit_queue_days(2_500_000.0, 34_200_000.0);
+        assert!((43.0..=46.0).contains(&sept), "{sept}");
+        // Below T = 128 · 65536 ETH the minimum applies; the quotient in between.
+        assert_eq!(
+            rule.exit_churn_gwei_per_epoch(5_000_000 * GWEI_PER_ETH),
+            128 * GWEI_PER_ETH
+        );
+        assert_eq!(
+            rule.exit_churn_gwei_per_epoch(12_000_000 * GWEI_PER_ETH),
+            183 * GWEI_PER_ETH
+        );
+        // A fork without the cap (MECHANICS.md §3) churns T // 65536: 521 ETH here.
+        let uncapped = ChurnRule {
+            max_per_epoch_eth: None,
+            ..rule
+        };
+        assert_eq!(uncapped.exit_churn_gwei_per_epoch(T), 521 * GWEI_PER_ETH);
+        let total = exit_to_withdrawal_days(&rule, 744_000.0, 34_200_000.0, 0.5, 9.0);
+        let delays = (5.0 + 256.0) / 225.0;
+        assert!((total - (days + delays + 4.5)).abs() < 1e-12);
+        assert!(
+            (256.0f64 / 225.0 * 24.0 - 27.3).abs() < 0.01,
+            "the withdrawability delay is 27.3 h"
+        );
     }
 
     /// MECHANICS.md §2: a 32 ETH validator offline through a leak is ejected after about
