@@ -62,7 +62,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub set: SetArgs,
     /// Output directory; `{name}` is replaced by the scenario name. With several scenarios
-    /// and no `{name}`, each writes to DIR/<name>.
+    /// and no `{name}`, each writes to `DIR/<name>`.
     #[arg(short, long, value_name = "DIR", default_value = "out/{name}")]
     pub out: String,
     /// Worker threads (0: one per core; at most 1024). Results do not depend on it.
