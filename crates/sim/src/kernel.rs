@@ -432,7 +432,7 @@ impl<'m> PathKernel<'m> {
     pub fn book(&self) -> Book {
         let (withdrawable_eth, allocated_eth) = self.ledger.totals();
         Book {
-            staked_eth: withdrawable_eth,
+            withdrawable_eth,
             allocated_eth,
             slashed_eth: self.slashed_eth,
             gross_rewards_eth: self.gross_rewards_eth,
@@ -445,7 +445,7 @@ impl<'m> PathKernel<'m> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Book {
     /// The pool's withdrawable ETH from all operators.
-    pub staked_eth: f64,
+    pub withdrawable_eth: f64,
     /// Allocations summed, ETH.
     pub allocated_eth: f64,
     /// ETH slashed on the path.

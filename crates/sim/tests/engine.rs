@@ -107,7 +107,7 @@ fn eth_is_conserved_on_every_path() {
         let c = model.collateral_eth;
         let fees = row[layout.index("fees_eth").unwrap()];
         let slashed = row[layout.index("slashed_eth").unwrap()];
-        let holders = b.staked_eth + b.net_rewards_eth;
+        let holders = b.withdrawable_eth + b.net_rewards_eth;
         let tol = 1e-9 * c;
         assert!(
             (c + b.gross_rewards_eth - (holders + slashed + fees)).abs() < tol,
@@ -117,7 +117,7 @@ fn eth_is_conserved_on_every_path() {
         let col = |name: &str| row[layout.index(name).unwrap()];
         let beacon =
             col("beacon_initial_eth") + col("beacon_correlation_eth") + col("inactivity_leak_eth");
-        let unallocated = b.staked_eth - b.allocated_eth;
+        let unallocated = b.withdrawable_eth - b.allocated_eth;
         assert!(
             unallocated <= unallocated_t0 + tol,
             "unallocated stake grew"

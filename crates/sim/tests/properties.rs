@@ -76,9 +76,9 @@ proptest! {
             let fees = row[layout.index("fees_eth").unwrap()];
             let tol = 1e-9 * c;
             prop_assert!(slashed >= 0.0 && slashed <= c + tol);
-            prop_assert!((c + b.gross_rewards_eth - (b.staked_eth + b.net_rewards_eth + slashed + fees)).abs() < tol);
+            prop_assert!((c + b.gross_rewards_eth - (b.withdrawable_eth + b.net_rewards_eth + slashed + fees)).abs() < tol);
             // Unallocated stake only falls with beacon losses (which scale everything).
-            prop_assert!(b.staked_eth - b.allocated_eth <= c - allocated_t0 + tol && b.allocated_eth <= b.staked_eth + tol);
+            prop_assert!(b.withdrawable_eth - b.allocated_eth <= c - allocated_t0 + tol && b.allocated_eth <= b.withdrawable_eth + tol);
             let col = |n: &str| row[layout.index(n).unwrap()];
             let kinds = col("avs_slashed_eth") + col("beacon_initial_eth") + col("beacon_correlation_eth") + col("inactivity_leak_eth");
             let by_avs: f64 = row[layout.avs_start()..layout.source_start()].iter().sum();
