@@ -305,16 +305,13 @@ impl<'m> PathKernel<'m> {
                             continue;
                         }
                         let eb = m.operators[op as usize].validator_balance_gwei;
-                        let physical =
-                            n * m.beacon.fork.initial_penalty_gwei(eb) as f64 / GWEI_PER_ETH as f64;
                         self.ledger.lock_slashed(
                             op,
                             n * eb as f64 / GWEI_PER_ETH as f64,
                             time_days,
                         );
-                        let loss = self.ledger.beacon_loss(op, physical);
-                        self.book_beacon(loss, inc.source);
-                        self.losses.beacon_initial += loss;
+                        let initial = m.beacon.fork.initial_penalty_gwei(eb);
+                        self.losses.beacon_initial += self.beacon_hit(op, n, initial, inc.source);
                         self.slashed.push((op, n));
                         self.double_signs[record as usize].slashed_gwei += n * eb as f64;
                     }
@@ -340,11 +337,8 @@ impl<'m> PathKernel<'m> {
                         } else {
                             inc.validator_share * self.ledger.active_validators(op)
                         };
-                        let loss = self
-                            .ledger
-                            .beacon_loss(op, n * lost_gwei as f64 / GWEI_PER_ETH as f64);
-                        self.book_beacon(loss, inc.source);
-                        self.losses.inactivity_leak += loss;
+                        self.losses.inactivity_leak +=
+                            self.beacon_hit(op, n, lost_gwei, inc.source);
                     }
                 });
             }
@@ -373,18 +367,19 @@ impl<'m> PathKernel<'m> {
             let penalty = fork
                 .correlation_penalty_gwei(eb, slashings_gwei, m.beacon.total_gwei)
                 .min(eb - fork.initial_penalty_gwei(eb));
-            let loss = self
-                .ledger
-                .beacon_loss(op, n * penalty as f64 / GWEI_PER_ETH as f64);
-            self.book_beacon(loss, r.source);
-            self.losses.beacon_correlation += loss;
+            self.losses.beacon_correlation += self.beacon_hit(op, n, penalty, r.source);
         }
     }
 
-    /// Books a beacon-chain loss (not an AVS's) under `source`.
-    fn book_beacon(&mut self, loss: f64, source: u32) {
+    /// `validators` of operator `op` each lose `gwei_each` of beacon-chain balance; books the
+    /// pool's loss (see [`Ledger::beacon_loss`]) under `source` and returns it.
+    fn beacon_hit(&mut self, op: u32, validators: f64, gwei_each: u64, source: u32) -> f64 {
+        let loss = self
+            .ledger
+            .beacon_loss(op, validators * gwei_each as f64 / GWEI_PER_ETH as f64);
         self.slashed_eth += loss;
         self.slashed_by_source[source as usize] += loss;
+        loss
     }
 
     /// An AVS slashes `severity` of pair `pair`'s current allocation (see [`Ledger`]); the
