@@ -587,9 +587,4 @@ impl Model {
             scenario,
         }
     }
-
-    /// NAV per LRT at t = 0, ETH.
-    pub fn initial_nav_per_lrt(&self) -> f64 {
-        self.collateral_eth / self.lrt_supply
-    }
 }

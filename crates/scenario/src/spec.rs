@@ -242,13 +242,6 @@ pub struct Selector {
     pub attributes: BTreeMap<String, OneOrMany>,
 }
 
-impl Selector {
-    /// True when no filter is given (the selector matches everything).
-    pub fn is_everything(&self) -> bool {
-        self.operators.is_empty() && self.avs.is_empty() && self.attributes.is_empty()
-    }
-}
-
 /// A string or a list of strings (`client = "prysm"` or `client = ["prysm", "lighthouse"]`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
