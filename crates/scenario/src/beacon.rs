@@ -89,14 +89,14 @@ pub const WITHDRAWABILITY_DELAY_EPOCHS: u64 = 256;
 /// T // CHURN_LIMIT_QUOTIENT))`, rounded down to whole ETH (`get_balance_churn_limit`,
 /// `get_activation_exit_churn_limit`). A parameter, not a constant: proposed forks change it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ChurnRule {
-    /// `CHURN_LIMIT_QUOTIENT` (65536).
+    /// `CHURN_LIMIT_QUOTIENT` (65536; ≥ 1).
     pub quotient: u64,
     /// `MIN_PER_EPOCH_CHURN_LIMIT_ELECTRA`, ETH (128).
     pub min_per_epoch_eth: u64,
-    /// `MAX_PER_EPOCH_ACTIVATION_EXIT_CHURN_LIMIT`, ETH (256); None removes the cap.
-    pub max_per_epoch_eth: Option<u64>,
+    /// `MAX_PER_EPOCH_ACTIVATION_EXIT_CHURN_LIMIT`, ETH (256); 0 removes the cap.
+    pub max_per_epoch_eth: u64,
 }
 
 impl Default for ChurnRule {
@@ -104,7 +104,7 @@ impl Default for ChurnRule {
         ChurnRule {
             quotient: 65_536,
             min_per_epoch_eth: 128,
-            max_per_epoch_eth: Some(256),
+            max_per_epoch_eth: 256,
         }
     }
 }
@@ -115,8 +115,8 @@ impl ChurnRule {
         let balance_churn = (self.min_per_epoch_eth * GWEI_PER_ETH).max(total_gwei / self.quotient);
         let balance_churn = balance_churn - balance_churn % GWEI_PER_ETH;
         match self.max_per_epoch_eth {
-            Some(cap) => balance_churn.min(cap * GWEI_PER_ETH),
-            None => balance_churn,
+            0 => balance_churn,
+            cap => balance_churn.min(cap * GWEI_PER_ETH),
         }
     }
 
@@ -295,7 +295,7 @@ mod tests {
         );
         // A fork without the cap (MECHANICS.md §3) churns T // 65536: 521 ETH here.
         let uncapped = ChurnRule {
-            max_per_epoch_eth: None,
+            max_per_epoch_eth: 0,
             ..rule
         };
         assert_eq!(uncapped.exit_churn_gwei_per_epoch(T), 521 * GWEI_PER_ETH);

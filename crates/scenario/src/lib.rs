@@ -51,6 +51,7 @@ pub mod severity;
 pub mod spec;
 pub mod suggest;
 pub mod validate;
+pub mod withdrawal;
 
 pub use copula::{CopulaModel, Method};
 pub use error::{Diagnostic, ScenarioError};

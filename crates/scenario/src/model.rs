@@ -11,6 +11,7 @@ use crate::beacon::{EPOCHS_PER_DAY, Fork, GWEI_PER_ETH, LeakPath};
 use crate::copula::{CopulaModel, geometric_skip};
 use crate::severity::SeverityDist;
 use crate::spec::{HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
+use crate::withdrawal::WithdrawalModel;
 
 /// Days in a year for every `_per_year` and `_apr` quantity.
 pub const DAYS_PER_YEAR: f64 = 365.0;
@@ -66,6 +67,8 @@ pub struct Model {
     pub beacon: BeaconModel,
     /// Beacon-chain incidents.
     pub incidents: Vec<IncidentModel>,
+    /// Redemptions and exits (None: `[withdrawals]` absent, nobody redeems).
+    pub withdrawals: Option<WithdrawalModel>,
 }
 
 /// One operator.
@@ -221,8 +224,10 @@ impl HitUnits {
 pub struct ShockModel {
     /// Source index.
     pub source: u32,
-    /// Number of events over the horizon (None when the rate is 0).
+    /// Number of events over the horizon (None when the rate is 0 or the shock is scheduled).
     pub events: Option<Poisson<f64>>,
+    /// Day of the one scheduled event (`at_days`).
+    pub at_days: Option<f64>,
     /// The hit units; members are pair indices.
     pub hits: HitUnits,
     /// Draw a severity per hit unit instead of per event.
@@ -264,8 +269,11 @@ pub struct IncidentModel {
     pub source: u32,
     /// Double signing or inactivity leak.
     pub kind: IncidentKind,
-    /// Number of events over the horizon (None when the rate is 0).
+    /// Number of events over the horizon (None when the rate is 0 or the incident is
+    /// scheduled).
     pub events: Option<Poisson<f64>>,
+    /// Day of the one scheduled event (`at_days`).
+    pub at_days: Option<f64>,
     /// The hit units: one operator each.
     pub hits: HitUnits,
     /// Share of a hit operator's active validators affected.
@@ -432,8 +440,9 @@ impl Model {
                 let mean_events = sh.rate_per_year * horizon_years;
                 ShockModel {
                     source: i as u32,
-                    events: (mean_events > 0.0)
+                    events: (sh.at_days.is_none() && mean_events > 0.0)
                         .then(|| Poisson::new(mean_events).expect("validated rate")),
+                    at_days: sh.at_days,
                     hits: HitUnits::new(units.into_values(), sh.hit_probability, sh.hits_per_event),
                     per_target: sh.severity_draw == SeverityDraw::PerTarget,
                     severity: sh.severity.sampler(),
@@ -530,8 +539,9 @@ impl Model {
                 IncidentModel {
                     source: (first_incident_source + i) as u32,
                     kind: inc.kind,
-                    events: (mean_events > 0.0)
+                    events: (inc.at_days.is_none() && mean_events > 0.0)
                         .then(|| Poisson::new(mean_events).expect("validated rate")),
+                    at_days: inc.at_days,
                     hits: HitUnits::new(ops, inc.hit_probability, inc.hits_per_event),
                     validator_share: inc.validator_share,
                     network_slashed_gwei: (inc.network_slashed_share
@@ -584,6 +594,7 @@ impl Model {
             copulas,
             beacon,
             incidents,
+            withdrawals: WithdrawalModel::compile(s),
             scenario,
         }
     }

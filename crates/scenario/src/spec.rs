@@ -44,6 +44,10 @@ pub struct Scenario {
     /// Beacon-chain incidents: double signing (slashing) and inactivity leaks.
     #[serde(default)]
     pub beacon_incidents: Vec<BeaconIncident>,
+    /// Redemptions: demand, instant buffer, protocol queue, EigenLayer escrow and beacon-chain
+    /// exits. Absent: nobody redeems (the book only moves by rewards and losses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawals: Option<Withdrawals>,
 }
 
 /// `[beacon]`: the network the pool's validators are part of.
@@ -97,8 +101,13 @@ pub struct BeaconIncident {
     pub name: String,
     /// `double_sign` or `inactivity_leak`.
     pub kind: IncidentKind,
-    /// Poisson event rate, events per year (≥ 0).
+    /// Poisson event rate, events per year (≥ 0). Default 0.
+    #[serde(default)]
     pub rate_per_year: f64,
+    /// Instead of a rate: one event at exactly this day (a scheduled stress), in
+    /// [0, horizon_days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
     /// Which operators an event can hit (`operators`, `attributes`; no `avs`). Default: all.
     #[serde(default)]
     pub select: Selector,
@@ -294,8 +303,13 @@ pub enum SeverityDraw {
 pub struct CommonShock {
     /// Unique name among shocks and copulas; the loss source it is reported under.
     pub name: String,
-    /// Poisson event rate, events per year (≥ 0).
+    /// Poisson event rate, events per year (≥ 0). Default 0.
+    #[serde(default)]
     pub rate_per_year: f64,
+    /// Instead of a rate: one event at exactly this day (a scheduled stress), in
+    /// [0, horizon_days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
     /// What an event can hit. Default: everything.
     #[serde(default)]
     pub select: Selector,
@@ -364,6 +378,245 @@ pub struct Copula {
     pub group_correlation: f64,
     /// Fraction of the pair's current allocation slashed by a fault.
     pub severity: Severity,
+}
+
+/// `[withdrawals]`: the front door. Holders ask to redeem (`demand`); requests are served
+/// from an instant `buffer` if there is one, otherwise wait in the protocol's FIFO `queue`,
+/// which the protocol funds by exiting validators (EigenLayer `escrow`, then the
+/// `network`-wide beacon-chain exit queue). See `docs/model.md` §13.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withdrawals {
+    /// Who asks to redeem, and when.
+    #[serde(default)]
+    pub demand: Demand,
+    /// Instant-exit liquidity (ether.fi / Puffer style). Absent: no instant path, no buffer.
+    #[serde(default)]
+    pub buffer: Option<Buffer>,
+    /// The protocol's own withdrawal queue.
+    #[serde(default)]
+    pub queue: ProtocolQueue,
+    /// EigenLayer's withdrawal escrow.
+    #[serde(default)]
+    pub escrow: Escrow,
+    /// The beacon chain's network-wide exit queue and withdrawal sweep.
+    #[serde(default)]
+    pub network: ExitNetwork,
+}
+
+/// `[withdrawals.demand]`: the share of remaining holders asking to redeem, per day:
+/// `base + nav_loss_sensitivity × drawdown + wait_sensitivity × max(0, posted wait −
+/// wait_free_days) + trigger pulses`, capped at `max_share_per_day`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Demand {
+    /// Share of remaining holders asking per day in calm times, in (0, 1]. Default 0.0005
+    /// (0.05% a day, about 17% a year).
+    #[serde(default = "default_base_share")]
+    pub base_share_per_day: f64,
+    /// Added daily share per unit of NAV drawdown from its running peak (2 → a 1% drawdown
+    /// adds 2% a day). Default 2.
+    #[serde(default = "default_nav_loss_sensitivity")]
+    pub nav_loss_sensitivity_per_day: f64,
+    /// Added daily share per day of posted wait beyond `wait_free_days`. Default 0.001.
+    #[serde(default = "default_wait_sensitivity")]
+    pub wait_sensitivity_per_day: f64,
+    /// Posted wait holders accept without reacting, days. Default 7.
+    #[serde(default = "default_wait_free_days")]
+    pub wait_free_days: f64,
+    /// Cap on the daily share, in (0, 1]. Default 0.5.
+    #[serde(default = "default_max_share")]
+    pub max_share_per_day: f64,
+    /// Run triggers: losses (and sector rushes marked `triggers_run`) add a decaying pulse.
+    /// Absent: no pulses.
+    #[serde(default)]
+    pub trigger: Option<RunTrigger>,
+}
+
+impl Default for Demand {
+    fn default() -> Self {
+        Demand {
+            base_share_per_day: default_base_share(),
+            nav_loss_sensitivity_per_day: default_nav_loss_sensitivity(),
+            wait_sensitivity_per_day: default_wait_sensitivity(),
+            wait_free_days: default_wait_free_days(),
+            max_share_per_day: default_max_share(),
+            trigger: None,
+        }
+    }
+}
+
+/// `[withdrawals.demand.trigger]`: a pulse of extra redemptions after a stress event,
+/// `share_per_day × exp(−t / decay_days)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunTrigger {
+    /// A loss event at least this large, in basis points of the pool's NAV, triggers a pulse.
+    /// Default 10.
+    #[serde(default = "default_trigger_bps")]
+    pub min_loss_bps: f64,
+    /// Extra share of remaining holders asking per day right after a trigger, in [0, 1].
+    pub share_per_day: f64,
+    /// E-folding time of the pulse, days (> 0). Default 3.
+    #[serde(default = "default_decay_days")]
+    pub decay_days: f64,
+}
+
+/// `[withdrawals.buffer]`: liquid ETH held outside the restaked book for instant exits, with
+/// a token-bucket rate limit and an instant-exit fee. Refilled by rewards and by exits (the
+/// protocol exits validators to bring it back to `target_eth`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buffer {
+    /// Liquid ETH at t = 0, on top of `pool.collateral_eth` (≥ 0).
+    pub initial_eth: f64,
+    /// Level the protocol refills the buffer to by exiting validators, ETH. Default
+    /// `initial_eth`.
+    #[serde(default)]
+    pub target_eth: Option<f64>,
+    /// Token-bucket capacity: the most ETH instant exits can take at once. Default: no limit.
+    #[serde(default)]
+    pub bucket_capacity_eth: Option<f64>,
+    /// Token-bucket refill, ETH per day. Default 0 (with a capacity: one bucket for the whole
+    /// horizon).
+    #[serde(default)]
+    pub bucket_refill_eth_per_day: f64,
+    /// Fee on instant exits, basis points of the amount redeemed (Puffer: 100). Default 0.
+    #[serde(default)]
+    pub instant_fee_bps: f64,
+    /// Share of requests that take the instant path when it has room, in [0, 1]. Default 1.
+    #[serde(default = "one")]
+    pub instant_share: f64,
+}
+
+/// `[withdrawals.queue]`: the protocol's FIFO withdrawal queue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolQueue {
+    /// A request is not paid before this many days (Kelp: 8, Renzo: ~7-14). Default 0.
+    #[serde(default)]
+    pub cooldown_days: f64,
+    /// Most ETH the queue pays out per day. Default: no cap.
+    #[serde(default)]
+    pub daily_cap_eth: Option<f64>,
+    /// Pause rule (a risk oracle, Renzo style): a loss this large stops the front door —
+    /// queue payouts and instant exits — for a while. Absent: never paused.
+    #[serde(default)]
+    pub pause: Option<PauseRule>,
+}
+
+/// `[withdrawals.queue.pause]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseRule {
+    /// A loss event of at least this many basis points of NAV pauses withdrawals (> 0).
+    pub min_loss_bps: f64,
+    /// How long a pause lasts from the loss, days (> 0).
+    pub days: f64,
+}
+
+/// `[withdrawals.escrow]`: EigenLayer's withdrawal delay. The protocol queues the EigenLayer
+/// withdrawal when it requests the validators' exit; the queued ETH stays slashable until the
+/// escrow ends, and is paid out at the later of the escrow's end and the ETH's arrival.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escrow {
+    /// Escrow length, days (mainnet: 100,800 blocks = 14 days). Default 14.
+    #[serde(default = "default_escrow_days")]
+    pub days: f64,
+}
+
+impl Default for Escrow {
+    fn default() -> Self {
+        Escrow {
+            days: default_escrow_days(),
+        }
+    }
+}
+
+/// `[withdrawals.network]`: the beacon chain's exit queue, which the pool shares with every
+/// other staker, and the withdrawal sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExitNetwork {
+    /// ETH already in the network exit queue at t = 0 (≥ 0). Default 0.
+    #[serde(default)]
+    pub queue_eth: f64,
+    /// Other stakers' exits joining the queue, ETH per day (≥ 0). Default 0.
+    #[serde(default)]
+    pub inflow_eth_per_day: f64,
+    /// The exit-churn rule (defaults: Electra's 65536 / 128 / 256).
+    #[serde(default)]
+    pub churn: crate::beacon::ChurnRule,
+    /// Length of one withdrawal-sweep cycle, days: a validator's ETH arrives uniformly within
+    /// it after the withdrawability delay. Default 8.7 (~1 M validators at 16 per block).
+    #[serde(default = "default_sweep_days")]
+    pub sweep_days: f64,
+    /// Sector-wide rushes: jumps of the network exit queue.
+    #[serde(default)]
+    pub rushes: Vec<Rush>,
+}
+
+impl Default for ExitNetwork {
+    fn default() -> Self {
+        ExitNetwork {
+            queue_eth: 0.0,
+            inflow_eth_per_day: 0.0,
+            churn: crate::beacon::ChurnRule::default(),
+            sweep_days: default_sweep_days(),
+            rushes: Vec::new(),
+        }
+    }
+}
+
+/// `[[withdrawals.network.rushes]]`: other stakers exiting at once (September 2025: one large
+/// operator's ~2.5 M ETH), Poisson or scheduled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rush {
+    /// Unique name among rushes.
+    pub name: String,
+    /// Poisson event rate, events per year (≥ 0). Default 0.
+    #[serde(default)]
+    pub rate_per_year: f64,
+    /// Instead of a rate: one rush at exactly this day, in [0, horizon_days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// ETH joining the exit queue: a number or a distribution (`fixed`, `uniform`,
+    /// `empirical`).
+    pub size_eth: Severity,
+    /// Whether the rush also triggers a redemption pulse among the pool's holders (sector-wide
+    /// stress). Default false.
+    #[serde(default)]
+    pub triggers_run: bool,
+}
+
+fn default_base_share() -> f64 {
+    0.0005
+}
+fn default_nav_loss_sensitivity() -> f64 {
+    2.0
+}
+fn default_wait_sensitivity() -> f64 {
+    0.001
+}
+fn default_wait_free_days() -> f64 {
+    7.0
+}
+fn default_max_share() -> f64 {
+    0.5
+}
+fn default_trigger_bps() -> f64 {
+    10.0
+}
+fn default_decay_days() -> f64 {
+    3.0
+}
+fn default_escrow_days() -> f64 {
+    14.0
+}
+fn default_sweep_days() -> f64 {
+    8.7
 }
 
 fn one() -> f64 {

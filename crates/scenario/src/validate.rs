@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::beacon::Fork;
 use crate::error::Diagnostic;
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
-use crate::spec::{CopulaFamily, HitUnit, IncidentKind, Scenario, Selector};
+use crate::spec::{CopulaFamily, HitUnit, IncidentKind, Scenario, Selector, Withdrawals};
 use crate::suggest::closest;
 
 /// Relative tolerance for "sums to" checks (stakes, magnitudes).
@@ -18,6 +18,13 @@ pub const MAX_DOF: f64 = 1000.0;
 pub const MAX_LEAK_DAYS: f64 = 10_000.0;
 /// Largest number of steps a path may have.
 pub const MAX_STEPS: f64 = 10_000_000.0;
+/// Largest sector-wide rush a scenario may describe, ETH (about eight times all ETH in
+/// existence): a bound on the `size_eth` distributions of `[[withdrawals.network.rushes]]`.
+pub const MAX_RUSH_ETH: f64 = 1e9;
+/// Largest exit-churn parameter, ETH per epoch: keeps the rule's Gwei arithmetic within u64.
+pub const MAX_CHURN_PER_EPOCH_ETH: u64 = 1_000_000_000;
+/// Basis points in a whole (a loss of the entire NAV).
+const BPS: f64 = 10_000.0;
 
 struct Checker {
     out: Vec<Diagnostic>,
@@ -40,6 +47,12 @@ impl Checker {
     fn positive(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && v > 0.0) {
             self.push(path, format!("must be a finite number > 0, got {v}"));
+        }
+    }
+    /// `v` in (lo, hi].
+    fn finite_in_open_closed(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
+        if !(v.is_finite() && v > lo && v <= hi) {
+            self.push(path, format!("must be in ({lo}, {hi}], got {v}"));
         }
     }
     fn name(&mut self, path: &str, name: &str) {
@@ -86,6 +99,9 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     // Structural problems make selector resolution meaningless: skip it then.
     let resolve = c.out.is_empty();
     check_sources(&mut c, s, &avs_names, resolve);
+    if let Some(w) = &s.withdrawals {
+        check_withdrawals(&mut c, s, w);
+    }
     c.out
 }
 
@@ -256,7 +272,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
     for (i, sh) in s.shocks.iter().enumerate() {
         let at = format!("shocks[{i}]");
         unique(c, format!("{at}.name"), &sh.name);
-        c.non_negative(&format!("{at}.rate_per_year"), sh.rate_per_year);
+        check_schedule(c, s, &at, sh.rate_per_year, sh.at_days);
         check_hits(c, &at, sh.hit_probability, sh.hits_per_event);
         for (field, msg) in sh.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
@@ -367,6 +383,28 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
     check_incidents(c, s, &mut unique, resolve);
 }
 
+/// An event source is either Poisson (`rate_per_year` ≥ 0) or scheduled once (`at_days` in
+/// [0, horizon_days)), not both.
+fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: Option<f64>) {
+    c.non_negative(&format!("{at}.rate_per_year"), rate);
+    let Some(day) = at_days else { return };
+    let path = format!("{at}.at_days");
+    let horizon = s.simulation.horizon_days;
+    if horizon.is_finite() && horizon > 0.0 {
+        if !(day.is_finite() && day >= 0.0 && day < horizon) {
+            c.push(
+                &path,
+                format!("must be in [0, horizon_days) = [0, {horizon}), got {day}"),
+            );
+        }
+    } else {
+        c.non_negative(&path, day);
+    }
+    if rate != 0.0 {
+        c.push(path, "give rate_per_year or at_days, not both");
+    }
+}
+
 /// `hit_probability` is a probability and excludes `hits_per_event`.
 fn check_hits(
     c: &mut Checker,
@@ -440,7 +478,7 @@ fn check_incidents(
     for (i, inc) in s.beacon_incidents.iter().enumerate() {
         let at = format!("beacon_incidents[{i}]");
         unique(c, format!("{at}.name"), &inc.name);
-        c.non_negative(&format!("{at}.rate_per_year"), inc.rate_per_year);
+        check_schedule(c, s, &at, inc.rate_per_year, inc.at_days);
         check_hits(c, &at, inc.hit_probability, inc.hits_per_event);
         c.finite_in(
             &format!("{at}.validator_share"),
@@ -504,6 +542,147 @@ fn check_incidents(
             c.push(
                 format!("{at}.hits_per_event"),
                 format!("must be between 1 and the number of operators selected ({n}), got {k}"),
+            );
+        }
+    }
+}
+
+/// Checks `[withdrawals]`: demand, buffer, protocol queue, escrow, exit network and rushes.
+fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
+    let d = &w.demand;
+    let at = "withdrawals.demand";
+    if !(d.base_share_per_day.is_finite()
+        && d.base_share_per_day > 0.0
+        && d.base_share_per_day <= 1.0)
+    {
+        c.push(
+            format!("{at}.base_share_per_day"),
+            format!(
+                "must be in (0, 1], got {}; use a tiny value such as 1e-9 for no calm redemptions",
+                d.base_share_per_day
+            ),
+        );
+    }
+    c.non_negative(
+        &format!("{at}.nav_loss_sensitivity_per_day"),
+        d.nav_loss_sensitivity_per_day,
+    );
+    c.non_negative(
+        &format!("{at}.wait_sensitivity_per_day"),
+        d.wait_sensitivity_per_day,
+    );
+    c.non_negative(&format!("{at}.wait_free_days"), d.wait_free_days);
+    let max_path = format!("{at}.max_share_per_day");
+    c.finite_in_open_closed(&max_path, d.max_share_per_day, 0.0, 1.0);
+    if d.max_share_per_day < d.base_share_per_day {
+        c.push(
+            max_path,
+            format!(
+                "must be ≥ base_share_per_day ({}), got {}",
+                d.base_share_per_day, d.max_share_per_day
+            ),
+        );
+    }
+    if let Some(t) = &d.trigger {
+        let at = "withdrawals.demand.trigger";
+        c.finite_in(&format!("{at}.min_loss_bps"), t.min_loss_bps, 0.0, BPS);
+        c.finite_in(&format!("{at}.share_per_day"), t.share_per_day, 0.0, 1.0);
+        c.positive(&format!("{at}.decay_days"), t.decay_days);
+    }
+
+    if let Some(b) = &w.buffer {
+        let at = "withdrawals.buffer";
+        c.non_negative(&format!("{at}.initial_eth"), b.initial_eth);
+        if let Some(v) = b.target_eth {
+            c.non_negative(&format!("{at}.target_eth"), v);
+        }
+        if let Some(v) = b.bucket_capacity_eth {
+            c.non_negative(&format!("{at}.bucket_capacity_eth"), v);
+        }
+        c.non_negative(
+            &format!("{at}.bucket_refill_eth_per_day"),
+            b.bucket_refill_eth_per_day,
+        );
+        c.finite_in(
+            &format!("{at}.instant_fee_bps"),
+            b.instant_fee_bps,
+            0.0,
+            BPS,
+        );
+        c.finite_in(&format!("{at}.instant_share"), b.instant_share, 0.0, 1.0);
+    }
+
+    let q = &w.queue;
+    c.non_negative("withdrawals.queue.cooldown_days", q.cooldown_days);
+    if let Some(v) = q.daily_cap_eth {
+        c.positive("withdrawals.queue.daily_cap_eth", v);
+    }
+    if let Some(p) = &q.pause {
+        c.finite_in_open_closed(
+            "withdrawals.queue.pause.min_loss_bps",
+            p.min_loss_bps,
+            0.0,
+            BPS,
+        );
+        c.positive("withdrawals.queue.pause.days", p.days);
+    }
+
+    c.non_negative("withdrawals.escrow.days", w.escrow.days);
+
+    let net = &w.network;
+    let at = "withdrawals.network";
+    c.non_negative(&format!("{at}.queue_eth"), net.queue_eth);
+    c.non_negative(&format!("{at}.inflow_eth_per_day"), net.inflow_eth_per_day);
+    c.non_negative(&format!("{at}.sweep_days"), net.sweep_days);
+    let churn = &net.churn;
+    if churn.quotient < 1 {
+        c.push(
+            format!("{at}.churn.quotient"),
+            format!("must be an integer ≥ 1, got {}", churn.quotient),
+        );
+    }
+    if !(1..=MAX_CHURN_PER_EPOCH_ETH).contains(&churn.min_per_epoch_eth) {
+        c.push(
+            format!("{at}.churn.min_per_epoch_eth"),
+            format!(
+                "must be a whole number of ETH in [1, {MAX_CHURN_PER_EPOCH_ETH}], got {}",
+                churn.min_per_epoch_eth
+            ),
+        );
+    }
+    let max = churn.max_per_epoch_eth;
+    if max != 0 && max < churn.min_per_epoch_eth {
+        c.push(
+            format!("{at}.churn.max_per_epoch_eth"),
+            format!(
+                "must be 0 (no cap) or ≥ min_per_epoch_eth ({}), got {max}",
+                churn.min_per_epoch_eth
+            ),
+        );
+    } else if max > MAX_CHURN_PER_EPOCH_ETH {
+        c.push(
+            format!("{at}.churn.max_per_epoch_eth"),
+            format!("must be 0 (no cap) or at most {MAX_CHURN_PER_EPOCH_ETH}, got {max}"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, r) in net.rushes.iter().enumerate() {
+        let at = format!("{at}.rushes[{i}]");
+        c.name(&format!("{at}.name"), &r.name);
+        if !seen.insert(r.name.as_str()) {
+            c.push(
+                format!("{at}.name"),
+                format!("duplicate rush name `{}`", r.name),
+            );
+        }
+        check_schedule(c, s, &at, r.rate_per_year, r.at_days);
+        for (field, msg) in r.size_eth.problems_in(MAX_RUSH_ETH) {
+            c.push(join(&format!("{at}.size_eth"), field), msg);
+        }
+        if r.triggers_run && d.trigger.is_none() {
+            c.push(
+                format!("{at}.triggers_run"),
+                "needs [withdrawals.demand.trigger], whose share_per_day and decay_days give the pulse",
             );
         }
     }

@@ -307,3 +307,318 @@ fn beacon_checks() {
     assert_eq!(m.incidents.len(), 1);
     assert_eq!(m.sources, ["bug", "ds", "avs_faults"]);
 }
+
+/// Every field of `[withdrawals]`, each set away from its default.
+const WITHDRAWALS: &str = r#"
+[withdrawals.demand]
+base_share_per_day = 0.001
+nav_loss_sensitivity_per_day = 3
+wait_sensitivity_per_day = 0.002
+wait_free_days = 5
+max_share_per_day = 0.4
+
+[withdrawals.demand.trigger]
+min_loss_bps = 20
+share_per_day = 0.05
+decay_days = 4
+
+[withdrawals.buffer]
+initial_eth = 5
+target_eth = 4
+bucket_capacity_eth = 3
+bucket_refill_eth_per_day = 1
+instant_fee_bps = 100
+instant_share = 0.8
+
+[withdrawals.queue]
+cooldown_days = 8
+daily_cap_eth = 10
+
+[withdrawals.queue.pause]
+min_loss_bps = 50
+days = 7
+
+[withdrawals.escrow]
+days = 14
+
+[withdrawals.network]
+queue_eth = 744_000
+inflow_eth_per_day = 20_000
+sweep_days = 8.7
+
+[withdrawals.network.churn]
+quotient = 65536
+min_per_epoch_eth = 128
+max_per_epoch_eth = 256
+
+[[withdrawals.network.rushes]]
+name = "sept"
+at_days = 10
+size_eth = 2_500_000
+triggers_run = true
+
+[[withdrawals.network.rushes]]
+name = "random"
+rate_per_year = 0.5
+size_eth = { dist = "uniform", min = 100_000, max = 1_000_000 }
+"#;
+
+#[test]
+fn full_withdrawals_section_loads_and_compiles() {
+    let text = format!("{GOOD}{WITHDRAWALS}");
+    let m = load_str(&text, Path::new("s.toml"), &[]).unwrap();
+    let w = m.withdrawals.as_ref().expect("compiled withdrawals");
+    assert_eq!(w.base_share_per_day, 0.001);
+    assert_eq!(w.max_share_per_day, 0.4);
+    let t = w.trigger.expect("trigger");
+    assert_eq!(
+        (t.min_loss_fraction, t.share_per_day, t.decay_days),
+        (0.002, 0.05, 4.0)
+    );
+    assert!(w.instant);
+    assert_eq!(w.buffer_initial_eth, 5.0);
+    assert_eq!(w.buffer_target_eth, 4.0);
+    assert_eq!(w.bucket_capacity_eth, 3.0);
+    assert_eq!(w.instant_fee, 0.01);
+    assert_eq!(w.cooldown_days, 8.0);
+    assert_eq!(w.daily_cap_eth, 10.0);
+    assert_eq!(w.pause, Some((0.005, 7.0)));
+    assert_eq!(w.escrow_days, 14.0);
+    // 256 ETH an epoch at the default T = 34.2 M ETH, 225 epochs a day.
+    assert_eq!(w.churn_eth_per_day, 57_600.0);
+    assert_eq!(w.exit_delay_days, 261.0 / 225.0);
+    assert_eq!(w.network_queue_eth, 744_000.0);
+    assert_eq!(w.rushes.len(), 2);
+    assert_eq!(w.rushes[0].at_days, Some(10.0));
+    assert!(w.rushes[0].events.is_none() && w.rushes[0].triggers_run);
+    assert!(w.rushes[1].events.is_some() && w.rushes[1].at_days.is_none());
+
+    // Without [withdrawals] nobody redeems; an empty one takes every default.
+    assert!(
+        load_str(GOOD, Path::new("s.toml"), &[])
+            .unwrap()
+            .withdrawals
+            .is_none()
+    );
+    let m = load_str(
+        &format!("{GOOD}\n[withdrawals]\n"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let w = m.withdrawals.unwrap();
+    assert!(!w.instant && w.pause.is_none() && w.trigger.is_none());
+    assert_eq!(
+        (w.escrow_days, w.sweep_days, w.base_share_per_day),
+        (14.0, 8.7, 0.0005)
+    );
+    assert_eq!(w.daily_cap_eth, f64::INFINITY);
+}
+
+#[test]
+fn scheduled_events_are_checked() {
+    // Both a rate and a day.
+    let text = GOOD.replace("severity = 0.1", "severity = 0.1\nat_days = 5");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:34:1: shocks[0].at_days: give rate_per_year or at_days, not both"),
+        "{e}"
+    );
+    // Beyond the 30-day horizon; rate_per_year defaults to 0.
+    let text = GOOD.replace("rate_per_year = 0.1\n", "at_days = 30\n");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains(
+            "s.toml:31:1: shocks[0].at_days: must be in [0, horizon_days) = [0, 30), got 30"
+        ),
+        "{e}"
+    );
+    let m = load_str(
+        &text,
+        Path::new("s.toml"),
+        &["shocks.bug.at_days=29.5".into()],
+    )
+    .unwrap();
+    assert_eq!(m.shocks[0].at_days, Some(29.5));
+    assert!(m.shocks[0].events.is_none());
+    let incident = "\n[[beacon_incidents]]\nname = \"ds\"\nkind = \"double_sign\"\nat_days = -1\n";
+    let e = err(&format!("{GOOD}{incident}"), &[]);
+    assert!(
+        e.contains("beacon_incidents[0].at_days: must be in [0, horizon_days) = [0, 30), got -1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn withdrawals_errors_name_the_field() {
+    let full = format!("{GOOD}{WITHDRAWALS}");
+    // An unknown key inside [withdrawals.buffer], located at the key.
+    let text = full.replace("instant_share = 0.8", "instant_shar = 0.8");
+    let e = err(&text, &[]);
+    assert!(e.contains("withdrawals.buffer.instant_shar"), "{e}");
+    assert!(e.contains("did you mean `instant_share`?"), "{e}");
+    assert!(e.starts_with("s.toml:53:1:"), "{e}");
+    // A negative buffer.
+    let text = full.replace("initial_eth = 5", "initial_eth = -5");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains(
+            "s.toml:48:1: withdrawals.buffer.initial_eth: must be a finite number ≥ 0, got -5"
+        ),
+        "{e}"
+    );
+    // A rush with both a rate and a day, beyond the horizon.
+    let e = err(
+        &full,
+        &[
+            "withdrawals.network.rushes.sept.rate_per_year=1",
+            "withdrawals.network.rushes.sept.at_days=45",
+        ],
+    );
+    assert!(
+        e.contains(
+            "withdrawals.network.rushes[0].at_days: give rate_per_year or at_days, not both"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("withdrawals.network.rushes[0].at_days: must be in [0, horizon_days) = [0, 30), got 45 (value from --set withdrawals.network.rushes.sept.at_days=45)"), "{e}");
+    // Sizes are ETH amounts: no beta, bounded by MAX_RUSH_ETH.
+    let text = full.replace(
+        "size_eth = { dist = \"uniform\", min = 100_000, max = 1_000_000 }",
+        "size_eth = { dist = \"beta\", mean = 0.5, sd = 0.1 }",
+    );
+    let e = err(&text, &[]);
+    assert!(
+        e.contains(
+            "withdrawals.network.rushes[1].size_eth.dist: the beta form is only for fractions"
+        ),
+        "{e}"
+    );
+    let e = err(
+        &full,
+        &["withdrawals.network.rushes.random.size_eth.max=2e9"],
+    );
+    assert!(
+        e.contains(
+            "withdrawals.network.rushes[1].size_eth.max: must be in [0, 1000000000], got 2000000000"
+        ),
+        "{e}"
+    );
+    // Duplicate rush names.
+    let text = full.replace("name = \"random\"", "name = \"sept\"");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("withdrawals.network.rushes[1].name: duplicate rush name `sept`"),
+        "{e}"
+    );
+    // Churn cap below the floor.
+    let text = full.replace("max_per_epoch_eth = 256", "max_per_epoch_eth = 64");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("withdrawals.network.churn.max_per_epoch_eth: must be 0 (no cap) or ≥ min_per_epoch_eth (128), got 64"),
+        "{e}"
+    );
+    // Demand, trigger, queue, pause and churn ranges, all reported together.
+    let e = err(
+        &full,
+        &[
+            "withdrawals.demand.base_share_per_day=0",
+            "withdrawals.demand.trigger.decay_days=0",
+            "withdrawals.buffer.instant_fee_bps=20000",
+            "withdrawals.queue.daily_cap_eth=0",
+            "withdrawals.queue.pause.min_loss_bps=0",
+            "withdrawals.network.churn.quotient=0",
+            "withdrawals.network.sweep_days=nan",
+        ],
+    );
+    for want in [
+        "withdrawals.demand.base_share_per_day: must be in (0, 1], got 0; use a tiny value such as 1e-9",
+        "withdrawals.demand.trigger.decay_days: must be a finite number > 0, got 0",
+        "withdrawals.buffer.instant_fee_bps: must be in [0, 10000], got 20000",
+        "withdrawals.queue.daily_cap_eth: must be a finite number > 0, got 0",
+        "withdrawals.queue.pause.min_loss_bps: must be in (0, 10000], got 0",
+        "withdrawals.network.churn.quotient: must be an integer ≥ 1, got 0",
+        "withdrawals.network.sweep_days: must be a finite number ≥ 0, got NaN",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    let e = err(&full, &["withdrawals.demand.max_share_per_day=0.0005"]);
+    assert!(
+        e.contains(
+            "withdrawals.demand.max_share_per_day: must be ≥ base_share_per_day (0.001), got 0.0005"
+        ),
+        "{e}"
+    );
+    // A rush that triggers a run needs a trigger to take the pulse from.
+    let text = format!(
+        "{GOOD}\n[[withdrawals.network.rushes]]\nname = \"r\"\nat_days = 1\nsize_eth = 1e6\ntriggers_run = true\n"
+    );
+    let e = err(&text, &[]);
+    assert!(
+        e.contains(
+            "withdrawals.network.rushes[0].triggers_run: needs [withdrawals.demand.trigger]"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn set_reaches_withdrawal_fields() {
+    let full = format!("{GOOD}{WITHDRAWALS}");
+    let m = load_str(
+        &full,
+        Path::new("s.toml"),
+        &[
+            "withdrawals.network.rushes.sept.size_eth=1_000_000".into(),
+            "withdrawals.network.rushes.1.triggers_run=true".into(),
+            "withdrawals.buffer.initial_eth=7".into(),
+            "withdrawals.network.churn.max_per_epoch_eth=0".into(),
+        ],
+    )
+    .unwrap();
+    let r = &m.scenario.withdrawals.as_ref().unwrap().network.rushes;
+    assert_eq!(
+        r[0].size_eth,
+        lrtsim_scenario::Severity::Fixed { value: 1e6 }
+    );
+    assert!(r[1].triggers_run);
+    let w = m.withdrawals.unwrap();
+    assert_eq!(w.buffer_initial_eth, 7.0);
+    // Uncapped: T // 65536 = 521 ETH an epoch.
+    assert_eq!(w.churn_eth_per_day, 521.0 * 225.0);
+    let e = err(&full, &["withdrawals.network.rushes.setp.size_eth=1"]);
+    assert!(
+        e.contains("no entry named `setp`") && e.contains("did you mean `sept`?"),
+        "{e}"
+    );
+
+    // Tables that are absent are created: [withdrawals.queue] here, all of [withdrawals] below.
+    let text = format!("{GOOD}\n[withdrawals.escrow]\ndays = 7\n");
+    let m = load_str(
+        &text,
+        Path::new("s.toml"),
+        &["withdrawals.queue.cooldown_days=7".into()],
+    )
+    .unwrap();
+    assert_eq!(m.withdrawals.unwrap().cooldown_days, 7.0);
+    let m = load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &[
+            "withdrawals.queue.cooldown_days=7".into(),
+            "withdrawals.buffer.initial_eth=5000".into(),
+        ],
+    )
+    .unwrap();
+    let w = m.withdrawals.unwrap();
+    assert_eq!(
+        (w.cooldown_days, w.buffer_initial_eth, w.buffer_target_eth),
+        (7.0, 5000.0, 5000.0)
+    );
+    assert!(w.instant);
+    let e = err(GOOD, &["withdrawals.buffer.target_eth=5"]);
+    assert!(
+        e.contains("withdrawals.buffer") && e.contains("missing field `initial_eth`"),
+        "{e}"
+    );
+}

@@ -17,6 +17,7 @@ use rand_distr::Distribution;
 
 use crate::ledger::Ledger;
 use crate::outputs::Layout;
+use crate::redemption::Redemption;
 
 /// What an event does.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +32,8 @@ enum Kind {
     Incident { incident: u32, record: u32 },
     /// The correlation penalty of double-signing record `record`.
     CorrelationPenalty { record: u32 },
+    /// A sector-wide rush on the network exit queue.
+    Rush(u32),
 }
 
 /// What one double-signing incident did to the pool, for its correlation penalty.
@@ -44,6 +47,23 @@ struct DoubleSign {
     /// The pool's slashed validators are `slashed[first..end]`.
     first: u32,
     end: u32,
+}
+
+/// One operator's validators slashed by one double-signing record.
+#[derive(Debug, Clone, Copy)]
+struct Slashed {
+    op: u32,
+    /// Validators slashed (a real number).
+    validators: f64,
+    /// Balance each has lost to the initial and correlation penalties, Gwei.
+    lost_gwei_each: u64,
+    /// The book's pro-rata scale when they were slashed.
+    scale: f64,
+    /// When they are withdrawable (forced out: slash + 8192 epochs, or later behind a long
+    /// exit queue), days; +∞ once released or without a withdrawal model.
+    withdrawable_days: f64,
+    /// When the EigenLayer escrow queued at the slashing ends, days.
+    escrow_end_days: f64,
 }
 
 /// Loss categories of a path, ETH.
@@ -82,8 +102,12 @@ pub struct PathKernel<'m> {
     events: Vec<Event>,
     scratch: Vec<u32>,
     double_signs: Vec<DoubleSign>,
-    /// (operator, validators) slashed by each double-signing record.
-    slashed: Vec<(u32, f64)>,
+    /// Validators slashed by each double-signing record.
+    slashed: Vec<Slashed>,
+    /// The front door, when the model has `[withdrawals]`.
+    redemption: Option<Redemption<'m>>,
+    /// Earliest `withdrawable_days` among `slashed` not yet released.
+    next_release_days: f64,
 }
 
 impl<'m> PathKernel<'m> {
@@ -103,6 +127,11 @@ impl<'m> PathKernel<'m> {
             scratch: Vec::with_capacity(64),
             double_signs: Vec::with_capacity(8),
             slashed: Vec::with_capacity(16),
+            redemption: model.withdrawals.as_ref().map(|w| {
+                let book: f64 = model.operators.iter().map(|o| o.stake_eth).sum();
+                Redemption::new(w, model.n_steps, model.step_days, book)
+            }),
+            next_release_days: f64::INFINITY,
         }
     }
 
@@ -123,6 +152,10 @@ impl<'m> PathKernel<'m> {
         self.losses = Categories::default();
         self.double_signs.clear();
         self.slashed.clear();
+        self.next_release_days = f64::INFINITY;
+        if let Some(r) = self.redemption.as_mut() {
+            r.reset();
+        }
     }
 
     /// Simulates one path and writes its outputs into `row` (length `layout().len()`).
@@ -135,6 +168,10 @@ impl<'m> PathKernel<'m> {
                 .then(a.time_days.total_cmp(&b.time_days))
                 .then(a.seq.cmp(&b.seq))
         });
+        if self.redemption.is_some() {
+            self.run_steps(rng, row);
+            return;
+        }
         let mut accrued_to_step = 0u32;
         for i in 0..self.events.len() {
             let ev = self.events[i];
@@ -148,6 +185,73 @@ impl<'m> PathKernel<'m> {
         self.write_row(row);
     }
 
+    /// A path with withdrawals: step by step, the front door at each step's start, then the
+    /// step's events, then its rewards into liquid ETH.
+    fn run_steps<R: Rng + ?Sized>(&mut self, rng: &mut R, row: &mut [f64]) {
+        let m = self.model;
+        let (u_t0, u_stress): (f64, f64) = (rng.random(), rng.random());
+        let mut i = 0;
+        for k in 0..m.n_steps {
+            let t1 = f64::from(k + 1) * m.step_days;
+            if self.next_release_days < t1 {
+                self.release_slashed(t1);
+            }
+            let r = self.redemption.as_mut().expect("withdrawal path");
+            r.step(k as usize, &mut self.ledger);
+            while let Some(ev) = self.events.get(i).copied() {
+                if ev.step != k {
+                    break;
+                }
+                i += 1;
+                let before = self.slashed_eth;
+                let r = self.redemption.as_ref().expect("withdrawal path");
+                let assets_before = r.assets_eth(self.ledger.book_eth());
+                self.apply(rng, ev.kind, ev.time_days);
+                let loss = self.slashed_eth - before;
+                if loss > 0.0 {
+                    let t = ev.time_days.min(t1);
+                    let r = self.redemption.as_mut().expect("withdrawal path");
+                    r.loss(t, loss, assets_before);
+                }
+            }
+            let before = self.net_rewards_eth;
+            self.accrue(1);
+            let r = self.redemption.as_mut().expect("withdrawal path");
+            r.add_rewards(self.net_rewards_eth - before);
+        }
+        let r = self.redemption.as_mut().expect("withdrawal path");
+        let outcome = r.finish(self.ledger.book_eth(), u_t0, u_stress);
+        self.write_row(row);
+        self.layout.write_redemption(row, &outcome);
+        let r = self.redemption.as_ref().expect("withdrawal path");
+        let nav = r.nav(self.ledger.book_eth());
+        row[Layout::NAV_RETURN] = nav - 1.0;
+    }
+
+    /// Slashed validators that became withdrawable before `t1` leave the book (forced out)
+    /// and are delivered after the sweep.
+    fn release_slashed(&mut self, t1: f64) {
+        let m = self.model;
+        let mut next = f64::INFINITY;
+        for k in 0..self.slashed.len() {
+            let s = self.slashed[k];
+            if s.withdrawable_days >= t1 {
+                next = next.min(s.withdrawable_days);
+                continue;
+            }
+            let eb = m.operators[s.op as usize].validator_balance_gwei;
+            let physical = s.validators * eb.saturating_sub(s.lost_gwei_each) as f64
+                / GWEI_PER_ETH as f64
+                * (self.ledger.scale() / s.scale);
+            let book_before = self.ledger.book_eth();
+            let eth = self.ledger.withdraw_validators(s.op, physical);
+            let r = self.redemption.as_mut().expect("withdrawal path");
+            r.release(eth, book_before, s.withdrawable_days, s.escrow_end_days);
+            self.slashed[k].withdrawable_days = f64::INFINITY;
+        }
+        self.next_release_days = next;
+    }
+
     /// Draws every event of the path into `self.events` (unsorted).
     fn draw_events<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = self.model;
@@ -156,12 +260,15 @@ impl<'m> PathKernel<'m> {
         let step_of = |t: f64| ((t / m.step_days) as u32).min(last_step);
         let mut seq = 0u32;
         for (s, shock) in m.shocks.iter().enumerate() {
-            let Some(events) = &shock.events else {
-                continue;
+            let n = match (shock.at_days, &shock.events) {
+                (Some(_), _) => 1,
+                (None, Some(events)) => events.sample(rng) as u64,
+                (None, None) => continue,
             };
-            let n = events.sample(rng) as u64;
             for _ in 0..n {
-                let t = rng.random::<f64>() * horizon;
+                let t = shock
+                    .at_days
+                    .unwrap_or_else(|| rng.random::<f64>() * horizon);
                 self.events.push(Event {
                     step: step_of(t),
                     time_days: t,
@@ -187,12 +294,15 @@ impl<'m> PathKernel<'m> {
         }
         let penalty_delay_days = CORRELATION_PENALTY_DELAY_EPOCHS as f64 / EPOCHS_PER_DAY;
         for (i, incident) in m.incidents.iter().enumerate() {
-            let Some(events) = &incident.events else {
-                continue;
+            let n = match (incident.at_days, &incident.events) {
+                (Some(_), _) => 1,
+                (None, Some(events)) => events.sample(rng) as u64,
+                (None, None) => continue,
             };
-            let n = events.sample(rng) as u64;
             for _ in 0..n {
-                let t = rng.random::<f64>() * horizon;
+                let t = incident
+                    .at_days
+                    .unwrap_or_else(|| rng.random::<f64>() * horizon);
                 let record = self.double_signs.len() as u32;
                 if incident.kind == IncidentKind::DoubleSign {
                     self.double_signs.push(DoubleSign {
@@ -224,6 +334,27 @@ impl<'m> PathKernel<'m> {
                     },
                 });
                 seq += 1;
+            }
+        }
+        if let Some(w) = &m.withdrawals {
+            for (r, rush) in w.rushes.iter().enumerate() {
+                let n = match (rush.at_days, &rush.events) {
+                    (Some(_), _) => 1,
+                    (None, Some(events)) => events.sample(rng) as u64,
+                    (None, None) => continue,
+                };
+                for _ in 0..n {
+                    let t = rush
+                        .at_days
+                        .unwrap_or_else(|| rng.random::<f64>() * horizon);
+                    self.events.push(Event {
+                        step: step_of(t),
+                        time_days: t,
+                        seq,
+                        kind: Kind::Rush(r as u32),
+                    });
+                    seq += 1;
+                }
             }
         }
         for (c, copula) in m.copulas.iter().enumerate() {
@@ -267,6 +398,17 @@ impl<'m> PathKernel<'m> {
             }
             Kind::Incident { incident, record } => self.incident(rng, incident, record, time_days),
             Kind::CorrelationPenalty { record } => self.correlation_penalty(record, time_days),
+            Kind::Rush(r) => {
+                let rush = &m
+                    .withdrawals
+                    .as_ref()
+                    .expect("rushes need withdrawals")
+                    .rushes[r as usize];
+                let eth = rush.size_eth.sample(rng);
+                if let Some(red) = self.redemption.as_mut() {
+                    red.rush(time_days, eth, rush.triggers_run);
+                }
+            }
             Kind::AvsFault { entry, pair } => {
                 let f = m
                     .avs_faults
@@ -305,19 +447,37 @@ impl<'m> PathKernel<'m> {
                             continue;
                         }
                         let eb = m.operators[op as usize].validator_balance_gwei;
-                        self.ledger.lock_slashed(
-                            op,
-                            n * eb as f64 / GWEI_PER_ETH as f64,
-                            time_days,
-                        );
                         let initial = m.beacon.fork.initial_penalty_gwei(eb);
                         self.losses.beacon_initial += self.beacon_hit(op, n, initial, inc.source);
-                        self.slashed.push((op, n));
+                        self.slashed.push(Slashed {
+                            op,
+                            validators: n,
+                            lost_gwei_each: initial,
+                            scale: self.ledger.scale(),
+                            withdrawable_days: f64::INFINITY,
+                            escrow_end_days: f64::INFINITY,
+                        });
                         self.double_signs[record as usize].slashed_gwei += n * eb as f64;
                     }
                 });
                 let r = &mut self.double_signs[record as usize];
                 (r.first, r.end) = (first, self.slashed.len() as u32);
+                if let Some(red) = self.redemption.as_mut() {
+                    // Slashed validators are exited at once: they join the network exit queue
+                    // (with the rest of the incident's) and are withdrawable 8192 epochs after
+                    // the slashing, or later behind a long queue; the protocol queues their
+                    // EigenLayer withdrawal at the slashing.
+                    let w = m.withdrawals.as_ref().expect("redemption has a model");
+                    let ahead_days =
+                        red.join_network_queue(time_days, r.slashed_gwei / GWEI_PER_ETH as f64);
+                    let lock_days = EPOCHS_PER_SLASHINGS_VECTOR as f64 / EPOCHS_PER_DAY;
+                    let withdrawable = time_days + lock_days.max(ahead_days + w.exit_delay_days);
+                    for s in &mut self.slashed[first as usize..] {
+                        s.withdrawable_days = withdrawable;
+                        s.escrow_end_days = time_days + w.escrow_days;
+                    }
+                    self.next_release_days = self.next_release_days.min(withdrawable);
+                }
             }
             IncidentKind::InactivityLeak => {
                 let days = inc
@@ -360,14 +520,15 @@ impl<'m> PathKernel<'m> {
         let slashings_gwei = m.beacon.background_gwei.saturating_add(in_window as u64);
         let r = self.double_signs[record as usize];
         for k in r.first..r.end {
-            let (op, n) = self.slashed[k as usize];
+            let Slashed { op, validators, .. } = self.slashed[k as usize];
             let eb = m.operators[op as usize].validator_balance_gwei;
             let fork = m.beacon.fork;
             // A validator cannot lose more than it holds after the initial penalty.
             let penalty = fork
                 .correlation_penalty_gwei(eb, slashings_gwei, m.beacon.total_gwei)
                 .min(eb - fork.initial_penalty_gwei(eb));
-            self.losses.beacon_correlation += self.beacon_hit(op, n, penalty, r.source);
+            self.slashed[k as usize].lost_gwei_each += penalty;
+            self.losses.beacon_correlation += self.beacon_hit(op, validators, penalty, r.source);
         }
     }
 
@@ -426,12 +587,18 @@ impl<'m> PathKernel<'m> {
     /// The path's books, summed from the state itself (for conservation checks).
     pub fn book(&self) -> Book {
         let (withdrawable_eth, allocated_eth) = self.ledger.totals();
+        let r = self.redemption.as_ref();
         Book {
             withdrawable_eth,
             allocated_eth,
             slashed_eth: self.slashed_eth,
             gross_rewards_eth: self.gross_rewards_eth,
             net_rewards_eth: self.net_rewards_eth,
+            liquid_eth: r.map_or(0.0, Redemption::liquid_eth),
+            transit_eth: r.map_or(0.0, Redemption::transit_eth),
+            redeemed_eth: r.map_or(0.0, Redemption::redeemed_eth),
+            exit_fees_eth: r.map_or(0.0, Redemption::exit_fees_eth),
+            initial_assets_eth: r.map_or(self.model.collateral_eth, Redemption::initial_assets_eth),
         }
     }
 }
@@ -449,4 +616,14 @@ pub struct Book {
     pub gross_rewards_eth: f64,
     /// Rewards that reached the pool, ETH.
     pub net_rewards_eth: f64,
+    /// Liquid ETH outside the restaked book (buffer, deliveries not yet paid out).
+    pub liquid_eth: f64,
+    /// ETH out of the book on its way to the pool (exiting validators, the sweep).
+    pub transit_eth: f64,
+    /// ETH paid to redeeming holders.
+    pub redeemed_eth: f64,
+    /// Instant-exit fees paid, ETH.
+    pub exit_fees_eth: f64,
+    /// The pool's assets at t = 0: the restaked book plus the buffer.
+    pub initial_assets_eth: f64,
 }

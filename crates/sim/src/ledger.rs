@@ -22,23 +22,25 @@
 use lrtsim_scenario::Model;
 
 /// Per-operator and per-allocation state of one path, with the reward rates of the book.
+///
+/// Withdrawals take the same share of every operator and allocation (the pool exits pro
+/// rata), so they are one multiplication: every stored amount is multiplied by `scale`
+/// (1 until something is withdrawn) to give ETH.
 #[derive(Debug, Clone)]
 pub struct Ledger<'m> {
     model: &'m Model,
-    /// Slashable ETH of each allocation pair.
+    /// Slashable amount of each allocation pair (× `scale` = ETH).
     alloc_eth: Vec<f64>,
-    /// The pool's withdrawable ETH from each operator.
+    /// The pool's withdrawable amount from each operator (× `scale` = ETH).
     withdrawable_eth: Vec<f64>,
-    /// Physical beacon-chain balance of each operator's validators.
+    /// Physical beacon-chain balance of each operator's validators (× `scale` = ETH).
     beacon_eth: Vec<f64>,
-    /// Active (not slashed, not ejected) validators of each operator.
+    /// Active (not slashed, not ejected) validators of each operator (× `scale`).
     active_validators: Vec<f64>,
-    /// Part of `withdrawable_eth` queued for withdrawal (in escrow: still slashable).
-    queued_eth: Vec<f64>,
-    /// Physical balance of slashed validators that cannot be withdrawn before
-    /// `locked_until_days` (slash time + 8192 epochs).
-    locked_eth: Vec<f64>,
-    locked_until_days: Vec<f64>,
+    /// Share of the t = 0 book still in it after pro-rata withdrawals.
+    scale: f64,
+    /// The pool's withdrawable ETH summed over operators, kept up to date.
+    book_eth: f64,
     dirty_pairs: Vec<u32>,
     pair_dirty: Vec<bool>,
     dirty_operators: Vec<u32>,
@@ -58,9 +60,8 @@ impl<'m> Ledger<'m> {
             withdrawable_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             beacon_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             active_validators: model.operators.iter().map(initial_validators).collect(),
-            queued_eth: vec![0.0; model.operators.len()],
-            locked_eth: vec![0.0; model.operators.len()],
-            locked_until_days: vec![0.0; model.operators.len()],
+            scale: 1.0,
+            book_eth: initial_book_eth(model),
             dirty_pairs: Vec::with_capacity(64),
             pair_dirty: vec![false; model.pairs.len()],
             dirty_operators: Vec::with_capacity(16),
@@ -83,12 +84,13 @@ impl<'m> Ledger<'m> {
             self.withdrawable_eth[o as usize] = stake;
             self.beacon_eth[o as usize] = stake;
             self.active_validators[o as usize] = initial_validators(&m.operators[o as usize]);
-            self.queued_eth[o as usize] = 0.0;
-            self.locked_eth[o as usize] = 0.0;
-            self.locked_until_days[o as usize] = 0.0;
             self.operator_dirty[o as usize] = false;
         }
         self.dirty_operators.clear();
+        if self.scale != 1.0 || self.book_eth != initial_book_eth(m) {
+            self.scale = 1.0;
+            self.book_eth = initial_book_eth(m);
+        }
         self.gross_rate_eth_per_year = m.gross_reward_eth_per_year;
         self.net_rate_eth_per_year = m.net_reward_eth_per_year;
     }
@@ -110,7 +112,7 @@ impl<'m> Ledger<'m> {
     /// An AVS slashes `fraction` of allocation `pair`; returns the ETH the pool loses.
     pub fn slash_allocation(&mut self, pair: u32, fraction: f64) -> f64 {
         let p = pair as usize;
-        let loss = fraction * self.alloc_eth[p];
+        let loss = fraction * (self.scale * self.alloc_eth[p]);
         if loss <= 0.0 {
             return 0.0;
         }
@@ -119,9 +121,10 @@ impl<'m> Ledger<'m> {
         let operator = &self.model.operators[op];
         self.touch_pair(p);
         self.touch_operator(op);
-        self.alloc_eth[p] -= loss;
-        self.scale_queued(op, loss);
-        self.withdrawable_eth[op] -= loss;
+        let stored = loss / self.scale;
+        self.alloc_eth[p] -= stored;
+        self.withdrawable_eth[op] -= stored;
+        self.book_eth -= loss;
         self.gross_rate_eth_per_year -=
             loss * (operator.gross_staking_per_eth_year + info.gross_avs_per_eth_year);
         self.net_rate_eth_per_year -=
@@ -133,7 +136,7 @@ impl<'m> Ledger<'m> {
     /// they hold); returns the ETH the pool loses.
     pub fn beacon_loss(&mut self, op: u32, physical_eth: f64) -> f64 {
         let o = op as usize;
-        let balance = self.beacon_eth[o];
+        let balance = self.scale * self.beacon_eth[o];
         let x = physical_eth.min(balance);
         if x <= 0.0 {
             return 0.0;
@@ -141,10 +144,10 @@ impl<'m> Ledger<'m> {
         self.touch_operator(o);
         let lost_share = x / balance;
         let operator = &self.model.operators[o];
-        let loss = self.withdrawable_eth[o] * lost_share;
-        self.scale_queued(o, loss);
-        self.withdrawable_eth[o] -= loss;
-        self.beacon_eth[o] -= x;
+        let loss = (self.scale * self.withdrawable_eth[o]) * lost_share;
+        self.withdrawable_eth[o] -= loss / self.scale;
+        self.beacon_eth[o] -= x / self.scale;
+        self.book_eth -= loss;
         self.gross_rate_eth_per_year -= loss * operator.gross_staking_per_eth_year;
         self.net_rate_eth_per_year -= loss * operator.net_staking_per_eth_year;
         self.shrink_allocations(o, lost_share);
@@ -161,87 +164,64 @@ impl<'m> Ledger<'m> {
                 self.touch_pair(p);
                 self.alloc_eth[p] -= cut;
                 let info = &self.model.pairs[p];
-                self.gross_rate_eth_per_year -= cut * info.gross_avs_per_eth_year;
-                self.net_rate_eth_per_year -= cut * info.net_avs_per_eth_year;
+                let cut_eth = self.scale * cut;
+                self.gross_rate_eth_per_year -= cut_eth * info.gross_avs_per_eth_year;
+                self.net_rate_eth_per_year -= cut_eth * info.net_avs_per_eth_year;
             }
         }
     }
 
-    /// Queued withdrawals are slashed in proportion, like every share of the operator's
-    /// stake (EigenLayer applies the slashing factors at completion): a loss of `loss` out of
-    /// the withdrawable amount takes the same share of the queued amount.
-    fn scale_queued(&mut self, op: usize, loss: f64) {
-        let w = self.withdrawable_eth[op];
-        if self.queued_eth[op] > 0.0 && w > 0.0 {
-            self.queued_eth[op] *= (w - loss) / w;
-        }
+    /// Share of the t = 0 book still in it after pro-rata withdrawals.
+    pub fn scale(&self) -> f64 {
+        self.scale
     }
 
-    /// The escrow hook for withdrawal queues: queues up to `eth` of the pool's withdrawable
-    /// ETH from operator `op` for withdrawal and returns the amount queued. Queued ETH stays
-    /// in the withdrawable amount and stays slashable (14-day EigenLayer escrow) until
-    /// [`Ledger::complete_withdrawal`].
-    pub fn queue_withdrawal(&mut self, op: u32, eth: f64) -> f64 {
-        let o = op as usize;
-        let amount = eth
-            .min(self.withdrawable_eth[o] - self.queued_eth[o])
-            .max(0.0);
-        if amount > 0.0 {
-            self.touch_operator(o);
-            self.queued_eth[o] += amount;
-        }
-        amount
+    /// The pool's withdrawable ETH over all operators (the restaked book, including ETH
+    /// queued in the EigenLayer escrow, which stays slashable).
+    pub fn book_eth(&self) -> f64 {
+        self.book_eth
     }
 
-    /// ETH of operator `op` queued for withdrawal, after any slashing during escrow.
-    pub fn queued_eth(&self, op: u32) -> f64 {
-        self.queued_eth[op as usize]
-    }
-
-    /// Completes the queued withdrawal of operator `op`: the queued ETH (what is left of it)
-    /// leaves the restaked book and is returned.
-    pub fn complete_withdrawal(&mut self, op: u32) -> f64 {
-        let o = op as usize;
-        let amount = self.queued_eth[o];
-        if amount > 0.0 {
-            let operator = &self.model.operators[o];
-            // The delegated stake falls: so do the allocations, which are fractions of it.
-            let share = amount / self.withdrawable_eth[o];
-            self.queued_eth[o] = 0.0;
-            self.withdrawable_eth[o] -= amount;
-            self.gross_rate_eth_per_year -= amount * operator.gross_staking_per_eth_year;
-            self.net_rate_eth_per_year -= amount * operator.net_staking_per_eth_year;
-            self.shrink_allocations(o, share);
-        }
-        amount
-    }
-
-    /// Records that `physical_eth` of operator `op`'s validators were slashed at
-    /// `time_days`: they are exited and not withdrawable for 8192 epochs (36.4 days), for the
-    /// withdrawal queue to respect. Later slashes extend the hold.
-    pub fn lock_slashed(&mut self, op: u32, physical_eth: f64, time_days: f64) {
-        let o = op as usize;
-        self.touch_operator(o);
-        self.locked_eth[o] += physical_eth;
-        let until = time_days
-            + lrtsim_scenario::beacon::EPOCHS_PER_SLASHINGS_VECTOR as f64
-                / lrtsim_scenario::beacon::EPOCHS_PER_DAY;
-        self.locked_until_days[o] = self.locked_until_days[o].max(until);
-    }
-
-    /// The pool's share of operator `op`'s slashed validators that are still locked at
-    /// `now_days` (ETH the pool cannot withdraw yet).
-    pub fn locked_withdrawable_eth(&self, op: u32, now_days: f64) -> f64 {
-        let o = op as usize;
-        if now_days >= self.locked_until_days[o] || self.beacon_eth[o] <= 0.0 {
+    /// Withdraws `eth` of the book pro rata from every operator and allocation (capped at the
+    /// book); returns the ETH withdrawn. Rewards fall in proportion.
+    pub fn withdraw_pro_rata(&mut self, eth: f64) -> f64 {
+        let x = eth.min(self.book_eth);
+        if x <= 0.0 {
             return 0.0;
         }
-        self.withdrawable_eth[o] * (self.locked_eth[o] / self.beacon_eth[o]).min(1.0)
+        let keep = 1.0 - x / self.book_eth;
+        self.scale *= keep;
+        self.book_eth -= x;
+        self.gross_rate_eth_per_year *= keep;
+        self.net_rate_eth_per_year *= keep;
+        x
+    }
+
+    /// Withdraws operator `op`'s validators holding `physical_eth` of beacon-chain balance
+    /// (slashed validators forced out, once withdrawable): the pool's share of them leaves the
+    /// book, with the same share of the operator's allocations. Returns the ETH withdrawn.
+    pub fn withdraw_validators(&mut self, op: u32, physical_eth: f64) -> f64 {
+        let o = op as usize;
+        let balance = self.scale * self.beacon_eth[o];
+        if balance <= 0.0 || physical_eth <= 0.0 {
+            return 0.0;
+        }
+        let share = (physical_eth / balance).min(1.0);
+        self.touch_operator(o);
+        let operator = &self.model.operators[o];
+        let eth = (self.scale * self.withdrawable_eth[o]) * share;
+        self.withdrawable_eth[o] -= eth / self.scale;
+        self.beacon_eth[o] *= 1.0 - share;
+        self.book_eth -= eth;
+        self.gross_rate_eth_per_year -= eth * operator.gross_staking_per_eth_year;
+        self.net_rate_eth_per_year -= eth * operator.net_staking_per_eth_year;
+        self.shrink_allocations(o, share);
+        eth
     }
 
     /// Active validators of operator `op` (a real number: stake / effective balance).
     pub fn active_validators(&self, op: u32) -> f64 {
-        self.active_validators[op as usize]
+        self.scale * self.active_validators[op as usize]
     }
 
     /// Removes `share` of operator `op`'s active validators (slashed or ejected: they leave
@@ -253,22 +233,22 @@ impl<'m> Ledger<'m> {
             self.touch_operator(o);
             self.active_validators[o] -= n;
         }
-        n
+        self.scale * n
     }
 
     /// Slashable ETH of allocation `pair`.
     pub fn allocation_eth(&self, pair: u32) -> f64 {
-        self.alloc_eth[pair as usize]
+        self.scale * self.alloc_eth[pair as usize]
     }
 
     /// The pool's withdrawable ETH from operator `op`.
     pub fn withdrawable_eth(&self, op: u32) -> f64 {
-        self.withdrawable_eth[op as usize]
+        self.scale * self.withdrawable_eth[op as usize]
     }
 
     /// Physical beacon-chain balance of operator `op`'s validators.
     pub fn beacon_balance_eth(&self, op: u32) -> f64 {
-        self.beacon_eth[op as usize]
+        self.scale * self.beacon_eth[op as usize]
     }
 
     /// Operator `op`'s max magnitude as a fraction of its t = 0 value (1 until an AVS slashes).
@@ -284,10 +264,15 @@ impl<'m> Ledger<'m> {
     /// Totals of the book: (withdrawable, allocated) ETH summed over operators and pairs.
     pub fn totals(&self) -> (f64, f64) {
         (
-            self.withdrawable_eth.iter().sum(),
-            self.alloc_eth.iter().sum(),
+            self.scale * self.withdrawable_eth.iter().sum::<f64>(),
+            self.scale * self.alloc_eth.iter().sum::<f64>(),
         )
     }
+}
+
+/// The pool's withdrawable ETH at t = 0: the operators' stakes summed.
+fn initial_book_eth(m: &Model) -> f64 {
+    m.operators.iter().map(|o| o.stake_eth).sum()
 }
 
 /// Validators an operator runs at t = 0: its stake over their effective balance.
@@ -371,40 +356,53 @@ mod tests {
         );
     }
 
-    /// Queued withdrawals stay slashable during the escrow (EigenLayer: 14 days, MECHANICS.md
-    /// §4): a 10% loss of the operator's withdrawable ETH takes 10% of the queued amount.
+    /// Pro-rata withdrawals scale every operator and allocation, and the ETH still in the
+    /// book (the EigenLayer escrow among it) stays slashable: a later slash takes its share.
     #[test]
-    fn queued_withdrawals_stay_slashable() {
+    fn pro_rata_withdrawal_scales_the_book() {
         let m = model(
-            "[[operators]]\nname = \"op\"\nstake_eth = 200\nallocations = { a = 0.2 }\n",
+            "[[operators]]\nname = \"x\"\nstake_eth = 150\nallocations = { a = 0.2 }\n[[operators]]\nname = \"y\"\nstake_eth = 50\n",
             &["a"],
         );
         let mut l = Ledger::new(&m);
-        assert_eq!(l.queue_withdrawal(0, 10.0), 10.0);
-        assert_eq!(l.slash_allocation(0, 0.5), 20.0);
-        assert!((l.queued_eth(0) - 9.0).abs() < 1e-12);
-        assert!((l.beacon_loss(0, 20.0) - 18.0).abs() < 1e-12);
-        assert!((l.queued_eth(0) - 8.1).abs() < 1e-12);
-        assert!((l.complete_withdrawal(0) - 8.1).abs() < 1e-12);
-        assert!((l.withdrawable_eth(0) - (200.0 - 20.0 - 18.0 - 8.1)).abs() < 1e-12);
+        assert_eq!(l.book_eth(), 200.0);
+        assert_eq!(l.withdraw_pro_rata(50.0), 50.0);
         assert_eq!(
-            l.queue_withdrawal(0, 1e9),
-            l.withdrawable_eth(0),
-            "at most what is left"
+            (l.withdrawable_eth(0), l.withdrawable_eth(1)),
+            (112.5, 37.5)
         );
+        assert_eq!(l.allocation_eth(0), 22.5);
+        assert_eq!(l.slash_allocation(0, 0.5), 11.25);
+        assert!((l.book_eth() - 138.75).abs() < 1e-12);
+        assert!((l.totals().0 - l.book_eth()).abs() < 1e-12);
+        let book = l.book_eth();
+        assert_eq!(l.withdraw_pro_rata(1e9), book, "at most the book");
+        assert!(l.totals().0.abs() < 1e-12);
+        l.reset();
+        assert_eq!((l.book_eth(), l.allocation_eth(0)), (200.0, 30.0));
     }
 
-    /// Slashed validators are not withdrawable for 8192 epochs (36.4 days) after the slashing.
+    /// Slashed validators leave with their operator's share of the book: half the beacon
+    /// balance takes half the withdrawable amount and half of every allocation.
     #[test]
-    fn slashed_validators_are_locked_for_36_4_days() {
-        let m = model("[[operators]]\nname = \"op\"\nstake_eth = 200\n", &[]);
+    fn withdrawing_validators_takes_their_share() {
+        let m = model(
+            "[[operators]]\nname = \"x\"\nstake_eth = 100\nallocations = { a = 0.4 }\n[[operators]]\nname = \"y\"\nstake_eth = 100\n",
+            &["a"],
+        );
         let mut l = Ledger::new(&m);
-        l.lock_slashed(0, 64.0, 10.0);
-        assert_eq!(l.locked_withdrawable_eth(0, 10.0), 64.0);
-        assert_eq!(l.locked_withdrawable_eth(0, 46.4), 64.0);
-        assert_eq!(l.locked_withdrawable_eth(0, 46.5), 0.0);
-        l.reset();
-        assert_eq!(l.locked_withdrawable_eth(0, 11.0), 0.0);
+        l.slash_allocation(0, 0.5); // withdrawable 80 of a beacon balance of 100
+        assert_eq!(l.withdraw_validators(0, 50.0), 40.0);
+        assert_eq!(
+            (
+                l.withdrawable_eth(0),
+                l.beacon_balance_eth(0),
+                l.allocation_eth(0)
+            ),
+            (40.0, 50.0, 10.0)
+        );
+        assert_eq!(l.withdrawable_eth(1), 100.0);
+        assert!((l.book_eth() - 140.0).abs() < 1e-12);
     }
 
     /// A beacon loss shrinks every allocation of the operator in proportion and no other's.

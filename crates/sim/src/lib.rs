@@ -43,11 +43,13 @@
 pub mod kernel;
 pub mod ledger;
 pub mod outputs;
+pub mod redemption;
 pub mod runner;
 pub mod stream;
 
 pub use kernel::{Book, PathKernel};
 pub use ledger::Ledger;
 pub use outputs::{Layout, SimResults};
+pub use redemption::{Redemption, RedemptionOutcome};
 pub use runner::{RunOptions, SimError, chunk_count, chunk_paths, run};
 pub use stream::{CHUNK_PATHS, chunk_rng};

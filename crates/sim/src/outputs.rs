@@ -2,11 +2,14 @@
 
 use lrtsim_scenario::Model;
 
-/// Column layout of a path's output row: fixed columns, then ETH slashed per AVS, then ETH
-/// slashed per loss source.
+use crate::redemption::RedemptionOutcome;
+
+/// Column layout of a path's output row: fixed columns, then the redemption columns (with
+/// `[withdrawals]`), then ETH slashed per AVS, then ETH slashed per loss source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     names: Vec<String>,
+    redemption_start: Option<usize>,
     avs_start: usize,
     source_start: usize,
 }
@@ -42,9 +45,31 @@ impl Layout {
         "inactivity_leak_eth",
     ];
 
+    /// Redemption columns, in order (see [`RedemptionOutcome`] for their meaning).
+    pub const REDEMPTION: [&'static str; 13] = [
+        "redeem_days_t0",
+        "redeem_days_stress",
+        "stress_start_days",
+        "unredeemed_t0",
+        "unredeemed_stress",
+        "peak_queue_eth",
+        "peak_queue_days",
+        "unfilled_share",
+        "requested_share",
+        "redeemed_eth",
+        "exit_fees_eth",
+        "queued_loss_eth",
+        "peak_network_queue_eth",
+    ];
+
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
         let mut names: Vec<String> = Self::FIXED.iter().map(|s| s.to_string()).collect();
+        let redemption_start = model.withdrawals.as_ref().map(|_| {
+            let start = names.len();
+            names.extend(Self::REDEMPTION.iter().map(|s| s.to_string()));
+            start
+        });
         let avs_start = names.len();
         names.extend(
             model
@@ -61,9 +86,38 @@ impl Layout {
         );
         Layout {
             names,
+            redemption_start,
             avs_start,
             source_start,
         }
+    }
+
+    /// Index of the first redemption column (None without `[withdrawals]`).
+    pub fn redemption_start(&self) -> Option<usize> {
+        self.redemption_start
+    }
+
+    /// Writes a path's redemption metrics into its row (a no-op without them).
+    pub fn write_redemption(&self, row: &mut [f64], o: &RedemptionOutcome) {
+        let Some(start) = self.redemption_start else {
+            return;
+        };
+        let values = [
+            o.redeem_days_t0,
+            o.redeem_days_stress,
+            o.stress_start_days,
+            o.unredeemed_t0,
+            o.unredeemed_stress,
+            o.peak_queue_eth,
+            o.peak_queue_days,
+            o.unfilled_share,
+            o.requested_share,
+            o.redeemed_eth,
+            o.exit_fees_eth,
+            o.queued_loss_eth,
+            o.peak_network_queue_eth,
+        ];
+        row[start..start + values.len()].copy_from_slice(&values);
     }
 
     /// Column names in order.
