@@ -14,6 +14,17 @@ use crate::cli::{Format, RunArgs, ValidateArgs};
 
 /// Metrics shown in the stdout table and the one-line summary CSV.
 const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
+/// Added to the headline for scenarios with `[withdrawals]`.
+const REDEMPTION_HEADLINE: [&str; 3] = ["redeem_days_t0", "redeem_days_stress", "peak_queue_days"];
+
+/// The headline metrics of `model`.
+fn headline(model: &Model) -> Vec<&'static str> {
+    let mut h = HEADLINE.to_vec();
+    if model.withdrawals.is_some() {
+        h.extend(REDEMPTION_HEADLINE);
+    }
+    h
+}
 
 /// Bad input (scenario, arguments): exit code 2.
 #[derive(Debug)]
@@ -120,7 +131,17 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if let Some(t) = &summary_target {
         // Fail before simulating if the sweep file's columns would not line up.
         let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
-        lrtsim_report::check_summary_csv(t, &keys, &HEADLINE, &DEFAULT_LEVELS)?;
+        if let Some(i) = models
+            .iter()
+            .position(|m| headline(m) != headline(&models[0]))
+        {
+            bail!(InputError(format!(
+                "{} and {} cannot share one --summary-csv: only one of them has [withdrawals], so their columns differ",
+                args.scenarios[0].display(),
+                args.scenarios[i].display()
+            )));
+        }
+        lrtsim_report::check_summary_csv(t, &keys, &headline(&models[0]), &DEFAULT_LEVELS)?;
     }
 
     let mut summaries = Vec::new();
@@ -139,10 +160,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
             );
         }
         if let Some(t) = &summary_target {
-            lrtsim_report::append_summary_csv(t, &set_values, &summary, &HEADLINE)?;
+            lrtsim_report::append_summary_csv(t, &set_values, &summary, &headline(model))?;
         }
         if args.format == Format::Table {
-            print_stdout(&lrtsim_report::render_table(&summary, &HEADLINE))?;
+            print_stdout(&lrtsim_report::render_table(&summary, &headline(model)))?;
         }
         summaries.push(summary);
     }
@@ -196,8 +217,9 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
 }
 
 /// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
-/// total and by kind, per AVS and per source. `nav_loss` (−`nav_return`) is the only new column; the
-/// others are borrowed from the results.
+/// total and by kind, the redemption metrics (with `[withdrawals]`), per AVS and per source.
+/// `nav_loss` (−`nav_return`) is the only new column; the others are borrowed from the
+/// results.
 fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a str, &'a [f64])> {
     let col = |name: &str| results.column(name).expect("layout has the fixed columns");
     let mut out = vec![
@@ -215,6 +237,11 @@ fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a 
         out.push((name, col(name)));
     }
     let layout = &results.layout;
+    if let Some(start) = layout.redemption_start() {
+        for (k, name) in lrtsim_sim::Layout::REDEMPTION.iter().enumerate() {
+            out.push((name, results.columns[start + k].as_slice()));
+        }
+    }
     for (i, name) in layout.names().iter().enumerate().skip(layout.avs_start()) {
         out.push((name.as_str(), results.columns[i].as_slice()));
     }
@@ -252,6 +279,26 @@ fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Re
         &refs,
         args.bins as usize,
     )?;
+    if results.layout.redemption_start().is_some() {
+        let col = |name: &str| results.column(name).expect("redemption columns");
+        lrtsim_report::write_redemption_wait_csv(
+            &dir.join("redemption_wait.csv"),
+            &[
+                lrtsim_report::WaitColumn {
+                    holder: "t0",
+                    wait_days: col("redeem_days_t0"),
+                    unredeemed: col("unredeemed_t0"),
+                },
+                lrtsim_report::WaitColumn {
+                    holder: "stress",
+                    wait_days: col("redeem_days_stress"),
+                    unredeemed: col("unredeemed_stress"),
+                },
+            ],
+            model.step_days.max(1.0),
+            model.horizon_days,
+        )?;
+    }
     if args.paths_csv {
         let names: Vec<&str> = results.layout.names().iter().map(String::as_str).collect();
         let cols: Vec<&[f64]> = results.columns.iter().map(Vec::as_slice).collect();

@@ -12,7 +12,8 @@
 //! * A [`Summary`] pairs the [`RunInfo`] (scenario, seed, paths, …) with the metric statistics;
 //!   it serializes to the `summary.json` layout and [`render_table`] prints its headline metrics.
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
-//!   [`write_loss_distribution_csv`], [`write_paths_csv`]) all go through [`write_atomic`], so an
+//!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_paths_csv`]) all go
+//!   through [`write_atomic`], so an
 //!   interrupted run never leaves a half-written file; [`append_summary_csv`] adds one line per
 //!   run to a CSV shared by a parameter sweep.
 //!
@@ -70,6 +71,7 @@ pub use stats::{
 };
 pub use summary::{RunInfo, Summary, render_table};
 pub use write::{
-    SummaryCsvTarget, append_summary_csv, check_summary_csv, write_atomic,
-    write_loss_distribution_csv, write_paths_csv, write_summary_json, write_tail_metrics_csv,
+    SummaryCsvTarget, WaitColumn, append_summary_csv, check_summary_csv, write_atomic,
+    write_loss_distribution_csv, write_paths_csv, write_redemption_wait_csv, write_summary_json,
+    write_tail_metrics_csv,
 };

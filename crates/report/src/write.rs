@@ -1,5 +1,6 @@
-//! Output files: atomic writes of `summary.json`, `tail_metrics.csv`, `loss_distribution.csv` and
-//! `paths.csv`, and the one-line-per-run summary CSV for parameter sweeps.
+//! Output files: atomic writes of `summary.json`, `tail_metrics.csv`, `loss_distribution.csv`,
+//! `redemption_wait.csv` and `paths.csv`, and the one-line-per-run summary CSV for parameter
+//! sweeps.
 //!
 //! Floats in CSV files are written with Rust's `{}` formatting (shortest string that parses back
 //! to the same `f64`), so the same inputs give byte-identical files.
@@ -155,6 +156,108 @@ pub fn write_loss_distribution_csv(
                     num(b.pdf),
                     num(b.cdf),
                     num(b.exceedance),
+                ])?;
+            }
+        }
+        csv.flush()
+    })
+}
+
+/// One tagged holder's time to redeem on every path, for [`write_redemption_wait_csv`].
+#[derive(Debug, Clone, Copy)]
+pub struct WaitColumn<'a> {
+    /// Holder label (`t0`, `stress`).
+    pub holder: &'a str,
+    /// Days from asking to being paid, per path (for a holder not paid by the horizon: the
+    /// days it waited until then).
+    pub wait_days: &'a [f64],
+    /// 1 for paths on which the holder was not paid by the horizon, else 0.
+    pub unredeemed: &'a [f64],
+}
+
+/// Writes `redemption_wait.csv` atomically: the distribution of the time to redeem of each
+/// holder. Header `holder,redeemed,wait_days_lo,wait_days_hi,paths,share,cdf`; per holder,
+/// first the instant redemptions (`0,0`), then bins `(lo, lo + bin_days]` up to
+/// `horizon_days` (redeemed = 1), then one row for the paths on which the holder was not paid
+/// by the horizon (redeemed = 0, empty bounds). `share` is the share of all paths, `cdf` the
+/// running total, so the last paid row's `cdf` is the probability of being paid by the
+/// horizon and the final row's is 1.
+///
+/// Fails without writing if `bin_days` is not positive or a column's lengths differ.
+pub fn write_redemption_wait_csv(
+    path: &Path,
+    holders: &[WaitColumn],
+    bin_days: f64,
+    horizon_days: f64,
+) -> Result<(), ReportError> {
+    let invalid = |reason: String| ReportError::InvalidInput {
+        path: path.to_owned(),
+        reason,
+    };
+    if !(bin_days > 0.0 && bin_days.is_finite() && horizon_days.is_finite()) {
+        return Err(invalid(format!(
+            "wait bins need a positive width and a finite horizon, got {bin_days} and {horizon_days}"
+        )));
+    }
+    if let Some(h) = holders
+        .iter()
+        .find(|h| h.wait_days.len() != h.unredeemed.len())
+    {
+        return Err(invalid(format!(
+            "holder `{}` has {} waits and {} redeemed flags",
+            h.holder,
+            h.wait_days.len(),
+            h.unredeemed.len()
+        )));
+    }
+    let bins = ((horizon_days / bin_days).ceil() as usize).max(1);
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record([
+            "holder",
+            "redeemed",
+            "wait_days_lo",
+            "wait_days_hi",
+            "paths",
+            "share",
+            "cdf",
+        ])?;
+        for h in holders {
+            let n = h.wait_days.len().max(1) as f64;
+            // counts[0]: instant; counts[1 + b]: (b·bin, (b+1)·bin]; counts[bins + 1]: unpaid.
+            let mut counts = vec![0u64; bins + 2];
+            for (&wait, &unpaid) in h.wait_days.iter().zip(h.unredeemed) {
+                let slot = if unpaid != 0.0 {
+                    bins + 1
+                } else if wait <= 0.0 {
+                    0
+                } else {
+                    1 + ((wait / bin_days).ceil() as usize)
+                        .saturating_sub(1)
+                        .min(bins - 1)
+                };
+                counts[slot] += 1;
+            }
+            let mut cdf = 0u64;
+            for (slot, &count) in counts.iter().enumerate() {
+                cdf += count;
+                let (redeemed, lo, hi) = match slot {
+                    0 => ("1", num(0.0), num(0.0)),
+                    s if s == bins + 1 => ("0", String::new(), String::new()),
+                    s => (
+                        "1",
+                        num((s - 1) as f64 * bin_days),
+                        num((s as f64 * bin_days).min(horizon_days)),
+                    ),
+                };
+                csv.write_record([
+                    h.holder.to_owned(),
+                    redeemed.to_owned(),
+                    lo,
+                    hi,
+                    count.to_string(),
+                    num(count as f64 / n),
+                    num(cdf as f64 / n),
                 ])?;
             }
         }
@@ -688,5 +791,38 @@ mod tests {
         let err = append_summary_csv(&target, &[], &s, &["nope"]).unwrap_err();
         assert!(err.to_string().contains("`nope`"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn redemption_wait_bins_instant_paid_and_unpaid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("redemption_wait.csv");
+        let waits = [0.0, 0.5, 1.0, 1.5, 2.9, 3.0];
+        let unpaid = [0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+        write_redemption_wait_csv(
+            &path,
+            &[WaitColumn {
+                holder: "t0",
+                wait_days: &waits,
+                unredeemed: &unpaid,
+            }],
+            1.0,
+            3.0,
+        )
+        .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "holder,redeemed,wait_days_lo,wait_days_hi,paths,share,cdf",
+                "t0,1,0,0,1,0.16666666666666666,0.16666666666666666",
+                "t0,1,0,1,2,0.3333333333333333,0.5",
+                "t0,1,1,2,1,0.16666666666666666,0.6666666666666666",
+                "t0,1,2,3,1,0.16666666666666666,0.8333333333333334",
+                "t0,0,,,1,0.16666666666666666,1",
+            ]
+        );
+        assert!(write_redemption_wait_csv(&path, &[], 0.0, 3.0).is_err());
     }
 }

@@ -414,11 +414,11 @@ pub struct Demand {
     /// (0.05% a day, about 17% a year).
     #[serde(default = "default_base_share")]
     pub base_share_per_day: f64,
-    /// Added daily share per unit of NAV drawdown from its running peak (2 → a 1% drawdown
-    /// adds 2% a day). Default 2.
+    /// Added daily share per unit of NAV drawdown from its running peak (0.1 → a 1% drawdown
+    /// adds 0.1% a day for as long as it lasts). Default 0.1.
     #[serde(default = "default_nav_loss_sensitivity")]
     pub nav_loss_sensitivity_per_day: f64,
-    /// Added daily share per day of posted wait beyond `wait_free_days`. Default 0.001.
+    /// Added daily share per day of posted wait beyond `wait_free_days`. Default 0.0001.
     #[serde(default = "default_wait_sensitivity")]
     pub wait_sensitivity_per_day: f64,
     /// Posted wait holders accept without reacting, days. Default 7.
@@ -595,10 +595,10 @@ fn default_base_share() -> f64 {
     0.0005
 }
 fn default_nav_loss_sensitivity() -> f64 {
-    2.0
+    0.1
 }
 fn default_wait_sensitivity() -> f64 {
-    0.001
+    0.0001
 }
 fn default_wait_free_days() -> f64 {
     7.0

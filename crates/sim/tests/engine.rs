@@ -31,6 +31,8 @@ fn same_seed_is_bit_identical_for_any_thread_count() {
         "baseline.toml",
         "client-bug-double-sign.toml",
         "non-finality-leak.toml",
+        "bank-run.toml",
+        "exit-queue-2025.toml",
     ] {
         // Not a multiple of the chunk size, so the last chunk is short.
         let model = scenario(name, 10 * CHUNK_PATHS + 123);
@@ -52,7 +54,13 @@ fn same_seed_is_bit_identical_for_any_thread_count() {
 
 #[test]
 fn shards_reproduce_the_full_run() {
-    let model = scenario("baseline.toml", 7 * CHUNK_PATHS + 5);
+    for name in ["baseline.toml", "bank-run.toml"] {
+        shards_reproduce(name);
+    }
+}
+
+fn shards_reproduce(name: &str) {
+    let model = scenario(name, 7 * CHUNK_PATHS + 5);
     let full = run_with(&model, 2, None);
     let total = chunk_count(model.paths);
     let mut merged: Vec<Vec<f64>> = vec![Vec::new(); full.columns.len()];
@@ -67,7 +75,7 @@ fn shards_reproduce_the_full_run() {
         .iter()
         .map(|c| c.iter().map(|v| v.to_bits()).collect())
         .collect();
-    assert_eq!(bits(&full), merged_bits);
+    assert_eq!(bits(&full), merged_bits, "{name}");
     assert!(
         run(
             &model,

@@ -392,3 +392,80 @@ fn a_calm_pool_with_withdrawals_loses_nothing() {
     );
     assert!(column(&r, "redeemed_eth").iter().all(|&x| x > 0.0));
 }
+
+#[test]
+fn a_loss_triggers_a_decaying_run_pulse() {
+    // A 1% loss on day 10.5 (≥ the 10 bp trigger) adds 5% × e^(−(t − 10.5)/3) a day to the
+    // 0.1% calm rate, seen from day 11 on. Every step a share 1 − e^(−h) of the holders not
+    // yet queued asks, so over the horizon 1 − e^(−Σ h) of the supply asks — whatever the
+    // queue does.
+    let model = pool(
+        4,
+        40,
+        "[[shocks]]\nname = \"bug\"\nat_days = 10.5\nseverity = 0.01\n\
+         [withdrawals.demand]\nbase_share_per_day = 0.001\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n\
+         [withdrawals.demand.trigger]\nmin_loss_bps = 10\nshare_per_day = 0.05\ndecay_days = 3\n",
+    );
+    let r = simulate(&model);
+    let pulse: f64 = (11..40)
+        .map(|k| 0.05 * (-(f64::from(k) - 10.5) / 3.0).exp())
+        .sum();
+    let expected = -(-(40.0 * 0.001 + pulse)).exp_m1();
+    for (&asked, &start) in column(&r, "requested_share")
+        .iter()
+        .zip(column(&r, "stress_start_days"))
+    {
+        assert!((asked - expected).abs() < 1e-12, "{asked} vs {expected}");
+        assert_eq!(start, 11.0, "the worst stress starts with the pulse");
+    }
+    // Below the threshold nothing happens: 40 days of the calm rate.
+    let small = pool(
+        4,
+        40,
+        "[[shocks]]\nname = \"bug\"\nat_days = 10.5\nseverity = 0.0005\n\
+         [withdrawals.demand]\nbase_share_per_day = 0.001\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n\
+         [withdrawals.demand.trigger]\nmin_loss_bps = 10\nshare_per_day = 0.05\ndecay_days = 3\n",
+    );
+    let r = simulate(&small);
+    let calm = -(-0.04f64).exp_m1();
+    assert!(
+        column(&r, "requested_share")
+            .iter()
+            .all(|&a| (a - calm).abs() < 1e-12)
+    );
+}
+
+#[test]
+fn a_pause_stops_the_front_door() {
+    // A 10% slash of the book on day 5.5 (0.9% of the assets, the 1 M ETH buffer included)
+    // pauses withdrawals for 10 days, to day 15.5. Liquidity is
+    // plentiful and there is no cooldown, so requests are paid the day they are made —
+    // except those made on days 6-15, all paid on day 16: the back of day 6's waits 10 days.
+    let model = pool(
+        4,
+        40,
+        "[[shocks]]\nname = \"bug\"\nat_days = 5.5\nseverity = 0.1\n\
+         [withdrawals.demand]\nbase_share_per_day = 0.001\n\
+         [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n\
+         [withdrawals.queue.pause]\nmin_loss_bps = 50\ndays = 10\n",
+    );
+    let r = simulate(&model);
+    for (&peak, &t0) in column(&r, "peak_queue_days")
+        .iter()
+        .zip(column(&r, "redeem_days_t0"))
+    {
+        assert!((peak - 10.0).abs() < 1e-9, "{peak}");
+        assert_eq!(t0, 0.0);
+    }
+    // A loss below the pause threshold (0.36%) pauses nothing.
+    let small = pool(
+        4,
+        40,
+        "[[shocks]]\nname = \"bug\"\nat_days = 5.5\nseverity = 0.04\n\
+         [withdrawals.demand]\nbase_share_per_day = 0.001\n\
+         [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n\
+         [withdrawals.queue.pause]\nmin_loss_bps = 50\ndays = 10\n",
+    );
+    let r = simulate(&small);
+    assert!(column(&r, "peak_queue_days").iter().all(|&p| p == 0.0));
+}
