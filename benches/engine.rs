@@ -1,5 +1,6 @@
-//! Paths per second of the engine on the benchmark scenario (scenarios/bench-slashing.toml)
-//! and on scenarios/baseline.toml, at 1 and 2 threads. Results go to BENCHMARKS.md.
+//! Paths per second of the engine on the benchmark scenario (scenarios/bench-slashing.toml),
+//! on scenarios/baseline.toml and on scenarios/bank-run.toml (withdrawals: the front door runs
+//! every step), at 1 and 2 threads. Results go to BENCHMARKS.md.
 //!
 //! Run: `cargo bench --bench engine` (criterion reports throughput in paths/s).
 
@@ -13,7 +14,7 @@ use lrtsim_sim::{RunOptions, run};
 const PATHS: u64 = 200_000;
 
 fn engine(c: &mut Criterion) {
-    for name in ["bench-slashing", "baseline"] {
+    for name in ["bench-slashing", "baseline", "bank-run"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios")
             .join(format!("{name}.toml"));

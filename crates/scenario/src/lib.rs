@@ -1,8 +1,11 @@
 //! Scenario files for **lrtsim**: what can happen to a liquid restaking token's collateral.
 //!
 //! A scenario is a TOML file describing one LRT — its pooled collateral, operators, AVSs and
-//! their EigenLayer allocations, rewards — and the risk sources acting on it: common
-//! (Marshall–Olkin) shocks, factor copulas, and the AVSs' independent faults. This crate
+//! their EigenLayer allocations, rewards — the risk sources acting on it: common
+//! (Marshall–Olkin) shocks, factor copulas, the AVSs' independent faults and beacon-chain
+//! incidents ([`beacon`]), Poisson or scheduled — and, optionally, its front door: redemption
+//! demand, instant buffer, protocol queue, EigenLayer escrow and the network exit queue
+//! ([`withdrawal`]). This crate
 //!
 //! - defines the file format ([`spec`]), documented field by field in `docs/scenario.md`;
 //! - loads it ([`load_file`], [`load_str`]) with `--set KEY=VALUE` overrides ([`overrides`]),

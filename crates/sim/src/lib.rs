@@ -4,6 +4,12 @@
 //!   reward rates — and runs a path event by event: common shocks, the AVSs' independent
 //!   faults and copula faults are drawn as event times, sorted, and applied, with rewards
 //!   accrued between events. A path allocates nothing.
+//! - [`Ledger`] keeps EigenLayer's accounting of the pool's stake (AVS and beacon-chain
+//!   slashing factors, pro-rata withdrawals).
+//! - [`Redemption`] is the front door of a scenario with `[withdrawals]`: redemption demand,
+//!   the instant buffer, the protocol's FIFO queue, the EigenLayer escrow and the beacon
+//!   chain's network-wide exit queue, stepped once per step, with each path's time to redeem
+//!   read off its cumulative queued and paid curves ([`RedemptionOutcome`]).
 //! - [`stream`] keys one Xoshiro256++ generator per chunk of [`CHUNK_PATHS`] paths by
 //!   (seed, chunk index).
 //! - [`run`] spreads chunks over a rayon pool and combines them in chunk order into
