@@ -1,6 +1,7 @@
 //! Properties that hold for every scenario, checked on randomly generated ones (proptest):
-//! ETH is conserved and attributed on every path, losses stay within the collateral, and
-//! results do not depend on the thread count.
+//! ETH is conserved and attributed on every path (with and without withdrawals), losses stay
+//! within the collateral, redemption metrics stay in their ranges, and results do not depend
+//! on the thread count.
 
 use std::path::Path;
 
@@ -10,10 +11,19 @@ use proptest::prelude::*;
 
 /// A random but valid scenario: 1–6 operators, 1–4 AVSs, random magnitudes (each < 0.24, so
 /// the sum is < 1), one common shock per hit unit kind, beacon incidents of both kinds, an
-/// optional copula, rewards.
+/// optional copula, rewards, and optionally withdrawals (buffer with a token bucket, queue
+/// with cooldown, cap and pause, escrow, a network exit queue with a rush, a run trigger).
 fn scenario() -> impl Strategy<Value = String> {
-    (1usize..=6, 1usize..=4, any::<u64>(), proptest::collection::vec(0.0f64..0.24, 24), 0.0f64..0.05, 0.0f64..0.9, prop::bool::ANY).prop_map(
-        |(n_ops, n_avs, seed, mags, p_fault, rho, student)| {
+    let withdrawals = prop::option::of((
+        0.0f64..100.0,
+        1.0f64..50.0,
+        0u32..5,
+        0u32..20,
+        0.0f64..200_000.0,
+        0.0f64..0.2,
+    ));
+    (1usize..=6, 1usize..=4, any::<u64>(), proptest::collection::vec(0.0f64..0.24, 24), 0.0f64..0.05, 0.0f64..0.9, prop::bool::ANY, withdrawals).prop_map(
+        |(n_ops, n_avs, seed, mags, p_fault, rho, student, withdrawals)| {
             let mut s = format!(
                 "[simulation]\npaths = 3000\nhorizon_days = 30\nstep_days = 1\nseed = {}\n\
                  [pool]\ncollateral_eth = {}\nlrt_supply = 900\nprotocol_fee = 0.15\n\
@@ -51,6 +61,19 @@ fn scenario() -> impl Strategy<Value = String> {
                     (1.0 - rho) / 2.0
                 ));
             }
+            if let Some((buffer, cap, cooldown, escrow, queue, trigger)) = withdrawals {
+                s.push_str(&format!(
+                    "[withdrawals.demand]\nbase_share_per_day = 0.002\nnav_loss_sensitivity_per_day = 1\nwait_sensitivity_per_day = 0.001\n\
+                     [withdrawals.demand.trigger]\nmin_loss_bps = 5\nshare_per_day = {trigger}\ndecay_days = 2\n\
+                     [withdrawals.buffer]\ninitial_eth = {buffer}\nbucket_capacity_eth = {cap}\nbucket_refill_eth_per_day = {}\ninstant_fee_bps = 50\ninstant_share = 0.8\n\
+                     [withdrawals.queue]\ncooldown_days = {cooldown}\ndaily_cap_eth = {}\n[withdrawals.queue.pause]\nmin_loss_bps = 30\ndays = 3\n\
+                     [withdrawals.escrow]\ndays = {escrow}\n\
+                     [withdrawals.network]\nqueue_eth = {queue}\ninflow_eth_per_day = 50000\nsweep_days = 5\n\
+                     [[withdrawals.network.rushes]]\nname = \"rush\"\nrate_per_year = 6\nsize_eth = {{ dist = \"uniform\", min = 0, max = 500000 }}\ntriggers_run = true\n",
+                    cap / 5.0,
+                    cap * 2.0
+                ));
+            }
             s
         },
     )
@@ -76,7 +99,23 @@ proptest! {
             let fees = row[layout.index("fees_eth").unwrap()];
             let tol = 1e-9 * c;
             prop_assert!(slashed >= 0.0 && slashed <= c + tol);
-            prop_assert!((c + b.gross_rewards_eth - (b.withdrawable_eth + b.net_rewards_eth + slashed + fees)).abs() < tol);
+            if model.withdrawals.is_some() {
+                // Net rewards are liquid ETH; ETH left through redemptions and instant fees.
+                let a0 = b.initial_assets_eth;
+                let held = b.withdrawable_eth + b.liquid_eth + b.transit_eth;
+                prop_assert!((a0 + b.gross_rewards_eth - (held + b.redeemed_eth + b.exit_fees_eth + slashed + fees)).abs() < 1e-9 * a0);
+                prop_assert!(b.liquid_eth >= -tol && b.transit_eth >= -tol);
+                let start = layout.redemption_start().unwrap();
+                let r = &row[start..start + 13];
+                let horizon = model.horizon_days;
+                prop_assert!((0.0..=horizon).contains(&r[0]) && (0.0..=horizon).contains(&r[1]) && (0.0..=horizon).contains(&r[6]));
+                prop_assert!(r[1] + r[2] <= horizon + 1e-9);
+                prop_assert!([0.0, 1.0].contains(&r[3]) && [0.0, 1.0].contains(&r[4]));
+                prop_assert!((0.0..=1.0 + 1e-12).contains(&r[7]) && (0.0..=1.0 + 1e-12).contains(&r[8]));
+                prop_assert!(r[10] >= 0.0 && r[11] >= -tol);
+            } else {
+                prop_assert!((c + b.gross_rewards_eth - (b.withdrawable_eth + b.net_rewards_eth + slashed + fees)).abs() < tol);
+            }
             // Unallocated stake only falls with beacon losses (which scale everything).
             prop_assert!(b.withdrawable_eth - b.allocated_eth <= c - allocated_t0 + tol && b.allocated_eth <= b.withdrawable_eth + tol);
             let col = |n: &str| row[layout.index(n).unwrap()];
