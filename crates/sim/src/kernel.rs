@@ -211,7 +211,7 @@ impl<'m> PathKernel<'m> {
                 if loss > 0.0 {
                     let t = ev.time_days.min(t1);
                     let r = self.redemption.as_mut().expect("withdrawal path");
-                    r.loss(t, loss, assets_before);
+                    r.loss(k, t, loss, assets_before);
                 }
             }
             let before = self.net_rewards_eth;
@@ -406,7 +406,8 @@ impl<'m> PathKernel<'m> {
                     .rushes[r as usize];
                 let eth = rush.size_eth.sample(rng);
                 if let Some(red) = self.redemption.as_mut() {
-                    red.rush(time_days, eth, rush.triggers_run);
+                    let step = ((time_days / m.step_days) as u32).min(m.n_steps - 1);
+                    red.rush(step, time_days, eth, rush.triggers_run);
                 }
             }
             Kind::AvsFault { entry, pair } => {

@@ -317,22 +317,22 @@ impl<'m> Redemption<'m> {
         ahead / self.w.churn_eth_per_day
     }
 
-    /// A sector-wide rush of `eth` joins the network exit queue at `t`.
-    pub fn rush(&mut self, t: f64, eth: f64, triggers_run: bool) {
+    /// A sector-wide rush of `eth` joins the network exit queue at `t` (in step `step`).
+    pub fn rush(&mut self, step: u32, t: f64, eth: f64, triggers_run: bool) {
         self.join_network_queue(t, eth);
         if triggers_run {
-            self.pulse(t);
+            self.pulse(step, t);
         }
     }
 
-    /// A loss event of `loss_eth` at `t`, when the pool's assets were `assets_before_eth`:
-    /// may trigger a redemption pulse and pause withdrawals.
-    pub fn loss(&mut self, t: f64, loss_eth: f64, assets_before_eth: f64) {
+    /// A loss event of `loss_eth` at `t` (in step `step`), when the pool's assets were
+    /// `assets_before_eth`: may trigger a redemption pulse and pause withdrawals.
+    pub fn loss(&mut self, step: u32, t: f64, loss_eth: f64, assets_before_eth: f64) {
         let share = loss_eth / assets_before_eth;
         if let Some(tr) = self.w.trigger
             && share >= tr.min_loss_fraction
         {
-            self.pulse(t);
+            self.pulse(step, t);
         }
         if let Some((min_share, days)) = self.w.pause
             && share >= min_share
@@ -341,11 +341,12 @@ impl<'m> Redemption<'m> {
         }
     }
 
-    /// Adds a trigger pulse at `t`, as seen from the start of the next step.
-    fn pulse(&mut self, t: f64) {
+    /// Adds a trigger pulse at `t`, in step `step`, as seen from the start of the next step.
+    fn pulse(&mut self, step: u32, t: f64) {
         if let Some(tr) = self.w.trigger {
-            let next_step = ((t / self.step_days).floor() + 1.0) * self.step_days;
-            self.pending_trigger += tr.share_per_day * (-(next_step - t) / tr.decay_days).exp();
+            let next_step = f64::from(step + 1) * self.step_days;
+            let age = (next_step - t).max(0.0);
+            self.pending_trigger += tr.share_per_day * (-age / tr.decay_days).exp();
         }
     }
 
