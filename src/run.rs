@@ -73,13 +73,14 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
     let models = load_all(&args.scenarios, &args.set.set)?;
     for (m, p) in models.iter().zip(&args.scenarios) {
         println!(
-            "{}: ok ({}: {} operators, {} AVSs, {} allocations, {} loss sources, {} paths × {} steps)",
+            "{}: ok ({}: {} operators, {} AVSs, {} allocations, {} loss source{}, {} paths × {} steps)",
             p.display(),
             m.name,
             m.operators.len(),
             m.avs_names.len(),
             m.pairs.len(),
             m.sources.len(),
+            if m.sources.len() == 1 { "" } else { "s" },
             m.paths,
             m.n_steps
         );

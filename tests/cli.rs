@@ -42,6 +42,55 @@ const BASELINE_METRICS: [&str; 21] = [
     "slashed_eth.source.avs_faults",
 ];
 
+/// The redemption metrics of a scenario with `[withdrawals]`, in report order; they follow
+/// `inactivity_leak_eth` and come before the per-AVS metrics.
+const REDEMPTION_METRICS: [&str; 13] = [
+    "redeem_days_t0",
+    "redeem_days_stress",
+    "stress_start_days",
+    "unredeemed_t0",
+    "unredeemed_stress",
+    "peak_queue_eth",
+    "peak_queue_days",
+    "unfilled_share",
+    "requested_share",
+    "redeemed_eth",
+    "exit_fees_eth",
+    "queued_loss_eth",
+    "peak_network_queue_eth",
+];
+
+/// The per-AVS and per-source metrics of `bank-run.toml`: 3 AVSs, one shock, `avs_faults`.
+const BANK_RUN_ATTRIBUTION: [&str; 5] = [
+    "slashed_eth.avs.bridge-x",
+    "slashed_eth.avs.oracle-a",
+    "slashed_eth.avs.rollup-da",
+    "slashed_eth.source.bridge-x-bug",
+    "slashed_eth.source.avs_faults",
+];
+
+/// The headline of a scenario with `[withdrawals]` (stdout table, summary CSV).
+const REDEMPTION_HEADLINE: [&str; 5] = [
+    "slashed_fraction",
+    "nav_loss",
+    "redeem_days_t0",
+    "redeem_days_stress",
+    "peak_queue_days",
+];
+
+const WAIT_HEADER: &str = "holder,redeemed,wait_days_lo,wait_days_hi,paths,share,cdf";
+
+/// The metrics of `bank-run.toml` in report order: the seven loss metrics every scenario
+/// has, the redemption metrics, then per AVS and per source.
+fn bank_run_metrics() -> Vec<String> {
+    BASELINE_METRICS[..7]
+        .iter()
+        .chain(&REDEMPTION_METRICS)
+        .chain(&BANK_RUN_ATTRIBUTION)
+        .map(|m| m.to_string())
+        .collect()
+}
+
 fn paths_set(n: u64) -> String {
     format!("simulation.paths={n}")
 }
@@ -164,6 +213,90 @@ fn check_tail_metrics(table: &Table, summary: &Value, metrics: &[String]) {
     }
 }
 
+/// The metric of each row of the first stdout table in `stdout`, in order.
+fn table_rows(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("metric "))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().expect("a metric name"))
+        .collect()
+}
+
+/// Checks the layout of redemption_wait.csv for a run of `paths` paths over `horizon_days`
+/// in 1-day bins: exact header; holders `t0` then `stress`; per holder an instant row (0, 0),
+/// the bins (i, i + 1] up to the horizon, then the unpaid row with empty bounds; counts that
+/// add up to the paths, shares to 1 and a cumulative cdf ending at exactly 1. Returns the
+/// count of each row per holder.
+#[track_caller]
+fn check_redemption_wait(text: &str, paths: u64, horizon_days: u64) -> Vec<(String, Vec<u64>)> {
+    assert_eq!(text.lines().next(), Some(WAIT_HEADER), "header");
+    let table = Table::parse(text);
+    let groups = table.group_by_first();
+    let holders: Vec<&str> = groups.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(holders, ["t0", "stress"], "holders of redemption_wait.csv");
+    let mut counts = Vec::new();
+    for (holder, rows) in &groups {
+        assert_eq!(
+            rows.len() as u64,
+            1 + horizon_days + 1,
+            "{holder}: instant row, one row per day, unpaid row"
+        );
+        let mut expected_bounds = vec![("1".to_string(), "0".to_string(), "0".to_string())];
+        for d in 0..horizon_days {
+            expected_bounds.push(("1".into(), d.to_string(), (d + 1).to_string()));
+        }
+        expected_bounds.push(("0".into(), String::new(), String::new()));
+        let bounds: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| (r[1].clone(), r[2].clone(), r[3].clone()))
+            .collect();
+        assert_eq!(bounds, expected_bounds, "{holder}: rows and bounds");
+
+        let c: Vec<u64> = rows.iter().map(|r| r[4].parse().unwrap()).collect();
+        assert_eq!(
+            c.iter().sum::<u64>(),
+            paths,
+            "{holder}: counts add up to the paths"
+        );
+        let shares: f64 = rows.iter().map(|r| parse_f64(&r[5])).sum();
+        assert_close(shares, 1.0, 1e-12, &format!("{holder}: shares add up to 1"));
+        let mut below = 0;
+        for (r, &n) in rows.iter().zip(&c) {
+            below += n;
+            assert_eq!(parse_f64(&r[5]), n as f64 / paths as f64, "{holder}: share");
+            assert_close(
+                parse_f64(&r[6]),
+                below as f64 / paths as f64,
+                1e-12,
+                &format!("{holder}: cdf"),
+            );
+        }
+        assert_eq!(rows[rows.len() - 1][6], "1", "{holder}: the cdf ends at 1");
+        counts.push((holder.clone(), c));
+    }
+    counts
+}
+
+/// The counts of redemption_wait.csv recomputed from paths.csv: instant, the 1-day bins
+/// (d, d + 1] and unpaid, for `wait` and `unpaid` (the holder's columns).
+fn wait_counts(wait: &[f64], unpaid: &[f64], horizon_days: u64) -> Vec<u64> {
+    let bins = horizon_days as usize;
+    let mut c = vec![0u64; bins + 2];
+    for (&w, &u) in wait.iter().zip(unpaid) {
+        let slot = if u == 1.0 {
+            bins + 1
+        } else if w == 0.0 {
+            0
+        } else {
+            (w.ceil() as usize).clamp(1, bins)
+        };
+        c[slot] += 1;
+    }
+    c
+}
+
 /// Runs a scenario expected to be rejected as bad input: exit code 2, nothing on stdout,
 /// every needle on stderr, and nothing created in the working directory.
 #[track_caller]
@@ -212,7 +345,7 @@ fn baseline_run_writes_summary_tail_metrics_and_loss_distribution() {
     assert_eq!(
         files_in(&fx, "res"),
         REPORT_FILES,
-        "no paths.csv unless asked"
+        "no paths.csv unless asked, no redemption_wait.csv without [withdrawals]"
     );
 
     let s = fx.read_json("res/summary.json");
@@ -303,6 +436,11 @@ fn baseline_run_writes_summary_tail_metrics_and_loss_distribution() {
             r.stdout
         );
     }
+    assert_eq!(
+        table_rows(&r.stdout),
+        ["slashed_fraction", "nav_loss"],
+        "no redemption rows without [withdrawals]"
+    );
 }
 
 #[test]
@@ -1359,4 +1497,432 @@ fn outputs_are_written_without_leftover_temporary_files() {
         .filter(|p| p.contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Redemptions: scenarios with [withdrawals].
+
+#[test]
+fn bank_run_reports_redemption_metrics_and_the_wait_distribution() {
+    let fx = Fixture::new();
+    let n = 3_000;
+    let r = fx.run([
+        "run",
+        &arg(&repo_scenario("bank-run.toml")),
+        "--set",
+        &paths_set(n),
+        "--paths-csv",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    assert_eq!(
+        files_in(&fx, "res"),
+        [
+            "loss_distribution.csv",
+            "paths.csv",
+            "redemption_wait.csv",
+            "summary.json",
+            "tail_metrics.csv"
+        ]
+    );
+
+    // summary.json, tail_metrics.csv and loss_distribution.csv: the 13 redemption metrics
+    // right after inactivity_leak_eth, before the per-AVS and per-source metrics.
+    let s = fx.read_json("res/summary.json");
+    assert_eq!(s["scenario"], "bank-run");
+    assert_eq!(s["horizon_days"], 120.0);
+    let metrics = bank_run_metrics();
+    let keys: BTreeSet<&str> = s["metrics"]
+        .as_object()
+        .expect("metrics object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, metrics.iter().map(String::as_str).collect());
+    assert_eq!(
+        metric_order_in_text(&fx.read("res/summary.json"), &metrics),
+        metrics,
+        "summary.json keeps the report order of the metrics"
+    );
+    let at = metrics
+        .iter()
+        .position(|m| m == "inactivity_leak_eth")
+        .unwrap();
+    assert_eq!(metrics[at + 1..at + 14], REDEMPTION_METRICS);
+    check_tail_metrics(&fx.read_csv("res/tail_metrics.csv"), &s, &metrics);
+    check_loss_distribution(&fx.read_csv("res/loss_distribution.csv"), &s, &metrics, 100);
+
+    // paths.csv: the redemption columns after the 9 fixed ones, before the per-AVS ones.
+    let t = fx.read_csv("res/paths.csv");
+    let mut expected = vec![
+        "path",
+        "slashed_eth",
+        "slashed_fraction",
+        "nav_return",
+        "rewards_eth",
+        "fees_eth",
+    ];
+    expected.extend(&BASELINE_METRICS[3..7]);
+    expected.extend(REDEMPTION_METRICS);
+    expected.extend(BANK_RUN_ATTRIBUTION);
+    assert_eq!(t.header, expected);
+    for name in REDEMPTION_METRICS {
+        let values = t.floats(name);
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let m = &s["metrics"][name];
+        assert_close(num(&m["mean"]), mean, 1e-9, &format!("{name}.mean"));
+        assert!(values.iter().all(|v| *v >= 0.0), "{name} is never negative");
+    }
+    let horizon = 120.0;
+    let start = t.floats("stress_start_days");
+    let peak_days = t.floats("peak_queue_days");
+    for holder in ["t0", "stress"] {
+        let wait = t.floats(&format!("redeem_days_{holder}"));
+        let unpaid = t.floats(&format!("unredeemed_{holder}"));
+        for i in 0..n as usize {
+            let asked = if holder == "t0" { 0.0 } else { start[i] };
+            assert!(unpaid[i] == 0.0 || unpaid[i] == 1.0, "unredeemed_{holder}");
+            // Censoring: a holder not paid by the horizon waited until the horizon.
+            if unpaid[i] == 1.0 {
+                assert_close(wait[i], horizon - asked, 1e-12, "censored wait");
+            }
+            assert!(
+                wait[i] <= horizon - asked + 1e-9,
+                "{holder}: wait past the horizon"
+            );
+            // The back of the queue waits at least as long as any holder (up to the step
+            // within which peak_queue_days is timed approximately).
+            assert!(
+                wait[i] <= peak_days[i] + 1.0,
+                "path {i}: {holder} waits {} > peak_queue_days {}",
+                wait[i],
+                peak_days[i]
+            );
+        }
+    }
+    for name in ["unfilled_share", "requested_share"] {
+        assert!(
+            t.floats(name).iter().all(|v| (0.0..=1.0).contains(v)),
+            "{name} is a share"
+        );
+    }
+    // The bridge-x bug on day 10 starts a run: most paths' stress starts right after it,
+    // and queued holders wait.
+    assert!(num(&s["metrics"]["redeem_days_stress"]["mean"]) > 1.0);
+    assert!(num(&s["metrics"]["peak_queue_days"]["min"]) > 7.0);
+
+    // redemption_wait.csv: the layout, and the counts of paths.csv's waits.
+    let wait_text = fx.read("res/redemption_wait.csv");
+    let counts = check_redemption_wait(&wait_text, n, 120);
+    for (holder, c) in &counts {
+        let expected = wait_counts(
+            &t.floats(&format!("redeem_days_{holder}")),
+            &t.floats(&format!("unredeemed_{holder}")),
+            120,
+        );
+        assert_eq!(*c, expected, "{holder}: counts vs paths.csv");
+        // The unpaid row's share is the mean of unredeemed_*.
+        assert_eq!(
+            c[c.len() - 1] as f64 / n as f64,
+            num(&s["metrics"][format!("unredeemed_{holder}")]["mean"]),
+            "{holder}: unpaid share"
+        );
+    }
+
+    // The table shows the redemption headline.
+    assert_eq!(table_rows(&r.stdout), REDEMPTION_HEADLINE, "{}", r.stdout);
+}
+
+#[test]
+fn holders_not_paid_by_the_horizon_are_censored() {
+    // A 20 M ETH rush on day 10 keeps the network exit queue beyond the horizon: stressed
+    // holders who miss the instant path are mostly still waiting at day 120.
+    let fx = Fixture::new();
+    let n = 1_000;
+    fx.run([
+        "run",
+        &arg(&repo_scenario("bank-run.toml")),
+        "--set",
+        &paths_set(n),
+        "--set",
+        "withdrawals.network.rushes.sector-exit.size_eth=20000000",
+        "--paths-csv",
+        "-q",
+        "-o",
+        "res",
+    ])
+    .ok();
+    let t = fx.read_csv("res/paths.csv");
+    let s = fx.read_json("res/summary.json");
+    let wait = t.floats("redeem_days_stress");
+    let unpaid = t.floats("unredeemed_stress");
+    let start = t.floats("stress_start_days");
+    let censored = unpaid.iter().filter(|&&u| u == 1.0).count();
+    assert!(censored > n as usize / 10, "{censored} censored paths");
+    for i in 0..n as usize {
+        if unpaid[i] == 1.0 {
+            assert_close(wait[i], 120.0 - start[i], 1e-12, "censored wait");
+        }
+    }
+    let m = &s["metrics"]["unredeemed_stress"];
+    assert_eq!(num(&m["mean"]), censored as f64 / n as f64);
+    assert_eq!(num(&m["prob_loss"]), num(&m["mean"]));
+    let counts = check_redemption_wait(&fx.read("res/redemption_wait.csv"), n, 120);
+    let (holder, c) = &counts[1];
+    assert_eq!(holder, "stress");
+    assert_eq!(c[c.len() - 1], censored as u64, "the unpaid row");
+}
+
+#[test]
+fn summary_csv_of_a_scenario_with_withdrawals_has_the_redemption_headline() {
+    let fx = Fixture::new();
+    for (i, buffer) in ["5000", "50000"].iter().enumerate() {
+        fx.run([
+            "run",
+            &arg(&repo_scenario("bank-run.toml")),
+            "--set",
+            &paths_set(1_000),
+            "--set",
+            &format!("withdrawals.buffer.initial_eth={buffer}"),
+            "--summary-csv",
+            "sweep.csv",
+            "-q",
+            "-o",
+            &format!("runs/{i}"),
+        ])
+        .ok();
+    }
+    let t = fx.read_csv("sweep.csv");
+    let mut expected = [
+        "scenario",
+        "scenario_hash",
+        "seed",
+        "paths",
+        "set.simulation.paths",
+        "set.withdrawals.buffer.initial_eth",
+    ]
+    .map(String::from)
+    .to_vec();
+    for metric in REDEMPTION_HEADLINE {
+        expected.push(format!("{metric}.mean"));
+        for l in LEVELS {
+            expected.push(format!("{metric}.var_{l}"));
+            expected.push(format!("{metric}.es_{l}"));
+        }
+    }
+    assert_eq!(t.header, expected);
+    assert_eq!(t.rows.len(), 2);
+    for (i, buffer) in ["5000", "50000"].iter().enumerate() {
+        let row = &t.rows[i];
+        let s = fx.read_json(format!("runs/{i}/summary.json"));
+        assert_eq!(row[t.col("scenario")], "bank-run");
+        assert_eq!(row[t.col("set.withdrawals.buffer.initial_eth")], *buffer);
+        for metric in REDEMPTION_HEADLINE {
+            let m = &s["metrics"][metric];
+            assert_eq!(
+                parse_f64(&row[t.col(&format!("{metric}.mean"))]),
+                num(&m["mean"]),
+                "run {i}: {metric}.mean"
+            );
+            for l in LEVELS {
+                assert_eq!(
+                    parse_f64(&row[t.col(&format!("{metric}.var_{l}"))]),
+                    num(&m["var"][l]),
+                    "run {i}: {metric}.var_{l}"
+                );
+                assert_eq!(
+                    parse_f64(&row[t.col(&format!("{metric}.es_{l}"))]),
+                    num(&m["es"][l]),
+                    "run {i}: {metric}.es_{l}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn scenarios_with_and_without_withdrawals_cannot_share_a_summary_csv() {
+    let fx = Fixture::new();
+    let bank_run = arg(&repo_scenario("bank-run.toml"));
+    let baseline = arg(&repo_scenario("baseline.toml"));
+    for pair in [[&bank_run, &baseline], [&baseline, &bank_run]] {
+        let r = assert_rejected(
+            &fx,
+            &run_writing_everything(
+                &[pair[0].clone(), pair[1].clone()],
+                &["--set", &paths_set(300)],
+            ),
+            &[
+                "bank-run.toml",
+                "baseline.toml",
+                "cannot share one --summary-csv",
+                "[withdrawals]",
+            ],
+        );
+        assert!(!r.stderr.contains("paths in"), "nothing ran: {}", r.stderr);
+    }
+    // The same with the summary CSV on stdout.
+    assert_rejected(
+        &fx,
+        &[
+            "run",
+            &bank_run,
+            &baseline,
+            "--set",
+            &paths_set(300),
+            "--summary-csv",
+            "-",
+        ]
+        .map(String::from),
+        &[
+            "bank-run.toml",
+            "baseline.toml",
+            "cannot share one --summary-csv",
+        ],
+    );
+}
+
+#[test]
+fn batch_mixing_withdrawals_writes_redemption_wait_csv_only_where_there_are_withdrawals() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&repo_scenario("bank-run.toml")),
+        &arg(&test_scenario("small.toml")),
+        "--set",
+        &paths_set(500),
+        "-q",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    assert_eq!(
+        files_in(&fx, "res/bank-run"),
+        [
+            "loss_distribution.csv",
+            "redemption_wait.csv",
+            "summary.json",
+            "tail_metrics.csv"
+        ]
+    );
+    assert_eq!(files_in(&fx, "res/small"), REPORT_FILES);
+    let tables: Vec<&str> = r.stdout.split("\n\n").filter(|b| !b.is_empty()).collect();
+    assert_eq!(tables.len(), 2, "{}", r.stdout);
+    assert!(
+        tables[0].starts_with("scenario: bank-run "),
+        "{}",
+        tables[0]
+    );
+    assert_eq!(table_rows(tables[0]), REDEMPTION_HEADLINE);
+    assert!(
+        tables[1].trim_start().starts_with("scenario: small "),
+        "{}",
+        tables[1]
+    );
+    assert_eq!(table_rows(tables[1]), ["slashed_fraction", "nav_loss"]);
+    let small = fx.read_json("res/small/summary.json");
+    for name in REDEMPTION_METRICS {
+        assert!(small["metrics"].get(name).is_none(), "small has no {name}");
+    }
+}
+
+#[test]
+fn bank_run_outputs_are_byte_identical_for_1_and_2_threads() {
+    let fx = Fixture::new();
+    let mut stdout = Vec::new();
+    for threads in ["1", "2"] {
+        // 5,000 paths: five chunks of 1,024, so two threads share the work.
+        let r = fx.run([
+            "run",
+            &arg(&repo_scenario("bank-run.toml")),
+            "--set",
+            &paths_set(5_000),
+            "--threads",
+            threads,
+            "--paths-csv",
+            "--format",
+            "json",
+            "-q",
+            "-o",
+            &format!("t{threads}"),
+        ]);
+        r.ok();
+        stdout.push(r.stdout);
+    }
+    for file in [
+        "summary.json",
+        "tail_metrics.csv",
+        "redemption_wait.csv",
+        "loss_distribution.csv",
+        "paths.csv",
+    ] {
+        assert!(
+            fx.read_bytes(format!("t1/{file}")) == fx.read_bytes(format!("t2/{file}")),
+            "{file} differs between 1 and 2 threads"
+        );
+    }
+    assert_eq!(stdout[0], stdout[1], "stdout differs");
+    let waits = fx.read_csv("t1/paths.csv").floats("redeem_days_stress");
+    assert!(
+        waits.iter().any(|&w| w > 0.0),
+        "a run where nobody waits proves nothing"
+    );
+}
+
+#[test]
+fn validate_accepts_the_withdrawal_scenarios() {
+    let fx = Fixture::new();
+    let files = [
+        arg(&repo_scenario("bank-run.toml")),
+        arg(&repo_scenario("exit-queue-2025.toml")),
+    ];
+    let r = fx.run(["validate", &files[0], &files[1]]);
+    r.ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    for (line, (file, name)) in lines
+        .iter()
+        .zip(files.iter().zip(["bank-run", "exit-queue-2025"]))
+    {
+        assert!(line.starts_with(&format!("{file}: ok ({name}: ")), "{line}");
+    }
+    assert!(fx.listing().is_empty(), "validate writes nothing");
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let fx = Fixture::new();
+    let mut files = Vec::new();
+    for dir in ["scenarios", "scenarios/validation"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut in_dir: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
+            .map(|e| e.expect("a directory entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| arg(&p))
+            .collect();
+        in_dir.sort();
+        files.extend(in_dir);
+    }
+    for required in [
+        "scenarios/baseline.toml",
+        "scenarios/bank-run.toml",
+        "scenarios/exit-queue-2025.toml",
+        "scenarios/validation/zero-risk.toml",
+    ] {
+        assert!(
+            files.iter().any(|f| f.ends_with(required)),
+            "{required} not found among {files:?}"
+        );
+    }
+    let mut args = vec!["validate".to_string()];
+    args.extend(files.iter().cloned());
+    let r = fx.run(&args);
+    r.ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), files.len(), "{}", r.stdout);
+    for (line, file) in lines.iter().zip(&files) {
+        assert!(line.starts_with(&format!("{file}: ok (")), "{line}");
+    }
 }

@@ -427,12 +427,22 @@ impl<'m> Redemption<'m> {
         let network_queue = self.network_queue_at(t0);
         self.peak_network_queue_eth = self.peak_network_queue_eth.max(network_queue);
         let paused = t0 < self.paused_until_days;
-        let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_units * unit_eth;
+        // The posted wait: the cooldown if liquid ETH covers the queue; else also until the
+        // latest exit is paid out (its escrow's end, or its ETH's mean arrival); and if the
+        // ETH on its way does not cover the queue either, until a new exit would be.
+        let queue_eth = self.queued_lrt * nav;
         let mut posted_wait = w.cooldown_days;
-        if self.queued_lrt * nav > on_the_way {
-            posted_wait = posted_wait
-                .max(w.escrow_days)
-                .max(network_queue / w.churn_eth_per_day + w.exit_delay_days + 0.5 * w.sweep_days);
+        if queue_eth > self.liquid_eth {
+            if let Some(x) = self.exits.last() {
+                let paid = x.escrow_end_days.max(0.5 * (x.first_days + x.last_days));
+                posted_wait = posted_wait.max(paid - t0);
+            }
+            let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_units * unit_eth;
+            if queue_eth > on_the_way {
+                posted_wait = posted_wait.max(w.escrow_days).max(
+                    network_queue / w.churn_eth_per_day + w.exit_delay_days + 0.5 * w.sweep_days,
+                );
+            }
         }
         if paused {
             posted_wait += self.paused_until_days - t0;
