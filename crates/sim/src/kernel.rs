@@ -256,53 +256,25 @@ impl<'m> PathKernel<'m> {
     fn draw_events<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = self.model;
         let horizon = m.horizon_days;
-        let last_step = m.n_steps - 1;
-        let step_of = |t: f64| ((t / m.step_days) as u32).min(last_step);
+        let events = &mut self.events;
         let mut seq = 0u32;
         for (s, shock) in m.shocks.iter().enumerate() {
-            let n = match (shock.at_days, &shock.events) {
-                (Some(_), _) => 1,
-                (None, Some(events)) => events.sample(rng) as u64,
-                (None, None) => continue,
-            };
-            for _ in 0..n {
-                let t = shock
-                    .at_days
-                    .unwrap_or_else(|| rng.random::<f64>() * horizon);
-                self.events.push(Event {
-                    step: step_of(t),
-                    time_days: t,
-                    seq,
-                    kind: Kind::Shock(s as u32),
-                });
-                seq += 1;
+            for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                let t = event_time(rng, shock.at_days, horizon);
+                push_event(events, &mut seq, m, t, Kind::Shock(s as u32));
             }
         }
         if let Some(f) = &m.avs_faults {
-            let n = f.events.sample(rng) as u64;
-            for _ in 0..n {
+            for _ in 0..f.events.sample(rng) as u64 {
                 let t = rng.random::<f64>() * horizon;
                 let (entry, pair) = f.sample_pair(rng);
-                self.events.push(Event {
-                    step: step_of(t),
-                    time_days: t,
-                    seq,
-                    kind: Kind::AvsFault { entry, pair },
-                });
-                seq += 1;
+                push_event(events, &mut seq, m, t, Kind::AvsFault { entry, pair });
             }
         }
         let penalty_delay_days = CORRELATION_PENALTY_DELAY_EPOCHS as f64 / EPOCHS_PER_DAY;
         for (i, incident) in m.incidents.iter().enumerate() {
-            let n = match (incident.at_days, &incident.events) {
-                (Some(_), _) => 1,
-                (None, Some(events)) => events.sample(rng) as u64,
-                (None, None) => continue,
-            };
-            for _ in 0..n {
-                let t = incident
-                    .at_days
-                    .unwrap_or_else(|| rng.random::<f64>() * horizon);
+            for _ in 0..event_count(rng, incident.at_days, &incident.events) {
+                let t = event_time(rng, incident.at_days, horizon);
                 let record = self.double_signs.len() as u32;
                 if incident.kind == IncidentKind::DoubleSign {
                     self.double_signs.push(DoubleSign {
@@ -315,50 +287,23 @@ impl<'m> PathKernel<'m> {
                     // The correlation penalty comes 4096 epochs later, if within the horizon.
                     let t_penalty = t + penalty_delay_days;
                     if t_penalty < horizon {
-                        self.events.push(Event {
-                            step: step_of(t_penalty),
-                            time_days: t_penalty,
-                            seq,
-                            kind: Kind::CorrelationPenalty { record },
-                        });
-                        seq += 1;
+                        let kind = Kind::CorrelationPenalty { record };
+                        push_event(events, &mut seq, m, t_penalty, kind);
                     }
                 }
-                self.events.push(Event {
-                    step: step_of(t),
-                    time_days: t,
-                    seq,
-                    kind: Kind::Incident {
-                        incident: i as u32,
-                        record,
-                    },
-                });
-                seq += 1;
+                let incident = i as u32;
+                push_event(events, &mut seq, m, t, Kind::Incident { incident, record });
             }
         }
         if let Some(w) = &m.withdrawals {
             for (r, rush) in w.rushes.iter().enumerate() {
-                let n = match (rush.at_days, &rush.events) {
-                    (Some(_), _) => 1,
-                    (None, Some(events)) => events.sample(rng) as u64,
-                    (None, None) => continue,
-                };
-                for _ in 0..n {
-                    let t = rush
-                        .at_days
-                        .unwrap_or_else(|| rng.random::<f64>() * horizon);
-                    self.events.push(Event {
-                        step: step_of(t),
-                        time_days: t,
-                        seq,
-                        kind: Kind::Rush(r as u32),
-                    });
-                    seq += 1;
+                for _ in 0..event_count(rng, rush.at_days, &rush.events) {
+                    let t = event_time(rng, rush.at_days, horizon);
+                    push_event(events, &mut seq, m, t, Kind::Rush(r as u32));
                 }
             }
         }
         for (c, copula) in m.copulas.iter().enumerate() {
-            let events = &mut self.events;
             copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut |step, pair| {
                 events.push(Event {
                     step,
@@ -602,6 +547,36 @@ impl<'m> PathKernel<'m> {
             initial_assets_eth: r.map_or(self.model.collateral_eth, Redemption::initial_assets_eth),
         }
     }
+}
+
+/// Number of events of a source over the horizon: one if it is scheduled, else a Poisson draw
+/// (none without a rate).
+fn event_count<R: Rng + ?Sized>(
+    rng: &mut R,
+    at_days: Option<f64>,
+    events: &Option<rand_distr::Poisson<f64>>,
+) -> u64 {
+    match (at_days, events) {
+        (Some(_), _) => 1,
+        (None, Some(events)) => events.sample(rng) as u64,
+        (None, None) => 0,
+    }
+}
+
+/// Time of one event: the scheduled day, or uniform over the horizon.
+fn event_time<R: Rng + ?Sized>(rng: &mut R, at_days: Option<f64>, horizon_days: f64) -> f64 {
+    at_days.unwrap_or_else(|| rng.random::<f64>() * horizon_days)
+}
+
+/// Adds an event at `t` (in its step) with the next draw-order number.
+fn push_event(events: &mut Vec<Event>, seq: &mut u32, m: &Model, t: f64, kind: Kind) {
+    events.push(Event {
+        step: ((t / m.step_days) as u32).min(m.n_steps - 1),
+        time_days: t,
+        seq: *seq,
+        kind,
+    });
+    *seq += 1;
 }
 
 /// Totals of the current path, recomputed from per-pair and per-operator state.
