@@ -223,9 +223,6 @@ impl<'m> PathKernel<'m> {
         let outcome = r.finish(self.ledger.book_eth(), u_t0, u_stress);
         self.write_row(row);
         self.layout.write_redemption(row, &outcome);
-        let r = self.redemption.as_ref().expect("withdrawal path");
-        let nav = r.nav(self.ledger.book_eth());
-        row[Layout::NAV_RETURN] = nav - 1.0;
     }
 
     /// Slashed validators that became withdrawable before `t1` leave the book (forced out)
@@ -518,7 +515,12 @@ impl<'m> PathKernel<'m> {
         let c = m.collateral_eth;
         row[Layout::SLASHED_ETH] = self.slashed_eth;
         row[Layout::SLASHED_FRACTION] = self.slashed_eth / c;
-        row[Layout::NAV_RETURN] = (self.net_rewards_eth - self.slashed_eth) / c;
+        // With withdrawals: the NAV per LRT still outstanding (1 at t = 0); without, the
+        // supply is fixed and the NAV return is the pool's.
+        row[Layout::NAV_RETURN] = match &self.redemption {
+            Some(r) => r.nav(self.ledger.book_eth()) - 1.0,
+            None => (self.net_rewards_eth - self.slashed_eth) / c,
+        };
         row[Layout::REWARDS_ETH] = self.net_rewards_eth;
         row[Layout::FEES_ETH] = self.gross_rewards_eth - self.net_rewards_eth;
         row[Layout::AVS_SLASHED_ETH] = self.losses.avs;
