@@ -5,7 +5,8 @@
 //! (Marshall–Olkin) shocks, factor copulas, the AVSs' independent faults and beacon-chain
 //! incidents ([`beacon`]), Poisson or scheduled — and, optionally, its front door: redemption
 //! demand, instant buffer, protocol queue, EigenLayer escrow and the network exit queue
-//! ([`withdrawal`]). This crate
+//! ([`withdrawal`]) — and its side door, the LRT/ETH pool and its traders ([`market`]). This
+//! crate
 //!
 //! - defines the file format ([`spec`]), documented field by field in `docs/scenario.md`;
 //! - loads it ([`load_file`], [`load_str`]) with `--set KEY=VALUE` overrides ([`overrides`]),
@@ -48,6 +49,7 @@ pub mod beacon;
 pub mod copula;
 pub mod error;
 pub mod load;
+pub mod market;
 pub mod model;
 pub mod overrides;
 pub mod severity;
@@ -59,6 +61,7 @@ pub mod withdrawal;
 pub use copula::{CopulaModel, Method};
 pub use error::{Diagnostic, ScenarioError};
 pub use load::{load_file, load_str};
+pub use market::MarketModel;
 pub use model::{AVS_FAULTS_SOURCE, DAYS_PER_YEAR, Model};
 pub use severity::{Severity, SeverityDist};
 pub use spec::Scenario;

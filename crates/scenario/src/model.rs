@@ -11,6 +11,7 @@ use crate::beacon::{EPOCHS_PER_DAY, Fork, GWEI_PER_ETH, LeakPath};
 use crate::copula::{CopulaModel, geometric_skip};
 use crate::severity::SeverityDist;
 use crate::spec::{HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
+use crate::market::MarketModel;
 use crate::withdrawal::WithdrawalModel;
 
 /// Days in a year for every `_per_year` and `_apr` quantity.
@@ -69,6 +70,8 @@ pub struct Model {
     pub incidents: Vec<IncidentModel>,
     /// Redemptions and exits (None: `[withdrawals]` absent, nobody redeems).
     pub withdrawals: Option<WithdrawalModel>,
+    /// The secondary market (None: `[market]` absent).
+    pub market: Option<MarketModel>,
 }
 
 /// One operator.
@@ -595,6 +598,7 @@ impl Model {
             beacon,
             incidents,
             withdrawals: WithdrawalModel::compile(s),
+            market: MarketModel::compile(s),
             scenario,
         }
     }

@@ -48,6 +48,10 @@ pub struct Scenario {
     /// exits. Absent: nobody redeems (the book only moves by rewards and losses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawals: Option<Withdrawals>,
+    /// The side door: the LRT/ETH liquidity pool, depeg shocks, arbitrage against the front
+    /// door, panic sellers. Absent: no secondary market is modelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<Market>,
 }
 
 /// `[beacon]`: the network the pool's validators are part of.
@@ -427,6 +431,10 @@ pub struct Demand {
     /// Cap on the daily share, in (0, 1]. Default 0.5.
     #[serde(default = "default_max_share")]
     pub max_share_per_day: f64,
+    /// Added daily share per unit of market discount (needs `[market]`; 0.5 → a 4% discount
+    /// adds 2% a day). Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_sensitivity_per_day: Option<f64>,
     /// Run triggers: losses (and sector rushes marked `triggers_run`) add a decaying pulse.
     /// Absent: no pulses.
     #[serde(default)]
@@ -441,6 +449,7 @@ impl Default for Demand {
             wait_sensitivity_per_day: default_wait_sensitivity(),
             wait_free_days: default_wait_free_days(),
             max_share_per_day: default_max_share(),
+            discount_sensitivity_per_day: None,
             trigger: None,
         }
     }
@@ -589,6 +598,231 @@ pub struct Rush {
     /// stress). Default false.
     #[serde(default)]
     pub triggers_run: bool,
+}
+
+/// `[market]`: the LRT's secondary market. One LRT/ETH pool with a real invariant takes every
+/// trade; depeg shocks and confidence shocks sell into it, liquidity providers leave it in a
+/// discount, patient buyers and arbitrageurs (who redeem through the front door) buy from it.
+/// See `docs/model.md` §14.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Market {
+    /// The LRT/ETH pool.
+    pub pool: MarketPool,
+    /// Liquidity providers leaving in a discount and coming back at peg. Absent: the pool's
+    /// liquidity never changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidity: Option<Liquidity>,
+    /// Exogenous depeg shocks: sell pressure into the pool, Poisson or scheduled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shocks: Vec<DepegShock>,
+    /// Confidence shocks: every loss event (slashing, leak) makes holders sell in proportion to
+    /// the loss. Absent: losses move the NAV only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// Patient buyers (and, above NAV, sellers) closing the gap to NAV at a half-life. Absent:
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+    /// Arbitrageurs who buy below NAV and redeem. Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbitrage: Option<Arbitrage>,
+    /// Redeeming holders who sell into the pool instead of queuing (needs `[withdrawals]`).
+    /// Absent: every redeeming holder uses the front door.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sellers: Option<Sellers>,
+    /// Position size and discount thresholds of the per-path market metrics.
+    #[serde(default)]
+    pub report: MarketReport,
+}
+
+/// Invariant of the LRT/ETH pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    /// Curve StableSwap (two coins): `4A(x + y) + D = 4AD + D³ / (4xy)`.
+    #[default]
+    Stableswap,
+    /// Uniswap v2 style `x · y = k`.
+    ConstantProduct,
+}
+
+/// `[market.pool]`: the LRT/ETH pool at t = 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketPool {
+    /// Invariant: `stableswap` (default) or `constant_product`.
+    #[serde(default)]
+    pub kind: PoolKind,
+    /// StableSwap amplification A (> 0; Curve LST pools use 50-500). Default 100; not allowed
+    /// with `constant_product`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amplification: Option<f64>,
+    /// Value of the pool at t = 0, ETH (both sides, the LRT at NAV; > 0).
+    pub depth_eth: f64,
+    /// Share of that value held as LRT at t = 0, in (0, 1). Default 0.5 (a balanced pool, at
+    /// peg); more LRT than ETH starts below peg.
+    #[serde(default = "half")]
+    pub lrt_share: f64,
+    /// Swap fee, basis points of the amount out, paid to liquidity providers (≥ 0, < 10,000).
+    /// Default 4.
+    #[serde(default = "default_pool_fee_bps")]
+    pub fee_bps: f64,
+    /// Whether the pool prices the LRT against its exchange rate (a rebasing token such as
+    /// stETH, or a Curve-ng / Balancer pool with a rate oracle): a change of NAV moves the
+    /// pool's price with it. `false`: a plain pool whose price in ETH only moves with trades.
+    /// Default true.
+    #[serde(default = "yes")]
+    pub rate_oracle: bool,
+}
+
+/// `[market.liquidity]`: liquidity providers withdraw (pro rata, both sides) while the LRT
+/// trades at a discount and come back at peg.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Liquidity {
+    /// Share of the remaining liquidity withdrawn per day per unit of discount (2 → at a 5%
+    /// discount, 10% of the pool leaves per day). ≥ 0.
+    pub flight_per_day: f64,
+    /// Liquidity never falls below this share of the t = 0 depth, in [0, 1]. Default 0.1.
+    #[serde(default = "default_floor_share")]
+    pub floor_share: f64,
+    /// At peg, liquidity returns toward its t = 0 depth with this half-life, days (> 0).
+    /// Absent: it never returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_half_life_days: Option<f64>,
+    /// "At peg" for liquidity providers: a discount below this many basis points (≥ 0).
+    /// Default 10.
+    #[serde(default = "default_calm_bps")]
+    pub calm_discount_bps: f64,
+}
+
+/// `[[market.shocks]]`: an exogenous depeg shock — holders selling a share of the LRT supply
+/// into the pool, at once or evenly over `sell_days`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepegShock {
+    /// Unique name among market shocks.
+    pub name: String,
+    /// Poisson event rate, events per year (≥ 0). Default 0.
+    #[serde(default)]
+    pub rate_per_year: f64,
+    /// Instead of a rate: one shock at exactly this day, in [0, horizon_days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// Share of the LRT supply sold: a number or a distribution (`fixed`, `uniform`, `beta`,
+    /// `empirical`), in [0, 1].
+    pub sell_share: Severity,
+    /// The sale is spread evenly over this many days from the shock (≥ 0; 0 = all at once).
+    /// Default 0.
+    #[serde(default)]
+    pub sell_days: f64,
+}
+
+/// `[market.confidence]`: a loss event of share `L` of the pool's assets makes holders sell
+/// `sell_per_loss × L` of the supply over `sell_days`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confidence {
+    /// Share of supply sold per unit of loss share (≥ 0; 3 → a 1% loss sells 3% of supply).
+    pub sell_per_loss: f64,
+    /// Spread of the sale, days (≥ 0). Default 1.
+    #[serde(default = "one")]
+    pub sell_days: f64,
+    /// Smallest loss event that moves holders, basis points of assets (≥ 0). Default 1.
+    #[serde(default = "one")]
+    pub min_loss_bps: f64,
+}
+
+/// `[market.recovery]`: outside buyers with patience: each step they close the gap between the
+/// pool price and NAV so that, left alone, the discount halves every `half_life_days`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recovery {
+    /// Half-life of the discount, days (> 0).
+    pub half_life_days: f64,
+}
+
+/// `[market.arbitrage]`: arbitrageurs buy in the pool while the price is below what a
+/// redemption pays, net of their required return over the wait and a risk premium. They
+/// redeem instantly where the buffer allows (paying its fee), else through the queue (their
+/// capital comes back when the queue pays). Without `[withdrawals]` they hold to the horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arbitrage {
+    /// Arbitrage capital, ETH (> 0). Absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capital_eth: Option<f64>,
+    /// Return they require on capital, per year (simple; ≥ 0). Default 0.10.
+    #[serde(default = "default_required_return")]
+    pub required_return_per_year: f64,
+    /// Extra discount they require for the risk, basis points (≥ 0). Default 0.
+    #[serde(default)]
+    pub premium_bps: f64,
+    /// Expected wait until redemption when the scenario has no `[withdrawals]` (stETH before
+    /// Shanghai), days (≥ 0). Required without `[withdrawals]`, not allowed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_wait_days: Option<f64>,
+}
+
+/// `[market.sellers]`: of the holders who decide to redeem in a step, a share compares the
+/// pool with the queue and sells while the discount (after price impact) is below their cost
+/// of waiting, `wait_cost_per_year × posted wait / 365`. Needs `[withdrawals]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sellers {
+    /// Share of new redemption demand that considers the pool, in [0, 1].
+    pub share_of_demand: f64,
+    /// Their cost of waiting, per year (≥ 0; 2 → a 14-day wait is worth a 7.7% discount).
+    pub wait_cost_per_year: f64,
+}
+
+/// `[market.report]`: the per-path market metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketReport {
+    /// Position of the holder forced to sell at the worst moment (and of the one selling at
+    /// the horizon), ETH at t = 0 (> 0). Default 1,000.
+    #[serde(default = "default_position_eth")]
+    pub position_eth: f64,
+    /// Discount thresholds for time below and depeg probability, basis points (each > 0,
+    /// at most 8; whole numbers). Default [100, 500].
+    #[serde(default = "default_thresholds_bps")]
+    pub thresholds_bps: Vec<f64>,
+}
+
+impl Default for MarketReport {
+    fn default() -> Self {
+        MarketReport {
+            position_eth: default_position_eth(),
+            thresholds_bps: default_thresholds_bps(),
+        }
+    }
+}
+
+fn half() -> f64 {
+    0.5
+}
+fn yes() -> bool {
+    true
+}
+fn default_pool_fee_bps() -> f64 {
+    4.0
+}
+fn default_floor_share() -> f64 {
+    0.1
+}
+fn default_calm_bps() -> f64 {
+    10.0
+}
+fn default_required_return() -> f64 {
+    0.10
+}
+fn default_position_eth() -> f64 {
+    1000.0
+}
+fn default_thresholds_bps() -> Vec<f64> {
+    vec![100.0, 500.0]
 }
 
 fn default_base_share() -> f64 {

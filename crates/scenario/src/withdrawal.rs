@@ -26,6 +26,8 @@ pub struct WithdrawalModel {
     pub wait_free_days: f64,
     /// Cap on the daily share.
     pub max_share_per_day: f64,
+    /// Added daily share per unit of market discount.
+    pub discount_sensitivity_per_day: f64,
     /// Run trigger: (smallest triggering loss as a fraction of NAV, pulse share per day,
     /// decay days).
     pub trigger: Option<TriggerModel>,
@@ -108,6 +110,7 @@ impl WithdrawalModel {
             wait_sensitivity_per_day: d.wait_sensitivity_per_day,
             wait_free_days: d.wait_free_days,
             max_share_per_day: d.max_share_per_day,
+            discount_sensitivity_per_day: d.discount_sensitivity_per_day.unwrap_or(0.0),
             trigger: d.trigger.as_ref().map(|t| TriggerModel {
                 min_loss_fraction: t.min_loss_bps / BPS,
                 share_per_day: t.share_per_day,

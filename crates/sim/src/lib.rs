@@ -46,6 +46,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod amm;
+pub mod bands;
 pub mod kernel;
 pub mod ledger;
 pub mod outputs;

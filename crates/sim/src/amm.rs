@@ -1,0 +1,1 @@
+//! LRT/ETH pool invariants (placeholder, being written).

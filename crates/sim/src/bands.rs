@@ -1,0 +1,1 @@
+//! Price bands (placeholder, being written).
