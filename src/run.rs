@@ -16,12 +16,19 @@ use crate::cli::{Format, RunArgs, ValidateArgs};
 const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
 /// Added to the headline for scenarios with `[withdrawals]`.
 const REDEMPTION_HEADLINE: [&str; 3] = ["redeem_days_t0", "redeem_days_stress", "peak_queue_days"];
+/// Added to the headline for scenarios with `[market]`.
+const MARKET_HEADLINE: [&str; 2] = ["max_discount", "forced_sale_loss"];
+/// Percentiles of price / NAV in `price_paths.csv`.
+const PRICE_PERCENTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
 /// The headline metrics of `model`.
 fn headline(model: &Model) -> Vec<&'static str> {
     let mut h = HEADLINE.to_vec();
     if model.withdrawals.is_some() {
         h.extend(REDEMPTION_HEADLINE);
+    }
+    if model.market.is_some() {
+        h.extend(MARKET_HEADLINE);
     }
     h
 }
@@ -137,7 +144,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             .position(|m| headline(m) != headline(&models[0]))
         {
             bail!(InputError(format!(
-                "{} and {} cannot share one --summary-csv: only one of them has [withdrawals], so their columns differ",
+                "{} and {} cannot share one --summary-csv: their headline columns differ (only one of them has [withdrawals] or [market])",
                 args.scenarios[0].display(),
                 args.scenarios[i].display()
             )));
@@ -218,7 +225,8 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
 }
 
 /// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
-/// total and by kind, the redemption metrics (with `[withdrawals]`), per AVS and per source.
+/// total and by kind, the redemption metrics (with `[withdrawals]`), the market metrics (with
+/// `[market]`), per AVS and per source.
 /// `nav_loss` (−`nav_return`) is the only new column; the others are borrowed from the
 /// results.
 fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a str, &'a [f64])> {
@@ -241,6 +249,15 @@ fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a 
     if let Some(start) = layout.redemption_start() {
         for (k, name) in lrtsim_sim::Layout::REDEMPTION.iter().enumerate() {
             out.push((name, results.columns[start + k].as_slice()));
+        }
+    }
+    if let Some(start) = layout.market_start() {
+        for (i, name) in layout.names()[..layout.avs_start()]
+            .iter()
+            .enumerate()
+            .skip(start)
+        {
+            out.push((name.as_str(), results.columns[i].as_slice()));
         }
     }
     for (i, name) in layout.names().iter().enumerate().skip(layout.avs_start()) {
@@ -298,6 +315,27 @@ fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Re
             ],
             model.step_days.max(1.0),
             model.horizon_days,
+        )?;
+    }
+    if let (Some(bands), Some(market)) = (&results.price_bands, &model.market) {
+        let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
+        let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
+        let rows: Vec<lrtsim_report::PriceRow> = bands
+            .rows(&PRICE_PERCENTILES, &thresholds)
+            .into_iter()
+            .map(|r| lrtsim_report::PriceRow {
+                step: r.step,
+                day: r.day,
+                paths: r.paths,
+                quantiles: r.quantiles,
+                share_below: r.share_below,
+            })
+            .collect();
+        lrtsim_report::write_price_paths_csv(
+            &dir.join("price_paths.csv"),
+            &PRICE_PERCENTILES,
+            &bps,
+            &rows,
         )?;
     }
     if args.paths_csv {

@@ -12,10 +12,10 @@
 //! * A [`Summary`] pairs the [`RunInfo`] (scenario, seed, paths, …) with the metric statistics;
 //!   it serializes to the `summary.json` layout and [`render_table`] prints its headline metrics.
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
-//!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_paths_csv`]) all go
-//!   through [`write_atomic`], so an
-//!   interrupted run never leaves a half-written file; [`append_summary_csv`] adds one line per
-//!   run to a CSV shared by a parameter sweep.
+//!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_price_paths_csv`]
+//!   (percentile bands of price / NAV over time, from [`PriceRow`]s), [`write_paths_csv`]) all
+//!   go through [`write_atomic`], so an interrupted run never leaves a half-written file;
+//!   [`append_summary_csv`] adds one line per run to a CSV shared by a parameter sweep.
 //!
 //! Every failure is a [`ReportError`] naming the file concerned.
 //!
@@ -71,7 +71,7 @@ pub use stats::{
 };
 pub use summary::{RunInfo, Summary, render_table};
 pub use write::{
-    SummaryCsvTarget, WaitColumn, append_summary_csv, check_summary_csv, write_atomic,
-    write_loss_distribution_csv, write_paths_csv, write_redemption_wait_csv, write_summary_json,
-    write_tail_metrics_csv,
+    PriceRow, SummaryCsvTarget, WaitColumn, append_summary_csv, check_summary_csv, write_atomic,
+    write_loss_distribution_csv, write_paths_csv, write_price_paths_csv, write_redemption_wait_csv,
+    write_summary_json, write_tail_metrics_csv,
 };

@@ -1,6 +1,6 @@
 //! Output files: atomic writes of `summary.json`, `tail_metrics.csv`, `loss_distribution.csv`,
-//! `redemption_wait.csv` and `paths.csv`, and the one-line-per-run summary CSV for parameter
-//! sweeps.
+//! `redemption_wait.csv`, `price_paths.csv` and `paths.csv`, and the one-line-per-run summary
+//! CSV for parameter sweeps.
 //!
 //! Floats in CSV files are written with Rust's `{}` formatting (shortest string that parses back
 //! to the same `f64`), so the same inputs give byte-identical files.
@@ -308,6 +308,118 @@ pub fn write_paths_csv(path: &Path, names: &[&str], columns: &[&[f64]]) -> Resul
                 std::fmt::Write::write_fmt(&mut field, format_args!("{}", c[row]))
                     .expect("writing to a String");
                 csv.write_field(&field)?;
+            }
+            csv.write_record(None::<&[u8]>)?;
+        }
+        csv.flush()
+    })
+}
+
+/// One time point of `price_paths.csv`, for [`write_price_paths_csv`]: percentile bands of the
+/// market price / NAV ratio across paths at the end of a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceRow {
+    /// Steps completed at the point (1-based).
+    pub step: u32,
+    /// Days from the start at the point.
+    pub day: f64,
+    /// Paths counted at the point.
+    pub paths: u64,
+    /// The ratio's quantile at each probability given to the writer, in order.
+    pub quantiles: Vec<f64>,
+    /// Share of paths whose ratio is below `1 − bps / 10,000`, for each threshold given to the
+    /// writer, in order.
+    pub share_below: Vec<f64>,
+}
+
+/// The column name of the quantile at probability `p` (in [0, 1]) in `price_paths.csv`; the
+/// rule is in [`write_price_paths_csv`]. `0.07 * 100.0` is `7.000000000000001`, hence the shift
+/// on the digits of `p`'s shortest decimal.
+fn quantile_column(p: f64) -> String {
+    // `+ 0.0` turns −0 into 0.
+    let s = (p + 0.0).to_string();
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let mut digits = format!("{int}{frac:0<2}");
+    let point = int.len() + 2;
+    let frac = digits.split_off(point);
+    let int = digits.trim_start_matches('0');
+    let mut name = format!("p{int:0>2}");
+    if !frac.is_empty() {
+        name.push('.');
+        name.push_str(&frac);
+    }
+    name
+}
+
+/// Writes `price_paths.csv` atomically: percentile bands of the market price / NAV ratio over
+/// time, one row per recorded point.
+///
+/// Header `step,day,paths`, then one quantile column per entry of `probs`, then
+/// `discount_over_{bps}bps_share` per entry of `thresholds_bps`: the share of paths whose
+/// price / NAV is below `1 − bps / 10,000` at that step's end. Rows follow `rows` in order;
+/// floats use `{}` formatting (a quantile with no paths is `NaN`).
+///
+/// A quantile column is named `p` followed by the percentage: the shortest decimal of the
+/// probability (its `{}` formatting) with the decimal point moved two places right, the integer
+/// part padded with zeros to at least two digits, and no trailing zeros. So 0.01 → `p01`,
+/// 0.05 → `p05`, 0.5 → `p50`, 0.99 → `p99`, 0.001 → `p00.1`, 0.999 → `p99.9`,
+/// 0.9999 → `p99.99`, 0 → `p00` and 1 → `p100`. The shift is done on the digits, not by
+/// multiplying by 100, so 0.07 gives `p07`.
+///
+/// Fails without writing if a probability is not in [0, 1], two columns would have the same
+/// name, or a row has a different number of quantiles or shares than `probs` or
+/// `thresholds_bps`.
+pub fn write_price_paths_csv(
+    path: &Path,
+    probs: &[f64],
+    thresholds_bps: &[u32],
+    rows: &[PriceRow],
+) -> Result<(), ReportError> {
+    let invalid = |reason: String| {
+        Err(ReportError::InvalidInput {
+            path: path.to_owned(),
+            reason,
+        })
+    };
+    if let Some(p) = probs.iter().find(|p| !(0.0..=1.0).contains(*p)) {
+        return invalid(format!("quantile probability {p} is not in [0, 1]"));
+    }
+    let mut header: Vec<String> = ["step", "day", "paths"].map(String::from).to_vec();
+    header.extend(probs.iter().map(|&p| quantile_column(p)));
+    header.extend(
+        thresholds_bps
+            .iter()
+            .map(|bps| format!("discount_over_{bps}bps_share")),
+    );
+    if let Some((i, name)) = header
+        .iter()
+        .enumerate()
+        .find(|(i, name)| header[..*i].contains(name))
+    {
+        return invalid(format!("column `{name}` appears twice (column {})", i + 1));
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.quantiles.len() != probs.len() || r.share_below.len() != thresholds_bps.len())
+    {
+        return invalid(format!(
+            "the row of step {} has {} quantiles and {} shares, expected {} and {}",
+            r.step,
+            r.quantiles.len(),
+            r.share_below.len(),
+            probs.len(),
+            thresholds_bps.len()
+        ));
+    }
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(&header)?;
+        for r in rows {
+            csv.write_field(r.step.to_string())?;
+            csv.write_field(num(r.day))?;
+            csv.write_field(r.paths.to_string())?;
+            for &x in r.quantiles.iter().chain(&r.share_below) {
+                csv.write_field(num(x))?;
             }
             csv.write_record(None::<&[u8]>)?;
         }
@@ -824,5 +936,102 @@ mod tests {
             ]
         );
         assert!(write_redemption_wait_csv(&path, &[], 0.0, 3.0).is_err());
+    }
+
+    #[test]
+    fn quantile_column_names() {
+        for (p, name) in [
+            (0.01, "p01"),
+            (0.05, "p05"),
+            (0.07, "p07"),
+            (0.1, "p10"),
+            (0.5, "p50"),
+            (0.95, "p95"),
+            (0.99, "p99"),
+            (0.001, "p00.1"),
+            (0.0005, "p00.05"),
+            (0.999, "p99.9"),
+            (0.9999, "p99.99"),
+            (0.0, "p00"),
+            (-0.0, "p00"),
+            (1.0, "p100"),
+        ] {
+            assert_eq!(quantile_column(p), name, "{p}");
+        }
+    }
+
+    fn price_row(step: u32, q: f64) -> PriceRow {
+        PriceRow {
+            step,
+            day: f64::from(step) / 24.0,
+            paths: 1000,
+            quantiles: vec![q - 0.01, q, 1.0],
+            share_below: vec![0.25, 0.0],
+        }
+    }
+
+    #[test]
+    fn price_paths_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/price_paths.csv");
+        let rows = [price_row(9, 0.995), price_row(18, 0.9901)];
+        write_price_paths_csv(&path, &[0.01, 0.5, 0.999], &[100, 500], &rows).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "step,day,paths,p01,p50,p99.9,discount_over_100bps_share,discount_over_500bps_share",
+                "9,0.375,1000,0.985,0.995,1,0.25,0",
+                &format!("18,0.75,1000,{},0.9901,1,0.25,0", 0.9901 - 0.01),
+            ]
+        );
+        // Values round-trip exactly.
+        let q: f64 = lines[2].split(',').nth(3).unwrap().parse().unwrap();
+        assert_eq!(q.to_bits(), (0.9901f64 - 0.01).to_bits());
+        assert_eq!(files_in(path.parent().unwrap()), ["price_paths.csv"]);
+
+        // No points, no quantiles: the header alone; NaN for a point with no paths.
+        let empty = dir.path().join("empty.csv");
+        write_price_paths_csv(&empty, &[], &[], &[]).unwrap();
+        assert_eq!(fs::read_to_string(&empty).unwrap(), "step,day,paths\n");
+        let nan = PriceRow {
+            step: 1,
+            day: 1.0,
+            paths: 0,
+            quantiles: vec![f64::NAN],
+            share_below: vec![f64::NAN],
+        };
+        write_price_paths_csv(&empty, &[0.5], &[100], &[nan]).unwrap();
+        assert_eq!(
+            fs::read_to_string(&empty).unwrap(),
+            "step,day,paths,p50,discount_over_100bps_share\n1,1,0,NaN,NaN\n"
+        );
+    }
+
+    #[test]
+    fn price_paths_csv_rejects_inconsistent_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        let rows = [price_row(9, 0.995)];
+        let err = write_price_paths_csv(&path, &[0.01, 0.5], &[100, 500], &rows).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("bad.csv") && msg.contains("step 9 has 3 quantiles"),
+            "{msg}"
+        );
+        let err = write_price_paths_csv(&path, &[0.5, 0.5, 0.9], &[100, 500], &rows).unwrap_err();
+        assert!(err.to_string().contains("`p50` appears twice"), "{err}");
+        let err = write_price_paths_csv(&path, &[0.01, 0.5, 0.9], &[100, 100], &rows).unwrap_err();
+        assert!(
+            err.to_string().contains("`discount_over_100bps_share`"),
+            "{err}"
+        );
+        for p in [1.5, -0.1, f64::NAN] {
+            let err = write_price_paths_csv(&path, &[p, 0.5, 0.9], &[100, 500], &rows).unwrap_err();
+            assert!(matches!(err, ReportError::InvalidInput { .. }), "{p}");
+        }
+        assert!(!path.exists());
+        assert_eq!(files_in(dir.path()), Vec::<String>::new());
     }
 }

@@ -9,9 +9,9 @@ use rand::{Rng, RngExt};
 
 use crate::beacon::{EPOCHS_PER_DAY, Fork, GWEI_PER_ETH, LeakPath};
 use crate::copula::{CopulaModel, geometric_skip};
+use crate::market::MarketModel;
 use crate::severity::SeverityDist;
 use crate::spec::{HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
-use crate::market::MarketModel;
 use crate::withdrawal::WithdrawalModel;
 
 /// Days in a year for every `_per_year` and `_apr` quantity.

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use crate::beacon::Fork;
 use crate::error::Diagnostic;
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
-use crate::spec::{CopulaFamily, HitUnit, IncidentKind, Scenario, Selector, Withdrawals};
+use crate::spec::{
+    CopulaFamily, HitUnit, IncidentKind, Market, PoolKind, Scenario, Selector, Withdrawals,
+};
 use crate::suggest::closest;
 
 /// Relative tolerance for "sums to" checks (stakes, magnitudes).
@@ -23,6 +25,13 @@ pub const MAX_STEPS: f64 = 10_000_000.0;
 pub const MAX_RUSH_ETH: f64 = 1e9;
 /// Largest exit-churn parameter, ETH per epoch: keeps the rule's Gwei arithmetic within u64.
 pub const MAX_CHURN_PER_EPOCH_ETH: u64 = 1_000_000_000;
+/// Largest LRT/ETH pool a scenario may describe, ETH (`market.pool.depth_eth`).
+pub const MAX_MARKET_DEPTH_ETH: f64 = 1e9;
+/// Largest StableSwap amplification A (`market.pool.amplification`); Curve pools use up to a
+/// few thousand.
+pub const MAX_AMPLIFICATION: f64 = 1e6;
+/// Most discount thresholds in `market.report.thresholds_bps` (each one adds report columns).
+pub const MAX_MARKET_THRESHOLDS: usize = 8;
 /// Basis points in a whole (a loss of the entire NAV).
 const BPS: f64 = 10_000.0;
 
@@ -47,6 +56,18 @@ impl Checker {
     fn positive(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && v > 0.0) {
             self.push(path, format!("must be a finite number > 0, got {v}"));
+        }
+    }
+    /// `v` in [lo, hi).
+    fn finite_in_closed_open(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
+        if !(v.is_finite() && v >= lo && v < hi) {
+            self.push(path, format!("must be in [{lo}, {hi}), got {v}"));
+        }
+    }
+    /// `v` in (lo, hi).
+    fn finite_in_open(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
+        if !(v.is_finite() && v > lo && v < hi) {
+            self.push(path, format!("must be in ({lo}, {hi}), got {v}"));
         }
     }
     /// `v` in (lo, hi].
@@ -101,6 +122,9 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     check_sources(&mut c, s, &avs_names, resolve);
     if let Some(w) = &s.withdrawals {
         check_withdrawals(&mut c, s, w);
+    }
+    if let Some(m) = &s.market {
+        check_market(&mut c, s, m);
     }
     c.out
 }
@@ -583,6 +607,16 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
             ),
         );
     }
+    if let Some(v) = d.discount_sensitivity_per_day {
+        let path = format!("{at}.discount_sensitivity_per_day");
+        c.non_negative(&path, v);
+        if s.market.is_none() {
+            c.push(
+                path,
+                "needs [market]: the discount is the pool's price below NAV; add a [market] section or remove this field",
+            );
+        }
+    }
     if let Some(t) = &d.trigger {
         let at = "withdrawals.demand.trigger";
         c.finite_in(&format!("{at}.min_loss_bps"), t.min_loss_bps, 0.0, BPS);
@@ -683,6 +717,148 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
             c.push(
                 format!("{at}.triggers_run"),
                 "needs [withdrawals.demand.trigger], whose share_per_day and decay_days give the pulse",
+            );
+        }
+    }
+}
+
+/// Checks `[market]`: pool, liquidity, depeg shocks, confidence, recovery, arbitrage, sellers
+/// and report.
+fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
+    let p = &m.pool;
+    let at = "market.pool";
+    c.finite_in_open_closed(
+        &format!("{at}.depth_eth"),
+        p.depth_eth,
+        0.0,
+        MAX_MARKET_DEPTH_ETH,
+    );
+    c.finite_in_open(&format!("{at}.lrt_share"), p.lrt_share, 0.0, 1.0);
+    c.finite_in_closed_open(&format!("{at}.fee_bps"), p.fee_bps, 0.0, BPS);
+    if let Some(a) = p.amplification {
+        let path = format!("{at}.amplification");
+        match p.kind {
+            PoolKind::Stableswap => c.finite_in_open_closed(&path, a, 0.0, MAX_AMPLIFICATION),
+            PoolKind::ConstantProduct => c.push(
+                path,
+                "applies to stableswap pools only; remove it for kind = \"constant_product\"",
+            ),
+        }
+    }
+
+    if let Some(l) = &m.liquidity {
+        let at = "market.liquidity";
+        c.non_negative(&format!("{at}.flight_per_day"), l.flight_per_day);
+        c.finite_in(&format!("{at}.floor_share"), l.floor_share, 0.0, 1.0);
+        if let Some(v) = l.return_half_life_days {
+            c.positive(&format!("{at}.return_half_life_days"), v);
+        }
+        c.finite_in_closed_open(
+            &format!("{at}.calm_discount_bps"),
+            l.calm_discount_bps,
+            0.0,
+            BPS,
+        );
+    }
+
+    let mut seen = BTreeSet::new();
+    for (i, d) in m.shocks.iter().enumerate() {
+        let at = format!("market.shocks[{i}]");
+        c.name(&format!("{at}.name"), &d.name);
+        if !seen.insert(d.name.as_str()) {
+            c.push(
+                format!("{at}.name"),
+                format!("duplicate market shock name `{}`", d.name),
+            );
+        }
+        check_schedule(c, s, &at, d.rate_per_year, d.at_days);
+        for (field, msg) in d.sell_share.problems() {
+            c.push(join(&format!("{at}.sell_share"), field), msg);
+        }
+        c.non_negative(&format!("{at}.sell_days"), d.sell_days);
+    }
+
+    if let Some(k) = &m.confidence {
+        let at = "market.confidence";
+        c.non_negative(&format!("{at}.sell_per_loss"), k.sell_per_loss);
+        c.non_negative(&format!("{at}.sell_days"), k.sell_days);
+        c.finite_in_closed_open(&format!("{at}.min_loss_bps"), k.min_loss_bps, 0.0, BPS);
+    }
+
+    if let Some(r) = &m.recovery {
+        c.positive("market.recovery.half_life_days", r.half_life_days);
+    }
+
+    if let Some(a) = &m.arbitrage {
+        let at = "market.arbitrage";
+        if let Some(v) = a.capital_eth {
+            c.positive(&format!("{at}.capital_eth"), v);
+        }
+        c.non_negative(
+            &format!("{at}.required_return_per_year"),
+            a.required_return_per_year,
+        );
+        c.finite_in_closed_open(&format!("{at}.premium_bps"), a.premium_bps, 0.0, BPS);
+        let path = format!("{at}.closed_wait_days");
+        match (&s.withdrawals, a.closed_wait_days) {
+            (None, None) => c.push(
+                path,
+                "is required without [withdrawals]: arbitrageurs need an expected wait when there is no redemption; set market.arbitrage.closed_wait_days, or add [withdrawals]",
+            ),
+            (None, Some(v)) => c.non_negative(&path, v),
+            (Some(_), Some(_)) => c.push(
+                path,
+                "is not allowed with [withdrawals]: the wait then comes from the front door (instant where the buffer allows, else the queue's posted wait)",
+            ),
+            (Some(_), None) => {}
+        }
+    }
+
+    if let Some(x) = &m.sellers {
+        let at = "market.sellers";
+        if s.withdrawals.is_none() {
+            c.push(
+                at,
+                "needs [withdrawals]: sellers are redeeming holders choosing between the pool and the queue; add [withdrawals] or remove [market.sellers]",
+            );
+        }
+        c.finite_in(
+            &format!("{at}.share_of_demand"),
+            x.share_of_demand,
+            0.0,
+            1.0,
+        );
+        c.non_negative(&format!("{at}.wait_cost_per_year"), x.wait_cost_per_year);
+    }
+
+    let r = &m.report;
+    let at = "market.report";
+    c.positive(&format!("{at}.position_eth"), r.position_eth);
+    let thresholds = &r.thresholds_bps;
+    if !(1..=MAX_MARKET_THRESHOLDS).contains(&thresholds.len()) {
+        c.push(
+            format!("{at}.thresholds_bps"),
+            format!(
+                "must have 1 to {MAX_MARKET_THRESHOLDS} entries, got {}",
+                thresholds.len()
+            ),
+        );
+    }
+    for (i, &b) in thresholds.iter().enumerate() {
+        let path = format!("{at}.thresholds_bps[{i}]");
+        if !(b.fract() == 0.0 && (1.0..BPS).contains(&b)) {
+            c.push(
+                path,
+                format!("must be a whole number of basis points in [1, 9999], got {b}"),
+            );
+        } else if i > 0 && b <= thresholds[i - 1] {
+            c.push(
+                path,
+                format!(
+                    "must be greater than thresholds_bps[{}] ({}): thresholds are strictly increasing",
+                    i - 1,
+                    thresholds[i - 1]
+                ),
             );
         }
     }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use lrtsim_scenario::{ScenarioError, load_str};
+use lrtsim_scenario::market::DEFAULT_AMPLIFICATION;
+use lrtsim_scenario::spec::PoolKind;
+use lrtsim_scenario::{ScenarioError, Severity, load_str};
 
 const GOOD: &str = r#"
 [simulation]
@@ -621,4 +623,501 @@ fn set_reaches_withdrawal_fields() {
         e.contains("withdrawals.buffer") && e.contains("missing field `initial_eth`"),
         "{e}"
     );
+}
+
+#[test]
+fn hourly_steps_divide_whole_day_horizons() {
+    for (horizon, steps) in [(1, 24), (2, 48), (3, 72), (30, 720), (365, 8760)] {
+        let m = load_str(
+            GOOD,
+            Path::new("s.toml"),
+            &[
+                format!("simulation.horizon_days={horizon}"),
+                "simulation.step_days=0.041666666666666664".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(m.n_steps, steps, "horizon {horizon}");
+    }
+}
+
+/// Every subtable of `[market]` but `sellers` (which needs `[withdrawals]`), each field set
+/// away from its default; valid after GOOD alone (arbitrage has `closed_wait_days`).
+const MARKET: &str = r#"
+[market.pool]
+kind = "stableswap"
+amplification = 200
+depth_eth = 50
+lrt_share = 0.6
+fee_bps = 30
+rate_oracle = false
+
+[market.liquidity]
+flight_per_day = 2
+floor_share = 0.2
+return_half_life_days = 5
+calm_discount_bps = 20
+
+[[market.shocks]]
+name = "depeg"
+at_days = 10
+sell_share = 0.1
+sell_days = 2
+
+[[market.shocks]]
+name = "random"
+rate_per_year = 1
+sell_share = { dist = "uniform", min = 0.01, max = 0.05 }
+
+[market.confidence]
+sell_per_loss = 3
+sell_days = 2
+min_loss_bps = 5
+
+[market.recovery]
+half_life_days = 3
+
+[market.arbitrage]
+capital_eth = 20
+required_return_per_year = 0.2
+premium_bps = 50
+closed_wait_days = 30
+
+[market.report]
+position_eth = 10
+thresholds_bps = [50, 200, 1000]
+"#;
+
+/// `[market.sellers]`, appended after MARKET.
+const SELLERS: &str = "\n[market.sellers]\nshare_of_demand = 0.5\nwait_cost_per_year = 2\n";
+
+/// GOOD, WITHDRAWALS (with a discount sensitivity), then every subtable of `[market]`.
+fn full_market_with_withdrawals() -> String {
+    format!("{GOOD}{WITHDRAWALS}{MARKET}{SELLERS}")
+        .replace(
+            "max_share_per_day = 0.4",
+            "max_share_per_day = 0.4\ndiscount_sensitivity_per_day = 0.5",
+        )
+        .replace("closed_wait_days = 30\n", "")
+}
+
+#[test]
+fn full_market_section_loads_and_compiles() {
+    let m = load_str(&format!("{GOOD}{MARKET}"), Path::new("s.toml"), &[]).unwrap();
+    let k = m.market.as_ref().expect("compiled market");
+    assert_eq!(k.kind, PoolKind::Stableswap);
+    assert_eq!(
+        (k.amplification, k.depth_eth, k.lrt_share, k.fee),
+        (200.0, 50.0, 0.6, 0.003)
+    );
+    assert!(!k.rate_oracle);
+    let l = k.liquidity.expect("liquidity");
+    assert_eq!(
+        (
+            l.flight_per_day,
+            l.floor_share,
+            l.return_half_life_days,
+            l.calm_discount
+        ),
+        (2.0, 0.2, 5.0, 0.002)
+    );
+    assert_eq!(k.shocks.len(), 2);
+    let (d, r) = (&k.shocks[0], &k.shocks[1]);
+    assert_eq!(
+        (d.name.as_str(), d.at_days, d.sell_days),
+        ("depeg", Some(10.0), 2.0)
+    );
+    assert!(d.events.is_none());
+    assert_eq!(
+        (r.name.as_str(), r.at_days, r.sell_days),
+        ("random", None, 0.0)
+    );
+    assert!(r.events.is_some());
+    let c = k.confidence.expect("confidence");
+    assert_eq!(
+        (c.sell_per_loss, c.sell_days, c.min_loss_fraction),
+        (3.0, 2.0, 0.0005)
+    );
+    assert_eq!(k.recovery_half_life_days, Some(3.0));
+    let a = k.arbitrage.expect("arbitrage");
+    assert_eq!(
+        (
+            a.capital_eth,
+            a.required_return_per_year,
+            a.premium,
+            a.closed_wait_days
+        ),
+        (20.0, 0.2, 0.005, 30.0)
+    );
+    // (1 − exit fee) / (1 + r · wait / 365 + premium).
+    assert_eq!(
+        a.threshold(73.0, 0.01),
+        0.99 / (1.0 + 0.2 * 73.0 / 365.0 + 0.005)
+    );
+    assert!(k.sellers.is_none());
+    assert_eq!(k.position_eth, 10.0);
+    assert_eq!(k.thresholds, [(0.005, 50), (0.02, 200), (0.1, 1000)]);
+
+    // With [withdrawals]: sellers, a discount-sensitive demand, no closed_wait_days.
+    let m = load_str(&full_market_with_withdrawals(), Path::new("s.toml"), &[]).unwrap();
+    let k = m.market.as_ref().expect("compiled market");
+    let x = k.sellers.expect("sellers");
+    assert_eq!((x.share_of_demand, x.wait_cost_per_year), (0.5, 2.0));
+    assert_eq!(x.max_discount(14.0), 2.0 * 14.0 / 365.0);
+    assert_eq!(k.arbitrage.expect("arbitrage").closed_wait_days, 0.0);
+    assert_eq!(
+        m.withdrawals.as_ref().unwrap().discount_sensitivity_per_day,
+        0.5
+    );
+}
+
+#[test]
+fn market_defaults_are_resolved() {
+    // Without [market] there is no secondary market, and demand ignores discounts.
+    let m = load_str(
+        &format!("{GOOD}\n[withdrawals]\n"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    assert!(m.market.is_none());
+    assert_eq!(m.withdrawals.unwrap().discount_sensitivity_per_day, 0.0);
+
+    let text = format!(
+        "{GOOD}\n[market.pool]\ndepth_eth = 1000\n\n[market.arbitrage]\nclosed_wait_days = 30\n"
+    );
+    let m = load_str(&text, Path::new("s.toml"), &[]).unwrap();
+    let k = m.market.unwrap();
+    assert_eq!(k.kind, PoolKind::Stableswap);
+    assert_eq!(k.amplification, DEFAULT_AMPLIFICATION);
+    assert_eq!(
+        (k.amplification, k.lrt_share, k.fee, k.position_eth),
+        (100.0, 0.5, 0.0004, 1000.0)
+    );
+    assert!(k.rate_oracle);
+    assert!(k.liquidity.is_none() && k.confidence.is_none() && k.sellers.is_none());
+    assert!(k.shocks.is_empty() && k.recovery_half_life_days.is_none());
+    let a = k.arbitrage.unwrap();
+    assert_eq!(a.capital_eth, f64::INFINITY);
+    assert_eq!(
+        (a.required_return_per_year, a.premium, a.closed_wait_days),
+        (0.1, 0.0, 30.0)
+    );
+    assert_eq!(k.thresholds, [(0.01, 100), (0.05, 500)]);
+
+    let text = format!(
+        "{GOOD}\n[market.pool]\nkind = \"constant_product\"\ndepth_eth = 1000\n\n[market.liquidity]\nflight_per_day = 1\n\n[market.confidence]\nsell_per_loss = 2\n"
+    );
+    let k = load_str(&text, Path::new("s.toml"), &[])
+        .unwrap()
+        .market
+        .unwrap();
+    assert_eq!(k.kind, PoolKind::ConstantProduct);
+    assert!(k.arbitrage.is_none());
+    let l = k.liquidity.unwrap();
+    assert_eq!(
+        (l.floor_share, l.return_half_life_days, l.calm_discount),
+        (0.1, f64::INFINITY, 0.001)
+    );
+    let c = k.confidence.unwrap();
+    assert_eq!((c.sell_days, c.min_loss_fraction), (1.0, 0.0001));
+}
+
+#[test]
+fn market_pool_errors_name_the_field() {
+    let full = format!("{GOOD}{MARKET}");
+    // Out of range, located at the key.
+    let text = full
+        .replace("depth_eth = 50", "depth_eth = 0")
+        .replace("lrt_share = 0.6", "lrt_share = 1")
+        .replace("fee_bps = 30", "fee_bps = 10000")
+        .replace("amplification = 200", "amplification = 2e6");
+    let e = err(&text, &[]);
+    for want in [
+        "s.toml:37:1: market.pool.amplification: must be in (0, 1000000], got 2000000",
+        "s.toml:38:1: market.pool.depth_eth: must be in (0, 1000000000], got 0",
+        "s.toml:39:1: market.pool.lrt_share: must be in (0, 1), got 1",
+        "s.toml:40:1: market.pool.fee_bps: must be in [0, 10000), got 10000",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    let e = err(&full, &["market.pool.depth_eth=2e9"]);
+    assert!(
+        e.contains("market.pool.depth_eth: must be in (0, 1000000000], got 2000000000 (value from --set market.pool.depth_eth=2e9)"),
+        "{e}"
+    );
+    // Amplification is a StableSwap parameter.
+    let text = full.replace("kind = \"stableswap\"", "kind = \"constant_product\"");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:37:1: market.pool.amplification: applies to stableswap pools only"),
+        "{e}"
+    );
+    // A misspelt key and a misspelt kind get a hint; a missing depth is named.
+    let text = full.replace("fee_bps = 30", "fee_bsp = 30");
+    let e = err(&text, &[]);
+    assert!(e.starts_with("s.toml:40:1: market.pool.fee_bsp:"), "{e}");
+    assert!(e.contains("did you mean `fee_bps`?"), "{e}");
+    let text = full.replace("kind = \"stableswap\"", "kind = \"stableswapp\"");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("market.pool.kind") && e.contains("did you mean `stableswap`?"),
+        "{e}"
+    );
+    let text = full.replace("depth_eth = 50\n", "");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("market.pool") && e.contains("missing field `depth_eth`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn market_liquidity_confidence_recovery_report_ranges() {
+    let full = format!("{GOOD}{MARKET}");
+    let e = err(
+        &full,
+        &[
+            "market.liquidity.flight_per_day=-1",
+            "market.liquidity.floor_share=1.5",
+            "market.liquidity.return_half_life_days=0",
+            "market.liquidity.calm_discount_bps=10000",
+            "market.confidence.sell_per_loss=-1",
+            "market.confidence.sell_days=nan",
+            "market.confidence.min_loss_bps=10000",
+            "market.recovery.half_life_days=0",
+            "market.report.position_eth=0",
+        ],
+    );
+    for want in [
+        "market.liquidity.flight_per_day: must be a finite number ≥ 0, got -1",
+        "market.liquidity.floor_share: must be in [0, 1], got 1.5",
+        "market.liquidity.return_half_life_days: must be a finite number > 0, got 0",
+        "market.liquidity.calm_discount_bps: must be in [0, 10000), got 10000",
+        "market.confidence.sell_per_loss: must be a finite number ≥ 0, got -1",
+        "market.confidence.sell_days: must be a finite number ≥ 0, got NaN",
+        "market.confidence.min_loss_bps: must be in [0, 10000), got 10000",
+        "market.recovery.half_life_days: must be a finite number > 0, got 0",
+        "market.report.position_eth: must be a finite number > 0, got 0",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    // A recovery table without a pool: the pool is required.
+    let e = err(GOOD, &["market.recovery.half_life_days=2"]);
+    assert!(
+        e.contains("market") && e.contains("missing field `pool`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn market_shock_errors_name_the_field() {
+    let full = format!("{GOOD}{MARKET}");
+    // A duplicate name and sell shares outside [0, 1].
+    let text = full
+        .replace("name = \"random\"", "name = \"depeg\"")
+        .replace("sell_share = 0.1", "sell_share = 1.5")
+        .replace("max = 0.05", "max = 2");
+    let e = err(&text, &[]);
+    for want in [
+        "s.toml:52:1: market.shocks[0].sell_share: must be in [0, 1], got 1.5",
+        "s.toml:56:1: market.shocks[1].name: duplicate market shock name `depeg`",
+        "s.toml:58:46: market.shocks[1].sell_share.max: must be in [0, 1], got 2",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    let text = full.replace(
+        "sell_share = 0.1",
+        "sell_share = { dist = \"beta\", mean = 0.1, sd = 0.5 }",
+    );
+    assert!(err(&text, &[]).contains("market.shocks[0].sell_share.sd: must be in (0, 0.3"));
+    // Scheduled beyond the 30-day horizon, with a rate too; negative spread; bad name.
+    let e = err(
+        &full,
+        &[
+            "market.shocks.depeg.at_days=30",
+            "market.shocks.depeg.rate_per_year=1",
+            "market.shocks.random.sell_days=-1",
+            "market.shocks.random.rate_per_year=-2",
+        ],
+    );
+    for want in [
+        "market.shocks[0].at_days: must be in [0, horizon_days) = [0, 30), got 30",
+        "market.shocks[0].at_days: give rate_per_year or at_days, not both",
+        "market.shocks[1].sell_days: must be a finite number ≥ 0, got -1",
+        "market.shocks[1].rate_per_year: must be a finite number ≥ 0, got -2",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    let text = full.replace("name = \"random\"", "name = \"two words\"");
+    assert!(err(&text, &[]).contains("market.shocks[1].name: `two words` is not a valid name"));
+    // Addressed by name.
+    let m = load_str(
+        &full,
+        Path::new("s.toml"),
+        &["market.shocks.depeg.at_days=29.5".into()],
+    )
+    .unwrap();
+    assert_eq!(m.market.unwrap().shocks[0].at_days, Some(29.5));
+}
+
+#[test]
+fn arbitrage_wait_and_sellers_depend_on_withdrawals() {
+    let full = format!("{GOOD}{MARKET}");
+    // No front door: the wait must be given.
+    let text = full.replace("closed_wait_days = 30\n", "");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("market.arbitrage.closed_wait_days: is required without [withdrawals]: arbitrageurs need an expected wait when there is no redemption"),
+        "{e}"
+    );
+    // A front door: the wait comes from it (here [withdrawals] is added by --set).
+    let e = err(&full, &["withdrawals.queue.cooldown_days=7"]);
+    assert!(
+        e.contains(
+            "s.toml:72:1: market.arbitrage.closed_wait_days: is not allowed with [withdrawals]"
+        ),
+        "{e}"
+    );
+    let e = err(
+        &full,
+        &[
+            "market.arbitrage.capital_eth=0",
+            "market.arbitrage.required_return_per_year=-0.1",
+            "market.arbitrage.premium_bps=10000",
+            "market.arbitrage.closed_wait_days=-1",
+        ],
+    );
+    for want in [
+        "market.arbitrage.capital_eth: must be a finite number > 0, got 0",
+        "market.arbitrage.required_return_per_year: must be a finite number ≥ 0, got -0.1",
+        "market.arbitrage.premium_bps: must be in [0, 10000), got 10000",
+        "market.arbitrage.closed_wait_days: must be a finite number ≥ 0, got -1",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    // Sellers choose between the pool and the queue: no queue, no sellers.
+    let e = err(&format!("{full}{SELLERS}"), &[]);
+    assert!(
+        e.contains("s.toml:78:9: market.sellers: needs [withdrawals]"),
+        "{e}"
+    );
+    let e = err(
+        &full_market_with_withdrawals(),
+        &[
+            "market.sellers.share_of_demand=1.5",
+            "market.sellers.wait_cost_per_year=-1",
+        ],
+    );
+    for want in [
+        "market.sellers.share_of_demand: must be in [0, 1], got 1.5",
+        "market.sellers.wait_cost_per_year: must be a finite number ≥ 0, got -1",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+}
+
+#[test]
+fn market_thresholds_are_checked() {
+    let full = format!("{GOOD}{MARKET}");
+    let set = |v: &str| err(&full, &[&format!("market.report.thresholds_bps={v}")]);
+    let e = set("[500, 100, 100]");
+    assert!(
+        e.contains("market.report.thresholds_bps[1]: must be greater than thresholds_bps[0] (500): thresholds are strictly increasing"),
+        "{e}"
+    );
+    assert!(
+        e.contains("market.report.thresholds_bps[2]: must be greater than thresholds_bps[1] (100)"),
+        "{e}"
+    );
+    let e = set("[1, 2, 3, 4, 5, 6, 7, 8, 9]");
+    assert!(
+        e.contains("market.report.thresholds_bps: must have 1 to 8 entries, got 9"),
+        "{e}"
+    );
+    assert!(set("[]").contains("market.report.thresholds_bps: must have 1 to 8 entries, got 0"));
+    let e = set("[100.5, 0, 10000]");
+    for want in [
+        "market.report.thresholds_bps[0]: must be a whole number of basis points in [1, 9999], got 100.5",
+        "market.report.thresholds_bps[1]: must be a whole number of basis points in [1, 9999], got 0",
+        "market.report.thresholds_bps[2]: must be a whole number of basis points in [1, 9999], got 10000",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    // In the file: located at the entry.
+    let text = full.replace("[50, 200, 1000]", "[50, 20, 1000]");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:76:23: market.report.thresholds_bps[1]: must be greater than thresholds_bps[0] (50)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn discount_sensitivity_needs_market() {
+    let text = format!("{GOOD}{WITHDRAWALS}").replace(
+        "max_share_per_day = 0.4",
+        "max_share_per_day = 0.4\ndiscount_sensitivity_per_day = 0.5",
+    );
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:41:1: withdrawals.demand.discount_sensitivity_per_day: needs [market]"),
+        "{e}"
+    );
+    let e = err(
+        GOOD,
+        &["withdrawals.demand.discount_sensitivity_per_day=0.5"],
+    );
+    assert!(
+        e.contains("withdrawals.demand.discount_sensitivity_per_day: needs [market]"),
+        "{e}"
+    );
+    let e = err(
+        &full_market_with_withdrawals(),
+        &["withdrawals.demand.discount_sensitivity_per_day=-0.5"],
+    );
+    assert!(
+        e.contains(
+            "withdrawals.demand.discount_sensitivity_per_day: must be a finite number ≥ 0, got -0.5"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn set_reaches_market_fields() {
+    let full = format!("{GOOD}{MARKET}");
+    let m = load_str(
+        &full,
+        Path::new("s.toml"),
+        &[
+            "market.pool.depth_eth=2000".into(),
+            "market.shocks.random.sell_share=0.2".into(),
+            "market.report.thresholds_bps=[25, 75]".into(),
+        ],
+    )
+    .unwrap();
+    let spec = m.scenario.market.as_ref().unwrap();
+    assert_eq!(spec.shocks[1].sell_share, Severity::Fixed { value: 0.2 });
+    let k = m.market.unwrap();
+    assert_eq!(k.depth_eth, 2000.0);
+    assert_eq!(k.thresholds, [(0.0025, 25), (0.0075, 75)]);
+    let e = err(&full, &["market.pool.depth_eth=0"]);
+    assert!(
+        e.contains("market.pool.depth_eth: must be in (0, 1000000000], got 0 (value from --set market.pool.depth_eth=0)"),
+        "{e}"
+    );
+    let e = err(&full, &["market.shocks.depg.sell_days=1"]);
+    assert!(
+        e.contains("no entry named `depg`") && e.contains("did you mean `depeg`?"),
+        "{e}"
+    );
+    // An absent [market] is created: a pool alone is a valid market.
+    let m = load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &["market.pool.depth_eth=500".into()],
+    )
+    .unwrap();
+    assert_eq!(m.market.unwrap().depth_eth, 500.0);
 }

@@ -15,7 +15,9 @@ use lrtsim_scenario::{DAYS_PER_YEAR, Model};
 use rand::{Rng, RngExt};
 use rand_distr::Distribution;
 
+use crate::bands::PriceBands;
 use crate::ledger::Ledger;
+use crate::market::Market;
 use crate::outputs::Layout;
 use crate::redemption::Redemption;
 
@@ -34,6 +36,8 @@ enum Kind {
     CorrelationPenalty { record: u32 },
     /// A sector-wide rush on the network exit queue.
     Rush(u32),
+    /// Market depeg shock `s`.
+    Depeg(u32),
 }
 
 /// What one double-signing incident did to the pool, for its correlation penalty.
@@ -108,6 +112,10 @@ pub struct PathKernel<'m> {
     redemption: Option<Redemption<'m>>,
     /// Earliest `withdrawable_days` among `slashed` not yet released.
     next_release_days: f64,
+    /// The side door, when the model has `[market]`.
+    market: Option<Market<'m>>,
+    /// Price / NAV bands of the paths run so far (with `[market]`).
+    bands: Option<PriceBands>,
 }
 
 impl<'m> PathKernel<'m> {
@@ -132,7 +140,28 @@ impl<'m> PathKernel<'m> {
                 Redemption::new(w, model.n_steps, model.step_days, book)
             }),
             next_release_days: f64::INFINITY,
+            market: model.market.as_ref().map(|mk| {
+                let book: f64 = model.operators.iter().map(|o| o.stake_eth).sum();
+                let buffer = model
+                    .withdrawals
+                    .as_ref()
+                    .map_or(0.0, |w| w.buffer_initial_eth);
+                Market::new(mk, model.step_days, book + buffer)
+            }),
+            bands: model
+                .market
+                .as_ref()
+                .map(|_| PriceBands::new(model.n_steps, model.step_days)),
         }
+    }
+
+    /// The price / NAV bands of every path this kernel ran (None without `[market]`); the
+    /// kernel starts afresh.
+    pub fn take_bands(&mut self) -> Option<PriceBands> {
+        let m = self.model;
+        self.bands
+            .as_mut()
+            .map(|b| std::mem::replace(b, PriceBands::new(m.n_steps, m.step_days)))
     }
 
     /// The output layout (column names) of [`PathKernel::run_path`].
@@ -156,6 +185,33 @@ impl<'m> PathKernel<'m> {
         if let Some(r) = self.redemption.as_mut() {
             r.reset();
         }
+        if let Some(mk) = self.market.as_mut() {
+            mk.reset();
+        }
+    }
+
+    /// LRT outstanding, in t = 0 ETH units.
+    fn supply_lrt(&self) -> f64 {
+        match &self.redemption {
+            Some(r) => r.supply_lrt(),
+            None => self.model.collateral_eth,
+        }
+    }
+
+    /// The pool's assets, ETH.
+    fn assets_eth(&self) -> f64 {
+        match &self.redemption {
+            Some(r) => r.assets_eth(self.ledger.book_eth()),
+            None => self.model.collateral_eth + self.net_rewards_eth - self.slashed_eth,
+        }
+    }
+
+    /// NAV per LRT (1 at t = 0).
+    fn nav(&self) -> f64 {
+        match &self.redemption {
+            Some(r) => r.nav(self.ledger.book_eth()),
+            None => self.assets_eth() / self.model.collateral_eth,
+        }
     }
 
     /// Simulates one path and writes its outputs into `row` (length `layout().len()`).
@@ -168,7 +224,7 @@ impl<'m> PathKernel<'m> {
                 .then(a.time_days.total_cmp(&b.time_days))
                 .then(a.seq.cmp(&b.seq))
         });
-        if self.redemption.is_some() {
+        if self.redemption.is_some() || self.market.is_some() {
             self.run_steps(rng, row);
             return;
         }
@@ -185,44 +241,83 @@ impl<'m> PathKernel<'m> {
         self.write_row(row);
     }
 
-    /// A path with withdrawals: step by step, the front door at each step's start, then the
-    /// step's events, then its rewards into liquid ETH.
+    /// A path with withdrawals or a market: step by step, the front door at each step's start
+    /// (with holders diverted to the market), then the step's events, then the rest of the
+    /// market's step, then the step's rewards (into liquid ETH with withdrawals).
     fn run_steps<R: Rng + ?Sized>(&mut self, rng: &mut R, row: &mut [f64]) {
         let m = self.model;
-        let (u_t0, u_stress): (f64, f64) = (rng.random(), rng.random());
+        let tags: Option<(f64, f64)> = self
+            .redemption
+            .is_some()
+            .then(|| (rng.random(), rng.random()));
         let mut i = 0;
         for k in 0..m.n_steps {
             let t1 = f64::from(k + 1) * m.step_days;
             if self.next_release_days < t1 {
                 self.release_slashed(t1);
             }
-            let r = self.redemption.as_mut().expect("withdrawal path");
-            r.step(k as usize, &mut self.ledger);
+            let nav = self.nav();
+            if let Some(mk) = self.market.as_mut() {
+                mk.mark(nav);
+            }
+            if let Some(r) = self.redemption.as_mut() {
+                match self.market.as_mut() {
+                    Some(mk) => {
+                        r.set_discount(mk.discount());
+                        r.step(k as usize, &mut self.ledger, &mut |demand, nav, wait| {
+                            mk.divert(demand, nav, wait)
+                        });
+                    }
+                    None => r.step(k as usize, &mut self.ledger, &mut |_, _, _| 0.0),
+                }
+            }
             while let Some(ev) = self.events.get(i).copied() {
                 if ev.step != k {
                     break;
                 }
                 i += 1;
                 let before = self.slashed_eth;
-                let r = self.redemption.as_ref().expect("withdrawal path");
-                let assets_before = r.assets_eth(self.ledger.book_eth());
+                let assets_before = self.assets_eth();
                 self.apply(rng, ev.kind, ev.time_days);
                 let loss = self.slashed_eth - before;
                 if loss > 0.0 {
                     let t = ev.time_days.min(t1);
-                    let r = self.redemption.as_mut().expect("withdrawal path");
-                    r.loss(k, t, loss, assets_before);
+                    if let Some(r) = self.redemption.as_mut() {
+                        r.loss(k, t, loss, assets_before);
+                    }
+                    let supply = self.supply_lrt();
+                    if let Some(mk) = self.market.as_mut() {
+                        mk.loss(t, loss / assets_before, supply);
+                    }
                 }
+            }
+            if self.market.is_some() {
+                let nav = self.nav();
+                let mk = self.market.as_mut().expect("checked");
+                let bands = self.bands.as_mut().expect("bands exist with a market");
+                mk.settle(k, nav, self.redemption.as_mut(), bands);
             }
             let before = self.net_rewards_eth;
             self.accrue(1);
-            let r = self.redemption.as_mut().expect("withdrawal path");
-            r.add_rewards(self.net_rewards_eth - before);
+            if let Some(r) = self.redemption.as_mut() {
+                r.add_rewards(self.net_rewards_eth - before);
+            }
         }
-        let r = self.redemption.as_mut().expect("withdrawal path");
-        let outcome = r.finish(self.ledger.book_eth(), u_t0, u_stress);
+        let redemption = match (self.redemption.as_mut(), tags) {
+            (Some(r), Some((u_t0, u_stress))) => {
+                Some(r.finish(self.ledger.book_eth(), u_t0, u_stress))
+            }
+            _ => None,
+        };
+        let nav = self.nav();
+        let market = self.market.as_mut().map(|mk| mk.finish(nav));
         self.write_row(row);
-        self.layout.write_redemption(row, &outcome);
+        if let Some(o) = redemption {
+            self.layout.write_redemption(row, &o);
+        }
+        if let (Some(o), Some(mk)) = (market, self.market.as_ref()) {
+            self.layout.write_market(row, &o, mk);
+        }
     }
 
     /// Slashed validators that became withdrawable before `t1` leave the book (forced out)
@@ -300,6 +395,14 @@ impl<'m> PathKernel<'m> {
                 }
             }
         }
+        if let Some(mk) = &m.market {
+            for (s, shock) in mk.shocks.iter().enumerate() {
+                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                    let t = event_time(rng, shock.at_days, horizon);
+                    push_event(events, &mut seq, m, t, Kind::Depeg(s as u32));
+                }
+            }
+        }
         for (c, copula) in m.copulas.iter().enumerate() {
             copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut |step, pair| {
                 events.push(Event {
@@ -350,6 +453,18 @@ impl<'m> PathKernel<'m> {
                 if let Some(red) = self.redemption.as_mut() {
                     let step = ((time_days / m.step_days) as u32).min(m.n_steps - 1);
                     red.rush(step, time_days, eth, rush.triggers_run);
+                }
+            }
+            Kind::Depeg(s) => {
+                let shock = &m
+                    .market
+                    .as_ref()
+                    .expect("depeg shocks need a market")
+                    .shocks[s as usize];
+                let share = shock.sell_share.sample(rng);
+                let supply = self.supply_lrt();
+                if let Some(mk) = self.market.as_mut() {
+                    mk.shock(time_days, share, shock.sell_days, supply);
                 }
             }
             Kind::AvsFault { entry, pair } => {

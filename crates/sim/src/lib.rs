@@ -50,6 +50,7 @@ pub mod amm;
 pub mod bands;
 pub mod kernel;
 pub mod ledger;
+pub mod market;
 pub mod outputs;
 pub mod redemption;
 pub mod runner;
@@ -57,6 +58,7 @@ pub mod stream;
 
 pub use kernel::{Book, PathKernel};
 pub use ledger::Ledger;
+pub use market::{Market, MarketOutcome};
 pub use outputs::{Layout, SimResults};
 pub use redemption::{Redemption, RedemptionOutcome};
 pub use runner::{RunOptions, SimError, chunk_count, chunk_paths, run};

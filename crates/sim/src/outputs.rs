@@ -2,14 +2,17 @@
 
 use lrtsim_scenario::Model;
 
+use crate::market::{Market, MarketOutcome};
 use crate::redemption::RedemptionOutcome;
 
 /// Column layout of a path's output row: fixed columns, then the redemption columns (with
-/// `[withdrawals]`), then ETH slashed per AVS, then ETH slashed per loss source.
+/// `[withdrawals]`), then the market columns (with `[market]`), then ETH slashed per AVS, then
+/// ETH slashed per loss source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     names: Vec<String>,
     redemption_start: Option<usize>,
+    market_start: Option<usize>,
     avs_start: usize,
     source_start: usize,
 }
@@ -62,12 +65,37 @@ impl Layout {
         "peak_network_queue_eth",
     ];
 
+    /// Market columns, in order (see [`MarketOutcome`]); then per discount threshold `b`
+    /// (basis points) `days_discount_over_{b}bps`, then per threshold `depeg_over_{b}bps`.
+    pub const MARKET: [&'static str; 9] = [
+        "max_discount",
+        "end_discount",
+        "forced_sale_loss",
+        "forced_sale_discount",
+        "horizon_sale_loss",
+        "sold_share",
+        "panic_sold_share",
+        "arb_bought_share",
+        "min_liquidity_share",
+    ];
+
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
         let mut names: Vec<String> = Self::FIXED.iter().map(|s| s.to_string()).collect();
         let redemption_start = model.withdrawals.as_ref().map(|_| {
             let start = names.len();
             names.extend(Self::REDEMPTION.iter().map(|s| s.to_string()));
+            start
+        });
+        let market_start = model.market.as_ref().map(|mk| {
+            let start = names.len();
+            names.extend(Self::MARKET.iter().map(|s| s.to_string()));
+            for (_, bps) in &mk.thresholds {
+                names.push(format!("days_discount_over_{bps}bps"));
+            }
+            for (_, bps) in &mk.thresholds {
+                names.push(format!("depeg_over_{bps}bps"));
+            }
             start
         });
         let avs_start = names.len();
@@ -87,6 +115,7 @@ impl Layout {
         Layout {
             names,
             redemption_start,
+            market_start,
             avs_start,
             source_start,
         }
@@ -118,6 +147,35 @@ impl Layout {
             o.peak_network_queue_eth,
         ];
         row[start..start + values.len()].copy_from_slice(&values);
+    }
+
+    /// Index of the first market column (None without `[market]`).
+    pub fn market_start(&self) -> Option<usize> {
+        self.market_start
+    }
+
+    /// Writes a path's market metrics into its row (a no-op without them).
+    pub fn write_market(&self, row: &mut [f64], o: &MarketOutcome, market: &Market) {
+        let Some(start) = self.market_start else {
+            return;
+        };
+        let values = [
+            o.max_discount,
+            o.end_discount,
+            o.forced_sale_loss,
+            o.forced_sale_discount,
+            o.horizon_sale_loss,
+            o.sold_share,
+            o.panic_sold_share,
+            o.arb_bought_share,
+            o.min_liquidity_share,
+        ];
+        row[start..start + values.len()].copy_from_slice(&values);
+        let mut i = start + values.len();
+        for v in market.days_over().iter().chain(market.depeg_over()) {
+            row[i] = *v;
+            i += 1;
+        }
     }
 
     /// Column names in order.
@@ -155,6 +213,8 @@ pub struct SimResults {
     pub first_path: u64,
     /// `columns[c][i]` is column `c` of path `first_path + i`.
     pub columns: Vec<Vec<f64>>,
+    /// Market price / NAV bands per recorded step (None without `[market]`).
+    pub price_bands: Option<crate::bands::PriceBands>,
 }
 
 impl SimResults {

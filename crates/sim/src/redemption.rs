@@ -34,6 +34,8 @@ struct Cohort {
     lrt: f64,
     /// NAV per LRT when they asked (a request is paid at the lower of it and the NAV then).
     nav_asked: f64,
+    /// Arbitrageurs' requests (their capital comes back when paid).
+    arb: bool,
 }
 
 /// ETH queued for withdrawal from EigenLayer while its validators exit.
@@ -140,6 +142,14 @@ pub struct Redemption<'m> {
     paused_until_days: f64,
     nav_peak: f64,
     nav: f64,
+    /// Market discount at the last step's end (feeds the demand hazard).
+    discount: f64,
+    /// Posted wait and pause state at the current step's start.
+    posted_wait_days: f64,
+    paused_now: bool,
+    /// Arbitrageurs' LRT to queue at the next step's start, and ETH the queue paid them.
+    pending_arb_lrt: f64,
+    arb_paid_eth: f64,
 
     cum_queued_lrt: f64,
     cum_paid_lrt: f64,
@@ -198,6 +208,11 @@ impl<'m> Redemption<'m> {
             paused_until_days: f64::NEG_INFINITY,
             nav_peak: 1.0,
             nav: 1.0,
+            discount: 0.0,
+            posted_wait_days: 0.0,
+            paused_now: false,
+            pending_arb_lrt: 0.0,
+            arb_paid_eth: 0.0,
             cum_queued_lrt: 0.0,
             cum_paid_lrt: 0.0,
             requested_lrt: 0.0,
@@ -242,6 +257,11 @@ impl<'m> Redemption<'m> {
         self.paused_until_days = f64::NEG_INFINITY;
         self.nav_peak = 1.0;
         self.nav = 1.0;
+        self.discount = 0.0;
+        self.posted_wait_days = 0.0;
+        self.paused_now = false;
+        self.pending_arb_lrt = 0.0;
+        self.arb_paid_eth = 0.0;
         self.cum_queued_lrt = 0.0;
         self.cum_paid_lrt = 0.0;
         self.requested_lrt = 0.0;
@@ -289,6 +309,56 @@ impl<'m> Redemption<'m> {
         } else {
             self.nav
         }
+    }
+
+    /// LRT outstanding (t = 0 ETH units).
+    pub fn supply_lrt(&self) -> f64 {
+        self.supply_lrt
+    }
+    /// The market discount the demand hazard reacts to (set before each step).
+    pub fn set_discount(&mut self, discount: f64) {
+        self.discount = discount;
+    }
+    /// The wait posted at the current step's start, days (cooldown, exits, pause).
+    pub fn posted_wait_days(&self) -> f64 {
+        self.posted_wait_days
+    }
+    /// Instant-exit fee, a fraction.
+    pub fn instant_fee(&self) -> f64 {
+        self.w.instant_fee
+    }
+    /// ETH the instant path can still pay out in the current step (0 without a buffer or
+    /// while paused).
+    pub fn instant_capacity_eth(&self) -> f64 {
+        if self.w.instant && !self.paused_now {
+            self.tokens_eth.min(self.liquid_eth).max(0.0)
+        } else {
+            0.0
+        }
+    }
+    /// Arbitrageurs redeem `lrt` instantly at NAV `nav` (within [`Self::instant_capacity_eth`]);
+    /// returns the ETH paid to them after the fee.
+    pub fn redeem_instant(&mut self, lrt: f64, nav: f64) -> f64 {
+        let value = (lrt * nav).min(self.instant_capacity_eth());
+        if value <= 0.0 {
+            return 0.0;
+        }
+        self.tokens_eth -= value;
+        self.liquid_eth -= value;
+        self.supply_lrt -= value / nav;
+        self.requested_lrt += value / nav;
+        let paid = value * (1.0 - self.w.instant_fee);
+        self.redeemed_eth += paid;
+        self.exit_fees_eth += value - paid;
+        paid
+    }
+    /// Arbitrageurs' `lrt` joins the queue at the next step's start.
+    pub fn queue_request(&mut self, lrt: f64) {
+        self.pending_arb_lrt += lrt.max(0.0);
+    }
+    /// ETH the queue paid to arbitrageurs since the last call.
+    pub fn take_arb_paid(&mut self) -> f64 {
+        std::mem::take(&mut self.arb_paid_eth)
     }
 
     /// Rewards that reached the pool are liquid ETH.
@@ -382,8 +452,15 @@ impl<'m> Redemption<'m> {
         self.deliveries.push(d);
     }
 
-    /// Step `k` of the front door, at its start (see the module docs).
-    pub fn step(&mut self, k: usize, ledger: &mut Ledger) {
+    /// Step `k` of the front door, at its start (see the module docs). `divert(demand, nav,
+    /// posted_wait_days)` returns the LRT of the step's new demand that sold in the market
+    /// instead of asking (0 without a market).
+    pub fn step(
+        &mut self,
+        k: usize,
+        ledger: &mut Ledger,
+        divert: &mut dyn FnMut(f64, f64, f64) -> f64,
+    ) {
         let w = self.w;
         let dt = self.step_days;
         let t0 = k as f64 * dt;
@@ -454,14 +531,25 @@ impl<'m> Redemption<'m> {
             self.trigger_share_per_day += self.pending_trigger;
             self.pending_trigger = 0.0;
         }
-        let h = (w.base_share_per_day
+        let mut h = w.base_share_per_day
             + w.nav_loss_sensitivity_per_day * drawdown
             + w.wait_sensitivity_per_day * (posted_wait - w.wait_free_days).max(0.0)
-            + self.trigger_share_per_day)
-            .min(w.max_share_per_day);
+            + self.trigger_share_per_day;
+        if w.discount_sensitivity_per_day > 0.0 {
+            h += w.discount_sensitivity_per_day * self.discount.max(0.0);
+        }
+        let h = h.min(w.max_share_per_day);
         self.hazard[k] = h;
+        self.posted_wait_days = posted_wait;
+        self.paused_now = paused;
         let holders = (self.supply_lrt - self.queued_lrt).max(0.0);
-        let new_lrt = holders * -(-h * dt).exp_m1();
+        let demand = holders * -(-h * dt).exp_m1();
+        let sold = if demand > 0.0 {
+            divert(demand, nav, posted_wait).clamp(0.0, demand)
+        } else {
+            0.0
+        };
+        let new_lrt = demand - sold;
         self.requested_lrt += new_lrt;
 
         // 3. Pay the queue from liquid ETH, serve the instant path, queue the rest, pay the
@@ -493,12 +581,25 @@ impl<'m> Redemption<'m> {
         } else {
             0.0
         };
+        let arb_lrt = std::mem::take(&mut self.pending_arb_lrt);
+        if arb_lrt > 0.0 {
+            self.cohorts.push(Cohort {
+                asked_days: t0,
+                lrt: arb_lrt,
+                nav_asked: nav,
+                arb: true,
+            });
+            self.queued_lrt += arb_lrt;
+            self.cum_queued_lrt += arb_lrt;
+            self.requested_lrt += arb_lrt;
+        }
         let queued = new_lrt - instant_lrt;
         if queued > 0.0 {
             self.cohorts.push(Cohort {
                 asked_days: t0,
                 lrt: queued,
                 nav_asked: nav,
+                arb: false,
             });
             self.queued_lrt += queued;
             self.cum_queued_lrt += queued;
@@ -561,6 +662,9 @@ impl<'m> Redemption<'m> {
             let value = lrt * price;
             self.queued_loss_eth += lrt * (c.nav_asked - price);
             self.redeemed_eth += value;
+            if c.arb {
+                self.arb_paid_eth += value;
+            }
             self.supply_lrt -= lrt;
             self.queued_lrt -= lrt;
             self.cum_paid_lrt += lrt;

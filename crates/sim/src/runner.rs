@@ -3,10 +3,12 @@
 //! of the chunks into shards.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use lrtsim_scenario::Model;
 use rayon::prelude::*;
 
+use crate::bands::PriceBands;
 use crate::kernel::PathKernel;
 use crate::outputs::{Layout, SimResults};
 use crate::stream::{CHUNK_PATHS, chunk_rng};
@@ -96,12 +98,24 @@ pub fn run(
             slices.push(part);
         }
     }
+    // Price bands are integer counts: merged in any order, they come out the same.
+    let bands: Mutex<Option<PriceBands>> = Mutex::new(
+        model
+            .market
+            .as_ref()
+            .map(|_| PriceBands::new(model.n_steps, model.step_days)),
+    );
     pool.install(|| {
         per_chunk
             .into_par_iter()
             .enumerate()
             .for_each(|(i, mut slices)| {
-                let paths = run_chunk_into(model, chunks.start + i as u64, &mut slices);
+                let (paths, chunk_bands) =
+                    run_chunk_into(model, chunks.start + i as u64, &mut slices);
+                if let Some(b) = chunk_bands {
+                    let mut all = bands.lock().expect("no worker panics while merging");
+                    all.as_mut().expect("a market has bands").merge(&b);
+                }
                 progress(paths);
             })
     });
@@ -109,12 +123,17 @@ pub fn run(
         layout,
         first_path,
         columns,
+        price_bands: bands.into_inner().expect("no worker panicked"),
     })
 }
 
 /// Simulates chunk `chunk`, writing path `k` of the chunk to `columns[c][k]`; returns the
-/// number of paths.
-fn run_chunk_into(model: &Model, chunk: u64, columns: &mut [&mut [f64]]) -> u64 {
+/// number of paths and, with a market, their price bands.
+fn run_chunk_into(
+    model: &Model,
+    chunk: u64,
+    columns: &mut [&mut [f64]],
+) -> (u64, Option<PriceBands>) {
     let mut rng = chunk_rng(model.seed, chunk);
     let mut kernel = PathKernel::new(model);
     let mut row = vec![0.0; kernel.layout().len()];
@@ -125,5 +144,5 @@ fn run_chunk_into(model: &Model, chunk: u64, columns: &mut [&mut [f64]]) -> u64 
             column[k] = *v;
         }
     }
-    paths.end - paths.start
+    (paths.end - paths.start, kernel.take_bands())
 }

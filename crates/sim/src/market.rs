@@ -1,0 +1,413 @@
+//! The side door: the LRT/ETH pool and everyone who trades in it, as per-step path state.
+//!
+//! The pool holds ETH and LRT under a real invariant ([`crate::amm`]); its LRT is counted in
+//! *pool units*, LRT × the pool's rate (the NAV for a pool with a rate oracle or a rebasing
+//! token, 1 for a plain pool). Prices are reported as market price / NAV. Within step k:
+//!
+//! 1. at its start, the pool's rate is marked to the NAV; of the holders who decide to redeem
+//!    (the run model of [`crate::redemption`]), a share sells into the pool while the
+//!    discount after price impact is below their cost of waiting
+//!    ([`Market::divert`]);
+//! 2. the step's events: depeg shocks and confidence shocks (a loss makes holders sell in
+//!    proportion to it) start sell flows, spread evenly over their `sell_days`;
+//! 3. [`Market::settle`]: the rate is marked to the NAV after the events; the flows' sales in
+//!    the step are executed at once — the step's low, where the forced seller's proceeds are
+//!    quoted; patient buyers close the gap to NAV at their half-life; arbitrageurs buy below
+//!    their threshold and redeem (instantly while the buffer allows, else through the queue);
+//!    the step-end price is recorded; liquidity providers leave or return.
+//!
+//! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
+
+use lrtsim_scenario::market::MarketModel;
+use lrtsim_scenario::spec::PoolKind;
+
+use crate::amm::{Invariant, Pool};
+use crate::bands::PriceBands;
+use crate::redemption::Redemption;
+
+/// Sales left in a flow below this many LRT are dropped (rounding).
+const DUST_LRT: f64 = 1e-12;
+/// Rounds of instant arbitrage per step (capital comes back at once and is reused).
+const ARB_ROUNDS: usize = 16;
+
+/// LRT sold evenly over `[start, end)` (at once at `start` when `end == start`).
+#[derive(Debug, Clone, Copy)]
+struct Flow {
+    start_days: f64,
+    end_days: f64,
+    lrt: f64,
+}
+
+impl Flow {
+    /// LRT of the flow sold within `[t0, t1)`.
+    fn in_step(&self, t0: f64, t1: f64) -> f64 {
+        if self.end_days <= self.start_days {
+            return if self.start_days < t1 { self.lrt } else { 0.0 };
+        }
+        let a = self.start_days.max(t0);
+        let b = self.end_days.min(t1);
+        if b <= a {
+            0.0
+        } else {
+            self.lrt * (b - a) / (self.end_days - self.start_days)
+        }
+    }
+}
+
+/// Per-path market metrics (the per-threshold ones stay in [`Market`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MarketOutcome {
+    /// Largest discount (1 − price / NAV) at any step's low, ≥ 0.
+    pub max_discount: f64,
+    /// Discount at the horizon (negative: a premium).
+    pub end_discount: f64,
+    /// Loss of the forced seller at the worst moment, a share of the position's t = 0 value.
+    pub forced_sale_loss: f64,
+    /// The same sale's shortfall from NAV at that moment (discount plus price impact and fee).
+    pub forced_sale_discount: f64,
+    /// Loss of a holder selling the same position at the horizon, share of t = 0 value.
+    pub horizon_sale_loss: f64,
+    /// LRT sold into the pool by depeg shocks, confidence shocks and redeeming holders, a
+    /// share of the t = 0 supply.
+    pub sold_share: f64,
+    /// Of which redeeming holders (sellers instead of the queue).
+    pub panic_sold_share: f64,
+    /// LRT bought by arbitrageurs, share of the t = 0 supply.
+    pub arb_bought_share: f64,
+    /// Lowest pool liquidity, a share of t = 0.
+    pub min_liquidity_share: f64,
+}
+
+/// Market state of one path, with buffers reused across paths.
+pub struct Market<'m> {
+    m: &'m MarketModel,
+    step_days: f64,
+    supply0_lrt: f64,
+    pool0: Pool,
+    pool: Pool,
+    /// LRT → pool units.
+    rate: f64,
+    /// Liquidity, share of t = 0.
+    liquidity: f64,
+    flows: Vec<Flow>,
+    capital_eth: f64,
+    /// Discount at the last step's end.
+    discount: f64,
+
+    min_low_ratio: f64,
+    worst_proceeds_eth: f64,
+    worst_nav_shortfall: f64,
+    days_over: Vec<f64>,
+    depeg_over: Vec<f64>,
+    sold_lrt: f64,
+    panic_lrt: f64,
+    arb_lrt: f64,
+    min_liquidity: f64,
+}
+
+impl<'m> Market<'m> {
+    /// State for `m` over steps of `step_days`, with `supply_lrt` LRT outstanding at t = 0.
+    pub fn new(m: &'m MarketModel, step_days: f64, supply_lrt: f64) -> Self {
+        let inv = match m.kind {
+            PoolKind::Stableswap => Invariant::Stableswap {
+                amp: m.amplification,
+            },
+            PoolKind::ConstantProduct => Invariant::ConstantProduct,
+        };
+        let pool0 = Pool::new(
+            inv,
+            m.depth_eth * (1.0 - m.lrt_share),
+            m.depth_eth * m.lrt_share,
+        );
+        let n = m.thresholds.len();
+        let mut market = Market {
+            m,
+            step_days,
+            supply0_lrt: supply_lrt,
+            pool0,
+            pool: pool0,
+            rate: 1.0,
+            liquidity: 1.0,
+            flows: Vec::with_capacity(8),
+            capital_eth: 0.0,
+            discount: 0.0,
+            min_low_ratio: 1.0,
+            worst_proceeds_eth: 0.0,
+            worst_nav_shortfall: 0.0,
+            days_over: vec![0.0; n],
+            depeg_over: vec![0.0; n],
+            sold_lrt: 0.0,
+            panic_lrt: 0.0,
+            arb_lrt: 0.0,
+            min_liquidity: 1.0,
+        };
+        market.reset();
+        market
+    }
+
+    /// The t = 0 state.
+    pub fn reset(&mut self) {
+        self.pool = self.pool0;
+        self.rate = 1.0;
+        self.liquidity = 1.0;
+        self.flows.clear();
+        self.capital_eth = self.m.arbitrage.map_or(0.0, |a| a.capital_eth);
+        self.discount = 1.0 - self.pool.price();
+        self.min_low_ratio = f64::INFINITY;
+        self.worst_proceeds_eth = f64::INFINITY;
+        self.worst_nav_shortfall = f64::NEG_INFINITY;
+        self.days_over.fill(0.0);
+        self.depeg_over.fill(0.0);
+        self.sold_lrt = 0.0;
+        self.panic_lrt = 0.0;
+        self.arb_lrt = 0.0;
+        self.min_liquidity = 1.0;
+    }
+
+    /// The pool (for tests and diagnostics).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Market price / NAV now.
+    pub fn ratio(&self, nav: f64) -> f64 {
+        self.pool.price() * self.rate / nav
+    }
+
+    /// Discount (1 − price / NAV) at the last step's end.
+    pub fn discount(&self) -> f64 {
+        self.discount
+    }
+
+    /// Arbitrage capital not tied up, ETH.
+    pub fn capital_eth(&self) -> f64 {
+        self.capital_eth
+    }
+
+    /// Marks the pool's rate to `nav` (a pool with a rate oracle, or a rebasing token).
+    pub fn mark(&mut self, nav: f64) {
+        if self.m.rate_oracle && nav > 0.0 && nav != self.rate {
+            self.pool.rescale_lrt(nav / self.rate);
+            self.rate = nav;
+        }
+    }
+
+    /// Pool price (ETH per pool unit) at which a seller's marginal proceeds are `ratio` × NAV.
+    fn sell_target(&self, ratio: f64, nav: f64) -> f64 {
+        ratio * nav / (self.rate * (1.0 - self.m.fee))
+    }
+
+    /// Pool price at which a buyer's marginal cost is `ratio` × NAV.
+    fn buy_target(&self, ratio: f64, nav: f64) -> f64 {
+        ratio * nav * (1.0 - self.m.fee) / self.rate
+    }
+
+    /// Of `demand_lrt` LRT whose holders decided to redeem at NAV `nav` with the queue
+    /// posting `wait_days`, the LRT sold into the pool instead.
+    pub fn divert(&mut self, demand_lrt: f64, nav: f64, wait_days: f64) -> f64 {
+        let Some(s) = self.m.sellers else {
+            return 0.0;
+        };
+        let willing = s.share_of_demand * demand_lrt;
+        if willing <= 0.0 || nav <= 0.0 {
+            return 0.0;
+        }
+        let floor = 1.0 - s.max_discount(wait_days);
+        let target = self.sell_target(floor, nav);
+        let swap = self
+            .pool
+            .sell_to_price(target, willing * self.rate, self.m.fee);
+        let lrt = swap.amount_in / self.rate;
+        self.sold_lrt += lrt;
+        self.panic_lrt += lrt;
+        lrt
+    }
+
+    /// A depeg shock at `t`: holders sell `share` of `supply_lrt`.
+    pub fn shock(&mut self, t: f64, share: f64, sell_days: f64, supply_lrt: f64) {
+        self.add_flow(t, sell_days, share * supply_lrt);
+    }
+
+    /// A loss event of `loss_share` of the pool's assets at `t`: confidence sales.
+    pub fn loss(&mut self, t: f64, loss_share: f64, supply_lrt: f64) {
+        if let Some(c) = self.m.confidence
+            && loss_share >= c.min_loss_fraction
+            && loss_share > 0.0
+        {
+            let lrt = (c.sell_per_loss * loss_share).min(1.0) * supply_lrt;
+            self.add_flow(t, c.sell_days, lrt);
+        }
+    }
+
+    fn add_flow(&mut self, t: f64, days: f64, lrt: f64) {
+        if lrt > DUST_LRT {
+            self.flows.push(Flow {
+                start_days: t,
+                end_days: t + days,
+                lrt,
+            });
+        }
+    }
+
+    /// The rest of step `k` (see the module docs) at NAV `nav`, with the front door if there is
+    /// one; records the step's end in `bands`.
+    pub fn settle(
+        &mut self,
+        k: u32,
+        nav: f64,
+        mut front: Option<&mut Redemption>,
+        bands: &mut PriceBands,
+    ) {
+        let m = self.m;
+        let dt = self.step_days;
+        let t0 = f64::from(k) * dt;
+        let t1 = t0 + dt;
+        self.mark(nav);
+        let fee = m.fee;
+
+        // Sell flows of the step.
+        let mut sell = 0.0;
+        for f in &self.flows {
+            sell += f.in_step(t0, t1);
+        }
+        self.flows.retain(|f| f.end_days > t1);
+        if sell > DUST_LRT {
+            self.pool.sell(sell * self.rate, fee);
+            self.sold_lrt += sell;
+        }
+
+        // The step's low: depeg indicators and the forced seller's quote.
+        let low = self.ratio(nav);
+        self.min_low_ratio = self.min_low_ratio.min(low);
+        for (i, &(d, _)) in m.thresholds.iter().enumerate() {
+            if 1.0 - low > d {
+                self.depeg_over[i] = 1.0;
+            }
+        }
+        let proceeds = self.pool.quote_sell(m.position_eth * self.rate, fee);
+        self.worst_proceeds_eth = self.worst_proceeds_eth.min(proceeds);
+        self.worst_nav_shortfall = self
+            .worst_nav_shortfall
+            .max(1.0 - proceeds / (m.position_eth * nav));
+
+        // Patient buyers (or sellers above NAV) close the gap at their half-life.
+        if let Some(h) = m.recovery_half_life_days {
+            let q = self.ratio(nav);
+            let target = 1.0 - (1.0 - q) * (-dt / h).exp2();
+            let price = target * nav / self.rate;
+            if q < target {
+                self.pool.buy_to_price(price, f64::INFINITY, fee);
+            } else if q > target {
+                self.pool.sell_to_price(price, f64::INFINITY, fee);
+            }
+        }
+
+        // Arbitrage: instant redemption where the buffer allows, then the queue (or holding
+        // to the horizon without a front door); above NAV, holders sell.
+        if let Some(a) = m.arbitrage {
+            if let Some(r) = front.as_deref_mut() {
+                self.capital_eth += r.take_arb_paid();
+                let target = self.buy_target(a.threshold(0.0, r.instant_fee()), nav);
+                for _ in 0..ARB_ROUNDS {
+                    let capacity_eth = r.instant_capacity_eth();
+                    if capacity_eth <= 0.0 || self.capital_eth <= 0.0 || self.pool.price() >= target
+                    {
+                        break;
+                    }
+                    // Spend at most the capital and what buys the LRT the buffer can redeem.
+                    let max_units = capacity_eth / nav * self.rate / (1.0 - fee);
+                    let max_dx = if max_units < self.pool.lrt_units() {
+                        self.pool.x_given_z(self.pool.lrt_units() - max_units) - self.pool.eth()
+                    } else {
+                        f64::INFINITY
+                    };
+                    let swap = self
+                        .pool
+                        .buy_to_price(target, self.capital_eth.min(max_dx), fee);
+                    if swap.amount_out <= 0.0 {
+                        break;
+                    }
+                    let lrt = swap.amount_out / self.rate;
+                    self.capital_eth -= swap.amount_in;
+                    self.capital_eth += r.redeem_instant(lrt, nav);
+                    self.arb_lrt += lrt;
+                }
+            }
+            let wait_days = front
+                .as_deref()
+                .map_or(a.closed_wait_days, Redemption::posted_wait_days);
+            let target = self.buy_target(a.threshold(wait_days, 0.0), nav);
+            if self.capital_eth > 0.0 && self.pool.price() < target {
+                let swap = self.pool.buy_to_price(target, self.capital_eth, fee);
+                let lrt = swap.amount_out / self.rate;
+                self.capital_eth -= swap.amount_in;
+                self.arb_lrt += lrt;
+                if let Some(r) = front.as_deref_mut() {
+                    r.queue_request(lrt);
+                }
+            }
+            let ceiling = self.sell_target(1.0 + a.premium, nav);
+            if self.pool.price() > ceiling {
+                self.pool.sell_to_price(ceiling, f64::INFINITY, fee);
+            }
+        }
+
+        // The step's end.
+        let q = self.ratio(nav);
+        self.discount = 1.0 - q;
+        for (i, &(d, _)) in m.thresholds.iter().enumerate() {
+            if self.discount > d {
+                self.days_over[i] += dt;
+            }
+        }
+        bands.record(k, q);
+
+        // Liquidity providers leave in a discount, come back at peg.
+        if let Some(l) = m.liquidity {
+            let d = self.discount.max(0.0);
+            let floor = l.floor_share.min(1.0);
+            let target = if d > l.calm_discount {
+                (self.liquidity * (-l.flight_per_day * d * dt).exp()).max(floor.min(self.liquidity))
+            } else {
+                1.0 - (1.0 - self.liquidity) * (-dt / l.return_half_life_days).exp2()
+            };
+            if target != self.liquidity {
+                self.pool.scale_liquidity(target / self.liquidity);
+                self.liquidity = target;
+                self.min_liquidity = self.min_liquidity.min(target);
+            }
+        }
+    }
+
+    /// The path's market metrics at NAV `nav` at the horizon.
+    pub fn finish(&mut self, nav: f64) -> MarketOutcome {
+        let m = self.m;
+        self.mark(nav);
+        let position = m.position_eth;
+        let horizon = self.pool.quote_sell(position * self.rate, m.fee);
+        let worst = self.worst_proceeds_eth.min(horizon);
+        MarketOutcome {
+            max_discount: (1.0 - self.min_low_ratio).max(0.0),
+            end_discount: 1.0 - self.ratio(nav),
+            forced_sale_loss: 1.0 - worst / position,
+            forced_sale_discount: self
+                .worst_nav_shortfall
+                .max(1.0 - horizon / (position * nav)),
+            horizon_sale_loss: 1.0 - horizon / position,
+            sold_share: self.sold_lrt / self.supply0_lrt,
+            panic_sold_share: self.panic_lrt / self.supply0_lrt,
+            arb_bought_share: self.arb_lrt / self.supply0_lrt,
+            min_liquidity_share: self.min_liquidity,
+        }
+    }
+
+    /// Days with a step-end discount above each threshold, in threshold order.
+    pub fn days_over(&self) -> &[f64] {
+        &self.days_over
+    }
+
+    /// 1 for each threshold the discount exceeded at some step's low, in threshold order.
+    pub fn depeg_over(&self) -> &[f64] {
+        &self.depeg_over
+    }
+}
