@@ -333,9 +333,10 @@ impl<'m> Market<'m> {
                     self.arb_lrt += lrt;
                 }
             }
-            let wait_days = front
-                .as_deref()
-                .map_or(a.closed_wait_days, Redemption::posted_wait_days);
+            // A request queued now is paid at the next step's start at the earliest.
+            let wait_days = front.as_deref().map_or(a.closed_wait_days, |r| {
+                r.posted_wait_days().max(dt)
+            });
             let target = self.buy_target(a.threshold(wait_days, 0.0), nav);
             if self.capital_eth > 0.0 && self.pool.price() < target {
                 let swap = self.pool.buy_to_price(target, self.capital_eth, fee);

@@ -1,0 +1,316 @@
+//! The side door through the engine: closed forms for a sale into the pool and for the
+//! recovery half-life, the arbitrage bounds against instant and slow redemption, a market with
+//! no shocks staying at peg, liquidity flight, sub-daily steps and price bands.
+
+use std::path::Path;
+
+use lrtsim_scenario::{Model, load_str};
+use lrtsim_sim::{RunOptions, SimResults, run};
+
+/// One operator of 100,000 ETH (no AVS risk, no rewards unless `extra` sets them), with
+/// `extra` appended (market and withdrawal settings).
+fn pool(paths: u64, horizon_days: f64, step_days: f64, extra: &str) -> Model {
+    let text = format!(
+        "[simulation]\npaths = {paths}\nhorizon_days = {horizon_days}\nstep_days = {step_days}\nseed = 5\n\
+         [pool]\ncollateral_eth = 100000\n[[operators]]\nname = \"op\"\nshare = 1.0\n{extra}"
+    );
+    load_str(&text, Path::new("market.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn simulate(model: &Model) -> SimResults {
+    run(model, &RunOptions::default(), &|_| {}).unwrap()
+}
+
+fn column<'a>(r: &'a SimResults, name: &str) -> &'a [f64] {
+    r.column(name).unwrap_or_else(|| panic!("no column {name}"))
+}
+
+#[test]
+fn a_market_without_shocks_stays_at_peg_on_every_path() {
+    // No rewards, no losses, no shocks: nobody trades, and a balanced pool prices the LRT at
+    // exactly its NAV at every step of every path, with either invariant.
+    for kind in [
+        "kind = \"stableswap\"\namplification = 80",
+        "kind = \"constant_product\"",
+    ] {
+        let model = pool(
+            3000,
+            30.0,
+            0.25,
+            &format!(
+                "[market.pool]\n{kind}\ndepth_eth = 5000\n[market.liquidity]\nflight_per_day = 5\n\
+                 [market.recovery]\nhalf_life_days = 1\n[market.arbitrage]\nclosed_wait_days = 30\n"
+            ),
+        );
+        let r = simulate(&model);
+        for name in ["max_discount", "end_discount", "forced_sale_discount"] {
+            let worst = column(&r, name)
+                .iter()
+                .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            // The forced seller's shortfall is the price impact and fee of the sale alone.
+            if name != "forced_sale_discount" {
+                assert_eq!(worst, 0.0, "{kind}: {name}");
+            }
+        }
+        for name in ["days_discount_over_100bps", "depeg_over_100bps", "sold_share"] {
+            assert!(column(&r, name).iter().all(|&v| v == 0.0), "{kind}: {name}");
+        }
+        assert!(column(&r, "min_liquidity_share").iter().all(|&v| v == 1.0));
+        let bands = r.price_bands.as_ref().unwrap();
+        assert_eq!(bands.points(), 120);
+        for p in 0..bands.points() {
+            assert_eq!(bands.paths_at(p), 3000);
+            assert_eq!(bands.share_below(p, 1.0), 0.0, "{kind}: point {p}");
+            assert!(bands.quantile(p, 0.01) >= 1.0 && bands.quantile(p, 0.99) < 1.0001);
+        }
+    }
+}
+
+#[test]
+fn with_rewards_a_rate_oracle_pool_stays_within_a_basis_point_of_nav() {
+    // Rewards raise the NAV, so a rate-oracle pool's LRT side grows in value against its ETH:
+    // the pool drifts below NAV by the StableSwap price of that imbalance (a 0.3% imbalance at
+    // A = 100 is far below 1 bp) and patient buyers pull it back.
+    let model = pool(
+        1024,
+        365.0,
+        1.0,
+        "[rewards]\nbase_apr = 0.03\n[market.pool]\ndepth_eth = 20000\n\
+         [market.recovery]\nhalf_life_days = 2\n[market.report]\nthresholds_bps = [1]\n",
+    );
+    let r = simulate(&model);
+    assert!(column(&r, "max_discount").iter().all(|&d| d < 1e-4));
+    assert!(column(&r, "days_discount_over_1bps").iter().all(|&d| d == 0.0));
+}
+
+/// A constant-product pool of `depth` ETH, balanced, no fee; one sale of `share` of supply
+/// on day `at` (at once); patient buyers at `half_life` days.
+fn one_sale(depth: f64, share: f64, at: f64, half_life: f64, horizon: f64, step: f64) -> Model {
+    pool(
+        64,
+        horizon,
+        step,
+        &format!(
+            "[market.pool]\nkind = \"constant_product\"\ndepth_eth = {depth}\nfee_bps = 0\n\
+             [[market.shocks]]\nname = \"dump\"\nat_days = {at}\nsell_share = {share}\n\
+             [market.recovery]\nhalf_life_days = {half_life}\n"
+        ),
+    )
+}
+
+#[test]
+fn a_sale_into_a_constant_product_pool_moves_the_price_by_the_closed_form() {
+    // x = z = 5,000; selling Δ = 2% of 100,000 = 2,000 LRT leaves x' = xz/(z + Δ), z' = z + Δ
+    // and the price x'/z' = x z / (z + Δ)² = (5000/7000)²: a discount of 1 − 25/49.
+    let model = one_sale(10_000.0, 0.02, 3.5, 1.0, 10.0, 1.0);
+    let r = simulate(&model);
+    let expected = 1.0 - (5000.0f64 / 7000.0).powi(2);
+    for &d in column(&r, "max_discount") {
+        assert!((d - expected).abs() < 1e-12, "{d} vs {expected}");
+    }
+    // The forced seller (1,000 LRT) at that moment gets x'·1000/(z' + 1000) ETH.
+    let (x1, z1) = (5000.0 * 5000.0 / 7000.0, 7000.0);
+    let proceeds = x1 * 1000.0 / (z1 + 1000.0);
+    for &l in column(&r, "forced_sale_loss") {
+        assert!((l - (1.0 - proceeds / 1000.0)).abs() < 1e-12, "{l}");
+    }
+    for &s in column(&r, "sold_share") {
+        assert!((s - 0.02).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn patient_buyers_halve_the_discount_every_half_life() {
+    // After the sale in step 3 (day 3.5), buyers act at the end of steps 3..=9: the discount at
+    // the horizon is the step's low × 2^(−7 · 1 / 0.75), exactly.
+    let model = one_sale(10_000.0, 0.02, 3.5, 0.75, 10.0, 1.0);
+    let r = simulate(&model);
+    let low = 1.0 - (5000.0f64 / 7000.0).powi(2);
+    let expected = low * (-7.0f64 / 0.75).exp2();
+    for &d in column(&r, "end_discount") {
+        assert!((d - expected).abs() < 1e-12 * low, "{d} vs {expected}");
+    }
+    // Time above 1%: the end-of-step discount low·2^(−n/1.5) > 1% for n = 1 ..= N.
+    let days = (1..=7)
+        .filter(|&n| low * (-f64::from(n) / 0.75).exp2() > 0.01)
+        .count() as f64;
+    assert!(days > 1.0 && days < 7.0);
+    for &t in column(&r, "days_discount_over_100bps") {
+        assert_eq!(t, days);
+    }
+    for &hit in column(&r, "depeg_over_500bps") {
+        assert_eq!(hit, f64::from(u8::from(low > 0.05)));
+    }
+}
+
+#[test]
+fn hourly_steps_measure_time_below_in_hours() {
+    // The same sale with hourly steps and a one-hour half-life: the discount falls below 1%
+    // after a whole number of hours, counted as days / 24.
+    let hour = 1.0 / 24.0;
+    let model = one_sale(10_000.0, 0.02, 0.5, hour, 2.0, hour);
+    let r = simulate(&model);
+    let low = 1.0 - (5000.0f64 / 7000.0).powi(2);
+    let hours = (1..=36)
+        .filter(|&n| low * (-f64::from(n)).exp2() > 0.01)
+        .count() as f64;
+    for &t in column(&r, "days_discount_over_100bps") {
+        assert!((t - hours * hour).abs() < 1e-12, "{t} vs {}", hours * hour);
+    }
+}
+
+#[test]
+fn liquidity_providers_leave_at_the_configured_rate_down_to_the_floor() {
+    // No buyers: after the sale the discount d stays put (pro-rata withdrawals keep the price),
+    // and the pool keeps exp(−flight · d · days) of its liquidity, but never less than the
+    // floor.
+    let low = 1.0 - (5000.0f64 / 7000.0).powi(2);
+    for (flight, floor, horizon) in [(0.5, 0.1, 10.0), (5.0, 0.3, 30.0)] {
+        let model = pool(
+            64,
+            horizon,
+            1.0,
+            &format!(
+                "[market.pool]\nkind = \"constant_product\"\ndepth_eth = 10000\nfee_bps = 0\n\
+                 [[market.shocks]]\nname = \"dump\"\nat_days = 3.5\nsell_share = 0.02\n\
+                 [market.liquidity]\nflight_per_day = {flight}\nfloor_share = {floor}\n"
+            ),
+        );
+        let r = simulate(&model);
+        let steps = horizon - 3.0;
+        let expected = f64::max(floor, (-flight * low * steps).exp());
+        for &m in column(&r, "min_liquidity_share") {
+            assert!((m - expected).abs() < 1e-12, "{m} vs {expected}");
+        }
+        for &d in column(&r, "end_discount") {
+            assert!((d - low).abs() < 1e-12);
+        }
+    }
+}
+
+/// Random dumps of 0.5-3% of supply into a thin StableSwap pool, with a front door whose
+/// buffer can pay anything instantly at a 30 bp fee while the queue makes everyone wait 30
+/// days; unlimited arbitrage capital.
+fn instant_arbitrage(pool_fee_bps: f64, threshold_bps: u32) -> Model {
+    pool(
+        2048,
+        60.0,
+        0.5,
+        &format!(
+            "[withdrawals.demand]\nbase_share_per_day = 0.0001\n\
+             [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_fee_bps = 30\n\
+             [withdrawals.queue]\ncooldown_days = 30\n\
+             [market.pool]\namplification = 20\ndepth_eth = 8000\nfee_bps = {pool_fee_bps}\n\
+             [[market.shocks]]\nname = \"dump\"\nrate_per_year = 40\n\
+             sell_share = {{ dist = \"uniform\", min = 0.005, max = 0.03 }}\n\
+             [market.arbitrage]\npremium_bps = 20\n\
+             [market.report]\nthresholds_bps = [{threshold_bps}]\n"
+        ),
+    )
+}
+
+#[test]
+fn with_instant_redemption_the_discount_ends_each_step_within_fee_plus_premium() {
+    // Arbitrageurs buy while price / NAV < (1 − f)/(1 + π): with f = 30 bp and π = 20 bp the
+    // step-end discount is at most (f + π)/(1 + π) = 49.9 bp < 50 bp. The dumps push the
+    // step's low far beyond that, so the bound is tested, not vacuous.
+    let r = simulate(&instant_arbitrage(0.0, 50));
+    assert!(column(&r, "days_discount_over_50bps").iter().all(|&d| d == 0.0));
+    let deep = column(&r, "depeg_over_50bps").iter().filter(|&&h| h == 1.0).count();
+    assert!(deep > 1500, "only {deep} paths dipped beyond 50 bp");
+    assert!(column(&r, "arb_bought_share").iter().any(|&a| a > 0.0));
+    let bands = r.price_bands.as_ref().unwrap();
+    for p in 0..bands.points() {
+        assert_eq!(bands.share_below(p, 0.995), 0.0, "point {p}");
+    }
+    // The pool's own fee adds to the bound: 1 − (1 − φ)(1 − f)/(1 + π) with φ = 4 bp is
+    // 53.9 bp < 54 bp, and the fee-less bound of 50 bp no longer holds.
+    let r = simulate(&instant_arbitrage(4.0, 54));
+    assert!(column(&r, "days_discount_over_54bps").iter().all(|&d| d == 0.0));
+    let r = simulate(&instant_arbitrage(4.0, 50));
+    assert!(column(&r, "days_discount_over_50bps").iter().any(|&d| d > 0.0));
+}
+
+#[test]
+fn without_redemption_arbitrage_waits_and_limited_capital_lets_the_discount_persist() {
+    // No front door: arbitrageurs expect to wait 180 days at 10% a year plus a 1% premium, so
+    // they buy below 1/(1 + 0.1 · 180/365 + 0.01) = 0.9440: a 5.60% step-end bound with ample
+    // capital; with 500 ETH they cannot hold it.
+    let bound = 1.0 - 1.0 / (1.0 + 0.1 * 180.0 / 365.0 + 0.01);
+    assert!(bound > 0.0559 && bound < 0.0560);
+    let model = |capital: &str| {
+        pool(
+            256,
+            30.0,
+            1.0,
+            &format!(
+                "[market.pool]\nkind = \"constant_product\"\ndepth_eth = 10000\nfee_bps = 0\n\
+                 [[market.shocks]]\nname = \"dump\"\nat_days = 2\nsell_share = {{ dist = \"uniform\", min = 0.03, max = 0.06 }}\n\
+                 [market.arbitrage]\nrequired_return_per_year = 0.1\npremium_bps = 100\nclosed_wait_days = 180\n{capital}\
+                 [market.report]\nthresholds_bps = [560]\n"
+            ),
+        )
+    };
+    let r = simulate(&model(""));
+    assert!(column(&r, "days_discount_over_560bps").iter().all(|&d| d == 0.0));
+    for &d in column(&r, "end_discount") {
+        assert!((d - bound).abs() < 1e-9, "{d}");
+    }
+    let r = simulate(&model("capital_eth = 500\n"));
+    let persisted = column(&r, "days_discount_over_560bps")
+        .iter()
+        .filter(|&&d| d == 28.0)
+        .count();
+    assert!(persisted > 200, "{persisted}");
+    // 500 ETH buys no more LRT than 500 ETH at the path's lowest price.
+    let low = column(&r, "max_discount");
+    for (i, &a) in column(&r, "arb_bought_share").iter().enumerate() {
+        assert!(a > 0.0 && a * 100_000.0 * (1.0 - low[i]) <= 500.0 * (1.0 + 1e-12), "{a}");
+    }
+}
+
+#[test]
+fn market_runs_are_identical_for_any_thread_count_and_shard_split() {
+    let model = instant_arbitrage(4.0, 50);
+    let one = run(
+        &model,
+        &RunOptions {
+            threads: 1,
+            chunks: None,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let two = simulate(&model);
+    assert_eq!(one, two);
+    let a = run(
+        &model,
+        &RunOptions {
+            threads: 2,
+            chunks: Some(0..1),
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let b = run(
+        &model,
+        &RunOptions {
+            threads: 2,
+            chunks: Some(1..2),
+        },
+        &|_| {},
+    )
+    .unwrap();
+    for (c, col) in one.columns.iter().enumerate() {
+        let merged: Vec<u64> = a.columns[c]
+            .iter()
+            .chain(&b.columns[c])
+            .map(|v| v.to_bits())
+            .collect();
+        let whole: Vec<u64> = col.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(merged, whole, "column {c}");
+    }
+    let mut bands = a.price_bands.clone().unwrap();
+    bands.merge(b.price_bands.as_ref().unwrap());
+    assert_eq!(&bands, one.price_bands.as_ref().unwrap());
+}
