@@ -352,7 +352,8 @@ fn scenario_file(name: &str, paths: u64) -> Model {
 #[test]
 fn eth_is_conserved_on_every_path_with_withdrawals() {
     // book + liquid + in transit + paid out + fees + losses = assets at t = 0 + rewards.
-    for name in ["bank-run.toml", "exit-queue-2025.toml"] {
+    // rseth-2026 adds the market: arbitrageurs redeeming instantly and through the queue.
+    for name in ["bank-run.toml", "exit-queue-2025.toml", "rseth-2026.toml"] {
         let model = scenario_file(name, 1);
         let mut kernel = PathKernel::new(&model);
         let mut rng = chunk_rng(model.seed, 3);
