@@ -1926,3 +1926,151 @@ fn every_shipped_scenario_validates() {
         assert!(line.starts_with(&format!("{file}: ok (")), "{line}");
     }
 }
+
+/// The market metrics of a scenario with `[market]` and thresholds `bps`, in report order.
+fn market_metrics(bps: &[u32]) -> Vec<String> {
+    let mut m: Vec<String> = [
+        "max_discount",
+        "end_discount",
+        "forced_sale_loss",
+        "forced_sale_discount",
+        "horizon_sale_loss",
+        "sold_share",
+        "panic_sold_share",
+        "arb_bought_share",
+        "min_liquidity_share",
+    ]
+    .map(String::from)
+    .to_vec();
+    m.extend(bps.iter().map(|b| format!("days_discount_over_{b}bps")));
+    m.extend(bps.iter().map(|b| format!("depeg_over_{b}bps")));
+    m
+}
+
+#[test]
+fn ezeth_preset_reports_market_metrics_and_price_bands() {
+    let fx = Fixture::new();
+    let n = 2_000u64;
+    let r = fx.run([
+        "run",
+        &arg(&repo_scenario("ezeth-2024.toml")),
+        "--set",
+        &paths_set(n),
+        "--paths-csv",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    assert_eq!(
+        files_in(&fx, "res"),
+        [
+            "loss_distribution.csv",
+            "paths.csv",
+            "price_paths.csv",
+            "summary.json",
+            "tail_metrics.csv"
+        ]
+    );
+    // The market metrics follow the seven loss metrics (no [withdrawals] here).
+    let s = fx.read_json("res/summary.json");
+    let market = market_metrics(&[100, 500, 2000]);
+    let text = fx.read("res/summary.json");
+    let mut expected: Vec<String> = BASELINE_METRICS[..7]
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    expected.extend(market.iter().cloned());
+    expected.push("slashed_eth.source.avs_faults".into());
+    assert_eq!(metric_order_in_text(&text, &expected), expected);
+    check_tail_metrics(&fx.read_csv("res/tail_metrics.csv"), &s, &expected);
+    // The headline table adds the deepest discount and the forced seller's loss.
+    assert_eq!(
+        table_rows(&r.stdout),
+        [
+            "slashed_fraction",
+            "nav_loss",
+            "max_discount",
+            "forced_sale_loss"
+        ],
+        "{}",
+        r.stdout
+    );
+
+    // price_paths.csv: one row per hourly step (72 ≤ 1000 points), percentiles in order.
+    let bands = fx.read_csv("res/price_paths.csv");
+    assert_eq!(
+        bands.header,
+        [
+            "step",
+            "day",
+            "paths",
+            "p01",
+            "p05",
+            "p25",
+            "p50",
+            "p75",
+            "p95",
+            "p99",
+            "discount_over_100bps_share",
+            "discount_over_500bps_share",
+            "discount_over_2000bps_share"
+        ]
+    );
+    assert_eq!(bands.rows.len(), 72);
+    let hour = 1.0 / 24.0;
+    for (i, row) in bands.rows.iter().enumerate() {
+        assert_eq!(row[bands.col("step")], (i + 1).to_string());
+        assert_close(
+            parse_f64(&row[bands.col("day")]),
+            (i + 1) as f64 * hour,
+            1e-12,
+            "day",
+        );
+        assert_eq!(row[bands.col("paths")], n.to_string());
+        let q: Vec<f64> = row[3..10].iter().map(|v| parse_f64(v)).collect();
+        assert!(
+            q.windows(2).all(|w| w[0] <= w[1]),
+            "percentiles in order: {q:?}"
+        );
+    }
+    // Time above a threshold per path (paths.csv) adds up to the share of paths above it per
+    // step (price_paths.csv) times the step: the same step ends, counted two ways.
+    let t = fx.read_csv("res/paths.csv");
+    for b in [100, 500, 2000] {
+        let per_path: f64 = t.floats(&format!("days_discount_over_{b}bps")).iter().sum();
+        let per_step: f64 = bands
+            .floats(&format!("discount_over_{b}bps_share"))
+            .iter()
+            .map(|s| s * n as f64 * hour)
+            .sum();
+        assert_close(per_step, per_path, 1e-9, "time above the threshold");
+    }
+    // The dump takes the thin pool far below NAV, and the peg is back by the horizon.
+    let low = t.floats("max_discount");
+    assert!(low.iter().all(|&d| d > 0.5), "the flash crash");
+    assert!(t.floats("end_discount").iter().all(|&d| d.abs() < 1e-3));
+}
+
+#[test]
+fn scenarios_with_and_without_a_market_cannot_share_a_summary_csv() {
+    let fx = Fixture::new();
+    assert_rejected(
+        &fx,
+        &[
+            "run",
+            &arg(&repo_scenario("ezeth-2024.toml")),
+            &arg(&repo_scenario("baseline.toml")),
+            "--set",
+            &paths_set(300),
+            "--summary-csv",
+            "-",
+        ]
+        .map(String::from),
+        &[
+            "ezeth-2024.toml",
+            "baseline.toml",
+            "cannot share one --summary-csv",
+            "[market]",
+        ],
+    );
+}

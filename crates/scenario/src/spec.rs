@@ -387,7 +387,7 @@ pub struct Copula {
 /// `[withdrawals]`: the front door. Holders ask to redeem (`demand`); requests are served
 /// from an instant `buffer` if there is one, otherwise wait in the protocol's FIFO `queue`,
 /// which the protocol funds by exiting validators (EigenLayer `escrow`, then the
-/// `network`-wide beacon-chain exit queue). See `docs/model.md` §13.
+/// `network`-wide beacon-chain exit queue). See `docs/model.md` §12.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Withdrawals {
@@ -654,8 +654,8 @@ pub struct MarketPool {
     /// Invariant: `stableswap` (default) or `constant_product`.
     #[serde(default)]
     pub kind: PoolKind,
-    /// StableSwap amplification A (> 0; Curve LST pools use 50-500). Default 100; not allowed
-    /// with `constant_product`.
+    /// StableSwap amplification A of the whitepaper (> 0, ≤ 10⁶; a two-coin Curve contract's
+    /// `A()` is 2A). Default 100; not allowed with `constant_product`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amplification: Option<f64>,
     /// Value of the pool at t = 0, ETH (both sides, the LRT at NAV; > 0).
@@ -691,8 +691,8 @@ pub struct Liquidity {
     /// Absent: it never returns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_half_life_days: Option<f64>,
-    /// "At peg" for liquidity providers: a discount below this many basis points (≥ 0).
-    /// Default 10.
+    /// "At peg" for liquidity providers: a discount at most this many basis points, in
+    /// [0, 10,000). Default 10.
     #[serde(default = "default_calm_bps")]
     pub calm_discount_bps: f64,
 }
@@ -710,8 +710,8 @@ pub struct DepegShock {
     /// Instead of a rate: one shock at exactly this day, in [0, horizon_days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_days: Option<f64>,
-    /// Share of the LRT supply sold: a number or a distribution (`fixed`, `uniform`, `beta`,
-    /// `empirical`), in [0, 1].
+    /// Share of the LRT supply outstanding at the shock that is sold: a number or a
+    /// distribution (`fixed`, `uniform`, `beta`, `empirical`), in [0, 1].
     pub sell_share: Severity,
     /// The sale is spread evenly over this many days from the shock (≥ 0; 0 = all at once).
     /// Default 0.
@@ -729,7 +729,8 @@ pub struct Confidence {
     /// Spread of the sale, days (≥ 0). Default 1.
     #[serde(default = "one")]
     pub sell_days: f64,
-    /// Smallest loss event that moves holders, basis points of assets (≥ 0). Default 1.
+    /// Smallest loss event that moves holders, basis points of assets, in [0, 10,000).
+    /// Default 1.
     #[serde(default = "one")]
     pub min_loss_bps: f64,
 }
@@ -756,7 +757,7 @@ pub struct Arbitrage {
     /// Return they require on capital, per year (simple; ≥ 0). Default 0.10.
     #[serde(default = "default_required_return")]
     pub required_return_per_year: f64,
-    /// Extra discount they require for the risk, basis points (≥ 0). Default 0.
+    /// Extra discount they require for the risk, basis points, in [0, 10,000). Default 0.
     #[serde(default)]
     pub premium_bps: f64,
     /// Expected wait until redemption when the scenario has no `[withdrawals]` (stETH before
@@ -785,8 +786,8 @@ pub struct MarketReport {
     /// the horizon), ETH at t = 0 (> 0). Default 1,000.
     #[serde(default = "default_position_eth")]
     pub position_eth: f64,
-    /// Discount thresholds for time below and depeg probability, basis points (each > 0,
-    /// at most 8; whole numbers). Default [100, 500].
+    /// Discount thresholds for time below and depeg probability, basis points: 1 to 8 whole
+    /// numbers in [1, 9999], strictly increasing. Default [100, 500].
     #[serde(default = "default_thresholds_bps")]
     pub thresholds_bps: Vec<f64>,
 }

@@ -259,7 +259,12 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
             );
         }
         c.non_negative(&format!("{at}.reward_apr"), a.reward_apr);
-        c.non_negative(&format!("{at}.fault_rate_per_year"), a.fault_rate_per_year);
+        check_rate(
+            c,
+            s,
+            &format!("{at}.fault_rate_per_year"),
+            a.fault_rate_per_year,
+        );
         match &a.fault_severity {
             Some(sev) => {
                 for (field, msg) in sev.problems() {
@@ -410,7 +415,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
 /// An event source is either Poisson (`rate_per_year` ≥ 0) or scheduled once (`at_days` in
 /// [0, horizon_days)), not both.
 fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: Option<f64>) {
-    c.non_negative(&format!("{at}.rate_per_year"), rate);
+    check_rate(c, s, &format!("{at}.rate_per_year"), rate);
     let Some(day) = at_days else { return };
     let path = format!("{at}.at_days");
     let horizon = s.simulation.horizon_days;
@@ -426,6 +431,24 @@ fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: O
     }
     if rate != 0.0 {
         c.push(path, "give rate_per_year or at_days, not both");
+    }
+}
+
+/// Most events a Poisson source may expect over the horizon (its count is drawn per path).
+pub const MAX_EXPECTED_EVENTS: f64 = 1e6;
+
+/// An event rate per year: ≥ 0, and at most [`MAX_EXPECTED_EVENTS`] over the horizon.
+fn check_rate(c: &mut Checker, s: &Scenario, path: &str, rate: f64) {
+    c.non_negative(path, rate);
+    let years = s.simulation.horizon_days / crate::DAYS_PER_YEAR;
+    if rate.is_finite() && years.is_finite() && years > 0.0 && rate * years > MAX_EXPECTED_EVENTS {
+        c.push(
+            path,
+            format!(
+                "expects {:.3e} events over the horizon; at most {MAX_EXPECTED_EVENTS:.0e} are allowed",
+                rate * years
+            ),
+        );
     }
 }
 

@@ -1121,3 +1121,16 @@ fn set_reaches_market_fields() {
     .unwrap();
     assert_eq!(m.market.unwrap().depth_eth, 500.0);
 }
+
+#[test]
+fn absurd_event_rates_are_refused_before_compiling() {
+    // A Poisson count with a mean of 1e30 × 30/365 cannot be drawn: refuse it with the field,
+    // not a panic in the sampler.
+    let e = err(GOOD, &["shocks.bug.rate_per_year=1e30"]);
+    assert!(
+        e.contains("shocks[0].rate_per_year: expects 8.219e28 events over the horizon; at most 1e6 are allowed"),
+        "{e}"
+    );
+    let e = err(GOOD, &["avs.eigenda.fault_rate_per_year=1e12"]);
+    assert!(e.contains("fault_rate_per_year: expects"), "{e}");
+}

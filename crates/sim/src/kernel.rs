@@ -291,9 +291,8 @@ impl<'m> PathKernel<'m> {
                     }
                 }
             }
-            if self.market.is_some() {
-                let nav = self.nav();
-                let mk = self.market.as_mut().expect("checked");
+            let nav = self.nav();
+            if let Some(mk) = self.market.as_mut() {
                 let bands = self.bands.as_mut().expect("bands exist with a market");
                 mk.settle(k, nav, self.redemption.as_mut(), bands);
             }

@@ -334,16 +334,16 @@ impl<'m> Market<'m> {
                 }
             }
             // A request queued now is paid at the next step's start at the earliest.
-            let wait_days = front.as_deref().map_or(a.closed_wait_days, |r| {
-                r.posted_wait_days().max(dt)
-            });
+            let wait_days = front
+                .as_deref()
+                .map_or(a.closed_wait_days, |r| r.posted_wait_days().max(dt));
             let target = self.buy_target(a.threshold(wait_days, 0.0), nav);
             if self.capital_eth > 0.0 && self.pool.price() < target {
                 let swap = self.pool.buy_to_price(target, self.capital_eth, fee);
                 let lrt = swap.amount_out / self.rate;
                 self.capital_eth -= swap.amount_in;
                 self.arb_lrt += lrt;
-                if let Some(r) = front.as_deref_mut() {
+                if let Some(r) = front {
                     r.queue_request(lrt);
                 }
             }

@@ -171,11 +171,10 @@ impl Layout {
             o.min_liquidity_share,
         ];
         row[start..start + values.len()].copy_from_slice(&values);
-        let mut i = start + values.len();
-        for v in market.days_over().iter().chain(market.depeg_over()) {
-            row[i] = *v;
-            i += 1;
-        }
+        let rest = start + values.len();
+        let (days, depeg) = (market.days_over(), market.depeg_over());
+        row[rest..rest + days.len()].copy_from_slice(days);
+        row[rest + days.len()..rest + days.len() + depeg.len()].copy_from_slice(depeg);
     }
 
     /// Column names in order.

@@ -52,7 +52,11 @@ fn a_market_without_shocks_stays_at_peg_on_every_path() {
                 assert_eq!(worst, 0.0, "{kind}: {name}");
             }
         }
-        for name in ["days_discount_over_100bps", "depeg_over_100bps", "sold_share"] {
+        for name in [
+            "days_discount_over_100bps",
+            "depeg_over_100bps",
+            "sold_share",
+        ] {
             assert!(column(&r, name).iter().all(|&v| v == 0.0), "{kind}: {name}");
         }
         assert!(column(&r, "min_liquidity_share").iter().all(|&v| v == 1.0));
@@ -80,7 +84,11 @@ fn with_rewards_a_rate_oracle_pool_stays_within_a_basis_point_of_nav() {
     );
     let r = simulate(&model);
     assert!(column(&r, "max_discount").iter().all(|&d| d < 1e-4));
-    assert!(column(&r, "days_discount_over_1bps").iter().all(|&d| d == 0.0));
+    assert!(
+        column(&r, "days_discount_over_1bps")
+            .iter()
+            .all(|&d| d == 0.0)
+    );
 }
 
 /// A constant-product pool of `depth` ETH, balanced, no fee; one sale of `share` of supply
@@ -215,8 +223,15 @@ fn with_instant_redemption_the_discount_ends_each_step_within_fee_plus_premium()
     // step-end discount is at most (f + π)/(1 + π) = 49.9 bp < 50 bp. The dumps push the
     // step's low far beyond that, so the bound is tested, not vacuous.
     let r = simulate(&instant_arbitrage(0.0, 50));
-    assert!(column(&r, "days_discount_over_50bps").iter().all(|&d| d == 0.0));
-    let deep = column(&r, "depeg_over_50bps").iter().filter(|&&h| h == 1.0).count();
+    assert!(
+        column(&r, "days_discount_over_50bps")
+            .iter()
+            .all(|&d| d == 0.0)
+    );
+    let deep = column(&r, "depeg_over_50bps")
+        .iter()
+        .filter(|&&h| h == 1.0)
+        .count();
     assert!(deep > 1500, "only {deep} paths dipped beyond 50 bp");
     assert!(column(&r, "arb_bought_share").iter().any(|&a| a > 0.0));
     let bands = r.price_bands.as_ref().unwrap();
@@ -226,9 +241,17 @@ fn with_instant_redemption_the_discount_ends_each_step_within_fee_plus_premium()
     // The pool's own fee adds to the bound: 1 − (1 − φ)(1 − f)/(1 + π) with φ = 4 bp is
     // 53.9 bp < 54 bp, and the fee-less bound of 50 bp no longer holds.
     let r = simulate(&instant_arbitrage(4.0, 54));
-    assert!(column(&r, "days_discount_over_54bps").iter().all(|&d| d == 0.0));
+    assert!(
+        column(&r, "days_discount_over_54bps")
+            .iter()
+            .all(|&d| d == 0.0)
+    );
     let r = simulate(&instant_arbitrage(4.0, 50));
-    assert!(column(&r, "days_discount_over_50bps").iter().any(|&d| d > 0.0));
+    assert!(
+        column(&r, "days_discount_over_50bps")
+            .iter()
+            .any(|&d| d > 0.0)
+    );
 }
 
 #[test]
@@ -252,7 +275,11 @@ fn without_redemption_arbitrage_waits_and_limited_capital_lets_the_discount_pers
         )
     };
     let r = simulate(&model(""));
-    assert!(column(&r, "days_discount_over_560bps").iter().all(|&d| d == 0.0));
+    assert!(
+        column(&r, "days_discount_over_560bps")
+            .iter()
+            .all(|&d| d == 0.0)
+    );
     for &d in column(&r, "end_discount") {
         assert!((d - bound).abs() < 1e-9, "{d}");
     }
@@ -265,7 +292,10 @@ fn without_redemption_arbitrage_waits_and_limited_capital_lets_the_discount_pers
     // 500 ETH buys no more LRT than 500 ETH at the path's lowest price.
     let low = column(&r, "max_discount");
     for (i, &a) in column(&r, "arb_bought_share").iter().enumerate() {
-        assert!(a > 0.0 && a * 100_000.0 * (1.0 - low[i]) <= 500.0 * (1.0 + 1e-12), "{a}");
+        assert!(
+            a > 0.0 && a * 100_000.0 * (1.0 - low[i]) <= 500.0 * (1.0 + 1e-12),
+            "{a}"
+        );
     }
 }
 
@@ -313,4 +343,55 @@ fn market_runs_are_identical_for_any_thread_count_and_shard_split() {
     let mut bands = a.price_bands.clone().unwrap();
     bands.merge(b.price_bands.as_ref().unwrap());
     assert_eq!(&bands, one.price_bands.as_ref().unwrap());
+}
+
+fn preset(name: &str, paths: u64) -> SimResults {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name);
+    let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    simulate(&model)
+}
+
+fn median(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[test]
+fn historical_presets_land_in_their_documented_ranges() {
+    // MECHANICS.md §7. The presets are calibrated, so these are regression checks of the
+    // calibration against the historical ranges (docs/model.md §14), on the median path.
+    // stETH 2022: a worst discount of ~6-8% (0.937 on 13 June), > 1% for months, the pool
+    // drained by ~85%.
+    let r = preset("steth-2022.toml", 2000);
+    let worst = median(column(&r, "max_discount"));
+    assert!(
+        (0.04..0.09).contains(&worst),
+        "stETH worst discount {worst}"
+    );
+    assert!(median(column(&r, "days_discount_over_100bps")) >= 60.0);
+    assert!(median(column(&r, "min_liquidity_share")) <= 0.35);
+    // ezETH 2024: thin pools printed ~0.2 ETH; the peg was back within hours.
+    let r = preset("ezeth-2024.toml", 2000);
+    let low = 1.0 - median(column(&r, "max_discount"));
+    assert!((0.1..0.35).contains(&low), "ezETH low {low}");
+    assert!(
+        column(&r, "days_discount_over_500bps")
+            .iter()
+            .all(|&d| d <= 0.25)
+    );
+    assert!(column(&r, "end_discount").iter().all(|&d| d.abs() < 1e-3));
+    // rsETH 2026: an 18% unbacked mint; the market price near 0.8 of the former NAV.
+    let r = preset("rseth-2026.toml", 1024);
+    let nav = 1.0 + median(column(&r, "nav_return"));
+    let end = (1.0 - median(column(&r, "end_discount"))) * nav;
+    let low = (1.0 - median(column(&r, "max_discount"))) * nav;
+    assert!(
+        (0.75..0.88).contains(&end),
+        "rsETH price at the horizon {end}"
+    );
+    assert!((0.70..0.82).contains(&low), "rsETH low {low}");
 }
