@@ -395,3 +395,63 @@ fn historical_presets_land_in_their_documented_ranges() {
     );
     assert!((0.70..0.82).contains(&low), "rsETH low {low}");
 }
+
+#[test]
+fn redeeming_holders_sell_only_while_the_discount_is_below_their_cost_of_waiting() {
+    // No buffer, a 20-day cooldown, no escrow, an empty exit queue: the posted wait is 20 days
+    // at every step. Sellers at 0.5 a year accept a discount of 0.5 · 20/365 = 2.74%, and a
+    // heavy demand (5% of holders a day, half of it considering the pool) takes the pool
+    // exactly there and no further; the rest queues.
+    let floor = 1.0 - 0.5 * 20.0 / 365.0;
+    let model = pool(
+        256,
+        60.0,
+        1.0,
+        "[withdrawals.demand]\nbase_share_per_day = 0.05\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n\
+         [withdrawals.queue]\ncooldown_days = 20\n[withdrawals.escrow]\ndays = 0\n\
+         [withdrawals.network]\nsweep_days = 0\n\
+         [market.pool]\ndepth_eth = 20000\nfee_bps = 0\n\
+         [market.sellers]\nshare_of_demand = 0.5\nwait_cost_per_year = 0.5\n",
+    );
+    let r = simulate(&model);
+    for (i, &d) in column(&r, "max_discount").iter().enumerate() {
+        assert!(
+            (d - (1.0 - floor)).abs() < 1e-9,
+            "path {i}: {d} vs {}",
+            1.0 - floor
+        );
+    }
+    let sold = column(&r, "panic_sold_share");
+    let asked = column(&r, "requested_share");
+    for i in 0..sold.len() {
+        assert!(
+            sold[i] > 0.0 && sold[i] < asked[i],
+            "{} vs {}",
+            sold[i],
+            asked[i]
+        );
+        assert_eq!(sold[i], column(&r, "sold_share")[i]);
+    }
+}
+
+#[test]
+fn a_loss_sets_off_confidence_sales_sized_by_the_loss() {
+    // A scheduled slash of 10% of every allocation (the whole stake) on day 2.5: holders sell
+    // 0.2 × 10% = 2% of supply at once into a plain constant-product pool of 5,000 + 5,000.
+    // The pool's price in ETH only moves with the sale: (5000/7000)² ETH per LRT, against a
+    // NAV of 0.9.
+    let text = "[simulation]\npaths = 64\nhorizon_days = 5\nseed = 5\n[pool]\ncollateral_eth = 100000\n\
+        [[operators]]\nname = \"op\"\nshare = 1.0\nallocations = { avs = 1.0 }\n[[avs]]\nname = \"avs\"\n\
+        [[shocks]]\nname = \"slash\"\nat_days = 2.5\nseverity = 0.1\n\
+        [market.pool]\nkind = \"constant_product\"\ndepth_eth = 10000\nfee_bps = 0\nrate_oracle = false\n\
+        [market.confidence]\nsell_per_loss = 0.2\nsell_days = 0\n";
+    let model = load_str(text, Path::new("confidence.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let r = simulate(&model);
+    let expected = 1.0 - (5000.0f64 / 7000.0).powi(2) / 0.9;
+    for i in 0..64 {
+        assert!((column(&r, "sold_share")[i] - 0.02).abs() < 1e-15);
+        let d = column(&r, "max_discount")[i];
+        assert!((d - expected).abs() < 1e-12, "{d} vs {expected}");
+        assert!((column(&r, "nav_return")[i] + 0.1).abs() < 1e-12);
+    }
+}
