@@ -1,6 +1,7 @@
 //! Paths per second of the engine on the benchmark scenario (scenarios/bench-slashing.toml),
-//! on scenarios/baseline.toml and on scenarios/bank-run.toml (withdrawals: the front door runs
-//! every step), at 1 and 2 threads. Results go to BENCHMARKS.md.
+//! on scenarios/baseline.toml, on scenarios/bank-run.toml (withdrawals: the front door runs
+//! every step) and on the market presets (the pool and its traders every step), at 1 and 2
+//! threads. Results go to BENCHMARKS.md. `cargo bench --bench engine -- steth` runs one group.
 //!
 //! Run: `cargo bench --bench engine` (criterion reports throughput in paths/s).
 
@@ -10,18 +11,26 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lrtsim_sim::{RunOptions, run};
 
-/// Paths per measured run: large enough for every thread to get many chunks.
-const PATHS: u64 = 200_000;
+/// Scenarios and paths per measured run: enough for every thread to get many chunks, few
+/// enough for the slow step-by-step kernels to take seconds.
+const RUNS: [(&str, u64); 6] = [
+    ("bench-slashing", 200_000),
+    ("baseline", 200_000),
+    ("bank-run", 200_000),
+    ("steth-2022", 50_000),
+    ("ezeth-2024", 200_000),
+    ("rseth-2026", 20_000),
+];
 
 fn engine(c: &mut Criterion) {
-    for name in ["bench-slashing", "baseline", "bank-run"] {
+    for (name, paths) in RUNS {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios")
             .join(format!("{name}.toml"));
-        let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={PATHS}")])
+        let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
             .expect("scenario loads");
         let mut group = c.benchmark_group(name);
-        group.throughput(Throughput::Elements(PATHS));
+        group.throughput(Throughput::Elements(paths));
         group.sample_size(10);
         for threads in [1, 2] {
             let options = RunOptions {
