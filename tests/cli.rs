@@ -1938,7 +1938,7 @@ fn market_metrics(bps: &[u32]) -> Vec<String> {
         "sold_share",
         "panic_sold_share",
         "arb_bought_share",
-        "min_liquidity_share",
+        "liquidity_lost_share",
     ]
     .map(String::from)
     .to_vec();

@@ -424,14 +424,16 @@ mod tests {
     fn record_off_point_is_a_no_op() {
         let mut b = PriceBands::new(8760, 1.0);
         let empty = b.clone();
-        for step in [0, 1, 7, 9, 8758, 8759] {
+        for step in [0, 1, 7, 9, 8757, 8758] {
             b.record(step, 0.97);
         }
         assert_eq!(b, empty);
         b.record(8, 0.97); // end of step 9: point 0
         assert_eq!(b.paths_at(0), 1);
-        b.record(8756, 0.97); // end of step 8757: the last point
+        b.record(8756, 0.97); // end of step 8757: the last but one point
         assert_eq!(b.paths_at(972), 1);
+        b.record(8759, 0.97); // end of step 8760: the horizon, the last point
+        assert_eq!(b.paths_at(973), 1);
         b.clear();
         assert_eq!(b, empty);
     }

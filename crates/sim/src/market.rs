@@ -63,7 +63,8 @@ pub struct MarketOutcome {
     pub end_discount: f64,
     /// Loss of the forced seller at the worst moment, a share of the position's t = 0 value.
     pub forced_sale_loss: f64,
-    /// The same sale's shortfall from NAV at that moment (discount plus price impact and fee).
+    /// The largest shortfall from NAV of the same sale at any step's low or at the horizon
+    /// (discount plus price impact and fee; its moment may differ from the worst sale's).
     pub forced_sale_discount: f64,
     /// Loss of a holder selling the same position at the horizon, share of t = 0 value.
     pub horizon_sale_loss: f64,
@@ -74,8 +75,9 @@ pub struct MarketOutcome {
     pub panic_sold_share: f64,
     /// LRT bought by arbitrageurs, share of the t = 0 supply.
     pub arb_bought_share: f64,
-    /// Lowest pool liquidity, a share of t = 0.
-    pub min_liquidity_share: f64,
+    /// Largest share of the t = 0 liquidity withdrawn by liquidity providers (1 − the lowest
+    /// liquidity).
+    pub liquidity_lost_share: f64,
 }
 
 /// Market state of one path, with buffers reused across paths.
@@ -398,7 +400,7 @@ impl<'m> Market<'m> {
             sold_share: self.sold_lrt / self.supply0_lrt,
             panic_sold_share: self.panic_lrt / self.supply0_lrt,
             arb_bought_share: self.arb_lrt / self.supply0_lrt,
-            min_liquidity_share: self.min_liquidity,
+            liquidity_lost_share: 1.0 - self.min_liquidity,
         }
     }
 

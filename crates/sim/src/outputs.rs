@@ -76,7 +76,7 @@ impl Layout {
         "sold_share",
         "panic_sold_share",
         "arb_bought_share",
-        "min_liquidity_share",
+        "liquidity_lost_share",
     ];
 
     /// The layout for `model`.
@@ -168,7 +168,7 @@ impl Layout {
             o.sold_share,
             o.panic_sold_share,
             o.arb_bought_share,
-            o.min_liquidity_share,
+            o.liquidity_lost_share,
         ];
         row[start..start + values.len()].copy_from_slice(&values);
         let rest = start + values.len();

@@ -59,7 +59,7 @@ fn a_market_without_shocks_stays_at_peg_on_every_path() {
         ] {
             assert!(column(&r, name).iter().all(|&v| v == 0.0), "{kind}: {name}");
         }
-        assert!(column(&r, "min_liquidity_share").iter().all(|&v| v == 1.0));
+        assert!(column(&r, "liquidity_lost_share").iter().all(|&v| v == 0.0));
         let bands = r.price_bands.as_ref().unwrap();
         assert_eq!(bands.points(), 120);
         for p in 0..bands.points() {
@@ -187,8 +187,8 @@ fn liquidity_providers_leave_at_the_configured_rate_down_to_the_floor() {
         let r = simulate(&model);
         let steps = horizon - 3.0;
         let expected = f64::max(floor, (-flight * low * steps).exp());
-        for &m in column(&r, "min_liquidity_share") {
-            assert!((m - expected).abs() < 1e-12, "{m} vs {expected}");
+        for &m in column(&r, "liquidity_lost_share") {
+            assert!((1.0 - m - expected).abs() < 1e-12, "{m} vs {expected}");
         }
         for &d in column(&r, "end_discount") {
             assert!((d - low).abs() < 1e-12);
@@ -373,7 +373,7 @@ fn historical_presets_land_in_their_documented_ranges() {
         "stETH worst discount {worst}"
     );
     assert!(median(column(&r, "days_discount_over_100bps")) >= 60.0);
-    assert!(median(column(&r, "min_liquidity_share")) <= 0.35);
+    assert!(median(column(&r, "liquidity_lost_share")) >= 0.65);
     // ezETH 2024: thin pools printed ~0.2 ETH; the peg was back within hours.
     let r = preset("ezeth-2024.toml", 2000);
     let low = 1.0 - median(column(&r, "max_discount"));
