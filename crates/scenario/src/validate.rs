@@ -757,6 +757,21 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
         MAX_MARKET_DEPTH_ETH,
     );
     c.finite_in_open(&format!("{at}.lrt_share"), p.lrt_share, 0.0, 1.0);
+    // The pool's LRT is part of the supply (counted, like the supply, in ETH at t = 0 NAV).
+    let supply_eth = s.pool.collateral_eth
+        + s.withdrawals
+            .as_ref()
+            .and_then(|w| w.buffer.as_ref())
+            .map_or(0.0, |b| b.initial_eth);
+    let pool_lrt_eth = p.depth_eth * p.lrt_share;
+    if pool_lrt_eth.is_finite() && supply_eth.is_finite() && pool_lrt_eth > supply_eth {
+        c.push(
+            format!("{at}.depth_eth"),
+            format!(
+                "the pool's LRT side (depth_eth × lrt_share = {pool_lrt_eth}) exceeds the LRT supply ({supply_eth} ETH at t = 0: pool.collateral_eth plus the buffer); the pool's LRT is part of the supply"
+            ),
+        );
+    }
     c.finite_in_closed_open(&format!("{at}.fee_bps"), p.fee_bps, 0.0, BPS);
     if let Some(a) = p.amplification {
         let path = format!("{at}.amplification");

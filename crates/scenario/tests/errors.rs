@@ -784,7 +784,7 @@ fn market_defaults_are_resolved() {
     assert_eq!(m.withdrawals.unwrap().discount_sensitivity_per_day, 0.0);
 
     let text = format!(
-        "{GOOD}\n[market.pool]\ndepth_eth = 1000\n\n[market.arbitrage]\nclosed_wait_days = 30\n"
+        "{GOOD}\n[market.pool]\ndepth_eth = 100\n\n[market.arbitrage]\nclosed_wait_days = 30\n"
     );
     let m = load_str(&text, Path::new("s.toml"), &[]).unwrap();
     let k = m.market.unwrap();
@@ -806,7 +806,7 @@ fn market_defaults_are_resolved() {
     assert_eq!(k.thresholds, [(0.01, 100), (0.05, 500)]);
 
     let text = format!(
-        "{GOOD}\n[market.pool]\nkind = \"constant_product\"\ndepth_eth = 1000\n\n[market.liquidity]\nflight_per_day = 1\n\n[market.confidence]\nsell_per_loss = 2\n"
+        "{GOOD}\n[market.pool]\nkind = \"constant_product\"\ndepth_eth = 100\n\n[market.liquidity]\nflight_per_day = 1\n\n[market.confidence]\nsell_per_loss = 2\n"
     );
     let k = load_str(&text, Path::new("s.toml"), &[])
         .unwrap()
@@ -1091,7 +1091,7 @@ fn set_reaches_market_fields() {
         &full,
         Path::new("s.toml"),
         &[
-            "market.pool.depth_eth=2000".into(),
+            "market.pool.depth_eth=150".into(),
             "market.shocks.random.sell_share=0.2".into(),
             "market.report.thresholds_bps=[25, 75]".into(),
         ],
@@ -1100,7 +1100,7 @@ fn set_reaches_market_fields() {
     let spec = m.scenario.market.as_ref().unwrap();
     assert_eq!(spec.shocks[1].sell_share, Severity::Fixed { value: 0.2 });
     let k = m.market.unwrap();
-    assert_eq!(k.depth_eth, 2000.0);
+    assert_eq!(k.depth_eth, 150.0);
     assert_eq!(k.thresholds, [(0.0025, 25), (0.0075, 75)]);
     let e = err(&full, &["market.pool.depth_eth=0"]);
     assert!(
@@ -1116,10 +1116,10 @@ fn set_reaches_market_fields() {
     let m = load_str(
         GOOD,
         Path::new("s.toml"),
-        &["market.pool.depth_eth=500".into()],
+        &["market.pool.depth_eth=50".into()],
     )
     .unwrap();
-    assert_eq!(m.market.unwrap().depth_eth, 500.0);
+    assert_eq!(m.market.unwrap().depth_eth, 50.0);
 }
 
 #[test]
@@ -1133,4 +1133,15 @@ fn absurd_event_rates_are_refused_before_compiling() {
     );
     let e = err(GOOD, &["avs.eigenda.fault_rate_per_year=1e12"]);
     assert!(e.contains("fault_rate_per_year: expects"), "{e}");
+}
+
+#[test]
+fn the_pools_lrt_must_fit_in_the_supply() {
+    // 100 ETH of collateral: a pool holding 180 LRT (60% of 300) would hold more LRT than
+    // exists.
+    let e = err(&format!("{GOOD}{MARKET}"), &["market.pool.depth_eth=300"]);
+    assert!(
+        e.contains("market.pool.depth_eth: the pool's LRT side (depth_eth × lrt_share = 180) exceeds the LRT supply (100 ETH at t = 0"),
+        "{e}"
+    );
 }

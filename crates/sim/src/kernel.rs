@@ -263,7 +263,7 @@ impl<'m> PathKernel<'m> {
             if let Some(r) = self.redemption.as_mut() {
                 match self.market.as_mut() {
                     Some(mk) => {
-                        r.set_discount(mk.discount());
+                        r.set_market(mk.discount(), mk.pool_lrt());
                         r.step(k as usize, &mut self.ledger, &mut |demand, nav, wait| {
                             mk.divert(demand, nav, wait)
                         });

@@ -95,6 +95,8 @@ pub struct Market<'m> {
     capital_eth: f64,
     /// Discount at the last step's end.
     discount: f64,
+    /// LRT arbitrageurs bought and hold to the horizon (no front door).
+    held_lrt: f64,
 
     min_low_ratio: f64,
     worst_proceeds_eth: f64,
@@ -133,6 +135,7 @@ impl<'m> Market<'m> {
             flows: Vec::with_capacity(8),
             capital_eth: 0.0,
             discount: 0.0,
+            held_lrt: 0.0,
             min_low_ratio: 1.0,
             worst_proceeds_eth: 0.0,
             worst_nav_shortfall: 0.0,
@@ -155,6 +158,7 @@ impl<'m> Market<'m> {
         self.flows.clear();
         self.capital_eth = self.m.arbitrage.map_or(0.0, |a| a.capital_eth);
         self.discount = 1.0 - self.pool.price();
+        self.held_lrt = 0.0;
         self.min_low_ratio = f64::INFINITY;
         self.worst_proceeds_eth = f64::INFINITY;
         self.worst_nav_shortfall = f64::NEG_INFINITY;
@@ -179,6 +183,11 @@ impl<'m> Market<'m> {
     /// Discount (1 − price / NAV) at the last step's end.
     pub fn discount(&self) -> f64 {
         self.discount
+    }
+
+    /// LRT held by the pool.
+    pub fn pool_lrt(&self) -> f64 {
+        self.pool.lrt_units() / self.rate
     }
 
     /// Arbitrage capital not tied up, ETH.
@@ -267,12 +276,17 @@ impl<'m> Market<'m> {
         self.mark(nav);
         let fee = m.fee;
 
-        // Sell flows of the step.
+        // Sell flows of the step, from holders: not the pool, the queue or arbitrageurs.
         let mut sell = 0.0;
         for f in &self.flows {
             sell += f.in_step(t0, t1);
         }
         self.flows.retain(|f| f.end_days > t1);
+        let holders = match front.as_deref() {
+            Some(r) => r.supply_lrt() - r.queued_lrt(),
+            None => self.supply0_lrt - self.held_lrt,
+        } - self.pool_lrt();
+        let sell = sell.min(holders.max(0.0));
         if sell > DUST_LRT {
             self.pool.sell(sell * self.rate, fee);
             self.sold_lrt += sell;
@@ -345,8 +359,9 @@ impl<'m> Market<'m> {
                 let lrt = swap.amount_out / self.rate;
                 self.capital_eth -= swap.amount_in;
                 self.arb_lrt += lrt;
-                if let Some(r) = front {
-                    r.queue_request(lrt);
+                match front {
+                    Some(r) => r.queue_request(lrt),
+                    None => self.held_lrt += lrt,
                 }
             }
             let ceiling = self.sell_target(1.0 + a.premium, nav);

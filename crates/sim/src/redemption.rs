@@ -144,6 +144,8 @@ pub struct Redemption<'m> {
     nav: f64,
     /// Market discount at the last step's end (feeds the demand hazard).
     discount: f64,
+    /// LRT held by the market's pool (its liquidity providers do not redeem).
+    pool_lrt: f64,
     /// Posted wait and pause state at the current step's start.
     posted_wait_days: f64,
     paused_now: bool,
@@ -209,6 +211,7 @@ impl<'m> Redemption<'m> {
             nav_peak: 1.0,
             nav: 1.0,
             discount: 0.0,
+            pool_lrt: 0.0,
             posted_wait_days: 0.0,
             paused_now: false,
             pending_arb_lrt: 0.0,
@@ -258,6 +261,7 @@ impl<'m> Redemption<'m> {
         self.nav_peak = 1.0;
         self.nav = 1.0;
         self.discount = 0.0;
+        self.pool_lrt = 0.0;
         self.posted_wait_days = 0.0;
         self.paused_now = false;
         self.pending_arb_lrt = 0.0;
@@ -315,9 +319,15 @@ impl<'m> Redemption<'m> {
     pub fn supply_lrt(&self) -> f64 {
         self.supply_lrt
     }
-    /// The market discount the demand hazard reacts to (set before each step).
-    pub fn set_discount(&mut self, discount: f64) {
+    /// LRT waiting in the protocol queue, or to join it at the next step's start.
+    pub fn queued_lrt(&self) -> f64 {
+        self.queued_lrt + self.pending_arb_lrt
+    }
+    /// The market before a step: its discount (the demand hazard reacts to it) and the LRT its
+    /// pool holds (not among the holders who may ask to redeem).
+    pub fn set_market(&mut self, discount: f64, pool_lrt: f64) {
         self.discount = discount;
+        self.pool_lrt = pool_lrt;
     }
     /// The wait posted at the current step's start, days (cooldown, exits, pause).
     pub fn posted_wait_days(&self) -> f64 {
@@ -542,7 +552,8 @@ impl<'m> Redemption<'m> {
         self.hazard[k] = h;
         self.posted_wait_days = posted_wait;
         self.paused_now = paused;
-        let holders = (self.supply_lrt - self.queued_lrt).max(0.0);
+        let holders =
+            (self.supply_lrt - self.queued_lrt - self.pending_arb_lrt - self.pool_lrt).max(0.0);
         let demand = holders * -(-h * dt).exp_m1();
         let sold = if demand > 0.0 {
             divert(demand, nav, posted_wait).clamp(0.0, demand)

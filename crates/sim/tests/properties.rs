@@ -22,8 +22,22 @@ fn scenario() -> impl Strategy<Value = String> {
         0.0f64..200_000.0,
         0.0f64..0.2,
     ));
-    (1usize..=6, 1usize..=4, any::<u64>(), proptest::collection::vec(0.0f64..0.24, 24), 0.0f64..0.05, 0.0f64..0.9, prop::bool::ANY, withdrawals).prop_map(
-        |(n_ops, n_avs, seed, mags, p_fault, rho, student, withdrawals)| {
+    // A market: (constant product?, A, depth as a share of the collateral, LRT share, fee bps,
+    // rate oracle?, LP flight,
+    // arbitrage capital, sellers' share of demand).
+    let market = prop::option::of((
+        prop::bool::ANY,
+        1.0f64..500.0,
+        0.001f64..1.0,
+        0.2f64..0.8,
+        0.0f64..30.0,
+        prop::bool::ANY,
+        0.0f64..5.0,
+        10.0f64..10_000.0,
+        0.0f64..1.0,
+    ));
+    (1usize..=6, 1usize..=4, any::<u64>(), proptest::collection::vec(0.005f64..0.24, 24), 0.0f64..0.05, 0.0f64..0.9, prop::bool::ANY, withdrawals, market).prop_map(
+        |(n_ops, n_avs, seed, mags, p_fault, rho, student, withdrawals, market)| {
             let mut s = format!(
                 "[simulation]\npaths = 3000\nhorizon_days = 30\nstep_days = 1\nseed = {}\n\
                  [pool]\ncollateral_eth = {}\nlrt_supply = 900\nprotocol_fee = 0.15\n\
@@ -72,6 +86,18 @@ fn scenario() -> impl Strategy<Value = String> {
                      [[withdrawals.network.rushes]]\nname = \"rush\"\nrate_per_year = 6\nsize_eth = {{ dist = \"uniform\", min = 0, max = 500000 }}\ntriggers_run = true\n",
                     cap / 5.0,
                     cap * 2.0
+                ));
+            }
+            if let Some((cp, amp, depth, share, fee, oracle, flight, capital, sellers)) = market {
+                let kind = if cp { "kind = \"constant_product\"".to_string() } else { format!("amplification = {amp}") };
+                let depth = depth * (32 * n_ops) as f64;
+                s.push_str(&format!(
+                    "[market.pool]\n{kind}\ndepth_eth = {depth}\nlrt_share = {share}\nfee_bps = {fee}\nrate_oracle = {oracle}\n\
+                     [market.liquidity]\nflight_per_day = {flight}\nreturn_half_life_days = 3\n\
+                     [[market.shocks]]\nname = \"dump\"\nrate_per_year = 20\nsell_share = {{ dist = \"uniform\", min = 0, max = 0.05 }}\nsell_days = 2\n\
+                     [market.confidence]\nsell_per_loss = 2\n[market.recovery]\nhalf_life_days = 4\n\
+                     [market.arbitrage]\ncapital_eth = {capital}\npremium_bps = 30\n{}",
+                    if withdrawals.is_some() { format!("[market.sellers]\nshare_of_demand = {sellers}\nwait_cost_per_year = 1\n") } else { "closed_wait_days = 60\n".to_string() }
                 ));
             }
             s
@@ -125,6 +151,24 @@ proptest! {
             prop_assert!((kinds - slashed).abs() < tol && (by_source - slashed).abs() < tol);
             prop_assert!((by_avs - col("avs_slashed_eth")).abs() < tol);
             prop_assert!(b.gross_rewards_eth >= b.net_rewards_eth && b.net_rewards_eth >= 0.0);
+            if let Some(start) = layout.market_start() {
+                // max_discount, end_discount, forced_sale_loss, forced_sale_discount,
+                // horizon_sale_loss, sold_share, panic_sold_share, arb_bought_share,
+                // liquidity_lost_share, then the per-threshold columns.
+                let m = &row[start..layout.avs_start()];
+                prop_assert!(m.iter().all(|v| v.is_finite()), "{m:?}");
+                prop_assert!((0.0..=1.0).contains(&m[0]) && m[1] <= 1.0 && m[1] <= m[0].max(m[1]));
+                prop_assert!(m[2] <= 1.0 && m[3] <= 1.0 && m[4] <= 1.0);
+                prop_assert!(m[5] >= 0.0 && m[6] >= 0.0 && m[6] <= m[5] + 1e-12 && m[7] >= 0.0);
+                prop_assert!((0.0..=1.0).contains(&m[8]));
+                let n = (m.len() - 9) / 2;
+                for i in 0..n {
+                    prop_assert!((0.0..=model.horizon_days + 1e-9).contains(&m[9 + i]));
+                    prop_assert!([0.0, 1.0].contains(&m[9 + n + i]));
+                    // Time above a threshold needs a step's low beyond it.
+                    prop_assert!(m[9 + i] == 0.0 || m[9 + n + i] == 1.0);
+                }
+            }
         }
     }
 
