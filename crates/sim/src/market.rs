@@ -224,10 +224,14 @@ impl<'m> Market<'m> {
             return 0.0;
         }
         let floor = 1.0 - s.max_discount(wait_days);
-        let target = self.sell_target(floor, nav);
-        let swap = self
-            .pool
-            .sell_to_price(target, willing * self.rate, self.m.fee);
+        let swap = if floor > 0.0 {
+            let target = self.sell_target(floor, nav);
+            self.pool
+                .sell_to_price(target, willing * self.rate, self.m.fee)
+        } else {
+            // Waiting costs them everything: they sell at any price.
+            self.pool.sell(willing * self.rate, self.m.fee)
+        };
         let lrt = swap.amount_in / self.rate;
         self.sold_lrt += lrt;
         self.panic_lrt += lrt;
@@ -339,12 +343,12 @@ impl<'m> Market<'m> {
                     };
                     let swap = self
                         .pool
-                        .buy_to_price(target, self.capital_eth.min(max_dx), fee);
+                        .buy_to_price(target, self.capital_eth.min(max_dx).max(0.0), fee);
                     if swap.amount_out <= 0.0 {
                         break;
                     }
                     let lrt = swap.amount_out / self.rate;
-                    self.capital_eth -= swap.amount_in;
+                    self.capital_eth = (self.capital_eth - swap.amount_in).max(0.0);
                     self.capital_eth += r.redeem_instant(lrt, nav);
                     self.arb_lrt += lrt;
                 }
@@ -357,7 +361,7 @@ impl<'m> Market<'m> {
             if self.capital_eth > 0.0 && self.pool.price() < target {
                 let swap = self.pool.buy_to_price(target, self.capital_eth, fee);
                 let lrt = swap.amount_out / self.rate;
-                self.capital_eth -= swap.amount_in;
+                self.capital_eth = (self.capital_eth - swap.amount_in).max(0.0);
                 self.arb_lrt += lrt;
                 match front {
                     Some(r) => r.queue_request(lrt),
