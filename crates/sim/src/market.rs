@@ -341,9 +341,9 @@ impl<'m> Market<'m> {
                     } else {
                         f64::INFINITY
                     };
-                    let swap = self
-                        .pool
-                        .buy_to_price(target, self.capital_eth.min(max_dx).max(0.0), fee);
+                    let swap =
+                        self.pool
+                            .buy_to_price(target, self.capital_eth.min(max_dx).max(0.0), fee);
                     if swap.amount_out <= 0.0 {
                         break;
                     }
