@@ -85,6 +85,19 @@ impl Checker {
             self.push(path, format!("`{name}` is not a valid name: use letters, digits, `-` and `_` (names appear in --set paths and CSV columns)"));
         }
     }
+    /// A valid name, not yet in `seen` (one namespace per list: `what` names it in the error).
+    fn unique_name<'a>(
+        &mut self,
+        path: &str,
+        name: &'a str,
+        seen: &mut BTreeSet<&'a str>,
+        what: &str,
+    ) {
+        self.name(path, name);
+        if !seen.insert(name) {
+            self.push(path, format!("duplicate {what} name `{name}`"));
+        }
+    }
     fn reference(&mut self, path: &str, name: &str, kind: &str, known: &[&str]) -> bool {
         if known.contains(&name) {
             return true;
@@ -193,13 +206,7 @@ fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
     let mut total = 0.0;
     for (i, op) in s.operators.iter().enumerate() {
         let at = format!("operators[{i}]");
-        c.name(&format!("{at}.name"), &op.name);
-        if !seen.insert(op.name.as_str()) {
-            c.push(
-                format!("{at}.name"),
-                format!("duplicate operator name `{}`", op.name),
-            );
-        }
+        c.unique_name(&format!("{at}.name"), &op.name, &mut seen, "operator");
         match (op.stake_eth, op.share) {
             (Some(_), Some(_)) => c.push(
                 format!("{at}.share"),
@@ -251,13 +258,7 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
     let mut seen = BTreeSet::new();
     for (i, a) in s.avs.iter().enumerate() {
         let at = format!("avs[{i}]");
-        c.name(&format!("{at}.name"), &a.name);
-        if !seen.insert(a.name.as_str()) {
-            c.push(
-                format!("{at}.name"),
-                format!("duplicate AVS name `{}`", a.name),
-            );
-        }
+        c.unique_name(&format!("{at}.name"), &a.name, &mut seen, "AVS");
         c.non_negative(&format!("{at}.reward_apr"), a.reward_apr);
         check_rate(
             c,
@@ -725,13 +726,7 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
     let mut seen = BTreeSet::new();
     for (i, r) in net.rushes.iter().enumerate() {
         let at = format!("{at}.rushes[{i}]");
-        c.name(&format!("{at}.name"), &r.name);
-        if !seen.insert(r.name.as_str()) {
-            c.push(
-                format!("{at}.name"),
-                format!("duplicate rush name `{}`", r.name),
-            );
-        }
+        c.unique_name(&format!("{at}.name"), &r.name, &mut seen, "rush");
         check_schedule(c, s, &at, r.rate_per_year, r.at_days);
         for (field, msg) in r.size_eth.problems_in(MAX_RUSH_ETH) {
             c.push(join(&format!("{at}.size_eth"), field), msg);
@@ -802,13 +797,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     let mut seen = BTreeSet::new();
     for (i, d) in m.shocks.iter().enumerate() {
         let at = format!("market.shocks[{i}]");
-        c.name(&format!("{at}.name"), &d.name);
-        if !seen.insert(d.name.as_str()) {
-            c.push(
-                format!("{at}.name"),
-                format!("duplicate market shock name `{}`", d.name),
-            );
-        }
+        c.unique_name(&format!("{at}.name"), &d.name, &mut seen, "market shock");
         check_schedule(c, s, &at, d.rate_per_year, d.at_days);
         for (field, msg) in d.sell_share.problems() {
             c.push(join(&format!("{at}.sell_share"), field), msg);
