@@ -256,19 +256,19 @@ impl<'m> PathKernel<'m> {
             if self.next_release_days < t1 {
                 self.release_slashed(t1);
             }
-            let nav = self.nav();
-            if let Some(mk) = self.market.as_mut() {
-                mk.mark(nav);
+            if self.market.is_some() {
+                let nav = self.nav();
+                self.market.as_mut().map(|mk| mk.mark(nav));
             }
             if let Some(r) = self.redemption.as_mut() {
                 match self.market.as_mut() {
                     Some(mk) => {
                         r.set_market(mk.discount(), mk.pool_lrt());
-                        r.step(k as usize, &mut self.ledger, &mut |demand, nav, wait| {
+                        r.step(k as usize, &mut self.ledger, |demand, nav, wait| {
                             mk.divert(demand, nav, wait)
                         });
                     }
-                    None => r.step(k as usize, &mut self.ledger, &mut |_, _, _| 0.0),
+                    None => r.step(k as usize, &mut self.ledger, |_, _, _| 0.0),
                 }
             }
             while let Some(ev) = self.events.get(i).copied() {
@@ -291,8 +291,9 @@ impl<'m> PathKernel<'m> {
                     }
                 }
             }
-            let nav = self.nav();
-            if let Some(mk) = self.market.as_mut() {
+            if self.market.is_some() {
+                let nav = self.nav();
+                let mk = self.market.as_mut().expect("checked");
                 let bands = self.bands.as_mut().expect("bands exist with a market");
                 mk.settle(k, nav, self.redemption.as_mut(), bands);
             }

@@ -465,11 +465,11 @@ impl<'m> Redemption<'m> {
     /// Step `k` of the front door, at its start (see the module docs). `divert(demand, nav,
     /// posted_wait_days)` returns the LRT of the step's new demand that sold in the market
     /// instead of asking (0 without a market).
-    pub fn step(
+    pub fn step<F: FnMut(f64, f64, f64) -> f64>(
         &mut self,
         k: usize,
         ledger: &mut Ledger,
-        divert: &mut dyn FnMut(f64, f64, f64) -> f64,
+        mut divert: F,
     ) {
         let w = self.w;
         let dt = self.step_days;
