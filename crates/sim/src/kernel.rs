@@ -256,9 +256,9 @@ impl<'m> PathKernel<'m> {
             if self.next_release_days < t1 {
                 self.release_slashed(t1);
             }
-            if self.market.is_some() {
-                let nav = self.nav();
-                self.market.as_mut().map(|mk| mk.mark(nav));
+            let nav = self.market.is_some().then(|| self.nav());
+            if let (Some(nav), Some(mk)) = (nav, self.market.as_mut()) {
+                mk.mark(nav);
             }
             if let Some(r) = self.redemption.as_mut() {
                 match self.market.as_mut() {
@@ -291,9 +291,8 @@ impl<'m> PathKernel<'m> {
                     }
                 }
             }
-            if self.market.is_some() {
-                let nav = self.nav();
-                let mk = self.market.as_mut().expect("checked");
+            let nav = self.market.is_some().then(|| self.nav());
+            if let (Some(nav), Some(mk)) = (nav, self.market.as_mut()) {
                 let bands = self.bands.as_mut().expect("bands exist with a market");
                 mk.settle(k, nav, self.redemption.as_mut(), bands);
             }
