@@ -226,7 +226,8 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
 
 /// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
 /// total and by kind, the redemption metrics (with `[withdrawals]`), the market metrics (with
-/// `[market]`), per AVS and per source.
+/// `[market]`), the exploit and reserve metrics (with `[[exploits]]` or `[[reserves]]`), per AVS
+/// and per source.
 /// `nav_loss` (−`nav_return`) is the only new column; the others are borrowed from the
 /// results.
 fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a str, &'a [f64])> {
@@ -251,7 +252,7 @@ fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a 
             out.push((name, results.columns[start + k].as_slice()));
         }
     }
-    if let Some(start) = layout.market_start() {
+    if let Some(start) = layout.market_start().or(layout.waterfall_start()) {
         for (i, name) in layout.names()[..layout.avs_start()]
             .iter()
             .enumerate()

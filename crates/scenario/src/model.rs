@@ -9,6 +9,7 @@ use rand::{Rng, RngExt};
 
 use crate::beacon::{EPOCHS_PER_DAY, Fork, GWEI_PER_ETH, LeakPath};
 use crate::copula::{CopulaModel, geometric_skip};
+use crate::exploit::{ExploitModel, LendingModel, ReserveModel};
 use crate::market::MarketModel;
 use crate::severity::SeverityDist;
 use crate::spec::{HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
@@ -72,6 +73,12 @@ pub struct Model {
     pub withdrawals: Option<WithdrawalModel>,
     /// The secondary market (None: `[market]` absent).
     pub market: Option<MarketModel>,
+    /// The lending market (None: `[lending]` absent).
+    pub lending: Option<LendingModel>,
+    /// Exploits.
+    pub exploits: Vec<ExploitModel>,
+    /// Reserves in waterfall order.
+    pub reserves: Vec<ReserveModel>,
 }
 
 /// One operator.
@@ -599,6 +606,9 @@ impl Model {
             incidents,
             withdrawals: WithdrawalModel::compile(s),
             market: MarketModel::compile(s),
+            lending: crate::exploit::compile_lending(s),
+            exploits: crate::exploit::compile_exploits(s),
+            reserves: crate::exploit::compile_reserves(s),
             scenario,
         }
     }

@@ -52,6 +52,16 @@ pub struct Scenario {
     /// door, panic sellers. Absent: no secondary market is modelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market: Option<Market>,
+    /// A lending market that takes the LRT as collateral (needs `[market]`: liquidations sell
+    /// into its pool). Absent: no leverage is modelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lending: Option<Lending>,
+    /// Contract and bridge exploits: assets stolen or LRT minted without backing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exploits: Vec<Exploit>,
+    /// Loss-absorbing reserves, applied in file order before holders bear a loss.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserves: Vec<Reserve>,
 }
 
 /// `[beacon]`: the network the pool's validators are part of.
@@ -799,6 +809,163 @@ impl Default for MarketReport {
             thresholds_bps: default_thresholds_bps(),
         }
     }
+}
+
+/// How the lending market prices the LRT.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OracleKind {
+    /// The protocol's exchange rate (NAV): Aave and Compound. A market depeg liquidates
+    /// nobody; a NAV drop (slashing, an exploit) does.
+    #[default]
+    ExchangeRate,
+    /// The pool's price (Morpho / Gearbox markets in April 2024).
+    Market,
+    /// The pool's price averaged over the last `twap_days`.
+    Twap,
+}
+
+/// `[lending]`: LRT posted as collateral to borrow ETH (loopers), as a population of
+/// positions by health factor. See `docs/model.md` §16.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lending {
+    /// How collateral is priced. Default `exchange_rate`.
+    #[serde(default)]
+    pub oracle: OracleKind,
+    /// Averaging window of a `twap` oracle, days (> 0). Only with `oracle = "twap"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twap_days: Option<f64>,
+    /// Loan-to-value at which positions were opened, in (0, 1) (Aave LRT E-mode: 0.93).
+    pub ltv: f64,
+    /// Liquidation threshold, in [ltv, 1) (Aave LRT E-mode: 0.95). A position is liquidated
+    /// when collateral value × threshold < debt (health factor below 1).
+    pub liquidation_threshold: f64,
+    /// Liquidation bonus: liquidators seize repaid × (1 + bonus) of collateral value, in
+    /// [0, 0.5] (Aave LRT E-mode: 0.01).
+    pub liquidation_bonus: f64,
+    /// Share of a position's debt one liquidation may repay, in (0, 1]. Default 0.5.
+    #[serde(default = "half")]
+    pub close_factor: f64,
+    /// Below this health factor the whole debt may be repaid at once (Aave: 0.95), in
+    /// (0, 1]. Default 0.95.
+    #[serde(default = "default_full_close_hf")]
+    pub full_close_below_hf: f64,
+    /// Share of the LRT supply posted as collateral at t = 0, in (0, 1].
+    pub collateral_share: f64,
+    /// Positions by health factor at t = 0 (shares of the collateral). Default: one bucket
+    /// at health factor 1.05.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positions: Vec<PositionBucket>,
+    /// Leverage of the representative looper whose equity loss is reported (≥ 1). Default 10.
+    #[serde(default = "default_looper_leverage")]
+    pub looper_leverage: f64,
+}
+
+/// `[[lending.positions]]`: a share of the collateral at one health factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PositionBucket {
+    /// Share of the lending market's collateral, in (0, 1]; the shares sum to 1.
+    pub share: f64,
+    /// Health factor at t = 0: collateral value × liquidation threshold / debt (≥ 1).
+    pub health_factor: f64,
+}
+
+/// What an exploit does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExploitKind {
+    /// A share of the pool's assets is stolen.
+    #[default]
+    Stolen,
+    /// LRT equal to a share of the supply is minted without backing (a forged bridge
+    /// message): every holder's claim is diluted.
+    UnbackedMint,
+}
+
+/// `[[exploits]]`: a contract or bridge exploit, Poisson or scheduled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exploit {
+    /// Unique name among exploits; the loss source it is reported under.
+    pub name: String,
+    /// Poisson event rate, events per year (≥ 0). Default 0.
+    #[serde(default)]
+    pub rate_per_year: f64,
+    /// Instead of a rate: one exploit at exactly this day, in [0, horizon_days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// `stolen` (default) or `unbacked_mint`.
+    #[serde(default)]
+    pub kind: ExploitKind,
+    /// Share of the assets stolen, or of the supply minted: a number or a distribution, in
+    /// [0, 1].
+    pub size: Severity,
+    /// Redemptions paused from the exploit for this many days (needs `[withdrawals]`; ≥ 0).
+    /// Default 0.
+    #[serde(default)]
+    pub pause_days: f64,
+    /// Share of the stolen assets recovered later, in [0, 1]. Default 0.
+    #[serde(default)]
+    pub restitution_share: f64,
+    /// Days from the exploit to the restitution (> 0 with a restitution). Default 30.
+    #[serde(default = "default_restitution_days")]
+    pub restitution_days: f64,
+    /// Unbacked mint: share of the minted LRT the attacker sells into the pool (needs
+    /// `[market]`), in [0, 1]. Default 0.
+    #[serde(default)]
+    pub attacker_sell_share: f64,
+    /// Unbacked mint: share of the minted LRT the attacker posts in the lending market to
+    /// borrow ETH at its LTV before the exchange rate reflects the mint (needs `[lending]`),
+    /// in [0, 1 − attacker_sell_share]. Default 0.
+    #[serde(default)]
+    pub attacker_borrow_share: f64,
+}
+
+/// Which losses a reserve absorbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// AVS slashing and beacon-chain penalties.
+    Slashing,
+    /// Exploits (stolen assets; an unbacked mint's dilution).
+    Exploits,
+}
+
+/// `[[reserves]]`: a first-loss reserve (an insurance fund, a treasury), outside the NAV. It
+/// pays the losses it covers into the pool, up to what it holds, before holders bear them;
+/// reserves apply in file order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reserve {
+    /// Unique name among reserves.
+    pub name: String,
+    /// ETH held at t = 0 (≥ 0).
+    pub initial_eth: f64,
+    /// Share of the rewards that reach the pool diverted to the reserve while it is below its
+    /// cap, in [0, 1]. Default 0.
+    #[serde(default)]
+    pub reward_share: f64,
+    /// Refills stop at this level, ETH (≥ initial_eth). Default `initial_eth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_eth: Option<f64>,
+    /// Losses it absorbs. Default both `slashing` and `exploits`.
+    #[serde(default = "default_covers")]
+    pub covers: Vec<LossKind>,
+}
+
+fn default_full_close_hf() -> f64 {
+    0.95
+}
+fn default_looper_leverage() -> f64 {
+    10.0
+}
+fn default_restitution_days() -> f64 {
+    30.0
+}
+fn default_covers() -> Vec<LossKind> {
+    vec![LossKind::Slashing, LossKind::Exploits]
 }
 
 fn half() -> f64 {

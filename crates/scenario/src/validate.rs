@@ -7,7 +7,8 @@ use crate::beacon::Fork;
 use crate::error::Diagnostic;
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
 use crate::spec::{
-    CopulaFamily, HitUnit, IncidentKind, Market, PoolKind, Scenario, Selector, Withdrawals,
+    CopulaFamily, ExploitKind, HitUnit, IncidentKind, Lending, LossKind, Market, OracleKind,
+    PoolKind, Scenario, Selector, Withdrawals,
 };
 use crate::suggest::closest;
 
@@ -32,6 +33,12 @@ pub const MAX_MARKET_DEPTH_ETH: f64 = 1e9;
 pub const MAX_AMPLIFICATION: f64 = 1e6;
 /// Most discount thresholds in `market.report.thresholds_bps` (each one adds report columns).
 pub const MAX_MARKET_THRESHOLDS: usize = 8;
+/// Most health-factor buckets in `[[lending.positions]]`.
+pub const MAX_POSITION_BUCKETS: usize = 64;
+/// Largest health factor of a `[[lending.positions]]` bucket at t = 0.
+pub const MAX_HEALTH_FACTOR: f64 = 100.0;
+/// Largest `lending.looper_leverage`.
+pub const MAX_LOOPER_LEVERAGE: f64 = 100.0;
 /// Basis points in a whole (a loss of the entire NAV).
 const BPS: f64 = 10_000.0;
 
@@ -139,6 +146,10 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     if let Some(m) = &s.market {
         check_market(&mut c, s, m);
     }
+    if let Some(l) = &s.lending {
+        check_lending(&mut c, s, l);
+    }
+    check_reserves(&mut c, s);
     c.out
 }
 
@@ -294,7 +305,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
             c.push(
                 path,
                 format!(
-                    "duplicate source name `{name}` (shock, copula and beacon-incident names share one namespace)"
+                    "duplicate source name `{name}` (shock, copula, beacon-incident and exploit names share one namespace)"
                 ),
             );
         }
@@ -411,6 +422,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
         }
     }
     check_incidents(c, s, &mut unique, resolve);
+    check_exploits(c, s, &mut unique);
 }
 
 /// An event source is either Poisson (`rate_per_year` ≥ 0) or scheduled once (`at_days` in
@@ -753,11 +765,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     );
     c.finite_in_open(&format!("{at}.lrt_share"), p.lrt_share, 0.0, 1.0);
     // The pool's LRT is part of the supply (counted, like the supply, in ETH at t = 0 NAV).
-    let supply_eth = s.pool.collateral_eth
-        + s.withdrawals
-            .as_ref()
-            .and_then(|w| w.buffer.as_ref())
-            .map_or(0.0, |b| b.initial_eth);
+    let supply_eth = supply_eth(s);
     let pool_lrt_eth = p.depth_eth * p.lrt_share;
     if pool_lrt_eth.is_finite() && supply_eth.is_finite() && pool_lrt_eth > supply_eth {
         c.push(
@@ -889,6 +897,270 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
             );
         }
     }
+}
+
+/// Checks the exploits (after the beacon incidents, whose loss-source names they share).
+fn check_exploits(
+    c: &mut Checker,
+    s: &Scenario,
+    unique: &mut impl FnMut(&mut Checker, String, &str),
+) {
+    for (i, x) in s.exploits.iter().enumerate() {
+        let at = format!("exploits[{i}]");
+        unique(c, format!("{at}.name"), &x.name);
+        check_schedule(c, s, &at, x.rate_per_year, x.at_days);
+        for (field, msg) in x.size.problems() {
+            c.push(join(&format!("{at}.size"), field), msg);
+        }
+        let path = format!("{at}.pause_days");
+        c.non_negative(&path, x.pause_days);
+        if x.pause_days > 0.0 && s.withdrawals.is_none() {
+            c.push(
+                path,
+                "needs [withdrawals]: the pause stops the front door (queue payouts and instant exits); add [withdrawals] or set pause_days = 0",
+            );
+        }
+        let path = format!("{at}.restitution_share");
+        c.finite_in(&path, x.restitution_share, 0.0, 1.0);
+        if x.restitution_share > 0.0 {
+            if x.kind != ExploitKind::Stolen {
+                c.push(
+                    path,
+                    "applies only to kind = \"stolen\": an unbacked mint takes nothing from the pool, so there is nothing to restitute; set restitution_share = 0",
+                );
+            }
+            c.positive(&format!("{at}.restitution_days"), x.restitution_days);
+        }
+        let (sell, borrow) = (x.attacker_sell_share, x.attacker_borrow_share);
+        let sell_path = format!("{at}.attacker_sell_share");
+        let borrow_path = format!("{at}.attacker_borrow_share");
+        c.finite_in(&sell_path, sell, 0.0, 1.0);
+        c.finite_in(&borrow_path, borrow, 0.0, 1.0);
+        match x.kind {
+            ExploitKind::Stolen => {
+                for (path, v) in [(sell_path, sell), (borrow_path, borrow)] {
+                    if v > 0.0 {
+                        c.push(
+                            path,
+                            "applies only to kind = \"unbacked_mint\": a theft mints no LRT for the attacker to sell or borrow against; set it to 0",
+                        );
+                    }
+                }
+            }
+            ExploitKind::UnbackedMint => {
+                let unit = |v: f64| (0.0..=1.0).contains(&v);
+                if unit(sell) && unit(borrow) && sell + borrow > 1.0 + SUM_TOLERANCE {
+                    c.push(
+                        &borrow_path,
+                        format!(
+                            "attacker_sell_share + attacker_borrow_share must be ≤ 1 (both are shares of the minted LRT), got {sell} + {borrow} = {}",
+                            sell + borrow
+                        ),
+                    );
+                }
+                if sell > 0.0 && s.market.is_none() {
+                    c.push(
+                        sell_path,
+                        "needs [market]: the attacker sells into the market's pool; add [market] or set attacker_sell_share = 0",
+                    );
+                }
+                if borrow > 0.0 && s.lending.is_none() {
+                    c.push(
+                        borrow_path,
+                        "needs [lending]: the attacker posts the minted LRT as collateral in the lending market; add [lending] or set attacker_borrow_share = 0",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Checks `[lending]`: the oracle, the liquidation rules, the collateral posted (which, with
+/// the market pool's LRT, must fit in the supply), the positions by health factor and the
+/// representative looper.
+fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
+    let at = "lending";
+    if s.market.is_none() {
+        c.push(
+            at,
+            "needs [market]: liquidators sell the seized LRT into the market's pool; add [market] (at least [market.pool] with its depth_eth) or remove [lending]",
+        );
+    }
+    let path = format!("{at}.twap_days");
+    match (l.oracle, l.twap_days) {
+        (OracleKind::Twap, None) => c.push(path, "is required for oracle = \"twap\""),
+        (OracleKind::Twap, Some(v)) => c.positive(&path, v),
+        (_, Some(_)) => c.push(path, "applies only to oracle = \"twap\""),
+        (_, None) => {}
+    }
+    let ltv = l.ltv;
+    c.finite_in_open(&format!("{at}.ltv"), ltv, 0.0, 1.0);
+    let ltv_ok = ltv.is_finite() && ltv > 0.0 && ltv < 1.0;
+    let lt = l.liquidation_threshold;
+    let lt_ok = lt.is_finite() && lt > 0.0 && lt < 1.0;
+    let path = format!("{at}.liquidation_threshold");
+    if !lt_ok {
+        c.push(path, format!("must be in [ltv, 1), got {lt}"));
+    } else if ltv_ok && lt < ltv {
+        c.push(
+            path,
+            format!(
+                "must be ≥ ltv ({ltv}), got {lt}: positions opened at the LTV would be liquidated at once"
+            ),
+        );
+    }
+    c.finite_in(
+        &format!("{at}.liquidation_bonus"),
+        l.liquidation_bonus,
+        0.0,
+        0.5,
+    );
+    c.finite_in_open_closed(&format!("{at}.close_factor"), l.close_factor, 0.0, 1.0);
+    c.finite_in_open_closed(
+        &format!("{at}.full_close_below_hf"),
+        l.full_close_below_hf,
+        0.0,
+        1.0,
+    );
+    let share = l.collateral_share;
+    let path = format!("{at}.collateral_share");
+    c.finite_in_open_closed(&path, share, 0.0, 1.0);
+    // The LRT posted and the pool's LRT are both part of the supply (in ETH at t = 0 NAV).
+    if let Some(m) = &s.market {
+        let supply_eth = supply_eth(s);
+        let pool_lrt_eth = m.pool.depth_eth * m.pool.lrt_share;
+        let posted_eth = share * supply_eth;
+        if share > 0.0
+            && share <= 1.0
+            && pool_lrt_eth.is_finite()
+            && supply_eth.is_finite()
+            && supply_eth > 0.0
+            && pool_lrt_eth <= supply_eth
+            && posted_eth + pool_lrt_eth > supply_eth * (1.0 + SUM_TOLERANCE)
+        {
+            c.push(
+                path,
+                format!(
+                    "the posted collateral (collateral_share × LRT supply = {} ETH) plus the market pool's LRT side (market.pool.depth_eth × lrt_share = {} ETH) exceeds the LRT supply ({} ETH at t = 0: pool.collateral_eth plus the buffer); with this pool at most {} of the supply can be posted",
+                    short(posted_eth),
+                    short(pool_lrt_eth),
+                    short(supply_eth),
+                    short(1.0 - pool_lrt_eth / supply_eth)
+                ),
+            );
+        }
+    }
+
+    let n = l.positions.len();
+    if n > MAX_POSITION_BUCKETS {
+        c.push(
+            format!("{at}.positions"),
+            format!("must have at most {MAX_POSITION_BUCKETS} buckets, got {n}"),
+        );
+    }
+    let mut sum = 0.0;
+    for (i, b) in l.positions.iter().enumerate() {
+        let at = format!("{at}.positions[{i}]");
+        c.finite_in_open_closed(&format!("{at}.share"), b.share, 0.0, 1.0);
+        sum += b.share;
+        let hf = b.health_factor;
+        if !(hf.is_finite() && (1.0..=MAX_HEALTH_FACTOR).contains(&hf)) {
+            let why = if hf < 1.0 {
+                ": a position below 1 would be liquidated at t = 0"
+            } else {
+                ""
+            };
+            c.push(
+                format!("{at}.health_factor"),
+                format!("must be in [1, {MAX_HEALTH_FACTOR}], got {hf}{why}"),
+            );
+        }
+    }
+    if n > 0 && sum.is_finite() && (sum - 1.0).abs() > SUM_TOLERANCE {
+        c.push(
+            format!("{at}.positions"),
+            format!(
+                "shares sum to {sum}; they must sum to 1 (each bucket is a share of the posted collateral)"
+            ),
+        );
+    }
+
+    let lev = l.looper_leverage;
+    let path = format!("{at}.looper_leverage");
+    if !(lev.is_finite() && (1.0..=MAX_LOOPER_LEVERAGE).contains(&lev)) {
+        c.push(
+            path,
+            format!("must be in [1, {MAX_LOOPER_LEVERAGE}], got {lev}"),
+        );
+    } else if lev > 1.0 && lt_ok {
+        // Collateral L, debt L − 1 (per unit of equity): health factor LT·L / (L − 1).
+        let hf = lt * lev / (lev - 1.0);
+        if hf < 1.0 - SUM_TOLERANCE {
+            c.push(
+                path,
+                format!(
+                    "a looper at this leverage would be liquidated at t = 0 (health factor LT·L/(L − 1) = {}): the most the liquidation threshold allows is 1/(1 − LT) = {}",
+                    short(hf),
+                    short(1.0 / (1.0 - lt))
+                ),
+            );
+        }
+    }
+}
+
+/// Checks the reserves: names, amounts, refills and the losses each one covers.
+fn check_reserves(c: &mut Checker, s: &Scenario) {
+    let mut seen = BTreeSet::new();
+    for (i, r) in s.reserves.iter().enumerate() {
+        let at = format!("reserves[{i}]");
+        c.unique_name(&format!("{at}.name"), &r.name, &mut seen, "reserve");
+        c.non_negative(&format!("{at}.initial_eth"), r.initial_eth);
+        c.finite_in(&format!("{at}.reward_share"), r.reward_share, 0.0, 1.0);
+        if let Some(cap) = r.cap_eth
+            && !(cap.is_finite() && cap >= r.initial_eth)
+        {
+            c.push(
+                format!("{at}.cap_eth"),
+                format!(
+                    "must be a finite number ≥ initial_eth ({}), got {cap}",
+                    r.initial_eth
+                ),
+            );
+        }
+        if r.covers.is_empty() {
+            c.push(
+                format!("{at}.covers"),
+                "must list at least one loss kind: \"slashing\", \"exploits\" or both (a reserve covering nothing never pays)",
+            );
+        }
+        let mut kinds = BTreeSet::new();
+        for (k, kind) in r.covers.iter().enumerate() {
+            if !kinds.insert(*kind) {
+                let name = match kind {
+                    LossKind::Slashing => "slashing",
+                    LossKind::Exploits => "exploits",
+                };
+                c.push(
+                    format!("{at}.covers[{k}]"),
+                    format!("duplicate loss kind \"{name}\""),
+                );
+            }
+        }
+    }
+}
+
+/// The LRT supply at t = 0 valued at NAV, ETH: the collateral plus the instant buffer.
+fn supply_eth(s: &Scenario) -> f64 {
+    s.pool.collateral_eth
+        + s.withdrawals
+            .as_ref()
+            .and_then(|w| w.buffer.as_ref())
+            .map_or(0.0, |b| b.initial_eth)
+}
+
+/// A number rounded to 6 decimals for a message (`20`, not `19.999999999999982`).
+fn short(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 /// Checks that a selector's attribute keys and values exist on some operator.

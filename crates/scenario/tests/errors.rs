@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use lrtsim_scenario::market::DEFAULT_AMPLIFICATION;
-use lrtsim_scenario::spec::PoolKind;
+use lrtsim_scenario::spec::{ExploitKind, LossKind, OracleKind, PoolKind};
 use lrtsim_scenario::{ScenarioError, Severity, load_str};
 
 const GOOD: &str = r#"
@@ -1142,6 +1142,531 @@ fn the_pools_lrt_must_fit_in_the_supply() {
     let e = err(&format!("{GOOD}{MARKET}"), &["market.pool.depth_eth=300"]);
     assert!(
         e.contains("market.pool.depth_eth: the pool's LRT side (depth_eth × lrt_share = 180) exceeds the LRT supply (100 ETH at t = 0"),
+        "{e}"
+    );
+}
+
+/// Every field of `[lending]`, each set away from its default. After
+/// `full_market_with_withdrawals()` the supply is 105 ETH (collateral and buffer), the pool
+/// holds 30 of it and 63 are posted.
+const LENDING: &str = r#"
+[lending]
+oracle = "twap"
+twap_days = 2
+ltv = 0.9
+liquidation_threshold = 0.93
+liquidation_bonus = 0.02
+close_factor = 0.4
+full_close_below_hf = 0.9
+collateral_share = 0.6
+looper_leverage = 12
+
+[[lending.positions]]
+share = 0.25
+health_factor = 1.01
+
+[[lending.positions]]
+share = 0.75
+health_factor = 1.2
+"#;
+
+/// A theft with a pause and a restitution, and an unbacked mint the attacker sells and
+/// borrows against; every field set.
+const EXPLOITS: &str = r#"
+[[exploits]]
+name = "bridge-hack"
+at_days = 5
+kind = "stolen"
+size = { dist = "uniform", min = 0.01, max = 0.05 }
+pause_days = 3
+restitution_share = 0.5
+restitution_days = 10
+
+[[exploits]]
+name = "forged-mint"
+rate_per_year = 0.1
+kind = "unbacked_mint"
+size = 0.2
+attacker_sell_share = 0.3
+attacker_borrow_share = 0.6
+"#;
+
+/// Two reserves: one with every field, one with the defaults.
+const RESERVES: &str = r#"
+[[reserves]]
+name = "insurance"
+initial_eth = 2
+reward_share = 0.1
+cap_eth = 5
+covers = ["exploits"]
+
+[[reserves]]
+name = "treasury"
+initial_eth = 1
+"#;
+
+/// Withdrawals, every subtable of `[market]`, then `[lending]`, exploits and reserves.
+fn full_lending() -> String {
+    format!(
+        "{}{LENDING}{EXPLOITS}{RESERVES}",
+        full_market_with_withdrawals()
+    )
+}
+
+/// GOOD, MARKET (no withdrawals) and `[lending]` with only its required fields.
+const MIN_LENDING: &str = "\n[lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.5\n";
+
+fn lending_text() -> String {
+    format!("{GOOD}{MARKET}{MIN_LENDING}")
+}
+
+#[test]
+fn full_lending_exploits_and_reserves_load() {
+    let m = load_str(&full_lending(), Path::new("s.toml"), &[]).unwrap();
+    let l = m.scenario.lending.as_ref().expect("lending");
+    assert_eq!(l.oracle, OracleKind::Twap);
+    assert_eq!(l.twap_days, Some(2.0));
+    assert_eq!(
+        (l.ltv, l.liquidation_threshold, l.liquidation_bonus),
+        (0.9, 0.93, 0.02)
+    );
+    assert_eq!(
+        (l.close_factor, l.full_close_below_hf, l.collateral_share),
+        (0.4, 0.9, 0.6)
+    );
+    assert_eq!(l.looper_leverage, 12.0);
+    let buckets: Vec<(f64, f64)> = l
+        .positions
+        .iter()
+        .map(|b| (b.share, b.health_factor))
+        .collect();
+    assert_eq!(buckets, [(0.25, 1.01), (0.75, 1.2)]);
+    let x = &m.scenario.exploits;
+    assert_eq!(x.len(), 2);
+    assert_eq!(
+        (x[0].name.as_str(), x[0].kind, x[0].at_days),
+        ("bridge-hack", ExploitKind::Stolen, Some(5.0))
+    );
+    assert_eq!(
+        (
+            x[0].pause_days,
+            x[0].restitution_share,
+            x[0].restitution_days
+        ),
+        (3.0, 0.5, 10.0)
+    );
+    assert_eq!(
+        x[0].size,
+        Severity::Uniform {
+            min: 0.01,
+            max: 0.05
+        }
+    );
+    assert_eq!(
+        (x[1].kind, x[1].rate_per_year, x[1].at_days),
+        (ExploitKind::UnbackedMint, 0.1, None)
+    );
+    assert_eq!(
+        (x[1].attacker_sell_share, x[1].attacker_borrow_share),
+        (0.3, 0.6)
+    );
+    let r = &m.scenario.reserves;
+    assert_eq!(
+        (r[0].initial_eth, r[0].reward_share, r[0].cap_eth),
+        (2.0, 0.1, Some(5.0))
+    );
+    assert_eq!(r[0].covers, [LossKind::Exploits]);
+
+    // Defaults.
+    let (d, t) = (&r[1], &x[1]);
+    assert_eq!((d.reward_share, d.cap_eth), (0.0, None));
+    assert_eq!(d.covers, [LossKind::Slashing, LossKind::Exploits]);
+    assert_eq!(
+        (t.pause_days, t.restitution_share, t.restitution_days),
+        (0.0, 0.0, 30.0)
+    );
+    let text = format!(
+        "{}\n[[exploits]]\nname = \"x\"\nsize = 0.1\n",
+        lending_text()
+    );
+    let m = load_str(&text, Path::new("s.toml"), &[]).unwrap();
+    let l = m.scenario.lending.as_ref().unwrap();
+    assert_eq!(l.oracle, OracleKind::ExchangeRate);
+    assert_eq!(l.twap_days, None);
+    assert_eq!(
+        (l.close_factor, l.full_close_below_hf, l.looper_leverage),
+        (0.5, 0.95, 10.0)
+    );
+    assert!(l.positions.is_empty());
+    let e = &m.scenario.exploits[0];
+    assert_eq!(
+        (e.kind, e.rate_per_year, e.at_days),
+        (ExploitKind::Stolen, 0.0, None)
+    );
+    assert_eq!((e.attacker_sell_share, e.attacker_borrow_share), (0.0, 0.0));
+    // None of the three sections: none in the scenario.
+    let m = load_str(GOOD, Path::new("s.toml"), &[]).unwrap();
+    assert!(m.scenario.lending.is_none());
+    assert!(m.scenario.exploits.is_empty() && m.scenario.reserves.is_empty());
+}
+
+#[test]
+fn lending_needs_market() {
+    let e = err(&format!("{GOOD}{MIN_LENDING}"), &[]);
+    assert!(
+        e.contains("s.toml:35:2: lending: needs [market]: liquidators sell the seized LRT into the market's pool"),
+        "{e}"
+    );
+    // Added by --set too.
+    let e = err(
+        GOOD,
+        &[
+            "lending.ltv=0.5",
+            "lending.liquidation_threshold=0.6",
+            "lending.liquidation_bonus=0.05",
+            "lending.collateral_share=0.1",
+        ],
+    );
+    assert!(e.contains("lending: needs [market]"), "{e}");
+}
+
+#[test]
+fn lending_errors_name_the_field() {
+    let text = lending_text();
+    // Out of range in the file, located at the key.
+    let bad = text
+        .replace("ltv = 0.93", "ltv = 1")
+        .replace("liquidation_bonus = 0.01", "liquidation_bonus = 0.6")
+        .replace(
+            "collateral_share = 0.5",
+            "collateral_share = 0\nclose_factor = 0\nfull_close_below_hf = 1.5",
+        );
+    let e = err(&bad, &[]);
+    for want in [
+        "s.toml:79:1: lending.ltv: must be in (0, 1), got 1",
+        "s.toml:81:1: lending.liquidation_bonus: must be in [0, 0.5], got 0.6",
+        "s.toml:82:1: lending.collateral_share: must be in (0, 1], got 0",
+        "s.toml:83:1: lending.close_factor: must be in (0, 1], got 0",
+        "s.toml:84:1: lending.full_close_below_hf: must be in (0, 1], got 1.5",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    // The liquidation threshold is at least the LTV, below 1.
+    let e = err(&text, &["lending.liquidation_threshold=0.9"]);
+    assert!(
+        e.contains("lending.liquidation_threshold: must be ≥ ltv (0.93), got 0.9"),
+        "{e}"
+    );
+    let e = err(&text, &["lending.liquidation_threshold=1"]);
+    assert!(
+        e.contains("lending.liquidation_threshold: must be in [ltv, 1), got 1"),
+        "{e}"
+    );
+    // A TWAP needs its window; other oracles take none.
+    let e = err(&text, &["lending.oracle=\"twap\""]);
+    assert!(
+        e.contains("lending.twap_days: is required for oracle = \"twap\""),
+        "{e}"
+    );
+    let e = err(&text, &["lending.oracle=\"twap\"", "lending.twap_days=0"]);
+    assert!(
+        e.contains("lending.twap_days: must be a finite number > 0, got 0"),
+        "{e}"
+    );
+    let e = err(&text, &["lending.oracle=\"market\"", "lending.twap_days=1"]);
+    assert!(
+        e.contains("lending.twap_days: applies only to oracle = \"twap\""),
+        "{e}"
+    );
+    let e = err(&text, &["lending.oracle=\"twapp\""]);
+    assert!(
+        e.contains("lending.oracle") && e.contains("did you mean `twap`?"),
+        "{e}"
+    );
+    // A misspelt key: located, with a hint.
+    let bad = text.replace("liquidation_bonus", "liquidation_bonsu");
+    let e = err(&bad, &[]);
+    assert!(
+        e.starts_with("s.toml:81:1: lending.liquidation_bonsu:"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean `liquidation_bonus`?"), "{e}");
+    let e = err(&text, &["lending.colateral_share=0.1"]);
+    assert!(e.contains("did you mean `collateral_share`?"), "{e}");
+}
+
+#[test]
+fn lending_positions_are_checked() {
+    let text = format!(
+        "{}\n[[lending.positions]]\nshare = 0.5\nhealth_factor = 0.99\n\n[[lending.positions]]\nshare = 0.4\nhealth_factor = 101\n",
+        lending_text()
+    );
+    let e = err(&text, &[]);
+    for want in [
+        "s.toml:84:11: lending.positions: shares sum to 0.9; they must sum to 1",
+        "s.toml:86:1: lending.positions[0].health_factor: must be in [1, 100], got 0.99: a position below 1 would be liquidated at t = 0",
+        "s.toml:90:1: lending.positions[1].health_factor: must be in [1, 100], got 101",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    let e = err(
+        &text,
+        &["lending.positions.0.share=0", "lending.positions.1.share=1"],
+    );
+    assert!(
+        e.contains("lending.positions[0].share: must be in (0, 1], got 0"),
+        "{e}"
+    );
+    // Within the tolerance of the operators' shares, a sum of 1 is accepted.
+    let ok = text
+        .replace("health_factor = 0.99", "health_factor = 1")
+        .replace("health_factor = 101", "health_factor = 100")
+        .replace("share = 0.4\n", "share = 0.5000000000001\n");
+    load_str(&ok, Path::new("s.toml"), &[]).unwrap();
+    // At most 64 buckets.
+    let many: String = (0..65)
+        .map(|_| "\n[[lending.positions]]\nshare = 0.015625\nhealth_factor = 1.1\n")
+        .collect();
+    let e = err(&format!("{}{many}", lending_text()), &[]);
+    assert!(
+        e.contains("lending.positions: must have at most 64 buckets, got 65"),
+        "{e}"
+    );
+}
+
+#[test]
+fn looper_leverage_is_checked() {
+    let text = lending_text();
+    // LT = 0.95: at most 1 / 0.05 = 20 times.
+    let e = err(&text, &["lending.looper_leverage=25"]);
+    assert!(
+        e.contains("lending.looper_leverage: a looper at this leverage would be liquidated at t = 0 (health factor LT·L/(L − 1) = 0.989583): the most the liquidation threshold allows is 1/(1 − LT) = 20"),
+        "{e}"
+    );
+    for v in ["1", "20", "19.5"] {
+        load_str(
+            &text,
+            Path::new("s.toml"),
+            &[format!("lending.looper_leverage={v}")],
+        )
+        .unwrap();
+    }
+    for v in ["0.5", "101", "nan"] {
+        let e = err(&text, &[&format!("lending.looper_leverage={v}")]);
+        assert!(
+            e.contains("lending.looper_leverage: must be in [1, 100], got"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn posted_collateral_must_fit_in_the_supply() {
+    // 100 LRT, 30 of them in the pool: at most 70 can be posted.
+    let text = lending_text();
+    load_str(
+        &text,
+        Path::new("s.toml"),
+        &["lending.collateral_share=0.7".into()],
+    )
+    .unwrap();
+    let e = err(&text, &["lending.collateral_share=0.8"]);
+    assert!(
+        e.contains("lending.collateral_share: the posted collateral (collateral_share × LRT supply = 80 ETH) plus the market pool's LRT side (market.pool.depth_eth × lrt_share = 30 ETH) exceeds the LRT supply (100 ETH at t = 0: pool.collateral_eth plus the buffer); with this pool at most 0.7 of the supply can be posted"),
+        "{e}"
+    );
+    // A deeper pool takes room from the collateral: located at the field in the file.
+    let e = err(&text, &["market.pool.depth_eth=100"]);
+    assert!(
+        e.contains("s.toml:82:1: lending.collateral_share: the posted collateral (collateral_share × LRT supply = 50 ETH) plus the market pool's LRT side (market.pool.depth_eth × lrt_share = 60 ETH)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn exploit_names_share_the_source_namespace() {
+    let text = format!("{}{EXPLOITS}", lending_text()).replace("pause_days = 3\n", "");
+    let bad = text.replace("name = \"forged-mint\"", "name = \"bug\"");
+    let e = err(&bad, &[]);
+    assert!(
+        e.contains("exploits[1].name: duplicate source name `bug` (shock, copula, beacon-incident and exploit names share one namespace)"),
+        "{e}"
+    );
+    let bad = text.replace("name = \"forged-mint\"", "name = \"avs_faults\"");
+    assert!(err(&bad, &[]).contains("exploits[1].name: `avs_faults` is reserved"));
+    let bad = text.replace("name = \"forged-mint\"", "name = \"forged mint\"");
+    assert!(err(&bad, &[]).contains("exploits[1].name: `forged mint` is not a valid name"));
+}
+
+#[test]
+fn exploit_errors_name_the_field() {
+    // Without [withdrawals]: no pause.
+    let text = format!("{}{EXPLOITS}", lending_text());
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:89:1: exploits[0].pause_days: needs [withdrawals]: the pause stops the front door"),
+        "{e}"
+    );
+    let text = text.replace("pause_days = 3\n", "");
+    let e = err(
+        &text,
+        &[
+            "exploits.bridge-hack.at_days=30",
+            "exploits.bridge-hack.rate_per_year=1",
+            "exploits.bridge-hack.size.max=1.5",
+            "exploits.bridge-hack.pause_days=-1",
+            "exploits.bridge-hack.restitution_share=2",
+            "exploits.forged-mint.rate_per_year=-1",
+            "exploits.forged-mint.attacker_sell_share=-0.1",
+        ],
+    );
+    for want in [
+        "exploits[0].at_days: must be in [0, horizon_days) = [0, 30), got 30",
+        "exploits[0].at_days: give rate_per_year or at_days, not both",
+        "exploits[0].size.max: must be in [0, 1], got 1.5",
+        "exploits[0].pause_days: must be a finite number ≥ 0, got -1",
+        "exploits[0].restitution_share: must be in [0, 1], got 2",
+        "exploits[1].rate_per_year: must be a finite number ≥ 0, got -1",
+        "exploits[1].attacker_sell_share: must be in [0, 1], got -0.1",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    // A restitution needs a delay, and a theft.
+    let e = err(&text, &["exploits.bridge-hack.restitution_days=0"]);
+    assert!(
+        e.contains("exploits[0].restitution_days: must be a finite number > 0, got 0"),
+        "{e}"
+    );
+    load_str(
+        &text,
+        Path::new("s.toml"),
+        &[
+            "exploits.bridge-hack.restitution_share=0".into(),
+            "exploits.bridge-hack.restitution_days=0".into(),
+        ],
+    )
+    .unwrap();
+    let e = err(&text, &["exploits.forged-mint.restitution_share=0.5"]);
+    assert!(
+        e.contains("exploits[1].restitution_share: applies only to kind = \"stolen\": an unbacked mint takes nothing from the pool"),
+        "{e}"
+    );
+    // The attacker's shares: of an unbacked mint only, summing to at most 1.
+    let e = err(&text, &["exploits.forged-mint.kind=\"stolen\""]);
+    for want in [
+        "s.toml:97:1: exploits[1].attacker_sell_share: applies only to kind = \"unbacked_mint\"",
+        "s.toml:98:1: exploits[1].attacker_borrow_share: applies only to kind = \"unbacked_mint\"",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    let e = err(&text, &["exploits.forged-mint.attacker_borrow_share=0.8"]);
+    assert!(
+        e.contains("exploits[1].attacker_borrow_share: attacker_sell_share + attacker_borrow_share must be ≤ 1 (both are shares of the minted LRT), got 0.3 + 0.8 = 1.1"),
+        "{e}"
+    );
+    let e = err(&text, &["exploits.forged-mint.kind=\"unbacked_mnt\""]);
+    assert!(e.contains("did you mean `unbacked_mint`?"), "{e}");
+    let bad = text.replace("attacker_sell_share", "attacker_sel_share");
+    let e = err(&bad, &[]);
+    assert!(
+        e.starts_with("s.toml:97:1: exploits[1].attacker_sel_share:")
+            && e.contains("did you mean `attacker_sell_share`?"),
+        "{e}"
+    );
+    // Selling needs the pool, borrowing the lending market.
+    let e = err(
+        &format!("{GOOD}{EXPLOITS}").replace("pause_days = 3\n", ""),
+        &[],
+    );
+    for want in [
+        "exploits[1].attacker_sell_share: needs [market]: the attacker sells into the market's pool",
+        "exploits[1].attacker_borrow_share: needs [lending]: the attacker posts the minted LRT as collateral",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+}
+
+#[test]
+fn reserve_errors_name_the_field() {
+    let text = format!("{GOOD}{RESERVES}");
+    let bad = text
+        .replace("name = \"treasury\"", "name = \"insurance\"")
+        .replace("initial_eth = 2", "initial_eth = -2")
+        .replace("reward_share = 0.1", "reward_share = 1.5")
+        .replace(
+            "covers = [\"exploits\"]",
+            "covers = [\"exploits\", \"slashing\", \"exploits\"]",
+        );
+    let e = err(&bad, &[]);
+    for want in [
+        "s.toml:37:1: reserves[0].initial_eth: must be a finite number ≥ 0, got -2",
+        "s.toml:38:1: reserves[0].reward_share: must be in [0, 1], got 1.5",
+        "s.toml:40:35: reserves[0].covers[2]: duplicate loss kind \"exploits\"",
+        "s.toml:43:1: reserves[1].name: duplicate reserve name `insurance`",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    let e = err(&text, &["reserves.insurance.cap_eth=1"]);
+    assert!(
+        e.contains("reserves[0].cap_eth: must be a finite number ≥ initial_eth (2), got 1"),
+        "{e}"
+    );
+    let e = err(&text, &["reserves.treasury.covers=[]"]);
+    assert!(
+        e.contains("reserves[1].covers: must list at least one loss kind"),
+        "{e}"
+    );
+    let e = err(&text, &["reserves.treasury.covers=[\"slashng\"]"]);
+    assert!(e.contains("did you mean `slashing`?"), "{e}");
+    let e = err(&text, &["reserves.treasury.name=\"two words\""]);
+    assert!(
+        e.contains("reserves[1].name: `two words` is not a valid name"),
+        "{e}"
+    );
+}
+
+#[test]
+fn set_reaches_lending_exploit_and_reserve_fields() {
+    let m = load_str(
+        &full_lending(),
+        Path::new("s.toml"),
+        &[
+            "lending.ltv=0.85".into(),
+            "lending.positions.1.health_factor=1.5".into(),
+            "exploits.forged-mint.size={dist = \"beta\", mean = 0.1, sd = 0.05}".into(),
+            "reserves.treasury.initial_eth=50".into(),
+        ],
+    )
+    .unwrap();
+    let s = &m.scenario;
+    assert_eq!(s.lending.as_ref().unwrap().ltv, 0.85);
+    assert_eq!(s.lending.as_ref().unwrap().positions[1].health_factor, 1.5);
+    assert_eq!(
+        s.exploits[1].size,
+        Severity::Beta {
+            mean: 0.1,
+            sd: 0.05
+        }
+    );
+    assert_eq!(s.reserves[1].initial_eth, 50.0);
+    let e = err(&full_lending(), &["lending.ltv=0"]);
+    assert!(
+        e.contains("lending.ltv: must be in (0, 1), got 0 (value from --set lending.ltv=0)"),
+        "{e}"
+    );
+    let e = err(&full_lending(), &["exploits.forged-mint.size=1.5"]);
+    assert!(
+        e.contains("exploits[1].size: must be in [0, 1], got 1.5 (value from --set exploits.forged-mint.size=1.5)"),
+        "{e}"
+    );
+    let e = err(&full_lending(), &["reserves.treasury.initial_eth=-1"]);
+    assert!(
+        e.contains("reserves[1].initial_eth: must be a finite number ≥ 0, got -1 (value from --set reserves.treasury.initial_eth=-1)"),
+        "{e}"
+    );
+    let e = err(&full_lending(), &["exploits.forged-mnt.size=0.1"]);
+    assert!(
+        e.contains("no entry named `forged-mnt`") && e.contains("did you mean `forged-mint`?"),
         "{e}"
     );
 }

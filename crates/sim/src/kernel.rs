@@ -17,9 +17,12 @@ use rand_distr::Distribution;
 
 use crate::bands::PriceBands;
 use crate::ledger::Ledger;
+use crate::lending::{LendingBook, LendingParams};
 use crate::market::Market;
 use crate::outputs::Layout;
 use crate::redemption::Redemption;
+use crate::waterfall::{Loss, Reserves};
+use lrtsim_scenario::spec::ExploitKind;
 
 /// What an event does.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +41,21 @@ enum Kind {
     Rush(u32),
     /// Market depeg shock `s`.
     Depeg(u32),
+    /// Exploit `exploit`; `record` indexes its record.
+    Exploit { exploit: u32, record: u32 },
+    /// The restitution of exploit record `record`.
+    Restitution { record: u32 },
+}
+
+/// What one exploit took, for its restitution.
+#[derive(Debug, Clone, Copy, Default)]
+struct ExploitRecord {
+    /// ETH stolen.
+    stolen_eth: f64,
+    /// Of which the reserves paid into the pool.
+    paid_by_reserves_eth: f64,
+    /// Share of the theft restituted.
+    restitution_share: f64,
 }
 
 /// What one double-signing incident did to the pool, for its correlation penalty.
@@ -116,6 +134,22 @@ pub struct PathKernel<'m> {
     market: Option<Market<'m>>,
     /// Price / NAV bands of the paths run so far (with `[market]`).
     bands: Option<PriceBands>,
+    /// The lending market (None without `[lending]`).
+    lending: Option<LendingBook>,
+    /// First-loss reserves (None without `[[reserves]]`).
+    reserves: Option<Reserves<'m>>,
+    /// Without withdrawals: ETH that reached the pool outside the ledger and the reward
+    /// accrual (reserve payments, restitutions) less rewards diverted into the reserves.
+    side_eth: f64,
+    /// ETH stolen by exploits; ETH value of unbacked mints' dilution at the mint; LRT minted
+    /// without backing; ETH restituted.
+    stolen_eth: f64,
+    dilution_eth: f64,
+    minted_lrt: f64,
+    restituted_eth: f64,
+    exploit_records: Vec<ExploitRecord>,
+    /// Rewards of the last accrual diverted into the reserves.
+    last_diverted_eth: f64,
 }
 
 impl<'m> PathKernel<'m> {
@@ -146,12 +180,49 @@ impl<'m> PathKernel<'m> {
                     .withdrawals
                     .as_ref()
                     .map_or(0.0, |w| w.buffer_initial_eth);
-                Market::new(mk, model.step_days, book + buffer)
+                let oracle = model.lending.as_ref().map(|l| (l.oracle, l.twap_days));
+                Market::new(mk, model.step_days, book + buffer, oracle)
+            }),
+            lending: model.lending.as_ref().map(|l| {
+                let supply0 = model.collateral_eth
+                    + model
+                        .withdrawals
+                        .as_ref()
+                        .map_or(0.0, |w| w.buffer_initial_eth);
+                let posted = l.collateral_share * supply0;
+                let buckets: Vec<(f64, f64)> = l
+                    .positions
+                    .iter()
+                    .map(|&(share, hf)| (share * posted, hf))
+                    .collect();
+                let params = LendingParams {
+                    ltv: l.ltv,
+                    liquidation_threshold: l.liquidation_threshold,
+                    liquidation_bonus: l.liquidation_bonus,
+                    close_factor: l.close_factor,
+                    full_close_below_hf: l.full_close_below_hf,
+                    max_rounds: lrtsim_scenario::exploit::MAX_CASCADE_ROUNDS,
+                };
+                // Every oracle reads 1 ETH per LRT at t = 0 but a market one on a pool that
+                // starts off peg.
+                let price0 = match (l.oracle, &model.market) {
+                    (lrtsim_scenario::spec::OracleKind::ExchangeRate, _) | (_, None) => 1.0,
+                    (_, Some(mk)) => Market::new(mk, model.step_days, supply0, None).price_eth(),
+                };
+                LendingBook::new(params, &buckets, price0, l.looper_leverage)
             }),
             bands: model
                 .market
                 .as_ref()
                 .map(|_| PriceBands::new(model.n_steps, model.step_days)),
+            reserves: (!model.reserves.is_empty()).then(|| Reserves::new(&model.reserves)),
+            side_eth: 0.0,
+            stolen_eth: 0.0,
+            dilution_eth: 0.0,
+            minted_lrt: 0.0,
+            restituted_eth: 0.0,
+            exploit_records: Vec::with_capacity(4),
+            last_diverted_eth: 0.0,
         }
     }
 
@@ -188,13 +259,50 @@ impl<'m> PathKernel<'m> {
         if let Some(mk) = self.market.as_mut() {
             mk.reset();
         }
+        if let Some(res) = self.reserves.as_mut() {
+            res.reset();
+        }
+        if let Some(book) = self.lending.as_mut() {
+            book.reset();
+        }
+        self.side_eth = 0.0;
+        self.stolen_eth = 0.0;
+        self.dilution_eth = 0.0;
+        self.minted_lrt = 0.0;
+        self.restituted_eth = 0.0;
+        self.exploit_records.clear();
+        self.last_diverted_eth = 0.0;
+    }
+
+    /// Losses so far net of what the reserves paid: slashing, theft and dilution, ETH.
+    fn net_losses_eth(&self) -> f64 {
+        self.slashed_eth + self.stolen_eth + self.dilution_eth
+            - self.reserves.as_ref().map_or(0.0, Reserves::paid_eth)
+    }
+
+    /// ETH paid into the pool from outside the book (a reserve, a restitution).
+    fn inject(&mut self, eth: f64) {
+        match self.redemption.as_mut() {
+            Some(r) => r.add_rewards(eth),
+            None => self.side_eth += eth,
+        }
+    }
+
+    /// LRT outstanding at t = 0 (t = 0 ETH units): the collateral plus any buffer.
+    fn supply0_lrt(&self) -> f64 {
+        self.model.collateral_eth
+            + self
+                .model
+                .withdrawals
+                .as_ref()
+                .map_or(0.0, |w| w.buffer_initial_eth)
     }
 
     /// LRT outstanding, in t = 0 ETH units.
     fn supply_lrt(&self) -> f64 {
         match &self.redemption {
             Some(r) => r.supply_lrt(),
-            None => self.model.collateral_eth,
+            None => self.model.collateral_eth + self.minted_lrt,
         }
     }
 
@@ -202,7 +310,12 @@ impl<'m> PathKernel<'m> {
     fn assets_eth(&self) -> f64 {
         match &self.redemption {
             Some(r) => r.assets_eth(self.ledger.book_eth()),
-            None => self.model.collateral_eth + self.net_rewards_eth - self.slashed_eth,
+            None => {
+                self.model.collateral_eth + self.net_rewards_eth
+                    - self.slashed_eth
+                    - self.stolen_eth
+                    + self.side_eth
+            }
         }
     }
 
@@ -210,7 +323,7 @@ impl<'m> PathKernel<'m> {
     fn nav(&self) -> f64 {
         match &self.redemption {
             Some(r) => r.nav(self.ledger.book_eth()),
-            None => self.assets_eth() / self.model.collateral_eth,
+            None => self.assets_eth() / self.supply_lrt(),
         }
     }
 
@@ -235,7 +348,11 @@ impl<'m> PathKernel<'m> {
                 self.accrue(ev.step - accrued_to_step);
                 accrued_to_step = ev.step;
             }
+            let before = self.slashed_eth;
             self.apply(rng, ev.kind, ev.time_days);
+            if self.reserves.is_some() {
+                self.absorb_slashing(self.slashed_eth - before);
+            }
         }
         self.accrue(self.model.n_steps - accrued_to_step);
         self.write_row(row);
@@ -276,10 +393,14 @@ impl<'m> PathKernel<'m> {
                     break;
                 }
                 i += 1;
-                let before = self.slashed_eth;
+                let slashed_before = self.slashed_eth;
+                let before = self.net_losses_eth();
                 let assets_before = self.assets_eth();
                 self.apply(rng, ev.kind, ev.time_days);
-                let loss = self.slashed_eth - before;
+                if self.reserves.is_some() {
+                    self.absorb_slashing(self.slashed_eth - slashed_before);
+                }
+                let loss = self.net_losses_eth() - before;
                 if loss > 0.0 {
                     let t = ev.time_days.min(t1);
                     if let Some(r) = self.redemption.as_mut() {
@@ -294,12 +415,18 @@ impl<'m> PathKernel<'m> {
             let nav = self.market.is_some().then(|| self.nav());
             if let (Some(nav), Some(mk)) = (nav, self.market.as_mut()) {
                 let bands = self.bands.as_mut().expect("bands exist with a market");
-                mk.settle(k, nav, self.redemption.as_mut(), bands);
+                mk.settle(
+                    k,
+                    nav,
+                    self.redemption.as_mut(),
+                    self.lending.as_mut(),
+                    bands,
+                );
             }
             let before = self.net_rewards_eth;
             self.accrue(1);
             if let Some(r) = self.redemption.as_mut() {
-                r.add_rewards(self.net_rewards_eth - before);
+                r.add_rewards(self.net_rewards_eth - before - self.last_diverted_eth);
             }
         }
         let redemption = match (self.redemption.as_mut(), tags) {
@@ -316,6 +443,21 @@ impl<'m> PathKernel<'m> {
         }
         if let (Some(o), Some(mk)) = (market, self.market.as_ref()) {
             self.layout.write_market(row, &o, mk);
+            if let (Some(start), Some(book)) = (self.layout.lending_start(), &self.lending) {
+                let lent = book.lent_eth();
+                let values = [
+                    book.liquidated_lrt() / self.supply0_lrt(),
+                    f64::from(book.max_depth()),
+                    book.bad_debt_eth(),
+                    if lent > 0.0 {
+                        book.bad_debt_eth() / lent
+                    } else {
+                        0.0
+                    },
+                    1.0 - book.looper_equity(mk.price_eth()),
+                ];
+                row[start..start + values.len()].copy_from_slice(&values);
+            }
         }
     }
 
@@ -394,6 +536,19 @@ impl<'m> PathKernel<'m> {
                 }
             }
         }
+        for (e, exploit) in m.exploits.iter().enumerate() {
+            for _ in 0..event_count(rng, exploit.at_days, &exploit.events) {
+                let t = event_time(rng, exploit.at_days, horizon);
+                let record = self.exploit_records.len() as u32;
+                self.exploit_records.push(ExploitRecord::default());
+                let later = t + exploit.restitution_days;
+                if exploit.restitution_share > 0.0 && later < horizon {
+                    push_event(events, &mut seq, m, later, Kind::Restitution { record });
+                }
+                let exploit = e as u32;
+                push_event(events, &mut seq, m, t, Kind::Exploit { exploit, record });
+            }
+        }
         if let Some(mk) = &m.market {
             for (s, shock) in mk.shocks.iter().enumerate() {
                 for _ in 0..event_count(rng, shock.at_days, &shock.events) {
@@ -466,6 +621,17 @@ impl<'m> PathKernel<'m> {
                     mk.shock(time_days, share, shock.sell_days, supply);
                 }
             }
+            Kind::Exploit { exploit, record } => self.exploit(rng, exploit, record, time_days),
+            Kind::Restitution { record } => {
+                let r = self.exploit_records[record as usize];
+                let eth = r.restitution_share * r.stolen_eth;
+                let to_pool = match self.reserves.as_mut() {
+                    Some(res) => res.refund(eth, r.paid_by_reserves_eth),
+                    None => eth,
+                };
+                self.restituted_eth += eth;
+                self.inject(to_pool);
+            }
             Kind::AvsFault { entry, pair } => {
                 let f = m
                     .avs_faults
@@ -479,6 +645,67 @@ impl<'m> PathKernel<'m> {
                 let severity = c.severity.sample(rng);
                 self.slash(pair, severity, c.source);
             }
+        }
+    }
+
+    /// The reserves pay what they cover of a slashing loss into the pool.
+    fn absorb_slashing(&mut self, loss_eth: f64) {
+        if loss_eth > 0.0
+            && let Some(res) = self.reserves.as_mut()
+        {
+            let paid = res.absorb(loss_eth, Loss::Slashing);
+            self.inject(paid);
+        }
+    }
+
+    /// An exploit at `time_days`: assets stolen from the book (pro rata) or LRT minted without
+    /// backing; the reserves pay what they cover; the front door may pause; an attacker sells
+    /// minted LRT into the pool.
+    fn exploit<R: Rng + ?Sized>(&mut self, rng: &mut R, exploit: u32, record: u32, t: f64) {
+        let m = self.model;
+        let e = &m.exploits[exploit as usize];
+        let size = e.size.sample(rng);
+        let loss_eth = match e.kind {
+            ExploitKind::Stolen => {
+                let eth = self.ledger.withdraw_pro_rata(size * self.assets_eth());
+                self.stolen_eth += eth;
+                eth
+            }
+            ExploitKind::UnbackedMint => {
+                let nav = self.nav();
+                let minted = size * self.supply_lrt();
+                self.minted_lrt += minted;
+                if let Some(r) = self.redemption.as_mut() {
+                    r.mint(minted);
+                }
+                if let Some(mk) = self.market.as_mut() {
+                    mk.sell_over(t, 0.0, e.attacker_sell_share * minted);
+                }
+                // The attacker borrows against the exchange rate before it reflects the mint.
+                if let Some(book) = self.lending.as_mut() {
+                    book.open(e.attacker_borrow_share * minted, nav);
+                }
+                // Backing the minted LRT at the old NAV would undo the dilution.
+                let eth = minted * nav;
+                self.dilution_eth += eth;
+                eth
+            }
+        };
+        let paid = match self.reserves.as_mut() {
+            Some(res) => res.absorb(loss_eth, Loss::Exploit),
+            None => 0.0,
+        };
+        self.inject(paid);
+        let rec = &mut self.exploit_records[record as usize];
+        if e.kind == ExploitKind::Stolen {
+            rec.stolen_eth = loss_eth;
+            rec.paid_by_reserves_eth = paid;
+            rec.restitution_share = e.restitution_share;
+        }
+        if e.pause_days > 0.0
+            && let Some(r) = self.redemption.as_mut()
+        {
+            r.pause_until(t + e.pause_days);
         }
     }
 
@@ -621,7 +848,14 @@ impl<'m> PathKernel<'m> {
         }
         let years = f64::from(steps) * self.model.step_days / DAYS_PER_YEAR;
         self.gross_rewards_eth += self.ledger.gross_rate_eth_per_year * years;
-        self.net_rewards_eth += self.ledger.net_rate_eth_per_year * years;
+        let net = self.ledger.net_rate_eth_per_year * years;
+        self.net_rewards_eth += net;
+        if let Some(res) = self.reserves.as_mut() {
+            self.last_diverted_eth = res.divert(net);
+            if self.redemption.is_none() {
+                self.side_eth -= self.last_diverted_eth;
+            }
+        }
     }
 
     fn write_row(&self, row: &mut [f64]) {
@@ -633,7 +867,8 @@ impl<'m> PathKernel<'m> {
         // supply is fixed and the NAV return is the pool's.
         row[Layout::NAV_RETURN] = match &self.redemption {
             Some(r) => r.nav(self.ledger.book_eth()) - 1.0,
-            None => (self.net_rewards_eth - self.slashed_eth) / c,
+            None if self.minted_lrt > 0.0 => self.nav() - 1.0,
+            None => (self.net_rewards_eth - self.slashed_eth - self.stolen_eth + self.side_eth) / c,
         };
         row[Layout::REWARDS_ETH] = self.net_rewards_eth;
         row[Layout::FEES_ETH] = self.gross_rewards_eth - self.net_rewards_eth;
@@ -641,6 +876,19 @@ impl<'m> PathKernel<'m> {
         row[Layout::BEACON_INITIAL_ETH] = self.losses.beacon_initial;
         row[Layout::BEACON_CORRELATION_ETH] = self.losses.beacon_correlation;
         row[Layout::INACTIVITY_LEAK_ETH] = self.losses.inactivity_leak;
+        if let Some(w) = self.layout.waterfall_start() {
+            let res = self.reserves.as_ref();
+            let values = [
+                self.stolen_eth + self.dilution_eth,
+                self.stolen_eth,
+                self.minted_lrt / self.supply0_lrt(),
+                self.restituted_eth,
+                res.map_or(0.0, Reserves::paid_eth),
+                res.map_or(0.0, Reserves::total_eth),
+                res.map_or(0.0, Reserves::exhausted),
+            ];
+            row[w..w + values.len()].copy_from_slice(&values);
+        }
         let (avs, src) = (self.layout.avs_start(), self.layout.source_start());
         row[avs..avs + self.slashed_by_avs.len()].copy_from_slice(&self.slashed_by_avs);
         row[src..src + self.slashed_by_source.len()].copy_from_slice(&self.slashed_by_source);
@@ -661,6 +909,11 @@ impl<'m> PathKernel<'m> {
             redeemed_eth: r.map_or(0.0, Redemption::redeemed_eth),
             exit_fees_eth: r.map_or(0.0, Redemption::exit_fees_eth),
             initial_assets_eth: r.map_or(self.model.collateral_eth, Redemption::initial_assets_eth),
+            side_eth: self.side_eth,
+            stolen_eth: self.stolen_eth,
+            restituted_eth: self.restituted_eth,
+            reserve_eth: self.reserves.as_ref().map_or(0.0, Reserves::total_eth),
+            reserve_initial_eth: self.reserves.as_ref().map_or(0.0, Reserves::initial_eth),
         }
     }
 }
@@ -718,4 +971,15 @@ pub struct Book {
     pub exit_fees_eth: f64,
     /// The pool's assets at t = 0: the restaked book plus the buffer.
     pub initial_assets_eth: f64,
+    /// Without withdrawals: reserve payments and restitutions into the pool less rewards
+    /// diverted to the reserves, ETH (with withdrawals they are in `liquid_eth`).
+    pub side_eth: f64,
+    /// ETH stolen by exploits.
+    pub stolen_eth: f64,
+    /// ETH restituted after thefts (to the reserves or the pool).
+    pub restituted_eth: f64,
+    /// ETH the reserves hold now, and held at t = 0.
+    pub reserve_eth: f64,
+    /// See `reserve_eth`.
+    pub reserve_initial_eth: f64,
 }

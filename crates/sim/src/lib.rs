@@ -50,11 +50,13 @@ pub mod amm;
 pub mod bands;
 pub mod kernel;
 pub mod ledger;
+pub mod lending;
 pub mod market;
 pub mod outputs;
 pub mod redemption;
 pub mod runner;
 pub mod stream;
+pub mod waterfall;
 
 pub use kernel::{Book, PathKernel};
 pub use ledger::Ledger;

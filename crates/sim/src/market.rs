@@ -18,11 +18,14 @@
 //!
 //! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
 
+use std::cell::Cell;
+
 use lrtsim_scenario::market::MarketModel;
-use lrtsim_scenario::spec::PoolKind;
+use lrtsim_scenario::spec::{OracleKind, PoolKind};
 
 use crate::amm::{Invariant, Pool};
 use crate::bands::PriceBands;
+use crate::lending::LendingBook;
 use crate::redemption::Redemption;
 
 /// Sales left in a flow below this many LRT are dropped (rounding).
@@ -95,6 +98,12 @@ pub struct Market<'m> {
     capital_eth: f64,
     /// Discount at the last step's end.
     discount: f64,
+    /// The lending market's oracle, and for a TWAP the step-end prices (ETH per LRT) of the
+    /// window's earlier steps, oldest first from `twap_head`.
+    oracle: OracleKind,
+    twap: Vec<f64>,
+    twap_head: usize,
+    twap_len: usize,
     /// LRT arbitrageurs bought and hold to the horizon (no front door).
     held_lrt: f64,
 
@@ -111,7 +120,12 @@ pub struct Market<'m> {
 
 impl<'m> Market<'m> {
     /// State for `m` over steps of `step_days`, with `supply_lrt` LRT outstanding at t = 0.
-    pub fn new(m: &'m MarketModel, step_days: f64, supply_lrt: f64) -> Self {
+    pub fn new(
+        m: &'m MarketModel,
+        step_days: f64,
+        supply_lrt: f64,
+        oracle: Option<(OracleKind, f64)>,
+    ) -> Self {
         let inv = match m.kind {
             PoolKind::Stableswap => Invariant::Stableswap {
                 amp: m.amplification,
@@ -135,6 +149,15 @@ impl<'m> Market<'m> {
             flows: Vec::with_capacity(8),
             capital_eth: 0.0,
             discount: 0.0,
+            oracle: oracle.map_or(OracleKind::ExchangeRate, |o| o.0),
+            // A TWAP over w days averages the current price with the ⌈w / dt⌉ − 1 step ends
+            // before it.
+            twap: vec![
+                0.0;
+                oracle.map_or(0, |(_, w)| ((w / step_days).ceil() as usize).max(1) - 1)
+            ],
+            twap_head: 0,
+            twap_len: 0,
             held_lrt: 0.0,
             min_low_ratio: 1.0,
             worst_proceeds_eth: 0.0,
@@ -159,6 +182,8 @@ impl<'m> Market<'m> {
         self.capital_eth = self.m.arbitrage.map_or(0.0, |a| a.capital_eth);
         self.discount = 1.0 - self.pool.price();
         self.held_lrt = 0.0;
+        self.twap_head = 0;
+        self.twap_len = 0;
         self.min_low_ratio = f64::INFINITY;
         self.worst_proceeds_eth = f64::INFINITY;
         self.worst_nav_shortfall = f64::NEG_INFINITY;
@@ -254,6 +279,11 @@ impl<'m> Market<'m> {
         }
     }
 
+    /// `lrt` sold into the pool evenly over `days` from `t` (at once when `days` is 0).
+    pub fn sell_over(&mut self, t: f64, days: f64, lrt: f64) {
+        self.add_flow(t, days, lrt);
+    }
+
     fn add_flow(&mut self, t: f64, days: f64, lrt: f64) {
         if lrt > DUST_LRT {
             self.flows.push(Flow {
@@ -264,13 +294,51 @@ impl<'m> Market<'m> {
         }
     }
 
-    /// The rest of step `k` (see the module docs) at NAV `nav`, with the front door if there is
-    /// one; records the step's end in `bands`.
+    /// The market price, ETH per LRT (marginal, before fees).
+    pub fn price_eth(&self) -> f64 {
+        self.pool.price() * self.rate
+    }
+
+    /// The lending market's oracle price of one LRT, ETH: the NAV, the pool's price, or its
+    /// average with the window's earlier step ends.
+    fn oracle_price(&self, pool: &Pool, nav: f64) -> f64 {
+        let now = pool.price() * self.rate;
+        match self.oracle {
+            OracleKind::ExchangeRate => nav,
+            OracleKind::Market => now,
+            OracleKind::Twap => {
+                let past: f64 = self.twap[..self.twap_len].iter().sum();
+                (past + now) / (self.twap_len + 1) as f64
+            }
+        }
+    }
+
+    /// Liquidations at the current prices, iterated to a fixed point: liquidators sell what
+    /// they seize into the pool at once, which (with a market or TWAP oracle) can make more
+    /// positions liquidatable.
+    fn cascade(&mut self, nav: f64, book: &mut LendingBook) {
+        let (rate, fee) = (self.rate, self.m.fee);
+        let pool = Cell::new(self.pool);
+        book.liquidate(
+            || self.oracle_price(&pool.get(), nav),
+            |lrt| {
+                let mut p = pool.get();
+                let swap = p.sell(lrt * rate, fee);
+                pool.set(p);
+                swap.amount_out
+            },
+        );
+        self.pool = pool.get();
+    }
+
+    /// The rest of step `k` (see the module docs) at NAV `nav`, with the front door and the
+    /// lending market if there are; records the step's end in `bands`.
     pub fn settle(
         &mut self,
         k: u32,
         nav: f64,
         mut front: Option<&mut Redemption>,
+        lending: Option<&mut LendingBook>,
         bands: &mut PriceBands,
     ) {
         let m = self.m;
@@ -294,6 +362,10 @@ impl<'m> Market<'m> {
         if sell > DUST_LRT {
             self.pool.sell(sell * self.rate, fee);
             self.sold_lrt += sell;
+        }
+
+        if let Some(book) = lending {
+            self.cascade(nav, book);
         }
 
         // The step's low: depeg indicators and the forced seller's quote.
@@ -383,6 +455,17 @@ impl<'m> Market<'m> {
             }
         }
         bands.record(k, q);
+        if !self.twap.is_empty() {
+            let n = self.twap.len();
+            let price = self.price_eth();
+            if self.twap_len < n {
+                self.twap[(self.twap_head + self.twap_len) % n] = price;
+                self.twap_len += 1;
+            } else {
+                self.twap[self.twap_head] = price;
+                self.twap_head = (self.twap_head + 1) % n;
+            }
+        }
 
         // Liquidity providers leave in a discount, come back at peg.
         if let Some(l) = m.liquidity {

@@ -6,13 +6,17 @@ use crate::market::{Market, MarketOutcome};
 use crate::redemption::RedemptionOutcome;
 
 /// Column layout of a path's output row: fixed columns, then the redemption columns (with
-/// `[withdrawals]`), then the market columns (with `[market]`), then ETH slashed per AVS, then
-/// ETH slashed per loss source.
+/// `[withdrawals]`), then the market columns (with `[market]`), then the lending columns (with
+/// `[lending]`), then the exploit and reserve
+/// columns (with `[[exploits]]` or `[[reserves]]`), then ETH slashed per AVS, then ETH slashed
+/// per loss source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     names: Vec<String>,
     redemption_start: Option<usize>,
     market_start: Option<usize>,
+    lending_start: Option<usize>,
+    waterfall_start: Option<usize>,
     avs_start: usize,
     source_start: usize,
 }
@@ -79,6 +83,33 @@ impl Layout {
         "liquidity_lost_share",
     ];
 
+    /// Lending columns, in order (with `[lending]`): LRT collateral seized by liquidators as
+    /// a share of the t = 0 supply, the most liquidation rounds of one step's cascade, bad debt
+    /// in ETH and as a share of the ETH lent, and the representative looper's equity loss at
+    /// the horizon (at the market price; 1 = wiped out).
+    pub const LENDING: [&'static str; 5] = [
+        "liquidated_share",
+        "cascade_depth",
+        "bad_debt_eth",
+        "bad_debt_share",
+        "looper_equity_loss",
+    ];
+
+    /// Exploit and reserve columns, in order (with `[[exploits]]` or `[[reserves]]`): ETH lost
+    /// to exploits (stolen plus the ETH value of unbacked mints' dilution at the mint), ETH
+    /// stolen, LRT minted without backing as a share of the t = 0 supply, ETH restituted, ETH
+    /// the reserves paid into the pool, ETH they hold at the horizon, and 1 if a loss they
+    /// cover found them empty.
+    pub const WATERFALL: [&'static str; 7] = [
+        "exploit_loss_eth",
+        "stolen_eth",
+        "minted_share",
+        "restituted_eth",
+        "reserve_paid_eth",
+        "reserve_end_eth",
+        "reserve_exhausted",
+    ];
+
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
         let mut names: Vec<String> = Self::FIXED.iter().map(|s| s.to_string()).collect();
@@ -98,6 +129,17 @@ impl Layout {
             }
             start
         });
+        let lending_start = model.lending.as_ref().map(|_| {
+            let start = names.len();
+            names.extend(Self::LENDING.iter().map(|s| s.to_string()));
+            start
+        });
+        let waterfall_start =
+            (!model.exploits.is_empty() || !model.reserves.is_empty()).then(|| {
+                let start = names.len();
+                names.extend(Self::WATERFALL.iter().map(|s| s.to_string()));
+                start
+            });
         let avs_start = names.len();
         names.extend(
             model
@@ -116,6 +158,8 @@ impl Layout {
             names,
             redemption_start,
             market_start,
+            lending_start,
+            waterfall_start,
             avs_start,
             source_start,
         }
@@ -147,6 +191,16 @@ impl Layout {
             o.peak_network_queue_eth,
         ];
         row[start..start + values.len()].copy_from_slice(&values);
+    }
+
+    /// Index of the first lending column (None without `[lending]`).
+    pub fn lending_start(&self) -> Option<usize> {
+        self.lending_start
+    }
+
+    /// Index of the first exploit and reserve column (None without either).
+    pub fn waterfall_start(&self) -> Option<usize> {
+        self.waterfall_start
     }
 
     /// Index of the first market column (None without `[market]`).

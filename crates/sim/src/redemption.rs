@@ -362,6 +362,14 @@ impl<'m> Redemption<'m> {
         self.exit_fees_eth += value - paid;
         paid
     }
+    /// LRT minted without backing: the supply grows, the NAV per LRT falls.
+    pub fn mint(&mut self, lrt: f64) {
+        self.supply_lrt += lrt.max(0.0);
+    }
+    /// The front door is paused until `t_days` (at least).
+    pub fn pause_until(&mut self, t_days: f64) {
+        self.paused_until_days = self.paused_until_days.max(t_days);
+    }
     /// Arbitrageurs' `lrt` joins the queue at the next step's start.
     pub fn queue_request(&mut self, lrt: f64) {
         self.pending_arb_lrt += lrt.max(0.0);

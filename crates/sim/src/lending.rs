@@ -1,0 +1,663 @@
+//! A lending market that takes the LRT as collateral: a population of leveraged positions,
+//! liquidated in cascades (Aave-style rules, MECHANICS.md §6). Pure path state, no RNG.
+//!
+//! **Units.** Collateral is counted in LRT of t = 0 ETH (1 LRT = 1 ETH of NAV at t = 0),
+//! debt in ETH, prices in ETH per LRT as the lending market's oracle reads them (the
+//! protocol's exchange rate for Aave and Compound, a DEX price or TWAP for market oracles).
+//!
+//! **Positions.** A position with collateral C, debt D at oracle price p has the health factor
+//!
+//! ```text
+//! HF = C·p·LT / D          (∞ without debt)
+//! ```
+//!
+//! with LT the liquidation threshold. A bucket opened at health factor h and price p₀ owes
+//! D = C·p₀·LT/h; its leverage, collateral value over equity, is C·p₀/(C·p₀ − D) =
+//! 1/(1 − LT/h) ([`max_leverage`]: Aave LRT E-mode, LT 0.95, looping to h = 1.01 gives
+//! 16.83×).
+//!
+//! **Liquidation** ([`LendingBook::liquidate`]). A cascade proceeds in rounds. Each round
+//! reads the oracle price p once and liquidates every position with HF < 1 once:
+//!
+//! ```text
+//! cf = 1                   if HF < full_close_below_hf or HF ≤ LT·(1 + bonus)
+//!    = close_factor        otherwise
+//! repay r = cf·D,  seize s = r·(1 + bonus)/p
+//! if s ≥ C:  seize all C, repay r = C·p/(1 + bonus), and the debt left, D − r, is bad debt
+//! ```
+//!
+//! then sells the round's seized LRT in one sale (which, for a market oracle, moves the price
+//! the next round reads). The cascade ends at the first round in which no position is
+//! liquidatable at the price read, or after `max_rounds` rounds with liquidations
+//! ([`Cascade::hit_cap`]).
+//!
+//! **Why full close at HF ≤ LT·(1 + bonus).** A partial liquidation repaying a share cf of
+//! the debt changes the health factor at a fixed price to
+//!
+//! ```text
+//! HF' = (C·p − cf·D·(1 + bonus))·LT / ((1 − cf)·D),   i.e.   HF' − c = (HF − c)/(1 − cf),
+//! c = LT·(1 + bonus)
+//! ```
+//!
+//! so above c every partial liquidation raises HF (the gap to c grows by 1/(1 − cf)), while
+//! at or below c it lowers HF (exactly c is a fixed point). Under Aave's rules such a position
+//! is liquidated by half, falls below `full_close_below_hf` and is then closed in full; with
+//! the collateral no longer covering debt × (1 + bonus) that full close seizes everything.
+//! At a fixed price the sequence ends, whatever the number of steps, with all of C seized,
+//! C·p/(1 + bonus) repaid and the rest bad debt (the first step repays cf·D and seizes
+//! cf·D·(1 + bonus)/p; the last repays the value of what is left) — exactly what one full
+//! close gives. So a position at or below c is closed in full at once: the spiral ends in
+//! one step and no position can sit at the fixed point. A position above c needs at most
+//! 1 + ⌈ln((1 − c)/(HF − c)) / ln(1/(1 − cf))⌉ rounds at a fixed price.
+//!
+//! **The representative looper.** One further position, collateral L/p₀ LRT (worth L ETH at
+//! the t = 0 price p₀) and debt L − 1 ETH for leverage L, so that its equity starts at 1 ETH.
+//! It is liquidated by the same rules at the same prices, but it is hypothetical: its seized
+//! collateral is not sold, and nothing it repays, seizes or loses enters the book's totals or
+//! the [`Cascade`]. Once the market's cascade is over it keeps being liquidated, round after
+//! round at the final price, until it is healthy (still within `max_rounds` rounds in all).
+//! Leverage 1 means no debt: a looper that is never liquidated.
+//!
+//! **Conservation.** Every ETH lent is repaid, still owed or written off:
+//!
+//! ```text
+//! lent_eth = repaid_eth + total_debt_eth() + bad_debt_eth          (conservation_residual)
+//! posted_lrt = total_collateral_lrt() + liquidated_lrt            (collateral_residual)
+//! ```
+//!
+//! both to rounding, at all times.
+//!
+//! **Allocation.** [`LendingBook::new`] reserves room for the t = 0 buckets and
+//! [`OPEN_CAPACITY`] positions opened later by [`LendingBook::open`]; [`LendingBook::reset`]
+//! keeps the capacity, so a path allocates only if it opens more positions than any before.
+//! [`LendingBook::liquidate`] never allocates.
+//!
+//! ```
+//! use lrtsim_sim::lending::{LendingBook, LendingParams};
+//! // One bucket of 100 LRT at health factor 1.05 under Aave's LRT E-mode, looper 10×.
+//! let mut book = LendingBook::new(LendingParams::AAVE_LRT_EMODE, &[(100.0, 1.05)], 1.0, 10.0);
+//! // The oracle falls 6%: HF = 1.05 × 0.94 = 0.987, half the debt is repaid.
+//! let cascade = book.liquidate(|| 0.94, |lrt| lrt * 0.94);
+//! assert_eq!(cascade.rounds, 1);
+//! assert!((cascade.repaid_eth - 100.0 * 0.95 / 1.05 / 2.0).abs() < 1e-12);
+//! assert!(book.conservation_residual().abs() < 1e-12);
+//! ```
+
+/// Positions [`LendingBook::open`] can add without allocating.
+pub const OPEN_CAPACITY: usize = 16;
+
+/// The lending market's risk parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct LendingParams {
+    /// Loan-to-value at which [`LendingBook::open`] borrows, in (0, LT].
+    pub ltv: f64,
+    /// Liquidation threshold LT, in (0, 1): liquidatable when collateral value × LT < debt.
+    pub liquidation_threshold: f64,
+    /// Liquidation bonus: liquidators seize repaid × (1 + bonus) of collateral value (≥ 0).
+    pub liquidation_bonus: f64,
+    /// Share of a position's debt one liquidation repays, in (0, 1].
+    pub close_factor: f64,
+    /// Below this health factor one liquidation repays the whole debt, in (0, 1].
+    pub full_close_below_hf: f64,
+    /// Most rounds with liquidations in one cascade (≥ 1).
+    pub max_rounds: u32,
+}
+
+impl LendingParams {
+    /// Aave's LRT E-mode (MECHANICS.md §6): LTV 93%, LT 95%, bonus 1%, close factor 50%,
+    /// full close below HF 0.95; at most 64 rounds per cascade.
+    pub const AAVE_LRT_EMODE: LendingParams = LendingParams {
+        ltv: 0.93,
+        liquidation_threshold: 0.95,
+        liquidation_bonus: 0.01,
+        close_factor: 0.5,
+        full_close_below_hf: 0.95,
+        max_rounds: 64,
+    };
+
+    /// Health factor C·p·LT/D of `collateral_lrt` against `debt_eth` at `price`; ∞ without
+    /// debt.
+    pub fn health_factor(&self, collateral_lrt: f64, debt_eth: f64, price: f64) -> f64 {
+        health_factor(self.liquidation_threshold, collateral_lrt, debt_eth, price)
+    }
+
+    /// Collateral value over equity of a position at health factor `hf`: 1/(1 − LT/hf).
+    pub fn max_leverage(&self, hf: f64) -> f64 {
+        max_leverage(self.liquidation_threshold, hf)
+    }
+
+    /// The health factor at or below which a partial liquidation no longer raises it:
+    /// LT·(1 + bonus), where collateral value = debt × (1 + bonus).
+    pub fn spiral_health_factor(&self) -> f64 {
+        self.liquidation_threshold * (1.0 + self.liquidation_bonus)
+    }
+}
+
+/// Health factor `collateral_lrt` × `price` × `lt` / `debt_eth`; ∞ when `debt_eth` ≤ 0.
+pub fn health_factor(lt: f64, collateral_lrt: f64, debt_eth: f64, price: f64) -> f64 {
+    if debt_eth > 0.0 {
+        collateral_lrt * price * lt / debt_eth
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The leverage (collateral value over equity) of a position looped to health factor `hf`
+/// under liquidation threshold `lt`: debt = value × lt/hf, so leverage = 1/(1 − lt/hf).
+/// Infinite at hf ≤ lt.
+pub fn max_leverage(lt: f64, hf: f64) -> f64 {
+    let equity_share = 1.0 - lt / hf;
+    if equity_share > 0.0 {
+        1.0 / equity_share
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// What one cascade ([`LendingBook::liquidate`]) did to the market (the looper excluded).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cascade {
+    /// Rounds in which some position was liquidated.
+    pub rounds: u32,
+    /// LRT seized.
+    pub liquidated_lrt: f64,
+    /// Debt repaid by liquidators, ETH.
+    pub repaid_eth: f64,
+    /// Debt written off, ETH.
+    pub bad_debt_eth: f64,
+    /// ETH the liquidators received selling the seized LRT (the `sell` closure's returns).
+    pub proceeds_eth: f64,
+    /// The cascade stopped at `max_rounds` with positions still liquidatable.
+    pub hit_cap: bool,
+}
+
+/// One liquidation of one position.
+#[derive(Debug, Clone, Copy, Default)]
+struct Step {
+    seized_lrt: f64,
+    repaid_eth: f64,
+    bad_debt_eth: f64,
+}
+
+/// Liquidate one position once at `price` if its health factor is below 1.
+fn liquidate_once(params: &LendingParams, c: &mut f64, d: &mut f64, price: f64) -> Option<Step> {
+    let hf = params.health_factor(*c, *d, price);
+    // Healthy (or NaN, which no rule liquidates).
+    if hf >= 1.0 || hf.is_nan() {
+        return None;
+    }
+    let bonus = 1.0 + params.liquidation_bonus;
+    let cf = if hf < params.full_close_below_hf || hf <= params.spiral_health_factor() {
+        1.0
+    } else {
+        params.close_factor
+    };
+    let repay = cf * *d;
+    let seize = repay * bonus / price;
+    let step = if seize >= *c {
+        // Everything goes; what the collateral cannot cover is written off.
+        let repaid = (*c * price / bonus).min(*d);
+        let step = Step {
+            seized_lrt: *c,
+            repaid_eth: repaid,
+            bad_debt_eth: *d - repaid,
+        };
+        *c = 0.0;
+        *d = 0.0;
+        step
+    } else {
+        *c -= seize;
+        *d -= repay;
+        Step {
+            seized_lrt: seize,
+            repaid_eth: repay,
+            bad_debt_eth: 0.0,
+        }
+    };
+    Some(step)
+}
+
+/// The lending market's positions on one path: t = 0 buckets, positions opened since, the
+/// representative looper, and running totals. See the module docs.
+#[derive(Debug, Clone)]
+pub struct LendingBook {
+    params: LendingParams,
+    /// Collateral per position, LRT: the t = 0 buckets, then positions opened since.
+    collateral: Vec<f64>,
+    /// Debt per position, ETH.
+    debt: Vec<f64>,
+    /// The t = 0 buckets' collateral and debt, for `reset`.
+    collateral0: Vec<f64>,
+    debt0: Vec<f64>,
+    /// Sums of the t = 0 buckets.
+    collateral0_total: f64,
+    debt0_total: f64,
+    /// Running totals (see the accessors).
+    posted_lrt: f64,
+    lent_eth: f64,
+    repaid_eth: f64,
+    bad_debt_eth: f64,
+    liquidated_lrt: f64,
+    proceeds_eth: f64,
+    max_depth: u32,
+    /// The representative looper: leverage, t = 0 and current collateral and debt.
+    looper_leverage: f64,
+    looper_collateral0: f64,
+    looper_debt0: f64,
+    looper_collateral: f64,
+    looper_debt: f64,
+}
+
+impl LendingBook {
+    /// A book of `buckets`, each (collateral in LRT, health factor at t = 0), with debt
+    /// collateral × `price0` × LT / health factor, and a representative looper of leverage
+    /// `looper_leverage` (≥ 1): collateral `looper_leverage`/`price0` LRT, debt
+    /// `looper_leverage` − 1 ETH.
+    pub fn new(
+        params: LendingParams,
+        buckets: &[(f64, f64)],
+        price0: f64,
+        looper_leverage: f64,
+    ) -> LendingBook {
+        debug_assert!(
+            params.ltv > 0.0 && params.ltv <= params.liquidation_threshold,
+            "LTV {} must be in (0, LT]",
+            params.ltv
+        );
+        debug_assert!(
+            params.liquidation_threshold > 0.0 && params.liquidation_threshold < 1.0,
+            "liquidation threshold {} must be in (0, 1)",
+            params.liquidation_threshold
+        );
+        debug_assert!(
+            params.liquidation_bonus >= 0.0 && params.liquidation_bonus.is_finite(),
+            "liquidation bonus {} must be ≥ 0",
+            params.liquidation_bonus
+        );
+        debug_assert!(
+            params.close_factor > 0.0 && params.close_factor <= 1.0,
+            "close factor {} must be in (0, 1]",
+            params.close_factor
+        );
+        debug_assert!(
+            params.full_close_below_hf > 0.0 && params.full_close_below_hf <= 1.0,
+            "full-close health factor {} must be in (0, 1]",
+            params.full_close_below_hf
+        );
+        debug_assert!(params.max_rounds >= 1, "max_rounds must be ≥ 1");
+        debug_assert!(
+            price0 > 0.0 && price0.is_finite(),
+            "t = 0 price {price0} must be > 0 and finite"
+        );
+        debug_assert!(
+            looper_leverage >= 1.0 && looper_leverage.is_finite(),
+            "looper leverage {looper_leverage} must be ≥ 1 and finite"
+        );
+        let n = buckets.len();
+        let mut collateral0 = Vec::with_capacity(n);
+        let mut debt0 = Vec::with_capacity(n);
+        for &(c, hf) in buckets {
+            debug_assert!(
+                c >= 0.0 && c.is_finite(),
+                "bucket collateral {c} must be ≥ 0"
+            );
+            debug_assert!(hf > 0.0, "bucket health factor {hf} must be > 0");
+            collateral0.push(c);
+            debt0.push(c * price0 * params.liquidation_threshold / hf);
+        }
+        let mut collateral = Vec::with_capacity(n + OPEN_CAPACITY);
+        let mut debt = Vec::with_capacity(n + OPEN_CAPACITY);
+        collateral.extend_from_slice(&collateral0);
+        debt.extend_from_slice(&debt0);
+        let collateral0_total = collateral0.iter().sum();
+        let debt0_total = debt0.iter().sum();
+        LendingBook {
+            params,
+            collateral,
+            debt,
+            collateral0,
+            debt0,
+            collateral0_total,
+            debt0_total,
+            posted_lrt: collateral0_total,
+            lent_eth: debt0_total,
+            repaid_eth: 0.0,
+            bad_debt_eth: 0.0,
+            liquidated_lrt: 0.0,
+            proceeds_eth: 0.0,
+            max_depth: 0,
+            looper_leverage,
+            looper_collateral0: looper_leverage / price0,
+            looper_debt0: looper_leverage - 1.0,
+            looper_collateral: looper_leverage / price0,
+            looper_debt: looper_leverage - 1.0,
+        }
+    }
+
+    /// Back to t = 0: the buckets as built, opened positions dropped (capacity kept), totals
+    /// cleared, the looper restored.
+    pub fn reset(&mut self) {
+        let n = self.collateral0.len();
+        self.collateral.truncate(n);
+        self.debt.truncate(n);
+        self.collateral.copy_from_slice(&self.collateral0);
+        self.debt.copy_from_slice(&self.debt0);
+        self.posted_lrt = self.collateral0_total;
+        self.lent_eth = self.debt0_total;
+        self.repaid_eth = 0.0;
+        self.bad_debt_eth = 0.0;
+        self.liquidated_lrt = 0.0;
+        self.proceeds_eth = 0.0;
+        self.max_depth = 0;
+        self.looper_collateral = self.looper_collateral0;
+        self.looper_debt = self.looper_debt0;
+    }
+
+    /// The risk parameters.
+    pub fn params(&self) -> &LendingParams {
+        &self.params
+    }
+
+    /// Number of positions: the t = 0 buckets, then those opened since (the looper excluded).
+    pub fn position_count(&self) -> usize {
+        self.collateral.len()
+    }
+
+    /// Collateral per position, LRT (t = 0 buckets first, then opened positions in order).
+    pub fn collateral_lrt(&self) -> &[f64] {
+        &self.collateral
+    }
+
+    /// Debt per position, ETH (same order as [`LendingBook::collateral_lrt`]).
+    pub fn debt_eth(&self) -> &[f64] {
+        &self.debt
+    }
+
+    /// Collateral of all positions, LRT (the looper excluded).
+    pub fn total_collateral_lrt(&self) -> f64 {
+        self.collateral.iter().sum()
+    }
+
+    /// Debt outstanding over all positions, ETH (the looper excluded).
+    pub fn total_debt_eth(&self) -> f64 {
+        self.debt.iter().sum()
+    }
+
+    /// Health factor of position `i` at `price` (∞ without debt).
+    pub fn position_health_factor(&self, i: usize, price: f64) -> f64 {
+        self.params
+            .health_factor(self.collateral[i], self.debt[i], price)
+    }
+
+    /// Lowest health factor over the positions at `price` (∞ if none has debt).
+    pub fn min_health_factor(&self, price: f64) -> f64 {
+        (0..self.collateral.len())
+            .map(|i| self.position_health_factor(i, price))
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Whether some position (the looper excluded) is liquidatable, HF < 1, at `price`.
+    pub fn liquidatable(&self, price: f64) -> bool {
+        (0..self.collateral.len()).any(|i| self.position_health_factor(i, price) < 1.0)
+    }
+
+    /// LRT posted as collateral: the t = 0 buckets plus every [`LendingBook::open`].
+    pub fn posted_lrt(&self) -> f64 {
+        self.posted_lrt
+    }
+
+    /// ETH lent: the t = 0 debt plus every [`LendingBook::open`].
+    pub fn lent_eth(&self) -> f64 {
+        self.lent_eth
+    }
+
+    /// Debt repaid by liquidators, ETH.
+    pub fn repaid_eth(&self) -> f64 {
+        self.repaid_eth
+    }
+
+    /// Debt written off, ETH.
+    pub fn bad_debt_eth(&self) -> f64 {
+        self.bad_debt_eth
+    }
+
+    /// Collateral seized by liquidators, LRT.
+    pub fn liquidated_lrt(&self) -> f64 {
+        self.liquidated_lrt
+    }
+
+    /// ETH the liquidators received selling the seized collateral.
+    pub fn liquidation_proceeds_eth(&self) -> f64 {
+        self.proceeds_eth
+    }
+
+    /// Most rounds with liquidations in one cascade so far.
+    pub fn max_depth(&self) -> u32 {
+        self.max_depth
+    }
+
+    /// lent − (repaid + outstanding + bad debt), ETH: zero to rounding.
+    pub fn conservation_residual(&self) -> f64 {
+        self.lent_eth - (self.repaid_eth + self.total_debt_eth() + self.bad_debt_eth)
+    }
+
+    /// posted − (held + seized), LRT: zero to rounding.
+    pub fn collateral_residual(&self) -> f64 {
+        self.posted_lrt - (self.total_collateral_lrt() + self.liquidated_lrt)
+    }
+
+    /// Open a position posting `collateral_lrt` (≥ 0) and borrowing LTV × collateral ×
+    /// `price` at once (e.g. an attacker posting minted LRT). Returns the ETH borrowed.
+    pub fn open(&mut self, collateral_lrt: f64, price: f64) -> f64 {
+        debug_assert!(
+            collateral_lrt >= 0.0 && collateral_lrt.is_finite(),
+            "collateral {collateral_lrt} must be ≥ 0 and finite"
+        );
+        debug_assert!(
+            price >= 0.0 && price.is_finite(),
+            "price {price} must be ≥ 0 and finite"
+        );
+        let borrowed = self.params.ltv * collateral_lrt * price;
+        self.collateral.push(collateral_lrt);
+        self.debt.push(borrowed);
+        self.posted_lrt += collateral_lrt;
+        self.lent_eth += borrowed;
+        borrowed
+    }
+
+    /// Run a liquidation cascade. `price` gives the oracle price now (ETH per LRT, ≥ 0); it
+    /// is called once per round and may change as liquidators sell (a market oracle reading
+    /// the pool). `sell` sells one round's seized LRT (> 0) and returns the ETH it fetched;
+    /// it is called once per round that seized collateral. Rounds repeat until no position
+    /// is liquidatable at the price read, or `max_rounds` rounds have liquidated
+    /// ([`Cascade::hit_cap`] if positions were still liquidatable). The looper is liquidated
+    /// alongside, then at the final price until healthy, without entering the result.
+    pub fn liquidate<P, S>(&mut self, mut price: P, mut sell: S) -> Cascade
+    where
+        P: FnMut() -> f64,
+        S: FnMut(f64) -> f64,
+    {
+        let params = self.params;
+        let mut cascade = Cascade::default();
+        let final_price = loop {
+            let p = price();
+            debug_assert!(p >= 0.0 && p.is_finite(), "oracle price {p} must be ≥ 0");
+            if !self.liquidatable(p) {
+                break p;
+            }
+            if cascade.rounds >= params.max_rounds {
+                cascade.hit_cap = true;
+                break p;
+            }
+            cascade.rounds += 1;
+            let mut seized = 0.0;
+            for (c, d) in self.collateral.iter_mut().zip(self.debt.iter_mut()) {
+                if let Some(step) = liquidate_once(&params, c, d, p) {
+                    seized += step.seized_lrt;
+                    cascade.repaid_eth += step.repaid_eth;
+                    cascade.bad_debt_eth += step.bad_debt_eth;
+                }
+            }
+            // The looper is hypothetical: liquidated at the same price, never sold.
+            liquidate_once(
+                &params,
+                &mut self.looper_collateral,
+                &mut self.looper_debt,
+                p,
+            );
+            cascade.liquidated_lrt += seized;
+            if seized > 0.0 {
+                let proceeds = sell(seized);
+                debug_assert!(proceeds >= 0.0, "sale proceeds {proceeds} must be ≥ 0");
+                cascade.proceeds_eth += proceeds;
+            }
+        };
+        // The market no longer moves: the looper's liquidators go on at the final price.
+        let mut steps = cascade.rounds;
+        while !cascade.hit_cap && steps < params.max_rounds {
+            if liquidate_once(
+                &params,
+                &mut self.looper_collateral,
+                &mut self.looper_debt,
+                final_price,
+            )
+            .is_none()
+            {
+                break;
+            }
+            steps += 1;
+        }
+        self.repaid_eth += cascade.repaid_eth;
+        self.bad_debt_eth += cascade.bad_debt_eth;
+        self.liquidated_lrt += cascade.liquidated_lrt;
+        self.proceeds_eth += cascade.proceeds_eth;
+        self.max_depth = self.max_depth.max(cascade.rounds);
+        cascade
+    }
+
+    /// The representative looper's leverage at t = 0.
+    pub fn looper_leverage(&self) -> f64 {
+        self.looper_leverage
+    }
+
+    /// The looper's collateral, LRT.
+    pub fn looper_collateral_lrt(&self) -> f64 {
+        self.looper_collateral
+    }
+
+    /// The looper's debt, ETH (0 once its collateral is gone: the rest was written off).
+    pub fn looper_debt_eth(&self) -> f64 {
+        self.looper_debt
+    }
+
+    /// The looper's health factor at `price`.
+    pub fn looper_health_factor(&self, price: f64) -> f64 {
+        self.params
+            .health_factor(self.looper_collateral, self.looper_debt, price)
+    }
+
+    /// The looper's equity at `price`, ETH: collateral × price − debt (1 at t = 0).
+    pub fn looper_equity(&self, price: f64) -> f64 {
+        self.looper_collateral * price - self.looper_debt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: LendingParams = LendingParams::AAVE_LRT_EMODE;
+
+    #[test]
+    fn partial_liquidation_moves_the_gap_to_the_spiral_point() {
+        // HF' − c = (HF − c)/(1 − cf) above c = LT(1 + bonus).
+        let c = P.spiral_health_factor();
+        for hf in [0.96, 0.97, 0.99, 0.999] {
+            let (mut col, mut debt) = (100.0, 100.0 * P.liquidation_threshold / hf);
+            liquidate_once(&P, &mut col, &mut debt, 1.0).unwrap();
+            let after = P.health_factor(col, debt, 1.0);
+            let want = c + (hf - c) / (1.0 - P.close_factor);
+            assert!((after - want).abs() < 1e-13, "{hf}: {after} vs {want}");
+        }
+    }
+
+    #[test]
+    fn spiral_full_close_equals_aave_partial_then_full() {
+        // HF in [0.95, c]: Aave's literal rule repays half (HF falls further) until HF < 0.95,
+        // then closes in full. The one-step full close must end in the same place at a fixed
+        // price.
+        let p = 0.9;
+        let b = 1.0 + P.liquidation_bonus;
+        for hf in [0.9500001, 0.952, 0.955, 0.958] {
+            let c0 = 100.0;
+            let d0 = c0 * p * P.liquidation_threshold / hf;
+            let (mut c, mut d) = (c0, d0);
+            let step = liquidate_once(&P, &mut c, &mut d, p).unwrap();
+            // Aave by hand.
+            let (mut ca, mut da, mut repaid, mut partials) = (c0, d0, 0.0, 0);
+            while da > 0.0 {
+                let h = P.health_factor(ca, da, p);
+                let cf = if h < P.full_close_below_hf { 1.0 } else { 0.5 };
+                let seize = cf * da * b / p;
+                if seize >= ca {
+                    repaid += ca * p / b;
+                    ca = 0.0;
+                    da = 0.0;
+                } else {
+                    partials += 1;
+                    repaid += cf * da;
+                    ca -= seize;
+                    da -= cf * da;
+                }
+            }
+            assert!(partials >= 1);
+            assert!((step.repaid_eth - repaid).abs() < 1e-12 * d0, "{hf}");
+            assert_eq!(step.seized_lrt, c0);
+            assert_eq!((c, d), (0.0, 0.0));
+            assert!((step.bad_debt_eth - (d0 - repaid)).abs() < 1e-12 * d0);
+        }
+    }
+
+    #[test]
+    fn reset_restores_t0_and_keeps_capacity() {
+        let mut book = LendingBook::new(P, &[(50.0, 1.02), (50.0, 1.2)], 1.0, 12.0);
+        let lent0 = book.lent_eth();
+        let fresh = book.clone();
+        for _ in 0..(OPEN_CAPACITY + 3) {
+            book.open(1.0, 1.0);
+        }
+        let cap = book.collateral.capacity();
+        book.liquidate(|| 0.5, |s| 0.5 * s);
+        assert!(book.bad_debt_eth() > 0.0);
+        book.reset();
+        assert_eq!(book.collateral.capacity(), cap);
+        assert_eq!(book.collateral_lrt(), fresh.collateral_lrt());
+        assert_eq!(book.debt_eth(), fresh.debt_eth());
+        assert_eq!(book.lent_eth(), lent0);
+        assert_eq!(book.repaid_eth(), 0.0);
+        assert_eq!(book.bad_debt_eth(), 0.0);
+        assert_eq!(book.liquidated_lrt(), 0.0);
+        assert_eq!(book.liquidation_proceeds_eth(), 0.0);
+        assert_eq!(book.max_depth(), 0);
+        assert_eq!(book.looper_equity(1.0), fresh.looper_equity(1.0));
+    }
+
+    #[test]
+    fn leverage_one_looper_is_never_liquidated() {
+        let mut book = LendingBook::new(P, &[(10.0, 1.01)], 1.0, 1.0);
+        assert_eq!(book.looper_debt_eth(), 0.0);
+        book.liquidate(|| 0.1, |s| 0.1 * s);
+        assert_eq!(book.looper_collateral_lrt(), 1.0);
+        assert!((book.looper_equity(1.0) - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn looper_equity_is_one_at_the_t0_price() {
+        for p0 in [0.97, 1.0, 1.03] {
+            let book = LendingBook::new(P, &[], p0, 15.0);
+            assert!((book.looper_equity(p0) - 1.0).abs() < 1e-13);
+            let hf = book.looper_health_factor(p0);
+            assert!((hf - 15.0 * P.liquidation_threshold / 14.0).abs() < 1e-13);
+        }
+    }
+}
