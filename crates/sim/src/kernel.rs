@@ -894,6 +894,11 @@ impl<'m> PathKernel<'m> {
         row[src..src + self.slashed_by_source.len()].copy_from_slice(&self.slashed_by_source);
     }
 
+    /// The lending market's book after the last path (None without `[lending]`).
+    pub fn lending(&self) -> Option<&LendingBook> {
+        self.lending.as_ref()
+    }
+
     /// The path's books, summed from the state itself (for conservation checks).
     pub fn book(&self) -> Book {
         let (withdrawable_eth, allocated_eth) = self.ledger.totals();
