@@ -20,7 +20,7 @@
 
 use std::cell::Cell;
 
-use lrtsim_scenario::market::MarketModel;
+use lrtsim_scenario::market::{ArbitrageModel, MarketModel};
 use lrtsim_scenario::spec::{OracleKind, PoolKind};
 
 use crate::amm::{Invariant, Pool};
@@ -95,7 +95,7 @@ pub struct Market<'m> {
     /// Liquidity, share of t = 0.
     liquidity: f64,
     flows: Vec<Flow>,
-    capital_eth: f64,
+    arbs: Arbs,
     /// Discount at the last step's end.
     discount: f64,
     /// The lending market's oracle, and for a TWAP the step-end prices (ETH per LRT) of the
@@ -104,8 +104,6 @@ pub struct Market<'m> {
     twap: Vec<f64>,
     twap_head: usize,
     twap_len: usize,
-    /// LRT arbitrageurs bought and hold to the horizon (no front door).
-    held_lrt: f64,
 
     min_low_ratio: f64,
     worst_proceeds_eth: f64,
@@ -114,7 +112,6 @@ pub struct Market<'m> {
     depeg_over: Vec<f64>,
     sold_lrt: f64,
     panic_lrt: f64,
-    arb_lrt: f64,
     min_liquidity: f64,
 }
 
@@ -147,7 +144,7 @@ impl<'m> Market<'m> {
             rate: 1.0,
             liquidity: 1.0,
             flows: Vec::with_capacity(8),
-            capital_eth: 0.0,
+            arbs: Arbs::default(),
             discount: 0.0,
             oracle: oracle.map_or(OracleKind::ExchangeRate, |o| o.0),
             // A TWAP over w days averages the current price with the ⌈w / dt⌉ − 1 step ends
@@ -158,7 +155,6 @@ impl<'m> Market<'m> {
             ],
             twap_head: 0,
             twap_len: 0,
-            held_lrt: 0.0,
             min_low_ratio: 1.0,
             worst_proceeds_eth: 0.0,
             worst_nav_shortfall: 0.0,
@@ -166,7 +162,6 @@ impl<'m> Market<'m> {
             depeg_over: vec![0.0; n],
             sold_lrt: 0.0,
             panic_lrt: 0.0,
-            arb_lrt: 0.0,
             min_liquidity: 1.0,
         };
         market.reset();
@@ -179,9 +174,11 @@ impl<'m> Market<'m> {
         self.rate = 1.0;
         self.liquidity = 1.0;
         self.flows.clear();
-        self.capital_eth = self.m.arbitrage.map_or(0.0, |a| a.capital_eth);
+        self.arbs = Arbs {
+            capital_eth: self.m.arbitrage.map_or(0.0, |a| a.capital_eth),
+            ..Arbs::default()
+        };
         self.discount = 1.0 - self.pool.price();
-        self.held_lrt = 0.0;
         self.twap_head = 0;
         self.twap_len = 0;
         self.min_low_ratio = f64::INFINITY;
@@ -191,7 +188,6 @@ impl<'m> Market<'m> {
         self.depeg_over.fill(0.0);
         self.sold_lrt = 0.0;
         self.panic_lrt = 0.0;
-        self.arb_lrt = 0.0;
         self.min_liquidity = 1.0;
     }
 
@@ -217,7 +213,7 @@ impl<'m> Market<'m> {
 
     /// Arbitrage capital not tied up, ETH.
     pub fn capital_eth(&self) -> f64 {
-        self.capital_eth
+        self.arbs.capital_eth
     }
 
     /// Marks the pool's rate to `nav` (a pool with a rate oracle, or a rebasing token).
@@ -231,11 +227,6 @@ impl<'m> Market<'m> {
     /// Pool price (ETH per pool unit) at which a seller's marginal proceeds are `ratio` × NAV.
     fn sell_target(&self, ratio: f64, nav: f64) -> f64 {
         ratio * nav / (self.rate * (1.0 - self.m.fee))
-    }
-
-    /// Pool price at which a buyer's marginal cost is `ratio` × NAV.
-    fn buy_target(&self, ratio: f64, nav: f64) -> f64 {
-        ratio * nav * (1.0 - self.m.fee) / self.rate
     }
 
     /// Of `demand_lrt` LRT whose holders decided to redeem at NAV `nav` with the queue
@@ -316,19 +307,37 @@ impl<'m> Market<'m> {
     /// Liquidations at the current prices, iterated to a fixed point: liquidators sell what
     /// they seize into the pool at once, which (with a market or TWAP oracle) can make more
     /// positions liquidatable.
-    fn cascade(&mut self, nav: f64, book: &mut LendingBook) {
-        let (rate, fee) = (self.rate, self.m.fee);
+    ///
+    /// Arbitrageurs buy back after every round's sales, with what capital they have left, so
+    /// the cascade runs into their bids before it runs into an empty pool.
+    fn cascade(&mut self, nav: f64, book: &mut LendingBook, mut front: Option<&mut Redemption>) {
+        let (rate, fee, dt) = (self.rate, self.m.fee, self.step_days);
+        let arb = self.m.arbitrage;
         let pool = Cell::new(self.pool);
+        let mut arbs = self.arbs;
         book.liquidate(
             || self.oracle_price(&pool.get(), nav),
             |lrt| {
                 let mut p = pool.get();
                 let swap = p.sell(lrt * rate, fee);
+                if let Some(a) = &arb {
+                    arbitrage(
+                        &mut p,
+                        &mut arbs,
+                        a,
+                        front.as_deref_mut(),
+                        nav,
+                        rate,
+                        fee,
+                        dt,
+                    );
+                }
                 pool.set(p);
                 swap.amount_out
             },
         );
         self.pool = pool.get();
+        self.arbs = arbs;
     }
 
     /// The rest of step `k` (see the module docs) at NAV `nav`, with the front door and the
@@ -356,7 +365,7 @@ impl<'m> Market<'m> {
         self.flows.retain(|f| f.end_days > t1);
         let holders = match front.as_deref() {
             Some(r) => r.supply_lrt() - r.queued_lrt(),
-            None => self.supply0_lrt - self.held_lrt,
+            None => self.supply0_lrt - self.arbs.held_lrt,
         } - self.pool_lrt();
         let sell = sell.min(holders.max(0.0));
         if sell > DUST_LRT {
@@ -364,8 +373,11 @@ impl<'m> Market<'m> {
             self.sold_lrt += sell;
         }
 
+        if let Some(r) = front.as_deref_mut() {
+            self.arbs.capital_eth += r.take_arb_paid();
+        }
         if let Some(book) = lending {
-            self.cascade(nav, book);
+            self.cascade(nav, book, front.as_deref_mut());
         }
 
         // The step's low: depeg indicators and the forced seller's quote.
@@ -397,53 +409,18 @@ impl<'m> Market<'m> {
         // Arbitrage: instant redemption where the buffer allows, then the queue (or holding
         // to the horizon without a front door); above NAV, holders sell.
         if let Some(a) = m.arbitrage {
-            if let Some(r) = front.as_deref_mut() {
-                self.capital_eth += r.take_arb_paid();
-                let target = self.buy_target(a.threshold(0.0, r.instant_fee()), nav);
-                for _ in 0..ARB_ROUNDS {
-                    let capacity_eth = r.instant_capacity_eth();
-                    if capacity_eth <= 0.0 || self.capital_eth <= 0.0 || self.pool.price() >= target
-                    {
-                        break;
-                    }
-                    // Spend at most the capital and what buys the LRT the buffer can redeem.
-                    let max_units = capacity_eth / nav * self.rate / (1.0 - fee);
-                    let max_dx = if max_units < self.pool.lrt_units() {
-                        self.pool.x_given_z(self.pool.lrt_units() - max_units) - self.pool.eth()
-                    } else {
-                        f64::INFINITY
-                    };
-                    let swap =
-                        self.pool
-                            .buy_to_price(target, self.capital_eth.min(max_dx).max(0.0), fee);
-                    if swap.amount_out <= 0.0 {
-                        break;
-                    }
-                    let lrt = swap.amount_out / self.rate;
-                    self.capital_eth = (self.capital_eth - swap.amount_in).max(0.0);
-                    self.capital_eth += r.redeem_instant(lrt, nav);
-                    self.arb_lrt += lrt;
-                }
-            }
-            // A request queued now is paid at the next step's start at the earliest.
-            let wait_days = front
-                .as_deref()
-                .map_or(a.closed_wait_days, |r| r.posted_wait_days().max(dt));
-            let target = self.buy_target(a.threshold(wait_days, 0.0), nav);
-            if self.capital_eth > 0.0 && self.pool.price() < target {
-                let swap = self.pool.buy_to_price(target, self.capital_eth, fee);
-                let lrt = swap.amount_out / self.rate;
-                self.capital_eth = (self.capital_eth - swap.amount_in).max(0.0);
-                self.arb_lrt += lrt;
-                match front {
-                    Some(r) => r.queue_request(lrt),
-                    None => self.held_lrt += lrt,
-                }
-            }
-            let ceiling = self.sell_target(1.0 + a.premium, nav);
-            if self.pool.price() > ceiling {
-                self.pool.sell_to_price(ceiling, f64::INFINITY, fee);
-            }
+            let mut pool = self.pool;
+            arbitrage(
+                &mut pool,
+                &mut self.arbs,
+                &a,
+                front,
+                nav,
+                self.rate,
+                fee,
+                dt,
+            );
+            self.pool = pool;
         }
 
         // The step's end.
@@ -501,7 +478,7 @@ impl<'m> Market<'m> {
             horizon_sale_loss: 1.0 - horizon / position,
             sold_share: self.sold_lrt / self.supply0_lrt,
             panic_sold_share: self.panic_lrt / self.supply0_lrt,
-            arb_bought_share: self.arb_lrt / self.supply0_lrt,
+            arb_bought_share: self.arbs.bought_lrt / self.supply0_lrt,
             liquidity_lost_share: 1.0 - self.min_liquidity,
         }
     }
@@ -514,5 +491,76 @@ impl<'m> Market<'m> {
     /// 1 for each threshold the discount exceeded at some step's low, in threshold order.
     pub fn depeg_over(&self) -> &[f64] {
         &self.depeg_over
+    }
+}
+
+/// Arbitrageurs' money: capital free to use, LRT bought, and (without a front door) held.
+#[derive(Debug, Clone, Copy, Default)]
+struct Arbs {
+    capital_eth: f64,
+    bought_lrt: f64,
+    held_lrt: f64,
+}
+
+/// Arbitrage at NAV `nav` on `pool` (LRT in pool units at `rate`, swap fee `fee`, steps of
+/// `dt` days): arbitrageurs buy while the price is below what a redemption pays them net of
+/// their required return and premium — first what the buffer can redeem at once (capital
+/// comes back at once, so up to [`ARB_ROUNDS`] rounds), then through the queue (or to hold
+/// without a front door); above NAV by more than the premium, holders sell. Their marginal
+/// cost includes the pool fee.
+#[allow(clippy::too_many_arguments)]
+fn arbitrage(
+    pool: &mut Pool,
+    arbs: &mut Arbs,
+    a: &ArbitrageModel,
+    mut front: Option<&mut Redemption>,
+    nav: f64,
+    rate: f64,
+    fee: f64,
+    dt: f64,
+) {
+    let buy_target = |ratio: f64| ratio * nav * (1.0 - fee) / rate;
+    if let Some(r) = front.as_deref_mut() {
+        let target = buy_target(a.threshold(0.0, r.instant_fee()));
+        for _ in 0..ARB_ROUNDS {
+            let capacity_eth = r.instant_capacity_eth();
+            if capacity_eth <= 0.0 || arbs.capital_eth <= 0.0 || pool.price() >= target {
+                break;
+            }
+            // Spend at most the capital and what buys the LRT the buffer can redeem.
+            let max_units = capacity_eth / nav * rate / (1.0 - fee);
+            let max_dx = if max_units < pool.lrt_units() {
+                pool.x_given_z(pool.lrt_units() - max_units) - pool.eth()
+            } else {
+                f64::INFINITY
+            };
+            let swap = pool.buy_to_price(target, arbs.capital_eth.min(max_dx).max(0.0), fee);
+            if swap.amount_out <= 0.0 {
+                break;
+            }
+            let lrt = swap.amount_out / rate;
+            arbs.capital_eth = (arbs.capital_eth - swap.amount_in).max(0.0);
+            arbs.capital_eth += r.redeem_instant(lrt, nav);
+            arbs.bought_lrt += lrt;
+        }
+    }
+    // A request queued now is paid at the next step's start at the earliest.
+    let wait_days = front
+        .as_deref()
+        .map_or(a.closed_wait_days, |r| r.posted_wait_days().max(dt));
+    let target = buy_target(a.threshold(wait_days, 0.0));
+    if arbs.capital_eth > 0.0 && pool.price() < target {
+        let swap = pool.buy_to_price(target, arbs.capital_eth, fee);
+        let lrt = swap.amount_out / rate;
+        arbs.capital_eth = (arbs.capital_eth - swap.amount_in).max(0.0);
+        arbs.bought_lrt += lrt;
+        match front {
+            Some(r) => r.queue_request(lrt),
+            None => arbs.held_lrt += lrt,
+        }
+    }
+    let ceiling = (1.0 + a.premium) * nav / (rate * (1.0 - fee));
+    if pool.price() > ceiling {
+        pool.sell_to_price(ceiling, f64::INFINITY, fee);
     }
 }

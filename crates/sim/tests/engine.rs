@@ -36,6 +36,8 @@ fn same_seed_is_bit_identical_for_any_thread_count() {
         "steth-2022.toml",
         "ezeth-2024.toml",
         "rseth-2026.toml",
+        "leverage-loop.toml",
+        "market-oracle-cascade.toml",
     ] {
         // Not a multiple of the chunk size, so the last chunk is short.
         let model = scenario(name, 10 * CHUNK_PATHS + 123);
@@ -63,7 +65,12 @@ fn same_seed_is_bit_identical_for_any_thread_count() {
 
 #[test]
 fn shards_reproduce_the_full_run() {
-    for name in ["baseline.toml", "bank-run.toml", "rseth-2026.toml"] {
+    for name in [
+        "baseline.toml",
+        "bank-run.toml",
+        "rseth-2026.toml",
+        "market-oracle-cascade.toml",
+    ] {
         shards_reproduce(name);
     }
 }
