@@ -444,17 +444,28 @@ impl<'m> PathKernel<'m> {
         if let (Some(o), Some(mk)) = (market, self.market.as_ref()) {
             self.layout.write_market(row, &o, mk);
             if let (Some(start), Some(book)) = (self.layout.lending_start(), &self.lending) {
+                // Bad debt: written off, plus what open positions' collateral no longer
+                // covers at the horizon, marked as the lender marks it (the NAV for an
+                // exchange-rate oracle, else the market price).
+                let price = mk.price_eth();
+                let mark = match m.lending.as_ref().map(|l| l.oracle) {
+                    Some(lrtsim_scenario::spec::OracleKind::ExchangeRate) => nav,
+                    _ => price,
+                };
+                let underwater: f64 = book
+                    .collateral_lrt()
+                    .iter()
+                    .zip(book.debt_eth())
+                    .map(|(c, d)| (d - c * mark).max(0.0))
+                    .sum();
+                let bad = book.bad_debt_eth() + underwater;
                 let lent = book.lent_eth();
                 let values = [
                     book.liquidated_lrt() / self.supply0_lrt(),
                     f64::from(book.max_depth()),
-                    book.bad_debt_eth(),
-                    if lent > 0.0 {
-                        book.bad_debt_eth() / lent
-                    } else {
-                        0.0
-                    },
-                    1.0 - book.looper_equity(mk.price_eth()),
+                    bad,
+                    if lent > 0.0 { bad / lent } else { 0.0 },
+                    1.0 - book.looper_equity(price),
                 ];
                 row[start..start + values.len()].copy_from_slice(&values);
             }

@@ -181,6 +181,18 @@ struct Step {
 
 /// Liquidate one position once at `price` if its health factor is below 1.
 fn liquidate_once(params: &LendingParams, c: &mut f64, d: &mut f64, price: f64) -> Option<Step> {
+    liquidate_part(params, c, d, price, 1.0)
+}
+
+/// Like [`liquidate_once`], doing only `part` ∈ (0, 1] of it (liquidators who cannot sell more
+/// at a profit): a part of a full seizure seizes and repays that part and writes off nothing.
+fn liquidate_part(
+    params: &LendingParams,
+    c: &mut f64,
+    d: &mut f64,
+    price: f64,
+    part: f64,
+) -> Option<Step> {
     let hf = params.health_factor(*c, *d, price);
     // Healthy (or NaN, which no rule liquidates).
     if hf >= 1.0 || hf.is_nan() {
@@ -194,7 +206,17 @@ fn liquidate_once(params: &LendingParams, c: &mut f64, d: &mut f64, price: f64) 
     };
     let repay = cf * *d;
     let seize = repay * bonus / price;
-    let step = if seize >= *c {
+    let step = if seize >= *c && part < 1.0 {
+        let seized = part * *c;
+        let repaid = (seized * price / bonus).min(*d);
+        *c -= seized;
+        *d -= repaid;
+        Step {
+            seized_lrt: seized,
+            repaid_eth: repaid,
+            bad_debt_eth: 0.0,
+        }
+    } else if seize >= *c {
         // Everything goes; what the collateral cannot cover is written off.
         let repaid = (*c * price / bonus).min(*d);
         let step = Step {
@@ -206,6 +228,7 @@ fn liquidate_once(params: &LendingParams, c: &mut f64, d: &mut f64, price: f64) 
         *d = 0.0;
         step
     } else {
+        let (seize, repay) = (part * seize, part * repay);
         *c -= seize;
         *d -= repay;
         Step {
@@ -472,9 +495,27 @@ impl LendingBook {
     /// is liquidatable at the price read, or `max_rounds` rounds have liquidated
     /// ([`Cascade::hit_cap`] if positions were still liquidatable). The looper is liquidated
     /// alongside, then at the final price until healthy, without entering the result.
-    pub fn liquidate<P, S>(&mut self, mut price: P, mut sell: S) -> Cascade
+    pub fn liquidate<P, S>(&mut self, price: P, sell: S) -> Cascade
     where
         P: FnMut() -> f64,
+        S: FnMut(f64) -> f64,
+    {
+        self.liquidate_capped(price, |_| f64::INFINITY, sell)
+    }
+
+    /// [`LendingBook::liquidate`] with liquidators who seize at most `capacity(price)` LRT a
+    /// round — what they can sell at a profit — every liquidation scaled down alike when the
+    /// round would seize more. A round with no capacity ends the cascade, even with positions
+    /// still below a health factor of 1 (they wait for a better market).
+    pub fn liquidate_capped<P, K, S>(
+        &mut self,
+        mut price: P,
+        mut capacity: K,
+        mut sell: S,
+    ) -> Cascade
+    where
+        P: FnMut() -> f64,
+        K: FnMut(f64) -> f64,
         S: FnMut(f64) -> f64,
     {
         let params = self.params;
@@ -489,10 +530,23 @@ impl LendingBook {
                 cascade.hit_cap = true;
                 break p;
             }
+            // What this round would seize, against what liquidators can sell at a profit.
+            let mut wanted = 0.0;
+            for (&c, &d) in self.collateral.iter().zip(&self.debt) {
+                let (mut c, mut d) = (c, d);
+                if let Some(step) = liquidate_once(&params, &mut c, &mut d, p) {
+                    wanted += step.seized_lrt;
+                }
+            }
+            let cap = capacity(p);
+            if wanted > 0.0 && cap <= 0.0 {
+                break p;
+            }
+            let part = if wanted > cap { cap / wanted } else { 1.0 };
             cascade.rounds += 1;
             let mut seized = 0.0;
             for (c, d) in self.collateral.iter_mut().zip(self.debt.iter_mut()) {
-                if let Some(step) = liquidate_once(&params, c, d, p) {
+                if let Some(step) = liquidate_part(&params, c, d, p, part) {
                     seized += step.seized_lrt;
                     cascade.repaid_eth += step.repaid_eth;
                     cascade.bad_debt_eth += step.bad_debt_eth;

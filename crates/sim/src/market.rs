@@ -308,29 +308,32 @@ impl<'m> Market<'m> {
     /// they seize into the pool at once, which (with a market or TWAP oracle) can make more
     /// positions liquidatable.
     ///
-    /// Arbitrageurs buy back after every round's sales, with what capital they have left, so
-    /// the cascade runs into their bids before it runs into an empty pool.
+    /// Liquidations at the current prices, iterated to a fixed point: liquidators seize what
+    /// they can sell at a profit — into the pool down to where its price, after the fee, is
+    /// the oracle price / (1 + bonus), what they repay per LRT seized — and sell it at once,
+    /// which (with a market or TWAP oracle) can make more positions liquidatable. After every
+    /// round arbitrageurs buy back with what capital they have left, so the cascade runs into
+    /// their bids before it runs into an empty pool. Positions liquidators cannot sell at a
+    /// profit stay open (an exchange-rate oracle far above a crashed pool).
     fn cascade(&mut self, nav: f64, book: &mut LendingBook, mut front: Option<&mut Redemption>) {
         let (rate, fee, dt) = (self.rate, self.m.fee, self.step_days);
+        let bonus = book.params().liquidation_bonus;
         let arb = self.m.arbitrage;
         let pool = Cell::new(self.pool);
         let mut arbs = self.arbs;
-        book.liquidate(
+        book.liquidate_capped(
             || self.oracle_price(&pool.get(), nav),
+            |oracle| {
+                let mut p = pool.get();
+                let floor = oracle / ((1.0 + bonus) * (1.0 - fee) * rate);
+                p.sell_to_price(floor, f64::INFINITY, fee).amount_in / rate
+            },
             |lrt| {
                 let mut p = pool.get();
                 let swap = p.sell(lrt * rate, fee);
                 if let Some(a) = &arb {
-                    arbitrage(
-                        &mut p,
-                        &mut arbs,
-                        a,
-                        front.as_deref_mut(),
-                        nav,
-                        rate,
-                        fee,
-                        dt,
-                    );
+                    let r = front.as_deref_mut();
+                    arbitrage(&mut p, &mut arbs, a, r, nav, rate, fee, dt);
                 }
                 pool.set(p);
                 swap.amount_out

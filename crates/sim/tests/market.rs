@@ -384,16 +384,21 @@ fn historical_presets_land_in_their_documented_ranges() {
             .all(|&d| d <= 0.25)
     );
     assert!(column(&r, "end_discount").iter().all(|&d| d.abs() < 1e-3));
-    // rsETH 2026: an 18% unbacked mint; the market price near 0.8 of the former NAV.
+    // rsETH 2026: 116,500 rsETH minted on 530,500 (18% of the supply after it), the market
+    // price near 0.8 of the former NAV; the attacker's Aave position leaves bad debt.
     let r = preset("rseth-2026.toml", 1024);
     let nav = 1.0 + median(column(&r, "nav_return"));
+    assert!((0.80..0.84).contains(&nav), "rsETH NAV {nav}");
     let end = (1.0 - median(column(&r, "end_discount"))) * nav;
-    let low = (1.0 - median(column(&r, "max_discount"))) * nav;
     assert!(
-        (0.75..0.88).contains(&end),
+        (0.75..0.85).contains(&end),
         "rsETH price at the horizon {end}"
     );
-    assert!((0.70..0.82).contains(&low), "rsETH low {low}");
+    // The step's lows go deeper than history's ~0.8: liquidators of the attacker's position
+    // sell into the pool at once (Aave froze the market instead; docs/model.md §16).
+    let low = (1.0 - median(column(&r, "max_discount"))) * nav;
+    assert!((0.5..0.8).contains(&low), "rsETH low {low}");
+    assert!(median(column(&r, "bad_debt_eth")) > 5_000.0);
 }
 
 #[test]
