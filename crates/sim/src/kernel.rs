@@ -380,7 +380,12 @@ impl<'m> PathKernel<'m> {
             if let Some(r) = self.redemption.as_mut() {
                 match self.market.as_mut() {
                     Some(mk) => {
-                        r.set_market(mk.discount(), mk.pool_lrt());
+                        // LRT in the pool or posted as collateral does not ask to redeem.
+                        let locked = self
+                            .lending
+                            .as_ref()
+                            .map_or(0.0, |b| b.total_collateral_lrt());
+                        r.set_market(mk.discount(), mk.pool_lrt() + locked);
                         r.step(k as usize, &mut self.ledger, |demand, nav, wait| {
                             mk.divert(demand, nav, wait)
                         });
@@ -420,6 +425,7 @@ impl<'m> PathKernel<'m> {
                     nav,
                     self.redemption.as_mut(),
                     self.lending.as_mut(),
+                    self.minted_lrt,
                     bands,
                 );
             }
@@ -465,7 +471,8 @@ impl<'m> PathKernel<'m> {
                     f64::from(book.max_depth()),
                     bad,
                     if lent > 0.0 { bad / lent } else { 0.0 },
-                    1.0 - book.looper_equity(price),
+                    // An underwater looper walks away: at most the whole equity is lost.
+                    (1.0 - book.looper_equity(price)).min(1.0),
                 ];
                 row[start..start + values.len()].copy_from_slice(&values);
             }

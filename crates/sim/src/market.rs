@@ -351,6 +351,7 @@ impl<'m> Market<'m> {
         nav: f64,
         mut front: Option<&mut Redemption>,
         lending: Option<&mut LendingBook>,
+        minted_lrt: f64,
         bands: &mut PriceBands,
     ) {
         let m = self.m;
@@ -366,10 +367,14 @@ impl<'m> Market<'m> {
             sell += f.in_step(t0, t1);
         }
         self.flows.retain(|f| f.end_days > t1);
+        let posted = lending
+            .as_deref()
+            .map_or(0.0, LendingBook::total_collateral_lrt);
         let holders = match front.as_deref() {
             Some(r) => r.supply_lrt() - r.queued_lrt(),
-            None => self.supply0_lrt - self.arbs.held_lrt,
-        } - self.pool_lrt();
+            None => self.supply0_lrt + minted_lrt - self.arbs.held_lrt,
+        } - self.pool_lrt()
+            - posted;
         let sell = sell.min(holders.max(0.0));
         if sell > DUST_LRT {
             self.pool.sell(sell * self.rate, fee);

@@ -90,14 +90,20 @@ fn scenario() -> impl Strategy<Value = String> {
             }
             if let Some((cp, amp, depth, share, fee, oracle, flight, capital, sellers)) = market {
                 let kind = if cp { "kind = \"constant_product\"".to_string() } else { format!("amplification = {amp}") };
+                let depth_share = depth;
                 let depth = depth * (32 * n_ops) as f64;
                 s.push_str(&format!(
                     "[market.pool]\n{kind}\ndepth_eth = {depth}\nlrt_share = {share}\nfee_bps = {fee}\nrate_oracle = {oracle}\n\
                      [market.liquidity]\nflight_per_day = {flight}\nreturn_half_life_days = 3\n\
                      [[market.shocks]]\nname = \"dump\"\nrate_per_year = 20\nsell_share = {{ dist = \"uniform\", min = 0, max = 0.05 }}\nsell_days = 2\n\
                      [market.confidence]\nsell_per_loss = 2\n[market.recovery]\nhalf_life_days = 4\n\
-                     [market.arbitrage]\ncapital_eth = {capital}\npremium_bps = 30\n{}",
-                    if withdrawals.is_some() { format!("[market.sellers]\nshare_of_demand = {sellers}\nwait_cost_per_year = 1\n") } else { "closed_wait_days = 60\n".to_string() }
+                     [market.arbitrage]\ncapital_eth = {capital}\npremium_bps = 30\n{}\
+                     [lending]\noracle = \"{}\"\nltv = 0.9\nliquidation_threshold = 0.93\nliquidation_bonus = 0.02\ncollateral_share = {:.3}\n\
+                     [[lending.positions]]\nshare = 0.5\nhealth_factor = 1.02\n[[lending.positions]]\nshare = 0.5\nhealth_factor = 1.2\n",
+                    if withdrawals.is_some() { format!("[market.sellers]\nshare_of_demand = {sellers}\nwait_cost_per_year = 1\n") } else { "closed_wait_days = 60\n".to_string() },
+                    if oracle { "exchange_rate" } else { "market" },
+                    // The pool's LRT and the collateral fit in the supply.
+                    (1.0 - depth_share * share).min(0.5) * sellers
                 ));
             }
             s
@@ -155,7 +161,8 @@ proptest! {
                 // max_discount, end_discount, forced_sale_loss, forced_sale_discount,
                 // horizon_sale_loss, sold_share, panic_sold_share, arb_bought_share,
                 // liquidity_lost_share, then the per-threshold columns.
-                let m = &row[start..layout.avs_start()];
+                let end = layout.lending_start().or(layout.waterfall_start()).unwrap_or(layout.avs_start());
+                let m = &row[start..end];
                 prop_assert!(m.iter().all(|v| v.is_finite()), "{m:?}");
                 prop_assert!((0.0..=1.0).contains(&m[0]) && m[1] <= 1.0 && m[1] <= m[0].max(m[1]));
                 prop_assert!(m[2] <= 1.0 && m[3] <= 1.0 && m[4] <= 1.0);
@@ -168,6 +175,14 @@ proptest! {
                     // Time above a threshold needs a step's low beyond it.
                     prop_assert!(m[9 + i] == 0.0 || m[9 + n + i] == 1.0);
                 }
+            }
+            if let (Some(start), Some(book)) = (layout.lending_start(), kernel.lending()) {
+                // liquidated_share, cascade_depth, bad_debt_eth, bad_debt_share, looper loss.
+                let l = &row[start..start + 5];
+                prop_assert!((0.0..=1.0).contains(&l[0]) && (0.0..=100.0).contains(&l[1]));
+                prop_assert!(l[2] >= 0.0 && (0.0..=1.0 + 1e-12).contains(&l[3]) && l[4] <= 1.0 + 1e-12);
+                let lent = book.lent_eth();
+                prop_assert!((lent - (book.repaid_eth() + book.total_debt_eth() + book.bad_debt_eth())).abs() <= 1e-9 * lent.max(1.0));
             }
         }
     }

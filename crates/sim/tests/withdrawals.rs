@@ -358,6 +358,7 @@ fn eth_is_conserved_on_every_path_with_withdrawals() {
         "exit-queue-2025.toml",
         "rseth-2026.toml",
         "leverage-loop.toml",
+        "market-oracle-cascade.toml",
     ] {
         let model = scenario_file(name, 1);
         let mut kernel = PathKernel::new(&model);
