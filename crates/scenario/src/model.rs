@@ -606,7 +606,7 @@ impl Model {
             incidents,
             withdrawals: WithdrawalModel::compile(s),
             market: MarketModel::compile(s),
-            lending: crate::exploit::compile_lending(s),
+            lending: crate::exploit::compile_lending(s, net_reward / collateral_eth),
             exploits: crate::exploit::compile_exploits(s),
             reserves: crate::exploit::compile_reserves(s),
             scenario,

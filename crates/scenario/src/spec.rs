@@ -860,6 +860,81 @@ pub struct Lending {
     /// Leverage of the representative looper whose equity loss is reported (≥ 1). Default 10.
     #[serde(default = "default_looper_leverage")]
     pub looper_leverage: f64,
+    /// The borrow rate, outside lenders' withdrawals and loopers unwinding. Absent: debt
+    /// accrues no interest and nobody unwinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates: Option<BorrowRates>,
+}
+
+/// `[lending.rates]`: an Aave-style utilization curve. The borrow rate is
+/// `base + slope1 · U / U*` up to the optimal utilization U*, then
+/// `base + slope1 + slope2 · (U − U*) / (1 − U*)`, U = debt / ETH supplied. Debt accrues it;
+/// while it exceeds the LRT's own yield by `unwind_spread_per_year`, loopers unwind: each day a
+/// share of every position repays its debt by selling collateral into the pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BorrowRates {
+    /// Utilization at t = 0, in (0, 1]: sets the ETH supplied (debt / utilization).
+    pub utilization: f64,
+    /// Rate at zero utilization, per year (≥ 0). Default 0.
+    #[serde(default)]
+    pub base_per_year: f64,
+    /// Rate added up to the optimal utilization, per year (≥ 0). Default 0.027.
+    #[serde(default = "default_slope1")]
+    pub slope1_per_year: f64,
+    /// Optimal utilization U*, in (0, 1). Default 0.9.
+    #[serde(default = "default_optimal_utilization")]
+    pub optimal_utilization: f64,
+    /// Rate added from U* to full utilization, per year (≥ 0). Default 0.8.
+    #[serde(default = "default_slope2")]
+    pub slope2_per_year: f64,
+    /// Loopers unwind while the borrow rate exceeds the LRT's yield by more than this, per
+    /// year (≥ 0). Absent: they never unwind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unwind_spread_per_year: Option<f64>,
+    /// Share of positions unwinding per day while they do, in (0, 10]. Default 0.2.
+    #[serde(default = "default_unwind_share")]
+    pub unwind_share_per_day: f64,
+    /// Outside lenders withdrawing ETH (July 2025: large withdrawals spiked ETH borrow rates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supply_shocks: Vec<SupplyShock>,
+}
+
+/// `[[lending.rates.supply_shocks]]`: outside lenders withdraw a share of the ETH supplied at
+/// once, and it comes back linearly over `recovery_days`. Lenders cannot withdraw ETH that is
+/// lent out: utilization stops at 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplyShock {
+    /// Unique name among supply shocks.
+    pub name: String,
+    /// Poisson event rate, events per year (≥ 0). Default 0.
+    #[serde(default)]
+    pub rate_per_year: f64,
+    /// Instead of a rate: one shock at exactly this day, in [0, horizon_days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// Share of the t = 0 supply withdrawn: a number or a distribution, in [0, 1].
+    pub share: Severity,
+    /// The withdrawn ETH returns linearly over this many days (> 0). Default 30.
+    #[serde(default = "default_recovery_days")]
+    pub recovery_days: f64,
+}
+
+fn default_slope1() -> f64 {
+    0.027
+}
+fn default_optimal_utilization() -> f64 {
+    0.9
+}
+fn default_slope2() -> f64 {
+    0.8
+}
+fn default_unwind_share() -> f64 {
+    0.2
+}
+fn default_recovery_days() -> f64 {
+    30.0
 }
 
 /// `[[lending.positions]]`: a share of the collateral at one health factor.

@@ -1106,6 +1106,39 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
             );
         }
     }
+
+    if let Some(r) = &l.rates {
+        let at = "lending.rates";
+        c.finite_in_open_closed(&format!("{at}.utilization"), r.utilization, 0.0, 1.0);
+        c.non_negative(&format!("{at}.base_per_year"), r.base_per_year);
+        c.non_negative(&format!("{at}.slope1_per_year"), r.slope1_per_year);
+        c.finite_in_open(
+            &format!("{at}.optimal_utilization"),
+            r.optimal_utilization,
+            0.0,
+            1.0,
+        );
+        c.non_negative(&format!("{at}.slope2_per_year"), r.slope2_per_year);
+        if let Some(v) = r.unwind_spread_per_year {
+            c.non_negative(&format!("{at}.unwind_spread_per_year"), v);
+        }
+        c.finite_in_open_closed(
+            &format!("{at}.unwind_share_per_day"),
+            r.unwind_share_per_day,
+            0.0,
+            10.0,
+        );
+        let mut seen = BTreeSet::new();
+        for (i, x) in r.supply_shocks.iter().enumerate() {
+            let at = format!("{at}.supply_shocks[{i}]");
+            c.unique_name(&format!("{at}.name"), &x.name, &mut seen, "supply shock");
+            check_schedule(c, s, &at, x.rate_per_year, x.at_days);
+            for (field, msg) in x.share.problems() {
+                c.push(join(&format!("{at}.share"), field), msg);
+            }
+            c.positive(&format!("{at}.recovery_days"), x.recovery_days);
+        }
+    }
 }
 
 /// Checks the reserves: names, amounts, refills and the losses each one covers.

@@ -1670,3 +1670,38 @@ fn set_reaches_lending_exploit_and_reserve_fields() {
         "{e}"
     );
 }
+
+#[test]
+fn lending_rates_are_checked() {
+    let rates = "\n[lending.rates]\nutilization = 0.8\nunwind_spread_per_year = 0.02\n\
+                 [[lending.rates.supply_shocks]]\nname = \"whale\"\nat_days = 3\nshare = 0.2\n";
+    let text = format!("{}{rates}", lending_text());
+    let m = load_str(&text, Path::new("s.toml"), &[]).unwrap();
+    let r = m.lending.unwrap().rates.unwrap();
+    assert_eq!(
+        (r.slope1_per_year, r.optimal_utilization, r.slope2_per_year),
+        (0.027, 0.9, 0.8)
+    );
+    assert_eq!(r.supply_shocks[0].recovery_days, 30.0);
+    // The curve: 0.027 · U / 0.9 below the kink, then + 0.8 · (U − 0.9) / 0.1.
+    assert!((r.rate(0.45) - 0.0135).abs() < 1e-15 && (r.rate(1.0) - 0.827).abs() < 1e-15);
+    let e = err(
+        &text,
+        &[
+            "lending.rates.utilization=0",
+            "lending.rates.optimal_utilization=1",
+            "lending.rates.unwind_share_per_day=11",
+            "lending.rates.supply_shocks.whale.share=1.5",
+            "lending.rates.supply_shocks.whale.recovery_days=0",
+        ],
+    );
+    for needle in [
+        "lending.rates.utilization: must be in (0, 1], got 0",
+        "lending.rates.optimal_utilization: must be in (0, 1), got 1",
+        "lending.rates.unwind_share_per_day: must be in (0, 10], got 11",
+        "lending.rates.supply_shocks[0].share",
+        "lending.rates.supply_shocks[0].recovery_days",
+    ] {
+        assert!(e.contains(needle), "{needle} in {e}");
+    }
+}

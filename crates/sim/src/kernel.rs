@@ -41,6 +41,8 @@ enum Kind {
     Rush(u32),
     /// Market depeg shock `s`.
     Depeg(u32),
+    /// Outside lenders' withdrawal `s` from the lending market.
+    SupplyShock(u32),
     /// Exploit `exploit`; `record` indexes its record.
     Exploit { exploit: u32, record: u32 },
     /// The restitution of exploit record `record`.
@@ -155,7 +157,7 @@ pub struct PathKernel<'m> {
 impl<'m> PathKernel<'m> {
     /// A kernel for `model`, with every buffer allocated once.
     pub fn new(model: &'m Model) -> Self {
-        PathKernel {
+        let mut kernel = PathKernel {
             model,
             layout: Layout::new(model),
             ledger: Ledger::new(model),
@@ -180,8 +182,7 @@ impl<'m> PathKernel<'m> {
                     .withdrawals
                     .as_ref()
                     .map_or(0.0, |w| w.buffer_initial_eth);
-                let oracle = model.lending.as_ref().map(|l| (l.oracle, l.twap_days));
-                Market::new(mk, model.step_days, book + buffer, oracle)
+                Market::new(mk, model.step_days, book + buffer, model.lending.as_ref())
             }),
             lending: model.lending.as_ref().map(|l| {
                 let supply0 = model.collateral_eth
@@ -223,7 +224,11 @@ impl<'m> PathKernel<'m> {
             restituted_eth: 0.0,
             exploit_records: Vec::with_capacity(4),
             last_diverted_eth: 0.0,
+        };
+        if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
+            mk.init_lending(book.total_debt_eth());
         }
+        kernel
     }
 
     /// The price / NAV bands of every path this kernel ran (None without `[market]`); the
@@ -473,6 +478,8 @@ impl<'m> PathKernel<'m> {
                     if lent > 0.0 { bad / lent } else { 0.0 },
                     // An underwater looper walks away: at most the whole equity is lost.
                     (1.0 - book.looper_equity(price)).min(1.0),
+                    mk.peak_borrow_rate(),
+                    book.unwound_lrt() / self.supply0_lrt(),
                 ];
                 row[start..start + values.len()].copy_from_slice(&values);
             }
@@ -567,6 +574,14 @@ impl<'m> PathKernel<'m> {
                 push_event(events, &mut seq, m, t, Kind::Exploit { exploit, record });
             }
         }
+        if let Some(rates) = m.lending.as_ref().and_then(|l| l.rates.as_ref()) {
+            for (s, shock) in rates.supply_shocks.iter().enumerate() {
+                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                    let t = event_time(rng, shock.at_days, horizon);
+                    push_event(events, &mut seq, m, t, Kind::SupplyShock(s as u32));
+                }
+            }
+        }
         if let Some(mk) = &m.market {
             for (s, shock) in mk.shocks.iter().enumerate() {
                 for _ in 0..event_count(rng, shock.at_days, &shock.events) {
@@ -640,6 +655,18 @@ impl<'m> PathKernel<'m> {
                 }
             }
             Kind::Exploit { exploit, record } => self.exploit(rng, exploit, record, time_days),
+            Kind::SupplyShock(s) => {
+                let rates = m
+                    .lending
+                    .as_ref()
+                    .and_then(|l| l.rates.as_ref())
+                    .expect("supply shocks need lending rates");
+                let shock = &rates.supply_shocks[s as usize];
+                let share = shock.share.sample(rng);
+                if let Some(mk) = self.market.as_mut() {
+                    mk.supply_shock(time_days, share, shock.recovery_days);
+                }
+            }
             Kind::Restitution { record } => {
                 let r = self.exploit_records[record as usize];
                 let eth = r.restitution_share * r.stolen_eth;

@@ -262,6 +262,10 @@ pub struct LendingBook {
     bad_debt_eth: f64,
     liquidated_lrt: f64,
     proceeds_eth: f64,
+    /// Interest accrued on the positions, ETH.
+    interest_eth: f64,
+    /// Collateral released by unwinding positions, LRT.
+    unwound_lrt: f64,
     max_depth: u32,
     /// The representative looper: leverage, t = 0 and current collateral and debt.
     looper_leverage: f64,
@@ -348,6 +352,8 @@ impl LendingBook {
             bad_debt_eth: 0.0,
             liquidated_lrt: 0.0,
             proceeds_eth: 0.0,
+            interest_eth: 0.0,
+            unwound_lrt: 0.0,
             max_depth: 0,
             looper_leverage,
             looper_collateral0: looper_leverage / price0,
@@ -371,6 +377,8 @@ impl LendingBook {
         self.bad_debt_eth = 0.0;
         self.liquidated_lrt = 0.0;
         self.proceeds_eth = 0.0;
+        self.interest_eth = 0.0;
+        self.unwound_lrt = 0.0;
         self.max_depth = 0;
         self.looper_collateral = self.looper_collateral0;
         self.looper_debt = self.looper_debt0;
@@ -459,14 +467,64 @@ impl LendingBook {
         self.max_depth
     }
 
-    /// lent − (repaid + outstanding + bad debt), ETH: zero to rounding.
+    /// lent + interest − (repaid + outstanding + bad debt), ETH: zero to rounding.
     pub fn conservation_residual(&self) -> f64 {
-        self.lent_eth - (self.repaid_eth + self.total_debt_eth() + self.bad_debt_eth)
+        self.lent_eth + self.interest_eth
+            - (self.repaid_eth + self.total_debt_eth() + self.bad_debt_eth)
     }
 
-    /// posted − (held + seized), LRT: zero to rounding.
+    /// posted − (held + seized + unwound), LRT: zero to rounding.
     pub fn collateral_residual(&self) -> f64 {
-        self.posted_lrt - (self.total_collateral_lrt() + self.liquidated_lrt)
+        self.posted_lrt - (self.total_collateral_lrt() + self.liquidated_lrt + self.unwound_lrt)
+    }
+
+    /// Interest accrued on the positions so far, ETH.
+    pub fn interest_eth(&self) -> f64 {
+        self.interest_eth
+    }
+
+    /// Collateral released by unwinding so far, LRT.
+    pub fn unwound_lrt(&self) -> f64 {
+        self.unwound_lrt
+    }
+
+    /// Interest for a step: every debt (the looper's too) grows by `factor` (≥ 1); returns the
+    /// positions' interest, ETH.
+    pub fn accrue(&mut self, factor: f64) -> f64 {
+        let mut interest = 0.0;
+        for d in &mut self.debt {
+            let add = *d * (factor - 1.0);
+            *d += add;
+            interest += add;
+        }
+        self.looper_debt *= factor;
+        self.interest_eth += interest;
+        interest
+    }
+
+    /// Collateral and debt of `share` of every position (the looper excluded): what unwinding
+    /// that share would release and repay.
+    pub fn unwind_amounts(&self, share: f64) -> (f64, f64) {
+        (
+            share * self.total_collateral_lrt(),
+            share * self.total_debt_eth(),
+        )
+    }
+
+    /// `share` of every position unwinds: its debt is repaid and its collateral released (the
+    /// caller sold what repaying took). Returns (collateral released, debt repaid).
+    pub fn unwind(&mut self, share: f64) -> (f64, f64) {
+        let (mut released, mut repaid) = (0.0, 0.0);
+        for (c, d) in self.collateral.iter_mut().zip(self.debt.iter_mut()) {
+            let (dc, dd) = (share * *c, share * *d);
+            *c -= dc;
+            *d -= dd;
+            released += dc;
+            repaid += dd;
+        }
+        self.unwound_lrt += released;
+        self.repaid_eth += repaid;
+        (released, repaid)
     }
 
     /// Open a position posting `collateral_lrt` (≥ 0) and borrowing LTV × collateral ×

@@ -20,6 +20,7 @@
 
 use std::cell::Cell;
 
+use lrtsim_scenario::exploit::{LendingModel, RatesModel};
 use lrtsim_scenario::market::{ArbitrageModel, MarketModel};
 use lrtsim_scenario::spec::{OracleKind, PoolKind};
 
@@ -104,6 +105,12 @@ pub struct Market<'m> {
     twap: Vec<f64>,
     twap_head: usize,
     twap_len: usize,
+    /// The lending market's borrow-rate process, its ETH supplied at t = 0, outside lenders'
+    /// withdrawals (day, share of the t = 0 supply, recovery days), and the peak rate.
+    rates: Option<&'m RatesModel>,
+    lend_supply0_eth: f64,
+    supply_shocks: Vec<(f64, f64, f64)>,
+    peak_rate: f64,
 
     min_low_ratio: f64,
     worst_proceeds_eth: f64,
@@ -121,8 +128,9 @@ impl<'m> Market<'m> {
         m: &'m MarketModel,
         step_days: f64,
         supply_lrt: f64,
-        oracle: Option<(OracleKind, f64)>,
+        lending: Option<&'m LendingModel>,
     ) -> Self {
+        let oracle = lending.map(|l| (l.oracle, l.twap_days));
         let inv = match m.kind {
             PoolKind::Stableswap => Invariant::Stableswap {
                 amp: m.amplification,
@@ -155,6 +163,10 @@ impl<'m> Market<'m> {
             ],
             twap_head: 0,
             twap_len: 0,
+            rates: lending.and_then(|l| l.rates.as_ref()),
+            lend_supply0_eth: 0.0,
+            supply_shocks: Vec::with_capacity(4),
+            peak_rate: 0.0,
             min_low_ratio: 1.0,
             worst_proceeds_eth: 0.0,
             worst_nav_shortfall: 0.0,
@@ -181,6 +193,8 @@ impl<'m> Market<'m> {
         self.discount = 1.0 - self.pool.price();
         self.twap_head = 0;
         self.twap_len = 0;
+        self.supply_shocks.clear();
+        self.peak_rate = 0.0;
         self.min_low_ratio = f64::INFINITY;
         self.worst_proceeds_eth = f64::INFINITY;
         self.worst_nav_shortfall = f64::NEG_INFINITY;
@@ -285,6 +299,60 @@ impl<'m> Market<'m> {
         }
     }
 
+    /// The lending market's ETH supplied at t = 0, from its debt and utilization then.
+    pub fn init_lending(&mut self, debt0_eth: f64) {
+        if let Some(r) = self.rates {
+            self.lend_supply0_eth = debt0_eth / r.utilization;
+        }
+    }
+
+    /// Outside lenders withdraw `share` of the t = 0 supply at `t`, returning linearly over
+    /// `recovery_days`.
+    pub fn supply_shock(&mut self, t: f64, share: f64, recovery_days: f64) {
+        self.supply_shocks.push((t, share, recovery_days));
+    }
+
+    /// Highest borrow rate so far, per year.
+    pub fn peak_borrow_rate(&self) -> f64 {
+        self.peak_rate
+    }
+
+    /// A step of the borrow rate from `t0`: debt accrues the rate of the utilization (debt /
+    /// the ETH supplied, which grows by the interest and falls by outside withdrawals); while it
+    /// exceeds the LRT's yield by the spread, a share of every position unwinds — it sells
+    /// collateral into the pool for the ETH its debt needs (if the pool can pay it) and
+    /// releases the rest.
+    fn borrow_step(&mut self, t0: f64, book: &mut LendingBook) {
+        let Some(r) = self.rates else { return };
+        let dt = self.step_days;
+        let withdrawn: f64 = self
+            .supply_shocks
+            .iter()
+            .filter(|s| s.0 <= t0)
+            .map(|&(t, share, rec)| share * (1.0 - (t0 - t) / rec).max(0.0))
+            .sum();
+        // Interest paid is added to the lenders' deposits.
+        let supply = self.lend_supply0_eth * (1.0 - withdrawn).max(0.0) + book.interest_eth();
+        let debt = book.total_debt_eth();
+        let u = if supply > debt { debt / supply } else { 1.0 };
+        let rate = r.rate(u);
+        self.peak_rate = self.peak_rate.max(rate);
+        book.accrue(1.0 + rate * dt / lrtsim_scenario::DAYS_PER_YEAR);
+        if rate - r.lrt_yield_per_year > r.unwind_spread_per_year {
+            let share = -(-r.unwind_share_per_day * dt).exp_m1();
+            let (released, repay) = book.unwind_amounts(share);
+            let fee = self.m.fee;
+            let gross = repay / (1.0 - fee);
+            if repay > 0.0 && gross < self.pool.eth() {
+                let dz = self.pool.z_given_x(self.pool.eth() - gross) - self.pool.lrt_units();
+                if dz / self.rate <= released {
+                    self.pool.sell(dz, fee);
+                    book.unwind(share);
+                }
+            }
+        }
+    }
+
     /// The market price, ETH per LRT (marginal, before fees).
     pub fn price_eth(&self) -> f64 {
         self.pool.price() * self.rate
@@ -385,6 +453,7 @@ impl<'m> Market<'m> {
             self.arbs.capital_eth += r.take_arb_paid();
         }
         if let Some(book) = lending {
+            self.borrow_step(t0, book);
             self.cascade(nav, book, front.as_deref_mut());
         }
 

@@ -86,13 +86,17 @@ impl Layout {
     /// Lending columns, in order (with `[lending]`): LRT collateral seized by liquidators as
     /// a share of the t = 0 supply, the most liquidation rounds of one step's cascade, bad debt
     /// in ETH and as a share of the ETH lent, and the representative looper's equity loss at
-    /// the horizon (at the market price; 1 = wiped out).
-    pub const LENDING: [&'static str; 5] = [
+    /// the horizon (at the market price; 1 = wiped out), the highest borrow rate per year (0
+    /// without `[lending.rates]`), and the collateral released by unwinding loopers as a share
+    /// of the t = 0 supply.
+    pub const LENDING: [&'static str; 7] = [
         "liquidated_share",
         "cascade_depth",
         "bad_debt_eth",
         "bad_debt_share",
         "looper_equity_loss",
+        "peak_borrow_rate",
+        "unwound_share",
     ];
 
     /// Exploit and reserve columns, in order (with `[[exploits]]` or `[[reserves]]`): ETH lost

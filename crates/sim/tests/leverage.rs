@@ -1,7 +1,8 @@
 //! The lending market through the engine: an exchange-rate oracle ignores a pure market
 //! depeg while a market oracle liquidates on it, cascades deepen in a thin pool, a slashing
 //! of the exchange rate liquidates E-mode loopers, an unbacked mint's attacker leaves bad
-//! debt, and ETH lent = repaid + outstanding + bad debt on every path.
+//! debt, the borrow rate follows its utilization curve and makes loopers unwind, and ETH
+//! lent + interest = repaid + outstanding + bad debt on every path.
 
 use std::path::Path;
 
@@ -106,7 +107,9 @@ fn eth_lent_is_repaid_outstanding_or_bad_debt_on_every_path() {
         &format!(
             "{DUMP}[[shocks]]\nname = \"s\"\nrate_per_year = 30\nseverity = {{ dist = \"uniform\", min = 0, max = 0.05 }}\n\
              [[exploits]]\nname = \"m\"\nrate_per_year = 10\nkind = \"unbacked_mint\"\nsize = 0.05\nattacker_borrow_share = 0.5\nattacker_sell_share = 0.2\n\
-             [market.recovery]\nhalf_life_days = 1\n"
+             [market.recovery]\nhalf_life_days = 1\n\
+             [lending.rates]\nutilization = 0.85\nunwind_spread_per_year = 0.01\n\
+             [[lending.rates.supply_shocks]]\nname = \"w\"\nrate_per_year = 20\nshare = {{ dist = \"uniform\", min = 0, max = 0.3 }}\nrecovery_days = 5\n"
         ),
     );
     let mut kernel = PathKernel::new(&model);
@@ -116,7 +119,7 @@ fn eth_lent_is_repaid_outstanding_or_bad_debt_on_every_path() {
     for _ in 0..1000 {
         kernel.run_path(&mut rng, &mut row);
         let book = kernel.lending().unwrap();
-        let lent = book.lent_eth();
+        let lent = book.lent_eth() + book.interest_eth();
         let accounted = book.repaid_eth() + book.total_debt_eth() + book.bad_debt_eth();
         assert!(
             (lent - accounted).abs() < 1e-9 * lent,
@@ -125,4 +128,111 @@ fn eth_lent_is_repaid_outstanding_or_bad_debt_on_every_path() {
         liquidated += usize::from(book.liquidated_lrt() > 0.0);
     }
     assert!(liquidated > 100, "{liquidated}");
+}
+
+/// The lending market of `pool` without shocks, at one health factor far from liquidation,
+/// with `rates` as its `[lending.rates]`.
+fn rated(rates: &str) -> Model {
+    let text = format!(
+        "[simulation]\npaths = 16\nhorizon_days = 30\nseed = 9\n[pool]\ncollateral_eth = 100000\n\
+         [[operators]]\nname = \"op\"\nshare = 1.0\n\
+         [market.pool]\ndepth_eth = 20000\n\
+         [lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.4\n\
+         [[lending.positions]]\nshare = 1\nhealth_factor = 1.5\n\
+         [lending.rates]\n{rates}"
+    );
+    load_str(&text, Path::new("rates.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Aave's curve with the defaults: base 0 + 0.027 · U/0.9 below U* = 0.9, then
+/// + 0.8 · (U − 0.9)/0.1.
+fn curve(u: f64) -> f64 {
+    let u = u.min(1.0);
+    if u <= 0.9 {
+        0.027 * u / 0.9
+    } else {
+        0.027 + 0.8 * (u - 0.9) / 0.1
+    }
+}
+
+/// The debt and the highest rate after `steps` daily steps from debt `d0` and supply `s0`,
+/// with `withdrawn(k)` of the t = 0 supply out in step k: each step the utilization is
+/// debt / (supply + interest so far), and the debt grows by rate / 365.
+fn recurrence(d0: f64, s0: f64, steps: u32, withdrawn: impl Fn(u32) -> f64) -> (f64, f64) {
+    let (mut d, mut peak) = (d0, 0.0f64);
+    for k in 0..steps {
+        let supply = s0 * (1.0 - withdrawn(k)) + (d - d0);
+        let u = if supply > d { d / supply } else { 1.0 };
+        let r = curve(u);
+        peak = peak.max(r);
+        d *= 1.0 + r / 365.0;
+    }
+    (d, peak)
+}
+
+#[test]
+fn the_borrow_rate_follows_the_utilization_curve() {
+    // At t = 0, U = 0.6: 0.027 · 0.6/0.9 = 1.8%, drifting up as unpaid interest raises the
+    // utilization. A withdrawal of 25% of the supply on day 5 makes U ≈ 0.6/0.75 = 0.8; one of
+    // 40% makes the debt exceed what is left: U = 1, 82.7% a year.
+    let d0 = 40_000.0 * 0.95 / 1.5;
+    let s0 = d0 / 0.6;
+    assert!((curve(0.6) - 0.018).abs() < 1e-15 && (curve(1.0) - 0.827).abs() < 1e-15);
+    for (shock, share) in [
+        ("", 0.0),
+        (
+            "[[lending.rates.supply_shocks]]\nname = \"w\"\nat_days = 5\nshare = 0.25\nrecovery_days = 1000\n",
+            0.25,
+        ),
+        (
+            "[[lending.rates.supply_shocks]]\nname = \"w\"\nat_days = 5\nshare = 0.4\nrecovery_days = 1000\n",
+            0.4,
+        ),
+    ] {
+        let withdrawn = |k: u32| {
+            if k >= 5 {
+                share * (1.0 - f64::from(k - 5) / 1000.0)
+            } else {
+                0.0
+            }
+        };
+        let (_, peak) = recurrence(d0, s0, 30, withdrawn);
+        let r = simulate(&rated(&format!("utilization = 0.6\n{shock}")));
+        for &p in column(&r, "peak_borrow_rate") {
+            assert!((p - peak).abs() < 1e-12, "{p} vs {peak}");
+        }
+    }
+}
+
+#[test]
+fn debt_accrues_the_borrow_rate_step_by_step() {
+    // No shock, no unwinding: D₃₀ from the recurrence, and interest = D₃₀ − D₀
+    // (D₀ = 40,000 · 0.95 / 1.5).
+    let model = rated("utilization = 0.6\n");
+    let mut kernel = PathKernel::new(&model);
+    let mut row = vec![0.0; kernel.layout().len()];
+    kernel.run_path(&mut chunk_rng(1, 0), &mut row);
+    let book = kernel.lending().unwrap();
+    let d0 = 40_000.0 * 0.95 / 1.5;
+    let (expected, _) = recurrence(d0, d0 / 0.6, 30, |_| 0.0);
+    // Within a few days' interest of simple daily compounding at the t = 0 rate.
+    assert!((expected / d0 - (1.0 + 0.018 / 365.0f64).powi(30)).abs() < 1e-5);
+    let d = book.total_debt_eth();
+    assert!((d - expected).abs() < 1e-9 * d0, "{d} vs {expected}");
+    assert!((book.interest_eth() - (expected - d0)).abs() < 1e-9 * d0);
+}
+
+#[test]
+fn a_rate_spike_makes_loopers_unwind() {
+    // A 40% withdrawal on day 5 pins utilization at 1 and the rate at 82.7% a year, far above
+    // the LRT's 0% yield plus the 5% spread: a fifth of the positions unwinds per day, selling
+    // collateral into the pool to repay their debt, until the supply returns (10 days).
+    let shock = "unwind_spread_per_year = 0.05\n[[lending.rates.supply_shocks]]\nname = \"w\"\nat_days = 5\nshare = 0.4\nrecovery_days = 10\n";
+    let r = simulate(&rated(&format!("utilization = 0.6\n{shock}")));
+    for &u in column(&r, "unwound_share") {
+        assert!(u > 0.01 && u < 0.4, "{u}");
+    }
+    assert!(column(&r, "max_discount").iter().all(|&d| d > 0.0));
+    let calm = simulate(&rated("utilization = 0.6\nunwind_spread_per_year = 0.05\n"));
+    assert!(column(&calm, "unwound_share").iter().all(|&u| u == 0.0));
 }
