@@ -13,13 +13,15 @@ use lrtsim_sim::{RunOptions, run};
 
 /// Scenarios and paths per measured run: enough for every thread to get many chunks, few
 /// enough for the slow step-by-step kernels to take seconds.
-const RUNS: [(&str, u64); 6] = [
+const RUNS: [(&str, u64); 8] = [
     ("bench-slashing", 200_000),
     ("baseline", 200_000),
     ("bank-run", 200_000),
     ("steth-2022", 50_000),
     ("ezeth-2024", 200_000),
     ("rseth-2026", 20_000),
+    ("leverage-loop", 20_000),
+    ("market-oracle-cascade", 5_000),
 ];
 
 fn engine(c: &mut Criterion) {

@@ -826,7 +826,7 @@ pub enum OracleKind {
 }
 
 /// `[lending]`: LRT posted as collateral to borrow ETH (loopers), as a population of
-/// positions by health factor. See `docs/model.md` §16.
+/// positions by health factor. See `docs/model.md` §15.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lending {
