@@ -1982,7 +1982,16 @@ fn ezeth_preset_reports_market_metrics_and_price_bands() {
     expected.extend(market.iter().cloned());
     expected.push("slashed_eth.source.avs_faults".into());
     assert_eq!(metric_order_in_text(&text, &expected), expected);
-    check_tail_metrics(&fx.read_csv("res/tail_metrics.csv"), &s, &expected);
+    let keys: Vec<String> = s["metrics"]
+        .as_object()
+        .expect("metrics object")
+        .keys()
+        .cloned()
+        .collect();
+    let all = metric_order_in_text(&text, &keys);
+    let at = all.iter().position(|m| m == "depeg_over_500bps").unwrap();
+    assert_eq!(all[at + 1..at + 1 + expected.len()], expected[..]);
+    check_tail_metrics(&fx.read_csv("res/tail_metrics.csv"), &s, &all);
     // The headline table adds the deepest discount and the forced seller's loss.
     assert_eq!(
         table_rows(&r.stdout),
@@ -2072,5 +2081,69 @@ fn scenarios_with_and_without_a_market_cannot_share_a_summary_csv() {
             "cannot share one --summary-csv",
             "[market]",
         ],
+    );
+}
+
+#[test]
+fn leverage_loop_reports_lending_and_reserve_metrics() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&repo_scenario("leverage-loop.toml")),
+        "--set",
+        &paths_set(300),
+        "--paths-csv",
+        "-q",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    // After the redemption and market metrics: the lending block, then exploits and reserves.
+    let s = fx.read_json("res/summary.json");
+    let text = fx.read("res/summary.json");
+    let expected: Vec<String> = [
+        "liquidated_share",
+        "cascade_depth",
+        "bad_debt_eth",
+        "bad_debt_share",
+        "looper_equity_loss",
+        "peak_borrow_rate",
+        "unwound_share",
+        "exploit_loss_eth",
+        "stolen_eth",
+        "minted_share",
+        "restituted_eth",
+        "reserve_paid_eth",
+        "reserve_end_eth",
+        "reserve_exhausted",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(metric_order_in_text(&text, &expected), expected);
+    let keys: Vec<String> = s["metrics"]
+        .as_object()
+        .expect("metrics object")
+        .keys()
+        .cloned()
+        .collect();
+    let all = metric_order_in_text(&text, &keys);
+    let at = all.iter().position(|m| m == "depeg_over_500bps").unwrap();
+    assert_eq!(all[at + 1..at + 1 + expected.len()], expected[..]);
+    check_tail_metrics(&fx.read_csv("res/tail_metrics.csv"), &s, &all);
+    // The 3,000 ETH insurance fund pays on every path (the slashing is scheduled), so the
+    // probability it is exhausted is the mean of the indicator.
+    let t = fx.read_csv("res/paths.csv");
+    let exhausted = t.floats("reserve_exhausted");
+    let m = &s["metrics"]["reserve_exhausted"];
+    assert_close(
+        num(&m["mean"]),
+        exhausted.iter().sum::<f64>() / exhausted.len() as f64,
+        1e-12,
+        "P(reserve exhausted)",
+    );
+    assert!(
+        t.floats("reserve_paid_eth")
+            .iter()
+            .all(|&p| p > 0.0 && p <= 5000.0)
     );
 }

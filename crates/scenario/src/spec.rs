@@ -895,9 +895,25 @@ pub struct BorrowRates {
     /// Share of positions unwinding per day while they do, in (0, 10]. Default 0.2.
     #[serde(default = "default_unwind_share")]
     pub unwind_share_per_day: f64,
+    /// How loopers unwind: `sell` (default) sells collateral into the pool for the ETH to
+    /// repay; `redeem` repays from their own ETH and queues the freed collateral at the front
+    /// door (needs `[withdrawals]`).
+    #[serde(default)]
+    pub unwind_via: UnwindVia,
     /// Outside lenders withdrawing ETH (July 2025: large withdrawals spiked ETH borrow rates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supply_shocks: Vec<SupplyShock>,
+}
+
+/// How loopers unwind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnwindVia {
+    /// Sell collateral into the pool for the ETH their debt needs.
+    #[default]
+    Sell,
+    /// Repay with their own ETH and redeem the freed collateral through the front door.
+    Redeem,
 }
 
 /// `[[lending.rates.supply_shocks]]`: outside lenders withdraw a share of the ETH supplied at

@@ -1128,6 +1128,12 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
             0.0,
             10.0,
         );
+        if r.unwind_via == crate::spec::UnwindVia::Redeem && s.withdrawals.is_none() {
+            c.push(
+                format!("{at}.unwind_via"),
+                "\"redeem\" needs [withdrawals]: loopers queue the freed collateral at the front door; use \"sell\" or add [withdrawals]",
+            );
+        }
         let mut seen = BTreeSet::new();
         for (i, x) in r.supply_shocks.iter().enumerate() {
             let at = format!("{at}.supply_shocks[{i}]");

@@ -322,7 +322,7 @@ impl<'m> Market<'m> {
     /// exceeds the LRT's yield by the spread, a share of every position unwinds — it sells
     /// collateral into the pool for the ETH its debt needs (if the pool can pay it) and
     /// releases the rest.
-    fn borrow_step(&mut self, t0: f64, book: &mut LendingBook) {
+    fn borrow_step(&mut self, t0: f64, book: &mut LendingBook, front: Option<&mut Redemption>) {
         let Some(r) = self.rates else { return };
         let dt = self.step_days;
         let withdrawn: f64 = self
@@ -340,6 +340,14 @@ impl<'m> Market<'m> {
         book.accrue(1.0 + rate * dt / lrtsim_scenario::DAYS_PER_YEAR);
         if rate - r.lrt_yield_per_year > r.unwind_spread_per_year {
             let share = -(-r.unwind_share_per_day * dt).exp_m1();
+            if r.unwind_redeems {
+                // They repay with their own ETH and queue the freed collateral.
+                if let Some(front) = front {
+                    let (released, _) = book.unwind(share);
+                    front.queue_request(released);
+                }
+                return;
+            }
             let (released, repay) = book.unwind_amounts(share);
             let fee = self.m.fee;
             let gross = repay / (1.0 - fee);
@@ -453,7 +461,7 @@ impl<'m> Market<'m> {
             self.arbs.capital_eth += r.take_arb_paid();
         }
         if let Some(book) = lending {
-            self.borrow_step(t0, book);
+            self.borrow_step(t0, book, front.as_deref_mut());
             self.cascade(nav, book, front.as_deref_mut());
         }
 

@@ -236,3 +236,23 @@ fn a_rate_spike_makes_loopers_unwind() {
     let calm = simulate(&rated("utilization = 0.6\nunwind_spread_per_year = 0.05\n"));
     assert!(column(&calm, "unwound_share").iter().all(|&u| u == 0.0));
 }
+
+#[test]
+fn loopers_can_unwind_through_the_front_door_instead_of_the_pool() {
+    // The same spike, but loopers repay from their own ETH and queue the freed collateral:
+    // the pool is untouched, and the unwound LRT is asked for at the front door.
+    let shock = "unwind_spread_per_year = 0.05\nunwind_via = \"redeem\"\n[[lending.rates.supply_shocks]]\nname = \"w\"\nat_days = 5\nshare = 0.4\nrecovery_days = 10\n";
+    let text =
+        format!("utilization = 0.6\n{shock}[withdrawals.demand]\nbase_share_per_day = 0.000001\n");
+    let r = simulate(&rated(&text));
+    let (unwound, asked) = (column(&r, "unwound_share"), column(&r, "requested_share"));
+    for i in 0..unwound.len() {
+        assert!(
+            unwound[i] > 0.01 && asked[i] >= unwound[i],
+            "{} vs {}",
+            unwound[i],
+            asked[i]
+        );
+    }
+    assert!(column(&r, "max_discount").iter().all(|&d| d == 0.0));
+}
