@@ -111,7 +111,8 @@ pub enum IncidentKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BeaconIncident {
-    /// Unique name among shocks, copulas and incidents; the loss source it is reported under.
+    /// Unique among shocks, copulas, incidents and exploits; the loss source it is reported
+    /// under.
     pub name: String,
     /// `double_sign` or `inactivity_leak`.
     pub kind: IncidentKind,
@@ -315,7 +316,8 @@ pub enum SeverityDraw {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommonShock {
-    /// Unique name among shocks and copulas; the loss source it is reported under.
+    /// Unique among shocks, copulas, incidents and exploits; the loss source it is reported
+    /// under.
     pub name: String,
     /// Poisson event rate, events per year (≥ 0). Default 0.
     #[serde(default)]
@@ -360,7 +362,8 @@ pub enum CopulaFamily {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Copula {
-    /// Unique name among shocks and copulas; the loss source it is reported under.
+    /// Unique among shocks, copulas, incidents and exploits; the loss source it is reported
+    /// under.
     pub name: String,
     /// `gaussian` or `student_t`. Default `gaussian`.
     #[serde(default)]
@@ -979,7 +982,8 @@ pub enum ExploitKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exploit {
-    /// Unique name among exploits; the loss source it is reported under.
+    /// Unique among shocks, copulas, incidents and exploits (one namespace); exploits are
+    /// reported in their own columns (`exploit_loss_eth`, …), not per name.
     pub name: String,
     /// Poisson event rate, events per year (≥ 0). Default 0.
     #[serde(default)]
