@@ -157,6 +157,7 @@ pub struct PathKernel<'m> {
 impl<'m> PathKernel<'m> {
     /// A kernel for `model`, with every buffer allocated once.
     pub fn new(model: &'m Model) -> Self {
+        let supply0 = supply0_lrt(model);
         let mut kernel = PathKernel {
             model,
             layout: Layout::new(model),
@@ -176,20 +177,11 @@ impl<'m> PathKernel<'m> {
                 Redemption::new(w, model.n_steps, model.step_days, book)
             }),
             next_release_days: f64::INFINITY,
-            market: model.market.as_ref().map(|mk| {
-                let book: f64 = model.operators.iter().map(|o| o.stake_eth).sum();
-                let buffer = model
-                    .withdrawals
-                    .as_ref()
-                    .map_or(0.0, |w| w.buffer_initial_eth);
-                Market::new(mk, model.step_days, book + buffer, model.lending.as_ref())
-            }),
+            market: model
+                .market
+                .as_ref()
+                .map(|mk| Market::new(mk, model.step_days, supply0, model.lending.as_ref())),
             lending: model.lending.as_ref().map(|l| {
-                let supply0 = model.collateral_eth
-                    + model
-                        .withdrawals
-                        .as_ref()
-                        .map_or(0.0, |w| w.buffer_initial_eth);
                 let posted = l.collateral_share * supply0;
                 let buckets: Vec<(f64, f64)> = l
                     .positions
@@ -293,14 +285,9 @@ impl<'m> PathKernel<'m> {
         }
     }
 
-    /// LRT outstanding at t = 0 (t = 0 ETH units): the collateral plus any buffer.
+    /// LRT outstanding at t = 0.
     fn supply0_lrt(&self) -> f64 {
-        self.model.collateral_eth
-            + self
-                .model
-                .withdrawals
-                .as_ref()
-                .map_or(0.0, |w| w.buffer_initial_eth)
+        supply0_lrt(self.model)
     }
 
     /// LRT outstanding, in t = 0 ETH units.
@@ -966,6 +953,15 @@ impl<'m> PathKernel<'m> {
             reserve_initial_eth: self.reserves.as_ref().map_or(0.0, Reserves::initial_eth),
         }
     }
+}
+
+/// LRT outstanding at t = 0, in t = 0 ETH units: the collateral plus any buffer.
+fn supply0_lrt(model: &Model) -> f64 {
+    model.collateral_eth
+        + model
+            .withdrawals
+            .as_ref()
+            .map_or(0.0, |w| w.buffer_initial_eth)
 }
 
 /// Number of events of a source over the horizon: one if it is scheduled, else a Poisson draw

@@ -886,29 +886,31 @@ fn reference_pieces_are_right() {
     );
 }
 
+/// The engine's model of `spec`, checked to hold the same book as the reference's.
+fn same_book_model(spec: &Spec) -> Model {
+    let model = spec.model();
+    check_same_book(&model, &Reference::new(spec, Flaw::None));
+    model
+}
+
 #[test]
 fn common_shocks_agree_in_distribution() {
     let spec = common_shocks();
-    let model = spec.model();
-    check_same_book(&model, &Reference::new(&spec, Flaw::None));
-    let engine = engine_run(&model);
+    let engine = engine_run(&same_book_model(&spec));
     check_agreement("(a) common shocks", &spec, &engine);
 }
 
 #[test]
 fn avs_faults_agree_in_distribution() {
     let spec = avs_faults();
-    let model = spec.model();
-    check_same_book(&model, &Reference::new(&spec, Flaw::None));
-    let engine = engine_run(&model);
+    let engine = engine_run(&same_book_model(&spec));
     check_agreement("(b) AVS faults", &spec, &engine);
 }
 
 #[test]
 fn copula_and_shock_agree_in_distribution_with_both_samplers() {
     let spec = copula_and_shock();
-    let model = spec.model();
-    check_same_book(&model, &Reference::new(&spec, Flaw::None));
+    let model = same_book_model(&spec);
     // n·p = 5 × 0.002 ≤ 0.5: the engine picks the union (Karp–Luby) sampler.
     assert_eq!(model.copulas[0].method(), Method::Union);
     let engine = engine_run(&model);
