@@ -226,6 +226,36 @@ impl CopulaModel {
         }
     }
 
+    /// Samples every fault like [`CopulaModel::sample_faults`] with the direct sampler, but
+    /// with every step's global factor drawn from N(−`shift`, 1) instead of N(0, 1)
+    /// (importance sampling: `shift` > 0 makes faults more likely). Returns
+    /// S = Σₜ (−Zₜ) over the steps; the path's likelihood ratio is then
+    /// exp(−shift·S + n_steps·shift²/2).
+    pub fn sample_faults_shifted<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        n_steps: u32,
+        shift: f64,
+        scratch: &mut Vec<u32>,
+        emit: &mut impl FnMut(u32, u32),
+    ) -> f64 {
+        let mut sum_neg_z = 0.0;
+        if self.members.is_empty() || self.p_step <= 0.0 {
+            return sum_neg_z;
+        }
+        for step in 0..n_steps {
+            let (z0, scale) = self.common(rng);
+            let z = z0 - shift;
+            sum_neg_z -= z;
+            scratch.clear();
+            self.faults_given(rng, z, scale, None, scratch);
+            for &pair in scratch.iter() {
+                emit(step, pair);
+            }
+        }
+        sum_neg_z
+    }
+
     /// Draws the global factor and the scale S of the common variables.
     fn common<R: Rng + ?Sized>(&self, rng: &mut R) -> (f64, f64) {
         let z: f64 = StandardNormal.sample(rng);

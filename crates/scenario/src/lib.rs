@@ -49,6 +49,7 @@ pub mod beacon;
 pub mod copula;
 pub mod error;
 pub mod exploit;
+pub mod importance;
 pub mod load;
 pub mod market;
 pub mod model;

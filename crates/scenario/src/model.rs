@@ -10,6 +10,7 @@ use rand::{Rng, RngExt};
 use crate::beacon::{EPOCHS_PER_DAY, Fork, GWEI_PER_ETH, LeakPath};
 use crate::copula::{CopulaModel, geometric_skip};
 use crate::exploit::{ExploitModel, LendingModel, ReserveModel};
+use crate::importance::ImportanceModel;
 use crate::market::MarketModel;
 use crate::severity::SeverityDist;
 use crate::spec::{HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
@@ -79,6 +80,8 @@ pub struct Model {
     pub exploits: Vec<ExploitModel>,
     /// Reserves in waterfall order.
     pub reserves: Vec<ReserveModel>,
+    /// Importance sampling (None: plain Monte Carlo, every path weighs 1).
+    pub importance: Option<ImportanceModel>,
 }
 
 /// One operator.
@@ -125,6 +128,8 @@ pub struct AvsFaults {
     pub source: u32,
     /// Number of events over the horizon.
     pub events: Poisson<f64>,
+    /// Its mean.
+    pub mean_events: f64,
     /// Cumulative share of the total rate per entry (last = 1).
     pub cumulative: Vec<f64>,
     /// Per AVS with a positive rate: its severity and its pairs.
@@ -526,6 +531,7 @@ impl Model {
                 .collect();
             AvsFaults {
                 source: sources.len() as u32,
+                mean_events: total_rate * horizon_years,
                 events: Poisson::new(total_rate * horizon_years).expect("positive rate"),
                 cumulative,
                 entries: fault_entries
@@ -582,6 +588,7 @@ impl Model {
             },
         };
 
+        let avs_faults_mean = avs_faults.as_ref().map_or(0.0, |f| f.mean_events);
         Model {
             name: s.name.clone().unwrap_or_default(),
             scenario_hash: scenario_hash(s),
@@ -609,6 +616,7 @@ impl Model {
             lending: crate::exploit::compile_lending(s, net_reward / collateral_eth),
             exploits: crate::exploit::compile_exploits(s),
             reserves: crate::exploit::compile_reserves(s),
+            importance: crate::importance::compile(s, avs_faults_mean, n_steps),
             scenario,
         }
     }

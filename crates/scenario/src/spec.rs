@@ -62,6 +62,70 @@ pub struct Scenario {
     /// Loss-absorbing reserves, applied in file order before holders bear a loss.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reserves: Vec<Reserve>,
+    /// Importance sampling for rare tails: tilted event rates and shifted copula factors,
+    /// with a likelihood-ratio weight per path. Absent: plain Monte Carlo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<Importance>,
+}
+
+/// How the tilts of `[importance]` are chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportanceMethod {
+    /// The tilts given in `rate_multipliers` and `factor_shifts`.
+    #[default]
+    Manual,
+    /// Tilts chosen by the cross-entropy method for `target_metric` at `target_level`
+    /// (pilot runs before the main run).
+    Auto,
+}
+
+/// `[importance]`: sample rare losses more often and weight every path by its likelihood
+/// ratio, so that tail estimates need fewer paths. See `docs/model.md` §18.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Importance {
+    /// `manual` (default) or `auto`.
+    #[serde(default)]
+    pub method: ImportanceMethod,
+    /// Manual: multiplier (> 0) of the Poisson rate of each named loss source — common
+    /// shocks, beacon incidents and exploits with a `rate_per_year`, and `avs_faults`.
+    /// Unnamed sources keep their rate.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_multipliers: BTreeMap<String, f64>,
+    /// Manual: shift of each named copula's global factor toward faults, in standard
+    /// deviations, every step (≥ 0). Unnamed copulas are not shifted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub factor_shifts: BTreeMap<String, f64>,
+    /// Auto: the metric whose upper tail the tilts aim at. Default `slashed_fraction`.
+    #[serde(default = "default_target_metric")]
+    pub target_metric: String,
+    /// Auto: the tail level aimed at, in (0, 1). Default 0.999.
+    #[serde(default = "default_target_level")]
+    pub target_level: f64,
+    /// Auto: paths per cross-entropy pilot iteration (1,000 to 10,000,000). Default 20,000.
+    #[serde(default = "default_pilot_paths")]
+    pub pilot_paths: u64,
+    /// Auto: most pilot iterations (1 to 50). Default 8.
+    #[serde(default = "default_pilot_iterations")]
+    pub iterations: u32,
+    /// Auto: the sources the method may tilt. Default: every rate-based loss source and every
+    /// copula with a global factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<String>>,
+}
+
+fn default_target_metric() -> String {
+    "slashed_fraction".to_string()
+}
+fn default_target_level() -> f64 {
+    0.999
+}
+fn default_pilot_paths() -> u64 {
+    20_000
+}
+fn default_pilot_iterations() -> u32 {
+    8
 }
 
 /// `[beacon]`: the network the pool's validators are part of.

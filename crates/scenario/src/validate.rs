@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use crate::beacon::Fork;
 use crate::error::Diagnostic;
+use crate::importance::{MAX_FACTOR_SHIFT, Slot, source_slot, tiltable};
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
 use crate::spec::{
-    CopulaFamily, ExploitKind, HitUnit, IncidentKind, Lending, LossKind, Market, OracleKind,
-    PoolKind, Scenario, Selector, Withdrawals,
+    CopulaFamily, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind, Lending,
+    LossKind, Market, OracleKind, PoolKind, Scenario, Selector, Withdrawals,
 };
 use crate::suggest::closest;
 
@@ -150,6 +151,9 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
         check_lending(&mut c, s, l);
     }
     check_reserves(&mut c, s);
+    if let Some(imp) = &s.importance {
+        check_importance(&mut c, s, imp);
+    }
     c.out
 }
 
@@ -1185,6 +1189,199 @@ fn check_reserves(c: &mut Checker, s: &Scenario) {
                 );
             }
         }
+    }
+}
+
+/// The loss metrics `[importance].target_metric` may name.
+pub fn importance_metrics(s: &Scenario) -> Vec<String> {
+    let mut out: Vec<String> = [
+        "slashed_fraction",
+        "nav_loss",
+        "slashed_eth",
+        "avs_slashed_eth",
+        "beacon_initial_eth",
+        "beacon_correlation_eth",
+        "inactivity_leak_eth",
+    ]
+    .map(String::from)
+    .to_vec();
+    if !s.exploits.is_empty() || !s.reserves.is_empty() {
+        out.extend(["exploit_loss_eth", "stolen_eth"].map(String::from));
+    }
+    out.extend(s.avs.iter().map(|a| format!("slashed_eth.avs.{}", a.name)));
+    let sources = s
+        .shocks
+        .iter()
+        .map(|x| &x.name)
+        .chain(s.copulas.iter().map(|x| &x.name))
+        .chain(s.beacon_incidents.iter().map(|x| &x.name))
+        .chain(s.exploits.iter().map(|x| &x.name));
+    out.extend(sources.map(|n| format!("slashed_eth.source.{n}")));
+    out.push(format!("slashed_eth.source.{AVS_FAULTS_SOURCE}"));
+    out
+}
+
+/// Independent AVS faults expected per year over all allocation pairs.
+fn avs_fault_rate_per_year(s: &Scenario) -> f64 {
+    s.avs
+        .iter()
+        .filter(|a| a.fault_rate_per_year.is_finite() && a.fault_rate_per_year > 0.0)
+        .map(|a| {
+            let pairs = s
+                .operators
+                .iter()
+                .filter(|o| o.allocations.get(&a.name).is_some_and(|m| *m > 0.0))
+                .count();
+            a.fault_rate_per_year * pairs as f64
+        })
+        .sum()
+}
+
+/// Checks `[importance]`: tilts name tiltable sources with sensible values, the automatic
+/// method's target and budget.
+fn check_importance(c: &mut Checker, s: &Scenario, imp: &Importance) {
+    if s.market.is_some() {
+        c.push(
+            "importance",
+            "is not available with [market] yet: the price bands of price_paths.csv count paths, not weights; remove [importance] or [market]",
+        );
+        return;
+    }
+    let has_avs_faults = avs_fault_rate_per_year(s) > 0.0;
+    let can = tiltable(s, has_avs_faults);
+    let rate_names: Vec<String> = s
+        .shocks
+        .iter()
+        .zip(&can.shocks)
+        .map(|(x, &ok)| (&x.name, ok))
+        .chain(
+            s.beacon_incidents
+                .iter()
+                .zip(&can.incidents)
+                .map(|(x, &ok)| (&x.name, ok)),
+        )
+        .chain(
+            s.exploits
+                .iter()
+                .zip(&can.exploits)
+                .map(|(x, &ok)| (&x.name, ok)),
+        )
+        .filter(|(_, ok)| *ok)
+        .map(|(n, _)| n.clone())
+        .chain(has_avs_faults.then(|| AVS_FAULTS_SOURCE.to_string()))
+        .collect();
+    let copula_names: Vec<String> = s
+        .copulas
+        .iter()
+        .zip(&can.copulas)
+        .filter(|(_, ok)| **ok)
+        .map(|(x, _)| x.name.clone())
+        .collect();
+    fn known(list: &[String]) -> Vec<&str> {
+        list.iter().map(String::as_str).collect()
+    }
+    let years = s.simulation.horizon_days / crate::DAYS_PER_YEAR;
+    for (name, &v) in &imp.rate_multipliers {
+        let path = format!("importance.rate_multipliers.{name}");
+        let mean = match source_slot(s, name) {
+            Some(Slot::Copula(_)) => {
+                c.push(
+                    &path,
+                    format!("`{name}` is a copula: tilt it with importance.factor_shifts"),
+                );
+                continue;
+            }
+            Some(slot) if rate_names.contains(name) => match slot {
+                Slot::Shock(i) => s.shocks[i].rate_per_year * years,
+                Slot::Incident(i) => s.beacon_incidents[i].rate_per_year * years,
+                Slot::Exploit(i) => s.exploits[i].rate_per_year * years,
+                _ => avs_fault_rate_per_year(s) * years,
+            },
+            Some(_) => {
+                c.push(&path, format!("`{name}` has no Poisson rate to tilt (it is scheduled with at_days, or its rate is 0)"));
+                continue;
+            }
+            None => {
+                c.reference(&path, name, "rate-based loss source", &known(&rate_names));
+                continue;
+            }
+        };
+        if !(v.is_finite() && v > 0.0) {
+            c.push(&path, format!("must be a finite number > 0, got {v}"));
+        } else if v * mean > MAX_EXPECTED_EVENTS {
+            c.push(
+                &path,
+                format!("tilts the source to {:.3e} expected events over the horizon; at most {MAX_EXPECTED_EVENTS:.0e} are allowed", v * mean),
+            );
+        }
+    }
+    for (name, &v) in &imp.factor_shifts {
+        let path = format!("importance.factor_shifts.{name}");
+        if !copula_names.contains(name) {
+            match source_slot(s, name) {
+                Some(Slot::Copula(_)) => c.push(&path, format!("copula `{name}` has no global factor to shift (global_correlation = 0) or never faults")),
+                Some(_) => c.push(&path, format!("`{name}` is not a copula: tilt it with importance.rate_multipliers")),
+                None => {
+                    c.reference(&path, name, "copula", &known(&copula_names));
+                }
+            }
+            continue;
+        }
+        c.finite_in(&path, v, 0.0, MAX_FACTOR_SHIFT);
+    }
+    c.finite_in_open("importance.target_level", imp.target_level, 0.0, 1.0);
+    if !(1_000..=10_000_000).contains(&imp.pilot_paths) {
+        c.push(
+            "importance.pilot_paths",
+            format!("must be between 1000 and 10000000, got {}", imp.pilot_paths),
+        );
+    }
+    if !(1..=50).contains(&imp.iterations) {
+        c.push(
+            "importance.iterations",
+            format!("must be between 1 and 50, got {}", imp.iterations),
+        );
+    }
+    let metrics = importance_metrics(s);
+    c.reference(
+        "importance.target_metric",
+        &imp.target_metric,
+        "loss metric",
+        &known(&metrics),
+    );
+    if let Some(list) = &imp.sources {
+        let all: Vec<String> = rate_names.iter().chain(&copula_names).cloned().collect();
+        for (i, name) in list.iter().enumerate() {
+            c.reference(
+                &format!("importance.sources[{i}]"),
+                name,
+                "tiltable loss source",
+                &known(&all),
+            );
+        }
+    }
+    if imp.method == ImportanceMethod::Auto {
+        if !imp.rate_multipliers.is_empty() || !imp.factor_shifts.is_empty() {
+            c.push(
+                "importance.method",
+                "is \"auto\": the method chooses the tilts, so remove rate_multipliers and factor_shifts (or set method = \"manual\")",
+            );
+        }
+        let any = match &imp.sources {
+            Some(list) => !list.is_empty(),
+            None => !rate_names.is_empty() || !copula_names.is_empty(),
+        };
+        if !any {
+            c.push(
+                "importance.method",
+                "is \"auto\" but no source can be tilted: there is no Poisson loss source with a rate and no copula with a global factor",
+            );
+        }
+    } else if imp.sources.is_some() {
+        c.push(
+            "importance.sources",
+            "applies to method = \"auto\" only; with \"manual\" name the tilts in rate_multipliers and factor_shifts",
+        );
     }
 }
 

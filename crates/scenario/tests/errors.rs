@@ -1705,3 +1705,113 @@ fn lending_rates_are_checked() {
         assert!(e.contains(needle), "{needle} in {e}");
     }
 }
+
+const COPULA: &str = r#"
+[[copulas]]
+name = "faults"
+fault_prob_per_step = 0.001
+global_correlation = 0.2
+severity = 0.1
+
+[[copulas]]
+name = "independent"
+fault_prob_per_step = 0.001
+severity = 0.1
+"#;
+
+#[test]
+fn importance_tilts_name_tiltable_sources() {
+    let base = format!("{GOOD}{COPULA}");
+    let m = load_str(
+        &format!("{base}\n[importance]\nrate_multipliers = {{ bug = 10 }}\nfactor_shifts = {{ faults = 1.5 }}\n"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let imp = m.importance.as_ref().unwrap();
+    assert_eq!(imp.tilt.shocks, vec![10.0]);
+    assert_eq!(imp.tilt.copulas, vec![1.5, 0.0]);
+    assert!(imp.auto.is_none());
+    // 0.1 a year over 30 days.
+    assert!((imp.mean_events.shocks[0] - 0.1 * 30.0 / 365.0).abs() < 1e-15);
+
+    let bad = format!(
+        "{base}\n[importance]\nrate_multipliers = {{ bugg = 10, faults = 2, bug = -1 }}\nfactor_shifts = {{ independent = 1, bug = 1, faults = 11 }}\ntarget_level = 1\npilot_paths = 10\n"
+    );
+    let e = err(&bad, &[]);
+    for want in [
+        "importance.rate_multipliers.bugg: no rate-based loss source named `bugg`; did you mean `bug`?",
+        "importance.rate_multipliers.faults: `faults` is a copula: tilt it with importance.factor_shifts",
+        "importance.rate_multipliers.bug: must be a finite number > 0, got -1",
+        "importance.factor_shifts.independent: copula `independent` has no global factor to shift",
+        "importance.factor_shifts.bug: `bug` is not a copula",
+        "importance.factor_shifts.faults: must be in [0, 10], got 11",
+        "importance.target_level: must be in (0, 1), got 1",
+        "importance.pilot_paths: must be between 1000 and 10000000, got 10",
+    ] {
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    // Errors point into the file.
+    assert!(e.contains("s.toml:"), "{e}");
+    // Tilting past the cap on expected events.
+    let e = err(
+        &format!("{base}\n[importance]\nrate_multipliers = {{ bug = 1e9 }}\n"),
+        &[],
+    );
+    assert!(
+        e.contains("importance.rate_multipliers.bug: tilts the source to"),
+        "{e}"
+    );
+}
+
+#[test]
+fn automatic_importance_sampling_is_checked() {
+    let base = format!("{GOOD}{COPULA}\n[importance]\nmethod = \"auto\"\n");
+    let m = load_str(&base, Path::new("s.toml"), &[]).unwrap();
+    let auto = m.importance.as_ref().unwrap().auto.as_ref().unwrap();
+    assert_eq!(auto.metric, "slashed_fraction");
+    assert_eq!(auto.level, 0.999);
+    assert_eq!(auto.eligible.shocks, vec![true]);
+    assert_eq!(auto.eligible.copulas, vec![true, false]);
+    let e = err(&base, &["importance.target_metric=nav_los"]);
+    assert!(
+        e.contains(
+            "importance.target_metric: no loss metric named `nav_los`; did you mean `nav_loss`?"
+        ),
+        "{e}"
+    );
+    let e = err(&base, &["importance.rate_multipliers={ bug = 2 }"]);
+    assert!(
+        e.contains("importance.method: is \"auto\": the method chooses the tilts"),
+        "{e}"
+    );
+    let e = err(&base, &["importance.sources=[\"independent\"]"]);
+    assert!(
+        e.contains("importance.sources[0]: no tiltable loss source named `independent`"),
+        "{e}"
+    );
+    let m = load_str(
+        &base,
+        Path::new("s.toml"),
+        &["importance.sources=[\"faults\"]".into()],
+    )
+    .unwrap();
+    let auto = m.importance.as_ref().unwrap().auto.as_ref().unwrap();
+    assert_eq!(auto.eligible.shocks, vec![false]);
+    assert_eq!(auto.eligible.copulas, vec![true, false]);
+    let e = err(&format!("{GOOD}\n[importance]\nsources = [\"bug\"]\n"), &[]);
+    assert!(
+        e.contains("importance.sources: applies to method = \"auto\" only"),
+        "{e}"
+    );
+    // Nothing to tilt.
+    let calm = GOOD.replace("rate_per_year = 0.1", "at_days = 3");
+    let e = err(&format!("{calm}\n[importance]\nmethod = \"auto\"\n"), &[]);
+    assert!(e.contains("no source can be tilted"), "{e}");
+    // Not with a market.
+    let e = err(&format!("{}\n[importance]\n", full_lending()), &[]);
+    assert!(
+        e.contains("importance: is not available with [market] yet"),
+        "{e}"
+    );
+}

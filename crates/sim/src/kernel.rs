@@ -10,6 +10,7 @@
 use lrtsim_scenario::beacon::{
     CORRELATION_PENALTY_DELAY_EPOCHS, EPOCHS_PER_DAY, EPOCHS_PER_SLASHINGS_VECTOR, GWEI_PER_ETH,
 };
+use lrtsim_scenario::importance::Tilt;
 use lrtsim_scenario::spec::IncidentKind;
 use lrtsim_scenario::{DAYS_PER_YEAR, Model};
 use rand::{Rng, RngExt};
@@ -152,6 +153,90 @@ pub struct PathKernel<'m> {
     exploit_records: Vec<ExploitRecord>,
     /// Rewards of the last accrual diverted into the reserves.
     last_diverted_eth: f64,
+    /// Importance sampling (None: untilted, every path weighs 1).
+    tilt: Option<TiltState>,
+}
+
+/// One rate-based source's tilt: the tilted count distribution and the log likelihood
+/// ratio's terms, −ln θ per event and (θ − 1)·μ per path.
+#[derive(Debug, Clone)]
+struct TiltedRate {
+    events: rand_distr::Poisson<f64>,
+    ln_ratio_per_event: f64,
+    ln_ratio_per_path: f64,
+}
+
+/// The importance-sampling state of a kernel: tilted samplers, and per path the log
+/// likelihood ratio and the cross-entropy statistics.
+#[derive(Debug, Clone)]
+struct TiltState {
+    /// Per rate-based source in flat order (shocks, incidents, exploits, AVS faults): its
+    /// tilt, None when untilted.
+    rates: Vec<Option<TiltedRate>>,
+    /// Flat index of the AVS faults (the last rate-based source).
+    avs_faults: usize,
+    /// Per copula: Some(shift) to sample it directly with its global factor shifted.
+    shifts: Vec<Option<f64>>,
+    /// The path's log likelihood ratio dP/dQ.
+    log_weight: f64,
+    /// The path's event counts per rate-based source (flat order), then Σₜ(−Zₜ) per copula.
+    statistics: Vec<f64>,
+}
+
+impl TiltState {
+    fn new(model: &Model, tilt: &Tilt, direct: &[bool]) -> Self {
+        let imp_means = model
+            .importance
+            .as_ref()
+            .map(|i| i.mean_events.flat().0)
+            .unwrap_or_default();
+        let (thetas, shifts) = tilt.flat();
+        let rates: Vec<Option<TiltedRate>> = thetas
+            .iter()
+            .enumerate()
+            .map(|(k, &theta)| {
+                let mu = imp_means.get(k).copied().unwrap_or(0.0);
+                (theta != 1.0 && mu > 0.0).then(|| TiltedRate {
+                    events: rand_distr::Poisson::new(theta * mu).expect("validated tilt"),
+                    ln_ratio_per_event: -theta.ln(),
+                    ln_ratio_per_path: (theta - 1.0) * mu,
+                })
+            })
+            .collect();
+        let n_copulas = shifts.len();
+        TiltState {
+            avs_faults: thetas.len() - 1,
+            shifts: shifts
+                .iter()
+                .zip(direct)
+                .map(|(&sh, &d)| (sh != 0.0 || d).then_some(sh))
+                .collect(),
+            statistics: vec![0.0; thetas.len() + n_copulas],
+            rates,
+            log_weight: 0.0,
+        }
+    }
+
+    /// Draws the number of events of rate-based source `k` (flat order) — from its tilted
+    /// distribution if it has one — and books the likelihood ratio and the count.
+    fn count<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        k: usize,
+        untilted: &Option<rand_distr::Poisson<f64>>,
+        at_days: Option<f64>,
+    ) -> u64 {
+        let n = match (&self.rates[k], at_days) {
+            (Some(t), None) => {
+                let n = t.events.sample(rng) as u64;
+                self.log_weight += n as f64 * t.ln_ratio_per_event + t.ln_ratio_per_path;
+                n
+            }
+            _ => event_count(rng, at_days, untilted),
+        };
+        self.statistics[k] = n as f64;
+        n
+    }
 }
 
 impl<'m> PathKernel<'m> {
@@ -216,11 +301,41 @@ impl<'m> PathKernel<'m> {
             restituted_eth: 0.0,
             exploit_records: Vec::with_capacity(4),
             last_diverted_eth: 0.0,
+            tilt: model.importance.as_ref().map(|imp| {
+                let direct: Vec<bool> = imp.tilt.copulas.iter().map(|&s| s != 0.0).collect();
+                TiltState::new(model, &imp.tilt, &direct)
+            }),
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
         }
         kernel
+    }
+
+    /// A kernel for `model` sampling under `tilt` (importance sampling) whatever the
+    /// scenario's `[importance]` says; copulas with `direct[c]` (or a non-zero shift) are
+    /// sampled directly, so that their factor statistic is recorded.
+    pub fn with_tilt(model: &'m Model, tilt: &Tilt, direct: &[bool]) -> Self {
+        let mut kernel = PathKernel::new(model);
+        kernel.tilt = Some(TiltState::new(model, tilt, direct));
+        kernel
+    }
+
+    /// The likelihood-ratio weight dP/dQ of the last path (1 without importance sampling).
+    pub fn weight(&self) -> f64 {
+        self.tilt.as_ref().map_or(1.0, |t| t.log_weight.exp())
+    }
+
+    /// Whether paths carry likelihood-ratio weights.
+    pub fn is_weighted(&self) -> bool {
+        self.tilt.is_some()
+    }
+
+    /// The last path's cross-entropy statistics: the event count of every rate-based source
+    /// (shocks, incidents, exploits, AVS faults), then Σₜ(−Zₜ) of every copula (0 for copulas
+    /// not sampled directly). Empty without importance sampling.
+    pub fn tilt_statistics(&self) -> &[f64] {
+        self.tilt.as_ref().map_or(&[], |t| t.statistics.as_slice())
     }
 
     /// The price / NAV bands of every path this kernel ran (None without `[market]`); the
@@ -269,6 +384,10 @@ impl<'m> PathKernel<'m> {
         self.restituted_eth = 0.0;
         self.exploit_records.clear();
         self.last_diverted_eth = 0.0;
+        if let Some(t) = self.tilt.as_mut() {
+            t.log_weight = 0.0;
+            t.statistics.fill(0.0);
+        }
     }
 
     /// Losses so far net of what the reserves paid: slashing, theft and dilution, ETH.
@@ -502,15 +621,29 @@ impl<'m> PathKernel<'m> {
         let m = self.model;
         let horizon = m.horizon_days;
         let events = &mut self.events;
+        let tilt = &mut self.tilt;
+        let mut count = |rng: &mut R,
+                         k: usize,
+                         events: &Option<rand_distr::Poisson<f64>>,
+                         at_days: Option<f64>| match tilt.as_mut() {
+            Some(t) => t.count(rng, k, events, at_days),
+            None => event_count(rng, at_days, events),
+        };
+        let (first_incident, first_exploit, avs_k) = (
+            m.shocks.len(),
+            m.shocks.len() + m.incidents.len(),
+            m.shocks.len() + m.incidents.len() + m.exploits.len(),
+        );
         let mut seq = 0u32;
         for (s, shock) in m.shocks.iter().enumerate() {
-            for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+            for _ in 0..count(rng, s, &shock.events, shock.at_days) {
                 let t = event_time(rng, shock.at_days, horizon);
                 push_event(events, &mut seq, m, t, Kind::Shock(s as u32));
             }
         }
         if let Some(f) = &m.avs_faults {
-            for _ in 0..f.events.sample(rng) as u64 {
+            let untilted = Some(f.events);
+            for _ in 0..count(rng, avs_k, &untilted, None) {
                 let t = rng.random::<f64>() * horizon;
                 let (entry, pair) = f.sample_pair(rng);
                 push_event(events, &mut seq, m, t, Kind::AvsFault { entry, pair });
@@ -518,7 +651,7 @@ impl<'m> PathKernel<'m> {
         }
         let penalty_delay_days = CORRELATION_PENALTY_DELAY_EPOCHS as f64 / EPOCHS_PER_DAY;
         for (i, incident) in m.incidents.iter().enumerate() {
-            for _ in 0..event_count(rng, incident.at_days, &incident.events) {
+            for _ in 0..count(rng, first_incident + i, &incident.events, incident.at_days) {
                 let t = event_time(rng, incident.at_days, horizon);
                 let record = self.double_signs.len() as u32;
                 if incident.kind == IncidentKind::DoubleSign {
@@ -549,7 +682,7 @@ impl<'m> PathKernel<'m> {
             }
         }
         for (e, exploit) in m.exploits.iter().enumerate() {
-            for _ in 0..event_count(rng, exploit.at_days, &exploit.events) {
+            for _ in 0..count(rng, first_exploit + e, &exploit.events, exploit.at_days) {
                 let t = event_time(rng, exploit.at_days, horizon);
                 let record = self.exploit_records.len() as u32;
                 self.exploit_records.push(ExploitRecord::default());
@@ -578,7 +711,7 @@ impl<'m> PathKernel<'m> {
             }
         }
         for (c, copula) in m.copulas.iter().enumerate() {
-            copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut |step, pair| {
+            let mut emit = |step, pair| {
                 events.push(Event {
                     step,
                     time_days: f64::INFINITY,
@@ -589,7 +722,23 @@ impl<'m> PathKernel<'m> {
                     },
                 });
                 seq += 1;
-            });
+            };
+            match self.tilt.as_mut() {
+                Some(t) if t.shifts[c].is_some() => {
+                    let shift = t.shifts[c].expect("checked");
+                    let sum_neg_z = copula.sample_faults_shifted(
+                        rng,
+                        m.n_steps,
+                        shift,
+                        &mut self.scratch,
+                        &mut emit,
+                    );
+                    t.log_weight += -shift * sum_neg_z + f64::from(m.n_steps) * shift * shift / 2.0;
+                    let k = t.avs_faults + 1 + c;
+                    t.statistics[k] = sum_neg_z;
+                }
+                _ => copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut emit),
+            }
         }
     }
 

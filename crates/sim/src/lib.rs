@@ -48,6 +48,7 @@
 
 pub mod amm;
 pub mod bands;
+pub mod importance;
 pub mod kernel;
 pub mod ledger;
 pub mod lending;
@@ -58,6 +59,7 @@ pub mod runner;
 pub mod stream;
 pub mod waterfall;
 
+pub use importance::{ResolvedTilt, resolve};
 pub use kernel::{Book, PathKernel};
 pub use ledger::Ledger;
 pub use market::{Market, MarketOutcome};

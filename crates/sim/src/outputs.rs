@@ -270,6 +270,11 @@ pub struct SimResults {
     pub first_path: u64,
     /// `columns[c][i]` is column `c` of path `first_path + i`.
     pub columns: Vec<Vec<f64>>,
+    /// Likelihood-ratio weight dP/dQ of every path under importance sampling (None: plain
+    /// Monte Carlo, every path weighs 1).
+    pub weights: Option<Vec<f64>>,
+    /// The importance-sampling tilt the paths were drawn under (None: plain Monte Carlo).
+    pub tilt: Option<crate::importance::ResolvedTilt>,
     /// Market price / NAV bands per recorded step (None without `[market]`).
     pub price_bands: Option<crate::bands::PriceBands>,
 }

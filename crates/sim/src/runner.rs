@@ -9,6 +9,7 @@ use lrtsim_scenario::Model;
 use rayon::prelude::*;
 
 use crate::bands::PriceBands;
+use crate::importance::ResolvedTilt;
 use crate::kernel::PathKernel;
 use crate::outputs::{Layout, SimResults};
 use crate::stream::{CHUNK_PATHS, chunk_rng};
@@ -81,16 +82,18 @@ pub fn run(
         })?;
     let layout = Layout::new(model);
     let width = layout.len();
+    let tilt = pool.install(|| crate::importance::resolve(model));
     let first_path = chunks.start * CHUNK_PATHS;
     let end_path = (chunks.end * CHUNK_PATHS).min(model.paths).max(first_path);
     let n = (end_path - first_path) as usize;
     // Every chunk writes its paths straight into its own slice of every column: no row
     // buffer to transpose afterwards, and the columns are the only per-path memory.
     let mut columns: Vec<Vec<f64>> = (0..width).map(|_| vec![0.0; n]).collect();
+    let mut weights: Option<Vec<f64>> = tilt.as_ref().map(|_| vec![0.0; n]);
     let mut per_chunk: Vec<Vec<&mut [f64]>> = (0..chunks.end - chunks.start)
         .map(|_| Vec::with_capacity(width))
         .collect();
-    for column in columns.iter_mut() {
+    for column in columns.iter_mut().chain(weights.iter_mut()) {
         for (slices, part) in per_chunk
             .iter_mut()
             .zip(column.chunks_mut(CHUNK_PATHS as usize))
@@ -111,7 +114,7 @@ pub fn run(
             .enumerate()
             .for_each(|(i, mut slices)| {
                 let (paths, chunk_bands) =
-                    run_chunk_into(model, chunks.start + i as u64, &mut slices);
+                    run_chunk_into(model, tilt.as_ref(), chunks.start + i as u64, &mut slices);
                 if let Some(b) = chunk_bands {
                     let mut all = bands.lock().expect("no worker panics while merging");
                     all.as_mut().expect("a market has bands").merge(&b);
@@ -123,25 +126,39 @@ pub fn run(
         layout,
         first_path,
         columns,
+        weights,
+        tilt,
         price_bands: bands.into_inner().expect("no worker panicked"),
     })
 }
 
-/// Simulates chunk `chunk`, writing path `k` of the chunk to `columns[c][k]`; returns the
-/// number of paths and, with a market, their price bands.
+/// Simulates chunk `chunk`, writing path `k` of the chunk to `columns[c][k]` (and, under a
+/// tilt, its likelihood-ratio weight to the extra last column); returns the number of paths
+/// and, with a market, their price bands.
 fn run_chunk_into(
     model: &Model,
+    tilt: Option<&ResolvedTilt>,
     chunk: u64,
     columns: &mut [&mut [f64]],
 ) -> (u64, Option<PriceBands>) {
     let mut rng = chunk_rng(model.seed, chunk);
-    let mut kernel = PathKernel::new(model);
-    let mut row = vec![0.0; kernel.layout().len()];
+    let mut kernel = match tilt {
+        Some(t) => {
+            let direct: Vec<bool> = t.tilt.copulas.iter().map(|&s| s != 0.0).collect();
+            PathKernel::with_tilt(model, &t.tilt, &direct)
+        }
+        None => PathKernel::new(model),
+    };
+    let width = kernel.layout().len();
+    let mut row = vec![0.0; width];
     let paths = chunk_paths(model.paths, chunk);
     for k in 0..(paths.end - paths.start) as usize {
         kernel.run_path(&mut rng, &mut row);
         for (column, v) in columns.iter_mut().zip(&row) {
             column[k] = *v;
+        }
+        if tilt.is_some() {
+            columns[width][k] = kernel.weight();
         }
     }
     (paths.end - paths.start, kernel.take_bands())

@@ -1,0 +1,178 @@
+//! Importance sampling against closed forms: tilted Poisson rates and a shifted copula factor
+//! leave every weighted estimate unbiased (checked against exact laws within 4 standard
+//! errors) while shrinking the error of rare-event estimates; the cross-entropy tilt is
+//! reproducible and independent of the thread count.
+
+mod support;
+
+use std::path::Path;
+
+use lrtsim_scenario::{Model, load_str};
+use lrtsim_sim::{RunOptions, SimResults, run};
+use support::exact::vasicek_finite_pmf;
+
+fn load(text: &str) -> Model {
+    load_str(text, Path::new("importance.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn simulate(model: &Model, threads: usize) -> SimResults {
+    let options = RunOptions {
+        threads,
+        ..RunOptions::default()
+    };
+    run(model, &options, &|_| {}).unwrap()
+}
+
+/// Weighted mean of `f(value)` and its standard error: (1/n) Σ w·f(L), sd(w·f(L))/√n.
+fn weighted_mean(values: &[f64], weights: &[f64], f: impl Fn(f64) -> f64) -> (f64, f64) {
+    let n = values.len() as f64;
+    let terms: Vec<f64> = values
+        .iter()
+        .zip(weights)
+        .map(|(&v, &w)| w * f(v))
+        .collect();
+    let mean = terms.iter().sum::<f64>() / n;
+    let var = terms.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// One operator fully allocated to one AVS; a shock slashing 20% of it at 0.05 a year,
+/// sampled at `multiplier` times its rate.
+fn one_shock(paths: u64, multiplier: f64) -> Model {
+    load(&format!(
+        "[simulation]\npaths = {paths}\nhorizon_days = 365\nstep_days = 365\nseed = 5\n\
+         [pool]\ncollateral_eth = 100\n\
+         [[operators]]\nname = \"a\"\nshare = 1\nallocations = {{ x = 1.0 }}\n\
+         [[avs]]\nname = \"x\"\n\
+         [[shocks]]\nname = \"bug\"\nrate_per_year = 0.05\nseverity = 0.2\n\
+         [importance]\nrate_multipliers = {{ bug = {multiplier} }}\n"
+    ))
+}
+
+#[test]
+fn tilted_rates_leave_the_weighted_estimates_unbiased() {
+    let paths = 200_000;
+    let model = one_shock(paths, 20.0);
+    let r = simulate(&model, 0);
+    let loss = r.column("slashed_fraction").unwrap();
+    let w = r.weights.as_deref().expect("weighted run");
+    // Under the tilt N ~ Poisson(1), so P(N ≥ 1) ≈ 0.63 instead of 0.049.
+    let hit = loss.iter().filter(|&&l| l > 0.0).count() as f64 / paths as f64;
+    assert!(
+        (hit - (1.0 - (-1.0f64).exp())).abs() < 0.01,
+        "share hit {hit}"
+    );
+    // E[W] = 1.
+    let (mw, se) = weighted_mean(loss, w, |_| 1.0);
+    assert!((mw - 1.0).abs() < 4.0 * se, "mean weight {mw} ± {se}");
+    // E[1 − 0.8^N] = 1 − e^(−0.05·0.2).
+    let (mean, se) = weighted_mean(loss, w, |l| l);
+    let exact = 1.0 - (-0.01f64).exp();
+    assert!(
+        (mean - exact).abs() < 4.0 * se,
+        "mean {mean} ± {se}, exact {exact}"
+    );
+    // P(N ≥ 3) = 1 − e^(−μ)(1 + μ + μ²/2), μ = 0.05: about 2e-5, rare for plain sampling.
+    let mu: f64 = 0.05;
+    let p3 = 1.0 - (-mu).exp() * (1.0 + mu + mu * mu / 2.0);
+    let three = 1.0 - 0.8f64.powi(3) - 1e-12;
+    let (est, se) = weighted_mean(loss, w, |l| f64::from(u8::from(l >= three)));
+    assert!(
+        (est - p3).abs() < 4.0 * se,
+        "P(N ≥ 3) {est} ± {se}, exact {p3}"
+    );
+    // Plain sampling's standard error for it would be √(p(1 − p)/n).
+    let plain_se = (p3 * (1.0 - p3) / paths as f64).sqrt();
+    assert!(se * 10.0 < plain_se, "IS {se} vs plain {plain_se}");
+}
+
+#[test]
+fn an_untilted_importance_section_changes_nothing_but_adds_unit_weights() {
+    let tilted = simulate(&one_shock(5_000, 1.0), 0);
+    let mut plain = one_shock(5_000, 1.0);
+    plain.importance = None;
+    let plain = simulate(&plain, 0);
+    assert_eq!(tilted.columns, plain.columns);
+    assert!(tilted.weights.unwrap().iter().all(|&w| w == 1.0));
+    assert!(plain.weights.is_none());
+}
+
+/// 40 pairs, one step, Gaussian copula p = 0.01, ρ = 0.12 (Vasicek), factor shifted by
+/// `shift` standard deviations.
+fn vasicek(paths: u64, shift: f64) -> Model {
+    let mut s = format!(
+        "[simulation]\npaths = {paths}\nhorizon_days = 1\nstep_days = 1\nseed = 7\n\
+         [pool]\ncollateral_eth = 40\n[[avs]]\nname = \"x\"\n"
+    );
+    for i in 0..40 {
+        s.push_str(&format!(
+            "[[operators]]\nname = \"o{i}\"\nstake_eth = 1\nallocations = {{ x = 1.0 }}\n"
+        ));
+    }
+    s.push_str(
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+    );
+    s.push_str(&format!(
+        "[importance]\nfactor_shifts = {{ c = {shift} }}\n"
+    ));
+    load(&s)
+}
+
+#[test]
+fn a_shifted_factor_reproduces_the_vasicek_law_with_smaller_errors_in_the_tail() {
+    let paths = 100_000;
+    let r = simulate(&vasicek(paths, 2.0), 0);
+    let faults: Vec<f64> = r
+        .column("slashed_fraction")
+        .unwrap()
+        .iter()
+        .map(|l| (l * 40.0).round())
+        .collect();
+    let w = r.weights.as_deref().unwrap();
+    let exact = vasicek_finite_pmf(40, 0.01, 0.12);
+    let (mw, se) = weighted_mean(&faults, w, |_| 1.0);
+    assert!((mw - 1.0).abs() < 4.0 * se, "mean weight {mw} ± {se}");
+    for k in [1usize, 3, 6, 10] {
+        let tail: f64 = exact[k..].iter().sum();
+        let (est, se) = weighted_mean(&faults, w, |f| f64::from(u8::from(f >= k as f64)));
+        assert!(
+            (est - tail).abs() < 4.0 * se,
+            "P(K ≥ {k}): {est} ± {se}, exact {tail}"
+        );
+        if k >= 6 {
+            let plain_se = (tail * (1.0 - tail) / paths as f64).sqrt();
+            assert!(
+                se * 3.0 < plain_se,
+                "P(K ≥ {k}): IS {se} vs plain {plain_se}"
+            );
+        }
+    }
+}
+
+/// The shipped rare-tail scenario with `paths` paths and a smaller pilot.
+fn rare_tail(paths: u64) -> Model {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/rare-tail.toml");
+    let set = vec![
+        format!("simulation.paths={paths}"),
+        "importance.pilot_paths=5000".to_string(),
+    ];
+    lrtsim_scenario::load_file(&file, &set).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_cross_entropy_tilt_is_reproducible_for_any_thread_count() {
+    let model = rare_tail(3_000);
+    let one = simulate(&model, 1);
+    let two = simulate(&model, 2);
+    assert_eq!(one.tilt, two.tilt);
+    assert_eq!(one.columns, two.columns);
+    assert_eq!(one.weights, two.weights);
+    let tilt = one.tilt.unwrap();
+    assert!(tilt.method.starts_with("auto"), "{}", tilt.method);
+    assert!(tilt.iterations.last().unwrap().reached_level, "{tilt:?}");
+    // The once-in-1000-years shock drives the 99.9% tail: it is tilted the most.
+    let entries = tilt.tilt.entries(&model.scenario);
+    let top = entries.iter().max_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
+    assert_eq!(top.0, "shared-dependency", "{entries:?}");
+    assert!(top.2 > 100.0, "{entries:?}");
+}
