@@ -57,13 +57,50 @@ pub fn chunk_paths(paths: u64, chunk: u64) -> Range<u64> {
     start..(start + CHUNK_PATHS).min(paths)
 }
 
-/// Runs the model's paths. `progress` is called with the number of paths of each finished
-/// chunk (from worker threads, in no particular order).
-pub fn run(
+/// One finished chunk of paths, handed to a [`ChunkSink`].
+#[derive(Debug)]
+pub struct ChunkOutput<'a> {
+    /// Chunk index.
+    pub chunk: u64,
+    /// Its paths' indices.
+    pub paths: Range<u64>,
+    /// `columns[c][k]` is column `c` (of the run's [`Layout`]) of path `paths.start + k`.
+    pub columns: &'a [Vec<f64>],
+    /// Likelihood-ratio weight of every path under importance sampling (None: plain Monte
+    /// Carlo).
+    pub weights: Option<&'a [f64]>,
+}
+
+/// Receives every chunk of a run, from worker threads, in no particular order. A sink whose
+/// result must not depend on the thread count combines chunks with an order-independent
+/// (exactly associative and commutative) merge, or places them by chunk index.
+pub trait ChunkSink: Sync {
+    /// Takes one finished chunk.
+    fn accept(&self, chunk: &ChunkOutput<'_>);
+}
+
+/// What a run produced besides the chunks given to the sink.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Column layout of the chunks.
+    pub layout: Layout,
+    /// Paths run: indices `paths.start..paths.end` (a shard runs part of them).
+    pub paths: Range<u64>,
+    /// The importance-sampling tilt the paths were drawn under (None: plain Monte Carlo).
+    pub tilt: Option<ResolvedTilt>,
+    /// Market price / NAV bands of the paths run (None without `[market]`).
+    pub price_bands: Option<PriceBands>,
+}
+
+/// Runs the model's paths, handing each finished chunk to `sink`; per-path values are not
+/// kept. `progress` is called with the number of paths of each finished chunk (from worker
+/// threads, in no particular order).
+pub fn run_with(
     model: &Model,
     options: &RunOptions,
+    sink: &dyn ChunkSink,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<SimResults, SimError> {
+) -> Result<RunOutcome, SimError> {
     let total = chunk_count(model.paths);
     let chunks = options.chunks.clone().unwrap_or(0..total);
     if chunks.start > chunks.end || chunks.end > total {
@@ -81,85 +118,158 @@ pub fn run(
             message: e.to_string(),
         })?;
     let layout = Layout::new(model);
-    let width = layout.len();
     let tilt = pool.install(|| crate::importance::resolve(model));
     let first_path = chunks.start * CHUNK_PATHS;
     let end_path = (chunks.end * CHUNK_PATHS).min(model.paths).max(first_path);
-    let n = (end_path - first_path) as usize;
-    // Every chunk writes its paths straight into its own slice of every column: no row
-    // buffer to transpose afterwards, and the columns are the only per-path memory.
-    let mut columns: Vec<Vec<f64>> = (0..width).map(|_| vec![0.0; n]).collect();
-    let mut weights: Option<Vec<f64>> = tilt.as_ref().map(|_| vec![0.0; n]);
-    let mut per_chunk: Vec<Vec<&mut [f64]>> = (0..chunks.end - chunks.start)
-        .map(|_| Vec::with_capacity(width))
-        .collect();
-    for column in columns.iter_mut().chain(weights.iter_mut()) {
-        for (slices, part) in per_chunk
-            .iter_mut()
-            .zip(column.chunks_mut(CHUNK_PATHS as usize))
-        {
-            slices.push(part);
-        }
-    }
-    // Price bands are integer counts: merged in any order, they come out the same.
-    let bands: Mutex<Option<PriceBands>> = Mutex::new(
+    // Each worker job keeps one kernel (its buffers and price bands) and one chunk buffer
+    // across the chunks it runs; price bands are integer counts, so merging them in any
+    // order gives the same bands.
+    let bands = pool.install(|| {
+        (chunks.start..chunks.end)
+            .into_par_iter()
+            .fold(
+                || Worker::new(model, tilt.as_ref()),
+                |mut worker, chunk| {
+                    let paths = worker.run_chunk(model, chunk);
+                    sink.accept(&ChunkOutput {
+                        chunk,
+                        paths: paths.clone(),
+                        columns: &worker.columns,
+                        weights: tilt.as_ref().map(|_| worker.weights.as_slice()),
+                    });
+                    progress(paths.end - paths.start);
+                    worker
+                },
+            )
+            .map(|mut worker| worker.kernel.take_bands())
+            .reduce(
+                || None,
+                |a: Option<PriceBands>, b: Option<PriceBands>| match (a, b) {
+                    (Some(mut a), Some(b)) => {
+                        a.merge(&b);
+                        Some(a)
+                    }
+                    (a, b) => a.or(b),
+                },
+            )
+    });
+    let price_bands = bands.or_else(|| {
         model
             .market
             .as_ref()
-            .map(|_| PriceBands::new(model.n_steps, model.step_days)),
-    );
-    pool.install(|| {
-        per_chunk
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(i, mut slices)| {
-                let (paths, chunk_bands) =
-                    run_chunk_into(model, tilt.as_ref(), chunks.start + i as u64, &mut slices);
-                if let Some(b) = chunk_bands {
-                    let mut all = bands.lock().expect("no worker panics while merging");
-                    all.as_mut().expect("a market has bands").merge(&b);
-                }
-                progress(paths);
-            })
+            .map(|_| PriceBands::new(model.n_steps, model.step_days))
     });
-    Ok(SimResults {
+    Ok(RunOutcome {
         layout,
-        first_path,
-        columns,
-        weights,
+        paths: first_path..end_path,
         tilt,
-        price_bands: bands.into_inner().expect("no worker panicked"),
+        price_bands,
     })
 }
 
-/// Simulates chunk `chunk`, writing path `k` of the chunk to `columns[c][k]` (and, under a
-/// tilt, its likelihood-ratio weight to the extra last column); returns the number of paths
-/// and, with a market, their price bands.
-fn run_chunk_into(
-    model: &Model,
-    tilt: Option<&ResolvedTilt>,
-    chunk: u64,
-    columns: &mut [&mut [f64]],
-) -> (u64, Option<PriceBands>) {
-    let mut rng = chunk_rng(model.seed, chunk);
-    let mut kernel = match tilt {
-        Some(t) => {
-            let direct: Vec<bool> = t.tilt.copulas.iter().map(|&s| s != 0.0).collect();
-            PathKernel::with_tilt(model, &t.tilt, &direct)
-        }
-        None => PathKernel::new(model),
-    };
-    let width = kernel.layout().len();
-    let mut row = vec![0.0; width];
-    let paths = chunk_paths(model.paths, chunk);
-    for k in 0..(paths.end - paths.start) as usize {
-        kernel.run_path(&mut rng, &mut row);
-        for (column, v) in columns.iter_mut().zip(&row) {
-            column[k] = *v;
-        }
-        if tilt.is_some() {
-            columns[width][k] = kernel.weight();
+/// A worker job's kernel and chunk buffers.
+struct Worker<'m> {
+    kernel: PathKernel<'m>,
+    tilted: bool,
+    row: Vec<f64>,
+    columns: Vec<Vec<f64>>,
+    weights: Vec<f64>,
+}
+
+impl<'m> Worker<'m> {
+    fn new(model: &'m Model, tilt: Option<&ResolvedTilt>) -> Self {
+        let kernel = match tilt {
+            Some(t) => {
+                let direct: Vec<bool> = t.tilt.copulas.iter().map(|&s| s != 0.0).collect();
+                PathKernel::with_tilt(model, &t.tilt, &direct)
+            }
+            None => PathKernel::new(model),
+        };
+        let width = kernel.layout().len();
+        Worker {
+            kernel,
+            tilted: tilt.is_some(),
+            row: vec![0.0; width],
+            columns: vec![Vec::with_capacity(CHUNK_PATHS as usize); width],
+            weights: Vec::with_capacity(CHUNK_PATHS as usize),
         }
     }
-    (paths.end - paths.start, kernel.take_bands())
+
+    /// Simulates chunk `chunk` into the buffers; returns its paths.
+    fn run_chunk(&mut self, model: &Model, chunk: u64) -> Range<u64> {
+        let mut rng = chunk_rng(model.seed, chunk);
+        let paths = chunk_paths(model.paths, chunk);
+        let n = (paths.end - paths.start) as usize;
+        for c in self.columns.iter_mut() {
+            c.clear();
+        }
+        self.weights.clear();
+        for _ in 0..n {
+            self.kernel.run_path(&mut rng, &mut self.row);
+            for (column, v) in self.columns.iter_mut().zip(&self.row) {
+                column.push(*v);
+            }
+            if self.tilted {
+                self.weights.push(self.kernel.weight());
+            }
+        }
+        paths
+    }
+}
+
+/// Keeps every path's values, placed by path index.
+struct Collector {
+    first_path: u64,
+    columns: Mutex<Vec<Vec<f64>>>,
+    weights: Option<Mutex<Vec<f64>>>,
+}
+
+impl ChunkSink for Collector {
+    fn accept(&self, chunk: &ChunkOutput<'_>) {
+        let at = (chunk.paths.start - self.first_path) as usize;
+        let n = (chunk.paths.end - chunk.paths.start) as usize;
+        {
+            let mut columns = self.columns.lock().expect("no worker panics while copying");
+            for (all, part) in columns.iter_mut().zip(chunk.columns) {
+                all[at..at + n].copy_from_slice(part);
+            }
+        }
+        if let (Some(all), Some(part)) = (&self.weights, chunk.weights) {
+            all.lock().expect("no worker panics while copying")[at..at + n].copy_from_slice(part);
+        }
+    }
+}
+
+/// Runs the model's paths and keeps every path's values (see [`run_with`] to stream them
+/// instead). `progress` is called with the number of paths of each finished chunk (from
+/// worker threads, in no particular order).
+pub fn run(
+    model: &Model,
+    options: &RunOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SimResults, SimError> {
+    let total = chunk_count(model.paths);
+    let chunks = options.chunks.clone().unwrap_or(0..total);
+    let first_path = chunks.start.min(total) * CHUNK_PATHS;
+    let end_path = (chunks.end.min(total) * CHUNK_PATHS)
+        .min(model.paths)
+        .max(first_path);
+    let n = (end_path - first_path) as usize;
+    let width = Layout::new(model).len();
+    let collector = Collector {
+        first_path,
+        columns: Mutex::new(vec![vec![0.0; n]; width]),
+        weights: model.importance.as_ref().map(|_| Mutex::new(vec![0.0; n])),
+    };
+    let outcome = run_with(model, options, &collector, progress)?;
+    Ok(SimResults {
+        layout: outcome.layout,
+        first_path,
+        columns: collector.columns.into_inner().expect("no worker panicked"),
+        weights: collector
+            .weights
+            .map(|w| w.into_inner().expect("no worker panicked")),
+        tilt: outcome.tilt,
+        price_bands: outcome.price_bands,
+    })
 }
