@@ -3,13 +3,21 @@
 //! every step) and on the market presets (the pool and its traders every step), at 1 and 2
 //! threads. Results go to BENCHMARKS.md. `cargo bench --bench engine -- steth` runs one group.
 //!
+//! The `end_to_end` groups measure what `lrtsim run` does minus writing files: 1,000,000
+//! paths of bench-slashing and baseline streamed into one tail accumulator per column (as the
+//! report does), then VaR/ES with intervals at the default levels for every column.
+//!
 //! Run: `cargo bench --bench engine` (criterion reports throughput in paths/s).
 
 use std::hint::black_box;
 use std::path::Path;
 
+use std::sync::Mutex;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lrtsim_sim::{RunOptions, run};
+use lrtsim_report::{DEFAULT_LEVELS, MetricAccumulator, MetricStats};
+use lrtsim_scenario::Model;
+use lrtsim_sim::{ChunkOutput, ChunkSink, Layout, RunOptions, run, run_with};
 
 /// Scenarios and paths per measured run: enough for every thread to get many chunks, few
 /// enough for the slow step-by-step kernels to take seconds.
@@ -47,5 +55,59 @@ fn engine(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, engine);
+/// One tail accumulator per output column.
+struct Tails(Vec<Mutex<MetricAccumulator>>);
+
+impl ChunkSink for Tails {
+    fn accept(&self, chunk: &ChunkOutput<'_>) {
+        for (acc, values) in self.0.iter().zip(chunk.columns) {
+            acc.lock().unwrap().add_chunk(values, chunk.weights);
+        }
+    }
+}
+
+/// Runs `model` and computes the tail statistics of every column.
+fn end_to_end_run(model: &Model, options: &RunOptions) -> Vec<MetricStats> {
+    let layout = Layout::new(model);
+    let capacity =
+        lrtsim_report::tail_capacity(model.paths, &DEFAULT_LEVELS, layout.len(), false, 1 << 30);
+    let tails = Tails(
+        (0..layout.len())
+            .map(|_| Mutex::new(MetricAccumulator::new(capacity, false)))
+            .collect(),
+    );
+    run_with(model, options, &tails, &|_| {}).expect("run");
+    tails
+        .0
+        .iter()
+        .zip(layout.names())
+        .map(|(acc, name)| acc.lock().unwrap().stats(name, &DEFAULT_LEVELS))
+        .collect()
+}
+
+fn end_to_end(c: &mut Criterion) {
+    for name in ["bench-slashing", "baseline"] {
+        let paths = 1_000_000;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(format!("{name}.toml"));
+        let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
+            .expect("scenario loads");
+        let mut group = c.benchmark_group(format!("end_to_end/{name}"));
+        group.throughput(Throughput::Elements(paths));
+        group.sample_size(10);
+        for threads in [1, 2] {
+            let options = RunOptions {
+                threads,
+                chunks: None,
+            };
+            group.bench_function(format!("threads={threads}"), |b| {
+                b.iter(|| black_box(end_to_end_run(&model, &options)))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, engine, end_to_end);
 criterion_main!(benches);

@@ -81,6 +81,11 @@ pub struct RunArgs {
     /// Also write paths.csv, one row per path (meant for small runs).
     #[arg(long)]
     pub paths_csv: bool,
+    /// Memory for the exact tail values of all metrics together, MiB: with more paths than
+    /// fit, the lowest levels come from a histogram (see docs/outputs.md). Results depend on
+    /// it, not on the thread count.
+    #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub tail_memory_mb: u32,
     /// Bins per metric in loss_distribution.csv.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub bins: u32,

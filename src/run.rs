@@ -6,9 +6,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lrtsim_report::{DEFAULT_LEVELS, RunInfo, Summary, SummaryCsvTarget};
+use std::sync::Mutex;
+
+use lrtsim_report::{
+    DEFAULT_LEVELS, ImportanceInfo, MetricAccumulator, RunInfo, Summary, SummaryCsvTarget, Tilt,
+    WaitAccumulator,
+};
 use lrtsim_scenario::{Model, ScenarioError};
-use lrtsim_sim::{RunOptions, SimResults};
+use lrtsim_sim::importance::MetricRef;
+use lrtsim_sim::{ChunkOutput, ChunkSink, Layout, RunOptions, RunOutcome};
+use rayon::prelude::*;
 
 use crate::cli::{Format, RunArgs, ValidateArgs};
 
@@ -155,9 +162,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut summaries = Vec::new();
     for (model, dir) in models.iter().zip(&dirs) {
         let started = Instant::now();
-        let results = simulate(model, args)?;
+        let (outcome, sink) = simulate(model, args)?;
         let elapsed = started.elapsed().as_secs_f64();
-        let summary = report(model, &results, dir, args)?;
+        let summary = report(model, &outcome, &sink, dir, args)?;
         if !args.quiet {
             eprintln!(
                 "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
@@ -197,8 +204,111 @@ fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
-/// Runs one model's paths with a progress bar on an attended stderr.
-fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
+/// Receives a run's chunks: one streaming accumulator per reported metric, the redemption
+/// waits, the likelihood-ratio weights, and — only with `--paths-csv` — every path's values.
+/// Every merge is exact and order-independent, so the report does not depend on the thread
+/// count.
+struct ReportSink {
+    metrics: Vec<(String, MetricRef, Mutex<MetricAccumulator>)>,
+    /// (holder, wait column, unredeemed column, accumulator).
+    waits: Vec<(&'static str, usize, usize, Mutex<WaitAccumulator>)>,
+    /// The weights themselves, as an unweighted metric (mean, spread, largest).
+    weights: Option<Mutex<MetricAccumulator>>,
+    /// Every path's columns and weight, by path index (`--paths-csv`).
+    paths: Option<Mutex<KeptPaths>>,
+}
+
+/// Every path's columns and (under importance sampling) weight, by path index.
+type KeptPaths = (Vec<Vec<f64>>, Vec<f64>);
+
+impl ChunkSink for ReportSink {
+    fn accept(&self, chunk: &ChunkOutput<'_>) {
+        let mut negated = Vec::new();
+        for (_, source, acc) in &self.metrics {
+            let values = match *source {
+                MetricRef::NavLoss => {
+                    if negated.is_empty() {
+                        negated = chunk.columns[Layout::NAV_RETURN]
+                            .iter()
+                            .map(|r| -r)
+                            .collect();
+                    }
+                    negated.as_slice()
+                }
+                MetricRef::Column(c) => chunk.columns[c].as_slice(),
+            };
+            lock(acc).add_chunk(values, chunk.weights);
+        }
+        for (_, wait, unredeemed, acc) in &self.waits {
+            lock(acc).add_chunk(
+                &chunk.columns[*wait],
+                &chunk.columns[*unredeemed],
+                chunk.weights,
+            );
+        }
+        if let (Some(acc), Some(w)) = (&self.weights, chunk.weights) {
+            lock(acc).add_chunk(w, None);
+        }
+        if let Some(paths) = &self.paths {
+            let (columns, weights) = &mut *lock(paths);
+            let at = chunk.paths.start as usize;
+            let n = (chunk.paths.end - chunk.paths.start) as usize;
+            for (all, part) in columns.iter_mut().zip(chunk.columns) {
+                all[at..at + n].copy_from_slice(part);
+            }
+            if let Some(w) = chunk.weights {
+                weights[at..at + n].copy_from_slice(w);
+            }
+        }
+    }
+}
+
+/// Locks a sink's accumulator (a worker that panicked while holding it aborts the run).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().expect("no worker panics while accumulating")
+}
+
+/// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
+/// total and by kind, the redemption metrics (with `[withdrawals]`), the market metrics (with
+/// `[market]`), the lending, exploit and reserve metrics, per AVS and per source.
+/// `nav_loss` (−`nav_return`) is the only metric that is not a column.
+fn metric_plan(layout: &Layout) -> Vec<(String, MetricRef)> {
+    let col =
+        |name: &str| MetricRef::Column(layout.index(name).expect("layout has the fixed columns"));
+    let mut out = vec![
+        ("slashed_fraction".to_string(), col("slashed_fraction")),
+        ("nav_loss".to_string(), MetricRef::NavLoss),
+    ];
+    // ETH lost in total and by kind: AVS slashing and the beacon chain's penalties.
+    for name in [
+        "slashed_eth",
+        "avs_slashed_eth",
+        "beacon_initial_eth",
+        "beacon_correlation_eth",
+        "inactivity_leak_eth",
+    ] {
+        out.push((name.to_string(), col(name)));
+    }
+    let names = layout.names();
+    if let Some(start) = layout.redemption_start() {
+        for k in 0..Layout::REDEMPTION.len() {
+            out.push((names[start + k].clone(), MetricRef::Column(start + k)));
+        }
+    }
+    if let Some(start) = layout.market_start().or(layout.waterfall_start()) {
+        for (i, name) in names[..layout.avs_start()].iter().enumerate().skip(start) {
+            out.push((name.clone(), MetricRef::Column(i)));
+        }
+    }
+    for (i, name) in names.iter().enumerate().skip(layout.avs_start()) {
+        out.push((name.clone(), MetricRef::Column(i)));
+    }
+    out
+}
+
+/// Runs one model's paths with a progress bar on an attended stderr, accumulating the
+/// report as chunks finish.
+fn simulate(model: &Model, args: &RunArgs) -> Result<(RunOutcome, ReportSink)> {
     let draw = !args.quiet && std::io::stderr().is_terminal();
     let bar = if draw {
         let bar = ProgressBar::with_draw_target(Some(model.paths), ProgressDrawTarget::stderr());
@@ -214,69 +324,110 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<SimResults> {
     } else {
         ProgressBar::hidden()
     };
+    let layout = Layout::new(model);
+    let plan = metric_plan(&layout);
+    let weighted = model.importance.is_some();
+    let capacity = lrtsim_report::tail_capacity(
+        model.paths,
+        &DEFAULT_LEVELS,
+        plan.len(),
+        weighted,
+        u64::from(args.tail_memory_mb) << 20,
+    );
+    let wait_bin_days = model.step_days.max(1.0);
+    let waits = match layout.redemption_start() {
+        None => Vec::new(),
+        Some(_) => [
+            ("t0", "redeem_days_t0", "unredeemed_t0"),
+            ("stress", "redeem_days_stress", "unredeemed_stress"),
+        ]
+        .into_iter()
+        .map(|(holder, wait, unpaid)| {
+            let index = |name| layout.index(name).expect("redemption columns");
+            let acc = WaitAccumulator::new(wait_bin_days, model.horizon_days, weighted);
+            (holder, index(wait), index(unpaid), Mutex::new(acc))
+        })
+        .collect(),
+    };
+    let n = model.paths as usize;
+    let sink = ReportSink {
+        metrics: plan
+            .into_iter()
+            .map(|(name, source)| {
+                (
+                    name,
+                    source,
+                    Mutex::new(MetricAccumulator::new(capacity, weighted)),
+                )
+            })
+            .collect(),
+        waits,
+        weights: weighted.then(|| Mutex::new(MetricAccumulator::new(0, false))),
+        paths: args.paths_csv.then(|| {
+            Mutex::new((
+                vec![vec![0.0; n]; layout.len()],
+                vec![0.0; if weighted { n } else { 0 }],
+            ))
+        }),
+    };
     let options = RunOptions {
         threads: args.threads as usize,
         chunks: None,
     };
-    let results = lrtsim_sim::run(model, &options, &|n| bar.inc(n))
+    let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| bar.inc(n))
         .with_context(|| format!("running {}", model.name))?;
     bar.finish_and_clear();
-    Ok(results)
+    Ok((outcome, sink))
 }
 
-/// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
-/// total and by kind, the redemption metrics (with `[withdrawals]`), the market metrics (with
-/// `[market]`), the exploit and reserve metrics (with `[[exploits]]` or `[[reserves]]`), per AVS
-/// and per source.
-/// `nav_loss` (−`nav_return`) is the only new column; the others are borrowed from the
-/// results.
-fn metric_columns<'a>(results: &'a SimResults, nav_loss: &'a [f64]) -> Vec<(&'a str, &'a [f64])> {
-    let col = |name: &str| results.column(name).expect("layout has the fixed columns");
-    let mut out = vec![
-        ("slashed_fraction", col("slashed_fraction")),
-        ("nav_loss", nav_loss),
-    ];
-    // ETH lost in total and by kind: AVS slashing and the beacon chain's penalties.
-    for name in [
-        "slashed_eth",
-        "avs_slashed_eth",
-        "beacon_initial_eth",
-        "beacon_correlation_eth",
-        "inactivity_leak_eth",
-    ] {
-        out.push((name, col(name)));
-    }
-    let layout = &results.layout;
-    if let Some(start) = layout.redemption_start() {
-        for (k, name) in lrtsim_sim::Layout::REDEMPTION.iter().enumerate() {
-            out.push((name, results.columns[start + k].as_slice()));
-        }
-    }
-    if let Some(start) = layout.market_start().or(layout.waterfall_start()) {
-        for (i, name) in layout.names()[..layout.avs_start()]
-            .iter()
-            .enumerate()
-            .skip(start)
-        {
-            out.push((name.as_str(), results.columns[i].as_slice()));
-        }
-    }
-    for (i, name) in layout.names().iter().enumerate().skip(layout.avs_start()) {
-        out.push((name.as_str(), results.columns[i].as_slice()));
-    }
-    out
+/// What the report says about importance sampling (None for plain Monte Carlo).
+fn importance_info(
+    model: &Model,
+    outcome: &RunOutcome,
+    sink: &ReportSink,
+) -> Option<ImportanceInfo> {
+    let (tilt, weights) = (outcome.tilt.as_ref()?, sink.weights.as_ref()?);
+    let w = lock(weights).stats("weight", &[]);
+    let n = model.paths as f64;
+    // Σw² from the sample variance: (n − 1)·sd² + n·mean², with sd = std_error·√n.
+    let sd = w.std_error * n.sqrt();
+    let sum_sq = (n - 1.0) * sd * sd + n * w.mean * w.mean;
+    Some(ImportanceInfo {
+        method: tilt.method.clone(),
+        tilts: tilt
+            .tilt
+            .entries(&model.scenario)
+            .into_iter()
+            .map(|(source, kind, value)| Tilt {
+                source,
+                kind: kind.to_string(),
+                value,
+            })
+            .collect(),
+        effective_sample_size: if sum_sq > 0.0 {
+            (n * w.mean).powi(2) / sum_sq
+        } else {
+            0.0
+        },
+        mean_weight: w.mean,
+        mean_weight_se: w.std_error,
+        max_weight: w.max,
+    })
 }
 
 /// Computes the tail metrics and writes every report file of one run into `dir`.
-fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Result<Summary> {
-    let nav_loss: Vec<f64> = results
-        .column("nav_return")
-        .expect("layout has nav_return")
-        .iter()
-        .map(|r| -r)
+fn report(
+    model: &Model,
+    outcome: &RunOutcome,
+    sink: &ReportSink,
+    dir: &Path,
+    args: &RunArgs,
+) -> Result<Summary> {
+    let stats: Vec<_> = sink
+        .metrics
+        .par_iter()
+        .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
         .collect();
-    let refs = metric_columns(results, &nav_loss);
-    let stats = lrtsim_report::all_metric_stats(&refs, &DEFAULT_LEVELS);
     let summary = Summary {
         info: RunInfo {
             scenario: model.name.clone(),
@@ -286,6 +437,7 @@ fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Re
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
             horizon_days: model.horizon_days,
             step_days: model.step_days,
+            importance: importance_info(model, outcome, sink),
         },
         metrics: stats,
     };
@@ -293,32 +445,29 @@ fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Re
         .with_context(|| format!("creating output directory {}", dir.display()))?;
     lrtsim_report::write_summary_json(&dir.join("summary.json"), &summary)?;
     lrtsim_report::write_tail_metrics_csv(&dir.join("tail_metrics.csv"), &summary)?;
+    let guards: Vec<_> = sink.metrics.iter().map(|(_, _, acc)| lock(acc)).collect();
+    let columns: Vec<(&str, &MetricAccumulator)> = sink
+        .metrics
+        .iter()
+        .zip(&guards)
+        .map(|((name, _, _), acc)| (name.as_str(), &**acc))
+        .collect();
     lrtsim_report::write_loss_distribution_csv(
         &dir.join("loss_distribution.csv"),
-        &refs,
+        &columns,
         args.bins as usize,
     )?;
-    if results.layout.redemption_start().is_some() {
-        let col = |name: &str| results.column(name).expect("redemption columns");
-        lrtsim_report::write_redemption_wait_csv(
-            &dir.join("redemption_wait.csv"),
-            &[
-                lrtsim_report::WaitColumn {
-                    holder: "t0",
-                    wait_days: col("redeem_days_t0"),
-                    unredeemed: col("unredeemed_t0"),
-                },
-                lrtsim_report::WaitColumn {
-                    holder: "stress",
-                    wait_days: col("redeem_days_stress"),
-                    unredeemed: col("unredeemed_stress"),
-                },
-            ],
-            model.step_days.max(1.0),
-            model.horizon_days,
-        )?;
+    if !sink.waits.is_empty() {
+        let guards: Vec<_> = sink.waits.iter().map(|(_, _, _, acc)| lock(acc)).collect();
+        let holders: Vec<(&str, &WaitAccumulator)> = sink
+            .waits
+            .iter()
+            .zip(&guards)
+            .map(|((holder, ..), acc)| (*holder, &**acc))
+            .collect();
+        lrtsim_report::write_redemption_wait_csv(&dir.join("redemption_wait.csv"), &holders)?;
     }
-    if let (Some(bands), Some(market)) = (&results.price_bands, &model.market) {
+    if let (Some(bands), Some(market)) = (&outcome.price_bands, &model.market) {
         let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
         let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
         let rows: Vec<lrtsim_report::PriceRow> = bands
@@ -339,9 +488,14 @@ fn report(model: &Model, results: &SimResults, dir: &Path, args: &RunArgs) -> Re
             &rows,
         )?;
     }
-    if args.paths_csv {
-        let names: Vec<&str> = results.layout.names().iter().map(String::as_str).collect();
-        let cols: Vec<&[f64]> = results.columns.iter().map(Vec::as_slice).collect();
+    if let Some(paths) = &sink.paths {
+        let (columns, weights) = &*lock(paths);
+        let mut names: Vec<&str> = outcome.layout.names().iter().map(String::as_str).collect();
+        let mut cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        if outcome.tilt.is_some() {
+            names.push("weight");
+            cols.push(weights);
+        }
         lrtsim_report::write_paths_csv(&dir.join("paths.csv"), &names, &cols)?;
     }
     Ok(summary)

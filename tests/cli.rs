@@ -12,7 +12,7 @@ use fixture::{Fixture, Run, Table, arg, parse_json, repo_scenario, test_scenario
 use serde_json::Value;
 
 const LEVELS: [&str; 5] = ["0.9", "0.95", "0.99", "0.995", "0.999"];
-const TAIL_HEADER: &str = "metric,level,var,var_lo,var_hi,es,es_lo,es_hi";
+const TAIL_HEADER: &str = "metric,level,var,var_lo,var_hi,es,es_lo,es_hi,exact";
 const DIST_HEADER: &str = "metric,bin_lo,bin_hi,count,pdf,cdf,exceedance";
 const REPORT_FILES: [&str; 3] = ["loss_distribution.csv", "summary.json", "tail_metrics.csv"];
 
@@ -197,6 +197,7 @@ fn check_tail_metrics(table: &Table, summary: &Value, metrics: &[String]) {
         for r in rows {
             let l = r[1].as_str();
             let v: Vec<f64> = r[2..].iter().map(|s| parse_f64(s)).collect();
+            let exact = m["exact"][l].as_bool().expect("exact flag");
             let expected = [
                 num(&m["var"][l]),
                 num(&m["var_ci"][l][0]),
@@ -204,6 +205,7 @@ fn check_tail_metrics(table: &Table, summary: &Value, metrics: &[String]) {
                 num(&m["es"][l]),
                 num(&m["es_ci"][l][0]),
                 num(&m["es_ci"][l][1]),
+                f64::from(u8::from(exact)),
             ];
             assert_eq!(
                 v, expected,
@@ -2137,4 +2139,177 @@ fn leverage_loop_reports_lending_and_reserve_metrics() {
             .iter()
             .all(|&p| p > 0.0 && p <= 5000.0)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Importance sampling and bounded memory (issue 7).
+
+/// Runs `scenario` with `args` into `out` on `threads` threads.
+fn run_into(fx: &Fixture, scenario: &str, args: &[&str], threads: &str, out: &str) -> Run {
+    let scenario = arg(&repo_scenario(scenario));
+    let mut all = vec![
+        "run",
+        scenario.as_str(),
+        "--threads",
+        threads,
+        "-q",
+        "-o",
+        out,
+    ];
+    all.extend_from_slice(args);
+    let r = fx.run(all);
+    r.ok();
+    r
+}
+
+#[test]
+fn importance_sampled_runs_report_weights_and_do_not_depend_on_threads() {
+    let fx = Fixture::new();
+    let args = [
+        "--set",
+        "simulation.paths=3000",
+        "--set",
+        "importance.pilot_paths=2000",
+        "--paths-csv",
+    ];
+    let r1 = run_into(&fx, "rare-tail.toml", &args, "1", "t1");
+    let r2 = run_into(&fx, "rare-tail.toml", &args, "2", "t2");
+    for file in REPORT_FILES.iter().chain(&["paths.csv"]) {
+        assert!(
+            fx.read_bytes(format!("t1/{file}")) == fx.read_bytes(format!("t2/{file}")),
+            "{file} differs between 1 and 2 threads"
+        );
+    }
+    assert_eq!(r1.stdout, r2.stdout);
+    assert!(
+        r1.stdout.contains("importance sampling: ESS"),
+        "{}",
+        r1.stdout
+    );
+    let s = fx.read_json("t1/summary.json");
+    let imp = &s["importance"];
+    assert!(
+        imp["method"]
+            .as_str()
+            .unwrap()
+            .starts_with("auto (cross-entropy"),
+        "{imp}"
+    );
+    let tilts = imp["tilts"].as_array().unwrap();
+    assert!(
+        tilts
+            .iter()
+            .any(|t| t["source"] == "shared-dependency" && num(&t["value"]) > 100.0),
+        "{imp}"
+    );
+    // The weights are in paths.csv; the summary's mean is their weighted mean.
+    let paths = fx.read_csv("t1/paths.csv");
+    let w = paths.floats("weight");
+    let loss = paths.floats("slashed_fraction");
+    let n = w.len() as f64;
+    let weighted: f64 = w.iter().zip(&loss).map(|(w, l)| w * l).sum::<f64>() / n;
+    assert_close(
+        weighted,
+        num(&s["metrics"]["slashed_fraction"]["mean"]),
+        1e-9,
+        "weighted mean",
+    );
+    let mean_w = w.iter().sum::<f64>() / n;
+    assert_close(mean_w, num(&imp["mean_weight"]), 1e-9, "mean weight");
+    let ess = w.iter().sum::<f64>().powi(2) / w.iter().map(|w| w * w).sum::<f64>();
+    assert_close(ess, num(&imp["effective_sample_size"]), 1e-6, "ESS");
+    // The once-in-1000-years shock strikes on most tilted paths; weighted, its probability
+    // is back near 1 − e^(−0.001).
+    let source = "slashed_eth.source.shared-dependency";
+    let hit = paths.floats(source).iter().filter(|&&l| l > 0.0).count() as f64 / n;
+    let p = num(&s["metrics"][source]["prob_loss"]);
+    assert!(
+        hit > 0.3 && p < 0.01,
+        "share hit {hit}, weighted probability {p}"
+    );
+    // Without [importance] there is no block and no weight column.
+    run_into(
+        &fx,
+        "baseline.toml",
+        &["--set", "simulation.paths=1000", "--paths-csv"],
+        "2",
+        "b",
+    );
+    assert!(fx.read_json("b/summary.json").get("importance").is_none());
+    assert!(
+        !fx.read("b/paths.csv")
+            .lines()
+            .next()
+            .unwrap()
+            .contains("weight")
+    );
+}
+
+#[test]
+fn a_small_tail_memory_reads_low_levels_from_the_histogram_and_keeps_high_ones_exact() {
+    let fx = Fixture::new();
+    let paths = ["--set", "simulation.paths=60000"];
+    run_into(&fx, "bench-slashing.toml", &paths, "2", "all");
+    let small = [paths[0], paths[1], "--tail-memory-mb", "27"];
+    run_into(&fx, "bench-slashing.toml", &small, "1", "small1");
+    run_into(&fx, "bench-slashing.toml", &small, "2", "small2");
+    for file in REPORT_FILES {
+        assert!(
+            fx.read_bytes(format!("small1/{file}")) == fx.read_bytes(format!("small2/{file}")),
+            "{file} differs between 1 and 2 threads with a bounded tail"
+        );
+    }
+    let (all, small) = (
+        fx.read_json("all/summary.json"),
+        fx.read_json("small1/summary.json"),
+    );
+    let m = |s: &Value, k: &str, l: &str| num(&s["metrics"]["slashed_fraction"][k][l]);
+    let exact = |s: &Value, l: &str| {
+        s["metrics"]["slashed_fraction"]["exact"][l]
+            .as_bool()
+            .unwrap()
+    };
+    for l in LEVELS {
+        assert!(exact(&all, l), "keep-all: {l} is exact");
+    }
+    let mut approximate = 0;
+    for l in LEVELS {
+        if exact(&small, l) {
+            for k in ["var", "es"] {
+                assert_eq!(
+                    m(&small, k, l),
+                    m(&all, k, l),
+                    "{k} {l}: exact levels agree"
+                );
+            }
+        } else {
+            approximate += 1;
+            // Within a bucket (2^-7 relative) of the exact value; the interval covers it.
+            let (var, exact_var) = (m(&small, "var", l), m(&all, "var", l));
+            assert!(
+                (var - exact_var).abs() <= exact_var.abs() / 128.0,
+                "VaR {l}: {var} vs {exact_var}"
+            );
+            let ci = &small["metrics"]["slashed_fraction"]["var_ci"][l];
+            assert!(
+                num(&ci[0]) <= exact_var && exact_var <= num(&ci[1]),
+                "VaR {l}: {ci}"
+            );
+            let (es, exact_es) = (m(&small, "es", l), m(&all, "es", l));
+            assert!(
+                (es - exact_es).abs() <= exact_es.abs() / 128.0,
+                "ES {l}: {es} vs {exact_es}"
+            );
+        }
+    }
+    assert!(exact(&small, "0.999") && exact(&small, "0.99"));
+    assert!(
+        approximate >= 1,
+        "the budget leaves the 0.9 tail to the histogram"
+    );
+    // The moments do not depend on the budget.
+    let sf = |s: &Value, k: &str| num(&s["metrics"]["slashed_fraction"][k]);
+    for k in ["mean", "std_error", "prob_loss", "min", "max"] {
+        assert_eq!(sf(&small, k), sf(&all, k), "{k}");
+    }
 }

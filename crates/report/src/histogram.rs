@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::exact::from_fixed;
+
 /// One histogram bin; see [`histogram`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bin {
@@ -9,11 +11,14 @@ pub struct Bin {
     pub lo: f64,
     /// Upper edge (exclusive, except for the last bin, which includes the maximum).
     pub hi: f64,
-    /// Number of values in the bin.
+    /// Number of values (paths) in the bin.
     pub count: u64,
-    /// Density estimate `count / (n · (hi − lo))`; 0 for a zero-width bin.
+    /// Density estimate `count / (n · (hi − lo))`; 0 for a zero-width bin. With likelihood-ratio
+    /// weights (see [`MetricAccumulator::histogram`](crate::MetricAccumulator::histogram)), the
+    /// bin's weight Σw replaces `count` here and in `cdf` and `exceedance`.
     pub pdf: f64,
-    /// Share of values below `hi` (for the last bin: all of them, so exactly 1).
+    /// Share of values below `hi` (for the last bin: all of them, so exactly 1; with weights
+    /// Σw / n, which estimates 1).
     pub cdf: f64,
     /// Share of values at or above `hi`, i.e. 1 − `cdf` (exactly 0 for the last bin).
     pub exceedance: f64,
@@ -40,73 +45,148 @@ pub struct Bin {
 /// If `bins` is 0.
 pub fn histogram(losses: &[f64], bins: usize) -> Vec<Bin> {
     assert!(bins > 0, "a histogram needs at least one bin");
-    let (mut min, mut max, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
+    let Some((min, max, n)) = finite_range(losses.iter().copied()) else {
+        return Vec::new();
+    };
+    let binner = Binner::new(min, max, bins);
+    let mut counts = vec![0u64; binner.len()];
     for &x in losses.iter().filter(|x| x.is_finite()) {
-        min = min.min(x);
-        max = max.max(x);
+        counts[binner.index(x)] += 1;
+    }
+    binner.finish(&counts, None, n)
+}
+
+/// Smallest and largest finite value (by [`f64::total_cmp`], so the result does not depend on
+/// the order of the values even with both signed zeros) and the number of finite values; `None`
+/// without finite values.
+pub(crate) fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64, u64)> {
+    let (mut min, mut max, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
+    for x in values.filter(|x| x.is_finite()) {
+        if x.total_cmp(&min).is_lt() {
+            min = x;
+        }
+        if x.total_cmp(&max).is_gt() {
+            max = x;
+        }
         n += 1;
     }
-    if n == 0 {
-        return Vec::new();
-    }
-    let nf = n as f64;
-    if min == max {
-        return vec![Bin {
-            lo: min,
-            hi: max,
-            count: n,
-            pdf: 0.0,
-            cdf: 1.0,
-            exceedance: 0.0,
-        }];
+    (n > 0).then_some((min, max, n))
+}
+
+/// The equal-width bins of [`histogram`] over [min, max], and the placement of a value in them.
+pub(crate) struct Binner {
+    edges: Vec<f64>,
+    min: f64,
+    inv_width: f64,
+}
+
+impl Binner {
+    /// `bins` bins over [min, max] (one bin [min, max] when they are equal).
+    pub(crate) fn new(min: f64, max: f64, bins: usize) -> Self {
+        assert!(bins > 0, "a histogram needs at least one bin");
+        if min == max {
+            return Binner {
+                edges: vec![min, max],
+                min,
+                inv_width: 0.0,
+            };
+        }
+        let width = (max - min) / bins as f64;
+        // Capped at max so rounding cannot make the last bin's lower edge exceed its upper one.
+        let edge = |i: usize| {
+            if i == bins {
+                max
+            } else {
+                (min + width * i as f64).min(max)
+            }
+        };
+        Binner {
+            edges: (0..=bins).map(edge).collect(),
+            min,
+            inv_width: 1.0 / width,
+        }
     }
 
-    let width = (max - min) / bins as f64;
-    // Capped at max so rounding cannot make the last bin's lower edge exceed its upper one.
-    let edge = |i: usize| {
-        if i == bins {
-            max
-        } else {
-            (min + width * i as f64).min(max)
+    /// Number of bins.
+    pub(crate) fn len(&self) -> usize {
+        self.edges.len() - 1
+    }
+
+    /// The bin of a finite value in [min, max] (values outside go to the first or last bin).
+    #[inline]
+    pub(crate) fn index(&self, x: f64) -> usize {
+        let bins = self.len();
+        if bins == 1 {
+            return 0;
         }
-    };
-    let edges: Vec<f64> = (0..=bins).map(edge).collect();
-    let inv_width = 1.0 / width;
-    let mut counts = vec![0u64; bins];
-    for &x in losses.iter().filter(|x| x.is_finite()) {
-        let mut i = (((x - min) * inv_width) as usize).min(bins - 1);
+        let mut i = (((x - self.min) * self.inv_width) as usize).min(bins - 1);
         // The quotient can be off by one near an edge; settle against the edges themselves.
-        while i > 0 && x < edges[i] {
+        while i > 0 && x < self.edges[i] {
             i -= 1;
         }
-        while i + 1 < bins && x >= edges[i + 1] {
+        while i + 1 < bins && x >= self.edges[i + 1] {
             i += 1;
         }
-        counts[i] += 1;
+        i
     }
 
-    let mut below = 0u64;
-    counts
-        .iter()
-        .enumerate()
-        .map(|(i, &count)| {
-            let (lo, hi) = (edges[i], edges[i + 1]);
-            below += count;
-            Bin {
-                lo,
-                hi,
-                count,
-                pdf: if hi > lo {
-                    count as f64 / (nf * (hi - lo))
-                } else {
-                    0.0
-                },
-                cdf: below as f64 / nf,
-                // From counts rather than 1 − cdf, which would lose digits in the far tail.
-                exceedance: (n - below) as f64 / nf,
+    /// The bins from their path counts and, for weighted data, their fixed-point weights
+    /// (units of 2⁻⁶⁴); `n` is the number of paths (finite values).
+    pub(crate) fn finish(&self, counts: &[u64], weights: Option<&[u128]>, n: u64) -> Vec<Bin> {
+        let nf = n as f64;
+        match weights {
+            None => {
+                let mut below = 0u64;
+                counts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &count)| {
+                        let (lo, hi) = (self.edges[i], self.edges[i + 1]);
+                        below += count;
+                        Bin {
+                            lo,
+                            hi,
+                            count,
+                            pdf: if hi > lo {
+                                count as f64 / (nf * (hi - lo))
+                            } else {
+                                0.0
+                            },
+                            cdf: below as f64 / nf,
+                            // From counts rather than 1 − cdf, which would lose digits in the
+                            // far tail.
+                            exceedance: (n - below) as f64 / nf,
+                        }
+                    })
+                    .collect()
             }
-        })
-        .collect()
+            Some(weights) => {
+                let total: u128 = weights.iter().fold(0, |a, &w| a.saturating_add(w));
+                let mut below = 0u128;
+                counts
+                    .iter()
+                    .zip(weights)
+                    .enumerate()
+                    .map(|(i, (&count, &w))| {
+                        let (lo, hi) = (self.edges[i], self.edges[i + 1]);
+                        below = below.saturating_add(w);
+                        Bin {
+                            lo,
+                            hi,
+                            count,
+                            pdf: if hi > lo {
+                                from_fixed(w) / (nf * (hi - lo))
+                            } else {
+                                0.0
+                            },
+                            cdf: from_fixed(below) / nf,
+                            exceedance: from_fixed(total - below) / nf,
+                        }
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 #[cfg(test)]

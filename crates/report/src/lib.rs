@@ -3,14 +3,24 @@
 //! The simulator produces, for every metric, one loss per simulated path (larger = worse). This
 //! crate turns those columns into what a risk report needs:
 //!
-//! * [`metric_stats`] / [`all_metric_stats`] compute a [`MetricStats`] per metric: mean with its
-//!   standard error, the probability of a loss, extremes, and one [`LevelStats`] per tail level
-//!   (by default [`DEFAULT_LEVELS`]) with VaR and expected shortfall, each with a
-//!   [`CI_CONFIDENCE`] confidence interval. [`all_metric_stats`] runs metrics in parallel and
-//!   gives the same bits for any number of threads.
-//! * [`histogram`] bins a column into equal-width [`Bin`]s with density, CDF and exceedance.
-//! * A [`Summary`] pairs the [`RunInfo`] (scenario, seed, paths, …) with the metric statistics;
-//!   it serializes to the `summary.json` layout and [`render_table`] prints its headline metrics.
+//! * A [`MetricAccumulator`] takes one metric's values chunk by chunk (optionally with
+//!   likelihood-ratio weights from importance sampling), in memory that does not grow with the
+//!   number of paths ([`tail_capacity`] sizes it for a run and a [`DEFAULT_MEMORY_BUDGET_BYTES`]
+//!   budget), and merges exactly, so its results are bit-identical whatever the order of the
+//!   chunks and the grouping of merges. Its [`stats`](MetricAccumulator::stats) are a
+//!   [`MetricStats`]: mean with its standard error, the probability of a loss, extremes, and one
+//!   [`LevelStats`] per tail level (by default [`DEFAULT_LEVELS`]) with VaR and expected
+//!   shortfall, each with a [`CI_CONFIDENCE`] confidence interval, flagged
+//!   [`exact`](LevelStats::exact) or read from its histogram.
+//! * [`metric_stats`] / [`all_metric_stats`] do the same for whole columns in memory (keeping
+//!   every value, so exact); [`all_metric_stats`] runs metrics in parallel and gives the same
+//!   bits for any number of threads.
+//! * [`histogram`] bins a column into equal-width [`Bin`]s with density, CDF and exceedance;
+//!   [`MetricAccumulator::histogram`] does it from an accumulator. A [`WaitAccumulator`] counts
+//!   a tagged holder's time to redeem.
+//! * A [`Summary`] pairs the [`RunInfo`] (scenario, seed, paths, importance sampling, …) with the
+//!   metric statistics; it serializes to the `summary.json` layout and [`render_table`] prints
+//!   its headline metrics.
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
 //!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_price_paths_csv`]
 //!   (percentile bands of price / NAV over time, from [`PriceRow`]s), [`write_paths_csv`]) all
@@ -25,9 +35,16 @@
 //! use lrtsim_report::*;
 //!
 //! # fn main() -> Result<(), ReportError> {
-//! // One loss per path: here 1000 evenly spread values in (0, 1].
+//! // One loss per path: here 1000 evenly spread values in (0, 1], in chunks of 100 paths.
 //! let losses: Vec<f64> = (1..=1000).map(|i| i as f64 / 1000.0).collect();
-//! let metrics = all_metric_stats(&[("slashed_fraction", &losses)], &DEFAULT_LEVELS);
+//! let m = tail_capacity(1000, &DEFAULT_LEVELS, 1, false, DEFAULT_MEMORY_BUDGET_BYTES);
+//! let mut acc = MetricAccumulator::new(m, false);
+//! for chunk in losses.chunks(100) {
+//!     acc.add_chunk(chunk, None);
+//! }
+//! let metrics = vec![acc.stats("slashed_fraction", &DEFAULT_LEVELS)];
+//! // The same numbers from the whole column at once.
+//! assert_eq!(metrics, all_metric_stats(&[("slashed_fraction", &losses)], &DEFAULT_LEVELS));
 //!
 //! let summary = Summary {
 //!     info: RunInfo {
@@ -38,6 +55,7 @@
 //!         engine_version: "0.1.0".into(),
 //!         horizon_days: 365.0,
 //!         step_days: 1.0,
+//!         importance: None,
 //!     },
 //!     metrics,
 //! };
@@ -45,11 +63,12 @@
 //! let at_99 = m.level(0.99).unwrap();
 //! assert_eq!(at_99.var, 0.99); // the 990th smallest of 1000
 //! assert!(at_99.var_lo <= at_99.var && at_99.var <= at_99.var_hi);
+//! assert!(at_99.exact);
 //!
 //! let dir = std::env::temp_dir().join(format!("lrtsim-report-doc-{}", std::process::id()));
 //! write_summary_json(&dir.join("summary.json"), &summary)?;
 //! write_tail_metrics_csv(&dir.join("tail_metrics.csv"), &summary)?;
-//! write_loss_distribution_csv(&dir.join("loss_distribution.csv"), &[("slashed_fraction", &losses)], 50)?;
+//! write_loss_distribution_csv(&dir.join("loss_distribution.csv"), &[("slashed_fraction", &acc)], 50)?;
 //! print!("{}", render_table(&summary, &["slashed_fraction"]));
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok(())
@@ -57,21 +76,32 @@
 //! ```
 #![deny(missing_docs)]
 
+mod accumulator;
+mod buckets;
 mod error;
+mod exact;
 mod histogram;
+#[cfg(test)]
+mod legacy;
 mod stats;
 mod summary;
+mod wait;
 mod write;
 
+pub use accumulator::{
+    DEFAULT_MEMORY_BUDGET_BYTES, MetricAccumulator, PER_METRIC_OVERHEAD_BYTES, WeightSummary,
+    tail_capacity,
+};
 pub use error::ReportError;
 pub use histogram::{Bin, histogram};
 pub use stats::{
     CI_CONFIDENCE, DEFAULT_LEVELS, LevelStats, MetricStats, all_metric_stats, metric_stats,
     validate_levels,
 };
-pub use summary::{RunInfo, Summary, render_table};
+pub use summary::{ImportanceInfo, RunInfo, Summary, Tilt, render_table};
+pub use wait::WaitAccumulator;
 pub use write::{
-    PriceRow, SummaryCsvTarget, WaitColumn, append_summary_csv, check_summary_csv, write_atomic,
+    PriceRow, SummaryCsvTarget, append_summary_csv, check_summary_csv, write_atomic,
     write_loss_distribution_csv, write_paths_csv, write_price_paths_csv, write_redemption_wait_csv,
     write_summary_json, write_tail_metrics_csv,
 };

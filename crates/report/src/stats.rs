@@ -1,15 +1,20 @@
 //! Tail statistics of loss columns: mean, standard error, VaR and expected shortfall at several
 //! levels, each with a confidence interval.
 //!
-//! Only the upper tail matters for VaR/ES, so instead of sorting a whole column (up to millions of
-//! values) the values are partitioned once with `select_nth_unstable_by` at the lowest order
-//! statistic any level needs, and only the part above it is sorted.
+//! The estimators work on a [`TailView`]: the largest values of a metric, sorted, with their
+//! likelihood-ratio weights, and — for levels whose tail reaches below them — the rest of the
+//! distribution as histogram segments. [`MetricAccumulator::stats`] builds it; [`metric_stats`]
+//! is the keep-everything convenience wrapper.
+
+use std::cell::OnceCell;
 
 use rayon::prelude::*;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use crate::accumulator::MetricAccumulator;
 use crate::error::ReportError;
+use crate::exact::{CompSum, dd};
 
 /// Tail levels reported when the user does not choose any.
 pub const DEFAULT_LEVELS: [f64; 5] = [0.9, 0.95, 0.99, 0.995, 0.999];
@@ -19,16 +24,18 @@ pub const CI_CONFIDENCE: f64 = 0.95;
 
 /// VaR and expected shortfall of one metric at one level, with confidence intervals.
 ///
-/// See [`metric_stats`] for the exact definitions.
+/// See [`MetricAccumulator::stats`] for the exact definitions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LevelStats {
     /// The level α, strictly between 0 and 1 (e.g. 0.99).
     pub level: f64,
-    /// Value at risk: the empirical α-quantile of the losses.
+    /// Value at risk: the empirical α-quantile of the losses (weighted: the tail quantile of the
+    /// likelihood-ratio estimator).
     pub var: f64,
-    /// Lower end of the distribution-free [`CI_CONFIDENCE`] interval of `var`.
+    /// Lower end of the [`CI_CONFIDENCE`] interval of `var` (distribution-free binomial order
+    /// statistics; Woodruff's interval for weighted runs).
     pub var_lo: f64,
-    /// Upper end of the distribution-free [`CI_CONFIDENCE`] interval of `var`.
+    /// Upper end of the [`CI_CONFIDENCE`] interval of `var`.
     pub var_hi: f64,
     /// Expected shortfall (Acerbi–Tasche): the average loss in the worst (1 − α) share of paths.
     pub es: f64,
@@ -36,20 +43,27 @@ pub struct LevelStats {
     pub es_lo: f64,
     /// Upper end of the asymptotic-normal [`CI_CONFIDENCE`] interval of `es`.
     pub es_hi: f64,
+    /// True when `var`, `var_lo`, `var_hi` and `es` were computed from exact values (the
+    /// accumulator's kept tail entries reach down to the interval's lower end); false when they
+    /// were read from the log-linear histogram: VaR and ES within one bucket (2⁻⁷ relative) of
+    /// the exact values, the interval widened to its ends' buckets. See
+    /// [`MetricAccumulator::stats`].
+    pub exact: bool,
 }
 
 /// Summary statistics of one loss metric over all simulated paths.
 ///
-/// See [`metric_stats`] for the exact definitions.
+/// See [`MetricAccumulator::stats`] for the exact definitions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricStats {
     /// The metric's name, e.g. `slashed_fraction`.
     pub name: String,
-    /// Arithmetic mean of the losses.
+    /// Arithmetic mean of the losses (weighted: Σ w·L / n).
     pub mean: f64,
-    /// Standard error of `mean`: sample standard deviation (n − 1) divided by √n.
+    /// Standard error of `mean`: sample standard deviation (n − 1) of L (weighted: of w·L)
+    /// divided by √n.
     pub std_error: f64,
-    /// Share of paths with a strictly positive loss.
+    /// Share of paths with a strictly positive loss (weighted: Σ w·1{L > 0} / n).
     pub prob_loss: f64,
     /// Smallest loss.
     pub min: f64,
@@ -71,8 +85,9 @@ impl MetricStats {
 
 /// Checks that every level is strictly between 0 and 1 and that none is given twice.
 ///
-/// [`metric_stats`] panics on a level outside (0, 1), so user-supplied levels should be checked
-/// here first; duplicates would produce duplicate keys in `summary.json`.
+/// [`metric_stats`] and [`MetricAccumulator::stats`] panic on a level outside (0, 1), so
+/// user-supplied levels should be checked here first; duplicates would produce duplicate keys in
+/// `summary.json`.
 pub fn validate_levels(levels: &[f64]) -> Result<(), ReportError> {
     for (i, &level) in levels.iter().enumerate() {
         if !(level > 0.0 && level < 1.0) {
@@ -95,7 +110,7 @@ pub fn validate_levels(levels: &[f64]) -> Result<(), ReportError> {
 ///
 /// α is rarely exactly representable, so e.g. 100 × 0.07 = 7.000000000000001 would otherwise
 /// give k = 8 instead of 7, and a weight (k − nα) of almost 1 instead of 0.
-fn n_alpha(n: usize, alpha: f64) -> f64 {
+pub(crate) fn n_alpha(n: usize, alpha: f64) -> f64 {
     let x = n as f64 * alpha;
     let r = x.round();
     if (x - r).abs() <= 8.0 * f64::EPSILON * x.max(1.0) {
@@ -106,12 +121,12 @@ fn n_alpha(n: usize, alpha: f64) -> f64 {
 }
 
 /// The 1-based rank k = ⌈n·α⌉ (clamped to [1, n]) of the VaR order statistic.
-fn var_rank(n: usize, alpha: f64) -> usize {
+pub(crate) fn var_rank(n: usize, alpha: f64) -> usize {
     (n_alpha(n, alpha).ceil() as usize).clamp(1, n)
 }
 
 /// 1-based ranks (l, u) of the order statistics bounding the distribution-free confidence
-/// interval of the α-quantile; see [`metric_stats`].
+/// interval of the α-quantile; see [`MetricAccumulator::stats`].
 ///
 /// The Binomial(n, α) CDF is computed exactly (up to rounding) rather than through the
 /// regularized incomplete beta function, whose continued fraction in `statrs` stops after a fixed
@@ -120,7 +135,7 @@ fn var_rank(n: usize, alpha: f64) -> usize {
 /// nothing under- or overflows), dropping terms below 1e-20 of the mode, and normalised by its
 /// own sum. That takes O(σ) steps with σ = √(nα(1−α)) — a few thousand for n = 10⁷ — and is
 /// accurate to ~1e-12 for any n.
-fn var_ci_ranks(n: usize, alpha: f64, confidence: f64) -> (usize, usize) {
+pub(crate) fn var_ci_ranks(n: usize, alpha: f64, confidence: f64) -> (usize, usize) {
     const CUTOFF: f64 = 1e-20;
     let tail_p = (1.0 - confidence) / 2.0;
     let (p, q) = (alpha, 1.0 - alpha);
@@ -176,46 +191,18 @@ fn var_ci_ranks(n: usize, alpha: f64, confidence: f64) -> (usize, usize) {
 }
 
 /// The two-sided standard-normal quantile z = Φ⁻¹(1 − (1 − [`CI_CONFIDENCE`])/2) ≈ 1.96.
-fn ci_z() -> f64 {
+pub(crate) fn ci_z() -> f64 {
     Normal::standard().inverse_cdf(0.5 + CI_CONFIDENCE / 2.0)
 }
 
 /// Computes mean, standard error, loss probability, extremes and, for every level, VaR and
-/// expected shortfall with confidence intervals.
+/// expected shortfall with confidence intervals, from one value per path.
 ///
-/// `losses` holds one value per simulated path (larger = worse); `levels` may be in any order and
-/// the result keeps it. Computation is sequential and sums run in a fixed order, so the result
-/// depends only on the input values and their order.
-///
-/// # Definitions
-///
-/// With n values L₁ … Lₙ (index order) and the same values sorted ascending
-/// L₍₁₎ ≤ … ≤ L₍ₙ₎ (by [`f64::total_cmp`]):
-///
-/// * `mean` = (Σᵢ Lᵢ)/n, summed in index order.
-/// * `std_error` = s/√n with s² = Σᵢ (Lᵢ − mean)²/(n − 1); 0 when n < 2.
-/// * `prob_loss` = #{i : Lᵢ > 0}/n; `min`, `max` as usual.
-/// * `var` (VaR_α) = L₍ₖ₎ with k = ⌈n·α⌉ clamped to [1, n]: the empirical quantile
-///   inf{x : Fₙ(x) ≥ α}. n·α is snapped to the nearest integer when it is within a few ulps of
-///   one, so that e.g. n = 1000, α = 0.9 gives k = 900 despite 0.9 not being representable.
-/// * `es` (ES_α, Acerbi–Tasche, coherent for discrete samples) =
-///   (Σ_{i=k+1..n} L₍ᵢ₎ + (k − n·α)·L₍ₖ₎) / (n·(1 − α)). When n·α is an integer this is the
-///   mean of the n − k largest values. It is evaluated in the equivalent form
-///   VaR_α + Σ_{i=k+1..n} (L₍ᵢ₎ − VaR_α) / (n − n·α), the excesses summed in ascending order and
-///   n·α snapped as for k: the weights then sum exactly to the denominator, ES is never below
-///   VaR, and a flat tail gives exactly its value.
-/// * `var_lo`, `var_hi`: distribution-free interval from order statistics. With
-///   B ~ Binomial(n, α) and p = (1 − [`CI_CONFIDENCE`])/2 = 0.025: `var_lo` = L₍ₗ₎ where l is the
-///   largest j ≥ 1 with P(B ≥ j) ≥ 1 − p, and `var_hi` = L₍ᵤ₎ where u is the smallest j ≤ n with
-///   P(B ≤ j − 1) ≥ 1 − p; both clamped to [1, n] (so for tiny n, or α so close to 1 that the
-///   interval would reach past the sample, an end falls back to the extreme value and the
-///   interval covers less than its nominal confidence). The binomial CDF is computed exactly by
-///   summing the pmf (built with its ratio recurrence around the mode), for any n — no normal
-///   approximation.
-/// * `es_lo`, `es_hi` = ES_α ∓ z·σ with z = Φ⁻¹(0.975) and
-///   σ = sd((Lᵢ − VaR_α)⁺) / ((1 − α)·√n), the sample standard deviation (n − 1) being taken over
-///   all n values; only values above VaR_α are non-zero, so it is computed from the sorted tail
-///   alone. This is the asymptotic normal interval, Var(ES) ≈ Var((L − q)⁺)/(n(1 − α)²).
+/// A convenience wrapper: the values go as one chunk into a [`MetricAccumulator`] that keeps
+/// them all (`MetricAccumulator::new(usize::MAX, false)`), so every level is exact
+/// ([`LevelStats::exact`]); see [`MetricAccumulator::stats`] for the definitions. `losses` holds
+/// one value per simulated path (larger = worse); `levels` may be in any order and the result
+/// keeps it. The result depends only on the values, not on their order.
 ///
 /// With no values every statistic is NaN. Values are expected to be finite; a NaN makes the mean
 /// NaN and is ordered by [`f64::total_cmp`] in the tail.
@@ -226,136 +213,13 @@ fn ci_z() -> f64 {
 ///
 /// # Cost
 ///
-/// O(n) for the moments and the partition, plus O(m log m) to sort the m values above the lowest
-/// rank any level needs (about n·(1 − α_min) plus a few standard deviations of the CI): some
-/// 20–25 ms for 10⁶ values with the default levels on one core.
+/// O(n) to accumulate (a few ns per value) plus O(m log m) to sort the m values above the
+/// lowest rank any level needs (about n·(1 − α_min) plus a few standard deviations of the CI);
+/// memory: one copy of the values, plus one of the upper tail while it is sorted.
 pub fn metric_stats(name: &str, losses: &[f64], levels: &[f64]) -> MetricStats {
-    for &level in levels {
-        assert!(
-            level > 0.0 && level < 1.0,
-            "tail level {level} is not strictly between 0 and 1"
-        );
-    }
-    let n = losses.len();
-    if n == 0 {
-        let nan = f64::NAN;
-        return MetricStats {
-            name: name.to_owned(),
-            mean: nan,
-            std_error: nan,
-            prob_loss: nan,
-            min: nan,
-            max: nan,
-            levels: levels
-                .iter()
-                .map(|&level| LevelStats {
-                    level,
-                    var: nan,
-                    var_lo: nan,
-                    var_hi: nan,
-                    es: nan,
-                    es_lo: nan,
-                    es_hi: nan,
-                })
-                .collect(),
-        };
-    }
-
-    let nf = n as f64;
-    let mut sum = 0.0;
-    let mut positive = 0usize;
-    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &x in losses {
-        sum += x;
-        positive += usize::from(x > 0.0);
-        min = min.min(x);
-        max = max.max(x);
-    }
-    let mean = sum / nf;
-    // Two passes rather than Σx² − n·mean², which cancels badly when the spread is small.
-    let sd = sample_sd(losses.iter().map(|&x| x - mean), n);
-
-    // Ranks each level needs: VaR rank k and CI ranks (l, u), l ≤ k ≤ u.
-    let plans: Vec<(f64, usize, usize, usize)> = levels
-        .iter()
-        .map(|&alpha| {
-            let (l, u) = var_ci_ranks(n, alpha, CI_CONFIDENCE);
-            (alpha, var_rank(n, alpha), l, u)
-        })
-        .collect();
-    let level_stats = match plans.iter().map(|&(_, k, l, u)| k.min(l).min(u)).min() {
-        None => Vec::new(),
-        Some(lowest_rank) => {
-            // Sorted values of ranks lowest_rank..=n, i.e. tail[j] = L_(start + j + 1).
-            let start = lowest_rank - 1;
-            let mut values = losses.to_vec();
-            if start > 0 {
-                values.select_nth_unstable_by(start, f64::total_cmp);
-            }
-            let tail = &mut values[start..];
-            tail.sort_unstable_by(f64::total_cmp);
-            let order = |rank: usize| tail[rank - 1 - start];
-            let z = ci_z();
-            plans
-                .iter()
-                .map(|&(alpha, k, l, u)| {
-                    let var = order(k);
-                    let na = n_alpha(n, alpha);
-                    let above = &tail[k - start..]; // L_(k+1) ..= L_(n), ascending
-                    // Σ (L_(i) − VaR) over i > k, ascending; (L − VaR)⁺ is zero at or below k.
-                    let excess: f64 = above.iter().map(|&x| x - var).sum();
-                    let tail_weight = nf - na;
-                    // Σ_{i>k} L_(i) + (k − nα)·L_(k) = (n − nα)·VaR + Σ_{i>k} (L_(i) − VaR), so
-                    // ES = VaR + excess/(n − nα): the same value, but never below VaR and exact
-                    // when the tail is flat.
-                    let es = if tail_weight > 0.0 {
-                        var + excess / tail_weight
-                    } else {
-                        // Only reachable for α within a few ulps of 1: the tail is the maximum.
-                        order(n)
-                    };
-                    // The k zeros' share of the mean and of the squared deviations is added in
-                    // closed form.
-                    let excess_mean = excess / nf;
-                    let sd_excess = if n < 2 {
-                        0.0
-                    } else {
-                        let ss: f64 = above.iter().map(|&x| (x - var - excess_mean).powi(2)).sum();
-                        ((ss + k as f64 * excess_mean * excess_mean) / (nf - 1.0)).sqrt()
-                    };
-                    let half = z * sd_excess / ((1.0 - alpha) * nf.sqrt());
-                    LevelStats {
-                        level: alpha,
-                        var,
-                        var_lo: order(l),
-                        var_hi: order(u),
-                        es,
-                        es_lo: es - half,
-                        es_hi: es + half,
-                    }
-                })
-                .collect()
-        }
-    };
-
-    MetricStats {
-        name: name.to_owned(),
-        mean,
-        std_error: sd / nf.sqrt(),
-        prob_loss: positive as f64 / nf,
-        min,
-        max,
-        levels: level_stats,
-    }
-}
-
-/// Sample standard deviation (n − 1) of `n` deviations from the mean; 0 when n < 2.
-fn sample_sd(deviations: impl Iterator<Item = f64>, n: usize) -> f64 {
-    if n < 2 {
-        return 0.0;
-    }
-    let ss: f64 = deviations.map(|d| d * d).sum();
-    (ss / (n as f64 - 1.0)).sqrt()
+    let mut acc = MetricAccumulator::new(usize::MAX, false);
+    acc.add_chunk(losses, None);
+    acc.stats(name, levels)
 }
 
 /// [`metric_stats`] for every `(name, losses)` column, in parallel, results in input order.
@@ -367,6 +231,269 @@ pub fn all_metric_stats(columns: &[(&str, &[f64])], levels: &[f64]) -> Vec<Metri
         .par_iter()
         .map(|&(name, losses)| metric_stats(name, losses, levels))
         .collect()
+}
+
+/// Panics unless every level is strictly between 0 and 1.
+pub(crate) fn check_levels(levels: &[f64]) {
+    for &level in levels {
+        assert!(
+            level > 0.0 && level < 1.0,
+            "tail level {level} is not strictly between 0 and 1"
+        );
+    }
+}
+
+/// The statistics of a metric without paths: NaN everywhere.
+pub(crate) fn empty_stats(name: &str, levels: &[f64]) -> MetricStats {
+    let nan = f64::NAN;
+    MetricStats {
+        name: name.to_owned(),
+        mean: nan,
+        std_error: nan,
+        prob_loss: nan,
+        min: nan,
+        max: nan,
+        levels: levels
+            .iter()
+            .map(|&level| LevelStats {
+                level,
+                var: nan,
+                var_lo: nan,
+                var_hi: nan,
+                es: nan,
+                es_lo: nan,
+                es_hi: nan,
+                exact: true,
+            })
+            .collect(),
+    }
+}
+
+/// Sample standard deviation (n − 1) from the sum and the sum of squares, both double-double;
+/// 0 when n < 2 (and when rounding makes the variance negative).
+pub(crate) fn sample_sd(sum: (f64, f64), sum_sq: (f64, f64), nf: f64) -> f64 {
+    if nf < 2.0 {
+        return 0.0;
+    }
+    let centred = dd::add(sum_sq, dd::neg(dd::div(dd::mul(sum, sum), nf)));
+    (centred.0 / (nf - 1.0)).max(0.0).sqrt()
+}
+
+/// Part of a metric's distribution below its kept tail entries, read from the histogram: mass
+/// `w` (paths, or their likelihood-ratio weights) spread evenly over the values [lo, hi], the
+/// range of values seen in one log-linear bucket (an atom when lo = hi).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Segment {
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+    /// Mass: number of paths, or Σw.
+    pub(crate) w: f64,
+    /// Σw² (the number of paths when unweighted).
+    pub(crate) w2: f64,
+}
+
+/// A tail quantile, whether it came from the exact kept entries, and the range of values it
+/// may stand for (the value itself when exact, else the range of its histogram bucket).
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    value: f64,
+    exact: bool,
+    lo: f64,
+    hi: f64,
+}
+
+impl Located {
+    fn exact(value: f64) -> Self {
+        Located {
+            value,
+            exact: true,
+            lo: value,
+            hi: value,
+        }
+    }
+}
+
+/// A metric's distribution as the tail statistics see it: its largest values exactly, sorted
+/// descending, then (only when a level reaches below them) histogram segments.
+pub(crate) struct TailView<'a> {
+    /// Number of paths.
+    pub(crate) n: u64,
+    /// The largest values, descending by [`f64::total_cmp`] (ties by weight).
+    pub(crate) values: &'a [f64],
+    /// Their likelihood-ratio weights (None: all 1).
+    pub(crate) weights: Option<&'a [f64]>,
+    /// Running sums of `weights` from the top (None when unweighted).
+    pub(crate) cum: Option<&'a [f64]>,
+    /// `values` holds every path's value.
+    pub(crate) covers_all: bool,
+    /// The smallest value of the metric.
+    pub(crate) min: f64,
+    /// The distribution below `values`, descending; built at most once, when needed.
+    pub(crate) rest: &'a dyn Fn() -> Vec<Segment>,
+    pub(crate) rest_cache: OnceCell<Vec<Segment>>,
+}
+
+impl TailView<'_> {
+    /// Mass of the entries 0..=j.
+    fn cum(&self, j: usize) -> f64 {
+        match self.cum {
+            Some(c) => c[j],
+            None => (j + 1) as f64,
+        }
+    }
+
+    fn segments(&self) -> &[Segment] {
+        self.rest_cache.get_or_init(|| (self.rest)())
+    }
+
+    /// The value at tail mass `t` (paths or weight counted from the top): the first kept entry
+    /// whose running mass satisfies `reached` (the exact form of "exceeds t"), else the point of
+    /// the histogram segment where the running mass reaches t, interpolated linearly.
+    fn quantile(&self, reached: impl Fn(f64) -> bool, t: f64) -> Located {
+        let len = self.values.len();
+        let (mut lo, mut hi) = (0, len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if reached(self.cum(mid)) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        if lo < len {
+            return Located::exact(self.values[lo]);
+        }
+        if self.covers_all {
+            // The mass is never reached (weighted, p ≥ Σw/n): the infimum is the minimum.
+            return Located::exact(self.values[len - 1]);
+        }
+        let mut c = if len == 0 { 0.0 } else { self.cum(len - 1) };
+        for s in self.segments() {
+            if s.w > 0.0 && c + s.w > t {
+                let f = ((t - c) / s.w).clamp(0.0, 1.0);
+                return Located {
+                    value: (s.hi - f * (s.hi - s.lo)).clamp(s.lo, s.hi),
+                    exact: false,
+                    lo: s.lo,
+                    hi: s.hi,
+                };
+            }
+            c += s.w;
+        }
+        Located {
+            value: self.min,
+            exact: false,
+            lo: self.min,
+            hi: self.min,
+        }
+    }
+
+    /// VaR, ES and their intervals at level `alpha`; `z` from [`ci_z`].
+    pub(crate) fn level(&self, alpha: f64, z: f64) -> LevelStats {
+        let n = self.n;
+        let nf = n as f64;
+        let na = n_alpha(n as usize, alpha);
+        let tail_mass = nf - na;
+        // Unweighted this is k = ⌈nα⌉ exactly: the running count c is an integer.
+        let var = self.quantile(|c| nf - c < na, tail_mass);
+        let v = var.value;
+
+        // Σ w (L − VaR)⁺ and its square over the kept entries above VaR; Σ w and Σ w² of
+        // 1{L > VaR} for the Woodruff interval.
+        let above = self.values.partition_point(|x| x.total_cmp(&v).is_gt());
+        let (mut e1, mut e2) = (CompSum::default(), CompSum::default());
+        let (mut s1, mut s2) = (CompSum::default(), CompSum::default());
+        match self.weights {
+            None => {
+                for &x in &self.values[..above] {
+                    let d = x - v;
+                    e1.add(d);
+                    e2.add_square(d);
+                }
+                s1.add(above as f64);
+                s2.add(above as f64);
+            }
+            Some(w) => {
+                for (&x, &w) in self.values[..above].iter().zip(w) {
+                    let d = w * (x - v);
+                    e1.add(d);
+                    e2.add_square(d);
+                    s1.add(w);
+                    s2.add_square(w);
+                }
+            }
+        }
+        if !var.exact {
+            // The mass of the histogram segments above VaR, spread evenly over each.
+            for s in self.segments() {
+                if s.w <= 0.0 {
+                    continue;
+                }
+                if s.lo > v {
+                    let mid = 0.5 * (s.lo + s.hi);
+                    let spread = (s.hi - s.lo) * (s.hi - s.lo) / 12.0;
+                    e1.add(s.w * (mid - v));
+                    e2.add(s.w2 * ((mid - v) * (mid - v) + spread));
+                    s1.add(s.w);
+                    s2.add(s.w2);
+                } else {
+                    if s.hi > v {
+                        let f = (s.hi - v) / (s.hi - s.lo);
+                        e1.add(s.w * f * (s.hi - v) / 2.0);
+                        e2.add(s.w2 * f * (s.hi - v) * (s.hi - v) / 3.0);
+                        s1.add(s.w * f);
+                        s2.add(s.w2 * f);
+                    }
+                    break;
+                }
+            }
+        }
+        let es = if tail_mass > 0.0 {
+            v + e1.value() / tail_mass
+        } else {
+            // Only reachable for α within a few ulps of 1: the tail is the maximum.
+            self.values[0]
+        };
+        let sd_excess = sample_sd((e1.hi, e1.lo), (e2.hi, e2.lo), nf);
+        let half = z * sd_excess / ((1.0 - alpha) * nf.sqrt());
+
+        let (lo, hi) = match self.weights {
+            None => {
+                // Exact binomial ranks; rank r is the (n − r + 1)-th value from the top.
+                let (l, u) = var_ci_ranks(n as usize, alpha, CI_CONFIDENCE);
+                let at_rank = |r: usize| {
+                    let t = (n as usize - r) as f64 + 0.5;
+                    self.quantile(|c| c > t, t)
+                };
+                (at_rank(l), at_rank(u))
+            }
+            Some(_) => {
+                // Woodruff: the tail probability's standard error moved into quantiles.
+                let se = sample_sd((s1.hi, s1.lo), (s2.hi, s2.lo), nf) / nf.sqrt();
+                let t_lo = tail_mass + z * se * nf;
+                let t_hi = tail_mass - z * se * nf;
+                let lo = self.quantile(|c| c > t_lo, t_lo);
+                let hi = if t_hi <= 0.0 {
+                    Located::exact(self.values[0])
+                } else {
+                    self.quantile(|c| c > t_hi, t_hi)
+                };
+                (lo, hi)
+            }
+        };
+        // An interval end read from the histogram stands for its whole bucket: taking the
+        // bucket's outer edge keeps the interval around the one exact values would give.
+        LevelStats {
+            level: alpha,
+            var: v,
+            var_lo: lo.lo,
+            var_hi: hi.hi,
+            es,
+            es_lo: es - half,
+            es_hi: es + half,
+            exact: var.exact && lo.exact && hi.exact,
+        }
+    }
 }
 
 #[cfg(test)]

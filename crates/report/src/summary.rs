@@ -22,6 +22,44 @@ pub struct RunInfo {
     pub horizon_days: f64,
     /// Time step in days.
     pub step_days: f64,
+    /// How the paths were importance-sampled, if they were (None: plain Monte Carlo, every
+    /// path of weight 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub importance: Option<ImportanceInfo>,
+}
+
+/// How a run was importance-sampled: the change of measure and the health of its
+/// likelihood-ratio weights. In `summary.json` as `"importance"`, and one line of the stdout
+/// table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportanceInfo {
+    /// How the tilts were chosen, e.g. `"manual"` or
+    /// `"auto (cross-entropy, metric nav_loss, level 0.999)"`.
+    pub method: String,
+    /// The tilts applied, in the scenario's order.
+    pub tilts: Vec<Tilt>,
+    /// Kish's effective sample size (Σw)² / Σw²: how many plain Monte Carlo paths the weighted
+    /// paths are worth for a mean (n when every weight is 1).
+    pub effective_sample_size: f64,
+    /// Σw / n, which estimates 1: far from 1 (beyond a few `mean_weight_se`) means the tilts
+    /// under-sample part of the distribution.
+    pub mean_weight: f64,
+    /// Standard error of `mean_weight`.
+    pub mean_weight_se: f64,
+    /// The largest weight; a few huge weights mean a noisy estimate.
+    pub max_weight: f64,
+}
+
+/// One change of measure of an importance-sampled run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tilt {
+    /// The loss source tilted (a shock, copula or beacon incident name).
+    pub source: String,
+    /// `"rate_multiplier"` (event rate × value) or `"factor_shift"` (copula factor mean shifted
+    /// by value).
+    pub kind: String,
+    /// The multiplier or shift.
+    pub value: f64,
 }
 
 /// Everything `summary.json` holds: the run description and one [`MetricStats`] per metric, in
@@ -35,14 +73,18 @@ pub struct RunInfo {
 /// ```json
 /// { "scenario": "baseline", "scenario_hash": "…", "seed": 42, "paths": 100000,
 ///   "engine_version": "0.1.0", "horizon_days": 365.0, "step_days": 1.0,
+///   "importance": { "method": "manual", "tilts": [{"source": …, "kind": …, "value": …}],
+///       "effective_sample_size": …, "mean_weight": …, "mean_weight_se": …, "max_weight": … },
 ///   "levels": [0.9, 0.95, 0.99, 0.995, 0.999],
 ///   "metrics": { "slashed_fraction": { "mean": …, "std_error": …, "prob_loss": …,
 ///       "min": …, "max": …, "var": {"0.9": …, …}, "es": {…},
-///       "var_ci": {"0.9": [lo, hi], …}, "es_ci": {"0.9": [lo, hi], …} }, … } }
+///       "var_ci": {"0.9": [lo, hi], …}, "es_ci": {"0.9": [lo, hi], …},
+///       "exact": {"0.9": true, …} }, … } }
 /// ```
 ///
-/// Level keys are the levels' shortest round-trip decimal (`{}` of `f64`), `levels` is taken from
-/// the first metric (all metrics normally share them) and non-finite numbers become `null`.
+/// `importance` is present only for importance-sampled runs. Level keys are the levels' shortest
+/// round-trip decimal (`{}` of `f64`), `levels` is taken from the first metric (all metrics
+/// normally share them) and non-finite numbers become `null`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// The run.
@@ -77,7 +119,7 @@ impl Summary {
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let i = &self.info;
-        let mut map = serializer.serialize_map(Some(9))?;
+        let mut map = serializer.serialize_map(Some(9 + usize::from(i.importance.is_some())))?;
         map.serialize_entry("scenario", &i.scenario)?;
         map.serialize_entry("scenario_hash", &i.scenario_hash)?;
         map.serialize_entry("seed", &i.seed)?;
@@ -85,6 +127,9 @@ impl Serialize for Summary {
         map.serialize_entry("engine_version", &i.engine_version)?;
         map.serialize_entry("horizon_days", &i.horizon_days)?;
         map.serialize_entry("step_days", &i.step_days)?;
+        if let Some(imp) = &i.importance {
+            map.serialize_entry("importance", imp)?;
+        }
         map.serialize_entry("levels", &self.levels())?;
         map.serialize_entry("metrics", &MetricsJson(&self.metrics))?;
         map.end()
@@ -110,7 +155,7 @@ struct MetricJson<'a>(&'a MetricStats);
 impl Serialize for MetricJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
-        let mut map = serializer.serialize_map(Some(9))?;
+        let mut map = serializer.serialize_map(Some(10))?;
         map.serialize_entry("mean", &m.mean)?;
         map.serialize_entry("std_error", &m.std_error)?;
         map.serialize_entry("prob_loss", &m.prob_loss)?;
@@ -126,6 +171,7 @@ impl Serialize for MetricJson<'_> {
             "es_ci",
             &ByLevel(&m.levels, |l: &LevelStats| [l.es_lo, l.es_hi]),
         )?;
+        map.serialize_entry("exact", &ByLevel(&m.levels, |l: &LevelStats| l.exact))?;
         map.end()
     }
 }
@@ -163,9 +209,33 @@ fn human(x: f64) -> String {
     }
 }
 
+/// `importance sampling: ESS … of … paths, mean weight … ± …, max weight …` and a newline: the
+/// ESS rounded to a whole number, the mean weight with as many decimals as two significant
+/// digits of its standard error need (at least 4), the maximum in six significant digits.
+fn importance_line(imp: &ImportanceInfo, paths: u64) -> String {
+    let se = imp.mean_weight_se;
+    let decimals = if se > 0.0 && se.is_finite() {
+        (1.0 - se.log10().floor()).clamp(4.0, 17.0) as usize
+    } else {
+        4
+    };
+    format!(
+        "importance sampling: ESS {:.0} of {paths} paths, mean weight {:.*} ± {:.*}, max weight {}\n",
+        imp.effective_sample_size,
+        decimals,
+        imp.mean_weight,
+        decimals,
+        se,
+        human(imp.max_weight),
+    )
+}
+
 /// A human-readable table of the headline metrics, for stdout.
 ///
-/// A first line names the scenario, the number of paths and the seed; then one aligned row per
+/// A first line names the scenario, the number of paths and the seed; for an importance-sampled
+/// run a second line gives the weights' health,
+/// `importance sampling: ESS 12345 of 100000 paths, mean weight 1.0003 ± 0.0021, max weight 17.2`
+/// (see [`ImportanceInfo`]); then one aligned row per
 /// metric in `headline` (all metrics, in report order, if `headline` is empty) with its mean,
 /// VaR at 95 %, 99 % and 99.9 %, ES at 99 % and the [`CI_CONFIDENCE`](crate::CI_CONFIDENCE)
 /// interval of VaR 99 % as `[lo, hi]`. Numbers have six significant digits (scientific notation
@@ -217,6 +287,9 @@ pub fn render_table(s: &Summary, headline: &[&str]) -> String {
         "scenario: {}   paths: {}   seed: {}\n",
         i.scenario, i.paths, i.seed
     );
+    if let Some(imp) = &i.importance {
+        out.push_str(&importance_line(imp, i.paths));
+    }
     for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
@@ -254,6 +327,7 @@ mod tests {
                 engine_version: "0.1.0".into(),
                 horizon_days: 365.0,
                 step_days: 1.0,
+                importance: None,
             },
             // Not in alphabetical order, to check that the order is kept.
             metrics: vec![
@@ -298,6 +372,77 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert!(back["metrics"]["empty"]["mean"].is_null());
         assert!(back["metrics"]["empty"]["var_ci"]["0.99"][0].is_null());
+    }
+
+    fn importance() -> ImportanceInfo {
+        ImportanceInfo {
+            method: "auto (cross-entropy, metric nav_loss, level 0.999)".into(),
+            tilts: vec![
+                Tilt {
+                    source: "prysm-bug".into(),
+                    kind: "rate_multiplier".into(),
+                    value: 8.0,
+                },
+                Tilt {
+                    source: "restaking".into(),
+                    kind: "factor_shift".into(),
+                    value: -1.5,
+                },
+            ],
+            effective_sample_size: 12_345.4,
+            mean_weight: 1.000_312,
+            mean_weight_se: 0.002_08,
+            max_weight: 17.25,
+        }
+    }
+
+    #[test]
+    fn json_importance_and_exact_flags() {
+        let mut s = sample_summary();
+        let plain = serde_json::to_string_pretty(&s).unwrap();
+        assert!(!plain.contains("importance"));
+        assert_eq!(s.to_json()["metrics"]["zeta_loss"]["exact"]["0.99"], true);
+        s.metrics[1].levels[0].exact = false;
+        s.info.importance = Some(importance());
+        let text = serde_json::to_string_pretty(&s).unwrap();
+        // Between the run's description and the levels.
+        let (step, imp, levels) = (
+            text.find("\"step_days\"").unwrap(),
+            text.find("\"importance\"").unwrap(),
+            text.find("\"levels\"").unwrap(),
+        );
+        assert!(step < imp && imp < levels);
+        let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let i = &j["importance"];
+        assert_eq!(
+            i["method"],
+            "auto (cross-entropy, metric nav_loss, level 0.999)"
+        );
+        assert_eq!(i["tilts"][1]["kind"], "factor_shift");
+        assert_eq!(i["tilts"][1]["value"], -1.5);
+        assert_eq!(i["effective_sample_size"], 12_345.4);
+        assert_eq!(i["max_weight"], 17.25);
+        assert_eq!(j["metrics"]["alpha_loss"]["exact"]["0.9"], false);
+        assert_eq!(j["metrics"]["alpha_loss"]["exact"]["0.999"], true);
+    }
+
+    #[test]
+    fn table_importance_line() {
+        let mut s = sample_summary();
+        s.info.importance = Some(importance());
+        let t = render_table(&s, &[]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[1],
+            "importance sampling: ESS 12345 of 1000 paths, mean weight 1.0003 ± 0.0021, \
+             max weight 17.2500"
+        );
+        assert!(lines[2].starts_with("metric"));
+        assert_eq!(lines.len(), 5);
+        // The mean weight gets the decimals its standard error needs.
+        let mut i = importance();
+        i.mean_weight_se = 0.000_012_3;
+        assert!(importance_line(&i, 10).contains("mean weight 1.000312 ± 0.000012,"));
     }
 
     #[test]

@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::accumulator::MetricAccumulator;
 use crate::error::ReportError;
-use crate::histogram::histogram;
 use crate::stats::MetricStats;
 use crate::summary::Summary;
+use crate::wait::WaitAccumulator;
 
 /// Removes the temporary file when dropped unless disarmed, so neither an error nor a panic in
 /// the writer leaves it behind.
@@ -88,13 +89,15 @@ fn num(x: f64) -> String {
     x.to_string()
 }
 
-/// Writes `tail_metrics.csv` atomically: header `metric,level,var,var_lo,var_hi,es,es_lo,es_hi`,
-/// then one row per metric and level, metrics in report order and levels in their order.
+/// Writes `tail_metrics.csv` atomically: header
+/// `metric,level,var,var_lo,var_hi,es,es_lo,es_hi,exact`, then one row per metric and level,
+/// metrics in report order and levels in their order. `exact` is 1 when the level's statistics
+/// came from exact values, 0 when from the histogram ([`LevelStats::exact`](crate::LevelStats::exact)).
 pub fn write_tail_metrics_csv(path: &Path, s: &Summary) -> Result<(), ReportError> {
     write_atomic(path, |w| {
         let mut csv = csv::Writer::from_writer(w);
         csv.write_record([
-            "metric", "level", "var", "var_lo", "var_hi", "es", "es_lo", "es_hi",
+            "metric", "level", "var", "var_lo", "var_hi", "es", "es_lo", "es_hi", "exact",
         ])?;
         for m in &s.metrics {
             for l in &m.levels {
@@ -107,6 +110,7 @@ pub fn write_tail_metrics_csv(path: &Path, s: &Summary) -> Result<(), ReportErro
                     num(l.es),
                     num(l.es_lo),
                     num(l.es_hi),
+                    u8::from(l.exact).to_string(),
                 ])?;
             }
         }
@@ -115,14 +119,15 @@ pub fn write_tail_metrics_csv(path: &Path, s: &Summary) -> Result<(), ReportErro
 }
 
 /// Writes `loss_distribution.csv` atomically: header
-/// `metric,bin_lo,bin_hi,count,pdf,cdf,exceedance`, then the [`histogram`] of every column with
-/// `bins` bins, columns in the given order. Histograms are computed in parallel (each on its own,
-/// so the file does not depend on the thread count).
+/// `metric,bin_lo,bin_hi,count,pdf,cdf,exceedance`, then the
+/// [`histogram`](MetricAccumulator::histogram) of every metric with `bins` bins, metrics in the
+/// given order. Histograms are computed in parallel (each on its own, so the file does not
+/// depend on the thread count).
 ///
 /// Fails without writing if `bins` is 0.
 pub fn write_loss_distribution_csv(
     path: &Path,
-    columns: &[(&str, &[f64])],
+    metrics: &[(&str, &MetricAccumulator)],
     bins: usize,
 ) -> Result<(), ReportError> {
     if bins == 0 {
@@ -131,9 +136,9 @@ pub fn write_loss_distribution_csv(
             reason: "a loss distribution needs at least one bin".to_owned(),
         });
     }
-    let histograms: Vec<_> = columns
+    let histograms: Vec<_> = metrics
         .par_iter()
-        .map(|&(_, values)| histogram(values, bins))
+        .map(|&(_, acc)| acc.histogram(bins))
         .collect();
     write_atomic(path, |w| {
         let mut csv = csv::Writer::from_writer(w);
@@ -146,7 +151,7 @@ pub fn write_loss_distribution_csv(
             "cdf",
             "exceedance",
         ])?;
-        for (&(name, _), bins) in columns.iter().zip(&histograms) {
+        for (&(name, _), bins) in metrics.iter().zip(&histograms) {
             for b in bins {
                 csv.write_record([
                     name.to_owned(),
@@ -163,54 +168,18 @@ pub fn write_loss_distribution_csv(
     })
 }
 
-/// One tagged holder's time to redeem on every path, for [`write_redemption_wait_csv`].
-#[derive(Debug, Clone, Copy)]
-pub struct WaitColumn<'a> {
-    /// Holder label (`t0`, `stress`).
-    pub holder: &'a str,
-    /// Days from asking to being paid, per path (for a holder not paid by the horizon: the
-    /// days it waited until then).
-    pub wait_days: &'a [f64],
-    /// 1 for paths on which the holder was not paid by the horizon, else 0.
-    pub unredeemed: &'a [f64],
-}
-
 /// Writes `redemption_wait.csv` atomically: the distribution of the time to redeem of each
-/// holder. Header `holder,redeemed,wait_days_lo,wait_days_hi,paths,share,cdf`; per holder,
-/// first the instant redemptions (`0,0`), then bins `(lo, lo + bin_days]` up to
+/// `(holder, accumulator)`. Header `holder,redeemed,wait_days_lo,wait_days_hi,paths,share,cdf`;
+/// per holder, first the instant redemptions (`0,0`), then bins `(lo, lo + bin_days]` up to
 /// `horizon_days` (redeemed = 1), then one row for the paths on which the holder was not paid
-/// by the horizon (redeemed = 0, empty bounds). `share` is the share of all paths, `cdf` the
-/// running total, so the last paid row's `cdf` is the probability of being paid by the
-/// horizon and the final row's is 1.
-///
-/// Fails without writing if `bin_days` is not positive or a column's lengths differ.
+/// by the horizon (redeemed = 0, empty bounds). `paths` is the number of paths in the row,
+/// `share` their share of all paths (with likelihood-ratio weights: their Σw / n), `cdf` the
+/// running total, so the last paid row's `cdf` is the probability of being paid by the horizon
+/// and the final row's is 1 (weighted: Σw / n, which estimates 1).
 pub fn write_redemption_wait_csv(
     path: &Path,
-    holders: &[WaitColumn],
-    bin_days: f64,
-    horizon_days: f64,
+    holders: &[(&str, &WaitAccumulator)],
 ) -> Result<(), ReportError> {
-    let invalid = |reason: String| ReportError::InvalidInput {
-        path: path.to_owned(),
-        reason,
-    };
-    if !(bin_days > 0.0 && bin_days.is_finite() && horizon_days.is_finite()) {
-        return Err(invalid(format!(
-            "wait bins need a positive width and a finite horizon, got {bin_days} and {horizon_days}"
-        )));
-    }
-    if let Some(h) = holders
-        .iter()
-        .find(|h| h.wait_days.len() != h.unredeemed.len())
-    {
-        return Err(invalid(format!(
-            "holder `{}` has {} waits and {} redeemed flags",
-            h.holder,
-            h.wait_days.len(),
-            h.unredeemed.len()
-        )));
-    }
-    let bins = ((horizon_days / bin_days).ceil() as usize).max(1);
     write_atomic(path, |w| {
         let mut csv = csv::Writer::from_writer(w);
         csv.write_record([
@@ -222,42 +191,21 @@ pub fn write_redemption_wait_csv(
             "share",
             "cdf",
         ])?;
-        for h in holders {
-            let n = h.wait_days.len().max(1) as f64;
-            // counts[0]: instant; counts[1 + b]: (b·bin, (b+1)·bin]; counts[bins + 1]: unpaid.
-            let mut counts = vec![0u64; bins + 2];
-            for (&wait, &unpaid) in h.wait_days.iter().zip(h.unredeemed) {
-                let slot = if unpaid != 0.0 {
-                    bins + 1
-                } else if wait <= 0.0 {
-                    0
-                } else {
-                    1 + ((wait / bin_days).ceil() as usize)
-                        .saturating_sub(1)
-                        .min(bins - 1)
-                };
-                counts[slot] += 1;
-            }
-            let mut cdf = 0u64;
-            for (slot, &count) in counts.iter().enumerate() {
-                cdf += count;
-                let (redeemed, lo, hi) = match slot {
-                    0 => ("1", num(0.0), num(0.0)),
-                    s if s == bins + 1 => ("0", String::new(), String::new()),
-                    s => (
-                        "1",
-                        num((s - 1) as f64 * bin_days),
-                        num((s as f64 * bin_days).min(horizon_days)),
-                    ),
-                };
+        for &(holder, acc) in holders {
+            for row in acc.rows() {
+                let (lo, hi) = row
+                    .bounds
+                    .map_or((String::new(), String::new()), |(lo, hi)| {
+                        (num(lo), num(hi))
+                    });
                 csv.write_record([
-                    h.holder.to_owned(),
-                    redeemed.to_owned(),
+                    holder.to_owned(),
+                    if row.redeemed { "1" } else { "0" }.to_owned(),
                     lo,
                     hi,
-                    count.to_string(),
-                    num(count as f64 / n),
-                    num(cdf as f64 / n),
+                    row.paths.to_string(),
+                    num(row.share),
+                    num(row.cdf),
                 ])?;
             }
         }
@@ -669,6 +617,7 @@ mod tests {
     use super::*;
     use crate::stats::{DEFAULT_LEVELS, metric_stats};
     use crate::summary::RunInfo;
+    use crate::wait::WaitAccumulator;
 
     fn summary() -> Summary {
         let a: Vec<f64> = (1..=1000).map(|i| f64::from(i) / 1000.0).collect();
@@ -682,6 +631,7 @@ mod tests {
                 engine_version: "0.1.0".into(),
                 horizon_days: 365.0,
                 step_days: 1.0,
+                importance: None,
             },
             metrics: vec![
                 metric_stats("slashed_fraction", &a, &DEFAULT_LEVELS),
@@ -743,8 +693,12 @@ mod tests {
         write_tail_metrics_csv(&path, &s).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "metric,level,var,var_lo,var_hi,es,es_lo,es_hi");
+        assert_eq!(
+            lines[0],
+            "metric,level,var,var_lo,var_hi,es,es_lo,es_hi,exact"
+        );
         assert_eq!(lines.len(), 1 + 2 * 5);
+        assert!(lines.iter().skip(1).all(|l| l.ends_with(",1")));
         assert!(
             lines[3].starts_with("slashed_fraction,0.99,0.99,"),
             "{}",
@@ -760,13 +714,20 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), fs::read(&again).unwrap());
     }
 
+    fn keep_all(values: &[f64]) -> MetricAccumulator {
+        let mut acc = MetricAccumulator::new(usize::MAX, false);
+        acc.add_chunk(values, None);
+        acc
+    }
+
     #[test]
     fn loss_distribution_csv() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loss_distribution.csv");
         let a: Vec<f64> = (0..=10).map(f64::from).collect();
         let b = vec![0.5; 4];
-        write_loss_distribution_csv(&path, &[("a", &a), ("b", &b)], 10).unwrap();
+        let (acc_a, acc_b) = (keep_all(&a), keep_all(&b));
+        write_loss_distribution_csv(&path, &[("a", &acc_a), ("b", &acc_b)], 10).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "metric,bin_lo,bin_hi,count,pdf,cdf,exceedance");
@@ -777,12 +738,101 @@ mod tests {
         );
         assert_eq!(lines[10], "a,9,10,2,0.18181818181818182,1,0");
         assert_eq!(lines[11], "b,0.5,0.5,4,0,1,0");
-        let err =
-            write_loss_distribution_csv(&dir.path().join("x.csv"), &[("a", &a)], 0).unwrap_err();
+        let err = write_loss_distribution_csv(&dir.path().join("x.csv"), &[("a", &acc_a)], 0)
+            .unwrap_err();
         assert!(matches!(err, ReportError::InvalidInput { .. }));
         assert!(!dir.path().join("x.csv").exists());
     }
 
+    /// The sample the pinned files in `testdata/` were written from by the previous,
+    /// column-based writers (a mixture with atoms at 0 and 0.0265, a continuous part and a
+    /// lattice of sevenths; plain xorshift so that it does not depend on a crate's version).
+    fn legacy_sample(seed: u64, n: usize) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let u = next();
+                let v = next();
+                if u < 0.3 {
+                    0.0
+                } else if u < 0.35 {
+                    0.0265
+                } else if u < 0.5 {
+                    -(1.0 - v).ln() * 0.01 - 0.002
+                } else {
+                    (v * 1000.0).round() / 7.0
+                }
+            })
+            .collect()
+    }
+
+    /// Feeds `values` to an accumulator in chunks of 1024 paths, in a scrambled order.
+    fn chunked(values: &[f64], capacity: usize) -> MetricAccumulator {
+        let chunks: Vec<&[f64]> = values.chunks(1024).collect();
+        let mut acc = MetricAccumulator::new(capacity, false);
+        for i in 0..chunks.len() {
+            acc.add_chunk(chunks[(i * 7 + 3) % chunks.len()], None);
+        }
+        acc
+    }
+
+    #[test]
+    fn loss_distribution_csv_is_unchanged_for_kept_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = legacy_sample(1, 30_000);
+        let b = legacy_sample(2, 5_000);
+        let c = vec![0.25; 17];
+        // Keep-all, and bounded accumulators that still hold every value (n < 2m).
+        for (cap, cap_b) in [(usize::MAX, usize::MAX), (15_001, 2501)] {
+            let (a, b, c) = (chunked(&a, cap), chunked(&b, cap_b), chunked(&c, 9));
+            let path = dir.path().join("loss_distribution.csv");
+            write_loss_distribution_csv(&path, &[("a", &a), ("b", &b), ("c", &c)], 100).unwrap();
+            assert_eq!(
+                fs::read_to_string(&path).unwrap(),
+                include_str!("testdata/loss_distribution.csv")
+            );
+            write_loss_distribution_csv(&path, &[("a", &a), ("b", &b)], 7).unwrap();
+            assert_eq!(
+                fs::read_to_string(&path).unwrap(),
+                include_str!("testdata/loss_distribution_7.csv")
+            );
+        }
+    }
+
+    #[test]
+    fn loss_distribution_from_buckets_is_close() {
+        // Far fewer kept values than paths: the bins come from the log-linear buckets.
+        let a = legacy_sample(1, 30_000);
+        let exact = crate::histogram(&a, 100);
+        let acc = chunked(&a, 500);
+        let approx = acc.histogram(100);
+        assert_eq!(approx.len(), 100);
+        assert_eq!(
+            (approx[0].lo, approx[99].hi),
+            (exact[0].lo, exact[99].hi),
+            "same range"
+        );
+        assert_eq!(approx.iter().map(|b| b.count).sum::<u64>(), 30_000);
+        // A path lands in a neighbouring bin only near an edge: the running counts agree
+        // within the paths of the buckets that straddle an edge.
+        let mut moved = 0i64;
+        let (mut ce, mut ca) = (0i64, 0i64);
+        for (e, x) in exact.iter().zip(&approx) {
+            assert_eq!((e.lo, e.hi), (x.lo, x.hi));
+            ce += e.count as i64;
+            ca += x.count as i64;
+            moved = moved.max((ce - ca).abs());
+        }
+        assert!(moved <= 300, "{moved} paths moved across an edge");
+        // The atoms (0, 0.0265 and the sevenths) sit inside their bins: the first bin is exact.
+        assert_eq!(approx[0].count, exact[0].count);
+    }
     #[test]
     fn paths_csv() {
         let dir = tempfile::tempdir().unwrap();
@@ -911,17 +961,10 @@ mod tests {
         let path = dir.path().join("redemption_wait.csv");
         let waits = [0.0, 0.5, 1.0, 1.5, 2.9, 3.0];
         let unpaid = [0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
-        write_redemption_wait_csv(
-            &path,
-            &[WaitColumn {
-                holder: "t0",
-                wait_days: &waits,
-                unredeemed: &unpaid,
-            }],
-            1.0,
-            3.0,
-        )
-        .unwrap();
+        let mut t0 = WaitAccumulator::new(1.0, 3.0, false);
+        t0.add_chunk(&waits[3..], &unpaid[3..], None);
+        t0.add_chunk(&waits[..3], &unpaid[..3], None);
+        write_redemption_wait_csv(&path, &[("t0", &t0)]).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
@@ -935,7 +978,104 @@ mod tests {
                 "t0,0,,,1,0.16666666666666666,1",
             ]
         );
-        assert!(write_redemption_wait_csv(&path, &[], 0.0, 3.0).is_err());
+        assert!(std::panic::catch_unwind(|| WaitAccumulator::new(0.0, 3.0, false)).is_err());
+    }
+
+    #[test]
+    fn redemption_wait_csv_is_unchanged_and_merges_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let waits: Vec<f64> = legacy_sample(3, 20_000)
+            .iter()
+            .map(|x| (x * 1.3) % 40.0)
+            .collect();
+        let unpaid: Vec<f64> = legacy_sample(4, 20_000)
+            .iter()
+            .map(|&x| if x > 100.0 { 1.0 } else { 0.0 })
+            .collect();
+        let waits2: Vec<f64> = legacy_sample(5, 20_000)
+            .iter()
+            .map(|x| x.abs() * 0.5)
+            .collect();
+        // Chunks spread over three accumulators, merged in a different order.
+        let build = |w: &[f64]| {
+            let mut parts = [0, 1, 2].map(|_| WaitAccumulator::new(1.0, 30.0, false));
+            for (i, (cw, cu)) in w.chunks(1024).zip(unpaid.chunks(1024)).enumerate() {
+                parts[(i * 5) % 3].add_chunk(cw, cu, None);
+            }
+            let [mut a, b, c] = parts;
+            let mut bc = c.clone();
+            bc.merge(&b);
+            a.merge(&bc);
+            a
+        };
+        let (t0, stress) = (build(&waits), build(&waits2));
+        let path = dir.path().join("redemption_wait.csv");
+        write_redemption_wait_csv(&path, &[("t0", &t0), ("stress", &stress)]).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            include_str!("testdata/redemption_wait.csv")
+        );
+        // Weights all 1 give the same file.
+        let mut w0 = WaitAccumulator::new(1.0, 30.0, true);
+        let mut w1 = WaitAccumulator::new(1.0, 30.0, true);
+        let ones = vec![1.0; 20_000];
+        w0.add_chunk(&waits, &unpaid, Some(&ones));
+        w1.add_chunk(&waits2, &unpaid, Some(&ones));
+        write_redemption_wait_csv(&path, &[("t0", &w0), ("stress", &w1)]).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            include_str!("testdata/redemption_wait.csv")
+        );
+    }
+
+    #[test]
+    fn weighted_redemption_wait_shares() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut acc = WaitAccumulator::new(1.0, 2.0, true);
+        acc.add_chunk(
+            &[0.0, 0.5, 1.5, 2.0],
+            &[0.0, 0.0, 0.0, 1.0],
+            Some(&[0.5, 2.0, 1.0, 0.25]),
+        );
+        let path = dir.path().join("w.csv");
+        write_redemption_wait_csv(&path, &[("stress", &acc)]).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "holder,redeemed,wait_days_lo,wait_days_hi,paths,share,cdf\n\
+             stress,1,0,0,1,0.125,0.125\n\
+             stress,1,0,1,1,0.5,0.625\n\
+             stress,1,1,2,1,0.25,0.875\n\
+             stress,0,,,1,0.0625,0.9375\n"
+        );
+    }
+
+    #[test]
+    fn tail_metrics_match_the_previous_implementation() {
+        let a = legacy_sample(1, 30_000);
+        let b = legacy_sample(2, 5_000);
+        let mut s = summary();
+        s.info.paths = 30_000;
+        s.metrics = vec![
+            chunked(&a, usize::MAX).stats("a", &DEFAULT_LEVELS),
+            chunked(&b, 3000).stats("b", &[0.5, 0.9, 0.999]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tail_metrics.csv");
+        write_tail_metrics_csv(&path, &s).unwrap();
+        let new = fs::read_to_string(&path).unwrap();
+        let old = include_str!("testdata/tail_metrics.csv");
+        assert_eq!(new.lines().count(), old.lines().count());
+        for (n, o) in new.lines().zip(old.lines()).skip(1) {
+            let (n, o): (Vec<&str>, Vec<&str>) = (n.split(',').collect(), o.split(',').collect());
+            // metric, level, VaR and its interval: identical text.
+            assert_eq!(n[..5], o[..5]);
+            // ES and its interval: within 1e-12 relative.
+            for i in 5..8 {
+                let (x, y): (f64, f64) = (n[i].parse().unwrap(), o[i].parse().unwrap());
+                assert!((x - y).abs() <= 1e-12 * y.abs(), "{x} vs {y}");
+            }
+            assert_eq!(n[8], "1");
+        }
     }
 
     #[test]

@@ -176,3 +176,34 @@ fn the_cross_entropy_tilt_is_reproducible_for_any_thread_count() {
     assert_eq!(top.0, "shared-dependency", "{entries:?}");
     assert!(top.2 > 100.0, "{entries:?}");
 }
+
+/// ES at 99.9% of `slashed_fraction` with its interval, by the report's estimator.
+fn es_999(r: &SimResults) -> (f64, f64, f64) {
+    let loss = r.column("slashed_fraction").unwrap();
+    let mut acc = lrtsim_report::MetricAccumulator::new(usize::MAX, r.weights.is_some());
+    acc.add_chunk(loss, r.weights.as_deref());
+    let stats = acc.stats("slashed_fraction", &[0.999]);
+    let l = stats.level(0.999).unwrap();
+    (l.es, l.es_lo, l.es_hi)
+}
+
+#[test]
+fn es_999_reaches_plain_monte_carlo_precision_with_ten_times_fewer_paths() {
+    // scenarios/rare-tail.toml: the 99.9% tail is set by shocks of a few times a millennium.
+    let mut plain = rare_tail(200_000);
+    plain.importance = None;
+    let (es_plain, lo_plain, hi_plain) = es_999(&simulate(&plain, 0));
+    let (es_is, lo_is, hi_is) = es_999(&simulate(&rare_tail(20_000), 0));
+    let (width_plain, width_is) = (hi_plain - lo_plain, hi_is - lo_is);
+    assert!(
+        width_is <= width_plain,
+        "ES99.9 interval: {width_is} with 20,000 tilted paths, {width_plain} with 200,000 plain ones"
+    );
+    // Both estimate the same ES: the difference is within 4 standard errors of it.
+    let se = |w: f64| w / (2.0 * 1.959963984540054);
+    let tolerance = 4.0 * (se(width_plain).powi(2) + se(width_is).powi(2)).sqrt();
+    assert!(
+        (es_is - es_plain).abs() <= tolerance,
+        "ES99.9: {es_is} (tilted) vs {es_plain} (plain), tolerance {tolerance}"
+    );
+}
