@@ -14,6 +14,8 @@ use std::path::Path;
 
 use std::sync::Mutex;
 
+use rayon::prelude::*;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lrtsim_report::{DEFAULT_LEVELS, MetricAccumulator, MetricStats};
 use lrtsim_scenario::Model;
@@ -60,8 +62,14 @@ struct Tails(Vec<Mutex<MetricAccumulator>>);
 
 impl ChunkSink for Tails {
     fn accept(&self, chunk: &ChunkOutput<'_>) {
-        for (acc, values) in self.0.iter().zip(chunk.columns) {
-            acc.lock().unwrap().add_chunk(values, chunk.weights);
+        // Start at a different column per chunk, as the CLI does, so workers rarely queue.
+        let k = self.0.len();
+        let first = (chunk.chunk % k as u64) as usize;
+        for i in (0..k).map(|i| (first + i) % k) {
+            self.0[i]
+                .lock()
+                .unwrap()
+                .add_chunk(&chunk.columns[i], chunk.weights);
         }
     }
 }
@@ -77,12 +85,18 @@ fn end_to_end_run(model: &Model, options: &RunOptions) -> Vec<MetricStats> {
             .collect(),
     );
     run_with(model, options, &tails, &|_| {}).expect("run");
-    tails
-        .0
-        .iter()
-        .zip(layout.names())
-        .map(|(acc, name)| acc.lock().unwrap().stats(name, &DEFAULT_LEVELS))
-        .collect()
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .expect("pool");
+    pool.install(|| {
+        tails
+            .0
+            .par_iter()
+            .zip(layout.names())
+            .map(|(acc, name)| acc.lock().unwrap().stats(name, &DEFAULT_LEVELS))
+            .collect()
+    })
 }
 
 fn end_to_end(c: &mut Criterion) {

@@ -224,7 +224,12 @@ type KeptPaths = (Vec<Vec<f64>>, Vec<f64>);
 impl ChunkSink for ReportSink {
     fn accept(&self, chunk: &ChunkOutput<'_>) {
         let mut negated = Vec::new();
-        for (_, source, acc) in &self.metrics {
+        // Workers start at different metrics, so that two of them rarely wait for the same
+        // lock; the accumulators' merges do not depend on the order.
+        let k = self.metrics.len();
+        let first = (chunk.chunk % k as u64) as usize;
+        for i in 0..k {
+            let (_, source, acc) = &self.metrics[(first + i) % k];
             let values = match *source {
                 MetricRef::NavLoss => {
                     if negated.is_empty() {
@@ -423,11 +428,17 @@ fn report(
     dir: &Path,
     args: &RunArgs,
 ) -> Result<Summary> {
-    let stats: Vec<_> = sink
-        .metrics
-        .par_iter()
-        .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
-        .collect();
+    // On as many threads as the run (each metric's statistics are computed on one thread).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads as usize)
+        .build()
+        .context("starting the report's worker threads")?;
+    let stats: Vec<_> = pool.install(|| {
+        sink.metrics
+            .par_iter()
+            .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
+            .collect()
+    });
     let summary = Summary {
         info: RunInfo {
             scenario: model.name.clone(),
