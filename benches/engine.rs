@@ -34,26 +34,36 @@ const RUNS: [(&str, u64); 8] = [
     ("market-oracle-cascade", 5_000),
 ];
 
+/// A shipped scenario with `paths` paths.
+fn shipped(name: &str, paths: u64) -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"));
+    lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
+        .expect("scenario loads")
+}
+
+/// A criterion group `group` timing `f` at 1 and 2 threads, throughput in paths.
+fn bench_threads(c: &mut Criterion, group: String, paths: u64, f: impl Fn(&RunOptions)) {
+    let mut group = c.benchmark_group(group);
+    group.throughput(Throughput::Elements(paths));
+    group.sample_size(10);
+    for threads in [1, 2] {
+        let options = RunOptions {
+            threads,
+            chunks: None,
+        };
+        group.bench_function(format!("threads={threads}"), |b| b.iter(|| f(&options)));
+    }
+    group.finish();
+}
+
 fn engine(c: &mut Criterion) {
     for (name, paths) in RUNS {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(format!("{name}.toml"));
-        let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
-            .expect("scenario loads");
-        let mut group = c.benchmark_group(name);
-        group.throughput(Throughput::Elements(paths));
-        group.sample_size(10);
-        for threads in [1, 2] {
-            let options = RunOptions {
-                threads,
-                chunks: None,
-            };
-            group.bench_function(format!("threads={threads}"), |b| {
-                b.iter(|| black_box(run(&model, &options, &|_| {}).expect("run")))
-            });
-        }
-        group.finish();
+        let model = shipped(name, paths);
+        bench_threads(c, name.to_string(), paths, |options| {
+            black_box(run(&model, options, &|_| {}).expect("run"));
+        });
     }
 }
 
@@ -102,24 +112,10 @@ fn end_to_end_run(model: &Model, options: &RunOptions) -> Vec<MetricStats> {
 fn end_to_end(c: &mut Criterion) {
     for name in ["bench-slashing", "baseline"] {
         let paths = 1_000_000;
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(format!("{name}.toml"));
-        let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
-            .expect("scenario loads");
-        let mut group = c.benchmark_group(format!("end_to_end/{name}"));
-        group.throughput(Throughput::Elements(paths));
-        group.sample_size(10);
-        for threads in [1, 2] {
-            let options = RunOptions {
-                threads,
-                chunks: None,
-            };
-            group.bench_function(format!("threads={threads}"), |b| {
-                b.iter(|| black_box(end_to_end_run(&model, &options)))
-            });
-        }
-        group.finish();
+        let model = shipped(name, paths);
+        bench_threads(c, format!("end_to_end/{name}"), paths, |options| {
+            black_box(end_to_end_run(&model, options));
+        });
     }
 }
 
