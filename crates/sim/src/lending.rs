@@ -194,6 +194,19 @@ fn liquidate_part(
     part: f64,
 ) -> Option<Step> {
     let hf = params.health_factor(*c, *d, price);
+    liquidate_part_at(params, c, d, price, part, hf)
+}
+
+/// [`liquidate_part`] of a position whose health factor at `price` is `hf` (computed by
+/// [`LendingParams::health_factor`]).
+fn liquidate_part_at(
+    params: &LendingParams,
+    c: &mut f64,
+    d: &mut f64,
+    price: f64,
+    part: f64,
+    hf: f64,
+) -> Option<Step> {
     // Healthy (or NaN, which no rule liquidates).
     if hf >= 1.0 || hf.is_nan() {
         return None;
@@ -267,6 +280,8 @@ pub struct LendingBook {
     /// Collateral released by unwinding positions, LRT.
     unwound_lrt: f64,
     max_depth: u32,
+    /// Scratch for a cascade round: each position's health factor at the round's price.
+    round_hf: Vec<f64>,
     /// The representative looper: leverage, t = 0 and current collateral and debt.
     looper_leverage: f64,
     looper_collateral0: f64,
@@ -355,6 +370,7 @@ impl LendingBook {
             interest_eth: 0.0,
             unwound_lrt: 0.0,
             max_depth: 0,
+            round_hf: Vec::with_capacity(n + OPEN_CAPACITY),
             looper_leverage,
             looper_collateral0: looper_leverage / price0,
             looper_debt0: looper_leverage - 1.0,
@@ -578,10 +594,19 @@ impl LendingBook {
     {
         let params = self.params;
         let mut cascade = Cascade::default();
+        let mut hfs = std::mem::take(&mut self.round_hf);
         let final_price = loop {
             let p = price();
             debug_assert!(p >= 0.0 && p.is_finite(), "oracle price {p} must be ≥ 0");
-            if !self.liquidatable(p) {
+            // Every health factor at the round's price, once ([`LendingBook::liquidatable`]).
+            hfs.clear();
+            hfs.extend(
+                self.collateral
+                    .iter()
+                    .zip(&self.debt)
+                    .map(|(&c, &d)| params.health_factor(c, d, p)),
+            );
+            if !hfs.iter().any(|&hf| hf < 1.0) {
                 break p;
             }
             if cascade.rounds >= params.max_rounds {
@@ -590,9 +615,9 @@ impl LendingBook {
             }
             // What this round would seize, against what liquidators can sell at a profit.
             let mut wanted = 0.0;
-            for (&c, &d) in self.collateral.iter().zip(&self.debt) {
+            for ((&c, &d), &hf) in self.collateral.iter().zip(&self.debt).zip(&hfs) {
                 let (mut c, mut d) = (c, d);
-                if let Some(step) = liquidate_once(&params, &mut c, &mut d, p) {
+                if let Some(step) = liquidate_part_at(&params, &mut c, &mut d, p, 1.0, hf) {
                     wanted += step.seized_lrt;
                 }
             }
@@ -603,8 +628,9 @@ impl LendingBook {
             let part = if wanted > cap { cap / wanted } else { 1.0 };
             cascade.rounds += 1;
             let mut seized = 0.0;
-            for (c, d) in self.collateral.iter_mut().zip(self.debt.iter_mut()) {
-                if let Some(step) = liquidate_part(&params, c, d, p, part) {
+            let positions = self.collateral.iter_mut().zip(self.debt.iter_mut());
+            for ((c, d), &hf) in positions.zip(&hfs) {
+                if let Some(step) = liquidate_part_at(&params, c, d, p, part, hf) {
                     seized += step.seized_lrt;
                     cascade.repaid_eth += step.repaid_eth;
                     cascade.bad_debt_eth += step.bad_debt_eth;
@@ -624,6 +650,7 @@ impl LendingBook {
                 cascade.proceeds_eth += proceeds;
             }
         };
+        self.round_hf = hfs;
         // The market no longer moves: the looper's liquidators go on at the final price.
         let mut steps = cascade.rounds;
         while !cascade.hit_cap && steps < params.max_rounds {

@@ -88,6 +88,10 @@ pub struct MarketOutcome {
 pub struct Market<'m> {
     m: &'m MarketModel,
     step_days: f64,
+    /// Per step: the share of the gap to NAV recovery buyers leave, 2^(−Δ/h), and the share
+    /// of the missing liquidity that stays away at peg, 2^(−Δ/return half-life).
+    recovery_keep: f64,
+    liquidity_keep: f64,
     supply0_lrt: f64,
     pool0: Pool,
     pool: Pool,
@@ -99,6 +103,9 @@ pub struct Market<'m> {
     arbs: Arbs,
     /// Discount at the last step's end.
     discount: f64,
+    /// Whether the sellers' last sale was capped by their share of the demand (the next one
+    /// then tries the cap before solving for their price: [`Pool::sell_to_price_cap_first`]).
+    divert_capped: bool,
     /// The lending market's oracle, and for a TWAP the step-end prices (ETH per LRT) of the
     /// window's earlier steps, oldest first from `twap_head`.
     oracle: OracleKind,
@@ -146,6 +153,12 @@ impl<'m> Market<'m> {
         let mut market = Market {
             m,
             step_days,
+            recovery_keep: m
+                .recovery_half_life_days
+                .map_or(1.0, |h| (-step_days / h).exp2()),
+            liquidity_keep: m
+                .liquidity
+                .map_or(1.0, |l| (-step_days / l.return_half_life_days).exp2()),
             supply0_lrt: supply_lrt,
             pool0,
             pool: pool0,
@@ -154,6 +167,7 @@ impl<'m> Market<'m> {
             flows: Vec::with_capacity(8),
             arbs: Arbs::default(),
             discount: 0.0,
+            divert_capped: false,
             oracle: oracle.map_or(OracleKind::ExchangeRate, |o| o.0),
             // A TWAP over w days averages the current price with the ⌈w / dt⌉ − 1 step ends
             // before it.
@@ -191,6 +205,7 @@ impl<'m> Market<'m> {
             ..Arbs::default()
         };
         self.discount = 1.0 - self.pool.price();
+        self.divert_capped = false;
         self.twap_head = 0;
         self.twap_len = 0;
         self.supply_shocks.clear();
@@ -256,8 +271,16 @@ impl<'m> Market<'m> {
         let floor = 1.0 - s.max_discount(wait_days);
         let swap = if floor > 0.0 {
             let target = self.sell_target(floor, nav);
-            self.pool
-                .sell_to_price(target, willing * self.rate, self.m.fee)
+            let cap = willing * self.rate;
+            // The same sale either way (to rounding at the target); trying the cap first
+            // saves the solve when it binds, as it did last time more often than not.
+            let swap = if self.divert_capped {
+                self.pool.sell_to_price_cap_first(target, cap, self.m.fee)
+            } else {
+                self.pool.sell_to_price(target, cap, self.m.fee)
+            };
+            self.divert_capped = swap.amount_in == cap;
+            swap
         } else {
             // Waiting costs them everything: they sell at any price.
             self.pool.sell(willing * self.rate, self.m.fee)
@@ -392,24 +415,27 @@ impl<'m> Market<'m> {
     /// their bids before it runs into an empty pool. Positions liquidators cannot sell at a
     /// profit stay open (an exchange-rate oracle far above a crashed pool).
     fn cascade(&mut self, nav: f64, book: &mut LendingBook, mut front: Option<&mut Redemption>) {
-        let (rate, fee, dt) = (self.rate, self.m.fee, self.step_days);
+        let (rate, fee) = (self.rate, self.m.fee);
         let bonus = book.params().liquidation_bonus;
-        let arb = self.m.arbitrage;
+        // The arbitrageurs' prices stay the same through the cascade (the NAV, the rate and
+        // the posted wait are those of the step).
+        let arb = self
+            .m
+            .arbitrage
+            .map(|a| ArbPrices::new(&a, front.as_deref(), nav, rate, fee, self.step_days));
         let pool = Cell::new(self.pool);
         let mut arbs = self.arbs;
         book.liquidate_capped(
             || self.oracle_price(&pool.get(), nav),
             |oracle| {
-                let mut p = pool.get();
                 let floor = oracle / ((1.0 + bonus) * (1.0 - fee) * rate);
-                p.sell_to_price(floor, f64::INFINITY, fee).amount_in / rate
+                pool.get().sell_to_price_units(floor) / rate
             },
             |lrt| {
                 let mut p = pool.get();
                 let swap = p.sell(lrt * rate, fee);
                 if let Some(a) = &arb {
-                    let r = front.as_deref_mut();
-                    arbitrage(&mut p, &mut arbs, a, r, nav, rate, fee, dt);
+                    arbitrage(&mut p, &mut arbs, a, front.as_deref_mut(), nav, rate, fee);
                 }
                 pool.set(p);
                 swap.amount_out
@@ -480,9 +506,9 @@ impl<'m> Market<'m> {
             .max(1.0 - proceeds / (m.position_eth * nav));
 
         // Patient buyers (or sellers above NAV) close the gap at their half-life.
-        if let Some(h) = m.recovery_half_life_days {
+        if m.recovery_half_life_days.is_some() {
             let q = self.ratio(nav);
-            let target = 1.0 - (1.0 - q) * (-dt / h).exp2();
+            let target = 1.0 - (1.0 - q) * self.recovery_keep;
             let price = target * nav / self.rate;
             if q < target {
                 self.pool.buy_to_price(price, f64::INFINITY, fee);
@@ -494,16 +520,16 @@ impl<'m> Market<'m> {
         // Arbitrage: instant redemption where the buffer allows, then the queue (or holding
         // to the horizon without a front door); above NAV, holders sell.
         if let Some(a) = m.arbitrage {
+            let prices = ArbPrices::new(&a, front.as_deref(), nav, self.rate, fee, dt);
             let mut pool = self.pool;
             arbitrage(
                 &mut pool,
                 &mut self.arbs,
-                &a,
+                &prices,
                 front,
                 nav,
                 self.rate,
                 fee,
-                dt,
             );
             self.pool = pool;
         }
@@ -536,7 +562,7 @@ impl<'m> Market<'m> {
             let target = if d > l.calm_discount {
                 (self.liquidity * (-l.flight_per_day * d * dt).exp()).max(floor.min(self.liquidity))
             } else {
-                1.0 - (1.0 - self.liquidity) * (-dt / l.return_half_life_days).exp2()
+                1.0 - (1.0 - self.liquidity) * self.liquidity_keep
             };
             if target != self.liquidity {
                 self.pool.scale_liquidity(target / self.liquidity);
@@ -585,28 +611,62 @@ struct Arbs {
     capital_eth: f64,
     bought_lrt: f64,
     held_lrt: f64,
+    /// Whether their last queue (or hold) purchase was capped by their capital (the next one
+    /// then tries the cap before solving for their price: [`Pool::buy_to_price_cap_first`]).
+    queue_capped: bool,
 }
 
-/// Arbitrage at NAV `nav` on `pool` (LRT in pool units at `rate`, swap fee `fee`, steps of
-/// `dt` days): arbitrageurs buy while the price is below what a redemption pays them net of
-/// their required return and premium — first what the buffer can redeem at once (capital
-/// comes back at once, so up to [`ARB_ROUNDS`] rounds), then through the queue (or to hold
-/// without a front door); above NAV by more than the premium, holders sell. Their marginal
-/// cost includes the pool fee.
-#[allow(clippy::too_many_arguments)]
+/// The pool prices (ETH per pool unit) at which arbitrageurs stop, at NAV `nav` on a pool
+/// at `rate` with swap fee `fee`, steps of `dt` days: they buy while the price is below
+/// what a redemption pays them net of their required return and premium, and their marginal
+/// cost includes the pool fee; above NAV by more than the premium, holders sell.
+#[derive(Debug, Clone, Copy)]
+struct ArbPrices {
+    /// Buying to redeem at once from the buffer (no wait, the instant fee).
+    instant: f64,
+    /// Buying to queue (a request queued now is paid at the next step's start at the
+    /// earliest), or to hold without a front door.
+    queue: f64,
+    /// Holders sell above this.
+    ceiling: f64,
+}
+
+impl ArbPrices {
+    fn new(
+        a: &ArbitrageModel,
+        front: Option<&Redemption>,
+        nav: f64,
+        rate: f64,
+        fee: f64,
+        dt: f64,
+    ) -> ArbPrices {
+        let buy_target = |ratio: f64| ratio * nav * (1.0 - fee) / rate;
+        let instant = front.map_or(0.0, |r| buy_target(a.threshold(0.0, r.instant_fee())));
+        let wait_days = front.map_or(a.closed_wait_days, |r| r.posted_wait_days().max(dt));
+        ArbPrices {
+            instant,
+            queue: buy_target(a.threshold(wait_days, 0.0)),
+            ceiling: (1.0 + a.premium) * nav / (rate * (1.0 - fee)),
+        }
+    }
+}
+
+/// Arbitrage at NAV `nav` on `pool` (LRT in pool units at `rate`, swap fee `fee`) up to the
+/// prices `prices`: arbitrageurs buy while the price is below what a redemption pays them
+/// net of their required return and premium — first what the buffer can redeem at once
+/// (capital comes back at once, so up to [`ARB_ROUNDS`] rounds), then through the queue (or
+/// to hold without a front door); above NAV by more than the premium, holders sell.
 fn arbitrage(
     pool: &mut Pool,
     arbs: &mut Arbs,
-    a: &ArbitrageModel,
+    prices: &ArbPrices,
     mut front: Option<&mut Redemption>,
     nav: f64,
     rate: f64,
     fee: f64,
-    dt: f64,
 ) {
-    let buy_target = |ratio: f64| ratio * nav * (1.0 - fee) / rate;
     if let Some(r) = front.as_deref_mut() {
-        let target = buy_target(a.threshold(0.0, r.instant_fee()));
+        let target = prices.instant;
         for _ in 0..ARB_ROUNDS {
             let capacity_eth = r.instant_capacity_eth();
             if capacity_eth <= 0.0 || arbs.capital_eth <= 0.0 || pool.price() >= target {
@@ -629,13 +689,15 @@ fn arbitrage(
             arbs.bought_lrt += lrt;
         }
     }
-    // A request queued now is paid at the next step's start at the earliest.
-    let wait_days = front
-        .as_deref()
-        .map_or(a.closed_wait_days, |r| r.posted_wait_days().max(dt));
-    let target = buy_target(a.threshold(wait_days, 0.0));
+    let target = prices.queue;
     if arbs.capital_eth > 0.0 && pool.price() < target {
-        let swap = pool.buy_to_price(target, arbs.capital_eth, fee);
+        let cap = arbs.capital_eth;
+        let swap = if arbs.queue_capped {
+            pool.buy_to_price_cap_first(target, cap, fee)
+        } else {
+            pool.buy_to_price(target, cap, fee)
+        };
+        arbs.queue_capped = swap.amount_in == cap;
         let lrt = swap.amount_out / rate;
         arbs.capital_eth = (arbs.capital_eth - swap.amount_in).max(0.0);
         arbs.bought_lrt += lrt;
@@ -644,7 +706,7 @@ fn arbitrage(
             None => arbs.held_lrt += lrt,
         }
     }
-    let ceiling = (1.0 + a.premium) * nav / (rate * (1.0 - fee));
+    let ceiling = prices.ceiling;
     if pool.price() > ceiling {
         pool.sell_to_price(ceiling, f64::INFINITY, fee);
     }

@@ -703,6 +703,86 @@ fn to_price_respects_caps_and_is_noop_past_target() {
 }
 
 #[test]
+fn to_price_amounts_are_what_the_trades_take() {
+    // `sell_to_price_units` and `buy_to_price_eth` quote, without trading, exactly what the
+    // uncapped trades to the same targets take; nothing at or past the target.
+    for kind in to_price_kinds() {
+        for (x, z) in [(1000.0, 1000.0), (1000.0, 300.0), (300.0, 1000.0)] {
+            let pool = Pool::new(kind, x, z);
+            let p = pool.price();
+            for ratio in [1e-3, 0.5, 0.99, 0.999_999, 1.000_001, 1.01, 2.0, 1e3] {
+                let target = p * ratio;
+                let mut sold = pool;
+                let sale = sold.sell_to_price(target, f64::INFINITY, 0.003);
+                assert_eq!(
+                    pool.sell_to_price_units(target),
+                    sale.amount_in,
+                    "{kind:?} {ratio}"
+                );
+                let mut bought = pool;
+                let purchase = bought.buy_to_price(target, f64::INFINITY, 0.003);
+                assert_eq!(
+                    pool.buy_to_price_eth(target),
+                    purchase.amount_in,
+                    "{kind:?} {ratio}"
+                );
+                assert!((ratio < 1.0) == (sale.amount_in > 0.0), "{kind:?} {ratio}");
+                assert!(
+                    (ratio > 1.0) == (purchase.amount_in > 0.0),
+                    "{kind:?} {ratio}"
+                );
+            }
+            // Within the StableSwap solver's tolerance of the target is at the target.
+            if kind != Invariant::ConstantProduct {
+                assert_eq!(pool.sell_to_price_units(p * (1.0 - 1e-15)), 0.0);
+                assert_eq!(pool.buy_to_price_eth(p * (1.0 + 1e-15)), 0.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn cap_first_trades_are_the_to_price_trades() {
+    // Trying the cap first gives the same trade as solving first, whether the cap binds
+    // (a quarter or half of what the target needs) or not (twice or ten times that).
+    for kind in to_price_kinds() {
+        for (x, z) in [(1000.0, 1000.0), (1000.0, 300.0), (300.0, 1000.0)] {
+            let pool = Pool::new(kind, x, z);
+            let p = pool.price();
+            for ratio in [0.2, 0.97, 0.9999, 1.0001, 1.03, 5.0] {
+                let target = p * ratio;
+                let need = if ratio < 1.0 {
+                    pool.sell_to_price_units(target)
+                } else {
+                    pool.buy_to_price_eth(target)
+                };
+                for share in [0.25, 0.5, 2.0, 10.0] {
+                    let cap = share * need;
+                    let (mut a, mut b) = (pool, pool);
+                    let (first, solved) = if ratio < 1.0 {
+                        (
+                            a.sell_to_price_cap_first(target, cap, 0.003),
+                            b.sell_to_price(target, cap, 0.003),
+                        )
+                    } else {
+                        (
+                            a.buy_to_price_cap_first(target, cap, 0.003),
+                            b.buy_to_price(target, cap, 0.003),
+                        )
+                    };
+                    assert_eq!(first, solved, "{kind:?} ({x}, {z}) {ratio} {share}");
+                    assert_eq!(
+                        (a.eth(), a.lrt_units(), a.price()),
+                        (b.eth(), b.lrt_units(), b.price())
+                    );
+                    assert_eq!(first.amount_in == cap, share < 1.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn huge_trades_leave_reserves_positive() {
     // Selling without bound drains ETH only asymptotically. For StableSwap the leading terms
     // of the invariant at large z are 4A·z ≈ D³/(4xz), i.e. x ≈ D³/(16A·z²); the neglected
