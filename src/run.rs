@@ -14,7 +14,7 @@ use lrtsim_report::{
 };
 use lrtsim_scenario::{Model, ScenarioError};
 use lrtsim_sim::importance::MetricRef;
-use lrtsim_sim::{ChunkOutput, ChunkSink, Layout, RunOptions, RunOutcome};
+use lrtsim_sim::{ChunkOutput, ChunkSink, Collector, Layout, RunOptions, RunOutcome};
 use rayon::prelude::*;
 
 use crate::cli::{Format, RunArgs, ValidateArgs};
@@ -164,7 +164,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let started = Instant::now();
         let (outcome, sink) = simulate(model, args)?;
         let elapsed = started.elapsed().as_secs_f64();
-        let summary = report(model, &outcome, &sink, dir, args)?;
+        let summary = report(model, &outcome, sink, dir, args)?;
         if !args.quiet {
             eprintln!(
                 "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
@@ -212,14 +212,9 @@ struct ReportSink {
     metrics: Vec<(String, MetricRef, Mutex<MetricAccumulator>)>,
     /// (holder, wait column, unredeemed column, accumulator).
     waits: Vec<(&'static str, usize, usize, Mutex<WaitAccumulator>)>,
-    /// The weights themselves, as an unweighted metric (mean, spread, largest).
-    weights: Option<Mutex<MetricAccumulator>>,
     /// Every path's columns and weight, by path index (`--paths-csv`).
-    paths: Option<Mutex<KeptPaths>>,
+    paths: Option<Collector>,
 }
-
-/// Every path's columns and (under importance sampling) weight, by path index.
-type KeptPaths = (Vec<Vec<f64>>, Vec<f64>);
 
 impl ChunkSink for ReportSink {
     fn accept(&self, chunk: &ChunkOutput<'_>) {
@@ -251,19 +246,8 @@ impl ChunkSink for ReportSink {
                 chunk.weights,
             );
         }
-        if let (Some(acc), Some(w)) = (&self.weights, chunk.weights) {
-            lock(acc).add_chunk(w, None);
-        }
         if let Some(paths) = &self.paths {
-            let (columns, weights) = &mut *lock(paths);
-            let at = chunk.paths.start as usize;
-            let n = (chunk.paths.end - chunk.paths.start) as usize;
-            for (all, part) in columns.iter_mut().zip(chunk.columns) {
-                all[at..at + n].copy_from_slice(part);
-            }
-            if let Some(w) = chunk.weights {
-                weights[at..at + n].copy_from_slice(w);
-            }
+            paths.accept(chunk);
         }
     }
 }
@@ -367,13 +351,9 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<(RunOutcome, ReportSink)> {
             })
             .collect(),
         waits,
-        weights: weighted.then(|| Mutex::new(MetricAccumulator::new(0, false))),
-        paths: args.paths_csv.then(|| {
-            Mutex::new((
-                vec![vec![0.0; n]; layout.len()],
-                vec![0.0; if weighted { n } else { 0 }],
-            ))
-        }),
+        paths: args
+            .paths_csv
+            .then(|| Collector::new(0, n, layout.len(), weighted)),
     };
     let options = RunOptions {
         threads: args.threads as usize,
@@ -391,12 +371,9 @@ fn importance_info(
     outcome: &RunOutcome,
     sink: &ReportSink,
 ) -> Option<ImportanceInfo> {
-    let (tilt, weights) = (outcome.tilt.as_ref()?, sink.weights.as_ref()?);
-    let w = lock(weights).stats("weight", &[]);
-    let n = model.paths as f64;
-    // Σw² from the sample variance: (n − 1)·sd² + n·mean², with sd = std_error·√n.
-    let sd = w.std_error * n.sqrt();
-    let sum_sq = (n - 1.0) * sd * sd + n * w.mean * w.mean;
+    let tilt = outcome.tilt.as_ref()?;
+    // Every metric sees the same weights: the first one's exact sums summarize them.
+    let w = lock(&sink.metrics.first()?.2).weight_summary()?;
     Some(ImportanceInfo {
         method: tilt.method.clone(),
         tilts: tilt
@@ -409,14 +386,10 @@ fn importance_info(
                 value,
             })
             .collect(),
-        effective_sample_size: if sum_sq > 0.0 {
-            (n * w.mean).powi(2) / sum_sq
-        } else {
-            0.0
-        },
-        mean_weight: w.mean,
-        mean_weight_se: w.std_error,
-        max_weight: w.max,
+        effective_sample_size: w.effective_sample_size,
+        mean_weight: w.mean_weight,
+        mean_weight_se: w.mean_weight_se,
+        max_weight: w.max_weight,
     })
 }
 
@@ -424,7 +397,7 @@ fn importance_info(
 fn report(
     model: &Model,
     outcome: &RunOutcome,
-    sink: &ReportSink,
+    sink: ReportSink,
     dir: &Path,
     args: &RunArgs,
 ) -> Result<Summary> {
@@ -448,7 +421,7 @@ fn report(
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
             horizon_days: model.horizon_days,
             step_days: model.step_days,
-            importance: importance_info(model, outcome, sink),
+            importance: importance_info(model, outcome, &sink),
         },
         metrics: stats,
     };
@@ -499,13 +472,13 @@ fn report(
             &rows,
         )?;
     }
-    if let Some(paths) = &sink.paths {
-        let (columns, weights) = &*lock(paths);
+    if let Some(paths) = sink.paths {
+        let (columns, weights) = paths.into_parts();
         let mut names: Vec<&str> = outcome.layout.names().iter().map(String::as_str).collect();
         let mut cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-        if outcome.tilt.is_some() {
+        if let Some(w) = &weights {
             names.push("weight");
-            cols.push(weights);
+            cols.push(w);
         }
         lrtsim_report::write_paths_csv(&dir.join("paths.csv"), &names, &cols)?;
     }

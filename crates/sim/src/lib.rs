@@ -66,7 +66,7 @@ pub use market::{Market, MarketOutcome};
 pub use outputs::{Layout, SimResults};
 pub use redemption::{Redemption, RedemptionOutcome};
 pub use runner::{
-    ChunkOutput, ChunkSink, RunOptions, RunOutcome, SimError, chunk_count, chunk_paths, run,
-    run_with,
+    ChunkOutput, ChunkSink, Collector, RunOptions, RunOutcome, SimError, chunk_count, chunk_paths,
+    run, run_with,
 };
 pub use stream::{CHUNK_PATHS, chunk_rng};

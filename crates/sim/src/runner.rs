@@ -217,11 +217,34 @@ impl<'m> Worker<'m> {
     }
 }
 
-/// Keeps every path's values, placed by path index.
-struct Collector {
+/// A [`ChunkSink`] that keeps every path's values, placed by path index (so the result does
+/// not depend on the order chunks arrive in).
+#[derive(Debug)]
+pub struct Collector {
     first_path: u64,
     columns: Mutex<Vec<Vec<f64>>>,
     weights: Option<Mutex<Vec<f64>>>,
+}
+
+impl Collector {
+    /// Room for paths `first_path..first_path + paths`, `width` columns each, and their
+    /// weights if `weighted`.
+    pub fn new(first_path: u64, paths: usize, width: usize, weighted: bool) -> Self {
+        Collector {
+            first_path,
+            columns: Mutex::new(vec![vec![0.0; paths]; width]),
+            weights: weighted.then(|| Mutex::new(vec![0.0; paths])),
+        }
+    }
+
+    /// The columns and (if weighted) the weights.
+    pub fn into_parts(self) -> (Vec<Vec<f64>>, Option<Vec<f64>>) {
+        (
+            self.columns.into_inner().expect("no worker panicked"),
+            self.weights
+                .map(|w| w.into_inner().expect("no worker panicked")),
+        )
+    }
 }
 
 impl ChunkSink for Collector {
@@ -256,19 +279,14 @@ pub fn run(
         .max(first_path);
     let n = (end_path - first_path) as usize;
     let width = Layout::new(model).len();
-    let collector = Collector {
-        first_path,
-        columns: Mutex::new(vec![vec![0.0; n]; width]),
-        weights: model.importance.as_ref().map(|_| Mutex::new(vec![0.0; n])),
-    };
+    let collector = Collector::new(first_path, n, width, model.importance.is_some());
     let outcome = run_with(model, options, &collector, progress)?;
+    let (columns, weights) = collector.into_parts();
     Ok(SimResults {
         layout: outcome.layout,
         first_path,
-        columns: collector.columns.into_inner().expect("no worker panicked"),
-        weights: collector
-            .weights
-            .map(|w| w.into_inner().expect("no worker panicked")),
+        columns,
+        weights,
         tilt: outcome.tilt,
         price_bands: outcome.price_bands,
     })
