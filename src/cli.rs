@@ -22,6 +22,15 @@ pub enum Command {
     /// Check scenario files (and --set overrides) without simulating; exit 0 if all are valid,
     /// 2 otherwise.
     Validate(ValidateArgs),
+    /// Run a scenario over a grid of parameter values: one row per point in sweep.csv, each
+    /// point's full outputs in its own folder; resumable.
+    Sweep(SweepArgs),
+    /// Merge the partial results of a sharded run (`run --shard`) into the files an unsharded
+    /// run writes, bit for bit.
+    Merge(MergeArgs),
+    /// Re-simulate single paths of a run (e.g. the worst paths listed in summary.json) and
+    /// write their step-by-step trace.
+    Replay(ReplayArgs),
 }
 
 /// Overrides shared by `run` and `validate`.
@@ -87,6 +96,97 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub tail_memory_mb: u32,
     /// Bins per metric in loss_distribution.csv.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub bins: u32,
+    /// Simulate only shard I (0-based) of N — a contiguous share of the run's chunks of 1,024
+    /// paths — and write its partial result `shard-I-of-N.lrtpart` into the output directory
+    /// instead of the reports (`lrtsim merge` combines them). `auto/N` takes I from
+    /// `$SLURM_ARRAY_TASK_ID`, else `$JOB_COMPLETION_INDEX` (Kubernetes Indexed Jobs).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+/// `lrtsim merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Partial results (`*.lrtpart`) of `run --shard`, or directories holding them.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+    /// Output directory for the merged reports.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Worker threads for the statistics (0: one per core). Results do not depend on it.
+    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub threads: u32,
+    /// No log on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// What to print on stdout at the end.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `lrtsim replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The scenario file of the run (with the same --set overrides).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub set: SetArgs,
+    /// Path id to replay (as in summary.json's worst_paths or paths.csv's row order);
+    /// repeatable.
+    #[arg(long = "path", required = true, value_name = "ID")]
+    pub paths: Vec<u64>,
+    /// Output directory; `{name}` is the scenario name, `{path}` the path id.
+    #[arg(short, long, value_name = "DIR", default_value = "out/{name}/replay/path-{path}")]
+    pub out: String,
+    /// Worker threads (for the importance-sampling pilot runs of `method = "auto"`).
+    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub threads: u32,
+    /// No log on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `lrtsim sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario file to sweep.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Overrides applied to every point (before the sweep's own values).
+    #[command(flatten)]
+    pub set: SetArgs,
+    /// An axis of the cartesian product: `KEY=V1,V2,…`, `KEY=START:STOP:STEP` (inclusive) or
+    /// `KEY=log:START:STOP:N` (N values evenly spaced in log). Repeatable.
+    #[arg(long, value_name = "KEY=VALUES")]
+    pub grid: Vec<String>,
+    /// Paired lists: every --zip has the same number of values and they vary together (one
+    /// axis of the product). Repeatable.
+    #[arg(long, value_name = "KEY=VALUES")]
+    pub zip: Vec<String>,
+    /// A seed axis: run every point with N seeds (the scenario's seed, then seed + 1, …) to
+    /// see seed-to-seed variance. Without it every point uses the scenario's seed (common
+    /// random numbers).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub seeds: Option<u32>,
+    /// Output directory: `sweep.csv` and one folder per point under `points/`.
+    #[arg(short, long, value_name = "DIR", default_value = "out/{name}-sweep")]
+    pub out: String,
+    /// Rerun points even if their outputs exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Worker threads (0: one per core). Results do not depend on it.
+    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub threads: u32,
+    /// No progress and no log on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Memory for exact tail values, MiB (as for `run`).
+    #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub tail_memory_mb: u32,
+    /// Bins per metric in each point's loss_distribution.csv.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub bins: u32,
 }

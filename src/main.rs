@@ -5,7 +5,10 @@
 //! reports, map errors to exit codes (0 ok, 1 runtime failure, 2 bad input).
 
 mod cli;
+mod replay;
 mod run;
+mod shard;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -18,6 +21,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => run::validate(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => shard::merge(args),
+        Command::Replay(args) => replay::replay(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

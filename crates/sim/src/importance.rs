@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use crate::kernel::PathKernel;
 use crate::outputs::Layout;
 use crate::runner::{chunk_count, chunk_paths};
-use crate::stream::chunk_rng;
+use crate::stream::path_rng;
 
 /// Share of the pilot paths that define an intermediate threshold.
 pub const ELITE_SHARE: f64 = 0.1;
@@ -120,13 +120,12 @@ fn pilot(model: &Model, auto: &AutoTilt, tilt: &Tilt, iteration: u32) -> (Vec<f6
     let chunks: Vec<Vec<f64>> = (0..chunk_count(paths))
         .into_par_iter()
         .map(|chunk| {
-            let mut rng = chunk_rng(seed, chunk);
             let mut kernel = PathKernel::with_tilt(model, tilt, direct);
             let mut row = vec![0.0; layout.len()];
             let range = chunk_paths(paths, chunk);
             let mut out = Vec::with_capacity((range.end - range.start) as usize * stride);
-            for _ in range {
-                kernel.run_path(&mut rng, &mut row);
+            for path in range {
+                kernel.run_path(&mut path_rng(seed, path), &mut row);
                 out.push(metric.value(&row));
                 out.push(kernel.weight().ln());
                 out.extend_from_slice(kernel.tilt_statistics());

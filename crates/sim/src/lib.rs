@@ -10,8 +10,8 @@
 //!   the instant buffer, the protocol's FIFO queue, the EigenLayer escrow and the beacon
 //!   chain's network-wide exit queue, stepped once per step, with each path's time to redeem
 //!   read off its cumulative queued and paid curves ([`RedemptionOutcome`]).
-//! - [`stream`] keys one Xoshiro256++ generator per chunk of [`CHUNK_PATHS`] paths by
-//!   (seed, chunk index).
+//! - [`stream`] keys one Xoshiro256++ generator per path by (seed, path index); paths are
+//!   run in chunks of [`CHUNK_PATHS`].
 //! - [`run`] spreads chunks over a rayon pool and combines them in chunk order into
 //!   [`SimResults`], per-path columns named by a [`Layout`]. Same seed, same outputs, for
 //!   any thread count or shard split.
@@ -69,4 +69,4 @@ pub use runner::{
     ChunkOutput, ChunkSink, Collector, RunOptions, RunOutcome, SimError, chunk_count, chunk_paths,
     run, run_with,
 };
-pub use stream::{CHUNK_PATHS, chunk_rng};
+pub use stream::{CHUNK_PATHS, chunk_rng, path_rng};

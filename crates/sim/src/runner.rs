@@ -12,7 +12,7 @@ use crate::bands::PriceBands;
 use crate::importance::ResolvedTilt;
 use crate::kernel::PathKernel;
 use crate::outputs::{Layout, SimResults};
-use crate::stream::{CHUNK_PATHS, chunk_rng};
+use crate::stream::{CHUNK_PATHS, path_rng};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -197,14 +197,13 @@ impl<'m> Worker<'m> {
 
     /// Simulates chunk `chunk` into the buffers; returns its paths.
     fn run_chunk(&mut self, model: &Model, chunk: u64) -> Range<u64> {
-        let mut rng = chunk_rng(model.seed, chunk);
         let paths = chunk_paths(model.paths, chunk);
-        let n = (paths.end - paths.start) as usize;
         for c in self.columns.iter_mut() {
             c.clear();
         }
         self.weights.clear();
-        for _ in 0..n {
+        for path in paths.clone() {
+            let mut rng = path_rng(model.seed, path);
             self.kernel.run_path(&mut rng, &mut self.row);
             for (column, v) in self.columns.iter_mut().zip(&self.row) {
                 column.push(*v);

@@ -1,8 +1,10 @@
-//! Random streams: one Xoshiro256++ generator per chunk of paths, keyed by (seed, chunk).
+//! Random streams: one Xoshiro256++ generator per path, keyed by (seed, path index).
 //!
-//! The 256-bit state is filled by SplitMix64 from a key that mixes the seed and the chunk
-//! index, so streams do not depend on which thread runs a chunk, and any shard of chunks
-//! reproduces exactly the paths of a full run.
+//! The 256-bit state is filled by SplitMix64 from a key that mixes the seed and the index, so
+//! streams do not depend on which thread runs a path, any shard of chunks reproduces exactly
+//! the paths of a full run, one path can be replayed alone, and two runs of different
+//! scenarios with the same seed give each path the same random numbers (common random
+//! numbers for parameter sweeps).
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
@@ -10,11 +12,22 @@ use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 /// Paths per chunk. Part of the reproducibility contract: changing it changes every output.
 pub const CHUNK_PATHS: u64 = 1024;
 
-/// The generator of chunk `chunk` of a run seeded with `seed`.
+/// The generator of path `path` of a run seeded with `seed`: every path has its own stream.
+pub fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
+    keyed_rng(seed, path)
+}
+
+/// A generator keyed by `(seed, chunk)`, for tests and benches that need one stream for many
+/// paths (the runner gives each path its own, [`path_rng`]).
 pub fn chunk_rng(seed: u64, chunk: u64) -> Xoshiro256PlusPlus {
-    // Two SplitMix64 rounds decorrelate nearby (seed, chunk) keys before seeding.
+    keyed_rng(seed, chunk)
+}
+
+#[inline]
+fn keyed_rng(seed: u64, index: u64) -> Xoshiro256PlusPlus {
+    // Two SplitMix64 rounds decorrelate nearby (seed, index) keys before seeding.
     let mut key = SplitMix64::seed_from_u64(seed);
-    let k = key.next_u64() ^ chunk.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let k = key.next_u64() ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut mix = SplitMix64::seed_from_u64(k);
     let mut state = [0u8; 32];
     for word in state.chunks_exact_mut(8) {
