@@ -76,10 +76,11 @@ impl ChunkSink for Tails {
         let k = self.0.len();
         let first = (chunk.chunk % k as u64) as usize;
         for i in (0..k).map(|i| (first + i) % k) {
-            self.0[i]
-                .lock()
-                .unwrap()
-                .add_chunk(&chunk.columns[i], chunk.weights);
+            self.0[i].lock().unwrap().add_chunk(
+                chunk.paths.start,
+                &chunk.columns[i],
+                chunk.weights,
+            );
         }
     }
 }

@@ -124,6 +124,10 @@ pub struct MergeArgs {
     /// What to print on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Append the merged run's line to FILE (as `run --summary-csv`, with the shards' --set
+    /// values as columns); `-` writes header and line to stdout.
+    #[arg(long, value_name = "FILE|-")]
+    pub summary_csv: Option<String>,
 }
 
 /// `lrtsim replay`.
@@ -139,7 +143,12 @@ pub struct ReplayArgs {
     #[arg(long = "path", required = true, value_name = "ID")]
     pub paths: Vec<u64>,
     /// Output directory; `{name}` is the scenario name, `{path}` the path id.
-    #[arg(short, long, value_name = "DIR", default_value = "out/{name}/replay/path-{path}")]
+    #[arg(
+        short,
+        long,
+        value_name = "DIR",
+        default_value = "out/{name}/replay/path-{path}"
+    )]
     pub out: String,
     /// Worker threads (for the importance-sampling pilot runs of `method = "auto"`).
     #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]

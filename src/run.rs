@@ -29,7 +29,7 @@ const MARKET_HEADLINE: [&str; 2] = ["max_discount", "forced_sale_loss"];
 const PRICE_PERCENTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
 /// The headline metrics of `model`.
-fn headline(model: &Model) -> Vec<&'static str> {
+pub fn headline(model: &Model) -> Vec<&'static str> {
     let mut h = HEADLINE.to_vec();
     if model.withdrawals.is_some() {
         h.extend(REDEMPTION_HEADLINE);
@@ -42,7 +42,7 @@ fn headline(model: &Model) -> Vec<&'static str> {
 
 /// Bad input (scenario, arguments): exit code 2.
 #[derive(Debug)]
-struct InputError(String);
+pub struct InputError(pub String);
 
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,7 +61,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 /// Loads every scenario; reports all failures together.
-fn load_all(paths: &[PathBuf], set: &[String]) -> Result<Vec<Model>> {
+pub fn load_all(paths: &[PathBuf], set: &[String]) -> Result<Vec<Model>> {
     let mut models = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -103,13 +103,31 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
 }
 
 /// The output directory of `model`.
-fn out_dir(template: &str, model: &Model, several: bool) -> PathBuf {
+pub fn out_dir(template: &str, model: &Model, several: bool) -> PathBuf {
     let template = if several && !template.contains("{name}") {
         format!("{template}/{{name}}")
     } else {
         template.to_string()
     };
     PathBuf::from(template.replace("{name}", &model.name))
+}
+
+/// `--set KEY=VALUE` arguments as (key, value) pairs.
+pub fn set_values(set: &[String]) -> Vec<(String, String)> {
+    set.iter()
+        .map(|a| {
+            let (k, v) = a.split_once('=').unwrap_or((a, ""));
+            (k.trim().to_string(), v.trim().to_string())
+        })
+        .collect()
+}
+
+/// Where `--summary-csv` goes.
+pub fn summary_target(arg: Option<&str>) -> Option<SummaryCsvTarget> {
+    arg.map(|s| match s {
+        "-" => SummaryCsvTarget::Stdout,
+        f => SummaryCsvTarget::File(PathBuf::from(f)),
+    })
 }
 
 /// `lrtsim run`.
@@ -130,19 +148,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
             )));
         }
     }
-    let set_values: Vec<(String, String)> = args
-        .set
-        .set
-        .iter()
-        .map(|a| {
-            let (k, v) = a.split_once('=').unwrap_or((a, ""));
-            (k.trim().to_string(), v.trim().to_string())
-        })
-        .collect();
-    let summary_target = args.summary_csv.as_deref().map(|s| match s {
-        "-" => SummaryCsvTarget::Stdout,
-        f => SummaryCsvTarget::File(PathBuf::from(f)),
-    });
+    let set_values = set_values(&args.set.set);
+    let summary_target = summary_target(args.summary_csv.as_deref());
     if let Some(t) = &summary_target {
         // Fail before simulating if the sweep file's columns would not line up.
         let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
@@ -159,12 +166,25 @@ pub fn run(args: &RunArgs) -> Result<()> {
         lrtsim_report::check_summary_csv(t, &keys, &headline(&models[0]), &DEFAULT_LEVELS)?;
     }
 
+    let settings = Settings::of_run(args);
+    if let Some(spec) = &args.shard {
+        let shard = crate::shard::ShardSpec::parse(spec)?;
+        if args.paths_csv || args.summary_csv.is_some() {
+            bail!(InputError(
+                "--shard writes a partial result only: --paths-csv needs an unsharded run, and --summary-csv goes to `lrtsim merge`".to_string()
+            ));
+        }
+        for (model, dir) in models.iter().zip(&dirs) {
+            crate::shard::run_shard(model, &shard, dir, &settings, &args.set.set)?;
+        }
+        return Ok(());
+    }
     let mut summaries = Vec::new();
     for (model, dir) in models.iter().zip(&dirs) {
         let started = Instant::now();
-        let (outcome, sink) = simulate(model, args)?;
+        let (outcome, sink) = simulate(model, &settings, None)?;
         let elapsed = started.elapsed().as_secs_f64();
-        let summary = report(model, &outcome, sink, dir, args)?;
+        let summary = report(model, &outcome, sink, dir, &settings)?;
         if !args.quiet {
             eprintln!(
                 "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
@@ -195,7 +215,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 }
 
 /// Prints a block on stdout; a reader that went away (`| head`) is not an error.
-fn print_stdout(text: &str) -> Result<()> {
+pub fn print_stdout(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
@@ -208,12 +228,13 @@ fn print_stdout(text: &str) -> Result<()> {
 /// waits, the likelihood-ratio weights, and — only with `--paths-csv` — every path's values.
 /// Every merge is exact and order-independent, so the report does not depend on the thread
 /// count.
-struct ReportSink {
-    metrics: Vec<(String, MetricRef, Mutex<MetricAccumulator>)>,
+pub struct ReportSink {
+    /// (metric, where its values come from, accumulator), in report order.
+    pub metrics: Vec<(String, MetricRef, Mutex<MetricAccumulator>)>,
     /// (holder, wait column, unredeemed column, accumulator).
-    waits: Vec<(&'static str, usize, usize, Mutex<WaitAccumulator>)>,
+    pub waits: Vec<(&'static str, usize, usize, Mutex<WaitAccumulator>)>,
     /// Every path's columns and weight, by path index (`--paths-csv`).
-    paths: Option<Collector>,
+    pub paths: Option<Collector>,
 }
 
 impl ChunkSink for ReportSink {
@@ -237,7 +258,7 @@ impl ChunkSink for ReportSink {
                 }
                 MetricRef::Column(c) => chunk.columns[c].as_slice(),
             };
-            lock(acc).add_chunk(values, chunk.weights);
+            lock(acc).add_chunk(chunk.paths.start, values, chunk.weights);
         }
         for (_, wait, unredeemed, acc) in &self.waits {
             lock(acc).add_chunk(
@@ -253,7 +274,7 @@ impl ChunkSink for ReportSink {
 }
 
 /// Locks a sink's accumulator (a worker that panicked while holding it aborts the run).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().expect("no worker panics while accumulating")
 }
 
@@ -261,7 +282,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// total and by kind, the redemption metrics (with `[withdrawals]`), the market metrics (with
 /// `[market]`), the lending, exploit and reserve metrics, per AVS and per source.
 /// `nav_loss` (−`nav_return`) is the only metric that is not a column.
-fn metric_plan(layout: &Layout) -> Vec<(String, MetricRef)> {
+pub fn metric_plan(layout: &Layout) -> Vec<(String, MetricRef)> {
     let col =
         |name: &str| MetricRef::Column(layout.index(name).expect("layout has the fixed columns"));
     let mut out = vec![
@@ -295,9 +316,69 @@ fn metric_plan(layout: &Layout) -> Vec<(String, MetricRef)> {
     out
 }
 
-/// Runs one model's paths with a progress bar on an attended stderr, accumulating the
-/// report as chunks finish.
-fn simulate(model: &Model, args: &RunArgs) -> Result<(RunOutcome, ReportSink)> {
+/// What `simulate` and `report` need from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Worker threads (0: one per core).
+    pub threads: u32,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Memory for exact tail values, MiB.
+    pub tail_memory_mb: u32,
+    /// Bins per metric in loss_distribution.csv.
+    pub bins: u32,
+    /// Keep every path for paths.csv.
+    pub paths_csv: bool,
+}
+
+impl Settings {
+    /// The settings of `lrtsim run`.
+    pub fn of_run(args: &RunArgs) -> Self {
+        Settings {
+            threads: args.threads,
+            quiet: args.quiet,
+            tail_memory_mb: args.tail_memory_mb,
+            bins: args.bins,
+            paths_csv: args.paths_csv,
+        }
+    }
+}
+
+/// The exact-tail capacity per metric of a run of `model` (the whole run's, also for a shard).
+pub fn capacity(model: &Model, metrics: usize, tail_memory_mb: u32) -> usize {
+    lrtsim_report::tail_capacity(
+        model.paths,
+        &DEFAULT_LEVELS,
+        metrics,
+        model.importance.is_some(),
+        u64::from(tail_memory_mb) << 20,
+    )
+}
+
+/// The tagged holders whose time to redeem is reported (with `[withdrawals]`): (holder, wait
+/// column, unredeemed column).
+pub fn wait_plan(layout: &Layout) -> Vec<(&'static str, usize, usize)> {
+    if layout.redemption_start().is_none() {
+        return Vec::new();
+    }
+    let index = |name| layout.index(name).expect("redemption columns");
+    [
+        ("t0", "redeem_days_t0", "unredeemed_t0"),
+        ("stress", "redeem_days_stress", "unredeemed_stress"),
+    ]
+    .into_iter()
+    .map(|(holder, wait, unpaid)| (holder, index(wait), index(unpaid)))
+    .collect()
+}
+
+/// Runs one model's paths (only `chunks`, for a shard) with a progress bar on an attended
+/// stderr, accumulating the report as chunks finish.
+pub fn simulate(
+    model: &Model,
+    settings: &Settings,
+    chunks: Option<std::ops::Range<u64>>,
+) -> Result<(RunOutcome, ReportSink)> {
+    let args = settings;
     let draw = !args.quiet && std::io::stderr().is_terminal();
     let bar = if draw {
         let bar = ProgressBar::with_draw_target(Some(model.paths), ProgressDrawTarget::stderr());
@@ -316,29 +397,27 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<(RunOutcome, ReportSink)> {
     let layout = Layout::new(model);
     let plan = metric_plan(&layout);
     let weighted = model.importance.is_some();
-    let capacity = lrtsim_report::tail_capacity(
-        model.paths,
-        &DEFAULT_LEVELS,
-        plan.len(),
-        weighted,
-        u64::from(args.tail_memory_mb) << 20,
-    );
+    let capacity = capacity(model, plan.len(), args.tail_memory_mb);
+    let paths = match &chunks {
+        None => 0..model.paths,
+        Some(c) => {
+            let at = |chunk: u64| {
+                chunk
+                    .saturating_mul(lrtsim_sim::CHUNK_PATHS)
+                    .min(model.paths)
+            };
+            at(c.start)..at(c.end).max(at(c.start))
+        }
+    };
+    bar.set_length(paths.end - paths.start);
     let wait_bin_days = model.step_days.max(1.0);
-    let waits = match layout.redemption_start() {
-        None => Vec::new(),
-        Some(_) => [
-            ("t0", "redeem_days_t0", "unredeemed_t0"),
-            ("stress", "redeem_days_stress", "unredeemed_stress"),
-        ]
+    let waits = wait_plan(&layout)
         .into_iter()
         .map(|(holder, wait, unpaid)| {
-            let index = |name| layout.index(name).expect("redemption columns");
             let acc = WaitAccumulator::new(wait_bin_days, model.horizon_days, weighted);
-            (holder, index(wait), index(unpaid), Mutex::new(acc))
+            (holder, wait, unpaid, Mutex::new(acc))
         })
-        .collect(),
-    };
-    let n = model.paths as usize;
+        .collect();
     let sink = ReportSink {
         metrics: plan
             .into_iter()
@@ -351,13 +430,18 @@ fn simulate(model: &Model, args: &RunArgs) -> Result<(RunOutcome, ReportSink)> {
             })
             .collect(),
         waits,
-        paths: args
-            .paths_csv
-            .then(|| Collector::new(0, n, layout.len(), weighted)),
+        paths: args.paths_csv.then(|| {
+            Collector::new(
+                paths.start,
+                (paths.end - paths.start) as usize,
+                layout.len(),
+                weighted,
+            )
+        }),
     };
     let options = RunOptions {
         threads: args.threads as usize,
-        chunks: None,
+        chunks,
     };
     let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| bar.inc(n))
         .with_context(|| format!("running {}", model.name))?;
@@ -394,13 +478,14 @@ fn importance_info(
 }
 
 /// Computes the tail metrics and writes every report file of one run into `dir`.
-fn report(
+pub fn report(
     model: &Model,
     outcome: &RunOutcome,
     sink: ReportSink,
     dir: &Path,
-    args: &RunArgs,
+    settings: &Settings,
 ) -> Result<Summary> {
+    let args = settings;
     // On as many threads as the run (each metric's statistics are computed on one thread).
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads as usize)

@@ -3,13 +3,16 @@
 
 use std::cell::OnceCell;
 use std::fmt;
+use std::io::{self, Read, Write};
 
-use crate::buckets::LogHist;
+use crate::buckets::{LogHist, bucket_id};
+use crate::codec::{BLOCK, Decoder, Encoder, le_i64, le_u64};
+use crate::error::ReportError;
 use crate::exact::{LANES, Lanes, SuperAcc, from_fixed, from_key, to_fixed, total_key};
 use crate::histogram::{Bin, Binner, finite_range, histogram};
 use crate::stats::{
-    CI_CONFIDENCE, LevelStats, MetricStats, Segment, TailView, check_levels, ci_z, empty_stats,
-    sample_sd, var_ci_ranks, var_rank,
+    CI_CONFIDENCE, LevelStats, MetricStats, Segment, TailView, WORST_PATHS, WorstPath,
+    check_levels, ci_z, empty_stats, sample_sd, var_ci_ranks, var_rank,
 };
 
 /// Default memory budget for the kept tail entries of all metrics of a run together (1 GiB);
@@ -33,6 +36,13 @@ const WEIGHTED_TAIL_FACTOR: f64 = 4.0;
 const POS_INF_KEY: i64 = total_key(f64::INFINITY.to_bits());
 const NEG_INF_KEY: i64 = total_key(f64::NEG_INFINITY.to_bits());
 
+/// Tag and format version of [`MetricAccumulator::write_to`]'s stream.
+const METRIC_TAG: [u8; 4] = *b"LRMA";
+const METRIC_FORMAT: u16 = 1;
+/// Bits of its flags byte.
+const FLAG_WEIGHTED: u8 = 1;
+const FLAG_KEEPS_ALL: u8 = 2;
+
 /// The total-order key of a value as the accumulator stores it. i64::MIN (the key of one NaN bit
 /// pattern) is moved up by one, to another NaN, so that it is free as the "no threshold yet"
 /// floor of the tail buffer.
@@ -45,9 +55,9 @@ fn value_key(x: f64) -> i64 {
 /// its confidence interval's lower end, capped by a memory budget. Pass it to
 /// [`MetricAccumulator::new`].
 ///
-/// * If every value of every metric fits the budget (`paths` × `metrics` entries of 8 bytes, 16
-///   weighted, plus [`PER_METRIC_OVERHEAD_BYTES`] per metric), m = `paths`: everything is kept
-///   and every statistic and histogram is exact.
+/// * If every value of every metric fits the budget (`paths` × `metrics` entries of 16 bytes —
+///   the value and its path id — 24 weighted, plus [`PER_METRIC_OVERHEAD_BYTES`] per metric),
+///   m = `paths`: everything is kept and every statistic and histogram is exact.
 /// * Otherwise m = the entries the levels need, n·(1 − α_min) plus 6 binomial standard
 ///   deviations √(n·α_min·(1 − α_min)) plus 16 (the interval's lower end lies about 1.96 standard
 ///   deviations below the VaR rank), times 4 for weighted runs (importance sampling puts more
@@ -56,10 +66,10 @@ fn value_key(x: f64) -> i64 {
 ///
 /// The result never depends on the number of threads, and is at least 1. With 10⁸ paths, the
 /// [`DEFAULT_LEVELS`](crate::DEFAULT_LEVELS), 40 metrics and the
-/// [`DEFAULT_MEMORY_BUDGET_BYTES`], m = (2³⁰/40 − 2²⁰)/16 = 1,612,185: the levels 0.99, 0.995
-/// and 0.999 (which need about 10⁶ + 1,950, 5·10⁵ + 1,380 and 10⁵ + 620 entries) are exact, 0.9 and
-/// 0.95 are read from the histogram. Weighted, m = 806,092; which levels are exact then depends
-/// on how many sampled paths the tilts put in each tail.
+/// [`DEFAULT_MEMORY_BUDGET_BYTES`], m = (2³⁰/40 − 2²⁰)/(2 · 16) = 806,092: the levels 0.995 and
+/// 0.999 (which need about 5·10⁵ + 1,380 and 10⁵ + 620 entries) are exact, 0.9, 0.95 and 0.99
+/// (10⁶ + 1,950) are read from the histogram. Weighted, m = (2³⁰/40 − 2²⁰)/(2 · 24) = 537,395;
+/// which levels are exact then depends on how many sampled paths the tilts put in each tail.
 pub fn tail_capacity(
     paths: u64,
     levels: &[f64],
@@ -67,7 +77,11 @@ pub fn tail_capacity(
     weighted: bool,
     budget_bytes: u64,
 ) -> usize {
-    let entry: u64 = if weighted { 16 } else { 8 };
+    let entry = if weighted {
+        size_of::<WeightedEntry>()
+    } else {
+        size_of::<PlainEntry>()
+    } as u64;
     let per_metric =
         (budget_bytes / metrics.max(1) as u64).saturating_sub(PER_METRIC_OVERHEAD_BYTES);
     if paths.saturating_mul(entry) <= per_metric {
@@ -89,6 +103,110 @@ pub fn tail_capacity(
     let need = need.ceil().min(n);
     let cap = (per_metric / (2 * entry)) as f64;
     (need.min(cap) as usize).max(1)
+}
+
+/// A tail entry: its total-order key comes first in its order, and is all the hot path of
+/// [`TopM::offer`] compares in the common case.
+trait Entry: Copy + Ord {
+    /// Below every real entry (whose keys are above `i64::MIN`, see [`value_key`]).
+    const FLOOR: Self;
+    /// Bytes of the serialized entry.
+    const BYTES: usize;
+    /// The value's total-order key.
+    fn key(self) -> i64;
+    /// The path id.
+    fn path(self) -> u64;
+    /// Appends the serialized entry (key, path id and, weighted, weight bits: little-endian).
+    fn encode(self, out: &mut Vec<u8>);
+    /// The entry at the start of `b` (`BYTES` long), if valid: a key above `i64::MIN` and, with
+    /// a weight, a positive finite one.
+    fn decode(b: &[u8]) -> Option<Self>;
+}
+
+/// A kept value of an unweighted accumulator, ordered by value, then by *descending* path id
+/// (`rid` is the id's bitwise complement): of equal values the one of the smaller path id ranks
+/// higher, as in [`MetricStats::worst_paths`](crate::MetricStats::worst_paths) — and a later
+/// path whose value only ties the threshold, the common case when chunks arrive in path order,
+/// is not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct PlainEntry {
+    key: i64,
+    rid: u64,
+}
+
+/// A kept value of a weighted accumulator: as [`PlainEntry`], then by weight bits (which only
+/// matter should a caller reuse path ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct WeightedEntry {
+    key: i64,
+    rid: u64,
+    w: u64,
+}
+
+/// Bits of +∞: positive finite weights have smaller (non-zero) bits.
+const INF_BITS: u64 = 0x7ff0_0000_0000_0000;
+
+impl Entry for PlainEntry {
+    const FLOOR: Self = PlainEntry {
+        key: i64::MIN,
+        rid: 0,
+    };
+    const BYTES: usize = 16;
+
+    #[inline(always)]
+    fn key(self) -> i64 {
+        self.key
+    }
+
+    fn path(self) -> u64 {
+        !self.rid
+    }
+
+    fn encode(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.key.to_le_bytes());
+        out.extend_from_slice(&self.path().to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let key = le_i64(b, 0);
+        (key != i64::MIN).then(|| PlainEntry {
+            key,
+            rid: !le_u64(b, 8),
+        })
+    }
+}
+
+impl Entry for WeightedEntry {
+    const FLOOR: Self = WeightedEntry {
+        key: i64::MIN,
+        rid: 0,
+        w: 0,
+    };
+    const BYTES: usize = 24;
+
+    #[inline(always)]
+    fn key(self) -> i64 {
+        self.key
+    }
+
+    fn path(self) -> u64 {
+        !self.rid
+    }
+
+    fn encode(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.key.to_le_bytes());
+        out.extend_from_slice(&self.path().to_le_bytes());
+        out.extend_from_slice(&self.w.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let (key, w) = (le_i64(b, 0), le_u64(b, 16));
+        (key != i64::MIN && w != 0 && w < INF_BITS).then(|| WeightedEntry {
+            key,
+            rid: !le_u64(b, 8),
+            w,
+        })
+    }
 }
 
 /// The m largest entries seen, under a total order: a buffer of up to 2m entries, compacted to
@@ -114,12 +232,12 @@ impl<E> fmt::Debug for TopM<E> {
     }
 }
 
-impl<E: Copy + Ord> TopM<E> {
-    fn new(m: usize, floor: E) -> Self {
+impl<E: Entry> TopM<E> {
+    fn new(m: usize) -> Self {
         TopM {
             m,
             buf: Vec::new(),
-            thr: floor,
+            thr: E::FLOOR,
         }
     }
 
@@ -131,6 +249,16 @@ impl<E: Copy + Ord> TopM<E> {
     fn offer(&mut self, e: E) {
         if e > self.thr {
             self.push(e);
+        }
+    }
+
+    /// [`offer`](Self::offer) for a loop that keeps a copy of the threshold's key in `thr_key`
+    /// (in a register): nearly every value lies below it, and costs one comparison.
+    #[inline(always)]
+    fn offer_with(&mut self, thr_key: &mut i64, key: i64, e: impl FnOnce() -> E) {
+        if key >= *thr_key {
+            self.offer(e());
+            *thr_key = self.thr.key();
         }
     }
 
@@ -226,13 +354,99 @@ impl<E: Copy + Ord> TopM<E> {
     fn memory_bytes(&self) -> usize {
         self.buf.capacity() * size_of::<E>()
     }
+
+    /// Up to `n` of the usable entries (see [`usable`](Self::usable)) that pass `keep`, the
+    /// largest first.
+    fn largest_where(&self, offered: u64, n: usize, keep: impl Fn(E) -> bool) -> Vec<E> {
+        let mut best: Vec<E> = Vec::with_capacity(n + 1);
+        for &e in &self.buf {
+            if keep(e) && (best.len() < n || best.last().is_some_and(|&l| e > l)) {
+                let at = best.partition_point(|&b| b > e);
+                best.insert(at, e);
+                best.truncate(n);
+            }
+        }
+        if self.usable(offered) < self.buf.len() {
+            // Only the m largest are usable: those with fewer than m entries above them.
+            while let Some(&last) = best.last() {
+                if self.buf.iter().filter(|&&x| x > last).count() < self.m {
+                    break;
+                }
+                best.pop();
+            }
+        }
+        best
+    }
+
+    /// Writes the usable entries ([`usable`](Self::usable)), largest first: their number
+    /// (`u64`), then each entry.
+    fn encode<W: Write + ?Sized>(&self, offered: u64, e: &mut Encoder<'_, W>) -> io::Result<()> {
+        let entries = self.top_sorted(self.usable(offered));
+        e.u64(entries.len() as u64)?;
+        let mut out = Vec::with_capacity(BLOCK * E::BYTES);
+        for block in entries.chunks(BLOCK) {
+            out.clear();
+            for &x in block {
+                x.encode(&mut out);
+            }
+            e.bytes(&out)?;
+        }
+        Ok(())
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote for an accumulator of capacity `m` and
+    /// `offered` paths, checking the count (all the paths while fewer than 2m, else m) and the
+    /// order. The threshold becomes the smallest entry once values were dropped (every later
+    /// entry at or below it would never be among the m largest), so the kept set, and every
+    /// result, is the one of the accumulator written.
+    fn decode<R: Read + ?Sized>(
+        d: &mut Decoder<'_, R>,
+        m: usize,
+        offered: u64,
+    ) -> Result<Self, ReportError> {
+        const FIELD: &str = "the tail entries";
+        let count = d.u64(FIELD)?;
+        let expected = if (offered as u128) < 2 * m as u128 {
+            offered
+        } else {
+            m as u64
+        };
+        if count != expected {
+            return Err(d.corrupt(format!(
+                "{count} tail entries for {offered} paths and capacity {m} (expected {expected})"
+            )));
+        }
+        let mut t = TopM::new(m);
+        let mut bytes = vec![0u8; BLOCK * E::BYTES];
+        let mut left = count;
+        while left > 0 {
+            let k = left.min(BLOCK as u64) as usize;
+            let b = &mut bytes[..k * E::BYTES];
+            d.fill(b, FIELD)?;
+            for raw in b.chunks_exact(E::BYTES) {
+                let Some(e) = E::decode(raw) else {
+                    return Err(d.corrupt("a tail entry has an invalid key or weight"));
+                };
+                if t.buf.last().is_some_and(|&prev| e > prev) {
+                    return Err(d.corrupt("tail entries out of order"));
+                }
+                t.buf.push(e);
+            }
+            left -= k as u64;
+        }
+        t.buf.shrink_to_fit();
+        if count < offered {
+            t.thr = t.buf.last().copied().unwrap_or(E::FLOOR);
+        }
+        Ok(t)
+    }
 }
 
-/// The kept tail: values alone, or (value, weight bits) ordered by value then weight.
+/// The kept tail: values with their path ids, and with their weights when weighted.
 #[derive(Clone, Debug)]
 enum Tail {
-    Plain(TopM<i64>),
-    Weighted(TopM<(i64, u64)>),
+    Plain(TopM<PlainEntry>),
+    Weighted(TopM<WeightedEntry>),
 }
 
 /// The exact weight sums of a weighted accumulator.
@@ -281,8 +495,8 @@ fn extend(lo: &mut i64, hi: &mut i64, key: i64) {
 ///   TwoSum with about twice the precision of `f64`, the squares split exactly into hi + lo
 ///   (Dekker's product), the weight sums in plain `f64` — and then added to superaccumulators,
 ///   exact sums of `f64`s rounded once at the end;
-/// * the m largest values (`tail_capacity`, see [`tail_capacity`]) with their weights, in a
-///   buffer of at most 2m entries (8 bytes each, 16 with weights);
+/// * the m largest values (`tail_capacity`, see [`tail_capacity`]) with their path ids and
+///   weights, in a buffer of at most 2m entries (16 bytes each, 24 with weights);
 /// * a log-linear histogram of all values: 2⁷ buckets per binary order of magnitude and sign
 ///   (relative width ≤ 2⁻⁷), each with its count, the smallest and largest value it saw and, with
 ///   weights, the fixed-point sums of w and w² (units of 2⁻⁶⁴, saturating at 2⁶⁴ per bucket).
@@ -291,11 +505,22 @@ fn extend(lo: &mut i64, hi: &mut i64, key: i64) {
 /// # Order independence
 ///
 /// Every part merges exactly: integer sums, minima and maxima, exact sums, and the m largest
-/// entries under a total order (value by [`f64::total_cmp`], ties by weight bits). So
+/// entries under a total order (value by [`f64::total_cmp`], ties by path id — the smaller id
+/// ranking higher — then by weight bits; path ids are unique, so the kept set is too). So
 /// [`stats`](Self::stats) and [`histogram`](Self::histogram) are bit-identical whatever order the
 /// chunks arrive in and however accumulators are merged, provided each chunk (the simulator's
 /// 1,024 paths) is added whole, in path order: its partial sums are the only thing computed in
 /// floating point before the exact addition.
+///
+/// # Shards
+///
+/// [`write_to`](Self::write_to) serializes an accumulator exactly and
+/// [`read_from`](Self::read_from) reads it back, so a run split over machines merges to the
+/// same bits as on one machine: each shard adds its chunks (with their global path ids) to
+/// accumulators of the same capacity and weighting and writes them; reading every shard's and
+/// merging them, in any order, gives the [`stats`](Self::stats), [`histogram`](Self::histogram),
+/// [`weight_summary`](Self::weight_summary) and [`paths`](Self::paths) of one accumulator that
+/// took all the chunks.
 ///
 /// # Example
 ///
@@ -308,7 +533,7 @@ fn extend(lo: &mut i64, hi: &mut i64, key: i64) {
 /// let values: Vec<f64> = (0..10_000).map(|i| ((i * 7919) % 10_000) as f64 / 10_000.0).collect();
 /// for (c, chunk) in values.chunks(1024).enumerate().rev() {
 ///     // Chunks may go to any accumulator, in any order.
-///     if c % 3 == 0 { &mut a } else { &mut b }.add_chunk(chunk, None);
+///     if c % 3 == 0 { &mut a } else { &mut b }.add_chunk(1024 * c as u64, chunk, None);
 /// }
 /// a.merge(&b);
 /// assert_eq!(a.paths(), 10_000);
@@ -319,8 +544,8 @@ fn extend(lo: &mut i64, hi: &mut i64, key: i64) {
 ///
 /// // Keeping only 100, the levels below 0.999 are read from the histogram, within 2^-7.
 /// let mut small = MetricAccumulator::new(100, false);
-/// for chunk in values.chunks(1024) {
-///     small.add_chunk(chunk, None);
+/// for (c, chunk) in values.chunks(1024).enumerate() {
+///     small.add_chunk(1024 * c as u64, chunk, None);
 /// }
 /// let l = small.stats("x", &levels).levels[0].clone();
 /// assert!(!l.exact && (l.var - 0.8999).abs() <= 0.8999 / 128.0);
@@ -365,9 +590,9 @@ impl MetricAccumulator {
             sum_sq: SuperAcc::default(),
             weights: weighted.then(Box::default),
             tail: if weighted {
-                Tail::Weighted(TopM::new(m, (i64::MIN, 0)))
+                Tail::Weighted(TopM::new(m))
             } else {
-                Tail::Plain(TopM::new(m, i64::MIN))
+                Tail::Plain(TopM::new(m))
             },
             hist: (m != usize::MAX).then(|| LogHist::new(weighted)),
         }
@@ -384,33 +609,44 @@ impl MetricAccumulator {
     }
 
     /// Adds the values of one chunk of paths, in path order, with their likelihood-ratio weights
-    /// for a weighted accumulator.
+    /// for a weighted accumulator: value i is path `first_path + i`, the id its kept tail entry
+    /// carries (see [`MetricStats::worst_paths`](crate::MetricStats::worst_paths)). Ids should
+    /// be unique across all the chunks of a run (and its shards), such as the global path index;
+    /// they are payload — no statistic depends on them, only which of several paths tied at the
+    /// m-th largest value are kept.
     ///
     /// For bit-identical results across runs, add each of the simulator's chunks whole, in one
     /// call (any chunk size works; the chunking must simply be the same).
     ///
-    /// Cost, once the tail buffer's threshold filters most values out: about 4.5 ns per value,
-    /// 10.5 ns with weights (measured on a 2.6 GHz Xeon virtual machine, chunks of 1,024 in
+    /// Cost, once the tail buffer's threshold filters most values out: about 4.8 ns per value,
+    /// 10.3 ns with weights (measured on a 2.6 GHz Xeon virtual machine, chunks of 1,024 in
     /// cache); while the buffer fills, each stored value adds its share of the compactions.
     ///
     /// # Panics
     ///
     /// If `weights` is `Some` for an unweighted accumulator or `None` for a weighted one, if its
-    /// length differs from `values`', or if a weight is not positive and finite (all programmer
-    /// errors).
-    pub fn add_chunk(&mut self, values: &[f64], weights: Option<&[f64]>) {
+    /// length differs from `values`', if a weight is not positive and finite, or if the path ids
+    /// would pass `u64::MAX` (all programmer errors).
+    pub fn add_chunk(&mut self, first_path: u64, values: &[f64], weights: Option<&[f64]>) {
+        assert!(
+            first_path.checked_add(values.len() as u64).is_some(),
+            "path ids from {first_path} for {} values overflow u64",
+            values.len()
+        );
+        // Ids descend in the entries' order: path first_path + i has !first_path − i.
+        let rid = !first_path;
         match (weights, self.weights.is_some()) {
-            (None, false) => self.add_plain(values),
+            (None, false) => self.add_plain(rid, values),
             (Some(w), true) => {
                 assert_eq!(w.len(), values.len(), "a chunk needs one weight per value");
-                self.add_weighted(values, w);
+                self.add_weighted(rid, values, w);
             }
             (Some(_), false) => panic!("weights given to an unweighted MetricAccumulator"),
             (None, true) => panic!("a weighted MetricAccumulator needs the chunk's weights"),
         }
     }
 
-    fn add_plain(&mut self, values: &[f64]) {
+    fn add_plain(&mut self, rid: u64, values: &[f64]) {
         // Pass 1: the chunk's sums, in lanes (value i of the chunk to lane i mod LANES), so the
         // processor can overlap and vectorize them.
         let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
@@ -438,27 +674,34 @@ impl MetricAccumulator {
             tail.buf.reserve(values.len());
         }
         let (mut lo, mut hi) = (self.min_key, self.max_key);
+        let mut thr = tail.thr.key;
         match &mut self.hist {
             Some(h) => {
-                for &x in values {
+                for (i, &x) in values.iter().enumerate() {
                     let key = value_key(x);
                     extend(&mut lo, &mut hi, key);
                     h.add(key);
-                    tail.offer(key);
+                    tail.offer_with(&mut thr, key, || PlainEntry {
+                        key,
+                        rid: rid - i as u64,
+                    });
                 }
             }
             None => {
-                for &x in values {
+                for (i, &x) in values.iter().enumerate() {
                     let key = value_key(x);
                     extend(&mut lo, &mut hi, key);
-                    tail.offer(key);
+                    tail.offer_with(&mut thr, key, || PlainEntry {
+                        key,
+                        rid: rid - i as u64,
+                    });
                 }
             }
         }
         self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
     }
 
-    fn add_weighted(&mut self, values: &[f64], weights: &[f64]) {
+    fn add_weighted(&mut self, rid: u64, values: &[f64], weights: &[f64]) {
         // Pass 1: the sums, in lanes: Σ w·L and Σ (w·L)² compensated, with exact squares, as
         // for unweighted values; Σ w, Σ w² and Σ w·1{L > 0} (the weights' summary and
         // `prob_loss`) in plain f64 lanes, which keep 15 digits.
@@ -503,24 +746,33 @@ impl MetricAccumulator {
         // Positive finite weights order like their bits.
         let mut max_w = 0u64;
         let mut positive = 0u64;
+        let mut thr = tail.thr.key;
         match &mut self.hist {
             Some(h) => {
-                for (&x, &w) in values.iter().zip(weights) {
+                for (i, (&x, &w)) in values.iter().zip(weights).enumerate() {
                     let key = value_key(x);
                     extend(&mut lo, &mut hi, key);
                     max_w = max_w.max(w.to_bits());
                     positive += u64::from(x > 0.0);
                     h.add_weighted(key, to_fixed(w), to_fixed(w * w));
-                    tail.offer((key, w.to_bits()));
+                    tail.offer_with(&mut thr, key, || WeightedEntry {
+                        key,
+                        rid: rid - i as u64,
+                        w: w.to_bits(),
+                    });
                 }
             }
             None => {
-                for (&x, &w) in values.iter().zip(weights) {
+                for (i, (&x, &w)) in values.iter().zip(weights).enumerate() {
                     let key = value_key(x);
                     extend(&mut lo, &mut hi, key);
                     max_w = max_w.max(w.to_bits());
                     positive += u64::from(x > 0.0);
-                    tail.offer((key, w.to_bits()));
+                    tail.offer_with(&mut thr, key, || WeightedEntry {
+                        key,
+                        rid: rid - i as u64,
+                        w: w.to_bits(),
+                    });
                 }
             }
         }
@@ -596,8 +848,215 @@ impl MetricAccumulator {
         self.paths
     }
 
+    /// Writes the accumulator to `w` exactly, for [`read_from`](Self::read_from): the partial
+    /// result of one shard of a run (see [Shards](#shards)).
+    ///
+    /// A compact little-endian binary stream:
+    ///
+    /// * the tag `LRMA`, the format version (`u16`, 1) and a flags byte (1: weighted, 2: keeps
+    ///   every value);
+    /// * the capacity m (`u64`, `u64::MAX` when keeping every value), the number of paths and of
+    ///   values above 0 (`u64`), the total-order keys of the extremes (`i64`);
+    /// * the exact sums Σ w·L and Σ (w·L)² and, weighted, Σ w, Σ w², Σ w·1{L > 0} (285 bytes
+    ///   each, carry-normalised) and the largest weight's bits (`u64`);
+    /// * the kept tail entries that the statistics use (all of them while fewer than 2m paths
+    ///   were added, else the m largest), largest first, after their number (`u64`): value key
+    ///   (`i64`), path id (`u64`) and, weighted, weight bits (`u64`);
+    /// * unless every value is kept, the histogram's non-empty buckets, page by page;
+    /// * a checksum (FNV-1a, 64 bits) of everything before it.
+    ///
+    /// So about 16 bytes per kept entry (24 weighted) plus a few kB. The bytes depend only on
+    /// the accumulator's content (not on the order its chunks arrived in). Writes in blocks of
+    /// up to 64 kB, so `w` need not be buffered; sorts a copy of the kept entries.
+    ///
+    /// # Errors
+    ///
+    /// Those of `w`.
+    pub fn write_to<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        let mut e = Encoder::new(w, METRIC_TAG, METRIC_FORMAT);
+        let keeps_all = self.capacity == usize::MAX;
+        let flags = if self.is_weighted() { FLAG_WEIGHTED } else { 0 }
+            | if keeps_all { FLAG_KEEPS_ALL } else { 0 };
+        e.u8(flags)?;
+        e.u64(if keeps_all {
+            u64::MAX
+        } else {
+            self.capacity as u64
+        })?;
+        e.u64(self.paths)?;
+        e.u64(self.positive)?;
+        e.i64(self.min_key)?;
+        e.i64(self.max_key)?;
+        self.sum.encode(&mut e)?;
+        self.sum_sq.encode(&mut e)?;
+        if let Some(ws) = &self.weights {
+            ws.sum_w.encode(&mut e)?;
+            ws.sum_w2.encode(&mut e)?;
+            ws.sum_w_pos.encode(&mut e)?;
+            e.u64(ws.max_w_bits)?;
+        }
+        match &self.tail {
+            Tail::Plain(t) => t.encode(self.paths, &mut e)?,
+            Tail::Weighted(t) => t.encode(self.paths, &mut e)?,
+        }
+        if let Some(h) = &self.hist {
+            h.encode(&mut e)?;
+        }
+        e.finish()
+    }
+
+    /// Reads an accumulator written by [`write_to`](Self::write_to), consuming exactly its
+    /// bytes (so several may follow each other in one stream). Merging it gives the same bits
+    /// as merging the accumulator that was written. Wrap a file in a `BufReader`: the fixed
+    /// fields are read a few bytes at a time.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportError::Corrupt`] if the stream ends early, is not a `MetricAccumulator` stream of
+    /// this format version, fails its checksum, claims more than 2⁵³ paths, or is inconsistent
+    /// where the statistics rely on it (capacity, entry count and order, weights, extremes,
+    /// histogram buckets and totals), so that an accumulator read without error never makes
+    /// them panic; [`ReportError::Read`] (path `<stream>`) if reading fails otherwise. Memory is
+    /// allocated only as the data arrives, so a corrupted length cannot make it allocate much
+    /// beyond the stream's own size (the histogram: at most 32 MB).
+    pub fn read_from<R: Read>(r: &mut R) -> Result<Self, ReportError> {
+        let mut d = Decoder::new(r, "MetricAccumulator", METRIC_TAG, METRIC_FORMAT)?;
+        let flags = d.u8("the flags")?;
+        if flags & !(FLAG_WEIGHTED | FLAG_KEEPS_ALL) != 0 {
+            return Err(d.corrupt(format!("unknown flags {flags:#04x}")));
+        }
+        let (weighted, keeps_all) = (flags & FLAG_WEIGHTED != 0, flags & FLAG_KEEPS_ALL != 0);
+        let m = d.u64("the tail capacity")?;
+        let capacity = match usize::try_from(m) {
+            _ if keeps_all && m == u64::MAX => usize::MAX,
+            Ok(m) if !keeps_all && (1..=usize::MAX / 4).contains(&m) => m,
+            _ => return Err(d.corrupt(format!("invalid tail capacity {m}"))),
+        };
+        let paths = d.u64("the number of paths")?;
+        let positive = d.u64("the number of positive values")?;
+        let min_key = d.i64("the minimum")?;
+        let max_key = d.i64("the maximum")?;
+        let no_extremes = (min_key, max_key) == (i64::MAX, i64::MIN);
+        let extremes_ok = (NEG_INF_KEY..=POS_INF_KEY).contains(&min_key)
+            && (min_key..=POS_INF_KEY).contains(&max_key);
+        // 2⁵³: beyond, n itself is no longer exact as the `f64` the statistics divide by.
+        if paths > 1 << 53 || positive > paths || !(no_extremes || extremes_ok && paths > 0) {
+            return Err(d.corrupt(format!(
+                "{paths} paths, {positive} positive, extreme keys {min_key} and {max_key}"
+            )));
+        }
+        let sum = SuperAcc::decode(&mut d, "the sum")?;
+        let sum_sq = SuperAcc::decode(&mut d, "the sum of squares")?;
+        let weights = if weighted {
+            let sum_w = SuperAcc::decode(&mut d, "the sum of weights")?;
+            let sum_w2 = SuperAcc::decode(&mut d, "the sum of squared weights")?;
+            let sum_w_pos = SuperAcc::decode(&mut d, "the weight of positive values")?;
+            let max_w_bits = d.u64("the largest weight")?;
+            if max_w_bits >= INF_BITS || (max_w_bits == 0) != (paths == 0) {
+                return Err(d.corrupt(format!("largest weight bits {max_w_bits:#x}")));
+            }
+            Some(Box::new(WeightSums {
+                sum_w,
+                sum_w2,
+                sum_w_pos,
+                max_w_bits,
+            }))
+        } else {
+            None
+        };
+        let tail = if weighted {
+            Tail::Weighted(TopM::decode(&mut d, capacity, paths)?)
+        } else {
+            Tail::Plain(TopM::decode(&mut d, capacity, paths)?)
+        };
+        let hist = if keeps_all {
+            None
+        } else {
+            Some(LogHist::decode(&mut d, weighted)?)
+        };
+        d.finish()?;
+        let acc = MetricAccumulator {
+            capacity,
+            paths,
+            positive,
+            min_key,
+            max_key,
+            sum,
+            sum_sq,
+            weights,
+            tail,
+            hist,
+        };
+        match &acc.tail {
+            Tail::Plain(t) => acc.check_kept(t.buf.iter().map(|e| e.key)),
+            Tail::Weighted(t) => acc.check_kept(t.buf.iter().map(|e| e.key)),
+        }
+        .map_err(|what| ReportError::Corrupt {
+            what: format!("MetricAccumulator: {what}"),
+        })?;
+        Ok(acc)
+    }
+
+    /// Checks a state just read against what the statistics rely on: the kept entries' keys
+    /// (descending) and the histogram's buckets lie within the extremes (NaNs aside), the
+    /// histogram counts every path, and each kept entry is counted in its bucket.
+    fn check_kept(&self, keys: impl Iterator<Item = i64>) -> Result<(), String> {
+        let number = |k: i64| (NEG_INF_KEY..=POS_INF_KEY).contains(&k);
+        let within = |k: i64| !number(k) || (self.min_key..=self.max_key).contains(&k);
+        // Runs of kept keys in one bucket: (largest, smallest, how many).
+        let mut group: Option<(i64, i64, u64)> = None;
+        let check_group = |(hi, lo, kept): (i64, i64, u64)| -> Result<(), String> {
+            let h = self.hist.as_ref().expect("checked with a histogram");
+            match h.bucket_of(lo) {
+                Some(b) if b.count >= kept && b.lo <= lo && hi <= b.hi => Ok(()),
+                b => Err(format!(
+                    "{kept} kept entries with keys {lo} to {hi} but their histogram bucket is \
+                     {b:?}"
+                )),
+            }
+        };
+        for key in keys {
+            if !within(key) {
+                return Err(format!("kept key {key} outside the extremes"));
+            }
+            if self.hist.is_none() {
+                continue;
+            }
+            group = match group {
+                Some((hi, lo, n)) if bucket_id(lo) == bucket_id(key) => Some((hi, key, n + 1)),
+                g => {
+                    if let Some(g) = g {
+                        check_group(g)?;
+                    }
+                    Some((key, key, 1))
+                }
+            };
+        }
+        if let Some(g) = group {
+            check_group(g)?;
+        }
+        if let Some(h) = &self.hist {
+            let mut total = 0u64;
+            for (b, _) in h.descending() {
+                if !within(b.lo) || !within(b.hi) {
+                    return Err(format!("histogram bucket {b:?} outside the extremes"));
+                }
+                total = total
+                    .checked_add(b.count)
+                    .ok_or("histogram counts overflow")?;
+            }
+            if total != self.paths {
+                return Err(format!(
+                    "the histogram counts {total} paths, not {}",
+                    self.paths
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Bytes of heap and struct in use now: the tail buffer's capacity, the histogram and the
-    /// exact sums. Up to 2m × 8 bytes (× 16 weighted) + a few kB per binary order of magnitude
+    /// exact sums. Up to 2m × 16 bytes (× 24 weighted) + a few kB per binary order of magnitude
     /// the values span + about 1.2 kB (2.9 kB weighted).
     ///
     /// [`stats`](Self::stats) and [`histogram`](Self::histogram) temporarily copy the buffer
@@ -674,6 +1133,10 @@ impl MetricAccumulator {
     /// * `var_lo`, `var_hi`, weighted (Woodruff's interval): with
     ///   se = sd(wᵢ·1{Lᵢ > VaR_α})/√n, `var_lo` = the tail quantile inf{x : G(x) ≤ (1 − α) + z·se}
     ///   and `var_hi` the one at (1 − α) − z·se (the maximum when that is ≤ 0).
+    /// * `worst_paths`: the largest of the kept values above 0 with their path ids, at most
+    ///   [`WORST_PATHS`], descending, ties by ascending path id. Exact (the worst paths of all
+    ///   the values) unless m < [`WORST_PATHS`] — then only m are listed — or NaNs fill the
+    ///   kept entries.
     ///
     /// # Exact and approximate levels
     ///
@@ -734,6 +1197,29 @@ impl MetricAccumulator {
             } else {
                 self.tail_levels(levels, min)
             },
+            worst_paths: self.worst_paths(),
+        }
+    }
+
+    /// [`MetricStats::worst_paths`] from the kept entries.
+    fn worst_paths(&self) -> Vec<WorstPath> {
+        // Keys of the values above 0, NaN excluded.
+        let positive = |key: i64| key > 0 && key <= POS_INF_KEY;
+        let worst = |path: u64, key: i64| WorstPath {
+            path,
+            value: from_key(key),
+        };
+        match &self.tail {
+            Tail::Plain(t) => t
+                .largest_where(self.paths, WORST_PATHS, |e| positive(e.key))
+                .into_iter()
+                .map(|e| worst(e.path(), e.key))
+                .collect(),
+            Tail::Weighted(t) => t
+                .largest_where(self.paths, WORST_PATHS, |e| positive(e.key))
+                .into_iter()
+                .map(|e| worst(e.path(), e.key))
+                .collect(),
         }
     }
 
@@ -753,7 +1239,11 @@ impl MetricAccumulator {
                     .max()
                     .unwrap_or(0);
                 let depth = need.min(usable);
-                let values: Vec<f64> = t.top_sorted(depth).into_iter().map(from_key).collect();
+                let values: Vec<f64> = t
+                    .top_sorted(depth)
+                    .into_iter()
+                    .map(|e| from_key(e.key))
+                    .collect();
                 let rest = || self.rest_segments(&values, None);
                 let view = TailView {
                     n,
@@ -768,9 +1258,12 @@ impl MetricAccumulator {
                 levels.iter().map(|&a| view.level(a, z)).collect()
             }
             Tail::Weighted(t) => {
-                let entries = t.top_sorted(t.usable(n));
-                let values: Vec<f64> = entries.iter().map(|e| from_key(e.0)).collect();
-                let weights: Vec<f64> = entries.iter().map(|e| f64::from_bits(e.1)).collect();
+                let mut entries = t.top(t.usable(n));
+                // By value, then weight: the order of the sums below, and so their bits, does
+                // not depend on the path ids.
+                entries.sort_unstable_by_key(|e| std::cmp::Reverse((e.key, e.w)));
+                let values: Vec<f64> = entries.iter().map(|e| from_key(e.key)).collect();
+                let weights: Vec<f64> = entries.iter().map(|e| f64::from_bits(e.w)).collect();
                 drop(entries);
                 let mut running = 0.0;
                 let cum: Vec<f64> = weights
@@ -862,22 +1355,23 @@ impl MetricAccumulator {
         assert!(bins > 0, "a histogram needs at least one bin");
         match &self.tail {
             Tail::Plain(t) if t.buf.len() as u64 == self.paths => {
-                let values: Vec<f64> = t.buf.iter().map(|&k| from_key(k)).collect();
+                let values: Vec<f64> = t.buf.iter().map(|e| from_key(e.key)).collect();
                 histogram(&values, bins)
             }
             Tail::Weighted(t) if t.buf.len() as u64 == self.paths => {
-                let Some((min, max, n)) = finite_range(t.buf.iter().map(|e| from_key(e.0))) else {
+                let Some((min, max, n)) = finite_range(t.buf.iter().map(|e| from_key(e.key)))
+                else {
                     return Vec::new();
                 };
                 let binner = Binner::new(min, max, bins);
                 let mut counts = vec![0u64; binner.len()];
                 let mut weights = vec![0u128; binner.len()];
-                for &(k, wb) in &t.buf {
-                    let x = from_key(k);
+                for e in &t.buf {
+                    let x = from_key(e.key);
                     if x.is_finite() {
                         let i = binner.index(x);
                         counts[i] += 1;
-                        weights[i] = weights[i].saturating_add(to_fixed(f64::from_bits(wb)));
+                        weights[i] = weights[i].saturating_add(to_fixed(f64::from_bits(e.w)));
                     }
                 }
                 binner.finish(&counts, Some(&weights), n)
@@ -891,15 +1385,15 @@ impl MetricAccumulator {
             Tail::Plain(t) => (
                 t.top(t.usable(self.paths))
                     .into_iter()
-                    .map(from_key)
+                    .map(|e| from_key(e.key))
                     .collect(),
                 None,
             ),
             Tail::Weighted(t) => {
                 let e = t.top(t.usable(self.paths));
                 (
-                    e.iter().map(|e| from_key(e.0)).collect(),
-                    Some(e.iter().map(|e| f64::from_bits(e.1)).collect()),
+                    e.iter().map(|e| from_key(e.key)).collect(),
+                    Some(e.iter().map(|e| f64::from_bits(e.w)).collect()),
                 )
             }
         };

@@ -13,6 +13,10 @@
 //! all merge exactly, in any order.
 
 use std::fmt;
+use std::io::{self, Read, Write};
+
+use crate::codec::{Decoder, Encoder, le_i64, le_u64, le_u128};
+use crate::error::ReportError;
 
 /// Mantissa bits that select the bucket within an exponent: relative bucket width 2⁻⁷.
 pub(crate) const SUB_BITS: u32 = 7;
@@ -81,6 +85,12 @@ impl fmt::Debug for LogHist {
             .field("weighted", &matches!(self.store, Store::Weighted(_)))
             .finish()
     }
+}
+
+/// The bucket of a total-order key, as one number: keys of one bucket are contiguous, so
+/// sorted keys are grouped by bucket.
+pub(crate) fn bucket_id(key: i64) -> i64 {
+    key >> BUCKET_SHIFT
 }
 
 /// (table index, slot) of a total-order key.
@@ -237,6 +247,115 @@ impl LogHist {
             })
             .map(|i| self.get(i))
             .filter(|(b, _)| b.count > 0)
+    }
+
+    /// The bucket of `key` (None while its page was never allocated).
+    pub(crate) fn bucket_of(&self, key: i64) -> Option<Bucket> {
+        let (page, slot) = locate(key);
+        match self.table[page] {
+            0 => None,
+            p => Some(self.get((p as usize - 1) * SLOTS + slot).0),
+        }
+    }
+
+    /// Writes the non-empty buckets: the number of pages holding any (`u16`), then per page in
+    /// ascending order its table index (`u16`), a `u128` mask of its non-empty slots and, per
+    /// slot in the mask, ascending: count (`u64`), smallest and largest key (`i64`) and, when
+    /// weighted, the fixed-point Σw and Σw² (`u128`).
+    pub(crate) fn encode<W: Write + ?Sized>(&self, e: &mut Encoder<'_, W>) -> io::Result<()> {
+        let pages: Vec<(usize, u128)> = (0..PAGES)
+            .filter(|&t| self.table[t] != 0)
+            .map(|t| {
+                let p = self.table[t] as usize - 1;
+                let mask = (0..SLOTS)
+                    .filter(|&s| self.get(p * SLOTS + s).0.count > 0)
+                    .fold(0u128, |m, s| m | 1 << s);
+                (t, mask)
+            })
+            .filter(|&(_, mask)| mask != 0)
+            .collect();
+        e.u16(pages.len() as u16)?;
+        let mut out = Vec::with_capacity(SLOTS * 56);
+        for (t, mask) in pages {
+            e.u16(t as u16)?;
+            e.u128(mask)?;
+            out.clear();
+            let p = self.table[t] as usize - 1;
+            for s in (0..SLOTS).filter(|&s| mask >> s & 1 == 1) {
+                let (b, w) = self.get(p * SLOTS + s);
+                out.extend_from_slice(&b.count.to_le_bytes());
+                out.extend_from_slice(&b.lo.to_le_bytes());
+                out.extend_from_slice(&b.hi.to_le_bytes());
+                if let Some(w) = w {
+                    out.extend_from_slice(&w.w.to_le_bytes());
+                    out.extend_from_slice(&w.w2.to_le_bytes());
+                }
+            }
+            e.bytes(&out)?;
+        }
+        Ok(())
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote, checking that pages are in ascending order
+    /// and that every bucket is non-empty and saw only keys of its own bucket.
+    pub(crate) fn decode<R: Read + ?Sized>(
+        d: &mut Decoder<'_, R>,
+        weighted: bool,
+    ) -> Result<Self, ReportError> {
+        const FIELD: &str = "the histogram";
+        let pages = usize::from(d.u16(FIELD)?);
+        if pages > PAGES {
+            return Err(d.corrupt(format!("{pages} histogram pages, at most {PAGES} exist")));
+        }
+        let bucket_bytes = if weighted { 56 } else { 24 };
+        let mut h = LogHist::new(weighted);
+        let mut previous = None;
+        let mut buf = Vec::new();
+        for _ in 0..pages {
+            let t = usize::from(d.u16(FIELD)?);
+            if t >= PAGES || previous.is_some_and(|p| t <= p) {
+                return Err(d.corrupt(format!("histogram page {t} out of range or out of order")));
+            }
+            previous = Some(t);
+            let mask = u128::from_le_bytes(d.array(FIELD)?);
+            if mask == 0 {
+                return Err(d.corrupt(format!("histogram page {t} has no buckets")));
+            }
+            buf.resize(mask.count_ones() as usize * bucket_bytes, 0);
+            d.fill(&mut buf, FIELD)?;
+            let p = h.alloc(t) as usize - 1;
+            let slots = (0..SLOTS).filter(|&s| mask >> s & 1 == 1);
+            for (s, b) in slots.zip(buf.chunks_exact(bucket_bytes)) {
+                let bucket = Bucket {
+                    count: le_u64(b, 0),
+                    lo: le_i64(b, 8),
+                    hi: le_i64(b, 16),
+                };
+                let inside = |key: i64| key != i64::MIN && locate(key) == (t, s);
+                if bucket.count == 0
+                    || bucket.lo > bucket.hi
+                    || !inside(bucket.lo)
+                    || !inside(bucket.hi)
+                {
+                    return Err(d.corrupt(format!(
+                        "histogram bucket {s} of page {t} is inconsistent: {bucket:?}"
+                    )));
+                }
+                match &mut h.store {
+                    Store::Plain(v) => v[p * SLOTS + s] = bucket,
+                    Store::Weighted(v) => {
+                        v[p * SLOTS + s] = WeightedBucket {
+                            w: WeightBucket {
+                                w: le_u128(b, 24),
+                                w2: le_u128(b, 40),
+                            },
+                            b: bucket,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(h)
     }
 
     /// Heap bytes in use.

@@ -15,10 +15,11 @@ pub enum ReportError {
         /// The operating-system (or encoder) error.
         source: std::io::Error,
     },
-    /// An existing file could not be opened or read (the summary CSV whose header is checked).
+    /// An existing file could not be opened or read (the summary CSV whose header is checked),
+    /// or reading a serialized accumulator failed (`<stream>`).
     #[error("{}: cannot read", path.display())]
     Read {
-        /// The file.
+        /// The file (`<stream>` for an accumulator's reader).
         path: PathBuf,
         /// The operating-system (or CSV parser) error.
         source: std::io::Error,
@@ -45,6 +46,16 @@ pub enum ReportError {
         path: PathBuf,
         /// What is wrong.
         reason: String,
+    },
+    /// A serialized accumulator (a shard's partial result, see
+    /// [`MetricAccumulator::read_from`](crate::MetricAccumulator::read_from)) could not be
+    /// decoded: the stream is truncated, is not of the expected type or format version, fails
+    /// its checksum, or holds an inconsistent state. Nothing was read into memory beyond what
+    /// the stream actually contained.
+    #[error("corrupt or incompatible accumulator stream: {what}")]
+    Corrupt {
+        /// What is wrong, naming the accumulator type and the field.
+        what: String,
     },
     /// A tail level is not strictly between 0 and 1, or is given twice.
     #[error("invalid tail level {level}: {reason}")]

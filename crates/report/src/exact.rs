@@ -7,6 +7,10 @@
 //! rounded to `f64` only once, from a canonical form.
 
 use std::fmt;
+use std::io::{self, Read, Write};
+
+use crate::codec::{Decoder, Encoder, le_i64, le_u32};
+use crate::error::ReportError;
 
 /// Number of 32-bit limbs: bit 0 of limb 0 is 2⁻¹⁰⁷⁴ (the smallest subnormal), a finite `f64`
 /// reaches bit 2097 (limb 65), and the four limbs above leave 2¹²⁸ of headroom for carries.
@@ -168,6 +172,52 @@ impl SuperAcc {
         let sticky = c.limbs[..lo].iter().any(|&l| l != 0);
         let magnitude = round_to_f64(m, sticky, 32 * lo as i32 - 1074);
         if negative { -magnitude } else { magnitude }
+    }
+
+    /// Bytes of [`encode`](Self::encode)'s output.
+    const ENCODED_BYTES: usize = 1 + 4 * (LIMBS - 1) + 8;
+
+    /// Writes the sum in its canonical, carry-normalised form: the special flags (`u8`), the
+    /// limbs below the top one (each in [0, 2³²), as `u32`) and the top limb (`i64`, with the
+    /// sign). Equal sums give equal bytes, whatever way they were accumulated.
+    pub(crate) fn encode<W: Write + ?Sized>(&self, e: &mut Encoder<'_, W>) -> io::Result<()> {
+        let mut c = self.clone();
+        c.normalize();
+        let mut b = [0u8; Self::ENCODED_BYTES];
+        b[0] = c.special;
+        for (i, &l) in c.limbs[..LIMBS - 1].iter().enumerate() {
+            b[1 + 4 * i..5 + 4 * i].copy_from_slice(&(l as u32).to_le_bytes());
+        }
+        b[Self::ENCODED_BYTES - 8..].copy_from_slice(&c.limbs[LIMBS - 1].to_le_bytes());
+        e.bytes(&b)
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote. The top limb must lie in [−2³¹, 2³¹) (a sum of
+    /// 2⁶⁴ finite `f64`s needs 0 or −1 there), so later additions and merges cannot overflow.
+    pub(crate) fn decode<R: Read + ?Sized>(
+        d: &mut Decoder<'_, R>,
+        field: &str,
+    ) -> Result<Self, ReportError> {
+        let mut b = [0u8; Self::ENCODED_BYTES];
+        d.fill(&mut b, field)?;
+        let special = b[0];
+        if special > SPECIAL_NAN | SPECIAL_POS_INF | SPECIAL_NEG_INF {
+            return Err(d.corrupt(format!("{field}: invalid special flags {special}")));
+        }
+        let mut limbs = [0i64; LIMBS];
+        for (i, l) in limbs[..LIMBS - 1].iter_mut().enumerate() {
+            *l = i64::from(le_u32(&b, 1 + 4 * i));
+        }
+        let top = le_i64(&b, Self::ENCODED_BYTES - 8);
+        if !(-(1i64 << 31)..(1i64 << 31)).contains(&top) {
+            return Err(d.corrupt(format!("{field}: top limb {top} out of range")));
+        }
+        limbs[LIMBS - 1] = top;
+        Ok(SuperAcc {
+            limbs,
+            pending: 1,
+            special,
+        })
     }
 
     /// The exact sum as an unevaluated pair hi + lo: hi correctly rounded, lo the correctly

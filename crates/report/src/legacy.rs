@@ -35,6 +35,7 @@ pub(crate) fn legacy_metric_stats(name: &str, losses: &[f64], levels: &[f64]) ->
                     exact: true,
                 })
                 .collect(),
+            worst_paths: Vec::new(),
         };
     }
 
@@ -124,6 +125,8 @@ pub(crate) fn legacy_metric_stats(name: &str, losses: &[f64], levels: &[f64]) ->
         min,
         max,
         levels: level_stats,
+        // Not computed by the previous implementation.
+        worst_paths: Vec::new(),
     }
 }
 

@@ -3,18 +3,25 @@
 //! The simulator produces, for every metric, one loss per simulated path (larger = worse). This
 //! crate turns those columns into what a risk report needs:
 //!
-//! * A [`MetricAccumulator`] takes one metric's values chunk by chunk (optionally with
-//!   likelihood-ratio weights from importance sampling), in memory that does not grow with the
-//!   number of paths ([`tail_capacity`] sizes it for a run and a [`DEFAULT_MEMORY_BUDGET_BYTES`]
-//!   budget), and merges exactly, so its results are bit-identical whatever the order of the
-//!   chunks and the grouping of merges. Its [`stats`](MetricAccumulator::stats) are a
-//!   [`MetricStats`]: mean with its standard error, the probability of a loss, extremes, and one
-//!   [`LevelStats`] per tail level (by default [`DEFAULT_LEVELS`]) with VaR and expected
-//!   shortfall, each with a [`CI_CONFIDENCE`] confidence interval, flagged
-//!   [`exact`](LevelStats::exact) or read from its histogram.
+//! * A [`MetricAccumulator`] takes one metric's values chunk by chunk, each chunk with the id
+//!   of its first path (value i is path `first_path + i`) and optionally likelihood-ratio
+//!   weights from importance sampling, in memory that does not grow with the number of paths
+//!   ([`tail_capacity`] sizes it for a run and a [`DEFAULT_MEMORY_BUDGET_BYTES`] budget), and
+//!   merges exactly, so its results are bit-identical whatever the order of the chunks and the
+//!   grouping of merges. Its [`stats`](MetricAccumulator::stats) are a [`MetricStats`]: mean
+//!   with its standard error, the probability of a loss, extremes, one [`LevelStats`] per tail
+//!   level (by default [`DEFAULT_LEVELS`]) with VaR and expected shortfall, each with a
+//!   [`CI_CONFIDENCE`] confidence interval, flagged [`exact`](LevelStats::exact) or read from
+//!   its histogram, and the [`WORST_PATHS`] worst paths ([`WorstPath`]: path id and loss), from
+//!   the path ids its kept tail entries carry.
+//! * Sharded runs: [`MetricAccumulator::write_to`] / [`MetricAccumulator::read_from`] (and the
+//!   same for [`WaitAccumulator`]) serialize an accumulator exactly, in a compact checksummed
+//!   binary format, so each machine writes its partial accumulators and merging them, read back
+//!   in any order, gives the bits of the single-machine run. A damaged stream is a
+//!   [`ReportError::Corrupt`], never a panic.
 //! * [`metric_stats`] / [`all_metric_stats`] do the same for whole columns in memory (keeping
-//!   every value, so exact); [`all_metric_stats`] runs metrics in parallel and gives the same
-//!   bits for any number of threads.
+//!   every value, so exact; the path id is the index in the column); [`all_metric_stats`] runs
+//!   metrics in parallel and gives the same bits for any number of threads.
 //! * [`histogram`] bins a column into equal-width [`Bin`]s with density, CDF and exceedance;
 //!   [`MetricAccumulator::histogram`] does it from an accumulator. A [`WaitAccumulator`] counts
 //!   a tagged holder's time to redeem.
@@ -27,7 +34,7 @@
 //!   go through [`write_atomic`], so an interrupted run never leaves a half-written file;
 //!   [`append_summary_csv`] adds one line per run to a CSV shared by a parameter sweep.
 //!
-//! Every failure is a [`ReportError`] naming the file concerned.
+//! Every failure is a [`ReportError`] naming the file (or the accumulator stream) concerned.
 //!
 //! # Example
 //!
@@ -39,12 +46,22 @@
 //! let losses: Vec<f64> = (1..=1000).map(|i| i as f64 / 1000.0).collect();
 //! let m = tail_capacity(1000, &DEFAULT_LEVELS, 1, false, DEFAULT_MEMORY_BUDGET_BYTES);
 //! let mut acc = MetricAccumulator::new(m, false);
-//! for chunk in losses.chunks(100) {
-//!     acc.add_chunk(chunk, None);
+//! for (c, chunk) in losses.chunks(100).enumerate() {
+//!     // Paths 100·c … 100·c + 99.
+//!     acc.add_chunk(100 * c as u64, chunk, None);
 //! }
 //! let metrics = vec![acc.stats("slashed_fraction", &DEFAULT_LEVELS)];
 //! // The same numbers from the whole column at once.
 //! assert_eq!(metrics, all_metric_stats(&[("slashed_fraction", &losses)], &DEFAULT_LEVELS));
+//! // The worst path is the last one, with a loss of 1.
+//! assert_eq!(metrics[0].worst_paths[0], WorstPath { path: 999, value: 1.0 });
+//! assert_eq!(metrics[0].worst_paths.len(), WORST_PATHS);
+//!
+//! // A shard's partial result, written and read back: it merges to the same bits.
+//! let mut bytes = Vec::new();
+//! acc.write_to(&mut bytes).expect("writing to memory");
+//! let shard = MetricAccumulator::read_from(&mut bytes.as_slice())?;
+//! assert_eq!(shard.stats("slashed_fraction", &DEFAULT_LEVELS), metrics[0]);
 //!
 //! let summary = Summary {
 //!     info: RunInfo {
@@ -78,11 +95,14 @@
 
 mod accumulator;
 mod buckets;
+mod codec;
 mod error;
 mod exact;
 mod histogram;
 #[cfg(test)]
 mod legacy;
+#[cfg(test)]
+mod shard_tests;
 mod stats;
 mod summary;
 mod wait;
@@ -95,8 +115,8 @@ pub use accumulator::{
 pub use error::ReportError;
 pub use histogram::{Bin, histogram};
 pub use stats::{
-    CI_CONFIDENCE, DEFAULT_LEVELS, LevelStats, MetricStats, all_metric_stats, metric_stats,
-    validate_levels,
+    CI_CONFIDENCE, DEFAULT_LEVELS, LevelStats, MetricStats, WORST_PATHS, WorstPath,
+    all_metric_stats, metric_stats, validate_levels,
 };
 pub use summary::{ImportanceInfo, RunInfo, Summary, Tilt, render_table};
 pub use wait::WaitAccumulator;

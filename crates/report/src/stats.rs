@@ -9,7 +9,7 @@
 use std::cell::OnceCell;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::accumulator::MetricAccumulator;
@@ -71,6 +71,24 @@ pub struct MetricStats {
     pub max: f64,
     /// One entry per requested level, in the order the levels were given.
     pub levels: Vec<LevelStats>,
+    /// The paths with the largest losses: up to [`WORST_PATHS`] of the values strictly above 0
+    /// (NaN excluded), descending by value, ties by ascending path id. From an accumulator, they
+    /// come from its kept tail entries (all of them when it keeps fewer than [`WORST_PATHS`]);
+    /// from a column ([`metric_stats`]), the path id is the index in the column.
+    pub worst_paths: Vec<WorstPath>,
+}
+
+/// How many paths [`MetricStats::worst_paths`] lists at most.
+pub const WORST_PATHS: usize = 10;
+
+/// One of a metric's worst paths ([`MetricStats::worst_paths`]): which path, and its loss.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WorstPath {
+    /// The path id: `first_path + i` for the i-th value of a chunk given to
+    /// [`MetricAccumulator::add_chunk`], the index in the column for [`metric_stats`].
+    pub path: u64,
+    /// The metric's value on that path.
+    pub value: f64,
 }
 
 impl MetricStats {
@@ -198,11 +216,12 @@ pub(crate) fn ci_z() -> f64 {
 /// Computes mean, standard error, loss probability, extremes and, for every level, VaR and
 /// expected shortfall with confidence intervals, from one value per path.
 ///
-/// A convenience wrapper: the values go as one chunk into a [`MetricAccumulator`] that keeps
-/// them all (`MetricAccumulator::new(usize::MAX, false)`), so every level is exact
-/// ([`LevelStats::exact`]); see [`MetricAccumulator::stats`] for the definitions. `losses` holds
-/// one value per simulated path (larger = worse); `levels` may be in any order and the result
-/// keeps it. The result depends only on the values, not on their order.
+/// A convenience wrapper: the values go as one chunk, with path ids 0, 1, …, into a
+/// [`MetricAccumulator`] that keeps them all (`MetricAccumulator::new(usize::MAX, false)`), so
+/// every level is exact ([`LevelStats::exact`]); see [`MetricAccumulator::stats`] for the
+/// definitions. `losses` holds one value per simulated path (larger = worse); `levels` may be in
+/// any order and the result keeps it. The result depends only on the values, not on their order
+/// (except the path ids of [`MetricStats::worst_paths`], which are indices).
 ///
 /// With no values every statistic is NaN. Values are expected to be finite; a NaN makes the mean
 /// NaN and is ordered by [`f64::total_cmp`] in the tail.
@@ -218,7 +237,7 @@ pub(crate) fn ci_z() -> f64 {
 /// memory: one copy of the values, plus one of the upper tail while it is sorted.
 pub fn metric_stats(name: &str, losses: &[f64], levels: &[f64]) -> MetricStats {
     let mut acc = MetricAccumulator::new(usize::MAX, false);
-    acc.add_chunk(losses, None);
+    acc.add_chunk(0, losses, None);
     acc.stats(name, levels)
 }
 
@@ -266,6 +285,7 @@ pub(crate) fn empty_stats(name: &str, levels: &[f64]) -> MetricStats {
                 exact: true,
             })
             .collect(),
+        worst_paths: Vec::new(),
     }
 }
 
@@ -371,8 +391,14 @@ impl TailView<'_> {
         for s in self.segments() {
             if s.w > 0.0 && c + s.w > t {
                 let f = ((t - c) / s.w).clamp(0.0, 1.0);
+                let v = s.hi - f * (s.hi - s.lo);
                 return Located {
-                    value: (s.hi - f * (s.hi - s.lo)).clamp(s.lo, s.hi),
+                    // A bucket of NaNs has NaN ends, which `clamp` would panic on.
+                    value: if s.lo.is_nan() || s.hi.is_nan() {
+                        v
+                    } else {
+                        v.clamp(s.lo, s.hi)
+                    },
                     exact: false,
                     lo: s.lo,
                     hi: s.hi,

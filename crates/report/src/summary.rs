@@ -79,12 +79,15 @@ pub struct Tilt {
 ///   "metrics": { "slashed_fraction": { "mean": …, "std_error": …, "prob_loss": …,
 ///       "min": …, "max": …, "var": {"0.9": …, …}, "es": {…},
 ///       "var_ci": {"0.9": [lo, hi], …}, "es_ci": {"0.9": [lo, hi], …},
-///       "exact": {"0.9": true, …} }, … } }
+///       "exact": {"0.9": true, …},
+///       "worst_paths": [{"path": 123, "value": 0.05}, …] }, … } }
 /// ```
 ///
 /// `importance` is present only for importance-sampled runs. Level keys are the levels' shortest
 /// round-trip decimal (`{}` of `f64`), `levels` is taken from the first metric (all metrics
-/// normally share them) and non-finite numbers become `null`.
+/// normally share them) and non-finite numbers become `null`. `worst_paths` lists
+/// [`MetricStats::worst_paths`] (up to [`WORST_PATHS`](crate::WORST_PATHS) paths with a loss
+/// above 0, worst first; empty when no path has one).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// The run.
@@ -155,7 +158,7 @@ struct MetricJson<'a>(&'a MetricStats);
 impl Serialize for MetricJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
-        let mut map = serializer.serialize_map(Some(10))?;
+        let mut map = serializer.serialize_map(Some(11))?;
         map.serialize_entry("mean", &m.mean)?;
         map.serialize_entry("std_error", &m.std_error)?;
         map.serialize_entry("prob_loss", &m.prob_loss)?;
@@ -172,6 +175,7 @@ impl Serialize for MetricJson<'_> {
             &ByLevel(&m.levels, |l: &LevelStats| [l.es_lo, l.es_hi]),
         )?;
         map.serialize_entry("exact", &ByLevel(&m.levels, |l: &LevelStats| l.exact))?;
+        map.serialize_entry("worst_paths", &m.worst_paths)?;
         map.end()
     }
 }

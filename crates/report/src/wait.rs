@@ -1,6 +1,14 @@
 //! Streaming counts of a tagged holder's time to redeem, for `redemption_wait.csv`.
 
+use std::io::{self, Read, Write};
+
+use crate::codec::{BLOCK, Decoder, Encoder, le_u64, le_u128};
+use crate::error::ReportError;
 use crate::exact::to_fixed;
+
+/// Tag and format version of [`WaitAccumulator::write_to`]'s stream.
+const WAIT_TAG: [u8; 4] = *b"LRWA";
+const WAIT_FORMAT: u16 = 1;
 
 /// The distribution of one tagged holder's time to redeem, accumulated chunk by chunk: how many
 /// paths (and, with likelihood-ratio weights, how much weight) fall in each slot of
@@ -140,6 +148,89 @@ impl WaitAccumulator {
         self.paths
     }
 
+    /// Writes the accumulator to `w` exactly, for [`read_from`](Self::read_from) (a shard's
+    /// partial result). A little-endian binary stream: the tag `LRWA`, the format version
+    /// (`u16`, 1), a flags byte (1: weighted), the bits of `bin_days` and `horizon_days`, the
+    /// number of wait bins and of paths (`u64`), the count of every slot (`u64`) and, weighted,
+    /// its fixed-point Σw (`u128`), then a checksum (FNV-1a, 64 bits) of everything before it.
+    ///
+    /// # Errors
+    ///
+    /// Those of `w`.
+    pub fn write_to<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        let mut e = Encoder::new(w, WAIT_TAG, WAIT_FORMAT);
+        e.u8(u8::from(self.weights.is_some()))?;
+        e.u64(self.bin_days.to_bits())?;
+        e.u64(self.horizon_days.to_bits())?;
+        e.u64(self.bins as u64)?;
+        e.u64(self.paths)?;
+        for &c in &self.counts {
+            e.u64(c)?;
+        }
+        for &w in self.weights.iter().flatten() {
+            e.u128(w)?;
+        }
+        e.finish()
+    }
+
+    /// Reads an accumulator written by [`write_to`](Self::write_to), consuming exactly its
+    /// bytes; it equals (`==`) the one written.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportError::Corrupt`] if the stream ends early, is not a `WaitAccumulator` stream of
+    /// this format version, fails its checksum, or is inconsistent (bins that
+    /// [`new`](Self::new) would not make, counts that do not add up to the paths);
+    /// [`ReportError::Read`] (path `<stream>`) if reading fails otherwise. Memory is allocated
+    /// only as the data arrives.
+    pub fn read_from<R: Read>(r: &mut R) -> Result<Self, ReportError> {
+        let mut d = Decoder::new(r, "WaitAccumulator", WAIT_TAG, WAIT_FORMAT)?;
+        let flags = d.u8("the flags")?;
+        if flags > 1 {
+            return Err(d.corrupt(format!("unknown flags {flags:#04x}")));
+        }
+        let weighted = flags == 1;
+        let bin_days = f64::from_bits(d.u64("the bin width")?);
+        let horizon_days = f64::from_bits(d.u64("the horizon")?);
+        let bins = d.u64("the number of bins")?;
+        if !(bin_days > 0.0 && bin_days.is_finite() && horizon_days.is_finite())
+            || bins != ((horizon_days / bin_days).ceil() as usize).max(1) as u64
+            || bins > u64::MAX / 2
+        {
+            return Err(d.corrupt(format!(
+                "{bins} bins of {bin_days} days up to {horizon_days} days"
+            )));
+        }
+        let paths = d.u64("the number of paths")?;
+        let slots = bins + 2;
+        let counts: Vec<u64> = read_blocks(&mut d, slots, 8, "the counts", |b| le_u64(b, 0))?;
+        let total = counts
+            .iter()
+            .try_fold(0u64, |t, &c| t.checked_add(c))
+            .filter(|&t| t == paths);
+        if total.is_none() {
+            return Err(d.corrupt(format!("the slots' counts do not add up to {paths} paths")));
+        }
+        let weights = if weighted {
+            let w = read_blocks(&mut d, slots, 16, "the weights", |b| le_u128(b, 0))?;
+            if counts.iter().zip(&w).any(|(&c, &w)| c == 0 && w != 0) {
+                return Err(d.corrupt("weight in a slot without paths"));
+            }
+            Some(w)
+        } else {
+            None
+        };
+        d.finish()?;
+        Ok(WaitAccumulator {
+            bin_days,
+            horizon_days,
+            bins: bins as usize,
+            paths,
+            counts,
+            weights,
+        })
+    }
+
     /// The rows of `redemption_wait.csv` for this holder, in file order.
     pub(crate) fn rows(&self) -> Vec<WaitRow> {
         let n = self.paths.max(1) as f64;
@@ -180,4 +271,25 @@ impl WaitAccumulator {
             })
             .collect()
     }
+}
+
+/// Reads `n` fixed-size items block by block, so that memory grows only with the data read.
+fn read_blocks<R: Read + ?Sized, T>(
+    d: &mut Decoder<'_, R>,
+    n: u64,
+    size: usize,
+    field: &str,
+    item: impl Fn(&[u8]) -> T,
+) -> Result<Vec<T>, ReportError> {
+    let mut out = Vec::with_capacity(n.min(BLOCK as u64) as usize);
+    let mut bytes = vec![0u8; BLOCK * size];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(BLOCK as u64) as usize;
+        let b = &mut bytes[..k * size];
+        d.fill(b, field)?;
+        out.extend(b.chunks_exact(size).map(&item));
+        left -= k as u64;
+    }
+    Ok(out)
 }

@@ -716,7 +716,7 @@ mod tests {
 
     fn keep_all(values: &[f64]) -> MetricAccumulator {
         let mut acc = MetricAccumulator::new(usize::MAX, false);
-        acc.add_chunk(values, None);
+        acc.add_chunk(0, values, None);
         acc
     }
 
@@ -777,7 +777,8 @@ mod tests {
         let chunks: Vec<&[f64]> = values.chunks(1024).collect();
         let mut acc = MetricAccumulator::new(capacity, false);
         for i in 0..chunks.len() {
-            acc.add_chunk(chunks[(i * 7 + 3) % chunks.len()], None);
+            let c = (i * 7 + 3) % chunks.len();
+            acc.add_chunk((c * 1024) as u64, chunks[c], None);
         }
         acc
     }

@@ -232,6 +232,23 @@ impl PriceBands {
         }
     }
 
+    /// Every count, point-major (`points() × BINS`): with [`from_counts`](Self::from_counts),
+    /// how a sharded run's partial result stores the bands.
+    pub fn all_counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Bands of `n_steps` steps of `step_days` days with the given counts (as returned by
+    /// [`all_counts`](Self::all_counts)); None if their number does not fit that shape.
+    pub fn from_counts(n_steps: u32, step_days: f64, counts: Vec<u64>) -> Option<Self> {
+        let mut bands = PriceBands::new(n_steps, step_days);
+        if counts.len() != bands.counts.len() {
+            return None;
+        }
+        bands.counts = counts;
+        Some(bands)
+    }
+
     /// Sets every count to zero, keeping the shape.
     pub fn clear(&mut self) {
         self.counts.fill(0);

@@ -181,7 +181,7 @@ fn the_cross_entropy_tilt_is_reproducible_for_any_thread_count() {
 fn es_999(r: &SimResults) -> (f64, f64, f64) {
     let loss = r.column("slashed_fraction").unwrap();
     let mut acc = lrtsim_report::MetricAccumulator::new(usize::MAX, r.weights.is_some());
-    acc.add_chunk(loss, r.weights.as_deref());
+    acc.add_chunk(r.first_path, loss, r.weights.as_deref());
     let stats = acc.stats("slashed_fraction", &[0.999]);
     let l = stats.level(0.999).unwrap();
     (l.es, l.es_lo, l.es_hi)
