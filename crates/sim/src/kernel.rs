@@ -6,6 +6,10 @@
 //! them by (step, time), then applies them in order to the [`Ledger`], accruing rewards
 //! between events at the rate of the current book. Cost grows with the number of events, not with operators × AVSs × steps.
 //! All buffers live in the [`PathKernel`] and are reused: a path allocates nothing.
+//!
+//! A [`TraceRecorder`] can be attached ([`PathKernel::attach_trace`]) to record a path's
+//! events and per-step state ([`crate::trace`]); its hooks only read the state, so rows do not
+//! change, and without one the kernel only checks for it once per event and once per step.
 
 use lrtsim_scenario::beacon::{
     CORRELATION_PENALTY_DELAY_EPOCHS, EPOCHS_PER_DAY, EPOCHS_PER_SLASHINGS_VECTOR, GWEI_PER_ETH,
@@ -22,12 +26,16 @@ use crate::lending::{LendingBook, LendingParams};
 use crate::market::Market;
 use crate::outputs::Layout;
 use crate::redemption::Redemption;
+use crate::trace::{
+    EventKind, StepLending, StepMarket, StepRedemption, StepWaterfall, TraceEvent, TraceRecorder,
+    TraceStep,
+};
 use crate::waterfall::{Loss, Reserves};
 use lrtsim_scenario::spec::ExploitKind;
 
 /// What an event does.
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     /// Common shock `s`.
     Shock(u32),
     /// An independent AVS fault on a pair, with the index of the AVS entry (its severity).
@@ -52,7 +60,9 @@ enum Kind {
 
 /// What one exploit took, for its restitution.
 #[derive(Debug, Clone, Copy, Default)]
-struct ExploitRecord {
+pub(crate) struct ExploitRecord {
+    /// Index of the exploit (for traces).
+    pub(crate) exploit: u32,
     /// ETH stolen.
     stolen_eth: f64,
     /// Of which the reserves paid into the pool.
@@ -63,10 +73,10 @@ struct ExploitRecord {
 
 /// What one double-signing incident did to the pool, for its correlation penalty.
 #[derive(Debug, Clone, Copy)]
-struct DoubleSign {
-    time_days: f64,
+pub(crate) struct DoubleSign {
+    pub(crate) time_days: f64,
     /// Loss source of the incident.
-    source: u32,
+    pub(crate) source: u32,
     /// Effective balance slashed: the pool's validators plus the rest of the network.
     slashed_gwei: f64,
     /// The pool's slashed validators are `slashed[first..end]`.
@@ -155,6 +165,9 @@ pub struct PathKernel<'m> {
     last_diverted_eth: f64,
     /// Importance sampling (None: untilted, every path weighs 1).
     tilt: Option<TiltState>,
+    /// The trace of the current path, when one is recorded (see [`PathKernel::attach_trace`]);
+    /// None on the hot path, which then checks it once per event and once per step.
+    trace: Option<Box<TraceRecorder>>,
 }
 
 /// One rate-based source's tilt: the tilted count distribution and the log likelihood
@@ -305,6 +318,7 @@ impl<'m> PathKernel<'m> {
                 let direct: Vec<bool> = imp.tilt.copulas.iter().map(|&s| s != 0.0).collect();
                 TiltState::new(model, &imp.tilt, &direct)
             }),
+            trace: None,
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
@@ -388,6 +402,9 @@ impl<'m> PathKernel<'m> {
             t.log_weight = 0.0;
             t.statistics.fill(0.0);
         }
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.clear();
+        }
     }
 
     /// Losses so far net of what the reserves paid: slashing, theft and dilution, ETH.
@@ -452,20 +469,39 @@ impl<'m> PathKernel<'m> {
             self.run_steps(rng, row);
             return;
         }
+        let tracing = self.trace.is_some();
+        // Steps whose trace row is written (tracing only).
+        let mut traced_steps = 0u32;
         let mut accrued_to_step = 0u32;
         for i in 0..self.events.len() {
             let ev = self.events[i];
+            if tracing {
+                // The steps before this event's are complete: their rows, with the rewards
+                // not yet accrued added as they would be.
+                self.trace_steps_before(ev.step, accrued_to_step, &mut traced_steps);
+            }
             if ev.step > accrued_to_step {
                 self.accrue(ev.step - accrued_to_step);
                 accrued_to_step = ev.step;
             }
             let before = self.slashed_eth;
+            let pre = tracing.then(|| self.trace_pre());
             self.apply(rng, ev.kind, ev.time_days);
             if self.reserves.is_some() {
                 self.absorb_slashing(self.slashed_eth - before);
             }
+            if let Some(pre) = pre {
+                self.trace_event(ev, pre);
+            }
+        }
+        let last = self.model.n_steps - 1;
+        if tracing {
+            self.trace_steps_before(last, accrued_to_step, &mut traced_steps);
         }
         self.accrue(self.model.n_steps - accrued_to_step);
+        if tracing {
+            self.trace_step(last, 0);
+        }
         self.write_row(row);
     }
 
@@ -478,6 +514,7 @@ impl<'m> PathKernel<'m> {
             .redemption
             .is_some()
             .then(|| (rng.random(), rng.random()));
+        let tracing = self.trace.is_some();
         let mut i = 0;
         for k in 0..m.n_steps {
             let t1 = f64::from(k + 1) * m.step_days;
@@ -512,6 +549,7 @@ impl<'m> PathKernel<'m> {
                 let slashed_before = self.slashed_eth;
                 let before = self.net_losses_eth();
                 let assets_before = self.assets_eth();
+                let pre = tracing.then(|| self.trace_pre());
                 self.apply(rng, ev.kind, ev.time_days);
                 if self.reserves.is_some() {
                     self.absorb_slashing(self.slashed_eth - slashed_before);
@@ -526,6 +564,9 @@ impl<'m> PathKernel<'m> {
                     if let Some(mk) = self.market.as_mut() {
                         mk.loss(t, loss / assets_before, supply);
                     }
+                }
+                if let Some(pre) = pre {
+                    self.trace_event(ev, pre);
                 }
             }
             let nav = self.market.is_some().then(|| self.nav());
@@ -544,6 +585,9 @@ impl<'m> PathKernel<'m> {
             self.accrue(1);
             if let Some(r) = self.redemption.as_mut() {
                 r.add_rewards(self.net_rewards_eth - before - self.last_diverted_eth);
+            }
+            if tracing {
+                self.trace_step(k, 0);
             }
         }
         let redemption = match (self.redemption.as_mut(), tags) {
@@ -685,7 +729,10 @@ impl<'m> PathKernel<'m> {
             for _ in 0..count(rng, first_exploit + e, &exploit.events, exploit.at_days) {
                 let t = event_time(rng, exploit.at_days, horizon);
                 let record = self.exploit_records.len() as u32;
-                self.exploit_records.push(ExploitRecord::default());
+                self.exploit_records.push(ExploitRecord {
+                    exploit: e as u32,
+                    ..ExploitRecord::default()
+                });
                 let later = t + exploit.restitution_days;
                 if exploit.restitution_share > 0.0 && later < horizon {
                     push_event(events, &mut seq, m, later, Kind::Restitution { record });
@@ -762,6 +809,9 @@ impl<'m> PathKernel<'m> {
                     for &pair in pairs {
                         self.slash(pair, severity, shock.source);
                     }
+                    if let Some(tr) = self.trace.as_deref_mut() {
+                        tr.facts.hit_pairs(pairs, severity);
+                    }
                 });
             }
             Kind::Incident { incident, record } => self.incident(rng, incident, record, time_days),
@@ -777,6 +827,9 @@ impl<'m> PathKernel<'m> {
                     let step = ((time_days / m.step_days) as u32).min(m.n_steps - 1);
                     red.rush(step, time_days, eth, rush.triggers_run);
                 }
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.values.push(eth);
+                }
             }
             Kind::Depeg(s) => {
                 let shock = &m
@@ -788,6 +841,9 @@ impl<'m> PathKernel<'m> {
                 let supply = self.supply_lrt();
                 if let Some(mk) = self.market.as_mut() {
                     mk.shock(time_days, share, shock.sell_days, supply);
+                }
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.values.extend([share, share * supply]);
                 }
             }
             Kind::Exploit { exploit, record } => self.exploit(rng, exploit, record, time_days),
@@ -802,6 +858,9 @@ impl<'m> PathKernel<'m> {
                 if let Some(mk) = self.market.as_mut() {
                     mk.supply_shock(time_days, share, shock.recovery_days);
                 }
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.values.push(share);
+                }
             }
             Kind::Restitution { record } => {
                 let r = self.exploit_records[record as usize];
@@ -812,6 +871,9 @@ impl<'m> PathKernel<'m> {
                 };
                 self.restituted_eth += eth;
                 self.inject(to_pool);
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.values.extend([eth, to_pool]);
+                }
             }
             Kind::AvsFault { entry, pair } => {
                 let f = m
@@ -820,11 +882,17 @@ impl<'m> PathKernel<'m> {
                     .expect("fault events exist only with fault rates");
                 let severity = f.entries[entry as usize].0.sample(rng);
                 self.slash(pair, severity, f.source);
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.hit_pairs(&[pair], severity);
+                }
             }
             Kind::Copula { copula, pair } => {
                 let c = &m.copulas[copula as usize];
                 let severity = c.severity.sample(rng);
                 self.slash(pair, severity, c.source);
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.hit_pairs(&[pair], severity);
+                }
             }
         }
     }
@@ -846,6 +914,7 @@ impl<'m> PathKernel<'m> {
         let m = self.model;
         let e = &m.exploits[exploit as usize];
         let size = e.size.sample(rng);
+        let mut minted_now = 0.0;
         let loss_eth = match e.kind {
             ExploitKind::Stolen => {
                 let eth = self.ledger.withdraw_pro_rata(size * self.assets_eth());
@@ -855,6 +924,7 @@ impl<'m> PathKernel<'m> {
             ExploitKind::UnbackedMint => {
                 let nav = self.nav();
                 let minted = size * self.supply_lrt();
+                minted_now = minted;
                 self.minted_lrt += minted;
                 if let Some(r) = self.redemption.as_mut() {
                     r.mint(minted);
@@ -888,6 +958,9 @@ impl<'m> PathKernel<'m> {
         {
             r.pause_until(t + e.pause_days);
         }
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.facts.values.extend([size, loss_eth, minted_now]);
+        }
     }
 
     /// A beacon incident hits operators' validators: double signing slashes them (initial
@@ -913,7 +986,11 @@ impl<'m> PathKernel<'m> {
                         }
                         let eb = m.operators[op as usize].validator_balance_gwei;
                         let initial = m.beacon.fork.initial_penalty_gwei(eb);
-                        self.losses.beacon_initial += self.beacon_hit(op, n, initial, inc.source);
+                        let loss = self.beacon_hit(op, n, initial, inc.source);
+                        self.losses.beacon_initial += loss;
+                        if let Some(tr) = self.trace.as_deref_mut() {
+                            tr.facts.hit_operator(op, n, loss, true);
+                        }
                         self.slashed.push(Slashed {
                             op,
                             validators: n,
@@ -951,6 +1028,9 @@ impl<'m> PathKernel<'m> {
                     .expect("validated: leaks have a duration")
                     .sample(rng);
                 let epochs = ((days.min(m.horizon_days - time_days)) * EPOCHS_PER_DAY) as usize;
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.values.push(days);
+                }
                 inc.hits.sample_hits(rng, |_, ops| {
                     for &op in ops {
                         let eb = m.operators[op as usize].validator_balance_gwei;
@@ -962,8 +1042,11 @@ impl<'m> PathKernel<'m> {
                         } else {
                             inc.validator_share * self.ledger.active_validators(op)
                         };
-                        self.losses.inactivity_leak +=
-                            self.beacon_hit(op, n, lost_gwei, inc.source);
+                        let loss = self.beacon_hit(op, n, lost_gwei, inc.source);
+                        self.losses.inactivity_leak += loss;
+                        if let Some(tr) = self.trace.as_deref_mut() {
+                            tr.facts.hit_operator(op, n, loss, ejected);
+                        }
                     }
                 });
             }
@@ -993,7 +1076,16 @@ impl<'m> PathKernel<'m> {
                 .correlation_penalty_gwei(eb, slashings_gwei, m.beacon.total_gwei)
                 .min(eb - fork.initial_penalty_gwei(eb));
             self.slashed[k as usize].lost_gwei_each += penalty;
-            self.losses.beacon_correlation += self.beacon_hit(op, validators, penalty, r.source);
+            let loss = self.beacon_hit(op, validators, penalty, r.source);
+            self.losses.beacon_correlation += loss;
+            if let Some(tr) = self.trace.as_deref_mut() {
+                tr.facts.hit_operator(op, validators, loss, true);
+            }
+        }
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.facts
+                .values
+                .extend([slashings_gwei as f64 / GWEI_PER_ETH as f64, r.time_days]);
         }
     }
 
@@ -1100,6 +1192,170 @@ impl<'m> PathKernel<'m> {
             restituted_eth: self.restituted_eth,
             reserve_eth: self.reserves.as_ref().map_or(0.0, Reserves::total_eth),
             reserve_initial_eth: self.reserves.as_ref().map_or(0.0, Reserves::initial_eth),
+        }
+    }
+}
+
+/// The state before an event that its trace record needs.
+#[derive(Debug, Clone, Copy)]
+struct TracePre {
+    slashed_eth: f64,
+    net_losses_eth: f64,
+    exploit_loss_eth: f64,
+    reserve_paid_eth: f64,
+}
+
+/// Tracing: a recorder attached to the kernel receives every event applied and one row per
+/// step. The hooks only read the state, so a path's row is the same, bit for bit, with or
+/// without a recorder.
+impl<'m> PathKernel<'m> {
+    /// Records the trace of every path run from now on (each [`PathKernel::run_path`] starts
+    /// a new one): every event applied and one row per step. Costs time and memory; meant for
+    /// replaying single paths ([`crate::replay`]).
+    pub fn attach_trace(&mut self) {
+        self.trace = Some(Box::new(TraceRecorder::new()));
+    }
+
+    /// Stops recording; returns the recorder with the last path's trace (None if none was
+    /// attached).
+    pub fn detach_trace(&mut self) -> Option<Box<TraceRecorder>> {
+        self.trace.take()
+    }
+
+    /// The last path's trace, if a recorder is attached.
+    pub fn trace(&self) -> Option<&TraceRecorder> {
+        self.trace.as_deref()
+    }
+
+    fn trace_pre(&mut self) -> TracePre {
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.facts.clear();
+        }
+        TracePre {
+            slashed_eth: self.slashed_eth,
+            net_losses_eth: self.net_losses_eth(),
+            exploit_loss_eth: self.stolen_eth + self.dilution_eth,
+            reserve_paid_eth: self.reserves.as_ref().map_or(0.0, Reserves::paid_eth),
+        }
+    }
+
+    /// Records event `ev`, just applied (with what the reserves paid for it).
+    fn trace_event(&mut self, ev: Event, pre: TracePre) {
+        let m = self.model;
+        let nav = self.nav();
+        let slashed = self.slashed_eth - pre.slashed_eth;
+        let exploit_loss = self.stolen_eth + self.dilution_eth - pre.exploit_loss_eth;
+        let paid = self.reserves.as_ref().map_or(0.0, Reserves::paid_eth) - pre.reserve_paid_eth;
+        let net_losses = self.net_losses_eth() - pre.net_losses_eth;
+        let t1 = f64::from(ev.step + 1) * m.step_days;
+        let Some(tr) = self.trace.as_deref_mut() else {
+            return;
+        };
+        let restituted_to_pool = match ev.kind {
+            Kind::Restitution { .. } => tr.facts.values.get(1).copied().unwrap_or(0.0),
+            _ => 0.0,
+        };
+        let record = TraceEvent {
+            step: ev.step,
+            day: ev.time_days.min(t1),
+            kind: EventKind::Shock,
+            name: String::new(),
+            detail: String::new(),
+            slashed_eth: slashed,
+            exploit_loss_eth: exploit_loss,
+            reserve_paid_eth: paid,
+            net_loss_eth: net_losses - restituted_to_pool,
+            nav_per_lrt: nav,
+        };
+        tr.push_event(
+            m,
+            ev.kind,
+            &self.double_signs,
+            &self.exploit_records,
+            record,
+        );
+    }
+
+    /// Trace rows of the steps from `*traced` up to (not including) `step`, on the
+    /// event-driven path: rewards are accrued up to the start of step `accrued_to_step`, and
+    /// each row adds those of its steps since then as [`PathKernel::accrue`] would.
+    fn trace_steps_before(&mut self, step: u32, accrued_to_step: u32, traced: &mut u32) {
+        while *traced < step {
+            self.trace_step(*traced, *traced + 1 - accrued_to_step);
+            *traced += 1;
+        }
+    }
+
+    /// The trace row of step `k`, at its end; `pending_steps` steps of rewards are not yet
+    /// accrued (event-driven path only; 0 on the step-by-step path and once accrued).
+    fn trace_step(&mut self, k: u32, pending_steps: u32) {
+        let m = self.model;
+        let t1 = f64::from(k + 1) * m.step_days;
+        let reserves_now = self.reserves.as_ref().map_or(0.0, Reserves::total_eth);
+        let (rewards, nav, reserves_eth) = if pending_steps == 0 {
+            (self.net_rewards_eth, self.nav(), reserves_now)
+        } else {
+            // As `accrue(pending_steps)` would, without changing the state.
+            let years = f64::from(pending_steps) * m.step_days / DAYS_PER_YEAR;
+            let net = self.ledger.net_rate_eth_per_year * years;
+            let diverted = self.reserves.as_ref().map_or(0.0, |r| r.would_divert(net));
+            let assets = m.collateral_eth + (self.net_rewards_eth + net)
+                - self.slashed_eth
+                - self.stolen_eth
+                + (self.side_eth - diverted);
+            (
+                self.net_rewards_eth + net,
+                assets / self.supply_lrt(),
+                reserves_now + diverted,
+            )
+        };
+        let redemption = self.redemption.as_ref().map(|r| {
+            let queue_lrt = r.queued_lrt();
+            StepRedemption {
+                supply_lrt: r.supply_lrt(),
+                demand_share_per_day: r.hazard_per_day(k as usize),
+                queue_lrt,
+                queue_eth: queue_lrt * nav,
+                liquid_eth: r.liquid_eth(),
+                transit_eth: r.transit_eth(),
+                redeemed_eth: r.redeemed_eth(),
+                network_queue_eth: r.network_queue_eth_at(t1),
+                posted_wait_days: r.posted_wait_days(),
+            }
+        });
+        let market = self.market.as_ref().map(|mk| StepMarket {
+            price_eth: mk.price_eth(),
+            discount: mk.discount(),
+            max_discount: mk.max_discount_so_far(),
+            pool_lrt: mk.pool_lrt(),
+        });
+        let lending = self.lending.as_ref().map(|b| StepLending {
+            debt_eth: b.total_debt_eth(),
+            collateral_lrt: b.total_collateral_lrt(),
+            liquidated_lrt: b.liquidated_lrt(),
+            bad_debt_eth: b.bad_debt_eth(),
+        });
+        let waterfall = self.layout.waterfall_start().map(|_| StepWaterfall {
+            stolen_eth: self.stolen_eth,
+            minted_lrt: self.minted_lrt,
+            reserve_paid_eth: self.reserves.as_ref().map_or(0.0, Reserves::paid_eth),
+            reserves_eth,
+        });
+        let row = TraceStep {
+            step: k,
+            day: t1,
+            events: 0,
+            slashed_eth: 0.0,
+            slashed_eth_cum: self.slashed_eth,
+            rewards_eth_cum: rewards,
+            nav_per_lrt: nav,
+            redemption,
+            market,
+            lending,
+            waterfall,
+        };
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.push_step(row);
         }
     }
 }

@@ -12,6 +12,8 @@
 //!   read off its cumulative queued and paid curves ([`RedemptionOutcome`]).
 //! - [`stream`] keys one Xoshiro256++ generator per path by (seed, path index); paths are
 //!   run in chunks of [`CHUNK_PATHS`].
+//! - [`replay`] re-simulates one path of a run — its row bit for bit — with its trace
+//!   ([`trace`]): every event applied and one row per step.
 //! - [`run`] spreads chunks over a rayon pool and combines them in chunk order into
 //!   [`SimResults`], per-path columns named by a [`Layout`]. Same seed, same outputs, for
 //!   any thread count or shard split.
@@ -55,8 +57,10 @@ pub mod lending;
 pub mod market;
 pub mod outputs;
 pub mod redemption;
+pub mod replayer;
 pub mod runner;
 pub mod stream;
+pub mod trace;
 pub mod waterfall;
 
 pub use importance::{ResolvedTilt, resolve};
@@ -65,8 +69,13 @@ pub use ledger::Ledger;
 pub use market::{Market, MarketOutcome};
 pub use outputs::{Layout, SimResults};
 pub use redemption::{Redemption, RedemptionOutcome};
+pub use replayer::{Replay, ReplayError, Replayer, replay};
 pub use runner::{
     ChunkOutput, ChunkSink, Collector, RunOptions, RunOutcome, SimError, chunk_count, chunk_paths,
     run, run_with,
 };
 pub use stream::{CHUNK_PATHS, chunk_rng, path_rng};
+pub use trace::{
+    EventKind, StepLending, StepMarket, StepRedemption, StepWaterfall, TraceEvent, TraceRecorder,
+    TraceStep,
+};

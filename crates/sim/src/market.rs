@@ -335,6 +335,12 @@ impl<'m> Market<'m> {
         self.supply_shocks.push((t, share, recovery_days));
     }
 
+    /// Deepest discount (1 − price / NAV) at any step's low so far, ≥ 0: the path's
+    /// `max_discount` once every step ran.
+    pub fn max_discount_so_far(&self) -> f64 {
+        (1.0 - self.min_low_ratio).max(0.0)
+    }
+
     /// Highest borrow rate so far, per year.
     pub fn peak_borrow_rate(&self) -> f64 {
         self.peak_rate

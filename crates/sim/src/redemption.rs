@@ -323,6 +323,23 @@ impl<'m> Redemption<'m> {
     pub fn queued_lrt(&self) -> f64 {
         self.queued_lrt + self.pending_arb_lrt
     }
+    /// The network exit queue at `t` (not before the last time it was updated), ETH:
+    /// draining at the churn and filling with the inflow since then. Read-only (for traces).
+    pub fn network_queue_eth_at(&self, t: f64) -> f64 {
+        let w = self.w;
+        let dt = t - self.network_time_days;
+        if dt > 0.0 {
+            let net = w.network_inflow_eth_per_day - w.churn_eth_per_day;
+            (self.network_queue_eth + net * dt).max(0.0)
+        } else {
+            self.network_queue_eth
+        }
+    }
+    /// The demand hazard of step `k` once that step ran: the share of remaining holders
+    /// asking to redeem, per day.
+    pub fn hazard_per_day(&self, k: usize) -> f64 {
+        self.hazard[k]
+    }
     /// The market before a step: its discount (the demand hazard reacts to it) and the LRT its
     /// pool holds (not among the holders who may ask to redeem).
     pub fn set_market(&mut self, discount: f64, pool_lrt: f64) {

@@ -102,6 +102,22 @@ impl<'m> Reserves<'m> {
         taken
     }
 
+    /// What [`Reserves::divert`] would take of `rewards_eth` now, without taking it
+    /// (read-only, for traces).
+    pub fn would_divert(&self, rewards_eth: f64) -> f64 {
+        if rewards_eth <= 0.0 {
+            return 0.0;
+        }
+        let mut taken = 0.0;
+        for (b, r) in self.balance_eth.iter().zip(self.m) {
+            let take = (r.reward_share * rewards_eth)
+                .min((r.cap_eth - *b).max(0.0))
+                .min(rewards_eth - taken);
+            taken += take;
+        }
+        taken
+    }
+
     /// A restitution of `eth` after a loss the reserves paid `paid_eth` of: the reserves that
     /// cover exploits are refilled, in order up to their caps, with at most `paid_eth`;
     /// returns what is left for the pool.
