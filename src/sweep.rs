@@ -1,10 +1,568 @@
-//! `lrtsim sweep`: a scenario over a grid of parameter values.
+//! `lrtsim sweep`: one scenario over a grid of parameter values.
+//!
+//! Axes are `--grid KEY=VALUES` (cartesian product, the first axis varying slowest), one axis
+//! made of every `--zip KEY=VALUES` (paired lists) and an optional seed axis (`--seeds N`,
+//! varying fastest). Each point is the scenario with its values applied as `--set` overrides
+//! after the sweep's own `--set`s; all points are loaded and validated before any runs. Every
+//! point writes the files of `lrtsim run` into `DIR/points/NNNN/` and, last, a `point.json`
+//! naming its values, its resolved scenario's hash, the settings and its row of `sweep.csv`;
+//! a point whose `point.json` matches (same hash, same settings, same engine) and whose
+//! outputs exist is not run again. `sweep.csv` holds one row per point (parameters as columns,
+//! headline metrics with 95% confidence intervals), rewritten atomically after every point.
+//!
+//! Every point uses the same seed unless the seed is an axis, and path *i* of every point
+//! draws from the same random stream (keyed by seed and path index): common random numbers,
+//! so differences between points are differences of the model, not of the draws.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use lrtsim_report::{MetricStats, Summary};
+use lrtsim_scenario::Model;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::SweepArgs;
+use crate::run::{InputError, Settings, headline};
+
+/// Tail levels reported per headline metric in sweep.csv.
+const SWEEP_LEVELS: [f64; 3] = [0.95, 0.99, 0.999];
+/// The normal quantile of the confidence intervals of the means.
+const Z_95: f64 = 1.959_963_984_540_054;
+/// Most points a sweep may have.
+const MAX_POINTS: usize = 1_000_000;
+
+/// One axis: its keys (one, or several for `--zip`) and, per value index, their values.
+#[derive(Debug, Clone, PartialEq)]
+struct Axis {
+    keys: Vec<String>,
+    /// `values[k][i]`: value of key `i` at the axis's `k`-th position.
+    values: Vec<Vec<String>>,
+}
+
+/// Splits `KEY=VALUES`.
+fn split_assignment<'a>(flag: &str, arg: &'a str) -> Result<(&'a str, &'a str)> {
+    match arg.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim(), v.trim())),
+        _ => bail!(InputError(format!(
+            "{flag} {arg}: expected KEY=VALUES, e.g. {flag} copulas.cloud.rho=0.1,0.2,0.3"
+        ))),
+    }
+}
+
+/// Decimal places that write `x` exactly as its shortest text does (at most 15).
+fn decimals_of(x: f64) -> usize {
+    (0..=15)
+        .find(|&d| format!("{x:.d$}").parse::<f64>() == Ok(x))
+        .unwrap_or(15)
+}
+
+/// `x` rounded to 12 significant digits, written shortest.
+fn round12(x: f64) -> String {
+    let r: f64 = format!("{x:.11e}").parse().unwrap_or(x);
+    format!("{r}")
+}
+
+/// The values of one `KEY=VALUES`: a list `a,b,c`, a range `start:stop:step` (inclusive) or
+/// a log range `log:start:stop:n`.
+fn parse_values(flag: &str, key: &str, spec: &str) -> Result<Vec<String>> {
+    let bad = |why: &str| -> anyhow::Error {
+        InputError(format!(
+            "{flag} {key}={spec}: {why} (values are a list V1,V2,…, a range START:STOP:STEP or a log range log:START:STOP:N)"
+        ))
+        .into()
+    };
+    let num = |t: &str| -> Result<f64> {
+        t.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| bad(&format!("{t:?} is not a finite number")))
+    };
+    if let Some(rest) = spec.strip_prefix("log:") {
+        let parts: Vec<&str> = rest.split(':').collect();
+        let [a, b, n] = parts[..] else {
+            return Err(bad("a log range has three fields after log:"));
+        };
+        let (a, b) = (num(a)?, num(b)?);
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| bad(&format!("N = {n:?} is not a whole number")))?;
+        if a <= 0.0 || b <= 0.0 {
+            return Err(bad("a log range needs START and STOP above 0"));
+        }
+        if !(2..=MAX_POINTS).contains(&n) {
+            return Err(bad("a log range needs N of at least 2"));
+        }
+        let (la, lb) = (a.log10(), b.log10());
+        return Ok((0..n)
+            .map(|i| {
+                let v = match i {
+                    0 => a,
+                    i if i == n - 1 => b,
+                    i => 10f64.powf(la + (lb - la) * i as f64 / (n - 1) as f64),
+                };
+                round12(v)
+            })
+            .collect());
+    }
+    if spec.contains(':') {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let [a, b, step] = parts[..] else {
+            return Err(bad("a range has three fields START:STOP:STEP"));
+        };
+        let (a, b, step) = (num(a)?, num(b)?, num(step)?);
+        if step == 0.0 || (b - a) * step < 0.0 {
+            return Err(bad("STEP must be non-zero and lead from START to STOP"));
+        }
+        let count = ((b - a) / step + 1e-9).floor() + 1.0;
+        if count > MAX_POINTS as f64 {
+            return Err(bad(&format!("{count} values are too many")));
+        }
+        let d = decimals_of(a).max(decimals_of(b)).max(decimals_of(step));
+        return Ok((0..count as usize)
+            .map(|i| {
+                let v = a + step * i as f64;
+                let text = format!("{v:.d$}");
+                // "-0.0" reads as 0.
+                if text.parse::<f64>() == Ok(0.0) {
+                    format!("{:.d$}", 0.0)
+                } else {
+                    text
+                }
+            })
+            .collect());
+    }
+    let values: Vec<String> = spec.split(',').map(|v| v.trim().to_string()).collect();
+    if values.iter().any(String::is_empty) {
+        return Err(bad("an empty value in the list"));
+    }
+    Ok(values)
+}
+
+/// The axes of a sweep, in order: the grids, the zipped lists, the seeds.
+fn axes(args: &SweepArgs, base_seed: u64) -> Result<Vec<Axis>> {
+    let mut out = Vec::new();
+    for g in &args.grid {
+        let (k, v) = split_assignment("--grid", g)?;
+        out.push(Axis {
+            keys: vec![k.to_string()],
+            values: parse_values("--grid", k, v)?
+                .into_iter()
+                .map(|v| vec![v])
+                .collect(),
+        });
+    }
+    if !args.zip.is_empty() {
+        let mut keys = Vec::new();
+        let mut lists: Vec<Vec<String>> = Vec::new();
+        for z in &args.zip {
+            let (k, v) = split_assignment("--zip", z)?;
+            let values = parse_values("--zip", k, v)?;
+            if let Some(first) = lists.first()
+                && first.len() != values.len()
+            {
+                bail!(InputError(format!(
+                    "--zip {}: {} values, but --zip {} has {}; zipped lists vary together and need the same length",
+                    k,
+                    values.len(),
+                    keys[0],
+                    first.len()
+                )));
+            }
+            keys.push(k.to_string());
+            lists.push(values);
+        }
+        let n = lists[0].len();
+        out.push(Axis {
+            keys,
+            values: (0..n)
+                .map(|i| lists.iter().map(|l| l[i].clone()).collect())
+                .collect(),
+        });
+    }
+    if let Some(n) = args.seeds {
+        out.push(Axis {
+            keys: vec!["simulation.seed".to_string()],
+            values: (0..u64::from(n))
+                .map(|i| vec![base_seed.wrapping_add(i).to_string()])
+                .collect(),
+        });
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for a in &out {
+        for k in &a.keys {
+            if seen.contains(&k.as_str()) {
+                bail!(InputError(format!(
+                    "{k} is swept twice (by --grid, --zip or --seeds); give each key one axis"
+                )));
+            }
+            seen.push(k);
+        }
+    }
+    if out.is_empty() {
+        bail!(InputError(
+            "nothing to sweep: give at least one --grid KEY=VALUES, --zip KEY=VALUES or --seeds N"
+                .to_string()
+        ));
+    }
+    let points = out
+        .iter()
+        .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()))
+        .filter(|&p| p <= MAX_POINTS);
+    if points.is_none() {
+        bail!(InputError(format!(
+            "the sweep has more than {MAX_POINTS} points"
+        )));
+    }
+    Ok(out)
+}
+
+/// Every point: (key, value) pairs in axis order, the last axis varying fastest.
+fn points(axes: &[Axis]) -> Vec<Vec<(String, String)>> {
+    let mut out: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for axis in axes {
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                axis.values.iter().map(move |vals| {
+                    let mut q = p.clone();
+                    q.extend(axis.keys.iter().cloned().zip(vals.iter().cloned()));
+                    q
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// What `point.json` records: enough to know whether the point's outputs are up to date.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct PointRecord {
+    point: usize,
+    values: Vec<(String, String)>,
+    scenario_hash: String,
+    engine_version: String,
+    tail_memory_mb: u32,
+    bins: u32,
+    /// The sweep.csv header and this point's row.
+    header: Vec<String>,
+    row: Vec<String>,
+}
+
+/// Number formatting of the CSV outputs (shortest round-trip).
+fn num(x: f64) -> String {
+    format!("{x}")
+}
+
+/// The sweep.csv header.
+fn header(keys: &[String], metrics: &[&str]) -> Vec<String> {
+    let mut h: Vec<String> = ["point", "dir"].map(String::from).to_vec();
+    h.extend(keys.iter().cloned());
+    h.extend(["scenario_hash", "seed", "paths"].map(String::from));
+    for m in metrics {
+        for c in ["mean", "mean_lo", "mean_hi", "prob_loss"] {
+            h.push(format!("{m}.{c}"));
+        }
+        for l in SWEEP_LEVELS {
+            for c in ["var", "var_lo", "var_hi", "es", "es_lo", "es_hi"] {
+                h.push(format!("{m}.{c}_{l}"));
+            }
+        }
+    }
+    h
+}
+
+/// One point's row.
+fn row(
+    point: usize,
+    dir: &str,
+    values: &[(String, String)],
+    summary: &Summary,
+    metrics: &[&str],
+) -> Result<Vec<String>> {
+    let mut r = vec![point.to_string(), dir.to_string()];
+    r.extend(values.iter().map(|(_, v)| v.clone()));
+    let i = &summary.info;
+    r.extend([
+        i.scenario_hash.clone(),
+        i.seed.to_string(),
+        i.paths.to_string(),
+    ]);
+    for name in metrics {
+        let m: &MetricStats = summary
+            .metric(name)
+            .with_context(|| format!("headline metric {name} missing from the summary"))?;
+        r.push(num(m.mean));
+        r.push(num(m.mean - Z_95 * m.std_error));
+        r.push(num(m.mean + Z_95 * m.std_error));
+        r.push(num(m.prob_loss));
+        for l in SWEEP_LEVELS {
+            let s = m
+                .level(l)
+                .with_context(|| format!("level {l} missing for {name}"))?;
+            for v in [s.var, s.var_lo, s.var_hi, s.es, s.es_lo, s.es_hi] {
+                r.push(num(v));
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// One CSV line (RFC 4180 quoting).
+fn csv_line(fields: &[String]) -> String {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    quoted.join(",") + "\n"
+}
+
+/// The files `lrtsim run` writes for `model`.
+fn expected_files(model: &Model) -> Vec<&'static str> {
+    let mut f = vec!["summary.json", "tail_metrics.csv", "loss_distribution.csv"];
+    if model.withdrawals.is_some() {
+        f.push("redemption_wait.csv");
+    }
+    if model.market.is_some() {
+        f.push("price_paths.csv");
+    }
+    f
+}
+
+/// The point's record if its outputs are complete and up to date.
+fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointRecord> {
+    let text = std::fs::read_to_string(dir.join("point.json")).ok()?;
+    let rec: PointRecord = serde_json::from_str(&text).ok()?;
+    let same = rec.scenario_hash == want.scenario_hash
+        && rec.values == want.values
+        && rec.engine_version == want.engine_version
+        && rec.tail_memory_mb == want.tail_memory_mb
+        && rec.bins == want.bins
+        && rec.header == want.header
+        && rec.row.len() == want.header.len();
+    (same && expected_files(model).iter().all(|f| dir.join(f).is_file())).then_some(rec)
+}
 
 /// `lrtsim sweep`.
-pub fn sweep(_args: &SweepArgs) -> Result<()> {
-    anyhow::bail!("sweep: not yet implemented")
+pub fn sweep(args: &SweepArgs) -> Result<()> {
+    let base = crate::run::load_all(std::slice::from_ref(&args.scenario), &args.set.set)?
+        .pop()
+        .expect("one scenario");
+    let axes = axes(args, base.seed)?;
+    let keys: Vec<String> = axes.iter().flat_map(|a| a.keys.clone()).collect();
+    let points = points(&axes);
+    // Load and validate every point before running any.
+    let mut models = Vec::with_capacity(points.len());
+    let mut errors = Vec::new();
+    for p in &points {
+        let mut set = args.set.set.clone();
+        set.extend(p.iter().map(|(k, v)| format!("{k}={v}")));
+        match lrtsim_scenario::load_file(&args.scenario, &set) {
+            Ok(m) => models.push(m),
+            Err(e) => {
+                let at: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                errors.push((at.join(" "), e.to_string()));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        // One line per distinct problem, naming the first point that has it.
+        let n = errors.len();
+        let mut shown: Vec<(String, String, usize)> = Vec::new();
+        for (at, e) in errors {
+            match shown.iter_mut().find(|(_, m, _)| *m == e) {
+                Some(s) => s.2 += 1,
+                None => shown.push((at, e, 1)),
+            }
+        }
+        let lines: Vec<String> = shown
+            .iter()
+            .take(10)
+            .map(|(at, e, k)| match k {
+                1 => format!("point {at}: {e}"),
+                k => format!("point {at} (and {} more): {e}", k - 1),
+            })
+            .collect();
+        bail!(InputError(format!(
+            "{}\n{n} of {} points are invalid",
+            lines.join("\n"),
+            points.len()
+        )));
+    }
+    let metrics = headline(&base);
+    if let Some(m) = models.iter().find(|m| headline(m) != metrics) {
+        bail!(InputError(format!(
+            "the sweep changes which sections the scenario has ({} has different headline metrics); sweep values within a section",
+            m.name
+        )));
+    }
+    let out = PathBuf::from(args.out.replace("{name}", &base.name));
+    let settings = Settings {
+        threads: args.threads,
+        quiet: args.quiet,
+        tail_memory_mb: args.tail_memory_mb,
+        bins: args.bins,
+        paths_csv: false,
+    };
+    let head = header(&keys, &metrics);
+    let width = points.len().saturating_sub(1).to_string().len().max(4);
+    let mut rows: Vec<Vec<String>> = Vec::with_capacity(points.len());
+    let (mut ran, mut skipped) = (0usize, 0usize);
+    let started = Instant::now();
+    for (k, (values, model)) in points.iter().zip(&models).enumerate() {
+        let rel = format!("points/{k:0width$}");
+        let dir = out.join(&rel);
+        let mut record = PointRecord {
+            point: k,
+            values: values.clone(),
+            scenario_hash: model.scenario_hash.clone(),
+            engine_version: env!("CARGO_PKG_VERSION").to_string(),
+            tail_memory_mb: args.tail_memory_mb,
+            bins: args.bins,
+            header: head.clone(),
+            row: Vec::new(),
+        };
+        let label: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let done = if args.force {
+            None
+        } else {
+            up_to_date(&dir, model, &record)
+        };
+        if let Some(rec) = done {
+            skipped += 1;
+            if !args.quiet {
+                eprintln!(
+                    "[{}/{}] {}: up to date, skipped ({})",
+                    k + 1,
+                    points.len(),
+                    label.join(" "),
+                    dir.display()
+                );
+            }
+            rows.push(rec.row);
+        } else {
+            let t = Instant::now();
+            // A stale record must not vouch for outputs being rewritten.
+            let _ = std::fs::remove_file(dir.join("point.json"));
+            let (outcome, sink) = crate::run::simulate(model, &settings, None)?;
+            let summary = crate::run::report(model, &outcome, sink, &dir, &settings)?;
+            record.row = row(k, &rel, values, &summary, &metrics)?;
+            let json = serde_json::to_string_pretty(&record)?;
+            lrtsim_report::write_atomic(&dir.join("point.json"), |w| {
+                w.write_all(json.as_bytes())?;
+                w.write_all(b"\n")
+            })?;
+            ran += 1;
+            if !args.quiet {
+                eprintln!(
+                    "[{}/{}] {}: {} paths in {:.2} s -> {}",
+                    k + 1,
+                    points.len(),
+                    label.join(" "),
+                    model.paths,
+                    t.elapsed().as_secs_f64(),
+                    dir.display()
+                );
+            }
+            rows.push(record.row);
+        }
+        write_sweep_csv(&out.join("sweep.csv"), &head, &rows)?;
+    }
+    if !args.quiet {
+        eprintln!(
+            "{}: {} points ({ran} run, {skipped} up to date) in {:.2} s -> {}",
+            base.name,
+            points.len(),
+            started.elapsed().as_secs_f64(),
+            out.join("sweep.csv").display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes sweep.csv atomically.
+fn write_sweep_csv(path: &Path, head: &[String], rows: &[Vec<String>]) -> Result<()> {
+    lrtsim_report::write_atomic(path, |w| {
+        w.write_all(csv_line(head).as_bytes())?;
+        for r in rows {
+            w.write_all(csv_line(r).as_bytes())?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vals(spec: &str) -> Vec<String> {
+        parse_values("--grid", "k", spec).unwrap()
+    }
+
+    #[test]
+    fn value_lists_ranges_and_log_ranges() {
+        assert_eq!(vals("0.1,0.2, high"), ["0.1", "0.2", "high"]);
+        assert_eq!(vals("0.1:0.5:0.1"), ["0.1", "0.2", "0.3", "0.4", "0.5"]);
+        assert_eq!(vals("1000:5000:2000"), ["1000", "3000", "5000"]);
+        assert_eq!(vals("1:0:-0.25"), ["1.00", "0.75", "0.50", "0.25", "0.00"]);
+        assert_eq!(vals("0:1:0.3"), ["0.0", "0.3", "0.6", "0.9"]);
+        assert_eq!(vals("log:1e-4:1e-1:4"), ["0.0001", "0.001", "0.01", "0.1"]);
+        assert_eq!(vals("log:1:100:3"), ["1", "10", "100"]);
+        for bad in [
+            "1:2",
+            "1:2:0",
+            "2:1:1",
+            "log:0:1:3",
+            "log:1:10:1",
+            "a:2:1",
+            "1,,2",
+            "log:1:2",
+        ] {
+            assert!(parse_values("--grid", "k", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn points_are_the_product_with_the_last_axis_fastest() {
+        let a = Axis {
+            keys: vec!["a".into()],
+            values: vec![vec!["1".into()], vec!["2".into()]],
+        };
+        let z = Axis {
+            keys: vec!["b".into(), "c".into()],
+            values: vec![
+                vec!["x".into(), "10".into()],
+                vec!["y".into(), "20".into()],
+                vec!["z".into(), "30".into()],
+            ],
+        };
+        let p = points(&[a, z]);
+        assert_eq!(p.len(), 6);
+        let s = |i: usize| {
+            p[i].iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(s(0), "a=1 b=x c=10");
+        assert_eq!(s(1), "a=1 b=y c=20");
+        assert_eq!(s(5), "a=2 b=z c=30");
+    }
+
+    #[test]
+    fn csv_lines_quote_what_needs_it() {
+        assert_eq!(
+            csv_line(&["a".into(), "b,c".into(), "d\"e".into()]),
+            "a,\"b,c\",\"d\"\"e\"\n"
+        );
+    }
 }
