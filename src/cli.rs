@@ -53,13 +53,48 @@ pub struct ValidateArgs {
     pub set: SetArgs,
 }
 
-/// What `run` prints on stdout at the end.
+/// What `run` and `merge` print on stdout at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// A short table of the headline tail metrics.
     Table,
     /// The summary JSON (an array of summaries when several scenarios run).
     Json,
+}
+
+/// Threads and logging, shared by the commands that compute.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Worker threads (0: one per core; at most 1024). Results do not depend on it.
+    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub threads: u32,
+    /// No progress bar and no log on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// What the reports keep: results depend on these (not on the thread count).
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Memory for the exact tail values of all metrics together, MiB: with more paths than
+    /// fit, the lowest levels come from a histogram (see docs/outputs.md).
+    #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub tail_memory_mb: u32,
+    /// Bins per metric in loss_distribution.csv.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub bins: u32,
+}
+
+/// What goes to stdout and to the one-line summary CSV.
+#[derive(Debug, Args)]
+pub struct StdoutArgs {
+    /// What to print on stdout at the end.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Append one line per run (scenario, seed, --set values, headline metrics) to FILE,
+    /// writing the header only when FILE is new; `-` writes header and line to stdout.
+    #[arg(long, value_name = "FILE|-")]
+    pub summary_csv: Option<String>,
 }
 
 /// `lrtsim run`.
@@ -74,30 +109,15 @@ pub struct RunArgs {
     /// and no `{name}`, each writes to `DIR/<name>`.
     #[arg(short, long, value_name = "DIR", default_value = "out/{name}")]
     pub out: String,
-    /// Worker threads (0: one per core; at most 1024). Results do not depend on it.
-    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
-    pub threads: u32,
-    /// No progress bar and no run log on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// What to print on stdout at the end.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Append one line per run (scenario, seed, --set values, headline metrics) to FILE,
-    /// writing the header only when FILE is new; `-` writes header and line to stdout.
-    #[arg(long, value_name = "FILE|-")]
-    pub summary_csv: Option<String>,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    #[command(flatten)]
+    pub stdout: StdoutArgs,
     /// Also write paths.csv, one row per path (meant for small runs).
     #[arg(long)]
     pub paths_csv: bool,
-    /// Memory for the exact tail values of all metrics together, MiB: with more paths than
-    /// fit, the lowest levels come from a histogram (see docs/outputs.md). Results depend on
-    /// it, not on the thread count.
-    #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
-    pub tail_memory_mb: u32,
-    /// Bins per metric in loss_distribution.csv.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub bins: u32,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Simulate only shard I (0-based) of N — a contiguous share of the run's chunks of 1,024
     /// paths — and write its partial result `shard-I-of-N.lrtpart` into the output directory
     /// instead of the reports (`lrtsim merge` combines them). `auto/N` takes I from
@@ -115,19 +135,10 @@ pub struct MergeArgs {
     /// Output directory for the merged reports.
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Worker threads for the statistics (0: one per core). Results do not depend on it.
-    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
-    pub threads: u32,
-    /// No log on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// What to print on stdout at the end.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Append the merged run's line to FILE (as `run --summary-csv`, with the shards' --set
-    /// values as columns); `-` writes header and line to stdout.
-    #[arg(long, value_name = "FILE|-")]
-    pub summary_csv: Option<String>,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    #[command(flatten)]
+    pub stdout: StdoutArgs,
 }
 
 /// `lrtsim replay`.
@@ -150,12 +161,8 @@ pub struct ReplayArgs {
         default_value = "out/{name}/replay/path-{path}"
     )]
     pub out: String,
-    /// Worker threads (for the importance-sampling pilot runs of `method = "auto"`).
-    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
-    pub threads: u32,
-    /// No log on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
 }
 
 /// `lrtsim sweep`.
@@ -164,7 +171,6 @@ pub struct SweepArgs {
     /// The scenario file to sweep.
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
-    /// Overrides applied to every point (before the sweep's own values).
     #[command(flatten)]
     pub set: SetArgs,
     /// An axis of the cartesian product: `KEY=V1,V2,…`, `KEY=START:STOP:STEP` (inclusive) or
@@ -186,16 +192,8 @@ pub struct SweepArgs {
     /// Rerun points even if their outputs exist.
     #[arg(long)]
     pub force: bool,
-    /// Worker threads (0: one per core). Results do not depend on it.
-    #[arg(short = 't', long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
-    pub threads: u32,
-    /// No progress and no log on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Memory for exact tail values, MiB (as for `run`).
-    #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
-    pub tail_memory_mb: u32,
-    /// Bins per metric in each point's loss_distribution.csv.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub bins: u32,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }

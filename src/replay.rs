@@ -81,13 +81,13 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
     }
     let several = paths.len() > 1;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads as usize)
+        .num_threads(args.workers.threads as usize)
         .build()
         .context("starting the worker threads")?;
     let started = Instant::now();
     // The tilt of an importance-sampled run (for `method = "auto"`, its pilot runs), once.
     let mut replayer = pool.install(|| Replayer::new(&model));
-    if !args.quiet && replayer.tilt().is_some() {
+    if !args.workers.quiet && replayer.tilt().is_some() {
         eprintln!(
             "{}: importance-sampling tilt resolved in {:.2} s",
             model.name,
@@ -99,7 +99,7 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
         let dir = out_dir(&args.out, &model, path, several);
         let summary = r.summary_text();
         write_files(&dir, &r, &summary)?;
-        if !args.quiet {
+        if !args.workers.quiet {
             eprintln!(
                 "{}: path {path} replayed ({} event{}) -> {}",
                 model.name,

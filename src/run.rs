@@ -149,7 +149,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
     }
     let set_values = set_values(&args.set.set);
-    let summary_target = summary_target(args.summary_csv.as_deref());
+    let summary_target = summary_target(args.stdout.summary_csv.as_deref());
     if let Some(t) = &summary_target {
         // Fail before simulating if the sweep file's columns would not line up.
         let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
@@ -169,7 +169,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let settings = Settings::of_run(args);
     if let Some(spec) = &args.shard {
         let shard = crate::shard::ShardSpec::parse(spec)?;
-        if args.paths_csv || args.summary_csv.is_some() {
+        if args.paths_csv || args.stdout.summary_csv.is_some() {
             bail!(InputError(
                 "--shard writes a partial result only: --paths-csv needs an unsharded run, and --summary-csv goes to `lrtsim merge`".to_string()
             ));
@@ -185,7 +185,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let (outcome, sink) = simulate(model, &settings, None)?;
         let elapsed = started.elapsed().as_secs_f64();
         let summary = report(model, &outcome, sink, dir, &settings)?;
-        if !args.quiet {
+        if !args.workers.quiet {
             eprintln!(
                 "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
                 model.name,
@@ -197,12 +197,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         if let Some(t) = &summary_target {
             lrtsim_report::append_summary_csv(t, &set_values, &summary, &headline(model))?;
         }
-        if args.format == Format::Table {
+        if args.stdout.format == Format::Table {
             print_stdout(&lrtsim_report::render_table(&summary, &headline(model)))?;
         }
         summaries.push(summary);
     }
-    if args.format == Format::Json {
+    if args.stdout.format == Format::Json {
         // Serialized like summary.json (metrics in report order), not via a sorted map.
         let json = if several {
             serde_json::to_string_pretty(&summaries)?
@@ -335,10 +335,10 @@ impl Settings {
     /// The settings of `lrtsim run`.
     pub fn of_run(args: &RunArgs) -> Self {
         Settings {
-            threads: args.threads,
-            quiet: args.quiet,
-            tail_memory_mb: args.tail_memory_mb,
-            bins: args.bins,
+            threads: args.workers.threads,
+            quiet: args.workers.quiet,
+            tail_memory_mb: args.report.tail_memory_mb,
+            bins: args.report.bins,
             paths_csv: args.paths_csv,
         }
     }

@@ -617,8 +617,8 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         }
     };
     let settings = Settings {
-        threads: args.threads,
-        quiet: args.quiet,
+        threads: args.workers.threads,
+        quiet: args.workers.quiet,
         tail_memory_mb: f.tail_memory_mb,
         bins: f.bins,
         paths_csv: false,
@@ -717,7 +717,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     };
     let head = crate::run::headline(&model);
     let set_values = crate::run::set_values(&f.overrides);
-    let target = crate::run::summary_target(args.summary_csv.as_deref());
+    let target = crate::run::summary_target(args.stdout.summary_csv.as_deref());
     if let Some(t) = &target {
         let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
         lrtsim_report::check_summary_csv(t, &keys, &head, &lrtsim_report::DEFAULT_LEVELS)?;
@@ -726,7 +726,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     if let Some(t) = &target {
         lrtsim_report::append_summary_csv(t, &set_values, &summary, &head)?;
     }
-    if !args.quiet {
+    if !args.workers.quiet {
         eprintln!(
             "{}: merged {} part{} ({} paths) in {:.2} s -> {}",
             model.name,
@@ -737,7 +737,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             args.out.display()
         );
     }
-    match args.format {
+    match args.stdout.format {
         Format::Table => print_stdout(&lrtsim_report::render_table(&summary, &head))?,
         Format::Json => print_stdout(&serde_json::to_string_pretty(&summary)?)?,
     }

@@ -406,10 +406,10 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     }
     let out = PathBuf::from(args.out.replace("{name}", &base.name));
     let settings = Settings {
-        threads: args.threads,
-        quiet: args.quiet,
-        tail_memory_mb: args.tail_memory_mb,
-        bins: args.bins,
+        threads: args.workers.threads,
+        quiet: args.workers.quiet,
+        tail_memory_mb: args.report.tail_memory_mb,
+        bins: args.report.bins,
         paths_csv: false,
     };
     let head = header(&keys, &metrics);
@@ -425,8 +425,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             values: values.clone(),
             scenario_hash: model.scenario_hash.clone(),
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
-            tail_memory_mb: args.tail_memory_mb,
-            bins: args.bins,
+            tail_memory_mb: args.report.tail_memory_mb,
+            bins: args.report.bins,
             header: head.clone(),
             row: Vec::new(),
         };
@@ -438,7 +438,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         };
         if let Some(rec) = done {
             skipped += 1;
-            if !args.quiet {
+            if !args.workers.quiet {
                 eprintln!(
                     "[{}/{}] {}: up to date, skipped ({})",
                     k + 1,
@@ -461,7 +461,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
                 w.write_all(b"\n")
             })?;
             ran += 1;
-            if !args.quiet {
+            if !args.workers.quiet {
                 eprintln!(
                     "[{}/{}] {}: {} paths in {:.2} s -> {}",
                     k + 1,
@@ -476,7 +476,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         }
         write_sweep_csv(&out.join("sweep.csv"), &head, &rows)?;
     }
-    if !args.quiet {
+    if !args.workers.quiet {
         eprintln!(
             "{}: {} points ({ran} run, {skipped} up to date) in {:.2} s -> {}",
             base.name,
