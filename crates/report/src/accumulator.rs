@@ -116,6 +116,13 @@ trait Entry: Copy + Ord {
     fn key(self) -> i64;
     /// The path id.
     fn path(self) -> u64;
+    /// Whether it carries a weight.
+    const WEIGHTED: bool;
+    /// The entry of the value of key `key` of path `path`, with weight bits `w` (ignored when
+    /// unweighted).
+    fn from_parts(key: i64, path: u64, w: u64) -> Self;
+    /// The weight bits (0 when unweighted).
+    fn weight_bits(self) -> u64;
     /// Appends the serialized entry (key, path id and, weighted, weight bits: little-endian).
     fn encode(self, out: &mut Vec<u8>);
     /// The entry at the start of `b` (`BYTES` long), if valid: a key above `i64::MIN` and, with
@@ -152,6 +159,7 @@ impl Entry for PlainEntry {
         rid: 0,
     };
     const BYTES: usize = 16;
+    const WEIGHTED: bool = false;
 
     #[inline(always)]
     fn key(self) -> i64 {
@@ -160,6 +168,16 @@ impl Entry for PlainEntry {
 
     fn path(self) -> u64 {
         !self.rid
+    }
+
+    #[inline(always)]
+    fn from_parts(key: i64, path: u64, _w: u64) -> Self {
+        PlainEntry { key, rid: !path }
+    }
+
+    #[inline(always)]
+    fn weight_bits(self) -> u64 {
+        0
     }
 
     fn encode(self, out: &mut Vec<u8>) {
@@ -183,6 +201,7 @@ impl Entry for WeightedEntry {
         w: 0,
     };
     const BYTES: usize = 24;
+    const WEIGHTED: bool = true;
 
     #[inline(always)]
     fn key(self) -> i64 {
@@ -191,6 +210,16 @@ impl Entry for WeightedEntry {
 
     fn path(self) -> u64 {
         !self.rid
+    }
+
+    #[inline(always)]
+    fn from_parts(key: i64, path: u64, w: u64) -> Self {
+        WeightedEntry { key, rid: !path, w }
+    }
+
+    #[inline(always)]
+    fn weight_bits(self) -> u64 {
+        self.w
     }
 
     fn encode(self, out: &mut Vec<u8>) {
@@ -209,14 +238,119 @@ impl Entry for WeightedEntry {
     }
 }
 
+/// A run of consecutive path ids: the values of one chunk, or of chunks of adjacent paths that
+/// arrived one after the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IdRun {
+    first: u64,
+    len: u64,
+}
+
+/// Every value offered to a [`TopM`] that never had to compact, in arrival order: the keys, the
+/// weight bits (weighted accumulators only, else empty), and the path ids as runs of consecutive
+/// ids (about one per chunk) — 8 bytes per value (16 weighted) instead of an entry's 16 (24).
+/// Most runs keep every value (m = the run's path count), and never need more.
+#[derive(Clone, Default)]
+struct Dense {
+    keys: Vec<i64>,
+    w: Vec<u64>,
+    runs: Vec<IdRun>,
+}
+
+impl Dense {
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Makes room for `extra` more values in a store of capacity `m` (`usize::MAX`: everything
+    /// is kept): m at once when m is finite — the memory budget counts it anyway, and a store
+    /// that fills up (every value kept, when m is the run's path count) is then never copied —
+    /// then 2m − 1, the most it holds; amortized doubling when everything is kept.
+    fn reserve(&mut self, m: usize, extra: usize, weighted: bool) {
+        let need = self.keys.len() + extra;
+        if need <= self.keys.capacity() && (!weighted || need <= self.w.capacity()) {
+            return;
+        }
+        if m == usize::MAX {
+            self.keys.reserve(extra);
+            if weighted {
+                self.w.reserve(extra);
+            }
+        } else {
+            let target = if need <= m { m } else { 2 * m - 1 }.max(need);
+            self.keys.reserve_exact(target - self.keys.len());
+            if weighted {
+                self.w.reserve_exact(target - self.w.len());
+            }
+        }
+    }
+
+    /// Records the ids of the `len` values appended next: paths `first`, `first + 1`, ….
+    #[inline]
+    fn push_run(&mut self, first: u64, len: usize) {
+        if len == 0 {
+            return;
+        }
+        let len = len as u64;
+        match self.runs.last_mut() {
+            Some(r) if r.first.checked_add(r.len) == Some(first) => r.len += len,
+            _ => self.runs.push(IdRun { first, len }),
+        }
+    }
+
+    /// Appends `other`'s values (after making room for them).
+    fn append(&mut self, other: &Dense) {
+        self.keys.extend_from_slice(&other.keys);
+        self.w.extend_from_slice(&other.w);
+        for r in &other.runs {
+            self.push_run(r.first, r.len as usize);
+        }
+    }
+
+    /// Calls `f` with each value's entry, in arrival order.
+    #[inline]
+    fn for_each<E: Entry>(&self, mut f: impl FnMut(E)) {
+        let mut at = 0;
+        for r in &self.runs {
+            let n = r.len as usize;
+            let keys = &self.keys[at..at + n];
+            if E::WEIGHTED {
+                let w = &self.w[at..at + n];
+                for (j, (&key, &w)) in keys.iter().zip(w).enumerate() {
+                    f(E::from_parts(key, r.first + j as u64, w));
+                }
+            } else {
+                for (j, &key) in keys.iter().enumerate() {
+                    f(E::from_parts(key, r.first + j as u64, 0));
+                }
+            }
+            at += n;
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.keys.capacity() * size_of::<i64>()
+            + self.w.capacity() * size_of::<u64>()
+            + self.runs.capacity() * size_of::<IdRun>()
+    }
+}
+
 /// The m largest entries seen, under a total order: a buffer of up to 2m entries, compacted to
 /// the m largest with `select_nth_unstable_by` when full; the m-th largest then becomes a
 /// threshold below which new entries are not even stored. The kept multiset is unique, so it
 /// does not depend on the order of arrival.
+///
+/// Until the buffer first has to compact (2m values; never when m is the run's path count or
+/// everything is kept), it holds every value offered, and keeps them as a [`Dense`] store
+/// instead: the same values in the same order, in half the memory, appended a chunk at a time.
+/// The first compaction converts them to entries (`spill`), the state the buffer would have had.
 #[derive(Clone)]
 struct TopM<E> {
     /// m; `usize::MAX` keeps everything.
     m: usize,
+    /// Every value offered, while no compaction was ever needed; `buf` is then empty and `thr`
+    /// the floor.
+    dense: Option<Dense>,
     buf: Vec<E>,
     /// Entries at or below it are not among the m largest.
     thr: E,
@@ -224,18 +358,37 @@ struct TopM<E> {
 
 impl<E> fmt::Debug for TopM<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TopM")
-            .field("m", &self.m)
-            .field("len", &self.buf.len())
-            .field("capacity", &self.buf.capacity())
-            .finish()
+        let mut s = f.debug_struct("TopM");
+        s.field("m", &self.m);
+        match &self.dense {
+            Some(d) => s
+                .field("dense", &d.keys.len())
+                .field("capacity", &d.keys.capacity())
+                .field("runs", &d.runs.len()),
+            None => s
+                .field("len", &self.buf.len())
+                .field("capacity", &self.buf.capacity()),
+        };
+        s.finish()
     }
 }
 
 impl<E: Entry> TopM<E> {
+    /// An empty buffer, in the dense state.
     fn new(m: usize) -> Self {
         TopM {
             m,
+            dense: Some(Dense::default()),
+            buf: Vec::new(),
+            thr: E::FLOOR,
+        }
+    }
+
+    /// An empty buffer of entries (not dense).
+    fn of_entries(m: usize) -> Self {
+        TopM {
+            m,
+            dense: None,
             buf: Vec::new(),
             thr: E::FLOOR,
         }
@@ -243,6 +396,58 @@ impl<E: Entry> TopM<E> {
 
     fn keeps_all(&self) -> bool {
         self.m == usize::MAX
+    }
+
+    /// Number of values held (all of them in the dense state).
+    fn len(&self) -> usize {
+        self.dense.as_ref().map_or(self.buf.len(), Dense::len)
+    }
+
+    /// Whether a dense store of `len` values can take `extra` more: everything is kept, or
+    /// they stay below 2m (where the buffer compacts).
+    fn dense_fits(&self, len: usize, extra: usize) -> bool {
+        self.keeps_all() || len + extra < 2 * self.m
+    }
+
+    /// The dense store, ready for a chunk of `len` values of the paths from `first` on (room
+    /// reserved, ids recorded: append the keys, and weight bits when weighted), or `None` when
+    /// the chunk goes through [`offer`](Self::offer) — after converting the dense store to
+    /// entries if the chunk would make the buffer compact.
+    #[inline]
+    fn dense_chunk(&mut self, first: u64, len: usize) -> Option<&mut Dense> {
+        let fits = self.dense.as_ref()?.len();
+        if !self.dense_fits(fits, len) {
+            self.spill(len);
+            return None;
+        }
+        let m = self.m;
+        let d = self.dense.as_mut()?;
+        d.reserve(m, len, E::WEIGHTED);
+        d.push_run(first, len);
+        Some(d)
+    }
+
+    /// Converts a dense store to entries (the same entries, in the same order, that offering
+    /// its values would have pushed), with room for `extra` more as [`grow`](Self::grow) would
+    /// have made it.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, extra: usize) {
+        let Some(d) = self.dense.take() else {
+            return;
+        };
+        let len = d.len();
+        let cap = if self.keeps_all() {
+            len + extra
+        } else if len + extra <= self.m {
+            self.m
+        } else {
+            2 * self.m
+        };
+        let mut buf = Vec::with_capacity(cap.max(len));
+        d.for_each(|e| buf.push(e));
+        drop(d);
+        self.buf = buf;
     }
 
     #[inline(always)]
@@ -264,6 +469,7 @@ impl<E: Entry> TopM<E> {
 
     #[inline(always)]
     fn push(&mut self, e: E) {
+        debug_assert!(self.dense.is_none(), "push to a dense TopM");
         if self.buf.len() == self.buf.capacity() {
             self.grow();
         }
@@ -283,7 +489,8 @@ impl<E: Entry> TopM<E> {
         let target = if self.keeps_all() {
             doubled
         } else if len < self.m {
-            doubled.min(self.m)
+            // m at once: the memory budget counts it anyway.
+            self.m
         } else {
             2 * self.m
         };
@@ -299,26 +506,88 @@ impl<E: Entry> TopM<E> {
         self.thr = self.thr.max(self.buf[m - 1]);
     }
 
+    /// Calls `f` with every entry held, in no particular order.
+    #[inline]
+    fn for_each_entry(&self, mut f: impl FnMut(E)) {
+        match &self.dense {
+            Some(d) => d.for_each(f),
+            None => self.buf.iter().for_each(|&e| f(e)),
+        }
+    }
+
+    /// (key, weight bits) of every value held (weight bits 0 when unweighted), in arrival order
+    /// while dense.
+    fn key_weights(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let (keys, w, buf): (&[i64], &[u64], &[E]) = match &self.dense {
+            Some(d) => (&d.keys, &d.w, &[]),
+            None => (&[], &[], &self.buf),
+        };
+        keys.iter()
+            .enumerate()
+            .map(move |(i, &k)| (k, if E::WEIGHTED { w[i] } else { 0 }))
+            .chain(buf.iter().map(|e| (e.key(), e.weight_bits())))
+    }
+
     fn merge(&mut self, other: &TopM<E>) {
-        if self.keeps_all() {
-            self.buf.extend_from_slice(&other.buf);
+        if let (Some(a), Some(b)) = (&self.dense, &other.dense)
+            && self.dense_fits(a.len(), b.len())
+        {
+            let m = self.m;
+            let a = self.dense.as_mut().expect("dense");
+            a.reserve(m, b.len(), E::WEIGHTED);
+            a.append(b);
             return;
         }
-        for &e in &other.buf {
-            self.offer(e);
+        self.spill(other.len());
+        if self.keeps_all() {
+            self.buf.reserve(other.len());
+            other.for_each_entry(|e| self.buf.push(e));
+            return;
         }
+        other.for_each_entry(|e| self.offer(e));
         // `other` holds at least m entries at or above its threshold.
         self.thr = self.thr.max(other.thr);
+    }
+
+    /// Every entry held, in no particular order.
+    fn entries(&self) -> Vec<E> {
+        match &self.dense {
+            Some(d) => {
+                let mut v = Vec::with_capacity(d.len());
+                d.for_each(|e| v.push(e));
+                v
+            }
+            None => self.buf.clone(),
+        }
     }
 
     /// The `depth` largest entries, sorted descending. `depth` must not exceed m unless the
     /// buffer holds every entry ever offered.
     fn top_sorted(&self, depth: usize) -> Vec<E> {
-        let depth = depth.min(self.buf.len());
+        let depth = depth.min(self.len());
         if depth == 0 {
             return Vec::new();
         }
-        let mut v = self.buf.clone();
+        let mut v = self.entries();
+        if depth < v.len() {
+            v.select_nth_unstable_by(depth - 1, |a, b| b.cmp(a));
+            v.truncate(depth);
+        }
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v
+    }
+
+    /// The keys of the `depth` largest entries, sorted descending (same conditions as
+    /// [`top_sorted`](Self::top_sorted)): the same keys, selected and sorted as plain integers.
+    fn top_keys_sorted(&self, depth: usize) -> Vec<i64> {
+        let depth = depth.min(self.len());
+        if depth == 0 {
+            return Vec::new();
+        }
+        let mut v: Vec<i64> = match &self.dense {
+            Some(d) => d.keys.clone(),
+            None => self.buf.iter().map(|e| e.key()).collect(),
+        };
         if depth < v.len() {
             v.select_nth_unstable_by(depth - 1, |a, b| b.cmp(a));
             v.truncate(depth);
@@ -330,8 +599,8 @@ impl<E: Entry> TopM<E> {
     /// The `depth` largest entries, in no particular order (same conditions as
     /// [`top_sorted`](Self::top_sorted)).
     fn top(&self, depth: usize) -> Vec<E> {
-        let depth = depth.min(self.buf.len());
-        let mut v = self.buf.clone();
+        let depth = depth.min(self.len());
+        let mut v = self.entries();
         if depth == 0 {
             v.clear();
         } else if depth < v.len() {
@@ -341,33 +610,95 @@ impl<E: Entry> TopM<E> {
         v
     }
 
+    /// (key, weight bits) of the `depth` largest entries, in no particular order (same
+    /// conditions as [`top_sorted`](Self::top_sorted)); straight from the dense store when it
+    /// is all of them.
+    fn top_key_weights(&self, depth: usize) -> Vec<(i64, u64)> {
+        match &self.dense {
+            Some(d) if depth >= d.len() => self.key_weights().collect(),
+            _ => self
+                .top(depth)
+                .into_iter()
+                .map(|e| (e.key(), e.weight_bits()))
+                .collect(),
+        }
+    }
+
     /// How many entries the statistics may use: all of them while the buffer holds every entry
     /// offered (fewer than 2m), else the m largest.
     fn usable(&self, offered: u64) -> usize {
-        if self.buf.len() as u64 == offered {
-            self.buf.len()
+        let len = self.len();
+        if len as u64 == offered {
+            len
         } else {
-            self.buf.len().min(self.m)
+            len.min(self.m)
         }
     }
 
     fn memory_bytes(&self) -> usize {
-        self.buf.capacity() * size_of::<E>()
+        self.buf.capacity() * size_of::<E>() + self.dense.as_ref().map_or(0, Dense::memory_bytes)
     }
 
-    /// Up to `n` of the usable entries (see [`usable`](Self::usable)) that pass `keep`, the
-    /// largest first.
-    fn largest_where(&self, offered: u64, n: usize, keep: impl Fn(E) -> bool) -> Vec<E> {
+    /// Up to `n` of the usable entries (see [`usable`](Self::usable)) whose key passes `keep`,
+    /// the largest first. Once `n` are found, a key below the n-th one's is skipped at the cost
+    /// of a comparison (in the dense state, whole blocks of keys at a time), and only the few
+    /// others become entries.
+    fn largest_where(&self, offered: u64, n: usize, keep: impl Fn(i64) -> bool) -> Vec<E> {
+        const BLOCK_KEYS: usize = 64;
         let mut best: Vec<E> = Vec::with_capacity(n + 1);
-        for &e in &self.buf {
-            if keep(e) && (best.len() < n || best.last().is_some_and(|&l| e > l)) {
+        if n == 0 {
+            return best;
+        }
+        // Keys below it cannot enter `best`: its last entry's, once full.
+        let mut floor = i64::MIN;
+        #[inline(always)]
+        fn consider<E: Entry>(best: &mut Vec<E>, floor: &mut i64, n: usize, e: E) {
+            if best.len() < n || e > best[best.len() - 1] {
                 let at = best.partition_point(|&b| b > e);
                 best.insert(at, e);
                 best.truncate(n);
+                if best.len() == n {
+                    *floor = best[n - 1].key();
+                }
             }
         }
-        if self.usable(offered) < self.buf.len() {
-            // Only the m largest are usable: those with fewer than m entries above them.
+        match &self.dense {
+            Some(d) => {
+                let mut at = 0;
+                for r in &d.runs {
+                    let len = r.len as usize;
+                    let keys = &d.keys[at..at + len];
+                    for (b, block) in keys.chunks(BLOCK_KEYS).enumerate() {
+                        if !block.iter().fold(false, |a, &k| a | (k >= floor)) {
+                            continue;
+                        }
+                        for (j, &key) in block.iter().enumerate() {
+                            if key >= floor && keep(key) {
+                                let i = b * BLOCK_KEYS + j;
+                                let w = if E::WEIGHTED { d.w[at + i] } else { 0 };
+                                consider(
+                                    &mut best,
+                                    &mut floor,
+                                    n,
+                                    E::from_parts(key, r.first + i as u64, w),
+                                );
+                            }
+                        }
+                    }
+                    at += len;
+                }
+            }
+            None => {
+                for &e in &self.buf {
+                    if e.key() >= floor && keep(e.key()) {
+                        consider(&mut best, &mut floor, n, e);
+                    }
+                }
+            }
+        }
+        if self.usable(offered) < self.len() {
+            // Only the m largest are usable: those with fewer than m entries above them (never
+            // dense: a dense store is all usable).
             while let Some(&last) = best.last() {
                 if self.buf.iter().filter(|&&x| x > last).count() < self.m {
                     break;
@@ -398,7 +729,8 @@ impl<E: Entry> TopM<E> {
     /// `offered` paths, checking the count (all the paths while fewer than 2m, else m) and the
     /// order. The threshold becomes the smallest entry once values were dropped (every later
     /// entry at or below it would never be among the m largest), so the kept set, and every
-    /// result, is the one of the accumulator written.
+    /// result, is the one of the accumulator written. The result holds entries (it is not
+    /// dense).
     fn decode<R: Read + ?Sized>(
         d: &mut Decoder<'_, R>,
         m: usize,
@@ -416,7 +748,7 @@ impl<E: Entry> TopM<E> {
                 "{count} tail entries for {offered} paths and capacity {m} (expected {expected})"
             )));
         }
-        let mut t = TopM::new(m);
+        let mut t = TopM::of_entries(m);
         let mut bytes = vec![0u8; BLOCK * E::BYTES];
         let mut left = count;
         while left > 0 {
@@ -496,7 +828,10 @@ fn extend(lo: &mut i64, hi: &mut i64, key: i64) {
 ///   (Dekker's product), the weight sums in plain `f64` — and then added to superaccumulators,
 ///   exact sums of `f64`s rounded once at the end;
 /// * the m largest values (`tail_capacity`, see [`tail_capacity`]) with their path ids and
-///   weights, in a buffer of at most 2m entries (16 bytes each, 24 with weights);
+///   weights, in a buffer of at most 2m entries (16 bytes each, 24 with weights) — while it
+///   holds every value added (fewer than 2m, the common case of m ≥ the run's path count), as
+///   the values' keys (and weights) alone, 8 bytes each (16 with weights), plus the path ids'
+///   ranges, one per chunk;
 /// * a log-linear histogram of all values: 2⁷ buckets per binary order of magnitude and sign
 ///   (relative width ≤ 2⁻⁷), each with its count, the smallest and largest value it saw and, with
 ///   weights, the fixed-point sums of w and w² (units of 2⁻⁶⁴, saturating at 2⁶⁴ per bucket).
@@ -633,20 +968,18 @@ impl MetricAccumulator {
             "path ids from {first_path} for {} values overflow u64",
             values.len()
         );
-        // Ids descend in the entries' order: path first_path + i has !first_path − i.
-        let rid = !first_path;
         match (weights, self.weights.is_some()) {
-            (None, false) => self.add_plain(rid, values),
+            (None, false) => self.add_plain(first_path, values),
             (Some(w), true) => {
                 assert_eq!(w.len(), values.len(), "a chunk needs one weight per value");
-                self.add_weighted(rid, values, w);
+                self.add_weighted(first_path, values, w);
             }
             (Some(_), false) => panic!("weights given to an unweighted MetricAccumulator"),
             (None, true) => panic!("a weighted MetricAccumulator needs the chunk's weights"),
         }
     }
 
-    fn add_plain(&mut self, rid: u64, values: &[f64]) {
+    fn add_plain(&mut self, first_path: u64, values: &[f64]) {
         // Pass 1: the chunk's sums, in lanes (value i of the chunk to lane i mod LANES), so the
         // processor can overlap and vectorize them.
         let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
@@ -670,10 +1003,33 @@ impl MetricAccumulator {
         let Tail::Plain(tail) = &mut self.tail else {
             unreachable!("an unweighted accumulator keeps plain values")
         };
+        let (mut lo, mut hi) = (self.min_key, self.max_key);
+        if let Some(d) = tail.dense_chunk(first_path, values.len()) {
+            // Every value kept so far: append the keys, then the extremes and the histogram.
+            let start = d.keys.len();
+            d.keys.extend(values.iter().map(|&x| value_key(x)));
+            let keys = &d.keys[start..];
+            match &mut self.hist {
+                Some(h) => {
+                    for &key in keys {
+                        extend(&mut lo, &mut hi, key);
+                        h.add(key);
+                    }
+                }
+                None => {
+                    for &key in keys {
+                        extend(&mut lo, &mut hi, key);
+                    }
+                }
+            }
+            self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
+            return;
+        }
         if tail.keeps_all() {
             tail.buf.reserve(values.len());
         }
-        let (mut lo, mut hi) = (self.min_key, self.max_key);
+        // Ids descend in the entries' order: path first_path + i has !first_path − i.
+        let rid = !first_path;
         let mut thr = tail.thr.key;
         match &mut self.hist {
             Some(h) => {
@@ -701,7 +1057,7 @@ impl MetricAccumulator {
         self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
     }
 
-    fn add_weighted(&mut self, rid: u64, values: &[f64], weights: &[f64]) {
+    fn add_weighted(&mut self, first_path: u64, values: &[f64], weights: &[f64]) {
         // Pass 1: the sums, in lanes: Σ w·L and Σ (w·L)² compensated, with exact squares, as
         // for unweighted values; Σ w, Σ w² and Σ w·1{L > 0} (the weights' summary and
         // `prob_loss`) in plain f64 lanes, which keep 15 digits.
@@ -739,40 +1095,68 @@ impl MetricAccumulator {
         let Tail::Weighted(tail) = &mut self.tail else {
             unreachable!("a weighted accumulator keeps weighted entries")
         };
-        if tail.keeps_all() {
-            tail.buf.reserve(values.len());
-        }
         let (mut lo, mut hi) = (self.min_key, self.max_key);
         // Positive finite weights order like their bits.
         let mut max_w = 0u64;
         let mut positive = 0u64;
-        let mut thr = tail.thr.key;
-        match &mut self.hist {
-            Some(h) => {
-                for (i, (&x, &w)) in values.iter().zip(weights).enumerate() {
-                    let key = value_key(x);
-                    extend(&mut lo, &mut hi, key);
-                    max_w = max_w.max(w.to_bits());
-                    positive += u64::from(x > 0.0);
-                    h.add_weighted(key, to_fixed(w), to_fixed(w * w));
-                    tail.offer_with(&mut thr, key, || WeightedEntry {
-                        key,
-                        rid: rid - i as u64,
-                        w: w.to_bits(),
-                    });
+        if let Some(d) = tail.dense_chunk(first_path, values.len()) {
+            // Every value kept so far: append the keys and weight bits, then the extremes, the
+            // largest weight and the histogram.
+            let start = d.keys.len();
+            d.keys.extend(values.iter().map(|&x| value_key(x)));
+            d.w.extend(weights.iter().map(|&w| w.to_bits()));
+            let keys = &d.keys[start..];
+            match &mut self.hist {
+                Some(h) => {
+                    for ((&x, &w), &key) in values.iter().zip(weights).zip(keys) {
+                        extend(&mut lo, &mut hi, key);
+                        max_w = max_w.max(w.to_bits());
+                        positive += u64::from(x > 0.0);
+                        h.add_weighted(key, to_fixed(w), to_fixed(w * w));
+                    }
+                }
+                None => {
+                    for ((&x, &w), &key) in values.iter().zip(weights).zip(keys) {
+                        extend(&mut lo, &mut hi, key);
+                        max_w = max_w.max(w.to_bits());
+                        positive += u64::from(x > 0.0);
+                    }
                 }
             }
-            None => {
-                for (i, (&x, &w)) in values.iter().zip(weights).enumerate() {
-                    let key = value_key(x);
-                    extend(&mut lo, &mut hi, key);
-                    max_w = max_w.max(w.to_bits());
-                    positive += u64::from(x > 0.0);
-                    tail.offer_with(&mut thr, key, || WeightedEntry {
-                        key,
-                        rid: rid - i as u64,
-                        w: w.to_bits(),
-                    });
+        } else {
+            if tail.keeps_all() {
+                tail.buf.reserve(values.len());
+            }
+            // Ids descend in the entries' order: path first_path + i has !first_path − i.
+            let rid = !first_path;
+            let mut thr = tail.thr.key;
+            match &mut self.hist {
+                Some(h) => {
+                    for (i, (&x, &w)) in values.iter().zip(weights).enumerate() {
+                        let key = value_key(x);
+                        extend(&mut lo, &mut hi, key);
+                        max_w = max_w.max(w.to_bits());
+                        positive += u64::from(x > 0.0);
+                        h.add_weighted(key, to_fixed(w), to_fixed(w * w));
+                        tail.offer_with(&mut thr, key, || WeightedEntry {
+                            key,
+                            rid: rid - i as u64,
+                            w: w.to_bits(),
+                        });
+                    }
+                }
+                None => {
+                    for (i, (&x, &w)) in values.iter().zip(weights).enumerate() {
+                        let key = value_key(x);
+                        extend(&mut lo, &mut hi, key);
+                        max_w = max_w.max(w.to_bits());
+                        positive += u64::from(x > 0.0);
+                        tail.offer_with(&mut thr, key, || WeightedEntry {
+                            key,
+                            rid: rid - i as u64,
+                            w: w.to_bits(),
+                        });
+                    }
                 }
             }
         }
@@ -988,8 +1372,8 @@ impl MetricAccumulator {
             hist,
         };
         match &acc.tail {
-            Tail::Plain(t) => acc.check_kept(t.buf.iter().map(|e| e.key)),
-            Tail::Weighted(t) => acc.check_kept(t.buf.iter().map(|e| e.key)),
+            Tail::Plain(t) => acc.check_kept(t.key_weights().map(|(k, _)| k)),
+            Tail::Weighted(t) => acc.check_kept(t.key_weights().map(|(k, _)| k)),
         }
         .map_err(|what| ReportError::Corrupt {
             what: format!("MetricAccumulator: {what}"),
@@ -1057,7 +1441,9 @@ impl MetricAccumulator {
 
     /// Bytes of heap and struct in use now: the tail buffer's capacity, the histogram and the
     /// exact sums. Up to 2m × 16 bytes (× 24 weighted) + a few kB per binary order of magnitude
-    /// the values span + about 1.2 kB (2.9 kB weighted).
+    /// the values span + about 1.2 kB (2.9 kB weighted); while every value added is kept (fewer
+    /// than 2m), half that for the tail. The one chunk or merge that first makes the buffer
+    /// compact briefly holds both forms.
     ///
     /// [`stats`](Self::stats) and [`histogram`](Self::histogram) temporarily copy the buffer
     /// (and, for weighted statistics, make three `f64` arrays of m entries) while they sort it.
@@ -1211,12 +1597,12 @@ impl MetricAccumulator {
         };
         match &self.tail {
             Tail::Plain(t) => t
-                .largest_where(self.paths, WORST_PATHS, |e| positive(e.key))
+                .largest_where(self.paths, WORST_PATHS, positive)
                 .into_iter()
                 .map(|e| worst(e.path(), e.key))
                 .collect(),
             Tail::Weighted(t) => t
-                .largest_where(self.paths, WORST_PATHS, |e| positive(e.key))
+                .largest_where(self.paths, WORST_PATHS, positive)
                 .into_iter()
                 .map(|e| worst(e.path(), e.key))
                 .collect(),
@@ -1239,11 +1625,7 @@ impl MetricAccumulator {
                     .max()
                     .unwrap_or(0);
                 let depth = need.min(usable);
-                let values: Vec<f64> = t
-                    .top_sorted(depth)
-                    .into_iter()
-                    .map(|e| from_key(e.key))
-                    .collect();
+                let values: Vec<f64> = t.top_keys_sorted(depth).into_iter().map(from_key).collect();
                 let rest = || self.rest_segments(&values, None);
                 let view = TailView {
                     n,
@@ -1258,12 +1640,12 @@ impl MetricAccumulator {
                 levels.iter().map(|&a| view.level(a, z)).collect()
             }
             Tail::Weighted(t) => {
-                let mut entries = t.top(t.usable(n));
+                let mut entries = t.top_key_weights(t.usable(n));
                 // By value, then weight: the order of the sums below, and so their bits, does
                 // not depend on the path ids.
-                entries.sort_unstable_by_key(|e| std::cmp::Reverse((e.key, e.w)));
-                let values: Vec<f64> = entries.iter().map(|e| from_key(e.key)).collect();
-                let weights: Vec<f64> = entries.iter().map(|e| f64::from_bits(e.w)).collect();
+                entries.sort_unstable_by_key(|&e| std::cmp::Reverse(e));
+                let values: Vec<f64> = entries.iter().map(|e| from_key(e.0)).collect();
+                let weights: Vec<f64> = entries.iter().map(|e| f64::from_bits(e.1)).collect();
                 drop(entries);
                 let mut running = 0.0;
                 let cum: Vec<f64> = weights
@@ -1354,24 +1736,27 @@ impl MetricAccumulator {
     pub fn histogram(&self, bins: usize) -> Vec<Bin> {
         assert!(bins > 0, "a histogram needs at least one bin");
         match &self.tail {
-            Tail::Plain(t) if t.buf.len() as u64 == self.paths => {
-                let values: Vec<f64> = t.buf.iter().map(|e| from_key(e.key)).collect();
+            Tail::Plain(t) if t.len() as u64 == self.paths => {
+                let values: Vec<f64> = match &t.dense {
+                    Some(d) => d.keys.iter().map(|&k| from_key(k)).collect(),
+                    None => t.buf.iter().map(|e| from_key(e.key)).collect(),
+                };
                 histogram(&values, bins)
             }
-            Tail::Weighted(t) if t.buf.len() as u64 == self.paths => {
-                let Some((min, max, n)) = finite_range(t.buf.iter().map(|e| from_key(e.key)))
+            Tail::Weighted(t) if t.len() as u64 == self.paths => {
+                let Some((min, max, n)) = finite_range(t.key_weights().map(|(k, _)| from_key(k)))
                 else {
                     return Vec::new();
                 };
                 let binner = Binner::new(min, max, bins);
                 let mut counts = vec![0u64; binner.len()];
                 let mut weights = vec![0u128; binner.len()];
-                for e in &t.buf {
-                    let x = from_key(e.key);
+                for (k, w) in t.key_weights() {
+                    let x = from_key(k);
                     if x.is_finite() {
                         let i = binner.index(x);
                         counts[i] += 1;
-                        weights[i] = weights[i].saturating_add(to_fixed(f64::from_bits(e.w)));
+                        weights[i] = weights[i].saturating_add(to_fixed(f64::from_bits(w)));
                     }
                 }
                 binner.finish(&counts, Some(&weights), n)

@@ -441,6 +441,120 @@ proptest! {
     }
 }
 
+/// Whether the accumulator's tail is still dense (holds every value as keys and id runs).
+fn is_dense(acc: &MetricAccumulator) -> bool {
+    match &acc.tail {
+        Tail::Plain(t) => t.dense.is_some(),
+        Tail::Weighted(t) => t.dense.is_some(),
+    }
+}
+
+fn bytes_of(acc: &MetricAccumulator) -> Vec<u8> {
+    let mut out = Vec::new();
+    acc.write_to(&mut out).unwrap();
+    out
+}
+
+fn read_back(acc: &MetricAccumulator) -> MetricAccumulator {
+    let bytes = bytes_of(acc);
+    let back = MetricAccumulator::read_from(&mut bytes.as_slice()).unwrap();
+    assert!(!is_dense(&back), "read_from gives entries");
+    back
+}
+
+/// Dense accumulators (every value kept, fewer than 2m) merged into compacted ones and the
+/// other way round, dense ones merged past 2m, and read-back (entry) states mixed with dense
+/// ones: all give the bits and bytes of one accumulator that took every chunk.
+#[test]
+fn dense_and_compacted_states_merge_alike() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(120);
+    let n = 6000;
+    // Ties everywhere (the lattice), so path ids decide which tied values are kept.
+    let values = lattice(&mut rng, n);
+    let weights: Vec<f64> = (0..n).map(|_| 0.25 + rng.random::<f64>()).collect();
+    // Chunks of uneven sizes, then shuffled.
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    while at < n {
+        let len = rng.random_range(1..700).min(n - at);
+        chunks.push(at..at + len);
+        at += len;
+    }
+    for weighted in [false, true] {
+        for m in [1, 7, 100, 1000, 2999, 3000, 5000, usize::MAX] {
+            let add = |acc: &mut MetricAccumulator, r: &std::ops::Range<usize>| {
+                acc.add_chunk(
+                    r.start as u64,
+                    &values[r.clone()],
+                    weighted.then(|| &weights[r.clone()]),
+                );
+            };
+            let mut reference = MetricAccumulator::new(m, weighted);
+            for r in &chunks {
+                add(&mut reference, r);
+            }
+            let expected = (fingerprint(&reference), bytes_of(&reference));
+            let what = format!("m = {m}, weighted {weighted}");
+            // Dense while fewer than 2m values: n < 2m.
+            assert_eq!(is_dense(&reference), m > n / 2, "{what}");
+
+            let mut order = chunks.clone();
+            order.shuffle(&mut rng);
+            for split in [1, order.len() / 10, order.len() / 2, order.len() - 1] {
+                let (small, large) = order.split_at(split);
+                let mut a = MetricAccumulator::new(m, weighted);
+                let mut b = MetricAccumulator::new(m, weighted);
+                for r in small {
+                    add(&mut a, r);
+                }
+                for r in large {
+                    add(&mut b, r);
+                }
+                let check = |acc: &MetricAccumulator, how: &str| {
+                    assert_eq!(
+                        (fingerprint(acc), bytes_of(acc)),
+                        expected,
+                        "{what}, split {split}: {how}"
+                    );
+                };
+                for (x, y, how) in [(&a, &b, "a ← b"), (&b, &a, "b ← a")] {
+                    let mut merged = x.clone();
+                    merged.merge(y);
+                    check(&merged, how);
+                    let mut merged = read_back(x);
+                    merged.merge(y);
+                    check(&merged, &format!("read {how}"));
+                    let mut merged = x.clone();
+                    merged.merge(&read_back(y));
+                    check(&merged, &format!("{how}, read"));
+                }
+                // An empty dense accumulator merged either way changes nothing.
+                let mut merged = MetricAccumulator::new(m, weighted);
+                merged.merge(&reference);
+                check(&merged, "empty ← reference");
+                let mut merged = reference.clone();
+                merged.merge(&MetricAccumulator::new(m, weighted));
+                check(&merged, "reference ← empty");
+            }
+            // Chunk by chunk into separate accumulators, merged one by one into the first.
+            let parts: Vec<MetricAccumulator> = order
+                .iter()
+                .map(|r| {
+                    let mut p = MetricAccumulator::new(m, weighted);
+                    add(&mut p, r);
+                    p
+                })
+                .collect();
+            let merged = merge_randomly(parts, &mut rng);
+            assert_eq!(
+                (fingerprint(&merged), bytes_of(&merged)),
+                expected,
+                "{what}: merged chunk by chunk"
+            );
+        }
+    }
+}
+
 #[test]
 fn memory_for_a_hundred_million_paths_and_forty_metrics() {
     let budget = DEFAULT_MEMORY_BUDGET_BYTES;
@@ -465,7 +579,8 @@ fn memory_for_a_hundred_million_paths_and_forty_metrics() {
         );
 
         // One accumulator at its largest: 2m − 1 values, every one passing the threshold (an
-        // increasing sequence), spread over 60 binary orders of magnitude on both signs.
+        // increasing sequence), spread over 60 binary orders of magnitude on both signs; still
+        // dense (keys, and weight bits), until one more value makes the buffer compact.
         let mut acc = MetricAccumulator::new(m, weighted);
         let total = 2 * m - 1;
         let values: Vec<f64> = (0..total)
@@ -482,6 +597,16 @@ fn memory_for_a_hundred_million_paths_and_forty_metrics() {
         for (i, c) in values.chunks(1024).enumerate() {
             acc.add_chunk((i * 1024) as u64, c, weighted.then(|| &weights[..c.len()]));
         }
+        let dense = acc.memory_bytes();
+        let key_bytes = if weighted { 16 } else { 8 };
+        eprintln!(
+            "  one full dense accumulator: {dense} bytes; 40 of them: {} MiB",
+            (40 * dense) >> 20
+        );
+        assert!(dense as u64 >= total as u64 * key_bytes);
+        assert!((dense as u64) < 2 * m as u64 * entry);
+        // One more: converted to entries and compacted, at the buffer's largest capacity.
+        acc.add_chunk(total as u64, &[1e6], weighted.then_some(&[0.75][..]));
         let bytes = acc.memory_bytes();
         eprintln!(
             "  one full accumulator: {bytes} bytes; 40 of them: {} MiB",
@@ -489,6 +614,9 @@ fn memory_for_a_hundred_million_paths_and_forty_metrics() {
         );
         assert!(bytes as u64 >= 2 * m as u64 * entry);
         assert!(40 * bytes as u64 <= budget, "{bytes} × 40 > {budget}");
+        let s = acc.stats("x", &DEFAULT_LEVELS);
+        assert_eq!(s.max, 1e6);
+        assert_eq!(s.worst_paths[0].path, total as u64);
     }
     // Small runs keep everything.
     assert_eq!(
@@ -704,6 +832,43 @@ fn timing_run_sized() {
             acc.memory_bytes() >> 10,
             s.levels.iter().map(|l| l.exact).collect::<Vec<_>>(),
             h.len()
+        );
+    }
+}
+
+/// Rough timing of the common case of a CLI run that keeps every value (m = the path count):
+/// 10⁶ paths added in chunks of 1,024, then `stats`, the worst paths and `histogram` (run with
+/// `cargo test -p lrtsim-report --release -- --ignored timing_keep_every --nocapture`).
+#[test]
+#[ignore]
+fn timing_keep_every_value() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(114);
+    let n = 1_000_000;
+    let v = mixture(&mut rng, n);
+    let w: Vec<f64> = (0..n).map(|_| 0.5 + rng.random::<f64>()).collect();
+    for weighted in [false, true] {
+        let best = |f: &dyn Fn()| {
+            (0..5)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .min()
+                .unwrap()
+        };
+        let add = best(&|| {
+            let acc = feed(&v, weighted.then_some(&w[..]), n);
+            assert_eq!(acc.paths(), n as u64);
+        });
+        let acc = feed(&v, weighted.then_some(&w[..]), n);
+        let stats = best(&|| drop(acc.stats("x", &DEFAULT_LEVELS)));
+        let worst = best(&|| drop(acc.worst_paths()));
+        let hist = best(&|| drop(acc.histogram(100)));
+        eprintln!(
+            "weighted {weighted}: add_chunk {add:?}, stats {stats:?} (worst paths {worst:?}), \
+             histogram {hist:?}, {} kB",
+            acc.memory_bytes() >> 10
         );
     }
 }

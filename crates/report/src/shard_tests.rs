@@ -161,6 +161,7 @@ proptest! {
         weighted in any::<bool>(),
         groups in prop_oneof![Just(1usize), Just(3), Just(8)],
         order_seed in any::<u64>(),
+        mix in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(weights_seed);
@@ -190,9 +191,17 @@ proptest! {
         for c in &order {
             add(&mut parts[rng.random_range(0..groups)], c);
         }
+        // With `mix`, about half the parts are merged as they are (dense while they hold every
+        // value, fewer than 2m), the others read back (as entries).
         let mut read: Vec<MetricAccumulator> = parts
             .iter()
-            .map(|p| from_bytes(&to_bytes(p)).unwrap())
+            .map(|p| {
+                if mix && rng.random::<bool>() {
+                    p.clone()
+                } else {
+                    from_bytes(&to_bytes(p)).unwrap()
+                }
+            })
             .collect();
         read.shuffle(&mut rng);
         let mut merged = read.pop().unwrap();
