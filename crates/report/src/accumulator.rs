@@ -1843,4 +1843,4 @@ struct RestBucket {
 
 #[cfg(test)]
 #[path = "accumulator_tests.rs"]
-mod tests;
+pub(crate) mod tests;

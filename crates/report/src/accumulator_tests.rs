@@ -10,6 +10,28 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+/// `n` random likelihood-ratio weights between 0.01 and 100 (log-uniform).
+pub(crate) fn random_weights(n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..n)
+        .map(|_| 10f64.powf(rng.random::<f64>() * 4.0 - 2.0))
+        .collect()
+}
+
+/// `values` and `weights` in chunks of `chunk`, each with its first path id.
+pub(crate) fn chunked<'a>(
+    values: &'a [f64],
+    weights: &'a [f64],
+    chunk: usize,
+) -> Vec<(u64, &'a [f64], &'a [f64])> {
+    values
+        .chunks(chunk)
+        .zip(weights.chunks(chunk))
+        .enumerate()
+        .map(|(i, (v, w))| ((i * chunk) as u64, v, w))
+        .collect()
+}
+
 const LEVELS: [f64; 6] = [0.5, 0.9, 0.95, 0.99, 0.995, 0.999];
 /// Relative width of a log-linear bucket.
 const BUCKET: f64 = 1.0 / 128.0;
@@ -404,16 +426,8 @@ proptest! {
         weighted in any::<bool>(),
         order_seed in any::<u64>(),
     ) {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(weights_seed);
-        let weights: Vec<f64> = (0..values.len())
-            .map(|_| 10f64.powf(rng.random::<f64>() * 4.0 - 2.0))
-            .collect();
-        let chunks: Vec<(u64, &[f64], &[f64])> = values
-            .chunks(chunk)
-            .zip(weights.chunks(chunk))
-            .enumerate()
-            .map(|(i, (v, w))| ((i * chunk) as u64, v, w))
-            .collect();
+        let weights = random_weights(values.len(), weights_seed);
+        let chunks = chunked(&values, &weights, chunk);
         let add = |acc: &mut MetricAccumulator, (first, v, w): (u64, &[f64], &[f64])| {
             acc.add_chunk(first, v, weighted.then_some(w));
         };

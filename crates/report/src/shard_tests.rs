@@ -14,6 +14,7 @@ use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::accumulator::MetricAccumulator;
+use crate::accumulator::tests::{chunked, random_weights};
 use crate::error::ReportError;
 use crate::histogram::Bin;
 use crate::stats::{DEFAULT_LEVELS, MetricStats, WORST_PATHS, WorstPath, metric_stats};
@@ -164,16 +165,8 @@ proptest! {
         mix in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(weights_seed);
-        let weights: Vec<f64> = (0..values.len())
-            .map(|_| 10f64.powf(rng.random::<f64>() * 4.0 - 2.0))
-            .collect();
-        let chunks: Vec<(u64, &[f64], &[f64])> = values
-            .chunks(chunk)
-            .zip(weights.chunks(chunk))
-            .enumerate()
-            .map(|(i, (v, w))| ((i * chunk) as u64, v, w))
-            .collect();
+        let weights = random_weights(values.len(), weights_seed);
+        let chunks = chunked(&values, &weights, chunk);
         let add = |acc: &mut MetricAccumulator, &(first, v, w): &(u64, &[f64], &[f64])| {
             acc.add_chunk(first, v, weighted.then_some(w));
         };
