@@ -310,21 +310,6 @@ fn row(
     Ok(r)
 }
 
-/// One CSV line (RFC 4180 quoting).
-fn csv_line(fields: &[String]) -> String {
-    let quoted: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            if f.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f.clone()
-            }
-        })
-        .collect();
-    quoted.join(",") + "\n"
-}
-
 /// The files `lrtsim run` writes for `model`.
 fn expected_files(model: &Model) -> Vec<&'static str> {
     let mut f = vec!["summary.json", "tail_metrics.csv", "loss_distribution.csv"];
@@ -474,7 +459,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             }
             rows.push(record.row);
         }
-        write_sweep_csv(&out.join("sweep.csv"), &head, &rows)?;
+        lrtsim_report::write_csv(&out.join("sweep.csv"), &head, &rows)?;
     }
     if !args.workers.quiet {
         eprintln!(
@@ -485,18 +470,6 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             out.join("sweep.csv").display()
         );
     }
-    Ok(())
-}
-
-/// Writes sweep.csv atomically.
-fn write_sweep_csv(path: &Path, head: &[String], rows: &[Vec<String>]) -> Result<()> {
-    lrtsim_report::write_atomic(path, |w| {
-        w.write_all(csv_line(head).as_bytes())?;
-        for r in rows {
-            w.write_all(csv_line(r).as_bytes())?;
-        }
-        Ok(())
-    })?;
     Ok(())
 }
 
@@ -556,13 +529,5 @@ mod tests {
         assert_eq!(s(0), "a=1 b=x c=10");
         assert_eq!(s(1), "a=1 b=y c=20");
         assert_eq!(s(5), "a=2 b=z c=30");
-    }
-
-    #[test]
-    fn csv_lines_quote_what_needs_it() {
-        assert_eq!(
-            csv_line(&["a".into(), "b,c".into(), "d\"e".into()]),
-            "a,\"b,c\",\"d\"\"e\"\n"
-        );
     }
 }

@@ -89,6 +89,19 @@ fn num(x: f64) -> String {
     x.to_string()
 }
 
+/// Writes a CSV file atomically: `header`, then `rows` (RFC 4180 quoting, as every other CSV
+/// of the crate). For tables assembled by the caller, such as a sweep's `sweep.csv`.
+pub fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<(), ReportError> {
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(header)?;
+        for r in rows {
+            csv.write_record(r)?;
+        }
+        csv.flush()
+    })
+}
+
 /// Writes `tail_metrics.csv` atomically: header
 /// `metric,level,var,var_lo,var_hi,es,es_lo,es_hi,exact`, then one row per metric and level,
 /// metrics in report order and levels in their order. `exact` is 1 when the level's statistics

@@ -59,6 +59,18 @@ pub struct ResolvedTilt {
     pub iterations: Vec<Iteration>,
 }
 
+/// The kernel a run's paths are drawn with: tilted by `tilt` (shifted copulas sampled step by
+/// step), or plain.
+pub fn run_kernel<'m>(model: &'m Model, tilt: Option<&ResolvedTilt>) -> PathKernel<'m> {
+    match tilt {
+        Some(t) => {
+            let direct: Vec<bool> = t.tilt.copulas.iter().map(|&s| s != 0.0).collect();
+            PathKernel::with_tilt(model, &t.tilt, &direct)
+        }
+        None => PathKernel::new(model),
+    }
+}
+
 /// A metric of a path row: a column, or `nav_loss` (−`nav_return`).
 #[derive(Debug, Clone, Copy)]
 pub enum MetricRef {

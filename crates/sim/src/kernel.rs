@@ -817,11 +817,7 @@ impl<'m> PathKernel<'m> {
             Kind::Incident { incident, record } => self.incident(rng, incident, record, time_days),
             Kind::CorrelationPenalty { record } => self.correlation_penalty(record, time_days),
             Kind::Rush(r) => {
-                let rush = &m
-                    .withdrawals
-                    .as_ref()
-                    .expect("rushes need withdrawals")
-                    .rushes[r as usize];
+                let rush = rush_model(m, r);
                 let eth = rush.size_eth.sample(rng);
                 if let Some(red) = self.redemption.as_mut() {
                     let step = ((time_days / m.step_days) as u32).min(m.n_steps - 1);
@@ -832,11 +828,7 @@ impl<'m> PathKernel<'m> {
                 }
             }
             Kind::Depeg(s) => {
-                let shock = &m
-                    .market
-                    .as_ref()
-                    .expect("depeg shocks need a market")
-                    .shocks[s as usize];
+                let shock = depeg_model(m, s);
                 let share = shock.sell_share.sample(rng);
                 let supply = self.supply_lrt();
                 if let Some(mk) = self.market.as_mut() {
@@ -1358,6 +1350,22 @@ impl<'m> PathKernel<'m> {
             tr.push_step(row);
         }
     }
+}
+
+/// Rush `r` of the model (rush events exist only with `[withdrawals]`).
+pub(crate) fn rush_model(m: &Model, r: u32) -> &lrtsim_scenario::withdrawal::RushModel {
+    &m.withdrawals
+        .as_ref()
+        .expect("rushes need withdrawals")
+        .rushes[r as usize]
+}
+
+/// Depeg shock `s` of the model (depeg events exist only with `[market]`).
+pub(crate) fn depeg_model(m: &Model, s: u32) -> &lrtsim_scenario::market::DepegShockModel {
+    &m.market
+        .as_ref()
+        .expect("depeg shocks need a market")
+        .shocks[s as usize]
 }
 
 /// LRT outstanding at t = 0, in t = 0 ETH units: the collateral plus any buffer.

@@ -119,13 +119,7 @@ impl<'m> Replayer<'m> {
     /// run's [`crate::SimResults`].
     pub fn with_tilt(model: &'m Model, tilt: Option<ResolvedTilt>) -> Self {
         // The kernel the runner's workers build.
-        let kernel = match &tilt {
-            Some(t) => {
-                let direct: Vec<bool> = t.tilt.copulas.iter().map(|&s| s != 0.0).collect();
-                PathKernel::with_tilt(model, &t.tilt, &direct)
-            }
-            None => PathKernel::new(model),
-        };
+        let kernel = crate::importance::run_kernel(model, tilt.as_ref());
         let width = kernel.layout().len();
         Replayer {
             model,

@@ -178,13 +178,7 @@ struct Worker<'m> {
 
 impl<'m> Worker<'m> {
     fn new(model: &'m Model, tilt: Option<&ResolvedTilt>) -> Self {
-        let kernel = match tilt {
-            Some(t) => {
-                let direct: Vec<bool> = t.tilt.copulas.iter().map(|&s| s != 0.0).collect();
-                PathKernel::with_tilt(model, &t.tilt, &direct)
-            }
-            None => PathKernel::new(model),
-        };
+        let kernel = crate::importance::run_kernel(model, tilt);
         let width = kernel.layout().len();
         Worker {
             kernel,

@@ -508,11 +508,7 @@ fn describe(
             (EventKind::CorrelationPenalty, source(r.source), detail)
         }
         Kind::Rush(r) => {
-            let rush = &m
-                .withdrawals
-                .as_ref()
-                .expect("rushes need withdrawals")
-                .rushes[r as usize];
+            let rush = crate::kernel::rush_model(m, r);
             let mut detail = format!(
                 "{} ETH of other stakers join the network exit queue",
                 num(v(0))
@@ -523,11 +519,7 @@ fn describe(
             (EventKind::Rush, rush.name.clone(), detail)
         }
         Kind::Depeg(s) => {
-            let shock = &m
-                .market
-                .as_ref()
-                .expect("depeg shocks need a market")
-                .shocks[s as usize];
+            let shock = crate::kernel::depeg_model(m, s);
             let detail = format!(
                 "holders sell {} of the supply ({} LRT) over {} days",
                 pct(v(0)),
