@@ -378,8 +378,7 @@ pub fn simulate(
     settings: &Settings,
     chunks: Option<std::ops::Range<u64>>,
 ) -> Result<(RunOutcome, ReportSink)> {
-    let args = settings;
-    let draw = !args.quiet && std::io::stderr().is_terminal();
+    let draw = !settings.quiet && std::io::stderr().is_terminal();
     let bar = if draw {
         let bar = ProgressBar::with_draw_target(Some(model.paths), ProgressDrawTarget::stderr());
         bar.set_style(
@@ -397,7 +396,7 @@ pub fn simulate(
     let layout = Layout::new(model);
     let plan = metric_plan(&layout);
     let weighted = model.importance.is_some();
-    let capacity = capacity(model, plan.len(), args.tail_memory_mb);
+    let capacity = capacity(model, plan.len(), settings.tail_memory_mb);
     let paths = match &chunks {
         None => 0..model.paths,
         Some(c) => {
@@ -430,7 +429,7 @@ pub fn simulate(
             })
             .collect(),
         waits,
-        paths: args.paths_csv.then(|| {
+        paths: settings.paths_csv.then(|| {
             Collector::new(
                 paths.start,
                 (paths.end - paths.start) as usize,
@@ -440,7 +439,7 @@ pub fn simulate(
         }),
     };
     let options = RunOptions {
-        threads: args.threads as usize,
+        threads: settings.threads as usize,
         chunks,
     };
     let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| bar.inc(n))
@@ -485,10 +484,9 @@ pub fn report(
     dir: &Path,
     settings: &Settings,
 ) -> Result<Summary> {
-    let args = settings;
     // On as many threads as the run (each metric's statistics are computed on one thread).
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads as usize)
+        .num_threads(settings.threads as usize)
         .build()
         .context("starting the report's worker threads")?;
     let stats: Vec<_> = pool.install(|| {
@@ -524,7 +522,7 @@ pub fn report(
     lrtsim_report::write_loss_distribution_csv(
         &dir.join("loss_distribution.csv"),
         &columns,
-        args.bins as usize,
+        settings.bins as usize,
     )?;
     if !sink.waits.is_empty() {
         let guards: Vec<_> = sink.waits.iter().map(|(_, _, _, acc)| lock(acc)).collect();
