@@ -10,6 +10,10 @@ use crate::spec::{PoolKind, Scenario};
 /// Basis points per unit.
 const BPS: f64 = 10_000.0;
 
+/// Default admin share of a StableSwap pool's fees: stableswap-ng's `admin_fee`
+/// (5000000000 of 1e10).
+pub const CURVE_ADMIN_FEE_SHARE: f64 = 0.5;
+
 /// Default StableSwap amplification.
 pub const DEFAULT_AMPLIFICATION: f64 = 100.0;
 
@@ -24,8 +28,13 @@ pub struct MarketModel {
     pub depth_eth: f64,
     /// Share of the pool's t = 0 value held as LRT.
     pub lrt_share: f64,
-    /// Swap fee, a fraction of the amount out.
+    /// Swap fee, a fraction: of the amount out (StableSwap, at balance), of the amount in
+    /// (constant product).
     pub fee: f64,
+    /// Share of every fee that leaves the pool, in [0, 1].
+    pub admin_fee_share: f64,
+    /// stableswap-ng's off-peg fee multiplier (1: a static fee).
+    pub offpeg_fee_multiplier: f64,
     /// Whether the pool prices the LRT against its NAV.
     pub rate_oracle: bool,
     /// Liquidity flight and return.
@@ -134,6 +143,11 @@ impl MarketModel {
             depth_eth: m.pool.depth_eth,
             lrt_share: m.pool.lrt_share,
             fee: m.pool.fee_bps / BPS,
+            admin_fee_share: m.pool.admin_fee_share.unwrap_or(match m.pool.kind {
+                PoolKind::Stableswap => CURVE_ADMIN_FEE_SHARE,
+                PoolKind::ConstantProduct => 0.0,
+            }),
+            offpeg_fee_multiplier: m.pool.offpeg_fee_multiplier.unwrap_or(1.0),
             rate_oracle: m.pool.rate_oracle,
             liquidity: m.liquidity.as_ref().map(|l| LiquidityModel {
                 flight_per_day: l.flight_per_day,

@@ -741,10 +741,23 @@ pub struct MarketPool {
     /// peg); more LRT than ETH starts below peg.
     #[serde(default = "half")]
     pub lrt_share: f64,
-    /// Swap fee, basis points of the amount out, paid to liquidity providers (≥ 0, < 10,000).
-    /// Default 4.
+    /// Swap fee, basis points (≥ 0, < 10,000): of the amount out for `stableswap` (Curve
+    /// charges it on what the pool pays out; with `offpeg_fee_multiplier` this is the fee at
+    /// balance), of the amount in for `constant_product` (Uniswap v2: 30). Default 4.
     #[serde(default = "default_pool_fee_bps")]
     pub fee_bps: f64,
+    /// Share of every swap fee that leaves the pool (Curve's admin fee), in [0, 1]; the rest
+    /// stays in the pool for its liquidity providers. Default 0.5 for `stableswap`
+    /// (stableswap-ng's fixed `admin_fee`), 0 for `constant_product` (a Uniswap v2 pair keeps
+    /// the whole fee in its reserves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_fee_share: Option<f64>,
+    /// stableswap-ng's `offpeg_fee_multiplier` (≥ 1, `stableswap` only): the fee rises from
+    /// `fee_bps` at balance toward `offpeg_fee_multiplier × fee_bps` as one side of the pool
+    /// empties. `fee_bps × offpeg_fee_multiplier` ≤ 5,000 (the contract's MAX_FEE). Absent
+    /// or 1: a static fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offpeg_fee_multiplier: Option<f64>,
     /// Whether the pool prices the LRT against its exchange rate (a rebasing token such as
     /// stETH, or a Curve-ng / Balancer pool with a rate oracle): a change of NAV moves the
     /// pool's price with it. `false`: a plain pool whose price in ETH only moves with trades.
@@ -914,10 +927,21 @@ pub struct Lending {
     /// Share of a position's debt one liquidation may repay, in (0, 1]. Default 0.5.
     #[serde(default = "half")]
     pub close_factor: f64,
-    /// Below this health factor the whole debt may be repaid at once (Aave: 0.95), in
-    /// (0, 1]. Default 0.95.
+    /// At or below this health factor the whole debt may be repaid at once (Aave's
+    /// `CLOSE_FACTOR_HF_THRESHOLD`, 0.95), in (0, 1]. Default 0.95.
     #[serde(default = "default_full_close_hf")]
     pub full_close_below_hf: f64,
+    /// Aave's liquidation protocol fee (`liquidationProtocolFee`): the share of the
+    /// liquidation bonus that goes to the lender's treasury instead of the liquidator, in
+    /// [0, 1]. The treasury keeps its LRT; liquidators sell only theirs. Default 0; Aave's
+    /// usual value is 0.1 (10 % of the bonus, e.g. weETH and wstETH on Ethereum).
+    #[serde(default)]
+    pub liquidation_protocol_fee: f64,
+    /// The lender's liquidation rules by version: `v3.3` (default) burns the debt left on a
+    /// position whose collateral is gone as the reserve's deficit; `v3.2` (and v3.0–v3.1)
+    /// leaves it owed on the empty position, where it goes on accruing interest.
+    #[serde(default)]
+    pub version: LenderVersion,
     /// Share of the LRT supply posted as collateral at t = 0, in (0, 1].
     pub collateral_share: f64,
     /// Positions by health factor at t = 0 (shares of the collateral). Default: one bucket
@@ -970,6 +994,19 @@ pub struct BorrowRates {
     /// Outside lenders withdrawing ETH (July 2025: large withdrawals spiked ETH borrow rates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supply_shocks: Vec<SupplyShock>,
+}
+
+/// Version of the lender's liquidation logic (Aave v3's `LiquidationLogic`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LenderVersion {
+    /// Aave v3.0–v3.2: debt left on a position with no collateral stays owed.
+    #[serde(rename = "v3.2")]
+    V3_2,
+    /// Aave v3.3: debt left on a position with no collateral is burned as the reserve's
+    /// deficit.
+    #[default]
+    #[serde(rename = "v3.3")]
+    V3_3,
 }
 
 /// How loopers unwind.

@@ -29,6 +29,10 @@ pub const MAX_RUSH_ETH: f64 = 1e9;
 pub const MAX_CHURN_PER_EPOCH_ETH: u64 = 1_000_000_000;
 /// Largest LRT/ETH pool a scenario may describe, ETH (`market.pool.depth_eth`).
 pub const MAX_MARKET_DEPTH_ETH: f64 = 1e9;
+/// stableswap-ng's MAX_FEE, 50 %, in basis points: `set_new_fee` requires
+/// `offpeg_fee_multiplier × fee ≤ MAX_FEE × FEE_DENOMINATOR`.
+const MAX_OFFPEG_FEE_BPS: f64 = 5_000.0;
+
 /// Largest StableSwap amplification A (`market.pool.amplification`); Curve pools use up to a
 /// few thousand.
 pub const MAX_AMPLIFICATION: f64 = 1e6;
@@ -780,6 +784,31 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
         );
     }
     c.finite_in_closed_open(&format!("{at}.fee_bps"), p.fee_bps, 0.0, BPS);
+    if let Some(a) = p.admin_fee_share {
+        c.finite_in(&format!("{at}.admin_fee_share"), a, 0.0, 1.0);
+    }
+    if let Some(mult) = p.offpeg_fee_multiplier {
+        let path = format!("{at}.offpeg_fee_multiplier");
+        match p.kind {
+            PoolKind::Stableswap => {
+                c.finite_in(&path, mult, 1.0, MAX_OFFPEG_FEE_BPS);
+                if mult.is_finite() && p.fee_bps.is_finite() && mult * p.fee_bps > MAX_OFFPEG_FEE_BPS
+                {
+                    c.push(
+                        path,
+                        format!(
+                            "fee_bps × offpeg_fee_multiplier = {} bps exceeds stableswap-ng's MAX_FEE ({MAX_OFFPEG_FEE_BPS} bps); lower one of them",
+                            mult * p.fee_bps
+                        ),
+                    );
+                }
+            }
+            PoolKind::ConstantProduct => c.push(
+                path,
+                "applies to stableswap pools only (stableswap-ng's dynamic fee); remove it for kind = \"constant_product\"",
+            ),
+        }
+    }
     if let Some(a) = p.amplification {
         let path = format!("{at}.amplification");
         match p.kind {
@@ -1020,6 +1049,12 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
         0.5,
     );
     c.finite_in_open_closed(&format!("{at}.close_factor"), l.close_factor, 0.0, 1.0);
+    c.finite_in(
+        &format!("{at}.liquidation_protocol_fee"),
+        l.liquidation_protocol_fee,
+        0.0,
+        1.0,
+    );
     c.finite_in_open_closed(
         &format!("{at}.full_close_below_hf"),
         l.full_close_below_hf,

@@ -1,5 +1,5 @@
-//! An LRT/ETH liquidity pool trading on a real invariant: Curve's two-coin StableSwap or the
-//! constant product.
+//! An LRT/ETH liquidity pool trading as its contract does: Curve's two-coin StableSwap
+//! (stableswap-ng) or Uniswap v2's constant product.
 //!
 //! The pool holds `x` ETH and `z` *pool units* of LRT (the caller converts LRT to pool units
 //! with the pool's rate; a StableSwap pool is balanced at x = z). Its invariant is
@@ -10,11 +10,23 @@
 //! Constant product:               x·z = L²      (stored as L = √(xz))
 //! ```
 //!
-//! **Swaps keep the invariant.** A swap's fee is a fraction `fee` of the amount *out*: the
-//! pool pays out the gross amount that keeps it exactly on its curve (D or L unchanged), the
-//! trader receives gross·(1 − fee), and gross·fee leaves the pool to the liquidity providers
-//! ([`Swap::fee`]). After every swap the pool's balances are recomputed from the curve (the
-//! balance paid out is the curve's function of the balance paid in), so rounding never
+//! **Swaps follow the contracts** ([`Fees`]; docs/model.md §13):
+//!
+//! - *StableSwap* (stableswap-ng `__exchange`): the amount in moves the pool along its curve
+//!   (D fixed) to the other balance y; the gross amount out is dy = old − y; the fee is
+//!   `dy·f`, with f the base fee or, with an off-peg multiplier m > 1, the dynamic fee
+//!   `m·fee / ((m − 1)·4·xᵢxⱼ/(xᵢ + xⱼ)² + 1)` at the averages of the balances before and
+//!   after (`_dynamic_fee`); the trader receives dy − fee; the admin share of the fee leaves
+//!   the pool (`admin_balances`), the rest stays in it for the liquidity providers, so the
+//!   out balance ends at y + fee·(1 − admin share) and D is recomputed from the new balances
+//!   (it grows).
+//! - *Constant product* (Uniswap v2 `getAmountOut`): the fee is taken from the amount *in*,
+//!   `out = x·Δ(1 − φ)/(z + Δ(1 − φ))`; the whole amount in stays in the reserves (less an
+//!   admin share of the fee, 0 in Uniswap v2), so k = xz grows.
+//!
+//! With no fee kept in the pool (fee 0, or an admin share of 1) D and L stay put. The pool's
+//! balances are recomputed from the curve after every swap (the balance paid out is the
+//! curve's function of the balance paid in, plus what the fee leaves), so rounding never
 //! accumulates off the curve. [`Pool::new`] and [`Pool::rescale_lrt`] keep the balances as
 //! given and solve the invariant from them, so those balances sit on the computed curve only
 //! to rounding (up to ~1e-13 of the smaller balance for a very flat, very imbalanced curve);
@@ -27,22 +39,25 @@
 //! p = F_z / F_x = (4A + D³/(4xz²)) / (4A + D³/(4x²z)) = (k + x/D) / (k + z/D),  k = 16A·x²z²/D⁴
 //! ```
 //!
-//! (exactly 1 for a balanced pool; x/z as A → 0; 1 as A → ∞). For the constant product
-//! p = x/z.
+//! (exactly 1 for a balanced pool; x/z as A → 0; 1 as A → ∞; stableswap-ng's `_get_p`). For
+//! the constant product p = x/z. A trader selling or buying an infinitesimal amount gets
+//! p·(1 − f) or pays p/(1 − f) ([`Quote::AfterFee`]), with f the fee at the current
+//! balances ([`Pool::marginal_fee`]).
 //!
 //! **Amplification.** `amp` is the whitepaper's A. Curve's contracts store and report
 //! `A()` = A·n^(n−1), i.e. **twice** this for two coins (they form `Ann = A() · N_COINS` =
 //! 4A), so a pool whose contract reports `A() = 100` is `Invariant::Stableswap { amp: 50.0 }`.
 //!
 //! ```
-//! use lrtsim_sim::amm::{Invariant, Pool};
-//! let mut pool = Pool::new(Invariant::Stableswap { amp: 50.0 }, 1000.0, 1000.0);
+//! use lrtsim_sim::amm::{Fees, Invariant, Pool};
+//! let fees = Fees::curve(0.0004);
+//! let mut pool = Pool::with_fees(Invariant::Stableswap { amp: 50.0 }, fees, 1000.0, 1000.0);
 //! assert_eq!(pool.price(), 1.0);
-//! let swap = pool.sell(100.0, 0.0004);
+//! let swap = pool.sell(100.0);
 //! // A deep stableswap pool pays almost 1:1 for a 10% trade…
 //! assert!(swap.amount_out > 99.0 && swap.amount_out < 100.0);
-//! // …and the invariant did not move.
-//! assert_eq!(pool.invariant(), 2000.0);
+//! // …and half the fee stayed in the pool: D grew.
+//! assert!(pool.invariant() > 2000.0);
 //! ```
 
 /// Iteration cap of every Newton loop (Curve's `range(255)`).
@@ -80,6 +95,17 @@ const NEWTON_STEP_TOL: f64 = 1e-10;
 /// error after ≈ K·r₂²), is below this.
 const NEWTON_ERROR_TOL: f64 = 1e-17;
 
+/// Most Newton steps when a trade to a target price is corrected for the fee the pool keeps
+/// ([`Pool::sell_to_price_units`]): the iteration starts within the fee's effect (≲ 1e-3
+/// relative) of the answer and converges quadratically (linearly, at a rate ≈ f·(m − 1),
+/// with a dynamic fee).
+const REFINE_ITERATIONS: usize = 64;
+
+/// Iterations of the fixed point for the dynamic fee of a trade of given net size
+/// ([`Pool::sell_for_eth`], [`Pool::buy_for_units`]); each shrinks the error by a factor of
+/// about f·(m − 1), far below 1.
+const FEE_ITERATIONS: usize = 32;
+
 /// The invariant a [`Pool`] trades on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Invariant {
@@ -94,6 +120,90 @@ pub enum Invariant {
     ConstantProduct,
 }
 
+/// A pool's fees, as its contract charges them (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fees {
+    /// The swap fee, a fraction in [0, 1): of the gross amount out for StableSwap (Curve's
+    /// `fee`, at peg when the fee is dynamic), of the amount in for the constant product
+    /// (Uniswap v2: 0.003).
+    pub fee: f64,
+    /// Share of every fee that leaves the pool, in [0, 1] (Curve's `admin_fee`: 50 % in
+    /// stableswap-ng); the rest stays in the pool for its liquidity providers.
+    pub admin_share: f64,
+    /// stableswap-ng's `offpeg_fee_multiplier` (≥ 1; 1 or less: a static fee): the fee rises
+    /// toward `offpeg_multiplier × fee` as the pool leaves balance ([`Fees::dynamic`]).
+    pub offpeg_multiplier: f64,
+}
+
+impl Fees {
+    /// No fee.
+    pub const NONE: Fees = Fees {
+        fee: 0.0,
+        admin_share: 0.0,
+        offpeg_multiplier: 1.0,
+    };
+
+    /// stableswap-ng's admin share of every fee (`admin_fee = 5000000000`, 50 %).
+    pub const CURVE_ADMIN_SHARE: f64 = 0.5;
+
+    /// A Curve pool's static fee `fee`, half of it sent to the admin (stableswap-ng).
+    pub fn curve(fee: f64) -> Fees {
+        Fees {
+            fee,
+            admin_share: Fees::CURVE_ADMIN_SHARE,
+            offpeg_multiplier: 1.0,
+        }
+    }
+
+    /// A Uniswap v2 pair's fee `fee` on the amount in, all of it kept by the reserves.
+    pub fn uniswap_v2(fee: f64) -> Fees {
+        Fees {
+            fee,
+            admin_share: 0.0,
+            offpeg_multiplier: 1.0,
+        }
+    }
+
+    /// The fee of a StableSwap trade between balances averaging `xi` and `xj` (> 0; the
+    /// averages of each balance before and after the trade): stableswap-ng's `_dynamic_fee`,
+    ///
+    /// ```text
+    /// m·fee / ((m − 1)·4·xi·xj/(xi + xj)² + 1)
+    /// ```
+    ///
+    /// — `fee` at balance, rising toward m·fee as one side empties; the base fee when
+    /// m ≤ 1.
+    pub fn dynamic(&self, xi: f64, xj: f64) -> f64 {
+        let m = self.offpeg_multiplier;
+        if m <= 1.0 {
+            return self.fee;
+        }
+        let s = xi + xj;
+        let balance = 4.0 * (xi / s) * (xj / s);
+        m * self.fee / ((m - 1.0) * balance + 1.0)
+    }
+
+    /// Whether some of every fee stays in the pool (so swaps move the invariant).
+    fn keeps_some(&self) -> bool {
+        self.fee > 0.0 && self.admin_share < 1.0
+    }
+
+    /// Whether the fee is the same for every trade.
+    fn is_static(&self) -> bool {
+        self.offpeg_multiplier <= 1.0
+    }
+}
+
+/// Which price a trade to a target price aims at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quote {
+    /// The pool's marginal price p ([`Pool::price`]), before fees.
+    Marginal,
+    /// What the trader gets or pays at the margin, after the fee: p·(1 − f) per unit sold,
+    /// p/(1 − f) per unit bought, f = [`Pool::marginal_fee`].
+    AfterFee,
+}
+
 /// The result of one swap.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Swap {
@@ -101,16 +211,39 @@ pub struct Swap {
     pub amount_in: f64,
     /// What the trader received, after the fee: ETH for a sale, pool units for a purchase.
     pub amount_out: f64,
-    /// The fee, in the out token: the gross amount the pool paid out minus `amount_out`. It
-    /// left the pool to the liquidity providers.
+    /// The fee, in the token it is charged in: the out token for StableSwap (gross out −
+    /// `amount_out`), the in token for the constant product.
     pub fee: f64,
+    /// The part of `fee` that left the pool (the admin share); the rest stayed in it.
+    pub admin_fee: f64,
 }
 
-/// An LRT/ETH pool: `x` ETH, `z` pool units of LRT and the invariant value (D or L).
+/// A swap worked out but not applied: the balances after it and the trader's side.
+#[derive(Debug, Clone, Copy)]
+struct Trade {
+    side: Side,
+    x_eth: f64,
+    z_units: f64,
+    /// Whether fee stayed in the pool (the invariant must be recomputed).
+    kept: bool,
+    swap: Swap,
+}
+
+/// Which way a trade goes: LRT in (a sale) or ETH in (a purchase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Sell,
+    Buy,
+}
+
+/// An LRT/ETH pool: `x` ETH, `z` pool units of LRT, its fees and the invariant value (D or
+/// L).
 #[derive(Debug, Clone, Copy)]
 pub struct Pool {
     /// The curve.
     kind: Invariant,
+    /// The fees.
+    fees: Fees,
     /// ETH balance x.
     x_eth: f64,
     /// LRT balance z, in pool units.
@@ -126,7 +259,8 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool with `x_eth` ETH and `z_units` pool units of LRT (both > 0 and finite).
+    /// A pool with `x_eth` ETH and `z_units` pool units of LRT (both > 0 and finite) and no
+    /// fee.
     ///
     /// The invariant is L = √(xz) for the constant product; for StableSwap it is D from
     /// Curve's `get_D` Newton iteration on g(D) = D³/(4xz) + (4A − 1)·D − 4A(x + z) = 0,
@@ -141,6 +275,12 @@ impl Pool {
     /// a step small enough that the error it leaves, at most its square over D, is below
     /// 1e-17·D.
     pub fn new(inv: Invariant, x_eth: f64, z_units: f64) -> Pool {
+        Pool::with_fees(inv, Fees::NONE, x_eth, z_units)
+    }
+
+    /// [`Pool::new`] charging `fees` (fee in [0, 1), admin share in [0, 1], an off-peg
+    /// multiplier only for StableSwap).
+    pub fn with_fees(inv: Invariant, fees: Fees, x_eth: f64, z_units: f64) -> Pool {
         debug_assert!(
             x_eth > 0.0 && x_eth.is_finite(),
             "ETH balance {x_eth} must be > 0 and finite"
@@ -148,6 +288,12 @@ impl Pool {
         debug_assert!(
             z_units > 0.0 && z_units.is_finite(),
             "LRT balance {z_units} must be > 0 and finite"
+        );
+        debug_assert_fee(fees.fee);
+        debug_assert!(
+            (0.0..=1.0).contains(&fees.admin_share),
+            "admin share {} must be in [0, 1]",
+            fees.admin_share
         );
         let d = match inv {
             Invariant::Stableswap { amp } => {
@@ -157,10 +303,17 @@ impl Pool {
                 );
                 stableswap_d(amp, x_eth, z_units, None)
             }
-            Invariant::ConstantProduct => (x_eth * z_units).sqrt(),
+            Invariant::ConstantProduct => {
+                debug_assert!(
+                    fees.is_static(),
+                    "a dynamic fee is a StableSwap (stableswap-ng) feature"
+                );
+                (x_eth * z_units).sqrt()
+            }
         };
         let mut pool = Pool {
             kind: inv,
+            fees,
             x_eth,
             z_units,
             inv: d,
@@ -194,7 +347,7 @@ impl Pool {
     }
 
     /// The invariant: D for StableSwap (= x + z when balanced), L = √(xz) for the constant
-    /// product. Swaps leave it unchanged.
+    /// product. Swaps leave it unchanged unless fee stays in the pool, which raises it.
     pub fn invariant(&self) -> f64 {
         self.inv
     }
@@ -204,11 +357,34 @@ impl Pool {
         self.kind
     }
 
+    /// The fees the pool charges.
+    pub fn fees(&self) -> Fees {
+        self.fees
+    }
+
     /// Marginal price, ETH per pool unit of LRT: −dx/dz along the curve at the current
     /// balances. StableSwap: (k + x/D)/(k + z/D) with k = 16A·x²z²/D⁴ (see the module
     /// docs); exactly 1 when x = z. Constant product: x/z. Computed once per change of state.
     pub fn price(&self) -> f64 {
         self.price
+    }
+
+    /// The fee of an infinitesimal trade at the current balances: the dynamic fee at them
+    /// (both averages of [`Fees::dynamic`] are the balances), or the static fee.
+    pub fn marginal_fee(&self) -> f64 {
+        match self.kind {
+            Invariant::Stableswap { .. } => self.fees.dynamic(self.x_eth, self.z_units),
+            Invariant::ConstantProduct => self.fees.fee,
+        }
+    }
+
+    /// The marginal price of `side` as `quote` reads it.
+    fn quoted(&self, side: Side, quote: Quote) -> f64 {
+        match (quote, side) {
+            (Quote::Marginal, _) => self.price,
+            (Quote::AfterFee, Side::Sell) => self.price * (1.0 - self.marginal_fee()),
+            (Quote::AfterFee, Side::Buy) => self.price / (1.0 - self.marginal_fee()),
+        }
     }
 
     /// The ETH balance on the current curve when the LRT balance is `z_units` (> 0).
@@ -256,89 +432,193 @@ impl Pool {
         }
     }
 
-    /// The ETH balance after selling `dz_units` and the gross ETH paid out for them.
-    fn sell_gross(&self, dz_units: f64) -> (f64, f64) {
-        if dz_units == 0.0 {
-            return (self.x_eth, 0.0);
-        }
-        let x_new = self.x_given_z(self.z_units + dz_units);
-        if x_new < self.x_eth {
-            (x_new, self.x_eth - x_new)
-        } else {
-            (self.x_eth, 0.0)
-        }
-    }
-
-    /// The LRT balance after buying with `dx_eth` and the gross pool units paid out.
-    fn buy_gross(&self, dx_eth: f64) -> (f64, f64) {
-        if dx_eth == 0.0 {
-            return (self.z_units, 0.0);
-        }
-        let z_new = self.z_given_x(self.x_eth + dx_eth);
-        if z_new < self.z_units {
-            (z_new, self.z_units - z_new)
-        } else {
-            (self.z_units, 0.0)
-        }
-    }
-
-    /// ETH the trader would receive, after the fee, for selling `dz_units` pool units of LRT
-    /// (gross = x − x_given_z(z + dz), paid gross·(1 − fee)). No state change.
-    pub fn quote_sell(&self, dz_units: f64, fee: f64) -> f64 {
-        debug_assert_amount(dz_units);
-        debug_assert_fee(fee);
-        let (_, gross) = self.sell_gross(dz_units);
-        gross - gross * fee
-    }
-
-    /// Sell `dz_units` pool units of LRT for ETH: z += dz, x falls to x_given_z(z + dz), the
-    /// trader receives the gross ETH less the fee, a `fee` fraction of it.
+    /// The swap of `amount` of the in token on `side`, worked out but not applied.
     ///
-    /// Any finite sale leaves x > 0 (x → 0 only as dz → ∞).
-    pub fn sell(&mut self, dz_units: f64, fee: f64) -> Swap {
+    /// StableSwap (stableswap-ng `__exchange`): the in balance b grows to b + Δ, the out
+    /// balance o falls along the curve to y; gross dy = o − y, fee = dy·f with f the dynamic
+    /// fee at ((b + b + Δ)/2, (o + y)/2); the trader gets dy − fee, the out balance ends at
+    /// y + fee·(1 − admin share). Constant product (Uniswap v2 `getAmountOut`): out =
+    /// o·Δ(1 − φ)/(b + Δ(1 − φ)), so the out balance ends at o·b/(b + Δ(1 − φ)); the in
+    /// balance keeps Δ less the admin share of the fee φ·Δ.
+    fn trade(&self, side: Side, amount: f64) -> Trade {
+        let (b, o) = match side {
+            Side::Sell => (self.z_units, self.x_eth),
+            Side::Buy => (self.x_eth, self.z_units),
+        };
+        let fees = self.fees;
+        let (b_new, o_new, out, fee, admin) = if amount == 0.0 {
+            (b, o, 0.0, 0.0, 0.0)
+        } else {
+            match self.kind {
+                Invariant::Stableswap { .. } => {
+                    let b_new = b + amount;
+                    let y = match side {
+                        Side::Sell => self.x_given_z(b_new),
+                        Side::Buy => self.z_given_x(b_new),
+                    };
+                    if y < o {
+                        let gross = o - y;
+                        let f = fees.dynamic(0.5 * (b + b_new), 0.5 * (o + y));
+                        let fee = gross * f;
+                        let admin = fee * fees.admin_share;
+                        (b_new, y + (fee - admin), gross - fee, fee, admin)
+                    } else {
+                        // Rounding at a vanishing trade: the pool takes it and pays nothing.
+                        (b_new, o, 0.0, 0.0, 0.0)
+                    }
+                }
+                Invariant::ConstantProduct => {
+                    let fee = amount * fees.fee;
+                    let admin = fee * fees.admin_share;
+                    let net_in = amount - fee;
+                    let denom = b + net_in;
+                    (
+                        b + (amount - admin),
+                        o * (b / denom),
+                        o * (net_in / denom),
+                        fee,
+                        admin,
+                    )
+                }
+            }
+        };
+        let (x_eth, z_units) = match side {
+            Side::Sell => (o_new, b_new),
+            Side::Buy => (b_new, o_new),
+        };
+        Trade {
+            side,
+            x_eth,
+            z_units,
+            kept: fee > admin,
+            swap: Swap {
+                amount_in: amount,
+                amount_out: out,
+                fee,
+                admin_fee: admin,
+            },
+        }
+    }
+
+    /// The pool after `trade`: the new balances, the invariant (unchanged when no fee stayed;
+    /// StableSwap's D recomputed from the balances, warm-started at its first-order move;
+    /// the constant product's L = √(xz)) and the price.
+    fn after(&self, trade: &Trade) -> Pool {
+        let mut pool = *self;
+        pool.x_eth = trade.x_eth;
+        pool.z_units = trade.z_units;
+        if trade.kept {
+            pool.inv = match self.kind {
+                Invariant::Stableswap { amp } => {
+                    // The curve point of the trade, before the kept fee, is on D; the kept
+                    // fee adds to one balance: ∂D/∂b = (4A + π·D/b)/(4A − 1 + 3π),
+                    // π = D²/(4xz), at that point.
+                    let d = self.inv;
+                    let kept = trade.swap.fee - trade.swap.admin_fee;
+                    let (b, other) = match trade.side {
+                        Side::Sell => (trade.x_eth - kept, trade.z_units),
+                        Side::Buy => (trade.z_units - kept, trade.x_eth),
+                    };
+                    let db = kept;
+                    let pi = d * d / (4.0 * b * other);
+                    let a4 = 4.0 * amp;
+                    let warm = d + (a4 + pi * d / b) / (a4 - 1.0 + 3.0 * pi) * db;
+                    stableswap_d(amp, trade.x_eth, trade.z_units, Some(warm))
+                }
+                Invariant::ConstantProduct => (trade.x_eth * trade.z_units).sqrt(),
+            };
+            pool.inv_recip = 1.0 / pool.inv;
+        }
+        pool.update_price();
+        pool
+    }
+
+    /// Applies `side`'s swap of `amount` and returns it.
+    fn swap(&mut self, side: Side, amount: f64) -> Swap {
+        debug_assert_amount(amount);
+        if amount == 0.0 {
+            return Swap::default();
+        }
+        let trade = self.trade(side, amount);
+        *self = self.after(&trade);
+        trade.swap
+    }
+
+    /// ETH the trader would receive, after the fee, for selling `dz_units` pool units of LRT.
+    /// No state change.
+    pub fn quote_sell(&self, dz_units: f64) -> f64 {
         debug_assert_amount(dz_units);
-        debug_assert_fee(fee);
-        if dz_units == 0.0 {
-            return Swap::default();
-        }
-        let (x_new, gross) = self.sell_gross(dz_units);
-        self.z_units += dz_units;
-        self.x_eth = x_new;
-        self.update_price();
-        let fee_eth = gross * fee;
-        Swap {
-            amount_in: dz_units,
-            amount_out: gross - fee_eth,
-            fee: fee_eth,
-        }
+        self.trade(Side::Sell, dz_units).swap.amount_out
     }
 
-    /// Pool units of LRT the trader would receive, after the fee, for `dx_eth` ETH
-    /// (gross = z − z_given_x(x + dx), paid gross·(1 − fee)). No state change.
-    pub fn quote_buy(&self, dx_eth: f64, fee: f64) -> f64 {
-        debug_assert_amount(dx_eth);
-        debug_assert_fee(fee);
-        let (_, gross) = self.buy_gross(dx_eth);
-        gross - gross * fee
+    /// Sell `dz_units` pool units of LRT for ETH (see the module docs for how each contract
+    /// charges its fee). Any finite sale leaves x > 0 (x → 0 only as dz → ∞).
+    pub fn sell(&mut self, dz_units: f64) -> Swap {
+        self.swap(Side::Sell, dz_units)
     }
 
-    /// Buy LRT with `dx_eth` ETH: x += dx, z falls to z_given_x(x + dx), the trader receives
-    /// the gross pool units less the fee, a `fee` fraction of them.
-    pub fn buy(&mut self, dx_eth: f64, fee: f64) -> Swap {
+    /// Pool units of LRT the trader would receive, after the fee, for `dx_eth` ETH. No state
+    /// change.
+    pub fn quote_buy(&self, dx_eth: f64) -> f64 {
         debug_assert_amount(dx_eth);
-        debug_assert_fee(fee);
-        if dx_eth == 0.0 {
-            return Swap::default();
+        self.trade(Side::Buy, dx_eth).swap.amount_out
+    }
+
+    /// Buy LRT with `dx_eth` ETH.
+    pub fn buy(&mut self, dx_eth: f64) -> Swap {
+        self.swap(Side::Buy, dx_eth)
+    }
+
+    /// Pool units of LRT to sell for the trader to receive `eth_out` ETH after the fee
+    /// (≥ 0); `None` if the pool cannot pay that much. StableSwap: the gross amount
+    /// eth_out/(1 − f) taken off the curve, with the trade's own dynamic fee found by fixed
+    /// point; constant product: Uniswap v2's `getAmountIn` without its rounding,
+    /// z·out/((x − out)(1 − φ)).
+    pub fn sell_for_eth(&self, eth_out: f64) -> Option<f64> {
+        self.amount_in_for(Side::Sell, eth_out)
+    }
+
+    /// ETH to pay for the trader to receive `units_out` pool units of LRT after the fee
+    /// (≥ 0); `None` if the pool cannot pay that much. As [`Pool::sell_for_eth`].
+    pub fn buy_for_units(&self, units_out: f64) -> Option<f64> {
+        self.amount_in_for(Side::Buy, units_out)
+    }
+
+    fn amount_in_for(&self, side: Side, out: f64) -> Option<f64> {
+        debug_assert_amount(out);
+        if out == 0.0 {
+            return Some(0.0);
         }
-        let (z_new, gross) = self.buy_gross(dx_eth);
-        self.x_eth += dx_eth;
-        self.z_units = z_new;
-        self.update_price();
-        let fee_units = gross * fee;
-        Swap {
-            amount_in: dx_eth,
-            amount_out: gross - fee_units,
-            fee: fee_units,
+        let (b, o) = match side {
+            Side::Sell => (self.z_units, self.x_eth),
+            Side::Buy => (self.x_eth, self.z_units),
+        };
+        match self.kind {
+            Invariant::Stableswap { .. } => {
+                let mut f = self.fees.fee;
+                let mut amount = 0.0;
+                for _ in 0..FEE_ITERATIONS {
+                    let gross = out / (1.0 - f);
+                    if gross >= o {
+                        return None;
+                    }
+                    let y = o - gross;
+                    let b_new = match side {
+                        Side::Sell => self.z_given_x(y),
+                        Side::Buy => self.x_given_z(y),
+                    };
+                    amount = (b_new - b).max(0.0);
+                    let f_new = self.fees.dynamic(0.5 * (b + b_new), 0.5 * (o + y));
+                    if f_new == f {
+                        break;
+                    }
+                    f = f_new;
+                }
+                Some(amount)
+            }
+            Invariant::ConstantProduct => {
+                (out < o).then(|| b * out / ((o - out) * (1.0 - self.fees.fee)))
+            }
         }
     }
 
@@ -354,44 +634,177 @@ impl Pool {
     }
 
     /// Pool units of LRT that [`Pool::sell_to_price`] would sell without a cap to bring the
-    /// marginal price down to `target_price` (ETH per pool unit, > 0): 0 if the price is at
-    /// or below it already (within the solver's tolerance). No state change.
+    /// price `quote` reads down to `target_price` (ETH per pool unit, > 0): 0 if it is at or
+    /// below it already (within the solver's tolerance). No state change.
     ///
-    /// The LRT balance with marginal price p: constant product, z = L/√p (on the curve
-    /// p = x/z and xz = L²); StableSwap, the root of the price along the curve (see
-    /// [`Pool::buy_to_price`]).
-    pub fn sell_to_price_units(&self, target_price: f64) -> f64 {
-        debug_assert_price(target_price);
-        if self.price <= target_price * (1.0 + self.price_tolerance()) {
-            return 0.0;
-        }
-        let z_target = match self.kind {
-            // By symmetry of the invariant, the point whose LRT balance is t·D prices ETH at
-            // h(t) LRT per ETH, so the LRT price is p where h(t) = 1/p.
-            Invariant::Stableswap { amp } => {
-                self.inv
-                    * stableswap_balance_at_price(
-                        amp,
-                        1.0 / target_price,
-                        self.z_units * self.inv_recip,
-                        self.x_eth * self.inv_recip,
-                    )
-            }
-            Invariant::ConstantProduct => self.inv / target_price.sqrt(),
-        };
-        (z_target - self.z_units).max(0.0)
+    /// Constant product: the price after a sale of Δ is x·z/((z + Δu)(z + Δv)), u = 1 − φ,
+    /// v = 1 − φ·(admin share), a quadratic in Δ solved in closed form. StableSwap: its
+    /// price and dynamic fee depend on the ratio of the balances only (D is homogeneous of
+    /// degree 1), so the target fixes the ratio after the trade: that of the current curve's
+    /// point with the target price (see [`Pool::buy_to_price_eth`]; for an after-fee quote
+    /// with a dynamic fee, iterated on the fee there). That point is the answer when no fee
+    /// stays in the pool; otherwise Newton's method finds the trade that, with the fee it
+    /// leaves, ends at that ratio (`kept_fee_trade`: closed-form curve evaluations only).
+    pub fn sell_to_price_units(&self, target_price: f64, quote: Quote) -> f64 {
+        self.to_price(Side::Sell, target_price, quote)
     }
 
-    /// Sell LRT until the marginal price falls to `target_price` (ETH per pool unit, > 0),
-    /// selling at most `max_dz_units` (≥ 0; `f64::INFINITY` for no cap): the amount of
-    /// [`Pool::sell_to_price_units`], capped. A no-op returning zeros if [`Pool::price`] ≤
-    /// `target_price` already.
-    pub fn sell_to_price(&mut self, target_price: f64, max_dz_units: f64, fee: f64) -> Swap {
+    /// ETH that [`Pool::buy_to_price`] would spend without a cap to bring the price `quote`
+    /// reads up to `target_price` (ETH per pool unit, > 0): 0 if it is at or above it
+    /// already (within the solver's tolerance). No state change.
+    ///
+    /// The ETH balance with marginal price p on the current curve: constant product,
+    /// x = L·√p; StableSwap, the balance t·D at which h(t) = (k + t)/(k + o(t)) = p, with o(t)
+    /// the other balance / D and k = 16A·t²o². h increases along the curve from 0 (t → 0) to
+    /// ∞ (t → ∞), so every positive target has one root. It is found by Newton's method on
+    /// the two polynomial equations of the point (the curve, and the price), from the pool's
+    /// balances, and, should that not converge (a target far beyond the bend of a flat
+    /// curve), by safeguarded Newton on ln h against ln t (analytic slope, bisection whenever
+    /// Newton leaves the bracket or stalls), which stops at 1e-14 relative in price or at the
+    /// resolution of t (price within ~1e-12 on the nearly full side of a very flat curve).
+    /// A pool within 1e-14 of the target counts as at the target. Fees kept in the pool, and
+    /// a dynamic fee, are then accounted for as in [`Pool::sell_to_price_units`] (the
+    /// constant product's price after a purchase of Δ is (x + Δv)(x + Δu)/(xz)).
+    pub fn buy_to_price_eth(&self, target_price: f64, quote: Quote) -> f64 {
+        self.to_price(Side::Buy, target_price, quote)
+    }
+
+    fn to_price(&self, side: Side, target: f64, quote: Quote) -> f64 {
+        debug_assert_price(target);
+        let tol = self.price_tolerance();
+        let now = self.quoted(side, quote);
+        let done = match side {
+            Side::Sell => now <= target * (1.0 + tol),
+            Side::Buy => now >= target * (1.0 - tol),
+        };
+        if done {
+            return 0.0;
+        }
+        // The marginal price to aim at, for the fee at the current balances.
+        let marginal = match (quote, side) {
+            (Quote::Marginal, _) => target,
+            (Quote::AfterFee, Side::Sell) => target / (1.0 - self.marginal_fee()),
+            (Quote::AfterFee, Side::Buy) => target * (1.0 - self.marginal_fee()),
+        };
+        let (b, o) = match side {
+            Side::Sell => (self.z_units, self.x_eth),
+            Side::Buy => (self.x_eth, self.z_units),
+        };
+        match self.kind {
+            Invariant::ConstantProduct => {
+                // (b + Δu)(b + Δv) = c₀, with c₀ = x·z/p (sale) or x·z·p (purchase).
+                let u = 1.0 - self.fees.fee;
+                let v = 1.0 - self.fees.fee * self.fees.admin_share;
+                let c0 = match side {
+                    Side::Sell => o * (b / marginal),
+                    Side::Buy => o * b * marginal,
+                };
+                let c = c0 - b * b;
+                if c <= 0.0 {
+                    return 0.0;
+                }
+                let uv = u + v;
+                2.0 * c / (b * uv + (b * b * uv * uv + 4.0 * u * v * c).sqrt())
+            }
+            Invariant::Stableswap { amp } => {
+                // The pool's price, and its dynamic fee, depend on the balances' ratio only
+                // (D is homogeneous of degree 1): find the ratio at which the price `quote`
+                // reads is the target, as the point of the current curve with that price.
+                // With a dynamic fee and an after-fee quote the fee there is not known in
+                // advance: iterate on it (each round moves it by a factor ≈ f·(m − 1)).
+                let (t0, o0) = (b * self.inv_recip, o * self.inv_recip);
+                let mut f = self.marginal_fee();
+                let mut t = t0;
+                for _ in 0..FEE_ITERATIONS {
+                    let p = match (quote, side) {
+                        (Quote::Marginal, _) => target,
+                        (Quote::AfterFee, Side::Sell) => target / (1.0 - f),
+                        (Quote::AfterFee, Side::Buy) => target * (1.0 - f),
+                    };
+                    let h = match side {
+                        Side::Sell => 1.0 / p,
+                        Side::Buy => p,
+                    };
+                    t = stableswap_balance_at_price(amp, h, t0, o0);
+                    if quote == Quote::Marginal || self.fees.is_static() {
+                        break;
+                    }
+                    let f_at = self.fees.dynamic(t, stableswap_other(amp, t));
+                    if f_at == f {
+                        break;
+                    }
+                    f = f_at;
+                }
+                let on_curve = (self.inv * t - b).max(0.0);
+                if !self.fees.keeps_some() || on_curve == 0.0 {
+                    on_curve
+                } else {
+                    // The out balance over the in balance at that point.
+                    let ratio = stableswap_other(amp, t) / t;
+                    self.kept_fee_trade(side, amp, ratio, b + on_curve)
+                }
+            }
+        }
+    }
+
+    /// The trade on `side` after which the pool's balances, with the fee it keeps, stand in
+    /// the ratio out/in = `ratio`, from the in balance `guess` of the curve's point with
+    /// that ratio.
+    ///
+    /// A trade taking the in balance b to b₁ moves the out balance along the current curve
+    /// to y(b₁) and then adds the kept fee κ·(o − y), κ = f·(1 − admin share) (f the
+    /// trade's fee), so the condition is
+    ///
+    /// ```text
+    /// h(b₁) = (1 − κ)·y(b₁) + κ·o − ratio·b₁ = 0,    h′(b₁) = −(1 − κ)·p_y(b₁) − ratio
+    /// ```
+    ///
+    /// with p_y the curve's price of the in coin in the out coin (−dy/db). h falls and is
+    /// convex in b₁ (y is), and positive at the guess (h = κ·(o − y) there), so Newton's
+    /// method from the guess climbs monotonically to the root: two or three closed-form
+    /// evaluations of the curve, no `get_D`. (A dynamic fee's κ moves with b₁; the step
+    /// ignores that slope, which slows convergence only by a factor ≈ f·(m − 1).) Stops at a
+    /// step of 4 ulps of b₁.
+    fn kept_fee_trade(&self, side: Side, amp: f64, ratio: f64, guess: f64) -> f64 {
+        let (b, o) = match side {
+            Side::Sell => (self.z_units, self.x_eth),
+            Side::Buy => (self.x_eth, self.z_units),
+        };
+        let keep = 1.0 - self.fees.admin_share;
+        let mut b1 = guess;
+        for _ in 0..REFINE_ITERATIONS {
+            let y = self.inv * stableswap_other(amp, b1 * self.inv_recip);
+            let kappa = if y < o {
+                self.fees.dynamic(0.5 * (b + b1), 0.5 * (o + y)) * keep
+            } else {
+                0.0
+            };
+            let h = (1.0 - kappa) * y + kappa * o - ratio * b1;
+            let p_y = stableswap_price(amp, y * self.inv_recip, b1 * self.inv_recip);
+            let step = h / ((1.0 - kappa) * p_y + ratio);
+            let next = b1 + step;
+            if !(next.is_finite() && next > b) {
+                break;
+            }
+            b1 = next;
+            if step.abs() <= 4.0 * f64::EPSILON * b1 {
+                break;
+            }
+        }
+        b1 - b
+    }
+
+    /// Sell LRT until the price `quote` reads falls to `target_price` (ETH per pool unit,
+    /// > 0), selling at most `max_dz_units` (≥ 0; `f64::INFINITY` for no cap): the amount of
+    /// [`Pool::sell_to_price_units`], capped. A no-op returning zeros if the price is at or
+    /// below `target_price` already.
+    pub fn sell_to_price(&mut self, target_price: f64, max_dz_units: f64, quote: Quote) -> Swap {
         debug_assert!(max_dz_units >= 0.0, "cap {max_dz_units} must be ≥ 0");
-        debug_assert_fee(fee);
-        let dz_units = self.sell_to_price_units(target_price).min(max_dz_units);
+        let dz_units = self
+            .sell_to_price_units(target_price, quote)
+            .min(max_dz_units);
         if dz_units > 0.0 {
-            self.sell(dz_units, fee)
+            self.sell(dz_units)
         } else {
             Swap::default()
         }
@@ -407,66 +820,23 @@ impl Pool {
         &mut self,
         target_price: f64,
         max_dz_units: f64,
-        fee: f64,
+        quote: Quote,
     ) -> Swap {
-        debug_assert_price(target_price);
-        let floor = target_price * (1.0 + self.price_tolerance());
-        let stableswap = matches!(self.kind, Invariant::Stableswap { .. });
-        if stableswap && max_dz_units > 0.0 && max_dz_units.is_finite() && self.price > floor {
-            let mut capped = *self;
-            let swap = capped.sell(max_dz_units, fee);
-            if capped.price > floor {
-                *self = capped;
-                return swap;
-            }
+        if self.cap_first(Side::Sell, target_price, max_dz_units, quote) {
+            return self.swap(Side::Sell, max_dz_units);
         }
-        self.sell_to_price(target_price, max_dz_units, fee)
+        self.sell_to_price(target_price, max_dz_units, quote)
     }
 
-    /// ETH that [`Pool::buy_to_price`] would spend without a cap to bring the marginal price
-    /// up to `target_price` (ETH per pool unit, > 0): 0 if the price is at or above it
-    /// already (within the solver's tolerance). No state change.
-    ///
-    /// The ETH balance with marginal price p: constant product, x = L·√p; StableSwap, the
-    /// balance t·D at which h(t) = (k + t)/(k + o(t)) = p, with o(t) the other balance / D and
-    /// k = 16A·t²o². h increases along the curve from 0 (t → 0) to ∞ (t → ∞), so every
-    /// positive target has one root. It is found by Newton's method on the two polynomial
-    /// equations of the point (the curve, and the price), from the pool's balances, and,
-    /// should that not converge (a target far beyond the bend of a flat curve), by
-    /// safeguarded Newton on ln h against ln t (analytic slope, bisection whenever Newton
-    /// leaves the bracket or stalls), which stops at 1e-14 relative in price or at the
-    /// resolution of t (price within ~1e-12 on the nearly full side of a very flat curve).
-    /// A pool within 1e-14 of the target counts as at the target.
-    pub fn buy_to_price_eth(&self, target_price: f64) -> f64 {
-        debug_assert_price(target_price);
-        if self.price >= target_price * (1.0 - self.price_tolerance()) {
-            return 0.0;
-        }
-        let x_target = match self.kind {
-            Invariant::Stableswap { amp } => {
-                self.inv
-                    * stableswap_balance_at_price(
-                        amp,
-                        target_price,
-                        self.x_eth * self.inv_recip,
-                        self.z_units * self.inv_recip,
-                    )
-            }
-            Invariant::ConstantProduct => self.inv * target_price.sqrt(),
-        };
-        (x_target - self.x_eth).max(0.0)
-    }
-
-    /// Buy LRT with ETH until the marginal price rises to `target_price` (ETH per pool
-    /// unit, positive), spending at most `max_dx_eth` (≥ 0; `f64::INFINITY` for no cap): the
-    /// amount of [`Pool::buy_to_price_eth`], capped. A no-op returning zeros if
-    /// [`Pool::price`] ≥ `target_price` already.
-    pub fn buy_to_price(&mut self, target_price: f64, max_dx_eth: f64, fee: f64) -> Swap {
+    /// Buy LRT with ETH until the price `quote` reads rises to `target_price` (ETH per pool
+    /// unit, > 0), spending at most `max_dx_eth` (≥ 0; `f64::INFINITY` for no cap): the
+    /// amount of [`Pool::buy_to_price_eth`], capped. A no-op returning zeros if the price is
+    /// at or above `target_price` already.
+    pub fn buy_to_price(&mut self, target_price: f64, max_dx_eth: f64, quote: Quote) -> Swap {
         debug_assert!(max_dx_eth >= 0.0, "cap {max_dx_eth} must be ≥ 0");
-        debug_assert_fee(fee);
-        let dx_eth = self.buy_to_price_eth(target_price).min(max_dx_eth);
+        let dx_eth = self.buy_to_price_eth(target_price, quote).min(max_dx_eth);
         if dx_eth > 0.0 {
-            self.buy(dx_eth, fee)
+            self.buy(dx_eth)
         } else {
             Swap::default()
         }
@@ -475,19 +845,32 @@ impl Pool {
     /// [`Pool::buy_to_price`] for a cap that probably binds, as
     /// [`Pool::sell_to_price_cap_first`]: the whole cap first, a solve only if that would take
     /// the price up to the target. The same trade, to rounding at the target itself.
-    pub fn buy_to_price_cap_first(&mut self, target_price: f64, max_dx_eth: f64, fee: f64) -> Swap {
-        debug_assert_price(target_price);
-        let ceiling = target_price * (1.0 - self.price_tolerance());
-        let stableswap = matches!(self.kind, Invariant::Stableswap { .. });
-        if stableswap && max_dx_eth > 0.0 && max_dx_eth.is_finite() && self.price < ceiling {
-            let mut capped = *self;
-            let swap = capped.buy(max_dx_eth, fee);
-            if capped.price < ceiling {
-                *self = capped;
-                return swap;
-            }
+    pub fn buy_to_price_cap_first(
+        &mut self,
+        target_price: f64,
+        max_dx_eth: f64,
+        quote: Quote,
+    ) -> Swap {
+        if self.cap_first(Side::Buy, target_price, max_dx_eth, quote) {
+            return self.swap(Side::Buy, max_dx_eth);
         }
-        self.buy_to_price(target_price, max_dx_eth, fee)
+        self.buy_to_price(target_price, max_dx_eth, quote)
+    }
+
+    /// Whether the whole cap `max` on `side` stops short of `target` (StableSwap only; the
+    /// constant product's closed form is cheaper than the check).
+    fn cap_first(&self, side: Side, target: f64, max: f64, quote: Quote) -> bool {
+        debug_assert_price(target);
+        let stableswap = matches!(self.kind, Invariant::Stableswap { .. });
+        if !(stableswap && max > 0.0 && max.is_finite()) {
+            return false;
+        }
+        let tol = self.price_tolerance();
+        let short = |p: &Pool| match side {
+            Side::Sell => p.quoted(side, quote) > target * (1.0 + tol),
+            Side::Buy => p.quoted(side, quote) < target * (1.0 - tol),
+        };
+        short(self) && short(&self.after(&self.trade(side, max)))
     }
 
     /// Liquidity providers add (`factor` > 1) or withdraw (`factor` < 1) pro rata: x, z and
@@ -837,13 +1220,22 @@ mod tests {
 
     #[test]
     fn price_is_cached_across_state_changes() {
-        let mut pool = Pool::new(Invariant::Stableswap { amp: 80.0 }, 900.0, 1300.0);
-        let fresh = |p: &Pool| Pool::new(p.kind, p.x_eth, p.z_units).price();
+        // With a dynamic fee, half of it kept: D moves with every swap.
+        let fees = Fees {
+            fee: 0.001,
+            admin_share: 0.5,
+            offpeg_multiplier: 10.0,
+        };
+        let mut pool = Pool::with_fees(Invariant::Stableswap { amp: 80.0 }, fees, 900.0, 1300.0);
+        let fresh = |p: &Pool| Pool::new(p.kind, p.x_eth, p.z_units);
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-13 * b;
-        assert!(close(pool.price(), fresh(&pool)));
-        pool.sell(50.0, 0.001);
-        assert!(close(pool.price(), fresh(&pool)));
-        pool.buy(120.0, 0.001);
+        assert!(close(pool.price(), fresh(&pool).price()));
+        pool.sell(50.0);
+        assert!(close(pool.price(), fresh(&pool).price()));
+        assert!(close(pool.invariant(), fresh(&pool).invariant()));
+        pool.buy(120.0);
+        assert!(close(pool.invariant(), fresh(&pool).invariant()));
+        let fresh = |p: &Pool| Pool::new(p.kind, p.x_eth, p.z_units).price();
         assert!(close(pool.price(), fresh(&pool)));
         pool.scale_liquidity(0.7);
         assert!(close(pool.price(), fresh(&pool)));

@@ -292,6 +292,8 @@ impl<'m> PathKernel<'m> {
                     liquidation_bonus: l.liquidation_bonus,
                     close_factor: l.close_factor,
                     full_close_below_hf: l.full_close_below_hf,
+                    protocol_fee: l.liquidation_protocol_fee,
+                    version: l.version,
                     max_rounds: lrtsim_scenario::exploit::MAX_CASCADE_ROUNDS,
                 };
                 // Every oracle reads 1 ETH per LRT at t = 0 but a market one on a pool that

@@ -16,20 +16,39 @@
 //! 1/(1 − LT/h) ([`max_leverage`]: Aave LRT E-mode, LT 0.95, looping to h = 1.01 gives
 //! 16.83×).
 //!
-//! **Liquidation** ([`LendingBook::liquidate`]). A cascade proceeds in rounds. Each round
-//! reads the oracle price p once and liquidates every position with HF < 1 once:
+//! **Liquidation** ([`LendingBook::liquidate`]), as Aave v3's `LiquidationLogic` does it
+//! (`executeLiquidationCall`, `_calculateAvailableCollateralToLiquidate`; v3.2.0 and v3.3.0
+//! of aave-dao/aave-v3-origin). A cascade proceeds in rounds. Each round reads the oracle
+//! price p once and liquidates every position with HF < 1 and collateral left once:
 //!
 //! ```text
-//! cf = 1                   if HF < full_close_below_hf or HF ≤ LT·(1 + bonus)
+//! cf = 1                   if HF ≤ full_close_below_hf (CLOSE_FACTOR_HF_THRESHOLD, 0.95)
+//!                          or HF ≤ LT·(1 + bonus)
 //!    = close_factor        otherwise
 //! repay r = cf·D,  seize s = r·(1 + bonus)/p
-//! if s ≥ C:  seize all C, repay r = C·p/(1 + bonus), and the debt left, D − r, is bad debt
+//! if s ≥ C:  seize all C, repay r = C·p/(1 + bonus); the debt left, D − r, is burned as
+//!            the reserve's deficit (v3.3) or stays owed on the empty position (v3.2)
+//! of s, the treasury takes protocol_fee × s·bonus/(1 + bonus) (liquidationProtocolFee), the
+//! liquidator the rest
 //! ```
 //!
-//! then sells the round's seized LRT in one sale (which, for a market oracle, moves the price
-//! the next round reads). The cascade ends at the first round in which no position is
-//! liquidatable at the price read, or after `max_rounds` rounds with liquidations
-//! ([`Cascade::hit_cap`]).
+//! then sells the liquidators' part of the round's seized LRT in one sale (which, for a
+//! market oracle, moves the price the next round reads); the treasury keeps its part. The
+//! cascade ends at the first round in which no position is liquidatable at the price read,
+//! or after `max_rounds` rounds with liquidations ([`Cascade::hit_cap`]). A position with no
+//! collateral left is not liquidatable (Aave reverts: the collateral is no longer enabled).
+//!
+//! **Boundaries in f64.** The health factor is C·p·LT/D in f64, a few roundings (≤ 4 ulps)
+//! from its exact value, while Aave's wad arithmetic resolves 1e-18. A health factor within
+//! [`HF_ROUNDING`] (4 ulps relative) of a threshold counts as *at* it: HF ≥ 1 − 4ε is not
+//! liquidatable (Aave: HF < 1 liquidates, so a position opened at exactly HF 1 is safe) and
+//! HF ≤ 0.95·(1 + 4ε) is closed in full (Aave: HF ≤ 0.95). So a position whose exact health
+//! factor is on a threshold is treated as the contract treats it; one within 1e-15 of it on
+//! the other side is treated as on it.
+//!
+//! Not modelled (buckets stand for many positions): v3.3's rule that positions worth less
+//! than $2,000 of collateral or debt are closed in full, and its refusal to leave less than
+//! $1,000 of either behind.
 //!
 //! **Why full close at HF ≤ LT·(1 + bonus).** A partial liquidation repaying a share cf of
 //! the debt changes the health factor at a fixed price to
@@ -86,6 +105,12 @@
 /// Positions [`LendingBook::open`] can add without allocating.
 pub const OPEN_CAPACITY: usize = 16;
 
+/// Relative band around a health-factor threshold within which f64 rounding cannot decide
+/// the side (module docs): 4 ulps.
+pub const HF_ROUNDING: f64 = 4.0 * f64::EPSILON;
+
+pub use lrtsim_scenario::spec::LenderVersion;
+
 /// The lending market's risk parameters.
 #[derive(Debug, Clone, Copy)]
 pub struct LendingParams {
@@ -97,21 +122,29 @@ pub struct LendingParams {
     pub liquidation_bonus: f64,
     /// Share of a position's debt one liquidation repays, in (0, 1].
     pub close_factor: f64,
-    /// Below this health factor one liquidation repays the whole debt, in (0, 1].
+    /// At or below this health factor one liquidation repays the whole debt, in (0, 1]
+    /// (Aave's `CLOSE_FACTOR_HF_THRESHOLD`, 0.95).
     pub full_close_below_hf: f64,
+    /// Share of the bonus that goes to the lender's treasury (Aave's
+    /// `liquidationProtocolFee`), in [0, 1].
+    pub protocol_fee: f64,
+    /// What happens to debt left on a position whose collateral is gone.
+    pub version: LenderVersion,
     /// Most rounds with liquidations in one cascade (≥ 1).
     pub max_rounds: u32,
 }
 
 impl LendingParams {
     /// Aave's LRT E-mode (MECHANICS.md §6): LTV 93%, LT 95%, bonus 1%, close factor 50%,
-    /// full close below HF 0.95; at most 64 rounds per cascade.
+    /// full close at HF 0.95 and below, no protocol fee, v3.3; at most 64 rounds per cascade.
     pub const AAVE_LRT_EMODE: LendingParams = LendingParams {
         ltv: 0.93,
         liquidation_threshold: 0.95,
         liquidation_bonus: 0.01,
         close_factor: 0.5,
         full_close_below_hf: 0.95,
+        protocol_fee: 0.0,
+        version: LenderVersion::V3_3,
         max_rounds: 64,
     };
 
@@ -130,6 +163,35 @@ impl LendingParams {
     /// LT·(1 + bonus), where collateral value = debt × (1 + bonus).
     pub fn spiral_health_factor(&self) -> f64 {
         self.liquidation_threshold * (1.0 + self.liquidation_bonus)
+    }
+
+    /// The bonus the liquidator keeps after the treasury's share: bonus × (1 − protocol
+    /// fee). A liquidator repaying r receives r·(1 + this)/p of collateral.
+    pub fn liquidator_bonus(&self) -> f64 {
+        self.liquidation_bonus * (1.0 - self.protocol_fee)
+    }
+
+    /// The liquidator's share of seized collateral: (1 + liquidator bonus)/(1 + bonus).
+    pub fn liquidator_share(&self) -> f64 {
+        (1.0 + self.liquidator_bonus()) / (1.0 + self.liquidation_bonus)
+    }
+
+    /// Whether a position at health factor `hf` is liquidatable: HF < 1, outside the
+    /// rounding band ([`HF_ROUNDING`]).
+    pub fn is_liquidatable(&self, hf: f64) -> bool {
+        hf < 1.0 - HF_ROUNDING
+    }
+
+    /// The share of the debt one liquidation at health factor `hf` repays: all of it at or
+    /// below `full_close_below_hf` (within the rounding band) or at or below the spiral
+    /// point LT·(1 + bonus) (module docs), else `close_factor`.
+    pub fn close_factor_at(&self, hf: f64) -> f64 {
+        if hf <= self.full_close_below_hf * (1.0 + HF_ROUNDING) || hf <= self.spiral_health_factor()
+        {
+            1.0
+        } else {
+            self.close_factor
+        }
     }
 }
 
@@ -163,8 +225,11 @@ pub struct Cascade {
     pub liquidated_lrt: f64,
     /// Debt repaid by liquidators, ETH.
     pub repaid_eth: f64,
-    /// Debt written off, ETH.
+    /// Debt written off (burned as deficit, v3.3), ETH.
     pub bad_debt_eth: f64,
+    /// Of `liquidated_lrt`, what the lender's treasury took (its share of the bonus); the
+    /// liquidators sold the rest.
+    pub protocol_fee_lrt: f64,
     /// ETH the liquidators received selling the seized LRT (the `sell` closure's returns).
     pub proceeds_eth: f64,
     /// The cascade stopped at `max_rounds` with positions still liquidatable.
@@ -207,16 +272,12 @@ fn liquidate_part_at(
     part: f64,
     hf: f64,
 ) -> Option<Step> {
-    // Healthy (or NaN, which no rule liquidates).
-    if hf >= 1.0 || hf.is_nan() {
+    // Healthy (or NaN, which no rule liquidates), or nothing left to seize.
+    if !params.is_liquidatable(hf) || *c <= 0.0 {
         return None;
     }
     let bonus = 1.0 + params.liquidation_bonus;
-    let cf = if hf < params.full_close_below_hf || hf <= params.spiral_health_factor() {
-        1.0
-    } else {
-        params.close_factor
-    };
+    let cf = params.close_factor_at(hf);
     let repay = cf * *d;
     let seize = repay * bonus / price;
     let step = if seize >= *c && part < 1.0 {
@@ -230,15 +291,23 @@ fn liquidate_part_at(
             bad_debt_eth: 0.0,
         }
     } else if seize >= *c {
-        // Everything goes; what the collateral cannot cover is written off.
+        // Everything goes; what the collateral cannot cover is burned as deficit (v3.3) or
+        // stays owed on the empty position (v3.2).
         let repaid = (*c * price / bonus).min(*d);
+        let left = *d - repaid;
         let step = Step {
             seized_lrt: *c,
             repaid_eth: repaid,
-            bad_debt_eth: *d - repaid,
+            bad_debt_eth: match params.version {
+                LenderVersion::V3_3 => left,
+                LenderVersion::V3_2 => 0.0,
+            },
         };
         *c = 0.0;
-        *d = 0.0;
+        *d = match params.version {
+            LenderVersion::V3_3 => 0.0,
+            LenderVersion::V3_2 => left,
+        };
         step
     } else {
         let (seize, repay) = (part * seize, part * repay);
@@ -274,6 +343,7 @@ pub struct LendingBook {
     repaid_eth: f64,
     bad_debt_eth: f64,
     liquidated_lrt: f64,
+    protocol_fee_lrt: f64,
     proceeds_eth: f64,
     /// Interest accrued on the positions, ETH.
     interest_eth: f64,
@@ -366,6 +436,7 @@ impl LendingBook {
             repaid_eth: 0.0,
             bad_debt_eth: 0.0,
             liquidated_lrt: 0.0,
+            protocol_fee_lrt: 0.0,
             proceeds_eth: 0.0,
             interest_eth: 0.0,
             unwound_lrt: 0.0,
@@ -392,6 +463,7 @@ impl LendingBook {
         self.repaid_eth = 0.0;
         self.bad_debt_eth = 0.0;
         self.liquidated_lrt = 0.0;
+        self.protocol_fee_lrt = 0.0;
         self.proceeds_eth = 0.0;
         self.interest_eth = 0.0;
         self.unwound_lrt = 0.0;
@@ -443,9 +515,15 @@ impl LendingBook {
             .fold(f64::INFINITY, f64::min)
     }
 
-    /// Whether some position (the looper excluded) is liquidatable, HF < 1, at `price`.
+    /// Whether some position (the looper excluded) is liquidatable at `price`: HF < 1
+    /// ([`LendingParams::is_liquidatable`]) with collateral left.
     pub fn liquidatable(&self, price: f64) -> bool {
-        (0..self.collateral.len()).any(|i| self.position_health_factor(i, price) < 1.0)
+        (0..self.collateral.len()).any(|i| {
+            self.collateral[i] > 0.0
+                && self
+                    .params
+                    .is_liquidatable(self.position_health_factor(i, price))
+        })
     }
 
     /// LRT posted as collateral: the t = 0 buckets plus every [`LendingBook::open`].
@@ -463,7 +541,8 @@ impl LendingBook {
         self.repaid_eth
     }
 
-    /// Debt written off, ETH.
+    /// Debt written off (v3.3's deficit), ETH. Under v3.2 debt left on an empty position
+    /// stays in [`LendingBook::total_debt_eth`] instead.
     pub fn bad_debt_eth(&self) -> f64 {
         self.bad_debt_eth
     }
@@ -471,6 +550,12 @@ impl LendingBook {
     /// Collateral seized by liquidators, LRT.
     pub fn liquidated_lrt(&self) -> f64 {
         self.liquidated_lrt
+    }
+
+    /// Of [`LendingBook::liquidated_lrt`], what the lender's treasury took (its share of the
+    /// bonus), LRT.
+    pub fn protocol_fee_lrt(&self) -> f64 {
+        self.protocol_fee_lrt
     }
 
     /// ETH the liquidators received selling the seized collateral.
@@ -593,6 +678,7 @@ impl LendingBook {
         S: FnMut(f64) -> f64,
     {
         let params = self.params;
+        let liquidator_share = params.liquidator_share();
         let mut cascade = Cascade::default();
         let mut hfs = std::mem::take(&mut self.round_hf);
         let final_price = loop {
@@ -606,14 +692,20 @@ impl LendingBook {
                     .zip(&self.debt)
                     .map(|(&c, &d)| params.health_factor(c, d, p)),
             );
-            if !hfs.iter().any(|&hf| hf < 1.0) {
+            let any = self
+                .collateral
+                .iter()
+                .zip(&hfs)
+                .any(|(&c, &hf)| c > 0.0 && params.is_liquidatable(hf));
+            if !any {
                 break p;
             }
             if cascade.rounds >= params.max_rounds {
                 cascade.hit_cap = true;
                 break p;
             }
-            // What this round would seize, against what liquidators can sell at a profit.
+            // What this round would give liquidators (their share of the seizures), against
+            // what they can sell at a profit.
             let mut wanted = 0.0;
             for ((&c, &d), &hf) in self.collateral.iter().zip(&self.debt).zip(&hfs) {
                 let (mut c, mut d) = (c, d);
@@ -621,6 +713,7 @@ impl LendingBook {
                     wanted += step.seized_lrt;
                 }
             }
+            wanted *= liquidator_share;
             let cap = capacity(p);
             if wanted > 0.0 && cap <= 0.0 {
                 break p;
@@ -644,8 +737,11 @@ impl LendingBook {
                 p,
             );
             cascade.liquidated_lrt += seized;
-            if seized > 0.0 {
-                let proceeds = sell(seized);
+            let to_treasury = seized * (1.0 - liquidator_share);
+            cascade.protocol_fee_lrt += to_treasury;
+            let sold = seized - to_treasury;
+            if sold > 0.0 {
+                let proceeds = sell(sold);
                 debug_assert!(proceeds >= 0.0, "sale proceeds {proceeds} must be ≥ 0");
                 cascade.proceeds_eth += proceeds;
             }
@@ -669,6 +765,7 @@ impl LendingBook {
         self.repaid_eth += cascade.repaid_eth;
         self.bad_debt_eth += cascade.bad_debt_eth;
         self.liquidated_lrt += cascade.liquidated_lrt;
+        self.protocol_fee_lrt += cascade.protocol_fee_lrt;
         self.proceeds_eth += cascade.proceeds_eth;
         self.max_depth = self.max_depth.max(cascade.rounds);
         cascade
@@ -684,7 +781,8 @@ impl LendingBook {
         self.looper_collateral
     }
 
-    /// The looper's debt, ETH (0 once its collateral is gone: the rest was written off).
+    /// The looper's debt, ETH (under v3.3 0 once its collateral is gone: the rest was written
+    /// off; under v3.2 it stays).
     pub fn looper_debt_eth(&self) -> f64 {
         self.looper_debt
     }

@@ -24,7 +24,7 @@ use lrtsim_scenario::exploit::{LendingModel, RatesModel};
 use lrtsim_scenario::market::{ArbitrageModel, MarketModel};
 use lrtsim_scenario::spec::{OracleKind, PoolKind};
 
-use crate::amm::{Invariant, Pool};
+use crate::amm::{Fees, Invariant, Pool, Quote};
 use crate::bands::PriceBands;
 use crate::lending::LendingBook;
 use crate::redemption::Redemption;
@@ -144,8 +144,14 @@ impl<'m> Market<'m> {
             },
             PoolKind::ConstantProduct => Invariant::ConstantProduct,
         };
-        let pool0 = Pool::new(
+        let fees = Fees {
+            fee: m.fee,
+            admin_share: m.admin_fee_share,
+            offpeg_multiplier: m.offpeg_fee_multiplier,
+        };
+        let pool0 = Pool::with_fees(
             inv,
+            fees,
             m.depth_eth * (1.0 - m.lrt_share),
             m.depth_eth * m.lrt_share,
         );
@@ -253,9 +259,10 @@ impl<'m> Market<'m> {
         }
     }
 
-    /// Pool price (ETH per pool unit) at which a seller's marginal proceeds are `ratio` × NAV.
+    /// A seller's marginal proceeds after the fee (ETH per pool unit, [`Quote::AfterFee`])
+    /// that are `ratio` × NAV.
     fn sell_target(&self, ratio: f64, nav: f64) -> f64 {
-        ratio * nav / (self.rate * (1.0 - self.m.fee))
+        ratio * nav / self.rate
     }
 
     /// Of `demand_lrt` LRT whose holders decided to redeem at NAV `nav` with the queue
@@ -275,15 +282,16 @@ impl<'m> Market<'m> {
             // The same sale either way (to rounding at the target); trying the cap first
             // saves the solve when it binds, as it did last time more often than not.
             let swap = if self.divert_capped {
-                self.pool.sell_to_price_cap_first(target, cap, self.m.fee)
+                self.pool
+                    .sell_to_price_cap_first(target, cap, Quote::AfterFee)
             } else {
-                self.pool.sell_to_price(target, cap, self.m.fee)
+                self.pool.sell_to_price(target, cap, Quote::AfterFee)
             };
             self.divert_capped = swap.amount_in == cap;
             swap
         } else {
             // Waiting costs them everything: they sell at any price.
-            self.pool.sell(willing * self.rate, self.m.fee)
+            self.pool.sell(willing * self.rate)
         };
         let lrt = swap.amount_in / self.rate;
         self.sold_lrt += lrt;
@@ -378,14 +386,12 @@ impl<'m> Market<'m> {
                 return;
             }
             let (released, repay) = book.unwind_amounts(share);
-            let fee = self.m.fee;
-            let gross = repay / (1.0 - fee);
-            if repay > 0.0 && gross < self.pool.eth() {
-                let dz = self.pool.z_given_x(self.pool.eth() - gross) - self.pool.lrt_units();
-                if dz / self.rate <= released {
-                    self.pool.sell(dz, fee);
-                    book.unwind(share);
-                }
+            if repay > 0.0
+                && let Some(dz) = self.pool.sell_for_eth(repay)
+                && dz / self.rate <= released
+            {
+                self.pool.sell(dz);
+                book.unwind(share);
             }
         }
     }
@@ -421,27 +427,27 @@ impl<'m> Market<'m> {
     /// their bids before it runs into an empty pool. Positions liquidators cannot sell at a
     /// profit stay open (an exchange-rate oracle far above a crashed pool).
     fn cascade(&mut self, nav: f64, book: &mut LendingBook, mut front: Option<&mut Redemption>) {
-        let (rate, fee) = (self.rate, self.m.fee);
-        let bonus = book.params().liquidation_bonus;
+        let rate = self.rate;
+        let bonus = book.params().liquidator_bonus();
         // The arbitrageurs' prices stay the same through the cascade (the NAV, the rate and
         // the posted wait are those of the step).
         let arb = self
             .m
             .arbitrage
-            .map(|a| ArbPrices::new(&a, front.as_deref(), nav, rate, fee, self.step_days));
+            .map(|a| ArbPrices::new(&a, front.as_deref(), nav, rate, self.step_days));
         let pool = Cell::new(self.pool);
         let mut arbs = self.arbs;
         book.liquidate_capped(
             || self.oracle_price(&pool.get(), nav),
             |oracle| {
-                let floor = oracle / ((1.0 + bonus) * (1.0 - fee) * rate);
-                pool.get().sell_to_price_units(floor) / rate
+                let floor = oracle / ((1.0 + bonus) * rate);
+                pool.get().sell_to_price_units(floor, Quote::AfterFee) / rate
             },
             |lrt| {
                 let mut p = pool.get();
-                let swap = p.sell(lrt * rate, fee);
+                let swap = p.sell(lrt * rate);
                 if let Some(a) = &arb {
-                    arbitrage(&mut p, &mut arbs, a, front.as_deref_mut(), nav, rate, fee);
+                    arbitrage(&mut p, &mut arbs, a, front.as_deref_mut(), nav, rate);
                 }
                 pool.set(p);
                 swap.amount_out
@@ -467,7 +473,6 @@ impl<'m> Market<'m> {
         let t0 = f64::from(k) * dt;
         let t1 = t0 + dt;
         self.mark(nav);
-        let fee = m.fee;
 
         // Sell flows of the step, from holders: not the pool, the queue or arbitrageurs.
         let mut sell = 0.0;
@@ -485,7 +490,7 @@ impl<'m> Market<'m> {
             - posted;
         let sell = sell.min(holders.max(0.0));
         if sell > DUST_LRT {
-            self.pool.sell(sell * self.rate, fee);
+            self.pool.sell(sell * self.rate);
             self.sold_lrt += sell;
         }
 
@@ -505,7 +510,7 @@ impl<'m> Market<'m> {
                 self.depeg_over[i] = 1.0;
             }
         }
-        let proceeds = self.pool.quote_sell(m.position_eth * self.rate, fee);
+        let proceeds = self.pool.quote_sell(m.position_eth * self.rate);
         self.worst_proceeds_eth = self.worst_proceeds_eth.min(proceeds);
         self.worst_nav_shortfall = self
             .worst_nav_shortfall
@@ -517,26 +522,20 @@ impl<'m> Market<'m> {
             let target = 1.0 - (1.0 - q) * self.recovery_keep;
             let price = target * nav / self.rate;
             if q < target {
-                self.pool.buy_to_price(price, f64::INFINITY, fee);
+                self.pool
+                    .buy_to_price(price, f64::INFINITY, Quote::Marginal);
             } else if q > target {
-                self.pool.sell_to_price(price, f64::INFINITY, fee);
+                self.pool
+                    .sell_to_price(price, f64::INFINITY, Quote::Marginal);
             }
         }
 
         // Arbitrage: instant redemption where the buffer allows, then the queue (or holding
         // to the horizon without a front door); above NAV, holders sell.
         if let Some(a) = m.arbitrage {
-            let prices = ArbPrices::new(&a, front.as_deref(), nav, self.rate, fee, dt);
+            let prices = ArbPrices::new(&a, front.as_deref(), nav, self.rate, dt);
             let mut pool = self.pool;
-            arbitrage(
-                &mut pool,
-                &mut self.arbs,
-                &prices,
-                front,
-                nav,
-                self.rate,
-                fee,
-            );
+            arbitrage(&mut pool, &mut self.arbs, &prices, front, nav, self.rate);
             self.pool = pool;
         }
 
@@ -583,7 +582,7 @@ impl<'m> Market<'m> {
         let m = self.m;
         self.mark(nav);
         let position = m.position_eth;
-        let horizon = self.pool.quote_sell(position * self.rate, m.fee);
+        let horizon = self.pool.quote_sell(position * self.rate);
         let worst = self.worst_proceeds_eth.min(horizon);
         MarketOutcome {
             max_discount: (1.0 - self.min_low_ratio).max(0.0),
@@ -622,10 +621,11 @@ struct Arbs {
     queue_capped: bool,
 }
 
-/// The pool prices (ETH per pool unit) at which arbitrageurs stop, at NAV `nav` on a pool
-/// at `rate` with swap fee `fee`, steps of `dt` days: they buy while the price is below
-/// what a redemption pays them net of their required return and premium, and their marginal
-/// cost includes the pool fee; above NAV by more than the premium, holders sell.
+/// The prices after the pool's fee ([`Quote::AfterFee`], ETH per pool unit) at which
+/// arbitrageurs stop, at NAV `nav` on a pool at `rate`, steps of `dt` days: they buy while
+/// their marginal cost is below what a redemption pays them net of their required return and
+/// premium; above NAV by more than the premium, holders sell while their marginal proceeds
+/// are above it.
 #[derive(Debug, Clone, Copy)]
 struct ArbPrices {
     /// Buying to redeem at once from the buffer (no wait, the instant fee).
@@ -643,22 +643,20 @@ impl ArbPrices {
         front: Option<&Redemption>,
         nav: f64,
         rate: f64,
-        fee: f64,
         dt: f64,
     ) -> ArbPrices {
-        let buy_target = |ratio: f64| ratio * nav * (1.0 - fee) / rate;
+        let buy_target = |ratio: f64| ratio * nav / rate;
         let instant = front.map_or(0.0, |r| buy_target(a.threshold(0.0, r.instant_fee())));
         let wait_days = front.map_or(a.closed_wait_days, |r| r.posted_wait_days().max(dt));
         ArbPrices {
             instant,
             queue: buy_target(a.threshold(wait_days, 0.0)),
-            ceiling: (1.0 + a.premium) * nav / (rate * (1.0 - fee)),
+            ceiling: (1.0 + a.premium) * nav / rate,
         }
     }
 }
 
-/// Arbitrage at NAV `nav` on `pool` (LRT in pool units at `rate`, swap fee `fee`) up to the
-/// prices `prices`: arbitrageurs buy while the price is below what a redemption pays them
+/// Arbitrage at NAV `nav` on `pool` (LRT in pool units at `rate`) up to the prices `prices`: arbitrageurs buy while the price is below what a redemption pays them
 /// net of their required return and premium — first what the buffer can redeem at once
 /// (capital comes back at once, so up to [`ARB_ROUNDS`] rounds), then through the queue (or
 /// to hold without a front door); above NAV by more than the premium, holders sell.
@@ -669,7 +667,6 @@ fn arbitrage(
     mut front: Option<&mut Redemption>,
     nav: f64,
     rate: f64,
-    fee: f64,
 ) {
     if let Some(r) = front.as_deref_mut() {
         let target = prices.instant;
@@ -679,13 +676,11 @@ fn arbitrage(
                 break;
             }
             // Spend at most the capital and what buys the LRT the buffer can redeem.
-            let max_units = capacity_eth / nav * rate / (1.0 - fee);
-            let max_dx = if max_units < pool.lrt_units() {
-                pool.x_given_z(pool.lrt_units() - max_units) - pool.eth()
-            } else {
-                f64::INFINITY
-            };
-            let swap = pool.buy_to_price(target, arbs.capital_eth.min(max_dx).max(0.0), fee);
+            let max_dx = pool
+                .buy_for_units(capacity_eth / nav * rate)
+                .unwrap_or(f64::INFINITY);
+            let cap = arbs.capital_eth.min(max_dx).max(0.0);
+            let swap = pool.buy_to_price(target, cap, Quote::AfterFee);
             if swap.amount_out <= 0.0 {
                 break;
             }
@@ -699,9 +694,9 @@ fn arbitrage(
     if arbs.capital_eth > 0.0 && pool.price() < target {
         let cap = arbs.capital_eth;
         let swap = if arbs.queue_capped {
-            pool.buy_to_price_cap_first(target, cap, fee)
+            pool.buy_to_price_cap_first(target, cap, Quote::AfterFee)
         } else {
-            pool.buy_to_price(target, cap, fee)
+            pool.buy_to_price(target, cap, Quote::AfterFee)
         };
         arbs.queue_capped = swap.amount_in == cap;
         let lrt = swap.amount_out / rate;
@@ -714,6 +709,6 @@ fn arbitrage(
     }
     let ceiling = prices.ceiling;
     if pool.price() > ceiling {
-        pool.sell_to_price(ceiling, f64::INFINITY, fee);
+        pool.sell_to_price(ceiling, f64::INFINITY, Quote::AfterFee);
     }
 }

@@ -8,7 +8,7 @@
 //! roundoff) where the error is pure rounding, and derived from the neglected terms where a
 //! limit is compared.
 
-use lrtsim_sim::amm::{Invariant, Pool, Swap};
+use lrtsim_sim::amm::{Fees, Invariant, Pool, Quote, Swap};
 use proptest::prelude::*;
 
 const EPS: f64 = f64::EPSILON;
@@ -116,43 +116,55 @@ impl SplitMix {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn constant_product_matches_closed_forms() {
+fn constant_product_matches_uniswap_v2_closed_forms() {
+    // Uniswap v2's getAmountOut takes the fee from the amount in: out = x·Δ(1 − φ)/(z +
+    // Δ(1 − φ)), and the pair keeps all of Δ (less an admin share of the fee, 0 in v2 and
+    // tried here at 0.5 too), so k grows. The crate computes x·(Δu/(z + Δu)) and x·(z/(z +
+    // Δu)): a few roundings of reserve-sized numbers, 16·EPS·x absolute with a 2× margin.
     for (x, z) in [(1000.0, 1000.0), (1000.0, 250.0), (3.7, 12345.6)] {
         for fee in [0.0, 0.003, 0.3] {
-            for frac in [1e-3, 0.1, 1.0, 10.0] {
-                let pool = Pool::new(Invariant::ConstantProduct, x, z);
-                assert_eq!(pool.price(), x / z);
-                assert!(rel_err(pool.invariant(), (x * z).sqrt()) <= EPS);
+            for admin_share in [0.0, 0.5] {
+                let fees = Fees {
+                    fee,
+                    admin_share,
+                    offpeg_multiplier: 1.0,
+                };
+                for frac in [1e-3, 0.1, 1.0, 10.0] {
+                    let pool = Pool::with_fees(Invariant::ConstantProduct, fees, x, z);
+                    assert_eq!(pool.price(), x / z);
+                    assert!(rel_err(pool.invariant(), (x * z).sqrt()) <= EPS);
 
-                // Sell dz: out = x·dz/(z + dz)·(1 − fee). Both sides are a few roundings
-                // of reserve-sized numbers (the crate takes x − L²/(z + dz)), so the
-                // absolute error is a few ulps of x: 16·EPS·x leaves a 2× margin.
-                let dz = frac * z;
-                let gross = x * dz / (z + dz);
-                let want = gross * (1.0 - fee);
-                assert!((pool.quote_sell(dz, fee) - want).abs() <= 16.0 * EPS * x);
-                let mut sold = pool;
-                let swap = sold.sell(dz, fee);
-                assert_eq!(swap.amount_in, dz);
-                assert_eq!(swap.amount_out, pool.quote_sell(dz, fee));
-                assert!((swap.amount_out - want).abs() <= 16.0 * EPS * x);
-                assert!((swap.fee - gross * fee).abs() <= 16.0 * EPS * x);
-                assert_eq!(sold.lrt_units(), z + dz);
-                assert!(rel_err(sold.eth(), x * z / (z + dz)) <= 8.0 * EPS);
-                assert_eq!(sold.price(), sold.eth() / sold.lrt_units());
+                    let dz = frac * z;
+                    let net = dz * (1.0 - fee);
+                    let want = x * net / (z + net);
+                    assert!((pool.quote_sell(dz) - want).abs() <= 16.0 * EPS * x);
+                    let mut sold = pool;
+                    let swap = sold.sell(dz);
+                    assert_eq!(swap.amount_in, dz);
+                    assert_eq!(swap.amount_out, pool.quote_sell(dz));
+                    assert!((swap.amount_out - want).abs() <= 16.0 * EPS * x);
+                    assert_eq!(swap.fee, dz * fee);
+                    assert_eq!(swap.admin_fee, dz * fee * admin_share);
+                    assert!(rel_err(sold.lrt_units(), z + dz - swap.admin_fee) <= 2.0 * EPS);
+                    assert!(rel_err(sold.eth(), x * z / (z + net)) <= 8.0 * EPS);
+                    assert_eq!(sold.price(), sold.eth() / sold.lrt_units());
+                    let l = (sold.eth() * sold.lrt_units()).sqrt();
+                    assert!(rel_err(sold.invariant(), l) <= 4.0 * EPS);
+                    assert!(sold.invariant() >= pool.invariant() * (1.0 - 4.0 * EPS));
 
-                // Buy with dx: out = z·dx/(x + dx)·(1 − fee), same error budget in z.
-                let dx = frac * x;
-                let gross = z * dx / (x + dx);
-                let want = gross * (1.0 - fee);
-                assert!((pool.quote_buy(dx, fee) - want).abs() <= 16.0 * EPS * z);
-                let mut bought = pool;
-                let swap = bought.buy(dx, fee);
-                assert_eq!(swap.amount_in, dx);
-                assert!((swap.amount_out - want).abs() <= 16.0 * EPS * z);
-                assert!((swap.fee - gross * fee).abs() <= 16.0 * EPS * z);
-                assert_eq!(bought.eth(), x + dx);
-                assert!(rel_err(bought.lrt_units(), x * z / (x + dx)) <= 8.0 * EPS);
+                    // Buy with dx: out = z·dx(1 − φ)/(x + dx(1 − φ)), same error budget in z.
+                    let dx = frac * x;
+                    let net = dx * (1.0 - fee);
+                    let want = z * net / (x + net);
+                    assert!((pool.quote_buy(dx) - want).abs() <= 16.0 * EPS * z);
+                    let mut bought = pool;
+                    let swap = bought.buy(dx);
+                    assert_eq!(swap.amount_in, dx);
+                    assert!((swap.amount_out - want).abs() <= 16.0 * EPS * z);
+                    assert_eq!(swap.fee, dx * fee);
+                    assert!(rel_err(bought.eth(), x + dx - swap.admin_fee) <= 2.0 * EPS);
+                    assert!(rel_err(bought.lrt_units(), x * z / (x + net)) <= 8.0 * EPS);
+                }
             }
         }
     }
@@ -160,29 +172,51 @@ fn constant_product_matches_closed_forms() {
 
 #[test]
 fn constant_product_to_price_lands_on_closed_form() {
-    // On the curve p = x/z and xz = L², so the point with price p is x = L·√p, z = L/√p.
-    // The crate computes the same expressions plus the swap's recomputation of the other
-    // balance: a handful of roundings, so 16·EPS relative.
-    for (x, z) in [(1000.0, 1000.0), (500.0, 2000.0)] {
-        for target in [0.05, 0.2, 0.9, 1.1, 5.0, 20.0] {
-            let mut pool = Pool::new(Invariant::ConstantProduct, x, z);
-            let l = pool.invariant();
-            let start = pool.price();
-            let swap = if target < start {
-                pool.sell_to_price(target, f64::INFINITY, 0.003)
-            } else {
-                pool.buy_to_price(target, f64::INFINITY, 0.003)
-            };
-            assert!(swap.amount_in > 0.0);
-            assert!(
-                rel_err(pool.eth(), l * target.sqrt()) <= 16.0 * EPS,
-                "x at target {target}"
-            );
-            assert!(
-                rel_err(pool.lrt_units(), l / target.sqrt()) <= 16.0 * EPS,
-                "z at target {target}"
-            );
-            assert!(rel_err(pool.price(), target) <= 16.0 * EPS);
+    // Without a fee, on the curve p = x/z and xz = L², so the point with price p is
+    // x = L·√p, z = L/√p. With Uniswap v2's fee kept in the reserves the point moves off the
+    // old curve, but the price still lands on the target (the crate solves the quadratic of
+    // the price after the trade). A handful of roundings: 16·EPS relative.
+    for fees in [Fees::NONE, Fees::uniswap_v2(0.003)] {
+        for (x, z) in [(1000.0, 1000.0), (500.0, 2000.0)] {
+            for target in [0.05, 0.2, 0.9, 1.1, 5.0, 20.0] {
+                let mut pool = Pool::with_fees(Invariant::ConstantProduct, fees, x, z);
+                let l = pool.invariant();
+                let start = pool.price();
+                let swap = if target < start {
+                    pool.sell_to_price(target, f64::INFINITY, Quote::Marginal)
+                } else {
+                    pool.buy_to_price(target, f64::INFINITY, Quote::Marginal)
+                };
+                assert!(swap.amount_in > 0.0);
+                assert!(rel_err(pool.price(), target) <= 16.0 * EPS);
+                if fees == Fees::NONE {
+                    assert!(
+                        rel_err(pool.eth(), l * target.sqrt()) <= 16.0 * EPS,
+                        "x at target {target}"
+                    );
+                    assert!(
+                        rel_err(pool.lrt_units(), l / target.sqrt()) <= 16.0 * EPS,
+                        "z at target {target}"
+                    );
+                } else {
+                    assert!(pool.invariant() > l);
+                }
+                // After the fee: the trader's marginal price p(1 − φ) (sale) or p/(1 − φ)
+                // (purchase) lands on the target too.
+                let mut fresh = Pool::with_fees(Invariant::ConstantProduct, fees, x, z);
+                let (want, got) = if target < start {
+                    fresh.sell_to_price(target, f64::INFINITY, Quote::AfterFee);
+                    (target, fresh.price() * (1.0 - fees.fee))
+                } else {
+                    fresh.buy_to_price(target, f64::INFINITY, Quote::AfterFee);
+                    (target, fresh.price() / (1.0 - fees.fee))
+                };
+                if (target < start && target < start * (1.0 - fees.fee))
+                    || (target > start && target > start / (1.0 - fees.fee))
+                {
+                    assert!(rel_err(got, want) <= 16.0 * EPS, "{got} vs {want}");
+                }
+            }
         }
     }
 }
@@ -259,15 +293,21 @@ fn stableswap_stays_on_curve_after_random_swaps() {
     let mut rng = SplitMix(20260501);
     for amp in AMPS {
         for ratio in [1.0, 0.25, 4.0] {
-            let mut pool = Pool::new(stableswap(amp), 1000.0, 1000.0 * ratio);
+            // A fee that leaves the pool whole (admin share 1) leaves D where it is.
+            let fees = Fees {
+                fee: 0.0004,
+                admin_share: 1.0,
+                offpeg_multiplier: 1.0,
+            };
+            let mut pool = Pool::with_fees(stableswap(amp), fees, 1000.0, 1000.0 * ratio);
             let d = pool.invariant();
             for _ in 0..200 {
                 // Trade sizes from 1e-6 to 1 of the reserve, log-uniform.
                 let frac = 10f64.powf(-6.0 * rng.next_f64());
                 if rng.next_f64() < 0.5 {
-                    pool.sell(frac * pool.lrt_units(), 0.0004);
+                    pool.sell(frac * pool.lrt_units());
                 } else {
-                    pool.buy(frac * pool.eth(), 0.0004);
+                    pool.buy(frac * pool.eth());
                 }
                 assert_eq!(pool.invariant(), d);
                 assert!(stableswap_residual(amp, pool.eth(), pool.lrt_units(), d) <= 1e-12);
@@ -302,7 +342,7 @@ fn stableswap_tends_to_constant_product_as_amp_vanishes() {
         for frac in [0.01, 0.3, 1.0, 10.0] {
             let dz = frac * z;
             let mut traded = pool;
-            let out = traded.sell(dz, 0.0).amount_out;
+            let out = traded.sell(dz).amount_out;
             let cp_out = x * dz / (z + dz);
             let cp_x1 = x * z / (z + dz);
             let eps = |s: f64| 4.0 * amp * (s - d) / d;
@@ -355,7 +395,7 @@ fn stableswap_tends_to_constant_sum_as_amp_grows() {
         let pool = Pool::new(stableswap(1e5), x, z);
         let dz = 0.1 * z.min(x);
         let mut after = pool;
-        let average = after.sell(dz, 0.0).amount_out / dz;
+        let average = after.sell(dz).amount_out / dz;
         let (p0, p1) = (pool.price(), after.price());
         assert!((p1 - 1.0).abs() <= 1e-4);
         assert!(
@@ -364,7 +404,7 @@ fn stableswap_tends_to_constant_sum_as_amp_grows() {
         );
         let dx = 0.1 * z.min(x);
         let mut after = pool;
-        let average = dx / after.buy(dx, 0.0).amount_out;
+        let average = dx / after.buy(dx).amount_out;
         let p1 = after.price();
         assert!((p1 - 1.0).abs() <= 1e-4);
         assert!(
@@ -404,7 +444,7 @@ fn marginal_price_is_slope_of_quote() {
         ] {
             let pool = Pool::new(kind, x, z);
             let h = 1e-5 * z;
-            let q = |n: f64| pool.quote_sell(n * h, 0.0);
+            let q = |n: f64| pool.quote_sell(n * h);
             let slope = (-5.0 * q(1.0) + 8.0 * q(2.0) - 3.0 * q(3.0)) / (2.0 * h);
             let p = pool.price();
             assert!(
@@ -413,7 +453,7 @@ fn marginal_price_is_slope_of_quote() {
             );
             // Buying: quote_buy'(0) = dz/dx = 1/p.
             let h = 1e-5 * x;
-            let q = |n: f64| pool.quote_buy(n * h, 0.0);
+            let q = |n: f64| pool.quote_buy(n * h);
             let slope = (-5.0 * q(1.0) + 8.0 * q(2.0) - 3.0 * q(3.0)) / (2.0 * h);
             assert!(
                 rel_err(slope, 1.0 / p) <= 1e-6,
@@ -425,9 +465,9 @@ fn marginal_price_is_slope_of_quote() {
             // (h/z)·|d ln p/d ln z|/2 ≲ 1e-7 (exactly h/z for the constant product) and the
             // rounding a few EPS·x/(h·p) ≲ 1e-7 (x ≤ 50·z·p). Observed ≤ 1e-7.
             let mut moved = pool;
-            moved.sell(0.01 * z, 0.0);
+            moved.sell(0.01 * z);
             let h = 1e-7 * moved.lrt_units();
-            let secant = moved.quote_sell(h, 0.0) / h;
+            let secant = moved.quote_sell(h) / h;
             assert!(
                 rel_err(secant, moved.price()) <= 1e-6,
                 "{kind:?}: secant {secant} vs {}",
@@ -453,9 +493,36 @@ fn any_pool() -> impl Strategy<Value = Pool> {
     )
 }
 
-/// A fee: none, or up to 1%.
-fn any_fee() -> impl Strategy<Value = f64> {
-    prop_oneof![Just(0.0), 0.0f64..0.01]
+/// Fees as a contract could charge them: none, or a fee up to 1 % with any admin share, and
+/// (StableSwap only) a static fee or an off-peg multiplier up to 10.
+fn any_fees(stableswap: bool) -> impl Strategy<Value = Fees> {
+    let dynamic = if stableswap {
+        prop_oneof![Just(1.0), 1.0f64..10.0].boxed()
+    } else {
+        Just(1.0).boxed()
+    };
+    prop_oneof![
+        Just(Fees::NONE),
+        (
+            0.0f64..0.01,
+            prop_oneof![Just(0.0), Just(0.5), Just(1.0), 0.0f64..=1.0],
+            dynamic
+        )
+            .prop_map(|(fee, admin_share, offpeg_multiplier)| Fees {
+                fee,
+                admin_share,
+                offpeg_multiplier,
+            }),
+    ]
+}
+
+/// A random pool with random fees.
+fn any_pool_with_fees() -> impl Strategy<Value = Pool> {
+    any_pool().prop_flat_map(|pool| {
+        let stableswap = matches!(pool.kind(), Invariant::Stableswap { .. });
+        any_fees(stableswap)
+            .prop_map(move |fees| Pool::with_fees(pool.kind(), fees, pool.eth(), pool.lrt_units()))
+    })
 }
 
 /// Trades: (sell?, size as a fraction of the reserve paid in, log-uniform in [1e-6, 10]).
@@ -480,39 +547,60 @@ fn residual(pool: &Pool) -> f64 {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1024, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Every swap: reserves stay positive and finite, the invariant does not move and the
-    /// balances solve it, the pool's loss of the out token is the trader's amount plus the
-    /// fee, its gain of the in token is the amount paid, and the price moves the right way.
+    /// Every swap: reserves stay positive and finite; the invariant never falls, stays put
+    /// when no fee is kept, and the balances solve it; the fee is the contract's (StableSwap:
+    /// a share in [fee, m·fee] of the gross out; constant product: φ of the amount in); the
+    /// pool pays out the trader's amount plus the admin share of the fee, keeps the amount
+    /// paid in (less the admin share for the constant product), and the price moves the
+    /// right way.
     #[test]
-    fn swaps_conserve_value_and_stay_on_curve(pool in any_pool(), fee in any_fee(), trades in any_trades()) {
+    fn swaps_conserve_value_and_stay_on_curve(pool in any_pool_with_fees(), trades in any_trades()) {
         let mut pool = pool;
-        let d = pool.invariant();
+        let fees = pool.fees();
+        let stableswap = matches!(pool.kind(), Invariant::Stableswap { .. });
+        let kept = fees.fee > 0.0 && fees.admin_share < 1.0;
         for (sell, frac) in trades {
             let before = pool;
-            let swap = if sell { pool.sell(frac * before.lrt_units(), fee) } else { pool.buy(frac * before.eth(), fee) };
+            let swap = if sell { pool.sell(frac * before.lrt_units()) } else { pool.buy(frac * before.eth()) };
             let (x0, z0, x1, z1) = (before.eth(), before.lrt_units(), pool.eth(), pool.lrt_units());
             prop_assert!(x1 > 0.0 && x1.is_finite() && z1 > 0.0 && z1.is_finite(), "{pool:?}");
-            // Swaps never touch the stored invariant; the balances solve it to ~EPS (the
-            // curve is re-solved at every swap, so rounding does not accumulate).
-            prop_assert_eq!(pool.invariant(), d);
+            // The invariant grows by the kept fee (never falls beyond rounding); the balances
+            // solve it to ~EPS (it is re-solved at every swap, so rounding does not
+            // accumulate).
+            if kept {
+                prop_assert!(pool.invariant() >= before.invariant() * (1.0 - 1e-13));
+            } else {
+                prop_assert_eq!(pool.invariant(), before.invariant());
+            }
             prop_assert!(residual(&pool) <= 1e-12, "residual {:e}", residual(&pool));
             prop_assert!(swap.amount_out >= 0.0 && swap.fee >= 0.0);
-            prop_assert!((swap.fee - fee * (swap.amount_out + swap.fee)).abs() <= 4.0 * EPS * (swap.amount_out + swap.fee));
-            // The crate pays gross = (old − new balance) and splits it into out + fee; the
-            // split rounds once (≤ 1 ulp of gross ≤ 1 ulp of the old balance). The balance
-            // paid into rounds once when the amount is added (≤ 1 ulp of the new balance).
+            prop_assert!((swap.admin_fee - fees.admin_share * swap.fee).abs() <= 2.0 * EPS * swap.fee);
+            if stableswap {
+                // The dynamic fee is between the base fee and m × it.
+                let gross = swap.amount_out + swap.fee;
+                let lo = fees.fee * gross * (1.0 - 4.0 * EPS);
+                let hi = fees.fee * fees.offpeg_multiplier.max(1.0) * gross * (1.0 + 4.0 * EPS);
+                prop_assert!(swap.fee >= lo && swap.fee <= hi, "fee {} not in [{lo}, {hi}]", swap.fee);
+            } else {
+                prop_assert_eq!(swap.fee, fees.fee * swap.amount_in);
+            }
+            // What left the pool's out side is the trader's amount plus what left with the
+            // admin (StableSwap; for the constant product the admin share leaves the in side).
+            // The balance paid into rounds once when the amount is added (≤ 1 ulp of the new
+            // balance), the out balance a few times (≤ 1 ulp of the old balance each).
+            let (out_admin, in_admin) = if stableswap { (swap.admin_fee, 0.0) } else { (0.0, swap.admin_fee) };
             let p0 = before.price();
             let p1 = pool.price();
             if sell {
-                prop_assert!(((x0 - x1) - (swap.amount_out + swap.fee)).abs() <= 2.0 * EPS * x0);
-                prop_assert!(((z1 - z0) - swap.amount_in).abs() <= 2.0 * EPS * z1);
+                prop_assert!(((x0 - x1) - (swap.amount_out + out_admin)).abs() <= 4.0 * EPS * x0);
+                prop_assert!(((z1 - z0) - (swap.amount_in - in_admin)).abs() <= 2.0 * EPS * z1);
                 prop_assert_eq!(swap.amount_in, frac * z0);
                 // Price falls. Slack 1e-12 for rounding in the price of an unmoved point
                 // (balances known to ~1e-13 relative on a depleted side, see above).
                 prop_assert!(p1 <= p0 * (1.0 + 1e-12), "sell raised the price {p0} → {p1}");
             } else {
-                prop_assert!(((z0 - z1) - (swap.amount_out + swap.fee)).abs() <= 2.0 * EPS * z0);
-                prop_assert!(((x1 - x0) - swap.amount_in).abs() <= 2.0 * EPS * x1);
+                prop_assert!(((z0 - z1) - (swap.amount_out + out_admin)).abs() <= 4.0 * EPS * z0);
+                prop_assert!(((x1 - x0) - (swap.amount_in - in_admin)).abs() <= 2.0 * EPS * x1);
                 prop_assert_eq!(swap.amount_in, frac * x0);
                 prop_assert!(p1 >= p0 * (1.0 - 1e-12), "buy lowered the price {p0} → {p1}");
             }
@@ -525,46 +613,71 @@ proptest! {
         }
     }
 
-    /// No free lunch: a round trip returns at most what was paid in, less one fee. (The
-    /// second leg puts back less than the first took out, so its gross is at most the
-    /// first leg's input; its fee then takes a `fee` fraction of that gross.)
-    /// Rounding slack: the pool's balances are re-solved from the curve at each step, known to
-    /// ~1e-13 of a reserve (see the Curve comparison), so 1e-12 of the pool's value in the
-    /// token being returned.
+    /// No free lunch: a round trip returns at most what was paid in — less one fee when no
+    /// fee stays in the pool (the second leg puts back less than the first took out, and its
+    /// fee takes a `fee` fraction of its gross). With fees kept the bound is the invariant's:
+    /// after selling Δ and buying back with everything received the pool holds the same ETH
+    /// (less an admin fee) and z + Δ − back LRT, and since kept fees never lower the
+    /// invariant, which grows in both balances, back ≤ Δ. (A kept fee makes the way back
+    /// cheaper than the way out: Uniswap v2 returns Δ·u²(z + Δ)/(z + Δu²), u = 1 − φ, which
+    /// exceeds Δ·u for large Δ.) Rounding slack: the pool's balances are re-solved from the
+    /// curve at each step, known to ~1e-13 of a reserve (see the Curve comparison), so 1e-12
+    /// of the pool's value in the token being returned.
     #[test]
-    fn round_trips_do_not_profit(pool in any_pool(), fee in any_fee(), log_frac in -6.0f64..1.0) {
+    fn round_trips_do_not_profit(pool in any_pool_with_fees(), log_frac in -6.0f64..1.0) {
         let frac = 10f64.powf(log_frac);
         let p = pool.price();
+        let fees = pool.fees();
+        let keep = if fees.fee > 0.0 && fees.admin_share < 1.0 { 1.0 } else { 1.0 - fees.fee };
         // Sell LRT, buy it back with all the ETH received.
         let mut a = pool;
         let dz = frac * pool.lrt_units();
-        let eth = a.sell(dz, fee).amount_out;
-        let back = a.buy(eth, fee).amount_out;
+        let eth = a.sell(dz).amount_out;
+        let back = a.buy(eth).amount_out;
         let slack = 1e-12 * (pool.lrt_units() + pool.eth() / p);
-        prop_assert!(back <= dz * (1.0 - fee) + slack, "sold {dz}, got back {back}");
+        prop_assert!(back <= dz * keep + slack, "sold {dz}, got back {back}");
         // Buy LRT, sell it back for ETH.
         let mut b = pool;
         let dx = frac * pool.eth();
-        let units = b.buy(dx, fee).amount_out;
-        let back = b.sell(units, fee).amount_out;
+        let units = b.buy(dx).amount_out;
+        let back = b.sell(units).amount_out;
         let slack = 1e-12 * (pool.eth() + pool.lrt_units() * p);
-        prop_assert!(back <= dx * (1.0 - fee) + slack, "paid {dx}, got back {back}");
+        prop_assert!(back <= dx * keep + slack, "paid {dx}, got back {back}");
     }
 
-    /// Trading to a random target price lands on it, whatever the pool.
+    /// Trading to a random target price lands on it, whatever the pool and its fees, and
+    /// whichever price is aimed at (the pool's, or the trader's after the fee).
     #[test]
-    fn to_price_hits_random_targets(pool in any_pool(), fee in any_fee(), log_target in -4.0f64..4.0) {
+    fn to_price_hits_random_targets(pool in any_pool_with_fees(), log_target in -4.0f64..4.0, after_fee in any::<bool>()) {
+        let quote = if after_fee { Quote::AfterFee } else { Quote::Marginal };
         let target = pool.price() * 10f64.powf(log_target);
         let mut moved = pool;
-        let swap = if target < pool.price() {
-            moved.sell_to_price(target, f64::INFINITY, fee)
+        let sell = target < pool.price();
+        let swap = if sell {
+            moved.sell_to_price(target, f64::INFINITY, quote)
         } else {
-            moved.buy_to_price(target, f64::INFINITY, fee)
+            moved.buy_to_price(target, f64::INFINITY, quote)
         };
-        prop_assert!(swap.amount_in > 0.0);
         prop_assert!(moved.eth() > 0.0 && moved.lrt_units() > 0.0);
-        prop_assert!(rel_err(moved.price(), target) <= 1e-10, "price {} vs target {target}", moved.price());
-        prop_assert_eq!(moved.invariant(), pool.invariant());
+        let f = moved.marginal_fee();
+        let reads = match (quote, sell) {
+            (Quote::Marginal, _) => moved.price(),
+            (Quote::AfterFee, true) => moved.price() * (1.0 - f),
+            (Quote::AfterFee, false) => moved.price() / (1.0 - f),
+        };
+        let f0 = pool.marginal_fee();
+        let start = match (quote, sell) {
+            (Quote::Marginal, _) => pool.price(),
+            (Quote::AfterFee, true) => pool.price() * (1.0 - f0),
+            (Quote::AfterFee, false) => pool.price() / (1.0 - f0),
+        };
+        let beyond = if sell { target < start } else { target > start };
+        if beyond {
+            prop_assert!(swap.amount_in > 0.0);
+            prop_assert!(rel_err(reads, target) <= 1e-10, "{reads} vs target {target}");
+        } else {
+            prop_assert_eq!(swap, Swap::default());
+        }
     }
 }
 
@@ -579,19 +692,36 @@ fn to_price_kinds() -> Vec<Invariant> {
     kinds
 }
 
+/// A pool of `kind` charging a fee of `fee` as its contract does, part of it kept in the
+/// pool: Curve's (half to the admin) with an off-peg multiplier of 5 for StableSwap,
+/// Uniswap v2's for the constant product.
+fn with_contract_fees(kind: Invariant, fee: f64, x: f64, z: f64) -> Pool {
+    let fees = match kind {
+        Invariant::Stableswap { .. } => Fees {
+            fee,
+            admin_share: 0.5,
+            offpeg_multiplier: 5.0,
+        },
+        Invariant::ConstantProduct => Fees::uniswap_v2(fee),
+    };
+    Pool::with_fees(kind, fees, x, z)
+}
+
 #[test]
 fn to_price_hits_targets() {
     // The solver stops at 1e-14 relative in price; the swap then recomputes the other
-    // balance from the curve (a few ulps, amplified ≤ ~1e3 on a depleted side): 1e-10.
+    // balance from the curve (a few ulps, amplified ≤ ~1e3 on a depleted side): 1e-10. With
+    // fees kept in the pool (and StableSwap's dynamic fee) the solve refines the curve's
+    // answer on the price after the trade itself, to the same tolerance.
     for kind in to_price_kinds() {
         for (x, z) in [(1000.0, 1000.0), (1000.0, 300.0), (300.0, 1000.0)] {
             for target in [1e-3, 0.05, 0.2, 0.5, 0.9, 0.999, 1.001, 1.5, 5.0, 50.0, 1e3] {
-                let pool = Pool::new(kind, x, z);
+                let pool = with_contract_fees(kind, 0.001, x, z);
                 let mut moved = pool;
                 let swap = if target < pool.price() {
-                    moved.sell_to_price(target, f64::INFINITY, 0.001)
+                    moved.sell_to_price(target, f64::INFINITY, Quote::Marginal)
                 } else {
-                    moved.buy_to_price(target, f64::INFINITY, 0.001)
+                    moved.buy_to_price(target, f64::INFINITY, Quote::Marginal)
                 };
                 assert!(swap.amount_in > 0.0);
                 assert!(
@@ -606,7 +736,7 @@ fn to_price_hits_targets() {
                     "{kind:?} ({x}, {z}) → {target}: price {} ({err:e})",
                     moved.price()
                 );
-                assert_eq!(moved.invariant(), pool.invariant());
+                assert!(moved.invariant() > pool.invariant());
             }
         }
     }
@@ -616,13 +746,13 @@ fn to_price_hits_targets() {
 fn to_price_extreme_cases() {
     // A very flat curve pushed far off its peg, and a constant product crashed to 5%.
     let mut pool = Pool::new(stableswap(1e4), 1000.0, 1000.0);
-    pool.sell_to_price(0.2, f64::INFINITY, 0.0);
+    pool.sell_to_price(0.2, f64::INFINITY, Quote::Marginal);
     assert!(rel_err(pool.price(), 0.2) <= 1e-10, "{}", pool.price());
     // Constant sum until the ETH is nearly gone: almost all of it left.
     assert!(pool.eth() > 0.0 && pool.eth() < 10.0, "{}", pool.eth());
 
     let mut pool = Pool::new(Invariant::ConstantProduct, 1000.0, 1000.0);
-    pool.sell_to_price(0.05, f64::INFINITY, 0.0);
+    pool.sell_to_price(0.05, f64::INFINITY, Quote::Marginal);
     assert!(rel_err(pool.price(), 0.05) <= 1e-10);
     // x = L·√p = 1000·√0.05.
     assert!(rel_err(pool.eth(), 1000.0 * 0.05f64.sqrt()) <= 16.0 * EPS);
@@ -634,7 +764,7 @@ fn to_price_extreme_cases() {
         4427.887574652861,
         27775.488041402223,
     );
-    pool.buy_to_price(73.39366571193067, f64::INFINITY, 0.0);
+    pool.buy_to_price(73.39366571193067, f64::INFINITY, Quote::Marginal);
     assert!(
         rel_err(pool.price(), 73.39366571193067) <= 1e-10,
         "{}",
@@ -645,9 +775,9 @@ fn to_price_extreme_cases() {
         for target in [1e-3, 1e3] {
             let mut pool = Pool::new(stableswap(amp), 1000.0, 1000.0);
             if target < 1.0 {
-                pool.sell_to_price(target, f64::INFINITY, 0.0);
+                pool.sell_to_price(target, f64::INFINITY, Quote::Marginal);
             } else {
-                pool.buy_to_price(target, f64::INFINITY, 0.0);
+                pool.buy_to_price(target, f64::INFINITY, Quote::Marginal);
             }
             assert!(
                 rel_err(pool.price(), target) <= 1e-10,
@@ -662,36 +792,46 @@ fn to_price_extreme_cases() {
 #[test]
 fn to_price_respects_caps_and_is_noop_past_target() {
     for kind in to_price_kinds() {
-        let pool = Pool::new(kind, 1000.0, 1000.0);
+        let pool = with_contract_fees(kind, 0.003, 1000.0, 1000.0);
         let p = pool.price();
 
         // Uncapped, then capped at half the amount needed: the cap is traded exactly and the
         // price stops between the start and the target.
         let mut free = pool;
-        let need = free.sell_to_price(0.5 * p, f64::INFINITY, 0.003).amount_in;
+        let need = free
+            .sell_to_price(0.5 * p, f64::INFINITY, Quote::Marginal)
+            .amount_in;
         let mut capped = pool;
-        let swap = capped.sell_to_price(0.5 * p, 0.5 * need, 0.003);
+        let swap = capped.sell_to_price(0.5 * p, 0.5 * need, Quote::Marginal);
         assert_eq!(swap.amount_in, 0.5 * need);
         assert!(capped.price() < p && capped.price() > 0.5 * p);
         let mut free = pool;
-        let need = free.buy_to_price(2.0 * p, f64::INFINITY, 0.003).amount_in;
+        let need = free
+            .buy_to_price(2.0 * p, f64::INFINITY, Quote::Marginal)
+            .amount_in;
         let mut capped = pool;
-        let swap = capped.buy_to_price(2.0 * p, 0.5 * need, 0.003);
+        let swap = capped.buy_to_price(2.0 * p, 0.5 * need, Quote::Marginal);
         assert_eq!(swap.amount_in, 0.5 * need);
         assert!(capped.price() > p && capped.price() < 2.0 * p);
 
         // A cap of zero trades nothing.
         let mut zero = pool;
-        assert_eq!(zero.sell_to_price(0.5 * p, 0.0, 0.003), Swap::default());
-        assert_eq!(zero.buy_to_price(2.0 * p, 0.0, 0.003), Swap::default());
+        assert_eq!(
+            zero.sell_to_price(0.5 * p, 0.0, Quote::Marginal),
+            Swap::default()
+        );
+        assert_eq!(
+            zero.buy_to_price(2.0 * p, 0.0, Quote::Marginal),
+            Swap::default()
+        );
 
         // Already at or past the target: nothing happens.
         for (target, sell) in [(p, true), (2.0 * p, true), (p, false), (0.5 * p, false)] {
             let mut same = pool;
             let swap = if sell {
-                same.sell_to_price(target, f64::INFINITY, 0.003)
+                same.sell_to_price(target, f64::INFINITY, Quote::Marginal)
             } else {
-                same.buy_to_price(target, f64::INFINITY, 0.003)
+                same.buy_to_price(target, f64::INFINITY, Quote::Marginal)
             };
             assert_eq!(swap, Swap::default());
             assert_eq!(
@@ -708,21 +848,21 @@ fn to_price_amounts_are_what_the_trades_take() {
     // uncapped trades to the same targets take; nothing at or past the target.
     for kind in to_price_kinds() {
         for (x, z) in [(1000.0, 1000.0), (1000.0, 300.0), (300.0, 1000.0)] {
-            let pool = Pool::new(kind, x, z);
+            let pool = with_contract_fees(kind, 0.003, x, z);
             let p = pool.price();
             for ratio in [1e-3, 0.5, 0.99, 0.999_999, 1.000_001, 1.01, 2.0, 1e3] {
                 let target = p * ratio;
                 let mut sold = pool;
-                let sale = sold.sell_to_price(target, f64::INFINITY, 0.003);
+                let sale = sold.sell_to_price(target, f64::INFINITY, Quote::Marginal);
                 assert_eq!(
-                    pool.sell_to_price_units(target),
+                    pool.sell_to_price_units(target, Quote::Marginal),
                     sale.amount_in,
                     "{kind:?} {ratio}"
                 );
                 let mut bought = pool;
-                let purchase = bought.buy_to_price(target, f64::INFINITY, 0.003);
+                let purchase = bought.buy_to_price(target, f64::INFINITY, Quote::Marginal);
                 assert_eq!(
-                    pool.buy_to_price_eth(target),
+                    pool.buy_to_price_eth(target, Quote::Marginal),
                     purchase.amount_in,
                     "{kind:?} {ratio}"
                 );
@@ -734,8 +874,14 @@ fn to_price_amounts_are_what_the_trades_take() {
             }
             // Within the StableSwap solver's tolerance of the target is at the target.
             if kind != Invariant::ConstantProduct {
-                assert_eq!(pool.sell_to_price_units(p * (1.0 - 1e-15)), 0.0);
-                assert_eq!(pool.buy_to_price_eth(p * (1.0 + 1e-15)), 0.0);
+                assert_eq!(
+                    pool.sell_to_price_units(p * (1.0 - 1e-15), Quote::Marginal),
+                    0.0
+                );
+                assert_eq!(
+                    pool.buy_to_price_eth(p * (1.0 + 1e-15), Quote::Marginal),
+                    0.0
+                );
             }
         }
     }
@@ -747,27 +893,27 @@ fn cap_first_trades_are_the_to_price_trades() {
     // (a quarter or half of what the target needs) or not (twice or ten times that).
     for kind in to_price_kinds() {
         for (x, z) in [(1000.0, 1000.0), (1000.0, 300.0), (300.0, 1000.0)] {
-            let pool = Pool::new(kind, x, z);
+            let pool = with_contract_fees(kind, 0.003, x, z);
             let p = pool.price();
             for ratio in [0.2, 0.97, 0.9999, 1.0001, 1.03, 5.0] {
                 let target = p * ratio;
                 let need = if ratio < 1.0 {
-                    pool.sell_to_price_units(target)
+                    pool.sell_to_price_units(target, Quote::Marginal)
                 } else {
-                    pool.buy_to_price_eth(target)
+                    pool.buy_to_price_eth(target, Quote::Marginal)
                 };
                 for share in [0.25, 0.5, 2.0, 10.0] {
                     let cap = share * need;
                     let (mut a, mut b) = (pool, pool);
                     let (first, solved) = if ratio < 1.0 {
                         (
-                            a.sell_to_price_cap_first(target, cap, 0.003),
-                            b.sell_to_price(target, cap, 0.003),
+                            a.sell_to_price_cap_first(target, cap, Quote::Marginal),
+                            b.sell_to_price(target, cap, Quote::Marginal),
                         )
                     } else {
                         (
-                            a.buy_to_price_cap_first(target, cap, 0.003),
-                            b.buy_to_price(target, cap, 0.003),
+                            a.buy_to_price_cap_first(target, cap, Quote::Marginal),
+                            b.buy_to_price(target, cap, Quote::Marginal),
                         )
                     };
                     assert_eq!(first, solved, "{kind:?} ({x}, {z}) {ratio} {share}");
@@ -793,7 +939,7 @@ fn huge_trades_leave_reserves_positive() {
         let mut last = pool.eth();
         for depths in [1e3, 1e6, 1e9] {
             let mut sold = pool;
-            sold.sell(depths * d, 0.0);
+            sold.sell(depths * d);
             let (x, z) = (sold.eth(), sold.lrt_units());
             assert!(x > 0.0 && x < last, "A = {amp}, {depths}×D: x = {x}");
             last = x;
@@ -805,14 +951,14 @@ fn huge_trades_leave_reserves_positive() {
             );
             // And the other way round.
             let mut bought = pool;
-            bought.buy(depths * d, 0.0);
+            bought.buy(depths * d);
             assert!(bought.lrt_units() > 0.0 && bought.lrt_units().is_finite());
         }
     }
     let pool = Pool::new(Invariant::ConstantProduct, 1000.0, 1000.0);
     for depths in [1e3, 1e6, 1e9] {
         let mut sold = pool;
-        sold.sell(depths * 1000.0, 0.0);
+        sold.sell(depths * 1000.0);
         assert!(sold.eth() > 0.0);
         assert!(rel_err(sold.eth(), 1e6 / (1000.0 + depths * 1000.0)) <= 8.0 * EPS);
     }
@@ -854,7 +1000,7 @@ fn rescale_lrt_keeps_the_invariant_equation() {
         for (x, z) in [(1000.0, 1000.0), (1000.0, 300.0)] {
             for factor in [0.5, 0.97, 1.0, 1.03, 2.0] {
                 let mut pool = Pool::new(kind, x, z);
-                pool.sell(0.1 * z, 0.0);
+                pool.sell(0.1 * z);
                 pool.rescale_lrt(factor);
                 let (x1, z1) = (pool.eth(), pool.lrt_units());
                 assert!(
@@ -868,7 +1014,7 @@ fn rescale_lrt_keeps_the_invariant_equation() {
                 }
                 // The rescaled pool trades on its new curve.
                 let before = pool.price();
-                pool.sell(0.01 * z1, 0.0);
+                pool.sell(0.01 * z1);
                 assert!(pool.price() < before);
                 assert!(residual(&pool) <= 1e-12);
             }

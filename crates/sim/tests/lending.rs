@@ -15,8 +15,8 @@
 
 use std::cell::Cell;
 
-use lrtsim_sim::amm::{Invariant, Pool};
-use lrtsim_sim::lending::{Cascade, LendingBook, LendingParams, max_leverage};
+use lrtsim_sim::amm::{Fees, Invariant, Pool, Quote};
+use lrtsim_sim::lending::{Cascade, LenderVersion, LendingBook, LendingParams, max_leverage};
 use proptest::prelude::*;
 
 /// Aave's LRT E-mode (MECHANICS.md §6): LTV 93%, LT 95%, bonus 1%, close factor 50%, full
@@ -133,8 +133,13 @@ fn spread() -> Vec<(f64, f64)> {
 /// A balanced constant-product pool of `depth` ETH and `depth` LRT (price 1), then knocked to
 /// `shock` by an outside seller.
 fn shocked_pool(depth: f64, shock: f64) -> Pool {
-    let mut pool = Pool::new(Invariant::ConstantProduct, depth, depth);
-    pool.sell_to_price(shock, f64::INFINITY, FEE);
+    let mut pool = Pool::with_fees(
+        Invariant::ConstantProduct,
+        Fees::uniswap_v2(FEE),
+        depth,
+        depth,
+    );
+    pool.sell_to_price(shock, f64::INFINITY, Quote::Marginal);
     pool
 }
 
@@ -152,7 +157,7 @@ fn an_exchange_rate_oracle_ignores_a_pure_market_depeg() {
         |lrt| {
             sales += 1;
             let mut p = pool.get();
-            let out = p.sell(lrt, FEE).amount_out;
+            let out = p.sell(lrt).amount_out;
             pool.set(p);
             out
         },
@@ -169,7 +174,7 @@ fn an_exchange_rate_oracle_ignores_a_pure_market_depeg() {
         || pool.get().price(),
         |lrt| {
             let mut p = pool.get();
-            let out = p.sell(lrt, FEE).amount_out;
+            let out = p.sell(lrt).amount_out;
             pool.set(p);
             out
         },
@@ -200,7 +205,7 @@ fn market_cascade(depth: f64, looper_leverage: f64) -> Run {
         || pool.get().price(),
         |lrt| {
             let mut p = pool.get();
-            let swap = p.sell(lrt, FEE);
+            let swap = p.sell(lrt);
             pool.set(p);
             sales.push((lrt, swap.amount_out, swap.fee));
             swap.amount_out
@@ -245,7 +250,7 @@ fn a_market_oracle_cascade_feeds_on_its_own_sales_and_stops() {
                 if hf >= 1.0 {
                     0.0
                 } else {
-                    let cf = if hf < 0.95 || hf <= 0.95 * b {
+                    let cf = if hf <= 0.95 || hf <= 0.95 * b {
                         1.0
                     } else {
                         0.5
@@ -265,16 +270,19 @@ fn a_market_oracle_cascade_feeds_on_its_own_sales_and_stops() {
         );
         assert!(run.book.collateral_residual().abs() < 1e-9 * run.book.posted_lrt());
         // (e) Proceeds are the pool's payouts: the closure's returns, summed in the same
-        // order (bit for bit), and the ETH that left the pool less the LP fees (each sale
-        // recomputes x from the curve, so the telescoping sum differs by rounding: 1e-12 of
-        // the pool).
+        // order (bit for bit), and the ETH that left the pool (Uniswap v2 takes its fee out
+        // of the LRT paid in, all of which stays in the pool; each sale recomputes x, so the
+        // telescoping sum differs by rounding: 1e-12 of the pool).
         let paid: f64 = run.sales.iter().map(|s| s.1).sum();
         let fees: f64 = run.sales.iter().map(|s| s.2).sum();
         let seized: f64 = run.sales.iter().map(|s| s.0).sum();
         assert_eq!(c.proceeds_eth, paid);
         assert_eq!(run.sales.len() as u32, c.rounds);
         let left_pool = run.pool_before.eth() - run.pool_after.eth();
-        assert!((left_pool - (c.proceeds_eth + fees)).abs() < 1e-12 * run.pool_before.eth());
+        assert!((left_pool - c.proceeds_eth).abs() < 1e-12 * run.pool_before.eth());
+        assert!(rel_err(fees, FEE * seized) < 1e-12);
+        let into_pool = run.pool_after.lrt_units() - run.pool_before.lrt_units();
+        assert!(rel_err(into_pool, seized) < 1e-12);
         assert!(rel_err(c.liquidated_lrt, seized) < 1e-12);
         assert!(rel_err(run.book.liquidation_proceeds_eth(), c.proceeds_eth) < 1e-15);
     }
@@ -423,6 +431,7 @@ fn borrowing_against_minted_lrt_then_dilution_leaves_the_closed_form_bad_debt() 
 // ---------------------------------------------------------------------------------------
 
 /// Random risk parameters: LT in [0.5, 0.97], LTV up to LT, bonus up to 15%, any close factor,
+/// any protocol fee (often none), either version,
 /// full-close threshold anywhere in [0.5, 1], 1 to 40 rounds.
 fn params() -> impl Strategy<Value = LendingParams> {
     (
@@ -432,15 +441,25 @@ fn params() -> impl Strategy<Value = LendingParams> {
         0.05f64..=1.0,
         0.5f64..=1.0,
         1u32..40,
+        prop_oneof![Just(0.0), 0.0f64..=1.0],
+        prop::bool::ANY,
     )
-        .prop_map(|(lt, ltv_share, bonus, cf, full, rounds)| LendingParams {
-            ltv: lt * ltv_share,
-            liquidation_threshold: lt,
-            liquidation_bonus: bonus,
-            close_factor: cf,
-            full_close_below_hf: full,
-            max_rounds: rounds,
-        })
+        .prop_map(
+            |(lt, ltv_share, bonus, cf, full, rounds, protocol_fee, v3_3)| LendingParams {
+                ltv: lt * ltv_share,
+                liquidation_threshold: lt,
+                liquidation_bonus: bonus,
+                close_factor: cf,
+                full_close_below_hf: full,
+                protocol_fee,
+                version: if v3_3 {
+                    LenderVersion::V3_3
+                } else {
+                    LenderVersion::V3_2
+                },
+                max_rounds: rounds,
+            },
+        )
 }
 
 /// One step of a path: the oracle's price, whether it reads a pool (else it is constant),
@@ -470,7 +489,7 @@ proptest! {
         path in steps(),
     ) {
         let mut book = LendingBook::new(params, &buckets, 1.0, looper);
-        let pool = Cell::new(Pool::new(Invariant::ConstantProduct, depth, depth));
+        let pool = Cell::new(Pool::with_fees(Invariant::ConstantProduct, Fees::uniswap_v2(FEE), depth, depth));
         let mut depth_seen = 0;
         for &(target, market, posted) in &path {
             if posted > 0.0 {
@@ -483,16 +502,16 @@ proptest! {
                 // Move the pool to the target first, then let the cascade move it further.
                 let mut p = pool.get();
                 if p.price() > target {
-                    p.sell_to_price(target, f64::INFINITY, FEE);
+                    p.sell_to_price(target, f64::INFINITY, Quote::Marginal);
                 } else {
-                    p.buy_to_price(target, f64::INFINITY, FEE);
+                    p.buy_to_price(target, f64::INFINITY, Quote::Marginal);
                 }
                 pool.set(p);
                 let c = book.liquidate(
                     || pool.get().price(),
                     |lrt| {
                         let mut p = pool.get();
-                        let out = p.sell(lrt, FEE).amount_out;
+                        let out = p.sell(lrt).amount_out;
                         pool.set(p);
                         paid += out;
                         out
