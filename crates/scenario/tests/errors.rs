@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use lrtsim_scenario::market::DEFAULT_AMPLIFICATION;
-use lrtsim_scenario::spec::{ExploitKind, LossKind, OracleKind, PoolKind};
+use lrtsim_scenario::spec::{ExploitKind, LenderVersion, LossKind, OracleKind, PoolKind};
 use lrtsim_scenario::{ScenarioError, Severity, load_str};
 
 const GOOD: &str = r#"
@@ -1812,6 +1812,92 @@ fn automatic_importance_sampling_is_checked() {
     let e = err(&format!("{}\n[importance]\n", full_lending()), &[]);
     assert!(
         e.contains("importance: is not available with [market] yet"),
+        "{e}"
+    );
+}
+
+/// The contracts' own parameters (issue 15): the pool's admin share and dynamic fee, the
+/// lender's protocol fee and version — defaults, ranges and where they apply.
+#[test]
+fn contract_parameters_default_and_are_checked() {
+    let full = format!("{GOOD}{MARKET}");
+    // Defaults: stableswap-ng's admin share and a static fee; Uniswap v2 keeps its fee.
+    let k = load_str(&full, Path::new("s.toml"), &[])
+        .unwrap()
+        .market
+        .unwrap();
+    assert_eq!((k.admin_fee_share, k.offpeg_fee_multiplier), (0.5, 1.0));
+    let cp = full.replace("kind = \"stableswap\"", "kind = \"constant_product\"");
+    let cp = cp.replace("amplification = 200\n", "");
+    let k = load_str(&cp, Path::new("s.toml"), &[])
+        .unwrap()
+        .market
+        .unwrap();
+    assert_eq!(k.admin_fee_share, 0.0);
+    let k = load_str(
+        &full,
+        Path::new("s.toml"),
+        &[
+            "market.pool.admin_fee_share=0.2".to_string(),
+            "market.pool.offpeg_fee_multiplier=10".to_string(),
+        ],
+    )
+    .unwrap()
+    .market
+    .unwrap();
+    assert_eq!((k.admin_fee_share, k.offpeg_fee_multiplier), (0.2, 10.0));
+
+    let e = err(&full, &["market.pool.admin_fee_share=1.5"]);
+    assert!(
+        e.contains("market.pool.admin_fee_share: must be in [0, 1], got 1.5"),
+        "{e}"
+    );
+    let e = err(&full, &["market.pool.offpeg_fee_multiplier=0.5"]);
+    assert!(
+        e.contains("market.pool.offpeg_fee_multiplier: must be in [1, 5000], got 0.5"),
+        "{e}"
+    );
+    // 30 bp × 200 = 6,000 bp: above stableswap-ng's MAX_FEE.
+    let e = err(&full, &["market.pool.offpeg_fee_multiplier=200"]);
+    assert!(
+        e.contains("market.pool.offpeg_fee_multiplier: fee_bps × offpeg_fee_multiplier = 6000 bps exceeds stableswap-ng's MAX_FEE (5000 bps)"),
+        "{e}"
+    );
+    let e = err(&cp, &["market.pool.offpeg_fee_multiplier=2"]);
+    assert!(
+        e.contains("market.pool.offpeg_fee_multiplier: applies to stableswap pools only"),
+        "{e}"
+    );
+
+    // The lender: no protocol fee and v3.3 by default.
+    let text = lending_text();
+    let l = load_str(&text, Path::new("s.toml"), &[])
+        .unwrap()
+        .lending
+        .unwrap();
+    assert_eq!(l.liquidation_protocol_fee, 0.0);
+    assert_eq!(l.version, LenderVersion::V3_3);
+    let l = load_str(
+        &text,
+        Path::new("s.toml"),
+        &[
+            "lending.version=\"v3.2\"".to_string(),
+            "lending.liquidation_protocol_fee=0.1".to_string(),
+        ],
+    )
+    .unwrap()
+    .lending
+    .unwrap();
+    assert_eq!(l.version, LenderVersion::V3_2);
+    assert_eq!(l.liquidation_protocol_fee, 0.1);
+    let e = err(&text, &["lending.liquidation_protocol_fee=1.2"]);
+    assert!(
+        e.contains("lending.liquidation_protocol_fee: must be in [0, 1], got 1.2"),
+        "{e}"
+    );
+    let e = err(&text, &["lending.version=\"v3.1\""]);
+    assert!(
+        e.contains("lending.version") && e.contains("v3.2") && e.contains("v3.3"),
         "{e}"
     );
 }

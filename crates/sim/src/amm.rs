@@ -646,7 +646,7 @@ impl Pool {
     /// stays in the pool; otherwise Newton's method finds the trade that, with the fee it
     /// leaves, ends at that ratio (`kept_fee_trade`: closed-form curve evaluations only).
     pub fn sell_to_price_units(&self, target_price: f64, quote: Quote) -> f64 {
-        self.to_price(Side::Sell, target_price, quote)
+        self.trade_to_price(Side::Sell, target_price, quote)
     }
 
     /// ETH that [`Pool::buy_to_price`] would spend without a cap to bring the price `quote`
@@ -666,10 +666,10 @@ impl Pool {
     /// a dynamic fee, are then accounted for as in [`Pool::sell_to_price_units`] (the
     /// constant product's price after a purchase of Δ is (x + Δv)(x + Δu)/(xz)).
     pub fn buy_to_price_eth(&self, target_price: f64, quote: Quote) -> f64 {
-        self.to_price(Side::Buy, target_price, quote)
+        self.trade_to_price(Side::Buy, target_price, quote)
     }
 
-    fn to_price(&self, side: Side, target: f64, quote: Quote) -> f64 {
+    fn trade_to_price(&self, side: Side, target: f64, quote: Quote) -> f64 {
         debug_assert_price(target);
         let tol = self.price_tolerance();
         let now = self.quoted(side, quote);
@@ -795,7 +795,7 @@ impl Pool {
     }
 
     /// Sell LRT until the price `quote` reads falls to `target_price` (ETH per pool unit,
-    /// > 0), selling at most `max_dz_units` (≥ 0; `f64::INFINITY` for no cap): the amount of
+    /// positive), selling at most `max_dz_units` (≥ 0; `f64::INFINITY` for no cap): the amount of
     /// [`Pool::sell_to_price_units`], capped. A no-op returning zeros if the price is at or
     /// below `target_price` already.
     pub fn sell_to_price(&mut self, target_price: f64, max_dz_units: f64, quote: Quote) -> Swap {
