@@ -4,4 +4,5 @@
 //! uses only a subset of it, hence the crate-wide `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod convergence;
 pub mod exact;
