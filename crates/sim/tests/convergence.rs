@@ -1,0 +1,202 @@
+//! Convergence in the time step (issue 16): every shipped scenario with `[market]`,
+//! `[lending]` or `[withdrawals]` must give the same headline results at its shipped
+//! `simulation.step_days`, at half and at a quarter of it (see `support::convergence` for the
+//! statistics).
+//!
+//! The engine does not converge yet, so the per-scenario tests are ignored; run them with
+//!
+//! ```text
+//! cargo test -p lrtsim-sim --test convergence -- --ignored --nocapture --test-threads=1
+//! ```
+//!
+//! to print each scenario's table (`--test-threads=1` keeps the wall times honest: every run
+//! uses all cores). `LRTSIM_CONVERGENCE_PATHS` raises the number of paths above the 2,000 the
+//! issue asks for at least. Remove a test's `ignore` once the engine converges on it.
+//!
+//! The tests that always run (in well under a second) check the harness itself: it must accept
+//! metrics that do not depend on the step today, reject one the scenario defines per step, and
+//! reject the step dependence the engine has today; and its statistics must give known answers
+//! on synthetic data.
+
+mod support;
+
+use support::convergence::{
+    MIN_PATHS, PairedDifference, Unit, convergence, headline_convergence, interval_gap,
+    paired_difference, tolerance, var_interval, var_slack,
+};
+
+/// Paths per run: `LRTSIM_CONVERGENCE_PATHS`, else [`MIN_PATHS`].
+fn paths() -> u64 {
+    match std::env::var("LRTSIM_CONVERGENCE_PATHS") {
+        Ok(v) => {
+            let n = v
+                .parse()
+                .unwrap_or_else(|_| panic!("LRTSIM_CONVERGENCE_PATHS={v} is not a number"));
+            assert!(
+                n >= MIN_PATHS,
+                "issue 16 asks for at least {MIN_PATHS} paths"
+            );
+            n
+        }
+        Err(_) => MIN_PATHS,
+    }
+}
+
+/// Prints the scenario's table and fails with every failed check.
+fn assert_converges(file: &str) {
+    let c = headline_convergence(file, paths());
+    println!("{c}");
+    assert!(c.passed(), "{}", c.failures().join("\n"));
+}
+
+#[test]
+#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
+fn steth_2022_converges() {
+    assert_converges("steth-2022.toml");
+}
+
+#[test]
+#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
+fn ezeth_2024_converges() {
+    assert_converges("ezeth-2024.toml");
+}
+
+#[test]
+#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
+fn rseth_2026_converges() {
+    assert_converges("rseth-2026.toml");
+}
+
+#[test]
+#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
+fn leverage_loop_converges() {
+    assert_converges("leverage-loop.toml");
+}
+
+#[test]
+#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
+fn market_oracle_cascade_converges() {
+    assert_converges("market-oracle-cascade.toml");
+}
+
+#[test]
+#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
+fn bank_run_converges() {
+    assert_converges("bank-run.toml");
+}
+
+#[test]
+#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
+fn exit_queue_2025_converges() {
+    assert_converges("exit-queue-2025.toml");
+}
+
+/// The harness accepts what does not depend on the step today: `baseline.toml` has no
+/// market, lending or withdrawals, draws its shocks, faults and incidents in continuous time
+/// and its copula per step with a per-step probability that keeps the yearly one. Its losses
+/// agree across steps to ~1e-6 (the copula's per-step draws shift the later draws of a path,
+/// so the paired differences are not 0 and the check is not vacuous), and `nav_loss` moves
+/// only by where rewards accrue around a loss: far inside the tolerance.
+#[test]
+fn harness_passes_step_invariant_metrics() {
+    let c = convergence(
+        "baseline.toml",
+        MIN_PATHS,
+        &[],
+        &["slashed_fraction", "nav_loss", "slashed_eth"],
+    );
+    println!("{c}");
+    assert!(c.passed(), "{}", c.failures().join("\n"));
+    let moved = c
+        .metrics
+        .iter()
+        .flat_map(|m| &m.refinements)
+        .any(|r| r.diff.mean != 0.0 && r.diff.std_error > 0.0);
+    assert!(moved, "the check should see paths that differ");
+}
+
+/// The harness rejects a step dependence the scenario itself defines: `bench-slashing.toml`'s
+/// copula has a fault probability *per step*, so halving the step doubles the expected copula
+/// faults, and the mean loss grows by ~40 % at h/2 and doubles at h/4 — tens of standard
+/// errors. (Its 99 % VaR moves less than the slack allows, so only the means are asserted.)
+#[test]
+fn harness_fails_a_per_step_parameter() {
+    let c = convergence("bench-slashing.toml", MIN_PATHS, &[], &["slashed_fraction"]);
+    println!("{c}");
+    let m = c.metric("slashed_fraction").unwrap();
+    for r in &m.refinements {
+        assert!(!r.passed(), "h/{}: {:?}", r.divisor, m.failed_checks());
+        assert!(
+            r.diff.mean.abs() > 10.0 * r.diff.std_error,
+            "h/{}: {:?}",
+            r.divisor,
+            r.diff
+        );
+    }
+    assert!(!c.passed());
+}
+
+/// The harness rejects the engine's step dependence of today (issue 16): the stressed
+/// holder's wait in `bank-run.toml` falls by a factor of ~40 from h to h/4, and the hours
+/// spent below a 1 % discount in `ezeth-2024.toml` nearly double from h to h/2; every check,
+/// the VaR included, must fail. Once the engine converges on these two metrics this control
+/// has served its purpose: delete it (`harness_fails_a_per_step_parameter` remains).
+#[test]
+fn harness_fails_todays_step_dependence() {
+    for (file, metric) in [
+        ("bank-run.toml", "redeem_days_stress"),
+        ("ezeth-2024.toml", "days_discount_over_100bps"),
+    ] {
+        let c = convergence(file, MIN_PATHS, &[], &[metric]);
+        println!("{c}");
+        let m = c.metric(metric).unwrap();
+        assert!(
+            m.refinements.iter().all(|r| !r.passed()) && !m.var_overlap(),
+            "{file} {metric}: every check should fail: {:?}",
+            m.failed_checks()
+        );
+        assert!(!c.passed());
+    }
+}
+
+/// The statistics on data with known answers.
+#[test]
+fn paired_statistics_on_known_data() {
+    let x: Vec<f64> = (0..1000).map(|i| f64::from(i % 7)).collect();
+    // A constant shift: the paired difference sees it exactly, with no spread.
+    let shifted: Vec<f64> = x.iter().map(|v| v - 0.25).collect();
+    let d = paired_difference(&x, &shifted);
+    assert!(
+        (d.mean - 0.25).abs() < 1e-12 && d.std_error < 1e-12,
+        "{d:?}"
+    );
+    // The same values paired against a permutation: mean 0, the spread of independent runs.
+    let mut permuted = x.clone();
+    permuted.rotate_left(3);
+    let d = paired_difference(&x, &permuted);
+    assert!(d.mean.abs() < 1e-12, "{d:?}");
+    let sd = (x.iter().map(|v| (v - 3.0) * (v - 3.0)).sum::<f64>() / 999.0).sqrt();
+    assert!(d.std_error > 0.5 * sd * (2.0f64 / 1000.0).sqrt(), "{d:?}");
+    // The tolerance is the largest of its three terms.
+    let d = PairedDifference {
+        mean: 0.0,
+        std_error: 0.01,
+    };
+    assert_eq!(tolerance(&d, 1.0, 1e-4), 0.04);
+    assert_eq!(tolerance(&d, 10.0, 1e-4), 0.2);
+    assert_eq!(tolerance(&d, 1.0, 0.5), 0.5);
+    // A constant metric's VaR interval is a point; runs a round-off apart pass on the slack.
+    let a = var_interval(&vec![0.1; 2000]);
+    let b = var_interval(&vec![0.1 + 1e-17; 2000]);
+    assert_eq!((a.lo, a.hi), (0.1, 0.1));
+    assert!(interval_gap(&[a, b]) > 0.0);
+    assert!(interval_gap(&[a, b]) <= var_slack(a.var, 1e-4));
+    // Units.
+    assert_eq!(Unit::of("redeem_days_stress"), Unit::Days);
+    assert_eq!(Unit::of("days_discount_over_100bps"), Unit::Days);
+    assert_eq!(Unit::of("peak_queue_days"), Unit::Days);
+    assert_eq!(Unit::of("bad_debt_eth"), Unit::Eth);
+    assert_eq!(Unit::of("slashed_eth.avs.eigenda"), Unit::Eth);
+    assert_eq!(Unit::of("bad_debt_share"), Unit::Share);
+    assert_eq!(Unit::of("depeg_over_500bps"), Unit::Share);
+}
