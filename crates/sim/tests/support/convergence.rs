@@ -309,6 +309,9 @@ pub struct MetricConvergence {
     pub var: Vec<VarInterval>,
     /// The largest [`interval_gap`] of `var` accepted ([`var_slack`]).
     pub var_slack: f64,
+    /// Every path of every run has the same value (e.g. a depeg threshold crossed on every
+    /// path): the metric passes but tells nothing about convergence.
+    pub constant: bool,
 }
 
 impl MetricConvergence {
@@ -332,6 +335,8 @@ impl MetricConvergence {
             })
             .collect();
         let var: Vec<VarInterval> = columns.iter().map(|c| var_interval(c)).collect();
+        let first = reference[0];
+        let constant = columns.iter().flatten().all(|&v| v == first);
         Some(MetricConvergence {
             name: name.to_string(),
             floor,
@@ -339,6 +344,7 @@ impl MetricConvergence {
             refinements,
             var_slack: var_slack(var[0].var, floor),
             var,
+            constant,
         })
     }
 
@@ -493,7 +499,9 @@ impl fmt::Display for Convergence {
             let mark = if m.var_overlap() { "" } else { " ✗" };
             row.push(format!("{}{mark}", num(m.var_gap())));
             row.push(num(m.var_slack));
-            row.push(if m.passed() {
+            row.push(if m.passed() && m.constant {
+                "PASS (constant)".to_string()
+            } else if m.passed() {
                 "PASS".to_string()
             } else {
                 format!("FAIL ({})", m.failed_checks().join(", "))
