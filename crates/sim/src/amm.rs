@@ -369,6 +369,19 @@ impl Pool {
         self.price
     }
 
+    /// How fast selling moves the price: −d ln p / dz along the curve, per pool unit sold
+    /// (≥ 0): StableSwap, d ln h/d ln t / z at t = z/D ([`stableswap_ln_price_slope`], h the
+    /// price of ETH in LRT units); constant product, 2/z. (Buying moves it at the same rate
+    /// per unit bought.)
+    pub fn price_sensitivity(&self) -> f64 {
+        match self.kind {
+            Invariant::Stableswap { amp } => {
+                stableswap_ln_price_slope(amp, self.z_units * self.inv_recip).1 / self.z_units
+            }
+            Invariant::ConstantProduct => 2.0 / self.z_units,
+        }
+    }
+
     /// The fee of an infinitesimal trade at the current balances: the dynamic fee at them
     /// (both averages of [`Fees::dynamic`] are the balances), or the static fee.
     pub fn marginal_fee(&self) -> f64 {

@@ -548,6 +548,9 @@ impl<'m> PathKernel<'m> {
                     break;
                 }
                 i += 1;
+                // The market runs up to the event's moment (copula faults, without one, at
+                // the step's end).
+                self.advance_market(ev.time_days.min(t1));
                 let slashed_before = self.slashed_eth;
                 let before = self.net_losses_eth();
                 let assets_before = self.assets_eth();
@@ -571,17 +574,11 @@ impl<'m> PathKernel<'m> {
                     self.trace_event(ev, pre);
                 }
             }
+            self.advance_market(t1);
             let nav = self.market.is_some().then(|| self.nav());
             if let (Some(nav), Some(mk)) = (nav, self.market.as_mut()) {
                 let bands = self.bands.as_mut().expect("bands exist with a market");
-                mk.settle(
-                    k,
-                    nav,
-                    self.redemption.as_mut(),
-                    self.lending.as_mut(),
-                    self.minted_lrt,
-                    bands,
-                );
+                mk.end_step(k, nav, bands);
             }
             let before = self.net_rewards_eth;
             self.accrue(1);
@@ -636,6 +633,22 @@ impl<'m> PathKernel<'m> {
                 row[start..start + values.len()].copy_from_slice(&values);
             }
         }
+    }
+
+    /// The market (if any) integrated up to `t_days` at the current NAV.
+    fn advance_market(&mut self, t_days: f64) {
+        if self.market.is_none() {
+            return;
+        }
+        let nav = self.nav();
+        let mk = self.market.as_mut().expect("checked");
+        mk.advance(
+            t_days,
+            nav,
+            self.redemption.as_mut(),
+            self.lending.as_mut(),
+            self.minted_lrt,
+        );
     }
 
     /// Slashed validators that became withdrawable before `t1` leave the book (forced out)

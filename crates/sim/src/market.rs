@@ -19,6 +19,7 @@
 //! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 
 use lrtsim_scenario::exploit::{LendingModel, RatesModel};
 use lrtsim_scenario::market::{ArbitrageModel, MarketModel};
@@ -33,6 +34,32 @@ use crate::redemption::Redemption;
 const DUST_LRT: f64 = 1e-12;
 /// Rounds of instant arbitrage per step (capital comes back at once and is reused).
 const ARB_ROUNDS: usize = 16;
+/// Largest move of price / NAV a sub-step may integrate at once ([`Market::advance`]):
+/// the market's resolution in time. The splitting within a sub-step is second order, and at
+/// this tolerance the shipped presets' market metrics are within 1 % of their values at a
+/// tenth of it (docs/model.md §14).
+pub const MAX_MOVE_PER_SUBSTEP: f64 = 3e-3;
+/// Shortest sub-step, days (about 0.1 s): a sub-step that would have to be shorter to stay
+/// within [`MAX_MOVE_PER_SUBSTEP`] is counted as unresolved.
+pub const MIN_SUBSTEP_DAYS: f64 = 1e-6;
+
+/// Share of a sub-step with the discount above `d` (≥ 0), the discount moving from `before`
+/// to `after` geometrically when both are positive (exact for patient buyers closing the gap
+/// at a half-life, the usual way a discount decays), else linearly.
+fn share_above(before: f64, after: f64, d: f64) -> f64 {
+    match (before > d, after > d) {
+        (true, true) => 1.0,
+        (false, false) => 0.0,
+        (above, _) => {
+            let share = if before > 0.0 && after > 0.0 && d > 0.0 {
+                (before / d).ln() / (before / after).ln()
+            } else {
+                (before - d) / (before - after)
+            };
+            if above { share } else { 1.0 - share }
+        }
+    }
+}
 
 /// LRT sold evenly over `[start, end)` (at once at `start` when `end == start`).
 #[derive(Debug, Clone, Copy)]
@@ -88,10 +115,12 @@ pub struct MarketOutcome {
 pub struct Market<'m> {
     m: &'m MarketModel,
     step_days: f64,
-    /// Per step: the share of the gap to NAV recovery buyers leave, 2^(−Δ/h), and the share
-    /// of the missing liquidity that stays away at peg, 2^(−Δ/return half-life).
-    recovery_keep: f64,
-    liquidity_keep: f64,
+    /// The market's clock: how far [`Market::advance`] has integrated, days.
+    t_days: f64,
+    /// Sub-steps integrated so far on this path, and those the smallest sub-step allowed
+    /// ([`MIN_SUBSTEP_DAYS`]) could not bring within the tolerance.
+    substeps: u64,
+    unresolved: u64,
     supply0_lrt: f64,
     pool0: Pool,
     pool: Pool,
@@ -106,22 +135,30 @@ pub struct Market<'m> {
     /// Whether the sellers' last sale was capped by their share of the demand (the next one
     /// then tries the cap before solving for their price: [`Pool::sell_to_price_cap_first`]).
     divert_capped: bool,
-    /// The lending market's oracle, and for a TWAP the step-end prices (ETH per LRT) of the
-    /// window's earlier steps, oldest first from `twap_head`.
+    /// The lending market's oracle; for a TWAP its window, days, and the integral of the
+    /// price (ETH per LRT) over time: `twap_samples` holds (time, integral from 0 to it),
+    /// and the price held from then on, oldest first, back to the window's start (the price
+    /// before t = 0 is the t = 0 price).
     oracle: OracleKind,
-    twap: Vec<f64>,
-    twap_head: usize,
-    twap_len: usize,
+    twap_days: f64,
+    twap_samples: VecDeque<(f64, f64, f64)>,
     /// The lending market's borrow-rate process, its ETH supplied at t = 0, outside lenders'
     /// withdrawals (day, share of the t = 0 supply, recovery days), and the peak rate.
     rates: Option<&'m RatesModel>,
     lend_supply0_eth: f64,
     supply_shocks: Vec<(f64, f64, f64)>,
     peak_rate: f64,
+    /// Whether loopers unwound in the last sub-step.
+    unwinding: bool,
+    /// The last sub-step's length (0: none to go by) and how far it moved price / NAV.
+    last_h: f64,
+    last_move: f64,
 
     min_low_ratio: f64,
     worst_proceeds_eth: f64,
     worst_nav_shortfall: f64,
+    /// Time with the discount above each threshold, days (crossings interpolated within a
+    /// sub-step).
     days_over: Vec<f64>,
     depeg_over: Vec<f64>,
     sold_lrt: f64,
@@ -159,12 +196,9 @@ impl<'m> Market<'m> {
         let mut market = Market {
             m,
             step_days,
-            recovery_keep: m
-                .recovery_half_life_days
-                .map_or(1.0, |h| (-step_days / h).exp2()),
-            liquidity_keep: m
-                .liquidity
-                .map_or(1.0, |l| (-step_days / l.return_half_life_days).exp2()),
+            t_days: 0.0,
+            substeps: 0,
+            unresolved: 0,
             supply0_lrt: supply_lrt,
             pool0,
             pool: pool0,
@@ -175,18 +209,15 @@ impl<'m> Market<'m> {
             discount: 0.0,
             divert_capped: false,
             oracle: oracle.map_or(OracleKind::ExchangeRate, |o| o.0),
-            // A TWAP over w days averages the current price with the ⌈w / dt⌉ − 1 step ends
-            // before it.
-            twap: vec![
-                0.0;
-                oracle.map_or(0, |(_, w)| ((w / step_days).ceil() as usize).max(1) - 1)
-            ],
-            twap_head: 0,
-            twap_len: 0,
+            twap_days: oracle.map_or(0.0, |o| o.1),
+            twap_samples: VecDeque::with_capacity(64),
             rates: lending.and_then(|l| l.rates.as_ref()),
             lend_supply0_eth: 0.0,
             supply_shocks: Vec::with_capacity(4),
             peak_rate: 0.0,
+            unwinding: false,
+            last_h: 0.0,
+            last_move: 0.0,
             min_low_ratio: 1.0,
             worst_proceeds_eth: 0.0,
             worst_nav_shortfall: 0.0,
@@ -212,10 +243,18 @@ impl<'m> Market<'m> {
         };
         self.discount = 1.0 - self.pool.price();
         self.divert_capped = false;
-        self.twap_head = 0;
-        self.twap_len = 0;
+        self.t_days = 0.0;
+        self.substeps = 0;
+        self.unresolved = 0;
+        self.twap_samples.clear();
+        if self.oracle == OracleKind::Twap {
+            self.twap_samples.push_back((0.0, 0.0, self.pool0.price()));
+        }
         self.supply_shocks.clear();
         self.peak_rate = 0.0;
+        self.unwinding = false;
+        self.last_h = 0.0;
+        self.last_move = 0.0;
         self.min_low_ratio = f64::INFINITY;
         self.worst_proceeds_eth = f64::INFINITY;
         self.worst_nav_shortfall = f64::NEG_INFINITY;
@@ -359,9 +398,14 @@ impl<'m> Market<'m> {
     /// exceeds the LRT's yield by the spread, a share of every position unwinds — it sells
     /// collateral into the pool for the ETH its debt needs (if the pool can pay it) and
     /// releases the rest.
-    fn borrow_step(&mut self, t0: f64, book: &mut LendingBook, front: Option<&mut Redemption>) {
+    fn borrow_step(
+        &mut self,
+        t0: f64,
+        dt: f64,
+        book: &mut LendingBook,
+        front: Option<&mut Redemption>,
+    ) {
         let Some(r) = self.rates else { return };
-        let dt = self.step_days;
         let withdrawn: f64 = self
             .supply_shocks
             .iter()
@@ -374,8 +418,9 @@ impl<'m> Market<'m> {
         let u = if supply > debt { debt / supply } else { 1.0 };
         let rate = r.rate(u);
         self.peak_rate = self.peak_rate.max(rate);
-        book.accrue(1.0 + rate * dt / lrtsim_scenario::DAYS_PER_YEAR);
-        if rate - r.lrt_yield_per_year > r.unwind_spread_per_year {
+        book.accrue((rate * dt / lrtsim_scenario::DAYS_PER_YEAR).exp());
+        self.unwinding = rate - r.lrt_yield_per_year > r.unwind_spread_per_year;
+        if self.unwinding {
             let share = -(-r.unwind_share_per_day * dt).exp_m1();
             if r.unwind_redeems {
                 // They repay with their own ETH and queue the freed collateral.
@@ -401,17 +446,46 @@ impl<'m> Market<'m> {
         self.pool.price() * self.rate
     }
 
-    /// The lending market's oracle price of one LRT, ETH: the NAV, the pool's price, or its
-    /// average with the window's earlier step ends.
+    /// The lending market's oracle price of one LRT, ETH, now: the NAV, the pool's price, or
+    /// the pool's price averaged over the last `twap_days` (a time average: a trade now moves
+    /// it only as time passes).
     fn oracle_price(&self, pool: &Pool, nav: f64) -> f64 {
-        let now = pool.price() * self.rate;
         match self.oracle {
             OracleKind::ExchangeRate => nav,
-            OracleKind::Market => now,
+            OracleKind::Market => pool.price() * self.rate,
             OracleKind::Twap => {
-                let past: f64 = self.twap[..self.twap_len].iter().sum();
-                (past + now) / (self.twap_len + 1) as f64
+                let t = self.t_days;
+                let w = self.twap_days;
+                (self.price_integral(t) - self.price_integral(t - w)) / w
             }
+        }
+    }
+
+    /// ∫₀ᵗ of the market price (ETH per LRT), from the TWAP's samples; for t < 0 the t = 0
+    /// price extended back.
+    fn price_integral(&self, t: f64) -> f64 {
+        let first = self.twap_samples[0];
+        if t <= first.0 {
+            // Only before t = 0 (later samples are kept back to the window's start).
+            return first.1 + first.2 * (t - first.0);
+        }
+        let i = self.twap_samples.partition_point(|&(ti, _, _)| ti <= t) - 1;
+        let (ti, integral, price) = self.twap_samples[i];
+        integral + price * (t - ti)
+    }
+
+    /// Records the price held from `t` on (the TWAP's integral), dropping samples before the
+    /// window.
+    fn twap_sample(&mut self, t: f64) {
+        if self.oracle != OracleKind::Twap {
+            return;
+        }
+        let integral = self.price_integral(t);
+        let price = self.price_eth();
+        self.twap_samples.push_back((t, integral, price));
+        let start = t - self.twap_days;
+        while self.twap_samples.len() > 1 && self.twap_samples[1].0 <= start {
+            self.twap_samples.pop_front();
         }
     }
 
@@ -426,7 +500,12 @@ impl<'m> Market<'m> {
     /// round arbitrageurs buy back with what capital they have left, so the cascade runs into
     /// their bids before it runs into an empty pool. Positions liquidators cannot sell at a
     /// profit stay open (an exchange-rate oracle far above a crashed pool).
-    fn cascade(&mut self, nav: f64, book: &mut LendingBook, mut front: Option<&mut Redemption>) {
+    fn cascade(
+        &mut self,
+        nav: f64,
+        book: &mut LendingBook,
+        mut front: Option<&mut Redemption>,
+    ) -> bool {
         let rate = self.rate;
         let bonus = book.params().liquidator_bonus();
         // The arbitrageurs' prices stay the same through the cascade (the NAV, the rate and
@@ -437,7 +516,7 @@ impl<'m> Market<'m> {
             .map(|a| ArbPrices::new(&a, front.as_deref(), nav, rate, self.step_days));
         let pool = Cell::new(self.pool);
         let mut arbs = self.arbs;
-        book.liquidate_capped(
+        let cascade = book.liquidate_capped(
             || self.oracle_price(&pool.get(), nav),
             |oracle| {
                 let floor = oracle / ((1.0 + bonus) * rate);
@@ -455,54 +534,226 @@ impl<'m> Market<'m> {
         );
         self.pool = pool.get();
         self.arbs = arbs;
+        cascade.rounds > 0
     }
 
-    /// The rest of step `k` (see the module docs) at NAV `nav`, with the front door and the
-    /// lending market if there are; records the step's end in `bands`.
-    pub fn settle(
+    /// Integrates the market from its clock to `t_to` (days) at NAV `nav`, with the front door
+    /// and the lending market if there are (see the module docs): in sub-steps short enough
+    /// that price / NAV moves by no more than [`MAX_MOVE_PER_SUBSTEP`] within one (flows, patient
+    /// buyers, unwinding and liquidity flight as rates in time), ending at every flow's start
+    /// and end. Within a sub-step: the flows' sales, interest and unwinding, the lenders'
+    /// liquidations (a cascade at the prices then), the sub-step's low, patient buyers,
+    /// arbitrage, time above the thresholds, liquidity providers.
+    pub fn advance(
         &mut self,
-        k: u32,
+        t_to: f64,
+        nav: f64,
+        mut front: Option<&mut Redemption>,
+        mut lending: Option<&mut LendingBook>,
+        minted_lrt: f64,
+    ) {
+        self.mark(nav);
+        // What happened since the last sub-step (the front door's sellers, an event) left a
+        // point of the path.
+        self.record_low(nav);
+        if let Some(r) = front.as_deref_mut() {
+            self.arbs.capital_eth += r.take_arb_paid();
+        }
+        while self.t_days < t_to {
+            let t0 = self.t_days;
+            let h = self.substep_days(t0, t_to, nav, lending.as_deref());
+            let t1 = if t_to - t0 - h <= 1e-12 * t_to.max(1.0) {
+                t_to
+            } else {
+                t0 + h
+            };
+            self.substep(
+                t0,
+                t1,
+                nav,
+                front.as_deref_mut(),
+                lending.as_deref_mut(),
+                minted_lrt,
+            );
+            self.t_days = t1;
+        }
+    }
+
+    /// The length of the next sub-step from `t0`, at most to `t_to`: the time in which the
+    /// price would move by [`MAX_MOVE_PER_SUBSTEP`] at the current rates — sales (flows and
+    /// loopers unwinding) times the pool's price sensitivity, patient buyers closing the gap,
+    /// liquidity flight — and never past the next start or end of a flow.
+    fn substep_days(&mut self, t0: f64, t_to: f64, nav: f64, lending: Option<&LendingBook>) -> f64 {
+        let m = self.m;
+        let mut end = t_to;
+        let mut sell_rate = 0.0;
+        for f in &self.flows {
+            if f.start_days == t0 || f.end_days == t0 {
+                // The rates change here: start afresh from the estimate.
+                self.last_h = 0.0;
+            }
+            if f.start_days > t0 {
+                end = end.min(f.start_days);
+            } else if f.end_days > t0 {
+                end = end.min(f.end_days);
+                sell_rate += f.lrt / (f.end_days - f.start_days);
+            }
+        }
+        if let (Some(book), Some(r), true) = (lending, self.rates, self.unwinding) {
+            sell_rate += r.unwind_share_per_day * book.total_collateral_lrt();
+        }
+        // How fast price / NAV moves, in absolute terms (a pool far below NAV moves little).
+        let q = self.ratio(nav);
+        let discount = (1.0 - q).abs();
+        let mut move_rate = sell_rate * self.rate * self.pool.price_sensitivity() * q;
+        if let Some(h) = m.recovery_half_life_days {
+            move_rate += std::f64::consts::LN_2 / h * discount;
+        }
+        let span = end - t0;
+        let tol = MAX_MOVE_PER_SUBSTEP;
+        if move_rate * span <= tol {
+            return span;
+        }
+        // The gross rates overstate the motion where sellers and buyers balance (a stiff
+        // equilibrium): after a sub-step that moved price / NAV by less than the tolerance,
+        // the next one may grow, at most doubling.
+        let mut h = tol / move_rate;
+        if self.last_h > 0.0 {
+            let grow = if self.last_move > 0.0 {
+                (tol / self.last_move).min(2.0)
+            } else {
+                2.0
+            };
+            h = h.max(self.last_h * grow);
+        }
+        if h >= span {
+            return span;
+        }
+        if h < MIN_SUBSTEP_DAYS {
+            self.unresolved += 1;
+            return MIN_SUBSTEP_DAYS.min(span);
+        }
+        h
+    }
+
+    /// One sub-step [`t0`, `t1`) (see [`Market::advance`]).
+    fn substep(
+        &mut self,
+        t0: f64,
+        t1: f64,
         nav: f64,
         mut front: Option<&mut Redemption>,
         lending: Option<&mut LendingBook>,
         minted_lrt: f64,
-        bands: &mut PriceBands,
     ) {
         let m = self.m;
-        let dt = self.step_days;
-        let t0 = f64::from(k) * dt;
-        let t1 = t0 + dt;
-        self.mark(nav);
+        let h = t1 - t0;
+        self.substeps += 1;
+        self.twap_sample(t0);
+        let mut before = 1.0 - self.ratio(nav);
 
-        // Sell flows of the step, from holders: not the pool, the queue or arbitrageurs.
-        let mut sell = 0.0;
+        // Sales of the flows in the sub-step, from holders: not the pool, the queue or
+        // arbitrageurs. Sales at once (dumps) happen at the sub-step's start (sub-steps start
+        // at every flow's start); the price right after them, before anyone responds, is a
+        // low of the path.
+        let (mut at_once, mut spread) = (0.0, 0.0);
         for f in &self.flows {
-            sell += f.in_step(t0, t1);
+            let lrt = f.in_step(t0, t1);
+            if f.end_days <= f.start_days {
+                at_once += lrt;
+            } else {
+                spread += lrt;
+            }
         }
-        self.flows.retain(|f| f.end_days > t1);
-        let posted = lending
-            .as_deref()
-            .map_or(0.0, LendingBook::total_collateral_lrt);
-        let holders = match front.as_deref() {
-            Some(r) => r.supply_lrt() - r.queued_lrt(),
-            None => self.supply0_lrt + minted_lrt - self.arbs.held_lrt,
-        } - self.pool_lrt()
-            - posted;
-        let sell = sell.min(holders.max(0.0));
-        if sell > DUST_LRT {
-            self.pool.sell(sell * self.rate);
-            self.sold_lrt += sell;
+        self.flows
+            .retain(|f| f.end_days > t1 || (f.end_days == f.start_days && f.start_days >= t1));
+        if at_once + spread > DUST_LRT {
+            let posted = lending
+                .as_deref()
+                .map_or(0.0, LendingBook::total_collateral_lrt);
+            let holders = (match front.as_deref() {
+                Some(r) => r.supply_lrt() - r.queued_lrt(),
+                None => self.supply0_lrt + minted_lrt - self.arbs.held_lrt,
+            } - self.pool_lrt()
+                - posted)
+                .max(0.0);
+            let at_once = at_once.min(holders);
+            spread = spread.min(holders - at_once);
+            if at_once > DUST_LRT {
+                self.pool.sell(at_once * self.rate);
+                self.sold_lrt += at_once;
+                self.record_low(nav);
+                // Arbitrageurs respond at once; the discount jumped at the sub-step's start.
+                self.arbitrage_now(nav, front.as_deref_mut());
+                before = 1.0 - self.ratio(nav);
+                self.last_h = 0.0;
+            }
         }
 
-        if let Some(r) = front.as_deref_mut() {
-            self.arbs.capital_eth += r.take_arb_paid();
+        // Patient buyers and the spread sales: buyers h/2, sellers h, buyers h/2 (Strang
+        // splitting, second order in h), with the lenders after the sales.
+        self.recover(nav, 0.5 * h);
+        if spread > DUST_LRT {
+            self.pool.sell(spread * self.rate);
+            self.sold_lrt += spread;
         }
         if let Some(book) = lending {
-            self.borrow_step(t0, book, front.as_deref_mut());
-            self.cascade(nav, book, front.as_deref_mut());
+            self.borrow_step(t0, h, book, front.as_deref_mut());
+            self.t_days = t1;
+            if self.cascade(nav, book, front.as_deref_mut()) {
+                // Liquidations are instantaneous too: a low before anyone responds.
+                self.record_low(nav);
+            }
+        }
+        self.recover(nav, 0.5 * h);
+
+        // Arbitrage: instant redemption where the buffer allows, then the queue (or holding
+        // to the horizon without a front door); above NAV, holders sell.
+        self.arbitrage_now(nav, front);
+
+        // The sub-step's end: a point of the path, time above each threshold (the discount
+        // moving linearly from its value at the start).
+        self.record_low(nav);
+        let after = 1.0 - self.ratio(nav);
+        self.last_h = h;
+        self.last_move = (after - before).abs();
+        self.discount = after;
+        for (i, &(d, _)) in m.thresholds.iter().enumerate() {
+            self.days_over[i] += h * share_above(before, after, d);
         }
 
-        // The step's low: depeg indicators and the forced seller's quote.
+        // Liquidity providers leave in a discount, come back at peg.
+        if let Some(l) = m.liquidity {
+            let d = after.max(0.0);
+            let floor = l.floor_share.min(1.0);
+            let target = if d > l.calm_discount {
+                (self.liquidity * (-l.flight_per_day * d * h).exp()).max(floor.min(self.liquidity))
+            } else {
+                1.0 - (1.0 - self.liquidity) * (-h / l.return_half_life_days).exp2()
+            };
+            if target != self.liquidity {
+                self.pool.scale_liquidity(target / self.liquidity);
+                self.liquidity = target;
+                self.min_liquidity = self.min_liquidity.min(target);
+            }
+        }
+    }
+
+    /// Arbitrage now, at NAV `nav`: instant redemption where the buffer allows, then the queue
+    /// (or holding to the horizon without a front door); above NAV, holders sell.
+    fn arbitrage_now(&mut self, nav: f64, front: Option<&mut Redemption>) {
+        if let Some(a) = self.m.arbitrage {
+            let prices = ArbPrices::new(&a, front.as_deref(), nav, self.rate, self.step_days);
+            let mut pool = self.pool;
+            arbitrage(&mut pool, &mut self.arbs, &prices, front, nav, self.rate);
+            self.pool = pool;
+        }
+    }
+
+    /// A point of the price path that may be its low: depeg indicators and the forced
+    /// seller's quote.
+    fn record_low(&mut self, nav: f64) {
+        let m = self.m;
         let low = self.ratio(nav);
         self.min_low_ratio = self.min_low_ratio.min(low);
         for (i, &(d, _)) in m.thresholds.iter().enumerate() {
@@ -515,11 +766,14 @@ impl<'m> Market<'m> {
         self.worst_nav_shortfall = self
             .worst_nav_shortfall
             .max(1.0 - proceeds / (m.position_eth * nav));
+    }
 
-        // Patient buyers (or sellers above NAV) close the gap at their half-life.
-        if m.recovery_half_life_days.is_some() {
+    /// Patient buyers (or sellers above NAV) over `h` days: the gap to NAV closes at their
+    /// half-life, 2^(−h/half-life).
+    fn recover(&mut self, nav: f64, h: f64) {
+        if let Some(half_life) = self.m.recovery_half_life_days {
             let q = self.ratio(nav);
-            let target = 1.0 - (1.0 - q) * self.recovery_keep;
+            let target = 1.0 - (1.0 - q) * (-h / half_life).exp2();
             let price = target * nav / self.rate;
             if q < target {
                 self.pool
@@ -529,52 +783,17 @@ impl<'m> Market<'m> {
                     .sell_to_price(price, f64::INFINITY, Quote::Marginal);
             }
         }
+    }
 
-        // Arbitrage: instant redemption where the buffer allows, then the queue (or holding
-        // to the horizon without a front door); above NAV, holders sell.
-        if let Some(a) = m.arbitrage {
-            let prices = ArbPrices::new(&a, front.as_deref(), nav, self.rate, dt);
-            let mut pool = self.pool;
-            arbitrage(&mut pool, &mut self.arbs, &prices, front, nav, self.rate);
-            self.pool = pool;
-        }
+    /// The end of step `k` at NAV `nav`: its price / NAV in `bands` (the reporting grid).
+    pub fn end_step(&mut self, k: u32, nav: f64, bands: &mut PriceBands) {
+        bands.record(k, self.ratio(nav));
+    }
 
-        // The step's end.
-        let q = self.ratio(nav);
-        self.discount = 1.0 - q;
-        for (i, &(d, _)) in m.thresholds.iter().enumerate() {
-            if self.discount > d {
-                self.days_over[i] += dt;
-            }
-        }
-        bands.record(k, q);
-        if !self.twap.is_empty() {
-            let n = self.twap.len();
-            let price = self.price_eth();
-            if self.twap_len < n {
-                self.twap[(self.twap_head + self.twap_len) % n] = price;
-                self.twap_len += 1;
-            } else {
-                self.twap[self.twap_head] = price;
-                self.twap_head = (self.twap_head + 1) % n;
-            }
-        }
-
-        // Liquidity providers leave in a discount, come back at peg.
-        if let Some(l) = m.liquidity {
-            let d = self.discount.max(0.0);
-            let floor = l.floor_share.min(1.0);
-            let target = if d > l.calm_discount {
-                (self.liquidity * (-l.flight_per_day * d * dt).exp()).max(floor.min(self.liquidity))
-            } else {
-                1.0 - (1.0 - self.liquidity) * self.liquidity_keep
-            };
-            if target != self.liquidity {
-                self.pool.scale_liquidity(target / self.liquidity);
-                self.liquidity = target;
-                self.min_liquidity = self.min_liquidity.min(target);
-            }
-        }
+    /// Sub-steps integrated on this path so far, and how many of them the smallest sub-step
+    /// allowed could not bring within [`MAX_MOVE_PER_SUBSTEP`].
+    pub fn substeps(&self) -> (u64, u64) {
+        (self.substeps, self.unresolved)
     }
 
     /// The path's market metrics at NAV `nav` at the horizon.

@@ -157,7 +157,9 @@ fn curve(u: f64) -> f64 {
 
 /// The debt and the highest rate after `steps` daily steps from debt `d0` and supply `s0`,
 /// with `withdrawn(k)` of the t = 0 supply out in step k: each step the utilization is
-/// debt / (supply + interest so far), and the debt grows by rate / 365.
+/// debt / (supply + interest so far), and the debt grows by exp(rate / 365) (continuous
+/// compounding at the rate of the day's start: with nothing else moving, the market's
+/// sub-steps are whole days).
 fn recurrence(d0: f64, s0: f64, steps: u32, withdrawn: impl Fn(u32) -> f64) -> (f64, f64) {
     let (mut d, mut peak) = (d0, 0.0f64);
     for k in 0..steps {
@@ -165,7 +167,7 @@ fn recurrence(d0: f64, s0: f64, steps: u32, withdrawn: impl Fn(u32) -> f64) -> (
         let u = if supply > d { d / supply } else { 1.0 };
         let r = curve(u);
         peak = peak.max(r);
-        d *= 1.0 + r / 365.0;
+        d *= (r / 365.0).exp();
     }
     (d, peak)
 }
