@@ -163,7 +163,7 @@ fn wrong_type_is_located() {
 #[test]
 fn copula_checks() {
     let text = format!(
-        "{GOOD}\n[[copulas]]\nname = \"c\"\nfamily = \"student_t\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.7\ngroup_correlation = 0.4\nseverity = 1\n"
+        "{GOOD}\n[[copulas]]\nname = \"c\"\nfamily = \"student_t\"\nfault_prob_per_day = 0.01\nglobal_correlation = 0.7\ngroup_correlation = 0.4\nseverity = 1\n"
     );
     let e = err(&text, &[]);
     assert!(e.contains("copulas[0].dof: is required"), "{e}");
@@ -1709,13 +1709,13 @@ fn lending_rates_are_checked() {
 const COPULA: &str = r#"
 [[copulas]]
 name = "faults"
-fault_prob_per_step = 0.001
+fault_prob_per_day = 0.001
 global_correlation = 0.2
 severity = 0.1
 
 [[copulas]]
 name = "independent"
-fault_prob_per_step = 0.001
+fault_prob_per_day = 0.001
 severity = 0.1
 "#;
 

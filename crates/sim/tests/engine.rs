@@ -211,7 +211,7 @@ fn more_risk_never_lowers_the_tail_beyond_noise() {
     for more in [
         &["copulas.daily-faults.global_correlation=0.6"][..],
         &["shocks.client-bug.rate_per_year=0.5"],
-        &["copulas.daily-faults.fault_prob_per_step=3e-4"],
+        &["copulas.daily-faults.fault_prob_per_day=3e-4"],
         &[
             "shocks.avs-3-bug.rate_per_year=0.2",
             "shocks.avs-4-bug.rate_per_year=0.2",

@@ -97,8 +97,8 @@ fn an_untilted_importance_section_changes_nothing_but_adds_unit_weights() {
     assert!(plain.weights.is_none());
 }
 
-/// 40 pairs, one step, Gaussian copula p = 0.01, ρ = 0.12 (Vasicek), factor shifted by
-/// `shift` standard deviations.
+/// 40 pairs, one day (one step, one factor period), Gaussian copula p = 0.01, ρ = 0.12
+/// (Vasicek), factor shifted by `shift` standard deviations.
 fn vasicek(paths: u64, shift: f64) -> Model {
     let mut s = format!(
         "[simulation]\npaths = {paths}\nhorizon_days = 1\nstep_days = 1\nseed = 7\n\
@@ -110,7 +110,7 @@ fn vasicek(paths: u64, shift: f64) -> Model {
         ));
     }
     s.push_str(
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_day = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
     );
     s.push_str(&format!(
         "[importance]\nfactor_shifts = {{ c = {shift} }}\n"

@@ -108,15 +108,15 @@ fn force_method(model: &mut Model, method: Method) {
     model.copulas.insert(0, c.with_method(method));
 }
 
-/// `n` operators of 1 ETH fully allocated to one AVS, one step, Gaussian copula p = 0.01,
-/// ρ = 0.12, severity 1 (the shipped vasicek.toml has n = 40).
+/// `n` operators of 1 ETH fully allocated to one AVS, one day (one step, one factor period),
+/// Gaussian copula p = 0.01, ρ = 0.12, severity 1 (the shipped vasicek.toml has n = 40).
 fn vasicek_text(n: usize, paths: u64) -> String {
     homogeneous(
         n,
         paths,
         1,
         "",
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_day = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
     )
 }
 
@@ -179,7 +179,7 @@ fn vasicek_large_portfolio_approaches_the_limit_law() {
         200_000,
         1,
         "",
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_day = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
     ));
     let results = simulate(&model);
     let stats = metric_stats("l", results.column("slashed_fraction").unwrap(), &[0.99]);
