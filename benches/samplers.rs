@@ -57,7 +57,7 @@ fn samplers(c: &mut Criterion) {
     group.bench_function("copula_faults_per_path", |b| {
         b.iter(|| {
             let mut n = 0u32;
-            copula.sample_faults(&mut rng, m.n_steps, &mut scratch, &mut |_, _| n += 1);
+            copula.sample_faults(&mut rng, &mut scratch, &mut |_, _| n += 1);
             black_box(n)
         })
     });

@@ -1,21 +1,24 @@
-//! Factor copulas over allocation pairs, sampled exactly without a draw per pair per step.
+//! Factor copulas over allocation pairs, sampled exactly without a draw per pair per period.
 //!
-//! Each step, pair i's latent is `X_i = (a·Z + b·Y_g(i) + e·ε_i) / S` with a global factor
+//! The common factors are drawn once per *factor period* of `factor_period_days` ([`Periods`];
+//! independent of the simulation's step). In each period, pair i's latent is
+//! `X_i = (a·Z + b·Y_g(i) + e·ε_i) / S` with a global factor
 //! Z, group factors Y_g and idiosyncratic ε_i, all standard normal; `a = √ρ_global`,
 //! `b = √ρ_group`, `e = √(1 − a² − b²)`; S = 1 (Gaussian) or √(W/ν) with W ~ χ²_ν
-//! (Student-t). The pair faults when X_i < c = F⁻¹(p), F the standard normal or t_ν CDF.
+//! (Student-t). The pair faults when X_i < c = F⁻¹(p), F the standard normal or t_ν CDF and
+//! p the period's marginal probability (smaller in a shortened last period).
 //! Given the common variables V = (Z, Y, W) pairs fault independently with probability
 //! `Φ((c·S − a·Z − b·Y_g) / e)`.
 //!
 //! Two exact samplers (`docs/model.md` derives both):
-//! - **Direct**: per step draw V, then per group the faulting members by geometric skips.
-//!   Cost per step O(groups + faults).
-//! - **Union** (Karp–Luby): when m = n·p ≤ [`UNION_MAX_MASS`], candidate steps arrive with
-//!   probability m per step (geometric skips over steps). At a candidate: pick a pair i
+//! - **Direct**: per period draw V, then per group the faulting members by geometric skips.
+//!   Cost per period O(groups + faults).
+//! - **Union** (Karp–Luby): when m = n·p ≤ [`UNION_MAX_MASS`], candidate periods arrive with
+//!   probability m per period (geometric skips over periods). At a candidate: pick a pair i
 //!   uniformly, draw V conditional on pair i faulting, the other pairs' faults given V, and
-//!   accept with probability 1/|faults|. Accepted steps have exactly the law of the step's
+//!   accept with probability 1/|faults|. Accepted periods have exactly the law of the period's
 //!   fault set conditioned on being non-empty, and occur with exactly its probability.
-//!   Cost per path O(m·steps·(groups + faults)).
+//!   Cost per path O(m·periods·(groups + faults)).
 
 use rand::{Rng, RngExt};
 use rand_distr::{ChiSquared, Distribution, Gamma, StandardNormal};
@@ -25,16 +28,73 @@ use statrs::function::erf::{erfc, erfc_inv};
 use crate::severity::SeverityDist;
 use crate::spec::{Copula, CopulaFamily};
 
-/// Largest per-step fault mass n·p for which the union sampler is used.
+/// Largest per-period fault mass n·p for which the union sampler is used.
 pub const UNION_MAX_MASS: f64 = 0.5;
+
+/// Relative tolerance (of the horizon) within which a factor period divides the horizon: a
+/// remainder below it is rounding, not a last, shorter period.
+pub const PERIOD_TOLERANCE: f64 = 1e-9;
 
 /// Which exact sampler a copula uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
-    /// Draw the common factors every step.
+    /// Draw the common factors every period.
     Direct,
-    /// Skip to candidate steps and accept by the union (Karp–Luby) rule.
+    /// Skip to candidate periods and accept by the union (Karp–Luby) rule.
     Union,
+}
+
+/// A copula's factor periods: `n_periods = ⌈horizon / period⌉` periods of `period_days`, the
+/// last one ending at the horizon — shorter (`last_days`) when the period does not divide
+/// the horizon.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Periods {
+    /// Length of a period, days.
+    pub period_days: f64,
+    /// Number of periods over the horizon (the number of factor draws of a path).
+    pub n_periods: u32,
+    /// Length of the last period, days: `period_days` when the period divides the horizon
+    /// (within [`PERIOD_TOLERANCE`]), else `horizon − (n_periods − 1)·period_days`.
+    pub last_days: f64,
+    /// The horizon, days: the end of the last period.
+    pub horizon_days: f64,
+}
+
+impl Periods {
+    /// The periods of `period_days` (in (0, horizon]) over `horizon_days`.
+    pub fn new(horizon_days: f64, period_days: f64) -> Self {
+        let ratio = horizon_days / period_days;
+        let whole = ratio.round().max(1.0);
+        let (n, last_days) =
+            if (whole * period_days - horizon_days).abs() <= PERIOD_TOLERANCE * horizon_days {
+                (whole, period_days)
+            } else {
+                let n = ratio.ceil();
+                (n, horizon_days - (n - 1.0) * period_days)
+            };
+        Periods {
+            period_days,
+            n_periods: n as u32,
+            last_days,
+            horizon_days,
+        }
+    }
+
+    /// Whether the last period is shorter than the others.
+    pub fn last_is_partial(&self) -> bool {
+        self.last_days < self.period_days
+    }
+
+    /// When the faults of period `k` happen: at its end, `(k + 1)·period_days`, and the last
+    /// period's at the horizon.
+    #[inline]
+    pub fn end_days(&self, k: u32) -> f64 {
+        if k + 1 >= self.n_periods {
+            self.horizon_days
+        } else {
+            f64::from(k + 1) * self.period_days
+        }
+    }
 }
 
 /// Standard normal CDF.
@@ -79,18 +139,50 @@ enum Family {
     },
 }
 
+/// The marginal law of one period: fault probability p of a pair, its threshold F⁻¹(p), and
+/// ln(1 − min(n·p, 1)), the union sampler's probability of no candidate.
+#[derive(Debug, Clone, Copy)]
+struct Marginal {
+    p: f64,
+    threshold: f64,
+    ln_no_candidate: f64,
+}
+
+impl Marginal {
+    fn new(family: &Family, p: f64, members: usize) -> Self {
+        let threshold = match family {
+            _ if p <= 0.0 => f64::NEG_INFINITY,
+            _ if p >= 1.0 => f64::INFINITY,
+            Family::Gaussian => norm_inv(p),
+            Family::StudentT { t, .. } => t.inverse_cdf(p),
+        };
+        Marginal {
+            p,
+            threshold,
+            ln_no_candidate: (-(members as f64 * p).min(1.0)).ln_1p(),
+        }
+    }
+}
+
 /// A compiled factor copula.
 #[derive(Debug, Clone)]
 pub struct CopulaModel {
     /// Source index for loss attribution.
     pub source: u32,
-    /// Marginal fault probability per pair per step.
-    pub p_step: f64,
+    /// The factor periods over the horizon.
+    pub periods: Periods,
+    /// Marginal fault probability per pair per (full) period.
+    pub p_period: f64,
+    /// Marginal fault probability per pair in the last period (`p_period` unless it is
+    /// shorter).
+    pub p_last_period: f64,
     /// Severity of one fault.
     pub severity: SeverityDist,
     method: Method,
     family: Family,
-    threshold: f64,
+    /// The law of a full period, and of the last one.
+    full: Marginal,
+    last: Marginal,
     a: f64,
     b: f64,
     e: f64,
@@ -99,13 +191,20 @@ pub struct CopulaModel {
     members: Vec<u32>,
     /// Group of each member.
     member_group: Vec<u32>,
-    ln_no_candidate: f64,
 }
 
 impl CopulaModel {
-    /// Compiles a validated copula over `groups` of pair indices with per-step probability
-    /// `p_step`.
-    pub fn new(source: u32, spec: &Copula, p_step: f64, groups: Vec<Vec<u32>>) -> Self {
+    /// Compiles a validated copula over `groups` of pair indices, drawn over `periods` with
+    /// marginal probability `p_period` per full period and `p_last_period` in the last one
+    /// (equal unless the last period is shorter).
+    pub fn new(
+        source: u32,
+        spec: &Copula,
+        periods: Periods,
+        p_period: f64,
+        p_last_period: f64,
+        groups: Vec<Vec<u32>>,
+    ) -> Self {
         let family = match spec.family {
             CopulaFamily::Gaussian => Family::Gaussian,
             CopulaFamily::StudentT => {
@@ -116,12 +215,6 @@ impl CopulaModel {
                     chi2: ChiSquared::new(nu).expect("validated dof"),
                 }
             }
-        };
-        let threshold = match &family {
-            _ if p_step <= 0.0 => f64::NEG_INFINITY,
-            _ if p_step >= 1.0 => f64::INFINITY,
-            Family::Gaussian => norm_inv(p_step),
-            Family::StudentT { t, .. } => t.inverse_cdf(p_step),
         };
         let a = spec.global_correlation.sqrt();
         let b = spec.group_correlation.sqrt();
@@ -136,26 +229,30 @@ impl CopulaModel {
             member_group.extend(std::iter::repeat_n(g as u32, group.len()));
             offsets.push(members.len() as u32);
         }
-        let mass = members.len() as f64 * p_step;
+        let mass = members.len() as f64 * p_period;
         let method = if mass <= UNION_MAX_MASS {
             Method::Union
         } else {
             Method::Direct
         };
+        let full = Marginal::new(&family, p_period, members.len());
+        let last = Marginal::new(&family, p_last_period, members.len());
         CopulaModel {
             source,
-            p_step,
+            periods,
+            p_period,
+            p_last_period,
             severity: spec.severity.sampler(),
             method,
             family,
-            threshold,
+            full,
+            last,
             a,
             b,
             e,
             offsets,
             members,
             member_group,
-            ln_no_candidate: (-mass.min(1.0)).ln_1p(),
         }
     }
 
@@ -167,7 +264,7 @@ impl CopulaModel {
     /// Forces a sampler (both are exact; tests compare them). Union needs n·p ≤ 1.
     pub fn with_method(mut self, method: Method) -> Self {
         assert!(
-            method == Method::Direct || self.members.len() as f64 * self.p_step <= 1.0,
+            method == Method::Direct || self.members.len() as f64 * self.p_period <= 1.0,
             "union sampler needs n·p ≤ 1"
         );
         self.method = method;
@@ -184,73 +281,90 @@ impl CopulaModel {
         self.members.is_empty()
     }
 
-    /// Samples every fault over `n_steps` steps, calling `emit(step, pair)` in step order.
-    /// `scratch` is reused between calls to avoid allocation.
+    /// The runs of periods with one marginal law: the full periods, then a shortened last
+    /// period if there is one, as (first period, number of periods ≥ 1, law). A copula
+    /// whose periods divide the horizon has one run, and draws exactly as a loop over its
+    /// periods would.
+    fn runs(&self) -> impl Iterator<Item = (u32, u32, &Marginal)> {
+        let n = self.periods.n_periods;
+        let runs = if self.periods.last_is_partial() {
+            [(0, n - 1, &self.full), (n - 1, 1, &self.last)]
+        } else {
+            [(0, n, &self.full), (n, 0, &self.last)]
+        };
+        runs.into_iter().filter(|r| r.1 > 0)
+    }
+
+    /// Samples every fault over the copula's periods, calling `emit(period, pair)` in period
+    /// order (a fault of period k happens at [`Periods::end_days`]`(k)`). `scratch` is reused
+    /// between calls to avoid allocation.
     pub fn sample_faults<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
-        n_steps: u32,
         scratch: &mut Vec<u32>,
         emit: &mut impl FnMut(u32, u32),
     ) {
-        if self.members.is_empty() || self.p_step <= 0.0 {
+        if self.members.is_empty() || self.p_period <= 0.0 {
             return;
         }
-        match self.method {
-            Method::Direct => {
-                for step in 0..n_steps {
-                    let (z, scale) = self.common(rng);
-                    scratch.clear();
-                    self.faults_given(rng, z, scale, None, scratch);
-                    for &pair in scratch.iter() {
-                        emit(step, pair);
-                    }
-                }
-            }
-            Method::Union => {
-                let mut step: u64 = 0;
-                loop {
-                    let skip = geometric_skip(rng, self.ln_no_candidate);
-                    step = step.saturating_add(skip);
-                    if step >= u64::from(n_steps) {
-                        return;
-                    }
-                    if self.union_candidate(rng, scratch) {
+        for (first, count, law) in self.runs() {
+            match self.method {
+                Method::Direct => {
+                    for period in first..first + count {
+                        let (z, scale) = self.common(rng);
+                        scratch.clear();
+                        self.faults_given(rng, law, z, scale, None, scratch);
                         for &pair in scratch.iter() {
-                            emit(step as u32, pair);
+                            emit(period, pair);
                         }
                     }
-                    step += 1;
+                }
+                Method::Union => {
+                    let mut k: u64 = 0;
+                    loop {
+                        let skip = geometric_skip(rng, law.ln_no_candidate);
+                        k = k.saturating_add(skip);
+                        if k >= u64::from(count) {
+                            break;
+                        }
+                        if self.union_candidate(rng, law, scratch) {
+                            for &pair in scratch.iter() {
+                                emit(first + k as u32, pair);
+                            }
+                        }
+                        k += 1;
+                    }
                 }
             }
         }
     }
 
     /// Samples every fault like [`CopulaModel::sample_faults`] with the direct sampler, but
-    /// with every step's global factor drawn from N(−`shift`, 1) instead of N(0, 1)
+    /// with every period's global factor drawn from N(−`shift`, 1) instead of N(0, 1)
     /// (importance sampling: `shift` > 0 makes faults more likely). Returns
-    /// S = Σₜ (−Zₜ) over the steps; the path's likelihood ratio is then
-    /// exp(−shift·S + n_steps·shift²/2).
+    /// S = Σₖ (−Zₖ) over the `n_periods` periods; the path's likelihood ratio is then
+    /// exp(−shift·S + n_periods·shift²/2).
     pub fn sample_faults_shifted<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
-        n_steps: u32,
         shift: f64,
         scratch: &mut Vec<u32>,
         emit: &mut impl FnMut(u32, u32),
     ) -> f64 {
         let mut sum_neg_z = 0.0;
-        if self.members.is_empty() || self.p_step <= 0.0 {
+        if self.members.is_empty() || self.p_period <= 0.0 {
             return sum_neg_z;
         }
-        for step in 0..n_steps {
-            let (z0, scale) = self.common(rng);
-            let z = z0 - shift;
-            sum_neg_z -= z;
-            scratch.clear();
-            self.faults_given(rng, z, scale, None, scratch);
-            for &pair in scratch.iter() {
-                emit(step, pair);
+        for (first, count, law) in self.runs() {
+            for period in first..first + count {
+                let (z0, scale) = self.common(rng);
+                let z = z0 - shift;
+                sum_neg_z -= z;
+                scratch.clear();
+                self.faults_given(rng, law, z, scale, None, scratch);
+                for &pair in scratch.iter() {
+                    emit(period, pair);
+                }
             }
         }
         sum_neg_z
@@ -266,10 +380,11 @@ impl CopulaModel {
         (z, scale)
     }
 
-    /// Conditional fault probability of a pair whose group factor is `y`.
+    /// Conditional fault probability, with threshold `threshold`, of a pair whose group
+    /// factor is `y`.
     #[inline]
-    fn conditional(&self, z: f64, y: f64, scale: f64) -> f64 {
-        let x = self.threshold * scale - self.a * z - self.b * y;
+    fn conditional(&self, threshold: f64, z: f64, y: f64, scale: f64) -> f64 {
+        let x = threshold * scale - self.a * z - self.b * y;
         if self.e > 0.0 {
             norm_cdf(x / self.e)
         } else if x > 0.0 {
@@ -279,11 +394,13 @@ impl CopulaModel {
         }
     }
 
-    /// Pushes the faulting pairs given Z and S onto `out`. Group `fixed.0` uses factor
-    /// `fixed.1` and skips member index `fixed.2` (the union sampler's chosen pair).
+    /// Pushes the faulting pairs given Z and S onto `out`, under the period law `law`. Group
+    /// `fixed.0` uses factor `fixed.1` and skips member index `fixed.2` (the union sampler's
+    /// chosen pair).
     fn faults_given<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
+        law: &Marginal,
         z: f64,
         scale: f64,
         fixed: Option<(u32, f64, usize)>,
@@ -295,7 +412,7 @@ impl CopulaModel {
                 _ if self.b > 0.0 => (StandardNormal.sample(rng), None),
                 _ => (0.0, None),
             };
-            let p = self.conditional(z, y, scale);
+            let p = self.conditional(law.threshold, z, y, scale);
             if p <= 0.0 {
                 continue;
             }
@@ -315,17 +432,22 @@ impl CopulaModel {
         }
     }
 
-    /// One union-sampler candidate: fills `out` with the step's faults and returns whether
-    /// the candidate is accepted.
-    fn union_candidate<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<u32>) -> bool {
+    /// One union-sampler candidate under the period law `law`: fills `out` with the period's
+    /// faults and returns whether the candidate is accepted.
+    fn union_candidate<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        law: &Marginal,
+        out: &mut Vec<u32>,
+    ) -> bool {
         out.clear();
         let m = rng.random_range(0..self.members.len());
         let u = 1.0 - rng.random::<f64>();
         // The chosen pair's latent conditional on faulting, then the scale given it.
         let (g_latent, scale) = match &self.family {
-            Family::Gaussian => (norm_inv(u * self.p_step), 1.0),
+            Family::Gaussian => (norm_inv(u * law.p), 1.0),
             Family::StudentT { nu, t, .. } => {
-                let x = t.inverse_cdf(u * self.p_step);
+                let x = t.inverse_cdf(u * law.p);
                 // W | X = x ~ Gamma(shape (ν+1)/2, scale 2/(1 + x²/ν)).
                 let w = Gamma::new(0.5 * (nu + 1.0), 2.0 / (1.0 + x * x / nu))
                     .expect("positive parameters")
@@ -344,7 +466,7 @@ impl CopulaModel {
         let z = xi[0] + self.a * d;
         let y = xi[1] + self.b * d;
         out.push(self.members[m]);
-        self.faults_given(rng, z, scale, Some((self.member_group[m], y, m)), out);
+        self.faults_given(rng, law, z, scale, Some((self.member_group[m], y, m)), out);
         // Accept with probability 1/|faults|.
         out.len() == 1 || rng.random::<f64>() * (out.len() as f64) < 1.0
     }

@@ -6,10 +6,11 @@
 //!   exploits with a `rate_per_year`, the AVSs' independent faults): the count over the
 //!   horizon is drawn from Poisson(θμ) instead of Poisson(μ) — the exponential tilt of the
 //!   count — and event times stay uniform, so the ratio is θ^(−N)·e^((θ−1)μ);
-//! - **factor shifts** s for copulas with a global factor: every step's global factor is
-//!   drawn from N(−s, 1) instead of N(0, 1) (Glasserman & Li 2005), so the ratio is
-//!   ∏ₜ e^(s·Zₜ + s²/2).
+//! - **factor shifts** s for copulas with a global factor: the global factor of every factor
+//!   period is drawn from N(−s, 1) instead of N(0, 1) (Glasserman & Li 2005), so the ratio
+//!   is ∏ₖ e^(s·Zₖ + s²/2) over the copula's `n_periods` periods.
 
+use crate::copula::CopulaModel;
 use crate::model::{AVS_FAULTS_SOURCE, DAYS_PER_YEAR};
 use crate::spec::{ImportanceMethod, Scenario};
 
@@ -135,7 +136,7 @@ pub struct ImportanceModel {
     /// The automatic method, if chosen.
     pub auto: Option<AutoTilt>,
     /// Expected events over the horizon of each rate-based source without tilt (copulas:
-    /// the number of steps).
+    /// the number of factor periods, i.e. of factor draws).
     pub mean_events: PerSource<f64>,
 }
 
@@ -164,7 +165,7 @@ pub fn tiltable(s: &Scenario, has_avs_faults: bool) -> PerSource<bool> {
             .iter()
             .map(|c| {
                 c.global_correlation > 0.0
-                    && c.fault_prob_per_step
+                    && c.fault_prob_per_day
                         .or(c.fault_prob_per_year)
                         .unwrap_or(0.0)
                         > 0.0
@@ -174,8 +175,13 @@ pub fn tiltable(s: &Scenario, has_avs_faults: bool) -> PerSource<bool> {
 }
 
 /// Compiles a validated scenario's `[importance]` (None without one). `avs_faults_mean` is
-/// the expected number of independent AVS faults over the horizon (0 without any).
-pub fn compile(s: &Scenario, avs_faults_mean: f64, n_steps: u32) -> Option<ImportanceModel> {
+/// the expected number of independent AVS faults over the horizon (0 without any);
+/// `copulas` are the compiled copulas (their factor periods).
+pub fn compile(
+    s: &Scenario,
+    avs_faults_mean: f64,
+    copulas: &[CopulaModel],
+) -> Option<ImportanceModel> {
     let imp = s.importance.as_ref()?;
     let years = s.simulation.horizon_days / DAYS_PER_YEAR;
     let mean_events = PerSource {
@@ -187,7 +193,10 @@ pub fn compile(s: &Scenario, avs_faults_mean: f64, n_steps: u32) -> Option<Impor
             .collect(),
         exploits: s.exploits.iter().map(|x| x.rate_per_year * years).collect(),
         avs_faults: avs_faults_mean,
-        copulas: vec![f64::from(n_steps); s.copulas.len()],
+        copulas: copulas
+            .iter()
+            .map(|c| f64::from(c.periods.n_periods))
+            .collect(),
     };
     let mut tilt = Tilt::identity(s);
     let by_name = |name: &str| source_slot(s, name);

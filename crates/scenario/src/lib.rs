@@ -60,7 +60,7 @@ pub mod suggest;
 pub mod validate;
 pub mod withdrawal;
 
-pub use copula::{CopulaModel, Method};
+pub use copula::{CopulaModel, Method, Periods};
 pub use error::{Diagnostic, ScenarioError};
 pub use load::{load_file, load_str};
 pub use market::MarketModel;

@@ -57,6 +57,13 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
         d
     };
 
+    let removed = removed_keys(&table);
+    if !removed.is_empty() {
+        return Err(ScenarioError::Invalid {
+            file: file.clone(),
+            problems: removed.into_iter().map(locate).collect(),
+        });
+    }
     let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
         .map_err(|e| {
             let path = e.path().to_string();
@@ -97,6 +104,49 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
         scenario,
         applied.into_iter().map(|o| o.assignment).collect(),
     ))
+}
+
+/// What `fault_prob_per_step` of a copula has become.
+pub const FAULT_PROB_PER_STEP_GONE: &str = "`fault_prob_per_step` is gone: the copula's factor is now drawn once per `factor_period_days` (default 1 day); write `fault_prob_per_day` (the same number for a daily scenario) or `fault_prob_per_year`";
+
+/// Keys the format no longer has, each reported at the key with what to write instead
+/// (serde would only call them unknown): `copulas[i].fault_prob_per_step`. For a scenario
+/// whose steps are not one day long, the message adds the settings that keep its old law.
+fn removed_keys(table: &toml::Table) -> Vec<Diagnostic> {
+    let number = |v: Option<&toml::Value>| match v {
+        Some(toml::Value::Float(x)) => Some(*x),
+        Some(toml::Value::Integer(i)) => Some(*i as f64),
+        _ => None,
+    };
+    let step_days = table
+        .get("simulation")
+        .and_then(|s| number(s.get("step_days")))
+        .unwrap_or(1.0);
+    let mut out = Vec::new();
+    let Some(toml::Value::Array(copulas)) = table.get("copulas") else {
+        return out;
+    };
+    for (i, cp) in copulas.iter().enumerate() {
+        let Some(old) = cp.as_table().and_then(|t| t.get("fault_prob_per_step")) else {
+            continue;
+        };
+        let mut message = FAULT_PROB_PER_STEP_GONE.to_string();
+        if let Some(p) = number(Some(old)).filter(|p| (0.0..=1.0).contains(p))
+            && step_days != 1.0
+            && step_days.is_finite()
+            && step_days > 0.0
+        {
+            let per_day = -((-p).ln_1p() / step_days).exp_m1();
+            message.push_str(&format!(
+                "; this scenario's steps are {step_days} days long, so the law it had is `factor_period_days = {step_days}` with `fault_prob_per_day = {per_day}` (1 − (1 − p)^(1/step_days))"
+            ));
+        }
+        out.push(Diagnostic::new(
+            format!("copulas[{i}].fault_prob_per_step"),
+            message,
+        ));
+    }
+    out
 }
 
 /// serde reports an unknown field at its parent; point at the field itself so that the

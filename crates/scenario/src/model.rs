@@ -8,12 +8,12 @@ use rand_distr::Poisson;
 use rand::{Rng, RngExt};
 
 use crate::beacon::{EPOCHS_PER_DAY, Fork, GWEI_PER_ETH, LeakPath};
-use crate::copula::{CopulaModel, geometric_skip};
+use crate::copula::{CopulaModel, Periods, geometric_skip};
 use crate::exploit::{ExploitModel, LendingModel, ReserveModel};
 use crate::importance::ImportanceModel;
 use crate::market::MarketModel;
 use crate::severity::SeverityDist;
-use crate::spec::{HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
+use crate::spec::{Copula, HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
 use crate::withdrawal::WithdrawalModel;
 
 /// Days in a year for every `_per_year` and `_apr` quantity.
@@ -350,6 +350,18 @@ pub fn scenario_hash(s: &Scenario) -> String {
     format!("fnv1a64:{h:016x}")
 }
 
+/// The marginal probability that a pair of copula `cp` faults within `days` days:
+/// `1 − (1 − p)^days` from `fault_prob_per_day` (exactly p for one day), `1 − (1 −
+/// p)^(days/365)` from `fault_prob_per_year`.
+pub fn copula_fault_prob(cp: &Copula, days: f64) -> f64 {
+    match (cp.fault_prob_per_day, cp.fault_prob_per_year) {
+        (Some(p), _) if days == 1.0 => p,
+        (Some(p), _) => -((-p).ln_1p() * days).exp_m1(),
+        (None, Some(p)) => -((-p).ln_1p() * days / DAYS_PER_YEAR).exp_m1(),
+        (None, None) => 0.0,
+    }
+}
+
 impl Model {
     /// Compiles a scenario that passed [`crate::validate::validate`].
     pub fn compile(scenario: Scenario, overrides: Vec<String>) -> Model {
@@ -465,7 +477,7 @@ impl Model {
             })
             .collect();
 
-        let copulas = s
+        let copulas: Vec<CopulaModel> = s
             .copulas
             .iter()
             .enumerate()
@@ -481,15 +493,13 @@ impl Model {
                     };
                     groups.entry(key).or_default().push(p);
                 }
-                let p_step = match (cp.fault_prob_per_step, cp.fault_prob_per_year) {
-                    (Some(p), _) => p,
-                    (None, Some(p)) => -((-p).ln_1p() * sim.step_days / DAYS_PER_YEAR).exp_m1(),
-                    (None, None) => 0.0,
-                };
+                let periods = Periods::new(sim.horizon_days, cp.factor_period_days);
                 CopulaModel::new(
                     (s.shocks.len() + i) as u32,
                     cp,
-                    p_step,
+                    periods,
+                    copula_fault_prob(cp, periods.period_days),
+                    copula_fault_prob(cp, periods.last_days),
                     groups.into_values().collect(),
                 )
             })
@@ -589,6 +599,7 @@ impl Model {
         };
 
         let avs_faults_mean = avs_faults.as_ref().map_or(0.0, |f| f.mean_events);
+        let importance = crate::importance::compile(s, avs_faults_mean, &copulas);
         Model {
             name: s.name.clone().unwrap_or_default(),
             scenario_hash: scenario_hash(s),
@@ -616,7 +627,7 @@ impl Model {
             lending: crate::exploit::compile_lending(s, net_reward / collateral_eth),
             exploits: crate::exploit::compile_exploits(s),
             reserves: crate::exploit::compile_reserves(s),
-            importance: crate::importance::compile(s, avs_faults_mean, n_steps),
+            importance,
             scenario,
         }
     }

@@ -94,7 +94,7 @@ pub struct Importance {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rate_multipliers: BTreeMap<String, f64>,
     /// Manual: shift of each named copula's global factor toward faults, in standard
-    /// deviations, every step (≥ 0). Unnamed copulas are not shifted.
+    /// deviations, every factor period (≥ 0). Unnamed copulas are not shifted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub factor_shifts: BTreeMap<String, f64>,
     /// Auto: the metric whose upper tail the tilts aim at. Default `slashed_fraction`.
@@ -422,7 +422,8 @@ pub enum CopulaFamily {
     StudentT,
 }
 
-/// `[[copulas]]`: a factor copula over allocation pairs, evaluated once per step.
+/// `[[copulas]]`: a factor copula over allocation pairs, evaluated once per factor period
+/// (`factor_period_days`, whatever the simulation's step).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Copula {
@@ -438,12 +439,17 @@ pub struct Copula {
     /// Which pairs take part. Default: every allocation pair.
     #[serde(default)]
     pub select: Selector,
-    /// Marginal probability that a pair faults in one step. Give this or
-    /// `fault_prob_per_year`.
+    /// Length of one factor period in days (> 0, ≤ the horizon): the common factors are
+    /// drawn once per period and each pair faults at most once per period. The last period
+    /// ends at the horizon and is shorter when the period does not divide it. Default 1.
+    #[serde(default = "one")]
+    pub factor_period_days: f64,
+    /// Marginal probability that a pair faults within one day; a period of d days has
+    /// 1 − (1 − p)^d. Give this or `fault_prob_per_year`.
     #[serde(default)]
-    pub fault_prob_per_step: Option<f64>,
-    /// Marginal probability that a pair faults within a year; converted to a per-step
-    /// probability as 1 − (1 − p)^(step_days / 365).
+    pub fault_prob_per_day: Option<f64>,
+    /// Marginal probability that a pair faults within a year (365 days); a period of d days
+    /// has 1 − (1 − p)^(d / 365).
     #[serde(default)]
     pub fault_prob_per_year: Option<f64>,
     /// Asset correlation with the global factor (loading²), in [0, 1]. Default 0.

@@ -201,6 +201,29 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
     }
 }
 
+/// A copula's `factor_period_days`: > 0, at most the horizon, at most [`MAX_STEPS`] periods.
+fn check_factor_period(c: &mut Checker, s: &Scenario, path: &str, period_days: f64) {
+    c.positive(path, period_days);
+    let horizon = s.simulation.horizon_days;
+    if !(period_days > 0.0 && period_days.is_finite() && horizon > 0.0 && horizon.is_finite()) {
+        return;
+    }
+    if period_days > horizon * (1.0 + SUM_TOLERANCE) {
+        c.push(
+            path,
+            format!("must be ≤ horizon_days ({horizon}), got {period_days}"),
+        );
+    } else if (horizon / period_days).ceil() > MAX_STEPS {
+        c.push(
+            path,
+            format!(
+                "gives {} factor periods; at most {MAX_STEPS} are allowed",
+                (horizon / period_days).ceil()
+            ),
+        );
+    }
+}
+
 fn check_pool(c: &mut Checker, s: &Scenario) {
     let p = &s.pool;
     c.positive("pool.collateral_eth", p.collateral_eth);
@@ -358,18 +381,24 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
             ),
             (CopulaFamily::Gaussian, None) => {}
         }
-        match (cp.fault_prob_per_step, cp.fault_prob_per_year) {
+        match (cp.fault_prob_per_day, cp.fault_prob_per_year) {
             (Some(_), Some(_)) => c.push(
                 format!("{at}.fault_prob_per_year"),
-                "give either fault_prob_per_step or fault_prob_per_year, not both",
+                "give either fault_prob_per_day or fault_prob_per_year, not both",
             ),
             (None, None) => c.push(
                 at.clone(),
-                "needs `fault_prob_per_step` or `fault_prob_per_year`",
+                "needs `fault_prob_per_day` or `fault_prob_per_year`",
             ),
-            (Some(p), None) => c.finite_in(&format!("{at}.fault_prob_per_step"), p, 0.0, 1.0),
+            (Some(p), None) => c.finite_in(&format!("{at}.fault_prob_per_day"), p, 0.0, 1.0),
             (None, Some(p)) => c.finite_in(&format!("{at}.fault_prob_per_year"), p, 0.0, 1.0),
         }
+        check_factor_period(
+            c,
+            s,
+            &format!("{at}.factor_period_days"),
+            cp.factor_period_days,
+        );
         c.finite_in(
             &format!("{at}.global_correlation"),
             cp.global_correlation,

@@ -163,7 +163,7 @@ fn wrong_type_is_located() {
 #[test]
 fn copula_checks() {
     let text = format!(
-        "{GOOD}\n[[copulas]]\nname = \"c\"\nfamily = \"student_t\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.7\ngroup_correlation = 0.4\nseverity = 1\n"
+        "{GOOD}\n[[copulas]]\nname = \"c\"\nfamily = \"student_t\"\nfault_prob_per_day = 0.01\nglobal_correlation = 0.7\ngroup_correlation = 0.4\nseverity = 1\n"
     );
     let e = err(&text, &[]);
     assert!(e.contains("copulas[0].dof: is required"), "{e}");
@@ -185,6 +185,140 @@ fn copula_checks() {
     let text = text.replace("family = \"student_t\"", "family = \"gausian\"");
     let e = err(&text, &[]);
     assert!(e.contains("did you mean `gaussian`?"), "{e}");
+}
+
+#[test]
+fn the_removed_fault_prob_per_step_says_what_to_write() {
+    let copula = "\n[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nseverity = 1\n";
+    let text = format!("{GOOD}{copula}");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("fault_prob_per_step"))
+        .unwrap()
+        + 1;
+    let e = err(&text, &[]);
+    assert_eq!(
+        e,
+        format!(
+            "s.toml:{line}:1: copulas[0].fault_prob_per_step: `fault_prob_per_step` is gone: the copula's factor is now drawn once per `factor_period_days` (default 1 day); write `fault_prob_per_day` (the same number for a daily scenario) or `fault_prob_per_year`"
+        )
+    );
+    // With steps other than a day, the message gives the settings that keep the old law:
+    // 0.01 per 2-day step is 1 − 0.99^(1/2) per day over a 2-day period.
+    let e = err(&text, &["simulation.step_days=2"]);
+    let per_day = -((-0.01f64).ln_1p() / 2.0).exp_m1();
+    assert!(
+        e.contains(&format!("this scenario's steps are 2 days long, so the law it had is `factor_period_days = 2` with `fault_prob_per_day = {per_day}`")),
+        "{e}"
+    );
+    // Set on the command line, it names the override.
+    let good =
+        format!("{GOOD}\n[[copulas]]\nname = \"c\"\nfault_prob_per_day = 0.01\nseverity = 1\n");
+    let e = err(&good, &["copulas.c.fault_prob_per_step=0.01"]);
+    assert!(
+        e.starts_with("s.toml: copulas[0].fault_prob_per_step: `fault_prob_per_step` is gone")
+            && e.ends_with("(value from --set copulas.c.fault_prob_per_step=0.01)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn factor_periods_are_checked_and_compiled() {
+    let copula = |fields: &str| {
+        format!(
+            "{GOOD}\n[[copulas]]\nname = \"c\"\n{fields}\nglobal_correlation = 0.1\nseverity = 1\n"
+        )
+    };
+    for (fields, want) in [
+        (
+            "fault_prob_per_day = 0.01\nfactor_period_days = 0",
+            "copulas[0].factor_period_days: must be a finite number > 0, got 0",
+        ),
+        (
+            "fault_prob_per_day = 0.01\nfactor_period_days = 31",
+            "copulas[0].factor_period_days: must be ≤ horizon_days (30), got 31",
+        ),
+        (
+            "fault_prob_per_day = 0.01\nfactor_period_days = 1e-9",
+            "copulas[0].factor_period_days: gives 30000000000 factor periods; at most 10000000 are allowed",
+        ),
+        (
+            "fault_prob_per_day = 1.5",
+            "copulas[0].fault_prob_per_day: must be in [0, 1], got 1.5",
+        ),
+        (
+            "fault_prob_per_day = 0.01\nfault_prob_per_year = 0.1",
+            "copulas[0].fault_prob_per_year: give either fault_prob_per_day or fault_prob_per_year, not both",
+        ),
+        (
+            "factor_period_days = 2",
+            "copulas[0]: needs `fault_prob_per_day` or `fault_prob_per_year`",
+        ),
+    ] {
+        let e = err(&copula(fields), &[]);
+        assert!(e.contains(want), "missing `{want}` in\n{e}");
+    }
+    // The default period is one day: p per day is the period's probability, exactly.
+    let m = load_str(
+        &copula("fault_prob_per_day = 0.01"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let c = &m.copulas[0];
+    assert_eq!((c.periods.n_periods, c.periods.period_days), (30, 1.0));
+    assert_eq!((c.p_period, c.p_last_period), (0.01, 0.01));
+    // 30 days in periods of 7: four of 7 days and a last one of 2, with 1 − (1 − p)^7 and
+    // 1 − (1 − p)^2 = 1 − (1 − p_period)^(2/7).
+    let m = load_str(
+        &copula("fault_prob_per_day = 0.01\nfactor_period_days = 7"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let c = &m.copulas[0];
+    assert_eq!((c.periods.n_periods, c.periods.last_days), (5, 2.0));
+    assert!(c.periods.last_is_partial());
+    assert!((c.p_period - (1.0 - 0.99f64.powi(7))).abs() < 1e-16);
+    assert!((c.p_last_period - (1.0 - 0.99f64.powi(2))).abs() < 1e-16);
+    assert!((c.p_last_period - (1.0 - (1.0 - c.p_period).powf(2.0 / 7.0))).abs() < 1e-15);
+    assert_eq!(c.periods.end_days(0), 7.0);
+    assert_eq!(c.periods.end_days(4), 30.0);
+    // A yearly probability converts with the period, not the step: 1 − (1 − q)^(7/365).
+    let m = load_str(
+        &copula("fault_prob_per_year = 0.2\nfactor_period_days = 7"),
+        Path::new("s.toml"),
+        &["simulation.step_days=0.5".into()],
+    )
+    .unwrap();
+    let c = &m.copulas[0];
+    assert!((c.p_period - (1.0 - 0.8f64.powf(7.0 / 365.0))).abs() < 1e-16);
+    assert!((c.p_last_period - (1.0 - 0.8f64.powf(2.0 / 365.0))).abs() < 1e-16);
+    // A period dividing the horizon up to rounding (30 / (30/7) = 7) has no short last one.
+    let m = load_str(
+        &copula(&format!(
+            "fault_prob_per_day = 0.01\nfactor_period_days = {:?}",
+            30.0 / 7.0
+        )),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let c = &m.copulas[0];
+    assert_eq!(c.periods.n_periods, 7);
+    assert!(!c.periods.last_is_partial());
+    assert_eq!(c.p_last_period, c.p_period);
+    // Importance sampling counts a copula's factor draws: its periods.
+    let m = load_str(
+        &format!(
+            "{}\n[importance]\nfactor_shifts = {{ c = 1 }}\n",
+            copula("fault_prob_per_day = 0.01\nfactor_period_days = 7")
+        ),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(m.importance.unwrap().mean_events.copulas, vec![5.0]);
 }
 
 #[test]
@@ -1709,13 +1843,13 @@ fn lending_rates_are_checked() {
 const COPULA: &str = r#"
 [[copulas]]
 name = "faults"
-fault_prob_per_step = 0.001
+fault_prob_per_day = 0.001
 global_correlation = 0.2
 severity = 0.1
 
 [[copulas]]
 name = "independent"
-fault_prob_per_step = 0.001
+fault_prob_per_day = 0.001
 severity = 0.1
 "#;
 

@@ -9,7 +9,8 @@
 //! the conditional expectation of each source's sufficient statistic given the tail event,
 //!
 //! * rate multiplier θₖ = E_P[Nₖ | L ≥ γ] / μₖ (Nₖ the source's event count, μₖ its mean),
-//! * factor shift sᶜ = E_P[Σₜ(−Zₜ) | L ≥ γ] / n_steps,
+//! * factor shift sᶜ = E_P[Σₖ(−Zₖ) | L ≥ γ] / n_periods (the copula's factor draws, one
+//!   per factor period),
 //!
 //! estimated from pilot paths drawn under the current tilt, each weighted by its likelihood
 //! ratio W = dP/dQ. Because {L ≥ γ*} is too rare for plain pilots, the threshold climbs in
@@ -59,8 +60,8 @@ pub struct ResolvedTilt {
     pub iterations: Vec<Iteration>,
 }
 
-/// The kernel a run's paths are drawn with: tilted by `tilt` (shifted copulas sampled step by
-/// step), or plain.
+/// The kernel a run's paths are drawn with: tilted by `tilt` (shifted copulas sampled period
+/// by period), or plain.
 pub fn run_kernel<'m>(model: &'m Model, tilt: Option<&ResolvedTilt>) -> PathKernel<'m> {
     match tilt {
         Some(t) => {
@@ -165,7 +166,8 @@ fn weighted_var(losses: &[f64], weights: &[f64], order: &[usize], alpha: f64) ->
 /// The cross-entropy choice of tilt for `auto`.
 pub fn cross_entropy(model: &Model, auto: &AutoTilt) -> ResolvedTilt {
     let imp = model.importance.as_ref().expect("auto needs [importance]");
-    let (means, _) = imp.mean_events.flat();
+    // Rate-based sources: expected events; copulas: factor periods (draws of Z).
+    let (means, n_periods) = imp.mean_events.flat();
     let (rate_ok, shift_ok) = auto.eligible.flat();
     let mut tilt = Tilt::identity(&model.scenario);
     let mut iterations = Vec::new();
@@ -213,7 +215,7 @@ pub fn cross_entropy(model: &Model, auto: &AutoTilt) -> ResolvedTilt {
                     .iter()
                     .map(|&i| weights[i] * data[i * stride + 2 + n_rates + c])
                     .sum();
-                *shift = (s / total / f64::from(model.n_steps)).clamp(0.0, MAX_AUTO_SHIFT);
+                *shift = (s / total / n_periods[c]).clamp(0.0, MAX_AUTO_SHIFT);
             }
         }
         tilt = tilt.from_flat(&rates, &shifts);

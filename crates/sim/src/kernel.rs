@@ -2,9 +2,10 @@
 //!
 //! A path draws its events up front — Poisson counts and uniform times for common shocks,
 //! the AVSs' independent faults and beacon-chain incidents (with the correlation penalty of
-//! each double-signing incident 4096 epochs later), candidate steps for the copulas — sorts
-//! them by (step, time), then applies them in order to the [`Ledger`], accruing rewards
-//! between events at the rate of the current book. Cost grows with the number of events, not with operators × AVSs × steps.
+//! each double-signing incident 4096 epochs later), candidate factor periods for the copulas
+//! (their faults at the end of their period) — sorts them by (step, time), then applies
+//! them in order to the [`Ledger`], accruing rewards between events at the rate of the
+//! current book. Cost grows with the number of events, not with operators × AVSs × steps.
 //! All buffers live in the [`PathKernel`] and are reused: a path allocates nothing.
 //!
 //! A [`TraceRecorder`] can be attached ([`PathKernel::attach_trace`]) to record a path's
@@ -40,7 +41,7 @@ pub(crate) enum Kind {
     Shock(u32),
     /// An independent AVS fault on a pair, with the index of the AVS entry (its severity).
     AvsFault { entry: u32, pair: u32 },
-    /// A copula fault on a pair.
+    /// A copula fault on a pair, at the end of its factor period.
     Copula { copula: u32, pair: u32 },
     /// Beacon incident `incident`; for double signing, `record` indexes its record.
     Incident { incident: u32, record: u32 },
@@ -112,13 +113,24 @@ struct Categories {
 
 #[derive(Debug, Clone, Copy)]
 struct Event {
+    /// The step the event falls in: the step [s·Δ, (s + 1)·Δ) containing its time, except
+    /// that a copula fault, which closes its factor period, belongs to the step (s·Δ,
+    /// (s + 1)·Δ] — the one that ends when its period ends, not the next.
     step: u32,
-    /// Time in days for continuous-time events; +∞ for copula faults, which happen at the
-    /// end of their step.
+    /// Time in days (a copula fault: the end of its factor period, capped at the horizon).
     time_days: f64,
     /// Draw order, so sorting is total and deterministic.
     seq: u32,
     kind: Kind,
+}
+
+impl Event {
+    /// Whether the event closes a period (a copula fault): at equal times it comes before
+    /// events that open one, whatever the step length.
+    #[inline]
+    fn closes_period(&self) -> bool {
+        matches!(self.kind, Kind::Copula { .. })
+    }
 }
 
 /// The mutable state of one path plus the buffers of the kernel. One per chunk of paths.
@@ -192,7 +204,7 @@ struct TiltState {
     shifts: Vec<Option<f64>>,
     /// The path's log likelihood ratio dP/dQ.
     log_weight: f64,
-    /// The path's event counts per rate-based source (flat order), then Σₜ(−Zₜ) per copula.
+    /// The path's event counts per rate-based source (flat order), then Σₖ(−Zₖ) over the factor periods per copula.
     statistics: Vec<f64>,
 }
 
@@ -348,8 +360,8 @@ impl<'m> PathKernel<'m> {
     }
 
     /// The last path's cross-entropy statistics: the event count of every rate-based source
-    /// (shocks, incidents, exploits, AVS faults), then Σₜ(−Zₜ) of every copula (0 for copulas
-    /// not sampled directly). Empty without importance sampling.
+    /// (shocks, incidents, exploits, AVS faults), then Σₖ(−Zₖ) over the factor periods of
+    /// every copula (0 for copulas not sampled directly). Empty without importance sampling.
     pub fn tilt_statistics(&self) -> &[f64] {
         self.tilt.as_ref().map_or(&[], |t| t.statistics.as_slice())
     }
@@ -461,10 +473,14 @@ impl<'m> PathKernel<'m> {
     pub fn run_path<R: Rng + ?Sized>(&mut self, rng: &mut R, row: &mut [f64]) {
         self.reset();
         self.draw_events(rng);
+        // By step, then time; at equal times copula faults (which close their period) first;
+        // then draw order. Steps are ordered as their times, so this is the order by time
+        // for any step length.
         self.events.sort_unstable_by(|a, b| {
             a.step
                 .cmp(&b.step)
                 .then(a.time_days.total_cmp(&b.time_days))
+                .then(b.closes_period().cmp(&a.closes_period()))
                 .then(a.seq.cmp(&b.seq))
         });
         if self.redemption.is_some() || self.market.is_some() {
@@ -773,10 +789,12 @@ impl<'m> PathKernel<'m> {
             }
         }
         for (c, copula) in m.copulas.iter().enumerate() {
-            let mut emit = |step, pair| {
+            let periods = copula.periods;
+            let mut emit = |period, pair| {
+                let t = periods.end_days(period);
                 events.push(Event {
-                    step,
-                    time_days: f64::INFINITY,
+                    step: step_ending_at(m, t),
+                    time_days: t,
                     seq,
                     kind: Kind::Copula {
                         copula: c as u32,
@@ -788,18 +806,15 @@ impl<'m> PathKernel<'m> {
             match self.tilt.as_mut() {
                 Some(t) if t.shifts[c].is_some() => {
                     let shift = t.shifts[c].expect("checked");
-                    let sum_neg_z = copula.sample_faults_shifted(
-                        rng,
-                        m.n_steps,
-                        shift,
-                        &mut self.scratch,
-                        &mut emit,
-                    );
-                    t.log_weight += -shift * sum_neg_z + f64::from(m.n_steps) * shift * shift / 2.0;
+                    let sum_neg_z =
+                        copula.sample_faults_shifted(rng, shift, &mut self.scratch, &mut emit);
+                    // One factor draw per period: ∏ₖ φ(Zₖ)/φ(Zₖ + s) over the n_periods.
+                    let n_periods = f64::from(periods.n_periods);
+                    t.log_weight += -shift * sum_neg_z + n_periods * shift * shift / 2.0;
                     let k = t.avs_faults + 1 + c;
                     t.statistics[k] = sum_neg_z;
                 }
-                _ => copula.sample_faults(rng, m.n_steps, &mut self.scratch, &mut emit),
+                _ => copula.sample_faults(rng, &mut self.scratch, &mut emit),
             }
         }
     }
@@ -1420,6 +1435,21 @@ fn push_event(events: &mut Vec<Event>, seq: &mut u32, m: &Model, t: f64, kind: K
         kind,
     });
     *seq += 1;
+}
+
+/// The step of an event that closes an interval ending at `t` (a copula fault at the end of
+/// its factor period): the step (s·Δ, (s + 1)·Δ] containing t, so a time on a step boundary
+/// (within 1e-9 relative, the tolerance of `step_days` dividing the horizon) belongs to the
+/// step that ends there. Elsewhere the same step as [`push_event`]'s.
+fn step_ending_at(m: &Model, t: f64) -> u32 {
+    let x = t / m.step_days;
+    let boundary = x.round();
+    let step = if (x - boundary).abs() <= 1e-9 * boundary.max(1.0) {
+        boundary - 1.0
+    } else {
+        x.floor()
+    };
+    (step.max(0.0) as u32).min(m.n_steps - 1)
 }
 
 /// Totals of the current path, recomputed from per-pair and per-operator state.

@@ -80,9 +80,11 @@ impl fmt::Display for EventKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceEvent {
     /// 0-based index of the step the event falls in (the step covers days
-    /// `[step · step_days, (step + 1) · step_days)`).
+    /// `[step · step_days, (step + 1) · step_days)`; a copula fault at the end of its factor
+    /// period belongs to the step that ends then).
     pub step: u32,
-    /// When it happened, days from the start (copula faults: the end of their step).
+    /// When it happened, days from the start (copula faults: the end of their factor period,
+    /// capped at the horizon).
     pub day: f64,
     /// What kind of event.
     pub kind: EventKind,

@@ -211,7 +211,7 @@ fn more_risk_never_lowers_the_tail_beyond_noise() {
     for more in [
         &["copulas.daily-faults.global_correlation=0.6"][..],
         &["shocks.client-bug.rate_per_year=0.5"],
-        &["copulas.daily-faults.fault_prob_per_step=3e-4"],
+        &["copulas.daily-faults.fault_prob_per_day=3e-4"],
         &[
             "shocks.avs-3-bug.rate_per_year=0.2",
             "shocks.avs-4-bug.rate_per_year=0.2",
@@ -238,5 +238,33 @@ fn more_risk_never_lowers_the_tail_beyond_noise() {
             worse.mean
                 >= base.mean - 4.0 * (base.std_error.powi(2) + worse.std_error.powi(2)).sqrt()
         );
+    }
+}
+
+#[test]
+fn a_copula_fault_closes_its_period_before_events_at_the_same_time() {
+    // One pair; a copula that faults every one-day period (p = 1), slashing half, and a shock
+    // scheduled at day 1, slashing half. The fault of the period [0, 1) happens at its end,
+    // day 1, before the shock of day 1 (which opens [1, 2)); then the fault of [1, 2) at day
+    // 2. So the copula takes 0.5 + 0.125 of the ETH and the shock 0.25 — at step_days 2 (one
+    // step holding both day-1 events), 1 and 0.5 alike.
+    for step in [2.0, 1.0, 0.5] {
+        let text = format!(
+            "[simulation]\npaths = 3\nhorizon_days = 2\nstep_days = {step:?}\nseed = 1\n\
+             [pool]\ncollateral_eth = 1\n\
+             [[operators]]\nname = \"a\"\nstake_eth = 1\nallocations = {{ x = 1.0 }}\n\
+             [[avs]]\nname = \"x\"\n\
+             [[shocks]]\nname = \"s\"\nat_days = 1\nseverity = 0.5\n\
+             [[copulas]]\nname = \"c\"\nfault_prob_per_day = 1\nseverity = 0.5\n"
+        );
+        let model = lrtsim_scenario::load_str(&text, Path::new("tie.toml"), &[]).unwrap();
+        let r = run_with(&model, 1, None);
+        for (source, want) in [("c", 0.625), ("s", 0.25)] {
+            let got = r.column(&format!("slashed_eth.source.{source}")).unwrap();
+            assert!(
+                got.iter().all(|&v| v == want),
+                "step_days {step}: source {source} lost {got:?}, want {want}"
+            );
+        }
     }
 }

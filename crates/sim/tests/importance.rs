@@ -9,7 +9,7 @@ use std::path::Path;
 
 use lrtsim_scenario::{Model, load_str};
 use lrtsim_sim::{RunOptions, SimResults, run};
-use support::exact::vasicek_finite_pmf;
+use support::exact::{vasicek_finite_pmf, vasicek_periods_pmf};
 
 fn load(text: &str) -> Model {
     load_str(text, Path::new("importance.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
@@ -97,11 +97,23 @@ fn an_untilted_importance_section_changes_nothing_but_adds_unit_weights() {
     assert!(plain.weights.is_none());
 }
 
-/// 40 pairs, one step, Gaussian copula p = 0.01, ρ = 0.12 (Vasicek), factor shifted by
-/// `shift` standard deviations.
+/// 40 pairs, one day (one step, one factor period), Gaussian copula p = 0.01, ρ = 0.12
+/// (Vasicek), factor shifted by `shift` standard deviations.
 fn vasicek(paths: u64, shift: f64) -> Model {
+    load(&copula_text(
+        paths,
+        1.0,
+        1.0,
+        "fault_prob_per_day = 0.01",
+        &format!("[importance]\nfactor_shifts = {{ c = {shift} }}\n"),
+    ))
+}
+
+/// 40 pairs of 1 ETH over `horizon_days` in steps of `step_days`, a Gaussian copula `c`
+/// with ρ = 0.12, severity 1 and `fields` (probability, period), then `extra`.
+fn copula_text(paths: u64, horizon_days: f64, step_days: f64, fields: &str, extra: &str) -> String {
     let mut s = format!(
-        "[simulation]\npaths = {paths}\nhorizon_days = 1\nstep_days = 1\nseed = 7\n\
+        "[simulation]\npaths = {paths}\nhorizon_days = {horizon_days:?}\nstep_days = {step_days:?}\nseed = 7\n\
          [pool]\ncollateral_eth = 40\n[[avs]]\nname = \"x\"\n"
     );
     for i in 0..40 {
@@ -109,13 +121,10 @@ fn vasicek(paths: u64, shift: f64) -> Model {
             "[[operators]]\nname = \"o{i}\"\nstake_eth = 1\nallocations = {{ x = 1.0 }}\n"
         ));
     }
-    s.push_str(
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
-    );
     s.push_str(&format!(
-        "[importance]\nfactor_shifts = {{ c = {shift} }}\n"
+        "[[copulas]]\nname = \"c\"\n{fields}\nglobal_correlation = 0.12\nseverity = 1.0\n{extra}"
     ));
-    load(&s)
+    s
 }
 
 #[test]
@@ -146,6 +155,87 @@ fn a_shifted_factor_reproduces_the_vasicek_law_with_smaller_errors_in_the_tail()
                 "P(K ≥ {k}): IS {se} vs plain {plain_se}"
             );
         }
+    }
+}
+
+#[test]
+fn a_shifted_factor_is_drawn_and_weighted_once_per_period() {
+    // 5 days in factor periods of 2, 2 and 1 days (p = 0.005 per day), half-day steps, the
+    // global factor of each period shifted by 1: the likelihood ratio has one factor per
+    // period, exp(s·ΣₖZₖ + 3·s²/2) — with one per step (10) the mean weight would be
+    // e^(7/2) ≈ 33 — and the weighted law of K, the pairs faulted, is the three-period law.
+    let paths = 100_000;
+    let model = load(&copula_text(
+        paths,
+        5.0,
+        0.5,
+        "factor_period_days = 2\nfault_prob_per_day = 0.005",
+        "[importance]\nfactor_shifts = { c = 1.0 }\n",
+    ));
+    assert_eq!(
+        model.importance.as_ref().unwrap().mean_events.copulas,
+        vec![3.0]
+    );
+    let c = &model.copulas[0];
+    let exact = vasicek_periods_pmf(40, &[c.p_period, c.p_period, c.p_last_period], 0.12);
+    assert!((c.p_last_period - 0.005).abs() < 1e-16);
+    let r = simulate(&model, 0);
+    let faults: Vec<f64> = r
+        .column("slashed_fraction")
+        .unwrap()
+        .iter()
+        .map(|l| (l * 40.0).round())
+        .collect();
+    let w = r.weights.as_deref().unwrap();
+    let (mw, se) = weighted_mean(&faults, w, |_| 1.0);
+    assert!((mw - 1.0).abs() < 4.0 * se, "mean weight {mw} ± {se}");
+    let exact_mean: f64 = exact.iter().enumerate().map(|(k, q)| k as f64 * q).sum();
+    let (mean, se) = weighted_mean(&faults, w, |f| f);
+    assert!(
+        (mean - exact_mean).abs() < 4.0 * se,
+        "E[K] {mean} ± {se}, exact {exact_mean}"
+    );
+    for k in [1usize, 3, 6, 10] {
+        let tail: f64 = exact[k..].iter().sum();
+        let (est, se) = weighted_mean(&faults, w, |f| f64::from(u8::from(f >= k as f64)));
+        assert!(
+            (est - tail).abs() < 4.0 * se,
+            "P(K ≥ {k}): {est} ± {se}, exact {tail}"
+        );
+    }
+}
+
+#[test]
+fn the_cross_entropy_tilt_does_not_depend_on_the_step() {
+    // A copula with a 2-day factor period over 4 days: the pilots draw the same factors and
+    // faults at any step length, and the shift is their mean Σₖ(−Zₖ) over the n_periods = 2
+    // periods, so the chosen tilt and the run are the same at step_days 4, 1 and 0.25.
+    let at = |step: f64| {
+        let model = load(&copula_text(
+            4_000,
+            4.0,
+            step,
+            "factor_period_days = 2\nfault_prob_per_day = 0.002",
+            "[importance]\nmethod = \"auto\"\ntarget_level = 0.99\npilot_paths = 5000\n",
+        ));
+        simulate(&model, 0)
+    };
+    let coarse = at(4.0);
+    let tilt = coarse.tilt.clone().unwrap();
+    assert!(tilt.tilt.copulas[0] > 0.5, "{tilt:?}");
+    for step in [1.0, 0.25] {
+        let fine = at(step);
+        assert_eq!(
+            fine.tilt.as_ref().unwrap().tilt,
+            tilt.tilt,
+            "step_days {step}"
+        );
+        assert_eq!(fine.weights, coarse.weights, "step_days {step}");
+        assert_eq!(
+            fine.column("slashed_fraction"),
+            coarse.column("slashed_fraction"),
+            "step_days {step}"
+        );
     }
 }
 

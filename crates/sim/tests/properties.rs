@@ -71,7 +71,7 @@ fn scenario() -> impl Strategy<Value = String> {
             if p_fault > 0.0 {
                 let family = if student { "family = \"student_t\"\ndof = 3\n" } else { "" };
                 s.push_str(&format!(
-                    "[[copulas]]\nname = \"c\"\n{family}fault_prob_per_step = {p_fault}\nglobal_correlation = {rho:.3}\ngroup_by = \"avs\"\ngroup_correlation = {:.3}\nseverity = {{ dist = \"uniform\", min = 0.0, max = 0.5 }}\n",
+                    "[[copulas]]\nname = \"c\"\n{family}fault_prob_per_day = {p_fault}\nglobal_correlation = {rho:.3}\ngroup_by = \"avs\"\ngroup_correlation = {:.3}\nseverity = {{ dist = \"uniform\", min = 0.0, max = 0.5 }}\n",
                     (1.0 - rho) / 2.0
                 ));
             }

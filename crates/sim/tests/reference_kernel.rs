@@ -13,8 +13,9 @@
 //! - each pair on an AVS with `fault_rate_per_year` λ_j faults N ~ Poisson(λ_j·Δ/365) times —
 //!   one uniform draw per pair per step — each fault slashing a fresh severity of the pair's
 //!   current amount;
-//! - a one-factor Gaussian copula draws Z ~ N(0, 1) once per step and ε_i ~ N(0, 1) per pair:
-//!   the pair faults when √ρ·Z + √(1 − ρ)·ε_i < Φ⁻¹(p).
+//! - a one-factor Gaussian copula draws Z ~ N(0, 1) once per factor period — one day, the
+//!   default `factor_period_days`, which is also the step here — and ε_i ~ N(0, 1) per pair:
+//!   the pair faults when √ρ·Z + √(1 − ρ)·ε_i < Φ⁻¹(p), p = `fault_prob_per_day`.
 //!
 //! Per path it reports `slashed_fraction` = ETH slashed / collateral, and the ETH slashed per
 //! AVS and per loss source (the engine's `slashed_eth.avs.*` and `slashed_eth.source.*`
@@ -32,15 +33,15 @@
 //!
 //! The reference itself is checked against the closed-form mean: a pair's remaining fraction
 //! has expectation `Π_sources exp(−λ·q·μ·T) · (1 − p·μ_c)^n` (the Poisson probability
-//! generating function; the copula's faults are independent across steps with marginal p).
+//! generating function; the copula's faults are independent across days with marginal p).
 //!
 //! Negative controls show the comparison has power: references with a deliberate error
 //! (severity applied to the t = 0 amount, not the current one; rates 25% or 10% too high)
 //! must fail the KS test against the same engine output. Its resolution has limits: with
 //! 20,000 paths a reference that drops the copula's factor in (c) (ρ = 0, same marginals) is
-//! NOT rejected (D ≈ 0.011 against 0.0195) — at p = 0.002 per step the dependence barely
-//! changes the 120-day loss law; `validation.rs` checks the copula's per-step law, where it
-//! does. Likewise not compounding (b)'s rare, mostly single faults is below resolution.
+//! NOT rejected (D ≈ 0.011 against 0.0195) — at p = 0.002 per day the dependence barely
+//! changes the 120-day loss law; `validation.rs` checks the copula's per-period law, where
+//! it does. Likewise not compounding (b)'s rare, mostly single faults is below resolution.
 //!
 //! Seeds are fixed, so every outcome is deterministic; across the 21 non-trivial columns
 //! compared the family-wise false-alarm probability of the KS tests would be about 2% for
@@ -161,7 +162,7 @@ struct Shock {
 struct Copula {
     name: &'static str,
     global_correlation: f64,
-    fault_prob_per_step: f64,
+    fault_prob_per_day: f64,
     severity: Sev,
 }
 
@@ -174,6 +175,8 @@ struct Spec {
     copula: Option<Copula>,
 }
 
+/// One day: also the copula's factor period (the default `factor_period_days`), so the
+/// reference draws the copula's factor once per step.
 const STEP_DAYS: f64 = 1.0;
 
 fn list(names: &[&str]) -> String {
@@ -231,10 +234,10 @@ impl Spec {
         }
         if let Some(c) = &self.copula {
             s.push_str(&format!(
-                "[[copulas]]\nname = \"{}\"\nfamily = \"gaussian\"\nfault_prob_per_step = {:?}\n\
+                "[[copulas]]\nname = \"{}\"\nfamily = \"gaussian\"\nfault_prob_per_day = {:?}\n\
                  global_correlation = {:?}\nseverity = {}\n",
                 c.name,
-                c.fault_prob_per_step,
+                c.fault_prob_per_day,
                 c.global_correlation,
                 c.severity.toml()
             ));
@@ -380,7 +383,7 @@ impl Reference {
             })
             .collect();
         let copula = spec.copula.as_ref().map(|c| {
-            let threshold = Normal::standard().inverse_cdf(c.fault_prob_per_step);
+            let threshold = Normal::standard().inverse_cdf(c.fault_prob_per_day);
             let rho = c.global_correlation;
             RefCopula {
                 source: spec.shocks.len(),
@@ -521,7 +524,7 @@ fn closed_form_mean(spec: &Spec) -> f64 {
             }
             let mut keep = (-intensity * years).exp();
             if let Some(c) = &spec.copula {
-                keep *= (1.0 - c.fault_prob_per_step * c.severity.mean()).powf(n_steps);
+                keep *= (1.0 - c.fault_prob_per_day * c.severity.mean()).powf(n_steps);
             }
             lost += m * o.stake_eth * (1.0 - keep);
         }
@@ -804,7 +807,7 @@ fn avs_faults() -> Spec {
     }
 }
 
-/// (c) A one-factor Gaussian copula (ρ = 0.3, p = 0.002 per step, fixed severity) plus one
+/// (c) A one-factor Gaussian copula (ρ = 0.3, p = 0.002 per day, fixed severity) plus one
 /// shock, over 120 days.
 fn copula_and_shock() -> Spec {
     Spec {
@@ -845,7 +848,7 @@ fn copula_and_shock() -> Spec {
         copula: Some(Copula {
             name: "correlated",
             global_correlation: 0.3,
-            fault_prob_per_step: 0.002,
+            fault_prob_per_day: 0.002,
             severity: Sev::Fixed(0.25),
         }),
     }

@@ -312,6 +312,55 @@ fn vasicek_finite_pmf_basic_identities() {
 }
 
 #[test]
+fn vasicek_periods_pmf_identities() {
+    // The law of the pairs faulting at least once over independent factor periods: one
+    // period is the Vasicek law; without correlation it is Binomial(n, 1 − Π(1 − p_k)); and
+    // for any ρ its first two factorial moments are those of the pair events "ever faulted":
+    // E[K] = n·(1 − Π(1 − p_k)) and E[K(K−1)] = n(n−1)·(1 − 2·Π(1 − p_k) + Π(1 − 2p_k +
+    // Φ₂(a_k, a_k; ρ))), a_k = Φ⁻¹(p_k) (both pairs survive period k with probability
+    // 1 − 2p_k + Φ₂).
+    let rho = 0.12;
+    assert!(
+        max_abs_diff(
+            &vasicek_periods_pmf(40, &[0.01], rho),
+            &vasicek_finite_pmf(40, 0.01, rho)
+        ) < 1e-15
+    );
+    let ps = [0.01, 0.01, 0.004, 0.03];
+    let keep: f64 = ps.iter().map(|p| 1.0 - p).product();
+    assert!(
+        max_abs_diff(
+            &vasicek_periods_pmf(30, &ps, 0.0),
+            &binomial_pmf(30, 1.0 - keep)
+        ) < 1e-14
+    );
+    for n in [1usize, 2, 40] {
+        let pmf = vasicek_periods_pmf(n, &ps, rho);
+        let nf = n as f64;
+        assert_close(pmf.iter().sum(), 1.0, 1e-12, &format!("Σ pmf n={n}"));
+        assert_close(
+            pmf_mean(&pmf, 1.0),
+            nf * (1.0 - keep),
+            1e-12,
+            &format!("E[K] n={n}"),
+        );
+        let both_keep: f64 = ps
+            .iter()
+            .map(|&p| {
+                let a = std_normal_inv_cdf(p);
+                1.0 - 2.0 * p + bivariate_normal_cdf(a, a, rho)
+            })
+            .product();
+        assert_close(
+            second_factorial_moment(&pmf),
+            nf * (nf - 1.0) * (1.0 - 2.0 * keep + both_keep),
+            1e-12,
+            &format!("E[K(K−1)] n={n}"),
+        );
+    }
+}
+
+#[test]
 fn vasicek_finite_pmf_converges_under_panel_halving() {
     for &(n, p, rho) in &[
         (100, 0.01, 0.12),

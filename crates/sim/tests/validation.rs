@@ -31,10 +31,24 @@ fn simulate(model: &Model) -> SimResults {
     run(model, &RunOptions::default(), &|_| {}).unwrap()
 }
 
-/// `n` operators of 1 ETH each, fully allocated to the one AVS `x`, plus `extra` TOML.
+/// `n` operators of 1 ETH each, fully allocated to the one AVS `x`, plus `extra` TOML; one
+/// step.
 fn homogeneous(n: usize, paths: u64, horizon_days: u32, avs_extra: &str, extra: &str) -> String {
+    let days = f64::from(horizon_days);
+    homogeneous_steps(n, paths, days, days, avs_extra, extra)
+}
+
+/// [`homogeneous`] over `horizon_days` in steps of `step_days`.
+fn homogeneous_steps(
+    n: usize,
+    paths: u64,
+    horizon_days: f64,
+    step_days: f64,
+    avs_extra: &str,
+    extra: &str,
+) -> String {
     let mut s = format!(
-        "[simulation]\npaths = {paths}\nhorizon_days = {horizon_days}\nstep_days = {horizon_days}\nseed = 11\n\
+        "[simulation]\npaths = {paths}\nhorizon_days = {horizon_days:?}\nstep_days = {step_days:?}\nseed = 11\n\
          [pool]\ncollateral_eth = {n}\n[[avs]]\nname = \"x\"\n{avs_extra}\n"
     );
     for i in 0..n {
@@ -108,19 +122,19 @@ fn force_method(model: &mut Model, method: Method) {
     model.copulas.insert(0, c.with_method(method));
 }
 
-/// `n` operators of 1 ETH fully allocated to one AVS, one step, Gaussian copula p = 0.01,
-/// ρ = 0.12, severity 1 (the shipped vasicek.toml has n = 40).
+/// `n` operators of 1 ETH fully allocated to one AVS, one day (one step, one factor period),
+/// Gaussian copula p = 0.01, ρ = 0.12, severity 1 (the shipped vasicek.toml has n = 40).
 fn vasicek_text(n: usize, paths: u64) -> String {
     homogeneous(
         n,
         paths,
         1,
         "",
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_day = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
     )
 }
 
-/// The number of faults in one step (N pairs, severity 1) follows `exact`: every probability
+/// The number of pairs faulted (N pairs, severity 1) follows `exact`: every probability
 /// of at least 1e-4 within 4.5 standard errors, and VaR/ES at each of `levels`.
 fn check_fault_count_law(mut model: Model, method: Option<Method>, exact: &[f64], levels: &[f64]) {
     let n = model.pairs.len();
@@ -179,7 +193,7 @@ fn vasicek_large_portfolio_approaches_the_limit_law() {
         200_000,
         1,
         "",
-        "[[copulas]]\nname = \"c\"\nfault_prob_per_step = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
+        "[[copulas]]\nname = \"c\"\nfault_prob_per_day = 0.01\nglobal_correlation = 0.12\nseverity = 1.0\n",
     ));
     let results = simulate(&model);
     let stats = metric_stats("l", results.column("slashed_fraction").unwrap(), &[0.99]);
@@ -260,6 +274,185 @@ fn group_factors_give_the_documented_pairwise_correlation() {
             "{method:?}: marginal {marginal} vs {p}"
         );
     }
+}
+
+/// The loss columns (ETH and fractions slashed, in total, by kind, per AVS and per source)
+/// of `paths` paths of the scenario `file` with `simulation.step_days` overridden.
+fn loss_columns(file: &Path, paths: u64, step_days: f64) -> Vec<(String, Vec<f64>)> {
+    let sets = vec![
+        format!("simulation.paths={paths}"),
+        format!("simulation.step_days={step_days}"),
+    ];
+    let model = lrtsim_scenario::load_file(file, &sets).unwrap_or_else(|e| panic!("{e}"));
+    let r = simulate(&model);
+    r.layout
+        .names()
+        .iter()
+        .filter(|c| {
+            c.contains("slashed") || c.starts_with("beacon_") || c.as_str() == "inactivity_leak_eth"
+        })
+        .map(|c| (c.to_string(), r.column(c).unwrap().to_vec()))
+        .collect()
+}
+
+#[test]
+fn losses_do_not_depend_on_the_step() {
+    // Without [withdrawals] or [market] nothing random is drawn per step: every event —
+    // copula faults at the end of their factor period included — is drawn from the path's
+    // stream without reference to the steps and applied in time order. So the same seed gives
+    // every path the same losses at step_days 1, 0.5 and 0.25 (rewards, which accrue per step,
+    // differ): baseline (a Student-t copula with group factors, shocks, a beacon incident,
+    // AVS faults) and the shipped copula validation cases.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    for (file, paths) in [
+        (root.join("baseline.toml"), 20_000),
+        (root.join("validation/vasicek.toml"), 20_000),
+        (root.join("validation/student-t.toml"), 20_000),
+        (root.join("validation/group-factors.toml"), 20_000),
+    ] {
+        let daily = loss_columns(&file, paths, 1.0);
+        assert!(
+            daily
+                .iter()
+                .any(|(c, v)| c == "slashed_eth" && v.iter().any(|x| *x > 0.0))
+        );
+        for step in [0.5, 0.25] {
+            let finer = loss_columns(&file, paths, step);
+            assert_eq!(finer.len(), daily.len());
+            for ((name, a), (_, b)) in daily.iter().zip(&finer) {
+                assert!(
+                    a == b,
+                    "{}: {name} differs between step_days 1 and {step}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+/// Checks the law of K, the number of pairs faulted at least once (severity 1, `n` pairs),
+/// against `exact`: the mean within 4 standard errors (from the exact variance), P(K ≥ k)
+/// for each k in `tails` within 4 binomial standard errors, and every probability ≥ 1e-4
+/// within 4.5 standard errors.
+fn check_fault_count(model: &Model, exact: &[f64], tails: &[usize], what: &str) {
+    let n = model.pairs.len();
+    let r = simulate(model);
+    let loss = r.column("slashed_fraction").unwrap();
+    let paths = loss.len() as f64;
+    let k: Vec<f64> = loss.iter().map(|l| (l * n as f64).round()).collect();
+    let mean = k.iter().sum::<f64>() / paths;
+    let exact_mean = pmf_mean(exact, 1.0);
+    let exact_var: f64 = exact
+        .iter()
+        .enumerate()
+        .map(|(j, q)| q * (j as f64 - exact_mean).powi(2))
+        .sum();
+    let se = (exact_var / paths).sqrt();
+    assert!(
+        (mean - exact_mean).abs() < 4.0 * se,
+        "{what}: E[K] {mean} vs exact {exact_mean} ± {se}"
+    );
+    for &t in tails {
+        let q: f64 = exact[t..].iter().sum();
+        let got = k.iter().filter(|&&x| x >= t as f64).count() as f64 / paths;
+        let se = (q * (1.0 - q) / paths).sqrt();
+        assert!(
+            (got - q).abs() < 4.0 * se,
+            "{what}: P(K ≥ {t}) {got} vs exact {q} ± {se}"
+        );
+    }
+    assert_pmf_close(
+        &empirical_pmf(loss, n as f64, n + 1),
+        exact,
+        loss.len(),
+        4.5,
+        0.0,
+        1e-4,
+    );
+}
+
+/// A Gaussian copula over every pair: ρ = 0.12, severity 1, and `fields` (its probability
+/// and period).
+fn gaussian_copula(fields: &str) -> String {
+    format!("[[copulas]]\nname = \"c\"\n{fields}\nglobal_correlation = 0.12\nseverity = 1.0\n")
+}
+
+#[test]
+fn the_copula_law_matches_its_periods_at_every_step() {
+    // 40 pairs over 3 days with the default one-day factor period and p = 0.01 per day: three
+    // factor draws whatever the step, so K follows the three-period law (support::exact::
+    // vasicek_periods_pmf) at step_days 1, 0.5 and 0.25, with both samplers. (Before factor
+    // periods, step_days 0.25 drew twelve factors.)
+    let exact = vasicek_periods_pmf(40, &[0.01; 3], 0.12);
+    let copula = gaussian_copula("fault_prob_per_day = 0.01");
+    for step in [1.0, 0.5, 0.25] {
+        for method in [Method::Union, Method::Direct] {
+            let mut model = load(&homogeneous_steps(40, 200_000, 3.0, step, "", &copula));
+            assert_eq!(model.copulas[0].periods.n_periods, 3);
+            assert_eq!(model.copulas[0].p_period, 0.01);
+            force_method(&mut model, method);
+            let what = format!("step_days {step}, {method:?}");
+            check_fault_count(&model, &exact, &[1, 2, 3, 5, 8, 12], &what);
+        }
+    }
+}
+
+#[test]
+fn a_two_day_factor_period_draws_once_per_period() {
+    // factor_period_days = 2 with p per day: the period's probability is 1 − (1 − p)², here
+    // 0.01, and the factors are drawn once per period.
+    let p_day = 1.0 - 0.99f64.sqrt();
+    let copula = gaussian_copula(&format!(
+        "factor_period_days = 2\nfault_prob_per_day = {p_day:?}"
+    ));
+    // Over 2 days, one period: the Vasicek law with p = 0.01, at any step.
+    for step in [2.0, 1.0, 0.5] {
+        let model = load(&homogeneous_steps(40, 400_000, 2.0, step, "", &copula));
+        let c = &model.copulas[0];
+        assert_eq!((c.periods.n_periods, c.periods.period_days), (1, 2.0));
+        assert!((c.p_period - 0.01).abs() < 1e-15, "{}", c.p_period);
+        check_vasicek(model, None);
+    }
+    // Over 6 days, three draws of the factors (not six, as daily factors with the same
+    // marginal would give: that law is far outside the tolerance, so the check has power).
+    let three = vasicek_periods_pmf(40, &[0.01; 3], 0.12);
+    let six = vasicek_periods_pmf(40, &[p_day; 6], 0.12);
+    let paths = 200_000;
+    let separation = three
+        .iter()
+        .zip(&six)
+        .map(|(a, b)| (a - b).abs() / (a * (1.0 - a) / paths as f64).sqrt())
+        .fold(0.0, f64::max);
+    assert!(
+        separation > 20.0,
+        "three vs six draws: {separation} SE apart"
+    );
+    let model = load(&homogeneous_steps(40, paths, 6.0, 1.0, "", &copula));
+    assert_eq!(model.copulas[0].periods.n_periods, 3);
+    check_fault_count(
+        &model,
+        &three,
+        &[1, 2, 3, 5, 8, 12],
+        "6 days, 2-day periods",
+    );
+    // Over 5 days: periods of 2, 2 and 1 days; the last, shortened one has probability
+    // 1 − (1 − 0.01)^(1/2) = 1 − (1 − p)^1 = p.
+    let model = load(&homogeneous_steps(40, paths, 5.0, 0.5, "", &copula));
+    let c = &model.copulas[0];
+    assert_eq!(c.periods.n_periods, 3);
+    assert_eq!(c.periods.last_days, 1.0);
+    assert!(
+        (c.p_last_period - p_day).abs() < 1e-16,
+        "{}",
+        c.p_last_period
+    );
+    let exact = vasicek_periods_pmf(40, &[0.01, 0.01, p_day], 0.12);
+    check_fault_count(
+        &model,
+        &exact,
+        &[1, 2, 3, 5, 8, 12],
+        "5 days, 2-day periods",
+    );
 }
 
 fn norm_inv(q: f64) -> f64 {

@@ -407,6 +407,44 @@ pub fn vasicek_finite_pmf_refined(n: usize, p: f64, rho: f64, refine: usize) -> 
     mix_binomial(n, nodes)
 }
 
+/// Exact law of the number of pairs that fault at least once over consecutive factor
+/// periods of a one-factor Gaussian copula: `n` exchangeable pairs, asset correlation
+/// `rho`, marginal fault probability `p[k]` in period k, an independent factor every
+/// period (the engine's `[[copulas]]` with `factor_period_days`, severity 1, so a pair's
+/// later faults slash nothing). With m pairs not yet faulted, the pairs that fault for the
+/// first time in period k are Vasicek(m, p[k], ρ)-distributed whatever happened before
+/// (the period's factor and noise are independent of the past, and the pairs are
+/// exchangeable), so the count is a Markov chain:
+///
+/// ```text
+/// P(F_k = f + j | F_{k−1} = f) = vasicek_finite_pmf(n − f, p[k], ρ)[j].
+/// ```
+///
+/// One period is [`vasicek_finite_pmf`]; for ρ = 0 it is Binomial(n, 1 − Π(1 − p[k])).
+/// Returns a vector of length n + 1.
+pub fn vasicek_periods_pmf(n: usize, p: &[f64], rho: f64) -> Vec<f64> {
+    let mut law = vec![0.0; n + 1];
+    law[0] = 1.0;
+    for &pk in p {
+        let mut next = vec![0.0; n + 1];
+        for (f, &mass) in law.iter().enumerate() {
+            if mass == 0.0 {
+                continue;
+            }
+            let fresh = if f == n {
+                vec![1.0]
+            } else {
+                vasicek_finite_pmf(n - f, pk, rho)
+            };
+            for (j, q) in fresh.iter().enumerate() {
+                next[f + j] += mass * q;
+            }
+        }
+        law = next;
+    }
+    law
+}
+
 // ---------------------------------------------------------------------------
 // 2. Vasicek large-N limit
 // ---------------------------------------------------------------------------
