@@ -21,8 +21,8 @@
 mod support;
 
 use support::convergence::{
-    MIN_PATHS, PairedDifference, Unit, convergence, headline_convergence, interval_gap,
-    paired_difference, tolerance, var_interval, var_slack,
+    MIN_PATHS, PairedDifference, Unit, convergence, convergence_with, headline_convergence,
+    interval_gap, paired_difference, tolerance, var_interval, var_slack,
 };
 
 /// Paths per run: `LRTSIM_CONVERGENCE_PATHS`, else [`MIN_PATHS`].
@@ -113,13 +113,30 @@ fn harness_passes_step_invariant_metrics() {
     assert!(moved, "the check should see paths that differ");
 }
 
-/// The harness rejects a step dependence the scenario itself defines: `bench-slashing.toml`'s
-/// copula has a fault probability *per step*, so halving the step doubles the expected copula
-/// faults, and the mean loss grows by ~40 % at h/2 and doubles at h/4 — tens of standard
-/// errors. (Its 99 % VaR moves less than the slack allows, so only the means are asserted.)
+/// The harness rejects a step dependence put in on purpose: `bench-slashing.toml`'s copula
+/// with its factor period set to each run's step and its probability per period kept at
+/// 1e-4 (the per-step law copulas had before their period became a parameter in days), so
+/// halving the step doubles the expected copula faults and the mean loss moves by tens of
+/// standard errors. (Its 99 % VaR moves less than the slack allows, so only the means are
+/// asserted.)
 #[test]
 fn harness_fails_a_per_step_parameter() {
-    let c = convergence("bench-slashing.toml", MIN_PATHS, &[], &["slashed_fraction"]);
+    let c = convergence_with(
+        "bench-slashing.toml",
+        MIN_PATHS,
+        &["copulas.daily-faults.fault_prob_per_day=1e-4"],
+        &["slashed_fraction"],
+        |step| {
+            vec![
+                format!("copulas.daily-faults.factor_period_days={step}"),
+                // The old per-step probability: the same number for every step length.
+                format!(
+                    "copulas.daily-faults.fault_prob_per_day={}",
+                    1.0 - (1.0 - 1e-4f64).powf(1.0 / step)
+                ),
+            ]
+        },
+    );
     println!("{c}");
     let m = c.metric("slashed_fraction").unwrap();
     for r in &m.refinements {

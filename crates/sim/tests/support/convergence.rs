@@ -553,16 +553,30 @@ fn num(x: f64) -> String {
 /// If the scenario does not load, a metric is not among its outputs, or it has
 /// `[importance]`.
 pub fn convergence(file: &str, paths: u64, overrides: &[&str], metrics: &[&str]) -> Convergence {
+    convergence_with(file, paths, overrides, metrics, |_| Vec::new())
+}
+
+/// [`convergence`] with further overrides that depend on each run's step (`per_step(step)`,
+/// applied after the step): a scenario made to depend on the step on purpose, for negative
+/// controls.
+pub fn convergence_with(
+    file: &str,
+    paths: u64,
+    overrides: &[&str],
+    metrics: &[&str],
+    per_step: impl Fn(f64) -> Vec<String>,
+) -> Convergence {
     let mut sets: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     sets.push(format!("simulation.paths={paths}"));
-    let shipped = load(file, &sets);
-    let h = shipped.step_days;
-    let mut runs = vec![Run::new(shipped)];
-    for k in REFINEMENTS {
+    let h = load(file, &sets).step_days;
+    let mut runs = Vec::new();
+    for k in std::iter::once(1).chain(REFINEMENTS) {
+        let step = h / f64::from(k);
         let mut refined = sets.clone();
         // `Display` of an f64 is its shortest round-trip form, so the TOML value is h/k
         // exactly.
-        refined.push(format!("simulation.step_days={}", h / f64::from(k)));
+        refined.push(format!("simulation.step_days={step}"));
+        refined.extend(per_step(step));
         runs.push(Run::new(load(file, &refined)));
     }
     let metrics = metrics
