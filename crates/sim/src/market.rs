@@ -1,20 +1,18 @@
-//! The side door: the LRT/ETH pool and everyone who trades in it, as per-step path state.
+//! The side door: the LRT/ETH pool and everyone who trades in it, in continuous time.
 //!
 //! The pool holds ETH and LRT under a real invariant ([`crate::amm`]); its LRT is counted in
 //! *pool units*, LRT × the pool's rate (the NAV for a pool with a rate oracle or a rebasing
-//! token, 1 for a plain pool). Prices are reported as market price / NAV. Within step k:
+//! token, 1 for a plain pool). Prices are reported as market price / NAV.
 //!
-//! 1. at its start, the pool's rate is marked to the NAV; of the holders who decide to redeem
-//!    (the run model of [`crate::redemption`]), a share sells into the pool while the
-//!    discount after price impact is below their cost of waiting
-//!    ([`Market::divert`]);
-//! 2. the step's events: depeg shocks and confidence shocks (a loss makes holders sell in
-//!    proportion to it) start sell flows, spread evenly over their `sell_days`;
-//! 3. [`Market::settle`]: the rate is marked to the NAV after the events; the flows' sales in
-//!    the step are executed at once — the step's low, where the forced seller's proceeds are
-//!    quoted; patient buyers close the gap to NAV at their half-life; arbitrageurs buy below
-//!    their threshold and redeem (instantly while the buffer allows, else through the queue);
-//!    the step-end price is recorded; liquidity providers leave or return.
+//! The kernel moves the market's clock forward with [`Market::advance`] up to each event
+//! (slashing, a depeg shock, a mint…) and to each step's end, where [`Market::end_step`]
+//! records price / NAV on the reporting grid. Within an advance the market integrates its
+//! flows — sellers as rates in time, patient buyers at a half-life, interest, loopers
+//! unwinding, liquidity providers leaving — in sub-steps of at most
+//! [`MAX_MOVE_PER_SUBSTEP`] of price / NAV (Strang splitting of buyers and sales), with sales
+//! at once and liquidation cascades at their moment and arbitrage as an instantaneous
+//! barrier (docs/model.md §14). The front door still acts once per step: at a step's start
+//! redeeming holders may sell into the pool instead of queuing ([`Market::divert`]).
 //!
 //! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
 
