@@ -370,7 +370,7 @@ impl Pool {
     }
 
     /// How fast selling moves the price: −d ln p / dz along the curve, per pool unit sold
-    /// (≥ 0): StableSwap, d ln h/d ln t / z at t = z/D ([`stableswap_ln_price_slope`], h the
+    /// (≥ 0): StableSwap, d ln h/d ln t / z at t = z/D (`stableswap_ln_price_slope`, h the
     /// price of ETH in LRT units); constant product, 2/z. (Buying moves it at the same rate
     /// per unit bought.)
     pub fn price_sensitivity(&self) -> f64 {
