@@ -185,6 +185,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let (outcome, sink) = simulate(model, &settings, None)?;
         let elapsed = started.elapsed().as_secs_f64();
         let summary = report(model, &outcome, sink, dir, &settings)?;
+        warn_unresolved(model, &summary);
         if !args.workers.quiet {
             eprintln!(
                 "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
@@ -474,6 +475,27 @@ fn importance_info(
         mean_weight_se: w.mean_weight_se,
         max_weight: w.max_weight,
     })
+}
+
+/// Warns on stderr when the market could not integrate some sub-steps within its tolerance
+/// (`market_unresolved_substeps` > 0 on some path): their results may depend on the
+/// resolution.
+pub fn warn_unresolved(model: &Model, summary: &Summary) {
+    let unresolved = summary
+        .metrics
+        .iter()
+        .find(|m| m.name == "market_unresolved_substeps");
+    if let Some(m) = unresolved
+        && m.max > 0.0
+    {
+        eprintln!(
+            "warning: {}: on {:.2} % of the paths the market met moves too fast for its \
+             shortest sub-step (1e-6 day) to keep within its tolerance (docs/model.md §14); \
+             those paths' market results may depend on the resolution",
+            model.name,
+            100.0 * m.prob_loss
+        );
+    }
 }
 
 /// Computes the tail metrics and writes every report file of one run into `dir`.

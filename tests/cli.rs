@@ -1946,6 +1946,7 @@ fn market_metrics(bps: &[u32]) -> Vec<String> {
     .to_vec();
     m.extend(bps.iter().map(|b| format!("days_discount_over_{b}bps")));
     m.extend(bps.iter().map(|b| format!("depeg_over_{b}bps")));
+    m.extend(["market_substeps", "market_unresolved_substeps"].map(String::from));
     m
 }
 
@@ -2126,7 +2127,10 @@ fn leverage_loop_reports_lending_and_reserve_metrics() {
         .cloned()
         .collect();
     let all = metric_order_in_text(&text, &keys);
-    let at = all.iter().position(|m| m == "depeg_over_500bps").unwrap();
+    let at = all
+        .iter()
+        .position(|m| m == "market_unresolved_substeps")
+        .unwrap();
     assert_eq!(all[at + 1..at + 1 + expected.len()], expected[..]);
     check_tail_metrics(&fx.read_csv("res/tail_metrics.csv"), &s, &all);
     // The 3,000 ETH insurance fund pays on every path (the slashing is scheduled), so the

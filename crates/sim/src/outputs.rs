@@ -70,7 +70,8 @@ impl Layout {
     ];
 
     /// Market columns, in order (see [`MarketOutcome`]); then per discount threshold `b`
-    /// (basis points) `days_discount_over_{b}bps`, then per threshold `depeg_over_{b}bps`.
+    /// (basis points) `days_discount_over_{b}bps`, then per threshold `depeg_over_{b}bps`,
+    /// then [`Layout::MARKET_RESOLUTION`].
     pub const MARKET: [&'static str; 9] = [
         "max_discount",
         "end_discount",
@@ -82,6 +83,12 @@ impl Layout {
         "arb_bought_share",
         "liquidity_lost_share",
     ];
+
+    /// The market's resolution on the path, after the threshold columns: the sub-steps it
+    /// integrated, and how many of them could not be made short enough for its tolerance
+    /// (docs/model.md §14).
+    pub const MARKET_RESOLUTION: [&'static str; 2] =
+        ["market_substeps", "market_unresolved_substeps"];
 
     /// Lending columns, in order (with `[lending]`): LRT collateral seized by liquidators as
     /// a share of the t = 0 supply, the most liquidation rounds of one step's cascade, bad debt
@@ -131,6 +138,7 @@ impl Layout {
             for (_, bps) in &mk.thresholds {
                 names.push(format!("depeg_over_{bps}bps"));
             }
+            names.extend(Self::MARKET_RESOLUTION.iter().map(|s| s.to_string()));
             start
         });
         let lending_start = model.lending.as_ref().map(|_| {
@@ -233,6 +241,10 @@ impl Layout {
         let (days, depeg) = (market.days_over(), market.depeg_over());
         row[rest..rest + days.len()].copy_from_slice(days);
         row[rest + days.len()..rest + days.len() + depeg.len()].copy_from_slice(depeg);
+        let (substeps, unresolved) = market.substeps();
+        let at = rest + days.len() + depeg.len();
+        row[at] = substeps as f64;
+        row[at + 1] = unresolved as f64;
     }
 
     /// Column names in order.

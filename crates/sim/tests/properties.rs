@@ -168,6 +168,11 @@ proptest! {
                 prop_assert!(m[2] <= 1.0 && m[3] <= 1.0 && m[4] <= 1.0);
                 prop_assert!(m[5] >= 0.0 && m[6] >= 0.0 && m[6] <= m[5] + 1e-12 && m[7] >= 0.0);
                 prop_assert!((0.0..=1.0).contains(&m[8]));
+                // Then the resolution: sub-steps integrated (at least one a step), of which
+                // some may be unresolved (thin pools can crash faster than 1e-6 day allows).
+                let (m, resolution) = m.split_at(m.len() - 2);
+                prop_assert!(resolution[0] >= f64::from(model.n_steps), "{resolution:?}");
+                prop_assert!((0.0..=resolution[0]).contains(&resolution[1]), "{resolution:?}");
                 let n = (m.len() - 9) / 2;
                 for i in 0..n {
                     prop_assert!((0.0..=model.horizon_days + 1e-9).contains(&m[9 + i]));
