@@ -127,16 +127,20 @@ fn copula_text(paths: u64, horizon_days: f64, step_days: f64, fields: &str, extr
     s
 }
 
+/// Faulted pairs per path of the 40-pair Vasicek scenarios (each fault slashes 1/40).
+fn fault_counts(r: &SimResults) -> Vec<f64> {
+    r.column("slashed_fraction")
+        .unwrap()
+        .iter()
+        .map(|l| (l * 40.0).round())
+        .collect()
+}
+
 #[test]
 fn a_shifted_factor_reproduces_the_vasicek_law_with_smaller_errors_in_the_tail() {
     let paths = 100_000;
     let r = simulate(&vasicek(paths, 2.0), 0);
-    let faults: Vec<f64> = r
-        .column("slashed_fraction")
-        .unwrap()
-        .iter()
-        .map(|l| (l * 40.0).round())
-        .collect();
+    let faults = fault_counts(&r);
     let w = r.weights.as_deref().unwrap();
     let exact = vasicek_finite_pmf(40, 0.01, 0.12);
     let (mw, se) = weighted_mean(&faults, w, |_| 1.0);
@@ -180,12 +184,7 @@ fn a_shifted_factor_is_drawn_and_weighted_once_per_period() {
     let exact = vasicek_periods_pmf(40, &[c.p_period, c.p_period, c.p_last_period], 0.12);
     assert!((c.p_last_period - 0.005).abs() < 1e-16);
     let r = simulate(&model, 0);
-    let faults: Vec<f64> = r
-        .column("slashed_fraction")
-        .unwrap()
-        .iter()
-        .map(|l| (l * 40.0).round())
-        .collect();
+    let faults = fault_counts(&r);
     let w = r.weights.as_deref().unwrap();
     let (mw, se) = weighted_mean(&faults, w, |_| 1.0);
     assert!((mw - 1.0).abs() < 4.0 * se, "mean weight {mw} ± {se}");
