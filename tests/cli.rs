@@ -1662,9 +1662,16 @@ fn holders_not_paid_by_the_horizon_are_censored() {
     let start = t.floats("stress_start_days");
     let censored = unpaid.iter().filter(|&&u| u == 1.0).count();
     assert!(censored > n as usize / 10, "{censored} censored paths");
+    // A censored stress holder asked within the day after the stress started (the default
+    // `stress_window_days`) and waited until the horizon.
     for i in 0..n as usize {
         if unpaid[i] == 1.0 {
-            assert_close(wait[i], 120.0 - start[i], 1e-12, "censored wait");
+            let (low, high) = (120.0 - start[i] - 1.0, 120.0 - start[i]);
+            assert!(
+                wait[i] >= low - 1e-9 && wait[i] <= high + 1e-9,
+                "censored wait {} outside [{low}, {high}]",
+                wait[i]
+            );
         }
     }
     let m = &s["metrics"]["unredeemed_stress"];

@@ -522,6 +522,14 @@ pub struct Demand {
     /// Absent: no pulses.
     #[serde(default)]
     pub trigger: Option<RunTrigger>,
+    /// The stress holder of `redeem_days_stress` is drawn among the LRT asked for within
+    /// this many days from the moment the stress starts, days, in (0, 30]. Default 1.
+    #[serde(default = "default_stress_window_days")]
+    pub stress_window_days: f64,
+}
+
+fn default_stress_window_days() -> f64 {
+    1.0
 }
 
 impl Default for Demand {
@@ -534,6 +542,7 @@ impl Default for Demand {
             max_share_per_day: default_max_share(),
             discount_sensitivity_per_day: None,
             trigger: None,
+            stress_window_days: default_stress_window_days(),
         }
     }
 }
@@ -582,7 +591,7 @@ pub struct Buffer {
 }
 
 /// `[withdrawals.queue]`: the protocol's FIFO withdrawal queue.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolQueue {
     /// A request is not paid before this many days (Kelp: 8, Renzo: ~7-14). Default 0.
@@ -591,10 +600,31 @@ pub struct ProtocolQueue {
     /// Most ETH the queue pays out per day. Default: no cap.
     #[serde(default)]
     pub daily_cap_eth: Option<f64>,
+    /// How often the protocol processes its queue, days: at each processing time it
+    /// completes finished EigenLayer withdrawals, collects ETH that arrived, pays eligible
+    /// requests first in, first out, and requests validator exits for what the queue still
+    /// needs (Lido finalizes with each daily oracle report). In (0, 30]; default 1.
+    #[serde(default = "default_processing_interval_days")]
+    pub processing_interval_days: f64,
     /// Pause rule (a risk oracle, Renzo style): a loss this large stops the front door —
     /// queue payouts and instant exits — for a while. Absent: never paused.
     #[serde(default)]
     pub pause: Option<PauseRule>,
+}
+
+impl Default for ProtocolQueue {
+    fn default() -> Self {
+        ProtocolQueue {
+            cooldown_days: 0.0,
+            daily_cap_eth: None,
+            processing_interval_days: default_processing_interval_days(),
+            pause: None,
+        }
+    }
+}
+
+fn default_processing_interval_days() -> f64 {
+    1.0
 }
 
 /// `[withdrawals.queue.pause]`.

@@ -669,6 +669,12 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
         d.wait_sensitivity_per_day,
     );
     c.non_negative(&format!("{at}.wait_free_days"), d.wait_free_days);
+    c.finite_in_open_closed(
+        &format!("{at}.stress_window_days"),
+        d.stress_window_days,
+        0.0,
+        30.0,
+    );
     let max_path = format!("{at}.max_share_per_day");
     c.finite_in_open_closed(&max_path, d.max_share_per_day, 0.0, 1.0);
     if d.max_share_per_day < d.base_share_per_day {
@@ -721,6 +727,12 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
 
     let q = &w.queue;
     c.non_negative("withdrawals.queue.cooldown_days", q.cooldown_days);
+    c.finite_in_open_closed(
+        "withdrawals.queue.processing_interval_days",
+        q.processing_interval_days,
+        0.0,
+        30.0,
+    );
     if let Some(v) = q.daily_cap_eth {
         c.positive("withdrawals.queue.daily_cap_eth", v);
     }

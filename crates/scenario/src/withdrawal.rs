@@ -49,6 +49,10 @@ pub struct WithdrawalModel {
     pub cooldown_days: f64,
     /// Protocol-queue payout cap, ETH per day (+∞: none).
     pub daily_cap_eth: f64,
+    /// How often the protocol processes its queue, days.
+    pub processing_interval_days: f64,
+    /// Window after the stress starts in which the stress holder asks, days.
+    pub stress_window_days: f64,
     /// Pause rule: (smallest pausing loss as a fraction of NAV, pause length in days).
     pub pause: Option<(f64, f64)>,
     /// EigenLayer escrow, days.
@@ -127,6 +131,8 @@ impl WithdrawalModel {
             instant_share: buffer.map_or(0.0, |b| b.instant_share),
             cooldown_days: w.queue.cooldown_days,
             daily_cap_eth: w.queue.daily_cap_eth.unwrap_or(f64::INFINITY),
+            processing_interval_days: w.queue.processing_interval_days,
+            stress_window_days: d.stress_window_days,
             pause: w
                 .queue
                 .pause

@@ -175,6 +175,8 @@ pub struct PathKernel<'m> {
     exploit_records: Vec<ExploitRecord>,
     /// Rewards of the last accrual diverted into the reserves.
     last_diverted_eth: f64,
+    /// Rewards are accrued up to here on a path with a market or withdrawals, days.
+    rewards_days: f64,
     /// Importance sampling (None: untilted, every path weighs 1).
     tilt: Option<TiltState>,
     /// The trace of the current path, when one is recorded (see [`PathKernel::attach_trace`]);
@@ -290,7 +292,7 @@ impl<'m> PathKernel<'m> {
             market: model
                 .market
                 .as_ref()
-                .map(|mk| Market::new(mk, model.step_days, supply0, model.lending.as_ref())),
+                .map(|mk| Market::new(mk, supply0, model.lending.as_ref())),
             lending: model.lending.as_ref().map(|l| {
                 let posted = l.collateral_share * supply0;
                 let buckets: Vec<(f64, f64)> = l
@@ -312,7 +314,7 @@ impl<'m> PathKernel<'m> {
                 // starts off peg.
                 let price0 = match (l.oracle, &model.market) {
                     (lrtsim_scenario::spec::OracleKind::ExchangeRate, _) | (_, None) => 1.0,
-                    (_, Some(mk)) => Market::new(mk, model.step_days, supply0, None).price_eth(),
+                    (_, Some(mk)) => Market::new(mk, supply0, None).price_eth(),
                 };
                 LendingBook::new(params, &buckets, price0, l.looper_leverage)
             }),
@@ -328,6 +330,7 @@ impl<'m> PathKernel<'m> {
             restituted_eth: 0.0,
             exploit_records: Vec::with_capacity(4),
             last_diverted_eth: 0.0,
+            rewards_days: 0.0,
             tilt: model.importance.as_ref().map(|imp| {
                 let direct: Vec<bool> = imp.tilt.copulas.iter().map(|&s| s != 0.0).collect();
                 TiltState::new(model, &imp.tilt, &direct)
@@ -412,6 +415,7 @@ impl<'m> PathKernel<'m> {
         self.restituted_eth = 0.0;
         self.exploit_records.clear();
         self.last_diverted_eth = 0.0;
+        self.rewards_days = 0.0;
         if let Some(t) = self.tilt.as_mut() {
             t.log_weight = 0.0;
             t.statistics.fill(0.0);
@@ -430,7 +434,7 @@ impl<'m> PathKernel<'m> {
     /// ETH paid into the pool from outside the book (a reserve, a restitution).
     fn inject(&mut self, eth: f64) {
         match self.redemption.as_mut() {
-            Some(r) => r.add_rewards(eth),
+            Some(r) => r.add_liquid(eth),
             None => self.side_eth += eth,
         }
     }
@@ -536,37 +540,35 @@ impl<'m> PathKernel<'m> {
         let mut i = 0;
         for k in 0..m.n_steps {
             let t1 = f64::from(k + 1) * m.step_days;
-            if self.next_release_days < t1 {
-                self.release_slashed(t1);
-            }
-            let nav = self.market.is_some().then(|| self.nav());
-            if let (Some(nav), Some(mk)) = (nav, self.market.as_mut()) {
-                mk.mark(nav);
-            }
-            if let Some(r) = self.redemption.as_mut() {
-                match self.market.as_mut() {
-                    Some(mk) => {
-                        // LRT in the pool or posted as collateral does not ask to redeem.
-                        let locked = self
-                            .lending
-                            .as_ref()
-                            .map_or(0.0, |b| b.total_collateral_lrt());
-                        r.set_market(mk.discount(), mk.pool_lrt() + locked);
-                        r.step(k as usize, &mut self.ledger, |demand, nav, wait| {
-                            mk.divert(demand, nav, wait)
-                        });
+            // One clock: slashed validators forced out, the front door's processing times and
+            // the step's events, in time order (at equal times in that order); the market and
+            // the front door's flows are integrated up to each.
+            loop {
+                let release = self.next_release_days;
+                let processing = self
+                    .redemption
+                    .as_ref()
+                    .map_or(f64::INFINITY, Redemption::next_processing_days);
+                let event = self.events.get(i).filter(|ev| ev.step == k);
+                let scheduled = release.min(processing);
+                if scheduled < t1 && event.is_none_or(|ev| scheduled <= ev.time_days) {
+                    self.advance_to(scheduled);
+                    if release <= processing {
+                        self.release_slashed(release);
+                    } else {
+                        let r = self
+                            .redemption
+                            .as_mut()
+                            .expect("processing needs a front door");
+                        r.process(processing, &mut self.ledger);
                     }
-                    None => r.step(k as usize, &mut self.ledger, |_, _, _| 0.0),
+                    continue;
                 }
-            }
-            while let Some(ev) = self.events.get(i).copied() {
-                if ev.step != k {
-                    break;
-                }
+                let Some(ev) = event.copied() else { break };
                 i += 1;
-                // The market runs up to the event's moment (copula faults, without one, at
-                // the step's end).
-                self.advance_market(ev.time_days.min(t1));
+                // Copula faults, without one, at the step's end.
+                let t = ev.time_days.min(t1);
+                self.advance_to(t);
                 let slashed_before = self.slashed_eth;
                 let before = self.net_losses_eth();
                 let assets_before = self.assets_eth();
@@ -577,9 +579,8 @@ impl<'m> PathKernel<'m> {
                 }
                 let loss = self.net_losses_eth() - before;
                 if loss > 0.0 {
-                    let t = ev.time_days.min(t1);
                     if let Some(r) = self.redemption.as_mut() {
-                        r.loss(k, t, loss, assets_before);
+                        r.loss(t, loss, assets_before);
                     }
                     let supply = self.supply_lrt();
                     if let Some(mk) = self.market.as_mut() {
@@ -590,16 +591,11 @@ impl<'m> PathKernel<'m> {
                     self.trace_event(ev, pre);
                 }
             }
-            self.advance_market(t1);
+            self.advance_to(t1);
             let nav = self.market.is_some().then(|| self.nav());
             if let (Some(nav), Some(mk)) = (nav, self.market.as_mut()) {
                 let bands = self.bands.as_mut().expect("bands exist with a market");
                 mk.end_step(k, nav, bands);
-            }
-            let before = self.net_rewards_eth;
-            self.accrue(1);
-            if let Some(r) = self.redemption.as_mut() {
-                r.add_rewards(self.net_rewards_eth - before - self.last_diverted_eth);
             }
             if tracing {
                 self.trace_step(k, 0);
@@ -651,9 +647,28 @@ impl<'m> PathKernel<'m> {
         }
     }
 
-    /// The market (if any) integrated up to `t_days` at the current NAV.
-    fn advance_market(&mut self, t_days: f64) {
+    /// The market and the front door's flows (if any) integrated up to `t_days` at the
+    /// current NAV.
+    fn advance_to(&mut self, t_days: f64) {
+        // Rewards accrue at the rates of the interval; with a front door they flow into its
+        // liquid ETH as it is integrated.
+        let days = t_days - self.rewards_days;
+        if days > 0.0 {
+            let before = self.net_rewards_eth;
+            self.accrue_days(days);
+            let into_pool = self.net_rewards_eth - before - self.last_diverted_eth;
+            if let Some(r) = self.redemption.as_mut() {
+                r.set_reward_rate(into_pool / days);
+            }
+            self.rewards_days = t_days;
+        }
+        if let Some(r) = self.redemption.as_mut() {
+            r.set_book(self.ledger.book_eth());
+        }
         if self.market.is_none() {
+            if let Some(r) = self.redemption.as_mut() {
+                r.advance(t_days);
+            }
             return;
         }
         let nav = self.nav();
@@ -667,14 +682,14 @@ impl<'m> PathKernel<'m> {
         );
     }
 
-    /// Slashed validators that became withdrawable before `t1` leave the book (forced out)
-    /// and are delivered after the sweep.
+    /// Slashed validators that became withdrawable by `t1` leave the book (forced out) and
+    /// are delivered after the sweep.
     fn release_slashed(&mut self, t1: f64) {
         let m = self.model;
         let mut next = f64::INFINITY;
         for k in 0..self.slashed.len() {
             let s = self.slashed[k];
-            if s.withdrawable_days >= t1 {
+            if s.withdrawable_days > t1 {
                 next = next.min(s.withdrawable_days);
                 continue;
             }
@@ -850,8 +865,7 @@ impl<'m> PathKernel<'m> {
                 let rush = rush_model(m, r);
                 let eth = rush.size_eth.sample(rng);
                 if let Some(red) = self.redemption.as_mut() {
-                    let step = ((time_days / m.step_days) as u32).min(m.n_steps - 1);
-                    red.rush(step, time_days, eth, rush.triggers_run);
+                    red.rush(time_days, eth, rush.triggers_run);
                 }
                 if let Some(tr) = self.trace.as_deref_mut() {
                     tr.facts.values.push(eth);
@@ -1141,7 +1155,12 @@ impl<'m> PathKernel<'m> {
         if steps == 0 {
             return;
         }
-        let years = f64::from(steps) * self.model.step_days / DAYS_PER_YEAR;
+        self.accrue_days(f64::from(steps) * self.model.step_days);
+    }
+
+    /// Rewards over `days` at the current rates (see [`Self::accrue`]).
+    fn accrue_days(&mut self, days: f64) {
+        let years = days / DAYS_PER_YEAR;
         self.gross_rewards_eth += self.ledger.gross_rate_eth_per_year * years;
         let net = self.ledger.net_rate_eth_per_year * years;
         self.net_rewards_eth += net;

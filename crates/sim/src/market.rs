@@ -112,7 +112,6 @@ pub struct MarketOutcome {
 /// Market state of one path, with buffers reused across paths.
 pub struct Market<'m> {
     m: &'m MarketModel,
-    step_days: f64,
     /// The market's clock: how far [`Market::advance`] has integrated, days.
     t_days: f64,
     /// Sub-steps integrated so far on this path, and those the smallest sub-step allowed
@@ -165,13 +164,8 @@ pub struct Market<'m> {
 }
 
 impl<'m> Market<'m> {
-    /// State for `m` over steps of `step_days`, with `supply_lrt` LRT outstanding at t = 0.
-    pub fn new(
-        m: &'m MarketModel,
-        step_days: f64,
-        supply_lrt: f64,
-        lending: Option<&'m LendingModel>,
-    ) -> Self {
+    /// State for `m`, with `supply_lrt` LRT outstanding at t = 0.
+    pub fn new(m: &'m MarketModel, supply_lrt: f64, lending: Option<&'m LendingModel>) -> Self {
         let oracle = lending.map(|l| (l.oracle, l.twap_days));
         let inv = match m.kind {
             PoolKind::Stableswap => Invariant::Stableswap {
@@ -193,7 +187,6 @@ impl<'m> Market<'m> {
         let n = m.thresholds.len();
         let mut market = Market {
             m,
-            step_days,
             t_days: 0.0,
             substeps: 0,
             unresolved: 0,
@@ -511,7 +504,7 @@ impl<'m> Market<'m> {
         let arb = self
             .m
             .arbitrage
-            .map(|a| ArbPrices::new(&a, front.as_deref(), nav, rate, self.step_days));
+            .map(|a| ArbPrices::new(&a, front.as_deref(), nav, rate));
         let pool = Cell::new(self.pool);
         let mut arbs = self.arbs;
         let cascade = book.liquidate_capped(
@@ -559,7 +552,7 @@ impl<'m> Market<'m> {
         }
         while self.t_days < t_to {
             let t0 = self.t_days;
-            let h = self.substep_days(t0, t_to, nav, lending.as_deref());
+            let h = self.substep_days(t0, t_to, nav, lending.as_deref(), front.as_deref());
             let t1 = if t_to - t0 - h <= 1e-12 * t_to.max(1.0) {
                 t_to
             } else {
@@ -581,10 +574,29 @@ impl<'m> Market<'m> {
     /// price would move by [`MAX_MOVE_PER_SUBSTEP`] at the current rates — sales (flows and
     /// loopers unwinding) times the pool's price sensitivity, patient buyers closing the gap,
     /// liquidity flight — and never past the next start or end of a flow.
-    fn substep_days(&mut self, t0: f64, t_to: f64, nav: f64, lending: Option<&LendingBook>) -> f64 {
+    fn substep_days(
+        &mut self,
+        t0: f64,
+        t_to: f64,
+        nav: f64,
+        lending: Option<&LendingBook>,
+        front: Option<&Redemption>,
+    ) -> f64 {
         let m = self.m;
         let mut end = t_to;
         let mut sell_rate = 0.0;
+        let q = self.ratio(nav);
+        let discount = (1.0 - q).abs();
+        let mut front_max = f64::INFINITY;
+        if let Some(r) = front {
+            // The front door's own resolution, and the holders it sends to the market.
+            front_max = r.max_substep_days(t0, 1.0 - q);
+            if let Some(s) = m.sellers {
+                let posted = lending.map_or(0.0, LendingBook::total_collateral_lrt);
+                let excluded = self.pool_lrt() + posted;
+                sell_rate += s.share_of_demand * r.demand_lrt_per_day(t0, 1.0 - q, excluded);
+            }
+        }
         for f in &self.flows {
             if f.start_days == t0 || f.end_days == t0 {
                 // The rates change here: start afresh from the estimate.
@@ -601,8 +613,6 @@ impl<'m> Market<'m> {
             sell_rate += r.unwind_share_per_day * book.total_collateral_lrt();
         }
         // How fast price / NAV moves, in absolute terms (a pool far below NAV moves little).
-        let q = self.ratio(nav);
-        let discount = (1.0 - q).abs();
         let mut move_rate = sell_rate * self.rate * self.pool.price_sensitivity() * q;
         if let Some(h) = m.recovery_half_life_days {
             move_rate += std::f64::consts::LN_2 / h * discount;
@@ -610,7 +620,7 @@ impl<'m> Market<'m> {
         let span = end - t0;
         let tol = MAX_MOVE_PER_SUBSTEP;
         if move_rate * span <= tol {
-            return span;
+            return span.min(front_max);
         }
         // The gross rates overstate the motion where sellers and buyers balance (a stiff
         // equilibrium): after a sub-step that moved price / NAV by less than the tolerance,
@@ -625,13 +635,13 @@ impl<'m> Market<'m> {
             h = h.max(self.last_h * grow);
         }
         if h >= span {
-            return span;
+            return span.min(front_max);
         }
         if h < MIN_SUBSTEP_DAYS {
             self.unresolved += 1;
             return MIN_SUBSTEP_DAYS.min(span);
         }
-        h
+        h.min(front_max)
     }
 
     /// One sub-step [`t0`, `t1`) (see [`Market::advance`]).
@@ -695,6 +705,17 @@ impl<'m> Market<'m> {
             self.pool.sell(spread * self.rate);
             self.sold_lrt += spread;
         }
+        if let Some(r) = front.as_deref_mut() {
+            // Holders ask to redeem over the sub-step; some sell here instead.
+            let posted = lending
+                .as_deref()
+                .map_or(0.0, LendingBook::total_collateral_lrt);
+            let excluded = self.pool_lrt() + posted;
+            let discount = 1.0 - self.ratio(nav);
+            r.flow(t0, t1, discount, excluded, |demand, nav, wait| {
+                self.divert(demand, nav, wait)
+            });
+        }
         if let Some(book) = lending {
             self.borrow_step(t0, h, book, front.as_deref_mut());
             self.t_days = t1;
@@ -741,7 +762,7 @@ impl<'m> Market<'m> {
     /// (or holding to the horizon without a front door); above NAV, holders sell.
     fn arbitrage_now(&mut self, nav: f64, front: Option<&mut Redemption>) {
         if let Some(a) = self.m.arbitrage {
-            let prices = ArbPrices::new(&a, front.as_deref(), nav, self.rate, self.step_days);
+            let prices = ArbPrices::new(&a, front.as_deref(), nav, self.rate);
             let mut pool = self.pool;
             arbitrage(&mut pool, &mut self.arbs, &prices, front, nav, self.rate);
             self.pool = pool;
@@ -839,7 +860,7 @@ struct Arbs {
 }
 
 /// The prices after the pool's fee ([`Quote::AfterFee`], ETH per pool unit) at which
-/// arbitrageurs stop, at NAV `nav` on a pool at `rate`, steps of `dt` days: they buy while
+/// arbitrageurs stop, at NAV `nav` on a pool at `rate`: they buy while
 /// their marginal cost is below what a redemption pays them net of their required return and
 /// premium; above NAV by more than the premium, holders sell while their marginal proceeds
 /// are above it.
@@ -847,24 +868,18 @@ struct Arbs {
 struct ArbPrices {
     /// Buying to redeem at once from the buffer (no wait, the instant fee).
     instant: f64,
-    /// Buying to queue (a request queued now is paid at the next step's start at the
-    /// earliest), or to hold without a front door.
+    /// Buying to queue (paid after the wait the front door posts now, which runs to a
+    /// processing time), or to hold without a front door.
     queue: f64,
     /// Holders sell above this.
     ceiling: f64,
 }
 
 impl ArbPrices {
-    fn new(
-        a: &ArbitrageModel,
-        front: Option<&Redemption>,
-        nav: f64,
-        rate: f64,
-        dt: f64,
-    ) -> ArbPrices {
+    fn new(a: &ArbitrageModel, front: Option<&Redemption>, nav: f64, rate: f64) -> ArbPrices {
         let buy_target = |ratio: f64| ratio * nav / rate;
         let instant = front.map_or(0.0, |r| buy_target(a.threshold(0.0, r.instant_fee())));
-        let wait_days = front.map_or(a.closed_wait_days, |r| r.posted_wait_days().max(dt));
+        let wait_days = front.map_or(a.closed_wait_days, Redemption::posted_wait_days);
         ArbPrices {
             instant,
             queue: buy_target(a.threshold(wait_days, 0.0)),

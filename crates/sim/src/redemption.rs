@@ -1,34 +1,50 @@
 //! The front door: redemption demand, the instant buffer, the protocol's FIFO queue, the
-//! EigenLayer escrow and the beacon chain's network-wide exit queue, as per-step path state.
+//! EigenLayer escrow and the beacon chain's network-wide exit queue, in continuous time.
 //!
-//! Once per step, at its start, [`Redemption::step`]:
+//! Two kinds of motion, on one clock the kernel drives (docs/model.md §12):
 //!
-//! 1. ends the escrow of exits whose 14 days are over: their ETH leaves the restaked book
-//!    (until then it was slashed with it) and is delivered, per validator, at the later of the
-//!    escrow's end and its beacon-chain arrival — spread uniformly between the first and the
-//!    last validator's sweep;
-//! 2. marks the NAV, the drawdown and the posted wait, and from them and any trigger pulses
-//!    the share of remaining holders asking to redeem;
-//! 3. pays the oldest eligible requests from liquid ETH, then serves new requests from the
-//!    instant buffer (token bucket, fee), queues the rest, and pays eligible requests from ETH
-//!    arriving during the step — unless withdrawals are paused;
-//! 4. exits validators for whatever the queue and the buffer target need beyond liquid ETH
-//!    and ETH already on its way: the pool joins the back of the network exit queue.
+//! - **Flows**, integrated over sub-steps with [`Redemption::flow`] (by the market's
+//!   sub-steps when there is a market, else by [`Redemption::advance`]): holders ask to redeem
+//!   at a hazard rate (share of remaining holders per day) that reacts to the NAV drawdown,
+//!   the posted wait, decaying run pulses and the market discount; some sell in the market
+//!   instead; of the rest, those who try the instant path are paid from the buffer while its
+//!   token bucket (refilled at a rate) and liquid ETH allow, and the others join the queue.
+//!   A sub-step is short enough that at most [`MAX_DEMAND_PER_SUBSTEP`] of the holders ask
+//!   within it, and never crosses a processing time or the moment whose requests become
+//!   eligible at one.
+//! - **Processing**, at the protocol's own cadence (`queue.processing_interval_days`, a real
+//!   time scale, not the reporting step), with [`Redemption::process`]: exits whose
+//!   EigenLayer escrow is over leave the restaked book (slashed with it until then) and are
+//!   delivered — per validator, at the later of the escrow's end and its beacon-chain arrival,
+//!   spread uniformly between the first and the last validator's sweep; ETH that arrived is
+//!   collected; eligible requests are paid first in, first out; and validators are exited for
+//!   whatever the queue and the buffer target need beyond liquid ETH and ETH on its way: the
+//!   pool joins the back of the network exit queue.
 //!
-//! Everything is a fluid: amounts, not individual requests. Per step the state keeps the
-//! cumulative requests queued and paid (in LRT), so that at the end of the path the wait of
-//! any request can be read off the two curves (FIFO: a request is paid when the cumulative
-//! payments reach its place), within the step to the exact arrival time of the ETH that pays
-//! it. The LRT is counted in t = 0 ETH (NAV 1 at t = 0).
+//! Events (losses, rushes, pauses, mints, slashed validators forced out) act at their moment.
+//! Everything is a fluid: amounts, not individual requests. The path keeps, per sub-step, the
+//! cumulative LRT requested and queued, and per processing time the cumulative LRT paid, so
+//! that at the end of the path the wait of any request can be read off the curves (FIFO: a
+//! request is paid at the first processing time by which cumulative payments pass its place).
+//! The LRT is counted in t = 0 ETH (NAV 1 at t = 0).
 
 use lrtsim_scenario::withdrawal::WithdrawalModel;
 
 use crate::ledger::Ledger;
 
-/// A step's worth of requests waiting in the protocol queue.
+/// Largest share of the remaining holders that may ask to redeem within one sub-step: the
+/// front door's resolution in time (the hazard is held at its value at the sub-step's start,
+/// except for the run pulses, which are integrated exactly).
+pub const MAX_DEMAND_PER_SUBSTEP: f64 = 2e-3;
+
+/// A sub-step that ends where the queue outgrows a level is at least this long, days (about
+/// 0.1 s): it then crosses the level.
+const MIN_FLOW_SUBSTEP_DAYS: f64 = 1e-6;
+
+/// Requests that asked within one sub-step and wait in the protocol queue.
 #[derive(Debug, Clone, Copy)]
 struct Cohort {
-    /// When they asked, days.
+    /// When the last of them asked, days (eligible `cooldown_days` later).
     asked_days: f64,
     /// LRT still waiting.
     lrt: f64,
@@ -58,29 +74,50 @@ struct Delivery {
     first_days: f64,
     last_days: f64,
     not_before_days: f64,
+    /// Share already collected.
+    collected: f64,
 }
 
 impl Delivery {
-    /// Share delivered by `t` (`right`: including what arrives exactly at `t`).
-    fn share_by(&self, t: f64, right: bool) -> f64 {
-        let after = |x: f64| if right { t >= x } else { t > x };
-        if !after(self.not_before_days) {
+    /// When its first ETH arrives, days.
+    fn start_days(&self) -> f64 {
+        self.first_days.max(self.not_before_days)
+    }
+
+    /// Share delivered by `t` (including what arrives exactly at `t`).
+    fn share_by(&self, t: f64) -> f64 {
+        if t < self.not_before_days {
             return 0.0;
         }
         if self.last_days > self.first_days {
             ((t - self.first_days) / (self.last_days - self.first_days)).clamp(0.0, 1.0)
-        } else if after(self.first_days) {
+        } else if t >= self.first_days {
             1.0
         } else {
             0.0
         }
     }
-    fn start_days(&self) -> f64 {
-        self.first_days.max(self.not_before_days)
-    }
-    fn end_days(&self) -> f64 {
-        self.last_days.max(self.not_before_days)
-    }
+}
+
+/// One flow sub-step's requests, for the tagged holders' waits.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    /// Start and length of the sub-step, days.
+    t_days: f64,
+    h_days: f64,
+    /// The demand hazard at its start and at its end (before what happens there), share of
+    /// remaining holders per day.
+    hazard: f64,
+    hazard_end: f64,
+    /// LRT requested at the front door before the sub-step (all paths), and within it.
+    cum_requested: f64,
+    requested: f64,
+    /// Share of the sub-step's requests paid instantly (the first ones).
+    instant_share: f64,
+    /// LRT in the queue before the sub-step (cumulative, arbitrageurs included).
+    cum_queued: f64,
+    /// Whether the instant path had room at the sub-step's start.
+    instant_open: bool,
 }
 
 /// Per-path redemption metrics, written into the output row.
@@ -88,7 +125,8 @@ impl Delivery {
 pub struct RedemptionOutcome {
     /// Days from asking at t = 0 to being paid (censored at the horizon).
     pub redeem_days_t0: f64,
-    /// Days from asking at the start of the worst stress to being paid (censored).
+    /// Days from asking in the first `stress_window_days` of the worst stress to being paid
+    /// (censored).
     pub redeem_days_stress: f64,
     /// When the worst stress started, days.
     pub stress_start_days: f64,
@@ -96,9 +134,9 @@ pub struct RedemptionOutcome {
     pub unredeemed_t0: f64,
     /// 1 if the stress holder was not paid by the horizon.
     pub unredeemed_stress: f64,
-    /// Largest ETH value waiting in the protocol queue at a step's end.
+    /// Largest ETH value waiting in the protocol queue at any moment.
     pub peak_queue_eth: f64,
-    /// Longest wait of any step's last request, days (censored at the horizon).
+    /// Longest wait of any request, days (censored at the horizon).
     pub peak_queue_days: f64,
     /// Share of all LRT asked for that is still unpaid at the horizon.
     pub unfilled_share: f64,
@@ -111,11 +149,11 @@ pub struct RedemptionOutcome {
     /// What redeemers lost while queued: value when asked − value paid (and, for requests
     /// still queued, − value at the horizon), ETH.
     pub queued_loss_eth: f64,
-    /// Largest network exit queue seen at a step's start, ETH.
+    /// Largest network exit queue seen, ETH.
     pub peak_network_queue_eth: f64,
 }
 
-/// Redemption state of one path, with per-step buffers reused across paths.
+/// Redemption state of one path, with buffers reused across paths.
 pub struct Redemption<'m> {
     w: &'m WithdrawalModel,
     step_days: f64,
@@ -125,10 +163,17 @@ pub struct Redemption<'m> {
     initial_assets_eth: f64,
     initial_book_eth: f64,
 
+    /// The front door's clock: flows are integrated up to here, days.
+    t_days: f64,
+    /// Index of the next processing time (`index × processing_interval_days`).
+    next_processing: u64,
+    /// The restaked book as last synchronised ([`Redemption::set_book`]), ETH.
+    book_eth: f64,
+
     supply_lrt: f64,
     queued_lrt: f64,
     liquid_eth: f64,
-    /// Out of the book, not yet liquid.
+    /// Out of the book, not yet collected as liquid ETH.
     transit_eth: f64,
     /// The book in units: an exit in escrow owns `units` of `units_total`, worth
     /// `units × book / units_total`, so it is slashed with the book.
@@ -137,22 +182,20 @@ pub struct Redemption<'m> {
     tokens_eth: f64,
     network_queue_eth: f64,
     network_time_days: f64,
-    trigger_share_per_day: f64,
-    pending_trigger: f64,
+    /// Run pulses: their sum, share per day, at `trigger_time_days`.
+    trigger_level: f64,
+    trigger_time_days: f64,
     paused_until_days: f64,
     nav_peak: f64,
-    nav: f64,
-    /// Market discount at the last step's end (feeds the demand hazard).
-    discount: f64,
-    /// LRT held by the market's pool (its liquidity providers do not redeem).
-    pool_lrt: f64,
-    /// Posted wait and pause state at the current step's start.
+    /// Posted wait and pause state at the last flow's start.
     posted_wait_days: f64,
     paused_now: bool,
-    /// Arbitrageurs' LRT to queue at the next step's start, and ETH the queue paid them.
-    pending_arb_lrt: f64,
+    /// ETH the queue paid to arbitrageurs, not yet taken back by them.
     arb_paid_eth: f64,
+    /// Rewards reaching the pool, ETH per day.
+    reward_eth_per_day: f64,
 
+    cum_requested_lrt: f64,
     cum_queued_lrt: f64,
     cum_paid_lrt: f64,
     requested_lrt: f64,
@@ -160,33 +203,35 @@ pub struct Redemption<'m> {
     exit_fees_eth: f64,
     queued_loss_eth: f64,
     peak_queue_eth: f64,
+    peak_queue_days: f64,
     peak_network_queue_eth: f64,
 
     cohorts: Vec<Cohort>,
     head: usize,
     exits: Vec<Exit>,
     next_escrow_end: usize,
+    /// Deliveries not started yet, by start (from `next_pending` on), and those arriving.
+    pending: Vec<Delivery>,
+    next_pending: usize,
     deliveries: Vec<Delivery>,
-    /// Per step: ETH delivered, the demand hazard, LRT queued so far (after the step's new
-    /// requests), new LRT queued, share of new requests served instantly, LRT paid so far
-    /// (end of step), ETH paid at the step's start and from ETH arriving during it.
-    arrivals_eth: Vec<f64>,
+    /// Per flow sub-step: the requests (for the tagged holders).
+    points: Vec<Point>,
+    /// Per processing time with payments: (time, cumulative LRT paid after it).
+    paid: Vec<(f64, f64)>,
+    /// Per reporting step: the demand hazard averaged over the step, share per day.
     hazard: Vec<f64>,
-    cum_queued: Vec<f64>,
-    new_queued: Vec<f64>,
-    instant_share: Vec<f64>,
-    cum_paid: Vec<f64>,
-    paid_at_start: Vec<f64>,
-    paid_from_arrivals: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
-/// Relative tolerance of "reached" comparisons on cumulative LRT (rounding in the sums).
+/// Relative tolerance of "reached" comparisons on cumulative LRT and of times that coincide
+/// (rounding in the sums).
 const TOL: f64 = 1e-12;
+/// A tagged holder's size, as a share of the t = 0 supply (a holder is paid once cumulative
+/// payments pass its place by this much); exits below it are not requested (dust).
+const HOLDER_SHARE: f64 = 1e-15;
 
 impl<'m> Redemption<'m> {
-    /// State for a model with `[withdrawals]`, over `n_steps` steps of `step_days`, for a
-    /// restaked book of `book_eth` at t = 0.
+    /// State for a model with `[withdrawals]`, over `n_steps` reporting steps of `step_days`,
+    /// for a restaked book of `book_eth` at t = 0.
     pub fn new(w: &'m WithdrawalModel, n_steps: u32, step_days: f64, book_eth: f64) -> Self {
         let n = n_steps as usize;
         let mut r = Redemption {
@@ -196,6 +241,9 @@ impl<'m> Redemption<'m> {
             horizon_days: n as f64 * step_days,
             initial_assets_eth: book_eth + w.buffer_initial_eth,
             initial_book_eth: book_eth,
+            t_days: 0.0,
+            next_processing: 0,
+            book_eth,
             supply_lrt: 0.0,
             queued_lrt: 0.0,
             liquid_eth: 0.0,
@@ -205,17 +253,15 @@ impl<'m> Redemption<'m> {
             tokens_eth: 0.0,
             network_queue_eth: 0.0,
             network_time_days: 0.0,
-            trigger_share_per_day: 0.0,
-            pending_trigger: 0.0,
+            trigger_level: 0.0,
+            trigger_time_days: 0.0,
             paused_until_days: f64::NEG_INFINITY,
             nav_peak: 1.0,
-            nav: 1.0,
-            discount: 0.0,
-            pool_lrt: 0.0,
             posted_wait_days: 0.0,
             paused_now: false,
-            pending_arb_lrt: 0.0,
             arb_paid_eth: 0.0,
+            reward_eth_per_day: 0.0,
+            cum_requested_lrt: 0.0,
             cum_queued_lrt: 0.0,
             cum_paid_lrt: 0.0,
             requested_lrt: 0.0,
@@ -223,21 +269,18 @@ impl<'m> Redemption<'m> {
             exit_fees_eth: 0.0,
             queued_loss_eth: 0.0,
             peak_queue_eth: 0.0,
+            peak_queue_days: 0.0,
             peak_network_queue_eth: 0.0,
-            cohorts: Vec::with_capacity(n),
+            cohorts: Vec::with_capacity(4 * n),
             head: 0,
             exits: Vec::with_capacity(n),
             next_escrow_end: 0,
-            deliveries: Vec::with_capacity(n),
-            arrivals_eth: vec![0.0; n],
+            pending: Vec::with_capacity(n),
+            next_pending: 0,
+            deliveries: Vec::with_capacity(16),
+            points: Vec::with_capacity(4 * n),
+            paid: Vec::with_capacity(n),
             hazard: vec![0.0; n],
-            cum_queued: vec![0.0; n],
-            new_queued: vec![0.0; n],
-            instant_share: vec![0.0; n],
-            cum_paid: vec![0.0; n],
-            paid_at_start: vec![0.0; n],
-            paid_from_arrivals: vec![0.0; n],
-            scratch: Vec::with_capacity(16),
         };
         r.reset();
         r
@@ -246,6 +289,9 @@ impl<'m> Redemption<'m> {
     /// The t = 0 state.
     pub fn reset(&mut self) {
         let w = self.w;
+        self.t_days = 0.0;
+        self.next_processing = 0;
+        self.book_eth = self.initial_book_eth;
         self.supply_lrt = self.initial_assets_eth;
         self.queued_lrt = 0.0;
         self.liquid_eth = w.buffer_initial_eth;
@@ -255,17 +301,15 @@ impl<'m> Redemption<'m> {
         self.tokens_eth = w.bucket_capacity_eth;
         self.network_queue_eth = w.network_queue_eth;
         self.network_time_days = 0.0;
-        self.trigger_share_per_day = 0.0;
-        self.pending_trigger = 0.0;
+        self.trigger_level = 0.0;
+        self.trigger_time_days = 0.0;
         self.paused_until_days = f64::NEG_INFINITY;
         self.nav_peak = 1.0;
-        self.nav = 1.0;
-        self.discount = 0.0;
-        self.pool_lrt = 0.0;
         self.posted_wait_days = 0.0;
         self.paused_now = false;
-        self.pending_arb_lrt = 0.0;
         self.arb_paid_eth = 0.0;
+        self.reward_eth_per_day = 0.0;
+        self.cum_requested_lrt = 0.0;
         self.cum_queued_lrt = 0.0;
         self.cum_paid_lrt = 0.0;
         self.requested_lrt = 0.0;
@@ -273,20 +317,25 @@ impl<'m> Redemption<'m> {
         self.exit_fees_eth = 0.0;
         self.queued_loss_eth = 0.0;
         self.peak_queue_eth = 0.0;
+        self.peak_queue_days = 0.0;
         self.peak_network_queue_eth = w.network_queue_eth;
         self.cohorts.clear();
         self.head = 0;
         self.exits.clear();
         self.next_escrow_end = 0;
+        self.pending.clear();
+        self.next_pending = 0;
         self.deliveries.clear();
-        self.arrivals_eth.fill(0.0);
+        self.points.clear();
+        self.paid.clear();
+        self.hazard.fill(0.0);
     }
 
-    /// Liquid ETH (buffer and anything delivered but not paid out).
+    /// Liquid ETH (buffer and anything collected but not paid out).
     pub fn liquid_eth(&self) -> f64 {
         self.liquid_eth
     }
-    /// ETH out of the restaked book and not yet delivered.
+    /// ETH out of the restaked book and not yet collected.
     pub fn transit_eth(&self) -> f64 {
         self.transit_eth
     }
@@ -311,17 +360,25 @@ impl<'m> Redemption<'m> {
         if self.supply_lrt > 0.0 {
             self.assets_eth(book_eth) / self.supply_lrt
         } else {
-            self.nav
+            1.0
         }
+    }
+    /// The NAV per LRT with the book as last synchronised.
+    fn nav_now(&self) -> f64 {
+        self.nav(self.book_eth)
+    }
+    /// The restaked book changed (an event, rewards): the front door marks its NAV from it.
+    pub fn set_book(&mut self, book_eth: f64) {
+        self.book_eth = book_eth;
     }
 
     /// LRT outstanding (t = 0 ETH units).
     pub fn supply_lrt(&self) -> f64 {
         self.supply_lrt
     }
-    /// LRT waiting in the protocol queue, or to join it at the next step's start.
+    /// LRT waiting in the protocol queue.
     pub fn queued_lrt(&self) -> f64 {
-        self.queued_lrt + self.pending_arb_lrt
+        self.queued_lrt
     }
     /// The network exit queue at `t` (not before the last time it was updated), ETH:
     /// draining at the churn and filling with the inflow since then. Read-only (for traces).
@@ -335,18 +392,13 @@ impl<'m> Redemption<'m> {
             self.network_queue_eth
         }
     }
-    /// The demand hazard of step `k` once that step ran: the share of remaining holders
-    /// asking to redeem, per day.
+    /// The demand hazard averaged over reporting step `k` once that step ran: the share of
+    /// remaining holders asking to redeem, per day.
     pub fn hazard_per_day(&self, k: usize) -> f64 {
         self.hazard[k]
     }
-    /// The market before a step: its discount (the demand hazard reacts to it) and the LRT its
-    /// pool holds (not among the holders who may ask to redeem).
-    pub fn set_market(&mut self, discount: f64, pool_lrt: f64) {
-        self.discount = discount;
-        self.pool_lrt = pool_lrt;
-    }
-    /// The wait posted at the current step's start, days (cooldown, exits, pause).
+    /// The wait posted at the last flow's start, days (cooldown, exits, pause, up to the
+    /// processing time that pays).
     pub fn posted_wait_days(&self) -> f64 {
         self.posted_wait_days
     }
@@ -354,8 +406,7 @@ impl<'m> Redemption<'m> {
     pub fn instant_fee(&self) -> f64 {
         self.w.instant_fee
     }
-    /// ETH the instant path can still pay out in the current step (0 without a buffer or
-    /// while paused).
+    /// ETH the instant path can pay out now (0 without a buffer or while paused).
     pub fn instant_capacity_eth(&self) -> f64 {
         if self.w.instant && !self.paused_now {
             self.tokens_eth.min(self.liquid_eth).max(0.0)
@@ -386,19 +437,39 @@ impl<'m> Redemption<'m> {
     /// The front door is paused until `t_days` (at least).
     pub fn pause_until(&mut self, t_days: f64) {
         self.paused_until_days = self.paused_until_days.max(t_days);
+        self.paused_now = self.t_days < self.paused_until_days;
     }
-    /// Arbitrageurs' `lrt` joins the queue at the next step's start.
+    /// Arbitrageurs' `lrt` joins the queue now (at the front door's clock).
     pub fn queue_request(&mut self, lrt: f64) {
-        self.pending_arb_lrt += lrt.max(0.0);
+        if lrt <= 0.0 {
+            return;
+        }
+        let t = self.t_days;
+        let nav = self.nav_now();
+        self.cohorts.push(Cohort {
+            asked_days: t,
+            lrt,
+            nav_asked: nav,
+            arb: true,
+        });
+        self.queued_lrt += lrt;
+        self.cum_queued_lrt += lrt;
+        self.requested_lrt += lrt;
+        self.peak_queue_eth = self.peak_queue_eth.max(self.queued_lrt * nav);
     }
     /// ETH the queue paid to arbitrageurs since the last call.
     pub fn take_arb_paid(&mut self) -> f64 {
         std::mem::take(&mut self.arb_paid_eth)
     }
 
-    /// Rewards that reached the pool are liquid ETH.
-    pub fn add_rewards(&mut self, eth: f64) {
+    /// ETH paid into the pool (reserves, restitution) is liquid at once.
+    pub fn add_liquid(&mut self, eth: f64) {
         self.liquid_eth += eth;
+    }
+
+    /// Rewards reach the pool as liquid ETH at `eth_per_day` from now on.
+    pub fn set_reward_rate(&mut self, eth_per_day: f64) {
+        self.reward_eth_per_day = eth_per_day;
     }
 
     /// The network exit queue at `t` (draining at the churn, filling with the inflow).
@@ -422,36 +493,46 @@ impl<'m> Redemption<'m> {
         ahead / self.w.churn_eth_per_day
     }
 
-    /// A sector-wide rush of `eth` joins the network exit queue at `t` (in step `step`).
-    pub fn rush(&mut self, step: u32, t: f64, eth: f64, triggers_run: bool) {
+    /// A sector-wide rush of `eth` joins the network exit queue at `t`.
+    pub fn rush(&mut self, t: f64, eth: f64, triggers_run: bool) {
         self.join_network_queue(t, eth);
         if triggers_run {
-            self.pulse(step, t);
+            self.pulse(t);
         }
     }
 
-    /// A loss event of `loss_eth` at `t` (in step `step`), when the pool's assets were
-    /// `assets_before_eth`: may trigger a redemption pulse and pause withdrawals.
-    pub fn loss(&mut self, step: u32, t: f64, loss_eth: f64, assets_before_eth: f64) {
+    /// A loss event of `loss_eth` at `t`, when the pool's assets were `assets_before_eth`:
+    /// may trigger a redemption pulse and pause withdrawals.
+    pub fn loss(&mut self, t: f64, loss_eth: f64, assets_before_eth: f64) {
         let share = loss_eth / assets_before_eth;
         if let Some(tr) = self.w.trigger
             && share >= tr.min_loss_fraction
         {
-            self.pulse(step, t);
+            self.pulse(t);
         }
         if let Some((min_share, days)) = self.w.pause
             && share >= min_share
         {
-            self.paused_until_days = self.paused_until_days.max(t + days);
+            self.pause_until(t + days);
         }
     }
 
-    /// Adds a trigger pulse at `t`, in step `step`, as seen from the start of the next step.
-    fn pulse(&mut self, step: u32, t: f64) {
+    /// The run pulses' level at `t` ≥ the last pulse, share per day.
+    fn trigger_at(&self, t: f64) -> f64 {
+        match self.w.trigger {
+            Some(tr) if self.trigger_level > 0.0 => {
+                self.trigger_level * (-(t - self.trigger_time_days) / tr.decay_days).exp()
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// A run pulse at `t`: `share_per_day` more, decaying from `t`.
+    fn pulse(&mut self, t: f64) {
         if let Some(tr) = self.w.trigger {
-            let next_step = f64::from(step + 1) * self.step_days;
-            let age = (next_step - t).max(0.0);
-            self.pending_trigger += tr.share_per_day * (-age / tr.decay_days).exp();
+            let t = t.max(self.trigger_time_days);
+            self.trigger_level = self.trigger_at(t) + tr.share_per_day;
+            self.trigger_time_days = t;
         }
     }
 
@@ -468,42 +549,263 @@ impl<'m> Redemption<'m> {
             first_days,
             last_days: first_days + self.w.sweep_days,
             not_before_days: not_before,
+            collected: 0.0,
         });
     }
 
-    /// Adds a delivery's ETH to the steps it arrives in (from the current step on).
+    /// ETH on its way: pending until its first part arrives (kept in order of that).
     fn deliver(&mut self, d: Delivery) {
-        let dt = self.step_days;
-        let start = ((d.start_days() / dt).floor().max(0.0) as usize).min(self.n_steps);
-        let mut before = 0.0;
-        for j in start..self.n_steps {
-            let by = d.share_by((j + 1) as f64 * dt, false);
-            self.arrivals_eth[j] += d.eth * (by - before);
-            before = by;
-            if by >= 1.0 {
-                break;
-            }
-        }
-        self.deliveries.push(d);
+        let from = self.next_pending;
+        let i = from + self.pending[from..].partition_point(|x| x.start_days() <= d.start_days());
+        self.pending.insert(i, d);
     }
 
-    /// Step `k` of the front door, at its start (see the module docs). `divert(demand, nav,
-    /// posted_wait_days)` returns the LRT of the step's new demand that sold in the market
-    /// instead of asking (0 without a market).
-    pub fn step<F: FnMut(f64, f64, f64) -> f64>(
+    /// The next processing time (+∞ past the horizon), days: the kernel calls
+    /// [`Redemption::process`] then.
+    pub fn next_processing_days(&self) -> f64 {
+        let t = self.next_processing as f64 * self.w.processing_interval_days;
+        if t < self.horizon_days * (1.0 - TOL) {
+            t
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// The next time after `t` that a flow sub-step must not cross: a processing time, or the
+    /// moment whose requests become eligible at one (a processing time − the cooldown).
+    fn next_boundary_days(&self, t: f64) -> f64 {
+        let i = self.w.processing_interval_days;
+        let eps = TOL * t.abs().max(1.0);
+        let after = |x: f64| ((x + eps) / i).floor() + 1.0;
+        let next = after(t) * i;
+        let cd = self.w.cooldown_days;
+        let eligible = after(t + cd) * i - cd;
+        next.min(eligible)
+    }
+
+    /// The demand hazard now, before the cap, without the run pulses, and the posted wait.
+    fn hazard_without_pulses(&self, t: f64, nav: f64, discount: f64) -> (f64, f64) {
+        let w = self.w;
+        let drawdown = 1.0 - nav / self.nav_peak.max(nav);
+        let posted = self.posted_wait_at(t, nav);
+        let mut h = w.base_share_per_day
+            + w.nav_loss_sensitivity_per_day * drawdown
+            + w.wait_sensitivity_per_day * (posted - w.wait_free_days).max(0.0);
+        if w.discount_sensitivity_per_day > 0.0 {
+            h += w.discount_sensitivity_per_day * discount.max(0.0);
+        }
+        (h, posted)
+    }
+
+    /// The longest flow sub-step from `t0`: at most [`MAX_DEMAND_PER_SUBSTEP`] of the holders
+    /// ask within it (at the market `discount`); it ends at the next boundary, at the end of a
+    /// pause, and where the
+    /// queue would outgrow liquid ETH or the ETH on its way (the posted wait jumps there).
+    pub fn max_substep_days(&self, t0: f64, discount: f64) -> f64 {
+        let nav = self.nav_now();
+        let (h, _) = self.hazard_without_pulses(t0, nav, discount);
+        let hazard = (h + self.trigger_at(t0)).min(self.w.max_share_per_day);
+        let mut span = self.next_boundary_days(t0) - t0;
+        if t0 < self.paused_until_days {
+            span = span.min(self.paused_until_days - t0);
+        }
+        if hazard <= 0.0 {
+            return span;
+        }
+        span = span.min(MAX_DEMAND_PER_SUBSTEP / hazard);
+        // Each LRT asked takes its value out of liquid ETH (instant) or adds it to the queue.
+        let rate_eth = hazard * (self.supply_lrt - self.queued_lrt).max(0.0) * nav;
+        if rate_eth > 0.0 {
+            let queue_eth = self.queued_lrt * nav;
+            let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_eth();
+            for level in [self.liquid_eth, on_the_way] {
+                let gap = level - queue_eth;
+                if gap > 0.0 {
+                    span = span.min(gap / rate_eth * (1.0 + 1e-6) + MIN_FLOW_SUBSTEP_DAYS);
+                }
+            }
+        }
+        span
+    }
+
+    /// ETH in EigenLayer's escrow (slashed with the book until it ends).
+    fn escrow_eth(&self) -> f64 {
+        if self.units_total > 0.0 {
+            self.escrow_units * self.book_eth / self.units_total
+        } else {
+            0.0
+        }
+    }
+
+    /// Redemption demand now, LRT per day, from holders outside `excluded_lrt` (the pool's
+    /// LRT, posted collateral), at the market `discount`.
+    pub fn demand_lrt_per_day(&self, t0: f64, discount: f64, excluded_lrt: f64) -> f64 {
+        let nav = self.nav_now();
+        let (h, _) = self.hazard_without_pulses(t0, nav, discount);
+        let hazard = (h + self.trigger_at(t0)).min(self.w.max_share_per_day);
+        hazard * (self.supply_lrt - self.queued_lrt - excluded_lrt).max(0.0)
+    }
+
+    /// The wait a request asked at `t` would be posted: the cooldown if liquid ETH covers the
+    /// queue; else also until the latest exit is paid out (its escrow's end, or its ETH's mean
+    /// arrival); and if the ETH on its way does not cover the queue either, until a new exit
+    /// would be; plus a pause. (The protocol's estimate: it leaves out the wait for the
+    /// processing time that pays.)
+    fn posted_wait_at(&self, t: f64, nav: f64) -> f64 {
+        let w = self.w;
+        let queue_eth = self.queued_lrt * nav;
+        let mut wait = w.cooldown_days;
+        if queue_eth > self.liquid_eth {
+            if let Some(x) = self.exits.last() {
+                let paid = x.escrow_end_days.max(0.5 * (x.first_days + x.last_days));
+                wait = wait.max(paid - t);
+            }
+            let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_eth();
+            if queue_eth > on_the_way {
+                let network = self.network_queue_eth_at(t);
+                wait = wait
+                    .max(w.escrow_days)
+                    .max(network / w.churn_eth_per_day + w.exit_delay_days + 0.5 * w.sweep_days);
+            }
+        }
+        if t < self.paused_until_days {
+            wait += self.paused_until_days - t;
+        }
+        wait
+    }
+
+    /// Flows over [`t0`, `t1`) (within one sub-step, see [`Redemption::max_substep_days`]) at
+    /// the market `discount`, with `excluded_lrt` (the pool's LRT, posted collateral) not among
+    /// the holders: holders ask to redeem; `divert(demand, nav, posted_wait_days)` returns the
+    /// LRT of that demand sold in the market instead (0 without one); the instant path pays
+    /// who it can; the rest join the queue.
+    pub fn flow<F: FnMut(f64, f64, f64) -> f64>(
         &mut self,
-        k: usize,
-        ledger: &mut Ledger,
+        t0: f64,
+        t1: f64,
+        discount: f64,
+        excluded_lrt: f64,
         mut divert: F,
     ) {
         let w = self.w;
-        let dt = self.step_days;
-        let t0 = k as f64 * dt;
-        let t1 = t0 + dt;
+        let h = t1 - t0;
+        if h <= 0.0 {
+            return;
+        }
+        // Rewards over the sub-step are liquid from its start.
+        self.liquid_eth += self.reward_eth_per_day * h;
+        let nav = self.nav_now();
+        self.nav_peak = self.nav_peak.max(nav);
+        // The posted wait drifts linearly in time between jumps (sub-steps end at those):
+        // the hazard at the sub-step's middle integrates it exactly.
+        let (other0, posted) = self.hazard_without_pulses(t0, nav, discount);
+        let (other, _) = self.hazard_without_pulses(t0 + 0.5 * h, nav, discount);
+        let paused = t0 < self.paused_until_days;
+        self.posted_wait_days = posted;
+        self.paused_now = paused;
+        // Run pulses, integrated exactly over the sub-step.
+        let (pulse0, pulse_mean) = match w.trigger {
+            Some(tr) if self.trigger_level > 0.0 => {
+                let p0 = self.trigger_at(t0);
+                (p0, p0 * tr.decay_days / h * -(-h / tr.decay_days).exp_m1())
+            }
+            _ => (0.0, 0.0),
+        };
+        let hazard0 = (other0 + pulse0).min(w.max_share_per_day);
+        let hazard_end = (self.hazard_without_pulses(t1, nav, discount).0 + self.trigger_at(t1))
+            .min(w.max_share_per_day);
+        let hazard = (other + pulse_mean).min(w.max_share_per_day);
+        let k = ((t0 / self.step_days) * (1.0 + TOL)).floor().max(0.0) as usize;
+        if let Some(x) = self.hazard.get_mut(k.min(self.n_steps - 1)) {
+            *x += hazard * h / self.step_days;
+        }
+        let holders = (self.supply_lrt - self.queued_lrt - excluded_lrt).max(0.0);
+        let demand = holders * -(-hazard * h).exp_m1();
+        let sold = if demand > 0.0 {
+            divert(demand, nav, posted).clamp(0.0, demand)
+        } else {
+            0.0
+        };
+        let new_lrt = demand - sold;
+        self.requested_lrt += new_lrt;
 
-        // 1. Escrows that end in this step: their ETH leaves the book and is delivered.
+        // The instant path: the first requests take what the token bucket (with its refill
+        // over the sub-step: requests that outrun the refill use it as it comes) and liquid
+        // ETH allow; the bucket is capped after.
+        let tokens = self.tokens_eth + w.bucket_refill_eth_per_day * h;
+        let instant_open = w.instant && !paused && self.tokens_eth > 0.0 && self.liquid_eth > 0.0;
+        let mut instant_lrt = 0.0;
+        let mut value = 0.0;
+        if w.instant && !paused && new_lrt > 0.0 && nav > 0.0 {
+            value = (new_lrt * w.instant_share * nav)
+                .min(tokens)
+                .min(self.liquid_eth)
+                .max(0.0);
+        }
+        self.tokens_eth = (tokens - value).min(w.bucket_capacity_eth);
+        if value > 0.0 {
+            instant_lrt = value / nav;
+            self.liquid_eth -= value;
+            self.supply_lrt -= instant_lrt;
+            self.redeemed_eth += value * (1.0 - w.instant_fee);
+            self.exit_fees_eth += value * w.instant_fee;
+        }
+        let instant_share = if new_lrt > 0.0 {
+            instant_lrt / new_lrt
+        } else {
+            0.0
+        };
+        self.points.push(Point {
+            t_days: t0,
+            h_days: h,
+            hazard: hazard0,
+            hazard_end,
+            cum_requested: self.cum_requested_lrt,
+            requested: new_lrt,
+            instant_share,
+            cum_queued: self.cum_queued_lrt,
+            instant_open,
+        });
+        self.cum_requested_lrt += new_lrt;
+        let queued = new_lrt - instant_lrt;
+        if queued > 0.0 {
+            self.cohorts.push(Cohort {
+                asked_days: t1,
+                lrt: queued,
+                nav_asked: nav,
+                arb: false,
+            });
+            self.queued_lrt += queued;
+            self.cum_queued_lrt += queued;
+        }
+        self.peak_queue_eth = self.peak_queue_eth.max(self.queued_lrt * nav);
+        self.t_days = t1;
+    }
+
+    /// Flows up to `t_to` without a market (in sub-steps, see [`Redemption::flow`]).
+    pub fn advance(&mut self, t_to: f64) {
+        while self.t_days < t_to {
+            let t0 = self.t_days;
+            let h = self.max_substep_days(t0, 0.0);
+            let t1 = if t0 + h >= t_to * (1.0 - TOL) {
+                t_to
+            } else {
+                t0 + h
+            };
+            self.flow(t0, t1, 0.0, 0.0, |_, _, _| 0.0);
+        }
+    }
+
+    /// The protocol processes its queue at `t` (a processing time, see the module docs).
+    pub fn process(&mut self, t: f64, ledger: &mut Ledger) {
+        let w = self.w;
+        let tol = TOL * t.abs().max(1.0);
+        self.t_days = self.t_days.max(t);
+        self.next_processing += 1;
+
+        // 1. Escrows that ended: their ETH leaves the book and is delivered.
         while let Some(x) = self.exits.get(self.next_escrow_end).copied() {
-            if x.escrow_end_days >= t1 - 1e-9 * dt {
+            if x.escrow_end_days > t + tol {
                 break;
             }
             let book = ledger.book_eth();
@@ -519,144 +821,49 @@ impl<'m> Redemption<'m> {
                 eth,
                 first_days: x.first_days,
                 last_days: x.last_days,
-                not_before_days: x.escrow_end_days.max(t0),
+                not_before_days: x.escrow_end_days,
+                collected: 0.0,
             });
             self.next_escrow_end += 1;
         }
-        let arrivals = self.arrivals_eth[k];
-
-        // 2. NAV, drawdown, posted wait, demand.
-        let book = ledger.book_eth();
-        let unit_eth = if self.units_total > 0.0 {
-            book / self.units_total
-        } else {
-            0.0
-        };
-        let nav = self.nav(book);
-        self.nav = nav;
+        // 2. ETH that arrived is collected.
+        while let Some(d) = self.pending.get(self.next_pending)
+            && d.start_days() <= t + tol
+        {
+            self.deliveries.push(*d);
+            self.next_pending += 1;
+        }
+        let mut arrived = 0.0;
+        for d in &mut self.deliveries {
+            let share = d.share_by(t + tol);
+            arrived += d.eth * (share - d.collected);
+            d.collected = share;
+        }
+        self.deliveries.retain(|d| d.collected < 1.0);
+        self.liquid_eth += arrived;
+        self.transit_eth = (self.transit_eth - arrived).max(0.0);
+        self.book_eth = ledger.book_eth();
+        let nav = self.nav_now();
         self.nav_peak = self.nav_peak.max(nav);
-        let drawdown = 1.0 - nav / self.nav_peak;
-        let network_queue = self.network_queue_at(t0);
-        self.peak_network_queue_eth = self.peak_network_queue_eth.max(network_queue);
-        let paused = t0 < self.paused_until_days;
-        // The posted wait: the cooldown if liquid ETH covers the queue; else also until the
-        // latest exit is paid out (its escrow's end, or its ETH's mean arrival); and if the
-        // ETH on its way does not cover the queue either, until a new exit would be.
-        let queue_eth = self.queued_lrt * nav;
-        let mut posted_wait = w.cooldown_days;
-        if queue_eth > self.liquid_eth {
-            if let Some(x) = self.exits.last() {
-                let paid = x.escrow_end_days.max(0.5 * (x.first_days + x.last_days));
-                posted_wait = posted_wait.max(paid - t0);
-            }
-            let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_units * unit_eth;
-            if queue_eth > on_the_way {
-                posted_wait = posted_wait.max(w.escrow_days).max(
-                    network_queue / w.churn_eth_per_day + w.exit_delay_days + 0.5 * w.sweep_days,
-                );
-            }
-        }
-        if paused {
-            posted_wait += self.paused_until_days - t0;
-        }
-        if let Some(tr) = w.trigger {
-            if k > 0 {
-                self.trigger_share_per_day *= (-dt / tr.decay_days).exp();
-            }
-            self.trigger_share_per_day += self.pending_trigger;
-            self.pending_trigger = 0.0;
-        }
-        let mut h = w.base_share_per_day
-            + w.nav_loss_sensitivity_per_day * drawdown
-            + w.wait_sensitivity_per_day * (posted_wait - w.wait_free_days).max(0.0)
-            + self.trigger_share_per_day;
-        if w.discount_sensitivity_per_day > 0.0 {
-            h += w.discount_sensitivity_per_day * self.discount.max(0.0);
-        }
-        let h = h.min(w.max_share_per_day);
-        self.hazard[k] = h;
-        self.posted_wait_days = posted_wait;
-        self.paused_now = paused;
-        let holders =
-            (self.supply_lrt - self.queued_lrt - self.pending_arb_lrt - self.pool_lrt).max(0.0);
-        let demand = holders * -(-h * dt).exp_m1();
-        let sold = if demand > 0.0 {
-            divert(demand, nav, posted_wait).clamp(0.0, demand)
-        } else {
-            0.0
-        };
-        let new_lrt = demand - sold;
-        self.requested_lrt += new_lrt;
+        let network = self.network_queue_at(t);
+        self.peak_network_queue_eth = self.peak_network_queue_eth.max(network);
 
-        // 3. Pay the queue from liquid ETH, serve the instant path, queue the rest, pay the
-        //    queue from ETH arriving during the step.
-        self.tokens_eth =
-            (self.tokens_eth + w.bucket_refill_eth_per_day * dt).min(w.bucket_capacity_eth);
-        let mut cap_eth = w.daily_cap_eth * dt;
-        let mut at_start = 0.0;
-        if !paused {
-            let paid = self.pay_queue(t0, nav, cap_eth.min(self.liquid_eth));
+        // 3. Eligible requests are paid, first in, first out.
+        if t >= self.paused_until_days {
+            let cap = w.daily_cap_eth * w.processing_interval_days;
+            let paid = self.pay_queue(t, nav, cap.min(self.liquid_eth));
             self.liquid_eth -= paid;
-            cap_eth -= paid;
-            at_start += paid;
+            if paid > 0.0 {
+                self.paid.push((t, self.cum_paid_lrt));
+            }
         }
-        let mut instant_lrt = 0.0;
-        if w.instant && !paused && new_lrt > 0.0 && nav > 0.0 {
-            let value = (new_lrt * w.instant_share * nav)
-                .min(self.tokens_eth)
-                .min(self.liquid_eth);
-            instant_lrt = value / nav;
-            self.tokens_eth -= value;
-            self.liquid_eth -= value;
-            self.supply_lrt -= instant_lrt;
-            self.redeemed_eth += value * (1.0 - w.instant_fee);
-            self.exit_fees_eth += value * w.instant_fee;
-        }
-        self.instant_share[k] = if new_lrt > 0.0 {
-            instant_lrt / new_lrt
+
+        // 4. Validators exit for what the queue and the buffer target still need.
+        let unit_eth = if self.units_total > 0.0 {
+            self.book_eth / self.units_total
         } else {
             0.0
         };
-        let arb_lrt = std::mem::take(&mut self.pending_arb_lrt);
-        if arb_lrt > 0.0 {
-            self.cohorts.push(Cohort {
-                asked_days: t0,
-                lrt: arb_lrt,
-                nav_asked: nav,
-                arb: true,
-            });
-            self.queued_lrt += arb_lrt;
-            self.cum_queued_lrt += arb_lrt;
-            self.requested_lrt += arb_lrt;
-        }
-        let queued = new_lrt - instant_lrt;
-        if queued > 0.0 {
-            self.cohorts.push(Cohort {
-                asked_days: t0,
-                lrt: queued,
-                nav_asked: nav,
-                arb: false,
-            });
-            self.queued_lrt += queued;
-            self.cum_queued_lrt += queued;
-        }
-        self.new_queued[k] = queued.max(0.0);
-        self.cum_queued[k] = self.cum_queued_lrt;
-        let mut from_arrivals = 0.0;
-        if !paused {
-            let paid = self.pay_queue(t0, nav, cap_eth.min(self.liquid_eth + arrivals));
-            let from_liquid = paid.min(self.liquid_eth);
-            at_start += from_liquid;
-            from_arrivals = paid - from_liquid;
-            self.liquid_eth -= from_liquid;
-        }
-        self.liquid_eth += arrivals - from_arrivals;
-        self.transit_eth = (self.transit_eth - arrivals).max(0.0);
-        self.paid_at_start[k] = at_start;
-        self.paid_from_arrivals[k] = from_arrivals;
-        self.cum_paid[k] = self.cum_paid_lrt;
-
-        // 4. Exit validators for what the queue and the buffer target still need.
         let escrow_eth = self.escrow_units * unit_eth;
         let need = self.queued_lrt * nav + w.buffer_target_eth
             - self.liquid_eth
@@ -664,15 +871,15 @@ impl<'m> Redemption<'m> {
             - escrow_eth;
         let free = (self.units_total - self.escrow_units).max(0.0) * unit_eth;
         let eth = need.min(free);
-        if eth > 1e-12 * self.initial_assets_eth && unit_eth > 0.0 {
-            let ahead_days = self.join_network_queue(t0, eth);
+        if eth > HOLDER_SHARE * self.initial_assets_eth && unit_eth > 0.0 {
+            let ahead_days = self.join_network_queue(t, eth);
             let units = eth / unit_eth;
             self.escrow_units += units;
             self.exits.push(Exit {
                 units,
-                escrow_end_days: t0 + w.escrow_days,
-                first_days: t0 + ahead_days + w.exit_delay_days,
-                last_days: t0
+                escrow_end_days: t + w.escrow_days,
+                first_days: t + ahead_days + w.exit_delay_days,
+                last_days: t
                     + ahead_days
                     + eth / w.churn_eth_per_day
                     + w.exit_delay_days
@@ -682,15 +889,21 @@ impl<'m> Redemption<'m> {
         self.peak_queue_eth = self.peak_queue_eth.max(self.queued_lrt * nav);
     }
 
-    /// Pays eligible requests first in, first out, with at most `budget_eth`; returns the ETH
-    /// paid. A request gets the lower of its NAV when asked and the NAV now.
-    fn pay_queue(&mut self, t0: f64, nav: f64, budget_eth: f64) -> f64 {
+    /// Pays eligible requests first in, first out, at `t` with at most `budget_eth`; returns
+    /// the ETH paid. A request gets the lower of its NAV when asked and the NAV now. The
+    /// oldest request paid sets the longest wait so far.
+    fn pay_queue(&mut self, t: f64, nav: f64, budget_eth: f64) -> f64 {
         let mut left = budget_eth;
-        let eligible_by = t0 - self.w.cooldown_days + 1e-9 * self.step_days;
+        let eligible_by = t - self.w.cooldown_days + TOL * t.abs().max(1.0);
+        let mut first = true;
         while left > 0.0 && self.head < self.cohorts.len() {
             let c = self.cohorts[self.head];
             if c.asked_days > eligible_by {
                 break;
+            }
+            if first {
+                self.peak_queue_days = self.peak_queue_days.max(t - self.first_asked(self.head));
+                first = false;
             }
             let price = c.nav_asked.min(nav);
             let whole = c.lrt * price <= left;
@@ -715,8 +928,103 @@ impl<'m> Redemption<'m> {
         budget_eth - left
     }
 
-    /// The per-path metrics, once every step ran; `u_t0` and `u_stress` place the two tagged
-    /// holders among the requests of their step (uniform in [0, 1)).
+    /// When the oldest unpaid request of cohort `i` asked: a cohort's requests are spread
+    /// evenly over the queued part of its sub-step; paid first in, first out.
+    fn first_asked(&self, i: usize) -> f64 {
+        let c = self.cohorts[i];
+        if c.arb {
+            return c.asked_days;
+        }
+        // Its sub-step: the one that ends where the cohort asked (the latest such point).
+        let j = self
+            .points
+            .partition_point(|p| p.t_days < c.asked_days * (1.0 - TOL))
+            .saturating_sub(1);
+        match self.points.get(j) {
+            Some(p) if p.requested > 0.0 => {
+                let queued = p.requested * (1.0 - p.instant_share);
+                // Place of the oldest unpaid unit within the cohort.
+                let unpaid_from = (queued - c.lrt).max(0.0);
+                let v = p.instant_share + unpaid_from / p.requested;
+                p.t_days + v.min(1.0) * p.h_days
+            }
+            _ => c.asked_days,
+        }
+    }
+
+    /// The first processing time at which cumulative payments pass `place` LRT by a holder's
+    /// size, or None.
+    fn paid_time(&self, place: f64) -> Option<f64> {
+        let reach = (place + HOLDER_SHARE * self.initial_assets_eth) * (1.0 - TOL);
+        let i = self.paid.partition_point(|&(_, c)| c < reach);
+        self.paid.get(i).map(|&(t, _)| t)
+    }
+
+    /// Wait of a holder who asks at `ask_days` and joins the queue at `place`: (days, unpaid
+    /// at the horizon).
+    fn queue_wait(&self, place: f64, ask_days: f64) -> (f64, bool) {
+        match self.paid_time(place) {
+            Some(t) => ((t - ask_days).max(0.0), false),
+            None => ((self.horizon_days - ask_days).max(0.0), true),
+        }
+    }
+
+    /// Wait of the holder at position `x` among all LRT requested at the front door: the
+    /// first ones of a sub-step were paid instantly, the rest joined the queue in order.
+    fn wait_at(&self, x: f64) -> (f64, bool) {
+        let j = self
+            .points
+            .partition_point(|p| p.cum_requested <= x)
+            .saturating_sub(1);
+        let Some(p) = self.points.get(j) else {
+            return (0.0, false);
+        };
+        let v = if p.requested > 0.0 {
+            ((x - p.cum_requested) / p.requested).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if v < p.instant_share {
+            return (0.0, false);
+        }
+        let place = p.cum_queued + (v - p.instant_share) * p.requested;
+        self.queue_wait(place, p.t_days + v * p.h_days)
+    }
+
+    /// LRT requested at the front door by `t` (interpolated within its sub-step).
+    fn requested_by(&self, t: f64) -> f64 {
+        let j = self
+            .points
+            .partition_point(|p| p.t_days <= t)
+            .saturating_sub(1);
+        match self.points.get(j) {
+            Some(p) => {
+                let share = ((t - p.t_days) / p.h_days).clamp(0.0, 1.0);
+                p.cum_requested + share * p.requested
+            }
+            None => 0.0,
+        }
+    }
+
+    /// Wait of a holder asking at the first moment of flow point `j` (`u` picks the instant
+    /// path among those who try it while it has room).
+    fn wait_first_at(&self, j: usize, u: f64) -> (f64, bool) {
+        match self.points.get(j) {
+            Some(p) => {
+                if p.instant_open && u < self.w.instant_share {
+                    (0.0, false)
+                } else {
+                    self.queue_wait(p.cum_queued, p.t_days)
+                }
+            }
+            None => (0.0, false),
+        }
+    }
+
+    /// The per-path metrics, once every step ran. The t = 0 holder asks at the first moment
+    /// (`u_t0` picks the instant path, see [`Self::wait_first_at`]); the stress holder is
+    /// drawn (`u_stress`, uniform in [0, 1)) among the LRT asked in the first
+    /// `stress_window_days` after the stress starts.
     pub fn finish(&mut self, book_eth: f64, u_t0: f64, u_stress: f64) -> RedemptionOutcome {
         let nav_end = self.nav(book_eth);
         let mut queued_loss = self.queued_loss_eth;
@@ -726,22 +1034,48 @@ impl<'m> Redemption<'m> {
         // The worst stress starts when the demand hazard first reaches half its path peak
         // above the calm level.
         let base = self.w.base_share_per_day;
-        let peak = self.hazard.iter().copied().fold(base, f64::max);
-        let stress_step = if peak > base * (1.0 + 1e-9) {
+        // (linear within a sub-step, jumps at its ends).
+        let peak = self
+            .points
+            .iter()
+            .map(|p| p.hazard.max(p.hazard_end))
+            .fold(base, f64::max);
+        let (stress, stress_start) = if peak > base * (1.0 + 1e-9) {
             let half = base + 0.5 * (peak - base);
-            self.hazard.iter().position(|&h| h >= half).unwrap_or(0)
+            self.points
+                .iter()
+                .enumerate()
+                .find_map(|(j, p)| {
+                    if p.hazard >= half {
+                        Some((j, p.t_days))
+                    } else if p.hazard_end >= half {
+                        let share = (half - p.hazard) / (p.hazard_end - p.hazard);
+                        Some((j, p.t_days + share * p.h_days))
+                    } else {
+                        None
+                    }
+                })
+                .unwrap_or((0, 0.0))
         } else {
-            0
+            (0, 0.0)
         };
-        let mut points = std::mem::take(&mut self.scratch);
-        let (t0_days, t0_unpaid) = self.wait_of(0, u_t0, &mut points);
-        let (stress_days, stress_unpaid) = self.wait_of(stress_step, u_stress, &mut points);
-        let peak_queue_days = self.peak_wait_days(&mut points);
-        self.scratch = points;
+        let (t0_days, t0_unpaid) = self.wait_first_at(0, u_t0);
+        let from = self.requested_by(stress_start);
+        let to = self.requested_by(stress_start + self.w.stress_window_days);
+        let (stress_days, stress_unpaid) = if to > from {
+            self.wait_at(from + u_stress * (to - from))
+        } else {
+            self.wait_first_at(stress, u_stress)
+        };
+        // Requests still queued at the horizon waited at least until then.
+        let mut peak_queue_days = self.peak_queue_days;
+        if self.head < self.cohorts.len() && self.queued_lrt > TOL * self.initial_assets_eth {
+            peak_queue_days = peak_queue_days.max(self.horizon_days - self.first_asked(self.head));
+        }
         RedemptionOutcome {
             redeem_days_t0: t0_days,
             redeem_days_stress: stress_days,
-            stress_start_days: stress_step as f64 * self.step_days,
+            stress_start_days: stress_start,
             unredeemed_t0: f64::from(u8::from(t0_unpaid)),
             unredeemed_stress: f64::from(u8::from(stress_unpaid)),
             peak_queue_eth: self.peak_queue_eth,
@@ -756,131 +1090,6 @@ impl<'m> Redemption<'m> {
             exit_fees_eth: self.exit_fees_eth,
             queued_loss_eth: queued_loss,
             peak_network_queue_eth: self.peak_network_queue_eth,
-        }
-    }
-
-    /// First step whose cumulative payments reach `lrt` (from step `from` on).
-    fn paid_by_step(&self, from: usize, lrt: f64) -> Option<usize> {
-        let reach = lrt * (1.0 - TOL);
-        let j = from + self.cum_paid[from..].partition_point(|&c| c < reach);
-        (j < self.n_steps).then_some(j)
-    }
-
-    /// Wait of a holder asking at the start of step `k`, at position `u` among the step's
-    /// requests: (days, unpaid at the horizon).
-    fn wait_of(&self, k: usize, u: f64, points: &mut Vec<f64>) -> (f64, bool) {
-        let t_ask = k as f64 * self.step_days;
-        let phi = self.instant_share[k];
-        if u < phi {
-            return (0.0, false);
-        }
-        let pos = if phi < 1.0 {
-            (u - phi) / (1.0 - phi)
-        } else {
-            0.0
-        };
-        let place = self.cum_queued[k] - self.new_queued[k] * (1.0 - pos);
-        match self.paid_by_step(k, place) {
-            None => (self.horizon_days - t_ask, true),
-            Some(j) => (self.paid_at(j, place, Some(points)) - t_ask, false),
-        }
-    }
-
-    /// When, within step `j`, cumulative payments reach `place` LRT: payments from liquid
-    /// ETH at the step's start, then from ETH as it arrives — at its exact arrival time with
-    /// `points` (scratch space), else as if arrivals were spread evenly over the step.
-    fn paid_at(&self, j: usize, place: f64, points: Option<&mut Vec<f64>>) -> f64 {
-        let t0 = j as f64 * self.step_days;
-        let before = if j > 0 { self.cum_paid[j - 1] } else { 0.0 };
-        let in_step = self.cum_paid[j] - before;
-        let share = if in_step > 0.0 {
-            ((place - before) / in_step).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let value = share * (self.paid_at_start[j] + self.paid_from_arrivals[j]);
-        let from_arrivals = value - self.paid_at_start[j];
-        if from_arrivals <= 0.0 {
-            return t0;
-        }
-        match points {
-            Some(points) => self.arrival_time(j, from_arrivals, points),
-            None => t0 + self.step_days * (from_arrivals / self.paid_from_arrivals[j]).min(1.0),
-        }
-    }
-
-    /// The time within step `j` by which `eth` has arrived (the deliveries are exact
-    /// piecewise-linear ramps with jumps, so this is exact).
-    fn arrival_time(&self, j: usize, eth: f64, points: &mut Vec<f64>) -> f64 {
-        let t0 = j as f64 * self.step_days;
-        let t1 = t0 + self.step_days;
-        let overlapping = || {
-            self.deliveries
-                .iter()
-                .filter(move |d| d.start_days() < t1 && d.end_days() >= t0)
-        };
-        let arrived = |t: f64, right: bool| -> f64 {
-            overlapping()
-                .map(|d| d.eth * (d.share_by(t, right) - d.share_by(t0, false)))
-                .sum()
-        };
-        points.clear();
-        points.push(t0);
-        for d in overlapping() {
-            for p in [d.not_before_days, d.first_days, d.last_days] {
-                if p > t0 && p < t1 {
-                    points.push(p);
-                }
-            }
-        }
-        points.push(t1);
-        points.sort_by(f64::total_cmp);
-        for pair in points.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let at_a = arrived(a, true);
-            if at_a >= eth {
-                return a;
-            }
-            let before_b = arrived(b, false);
-            if before_b >= eth {
-                return a + (b - a) * (eth - at_a) / (before_b - at_a);
-            }
-        }
-        t1
-    }
-
-    /// Longest wait of any step's last request (the back of the queue). Every step's is
-    /// found with arrivals spread evenly over the paying step; the longest is then timed
-    /// exactly.
-    fn peak_wait_days(&self, points: &mut Vec<f64>) -> f64 {
-        let mut worst: Option<(f64, usize, Option<usize>)> = None;
-        let mut j = 0;
-        for k in 0..self.n_steps {
-            if self.new_queued[k] <= 0.0 {
-                continue;
-            }
-            let place = self.cum_queued[k];
-            j = j.max(k);
-            let reach = place * (1.0 - TOL);
-            while j < self.n_steps && self.cum_paid[j] < reach {
-                j += 1;
-            }
-            let t_ask = k as f64 * self.step_days;
-            let (wait, paid) = if j == self.n_steps {
-                (self.horizon_days - t_ask, None)
-            } else {
-                (self.paid_at(j, place, None) - t_ask, Some(j))
-            };
-            if worst.is_none_or(|(w, _, _)| wait > w) {
-                worst = Some((wait, k, paid));
-            }
-        }
-        match worst {
-            None => 0.0,
-            Some((wait, _, None)) => wait,
-            Some((_, k, Some(j))) => {
-                self.paid_at(j, self.cum_queued[k], Some(points)) - k as f64 * self.step_days
-            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! `simulation.step_days`, at half and at a quarter of it (see `support::convergence` for the
 //! statistics).
 //!
-//! The engine does not converge yet, so the per-scenario tests are ignored; run them with
+//! The tests of scenarios the engine does not converge on yet are ignored; run them with
 //!
 //! ```text
 //! cargo test -p lrtsim-sim --test convergence -- --ignored --nocapture --test-threads=1
@@ -13,10 +13,11 @@
 //! uses all cores). `LRTSIM_CONVERGENCE_PATHS` raises the number of paths above the 2,000 the
 //! issue asks for at least. Remove a test's `ignore` once the engine converges on it.
 //!
-//! The tests that always run (in well under a second) check the harness itself: it must accept
-//! metrics that do not depend on the step today, reject one the scenario defines per step, and
-//! reject the step dependence the engine has today; and its statistics must give known answers
-//! on synthetic data.
+//! The harness itself is checked too: it must accept metrics that do not depend on the step,
+//! reject one the scenario defines per step, and its statistics must give known answers on
+//! synthetic data. (Its control on the engine's old step dependence — bank-run's stressed
+//! holder waiting 22.5 days at a 1-day step and 0.6 at a quarter — was deleted once the front
+//! door ran in continuous time.)
 
 mod support;
 
@@ -66,7 +67,6 @@ fn rseth_2026_converges() {
 }
 
 #[test]
-#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
 fn leverage_loop_converges() {
     assert_converges("leverage-loop.toml");
 }
@@ -78,13 +78,11 @@ fn market_oracle_cascade_converges() {
 }
 
 #[test]
-#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
 fn bank_run_converges() {
     assert_converges("bank-run.toml");
 }
 
 #[test]
-#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
 fn exit_queue_2025_converges() {
     assert_converges("exit-queue-2025.toml");
 }
@@ -148,26 +146,6 @@ fn harness_fails_a_per_step_parameter() {
             r.diff
         );
     }
-    assert!(!c.passed());
-}
-
-/// The harness rejects the engine's step dependence of today (issue 16): the stressed
-/// holder's wait in `bank-run.toml` falls by a factor of ~40 from h to h/4 (the front door
-/// still acts per step); every check, the VaR included, must fail. Once the engine converges
-/// on it this control has served its purpose: delete it (`harness_fails_a_per_step_parameter`
-/// remains). (ezeth-2024's hours below a 1 % discount, the second control at first, converged
-/// with the continuous-time market.)
-#[test]
-fn harness_fails_todays_step_dependence() {
-    let (file, metric) = ("bank-run.toml", "redeem_days_stress");
-    let c = convergence(file, MIN_PATHS, &[], &[metric]);
-    println!("{c}");
-    let m = c.metric(metric).unwrap();
-    assert!(
-        m.refinements.iter().all(|r| !r.passed()) && !m.var_overlap(),
-        "{file} {metric}: every check should fail: {:?}",
-        m.failed_checks()
-    );
     assert!(!c.passed());
 }
 

@@ -31,6 +31,17 @@ fn mean(x: &[f64]) -> f64 {
 
 /// 5-epoch lookahead + 256-epoch withdrawability delay, days.
 const EXIT_DELAY_DAYS: f64 = 261.0 / 225.0;
+/// A protocol that processes its queue every minute: close to the continuous limit, so that
+/// waits are the mechanisms' own (within a minute).
+const MINUTE: f64 = 1.0 / 1440.0;
+
+/// `[withdrawals.queue]` processing every minute.
+fn every_minute() -> String {
+    format!("[withdrawals.queue]\nprocessing_interval_days = {MINUTE}\n")
+}
+
+/// A negligible calm demand (and no reactions to the wait or the NAV).
+const QUIET: &str = "[withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n";
 
 #[test]
 fn a_request_behind_the_july_2025_exit_queue_waits_the_documented_delays() {
@@ -43,111 +54,142 @@ fn a_request_behind_the_july_2025_exit_queue_waits_the_documented_delays() {
     );
     let queue_days = 744_000.0 / (256.0 * EPOCHS_PER_DAY);
     assert_eq!(format!("{queue_days:.2}"), "12.92");
+    let expected = queue_days + EXIT_DELAY_DAYS;
 
-    // A negligible calm demand, no buffer, no escrow, no sweep: the t = 0 holder is paid when
-    // the pool's exits leave the queue plus the delays.
+    // No buffer, no escrow, no sweep: the t = 0 holder's request is processed a minute later,
+    // when the pool's exit joins the queue a minute's churn shorter; it is paid at the
+    // processing time after its ETH arrives, within a minute of the queue plus the delays.
+    let net = "[withdrawals.network]\nqueue_eth = 744000\nsweep_days = 0\n";
     let model = pool(
         64,
         40,
-        "[withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n[withdrawals.escrow]\ndays = 0\n\
-         [withdrawals.network]\nqueue_eth = 744000\nsweep_days = 0\n",
+        &format!(
+            "{QUIET}[withdrawals.escrow]\ndays = 0\n{net}{}",
+            every_minute()
+        ),
     );
     let r = simulate(&model);
     for &wait in column(&r, "redeem_days_t0") {
         assert!(
-            (wait - (queue_days + EXIT_DELAY_DAYS)).abs() < 1e-6,
-            "{wait} vs {}",
-            queue_days + EXIT_DELAY_DAYS
+            wait >= expected - 1e-9 && wait <= expected + MINUTE + 1e-9,
+            "{wait} vs {expected}"
         );
     }
     assert!(column(&r, "unredeemed_t0").iter().all(|&u| u == 0.0));
 
     // With the 14-day escrow the later of the two counts: 14.08 days is still the queue.
-    let model = pool(
-        64,
-        40,
-        "[withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n[withdrawals.network]\nqueue_eth = 744000\nsweep_days = 0\n",
-    );
+    let model = pool(64, 40, &format!("{QUIET}{net}{}", every_minute()));
     let r = simulate(&model);
     assert!(
         column(&r, "redeem_days_t0")
             .iter()
-            .all(|&w| (w - (queue_days + EXIT_DELAY_DAYS)).abs() < 1e-6)
+            .all(|&w| w >= expected - 1e-9 && w <= expected + MINUTE + 1e-9)
     );
 
-    // Behind a short queue the escrow binds: exactly 14 days.
-    let model = pool(
-        16,
-        40,
-        "[withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n[withdrawals.network]\nqueue_eth = 57600\nsweep_days = 0\n",
-    );
+    // Behind a short queue the escrow binds: 14 days from the exit's request, a minute in.
+    let short = "[withdrawals.network]\nqueue_eth = 57600\nsweep_days = 0\n";
+    let model = pool(16, 40, &format!("{QUIET}{short}{}", every_minute()));
     let r = simulate(&model);
-    assert!(
-        column(&r, "redeem_days_t0")
-            .iter()
-            .all(|&w| (w - 14.0).abs() < 1e-9)
-    );
+    for &w in column(&r, "redeem_days_t0") {
+        assert!((w - (14.0 + MINUTE)).abs() < 1e-9, "{w}");
+    }
+
+    // A protocol that processes once a day (the default) requests the exit on day 1, behind a
+    // queue a day's churn shorter: the ETH arrives on day 14.08 and is paid at the next
+    // processing, day 15 — as the 14-day escrow from day 1 would.
+    for extra in [format!("{QUIET}{net}"), format!("{QUIET}{short}")] {
+        let r = simulate(&pool(8, 40, &extra));
+        assert!(
+            column(&r, "redeem_days_t0")
+                .iter()
+                .all(|&w| (w - 15.0).abs() < 1e-9),
+            "{:?}",
+            column(&r, "redeem_days_t0")
+        );
+    }
 }
 
 #[test]
 fn the_sweep_adds_a_uniform_wait() {
-    // Behind the July 2025 queue, with the sweep: the wait is the queue + delays + U × 8.7
-    // days, U uniform (the holder's validator sits anywhere in the sweep cycle). Other
-    // stakers pile 10 days of churn a day onto the queue, so the pool's later exits arrive
-    // after the first one's sweep ends and cannot pay the t = 0 requests early (the queue is
-    // FIFO over the pool's ETH, whichever validator it came from).
+    // Behind the July 2025 queue, with the sweep. The pool's exit for the first day's requests
+    // joins the queue at the first daily processing, day 1, behind 744,000 ETH + a day of
+    // other stakers' exits (576,000 ETH a day, 10 days of churn, less the day's 57,600): its
+    // validators arrive from F on, uniformly over the 8.7-day sweep cycle, and pay the day's
+    // requests first in, first out at each daily processing. The pool's later exits join 9
+    // days of churn further back, after this one's sweep ends, and cannot pay them early.
+    // The t = 0 holder, first in line, is paid at the processing after the first validator
+    // arrives, day ⌈F⌉; the stress holder (no stress: one drawn among the first day's
+    // requests, at place u of them, asked at time ≈ u) when a share u of the sweep has
+    // arrived: day ⌈F + 8.7 u⌉, a wait of ⌈F + 8.7 u⌉ − u.
     let paths = 20_000;
     let model = pool(
         paths,
-        40,
-        "[withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n[withdrawals.escrow]\ndays = 0\n\
-         [withdrawals.network]\nqueue_eth = 744000\ninflow_eth_per_day = 576000\nsweep_days = 8.7\n",
+        45,
+        &format!(
+            "{QUIET}[withdrawals.escrow]\ndays = 0\n\
+             [withdrawals.network]\nqueue_eth = 744000\ninflow_eth_per_day = 576000\nsweep_days = 8.7\n"
+        ),
     );
     let r = simulate(&model);
-    let fixed = 744_000.0 / 57_600.0 + EXIT_DELAY_DAYS;
-    let waits = column(&r, "redeem_days_t0");
+    let fixed = 1.0 + (744_000.0 + 576_000.0 - 57_600.0) / 57_600.0 + EXIT_DELAY_DAYS;
+    assert!(
+        column(&r, "redeem_days_t0")
+            .iter()
+            .all(|&w| w == fixed.ceil())
+    );
+    let waits = column(&r, "redeem_days_stress");
     for &w in waits {
         assert!(
-            w >= fixed - 1e-9 && w <= fixed + 8.7 + 1e-6,
+            w >= fixed.ceil() - 1.0 - 1e-9 && w <= (fixed + 8.7).ceil(),
             "{w} vs {fixed}"
         );
     }
-    // Mean of U × 8.7 is 4.35 with standard deviation 8.7/√12; 4 standard errors.
-    let se = 8.7 / 12f64.sqrt() / (paths as f64).sqrt();
-    let m = mean(waits) - fixed;
-    assert!((m - 4.35).abs() < 4.0 * se, "{m}");
-    // And its quartiles: a uniform's lower quartile is at a quarter of the cycle.
-    let below = waits.iter().filter(|&&w| w < fixed + 8.7 / 4.0).count() as f64 / paths as f64;
-    let se_p = (0.25f64 * 0.75 / paths as f64).sqrt();
-    assert!((below - 0.25).abs() < 4.0 * se_p, "{below}");
+    // E⌈F + 8.7 U⌉ − E U: day n with the share of [F, F + 8.7] in (n − 1, n].
+    let mut expected = -0.5;
+    let mut n = fixed.ceil();
+    while n - 1.0 < fixed + 8.7 {
+        let share = (n.min(fixed + 8.7) - (n - 1.0).max(fixed)) / 8.7;
+        expected += n * share;
+        n += 1.0;
+    }
+    // The standard deviation is at most 8.7/√12 + 1 (the rounding, the asking time); 4
+    // standard errors.
+    let se = (8.7 / 12f64.sqrt() + 1.0) / (paths as f64).sqrt();
+    let m = mean(waits);
+    assert!((m - expected).abs() < 4.0 * se, "{m} vs {expected}");
+    // The first day's share is the uniform's: paid on day ⌈F⌉ with probability (⌈F⌉ − F)/8.7.
+    let first = waits.iter().filter(|&&w| w <= fixed.ceil() + 1e-9).count() as f64 / paths as f64;
+    let p = (fixed.ceil() - fixed) / 8.7;
+    let se_p = (p * (1.0 - p) / paths as f64).sqrt();
+    assert!((first - p).abs() < 4.0 * se_p, "{first} vs {p}");
 }
 
 #[test]
 fn the_september_2025_rush_takes_44_days() {
-    // A 2.5 M ETH rush on day 0 (one large operator exiting everything). The pool's exits
-    // of day 0 were already in line (the front door runs at the start of a step, before its
-    // events): the escrow's 14 days bind. From day 1 on every exit waits behind the rush:
-    // paid 2.5 M / 57,600 = 43.4 days after day 0, 44.6 with the delays (MECHANICS.md §3:
-    // 44-46 days observed).
+    // A 2.5 M ETH rush on day 0 (one large operator exiting everything). Every exit the pool
+    // requests after it waits behind what is left of the rush: a request at t is exited a
+    // minute later behind 2.5 M − 57,600 (t + 1 min) ETH, so its ETH arrives 2.5 M / 57,600 =
+    // 43.4 days after day 0, 44.6 with the delays (MECHANICS.md §3: 44-46 days observed) —
+    // whenever it asked. The longest wait is the first request's.
     let model = pool(
         8,
         60,
-        "[withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n[withdrawals.network]\nsweep_days = 0\n\
-         [[withdrawals.network.rushes]]\nname = \"sept-2025\"\nat_days = 0\nsize_eth = 2500000\n",
+        &format!(
+            "{QUIET}[withdrawals.network]\nsweep_days = 0\n\
+             [[withdrawals.network.rushes]]\nname = \"sept-2025\"\nat_days = 0\nsize_eth = 2500000\n{}",
+            every_minute()
+        ),
     );
     let r = simulate(&model);
-    for &w in column(&r, "redeem_days_t0") {
-        assert!((w - 14.0).abs() < 1e-9, "{w}");
-    }
     let expected = 2_500_000.0 / 57_600.0 + EXIT_DELAY_DAYS;
     assert!((44.0..46.0).contains(&expected));
-    for &w in column(&r, "peak_queue_days") {
-        // The back of day 1's requests, asked on day 1.
-        assert!(
-            (w - (expected - 1.0)).abs() < 1e-3,
-            "{w} vs {}",
-            expected - 1.0
-        );
+    for name in ["redeem_days_t0", "peak_queue_days"] {
+        for &w in column(&r, name) {
+            assert!(
+                w >= expected - 1e-9 && w <= expected + MINUTE + 1e-9,
+                "{name}: {w} vs {expected}"
+            );
+        }
     }
     assert!(
         column(&r, "peak_network_queue_eth")
@@ -159,8 +201,8 @@ fn the_september_2025_rush_takes_44_days() {
 #[test]
 fn the_token_bucket_limits_instant_exits() {
     // Demand of ~1% a day (about 1,000 ETH) against a bucket of 100 ETH refilled by 10 ETH a
-    // day, with a buffer too large to run dry: instant exits take exactly the bucket,
-    // 100 + 10 × 59 ETH over 60 daily steps, and pay the 1% fee on it.
+    // day, with a buffer too large to run dry: instant exits take exactly the bucket and its
+    // refill, 100 + 10 × 60 ETH over the 60 days, and pay the 1% fee on it.
     let model = pool(
         4,
         60,
@@ -168,7 +210,7 @@ fn the_token_bucket_limits_instant_exits() {
          [withdrawals.buffer]\ninitial_eth = 1000000\nbucket_capacity_eth = 100\nbucket_refill_eth_per_day = 10\ninstant_fee_bps = 100\n",
     );
     let r = simulate(&model);
-    let instant = 100.0 + 10.0 * 59.0;
+    let instant = 100.0 + 10.0 * 60.0;
     for &fee in column(&r, "exit_fees_eth") {
         assert!((fee - 0.01 * instant).abs() < 1e-9, "{fee}");
     }
@@ -186,24 +228,29 @@ fn the_token_bucket_limits_instant_exits() {
 #[test]
 fn the_cooldown_delays_every_request() {
     // Everybody queues (no instant path taken), liquidity is plentiful: every request is paid
-    // exactly `cooldown_days` after it was made.
+    // at the first processing time `cooldown_days` after it was made — within the minute the
+    // protocol takes to process.
     let model = pool(
         4,
         60,
-        "[withdrawals.demand]\nbase_share_per_day = 0.001\n\
-         [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n[withdrawals.queue]\ncooldown_days = 7\n",
+        &format!(
+            "[withdrawals.demand]\nbase_share_per_day = 0.001\n\
+             [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n{}cooldown_days = 7\n",
+            every_minute()
+        ),
     );
     let r = simulate(&model);
     for name in ["redeem_days_t0", "peak_queue_days"] {
         for &w in column(&r, name) {
-            assert!((w - 7.0).abs() < 1e-9, "{name}: {w}");
+            assert!((7.0..=7.0 + MINUTE + 1e-9).contains(&w), "{name}: {w}");
         }
     }
-    // Requests made in the last 7 days are still waiting at the horizon: 7 of 60 days'
-    // worth of a constant hazard on a shrinking holder base.
-    let h = -(-0.001f64).exp_m1();
-    let asked: Vec<f64> = (0..60).map(|k| (1.0 - h).powi(k) * h).collect();
-    let unfilled = asked[53..].iter().sum::<f64>() / asked.iter().sum::<f64>();
+    // Requests made after day 53 − 1 min (eligible after the last processing, at 60 − 1 min)
+    // are still waiting at the horizon: of a constant hazard λ on the holders who have not
+    // asked yet, e^−λt, the share (e^−λ(53 − 1 min) − e^−60λ) / (1 − e^−60λ).
+    let l = 0.001f64;
+    let last = 53.0 - MINUTE;
+    let unfilled = ((-l * last).exp() - (-l * 60.0).exp()) / -(-l * 60.0).exp_m1();
     for &u in column(&r, "unfilled_share") {
         assert!((u - unfilled).abs() < 1e-9, "{u} vs {unfilled}");
     }
@@ -211,11 +258,11 @@ fn the_cooldown_delays_every_request() {
 
 #[test]
 fn a_daily_cap_pays_the_queue_first_in_first_out() {
-    // 10% of holders ask every day; the queue pays at most 10,000 ETH a day from a buffer
-    // that never runs dry (1 M ETH on top of the 100,000 restaked, so 1.1 M LRT). FIFO: the
-    // t = 0 cohort C₀ = 1.1 M × (1 − e^−0.1) is paid over its first days, 20,000 ETH at the
-    // start of each, so a holder at place u of it is paid at the start of day
-    // ⌈u C₀ / 10,000⌉ − 1; later cohorts wait behind it.
+    // 10% of holders ask every day; the queue pays at most 10,000 ETH a day, at its daily
+    // processing, from a buffer that never runs dry (1 M ETH on top of the 100,000 restaked,
+    // so 1.1 M LRT at NAV 1). By time t the holders have asked R(t) = 1.1 M (1 − e^−0.1t);
+    // FIFO, a holder who asks at t is paid on day ⌈R(t) / 10,000⌉. The t = 0 holder is first
+    // in line: paid at the first processing, day 1.
     let paths = 4_000;
     let model = pool(
         paths,
@@ -224,15 +271,25 @@ fn a_daily_cap_pays_the_queue_first_in_first_out() {
          [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n[withdrawals.queue]\ndaily_cap_eth = 10000\n",
     );
     let r = simulate(&model);
-    let days = 1_100_000.0 * -(-0.1f64).exp_m1() / 10_000.0; // C₀ / cap = 10.47
-    let waits = column(&r, "redeem_days_t0");
+    assert!(column(&r, "redeem_days_t0").iter().all(|&w| w == 1.0));
+    // With no stress, the stress holder is drawn among the first day's requests: at place
+    // x = u R(1), asked at R⁻¹(x), paid on day ⌈x / 10,000⌉.
+    let supply = 1_100_000.0;
+    let r1 = supply * -(-0.1f64).exp_m1();
+    let wait = |u: f64| {
+        let x = u * r1;
+        (x / 10_000.0).ceil().max(1.0) + (1.0 - x / supply).ln() / 0.1
+    };
+    let n = 100_000;
+    let expected = (0..n)
+        .map(|i| wait((i as f64 + 0.5) / n as f64))
+        .sum::<f64>()
+        / n as f64;
+    let waits = column(&r, "redeem_days_stress");
     for &w in waits {
-        assert!(w >= 0.0 && w <= days.ceil() - 1.0 && w == w.floor(), "{w}");
+        assert!(w > 0.0 && w <= 11.0, "{w}");
     }
-    // E[⌈u d⌉ − 1] for u uniform: days 0..⌊d⌋−1 with probability 1/d each, ⌊d⌋ with the rest.
-    let whole = days.floor();
-    let expected = (whole * (whole - 1.0) / 2.0 + whole * (days - whole)) / days;
-    let sd = 3.2; // > the standard deviation of a uniform on [0, 11]
+    let sd = 3.2; // > the standard deviation of the waits, within [0, 11]
     assert!(
         (mean(waits) - expected).abs() < 4.0 * sd / (paths as f64).sqrt(),
         "{} vs {expected}",
@@ -251,10 +308,10 @@ fn a_daily_cap_pays_the_queue_first_in_first_out() {
 
 #[test]
 fn slashing_in_escrow_reduces_what_queued_redeemers_receive() {
-    // A 10% slash of the whole book on day 5. Requests made on days 0-5 wait in the escrow
+    // A 10% slash of the whole book on day 5.5. Requests made before it wait in the escrow
     // (14 days, no buffer, empty exit queue) and are paid at the lower NAV: each loses 10%
     // of what it asked for. Requests made after the slash ask at the lower NAV and lose
-    // nothing.
+    // nothing. Of a constant hazard λ, 100,000 (1 − e^−5.5λ) LRT asked before.
     let model = pool(
         2,
         40,
@@ -263,8 +320,7 @@ fn slashing_in_escrow_reduces_what_queued_redeemers_receive() {
          [withdrawals.network]\nsweep_days = 0\n",
     );
     let r = simulate(&model);
-    let h = -(-0.001f64).exp_m1();
-    let asked_before: f64 = (0..6).map(|k| 100_000.0 * (1.0 - h).powi(k) * h).sum();
+    let asked_before = 100_000.0 * -(-0.001f64 * 5.5).exp_m1();
     for (&loss, &slashed) in column(&r, "queued_loss_eth")
         .iter()
         .zip(column(&r, "slashed_eth"))
@@ -296,12 +352,9 @@ fn slashed_validators_are_forced_out_after_36_4_days() {
     // ETH): the initial penalty now, the correlation penalty 18.2 days later, and the rest is
     // withdrawable 8192 epochs (36.4 days) after the slashing, then swept. With no demand to
     // speak of and no buffer target, it all ends up liquid by day 38 + the sweep.
-    let model = pool(
-        2,
-        60,
-        "[[beacon_incidents]]\nname = \"ds\"\nkind = \"double_sign\"\nat_days = 1\n\
-         [withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n[withdrawals.network]\nsweep_days = 8.7\n",
-    );
+    let incident = "[[beacon_incidents]]\nname = \"ds\"\nkind = \"double_sign\"\nat_days = 1\n";
+    let sweep = "[withdrawals.network]\nsweep_days = 8.7\n";
+    let model = pool(2, 60, &format!("{incident}{QUIET}{sweep}"));
     let eb = 32 * GWEI_PER_ETH;
     let initial = Fork::Electra.initial_penalty_gwei(eb);
     let s = 100_000 * GWEI_PER_ETH;
@@ -320,19 +373,14 @@ fn slashed_validators_are_forced_out_after_36_4_days() {
     );
     assert!(book.withdrawable_eth.abs() < 1e-6 && book.transit_eth.abs() < 1e-6);
 
-    // At 42 days the ETH is withdrawable (from day 1 + 36.4) but still being swept: about
-    // half of it has arrived.
-    let short = pool(
-        2,
-        42,
-        "[[beacon_incidents]]\nname = \"ds\"\nkind = \"double_sign\"\nat_days = 1\n\
-         [withdrawals.demand]\nbase_share_per_day = 1e-9\nwait_sensitivity_per_day = 0\nnav_loss_sensitivity_per_day = 0\n[withdrawals.network]\nsweep_days = 8.7\n",
-    );
+    // At 42 days the ETH is withdrawable (from day 1 + 36.4) but still being swept: what
+    // arrived by the last daily processing, day 41, is liquid — about half of it.
+    let short = pool(2, 42, &format!("{incident}{QUIET}{sweep}"));
     let mut kernel = PathKernel::new(&short);
     kernel.run_path(&mut rng, &mut row);
     let book = kernel.book();
-    let swept = (42.0 - (1.0 + 8192.0 / EPOCHS_PER_DAY)) / 8.7;
-    assert!((0.4..0.6).contains(&swept));
+    let swept = (41.0 - (1.0 + 8192.0 / EPOCHS_PER_DAY)) / 8.7;
+    assert!((0.3..0.6).contains(&swept));
     // (Within the 0.004 ETH the calm demand asked for: its own exits are swept too.)
     let received = book.liquid_eth + book.redeemed_eth;
     assert!(
@@ -408,9 +456,9 @@ fn a_calm_pool_with_withdrawals_loses_nothing() {
 #[test]
 fn a_loss_triggers_a_decaying_run_pulse() {
     // A 1% loss on day 10.5 (≥ the 10 bp trigger) adds 5% × e^(−(t − 10.5)/3) a day to the
-    // 0.1% calm rate, seen from day 11 on. Every step a share 1 − e^(−h) of the holders not
-    // yet queued asks, so over the horizon 1 − e^(−Σ h) of the supply asks — whatever the
-    // queue does.
+    // 0.1% calm rate from that moment. Holders who have not asked yet ask at that hazard, so
+    // over the horizon 1 − e^(−∫h) of the supply asks — whatever the queue does — with
+    // ∫h = 40 × 0.001 + 0.05 × 3 × (1 − e^(−29.5/3)).
     let model = pool(
         4,
         40,
@@ -419,16 +467,14 @@ fn a_loss_triggers_a_decaying_run_pulse() {
          [withdrawals.demand.trigger]\nmin_loss_bps = 10\nshare_per_day = 0.05\ndecay_days = 3\n",
     );
     let r = simulate(&model);
-    let pulse: f64 = (11..40)
-        .map(|k| 0.05 * (-(f64::from(k) - 10.5) / 3.0).exp())
-        .sum();
+    let pulse = 0.05 * 3.0 * -(-29.5f64 / 3.0).exp_m1();
     let expected = -(-(40.0 * 0.001 + pulse)).exp_m1();
     for (&asked, &start) in column(&r, "requested_share")
         .iter()
         .zip(column(&r, "stress_start_days"))
     {
-        assert!((asked - expected).abs() < 1e-12, "{asked} vs {expected}");
-        assert_eq!(start, 11.0, "the worst stress starts with the pulse");
+        assert!((asked - expected).abs() < 1e-10, "{asked} vs {expected}");
+        assert_eq!(start, 10.5, "the worst stress starts with the pulse");
     }
     // Below the threshold nothing happens: 40 days of the calm rate.
     let small = pool(
@@ -443,41 +489,51 @@ fn a_loss_triggers_a_decaying_run_pulse() {
     assert!(
         column(&r, "requested_share")
             .iter()
-            .all(|&a| (a - calm).abs() < 1e-12)
+            .all(|&a| (a - calm).abs() < 1e-10)
     );
 }
 
 #[test]
 fn a_pause_stops_the_front_door() {
     // A 10% slash of the book on day 5.5 (0.9% of the assets, the 1 M ETH buffer included)
-    // pauses withdrawals for 10 days, to day 15.5. Liquidity is
-    // plentiful and there is no cooldown, so requests are paid the day they are made —
-    // except those made on days 6-15, all paid on day 16: the back of day 6's waits 10 days.
+    // pauses withdrawals for 10 days, to day 15.5. Liquidity is plentiful and there is no
+    // cooldown, so requests are paid at the next processing, a minute later — except those
+    // made during the pause, all paid when it ends: the first of them waits 10 days.
+    let pause = "[withdrawals.queue.pause]\nmin_loss_bps = 50\ndays = 10\n";
     let model = pool(
         4,
         40,
-        "[[shocks]]\nname = \"bug\"\nat_days = 5.5\nseverity = 0.1\n\
-         [withdrawals.demand]\nbase_share_per_day = 0.001\n\
-         [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n\
-         [withdrawals.queue.pause]\nmin_loss_bps = 50\ndays = 10\n",
+        &format!(
+            "[[shocks]]\nname = \"bug\"\nat_days = 5.5\nseverity = 0.1\n\
+             [withdrawals.demand]\nbase_share_per_day = 0.001\n\
+             [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n{}{pause}",
+            every_minute()
+        ),
     );
     let r = simulate(&model);
     for (&peak, &t0) in column(&r, "peak_queue_days")
         .iter()
         .zip(column(&r, "redeem_days_t0"))
     {
-        assert!((peak - 10.0).abs() < 1e-9, "{peak}");
-        assert_eq!(t0, 0.0);
+        assert!((10.0..=10.0 + MINUTE + 1e-9).contains(&peak), "{peak}");
+        assert!((t0 - MINUTE).abs() < 1e-9, "{t0}");
     }
-    // A loss below the pause threshold (0.36%) pauses nothing.
+    // A loss below the pause threshold (0.36%) pauses nothing: nobody waits more than the
+    // minute.
     let small = pool(
         4,
         40,
-        "[[shocks]]\nname = \"bug\"\nat_days = 5.5\nseverity = 0.04\n\
-         [withdrawals.demand]\nbase_share_per_day = 0.001\n\
-         [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n\
-         [withdrawals.queue.pause]\nmin_loss_bps = 50\ndays = 10\n",
+        &format!(
+            "[[shocks]]\nname = \"bug\"\nat_days = 5.5\nseverity = 0.04\n\
+             [withdrawals.demand]\nbase_share_per_day = 0.001\n\
+             [withdrawals.buffer]\ninitial_eth = 1000000\ninstant_share = 0\n{}{pause}",
+            every_minute()
+        ),
     );
     let r = simulate(&small);
-    assert!(column(&r, "peak_queue_days").iter().all(|&p| p == 0.0));
+    assert!(
+        column(&r, "peak_queue_days")
+            .iter()
+            .all(|&p| p <= MINUTE + 1e-9)
+    );
 }
