@@ -8,11 +8,12 @@
 //! (slashing, a depeg shock, a mint…) and to each step's end, where [`Market::end_step`]
 //! records price / NAV on the reporting grid. Within an advance the market integrates its
 //! flows — sellers as rates in time, patient buyers at a half-life, interest, loopers
-//! unwinding, liquidity providers leaving — in sub-steps of at most
-//! [`MAX_MOVE_PER_SUBSTEP`] of price / NAV (Strang splitting of buyers and sales), with sales
-//! at once and liquidation cascades at their moment and arbitrage as an instantaneous
-//! barrier (docs/model.md §14). The front door still acts once per step: at a step's start
-//! redeeming holders may sell into the pool instead of queuing ([`Market::divert`]).
+//! unwinding, liquidity providers leaving — in sub-steps in which price / NAV moves by at most
+//! the scenario's `simulation.max_price_move_per_substep` (default [`MAX_MOVE_PER_SUBSTEP`];
+//! Strang splitting of buyers and sales), with sales at once and liquidation cascades at
+//! their moment and arbitrage as an instantaneous barrier (docs/model.md §14). The front door
+//! still acts once per step: at a step's start redeeming holders may sell into the pool
+//! instead of queuing ([`Market::divert`]).
 //!
 //! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
 
@@ -32,13 +33,15 @@ use crate::redemption::Redemption;
 const DUST_LRT: f64 = 1e-12;
 /// Rounds of instant arbitrage per step (capital comes back at once and is reused).
 const ARB_ROUNDS: usize = 16;
-/// Largest move of price / NAV a sub-step may integrate at once ([`Market::advance`]):
-/// the market's resolution in time. The splitting within a sub-step is second order, and at
-/// this tolerance the shipped presets' market metrics are within 1 % of their values at a
-/// tenth of it (docs/model.md §14).
-pub const MAX_MOVE_PER_SUBSTEP: f64 = 3e-3;
+/// Default largest move of price / NAV a sub-step may integrate at once ([`Market::advance`]):
+/// the market's resolution in time, when a scenario does not set
+/// `simulation.max_price_move_per_substep` ([`MarketModel::max_price_move_per_substep`]).
+/// The splitting within a sub-step is second order, and at this tolerance the shipped
+/// presets' market metrics are within 1 % of their values at a tenth of it (docs/model.md
+/// §14).
+pub const MAX_MOVE_PER_SUBSTEP: f64 = lrtsim_scenario::market::DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP;
 /// Shortest sub-step, days (about 0.1 s): a sub-step that would have to be shorter to stay
-/// within [`MAX_MOVE_PER_SUBSTEP`] is counted as unresolved.
+/// within the tolerance is counted as unresolved.
 pub const MIN_SUBSTEP_DAYS: f64 = 1e-6;
 
 /// Share of a sub-step with the discount above `d` (≥ 0), the discount moving from `before`
@@ -537,7 +540,8 @@ impl<'m> Market<'m> {
 
     /// Integrates the market from its clock to `t_to` (days) at NAV `nav`, with the front door
     /// and the lending market if there are (see the module docs): in sub-steps short enough
-    /// that price / NAV moves by no more than [`MAX_MOVE_PER_SUBSTEP`] within one (flows, patient
+    /// that price / NAV moves by no more than the tolerance
+    /// ([`MarketModel::max_price_move_per_substep`]) within one (flows, patient
     /// buyers, unwinding and liquidity flight as rates in time), ending at every flow's start
     /// and end. Within a sub-step: the flows' sales, interest and unwinding, the lenders'
     /// liquidations (a cascade at the prices then), the sub-step's low, patient buyers,
@@ -578,9 +582,10 @@ impl<'m> Market<'m> {
     }
 
     /// The length of the next sub-step from `t0`, at most to `t_to`: the time in which the
-    /// price would move by [`MAX_MOVE_PER_SUBSTEP`] at the current rates — sales (flows and
-    /// loopers unwinding) times the pool's price sensitivity, patient buyers closing the gap,
-    /// liquidity flight — and never past the next start or end of a flow.
+    /// price would move by the tolerance ([`MarketModel::max_price_move_per_substep`]) at the
+    /// current rates — sales (flows and loopers unwinding) times the pool's price sensitivity,
+    /// patient buyers closing the gap, liquidity flight — and never past the next start or end
+    /// of a flow.
     fn substep_days(&mut self, t0: f64, t_to: f64, nav: f64, lending: Option<&LendingBook>) -> f64 {
         let m = self.m;
         let mut end = t_to;
@@ -608,7 +613,7 @@ impl<'m> Market<'m> {
             move_rate += std::f64::consts::LN_2 / h * discount;
         }
         let span = end - t0;
-        let tol = MAX_MOVE_PER_SUBSTEP;
+        let tol = m.max_price_move_per_substep;
         if move_rate * span <= tol {
             return span;
         }
@@ -789,7 +794,8 @@ impl<'m> Market<'m> {
     }
 
     /// Sub-steps integrated on this path so far, and how many of them the smallest sub-step
-    /// allowed could not bring within [`MAX_MOVE_PER_SUBSTEP`].
+    /// allowed could not bring within the tolerance
+    /// ([`MarketModel::max_price_move_per_substep`]).
     pub fn substeps(&self) -> (u64, u64) {
         (self.substeps, self.unresolved)
     }
