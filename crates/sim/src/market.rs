@@ -609,9 +609,10 @@ impl<'m> Market<'m> {
         let q = self.ratio(nav);
         let discount = (1.0 - q).abs();
         let mut move_rate = sell_rate * self.rate * self.pool.price_sensitivity() * q;
-        if let Some(h) = m.recovery_half_life_days {
-            move_rate += std::f64::consts::LN_2 / h * discount;
-        }
+        let buyers_rate = m
+            .recovery_half_life_days
+            .map_or(0.0, |h| std::f64::consts::LN_2 / h * discount);
+        move_rate += buyers_rate;
         let span = end - t0;
         let tol = m.max_price_move_per_substep;
         if move_rate * span <= tol {
@@ -619,20 +620,22 @@ impl<'m> Market<'m> {
         }
         // The gross rates overstate the motion where arbitrage holds the price against the
         // sales (an instantaneous barrier at each sub-step's end): after a sub-step that moved
-        // price / NAV by less than the tolerance, the next one may grow, at most doubling —
-        // but only without patient buyers. They are split against the sales (Strang) and act
-        // on the price the sub-step's sales reach, whatever its net move: where they balance
-        // the sales the splitting's error is (ln 2·h/half-life)²/24 of the discount, and at an
-        // arbitrage barrier they buy on the sales' overshoot below it. A grown sub-step would
-        // err at first order in its length, up to the reporting step that ends it.
+        // price / NAV by less than the tolerance, the next one may grow, at most doubling.
         let mut h = tol / move_rate;
-        if self.last_h > 0.0 && m.recovery_half_life_days.is_none() {
+        if self.last_h > 0.0 {
             let grow = if self.last_move > 0.0 {
                 (tol / self.last_move).min(2.0)
             } else {
                 2.0
             };
             h = h.max(self.last_h * grow);
+        }
+        // Never past the patient buyers' own move of the tolerance, though: they are split
+        // against the sales (Strang), and where the two balance the net move is small while the
+        // splitting's error is not — (ln 2·h/half-life)²/24 of the discount at a balance — so
+        // growth would let the longest sub-step allowed, the reporting step, set the error.
+        if buyers_rate > 0.0 {
+            h = h.min(tol / buyers_rate);
         }
         if h >= span {
             return span;

@@ -533,15 +533,15 @@ fn patient_buyers_against_a_constant_rate_sale_converge_to_the_ode_at_second_ord
                 .max((run.days_over_100bps - over[0]).abs())
                 .max((run.days_over_500bps - over[1]).abs());
             assert_eq!(run.unresolved, 0.0);
-            // Sub-steps: with patient buyers a sub-step is as long as the buyers' and the
-            // sellers' gross moves together take to reach the tolerance (no growth: their
-            // net move says nothing of the splitting's error), and the quiet steps, or those
-            // a step's end cuts short, add one each: (B + S)/tol ≤ N ≤ (B + S)/tol + steps + 2.
-            let gross = (moves.0 + moves.1) / tol;
+            // Sub-steps: the buyers move q by at most the tolerance within one, the buyers'
+            // and sellers' gross moves together by at most the tolerance in the first after a
+            // change of rates (growth lengthens the later ones up to the buyers' bound), and
+            // the quiet steps take one each: B/tol ≲ N ≤ (B + S)/tol + steps + 2.
+            let (b, bs) = (moves.0 / tol, (moves.0 + moves.1) / tol);
             let steps = horizon / step;
             assert!(
-                run.substeps >= 0.98 * gross && run.substeps <= gross + steps + 2.0,
-                "tol {tol}, step {step}: {} sub-steps for {gross:.1} gross moves",
+                run.substeps >= 0.95 * b && run.substeps <= bs + steps + 2.0,
+                "tol {tol}, step {step}: {} sub-steps; buyers' moves {b:.1}, gross {bs:.1}",
                 run.substeps
             );
             if step == 1.0 {
@@ -558,10 +558,10 @@ fn patient_buyers_against_a_constant_rate_sale_converge_to_the_ode_at_second_ord
     println!("buyers and sale: observed order {p:.2} (price / NAV), {p_days:.2} (days over)");
     println!("buyers and sale: sub-steps at daily steps {substeps:?}");
     // Second order: the splitting's error at a balance is (ln 2·h/H)²/24 of the discount, with
-    // h = tol / (2·ln 2/H · discount) there: tol²/(96·discount) ≈ tol²/9.4 here; the transient
-    // toward the balance errs a little more (1.5e-6 = tol²/6 at the default).
+    // h ≈ tol / (ln 2/H · discount) at most: ~tol²/(24·discount) ≈ tol²/2.4 here; the transient
+    // toward the balance (the worst error, around day 2) takes about twice that.
     for (e, tol) in worst.iter().zip(TOLERANCES) {
-        assert!(*e < 0.25 * tol * tol, "tol {tol}: {e:e}");
+        assert!(*e < 1.5 * tol * tol, "tol {tol}: {e:e}");
     }
     assert!((1.7..2.3).contains(&p), "order {p}");
     // The time beyond a threshold converges at second order too (the crossing on the way up,
