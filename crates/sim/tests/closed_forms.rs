@@ -566,8 +566,7 @@ fn patient_buyers_against_a_constant_rate_sale_converge_to_the_ode_at_second_ord
     assert!((1.7..2.3).contains(&p), "order {p}");
     // The time beyond a threshold converges at second order too (the crossing on the way up,
     // during the sale, is interpolated geometrically within its sub-step, exact only for the
-    // decay after it): within
-    // 0.005 day (7 minutes) at the default tolerance.
+    // decay after it): within 0.005 day (7 minutes) at the default tolerance.
     assert!(worst_days[0] < 0.005, "{worst_days:?}");
     assert!(worst_days.windows(2).all(|w| w[1] < w[0]), "{worst_days:?}");
     assert!(p_days > 1.7, "order {p_days}");
