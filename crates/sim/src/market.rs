@@ -36,9 +36,9 @@ const ARB_ROUNDS: usize = 16;
 /// Default largest move of price / NAV a sub-step may integrate at once ([`Market::advance`]):
 /// the market's resolution in time, when a scenario does not set
 /// `simulation.max_price_move_per_substep` ([`MarketModel::max_price_move_per_substep`]).
-/// The splitting within a sub-step is second order, and at this tolerance the shipped
-/// presets' market metrics are within 1 % of their values at a tenth of it (docs/model.md
-/// §14).
+/// At this tolerance the closed-form checks (crates/sim/tests/closed_forms.rs) are within
+/// 2·10⁻⁵ of price / NAV, and steth-2022's and ezeth-2024's market metrics within 1 % of
+/// their values at a hundredth of it (docs/model.md §14).
 pub const MAX_MOVE_PER_SUBSTEP: f64 = lrtsim_scenario::market::DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP;
 /// Shortest sub-step, days (about 0.1 s): a sub-step that would have to be shorter to stay
 /// within the tolerance is counted as unresolved.
