@@ -526,6 +526,7 @@ pub fn report(
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
             horizon_days: model.horizon_days,
             step_days: model.step_days,
+            max_price_move_per_substep: model.market.as_ref().map(|m| m.max_price_move_per_substep),
             importance: importance_info(model, outcome, &sink),
         },
         metrics: stats,

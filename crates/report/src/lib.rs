@@ -72,6 +72,7 @@
 //!         engine_version: "0.1.0".into(),
 //!         horizon_days: 365.0,
 //!         step_days: 1.0,
+//!         max_price_move_per_substep: None,
 //!         importance: None,
 //!     },
 //!     metrics,

@@ -22,6 +22,11 @@ pub struct RunInfo {
     pub horizon_days: f64,
     /// Time step in days.
     pub step_days: f64,
+    /// The market's resolution, `simulation.max_price_move_per_substep` as the run used it
+    /// (its default when the scenario leaves it out): the largest move of price / NAV, a
+    /// fraction of NAV, one sub-step of the market integrates. None without `[market]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_price_move_per_substep: Option<f64>,
     /// How the paths were importance-sampled, if they were (None: plain Monte Carlo, every
     /// path of weight 1).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +78,7 @@ pub struct Tilt {
 /// ```json
 /// { "scenario": "baseline", "scenario_hash": "…", "seed": 42, "paths": 100000,
 ///   "engine_version": "0.1.0", "horizon_days": 365.0, "step_days": 1.0,
+///   "max_price_move_per_substep": 0.003,
 ///   "importance": { "method": "manual", "tilts": [{"source": …, "kind": …, "value": …}],
 ///       "effective_sample_size": …, "mean_weight": …, "mean_weight_se": …, "max_weight": … },
 ///   "levels": [0.9, 0.95, 0.99, 0.995, 0.999],
@@ -83,7 +89,8 @@ pub struct Tilt {
 ///       "worst_paths": [{"path": 123, "value": 0.05}, …] }, … } }
 /// ```
 ///
-/// `importance` is present only for importance-sampled runs. Level keys are the levels' shortest
+/// `max_price_move_per_substep` is present only for runs with a market, `importance` only for
+/// importance-sampled runs. Level keys are the levels' shortest
 /// round-trip decimal (`{}` of `f64`), `levels` is taken from the first metric (all metrics
 /// normally share them) and non-finite numbers become `null`. `worst_paths` lists
 /// [`MetricStats::worst_paths`] (up to [`WORST_PATHS`](crate::WORST_PATHS) paths with a loss
@@ -122,7 +129,10 @@ impl Summary {
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let i = &self.info;
-        let mut map = serializer.serialize_map(Some(9 + usize::from(i.importance.is_some())))?;
+        let entries = 9
+            + usize::from(i.max_price_move_per_substep.is_some())
+            + usize::from(i.importance.is_some());
+        let mut map = serializer.serialize_map(Some(entries))?;
         map.serialize_entry("scenario", &i.scenario)?;
         map.serialize_entry("scenario_hash", &i.scenario_hash)?;
         map.serialize_entry("seed", &i.seed)?;
@@ -130,6 +140,9 @@ impl Serialize for Summary {
         map.serialize_entry("engine_version", &i.engine_version)?;
         map.serialize_entry("horizon_days", &i.horizon_days)?;
         map.serialize_entry("step_days", &i.step_days)?;
+        if let Some(tol) = i.max_price_move_per_substep {
+            map.serialize_entry("max_price_move_per_substep", &tol)?;
+        }
         if let Some(imp) = &i.importance {
             map.serialize_entry("importance", imp)?;
         }
@@ -331,6 +344,7 @@ mod tests {
                 engine_version: "0.1.0".into(),
                 horizon_days: 365.0,
                 step_days: 1.0,
+                max_price_move_per_substep: None,
                 importance: None,
             },
             // Not in alphabetical order, to check that the order is kept.
@@ -376,6 +390,23 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert!(back["metrics"]["empty"]["mean"].is_null());
         assert!(back["metrics"]["empty"]["var_ci"]["0.99"][0].is_null());
+    }
+
+    #[test]
+    fn json_market_resolution_follows_the_step() {
+        let mut s = sample_summary();
+        let plain = serde_json::to_string_pretty(&s).unwrap();
+        assert!(!plain.contains("max_price_move_per_substep"));
+        s.info.max_price_move_per_substep = Some(0.003);
+        s.info.importance = Some(importance());
+        let text = serde_json::to_string_pretty(&s).unwrap();
+        let (step, tol, imp) = (
+            text.find("\"step_days\"").unwrap(),
+            text.find("\"max_price_move_per_substep\"").unwrap(),
+            text.find("\"importance\"").unwrap(),
+        );
+        assert!(step < tol && tol < imp);
+        assert_eq!(s.to_json()["max_price_move_per_substep"], 0.003);
     }
 
     fn importance() -> ImportanceInfo {

@@ -17,6 +17,17 @@ pub const CURVE_ADMIN_FEE_SHARE: f64 = 0.5;
 /// Default StableSwap amplification.
 pub const DEFAULT_AMPLIFICATION: f64 = 100.0;
 
+/// Default of `simulation.max_price_move_per_substep`: the largest move of price / NAV one
+/// sub-step of the market may integrate at once (docs/model.md §14).
+pub const DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP: f64 = 3e-3;
+
+/// Range of `simulation.max_price_move_per_substep`, (lower, upper]. Sub-steps grow in number
+/// as 1 / the tolerance and the splitting error falls as its square: at 10⁻⁶ a path whose
+/// price moves by half takes some 10⁶ sub-steps for an error far below the pool solvers'
+/// rounding; above 5 % a sub-step is coarser than the discount thresholds a scenario reports
+/// (100 bp by default).
+pub const MAX_PRICE_MOVE_PER_SUBSTEP_RANGE: (f64, f64) = (1e-6, 0.05);
+
 /// The secondary market of a scenario.
 #[derive(Debug, Clone)]
 pub struct MarketModel {
@@ -53,6 +64,9 @@ pub struct MarketModel {
     pub position_eth: f64,
     /// Discount thresholds, fractions, with their basis points for column names.
     pub thresholds: Vec<(f64, u32)>,
+    /// The market's resolution: the largest move of price / NAV (a fraction of NAV) one
+    /// sub-step may integrate (`simulation.max_price_move_per_substep`).
+    pub max_price_move_per_substep: f64,
 }
 
 /// Liquidity providers, compiled.
@@ -191,6 +205,10 @@ impl MarketModel {
                 .iter()
                 .map(|&b| (b / BPS, b.round() as u32))
                 .collect(),
+            max_price_move_per_substep: s
+                .simulation
+                .max_price_move_per_substep
+                .unwrap_or(DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP),
         })
     }
 }

@@ -223,6 +223,11 @@ pub struct Simulation {
     pub step_days: f64,
     /// Seed of every random stream of the run.
     pub seed: u64,
+    /// The market's resolution in time (needs `[market]`): the largest move of price / NAV,
+    /// a fraction of NAV, that one of its sub-steps may integrate at once, in (1e-6, 0.05].
+    /// Absent: 0.003 (`market::DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price_move_per_substep: Option<f64>,
 }
 
 /// `[pool]`: the one pile of collateral every promise is backed by.

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::beacon::Fork;
 use crate::error::Diagnostic;
 use crate::importance::{MAX_FACTOR_SHIFT, Slot, source_slot, tiltable};
+use crate::market::MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
 use crate::spec::{
     CopulaFamily, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind, Lending,
@@ -197,6 +198,18 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
                 "simulation.step_days",
                 format!("gives {steps} steps; at most {MAX_STEPS} are allowed"),
             );
+        }
+    }
+    if let Some(tol) = sim.max_price_move_per_substep {
+        const PATH: &str = "simulation.max_price_move_per_substep";
+        if s.market.is_none() {
+            c.push(
+                PATH,
+                "applies to scenarios with [market] only (the market's resolution in time)",
+            );
+        } else {
+            let (lo, hi) = MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
+            c.finite_in_open_closed(PATH, tol, lo, hi);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use lrtsim_scenario::market::DEFAULT_AMPLIFICATION;
+use lrtsim_scenario::market::{DEFAULT_AMPLIFICATION, DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP};
 use lrtsim_scenario::spec::{ExploitKind, LenderVersion, LossKind, OracleKind, PoolKind};
 use lrtsim_scenario::{ScenarioError, Severity, load_str};
 
@@ -955,6 +955,60 @@ fn market_defaults_are_resolved() {
     );
     let c = k.confidence.unwrap();
     assert_eq!((c.sell_days, c.min_loss_fraction), (1.0, 0.0001));
+}
+
+#[test]
+fn the_market_resolution_is_a_simulation_setting_with_a_default() {
+    let full = format!("{GOOD}{MARKET}");
+    let tol = |text: &str, sets: &[String]| {
+        load_str(text, Path::new("s.toml"), sets)
+            .unwrap()
+            .market
+            .unwrap()
+            .max_price_move_per_substep
+    };
+    assert_eq!(tol(&full, &[]), DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP);
+    assert_eq!(DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP, 0.003);
+    for v in [0.05, 1e-4, 1.1e-6] {
+        let set = format!("simulation.max_price_move_per_substep={v:e}");
+        assert_eq!(tol(&full, &[set]), v);
+    }
+    // Left out, it is not part of the resolved scenario (whose hash older runs recorded).
+    let m = load_str(&full, Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(m.scenario.simulation.max_price_move_per_substep, None);
+    let set = load_str(
+        &full,
+        Path::new("s.toml"),
+        &["simulation.max_price_move_per_substep=0.003".into()],
+    )
+    .unwrap();
+    assert_ne!(m.scenario_hash, set.scenario_hash);
+
+    // Out of range, located at the key.
+    let text = full.replace("seed = 1\n", "seed = 1\nmax_price_move_per_substep = 0.1\n");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:6:1: simulation.max_price_move_per_substep: must be in (0.000001, 0.05], got 0.1"),
+        "{e}"
+    );
+    for bad in ["1e-6", "0", "-0.001", "nan"] {
+        let e = err(
+            &full,
+            &[&format!("simulation.max_price_move_per_substep={bad}")],
+        );
+        assert!(
+            e.contains("simulation.max_price_move_per_substep: must be in (0.000001, 0.05]"),
+            "{bad}: {e}"
+        );
+    }
+    // Without a market there is nothing to resolve.
+    let e = err(GOOD, &["simulation.max_price_move_per_substep=0.001"]);
+    assert!(
+        e.contains(
+            "simulation.max_price_move_per_substep: applies to scenarios with [market] only"
+        ),
+        "{e}"
+    );
 }
 
 #[test]

@@ -8,11 +8,12 @@
 //! (slashing, a depeg shock, a mint…) and to each step's end, where [`Market::end_step`]
 //! records price / NAV on the reporting grid. Within an advance the market integrates its
 //! flows — sellers as rates in time, patient buyers at a half-life, interest, loopers
-//! unwinding, liquidity providers leaving — in sub-steps of at most
-//! [`MAX_MOVE_PER_SUBSTEP`] of price / NAV (Strang splitting of buyers and sales), with sales
-//! at once and liquidation cascades at their moment and arbitrage as an instantaneous
-//! barrier (docs/model.md §14). The front door still acts once per step: at a step's start
-//! redeeming holders may sell into the pool instead of queuing ([`Market::divert`]).
+//! unwinding, liquidity providers leaving — in sub-steps in which price / NAV moves by at most
+//! the scenario's `simulation.max_price_move_per_substep` (default [`MAX_MOVE_PER_SUBSTEP`];
+//! Strang splitting of buyers and sales), with sales at once and liquidation cascades at
+//! their moment and arbitrage as an instantaneous barrier (docs/model.md §14). The front door
+//! still acts once per step: at a step's start redeeming holders may sell into the pool
+//! instead of queuing ([`Market::divert`]).
 //!
 //! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
 
@@ -32,13 +33,15 @@ use crate::redemption::Redemption;
 const DUST_LRT: f64 = 1e-12;
 /// Rounds of instant arbitrage per step (capital comes back at once and is reused).
 const ARB_ROUNDS: usize = 16;
-/// Largest move of price / NAV a sub-step may integrate at once ([`Market::advance`]):
-/// the market's resolution in time. The splitting within a sub-step is second order, and at
-/// this tolerance the shipped presets' market metrics are within 1 % of their values at a
-/// tenth of it (docs/model.md §14).
-pub const MAX_MOVE_PER_SUBSTEP: f64 = 3e-3;
+/// Default largest move of price / NAV a sub-step may integrate at once ([`Market::advance`]):
+/// the market's resolution in time, when a scenario does not set
+/// `simulation.max_price_move_per_substep` ([`MarketModel::max_price_move_per_substep`]).
+/// At this tolerance the closed-form checks (crates/sim/tests/closed_forms.rs) are within
+/// 2·10⁻⁵ of price / NAV, and steth-2022's and ezeth-2024's market metrics within 1 % of
+/// their values at a hundredth of it (docs/model.md §14).
+pub const MAX_MOVE_PER_SUBSTEP: f64 = lrtsim_scenario::market::DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP;
 /// Shortest sub-step, days (about 0.1 s): a sub-step that would have to be shorter to stay
-/// within [`MAX_MOVE_PER_SUBSTEP`] is counted as unresolved.
+/// within the tolerance is counted as unresolved.
 pub const MIN_SUBSTEP_DAYS: f64 = 1e-6;
 
 /// Share of a sub-step with the discount above `d` (≥ 0), the discount moving from `before`
@@ -530,7 +533,8 @@ impl<'m> Market<'m> {
 
     /// Integrates the market from its clock to `t_to` (days) at NAV `nav`, with the front door
     /// and the lending market if there are (see the module docs): in sub-steps short enough
-    /// that price / NAV moves by no more than [`MAX_MOVE_PER_SUBSTEP`] within one (flows, patient
+    /// that price / NAV moves by no more than the tolerance
+    /// ([`MarketModel::max_price_move_per_substep`]) within one (flows, patient
     /// buyers, unwinding and liquidity flight as rates in time), ending at every flow's start
     /// and end. Within a sub-step: the flows' sales, interest and unwinding, the lenders'
     /// liquidations (a cascade at the prices then), the sub-step's low, patient buyers,
@@ -571,9 +575,10 @@ impl<'m> Market<'m> {
     }
 
     /// The length of the next sub-step from `t0`, at most to `t_to`: the time in which the
-    /// price would move by [`MAX_MOVE_PER_SUBSTEP`] at the current rates — sales (flows and
-    /// loopers unwinding) times the pool's price sensitivity, patient buyers closing the gap,
-    /// liquidity flight — and never past the next start or end of a flow.
+    /// price would move by the tolerance ([`MarketModel::max_price_move_per_substep`]) at the
+    /// current rates — sales (flows, loopers unwinding and the front door's sellers) times the
+    /// pool's price sensitivity, patient buyers closing the gap, liquidity flight — never past
+    /// the next start or end of a flow, nor longer than the front door's own sub-step.
     fn substep_days(
         &mut self,
         t0: f64,
@@ -614,17 +619,18 @@ impl<'m> Market<'m> {
         }
         // How fast price / NAV moves, in absolute terms (a pool far below NAV moves little).
         let mut move_rate = sell_rate * self.rate * self.pool.price_sensitivity() * q;
-        if let Some(h) = m.recovery_half_life_days {
-            move_rate += std::f64::consts::LN_2 / h * discount;
-        }
+        let buyers_rate = m
+            .recovery_half_life_days
+            .map_or(0.0, |h| std::f64::consts::LN_2 / h * discount);
+        move_rate += buyers_rate;
         let span = end - t0;
-        let tol = MAX_MOVE_PER_SUBSTEP;
+        let tol = m.max_price_move_per_substep;
         if move_rate * span <= tol {
             return span.min(front_max);
         }
-        // The gross rates overstate the motion where sellers and buyers balance (a stiff
-        // equilibrium): after a sub-step that moved price / NAV by less than the tolerance,
-        // the next one may grow, at most doubling.
+        // The gross rates overstate the motion where arbitrage holds the price against the
+        // sales (an instantaneous barrier at each sub-step's end): after a sub-step that moved
+        // price / NAV by less than the tolerance, the next one may grow, at most doubling.
         let mut h = tol / move_rate;
         if self.last_h > 0.0 {
             let grow = if self.last_move > 0.0 {
@@ -633,6 +639,13 @@ impl<'m> Market<'m> {
                 2.0
             };
             h = h.max(self.last_h * grow);
+        }
+        // Never past the patient buyers' own move of the tolerance, though: they are split
+        // against the sales (Strang), and where the two balance the net move is small while the
+        // splitting's error is not — (ln 2·h/half-life)²/24 of the discount at a balance — so
+        // growth would let the longest sub-step allowed, the reporting step, set the error.
+        if buyers_rate > 0.0 {
+            h = h.min(tol / buyers_rate);
         }
         if h >= span {
             return span.min(front_max);
@@ -810,7 +823,8 @@ impl<'m> Market<'m> {
     }
 
     /// Sub-steps integrated on this path so far, and how many of them the smallest sub-step
-    /// allowed could not bring within [`MAX_MOVE_PER_SUBSTEP`].
+    /// allowed could not bring within the tolerance
+    /// ([`MarketModel::max_price_move_per_substep`]).
     pub fn substeps(&self) -> (u64, u64) {
         (self.substeps, self.unresolved)
     }
