@@ -25,7 +25,7 @@ use lrtsim_scenario::spec::{OracleKind, PoolKind};
 
 use crate::amm::{Fees, Invariant, Pool, Quote};
 use crate::bands::PriceBands;
-use crate::lending::LendingBook;
+use crate::lending::{LendingBook, PriceReads};
 use crate::redemption::Redemption;
 
 /// Sales left in a flow below this many LRT are dropped (rounding).
@@ -116,7 +116,8 @@ pub struct Market<'m> {
     /// The market's clock: how far [`Market::advance`] has integrated, days.
     t_days: f64,
     /// Sub-steps integrated so far on this path, and those the smallest sub-step allowed
-    /// ([`MIN_SUBSTEP_DAYS`]) could not bring within the tolerance.
+    /// ([`MIN_SUBSTEP_DAYS`]) could not bring within the tolerance, plus the liquidation
+    /// cascades stopped at their safety bound.
     substeps: u64,
     unresolved: u64,
     supply0_lrt: f64,
@@ -487,25 +488,34 @@ impl<'m> Market<'m> {
         }
     }
 
-    /// Liquidations at the current prices, iterated to a fixed point: liquidators sell what
-    /// they seize into the pool at once, which (with a market or TWAP oracle) can make more
-    /// positions liquidatable.
-    ///
-    /// Liquidations at the current prices, iterated to a fixed point: liquidators seize what
-    /// they can sell at a profit — into the pool down to where its price, after the fee, is
-    /// the oracle price / (1 + bonus), what they repay per LRT seized — and sell it at once,
-    /// which (with a market or TWAP oracle) can make more positions liquidatable. After every
-    /// round arbitrageurs buy back with what capital they have left, so the cascade runs into
-    /// their bids before it runs into an empty pool. Positions liquidators cannot sell at a
-    /// profit stay open (an exchange-rate oracle far above a crashed pool).
+    /// The liquidation cascade now (docs/model.md §15, [`LendingBook::liquidate_capped`]):
+    /// liquidation calls one after the other, the most underwater position first, each
+    /// reading the oracle where the previous one's sale left it, until nothing is
+    /// liquidatable at the price read. Liquidators seize what they can sell at a profit —
+    /// into the pool down to where its price, after the fee, is the oracle price /
+    /// (1 + bonus), what they repay per LRT seized — and sell it at once, which (with a
+    /// market oracle) can make the next position liquidatable; a TWAP and the exchange rate
+    /// do not move within the instant, so there the cascade is one pass at their price.
+    /// After every sale arbitrageurs buy back with what capital they have left, so the
+    /// cascade runs into their bids before it runs into an empty pool. Positions liquidators
+    /// cannot sell at a profit stay open (an exchange-rate oracle far above a crashed pool).
+    /// A cascade that reaches the safety bound on calls counts as unresolved
+    /// ([`Market::substeps`]). Returns whether any position was liquidated.
     fn cascade(
         &mut self,
         nav: f64,
         book: &mut LendingBook,
         mut front: Option<&mut Redemption>,
     ) -> bool {
+        if !book.has_liquidatable(self.oracle_price(&self.pool, nav)) {
+            return false;
+        }
         let rate = self.rate;
         let bonus = book.params().liquidator_bonus();
+        let reads = match self.oracle {
+            OracleKind::Market => PriceReads::Moving,
+            OracleKind::ExchangeRate | OracleKind::Twap => PriceReads::Fixed,
+        };
         // The arbitrageurs' prices stay the same through the cascade (the NAV, the rate and
         // the posted wait are those of the step).
         let arb = self
@@ -515,6 +525,7 @@ impl<'m> Market<'m> {
         let pool = Cell::new(self.pool);
         let mut arbs = self.arbs;
         let cascade = book.liquidate_capped(
+            reads,
             || self.oracle_price(&pool.get(), nav),
             |oracle| {
                 let floor = oracle / ((1.0 + bonus) * rate);
@@ -532,7 +543,10 @@ impl<'m> Market<'m> {
         );
         self.pool = pool.get();
         self.arbs = arbs;
-        cascade.rounds > 0
+        if cascade.unresolved {
+            self.unresolved += 1;
+        }
+        cascade.calls > 0
     }
 
     /// Integrates the market from its clock to `t_to` (days) at NAV `nav`, with the front door
@@ -789,7 +803,9 @@ impl<'m> Market<'m> {
     }
 
     /// Sub-steps integrated on this path so far, and how many of them the smallest sub-step
-    /// allowed could not bring within [`MAX_MOVE_PER_SUBSTEP`].
+    /// allowed could not bring within [`MAX_MOVE_PER_SUBSTEP`] — counting with them the
+    /// liquidation cascades that stopped at their safety bound
+    /// ([`crate::lending::MAX_CASCADE_CALLS`]): either way, unresolved.
     pub fn substeps(&self) -> (u64, u64) {
         (self.substeps, self.unresolved)
     }
