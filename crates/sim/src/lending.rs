@@ -24,7 +24,7 @@
 //!
 //! ```text
 //! cf = 1                   if HF ≤ full_close_below_hf (CLOSE_FACTOR_HF_THRESHOLD, 0.95)
-//!    = close_factor        otherwise                          ([`LendingParams::aave_close_factor_at`])
+//!    = close_factor        otherwise          (LendingParams::aave_close_factor_at)
 //! repay r = cf·D,  seize s = r·(1 + bonus)/p
 //! if s ≥ C:  seize all C, repay r = C·p/(1 + bonus); the debt left, D − r, is burned as
 //!            the reserve's deficit (v3.3) or stays owed on the empty position (v3.2)

@@ -10,9 +10,11 @@
 //! flows — sellers as rates in time, patient buyers at a half-life, interest, loopers
 //! unwinding, liquidity providers leaving — in sub-steps of at most
 //! [`MAX_MOVE_PER_SUBSTEP`] of price / NAV (Strang splitting of buyers and sales), with sales
-//! at once and liquidation cascades at their moment and arbitrage as an instantaneous
-//! barrier (docs/model.md §14). The front door still acts once per step: at a step's start
-//! redeeming holders may sell into the pool instead of queuing ([`Market::divert`]).
+//! at once and liquidation cascades at their moment — a position's the moment the lender's
+//! oracle crosses its threshold, within a sub-step as much as at its ends (docs/model.md
+//! §15) — and arbitrage as an instantaneous barrier (docs/model.md §14). The front door still
+//! acts once per step: at a step's start redeeming holders may sell into the pool instead of
+//! queuing ([`Market::divert`]).
 //!
 //! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
 
@@ -40,6 +42,11 @@ pub const MAX_MOVE_PER_SUBSTEP: f64 = 3e-3;
 /// Shortest sub-step, days (about 0.1 s): a sub-step that would have to be shorter to stay
 /// within [`MAX_MOVE_PER_SUBSTEP`] is counted as unresolved.
 pub const MIN_SUBSTEP_DAYS: f64 = 1e-6;
+/// How far past a position's threshold (relative, in price or health factor) a continuous
+/// move — a flow's sales, interest — stops so that the position is liquidated there, at its
+/// moment: far below any tolerance of the model, far above the rounding of a health factor
+/// ([`crate::lending::HF_ROUNDING`]).
+const STOP_PAST_THRESHOLD: f64 = 1e-12;
 
 /// Share of a sub-step with the discount above `d` (≥ 0), the discount moving from `before`
 /// to `after` geometrically when both are positive (exact for patient buyers closing the gap
@@ -397,12 +404,18 @@ impl<'m> Market<'m> {
     /// exceeds the LRT's yield by the spread, a share of every position unwinds — it sells
     /// collateral into the pool for the ETH its debt needs (if the pool can pay it) and
     /// releases the rest.
+    ///
+    /// Interest accrues continuously: where it takes a position's health factor (or the
+    /// looper's) below 1 within the sub-step, the accrual stops there for the liquidations,
+    /// then goes on. The unwinding loopers' sale stops likewise at every threshold it takes a
+    /// market oracle across ([`Market::sell_through_thresholds`]).
     fn borrow_step(
         &mut self,
         t0: f64,
         dt: f64,
+        nav: f64,
         book: &mut LendingBook,
-        front: Option<&mut Redemption>,
+        mut front: Option<&mut Redemption>,
     ) {
         let Some(r) = self.rates else { return };
         let withdrawn: f64 = self
@@ -417,7 +430,24 @@ impl<'m> Market<'m> {
         let u = if supply > debt { debt / supply } else { 1.0 };
         let rate = r.rate(u);
         self.peak_rate = self.peak_rate.max(rate);
-        book.accrue((rate * dt / lrtsim_scenario::DAYS_PER_YEAR).exp());
+        // Debt grows as e^(g·t): a health factor h > 1 at the oracle price now falls to
+        // 1 − STOP_PAST_THRESHOLD after (ln h − ln(1 − STOP_PAST_THRESHOLD))/g.
+        let g = rate / lrtsim_scenario::DAYS_PER_YEAR;
+        let mut left = dt;
+        for _ in 0..book.params().max_calls {
+            let p = self.oracle_price(&self.pool, nav);
+            let cross = match book.lowest_healthy_health_factor(p) {
+                Some(hf) if g > 0.0 => (hf.ln() - (-STOP_PAST_THRESHOLD).ln_1p()) / g,
+                _ => f64::INFINITY,
+            };
+            if cross >= left {
+                break;
+            }
+            book.accrue((g * cross).exp());
+            left -= cross;
+            self.liquidations(nav, book, front.as_deref_mut());
+        }
+        book.accrue((g * left).exp());
         self.unwinding = rate - r.lrt_yield_per_year > r.unwind_spread_per_year;
         if self.unwinding {
             let share = -(-r.unwind_share_per_day * dt).exp_m1();
@@ -434,8 +464,9 @@ impl<'m> Market<'m> {
                 && let Some(dz) = self.pool.sell_for_eth(repay)
                 && dz / self.rate <= released
             {
-                self.pool.sell(dz);
+                // Unwinding moves no health factor; its sale may move a market oracle.
                 book.unwind(share);
+                self.sell_through_thresholds(dz, nav, Some(book), front);
             }
         }
     }
@@ -486,6 +517,21 @@ impl<'m> Market<'m> {
         while self.twap_samples.len() > 1 && self.twap_samples[1].0 <= start {
             self.twap_samples.pop_front();
         }
+    }
+
+    /// Liquidations now ([`Market::cascade`]); if any, the price right after them, before
+    /// anyone responds, is a point of the path. Returns whether any position was liquidated.
+    fn liquidations(
+        &mut self,
+        nav: f64,
+        book: &mut LendingBook,
+        front: Option<&mut Redemption>,
+    ) -> bool {
+        let liquidated = self.cascade(nav, book, front);
+        if liquidated {
+            self.record_low(nav);
+        }
+        liquidated
     }
 
     /// The liquidation cascade now (docs/model.md §15, [`LendingBook::liquidate_capped`]):
@@ -549,13 +595,67 @@ impl<'m> Market<'m> {
         cascade.calls > 0
     }
 
+    /// Sells `units` pool units of LRT that holders sell as a rate in time (a flow's share of
+    /// the sub-step, unwinding loopers) into the pool. With a market oracle the sale stops
+    /// wherever the price crosses a position's threshold price (or the looper's), just past
+    /// it, for the liquidations to happen at that moment, and then goes on: the sale's
+    /// pieces and the liquidations in between, in the order a continuous sale meets them.
+    /// Arbitrageurs bid at every stop first, as they do after any sale.
+    fn sell_through_thresholds(
+        &mut self,
+        mut units: f64,
+        nav: f64,
+        lending: Option<&mut LendingBook>,
+        mut front: Option<&mut Redemption>,
+    ) {
+        if let (Some(book), OracleKind::Market) = (lending, self.oracle) {
+            // Every stop liquidates a position or the looper (or leaves a position waiting
+            // for its liquidators, no longer a threshold below the price): the bound is a
+            // safety net only.
+            for _ in 0..book.params().max_calls {
+                let Some(threshold) = book.next_threshold_below(self.price_eth()) else {
+                    break;
+                };
+                let target = threshold * (1.0 - STOP_PAST_THRESHOLD) / self.rate;
+                let to_threshold = self.pool.sell_to_price_units(target, Quote::Marginal);
+                if to_threshold >= units {
+                    break;
+                }
+                if to_threshold > 0.0 {
+                    self.pool.sell(to_threshold);
+                    units -= to_threshold;
+                }
+                // Arbitrageurs respond to every sale at once (an instantaneous barrier, §14):
+                // while their bids hold the price above the threshold, the rest of the sale
+                // goes through them and nobody is liquidated — unless their capital runs out
+                // on the way, and then at the price the rest leaves.
+                if self.m.arbitrage.is_some() {
+                    self.arbitrage_now(nav, front.as_deref_mut());
+                    if self.price_eth() > target * self.rate {
+                        self.pool.sell(units);
+                        units = 0.0;
+                        self.arbitrage_now(nav, front.as_deref_mut());
+                        self.liquidations(nav, book, front.as_deref_mut());
+                        break;
+                    }
+                }
+                self.liquidations(nav, book, front.as_deref_mut());
+            }
+        }
+        if units > 0.0 {
+            self.pool.sell(units);
+        }
+    }
+
     /// Integrates the market from its clock to `t_to` (days) at NAV `nav`, with the front door
     /// and the lending market if there are (see the module docs): in sub-steps short enough
     /// that price / NAV moves by no more than [`MAX_MOVE_PER_SUBSTEP`] within one (flows, patient
     /// buyers, unwinding and liquidity flight as rates in time), ending at every flow's start
-    /// and end. Within a sub-step: the flows' sales, interest and unwinding, the lenders'
-    /// liquidations (a cascade at the prices then), the sub-step's low, patient buyers,
-    /// arbitrage, time above the thresholds, liquidity providers.
+    /// and end. Within a
+    /// sub-step: sales at once and the liquidations they (or an event since the last
+    /// sub-step) set off, patient buyers, the flows' sales, interest and unwinding — each
+    /// stopping at the thresholds it crosses for the liquidations there — the sub-step's
+    /// low, patient buyers, arbitrage, time above the thresholds, liquidity providers.
     pub fn advance(
         &mut self,
         t_to: f64,
@@ -655,7 +755,7 @@ impl<'m> Market<'m> {
         t1: f64,
         nav: f64,
         mut front: Option<&mut Redemption>,
-        lending: Option<&mut LendingBook>,
+        mut lending: Option<&mut LendingBook>,
         minted_lrt: f64,
     ) {
         let m = self.m;
@@ -701,21 +801,34 @@ impl<'m> Market<'m> {
                 self.last_h = 0.0;
             }
         }
+        // Liquidations at the sub-step's start: an event (a slashing moving the NAV, a mint's
+        // borrowing) or a sale at once may have left positions liquidatable, and liquidators
+        // waiting for a better market may find one.
+        if let Some(book) = lending.as_deref_mut()
+            && self.liquidations(nav, book, front.as_deref_mut())
+        {
+            before = 1.0 - self.ratio(nav);
+            self.last_h = 0.0;
+        }
 
         // Patient buyers and the spread sales: buyers h/2, sellers h, buyers h/2 (Strang
         // splitting, second order in h), with the lenders after the sales.
         self.recover(nav, 0.5 * h);
         if spread > DUST_LRT {
-            self.pool.sell(spread * self.rate);
+            self.sell_through_thresholds(
+                spread * self.rate,
+                nav,
+                lending.as_deref_mut(),
+                front.as_deref_mut(),
+            );
             self.sold_lrt += spread;
         }
         if let Some(book) = lending {
-            self.borrow_step(t0, h, book, front.as_deref_mut());
+            self.borrow_step(t0, h, nav, book, front.as_deref_mut());
             self.t_days = t1;
-            if self.cascade(nav, book, front.as_deref_mut()) {
-                // Liquidations are instantaneous too: a low before anyone responds.
-                self.record_low(nav);
-            }
+            // The oracle at the sub-step's end (a TWAP moves with time), and liquidators
+            // waiting for a better market after the buyers' first half.
+            self.liquidations(nav, book, front.as_deref_mut());
         }
         self.recover(nav, 0.5 * h);
 
