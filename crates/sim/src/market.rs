@@ -504,6 +504,55 @@ impl<'m> Market<'m> {
         integral + price * (t - ti)
     }
 
+    /// The first time in (`t0`, `t_end`] at which the TWAP — the market price held from `t0`
+    /// at its value now, as the sub-step's samples hold it — falls just past the highest
+    /// threshold price below it of a position (or the looper); None if it does not by
+    /// `t_end`. The TWAP is then piecewise linear in time, with a kink wherever the window's
+    /// start passes a sample (or `t0`): the crossing is found segment by segment, exactly. A
+    /// crossing within 1e-9 day of `t0` is put there (a sub-step must move the clock).
+    fn twap_crossing(&self, t0: f64, t_end: f64, book: &LendingBook) -> Option<f64> {
+        let w = self.twap_days;
+        let p = self.price_eth();
+        let i0 = self.price_integral(t0);
+        let integral = |s: f64| {
+            if s <= t0 {
+                self.price_integral(s)
+            } else {
+                i0 + p * (s - t0)
+            }
+        };
+        let twap = |t: f64| (i0 + p * (t - t0) - integral(t - w)) / w;
+        let now = twap(t0);
+        let target = book.next_threshold_below(now)? * (1.0 - STOP_PAST_THRESHOLD);
+        let first = self
+            .twap_samples
+            .partition_point(|&(ts, _, _)| ts + w <= t0);
+        let kinks = self
+            .twap_samples
+            .range(first..)
+            .map(|&(ts, _, _)| ts + w)
+            .chain(std::iter::once(t0 + w))
+            .take_while(|&k| k < t_end)
+            .chain(std::iter::once(t_end));
+        let (mut a, mut fa) = (t0, now - target);
+        for b in kinks {
+            if b <= a {
+                continue;
+            }
+            let fb = twap(b) - target;
+            if fb <= 0.0 {
+                let t = if fa > 0.0 {
+                    a + (b - a) * (fa / (fa - fb))
+                } else {
+                    a
+                };
+                return Some(t.clamp(t0 + 1e-9, b.max(t0 + 1e-9)));
+            }
+            (a, fa) = (b, fb);
+        }
+        None
+    }
+
     /// Records the price held from `t` on (the TWAP's integral), dropping samples before the
     /// window.
     fn twap_sample(&mut self, t: f64) {
@@ -651,7 +700,7 @@ impl<'m> Market<'m> {
     /// and the lending market if there are (see the module docs): in sub-steps short enough
     /// that price / NAV moves by no more than [`MAX_MOVE_PER_SUBSTEP`] within one (flows, patient
     /// buyers, unwinding and liquidity flight as rates in time), ending at every flow's start
-    /// and end. Within a
+    /// and end (and, with a TWAP oracle, where it crosses a position's threshold). Within a
     /// sub-step: sales at once and the liquidations they (or an event since the last
     /// sub-step) set off, patient buyers, the flows' sales, interest and unwinding — each
     /// stopping at the thresholds it crosses for the liquidations there — the sub-step's
@@ -714,6 +763,13 @@ impl<'m> Market<'m> {
         if let (Some(book), Some(r), true) = (lending, self.rates, self.unwinding) {
             sell_rate += r.unwind_share_per_day * book.total_collateral_lrt();
         }
+        // A TWAP moves with time: the sub-step ends where it falls past the next position's
+        // threshold, the moment of that liquidation (read at the sub-step's end).
+        if let (OracleKind::Twap, Some(book)) = (self.oracle, lending)
+            && let Some(t) = self.twap_crossing(t0, end, book)
+        {
+            end = t;
+        }
         // How fast price / NAV moves, in absolute terms (a pool far below NAV moves little).
         let q = self.ratio(nav);
         let discount = (1.0 - q).abs();
@@ -769,6 +825,8 @@ impl<'m> Market<'m> {
         // at every flow's start); the price right after them, before anyone responds, is a
         // low of the path.
         let (mut at_once, mut spread) = (0.0, 0.0);
+        // Whether the price jumped at the sub-step's start.
+        let mut jumped = false;
         for f in &self.flows {
             let lrt = f.in_step(t0, t1);
             if f.end_days <= f.start_days {
@@ -799,6 +857,7 @@ impl<'m> Market<'m> {
                 self.arbitrage_now(nav, front.as_deref_mut());
                 before = 1.0 - self.ratio(nav);
                 self.last_h = 0.0;
+                jumped = true;
             }
         }
         // Liquidations at the sub-step's start: an event (a slashing moving the NAV, a mint's
@@ -809,6 +868,11 @@ impl<'m> Market<'m> {
         {
             before = 1.0 - self.ratio(nav);
             self.last_h = 0.0;
+            jumped = true;
+        }
+        if jumped {
+            // A TWAP averages the price after the jump from now on.
+            self.twap_sample(t0);
         }
 
         // Patient buyers and the spread sales: buyers h/2, sellers h, buyers h/2 (Strang
