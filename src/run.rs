@@ -477,9 +477,9 @@ fn importance_info(
     })
 }
 
-/// Warns on stderr when the market could not integrate some sub-steps within its tolerance
-/// (`market_unresolved_substeps` > 0 on some path): their results may depend on the
-/// resolution.
+/// Warns on stderr when the market could not integrate some sub-steps within its tolerance,
+/// or a liquidation cascade stopped at its safety bound (`market_unresolved_substeps` > 0 on
+/// some path): their results may depend on the resolution.
 pub fn warn_unresolved(model: &Model, summary: &Summary) {
     let unresolved = summary
         .metrics
@@ -490,7 +490,8 @@ pub fn warn_unresolved(model: &Model, summary: &Summary) {
     {
         eprintln!(
             "warning: {}: on {:.2} % of the paths the market met moves too fast for its \
-             shortest sub-step (1e-6 day) to keep within its tolerance (docs/model.md §14); \
+             shortest sub-step (1e-6 day) to keep within its tolerance (docs/model.md §14), \
+             or a liquidation cascade stopped at its safety bound of 10,000 calls (§15); \
              those paths' market results may depend on the resolution",
             model.name,
             100.0 * m.prob_loss

@@ -308,7 +308,7 @@ impl<'m> PathKernel<'m> {
                     full_close_below_hf: l.full_close_below_hf,
                     protocol_fee: l.liquidation_protocol_fee,
                     version: l.version,
-                    max_rounds: lrtsim_scenario::exploit::MAX_CASCADE_ROUNDS,
+                    max_calls: crate::lending::MAX_CASCADE_CALLS,
                 };
                 // Every oracle reads 1 ETH per LRT at t = 0 but a market one on a pool that
                 // starts off peg.

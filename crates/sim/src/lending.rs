@@ -11,32 +11,53 @@
 //! HF = C·p·LT / D          (∞ without debt)
 //! ```
 //!
-//! with LT the liquidation threshold. A bucket opened at health factor h and price p₀ owes
-//! D = C·p₀·LT/h; its leverage, collateral value over equity, is C·p₀/(C·p₀ − D) =
-//! 1/(1 − LT/h) ([`max_leverage`]: Aave LRT E-mode, LT 0.95, looping to h = 1.01 gives
-//! 16.83×).
+//! with LT the liquidation threshold: it is liquidatable below its *threshold price*
+//! D/(C·LT) ([`LendingBook::next_threshold_below`]). A bucket opened at health factor h and
+//! price p₀ owes D = C·p₀·LT/h; its leverage, collateral value over equity, is
+//! C·p₀/(C·p₀ − D) = 1/(1 − LT/h) ([`max_leverage`]: Aave LRT E-mode, LT 0.95, looping to
+//! h = 1.01 gives 16.83×).
 //!
-//! **Liquidation** ([`LendingBook::liquidate`]), as Aave v3's `LiquidationLogic` does it
+//! **One liquidation call**, as Aave v3's `LiquidationLogic` computes it
 //! (`executeLiquidationCall`, `_calculateAvailableCollateralToLiquidate`; v3.2.0 and v3.3.0
-//! of aave-dao/aave-v3-origin). A cascade proceeds in rounds. Each round reads the oracle
-//! price p once and liquidates every position with HF < 1 and collateral left once:
+//! of aave-dao/aave-v3-origin), at oracle price p on a position with HF < 1 and collateral
+//! left:
 //!
 //! ```text
 //! cf = 1                   if HF ≤ full_close_below_hf (CLOSE_FACTOR_HF_THRESHOLD, 0.95)
-//!                          or HF ≤ LT·(1 + bonus)
-//!    = close_factor        otherwise
+//!    = close_factor        otherwise          (LendingParams::aave_close_factor_at)
 //! repay r = cf·D,  seize s = r·(1 + bonus)/p
 //! if s ≥ C:  seize all C, repay r = C·p/(1 + bonus); the debt left, D − r, is burned as
 //!            the reserve's deficit (v3.3) or stays owed on the empty position (v3.2)
 //! of s, the treasury takes protocol_fee × s·bonus/(1 + bonus) (liquidationProtocolFee), the
-//! liquidator the rest
+//! liquidator the rest, and sells it at once (a flash loan: she needs no capital)
 //! ```
 //!
-//! then sells the liquidators' part of the round's seized LRT in one sale (which, for a
-//! market oracle, moves the price the next round reads); the treasury keeps its part. The
-//! cascade ends at the first round in which no position is liquidatable at the price read,
-//! or after `max_rounds` rounds with liquidations ([`Cascade::hit_cap`]). A position with no
-//! collateral left is not liquidatable (Aave reverts: the collateral is no longer enabled).
+//! A position with no collateral left is not liquidatable (Aave reverts: the collateral is no
+//! longer enabled).
+//!
+//! **A cascade** ([`LendingBook::liquidate_capped`]) is the sequence of such calls at one
+//! instant, each reading the oracle after the previous call's sale, as liquidators' atomic
+//! transactions (call, then sale) follow one another on chain:
+//!
+//! ```text
+//! loop:  p = oracle now
+//!        the looper (below) is brought to its end state at p
+//!        the liquidatable position with the lowest HF (the first the falling price crossed),
+//!        if none: the cascade is over (a fixed point: nothing is liquidatable at the price
+//!        the last sale left)
+//!        one call on it at p, scaled to what liquidators can sell at a profit; sell
+//! ```
+//!
+//! With a market oracle each sale moves the price the next call reads, which may make the
+//! next bucket (or the same one again) liquidatable; with an oracle that does not move within
+//! the instant (the exchange rate, a TWAP: [`PriceReads::Fixed`]) every call reads the same
+//! price and the cascade is a single pass bringing every position to its end state at that
+//! price. There is no cap on the number of calls as a modelling device: the sequence ends by
+//! itself (each call closes a position, restores its HF ≥ 1 at the price read, or moves the
+//! price down by at least the liquidators' profitable step). `max_calls`
+//! ([`MAX_CASCADE_CALLS`] in the engine) is only a safety bound, far beyond any cascade of
+//! the shipped scenarios; a cascade that reaches it stops and is reported
+//! ([`Cascade::unresolved`]).
 //!
 //! **Boundaries in f64.** The health factor is C·p·LT/D in f64, a few roundings (≤ 4 ulps)
 //! from its exact value, while Aave's wad arithmetic resolves 1e-18. A health factor within
@@ -50,8 +71,8 @@
 //! than $2,000 of collateral or debt are closed in full, and its refusal to leave less than
 //! $1,000 of either behind.
 //!
-//! **Why full close at HF ≤ LT·(1 + bonus).** A partial liquidation repaying a share cf of
-//! the debt changes the health factor at a fixed price to
+//! **The spiral below LT·(1 + bonus) at a fixed price.** A partial liquidation repaying a
+//! share cf of the debt changes the health factor at a fixed price to
 //!
 //! ```text
 //! HF' = (C·p − cf·D·(1 + bonus))·LT / ((1 − cf)·D),   i.e.   HF' − c = (HF − c)/(1 − cf),
@@ -62,20 +83,24 @@
 //! at or below c it lowers HF (exactly c is a fixed point). Under Aave's rules such a position
 //! is liquidated by half, falls below `full_close_below_hf` and is then closed in full; with
 //! the collateral no longer covering debt × (1 + bonus) that full close seizes everything.
-//! At a fixed price the sequence ends, whatever the number of steps, with all of C seized,
-//! C·p/(1 + bonus) repaid and the rest bad debt (the first step repays cf·D and seizes
+//! At a fixed price the sequence ends, whatever the number of calls, with all of C seized,
+//! C·p/(1 + bonus) repaid and the rest bad debt (the first call repays cf·D and seizes
 //! cf·D·(1 + bonus)/p; the last repays the value of what is left) — exactly what one full
-//! close gives. So a position at or below c is closed in full at once: the spiral ends in
-//! one step and no position can sit at the fixed point. A position above c needs at most
-//! 1 + ⌈ln((1 − c)/(HF − c)) / ln(1/(1 − cf))⌉ rounds at a fixed price.
+//! close gives, while the number of calls grows without bound as HF approaches c. So where
+//! every call reads the same price ([`PriceReads::Fixed`]) a position at or below c is closed
+//! in full at once ([`LendingParams::close_factor_at`]). A position above c needs at most
+//! 1 + ⌈ln((1 − c)/(HF − c)) / ln(1/(1 − cf))⌉ calls at a fixed price. Where the oracle reads
+//! the pool ([`PriceReads::Moving`]) the calls read different prices and end elsewhere (the
+//! second call seizes at the lower price the first one's sale left), so there Aave's close
+//! factor applies call by call; each sale lowers the price, which only speeds the spiral up.
 //!
 //! **The representative looper.** One further position, collateral L/p₀ LRT (worth L ETH at
 //! the t = 0 price p₀) and debt L − 1 ETH for leverage L, so that its equity starts at 1 ETH.
 //! It is liquidated by the same rules at the same prices, but it is hypothetical: its seized
 //! collateral is not sold, and nothing it repays, seizes or loses enters the book's totals or
-//! the [`Cascade`]. Once the market's cascade is over it keeps being liquidated, round after
-//! round at the final price, until it is healthy (still within `max_rounds` rounds in all).
-//! Leverage 1 means no debt: a looper that is never liquidated.
+//! the [`Cascade`]. At every price a cascade reads it is liquidated, call after call at that
+//! price (its calls move no price), until it is healthy or closed. Leverage 1 means no debt: a
+//! looper that is never liquidated.
 //!
 //! **Conservation.** Every ETH lent is repaid, still owed or written off:
 //!
@@ -92,12 +117,12 @@
 //! [`LendingBook::liquidate`] never allocates.
 //!
 //! ```
-//! use lrtsim_sim::lending::{LendingBook, LendingParams};
+//! use lrtsim_sim::lending::{LendingBook, LendingParams, PriceReads};
 //! // One bucket of 100 LRT at health factor 1.05 under Aave's LRT E-mode, looper 10×.
 //! let mut book = LendingBook::new(LendingParams::AAVE_LRT_EMODE, &[(100.0, 1.05)], 1.0, 10.0);
 //! // The oracle falls 6%: HF = 1.05 × 0.94 = 0.987, half the debt is repaid.
-//! let cascade = book.liquidate(|| 0.94, |lrt| lrt * 0.94);
-//! assert_eq!(cascade.rounds, 1);
+//! let cascade = book.liquidate(PriceReads::Fixed, || 0.94, |lrt| lrt * 0.94);
+//! assert_eq!(cascade.calls, 1);
 //! assert!((cascade.repaid_eth - 100.0 * 0.95 / 1.05 / 2.0).abs() < 1e-12);
 //! assert!(book.conservation_residual().abs() < 1e-12);
 //! ```
@@ -108,6 +133,24 @@ pub const OPEN_CAPACITY: usize = 16;
 /// Relative band around a health-factor threshold within which f64 rounding cannot decide
 /// the side (module docs): 4 ulps.
 pub const HF_ROUNDING: f64 = 4.0 * f64::EPSILON;
+
+/// The engine's safety bound on the liquidation calls of one cascade
+/// ([`LendingParams::max_calls`]): not a model of anything — a cascade reaching it is reported
+/// as unresolved. A cascade down a market oracle moves the price by about the liquidators'
+/// bonus per call at the least, so 10,000 calls go far beyond any price a pool can fall to.
+pub const MAX_CASCADE_CALLS: u32 = 10_000;
+
+/// How the oracle a cascade reads responds to the cascade's own sales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceReads {
+    /// It does not move within the instant (the exchange rate; a TWAP, a time average): every
+    /// call reads the same price, and a position at or below the spiral point LT·(1 + bonus)
+    /// is closed in full at once (where Aave's calls at that price would end).
+    Fixed,
+    /// It reads the pool (a market oracle): each call reads the price the previous sale left,
+    /// and Aave's close factor applies call by call.
+    Moving,
+}
 
 pub use lrtsim_scenario::spec::LenderVersion;
 
@@ -130,13 +173,16 @@ pub struct LendingParams {
     pub protocol_fee: f64,
     /// What happens to debt left on a position whose collateral is gone.
     pub version: LenderVersion,
-    /// Most rounds with liquidations in one cascade (≥ 1).
-    pub max_rounds: u32,
+    /// Safety bound on the liquidation calls of one cascade (≥ 1): a cascade reaching it
+    /// stops and is reported ([`Cascade::unresolved`]). Not a modelling device: the engine
+    /// uses [`MAX_CASCADE_CALLS`], which no shipped scenario comes near.
+    pub max_calls: u32,
 }
 
 impl LendingParams {
     /// Aave's LRT E-mode (MECHANICS.md §6): LTV 93%, LT 95%, bonus 1%, close factor 50%,
-    /// full close at HF 0.95 and below, no protocol fee, v3.3; at most 64 rounds per cascade.
+    /// full close at HF 0.95 and below, no protocol fee, v3.3; the engine's safety bound on
+    /// calls per cascade.
     pub const AAVE_LRT_EMODE: LendingParams = LendingParams {
         ltv: 0.93,
         liquidation_threshold: 0.95,
@@ -145,7 +191,7 @@ impl LendingParams {
         full_close_below_hf: 0.95,
         protocol_fee: 0.0,
         version: LenderVersion::V3_3,
-        max_rounds: 64,
+        max_calls: MAX_CASCADE_CALLS,
     };
 
     /// Health factor C·p·LT/D of `collateral_lrt` against `debt_eth` at `price`; ∞ without
@@ -182,15 +228,36 @@ impl LendingParams {
         hf < 1.0 - HF_ROUNDING
     }
 
-    /// The share of the debt one liquidation at health factor `hf` repays: all of it at or
-    /// below `full_close_below_hf` (within the rounding band) or at or below the spiral
-    /// point LT·(1 + bonus) (module docs), else `close_factor`.
-    pub fn close_factor_at(&self, hf: f64) -> f64 {
-        if hf <= self.full_close_below_hf * (1.0 + HF_ROUNDING) || hf <= self.spiral_health_factor()
-        {
+    /// The share of the debt one Aave liquidation call at health factor `hf` may repay: all
+    /// of it at or below `full_close_below_hf` (within the rounding band), else
+    /// `close_factor`.
+    pub fn aave_close_factor_at(&self, hf: f64) -> f64 {
+        if hf <= self.full_close_below_hf * (1.0 + HF_ROUNDING) {
             1.0
         } else {
             self.close_factor
+        }
+    }
+
+    /// The share of the debt one liquidation at health factor `hf` repays where every call
+    /// reads the same price: [`LendingParams::aave_close_factor_at`], but all of it at or
+    /// below the spiral point LT·(1 + bonus) too, where Aave's calls at a fixed price end in
+    /// a full close (module docs).
+    pub fn close_factor_at(&self, hf: f64) -> f64 {
+        if hf <= self.spiral_health_factor() {
+            1.0
+        } else {
+            self.aave_close_factor_at(hf)
+        }
+    }
+
+    /// The close factor of a call at health factor `hf` when the oracle's reads are `reads`:
+    /// [`LendingParams::close_factor_at`] for [`PriceReads::Fixed`],
+    /// [`LendingParams::aave_close_factor_at`] for [`PriceReads::Moving`].
+    pub fn close_factor_for(&self, hf: f64, reads: PriceReads) -> f64 {
+        match reads {
+            PriceReads::Fixed => self.close_factor_at(hf),
+            PriceReads::Moving => self.aave_close_factor_at(hf),
         }
     }
 }
@@ -219,8 +286,8 @@ pub fn max_leverage(lt: f64, hf: f64) -> f64 {
 /// What one cascade ([`LendingBook::liquidate`]) did to the market (the looper excluded).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Cascade {
-    /// Rounds in which some position was liquidated.
-    pub rounds: u32,
+    /// Liquidation calls made (each followed by its sale).
+    pub calls: u32,
     /// LRT seized.
     pub liquidated_lrt: f64,
     /// Debt repaid by liquidators, ETH.
@@ -232,8 +299,9 @@ pub struct Cascade {
     pub protocol_fee_lrt: f64,
     /// ETH the liquidators received selling the seized LRT (the `sell` closure's returns).
     pub proceeds_eth: f64,
-    /// The cascade stopped at `max_rounds` with positions still liquidatable.
-    pub hit_cap: bool,
+    /// The cascade stopped at the safety bound `max_calls` with positions still
+    /// liquidatable.
+    pub unresolved: bool,
 }
 
 /// One liquidation of one position.
@@ -244,26 +312,17 @@ struct Step {
     bad_debt_eth: f64,
 }
 
-/// Liquidate one position once at `price` if its health factor is below 1.
+/// One call at `price` on a position whose health factor there is below 1, every call
+/// reading that price ([`PriceReads::Fixed`]).
 fn liquidate_once(params: &LendingParams, c: &mut f64, d: &mut f64, price: f64) -> Option<Step> {
-    liquidate_part(params, c, d, price, 1.0)
-}
-
-/// Like [`liquidate_once`], doing only `part` ∈ (0, 1] of it (liquidators who cannot sell more
-/// at a profit): a part of a full seizure seizes and repays that part and writes off nothing.
-fn liquidate_part(
-    params: &LendingParams,
-    c: &mut f64,
-    d: &mut f64,
-    price: f64,
-    part: f64,
-) -> Option<Step> {
     let hf = params.health_factor(*c, *d, price);
-    liquidate_part_at(params, c, d, price, part, hf)
+    liquidate_part_at(params, c, d, price, 1.0, hf, params.close_factor_at(hf))
 }
 
-/// [`liquidate_part`] of a position whose health factor at `price` is `hf` (computed by
-/// [`LendingParams::health_factor`]).
+/// One call at `price` on a position whose health factor there is `hf` (computed by
+/// [`LendingParams::health_factor`]), repaying the share `cf` of its debt, if it is
+/// liquidatable — doing only `part` ∈ (0, 1] of it (liquidators who cannot sell more at a
+/// profit): a part of a full seizure seizes and repays that part and writes off nothing.
 fn liquidate_part_at(
     params: &LendingParams,
     c: &mut f64,
@@ -271,13 +330,13 @@ fn liquidate_part_at(
     price: f64,
     part: f64,
     hf: f64,
+    cf: f64,
 ) -> Option<Step> {
     // Healthy (or NaN, which no rule liquidates), or nothing left to seize.
     if !params.is_liquidatable(hf) || *c <= 0.0 {
         return None;
     }
     let bonus = 1.0 + params.liquidation_bonus;
-    let cf = params.close_factor_at(hf);
     let repay = cf * *d;
     let seize = repay * bonus / price;
     let step = if seize >= *c && part < 1.0 {
@@ -350,8 +409,6 @@ pub struct LendingBook {
     /// Collateral released by unwinding positions, LRT.
     unwound_lrt: f64,
     max_depth: u32,
-    /// Scratch for a cascade round: each position's health factor at the round's price.
-    round_hf: Vec<f64>,
     /// The representative looper: leverage, t = 0 and current collateral and debt.
     looper_leverage: f64,
     looper_collateral0: f64,
@@ -396,7 +453,7 @@ impl LendingBook {
             "full-close health factor {} must be in (0, 1]",
             params.full_close_below_hf
         );
-        debug_assert!(params.max_rounds >= 1, "max_rounds must be ≥ 1");
+        debug_assert!(params.max_calls >= 1, "max_calls must be ≥ 1");
         debug_assert!(
             price0 > 0.0 && price0.is_finite(),
             "t = 0 price {price0} must be > 0 and finite"
@@ -441,7 +498,6 @@ impl LendingBook {
             interest_eth: 0.0,
             unwound_lrt: 0.0,
             max_depth: 0,
-            round_hf: Vec::with_capacity(n + OPEN_CAPACITY),
             looper_leverage,
             looper_collateral0: looper_leverage / price0,
             looper_debt0: looper_leverage - 1.0,
@@ -526,6 +582,16 @@ impl LendingBook {
         })
     }
 
+    /// Whether a cascade at `price` would do anything: some position or the looper is
+    /// liquidatable there.
+    pub fn has_liquidatable(&self, price: f64) -> bool {
+        self.liquidatable(price)
+            || (self.looper_collateral > 0.0
+                && self
+                    .params
+                    .is_liquidatable(self.looper_health_factor(price)))
+    }
+
     /// LRT posted as collateral: the t = 0 buckets plus every [`LendingBook::open`].
     pub fn posted_lrt(&self) -> f64 {
         self.posted_lrt
@@ -563,7 +629,8 @@ impl LendingBook {
         self.proceeds_eth
     }
 
-    /// Most rounds with liquidations in one cascade so far.
+    /// Most liquidation calls in one cascade so far (one instant: each call reads the price
+    /// the previous call's sale left).
     pub fn max_depth(&self) -> u32 {
         self.max_depth
     }
@@ -647,27 +714,28 @@ impl LendingBook {
         borrowed
     }
 
-    /// Run a liquidation cascade. `price` gives the oracle price now (ETH per LRT, ≥ 0); it
-    /// is called once per round and may change as liquidators sell (a market oracle reading
-    /// the pool). `sell` sells one round's seized LRT (> 0) and returns the ETH it fetched;
-    /// it is called once per round that seized collateral. Rounds repeat until no position
-    /// is liquidatable at the price read, or `max_rounds` rounds have liquidated
-    /// ([`Cascade::hit_cap`] if positions were still liquidatable). The looper is liquidated
-    /// alongside, then at the final price until healthy, without entering the result.
-    pub fn liquidate<P, S>(&mut self, price: P, sell: S) -> Cascade
+    /// Run a liquidation cascade (module docs): liquidation calls, the most underwater
+    /// position first, each followed by the sale of what the liquidators seized, until no
+    /// position is liquidatable at the price read. `reads` says whether the oracle moves with
+    /// the cascade's sales. `price` gives the oracle price now (ETH per LRT, ≥ 0); it is
+    /// called before every call, and once more to find the cascade over. `sell` sells one
+    /// call's LRT for the liquidators (> 0) and returns the ETH it fetched. The looper is
+    /// brought to its end state at every price read, without entering the result.
+    pub fn liquidate<P, S>(&mut self, reads: PriceReads, price: P, sell: S) -> Cascade
     where
         P: FnMut() -> f64,
         S: FnMut(f64) -> f64,
     {
-        self.liquidate_capped(price, |_| f64::INFINITY, sell)
+        self.liquidate_capped(reads, price, |_| f64::INFINITY, sell)
     }
 
     /// [`LendingBook::liquidate`] with liquidators who seize at most `capacity(price)` LRT a
-    /// round — what they can sell at a profit — every liquidation scaled down alike when the
-    /// round would seize more. A round with no capacity ends the cascade, even with positions
-    /// still below a health factor of 1 (they wait for a better market).
+    /// call — what they can sell at a profit at the price read — the call scaled down when it
+    /// would seize more. A call with no capacity ends the cascade, even with positions still
+    /// below a health factor of 1 (they wait for a better market).
     pub fn liquidate_capped<P, K, S>(
         &mut self,
+        reads: PriceReads,
         mut price: P,
         mut capacity: K,
         mut sell: S,
@@ -680,95 +748,125 @@ impl LendingBook {
         let params = self.params;
         let liquidator_share = params.liquidator_share();
         let mut cascade = Cascade::default();
-        let mut hfs = std::mem::take(&mut self.round_hf);
-        let final_price = loop {
+        loop {
             let p = price();
             debug_assert!(p >= 0.0 && p.is_finite(), "oracle price {p} must be ≥ 0");
-            // Every health factor at the round's price, once ([`LendingBook::liquidatable`]).
-            hfs.clear();
-            hfs.extend(
-                self.collateral
-                    .iter()
-                    .zip(&self.debt)
-                    .map(|(&c, &d)| params.health_factor(c, d, p)),
-            );
-            let any = self
-                .collateral
-                .iter()
-                .zip(&hfs)
-                .any(|(&c, &hf)| c > 0.0 && params.is_liquidatable(hf));
-            if !any {
-                break p;
-            }
-            if cascade.rounds >= params.max_rounds {
-                cascade.hit_cap = true;
-                break p;
-            }
-            // What this round would give liquidators (their share of the seizures), against
-            // what they can sell at a profit.
-            let mut wanted = 0.0;
-            for ((&c, &d), &hf) in self.collateral.iter().zip(&self.debt).zip(&hfs) {
-                let (mut c, mut d) = (c, d);
-                if let Some(step) = liquidate_part_at(&params, &mut c, &mut d, p, 1.0, hf) {
-                    wanted += step.seized_lrt;
+            // The looper is hypothetical: liquidated at every price read, never sold.
+            self.looper_to_end_state(p);
+            // The most underwater liquidatable position: the first the price crossed.
+            let mut worst: Option<(usize, f64)> = None;
+            for (i, (&c, &d)) in self.collateral.iter().zip(&self.debt).enumerate() {
+                let hf = params.health_factor(c, d, p);
+                if c > 0.0 && params.is_liquidatable(hf) && worst.is_none_or(|(_, w)| hf < w) {
+                    worst = Some((i, hf));
                 }
             }
-            wanted *= liquidator_share;
+            let Some((i, hf)) = worst else { break };
+            if cascade.calls >= params.max_calls {
+                cascade.unresolved = true;
+                break;
+            }
+            let cf = params.close_factor_for(hf, reads);
+            // What the whole call would give the liquidators, against what they can sell at
+            // a profit.
+            let (mut c, mut d) = (self.collateral[i], self.debt[i]);
+            let Some(whole) = liquidate_part_at(&params, &mut c, &mut d, p, 1.0, hf, cf) else {
+                break;
+            };
+            let wanted = whole.seized_lrt * liquidator_share;
             let cap = capacity(p);
             if wanted > 0.0 && cap <= 0.0 {
-                break p;
+                break;
             }
-            let part = if wanted > cap { cap / wanted } else { 1.0 };
-            cascade.rounds += 1;
-            let mut seized = 0.0;
-            let positions = self.collateral.iter_mut().zip(self.debt.iter_mut());
-            for ((c, d), &hf) in positions.zip(&hfs) {
-                if let Some(step) = liquidate_part_at(&params, c, d, p, part, hf) {
-                    seized += step.seized_lrt;
-                    cascade.repaid_eth += step.repaid_eth;
-                    cascade.bad_debt_eth += step.bad_debt_eth;
-                }
-            }
-            // The looper is hypothetical: liquidated at the same price, never sold.
-            liquidate_once(
-                &params,
-                &mut self.looper_collateral,
-                &mut self.looper_debt,
-                p,
-            );
-            cascade.liquidated_lrt += seized;
-            let to_treasury = seized * (1.0 - liquidator_share);
+            let step = if wanted > cap {
+                let (mut c, mut d) = (self.collateral[i], self.debt[i]);
+                let part = cap / wanted;
+                let step = liquidate_part_at(&params, &mut c, &mut d, p, part, hf, cf)
+                    .expect("liquidatable");
+                (self.collateral[i], self.debt[i]) = (c, d);
+                step
+            } else {
+                (self.collateral[i], self.debt[i]) = (c, d);
+                whole
+            };
+            cascade.calls += 1;
+            cascade.liquidated_lrt += step.seized_lrt;
+            cascade.repaid_eth += step.repaid_eth;
+            cascade.bad_debt_eth += step.bad_debt_eth;
+            let to_treasury = step.seized_lrt * (1.0 - liquidator_share);
             cascade.protocol_fee_lrt += to_treasury;
-            let sold = seized - to_treasury;
+            let sold = step.seized_lrt - to_treasury;
             if sold > 0.0 {
                 let proceeds = sell(sold);
                 debug_assert!(proceeds >= 0.0, "sale proceeds {proceeds} must be ≥ 0");
                 cascade.proceeds_eth += proceeds;
             }
-        };
-        self.round_hf = hfs;
-        // The market no longer moves: the looper's liquidators go on at the final price.
-        let mut steps = cascade.rounds;
-        while !cascade.hit_cap && steps < params.max_rounds {
-            if liquidate_once(
-                &params,
-                &mut self.looper_collateral,
-                &mut self.looper_debt,
-                final_price,
-            )
-            .is_none()
-            {
-                break;
-            }
-            steps += 1;
         }
         self.repaid_eth += cascade.repaid_eth;
         self.bad_debt_eth += cascade.bad_debt_eth;
         self.liquidated_lrt += cascade.liquidated_lrt;
         self.protocol_fee_lrt += cascade.protocol_fee_lrt;
         self.proceeds_eth += cascade.proceeds_eth;
-        self.max_depth = self.max_depth.max(cascade.rounds);
+        self.max_depth = self.max_depth.max(cascade.calls);
         cascade
+    }
+
+    /// The looper liquidated call after call at `price` (its calls move no price) until it is
+    /// healthy or closed: where Aave's calls at that price end.
+    fn looper_to_end_state(&mut self, price: f64) {
+        let params = self.params;
+        for _ in 0..params.max_calls {
+            if liquidate_once(
+                &params,
+                &mut self.looper_collateral,
+                &mut self.looper_debt,
+                price,
+            )
+            .is_none()
+            {
+                break;
+            }
+        }
+    }
+
+    /// The highest oracle price below `price` at which a position with collateral and debt
+    /// that is not liquidatable at `price` — or the looper — becomes liquidatable: the largest
+    /// threshold price D/(C·LT) of those positions (at most `price` to rounding); None if
+    /// there is none. A market moving down continuously must stop there for the liquidation
+    /// to happen at its moment.
+    pub fn next_threshold_below(&self, price: f64) -> Option<f64> {
+        let lt = self.params.liquidation_threshold;
+        let positions = self.collateral.iter().zip(&self.debt);
+        let looper = std::iter::once((&self.looper_collateral, &self.looper_debt));
+        positions
+            .chain(looper)
+            .filter(|&(&c, &d)| {
+                c > 0.0
+                    && d > 0.0
+                    && !self
+                        .params
+                        .is_liquidatable(self.params.health_factor(c, d, price))
+            })
+            .map(|(&c, &d)| d / (c * lt))
+            .fold(None, |best: Option<f64>, t| {
+                Some(best.map_or(t, |b| b.max(t)))
+            })
+    }
+
+    /// The lowest health factor at `price` of the positions with collateral and debt that are
+    /// not liquidatable there, the looper included (None if there is none): the first to fall
+    /// to 1 as every debt accrues interest at the same rate (HF falls as e^(−rate·t)).
+    pub fn lowest_healthy_health_factor(&self, price: f64) -> Option<f64> {
+        let positions = self.collateral.iter().zip(&self.debt);
+        let looper = std::iter::once((&self.looper_collateral, &self.looper_debt));
+        positions
+            .chain(looper)
+            .filter(|&(&c, &d)| c > 0.0 && d > 0.0)
+            .map(|(&c, &d)| self.params.health_factor(c, d, price))
+            .filter(|&hf| !self.params.is_liquidatable(hf))
+            .fold(None, |best: Option<f64>, h| {
+                Some(best.map_or(h, |b| b.min(h)))
+            })
     }
 
     /// The representative looper's leverage at t = 0.
@@ -864,7 +962,7 @@ mod tests {
             book.open(1.0, 1.0);
         }
         let cap = book.collateral.capacity();
-        book.liquidate(|| 0.5, |s| 0.5 * s);
+        book.liquidate(PriceReads::Fixed, || 0.5, |s| 0.5 * s);
         assert!(book.bad_debt_eth() > 0.0);
         book.reset();
         assert_eq!(book.collateral.capacity(), cap);
@@ -883,7 +981,7 @@ mod tests {
     fn leverage_one_looper_is_never_liquidated() {
         let mut book = LendingBook::new(P, &[(10.0, 1.01)], 1.0, 1.0);
         assert_eq!(book.looper_debt_eth(), 0.0);
-        book.liquidate(|| 0.1, |s| 0.1 * s);
+        book.liquidate(PriceReads::Fixed, || 0.1, |s| 0.1 * s);
         assert_eq!(book.looper_collateral_lrt(), 1.0);
         assert!((book.looper_equity(1.0) - 1.0).abs() < 1e-15);
     }

@@ -11,9 +11,11 @@
 //! unwinding, liquidity providers leaving — in sub-steps in which price / NAV moves by at most
 //! the scenario's `simulation.max_price_move_per_substep` (default [`MAX_MOVE_PER_SUBSTEP`];
 //! Strang splitting of buyers and sales), with sales at once and liquidation cascades at
-//! their moment and arbitrage as an instantaneous barrier (docs/model.md §14). The front door
-//! still acts once per step: at a step's start redeeming holders may sell into the pool
-//! instead of queuing ([`Market::divert`]).
+//! their moment — a position's the moment the lender's oracle crosses its threshold, within
+//! a sub-step as much as at its ends (docs/model.md §15) — and arbitrage as an instantaneous
+//! barrier (docs/model.md §14). The front door's flows are integrated in the same sub-steps
+//! ([`Redemption::flow`]): redeeming holders may sell into the pool instead of queuing
+//! ([`Market::divert`]).
 //!
 //! Every amount is in t = 0 ETH units (NAV 1 at t = 0), like the front door.
 
@@ -26,7 +28,7 @@ use lrtsim_scenario::spec::{OracleKind, PoolKind};
 
 use crate::amm::{Fees, Invariant, Pool, Quote};
 use crate::bands::PriceBands;
-use crate::lending::LendingBook;
+use crate::lending::{LendingBook, PriceReads};
 use crate::redemption::Redemption;
 
 /// Sales left in a flow below this many LRT are dropped (rounding).
@@ -43,6 +45,11 @@ pub const MAX_MOVE_PER_SUBSTEP: f64 = lrtsim_scenario::market::DEFAULT_MAX_PRICE
 /// Shortest sub-step, days (about 0.1 s): a sub-step that would have to be shorter to stay
 /// within the tolerance is counted as unresolved.
 pub const MIN_SUBSTEP_DAYS: f64 = 1e-6;
+/// How far past a position's threshold (relative, in price or health factor) a continuous
+/// move — a flow's sales, interest — stops so that the position is liquidated there, at its
+/// moment: far below any tolerance of the model, far above the rounding of a health factor
+/// ([`crate::lending::HF_ROUNDING`]).
+const STOP_PAST_THRESHOLD: f64 = 1e-12;
 
 /// Share of a sub-step with the discount above `d` (≥ 0), the discount moving from `before`
 /// to `after` geometrically when both are positive (exact for patient buyers closing the gap
@@ -118,7 +125,8 @@ pub struct Market<'m> {
     /// The market's clock: how far [`Market::advance`] has integrated, days.
     t_days: f64,
     /// Sub-steps integrated so far on this path, and those the smallest sub-step allowed
-    /// ([`MIN_SUBSTEP_DAYS`]) could not bring within the tolerance.
+    /// ([`MIN_SUBSTEP_DAYS`]) could not bring within the tolerance, plus the liquidation
+    /// cascades stopped at their safety bound.
     substeps: u64,
     unresolved: u64,
     supply0_lrt: f64,
@@ -392,12 +400,18 @@ impl<'m> Market<'m> {
     /// exceeds the LRT's yield by the spread, a share of every position unwinds — it sells
     /// collateral into the pool for the ETH its debt needs (if the pool can pay it) and
     /// releases the rest.
+    ///
+    /// Interest accrues continuously: where it takes a position's health factor (or the
+    /// looper's) below 1 within the sub-step, the accrual stops there for the liquidations,
+    /// then goes on. The unwinding loopers' sale stops likewise at every threshold it takes a
+    /// market oracle across ([`Market::sell_through_thresholds`]).
     fn borrow_step(
         &mut self,
         t0: f64,
         dt: f64,
+        nav: f64,
         book: &mut LendingBook,
-        front: Option<&mut Redemption>,
+        mut front: Option<&mut Redemption>,
     ) {
         let Some(r) = self.rates else { return };
         let withdrawn: f64 = self
@@ -412,7 +426,24 @@ impl<'m> Market<'m> {
         let u = if supply > debt { debt / supply } else { 1.0 };
         let rate = r.rate(u);
         self.peak_rate = self.peak_rate.max(rate);
-        book.accrue((rate * dt / lrtsim_scenario::DAYS_PER_YEAR).exp());
+        // Debt grows as e^(g·t): a health factor h > 1 at the oracle price now falls to
+        // 1 − STOP_PAST_THRESHOLD after (ln h − ln(1 − STOP_PAST_THRESHOLD))/g.
+        let g = rate / lrtsim_scenario::DAYS_PER_YEAR;
+        let mut left = dt;
+        for _ in 0..book.params().max_calls {
+            let p = self.oracle_price(&self.pool, nav);
+            let cross = match book.lowest_healthy_health_factor(p) {
+                Some(hf) if g > 0.0 => (hf.ln() - (-STOP_PAST_THRESHOLD).ln_1p()) / g,
+                _ => f64::INFINITY,
+            };
+            if cross >= left {
+                break;
+            }
+            book.accrue((g * cross).exp());
+            left -= cross;
+            self.liquidations(nav, book, front.as_deref_mut());
+        }
+        book.accrue((g * left).exp());
         self.unwinding = rate - r.lrt_yield_per_year > r.unwind_spread_per_year;
         if self.unwinding {
             let share = -(-r.unwind_share_per_day * dt).exp_m1();
@@ -429,8 +460,9 @@ impl<'m> Market<'m> {
                 && let Some(dz) = self.pool.sell_for_eth(repay)
                 && dz / self.rate <= released
             {
-                self.pool.sell(dz);
+                // Unwinding moves no health factor; its sale may move a market oracle.
                 book.unwind(share);
+                self.sell_through_thresholds(dz, nav, Some(book), front);
             }
         }
     }
@@ -468,6 +500,55 @@ impl<'m> Market<'m> {
         integral + price * (t - ti)
     }
 
+    /// The first time in (`t0`, `t_end`] at which the TWAP — the market price held from `t0`
+    /// at its value now, as the sub-step's samples hold it — falls just past the highest
+    /// threshold price below it of a position (or the looper); None if it does not by
+    /// `t_end`. The TWAP is then piecewise linear in time, with a kink wherever the window's
+    /// start passes a sample (or `t0`): the crossing is found segment by segment, exactly. A
+    /// crossing within 1e-9 day of `t0` is put there (a sub-step must move the clock).
+    fn twap_crossing(&self, t0: f64, t_end: f64, book: &LendingBook) -> Option<f64> {
+        let w = self.twap_days;
+        let p = self.price_eth();
+        let i0 = self.price_integral(t0);
+        let integral = |s: f64| {
+            if s <= t0 {
+                self.price_integral(s)
+            } else {
+                i0 + p * (s - t0)
+            }
+        };
+        let twap = |t: f64| (i0 + p * (t - t0) - integral(t - w)) / w;
+        let now = twap(t0);
+        let target = book.next_threshold_below(now)? * (1.0 - STOP_PAST_THRESHOLD);
+        let first = self
+            .twap_samples
+            .partition_point(|&(ts, _, _)| ts + w <= t0);
+        let kinks = self
+            .twap_samples
+            .range(first..)
+            .map(|&(ts, _, _)| ts + w)
+            .chain(std::iter::once(t0 + w))
+            .take_while(|&k| k < t_end)
+            .chain(std::iter::once(t_end));
+        let (mut a, mut fa) = (t0, now - target);
+        for b in kinks {
+            if b <= a {
+                continue;
+            }
+            let fb = twap(b) - target;
+            if fb <= 0.0 {
+                let t = if fa > 0.0 {
+                    a + (b - a) * (fa / (fa - fb))
+                } else {
+                    a
+                };
+                return Some(t.clamp(t0 + 1e-9, b.max(t0 + 1e-9)));
+            }
+            (a, fa) = (b, fb);
+        }
+        None
+    }
+
     /// Records the price held from `t` on (the TWAP's integral), dropping samples before the
     /// window.
     fn twap_sample(&mut self, t: f64) {
@@ -483,25 +564,49 @@ impl<'m> Market<'m> {
         }
     }
 
-    /// Liquidations at the current prices, iterated to a fixed point: liquidators sell what
-    /// they seize into the pool at once, which (with a market or TWAP oracle) can make more
-    /// positions liquidatable.
-    ///
-    /// Liquidations at the current prices, iterated to a fixed point: liquidators seize what
-    /// they can sell at a profit — into the pool down to where its price, after the fee, is
-    /// the oracle price / (1 + bonus), what they repay per LRT seized — and sell it at once,
-    /// which (with a market or TWAP oracle) can make more positions liquidatable. After every
-    /// round arbitrageurs buy back with what capital they have left, so the cascade runs into
-    /// their bids before it runs into an empty pool. Positions liquidators cannot sell at a
-    /// profit stay open (an exchange-rate oracle far above a crashed pool).
+    /// Liquidations now ([`Market::cascade`]); if any, the price right after them, before
+    /// anyone responds, is a point of the path. Returns whether any position was liquidated.
+    fn liquidations(
+        &mut self,
+        nav: f64,
+        book: &mut LendingBook,
+        front: Option<&mut Redemption>,
+    ) -> bool {
+        let liquidated = self.cascade(nav, book, front);
+        if liquidated {
+            self.record_low(nav);
+        }
+        liquidated
+    }
+
+    /// The liquidation cascade now (docs/model.md §15, [`LendingBook::liquidate_capped`]):
+    /// liquidation calls one after the other, the most underwater position first, each
+    /// reading the oracle where the previous one's sale left it, until nothing is
+    /// liquidatable at the price read. Liquidators seize what they can sell at a profit —
+    /// into the pool down to where its price, after the fee, is the oracle price /
+    /// (1 + bonus), what they repay per LRT seized — and sell it at once, which (with a
+    /// market oracle) can make the next position liquidatable; a TWAP and the exchange rate
+    /// do not move within the instant, so there the cascade is one pass at their price.
+    /// After every sale arbitrageurs buy back with what capital they have left, so the
+    /// cascade runs into their bids before it runs into an empty pool. Positions liquidators
+    /// cannot sell at a profit stay open (an exchange-rate oracle far above a crashed pool).
+    /// A cascade that reaches the safety bound on calls counts as unresolved
+    /// ([`Market::substeps`]). Returns whether any position was liquidated.
     fn cascade(
         &mut self,
         nav: f64,
         book: &mut LendingBook,
         mut front: Option<&mut Redemption>,
     ) -> bool {
+        if !book.has_liquidatable(self.oracle_price(&self.pool, nav)) {
+            return false;
+        }
         let rate = self.rate;
         let bonus = book.params().liquidator_bonus();
+        let reads = match self.oracle {
+            OracleKind::Market => PriceReads::Moving,
+            OracleKind::ExchangeRate | OracleKind::Twap => PriceReads::Fixed,
+        };
         // The arbitrageurs' prices stay the same through the cascade (the NAV, the rate and
         // the posted wait are those of the step).
         let arb = self
@@ -511,6 +616,7 @@ impl<'m> Market<'m> {
         let pool = Cell::new(self.pool);
         let mut arbs = self.arbs;
         let cascade = book.liquidate_capped(
+            reads,
             || self.oracle_price(&pool.get(), nav),
             |oracle| {
                 let floor = oracle / ((1.0 + bonus) * rate);
@@ -528,7 +634,62 @@ impl<'m> Market<'m> {
         );
         self.pool = pool.get();
         self.arbs = arbs;
-        cascade.rounds > 0
+        if cascade.unresolved {
+            self.unresolved += 1;
+        }
+        cascade.calls > 0
+    }
+
+    /// Sells `units` pool units of LRT that holders sell as a rate in time (a flow's share of
+    /// the sub-step, unwinding loopers) into the pool. With a market oracle the sale stops
+    /// wherever the price crosses a position's threshold price (or the looper's), just past
+    /// it, for the liquidations to happen at that moment, and then goes on: the sale's
+    /// pieces and the liquidations in between, in the order a continuous sale meets them.
+    /// Arbitrageurs bid at every stop first, as they do after any sale.
+    fn sell_through_thresholds(
+        &mut self,
+        mut units: f64,
+        nav: f64,
+        lending: Option<&mut LendingBook>,
+        mut front: Option<&mut Redemption>,
+    ) {
+        if let (Some(book), OracleKind::Market) = (lending, self.oracle) {
+            // Every stop liquidates a position or the looper (or leaves a position waiting
+            // for its liquidators, no longer a threshold below the price): the bound is a
+            // safety net only.
+            for _ in 0..book.params().max_calls {
+                let Some(threshold) = book.next_threshold_below(self.price_eth()) else {
+                    break;
+                };
+                let target = threshold * (1.0 - STOP_PAST_THRESHOLD) / self.rate;
+                let to_threshold = self.pool.sell_to_price_units(target, Quote::Marginal);
+                if to_threshold >= units {
+                    break;
+                }
+                if to_threshold > 0.0 {
+                    self.pool.sell(to_threshold);
+                    units -= to_threshold;
+                }
+                // Arbitrageurs respond to every sale at once (an instantaneous barrier, §14):
+                // while their bids hold the price above the threshold, the rest of the sale
+                // goes through them and nobody is liquidated — unless their capital runs out
+                // on the way, and then at the price the rest leaves.
+                if self.m.arbitrage.is_some() {
+                    self.arbitrage_now(nav, front.as_deref_mut());
+                    if self.price_eth() > target * self.rate {
+                        self.pool.sell(units);
+                        units = 0.0;
+                        self.arbitrage_now(nav, front.as_deref_mut());
+                        self.liquidations(nav, book, front.as_deref_mut());
+                        break;
+                    }
+                }
+                self.liquidations(nav, book, front.as_deref_mut());
+            }
+        }
+        if units > 0.0 {
+            self.pool.sell(units);
+        }
     }
 
     /// Integrates the market from its clock to `t_to` (days) at NAV `nav`, with the front door
@@ -536,9 +697,11 @@ impl<'m> Market<'m> {
     /// that price / NAV moves by no more than the tolerance
     /// ([`MarketModel::max_price_move_per_substep`]) within one (flows, patient
     /// buyers, unwinding and liquidity flight as rates in time), ending at every flow's start
-    /// and end. Within a sub-step: the flows' sales, interest and unwinding, the lenders'
-    /// liquidations (a cascade at the prices then), the sub-step's low, patient buyers,
-    /// arbitrage, time above the thresholds, liquidity providers.
+    /// and end (and, with a TWAP oracle, where it crosses a position's threshold). Within a
+    /// sub-step: sales at once and the liquidations they (or an event since the last
+    /// sub-step) set off, patient buyers, the flows' sales, interest and unwinding — each
+    /// stopping at the thresholds it crosses for the liquidations there — the sub-step's
+    /// low, patient buyers, arbitrage, time above the thresholds, liquidity providers.
     pub fn advance(
         &mut self,
         t_to: f64,
@@ -617,6 +780,13 @@ impl<'m> Market<'m> {
         if let (Some(book), Some(r), true) = (lending, self.rates, self.unwinding) {
             sell_rate += r.unwind_share_per_day * book.total_collateral_lrt();
         }
+        // A TWAP moves with time: the sub-step ends where it falls past the next position's
+        // threshold, the moment of that liquidation (read at the sub-step's end).
+        if let (OracleKind::Twap, Some(book)) = (self.oracle, lending)
+            && let Some(t) = self.twap_crossing(t0, end, book)
+        {
+            end = t;
+        }
         // How fast price / NAV moves, in absolute terms (a pool far below NAV moves little).
         let mut move_rate = sell_rate * self.rate * self.pool.price_sensitivity() * q;
         let buyers_rate = m
@@ -664,7 +834,7 @@ impl<'m> Market<'m> {
         t1: f64,
         nav: f64,
         mut front: Option<&mut Redemption>,
-        lending: Option<&mut LendingBook>,
+        mut lending: Option<&mut LendingBook>,
         minted_lrt: f64,
     ) {
         let m = self.m;
@@ -678,6 +848,8 @@ impl<'m> Market<'m> {
         // at every flow's start); the price right after them, before anyone responds, is a
         // low of the path.
         let (mut at_once, mut spread) = (0.0, 0.0);
+        // Whether the price jumped at the sub-step's start.
+        let mut jumped = false;
         for f in &self.flows {
             let lrt = f.in_step(t0, t1);
             if f.end_days <= f.start_days {
@@ -708,14 +880,34 @@ impl<'m> Market<'m> {
                 self.arbitrage_now(nav, front.as_deref_mut());
                 before = 1.0 - self.ratio(nav);
                 self.last_h = 0.0;
+                jumped = true;
             }
+        }
+        // Liquidations at the sub-step's start: an event (a slashing moving the NAV, a mint's
+        // borrowing) or a sale at once may have left positions liquidatable, and liquidators
+        // waiting for a better market may find one.
+        if let Some(book) = lending.as_deref_mut()
+            && self.liquidations(nav, book, front.as_deref_mut())
+        {
+            before = 1.0 - self.ratio(nav);
+            self.last_h = 0.0;
+            jumped = true;
+        }
+        if jumped {
+            // A TWAP averages the price after the jump from now on.
+            self.twap_sample(t0);
         }
 
         // Patient buyers and the spread sales: buyers h/2, sellers h, buyers h/2 (Strang
         // splitting, second order in h), with the lenders after the sales.
         self.recover(nav, 0.5 * h);
         if spread > DUST_LRT {
-            self.pool.sell(spread * self.rate);
+            self.sell_through_thresholds(
+                spread * self.rate,
+                nav,
+                lending.as_deref_mut(),
+                front.as_deref_mut(),
+            );
             self.sold_lrt += spread;
         }
         if let Some(r) = front.as_deref_mut() {
@@ -730,12 +922,11 @@ impl<'m> Market<'m> {
             });
         }
         if let Some(book) = lending {
-            self.borrow_step(t0, h, book, front.as_deref_mut());
+            self.borrow_step(t0, h, nav, book, front.as_deref_mut());
             self.t_days = t1;
-            if self.cascade(nav, book, front.as_deref_mut()) {
-                // Liquidations are instantaneous too: a low before anyone responds.
-                self.record_low(nav);
-            }
+            // The oracle at the sub-step's end (a TWAP moves with time), and liquidators
+            // waiting for a better market after the buyers' first half.
+            self.liquidations(nav, book, front.as_deref_mut());
         }
         self.recover(nav, 0.5 * h);
 
@@ -824,7 +1015,9 @@ impl<'m> Market<'m> {
 
     /// Sub-steps integrated on this path so far, and how many of them the smallest sub-step
     /// allowed could not bring within the tolerance
-    /// ([`MarketModel::max_price_move_per_substep`]).
+    /// ([`MarketModel::max_price_move_per_substep`]) — counting with them the liquidation
+    /// cascades that stopped at their safety bound ([`crate::lending::MAX_CASCADE_CALLS`]):
+    /// either way, unresolved.
     pub fn substeps(&self) -> (u64, u64) {
         (self.substeps, self.unresolved)
     }

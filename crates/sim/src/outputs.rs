@@ -91,7 +91,7 @@ impl Layout {
         ["market_substeps", "market_unresolved_substeps"];
 
     /// Lending columns, in order (with `[lending]`): LRT collateral seized by liquidators as
-    /// a share of the t = 0 supply, the most liquidation rounds of one step's cascade, bad debt
+    /// a share of the t = 0 supply, the most liquidation calls of one cascade, bad debt
     /// in ETH and as a share of the ETH lent, and the representative looper's equity loss at
     /// the horizon (at the market price; 1 = wiped out), the highest borrow rate per year (0
     /// without `[lending.rates]`), and the collateral released by unwinding loopers as a share

@@ -781,7 +781,7 @@ mod aave {
 mod vs_lrtsim {
     use super::*;
     use lrtsim_sim::amm::{Fees, Invariant, Pool};
-    use lrtsim_sim::lending::{LenderVersion, LendingBook, LendingParams};
+    use lrtsim_sim::lending::{LenderVersion, LendingBook, LendingParams, PriceReads};
 
     /// Relative difference, against the larger magnitude (0 when both are 0).
     fn rel(a: f64, b: f64) -> f64 {
@@ -1079,16 +1079,16 @@ mod vs_lrtsim {
         out
     }
 
-    /// lrtsim's book with one bucket of `collateral` LRT owing `debt` ETH, liquidated at
-    /// `price` in at most `rounds` rounds: (repaid, seized, treasury's share, written off) and
-    /// the position left.
+    /// lrtsim's book with one bucket of `collateral` LRT owing `debt` ETH, liquidated at a
+    /// fixed `price` in at most `calls` calls: (repaid, seized, treasury's share, written off)
+    /// and the position left.
     #[allow(clippy::too_many_arguments)]
     fn lrtsim(
         version: LenderVersion,
         lt: f64,
         bonus: f64,
         protocol_fee: f64,
-        rounds: u32,
+        calls: u32,
         collateral: f64,
         debt: f64,
         price: f64,
@@ -1101,10 +1101,10 @@ mod vs_lrtsim {
             full_close_below_hf: 0.95,
             protocol_fee,
             version,
-            max_rounds: rounds,
+            max_calls: calls,
         };
         let mut book = LendingBook::new(params, &[(collateral, collateral * lt / debt)], 1.0, 1.0);
-        let c = book.liquidate(|| price, |lrt| lrt * price);
+        let c = book.liquidate(PriceReads::Fixed, || price, |lrt| lrt * price);
         (
             (
                 c.repaid_eth,
@@ -1122,10 +1122,10 @@ mod vs_lrtsim {
     }
 
     /// Liquidation calls in every regime, both versions, with and without a protocol fee:
-    /// the 50 % close (HF above LT·(1 + bonus)), where one lrtsim round is one call and a
-    /// cascade at a fixed price is the whole sequence of calls; the spiral (0.95 < HF ≤
-    /// LT·(1 + bonus)), where Aave needs several calls and lrtsim's one round ends where they
-    /// end; the full close at and below HF 0.95 (the boundary exactly: the LT 0.75,
+    /// the 50 % close (HF above LT·(1 + bonus)), where lrtsim's first call is the contract's
+    /// and a cascade at a fixed price is the whole sequence of calls; the spiral (0.95 < HF ≤
+    /// LT·(1 + bonus)), where Aave needs several calls and lrtsim's one call at a fixed price
+    /// ends where they end; the full close at and below HF 0.95 (the boundary exactly: the LT 0.75,
     /// bonus 5 % case); collateral that does not cover the bonus (v3.3's deficit, v3.2's debt
     /// left owed). Amounts within 1e-12 of the position's size.
     #[test]
@@ -1172,7 +1172,7 @@ mod vs_lrtsim {
                         let (all, left) = lrtsim(lv, lt, bonus, pf, 64, c, d, p);
                         let spiral = lt * (1.0 + bonus);
                         if hf > 0.95 && hf > spiral {
-                            // 50 % close: one round is one call, a cascade the sequence.
+                            // 50 % close: one call is one call, a cascade the sequence.
                             regimes[0] += 1;
                             assert!(
                                 close(one, contract.first, d),
@@ -1180,7 +1180,7 @@ mod vs_lrtsim {
                                 contract.first
                             );
                         } else if hf > 0.95 {
-                            // The spiral: Aave's several calls, lrtsim's one round.
+                            // The spiral: Aave's several calls, lrtsim's one at a fixed price.
                             regimes[1] += 1;
                             assert!(contract.calls >= 2, "{what}");
                             assert!(

@@ -10,13 +10,15 @@
 //! Tolerances: hand-computed literals are given to 1e-9 absolute (13+ significant digits are
 //! printed, far below that); formula-against-formula comparisons on a handful of f64
 //! operations use 1e-12 relative (each operation rounds at 2⁻⁵³ ≈ 1.1e-16, so a few dozen
-//! roundings stay below 1e-14); sums over many positions and rounds use 1e-9 relative, as the
+//! roundings stay below 1e-14); sums over many positions and calls use 1e-9 relative, as the
 //! brief asks for the conservation law.
 
 use std::cell::Cell;
 
 use lrtsim_sim::amm::{Fees, Invariant, Pool, Quote};
-use lrtsim_sim::lending::{Cascade, LenderVersion, LendingBook, LendingParams, max_leverage};
+use lrtsim_sim::lending::{
+    Cascade, LenderVersion, LendingBook, LendingParams, MAX_CASCADE_CALLS, PriceReads, max_leverage,
+};
 use proptest::prelude::*;
 
 /// Aave's LRT E-mode (MECHANICS.md §6): LTV 93%, LT 95%, bonus 1%, close factor 50%, full
@@ -91,6 +93,7 @@ fn one_partial_liquidation_matches_the_hand_calculation() {
 
     let mut sold = Vec::new();
     let cascade = book.liquidate(
+        PriceReads::Fixed,
         || price,
         |lrt| {
             sold.push(lrt);
@@ -103,8 +106,8 @@ fn one_partial_liquidation_matches_the_hand_calculation() {
     let r = 0.5 * d0;
     let s = r * (1.0 + AAVE.liquidation_bonus) / price;
     let hf_after = (100.0 - s) * price * lt / r;
-    assert_eq!(cascade.rounds, 1);
-    assert!(!cascade.hit_cap);
+    assert_eq!(cascade.calls, 1);
+    assert!(!cascade.unresolved);
     assert!(rel_err(cascade.repaid_eth, r) < 1e-12);
     assert!(rel_err(cascade.liquidated_lrt, s) < 1e-12);
     assert_eq!(cascade.bad_debt_eth, 0.0);
@@ -153,6 +156,7 @@ fn an_exchange_rate_oracle_ignores_a_pure_market_depeg() {
     let mut sales = 0;
     let nav = 1.0;
     let cascade = book.liquidate(
+        PriceReads::Fixed,
         || nav,
         |lrt| {
             sales += 1;
@@ -171,6 +175,7 @@ fn an_exchange_rate_oracle_ignores_a_pure_market_depeg() {
 
     // Not vacuous: the same book on a market oracle reading that pool is liquidated.
     let cascade = book.liquidate(
+        PriceReads::Moving,
         || pool.get().price(),
         |lrt| {
             let mut p = pool.get();
@@ -179,7 +184,7 @@ fn an_exchange_rate_oracle_ignores_a_pure_market_depeg() {
             out
         },
     );
-    assert!(cascade.rounds >= 1 && cascade.liquidated_lrt > 0.0);
+    assert!(cascade.calls >= 1 && cascade.liquidated_lrt > 0.0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -202,6 +207,7 @@ fn market_cascade(depth: f64, looper_leverage: f64) -> Run {
     let pool = Cell::new(pool_before);
     let mut sales = Vec::new();
     let cascade = book.liquidate(
+        PriceReads::Moving,
         || pool.get().price(),
         |lrt| {
             let mut p = pool.get();
@@ -232,33 +238,21 @@ fn a_market_oracle_cascade_feeds_on_its_own_sales_and_stops() {
         let c = run.cascade;
         let final_price = run.pool_after.price();
         // (a) It stopped, not at the cap, with nothing liquidatable at the final price.
-        assert!(!c.hit_cap);
+        assert!(!c.unresolved);
         assert!(!run.book.liquidatable(final_price));
         assert!(run.book.min_health_factor(final_price) >= 1.0);
-        // (b) The sales fed back: more than one round.
-        assert!(c.rounds > 1, "rounds {}", c.rounds);
-        assert_eq!(run.book.max_depth(), c.rounds);
-        // The first round's sale, from the formulas: every bucket with HF·p < 1 at the
-        // shocked price p, with its close factor. (1e-12 relative: a few roundings a bucket.)
+        // (b) More than one call (three buckets are liquidatable at the shocked price).
         let p = run.pool_before.price();
+        assert!(c.calls > 1, "calls {}", c.calls);
+        assert_eq!(run.book.max_depth(), c.calls);
+        // The first call's sale, from the formulas: the most underwater bucket at the shocked
+        // price p (HF 1.01·p = 0.9797), liquidated by Aave's rule — half its debt, HF above
+        // 0.95 — at the bonus: 0.5·D·(1 + b)/p. (1e-12 relative: a few roundings.)
         let b = 1.0 + AAVE.liquidation_bonus;
-        let first: f64 = spread()
-            .iter()
-            .map(|&(c, h)| {
-                let d = c * AAVE.liquidation_threshold / h;
-                let hf = h * p;
-                if hf >= 1.0 {
-                    0.0
-                } else {
-                    let cf = if hf <= 0.95 || hf <= 0.95 * b {
-                        1.0
-                    } else {
-                        0.5
-                    };
-                    (cf * d * b / p).min(c)
-                }
-            })
-            .sum();
+        let (c0, h0) = spread()[0];
+        let d0 = c0 * AAVE.liquidation_threshold / h0;
+        assert!(h0 * p > 0.95 && h0 * p < 1.0);
+        let first = 0.5 * d0 * b / p;
         assert!(first > 0.0);
         assert!(rel_err(run.sales[0].0, first) < 1e-12);
         // (d) Conservation: lent = repaid + outstanding + bad debt (1e-9 relative).
@@ -277,7 +271,7 @@ fn a_market_oracle_cascade_feeds_on_its_own_sales_and_stops() {
         let fees: f64 = run.sales.iter().map(|s| s.2).sum();
         let seized: f64 = run.sales.iter().map(|s| s.0).sum();
         assert_eq!(c.proceeds_eth, paid);
-        assert_eq!(run.sales.len() as u32, c.rounds);
+        assert_eq!(run.sales.len() as u32, c.calls);
         let left_pool = run.pool_before.eth() - run.pool_after.eth();
         assert!((left_pool - c.proceeds_eth).abs() < 1e-12 * run.pool_before.eth());
         assert!(rel_err(fees, FEE * seized) < 1e-12);
@@ -287,11 +281,20 @@ fn a_market_oracle_cascade_feeds_on_its_own_sales_and_stops() {
         assert!(rel_err(run.book.liquidation_proceeds_eth(), c.proceeds_eth) < 1e-15);
     }
 
-    // (c) A deeper pool absorbs the same sales with less impact: fewer rounds, less seized,
-    // a higher final price. (Rounds are not monotone in depth everywhere: a pool shallow
-    // enough wipes the whole book out in two or three rounds. Both pools here are deep
+    // In the shallow pool the sales fed back: a bucket healthy at the shocked price (HF
+    // 1.04 × 0.97 > 1) was liquidated because the calls before it moved the price.
+    let p = shallow.pool_before.price();
+    let fed = spread()
+        .iter()
+        .zip(shallow.book.collateral_lrt())
+        .any(|(&(c, h), &left)| h * p >= 1.0 && left < c);
+    assert!(fed, "no bucket beyond the shock was reached");
+
+    // (c) A deeper pool absorbs the same sales with less impact: fewer calls, less seized,
+    // a higher final price. (Calls are not monotone in depth everywhere: a pool shallow
+    // enough closes the whole book in full in a few calls. Both pools here are deep
     // enough for the cascade to stop with part of the book healthy.)
-    assert!(shallow.cascade.rounds > deep.cascade.rounds);
+    assert!(shallow.cascade.calls > deep.cascade.calls);
     assert!(shallow.cascade.liquidated_lrt > deep.cascade.liquidated_lrt);
     assert!(shallow.pool_after.price() < deep.pool_after.price());
     assert!(shallow.book.total_collateral_lrt() > 0.0);
@@ -311,9 +314,9 @@ fn an_underwater_position_leaves_the_closed_form_bad_debt() {
     let mut book = LendingBook::new(AAVE, &[(100.0, 1.05)], 1.0, 1.0);
     let d = book.debt_eth()[0];
     assert!(100.0 * price < d);
-    let cascade = book.liquidate(|| price, |lrt| lrt * price);
+    let cascade = book.liquidate(PriceReads::Fixed, || price, |lrt| lrt * price);
     let repaid = 100.0 * price / (1.0 + AAVE.liquidation_bonus);
-    assert_eq!(cascade.rounds, 1);
+    assert_eq!(cascade.calls, 1);
     assert_eq!(cascade.liquidated_lrt, 100.0);
     assert_eq!(cascade.repaid_eth, repaid);
     assert_eq!(cascade.bad_debt_eth, d - repaid);
@@ -357,15 +360,15 @@ fn the_looper_follows_the_rules_but_never_moves_the_market() {
     assert_eq!(without.book.looper_equity(p), p);
 
     // Same rules: at a constant price the looper ends exactly where a bucket built like it
-    // ends (collateral 15, HF 15 × 0.95/14 at price 1), rounds and all.
+    // ends (collateral 15, HF 15 × 0.95/14 at price 1), calls and all.
     let hf15 = 15.0 * AAVE.liquidation_threshold / 14.0;
     for price in [0.98, 0.97, 0.958, 0.9, 0.5] {
         let mut looper = LendingBook::new(AAVE, &[], 1.0, 15.0);
         let mut bucket = LendingBook::new(AAVE, &[(15.0, hf15)], 1.0, 1.0);
         assert!(rel_err(bucket.debt_eth()[0], looper.looper_debt_eth()) < 1e-12);
-        let c = looper.liquidate(|| price, |lrt| lrt * price);
+        let c = looper.liquidate(PriceReads::Fixed, || price, |lrt| lrt * price);
         assert_eq!(c, Cascade::default(), "the looper alone is no market");
-        bucket.liquidate(|| price, |lrt| lrt * price);
+        bucket.liquidate(PriceReads::Fixed, || price, |lrt| lrt * price);
         assert!((looper.looper_collateral_lrt() - bucket.collateral_lrt()[0]).abs() < 1e-12);
         assert!((looper.looper_debt_eth() - bucket.debt_eth()[0]).abs() < 1e-12);
         // At a fixed price each partial liquidation costs the looper the bonus on what was
@@ -408,6 +411,7 @@ fn borrowing_against_minted_lrt_then_dilution_leaves_the_closed_form_bad_debt() 
 
     let mut sold = 0.0;
     let cascade = book.liquidate(
+        PriceReads::Fixed,
         || nav,
         |lrt| {
             sold += lrt;
@@ -415,7 +419,7 @@ fn borrowing_against_minted_lrt_then_dilution_leaves_the_closed_form_bad_debt() 
         },
     );
     let bad = 0.93 * m - m / (1.18 * 1.01);
-    assert_eq!(cascade.rounds, 1);
+    assert_eq!(cascade.calls, 1);
     assert_eq!(sold, m);
     assert!(rel_err(cascade.bad_debt_eth, bad) < 1e-12);
     assert!((cascade.bad_debt_eth - 9.093_304_245_678_8).abs() < 1e-9);
@@ -432,7 +436,8 @@ fn borrowing_against_minted_lrt_then_dilution_leaves_the_closed_form_bad_debt() 
 
 /// Random risk parameters: LT in [0.5, 0.97], LTV up to LT, bonus up to 15%, any close factor,
 /// any protocol fee (often none), either version,
-/// full-close threshold anywhere in [0.5, 1], 1 to 40 rounds.
+/// full-close threshold anywhere in [0.5, 1]; the engine's safety bound on calls, or (to
+/// exercise it) 1 to 40 calls.
 fn params() -> impl Strategy<Value = LendingParams> {
     (
         0.5f64..0.97,
@@ -440,12 +445,12 @@ fn params() -> impl Strategy<Value = LendingParams> {
         0.0f64..0.15,
         0.05f64..=1.0,
         0.5f64..=1.0,
-        1u32..40,
+        prop_oneof![Just(MAX_CASCADE_CALLS), 1u32..40],
         prop_oneof![Just(0.0), 0.0f64..=1.0],
         prop::bool::ANY,
     )
         .prop_map(
-            |(lt, ltv_share, bonus, cf, full, rounds, protocol_fee, v3_3)| LendingParams {
+            |(lt, ltv_share, bonus, cf, full, calls, protocol_fee, v3_3)| LendingParams {
                 ltv: lt * ltv_share,
                 liquidation_threshold: lt,
                 liquidation_bonus: bonus,
@@ -457,7 +462,7 @@ fn params() -> impl Strategy<Value = LendingParams> {
                 } else {
                     LenderVersion::V3_2
                 },
-                max_rounds: rounds,
+                max_calls: calls,
             },
         )
 }
@@ -478,8 +483,10 @@ fn steps() -> impl Strategy<Value = Vec<(f64, bool, f64)>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Every cascade terminates within max_rounds and leaves nothing liquidatable unless it
-    /// hit the cap; nothing goes negative; ETH and LRT are conserved (1e-9 relative).
+    /// Every cascade ends by itself, well within the engine's safety bound, and leaves
+    /// nothing liquidatable at the price it ends at; one stopped by a small bound leaves
+    /// positions liquidatable; nothing goes negative; ETH and LRT are conserved (1e-9
+    /// relative).
     #[test]
     fn cascades_terminate_and_conserve(
         params in params(),
@@ -508,6 +515,7 @@ proptest! {
                 }
                 pool.set(p);
                 let c = book.liquidate(
+                    PriceReads::Moving,
                     || pool.get().price(),
                     |lrt| {
                         let mut p = pool.get();
@@ -520,18 +528,19 @@ proptest! {
                 final_price = pool.get().price();
                 c
             } else {
-                let c = book.liquidate(|| target, |lrt| { let out = lrt * target; paid += out; out });
+                let c = book.liquidate(PriceReads::Fixed, || target, |lrt| { let out = lrt * target; paid += out; out });
                 final_price = target;
                 c
             };
-            prop_assert!(cascade.rounds <= params.max_rounds);
-            if cascade.hit_cap {
-                prop_assert_eq!(cascade.rounds, params.max_rounds);
+            prop_assert!(cascade.calls <= params.max_calls);
+            if cascade.unresolved {
+                prop_assert!(params.max_calls < MAX_CASCADE_CALLS, "{} calls", cascade.calls);
+                prop_assert_eq!(cascade.calls, params.max_calls);
                 prop_assert!(book.liquidatable(final_price));
             } else {
                 prop_assert!(!book.liquidatable(final_price));
             }
-            depth_seen = depth_seen.max(cascade.rounds);
+            depth_seen = depth_seen.max(cascade.calls);
             prop_assert_eq!(book.max_depth(), depth_seen);
             prop_assert_eq!(cascade.proceeds_eth, paid);
             prop_assert!(cascade.liquidated_lrt >= 0.0 && cascade.repaid_eth >= 0.0);

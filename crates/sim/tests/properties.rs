@@ -184,7 +184,8 @@ proptest! {
             if let (Some(start), Some(book)) = (layout.lending_start(), kernel.lending()) {
                 // liquidated_share, cascade_depth, bad_debt_eth, bad_debt_share, looper loss.
                 let l = &row[start..start + 5];
-                prop_assert!((0.0..=1.0).contains(&l[0]) && (0.0..=100.0).contains(&l[1]));
+                let calls = f64::from(lrtsim_sim::lending::MAX_CASCADE_CALLS);
+                prop_assert!((0.0..=1.0).contains(&l[0]) && (0.0..=calls).contains(&l[1]), "{l:?}");
                 prop_assert!(l[2] >= 0.0 && (0.0..=1.0 + 1e-12).contains(&l[3]) && l[4] <= 1.0 + 1e-12);
                 let lent = book.lent_eth();
                 prop_assert!((lent - (book.repaid_eth() + book.total_debt_eth() + book.bad_debt_eth())).abs() <= 1e-9 * lent.max(1.0));
