@@ -439,6 +439,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             let _ = std::fs::remove_file(dir.join("point.json"));
             let (outcome, sink) = crate::run::simulate(model, &settings, None)?;
             let summary = crate::run::report(model, &outcome, sink, &dir, &settings)?;
+            crate::run::warn_unresolved(model, &summary);
             record.row = row(k, &rel, values, &summary, &metrics)?;
             let json = serde_json::to_string_pretty(&record)?;
             lrtsim_report::write_atomic(&dir.join("point.json"), |w| {

@@ -2330,3 +2330,61 @@ fn a_small_tail_memory_reads_low_levels_from_the_histogram_and_keeps_high_ones_e
         assert_eq!(sf(&small, k), sf(&all, k), "{k}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 16: every run records its resolution and warns when it could not reach its tolerance.
+
+#[test]
+fn runs_and_sweeps_warn_when_the_market_cannot_reach_its_tolerance() {
+    // A tolerance of 2e-6 of NAV per sub-step is beyond the shortest sub-step (1e-6 day) in
+    // ezeth-2024's hour-long dump: every path has unresolved sub-steps, and `run` and `sweep`
+    // say so on stderr (exit 0: the results are written, with the counts in summary.json).
+    let fx = Fixture::new();
+    let scenario = arg(&repo_scenario("ezeth-2024.toml"));
+    let tight = "simulation.max_price_move_per_substep=2e-6";
+    let r = fx.run([
+        "run",
+        &scenario,
+        "--set",
+        tight,
+        "--set",
+        "simulation.paths=2",
+        "-q",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    assert!(r.stderr.contains("shortest sub-step"), "{}", r.stderr);
+    let s = fx.read_json("res/summary.json");
+    assert!(num(&s["metrics"]["market_unresolved_substeps"]["mean"]) > 0.0);
+    let r = fx.run([
+        "sweep",
+        &scenario,
+        "--grid",
+        "simulation.max_price_move_per_substep=2e-6,3e-3",
+        "--set",
+        "simulation.paths=2",
+        "-q",
+        "-o",
+        "sw",
+    ]);
+    r.ok();
+    assert_eq!(
+        r.stderr.matches("shortest sub-step").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    // At the default tolerance nothing is said.
+    let r = fx.run([
+        "run",
+        &scenario,
+        "--set",
+        "simulation.paths=2",
+        "-q",
+        "-o",
+        "calm",
+    ]);
+    r.ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}
