@@ -18,6 +18,9 @@ pub const SUM_TOLERANCE: f64 = 1e-9;
 /// Largest degrees of freedom of a Student-t copula: the t quantile function loses accuracy
 /// far beyond it, where the copula is Gaussian to within 2.2/ν anyway.
 pub const MAX_DOF: f64 = 1000.0;
+/// Smallest degrees of freedom of a Student-t copula: below it the t quantiles of small
+/// probabilities overflow.
+pub const MIN_DOF: f64 = 1.0;
 /// Longest inactivity leak a scenario may describe, days.
 pub const MAX_LEAK_DAYS: f64 = 10_000.0;
 /// Largest number of steps a path may have.
@@ -368,10 +371,15 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
                 "is required for family = \"student_t\"",
             ),
             (CopulaFamily::StudentT, Some(v)) => {
-                if !(v > 0.0 && v <= MAX_DOF) {
+                if !(v >= MIN_DOF && v <= MAX_DOF) {
+                    let why = if v > MAX_DOF {
+                        "; beyond that the t copula is the Gaussian one: use family = \"gaussian\""
+                    } else {
+                        "; below 1 its tails are heavier than Cauchy's and its quantiles leave the floating-point range"
+                    };
                     c.push(
                         format!("{at}.dof"),
-                        format!("must be in (0, {MAX_DOF}], got {v}; beyond that the t copula is the Gaussian one: use family = \"gaussian\""),
+                        format!("must be in [{MIN_DOF}, {MAX_DOF}], got {v}{why}"),
                     );
                 }
             }

@@ -181,7 +181,7 @@ fn copula_checks() {
         "family = \"student_t\"",
         "family = \"student_t\"\ndof = 1e6",
     );
-    assert!(err(&big, &[]).contains("copulas[0].dof: must be in (0, 1000], got 1000000"));
+    assert!(err(&big, &[]).contains("copulas[0].dof: must be in [1, 1000], got 1000000"));
     let text = text.replace("family = \"student_t\"", "family = \"gausian\"");
     let e = err(&text, &[]);
     assert!(e.contains("did you mean `gaussian`?"), "{e}");
