@@ -221,7 +221,9 @@ impl TiltState {
             .enumerate()
             .map(|(k, &theta)| {
                 let mu = imp_means.get(k).copied().unwrap_or(0.0);
-                (theta != 1.0 && mu > 0.0).then(|| TiltedRate {
+                // θ·μ can underflow for a vanishing rate: the source then never fires under
+                // either measure, and stays untilted.
+                (theta != 1.0 && mu > 0.0 && theta * mu > 0.0).then(|| TiltedRate {
                     events: rand_distr::Poisson::new(theta * mu).expect("validated tilt"),
                     ln_ratio_per_event: -theta.ln(),
                     ln_ratio_per_path: (theta - 1.0) * mu,
