@@ -232,7 +232,7 @@ fn factor_periods_are_checked_and_compiled() {
     for (fields, want) in [
         (
             "fault_prob_per_day = 0.01\nfactor_period_days = 0",
-            "copulas[0].factor_period_days: must be a finite number > 0, got 0",
+            "copulas[0].factor_period_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
         ),
         (
             "fault_prob_per_day = 0.01\nfactor_period_days = 31",
@@ -327,7 +327,7 @@ fn severity_checks() {
         "severity = 0.1",
         "severity = { dist = \"beta\", mean = 0.5, sd = 0.6 }",
     );
-    assert!(err(&text, &[]).contains("shocks[0].severity.sd: must be in (0, 0.5"));
+    assert!(err(&text, &[]).contains("shocks[0].severity.sd: must be in [5.000e-10, 0.5"));
     let text = GOOD.replace(
         "severity = 0.1",
         "severity = { dist = \"betta\", mean = 0.5, sd = 0.1 }",
@@ -599,7 +599,7 @@ fn withdrawals_errors_name_the_field() {
     let e = err(&text, &[]);
     assert!(
         e.contains(
-            "s.toml:48:1: withdrawals.buffer.initial_eth: must be a finite number ≥ 0, got -5"
+            "s.toml:48:1: withdrawals.buffer.initial_eth: must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got -5"
         ),
         "{e}"
     );
@@ -669,12 +669,12 @@ fn withdrawals_errors_name_the_field() {
     );
     for want in [
         "withdrawals.demand.base_share_per_day: must be in (0, 1], got 0; use a tiny value such as 1e-9",
-        "withdrawals.demand.trigger.decay_days: must be a finite number > 0, got 0",
+        "withdrawals.demand.trigger.decay_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
         "withdrawals.buffer.instant_fee_bps: must be in [0, 10000], got 20000",
-        "withdrawals.queue.daily_cap_eth: must be a finite number > 0, got 0",
+        "withdrawals.queue.daily_cap_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0",
         "withdrawals.queue.pause.min_loss_bps: must be in (0, 10000], got 0",
         "withdrawals.network.churn.quotient: must be an integer ≥ 1, got 0",
-        "withdrawals.network.sweep_days: must be a finite number ≥ 0, got NaN",
+        "withdrawals.network.sweep_days: must be a duration in [0, 36500] days (100 years), got NaN",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -969,15 +969,15 @@ fn market_pool_errors_name_the_field() {
     let e = err(&text, &[]);
     for want in [
         "s.toml:37:1: market.pool.amplification: must be in (0, 1000000], got 2000000",
-        "s.toml:38:1: market.pool.depth_eth: must be in (0, 1000000000], got 0",
-        "s.toml:39:1: market.pool.lrt_share: must be in (0, 1), got 1",
+        "s.toml:38:1: market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 0",
+        "s.toml:39:1: market.pool.lrt_share: must be in [0.000001, 0.999999], got 1",
         "s.toml:40:1: market.pool.fee_bps: must be in [0, 10000), got 10000",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
     let e = err(&full, &["market.pool.depth_eth=2e9"]);
     assert!(
-        e.contains("market.pool.depth_eth: must be in (0, 1000000000], got 2000000000 (value from --set market.pool.depth_eth=2e9)"),
+        e.contains("market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 2000000000 (value from --set market.pool.depth_eth=2e9)"),
         "{e}"
     );
     // Amplification is a StableSwap parameter.
@@ -1024,15 +1024,15 @@ fn market_liquidity_confidence_recovery_report_ranges() {
         ],
     );
     for want in [
-        "market.liquidity.flight_per_day: must be a finite number ≥ 0, got -1",
+        "market.liquidity.flight_per_day: must be in [0, 1000], got -1",
         "market.liquidity.floor_share: must be in [0, 1], got 1.5",
-        "market.liquidity.return_half_life_days: must be a finite number > 0, got 0",
+        "market.liquidity.return_half_life_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
         "market.liquidity.calm_discount_bps: must be in [0, 10000), got 10000",
-        "market.confidence.sell_per_loss: must be a finite number ≥ 0, got -1",
-        "market.confidence.sell_days: must be a finite number ≥ 0, got NaN",
+        "market.confidence.sell_per_loss: must be in [0, 1000], got -1",
+        "market.confidence.sell_days: must be a duration in [0, 36500] days (100 years), got NaN",
         "market.confidence.min_loss_bps: must be in [0, 10000), got 10000",
-        "market.recovery.half_life_days: must be a finite number > 0, got 0",
-        "market.report.position_eth: must be a finite number > 0, got 0",
+        "market.recovery.half_life_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
+        "market.report.position_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -1064,7 +1064,7 @@ fn market_shock_errors_name_the_field() {
         "sell_share = 0.1",
         "sell_share = { dist = \"beta\", mean = 0.1, sd = 0.5 }",
     );
-    assert!(err(&text, &[]).contains("market.shocks[0].sell_share.sd: must be in (0, 0.3"));
+    assert!(err(&text, &[]).contains("market.shocks[0].sell_share.sd: must be in [3.000e-10, 0.3"));
     // Scheduled beyond the 30-day horizon, with a rate too; negative spread; bad name.
     let e = err(
         &full,
@@ -1078,7 +1078,7 @@ fn market_shock_errors_name_the_field() {
     for want in [
         "market.shocks[0].at_days: must be in [0, horizon_days) = [0, 30), got 30",
         "market.shocks[0].at_days: give rate_per_year or at_days, not both",
-        "market.shocks[1].sell_days: must be a finite number ≥ 0, got -1",
+        "market.shocks[1].sell_days: must be a duration in [0, 36500] days (100 years), got -1",
         "market.shocks[1].rate_per_year: must be a finite number ≥ 0, got -2",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
@@ -1123,10 +1123,10 @@ fn arbitrage_wait_and_sellers_depend_on_withdrawals() {
         ],
     );
     for want in [
-        "market.arbitrage.capital_eth: must be a finite number > 0, got 0",
-        "market.arbitrage.required_return_per_year: must be a finite number ≥ 0, got -0.1",
+        "market.arbitrage.capital_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0",
+        "market.arbitrage.required_return_per_year: must be a rate in [0, 10] per year (0 to 1,000 %), got -0.1",
         "market.arbitrage.premium_bps: must be in [0, 10000), got 10000",
-        "market.arbitrage.closed_wait_days: must be a finite number ≥ 0, got -1",
+        "market.arbitrage.closed_wait_days: must be a duration in [0, 36500] days (100 years), got -1",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -1145,7 +1145,7 @@ fn arbitrage_wait_and_sellers_depend_on_withdrawals() {
     );
     for want in [
         "market.sellers.share_of_demand: must be in [0, 1], got 1.5",
-        "market.sellers.wait_cost_per_year: must be a finite number ≥ 0, got -1",
+        "market.sellers.wait_cost_per_year: must be a rate in [0, 10] per year (0 to 1,000 %), got -1",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -1212,7 +1212,7 @@ fn discount_sensitivity_needs_market() {
     );
     assert!(
         e.contains(
-            "withdrawals.demand.discount_sensitivity_per_day: must be a finite number ≥ 0, got -0.5"
+            "withdrawals.demand.discount_sensitivity_per_day: must be in [0, 1000], got -0.5"
         ),
         "{e}"
     );
@@ -1238,7 +1238,7 @@ fn set_reaches_market_fields() {
     assert_eq!(k.thresholds, [(0.0025, 25), (0.0075, 75)]);
     let e = err(&full, &["market.pool.depth_eth=0"]);
     assert!(
-        e.contains("market.pool.depth_eth: must be in (0, 1000000000], got 0 (value from --set market.pool.depth_eth=0)"),
+        e.contains("market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 0 (value from --set market.pool.depth_eth=0)"),
         "{e}"
     );
     let e = err(&full, &["market.shocks.depg.sell_days=1"]);
@@ -1504,7 +1504,7 @@ fn lending_errors_name_the_field() {
     );
     let e = err(&text, &["lending.oracle=\"twap\"", "lending.twap_days=0"]);
     assert!(
-        e.contains("lending.twap_days: must be a finite number > 0, got 0"),
+        e.contains("lending.twap_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0"),
         "{e}"
     );
     let e = err(&text, &["lending.oracle=\"market\"", "lending.twap_days=1"]);
@@ -1658,7 +1658,7 @@ fn exploit_errors_name_the_field() {
         "exploits[0].at_days: must be in [0, horizon_days) = [0, 30), got 30",
         "exploits[0].at_days: give rate_per_year or at_days, not both",
         "exploits[0].size.max: must be in [0, 1], got 1.5",
-        "exploits[0].pause_days: must be a finite number ≥ 0, got -1",
+        "exploits[0].pause_days: must be a duration in [0, 36500] days (100 years), got -1",
         "exploits[0].restitution_share: must be in [0, 1], got 2",
         "exploits[1].rate_per_year: must be a finite number ≥ 0, got -1",
         "exploits[1].attacker_sell_share: must be in [0, 1], got -0.1",
@@ -1668,7 +1668,7 @@ fn exploit_errors_name_the_field() {
     // A restitution needs a delay, and a theft.
     let e = err(&text, &["exploits.bridge-hack.restitution_days=0"]);
     assert!(
-        e.contains("exploits[0].restitution_days: must be a finite number > 0, got 0"),
+        e.contains("exploits[0].restitution_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0"),
         "{e}"
     );
     load_str(
@@ -1733,7 +1733,7 @@ fn reserve_errors_name_the_field() {
         );
     let e = err(&bad, &[]);
     for want in [
-        "s.toml:37:1: reserves[0].initial_eth: must be a finite number ≥ 0, got -2",
+        "s.toml:37:1: reserves[0].initial_eth: must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got -2",
         "s.toml:38:1: reserves[0].reward_share: must be in [0, 1], got 1.5",
         "s.toml:40:35: reserves[0].covers[2]: duplicate loss kind \"exploits\"",
         "s.toml:43:1: reserves[1].name: duplicate reserve name `insurance`",
@@ -1742,7 +1742,7 @@ fn reserve_errors_name_the_field() {
     }
     let e = err(&text, &["reserves.insurance.cap_eth=1"]);
     assert!(
-        e.contains("reserves[0].cap_eth: must be a finite number ≥ initial_eth (2), got 1"),
+        e.contains("reserves[0].cap_eth: must be an amount in [initial_eth, 1e9] ETH = [2, 1e9], got 1"),
         "{e}"
     );
     let e = err(&text, &["reserves.treasury.covers=[]"]);
@@ -1795,7 +1795,7 @@ fn set_reaches_lending_exploit_and_reserve_fields() {
     );
     let e = err(&full_lending(), &["reserves.treasury.initial_eth=-1"]);
     assert!(
-        e.contains("reserves[1].initial_eth: must be a finite number ≥ 0, got -1 (value from --set reserves.treasury.initial_eth=-1)"),
+        e.contains("reserves[1].initial_eth: must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got -1 (value from --set reserves.treasury.initial_eth=-1)"),
         "{e}"
     );
     let e = err(&full_lending(), &["exploits.forged-mnt.size=0.1"]);
@@ -1876,7 +1876,7 @@ fn importance_tilts_name_tiltable_sources() {
     for want in [
         "importance.rate_multipliers.bugg: no rate-based loss source named `bugg`; did you mean `bug`?",
         "importance.rate_multipliers.faults: `faults` is a copula: tilt it with importance.factor_shifts",
-        "importance.rate_multipliers.bug: must be a finite number > 0, got -1",
+        "importance.rate_multipliers.bug: must be in [0.001, 1000], got -1",
         "importance.factor_shifts.independent: copula `independent` has no global factor to shift",
         "importance.factor_shifts.bug: `bug` is not a copula",
         "importance.factor_shifts.faults: must be in [0, 10], got 11",
@@ -1889,8 +1889,8 @@ fn importance_tilts_name_tiltable_sources() {
     assert!(e.contains("s.toml:"), "{e}");
     // Tilting past the cap on expected events.
     let e = err(
-        &format!("{base}\n[importance]\nrate_multipliers = {{ bug = 1e9 }}\n"),
-        &[],
+        &format!("{base}\n[importance]\nrate_multipliers = {{ bug = 1000 }}\n"),
+        &["shocks.bug.rate_per_year=100000"],
     );
     assert!(
         e.contains("importance.rate_multipliers.bug: tilts the source to"),
