@@ -2035,3 +2035,71 @@ fn contract_parameters_default_and_are_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn the_last_set_of_a_key_is_blamed() {
+    let e = err(
+        GOOD,
+        &["simulation.horizon_days=10", "simulation.horizon_days=-5"],
+    );
+    assert!(
+        e.contains("(value from --set simulation.horizon_days=-5)"),
+        "{e}"
+    );
+    assert!(!e.contains("horizon_days=10"), "{e}");
+}
+
+#[test]
+fn an_array_is_not_a_table() {
+    // serde would read the array by position: 365 paths over 300 days.
+    let e = err(GOOD, &["simulation=[365, 300, 1, 7]"]);
+    assert!(
+        e.contains("simulation: expected a table, got an array")
+            && e.contains("(value from --set simulation=[365, 300, 1, 7])"),
+        "{e}"
+    );
+    let text = GOOD.replace(
+        "[simulation]\npaths = 100\nhorizon_days = 30\nseed = 1\n",
+        "simulation = [100, 30, 1, 1]\n",
+    );
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:2:1: simulation: expected a table, got an array"),
+        "{e}"
+    );
+    // Nested tables and array entries too.
+    let text = format!(
+        "pool = [100]\n{}",
+        GOOD.replace("[pool]\ncollateral_eth = 100", "")
+    );
+    assert!(err(&text, &[]).contains("pool: expected a table, got an array"));
+    let e = err(GOOD, &["shocks.bug.select=[[\"a\"], [\"eigenda\"]]"]);
+    assert!(
+        e.contains("shocks[0].select: expected a table, got an array"),
+        "{e}"
+    );
+    // Arrays where arrays belong still load.
+    load_str(GOOD, Path::new("s.toml"), &["shocks.bug.select.operators=[\"a\"]".into()])
+        .unwrap();
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bin.toml");
+    let mut bytes = b"[simulation]\npaths = 1\nhori".to_vec();
+    bytes.extend([0xff, 0xfe, 0x00]);
+    std::fs::write(&path, &bytes).unwrap();
+    match lrtsim_scenario::load_file(&path, &[]) {
+        Err(ScenarioError::Syntax {
+            line,
+            column,
+            message,
+            ..
+        }) => {
+            assert_eq!((line, column), (3, 5));
+            assert!(message.contains("not UTF-8 text (byte 0xff)"), "{message}");
+        }
+        r => panic!("{:?}", r.map(|m| m.name)),
+    }
+}
