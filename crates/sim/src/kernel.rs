@@ -403,7 +403,12 @@ impl<'m> PathKernel<'m> {
 
     /// The likelihood-ratio weight dP/dQ of the last path (1 without importance sampling).
     pub fn weight(&self) -> f64 {
-        self.tilt.as_ref().map_or(1.0, |t| t.log_weight.exp())
+        self.log_weight().exp()
+    }
+
+    /// The natural logarithm of [`PathKernel::weight`] (0 without importance sampling).
+    pub fn log_weight(&self) -> f64 {
+        self.tilt.as_ref().map_or(0.0, |t| t.log_weight)
     }
 
     /// Whether paths carry likelihood-ratio weights.
