@@ -565,9 +565,14 @@ pub fn append_summary_csv(
                 source,
             };
             let mut out = io::stdout().lock();
-            out.write_all(&[header_line, row_line].concat())
-                .map_err(err)?;
-            return out.flush().map_err(err);
+            return match out
+                .write_all(&[header_line, row_line].concat())
+                .and_then(|()| out.flush())
+            {
+                // A reader that went away (`| head`) is not an error.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(err),
+            };
         }
         SummaryCsvTarget::File(path) => path,
     };
