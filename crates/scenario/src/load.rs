@@ -218,8 +218,19 @@ fn array_for_table(input: &toml::Value, scenario: &Scenario) -> Option<Diagnosti
 }
 
 /// serde reports an unknown field at its parent; point at the field itself so that the
-/// location is the offending key.
+/// location is the offending key. A missing field is named by its path too (located at its
+/// parent table, where it belongs; a missing top-level table has no place in the file).
 fn unknown_key_path(path: String, message: &str) -> Diagnostic {
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(key) = rest.split('`').next()
+    {
+        let full = if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        };
+        return Diagnostic::new(full, message);
+    }
     if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some(key) = rest.split('`').next()
     {
