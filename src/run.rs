@@ -519,6 +519,9 @@ pub fn warn_unresolved(model: &Model, summary: &Summary) {
     }
 }
 
+/// Every path's columns and, when weighted, their weights (`--paths-csv`).
+type PathColumns = (Vec<Vec<f64>>, Option<Vec<f64>>);
+
 /// The last guard before anything is written: a report never holds a non-finite number
 /// (JSON would write it as `null`, CSV as `inf` or `NaN`). Validation keeps every field in a
 /// range where the model's numbers are finite, so one here is a bug or a corner the ranges
@@ -527,7 +530,7 @@ fn check_finite(
     scenario: &str,
     summary: &Summary,
     price_rows: &[lrtsim_report::PriceRow],
-    paths: Option<&(Vec<Vec<f64>>, Option<Vec<f64>>)>,
+    paths: Option<&PathColumns>,
     names: &[String],
 ) -> Result<()> {
     let fail = |what: String, v: f64| -> Result<()> {

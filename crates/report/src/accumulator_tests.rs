@@ -675,7 +675,11 @@ fn weight_summary_and_weighted_moments() {
         .iter()
         .map(|&(l, w): &(f64, f64)| w * w * (l - mean) * (l - mean))
         .sum();
-    assert!((s.std_error - spread.sqrt() / 6.0).abs() < 1e-15, "{}", s.std_error);
+    assert!(
+        (s.std_error - spread.sqrt() / 6.0).abs() < 1e-15,
+        "{}",
+        s.std_error
+    );
     // Σ w·1{L > 0} = 1 + 2 over Σw = 6.
     assert_eq!(s.prob_loss, 0.5);
     assert_eq!((s.min, s.max), (-2.0, 4.0));

@@ -87,14 +87,15 @@ impl Binner {
     /// would be narrower than the smallest normal float).
     pub(crate) fn new(min: f64, max: f64, bins: usize) -> Self {
         assert!(bins > 0, "a histogram needs at least one bin");
-        if min == max || !((max - min) / bins as f64 >= f64::MIN_POSITIVE) {
+        let width = (max - min) / bins as f64;
+        // NaN (a non-finite range) counts as too narrow.
+        if min == max || width.is_nan() || width < f64::MIN_POSITIVE {
             return Binner {
                 edges: vec![min, max],
                 min,
                 inv_width: 0.0,
             };
         }
-        let width = (max - min) / bins as f64;
         // Capped at max so rounding cannot make the last bin's lower edge exceed its upper one.
         let edge = |i: usize| {
             if i == bins {

@@ -560,7 +560,10 @@ mod tests {
                         - 0.5 * std::f64::consts::PI.ln()
                         - ln_gamma(0.5 * nu);
                     let err = (p.ln() - (ln_c - nu * x.abs().ln())).abs();
-                    assert!(err < 1e-9, "ν = {nu}, p = {p:e}: x = {x:e}, ln error {err:e}");
+                    assert!(
+                        err < 1e-9,
+                        "ν = {nu}, p = {p:e}: x = {x:e}, ln error {err:e}"
+                    );
                 }
                 let exact = if nu == 1.0 {
                     // tan(π(p − 1/2)) = −1/tan(πp), accurate for small p.
@@ -571,7 +574,10 @@ mod tests {
                     None
                 };
                 if let Some(e) = exact.filter(|e| e.abs() > 1.0) {
-                    assert!((x / e - 1.0).abs() < 1e-6, "ν = {nu}, p = {p:e}: {x:e} vs {e:e}");
+                    assert!(
+                        (x / e - 1.0).abs() < 1e-6,
+                        "ν = {nu}, p = {p:e}: {x:e} vs {e:e}"
+                    );
                 }
             }
         }

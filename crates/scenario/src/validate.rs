@@ -600,7 +600,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
                 "is required for family = \"student_t\"",
             ),
             (CopulaFamily::StudentT, Some(v)) => {
-                if !(v >= MIN_DOF && v <= MAX_DOF) {
+                if !(MIN_DOF..=MAX_DOF).contains(&v) {
                     let why = if v > MAX_DOF {
                         "; beyond that the t copula is the Gaussian one: use family = \"gaussian\""
                     } else {

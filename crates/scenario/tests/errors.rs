@@ -1742,7 +1742,9 @@ fn reserve_errors_name_the_field() {
     }
     let e = err(&text, &["reserves.insurance.cap_eth=1"]);
     assert!(
-        e.contains("reserves[0].cap_eth: must be an amount in [initial_eth, 1e9] ETH = [2, 1e9], got 1"),
+        e.contains(
+            "reserves[0].cap_eth: must be an amount in [initial_eth, 1e9] ETH = [2, 1e9], got 1"
+        ),
         "{e}"
     );
     let e = err(&text, &["reserves.treasury.covers=[]"]);
@@ -2079,8 +2081,12 @@ fn an_array_is_not_a_table() {
         "{e}"
     );
     // Arrays where arrays belong still load.
-    load_str(GOOD, Path::new("s.toml"), &["shocks.bug.select.operators=[\"a\"]".into()])
-        .unwrap();
+    load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &["shocks.bug.select.operators=[\"a\"]".into()],
+    )
+    .unwrap();
 }
 
 #[test]
