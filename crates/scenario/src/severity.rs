@@ -16,6 +16,8 @@ use rand_distr::{Beta, Distribution};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::validate::Num;
+
 /// A severity as written in a scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "snake_case")]
@@ -131,23 +133,26 @@ impl Severity {
         match self {
             Severity::Fixed { value } => {
                 if !unit(*value) {
-                    out.push(("", format!("must be in [0, {max}], got {value}")));
+                    out.push(("", format!("must be in [0, {max}], got {}", Num(*value))));
                 }
             }
             Severity::Uniform { min: lo, max: hi } => {
                 if !unit(*lo) {
-                    out.push(("min", format!("must be in [0, {max}], got {lo}")));
+                    out.push(("min", format!("must be in [0, {max}], got {}", Num(*lo))));
                 }
                 if !unit(*hi) {
-                    out.push(("max", format!("must be in [0, {max}], got {hi}")));
+                    out.push(("max", format!("must be in [0, {max}], got {}", Num(*hi))));
                 }
                 if lo > hi {
-                    out.push(("max", format!("must be ≥ min ({lo}), got {hi}")));
+                    out.push((
+                        "max",
+                        format!("must be ≥ min ({}), got {}", Num(*lo), Num(*hi)),
+                    ));
                 }
             }
             Severity::Beta { mean, sd } => {
                 if !(*mean > 0.0 && *mean < 1.0) {
-                    out.push(("mean", format!("must be in (0, 1), got {mean}")));
+                    out.push(("mean", format!("must be in (0, 1), got {}", Num(*mean))));
                 } else {
                     let max_sd = (mean * (1.0 - mean)).sqrt();
                     let min_sd = MIN_BETA_SD_SHARE * max_sd;
@@ -160,14 +165,14 @@ impl Severity {
                         out.push((
                             "sd",
                             format!(
-                                "must be in [{min_sd:.3e}, {max_sd:.6}) for mean {mean} (from 1e-9 of √(mean·(1 − mean)) up to it), got {sd}{why}"
+                                "must be in [{min_sd:.3e}, {max_sd:.6}) for mean {} (from 1e-9 of √(mean·(1 − mean)) up to it), got {}{why}", Num(*mean), Num(*sd)
                             ),
                         ));
                     } else if beta_shapes(*mean, *sd).is_none() {
                         out.push((
                             "sd",
                             format!(
-                                "is too close to its largest value √(mean·(1 − mean)) = {max_sd} for the beta shapes to be positive floats, got {sd}"
+                                "is too close to its largest value √(mean·(1 − mean)) = {max_sd} for the beta shapes to be positive floats, got {}", Num(*sd)
                             ),
                         ));
                     }
@@ -190,20 +195,23 @@ impl Severity {
                 if let Some(v) = values.iter().find(|v| !unit(**v)) {
                     out.push((
                         "values",
-                        format!("every value must be in [0, {max}], got {v}"),
+                        format!("every value must be in [0, {max}], got {}", Num(*v)),
                     ));
                 }
                 if let Some(w) = weights.iter().find(|w| !(**w >= 0.0 && w.is_finite())) {
                     out.push((
                         "weights",
-                        format!("every weight must be a finite number ≥ 0, got {w}"),
+                        format!("every weight must be a finite number ≥ 0, got {}", Num(*w)),
                     ));
                 } else {
                     let sum = weights.iter().sum::<f64>();
                     if !(sum > 0.0 && sum.is_finite()) {
                         out.push((
                             "weights",
-                            format!("must have a positive, finite sum (below 1.8e308), got {sum}"),
+                            format!(
+                                "must have a positive, finite sum (below 1.8e308), got {}",
+                                Num(sum)
+                            ),
                         ));
                     }
                 }

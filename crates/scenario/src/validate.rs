@@ -13,6 +13,21 @@ use crate::spec::{
 };
 use crate::suggest::closest;
 
+/// A number in a message: as written (`0.05`, `2000000000`) in the usual range, in
+/// exponent form beyond it (`5e-324`, `1e308`), never 300 digits.
+pub struct Num(pub f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v == 0.0 || !v.is_finite() || (1e-5..1e16).contains(&v.abs()) {
+            write!(f, "{v}")
+        } else {
+            write!(f, "{v:e}")
+        }
+    }
+}
+
 /// Relative tolerance for "sums to" checks (stakes, magnitudes).
 pub const SUM_TOLERANCE: f64 = 1e-9;
 /// Largest degrees of freedom of a Student-t copula: the t quantile function loses accuracy
@@ -87,47 +102,55 @@ impl Checker {
     }
     fn finite_in(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v >= lo && v <= hi) {
+            let v = Num(v);
             self.push(path, format!("must be in [{lo}, {hi}], got {v}"));
         }
     }
     fn non_negative(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && v >= 0.0) {
+            let v = Num(v);
             self.push(path, format!("must be a finite number ≥ 0, got {v}"));
         }
     }
     /// `v` in [lo, hi).
     fn finite_in_closed_open(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v >= lo && v < hi) {
+            let v = Num(v);
             self.push(path, format!("must be in [{lo}, {hi}), got {v}"));
         }
     }
     /// `v` in (lo, hi).
     fn finite_in_open(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v > lo && v < hi) {
+            let v = Num(v);
             self.push(path, format!("must be in ({lo}, {hi}), got {v}"));
         }
     }
     /// `v` in (lo, hi].
     fn finite_in_open_closed(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v > lo && v <= hi) {
+            let v = Num(v);
             self.push(path, format!("must be in ({lo}, {hi}], got {v}"));
         }
     }
     /// An amount of ETH in [0, [`MAX_ETH`]].
     fn amount(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && (0.0..=MAX_ETH).contains(&v)) {
+            let v = Num(v);
             self.push(path, format!("must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got {v}"));
         }
     }
     /// An amount of ETH in [[`MIN_ETH`], [`MAX_ETH`]].
     fn positive_amount(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && (MIN_ETH..=MAX_ETH).contains(&v)) {
+            let v = Num(v);
             self.push(path, format!("must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got {v}"));
         }
     }
     /// A duration in [0, [`MAX_DAYS`]] days.
     fn duration(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && (0.0..=MAX_DAYS).contains(&v)) {
+            let v = Num(v);
             self.push(
                 path,
                 format!("must be a duration in [0, {MAX_DAYS}] days (100 years), got {v}"),
@@ -137,12 +160,14 @@ impl Checker {
     /// A duration in [[`MIN_DAYS`], [`MAX_DAYS`]] days.
     fn positive_duration(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && (MIN_DAYS..=MAX_DAYS).contains(&v)) {
+            let v = Num(v);
             self.push(path, format!("must be a duration in [{MIN_DAYS:e}, {MAX_DAYS}] days (0.0864 s to 100 years), got {v}"));
         }
     }
     /// An APR, interest rate or return per year in [0, [`MAX_APR`]].
     fn apr(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && (0.0..=MAX_APR).contains(&v)) {
+            let v = Num(v);
             self.push(
                 path,
                 format!("must be a rate in [0, {MAX_APR}] per year (0 to 1,000 %), got {v}"),
@@ -394,7 +419,8 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
                 "simulation.step_days",
                 format!(
                     "must be ≤ horizon_days ({}), got {}",
-                    sim.horizon_days, sim.step_days
+                    Num(sim.horizon_days),
+                    Num(sim.step_days)
                 ),
             );
         } else if (steps * sim.step_days - sim.horizon_days).abs() > 1e-9 * sim.horizon_days {
@@ -426,7 +452,11 @@ fn check_factor_period(c: &mut Checker, s: &Scenario, path: &str, period_days: f
     if period_days > horizon * (1.0 + SUM_TOLERANCE) {
         c.push(
             path,
-            format!("must be ≤ horizon_days ({horizon}), got {period_days}"),
+            format!(
+                "must be ≤ horizon_days ({}), got {}",
+                Num(horizon),
+                Num(period_days)
+            ),
         );
     } else if (horizon / period_days).ceil() > MAX_STEPS {
         c.push(
@@ -453,7 +483,7 @@ fn check_pool(c: &mut Checker, s: &Scenario) {
             if !(v.is_finite() && v > 0.0) {
                 c.push(
                     "pool.lrt_supply",
-                    format!("must be a finite number > 0, got {v}"),
+                    format!("must be a finite number > 0, got {}", Num(v)),
                 );
             } else if p.collateral_eth.is_finite()
                 && p.collateral_eth > 0.0
@@ -608,7 +638,7 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
                     };
                     c.push(
                         format!("{at}.dof"),
-                        format!("must be in [{MIN_DOF}, {MAX_DOF}], got {v}{why}"),
+                        format!("must be in [{MIN_DOF}, {MAX_DOF}], got {}{why}", Num(v)),
                     );
                 }
             }
@@ -710,7 +740,11 @@ fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: O
         if !(day.is_finite() && day >= 0.0 && day < horizon) {
             c.push(
                 &path,
-                format!("must be in [0, horizon_days) = [0, {horizon}), got {day}"),
+                format!(
+                    "must be in [0, horizon_days) = [0, {}), got {}",
+                    Num(horizon),
+                    Num(day)
+                ),
             );
         }
     } else {
@@ -766,7 +800,10 @@ fn validator_balance(c: &mut Checker, path: &str, v: f64) {
     if !(v.fract() == 0.0 && (32.0..=2048.0).contains(&v)) {
         c.push(
             path,
-            format!("must be a whole number of ETH in [32, 2048], got {v}"),
+            format!(
+                "must be a whole number of ETH in [32, 2048], got {}",
+                Num(v)
+            ),
         );
     }
 }
@@ -781,7 +818,7 @@ fn check_beacon(c: &mut Checker, s: &Scenario) {
             "beacon.total_active_balance_eth",
             format!(
                 "must be in [32, 1e9] ETH, got {}",
-                b.total_active_balance_eth
+                Num(b.total_active_balance_eth)
             ),
         );
     }
@@ -897,7 +934,7 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
             format!("{at}.base_share_per_day"),
             format!(
                 "must be in (0, 1], got {}; use a tiny value such as 1e-9 for no calm redemptions",
-                d.base_share_per_day
+                Num(d.base_share_per_day)
             ),
         );
     }
@@ -917,7 +954,8 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
             max_path,
             format!(
                 "must be ≥ base_share_per_day ({}), got {}",
-                d.base_share_per_day, d.max_share_per_day
+                Num(d.base_share_per_day),
+                Num(d.max_share_per_day)
             ),
         );
     }
@@ -1042,7 +1080,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
             format!("{at}.depth_eth"),
             format!(
                 "must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got {}",
-                p.depth_eth
+                Num(p.depth_eth)
             ),
         );
     }
@@ -1197,7 +1235,10 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
         if !(b.fract() == 0.0 && (1.0..BPS).contains(&b)) {
             c.push(
                 path,
-                format!("must be a whole number of basis points in [1, 9999], got {b}"),
+                format!(
+                    "must be a whole number of basis points in [1, 9999], got {}",
+                    Num(b)
+                ),
             );
         } else if i > 0 && b <= thresholds[i - 1] {
             c.push(
@@ -1313,7 +1354,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
     let lt_ok = lt.is_finite() && lt > 0.0 && lt < 1.0;
     let path = format!("{at}.liquidation_threshold");
     if !lt_ok {
-        c.push(path, format!("must be in [ltv, 1), got {lt}"));
+        c.push(path, format!("must be in [ltv, 1), got {}", Num(lt)));
     } else if ltv_ok && lt < ltv {
         c.push(
             path,
@@ -1391,7 +1432,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
             };
             c.push(
                 format!("{at}.health_factor"),
-                format!("must be in [1, {MAX_HEALTH_FACTOR}], got {hf}{why}"),
+                format!("must be in [1, {MAX_HEALTH_FACTOR}], got {}{why}", Num(hf)),
             );
         }
     }
@@ -1409,7 +1450,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
     if !(lev.is_finite() && (1.0..=MAX_LOOPER_LEVERAGE).contains(&lev)) {
         c.push(
             path,
-            format!("must be in [1, {MAX_LOOPER_LEVERAGE}], got {lev}"),
+            format!("must be in [1, {MAX_LOOPER_LEVERAGE}], got {}", Num(lev)),
         );
     } else if lev > 1.0 && lt_ok {
         // Collateral L, debt L − 1 (per unit of equity): health factor LT·L / (L − 1).
@@ -1480,8 +1521,9 @@ fn check_reserves(c: &mut Checker, s: &Scenario) {
             c.push(
                 format!("{at}.cap_eth"),
                 format!(
-                    "must be an amount in [initial_eth, 1e9] ETH = [{}, 1e9], got {cap}",
-                    r.initial_eth
+                    "must be an amount in [initial_eth, 1e9] ETH = [{}, 1e9], got {}",
+                    Num(r.initial_eth),
+                    Num(cap)
                 ),
             );
         }
@@ -1625,8 +1667,9 @@ fn check_importance(c: &mut Checker, s: &Scenario, imp: &Importance) {
             c.push(
                 &path,
                 format!(
-                    "must be in [{}, {MAX_RATE_MULTIPLIER}], got {v}",
-                    1.0 / MAX_RATE_MULTIPLIER
+                    "must be in [{}, {MAX_RATE_MULTIPLIER}], got {}",
+                    1.0 / MAX_RATE_MULTIPLIER,
+                    Num(v)
                 ),
             );
         } else if v * mean > MAX_EXPECTED_EVENTS {
