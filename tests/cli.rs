@@ -2214,12 +2214,14 @@ fn importance_sampled_runs_report_weights_and_do_not_depend_on_threads() {
             .any(|t| t["source"] == "shared-dependency" && num(&t["value"]) > 100.0),
         "{imp}"
     );
-    // The weights are in paths.csv; the summary's mean is their weighted mean.
+    // The weights are in paths.csv; the summary's mean is their weighted mean,
+    // self-normalized (Σ w·L / Σ w).
     let paths = fx.read_csv("t1/paths.csv");
     let w = paths.floats("weight");
     let loss = paths.floats("slashed_fraction");
     let n = w.len() as f64;
-    let weighted: f64 = w.iter().zip(&loss).map(|(w, l)| w * l).sum::<f64>() / n;
+    let weighted: f64 =
+        w.iter().zip(&loss).map(|(w, l)| w * l).sum::<f64>() / w.iter().sum::<f64>();
     assert_close(
         weighted,
         num(&s["metrics"]["slashed_fraction"]["mean"]),
