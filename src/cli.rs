@@ -107,7 +107,7 @@ pub struct RunArgs {
     pub set: SetArgs,
     /// Output directory; `{name}` is replaced by the scenario name. With several scenarios
     /// and no `{name}`, each writes to `DIR/<name>`.
-    #[arg(short, long, value_name = "DIR", default_value = "out/{name}")]
+    #[arg(short, long, value_name = "DIR", default_value = "out/{name}", value_parser = directory)]
     pub out: String,
     #[command(flatten)]
     pub workers: WorkerArgs,
@@ -133,7 +133,7 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "PART")]
     pub parts: Vec<PathBuf>,
     /// Output directory for the merged reports.
-    #[arg(short, long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR", value_parser = directory_path)]
     pub out: PathBuf,
     #[command(flatten)]
     pub workers: WorkerArgs,
@@ -158,7 +158,8 @@ pub struct ReplayArgs {
         short,
         long,
         value_name = "DIR",
-        default_value = "out/{name}/replay/path-{path}"
+        default_value = "out/{name}/replay/path-{path}",
+        value_parser = directory
     )]
     pub out: String,
     #[command(flatten)]
@@ -187,7 +188,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub seeds: Option<u32>,
     /// Output directory: `sweep.csv` and one folder per point under `points/`.
-    #[arg(short, long, value_name = "DIR", default_value = "out/{name}-sweep")]
+    #[arg(short, long, value_name = "DIR", default_value = "out/{name}-sweep", value_parser = directory)]
     pub out: String,
     /// Rerun points even if their outputs exist.
     #[arg(long)]
@@ -196,4 +197,19 @@ pub struct SweepArgs {
     pub workers: WorkerArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// An output directory: not empty (an empty name would silently mean the current directory;
+/// write `.` for that).
+fn directory(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("an empty directory name; give a directory (`.` for the current one)".to_string())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// [`directory`] as a path.
+fn directory_path(s: &str) -> Result<PathBuf, String> {
+    directory(s).map(PathBuf::from)
 }

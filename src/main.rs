@@ -4,6 +4,15 @@
 //! first (so a bad file stops the batch before anything is written), run each, write its
 //! reports, map errors to exit codes (0 ok, 1 runtime failure, 2 bad input).
 
+/// `eprintln!` that never panics: when stderr cannot be written (closed, full, a reader that
+/// went away) there is nowhere left to say so, and the exit status still tells.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod replay;
 mod run;

@@ -70,36 +70,46 @@ pub fn load_all(paths: &[PathBuf], set: &[String]) -> Result<Vec<Model>> {
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if !errors.is_empty() {
-        let n = errors.len();
-        let noun = if n == 1 {
-            "scenario is"
-        } else {
-            "scenarios are"
-        };
-        return Err(InputError(format!("{}\n{n} {noun} invalid", errors.join("\n"))).into());
-    }
+    invalid(errors)?;
     Ok(models)
 }
 
-/// `lrtsim validate`.
+/// `lrtsim validate`: one "ok" line on stdout per valid file, as each is checked; every
+/// invalid file's problems together at the end.
 pub fn validate(args: &ValidateArgs) -> Result<()> {
-    let models = load_all(&args.scenarios, &args.set.set)?;
-    for (m, p) in models.iter().zip(&args.scenarios) {
-        println!(
-            "{}: ok ({}: {} operators, {} AVSs, {} allocations, {} loss source{}, {} paths × {} steps)",
-            p.display(),
-            m.name,
-            m.operators.len(),
-            m.avs_names.len(),
-            m.pairs.len(),
-            m.sources.len(),
-            if m.sources.len() == 1 { "" } else { "s" },
-            m.paths,
-            m.n_steps
-        );
+    let mut errors = Vec::new();
+    for p in &args.scenarios {
+        match lrtsim_scenario::load_file(p, &args.set.set) {
+            Ok(m) => print_stdout(&format!(
+                "{}: ok ({}: {} operators, {} AVSs, {} allocations, {} loss source{}, {} paths × {} steps)",
+                p.display(),
+                m.name,
+                m.operators.len(),
+                m.avs_names.len(),
+                m.pairs.len(),
+                m.sources.len(),
+                if m.sources.len() == 1 { "" } else { "s" },
+                m.paths,
+                m.n_steps
+            ))?,
+            Err(e) => errors.push(e.to_string()),
+        }
     }
-    Ok(())
+    invalid(errors)
+}
+
+/// Ok without errors, else one input error listing them all and counting the files.
+fn invalid(errors: Vec<String>) -> Result<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let n = errors.len();
+    let noun = if n == 1 {
+        "scenario is"
+    } else {
+        "scenarios are"
+    };
+    Err(InputError(format!("{}\n{n} {noun} invalid", errors.join("\n"))).into())
 }
 
 /// The output directory of `model`.
@@ -186,6 +196,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let elapsed = started.elapsed().as_secs_f64();
         let summary = report(model, &outcome, sink, dir, &settings)?;
         warn_unresolved(model, &summary);
+        warn_degenerate(model, &summary);
         if !args.workers.quiet {
             eprintln!(
                 "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
@@ -215,12 +226,22 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Prints a block on stdout; a reader that went away (`| head`) is not an error.
+/// Prints a block on stdout. A reader that went away (`| head`) is not an error: like
+/// standard Unix tools the command then writes nothing more there, without a word; any other
+/// failure (a full disk) is one, exit status 1.
 pub fn print_stdout(text: &str) -> Result<()> {
     use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static GONE: AtomicBool = AtomicBool::new(false);
+    if GONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            GONE.store(true, Ordering::Relaxed);
+            Ok(())
+        }
         r => r.context("writing to stdout"),
     }
 }
@@ -499,11 +520,134 @@ pub fn warn_unresolved(model: &Model, summary: &Summary) {
     }
 }
 
+/// Every path's columns and, when weighted, their weights (`--paths-csv`).
+type PathColumns = (Vec<Vec<f64>>, Option<Vec<f64>>);
+
+/// The last guard before anything is written: a report never holds a non-finite number
+/// (JSON would write it as `null`, CSV as `inf` or `NaN`). Validation keeps every field in a
+/// range where the model's numbers are finite, so one here is a bug or a corner the ranges
+/// missed: the run fails (exit status 1), naming the value, instead of reporting nonsense.
+fn check_finite(
+    scenario: &str,
+    summary: &Summary,
+    price_rows: &[lrtsim_report::PriceRow],
+    paths: Option<&PathColumns>,
+    names: &[String],
+) -> Result<()> {
+    let fail = |what: String, v: f64| -> Result<()> {
+        bail!(
+            "{scenario}: the report would hold a non-finite number, {what} = {v}; the run fails rather than write it (a bug, or a scenario beyond what the model represents: please report it with the scenario)"
+        )
+    };
+    for m in &summary.metrics {
+        let scalars = [
+            ("mean", m.mean),
+            ("std_error", m.std_error),
+            ("prob_loss", m.prob_loss),
+            ("min", m.min),
+            ("max", m.max),
+        ];
+        for (field, v) in scalars {
+            if !v.is_finite() {
+                return fail(format!("{}: {field}", m.name), v);
+            }
+        }
+        for l in &m.levels {
+            let values = [
+                ("var", l.var),
+                ("var_lo", l.var_lo),
+                ("var_hi", l.var_hi),
+                ("es", l.es),
+                ("es_lo", l.es_lo),
+                ("es_hi", l.es_hi),
+            ];
+            for (field, v) in values {
+                if !v.is_finite() {
+                    return fail(format!("{}: {field} at level {}", m.name, l.level), v);
+                }
+            }
+        }
+        if let Some(w) = m.worst_paths.iter().find(|w| !w.value.is_finite()) {
+            return fail(format!("{}: worst path {}", m.name, w.path), w.value);
+        }
+    }
+    if let Some(i) = &summary.info.importance {
+        let values = [
+            ("effective_sample_size", i.effective_sample_size),
+            ("mean_weight", i.mean_weight),
+            ("mean_weight_se", i.mean_weight_se),
+            ("max_weight", i.max_weight),
+        ];
+        for (field, v) in values {
+            if !v.is_finite() {
+                return fail(format!("importance: {field}"), v);
+            }
+        }
+    }
+    for r in price_rows {
+        let values = std::iter::once(r.day)
+            .chain(r.quantiles.iter().copied())
+            .chain(r.share_below.iter().copied());
+        if let Some(v) = values.clone().find(|v| !v.is_finite()) {
+            return fail(format!("price_paths.csv: step {}", r.step), v);
+        }
+    }
+    if let Some((columns, weights)) = paths {
+        let named = columns
+            .iter()
+            .zip(names)
+            .chain(weights.iter().map(|w| (w, &names[0])));
+        for (c, (column, name)) in named.enumerate() {
+            if let Some(p) = column.iter().position(|v| !v.is_finite()) {
+                let name = if c < columns.len() {
+                    name.as_str()
+                } else {
+                    "weight"
+                };
+                return fail(format!("paths.csv: path {p}, {name}"), column[p]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Weights are degenerate when the effective sample size is below this share of the paths
+/// ([`warn_degenerate`]).
+const DEGENERATE_ESS_SHARE: f64 = 0.01;
+/// … or when one path carries more than this share of the total weight.
+const DEGENERATE_MAX_WEIGHT_SHARE: f64 = 0.5;
+
+/// Warns on stderr when an importance-sampled run's likelihood-ratio weights degenerate: a
+/// few paths carry most of the weight, so its estimates rest on them (their standard errors
+/// understate the uncertainty).
+pub fn warn_degenerate(model: &Model, summary: &Summary) {
+    let Some(i) = &summary.info.importance else {
+        return;
+    };
+    let n = summary.info.paths as f64;
+    let total = i.mean_weight * n;
+    let largest = if total > 0.0 {
+        i.max_weight / total
+    } else {
+        1.0
+    };
+    if i.effective_sample_size < DEGENERATE_ESS_SHARE * n || largest > DEGENERATE_MAX_WEIGHT_SHARE {
+        eprintln!(
+            "warning: {}: the importance weights degenerate: effective sample size {:.1} of {} paths ({:.3} %), the largest weight is {:.1} % of the total; the estimates rest on a few paths — weaken the tilts ([importance]) or run more paths",
+            model.name,
+            i.effective_sample_size,
+            summary.info.paths,
+            100.0 * i.effective_sample_size / n,
+            100.0 * largest
+        );
+    }
+}
+
 /// Computes the tail metrics and writes every report file of one run into `dir`.
 pub fn report(
     model: &Model,
     outcome: &RunOutcome,
-    sink: ReportSink,
+    mut sink: ReportSink,
     dir: &Path,
     settings: &Settings,
 ) -> Result<Summary> {
@@ -532,6 +676,34 @@ pub fn report(
         },
         metrics: stats,
     };
+    let price_rows: Option<Vec<lrtsim_report::PriceRow>> =
+        match (&outcome.price_bands, &model.market) {
+            (Some(bands), Some(market)) => {
+                let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
+                Some(
+                    bands
+                        .rows(&PRICE_PERCENTILES, &thresholds)
+                        .into_iter()
+                        .map(|r| lrtsim_report::PriceRow {
+                            step: r.step,
+                            day: r.day,
+                            paths: r.paths,
+                            quantiles: r.quantiles,
+                            share_below: r.share_below,
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
+    let paths = sink.paths.take().map(Collector::into_parts);
+    check_finite(
+        &model.name,
+        &summary,
+        price_rows.as_deref().unwrap_or_default(),
+        paths.as_ref(),
+        outcome.layout.names(),
+    )?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating output directory {}", dir.display()))?;
     lrtsim_report::write_summary_json(&dir.join("summary.json"), &summary)?;
@@ -558,29 +730,16 @@ pub fn report(
             .collect();
         lrtsim_report::write_redemption_wait_csv(&dir.join("redemption_wait.csv"), &holders)?;
     }
-    if let (Some(bands), Some(market)) = (&outcome.price_bands, &model.market) {
-        let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
+    if let (Some(rows), Some(market)) = (&price_rows, &model.market) {
         let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
-        let rows: Vec<lrtsim_report::PriceRow> = bands
-            .rows(&PRICE_PERCENTILES, &thresholds)
-            .into_iter()
-            .map(|r| lrtsim_report::PriceRow {
-                step: r.step,
-                day: r.day,
-                paths: r.paths,
-                quantiles: r.quantiles,
-                share_below: r.share_below,
-            })
-            .collect();
         lrtsim_report::write_price_paths_csv(
             &dir.join("price_paths.csv"),
             &PRICE_PERCENTILES,
             &bps,
-            &rows,
+            rows,
         )?;
     }
-    if let Some(paths) = sink.paths {
-        let (columns, weights) = paths.into_parts();
+    if let Some((columns, weights)) = paths {
         let mut names: Vec<&str> = outcome.layout.names().iter().map(String::as_str).collect();
         let mut cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         if let Some(w) = &weights {
@@ -590,4 +749,51 @@ pub fn report(
         lrtsim_report::write_paths_csv(&dir.join("paths.csv"), &names, &cols)?;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(values: &[f64]) -> Summary {
+        Summary {
+            info: RunInfo {
+                scenario: "s".into(),
+                scenario_hash: String::new(),
+                seed: 1,
+                paths: values.len() as u64,
+                engine_version: String::new(),
+                horizon_days: 1.0,
+                step_days: 1.0,
+                max_price_move_per_substep: None,
+                importance: None,
+            },
+            metrics: vec![lrtsim_report::metric_stats(
+                "nav_loss",
+                values,
+                &DEFAULT_LEVELS,
+            )],
+        }
+    }
+
+    /// The last guard names the value and fails the run (exit status 1, not 2).
+    #[test]
+    fn a_non_finite_number_fails_the_report() {
+        let names = ["nav_return".to_string()];
+        assert!(check_finite("s", &summary(&[0.1, 0.2]), &[], None, &names).is_ok());
+        let e = check_finite("s", &summary(&[0.1, f64::INFINITY]), &[], None, &names).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("s: the report would hold a non-finite number, nav_loss: mean = inf"),
+            "{e}"
+        );
+        assert_eq!(exit_code(&e), 1);
+        let paths = (vec![vec![0.5, f64::NAN]], None);
+        let e = check_finite("s", &summary(&[0.1, 0.2]), &[], Some(&paths), &names).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("paths.csv: path 1, nav_return = NaN"),
+            "{e}"
+        );
+    }
 }

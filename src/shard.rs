@@ -724,6 +724,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     }
     let summary = crate::run::report(&model, &outcome, sink, &args.out, &settings)?;
     crate::run::warn_unresolved(&model, &summary);
+    crate::run::warn_degenerate(&model, &summary);
     if let Some(t) = &target {
         lrtsim_report::append_summary_csv(t, &set_values, &summary, &head)?;
     }

@@ -29,8 +29,9 @@ use crate::run::{InputError, Settings, headline};
 const SWEEP_LEVELS: [f64; 3] = [0.95, 0.99, 0.999];
 /// The normal quantile of the confidence intervals of the means.
 const Z_95: f64 = 1.959_963_984_540_054;
-/// Most points a sweep may have.
-const MAX_POINTS: usize = 1_000_000;
+/// Most points a sweep may have: every point is loaded and validated before any runs, and
+/// writes a folder of its own.
+const MAX_POINTS: usize = 10_000;
 
 /// One axis: its keys (one, or several for `--zip`) and, per value index, their values.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,16 +86,22 @@ fn parse_values(flag: &str, key: &str, spec: &str) -> Result<Vec<String>> {
             return Err(bad("a log range has three fields after log:"));
         };
         let (a, b) = (num(a)?, num(b)?);
-        let n: usize = n
+        let n: u128 = n
             .trim()
             .parse()
             .map_err(|_| bad(&format!("N = {n:?} is not a whole number")))?;
         if a <= 0.0 || b <= 0.0 {
             return Err(bad("a log range needs START and STOP above 0"));
         }
-        if !(2..=MAX_POINTS).contains(&n) {
+        if n < 2 {
             return Err(bad("a log range needs N of at least 2"));
         }
+        if n > MAX_POINTS as u128 {
+            return Err(bad(&format!(
+                "{n} values are too many: a sweep has at most {MAX_POINTS} points"
+            )));
+        }
+        let n = n as usize;
         let (la, lb) = (a.log10(), b.log10());
         return Ok((0..n)
             .map(|i| {
@@ -118,7 +125,9 @@ fn parse_values(flag: &str, key: &str, spec: &str) -> Result<Vec<String>> {
         }
         let count = ((b - a) / step + 1e-9).floor() + 1.0;
         if count > MAX_POINTS as f64 {
-            return Err(bad(&format!("{count} values are too many")));
+            return Err(bad(&format!(
+                "{count} values are too many: a sweep has at most {MAX_POINTS} points"
+            )));
         }
         let d = decimals_of(a).max(decimals_of(b)).max(decimals_of(step));
         return Ok((0..count as usize)
@@ -183,6 +192,14 @@ fn axes(args: &SweepArgs, base_seed: u64) -> Result<Vec<Axis>> {
         });
     }
     if let Some(n) = args.seeds {
+        // TOML integers are i64: a seed beyond cannot be written into the scenario.
+        let last = u128::from(base_seed) + u128::from(n) - 1;
+        if last > i64::MAX as u128 {
+            bail!(InputError(format!(
+                "--seeds {n}: the seeds would run from {base_seed} to {last}, past the largest seed a scenario holds ({}); lower simulation.seed",
+                i64::MAX
+            )));
+        }
         out.push(Axis {
             keys: vec!["simulation.seed".to_string()],
             values: (0..u64::from(n))
@@ -212,8 +229,10 @@ fn axes(args: &SweepArgs, base_seed: u64) -> Result<Vec<Axis>> {
         .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()))
         .filter(|&p| p <= MAX_POINTS);
     if points.is_none() {
+        let sizes: Vec<String> = out.iter().map(|a| a.values.len().to_string()).collect();
         bail!(InputError(format!(
-            "the sweep has more than {MAX_POINTS} points"
+            "the sweep has {} points, more than the {MAX_POINTS} a sweep may have (every point is validated before any runs and writes its own folder); use fewer values or split it",
+            sizes.join(" × ")
         )));
     }
     Ok(out)
@@ -440,6 +459,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             let (outcome, sink) = crate::run::simulate(model, &settings, None)?;
             let summary = crate::run::report(model, &outcome, sink, &dir, &settings)?;
             crate::run::warn_unresolved(model, &summary);
+            crate::run::warn_degenerate(model, &summary);
             record.row = row(k, &rel, values, &summary, &metrics)?;
             let json = serde_json::to_string_pretty(&record)?;
             lrtsim_report::write_atomic(&dir.join("point.json"), |w| {

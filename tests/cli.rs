@@ -970,17 +970,19 @@ fn validate_accepts_good_files_and_rejects_bad_ones() {
     r.ok();
     assert!(r.stdout.contains("123 paths"), "{}", r.stdout);
 
-    // One bad file among good ones.
+    // One bad file among good ones: the good ones still get their "ok" line.
     let bad = arg(&test_scenario("bad-probability.toml"));
-    let r = assert_rejected(
-        &fx,
-        &["validate", &good[2], &bad].map(String::from),
-        &[
-            "bad-probability.toml:24:1: shocks[0].hit_probability",
-            "1 scenario is invalid",
-        ],
-    );
+    let r = fx.run(["validate", &good[2], &bad, &good[3]]);
+    r.expect_code(2).stderr_has(&[
+        "bad-probability.toml:24:1: shocks[0].hit_probability",
+        "1 scenario is invalid",
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(lines[0].starts_with(&format!("{}: ok (small: ", good[2])));
+    assert!(lines[1].starts_with(&format!("{}: ok (zero-risk: ", good[3])));
     assert!(!r.stderr.contains("small.toml"), "{}", r.stderr);
+    assert!(fx.listing().is_empty(), "validate writes nothing");
 
     // Every bad file is reported, not only the first.
     let bads = [
@@ -2219,12 +2221,14 @@ fn importance_sampled_runs_report_weights_and_do_not_depend_on_threads() {
             .any(|t| t["source"] == "shared-dependency" && num(&t["value"]) > 100.0),
         "{imp}"
     );
-    // The weights are in paths.csv; the summary's mean is their weighted mean.
+    // The weights are in paths.csv; the summary's mean is their weighted mean,
+    // self-normalized (Σ w·L / Σ w).
     let paths = fx.read_csv("t1/paths.csv");
     let w = paths.floats("weight");
     let loss = paths.floats("slashed_fraction");
     let n = w.len() as f64;
-    let weighted: f64 = w.iter().zip(&loss).map(|(w, l)| w * l).sum::<f64>() / n;
+    let weighted: f64 =
+        w.iter().zip(&loss).map(|(w, l)| w * l).sum::<f64>() / w.iter().sum::<f64>();
     assert_close(
         weighted,
         num(&s["metrics"]["slashed_fraction"]["mean"]),
@@ -2387,4 +2391,167 @@ fn runs_and_sweeps_warn_when_the_market_cannot_reach_its_tolerance() {
     ]);
     r.ok();
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 17: output that cannot be written, empty output directories, sweep caps.
+
+/// A command whose stdout (or stderr) is a full device: `/dev/full`, where every write fails
+/// with ENOSPC. Skipped where there is no such device.
+fn full_device() -> Option<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .ok()
+}
+
+/// The binary as a plain `std::process::Command` (its streams can be redirected) in the
+/// fixture's directory.
+fn raw(fx: &Fixture) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lrtsim"));
+    cmd.current_dir(fx.root()).env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+#[test]
+fn stdout_that_cannot_be_written_is_an_error_not_a_panic() {
+    let fx = Fixture::new();
+    let Some(full) = full_device() else {
+        eprintln!("skipped: no /dev/full");
+        return;
+    };
+    let small = arg(&test_scenario("small.toml"));
+    let o = raw(&fx)
+        .args(["validate", &small])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: writing to stdout"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // So for run's table and JSON.
+    for format in ["table", "json"] {
+        let o = raw(&fx)
+            .args(["run", &small, "-q", "--format", format, "--out", "o"])
+            .args(["--set", &paths_set(50)])
+            .stdout(full_device().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{format}: {stderr}");
+        assert!(stderr.contains("writing to stdout"), "{format}: {stderr}");
+    }
+    // A full stderr leaves the exit status to tell.
+    let bad = arg(&test_scenario("bad-probability.toml"));
+    let o = raw(&fx)
+        .args(["validate", &bad])
+        .stderr(full_device().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_reader_that_goes_away_stops_the_output_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let bad = arg(&test_scenario("bad-probability.toml"));
+    // Many lines on stdout and on stderr into pipes closed at once (`| head -0`): every
+    // write fails with EPIPE. Several times, since the race decides which write sees it.
+    let mut args = vec!["validate".to_string()];
+    for _ in 0..200 {
+        args.push(small.clone());
+        args.push(bad.clone());
+    }
+    for _ in 0..5 {
+        let mut child = raw(&fx)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(2), "{status}");
+    }
+    // Reading only the first lines of stdout: the rest is dropped without a word.
+    let mut child = raw(&fx)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_empty_output_directory_is_refused() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    for args in [
+        vec!["run", &small, "--out", ""],
+        vec!["run", &small, "-o", " "],
+        vec!["sweep", &small, "--seeds", "2", "--out", ""],
+        vec!["replay", &small, "--path", "0", "--out", ""],
+        vec!["merge", "parts", "--out", ""],
+    ] {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let r = fx.run(&args);
+        r.expect_code(2)
+            .stderr_has(&["an empty directory name; give a directory (`.` for the current one)"]);
+        assert!(fx.listing().is_empty(), "{args:?} wrote {:?}", fx.listing());
+    }
+}
+
+#[test]
+fn sweeps_beyond_their_cap_say_so() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let r = fx.run([
+        "sweep",
+        &small,
+        "--grid",
+        "shocks.0.rate_per_year=log:0.01:0.1:1000000000",
+    ]);
+    r.expect_code(2)
+        .stderr_has(&["1000000000 values are too many: a sweep has at most 10000 points"]);
+    let r = fx.run([
+        "sweep",
+        &small,
+        "--grid",
+        "shocks.0.rate_per_year=0.01,0.02,0.03,0.04,0.05,0.06,0.07,0.08,0.09,0.1",
+        "--grid",
+        "shocks.0.severity=0:0.99:0.0001",
+    ]);
+    r.expect_code(2)
+        .stderr_has(&["the sweep has 10 × 9901 points, more than the 10000"]);
+    let r = fx.run([
+        "sweep",
+        &small,
+        "--seeds",
+        "3",
+        "--set",
+        "simulation.seed=9223372036854775807",
+    ]);
+    r.expect_code(2).stderr_has(&[
+        "--seeds 3: the seeds would run from 9223372036854775807 to 9223372036854775809, past the largest seed",
+    ]);
+    assert!(fx.listing().is_empty(), "{:?}", fx.listing());
 }

@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use crate::buckets::{LogHist, bucket_id};
 use crate::codec::{BLOCK, Decoder, Encoder, le_i64, le_u64};
 use crate::error::ReportError;
-use crate::exact::{LANES, Lanes, SuperAcc, from_fixed, from_key, to_fixed, total_key};
+use crate::exact::{LANES, Lanes, SuperAcc, dd, from_fixed, from_key, to_fixed, total_key};
 use crate::histogram::{Bin, Binner, finite_range, histogram};
 use crate::stats::{
     CI_CONFIDENCE, LevelStats, MetricStats, Segment, TailView, WORST_PATHS, WorstPath,
@@ -38,7 +38,7 @@ const NEG_INF_KEY: i64 = total_key(f64::NEG_INFINITY.to_bits());
 
 /// Tag and format version of [`MetricAccumulator::write_to`]'s stream.
 const METRIC_TAG: [u8; 4] = *b"LRMA";
-const METRIC_FORMAT: u16 = 1;
+const METRIC_FORMAT: u16 = 2;
 /// Bits of its flags byte.
 const FLAG_WEIGHTED: u8 = 1;
 const FLAG_KEEPS_ALL: u8 = 2;
@@ -790,6 +790,8 @@ struct WeightSums {
     sum_w2: SuperAcc,
     /// Σ w · 1{L > 0}.
     sum_w_pos: SuperAcc,
+    /// Σ w²·L: with Σ (w·L)² and Σ w², the standard error of the self-normalized mean.
+    sum_w2_l: SuperAcc,
     /// Bits of the largest weight (positive floats order like their bits).
     max_w_bits: u64,
 }
@@ -1059,10 +1061,10 @@ impl MetricAccumulator {
 
     fn add_weighted(&mut self, first_path: u64, values: &[f64], weights: &[f64]) {
         // Pass 1: the sums, in lanes: Σ w·L and Σ (w·L)² compensated, with exact squares, as
-        // for unweighted values; Σ w, Σ w² and Σ w·1{L > 0} (the weights' summary and
-        // `prob_loss`) in plain f64 lanes, which keep 15 digits.
+        // for unweighted values; Σ w, Σ w², Σ w·1{L > 0} and Σ w²·L (the weights' summary,
+        // `prob_loss` and the mean's standard error) in plain f64 lanes, which keep 15 digits.
         let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
-        let mut plain = [[0.0f64; LANES]; 3];
+        let mut plain = [[0.0f64; LANES]; 4];
         let mut valid = true;
         let mut lane = |i: usize, x: f64, w: f64| {
             valid &= w > 0.0 && w < f64::INFINITY;
@@ -1072,6 +1074,7 @@ impl MetricAccumulator {
             plain[0][i] += w;
             plain[1][i] += w * w;
             plain[2][i] += if x > 0.0 { w } else { 0.0 };
+            plain[3][i] += w * v;
         };
         let mut blocks = values.chunks_exact(LANES).zip(weights.chunks_exact(LANES));
         for (b, bw) in &mut blocks {
@@ -1161,10 +1164,13 @@ impl MetricAccumulator {
             }
         }
         let ws = self.weights.as_mut().expect("a weighted accumulator");
-        for (acc, lanes) in [&mut ws.sum_w, &mut ws.sum_w2, &mut ws.sum_w_pos]
-            .into_iter()
-            .zip(plain)
-        {
+        let sums = [
+            &mut ws.sum_w,
+            &mut ws.sum_w2,
+            &mut ws.sum_w_pos,
+            &mut ws.sum_w2_l,
+        ];
+        for (acc, lanes) in sums.into_iter().zip(plain) {
             // Lane order: the same bits whatever the chunk's neighbours.
             acc.add(lanes.iter().sum());
         }
@@ -1215,6 +1221,7 @@ impl MetricAccumulator {
             a.sum_w.merge(&b.sum_w);
             a.sum_w2.merge(&b.sum_w2);
             a.sum_w_pos.merge(&b.sum_w_pos);
+            a.sum_w2_l.merge(&b.sum_w2_l);
             a.max_w_bits = a.max_w_bits.max(b.max_w_bits);
         }
         match (&mut self.tail, &other.tail) {
@@ -1277,6 +1284,7 @@ impl MetricAccumulator {
             ws.sum_w.encode(&mut e)?;
             ws.sum_w2.encode(&mut e)?;
             ws.sum_w_pos.encode(&mut e)?;
+            ws.sum_w2_l.encode(&mut e)?;
             e.u64(ws.max_w_bits)?;
         }
         match &self.tail {
@@ -1335,6 +1343,7 @@ impl MetricAccumulator {
             let sum_w = SuperAcc::decode(&mut d, "the sum of weights")?;
             let sum_w2 = SuperAcc::decode(&mut d, "the sum of squared weights")?;
             let sum_w_pos = SuperAcc::decode(&mut d, "the weight of positive values")?;
+            let sum_w2_l = SuperAcc::decode(&mut d, "the sum of squared weights times values")?;
             let max_w_bits = d.u64("the largest weight")?;
             if max_w_bits >= INF_BITS || (max_w_bits == 0) != (paths == 0) {
                 return Err(d.corrupt(format!("largest weight bits {max_w_bits:#x}")));
@@ -1343,6 +1352,7 @@ impl MetricAccumulator {
                 sum_w,
                 sum_w2,
                 sum_w_pos,
+                sum_w2_l,
                 max_w_bits,
             }))
         } else {
@@ -1491,12 +1501,15 @@ impl MetricAccumulator {
     /// n paths with values L₁ … Lₙ and likelihood-ratio weights w₁ … wₙ (all 1 for an
     /// unweighted accumulator); sorted ascending L₍₁₎ ≤ … ≤ L₍ₙ₎ by [`f64::total_cmp`].
     ///
-    /// * `mean` = Σ wᵢLᵢ / n: the exact sum (see the type's documentation), correctly rounded,
-    ///   divided by n.
-    /// * `std_error` = s/√n with s² = (Σ (wᵢLᵢ)² − (Σ wᵢLᵢ)²/n)/(n − 1) from the exact sums in
-    ///   double-double arithmetic; 0 when n < 2, and for an unweighted metric whose values are
-    ///   all equal.
-    /// * `prob_loss` = Σ wᵢ·1{Lᵢ > 0} / n; `min`, `max` over the non-NaN values.
+    /// * `mean` = Σ wᵢLᵢ / Σ wᵢ (self-normalized; unweighted Σ Lᵢ / n): the exact sums (see the
+    ///   type's documentation), correctly rounded, divided. A weighted average of the values,
+    ///   so within [min, max] however far Σw/n strays from 1.
+    /// * `std_error`, unweighted: s/√n with s² = (Σ Lᵢ² − (Σ Lᵢ)²/n)/(n − 1) from the exact
+    ///   sums in double-double arithmetic; 0 when n < 2, and when the values are all equal.
+    ///   Weighted (delta method): √(Σ wᵢ²(Lᵢ − mean)²) / Σ wᵢ, from the exact sums of wᵢLᵢ,
+    ///   (wᵢLᵢ)², wᵢ²Lᵢ and wᵢ²; 0 when n < 2.
+    /// * `prob_loss` = Σ wᵢ·1{Lᵢ > 0} / Σ wᵢ (self-normalized, so a probability);
+    ///   `min`, `max` over the non-NaN values.
     /// * `var` (VaR_α), the likelihood-ratio tail estimator (Glynn 1996): with
     ///   G(x) = (1/n) Σ wᵢ·1{Lᵢ > x}, VaR_α = inf{x : G(x) ≤ 1 − α}, found by walking the sorted
     ///   values from the top until the running weight exceeds n·(1 − α). Unweighted this is
@@ -1562,18 +1575,46 @@ impl MetricAccumulator {
         let (min, max) = self.extremes();
         let s1 = self.sum.to_dd();
         let s2 = self.sum_sq.to_dd();
-        let std_error = if !self.is_weighted() && min == max {
-            0.0
-        } else {
-            sample_sd(s1, s2, nf) / nf.sqrt()
-        };
-        let prob_loss = match &self.weights {
-            None => self.positive as f64 / nf,
-            Some(ws) => ws.sum_w_pos.to_f64() / nf,
+        let (mean, std_error, prob_loss) = match &self.weights {
+            None => (
+                s1.0 / nf,
+                if min == max {
+                    0.0
+                } else {
+                    sample_sd(s1, s2, nf) / nf.sqrt()
+                },
+                self.positive as f64 / nf,
+            ),
+            Some(ws) => {
+                // Self-normalized: divided by Σw rather than n, so that they stay a
+                // probability and a mean within [min, max] however far Σw/n strays from 1.
+                let w = ws.sum_w.to_dd();
+                // As the unweighted mean: the correctly rounded sum over the (exact) total, so
+                // unit weights give the unweighted mean's bits.
+                let mean = s1.0 / w.0;
+                // Delta method: se² = Σ wᵢ²(Lᵢ − mean)² / (Σw)², from the exact sums.
+                let spread = dd::add(
+                    dd::add(s2, dd::mul((-2.0 * mean, 0.0), ws.sum_w2_l.to_dd())),
+                    dd::mul((mean * mean, 0.0), ws.sum_w2.to_dd()),
+                );
+                let std_error = if nf < 2.0 {
+                    0.0
+                } else {
+                    spread.0.max(0.0).sqrt() / w.0
+                };
+                let prob_loss = (ws.sum_w_pos.to_f64() / w.0).min(1.0);
+                // A weighted average of the values: within [min, max] up to rounding.
+                let mean = if min <= max {
+                    mean.max(min).min(max)
+                } else {
+                    mean
+                };
+                (mean, std_error, prob_loss)
+            }
         };
         MetricStats {
             name: name.to_owned(),
-            mean: s1.0 / nf,
+            mean,
             std_error,
             prob_loss,
             min,
@@ -1728,7 +1769,8 @@ impl MetricAccumulator {
     ///   bucket width (2⁻⁷ relative) of that edge.
     ///
     /// `count` is the number of paths in the bin; with weights, `pdf`, `cdf` and `exceedance`
-    /// use the bins' Σw instead of their counts (so the last `cdf` is Σw/n, which estimates 1).
+    /// use the bins' Σw instead of their counts, over the total Σw (self-normalized: the last
+    /// `cdf` is 1).
     ///
     /// # Panics
     ///

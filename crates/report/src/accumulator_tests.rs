@@ -305,8 +305,8 @@ fn weighted_estimators_are_unbiased_on_a_tilted_exponential() {
             "{ws:?}"
         );
         assert!(ws.effective_sample_size < n as f64 && ws.effective_sample_size > 0.1 * n as f64);
-        // Every path is a loss: Σw·1{L > 0}/n is the mean weight.
-        assert_eq!(s.prob_loss, ws.mean_weight);
+        // Every path is a loss: Σw·1{L > 0}/Σw is 1, whatever the mean weight.
+        assert_eq!(s.prob_loss, 1.0);
         for (lv, exact) in s.levels.iter().zip(exact) {
             let q = -(1.0 - lv.level).ln();
             let se_var = (lv.var_hi - lv.var_lo) / (2.0 * z);
@@ -667,11 +667,21 @@ fn weight_summary_and_weighted_moments() {
     assert!((ws.mean_weight_se - (1.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-15);
     assert_eq!(ws.max_weight, 2.0);
     let s = acc.stats("x", &[]);
-    // Σ w·L = 1 − 2 + 0 + 8 = 7; w·L = (1, −2, 0, 8).
-    assert_eq!(s.mean, 7.0 / 4.0);
-    let var = (1.0 + 4.0 + 64.0 - 49.0 / 4.0) / 3.0;
-    assert!((s.std_error - (var / 4.0f64).sqrt()).abs() < 1e-15);
-    assert_eq!(s.prob_loss, 3.0 / 4.0);
+    // Self-normalized: Σ w·L = 1 − 2 + 0 + 8 = 7 over Σw = 6.
+    let mean = 7.0 / 6.0;
+    assert_eq!(s.mean, mean);
+    // Delta method: √(Σ w²(L − mean)²) / Σw.
+    let spread: f64 = [(1.0, 1.0), (-2.0, 1.0), (0.0, 2.0), (4.0, 2.0)]
+        .iter()
+        .map(|&(l, w): &(f64, f64)| w * w * (l - mean) * (l - mean))
+        .sum();
+    assert!(
+        (s.std_error - spread.sqrt() / 6.0).abs() < 1e-15,
+        "{}",
+        s.std_error
+    );
+    // Σ w·1{L > 0} = 1 + 2 over Σw = 6.
+    assert_eq!(s.prob_loss, 0.5);
     assert_eq!((s.min, s.max), (-2.0, 4.0));
     assert!(MetricAccumulator::new(10, false).weight_summary().is_none());
 }
@@ -693,13 +703,9 @@ fn weighted_histograms() {
     for m in [usize::MAX, 100] {
         let h = feed(&l, Some(&w), m).histogram(40);
         assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), 20_000);
-        let mean_w = w.iter().sum::<f64>() / 20_000.0;
+        // Self-normalized: the last cdf is 1, whatever Σw/n.
         let last = h.last().unwrap();
-        assert!(
-            (last.cdf - mean_w).abs() < 1e-12,
-            "{} vs {mean_w}",
-            last.cdf
-        );
+        assert!((last.cdf - 1.0).abs() < 1e-12, "{}", last.cdf);
         assert_eq!(last.exceedance, 0.0);
         // The weighted density is that of Exp(1), not of the sampling Exp(0.5): a third of
         // the sampled paths but two thirds of the weight lie in the first bins, below ln 3.
@@ -732,7 +738,8 @@ fn degenerate_inputs() {
     let mut one = MetricAccumulator::new(1, true);
     one.add_chunk(0, &[3.0], Some(&[2.0]));
     let s = one.stats("o", &[0.9, 0.999]);
-    assert_eq!((s.mean, s.std_error, s.min, s.max), (6.0, 0.0, 3.0, 3.0));
+    // Self-normalized: the weight cancels.
+    assert_eq!((s.mean, s.std_error, s.min, s.max), (3.0, 0.0, 3.0, 3.0));
     for l in &s.levels {
         assert_eq!((l.var, l.var_lo, l.var_hi, l.es), (3.0, 3.0, 3.0, 3.0));
         assert!(l.exact);
@@ -884,5 +891,28 @@ fn timing_keep_every_value() {
              histogram {hist:?}, {} kB",
             acc.memory_bytes() >> 10
         );
+    }
+}
+
+/// Issue 17: with weights far from 1 on average, the likelihood-ratio forms Σw·1{L > 0}/n and
+/// Σw·L/n gave a loss probability above 1 and a mean above the maximum; the self-normalized
+/// ones stay a probability and a mean within [min, max].
+#[test]
+fn self_normalized_estimators_stay_in_range() {
+    let (values, weights) = ([0.5, 1.0, 0.0, 2.0], [3.0, 5.0, 1.0, 4.0]);
+    for m in [usize::MAX, 1] {
+        let mut acc = MetricAccumulator::new(m, true);
+        acc.add_chunk(0, &values, Some(&weights));
+        let s = acc.stats("x", &LEVELS);
+        // Σw = 13 over 4 paths: the old forms gave 12/4 = 3 and 14.5/4 = 3.625 > max.
+        assert_eq!(s.prob_loss, 12.0 / 13.0);
+        assert_eq!(s.mean, 14.5 / 13.0);
+        assert!(s.min <= s.mean && s.mean <= s.max);
+        for l in &s.levels {
+            assert!(s.min <= l.var && l.var <= l.es && l.es <= s.max, "{l:?}");
+        }
+        let h = acc.histogram(4);
+        assert!(h.iter().all(|b| (0.0..=1.0).contains(&b.cdf)));
+        assert_eq!(h.last().unwrap().cdf, 1.0);
     }
 }

@@ -13,12 +13,12 @@ pub struct Bin {
     pub hi: f64,
     /// Number of values (paths) in the bin.
     pub count: u64,
-    /// Density estimate `count / (n · (hi − lo))`; 0 for a zero-width bin. With likelihood-ratio
-    /// weights (see [`MetricAccumulator::histogram`](crate::MetricAccumulator::histogram)), the
-    /// bin's weight Σw replaces `count` here and in `cdf` and `exceedance`.
+    /// Density estimate `count / (n · (hi − lo))`; 0 for a zero-width bin (or one too narrow
+    /// for its density to be a float). With likelihood-ratio weights (see
+    /// [`MetricAccumulator::histogram`](crate::MetricAccumulator::histogram)), the bin's weight
+    /// Σw replaces `count` and the total Σw replaces n, here and in `cdf` and `exceedance`.
     pub pdf: f64,
-    /// Share of values below `hi` (for the last bin: all of them, so exactly 1; with weights
-    /// Σw / n, which estimates 1).
+    /// Share of values below `hi` (for the last bin: all of them, so 1).
     pub cdf: f64,
     /// Share of values at or above `hi`, i.e. 1 − `cdf` (exactly 0 for the last bin).
     pub exceedance: f64,
@@ -35,8 +35,10 @@ pub struct Bin {
 ///
 /// Special cases: no finite values gives no bins; if all values are equal (min = max) there is a
 /// single bin [min, max] holding all of them, with `pdf` 0 (a point mass has no finite density)
-/// and `cdf` 1. If the range is so small relative to the values that rounding makes two edges
-/// coincide, that bin is empty with `pdf` 0.
+/// and `cdf` 1; so there is when the bins would be narrower than the smallest normal float
+/// (`f64::MIN_POSITIVE`, about 2.2e-308), where densities overflow. If the range is so small
+/// relative to the values that rounding makes two edges coincide, that bin is empty with `pdf`
+/// 0. A `pdf` that is not a finite float is written as 0.
 ///
 /// Runs in O(n + bins).
 ///
@@ -81,17 +83,19 @@ pub(crate) struct Binner {
 }
 
 impl Binner {
-    /// `bins` bins over [min, max] (one bin [min, max] when they are equal).
+    /// `bins` bins over [min, max] (one bin [min, max] when they are equal, or when the bins
+    /// would be narrower than the smallest normal float).
     pub(crate) fn new(min: f64, max: f64, bins: usize) -> Self {
         assert!(bins > 0, "a histogram needs at least one bin");
-        if min == max {
+        let width = (max - min) / bins as f64;
+        // NaN (a non-finite range) counts as too narrow.
+        if min == max || width.is_nan() || width < f64::MIN_POSITIVE {
             return Binner {
                 edges: vec![min, max],
                 min,
                 inv_width: 0.0,
             };
         }
-        let width = (max - min) / bins as f64;
         // Capped at max so rounding cannot make the last bin's lower edge exceed its upper one.
         let edge = |i: usize| {
             if i == bins {
@@ -134,6 +138,11 @@ impl Binner {
     /// (units of 2⁻⁶⁴); `n` is the number of paths (finite values).
     pub(crate) fn finish(&self, counts: &[u64], weights: Option<&[u128]>, n: u64) -> Vec<Bin> {
         let nf = n as f64;
+        // A point mass, or a bin too narrow for its density to be a float, has pdf 0.
+        let density = |mass: f64, total: f64, lo: f64, hi: f64| {
+            let d = mass / (total * (hi - lo));
+            if hi > lo && d.is_finite() { d } else { 0.0 }
+        };
         match weights {
             None => {
                 let mut below = 0u64;
@@ -147,11 +156,7 @@ impl Binner {
                             lo,
                             hi,
                             count,
-                            pdf: if hi > lo {
-                                count as f64 / (nf * (hi - lo))
-                            } else {
-                                0.0
-                            },
+                            pdf: density(count as f64, nf, lo, hi),
                             cdf: below as f64 / nf,
                             // From counts rather than 1 − cdf, which would lose digits in the
                             // far tail.
@@ -162,6 +167,8 @@ impl Binner {
             }
             Some(weights) => {
                 let total: u128 = weights.iter().fold(0, |a, &w| a.saturating_add(w));
+                // Self-normalized by Σw: a distribution whatever Σw/n.
+                let total_w = from_fixed(total).max(f64::MIN_POSITIVE);
                 let mut below = 0u128;
                 counts
                     .iter()
@@ -174,13 +181,9 @@ impl Binner {
                             lo,
                             hi,
                             count,
-                            pdf: if hi > lo {
-                                from_fixed(w) / (nf * (hi - lo))
-                            } else {
-                                0.0
-                            },
-                            cdf: from_fixed(below) / nf,
-                            exceedance: from_fixed(total - below) / nf,
+                            pdf: density(from_fixed(w), total_w, lo, hi),
+                            cdf: from_fixed(below) / total_w,
+                            exceedance: from_fixed(total - below) / total_w,
                         }
                     })
                     .collect()

@@ -526,7 +526,7 @@ fn inconsistent_streams_with_a_valid_checksum_are_rejected() {
     // A weight that is not positive and finite.
     let weighted = &accs[7].1; // m = 100, weighted
     let mut b = to_bytes(weighted);
-    let entries_at = SUMS_AT + 5 * SUM_BYTES + 8 + 8;
+    let entries_at = SUMS_AT + 6 * SUM_BYTES + 8 + 8;
     put_u64(&mut b, entries_at + 16, 0);
     reseal(&mut b);
     assert!(corrupt_message(from_bytes(&b)).contains("invalid key or weight"));

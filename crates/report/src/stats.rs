@@ -58,12 +58,13 @@ pub struct LevelStats {
 pub struct MetricStats {
     /// The metric's name, e.g. `slashed_fraction`.
     pub name: String,
-    /// Arithmetic mean of the losses (weighted: Σ w·L / n).
+    /// Arithmetic mean of the losses (weighted: self-normalized, Σ w·L / Σ w).
     pub mean: f64,
-    /// Standard error of `mean`: sample standard deviation (n − 1) of L (weighted: of w·L)
-    /// divided by √n.
+    /// Standard error of `mean`: sample standard deviation (n − 1) of L divided by √n
+    /// (weighted: the delta method's √(Σ w²(L − mean)²) / Σ w).
     pub std_error: f64,
-    /// Share of paths with a strictly positive loss (weighted: Σ w·1{L > 0} / n).
+    /// Share of paths with a strictly positive loss (weighted: self-normalized,
+    /// Σ w·1{L > 0} / Σ w).
     pub prob_loss: f64,
     /// Smallest loss.
     pub min: f64,

@@ -236,6 +236,11 @@ impl WaitAccumulator {
         let n = self.paths.max(1) as f64;
         let mut below_count = 0u64;
         let mut below_weight = 0u128;
+        // Weighted shares are self-normalized by Σw: they sum to 1 whatever Σw/n.
+        let total_weight = self.weights.as_ref().map_or(1.0, |w| {
+            crate::exact::from_fixed(w.iter().fold(0u128, |a, &x| a.saturating_add(x)))
+                .max(f64::MIN_POSITIVE)
+        });
         (0..self.bins + 2)
             .map(|slot| {
                 let count = self.counts[slot];
@@ -245,8 +250,8 @@ impl WaitAccumulator {
                     Some(w) => {
                         below_weight = below_weight.saturating_add(w[slot]);
                         (
-                            crate::exact::from_fixed(w[slot]) / n,
-                            crate::exact::from_fixed(below_weight) / n,
+                            crate::exact::from_fixed(w[slot]) / total_weight,
+                            crate::exact::from_fixed(below_weight) / total_weight,
                         )
                     }
                 };

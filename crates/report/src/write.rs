@@ -186,9 +186,9 @@ pub fn write_loss_distribution_csv(
 /// per holder, first the instant redemptions (`0,0`), then bins `(lo, lo + bin_days]` up to
 /// `horizon_days` (redeemed = 1), then one row for the paths on which the holder was not paid
 /// by the horizon (redeemed = 0, empty bounds). `paths` is the number of paths in the row,
-/// `share` their share of all paths (with likelihood-ratio weights: their Σw / n), `cdf` the
+/// `share` their share of all paths (with likelihood-ratio weights: their Σw over the total Σw), `cdf` the
 /// running total, so the last paid row's `cdf` is the probability of being paid by the horizon
-/// and the final row's is 1 (weighted: Σw / n, which estimates 1).
+/// and the final row's is 1.
 pub fn write_redemption_wait_csv(
     path: &Path,
     holders: &[(&str, &WaitAccumulator)],
@@ -565,9 +565,14 @@ pub fn append_summary_csv(
                 source,
             };
             let mut out = io::stdout().lock();
-            out.write_all(&[header_line, row_line].concat())
-                .map_err(err)?;
-            return out.flush().map_err(err);
+            return match out
+                .write_all(&[header_line, row_line].concat())
+                .and_then(|()| out.flush())
+            {
+                // A reader that went away (`| head`) is not an error.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(err),
+            };
         }
         SummaryCsvTarget::File(path) => path,
     };
@@ -1050,17 +1055,18 @@ mod tests {
         acc.add_chunk(
             &[0.0, 0.5, 1.5, 2.0],
             &[0.0, 0.0, 0.0, 1.0],
-            Some(&[0.5, 2.0, 1.0, 0.25]),
+            Some(&[1.0, 4.0, 2.0, 1.0]),
         );
         let path = dir.path().join("w.csv");
         write_redemption_wait_csv(&path, &[("stress", &acc)]).unwrap();
+        // Shares of Σw = 8 (self-normalized: the last cdf is 1, whatever Σw/n).
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "holder,redeemed,wait_days_lo,wait_days_hi,paths,share,cdf\n\
              stress,1,0,0,1,0.125,0.125\n\
              stress,1,0,1,1,0.5,0.625\n\
              stress,1,1,2,1,0.25,0.875\n\
-             stress,0,,,1,0.0625,0.9375\n"
+             stress,0,,,1,0.125,1\n"
         );
     }
 

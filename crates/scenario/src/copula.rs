@@ -109,6 +109,53 @@ pub fn norm_inv(q: f64) -> f64 {
     -std::f64::consts::SQRT_2 * erfc_inv(2.0 * q)
 }
 
+/// Smallest probability handed to statrs' Student-t quantile: below it, its inverse
+/// incomplete beta (AS 64, started from a guess clamped to [1e-4, 0.9999]) can stop far from
+/// the root or panic.
+const T_QUANTILE_STATRS_MIN: f64 = 1e-15;
+
+/// Student-t quantile F⁻¹(p) of `t` (ν ≥ 1). statrs' `inverse_cdf` where it is accurate —
+/// its result is kept when F of it is within 1e-6 (relative) of p, so these values are
+/// statrs' own bits — else, in the far lower tail, the root of F(x) = p: from the tail's
+/// leading term where that is exact to 1e-12, by bisection in ln|x| on statrs' CDF above it.
+/// Finite for every p > 0 when ν ≥ 1 (|x| ≤ 1/(π·p), capped at the largest float).
+pub fn t_quantile(t: &StudentsT, p: f64) -> f64 {
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    if p >= T_QUANTILE_STATRS_MIN {
+        let x = t.inverse_cdf(p);
+        if p >= 0.5 || (t.cdf(x) / p - 1.0).abs() <= 1e-6 {
+            return x;
+        }
+    }
+    // F(x) = ½·I_z(a, ½) with z = ν/(ν + x²), a = ν/2; as z → 0, I_z(a, ½) = z^a/(a·B(a, ½))
+    // · (1 + O(z)). In logarithms, so that neither z nor x leaves the floats.
+    let nu = t.freedom();
+    let a = 0.5 * nu;
+    let ln_z = ((2.0 * p).ln() + a.ln() + statrs::function::beta::ln_beta(a, 0.5)) / a;
+    if ln_z < -27.6 {
+        // z < 1e-12: the leading term's relative error, about z/2, is below 1e-12.
+        let ln_x = 0.5 * (nu.ln() - ln_z + (-ln_z.exp()).ln_1p());
+        return -ln_x.exp().min(f64::MAX);
+    }
+    // Here |x| < √(ν·1e12) ≤ 3.2e7: statrs' CDF is exact there. F(−e^s) decreases in s:
+    // bracket the root in s ∈ [lo, hi] and halve.
+    let (mut lo, mut hi) = (-700.0_f64, 40.0_f64);
+    for _ in 0..90 {
+        let mid = 0.5 * (lo + hi);
+        if t.cdf(-mid.exp()) > p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    -(0.5 * (lo + hi)).exp()
+}
+
 /// Number of failures before the first success of Bernoulli trials whose failure
 /// probability has logarithm `ln_fail` (`ln(1 − p)`); `u64::MAX` when p = 0.
 #[inline]
@@ -154,7 +201,7 @@ impl Marginal {
             _ if p <= 0.0 => f64::NEG_INFINITY,
             _ if p >= 1.0 => f64::INFINITY,
             Family::Gaussian => norm_inv(p),
-            Family::StudentT { t, .. } => t.inverse_cdf(p),
+            Family::StudentT { t, .. } => t_quantile(t, p),
         };
         Marginal {
             p,
@@ -447,13 +494,26 @@ impl CopulaModel {
         let (g_latent, scale) = match &self.family {
             Family::Gaussian => (norm_inv(u * law.p), 1.0),
             Family::StudentT { nu, t, .. } => {
-                let x = t.inverse_cdf(u * law.p);
+                let x = t_quantile(t, u * law.p);
                 // W | X = x ~ Gamma(shape (ν+1)/2, scale 2/(1 + x²/ν)).
-                let w = Gamma::new(0.5 * (nu + 1.0), 2.0 / (1.0 + x * x / nu))
-                    .expect("positive parameters")
-                    .sample(rng);
-                let scale = (w / nu).sqrt();
-                (x * scale, scale)
+                let gamma_scale = 2.0 / (1.0 + x * x / nu);
+                if gamma_scale >= f64::MIN_POSITIVE {
+                    let w = Gamma::new(0.5 * (nu + 1.0), gamma_scale)
+                        .expect("positive parameters")
+                        .sample(rng);
+                    let scale = (w / nu).sqrt();
+                    (x * scale, scale)
+                } else {
+                    // x²/ν beyond the floats (a latent in the far tail of a tiny probability):
+                    // with W = gamma_scale·G, G ~ Gamma((ν+1)/2, 1), S = √(W/ν) → 0 while
+                    // X·S = −√(2G)·|x|/√(ν + x²) → −√(2G).
+                    let g = Gamma::new(0.5 * (nu + 1.0), 1.0)
+                        .expect("positive shape")
+                        .sample(rng);
+                    let r = x.abs() / nu.sqrt();
+                    let scale = (2.0 * g / nu).sqrt() / r;
+                    (-(2.0 * g).sqrt(), scale)
+                }
             }
         };
         // (Z, Y, ε) ~ N(0, I) conditioned on a·Z + b·Y + e·ε = g: project onto the plane.
@@ -469,5 +529,62 @@ impl CopulaModel {
         self.faults_given(rng, law, z, scale, Some((self.member_group[m], y, m)), out);
         // Accept with probability 1/|faults|.
         out.len() == 1 || rng.random::<f64>() * (out.len() as f64) < 1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quantile inverts the CDF down to the smallest probabilities, where statrs' own
+    /// inverse stops at a bracket or panics; closed forms for ν = 1 (Cauchy) and ν = 2.
+    #[test]
+    fn t_quantile_holds_in_the_far_tail() {
+        let ps = [
+            1e-300, 1e-200, 1e-100, 1e-40, 1e-31, 1e-20, 1e-15, 1e-12, 1e-9, 1e-6, 0.01, 0.3, 0.5,
+            0.9,
+        ];
+        for nu in [1.0, 1.5, 2.0, 4.0, 30.0, 1000.0] {
+            let t = StudentsT::new(0.0, 1.0, nu).unwrap();
+            for p in ps {
+                let x = t_quantile(&t, p);
+                assert!(x.is_finite(), "ν = {nu}, p = {p:e}: {x}");
+                if x.abs() < 1e100 {
+                    let rel = (t.cdf(x) / p - 1.0).abs();
+                    assert!(rel < 1e-6, "ν = {nu}, p = {p:e}: F({x:e}) = {:e}", t.cdf(x));
+                } else {
+                    // Beyond statrs' CDF (x² overflows): the tail's law F(x) ≈ C·|x|^−ν,
+                    // C = Γ((ν+1)/2)·ν^(ν/2 − 1)/(√π·Γ(ν/2)).
+                    use statrs::function::gamma::ln_gamma;
+                    let ln_c = ln_gamma(0.5 * (nu + 1.0)) + (0.5 * nu - 1.0) * nu.ln()
+                        - 0.5 * std::f64::consts::PI.ln()
+                        - ln_gamma(0.5 * nu);
+                    let err = (p.ln() - (ln_c - nu * x.abs().ln())).abs();
+                    assert!(
+                        err < 1e-9,
+                        "ν = {nu}, p = {p:e}: x = {x:e}, ln error {err:e}"
+                    );
+                }
+                let exact = if nu == 1.0 {
+                    // tan(π(p − 1/2)) = −1/tan(πp), accurate for small p.
+                    Some(-1.0 / (std::f64::consts::PI * p).tan())
+                } else if nu == 2.0 {
+                    Some((2.0 * p - 1.0) / (2.0 * p * (1.0 - p)).sqrt())
+                } else {
+                    None
+                };
+                if let Some(e) = exact.filter(|e| e.abs() > 1.0) {
+                    assert!(
+                        (x / e - 1.0).abs() < 1e-6,
+                        "ν = {nu}, p = {p:e}: {x:e} vs {e:e}"
+                    );
+                }
+            }
+        }
+        let t = StudentsT::new(0.0, 1.0, 4.0).unwrap();
+        assert_eq!(t_quantile(&t, 0.0), f64::NEG_INFINITY);
+        assert_eq!(t_quantile(&t, 1.0), f64::INFINITY);
+        // Where statrs is accurate, its own bits.
+        assert_eq!(t_quantile(&t, 2.7e-5), t.inverse_cdf(2.7e-5));
     }
 }

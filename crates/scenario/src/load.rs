@@ -22,11 +22,25 @@ use crate::validate::validate;
 ///
 /// `overrides` are `KEY=VALUE` strings as given to `--set`.
 pub fn load_file(path: &Path, overrides: &[String]) -> Result<Model, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
         file: path.to_path_buf(),
         source,
     })?;
-    load_str(&text, path, overrides)
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        // Where the text stops being UTF-8, counted in the valid part before it.
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        let (line, column) = line_col(valid, valid.len());
+        ScenarioError::Syntax {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: format!(
+                "not UTF-8 text (byte 0x{:02x}): a scenario is a UTF-8 TOML file",
+                bytes[e.valid_up_to()]
+            ),
+        }
+    })?;
+    load_str(text, path, overrides)
 }
 
 /// Like [`load_file`] for a scenario already in memory; `path` names it in messages and
@@ -49,7 +63,8 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
 
     let applied = apply_overrides(&mut table, overrides, &file)?;
     let locate = |mut d: Diagnostic| -> Diagnostic {
-        if let Some(o) = applied.iter().find(|o| covers(&o.path, &d.path)) {
+        // The last override that set the value (a later `--set` of the same key wins).
+        if let Some(o) = applied.iter().rev().find(|o| covers(&o.path, &d.path)) {
             d.from_override = Some(o.assignment.clone());
         } else {
             d.location = span_of(&spans, &d.path).map(|s| line_col(text, s.start));
@@ -64,17 +79,25 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Model, 
             problems: removed.into_iter().map(locate).collect(),
         });
     }
-    let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
-        .map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            let inner = e.into_inner();
-            let message = did_you_mean_from_serde(&first_line(inner.message()));
-            ScenarioError::Invalid {
-                file: file.clone(),
-                problems: vec![locate(unknown_key_path(path, &message))],
-            }
-        })?;
+    let input = toml::Value::Table(table);
+    let mut scenario: Scenario = serde_path_to_error::deserialize(input.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        let message = did_you_mean_from_serde(&first_line(inner.message()));
+        ScenarioError::Invalid {
+            file: file.clone(),
+            problems: vec![locate(unknown_key_path(path, &message))],
+        }
+    })?;
+
+    // serde fills a struct from an array by position; a scenario names every field.
+    if let Some(d) = array_for_table(&input, &scenario) {
+        return Err(ScenarioError::Invalid {
+            file: file.clone(),
+            problems: vec![locate(d)],
+        });
+    }
 
     if scenario.name.is_none() {
         let stem = path
@@ -149,9 +172,65 @@ fn removed_keys(table: &toml::Table) -> Vec<Diagnostic> {
     out
 }
 
+/// The first place where the input has an array and the format a table (serde would take the
+/// array's items as the table's fields in declaration order: `simulation = [365, 300, 1, 7]`
+/// as 365 paths over 300 days). Found by walking the input beside the scenario it gave,
+/// serialized: its tables are where the format has tables.
+fn array_for_table(input: &toml::Value, scenario: &Scenario) -> Option<Diagnostic> {
+    fn walk(
+        input: &toml::Value,
+        canonical: &serde_json::Value,
+        path: String,
+    ) -> Option<Diagnostic> {
+        use serde_json::Value as J;
+        match (input, canonical) {
+            (toml::Value::Array(_), J::Object(_)) => {
+                let what = if path.is_empty() {
+                    "the scenario".to_string()
+                } else {
+                    format!("`{path}`")
+                };
+                Some(Diagnostic::new(
+                    path,
+                    format!(
+                        "expected a table, got an array: {what} is a table whose fields are given by name (`key = value`, or a `[table]` section)"
+                    ),
+                ))
+            }
+            (toml::Value::Table(t), J::Object(o)) => t.iter().find_map(|(k, v)| {
+                let sub = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                o.get(k).and_then(|c| walk(v, c, sub))
+            }),
+            (toml::Value::Array(a), J::Array(c)) => a
+                .iter()
+                .zip(c)
+                .enumerate()
+                .find_map(|(i, (v, c))| walk(v, c, format!("{path}[{i}]"))),
+            _ => None,
+        }
+    }
+    let canonical = serde_json::to_value(scenario).ok()?;
+    walk(input, &canonical, String::new())
+}
+
 /// serde reports an unknown field at its parent; point at the field itself so that the
-/// location is the offending key.
+/// location is the offending key. A missing field is named by its path too (located at its
+/// parent table, where it belongs; a missing top-level table has no place in the file).
 fn unknown_key_path(path: String, message: &str) -> Diagnostic {
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(key) = rest.split('`').next()
+    {
+        let full = if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        };
+        return Diagnostic::new(full, message);
+    }
     if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some(key) = rest.split('`').next()
     {

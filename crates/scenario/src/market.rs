@@ -174,9 +174,7 @@ impl MarketModel {
                 .iter()
                 .map(|d| DepegShockModel {
                     name: d.name.clone(),
-                    events: (d.at_days.is_none() && d.rate_per_year > 0.0).then(|| {
-                        Poisson::new(d.rate_per_year * horizon_years).expect("validated rate")
-                    }),
+                    events: crate::model::poisson_events(d.rate_per_year, horizon_years, d.at_days),
                     at_days: d.at_days,
                     sell_share: d.sell_share.sampler(),
                     sell_days: d.sell_days,

@@ -299,6 +299,18 @@ pub struct IncidentModel {
     pub duration_days: Option<SeverityDist>,
 }
 
+/// The Poisson count over the horizon of a source with `rate_per_year` (None when it is
+/// scheduled by `at_days`, or when its mean `rate_per_year × horizon_years` is 0 — also when
+/// a tiny rate underflows to it).
+pub fn poisson_events(
+    rate_per_year: f64,
+    horizon_years: f64,
+    at_days: Option<f64>,
+) -> Option<Poisson<f64>> {
+    let mean = rate_per_year * horizon_years;
+    (at_days.is_none() && mean > 0.0).then(|| Poisson::new(mean).expect("validated rate"))
+}
+
 /// The (operator index, AVS index) pairs a selector matches, in pair order.
 pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
     let avs_index: BTreeMap<&str, usize> = s
@@ -464,11 +476,9 @@ impl Model {
                     };
                     units.entry(key).or_default().push(p);
                 }
-                let mean_events = sh.rate_per_year * horizon_years;
                 ShockModel {
                     source: i as u32,
-                    events: (sh.at_days.is_none() && mean_events > 0.0)
-                        .then(|| Poisson::new(mean_events).expect("validated rate")),
+                    events: poisson_events(sh.rate_per_year, horizon_years, sh.at_days),
                     at_days: sh.at_days,
                     hits: HitUnits::new(units.into_values(), sh.hit_probability, sh.hits_per_event),
                     per_target: sh.severity_draw == SeverityDraw::PerTarget,
@@ -530,7 +540,8 @@ impl Model {
             })
             .collect();
         let total_rate: f64 = fault_entries.iter().map(|e| e.0).sum();
-        let avs_faults = (total_rate > 0.0).then(|| {
+        let avs_fault_events = poisson_events(total_rate, horizon_years, None);
+        let avs_faults = avs_fault_events.map(|events| {
             let mut acc = 0.0;
             let cumulative = fault_entries
                 .iter()
@@ -542,7 +553,7 @@ impl Model {
             AvsFaults {
                 source: sources.len() as u32,
                 mean_events: total_rate * horizon_years,
-                events: Poisson::new(total_rate * horizon_years).expect("positive rate"),
+                events,
                 cumulative,
                 entries: fault_entries
                     .into_iter()
@@ -558,15 +569,13 @@ impl Model {
             .iter()
             .enumerate()
             .map(|(i, inc)| {
-                let mean_events = inc.rate_per_year * horizon_years;
                 let ops = selected_operators(s, &inc.select)
                     .into_iter()
                     .map(|o| vec![o as u32]);
                 IncidentModel {
                     source: (first_incident_source + i) as u32,
                     kind: inc.kind,
-                    events: (inc.at_days.is_none() && mean_events > 0.0)
-                        .then(|| Poisson::new(mean_events).expect("validated rate")),
+                    events: poisson_events(inc.rate_per_year, horizon_years, inc.at_days),
                     at_days: inc.at_days,
                     hits: HitUnits::new(ops, inc.hit_probability, inc.hits_per_event),
                     validator_share: inc.validator_share,

@@ -16,6 +16,8 @@ use rand_distr::{Beta, Distribution};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::validate::Num;
+
 /// A severity as written in a scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "snake_case")]
@@ -46,6 +48,19 @@ pub enum Severity {
         /// Non-negative weights, one per value, with a positive sum.
         weights: Vec<f64>,
     },
+}
+
+/// Smallest standard deviation of a beta severity, as a share of its largest,
+/// √(mean·(1 − mean)): keeps α + β below 1e18, where the beta is a fixed value anyway (and
+/// beyond which sd² and the shapes leave the floating-point range).
+pub const MIN_BETA_SD_SHARE: f64 = 1e-9;
+
+/// The shapes (α, β) of the beta with this mean and standard deviation, by the method of
+/// moments (α + β = m(1 − m)/sd² − 1), when both are positive finite floats.
+fn beta_shapes(mean: f64, sd: f64) -> Option<(f64, f64)> {
+    let k = mean * (1.0 - mean) / (sd * sd) - 1.0;
+    let (a, b) = (mean * k, (1.0 - mean) * k);
+    (a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()).then_some((a, b))
 }
 
 /// The tagged-table form, deserialized with unknown-field checks.
@@ -118,29 +133,49 @@ impl Severity {
         match self {
             Severity::Fixed { value } => {
                 if !unit(*value) {
-                    out.push(("", format!("must be in [0, {max}], got {value}")));
+                    out.push(("", format!("must be in [0, {max}], got {}", Num(*value))));
                 }
             }
             Severity::Uniform { min: lo, max: hi } => {
                 if !unit(*lo) {
-                    out.push(("min", format!("must be in [0, {max}], got {lo}")));
+                    out.push(("min", format!("must be in [0, {max}], got {}", Num(*lo))));
                 }
                 if !unit(*hi) {
-                    out.push(("max", format!("must be in [0, {max}], got {hi}")));
+                    out.push(("max", format!("must be in [0, {max}], got {}", Num(*hi))));
                 }
                 if lo > hi {
-                    out.push(("max", format!("must be ≥ min ({lo}), got {hi}")));
+                    out.push((
+                        "max",
+                        format!("must be ≥ min ({}), got {}", Num(*lo), Num(*hi)),
+                    ));
                 }
             }
             Severity::Beta { mean, sd } => {
                 if !(*mean > 0.0 && *mean < 1.0) {
-                    out.push(("mean", format!("must be in (0, 1), got {mean}")));
-                } else if !(*sd > 0.0 && sd * sd < mean * (1.0 - mean)) {
+                    out.push(("mean", format!("must be in (0, 1), got {}", Num(*mean))));
+                } else {
                     let max_sd = (mean * (1.0 - mean)).sqrt();
-                    out.push((
-                        "sd",
-                        format!("must be in (0, {max_sd:.6}) for mean {mean}, got {sd}"),
-                    ));
+                    let min_sd = MIN_BETA_SD_SHARE * max_sd;
+                    if !(*sd >= min_sd && *sd < max_sd) {
+                        let why = if *sd > 0.0 && *sd < min_sd {
+                            "; a narrower beta is a fixed severity: write the number"
+                        } else {
+                            ""
+                        };
+                        out.push((
+                            "sd",
+                            format!(
+                                "must be in [{min_sd:.3e}, {max_sd:.6}) for mean {} (from 1e-9 of √(mean·(1 − mean)) up to it), got {}{why}", Num(*mean), Num(*sd)
+                            ),
+                        ));
+                    } else if beta_shapes(*mean, *sd).is_none() {
+                        out.push((
+                            "sd",
+                            format!(
+                                "is too close to its largest value √(mean·(1 − mean)) = {max_sd} for the beta shapes to be positive floats, got {}", Num(*sd)
+                            ),
+                        ));
+                    }
                 }
             }
             Severity::Empirical { values, weights } => {
@@ -160,13 +195,25 @@ impl Severity {
                 if let Some(v) = values.iter().find(|v| !unit(**v)) {
                     out.push((
                         "values",
-                        format!("every value must be in [0, {max}], got {v}"),
+                        format!("every value must be in [0, {max}], got {}", Num(*v)),
                     ));
                 }
                 if let Some(w) = weights.iter().find(|w| !(**w >= 0.0 && w.is_finite())) {
-                    out.push(("weights", format!("every weight must be ≥ 0, got {w}")));
-                } else if weights.iter().sum::<f64>() <= 0.0 {
-                    out.push(("weights", "must have a positive sum".to_string()));
+                    out.push((
+                        "weights",
+                        format!("every weight must be a finite number ≥ 0, got {}", Num(*w)),
+                    ));
+                } else {
+                    let sum = weights.iter().sum::<f64>();
+                    if !(sum > 0.0 && sum.is_finite()) {
+                        out.push((
+                            "weights",
+                            format!(
+                                "must have a positive, finite sum (below 1.8e308), got {}",
+                                Num(sum)
+                            ),
+                        ));
+                    }
                 }
             }
         }
@@ -195,11 +242,8 @@ impl Severity {
                 width: max - min,
             },
             Severity::Beta { mean, sd } => {
-                // Method of moments: α + β = m(1 − m)/sd² − 1.
-                let k = mean * (1.0 - mean) / (sd * sd) - 1.0;
-                let beta =
-                    Beta::new(mean * k, (1.0 - mean) * k).expect("validated beta parameters");
-                SeverityDist::Beta(beta)
+                let (a, b) = beta_shapes(*mean, *sd).expect("validated beta parameters");
+                SeverityDist::Beta(Beta::new(a, b).expect("validated beta parameters"))
             }
             Severity::Empirical { values, weights } => {
                 let total: f64 = weights.iter().sum();

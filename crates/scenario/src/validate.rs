@@ -14,22 +14,67 @@ use crate::spec::{
 };
 use crate::suggest::closest;
 
+/// A number in a message: as written (`0.05`, `2000000000`) in the usual range, in
+/// exponent form beyond it (`5e-324`, `1e308`), never 300 digits.
+pub struct Num(pub f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v == 0.0 || !v.is_finite() || (1e-5..1e16).contains(&v.abs()) {
+            write!(f, "{v}")
+        } else {
+            write!(f, "{v:e}")
+        }
+    }
+}
+
 /// Relative tolerance for "sums to" checks (stakes, magnitudes).
 pub const SUM_TOLERANCE: f64 = 1e-9;
 /// Largest degrees of freedom of a Student-t copula: the t quantile function loses accuracy
 /// far beyond it, where the copula is Gaussian to within 2.2/ν anyway.
 pub const MAX_DOF: f64 = 1000.0;
+/// Smallest degrees of freedom of a Student-t copula: below it the t quantiles of small
+/// probabilities overflow.
+pub const MIN_DOF: f64 = 1.0;
 /// Longest inactivity leak a scenario may describe, days.
 pub const MAX_LEAK_DAYS: f64 = 10_000.0;
 /// Largest number of steps a path may have.
 pub const MAX_STEPS: f64 = 10_000_000.0;
-/// Largest sector-wide rush a scenario may describe, ETH (about eight times all ETH in
-/// existence): a bound on the `size_eth` distributions of `[[withdrawals.network.rushes]]`.
-pub const MAX_RUSH_ETH: f64 = 1e9;
+/// Largest amount of ETH any field may give (about eight times all ETH in existence, ~1.2e8):
+/// stakes, pools, buffers, queues, flows per day, capital, reserves.
+pub const MAX_ETH: f64 = 1e9;
+/// Smallest amount of ETH a field that must be positive may give: 1 gwei.
+pub const MIN_ETH: f64 = 1e-9;
+/// Longest duration any `_days` field may give, and the longest horizon: 100 years.
+pub const MAX_DAYS: f64 = 36_500.0;
+/// Shortest positive duration a `_days` field that must be positive may give: 1e-6 day
+/// (0.0864 s), the market's shortest sub-step; shorter ones only overflow the rates
+/// computed from them.
+pub const MIN_DAYS: f64 = 1e-6;
+/// Smallest share of the pool on either side at t = 0 (`market.pool.lrt_share` is in
+/// [1e-6, 1 − 1e-6]): a side below a millionth of the pool is an empty side.
+pub const MIN_POOL_SIDE_SHARE: f64 = 1e-6;
+/// Smallest LRT/ETH pool (`market.pool.depth_eth`), ETH.
+pub const MIN_MARKET_DEPTH_ETH: f64 = 1.0;
+/// Largest APR, interest rate or required return per year (1,000 % a year).
+pub const MAX_APR: f64 = 10.0;
+/// Largest sensitivity of a share per day to a driver (`*_sensitivity_per_day`,
+/// `flight_per_day`, `sell_per_loss`).
+pub const MAX_SENSITIVITY: f64 = 1_000.0;
+/// Most paths a run may have: 2⁵³, the largest count every output represents exactly (path
+/// ids and counts are read back as 64-bit floats, by JSON readers too).
+pub const MAX_PATHS: u64 = 1 << 53;
+/// Range of the exchange rate (ETH per LRT at t = 0) that `pool.exchange_rate` or
+/// `pool.lrt_supply` may give.
+pub const EXCHANGE_RATE_RANGE: (f64, f64) = (1e-6, 1e6);
+/// Largest sector-wide rush a scenario may describe, ETH: a bound on the `size_eth`
+/// distributions of `[[withdrawals.network.rushes]]`.
+pub const MAX_RUSH_ETH: f64 = MAX_ETH;
 /// Largest exit-churn parameter, ETH per epoch: keeps the rule's Gwei arithmetic within u64.
 pub const MAX_CHURN_PER_EPOCH_ETH: u64 = 1_000_000_000;
 /// Largest LRT/ETH pool a scenario may describe, ETH (`market.pool.depth_eth`).
-pub const MAX_MARKET_DEPTH_ETH: f64 = 1e9;
+pub const MAX_MARKET_DEPTH_ETH: f64 = MAX_ETH;
 /// stableswap-ng's MAX_FEE, 50 %, in basis points: `set_new_fee` requires
 /// `offpeg_fee_multiplier × fee ≤ MAX_FEE × FEE_DENOMINATOR`.
 const MAX_OFFPEG_FEE_BPS: f64 = 5_000.0;
@@ -58,36 +103,81 @@ impl Checker {
     }
     fn finite_in(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v >= lo && v <= hi) {
+            let v = Num(v);
             self.push(path, format!("must be in [{lo}, {hi}], got {v}"));
         }
     }
     fn non_negative(&mut self, path: &str, v: f64) {
         if !(v.is_finite() && v >= 0.0) {
+            let v = Num(v);
             self.push(path, format!("must be a finite number ≥ 0, got {v}"));
-        }
-    }
-    fn positive(&mut self, path: &str, v: f64) {
-        if !(v.is_finite() && v > 0.0) {
-            self.push(path, format!("must be a finite number > 0, got {v}"));
         }
     }
     /// `v` in [lo, hi).
     fn finite_in_closed_open(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v >= lo && v < hi) {
+            let v = Num(v);
             self.push(path, format!("must be in [{lo}, {hi}), got {v}"));
         }
     }
     /// `v` in (lo, hi).
     fn finite_in_open(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v > lo && v < hi) {
+            let v = Num(v);
             self.push(path, format!("must be in ({lo}, {hi}), got {v}"));
         }
     }
     /// `v` in (lo, hi].
     fn finite_in_open_closed(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
         if !(v.is_finite() && v > lo && v <= hi) {
+            let v = Num(v);
             self.push(path, format!("must be in ({lo}, {hi}], got {v}"));
         }
+    }
+    /// An amount of ETH in [0, [`MAX_ETH`]].
+    fn amount(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && (0.0..=MAX_ETH).contains(&v)) {
+            let v = Num(v);
+            self.push(path, format!("must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got {v}"));
+        }
+    }
+    /// An amount of ETH in [[`MIN_ETH`], [`MAX_ETH`]].
+    fn positive_amount(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && (MIN_ETH..=MAX_ETH).contains(&v)) {
+            let v = Num(v);
+            self.push(path, format!("must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got {v}"));
+        }
+    }
+    /// A duration in [0, [`MAX_DAYS`]] days.
+    fn duration(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && (0.0..=MAX_DAYS).contains(&v)) {
+            let v = Num(v);
+            self.push(
+                path,
+                format!("must be a duration in [0, {MAX_DAYS}] days (100 years), got {v}"),
+            );
+        }
+    }
+    /// A duration in [[`MIN_DAYS`], [`MAX_DAYS`]] days.
+    fn positive_duration(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && (MIN_DAYS..=MAX_DAYS).contains(&v)) {
+            let v = Num(v);
+            self.push(path, format!("must be a duration in [{MIN_DAYS:e}, {MAX_DAYS}] days (0.0864 s to 100 years), got {v}"));
+        }
+    }
+    /// An APR, interest rate or return per year in [0, [`MAX_APR`]].
+    fn apr(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && (0.0..=MAX_APR).contains(&v)) {
+            let v = Num(v);
+            self.push(
+                path,
+                format!("must be a rate in [0, {MAX_APR}] per year (0 to 1,000 %), got {v}"),
+            );
+        }
+    }
+    /// A sensitivity in [0, [`MAX_SENSITIVITY`]].
+    fn sensitivity(&mut self, path: &str, v: f64) {
+        self.finite_in(path, v, 0.0, MAX_SENSITIVITY);
     }
     fn name(&mut self, path: &str, name: &str) {
         if name.is_empty()
@@ -131,8 +221,8 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     }
     check_simulation(&mut c, s);
     check_pool(&mut c, s);
-    c.non_negative("rewards.base_apr", s.rewards.base_apr);
-    c.non_negative("rewards.mev_apr", s.rewards.mev_apr);
+    c.apr("rewards.base_apr", s.rewards.base_apr);
+    c.apr("rewards.mev_apr", s.rewards.mev_apr);
     c.finite_in(
         "rewards.operator_commission",
         s.rewards.operator_commission,
@@ -159,16 +249,166 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     if let Some(imp) = &s.importance {
         check_importance(&mut c, s, imp);
     }
+    if c.out.is_empty() {
+        check_work(&mut c, s);
+    }
     c.out
+}
+
+/// Most event-steps a path may imply: the expected number of events per path times the
+/// number of steps. A path's work grows with both (every step visits what earlier events
+/// left behind, such as slashed validators waiting to be withdrawn), so this bounds the time
+/// one path can take to seconds.
+pub const MAX_EVENT_STEPS: f64 = 1e9;
+
+/// The expected number of events per path of each event source of a valid scenario, with the
+/// field that sets it: Poisson means (tilted by manual importance multipliers), 1 for a
+/// scheduled event, twice for double signing (its correlation penalty comes later) and for
+/// exploits with a restitution, and the expected faults of each copula.
+pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
+    let years = s.simulation.horizon_days / crate::DAYS_PER_YEAR;
+    let multiplier = |name: &str| {
+        s.importance
+            .as_ref()
+            .filter(|i| i.method == ImportanceMethod::Manual)
+            .and_then(|i| i.rate_multipliers.get(name).copied())
+            .unwrap_or(1.0)
+    };
+    let scheduled = |at: &str, rate: f64, at_days: Option<f64>, name: &str| match at_days {
+        Some(_) => (format!("{at}.at_days"), 1.0),
+        None => (
+            format!("{at}.rate_per_year"),
+            rate * years * multiplier(name),
+        ),
+    };
+    let mut out = Vec::new();
+    for (i, x) in s.shocks.iter().enumerate() {
+        out.push(scheduled(
+            &format!("shocks[{i}]"),
+            x.rate_per_year,
+            x.at_days,
+            &x.name,
+        ));
+    }
+    for (i, cp) in s.copulas.iter().enumerate() {
+        let pairs = selected_pairs(s, &cp.select).len() as f64;
+        let periods = crate::copula::Periods::new(s.simulation.horizon_days, cp.factor_period_days);
+        let full = crate::model::copula_fault_prob(cp, periods.period_days);
+        let last = crate::model::copula_fault_prob(cp, periods.last_days);
+        let per_pair = if periods.last_is_partial() {
+            f64::from(periods.n_periods - 1) * full + last
+        } else {
+            f64::from(periods.n_periods) * full
+        };
+        let field = if cp.fault_prob_per_day.is_some() {
+            "fault_prob_per_day"
+        } else {
+            "fault_prob_per_year"
+        };
+        out.push((format!("copulas[{i}].{field}"), pairs * per_pair));
+    }
+    for (i, x) in s.beacon_incidents.iter().enumerate() {
+        let (path, n) = scheduled(
+            &format!("beacon_incidents[{i}]"),
+            x.rate_per_year,
+            x.at_days,
+            &x.name,
+        );
+        let factor = if x.kind == IncidentKind::DoubleSign {
+            2.0
+        } else {
+            1.0
+        };
+        out.push((path, n * factor));
+    }
+    for (i, x) in s.exploits.iter().enumerate() {
+        let (path, n) = scheduled(
+            &format!("exploits[{i}]"),
+            x.rate_per_year,
+            x.at_days,
+            &x.name,
+        );
+        let factor = if x.restitution_share > 0.0 { 2.0 } else { 1.0 };
+        out.push((path, n * factor));
+    }
+    for (i, a) in s.avs.iter().enumerate() {
+        let pairs = s
+            .operators
+            .iter()
+            .filter(|o| o.allocations.get(&a.name).is_some_and(|m| *m > 0.0))
+            .count() as f64;
+        out.push((
+            format!("avs[{i}].fault_rate_per_year"),
+            a.fault_rate_per_year * pairs * years * multiplier(AVS_FAULTS_SOURCE),
+        ));
+    }
+    if let Some(w) = &s.withdrawals {
+        for (i, r) in w.network.rushes.iter().enumerate() {
+            out.push(scheduled(
+                &format!("withdrawals.network.rushes[{i}]"),
+                r.rate_per_year,
+                r.at_days,
+                "",
+            ));
+        }
+    }
+    if let Some(m) = &s.market {
+        for (i, d) in m.shocks.iter().enumerate() {
+            out.push(scheduled(
+                &format!("market.shocks[{i}]"),
+                d.rate_per_year,
+                d.at_days,
+                "",
+            ));
+        }
+    }
+    if let Some(r) = s.lending.as_ref().and_then(|l| l.rates.as_ref()) {
+        for (i, x) in r.supply_shocks.iter().enumerate() {
+            out.push(scheduled(
+                &format!("lending.rates.supply_shocks[{i}]"),
+                x.rate_per_year,
+                x.at_days,
+                "",
+            ));
+        }
+    }
+    out
+}
+
+/// Refuses a scenario whose paths imply more than [`MAX_EVENT_STEPS`] event-steps, at the
+/// source that expects the most events.
+fn check_work(c: &mut Checker, s: &Scenario) {
+    let steps = (s.simulation.horizon_days / s.simulation.step_days)
+        .round()
+        .max(1.0);
+    let sources = expected_events(s);
+    let total: f64 = sources.iter().map(|x| x.1).sum();
+    if total * steps <= MAX_EVENT_STEPS {
+        return;
+    }
+    let (path, most) = sources
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("events come from some source");
+    c.push(
+        path.clone(),
+        format!(
+            "the scenario expects {total:.3e} events per path ({most:.3e} from here) over {steps} steps: {:.3e} event-steps, and at most {MAX_EVENT_STEPS:.0e} are allowed, since a path's work grows with both; lower the rates or lengthen simulation.step_days",
+            total * steps
+        ),
+    );
 }
 
 fn check_simulation(c: &mut Checker, s: &Scenario) {
     let sim = &s.simulation;
-    if sim.paths == 0 {
-        c.push("simulation.paths", "must be ≥ 1");
+    if !(1..=MAX_PATHS).contains(&sim.paths) {
+        c.push(
+            "simulation.paths",
+            format!("must be in [1, 2^53 = {MAX_PATHS}] (the largest count the outputs represent exactly), got {}", sim.paths),
+        );
     }
-    c.positive("simulation.horizon_days", sim.horizon_days);
-    c.positive("simulation.step_days", sim.step_days);
+    c.positive_duration("simulation.horizon_days", sim.horizon_days);
+    c.positive_duration("simulation.step_days", sim.step_days);
     if sim.horizon_days > 0.0
         && sim.step_days > 0.0
         && sim.horizon_days.is_finite()
@@ -180,7 +420,8 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
                 "simulation.step_days",
                 format!(
                     "must be ≤ horizon_days ({}), got {}",
-                    sim.horizon_days, sim.step_days
+                    Num(sim.horizon_days),
+                    Num(sim.step_days)
                 ),
             );
         } else if (steps * sim.step_days - sim.horizon_days).abs() > 1e-9 * sim.horizon_days {
@@ -216,7 +457,7 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
 
 /// A copula's `factor_period_days`: > 0, at most the horizon, at most [`MAX_STEPS`] periods.
 fn check_factor_period(c: &mut Checker, s: &Scenario, path: &str, period_days: f64) {
-    c.positive(path, period_days);
+    c.positive_duration(path, period_days);
     let horizon = s.simulation.horizon_days;
     if !(period_days > 0.0 && period_days.is_finite() && horizon > 0.0 && horizon.is_finite()) {
         return;
@@ -224,7 +465,11 @@ fn check_factor_period(c: &mut Checker, s: &Scenario, path: &str, period_days: f
     if period_days > horizon * (1.0 + SUM_TOLERANCE) {
         c.push(
             path,
-            format!("must be ≤ horizon_days ({horizon}), got {period_days}"),
+            format!(
+                "must be ≤ horizon_days ({}), got {}",
+                Num(horizon),
+                Num(period_days)
+            ),
         );
     } else if (horizon / period_days).ceil() > MAX_STEPS {
         c.push(
@@ -239,14 +484,31 @@ fn check_factor_period(c: &mut Checker, s: &Scenario, path: &str, period_days: f
 
 fn check_pool(c: &mut Checker, s: &Scenario) {
     let p = &s.pool;
-    c.positive("pool.collateral_eth", p.collateral_eth);
+    c.positive_amount("pool.collateral_eth", p.collateral_eth);
+    let (lo, hi) = EXCHANGE_RATE_RANGE;
     match (p.lrt_supply, p.exchange_rate) {
         (Some(_), Some(_)) => c.push(
             "pool.exchange_rate",
             "give either lrt_supply or exchange_rate, not both",
         ),
-        (Some(v), None) => c.positive("pool.lrt_supply", v),
-        (None, Some(v)) => c.positive("pool.exchange_rate", v),
+        (Some(v), None) => {
+            let rate = p.collateral_eth / v;
+            if !(v.is_finite() && v > 0.0) {
+                c.push(
+                    "pool.lrt_supply",
+                    format!("must be a finite number > 0, got {}", Num(v)),
+                );
+            } else if p.collateral_eth.is_finite()
+                && p.collateral_eth > 0.0
+                && !(lo..=hi).contains(&rate)
+            {
+                c.push(
+                    "pool.lrt_supply",
+                    format!("gives an exchange rate collateral_eth / lrt_supply = {rate:e} ETH per LRT; it must be in [{lo:e}, {hi:e}]"),
+                );
+            }
+        }
+        (None, Some(v)) => c.finite_in("pool.exchange_rate", v, lo, hi),
         (None, None) => {}
     }
     c.finite_in("pool.protocol_fee", p.protocol_fee, 0.0, 1.0);
@@ -269,7 +531,7 @@ fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
             ),
             (None, None) => c.push(at.clone(), "needs `stake_eth` or `share`"),
             (Some(v), None) => {
-                c.non_negative(&format!("{at}.stake_eth"), v);
+                c.amount(&format!("{at}.stake_eth"), v);
                 total += v;
             }
             (None, Some(v)) => {
@@ -314,7 +576,7 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
     for (i, a) in s.avs.iter().enumerate() {
         let at = format!("avs[{i}]");
         c.unique_name(&format!("{at}.name"), &a.name, &mut seen, "AVS");
-        c.non_negative(&format!("{at}.reward_apr"), a.reward_apr);
+        c.apr(&format!("{at}.reward_apr"), a.reward_apr);
         check_rate(
             c,
             s,
@@ -381,10 +643,15 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
                 "is required for family = \"student_t\"",
             ),
             (CopulaFamily::StudentT, Some(v)) => {
-                if !(v > 0.0 && v <= MAX_DOF) {
+                if !(MIN_DOF..=MAX_DOF).contains(&v) {
+                    let why = if v > MAX_DOF {
+                        "; beyond that the t copula is the Gaussian one: use family = \"gaussian\""
+                    } else {
+                        "; below 1 its tails are heavier than Cauchy's and its quantiles leave the floating-point range"
+                    };
                     c.push(
                         format!("{at}.dof"),
-                        format!("must be in (0, {MAX_DOF}], got {v}; beyond that the t copula is the Gaussian one: use family = \"gaussian\""),
+                        format!("must be in [{MIN_DOF}, {MAX_DOF}], got {}{why}", Num(v)),
                     );
                 }
             }
@@ -486,7 +753,11 @@ fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: O
         if !(day.is_finite() && day >= 0.0 && day < horizon) {
             c.push(
                 &path,
-                format!("must be in [0, horizon_days) = [0, {horizon}), got {day}"),
+                format!(
+                    "must be in [0, horizon_days) = [0, {}), got {}",
+                    Num(horizon),
+                    Num(day)
+                ),
             );
         }
     } else {
@@ -496,6 +767,10 @@ fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: O
         c.push(path, "give rate_per_year or at_days, not both");
     }
 }
+
+/// Largest manual importance multiplier of a rate (and the reciprocal the smallest): the
+/// automatic method's cap too. Beyond, the likelihood-ratio weights leave the floats.
+pub const MAX_RATE_MULTIPLIER: f64 = 1_000.0;
 
 /// Most events a Poisson source may expect over the horizon (its count is drawn per path).
 pub const MAX_EXPECTED_EVENTS: f64 = 1e6;
@@ -538,7 +813,10 @@ fn validator_balance(c: &mut Checker, path: &str, v: f64) {
     if !(v.fract() == 0.0 && (32.0..=2048.0).contains(&v)) {
         c.push(
             path,
-            format!("must be a whole number of ETH in [32, 2048], got {v}"),
+            format!(
+                "must be a whole number of ETH in [32, 2048], got {}",
+                Num(v)
+            ),
         );
     }
 }
@@ -547,13 +825,13 @@ fn check_beacon(c: &mut Checker, s: &Scenario) {
     let b = &s.beacon;
     if !(b.total_active_balance_eth.is_finite()
         && b.total_active_balance_eth >= 32.0
-        && b.total_active_balance_eth <= 1e12)
+        && b.total_active_balance_eth <= MAX_ETH)
     {
         c.push(
             "beacon.total_active_balance_eth",
             format!(
-                "must be in [32, 1e12] ETH, got {}",
-                b.total_active_balance_eth
+                "must be in [32, 1e9] ETH, got {}",
+                Num(b.total_active_balance_eth)
             ),
         );
     }
@@ -669,19 +947,19 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
             format!("{at}.base_share_per_day"),
             format!(
                 "must be in (0, 1], got {}; use a tiny value such as 1e-9 for no calm redemptions",
-                d.base_share_per_day
+                Num(d.base_share_per_day)
             ),
         );
     }
-    c.non_negative(
+    c.sensitivity(
         &format!("{at}.nav_loss_sensitivity_per_day"),
         d.nav_loss_sensitivity_per_day,
     );
-    c.non_negative(
+    c.sensitivity(
         &format!("{at}.wait_sensitivity_per_day"),
         d.wait_sensitivity_per_day,
     );
-    c.non_negative(&format!("{at}.wait_free_days"), d.wait_free_days);
+    c.duration(&format!("{at}.wait_free_days"), d.wait_free_days);
     c.finite_in_open_closed(
         &format!("{at}.stress_window_days"),
         d.stress_window_days,
@@ -695,13 +973,14 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
             max_path,
             format!(
                 "must be ≥ base_share_per_day ({}), got {}",
-                d.base_share_per_day, d.max_share_per_day
+                Num(d.base_share_per_day),
+                Num(d.max_share_per_day)
             ),
         );
     }
     if let Some(v) = d.discount_sensitivity_per_day {
         let path = format!("{at}.discount_sensitivity_per_day");
-        c.non_negative(&path, v);
+        c.sensitivity(&path, v);
         if s.market.is_none() {
             c.push(
                 path,
@@ -713,19 +992,19 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
         let at = "withdrawals.demand.trigger";
         c.finite_in(&format!("{at}.min_loss_bps"), t.min_loss_bps, 0.0, BPS);
         c.finite_in(&format!("{at}.share_per_day"), t.share_per_day, 0.0, 1.0);
-        c.positive(&format!("{at}.decay_days"), t.decay_days);
+        c.positive_duration(&format!("{at}.decay_days"), t.decay_days);
     }
 
     if let Some(b) = &w.buffer {
         let at = "withdrawals.buffer";
-        c.non_negative(&format!("{at}.initial_eth"), b.initial_eth);
+        c.amount(&format!("{at}.initial_eth"), b.initial_eth);
         if let Some(v) = b.target_eth {
-            c.non_negative(&format!("{at}.target_eth"), v);
+            c.amount(&format!("{at}.target_eth"), v);
         }
         if let Some(v) = b.bucket_capacity_eth {
-            c.non_negative(&format!("{at}.bucket_capacity_eth"), v);
+            c.amount(&format!("{at}.bucket_capacity_eth"), v);
         }
-        c.non_negative(
+        c.amount(
             &format!("{at}.bucket_refill_eth_per_day"),
             b.bucket_refill_eth_per_day,
         );
@@ -739,7 +1018,7 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
     }
 
     let q = &w.queue;
-    c.non_negative("withdrawals.queue.cooldown_days", q.cooldown_days);
+    c.duration("withdrawals.queue.cooldown_days", q.cooldown_days);
     c.finite_in_open_closed(
         "withdrawals.queue.processing_interval_days",
         q.processing_interval_days,
@@ -747,7 +1026,7 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
         30.0,
     );
     if let Some(v) = q.daily_cap_eth {
-        c.positive("withdrawals.queue.daily_cap_eth", v);
+        c.positive_amount("withdrawals.queue.daily_cap_eth", v);
     }
     if let Some(p) = &q.pause {
         c.finite_in_open_closed(
@@ -756,16 +1035,16 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
             0.0,
             BPS,
         );
-        c.positive("withdrawals.queue.pause.days", p.days);
+        c.positive_duration("withdrawals.queue.pause.days", p.days);
     }
 
-    c.non_negative("withdrawals.escrow.days", w.escrow.days);
+    c.duration("withdrawals.escrow.days", w.escrow.days);
 
     let net = &w.network;
     let at = "withdrawals.network";
-    c.non_negative(&format!("{at}.queue_eth"), net.queue_eth);
-    c.non_negative(&format!("{at}.inflow_eth_per_day"), net.inflow_eth_per_day);
-    c.non_negative(&format!("{at}.sweep_days"), net.sweep_days);
+    c.amount(&format!("{at}.queue_eth"), net.queue_eth);
+    c.amount(&format!("{at}.inflow_eth_per_day"), net.inflow_eth_per_day);
+    c.duration(&format!("{at}.sweep_days"), net.sweep_days);
     let churn = &net.churn;
     if churn.quotient < 1 {
         c.push(
@@ -819,13 +1098,23 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
 fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     let p = &m.pool;
     let at = "market.pool";
-    c.finite_in_open_closed(
-        &format!("{at}.depth_eth"),
-        p.depth_eth,
-        0.0,
-        MAX_MARKET_DEPTH_ETH,
+    if !(p.depth_eth.is_finite()
+        && (MIN_MARKET_DEPTH_ETH..=MAX_MARKET_DEPTH_ETH).contains(&p.depth_eth))
+    {
+        c.push(
+            format!("{at}.depth_eth"),
+            format!(
+                "must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got {}",
+                Num(p.depth_eth)
+            ),
+        );
+    }
+    c.finite_in(
+        &format!("{at}.lrt_share"),
+        p.lrt_share,
+        MIN_POOL_SIDE_SHARE,
+        1.0 - MIN_POOL_SIDE_SHARE,
     );
-    c.finite_in_open(&format!("{at}.lrt_share"), p.lrt_share, 0.0, 1.0);
     // The pool's LRT is part of the supply (counted, like the supply, in ETH at t = 0 NAV).
     let supply_eth = supply_eth(s);
     let pool_lrt_eth = p.depth_eth * p.lrt_share;
@@ -876,10 +1165,10 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
 
     if let Some(l) = &m.liquidity {
         let at = "market.liquidity";
-        c.non_negative(&format!("{at}.flight_per_day"), l.flight_per_day);
+        c.sensitivity(&format!("{at}.flight_per_day"), l.flight_per_day);
         c.finite_in(&format!("{at}.floor_share"), l.floor_share, 0.0, 1.0);
         if let Some(v) = l.return_half_life_days {
-            c.positive(&format!("{at}.return_half_life_days"), v);
+            c.positive_duration(&format!("{at}.return_half_life_days"), v);
         }
         c.finite_in_closed_open(
             &format!("{at}.calm_discount_bps"),
@@ -897,26 +1186,26 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
         for (field, msg) in d.sell_share.problems() {
             c.push(join(&format!("{at}.sell_share"), field), msg);
         }
-        c.non_negative(&format!("{at}.sell_days"), d.sell_days);
+        c.duration(&format!("{at}.sell_days"), d.sell_days);
     }
 
     if let Some(k) = &m.confidence {
         let at = "market.confidence";
-        c.non_negative(&format!("{at}.sell_per_loss"), k.sell_per_loss);
-        c.non_negative(&format!("{at}.sell_days"), k.sell_days);
+        c.sensitivity(&format!("{at}.sell_per_loss"), k.sell_per_loss);
+        c.duration(&format!("{at}.sell_days"), k.sell_days);
         c.finite_in_closed_open(&format!("{at}.min_loss_bps"), k.min_loss_bps, 0.0, BPS);
     }
 
     if let Some(r) = &m.recovery {
-        c.positive("market.recovery.half_life_days", r.half_life_days);
+        c.positive_duration("market.recovery.half_life_days", r.half_life_days);
     }
 
     if let Some(a) = &m.arbitrage {
         let at = "market.arbitrage";
         if let Some(v) = a.capital_eth {
-            c.positive(&format!("{at}.capital_eth"), v);
+            c.positive_amount(&format!("{at}.capital_eth"), v);
         }
-        c.non_negative(
+        c.apr(
             &format!("{at}.required_return_per_year"),
             a.required_return_per_year,
         );
@@ -927,7 +1216,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
                 path,
                 "is required without [withdrawals]: arbitrageurs need an expected wait when there is no redemption; set market.arbitrage.closed_wait_days, or add [withdrawals]",
             ),
-            (None, Some(v)) => c.non_negative(&path, v),
+            (None, Some(v)) => c.duration(&path, v),
             (Some(_), Some(_)) => c.push(
                 path,
                 "is not allowed with [withdrawals]: the wait then comes from the front door (instant where the buffer allows, else the queue's posted wait)",
@@ -950,12 +1239,12 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
             0.0,
             1.0,
         );
-        c.non_negative(&format!("{at}.wait_cost_per_year"), x.wait_cost_per_year);
+        c.apr(&format!("{at}.wait_cost_per_year"), x.wait_cost_per_year);
     }
 
     let r = &m.report;
     let at = "market.report";
-    c.positive(&format!("{at}.position_eth"), r.position_eth);
+    c.positive_amount(&format!("{at}.position_eth"), r.position_eth);
     let thresholds = &r.thresholds_bps;
     if !(1..=MAX_MARKET_THRESHOLDS).contains(&thresholds.len()) {
         c.push(
@@ -971,7 +1260,10 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
         if !(b.fract() == 0.0 && (1.0..BPS).contains(&b)) {
             c.push(
                 path,
-                format!("must be a whole number of basis points in [1, 9999], got {b}"),
+                format!(
+                    "must be a whole number of basis points in [1, 9999], got {}",
+                    Num(b)
+                ),
             );
         } else if i > 0 && b <= thresholds[i - 1] {
             c.push(
@@ -1000,7 +1292,7 @@ fn check_exploits(
             c.push(join(&format!("{at}.size"), field), msg);
         }
         let path = format!("{at}.pause_days");
-        c.non_negative(&path, x.pause_days);
+        c.duration(&path, x.pause_days);
         if x.pause_days > 0.0 && s.withdrawals.is_none() {
             c.push(
                 path,
@@ -1016,7 +1308,7 @@ fn check_exploits(
                     "applies only to kind = \"stolen\": an unbacked mint takes nothing from the pool, so there is nothing to restitute; set restitution_share = 0",
                 );
             }
-            c.positive(&format!("{at}.restitution_days"), x.restitution_days);
+            c.positive_duration(&format!("{at}.restitution_days"), x.restitution_days);
         }
         let (sell, borrow) = (x.attacker_sell_share, x.attacker_borrow_share);
         let sell_path = format!("{at}.attacker_sell_share");
@@ -1076,7 +1368,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
     let path = format!("{at}.twap_days");
     match (l.oracle, l.twap_days) {
         (OracleKind::Twap, None) => c.push(path, "is required for oracle = \"twap\""),
-        (OracleKind::Twap, Some(v)) => c.positive(&path, v),
+        (OracleKind::Twap, Some(v)) => c.positive_duration(&path, v),
         (_, Some(_)) => c.push(path, "applies only to oracle = \"twap\""),
         (_, None) => {}
     }
@@ -1087,7 +1379,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
     let lt_ok = lt.is_finite() && lt > 0.0 && lt < 1.0;
     let path = format!("{at}.liquidation_threshold");
     if !lt_ok {
-        c.push(path, format!("must be in [ltv, 1), got {lt}"));
+        c.push(path, format!("must be in [ltv, 1), got {}", Num(lt)));
     } else if ltv_ok && lt < ltv {
         c.push(
             path,
@@ -1165,7 +1457,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
             };
             c.push(
                 format!("{at}.health_factor"),
-                format!("must be in [1, {MAX_HEALTH_FACTOR}], got {hf}{why}"),
+                format!("must be in [1, {MAX_HEALTH_FACTOR}], got {}{why}", Num(hf)),
             );
         }
     }
@@ -1183,7 +1475,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
     if !(lev.is_finite() && (1.0..=MAX_LOOPER_LEVERAGE).contains(&lev)) {
         c.push(
             path,
-            format!("must be in [1, {MAX_LOOPER_LEVERAGE}], got {lev}"),
+            format!("must be in [1, {MAX_LOOPER_LEVERAGE}], got {}", Num(lev)),
         );
     } else if lev > 1.0 && lt_ok {
         // Collateral L, debt L − 1 (per unit of equity): health factor LT·L / (L − 1).
@@ -1203,17 +1495,17 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
     if let Some(r) = &l.rates {
         let at = "lending.rates";
         c.finite_in_open_closed(&format!("{at}.utilization"), r.utilization, 0.0, 1.0);
-        c.non_negative(&format!("{at}.base_per_year"), r.base_per_year);
-        c.non_negative(&format!("{at}.slope1_per_year"), r.slope1_per_year);
+        c.apr(&format!("{at}.base_per_year"), r.base_per_year);
+        c.apr(&format!("{at}.slope1_per_year"), r.slope1_per_year);
         c.finite_in_open(
             &format!("{at}.optimal_utilization"),
             r.optimal_utilization,
             0.0,
             1.0,
         );
-        c.non_negative(&format!("{at}.slope2_per_year"), r.slope2_per_year);
+        c.apr(&format!("{at}.slope2_per_year"), r.slope2_per_year);
         if let Some(v) = r.unwind_spread_per_year {
-            c.non_negative(&format!("{at}.unwind_spread_per_year"), v);
+            c.apr(&format!("{at}.unwind_spread_per_year"), v);
         }
         c.finite_in_open_closed(
             &format!("{at}.unwind_share_per_day"),
@@ -1235,7 +1527,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
             for (field, msg) in x.share.problems() {
                 c.push(join(&format!("{at}.share"), field), msg);
             }
-            c.positive(&format!("{at}.recovery_days"), x.recovery_days);
+            c.positive_duration(&format!("{at}.recovery_days"), x.recovery_days);
         }
     }
 }
@@ -1246,16 +1538,17 @@ fn check_reserves(c: &mut Checker, s: &Scenario) {
     for (i, r) in s.reserves.iter().enumerate() {
         let at = format!("reserves[{i}]");
         c.unique_name(&format!("{at}.name"), &r.name, &mut seen, "reserve");
-        c.non_negative(&format!("{at}.initial_eth"), r.initial_eth);
+        c.amount(&format!("{at}.initial_eth"), r.initial_eth);
         c.finite_in(&format!("{at}.reward_share"), r.reward_share, 0.0, 1.0);
         if let Some(cap) = r.cap_eth
-            && !(cap.is_finite() && cap >= r.initial_eth)
+            && !(cap.is_finite() && cap >= r.initial_eth && cap <= MAX_ETH)
         {
             c.push(
                 format!("{at}.cap_eth"),
                 format!(
-                    "must be a finite number ≥ initial_eth ({}), got {cap}",
-                    r.initial_eth
+                    "must be an amount in [initial_eth, 1e9] ETH = [{}, 1e9], got {}",
+                    Num(r.initial_eth),
+                    Num(cap)
                 ),
             );
         }
@@ -1395,8 +1688,15 @@ fn check_importance(c: &mut Checker, s: &Scenario, imp: &Importance) {
                 continue;
             }
         };
-        if !(v.is_finite() && v > 0.0) {
-            c.push(&path, format!("must be a finite number > 0, got {v}"));
+        if !(v.is_finite() && (1.0 / MAX_RATE_MULTIPLIER..=MAX_RATE_MULTIPLIER).contains(&v)) {
+            c.push(
+                &path,
+                format!(
+                    "must be in [{}, {MAX_RATE_MULTIPLIER}], got {}",
+                    1.0 / MAX_RATE_MULTIPLIER,
+                    Num(v)
+                ),
+            );
         } else if v * mean > MAX_EXPECTED_EVENTS {
             c.push(
                 &path,

@@ -150,9 +150,7 @@ impl WithdrawalModel {
                 .iter()
                 .map(|r| RushModel {
                     name: r.name.clone(),
-                    events: (r.at_days.is_none() && r.rate_per_year > 0.0).then(|| {
-                        Poisson::new(r.rate_per_year * horizon_years).expect("validated rate")
-                    }),
+                    events: crate::model::poisson_events(r.rate_per_year, horizon_years, r.at_days),
                     at_days: r.at_days,
                     size_eth: r.size_eth.sampler(),
                     triggers_run: r.triggers_run,

@@ -181,7 +181,7 @@ fn copula_checks() {
         "family = \"student_t\"",
         "family = \"student_t\"\ndof = 1e6",
     );
-    assert!(err(&big, &[]).contains("copulas[0].dof: must be in (0, 1000], got 1000000"));
+    assert!(err(&big, &[]).contains("copulas[0].dof: must be in [1, 1000], got 1000000"));
     let text = text.replace("family = \"student_t\"", "family = \"gausian\"");
     let e = err(&text, &[]);
     assert!(e.contains("did you mean `gaussian`?"), "{e}");
@@ -232,7 +232,7 @@ fn factor_periods_are_checked_and_compiled() {
     for (fields, want) in [
         (
             "fault_prob_per_day = 0.01\nfactor_period_days = 0",
-            "copulas[0].factor_period_days: must be a finite number > 0, got 0",
+            "copulas[0].factor_period_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
         ),
         (
             "fault_prob_per_day = 0.01\nfactor_period_days = 31",
@@ -327,7 +327,7 @@ fn severity_checks() {
         "severity = 0.1",
         "severity = { dist = \"beta\", mean = 0.5, sd = 0.6 }",
     );
-    assert!(err(&text, &[]).contains("shocks[0].severity.sd: must be in (0, 0.5"));
+    assert!(err(&text, &[]).contains("shocks[0].severity.sd: must be in [5.000e-10, 0.5"));
     let text = GOOD.replace(
         "severity = 0.1",
         "severity = { dist = \"betta\", mean = 0.5, sd = 0.1 }",
@@ -599,7 +599,7 @@ fn withdrawals_errors_name_the_field() {
     let e = err(&text, &[]);
     assert!(
         e.contains(
-            "s.toml:48:1: withdrawals.buffer.initial_eth: must be a finite number ≥ 0, got -5"
+            "s.toml:48:1: withdrawals.buffer.initial_eth: must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got -5"
         ),
         "{e}"
     );
@@ -669,12 +669,12 @@ fn withdrawals_errors_name_the_field() {
     );
     for want in [
         "withdrawals.demand.base_share_per_day: must be in (0, 1], got 0; use a tiny value such as 1e-9",
-        "withdrawals.demand.trigger.decay_days: must be a finite number > 0, got 0",
+        "withdrawals.demand.trigger.decay_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
         "withdrawals.buffer.instant_fee_bps: must be in [0, 10000], got 20000",
-        "withdrawals.queue.daily_cap_eth: must be a finite number > 0, got 0",
+        "withdrawals.queue.daily_cap_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0",
         "withdrawals.queue.pause.min_loss_bps: must be in (0, 10000], got 0",
         "withdrawals.network.churn.quotient: must be an integer ≥ 1, got 0",
-        "withdrawals.network.sweep_days: must be a finite number ≥ 0, got NaN",
+        "withdrawals.network.sweep_days: must be a duration in [0, 36500] days (100 years), got NaN",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -1023,15 +1023,15 @@ fn market_pool_errors_name_the_field() {
     let e = err(&text, &[]);
     for want in [
         "s.toml:37:1: market.pool.amplification: must be in (0, 1000000], got 2000000",
-        "s.toml:38:1: market.pool.depth_eth: must be in (0, 1000000000], got 0",
-        "s.toml:39:1: market.pool.lrt_share: must be in (0, 1), got 1",
+        "s.toml:38:1: market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 0",
+        "s.toml:39:1: market.pool.lrt_share: must be in [0.000001, 0.999999], got 1",
         "s.toml:40:1: market.pool.fee_bps: must be in [0, 10000), got 10000",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
     let e = err(&full, &["market.pool.depth_eth=2e9"]);
     assert!(
-        e.contains("market.pool.depth_eth: must be in (0, 1000000000], got 2000000000 (value from --set market.pool.depth_eth=2e9)"),
+        e.contains("market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 2000000000 (value from --set market.pool.depth_eth=2e9)"),
         "{e}"
     );
     // Amplification is a StableSwap parameter.
@@ -1078,15 +1078,15 @@ fn market_liquidity_confidence_recovery_report_ranges() {
         ],
     );
     for want in [
-        "market.liquidity.flight_per_day: must be a finite number ≥ 0, got -1",
+        "market.liquidity.flight_per_day: must be in [0, 1000], got -1",
         "market.liquidity.floor_share: must be in [0, 1], got 1.5",
-        "market.liquidity.return_half_life_days: must be a finite number > 0, got 0",
+        "market.liquidity.return_half_life_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
         "market.liquidity.calm_discount_bps: must be in [0, 10000), got 10000",
-        "market.confidence.sell_per_loss: must be a finite number ≥ 0, got -1",
-        "market.confidence.sell_days: must be a finite number ≥ 0, got NaN",
+        "market.confidence.sell_per_loss: must be in [0, 1000], got -1",
+        "market.confidence.sell_days: must be a duration in [0, 36500] days (100 years), got NaN",
         "market.confidence.min_loss_bps: must be in [0, 10000), got 10000",
-        "market.recovery.half_life_days: must be a finite number > 0, got 0",
-        "market.report.position_eth: must be a finite number > 0, got 0",
+        "market.recovery.half_life_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0",
+        "market.report.position_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -1118,7 +1118,7 @@ fn market_shock_errors_name_the_field() {
         "sell_share = 0.1",
         "sell_share = { dist = \"beta\", mean = 0.1, sd = 0.5 }",
     );
-    assert!(err(&text, &[]).contains("market.shocks[0].sell_share.sd: must be in (0, 0.3"));
+    assert!(err(&text, &[]).contains("market.shocks[0].sell_share.sd: must be in [3.000e-10, 0.3"));
     // Scheduled beyond the 30-day horizon, with a rate too; negative spread; bad name.
     let e = err(
         &full,
@@ -1132,7 +1132,7 @@ fn market_shock_errors_name_the_field() {
     for want in [
         "market.shocks[0].at_days: must be in [0, horizon_days) = [0, 30), got 30",
         "market.shocks[0].at_days: give rate_per_year or at_days, not both",
-        "market.shocks[1].sell_days: must be a finite number ≥ 0, got -1",
+        "market.shocks[1].sell_days: must be a duration in [0, 36500] days (100 years), got -1",
         "market.shocks[1].rate_per_year: must be a finite number ≥ 0, got -2",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
@@ -1177,10 +1177,10 @@ fn arbitrage_wait_and_sellers_depend_on_withdrawals() {
         ],
     );
     for want in [
-        "market.arbitrage.capital_eth: must be a finite number > 0, got 0",
-        "market.arbitrage.required_return_per_year: must be a finite number ≥ 0, got -0.1",
+        "market.arbitrage.capital_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0",
+        "market.arbitrage.required_return_per_year: must be a rate in [0, 10] per year (0 to 1,000 %), got -0.1",
         "market.arbitrage.premium_bps: must be in [0, 10000), got 10000",
-        "market.arbitrage.closed_wait_days: must be a finite number ≥ 0, got -1",
+        "market.arbitrage.closed_wait_days: must be a duration in [0, 36500] days (100 years), got -1",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -1199,7 +1199,7 @@ fn arbitrage_wait_and_sellers_depend_on_withdrawals() {
     );
     for want in [
         "market.sellers.share_of_demand: must be in [0, 1], got 1.5",
-        "market.sellers.wait_cost_per_year: must be a finite number ≥ 0, got -1",
+        "market.sellers.wait_cost_per_year: must be a rate in [0, 10] per year (0 to 1,000 %), got -1",
     ] {
         assert!(e.contains(want), "missing `{want}` in\n{e}");
     }
@@ -1266,7 +1266,7 @@ fn discount_sensitivity_needs_market() {
     );
     assert!(
         e.contains(
-            "withdrawals.demand.discount_sensitivity_per_day: must be a finite number ≥ 0, got -0.5"
+            "withdrawals.demand.discount_sensitivity_per_day: must be in [0, 1000], got -0.5"
         ),
         "{e}"
     );
@@ -1292,7 +1292,7 @@ fn set_reaches_market_fields() {
     assert_eq!(k.thresholds, [(0.0025, 25), (0.0075, 75)]);
     let e = err(&full, &["market.pool.depth_eth=0"]);
     assert!(
-        e.contains("market.pool.depth_eth: must be in (0, 1000000000], got 0 (value from --set market.pool.depth_eth=0)"),
+        e.contains("market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 0 (value from --set market.pool.depth_eth=0)"),
         "{e}"
     );
     let e = err(&full, &["market.shocks.depg.sell_days=1"]);
@@ -1558,7 +1558,7 @@ fn lending_errors_name_the_field() {
     );
     let e = err(&text, &["lending.oracle=\"twap\"", "lending.twap_days=0"]);
     assert!(
-        e.contains("lending.twap_days: must be a finite number > 0, got 0"),
+        e.contains("lending.twap_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0"),
         "{e}"
     );
     let e = err(&text, &["lending.oracle=\"market\"", "lending.twap_days=1"]);
@@ -1712,7 +1712,7 @@ fn exploit_errors_name_the_field() {
         "exploits[0].at_days: must be in [0, horizon_days) = [0, 30), got 30",
         "exploits[0].at_days: give rate_per_year or at_days, not both",
         "exploits[0].size.max: must be in [0, 1], got 1.5",
-        "exploits[0].pause_days: must be a finite number ≥ 0, got -1",
+        "exploits[0].pause_days: must be a duration in [0, 36500] days (100 years), got -1",
         "exploits[0].restitution_share: must be in [0, 1], got 2",
         "exploits[1].rate_per_year: must be a finite number ≥ 0, got -1",
         "exploits[1].attacker_sell_share: must be in [0, 1], got -0.1",
@@ -1722,7 +1722,7 @@ fn exploit_errors_name_the_field() {
     // A restitution needs a delay, and a theft.
     let e = err(&text, &["exploits.bridge-hack.restitution_days=0"]);
     assert!(
-        e.contains("exploits[0].restitution_days: must be a finite number > 0, got 0"),
+        e.contains("exploits[0].restitution_days: must be a duration in [1e-6, 36500] days (0.0864 s to 100 years), got 0"),
         "{e}"
     );
     load_str(
@@ -1787,7 +1787,7 @@ fn reserve_errors_name_the_field() {
         );
     let e = err(&bad, &[]);
     for want in [
-        "s.toml:37:1: reserves[0].initial_eth: must be a finite number ≥ 0, got -2",
+        "s.toml:37:1: reserves[0].initial_eth: must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got -2",
         "s.toml:38:1: reserves[0].reward_share: must be in [0, 1], got 1.5",
         "s.toml:40:35: reserves[0].covers[2]: duplicate loss kind \"exploits\"",
         "s.toml:43:1: reserves[1].name: duplicate reserve name `insurance`",
@@ -1796,7 +1796,9 @@ fn reserve_errors_name_the_field() {
     }
     let e = err(&text, &["reserves.insurance.cap_eth=1"]);
     assert!(
-        e.contains("reserves[0].cap_eth: must be a finite number ≥ initial_eth (2), got 1"),
+        e.contains(
+            "reserves[0].cap_eth: must be an amount in [initial_eth, 1e9] ETH = [2, 1e9], got 1"
+        ),
         "{e}"
     );
     let e = err(&text, &["reserves.treasury.covers=[]"]);
@@ -1849,7 +1851,7 @@ fn set_reaches_lending_exploit_and_reserve_fields() {
     );
     let e = err(&full_lending(), &["reserves.treasury.initial_eth=-1"]);
     assert!(
-        e.contains("reserves[1].initial_eth: must be a finite number ≥ 0, got -1 (value from --set reserves.treasury.initial_eth=-1)"),
+        e.contains("reserves[1].initial_eth: must be an amount in [0, 1e9] ETH (all ETH in existence is about 1.2e8), got -1 (value from --set reserves.treasury.initial_eth=-1)"),
         "{e}"
     );
     let e = err(&full_lending(), &["exploits.forged-mnt.size=0.1"]);
@@ -1930,7 +1932,7 @@ fn importance_tilts_name_tiltable_sources() {
     for want in [
         "importance.rate_multipliers.bugg: no rate-based loss source named `bugg`; did you mean `bug`?",
         "importance.rate_multipliers.faults: `faults` is a copula: tilt it with importance.factor_shifts",
-        "importance.rate_multipliers.bug: must be a finite number > 0, got -1",
+        "importance.rate_multipliers.bug: must be in [0.001, 1000], got -1",
         "importance.factor_shifts.independent: copula `independent` has no global factor to shift",
         "importance.factor_shifts.bug: `bug` is not a copula",
         "importance.factor_shifts.faults: must be in [0, 10], got 11",
@@ -1943,8 +1945,8 @@ fn importance_tilts_name_tiltable_sources() {
     assert!(e.contains("s.toml:"), "{e}");
     // Tilting past the cap on expected events.
     let e = err(
-        &format!("{base}\n[importance]\nrate_multipliers = {{ bug = 1e9 }}\n"),
-        &[],
+        &format!("{base}\n[importance]\nrate_multipliers = {{ bug = 1000 }}\n"),
+        &["shocks.bug.rate_per_year=100000"],
     );
     assert!(
         e.contains("importance.rate_multipliers.bug: tilts the source to"),
@@ -2088,4 +2090,76 @@ fn contract_parameters_default_and_are_checked() {
         e.contains("lending.version") && e.contains("v3.2") && e.contains("v3.3"),
         "{e}"
     );
+}
+
+#[test]
+fn the_last_set_of_a_key_is_blamed() {
+    let e = err(
+        GOOD,
+        &["simulation.horizon_days=10", "simulation.horizon_days=-5"],
+    );
+    assert!(
+        e.contains("(value from --set simulation.horizon_days=-5)"),
+        "{e}"
+    );
+    assert!(!e.contains("horizon_days=10"), "{e}");
+}
+
+#[test]
+fn an_array_is_not_a_table() {
+    // serde would read the array by position: 365 paths over 300 days.
+    let e = err(GOOD, &["simulation=[365, 300, 1, 7]"]);
+    assert!(
+        e.contains("simulation: expected a table, got an array")
+            && e.contains("(value from --set simulation=[365, 300, 1, 7])"),
+        "{e}"
+    );
+    let text = GOOD.replace(
+        "[simulation]\npaths = 100\nhorizon_days = 30\nseed = 1\n",
+        "simulation = [100, 30, 1, 1]\n",
+    );
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("s.toml:2:1: simulation: expected a table, got an array"),
+        "{e}"
+    );
+    // Nested tables and array entries too.
+    let text = format!(
+        "pool = [100]\n{}",
+        GOOD.replace("[pool]\ncollateral_eth = 100", "")
+    );
+    assert!(err(&text, &[]).contains("pool: expected a table, got an array"));
+    let e = err(GOOD, &["shocks.bug.select=[[\"a\"], [\"eigenda\"]]"]);
+    assert!(
+        e.contains("shocks[0].select: expected a table, got an array"),
+        "{e}"
+    );
+    // Arrays where arrays belong still load.
+    load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &["shocks.bug.select.operators=[\"a\"]".into()],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bin.toml");
+    let mut bytes = b"[simulation]\npaths = 1\nhori".to_vec();
+    bytes.extend([0xff, 0xfe, 0x00]);
+    std::fs::write(&path, &bytes).unwrap();
+    match lrtsim_scenario::load_file(&path, &[]) {
+        Err(ScenarioError::Syntax {
+            line,
+            column,
+            message,
+            ..
+        }) => {
+            assert_eq!((line, column), (3, 5));
+            assert!(message.contains("not UTF-8 text (byte 0xff)"), "{message}");
+        }
+        r => panic!("{:?}", r.map(|m| m.name)),
+    }
 }

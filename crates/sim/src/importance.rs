@@ -195,7 +195,8 @@ pub fn cross_entropy(model: &Model, auto: &AutoTilt) -> ResolvedTilt {
         }
         elite.sort_unstable();
         let total: f64 = elite.iter().map(|&i| weights[i]).sum();
-        if elite.is_empty() || total <= 0.0 {
+        // Weights beyond the floats (a pilot tilt far too strong) leave nothing to update on.
+        if elite.is_empty() || !(total > 0.0 && total.is_finite()) {
             break;
         }
         let (mut rates, mut shifts) = tilt.flat();
@@ -206,7 +207,10 @@ pub fn cross_entropy(model: &Model, auto: &AutoTilt) -> ResolvedTilt {
                     .iter()
                     .map(|&i| weights[i] * data[i * stride + 2 + k])
                     .sum();
-                *rate = (s / total / means[k]).clamp(1.0, MAX_AUTO_MULTIPLIER);
+                let r = s / total / means[k];
+                if r.is_finite() {
+                    *rate = r.clamp(1.0, MAX_AUTO_MULTIPLIER);
+                }
             }
         }
         for (c, shift) in shifts.iter_mut().enumerate() {
@@ -215,7 +219,10 @@ pub fn cross_entropy(model: &Model, auto: &AutoTilt) -> ResolvedTilt {
                     .iter()
                     .map(|&i| weights[i] * data[i * stride + 2 + n_rates + c])
                     .sum();
-                *shift = (s / total / n_periods[c]).clamp(0.0, MAX_AUTO_SHIFT);
+                let sh = s / total / n_periods[c];
+                if sh.is_finite() {
+                    *shift = sh.clamp(0.0, MAX_AUTO_SHIFT);
+                }
             }
         }
         tilt = tilt.from_flat(&rates, &shifts);

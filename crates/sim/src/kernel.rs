@@ -85,6 +85,53 @@ pub(crate) struct DoubleSign {
     end: u32,
 }
 
+/// The effective balance slashed by the double-signing records applied so far whose time is
+/// within the correlation penalty's window (`EPOCHS_PER_SLASHINGS_VECTOR`): the beacon chain's
+/// `state.slashings` sum, kept as a running sum so that each penalty costs O(1) amortized
+/// instead of a scan of every earlier record.
+///
+/// Records enter when their incident is applied (in time order) and leave, oldest first, once
+/// the window has moved past them. The sum is exact — fixed point at 2⁻⁴⁰ Gwei in an `i128`,
+/// so adding and removing in any order gives the same bits — and its floor is the integer Gwei
+/// the penalty formula takes.
+#[derive(Debug, Clone, Default)]
+struct SlashingsWindow {
+    /// (time in days, slashed Gwei in fixed point), oldest first.
+    records: std::collections::VecDeque<(f64, i128)>,
+    sum: i128,
+}
+
+impl SlashingsWindow {
+    /// Fractional bits of the fixed point.
+    const FRACTION_BITS: u32 = 40;
+
+    fn clear(&mut self) {
+        self.records.clear();
+        self.sum = 0;
+    }
+
+    /// A record of `gwei` (≥ 0, below 2⁸⁰) slashed at `time_days`, not before any record
+    /// already in.
+    fn push(&mut self, time_days: f64, gwei: f64) {
+        // Exact for every value of 2¹² Gwei or more; smaller ones lose bits below 2⁻⁴⁰ Gwei.
+        let fixed = (gwei * (1u64 << Self::FRACTION_BITS) as f64) as i128;
+        self.records.push_back((time_days, fixed));
+        self.sum += fixed;
+    }
+
+    /// Gwei slashed by the records with time in (`now` − `window_days`, `now`], rounded down.
+    fn slashed_gwei(&mut self, now: f64, window_days: f64) -> u64 {
+        while let Some(&(t, fixed)) = self.records.front() {
+            if t > now - window_days {
+                break;
+            }
+            self.sum -= fixed;
+            self.records.pop_front();
+        }
+        u64::try_from(self.sum >> Self::FRACTION_BITS).unwrap_or(u64::MAX)
+    }
+}
+
 /// One operator's validators slashed by one double-signing record.
 #[derive(Debug, Clone, Copy)]
 struct Slashed {
@@ -149,6 +196,8 @@ pub struct PathKernel<'m> {
     events: Vec<Event>,
     scratch: Vec<u32>,
     double_signs: Vec<DoubleSign>,
+    /// The double-signing records in the correlation penalty's window.
+    slashings_window: SlashingsWindow,
     /// Validators slashed by each double-signing record.
     slashed: Vec<Slashed>,
     /// The front door, when the model has `[withdrawals]`.
@@ -223,7 +272,9 @@ impl TiltState {
             .enumerate()
             .map(|(k, &theta)| {
                 let mu = imp_means.get(k).copied().unwrap_or(0.0);
-                (theta != 1.0 && mu > 0.0).then(|| TiltedRate {
+                // θ·μ can underflow for a vanishing rate: the source then never fires under
+                // either measure, and stays untilted.
+                (theta != 1.0 && mu > 0.0 && theta * mu > 0.0).then(|| TiltedRate {
                     events: rand_distr::Poisson::new(theta * mu).expect("validated tilt"),
                     ln_ratio_per_event: -theta.ln(),
                     ln_ratio_per_path: (theta - 1.0) * mu,
@@ -283,6 +334,7 @@ impl<'m> PathKernel<'m> {
             events: Vec::with_capacity(64),
             scratch: Vec::with_capacity(64),
             double_signs: Vec::with_capacity(8),
+            slashings_window: SlashingsWindow::default(),
             slashed: Vec::with_capacity(16),
             redemption: model.withdrawals.as_ref().map(|w| {
                 let book: f64 = model.operators.iter().map(|o| o.stake_eth).sum();
@@ -354,7 +406,12 @@ impl<'m> PathKernel<'m> {
 
     /// The likelihood-ratio weight dP/dQ of the last path (1 without importance sampling).
     pub fn weight(&self) -> f64 {
-        self.tilt.as_ref().map_or(1.0, |t| t.log_weight.exp())
+        self.log_weight().exp()
+    }
+
+    /// The natural logarithm of [`PathKernel::weight`] (0 without importance sampling).
+    pub fn log_weight(&self) -> f64 {
+        self.tilt.as_ref().map_or(0.0, |t| t.log_weight)
     }
 
     /// Whether paths carry likelihood-ratio weights.
@@ -394,6 +451,7 @@ impl<'m> PathKernel<'m> {
         self.events.clear();
         self.losses = Categories::default();
         self.double_signs.clear();
+        self.slashings_window.clear();
         self.slashed.clear();
         self.next_release_days = f64::INFINITY;
         if let Some(r) = self.redemption.as_mut() {
@@ -1040,6 +1098,7 @@ impl<'m> PathKernel<'m> {
                 });
                 let r = &mut self.double_signs[record as usize];
                 (r.first, r.end) = (first, self.slashed.len() as u32);
+                self.slashings_window.push(r.time_days, r.slashed_gwei);
                 if let Some(red) = self.redemption.as_mut() {
                     // Slashed validators are exited at once: they join the network exit queue
                     // (with the rest of the incident's) and are withdrawable 8192 epochs after
@@ -1090,18 +1149,13 @@ impl<'m> PathKernel<'m> {
     }
 
     /// The correlation penalty of a double-signing record, 4096 epochs after it: S is the
-    /// effective balance slashed in the 8192 epochs up to now (every record in the window,
-    /// pool and network, plus the background).
+    /// effective balance slashed in the 8192 epochs up to now (every record applied so far
+    /// within the window, pool and network, plus the background).
     fn correlation_penalty(&mut self, record: u32, time_days: f64) {
         let m = self.model;
         let window_days = EPOCHS_PER_SLASHINGS_VECTOR as f64 / EPOCHS_PER_DAY;
-        let in_window: f64 = self
-            .double_signs
-            .iter()
-            .filter(|r| r.time_days <= time_days && r.time_days > time_days - window_days)
-            .map(|r| r.slashed_gwei)
-            .sum();
-        let slashings_gwei = m.beacon.background_gwei.saturating_add(in_window as u64);
+        let in_window = self.slashings_window.slashed_gwei(time_days, window_days);
+        let slashings_gwei = m.beacon.background_gwei.saturating_add(in_window);
         let r = self.double_signs[record as usize];
         for k in r.first..r.end {
             let Slashed { op, validators, .. } = self.slashed[k as usize];
@@ -1505,4 +1559,45 @@ pub struct Book {
     pub reserve_eth: f64,
     /// See `reserve_eth`.
     pub reserve_initial_eth: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SlashingsWindow;
+    use rand::{RngExt, SeedableRng};
+
+    /// The running window sum is the floor of the exact sum of the records in
+    /// (now − window, now], whatever the records' sizes.
+    #[test]
+    fn slashings_window_is_the_exact_sum_of_the_window() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(17);
+        let window = 36.4;
+        let mut w = SlashingsWindow::default();
+        let mut records: Vec<(f64, f64)> = Vec::new();
+        let mut t = 0.0;
+        for _ in 0..5_000 {
+            t += rng.random::<f64>() * 2.0;
+            // Whole Gwei of whole validators, fractions of validators, network shares.
+            let gwei = match rng.random_range(0..3) {
+                0 => 32e9 * f64::from(rng.random_range(1..100u32)),
+                1 => 32e9 * rng.random::<f64>() * 7.3,
+                _ => (rng.random::<f64>() * 1e15).floor(),
+            };
+            w.push(t, gwei);
+            records.push((t, gwei));
+            if rng.random::<f64>() < 0.3 {
+                let now = t + rng.random::<f64>() * 20.0;
+                let exact: u128 = records
+                    .iter()
+                    .filter(|r| r.0 <= now && r.0 > now - window)
+                    .map(|r| (r.1 * (1u64 << 40) as f64) as u128)
+                    .sum();
+                assert_eq!(w.slashed_gwei(now, window), (exact >> 40) as u64);
+                records.retain(|r| r.0 > now - window);
+                t = t.max(now);
+            }
+        }
+        w.clear();
+        assert_eq!(w.slashed_gwei(t, window), 0);
+    }
 }

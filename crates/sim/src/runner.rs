@@ -34,6 +34,17 @@ pub enum SimError {
         /// The pool builder's message.
         message: String,
     },
+    /// A path's likelihood-ratio weight left the floating-point range (importance sampling
+    /// with tilts far too strong for the scenario).
+    #[error(
+        "importance sampling: the likelihood-ratio weight of path {path} is e^{log_weight:.1}, outside the range of floating-point numbers (e^-745 to e^709): the tilts are far too strong for this scenario; weaken importance.rate_multipliers or importance.factor_shifts (or, with method = \"auto\", run without [importance])"
+    )]
+    Weight {
+        /// The first such path.
+        path: u64,
+        /// Its log weight.
+        log_weight: f64,
+    },
     /// The chunk range does not fit the run.
     #[error("chunks {start}..{end} are outside the run's {total} chunks")]
     BadChunks {
@@ -121,6 +132,8 @@ pub fn run_with(
     let tilt = pool.install(|| crate::importance::resolve(model));
     let first_path = chunks.start * CHUNK_PATHS;
     let end_path = (chunks.end * CHUNK_PATHS).min(model.paths).max(first_path);
+    // The first path (by id, whatever the thread count) whose weight is not a positive float.
+    let bad_weight: std::sync::Mutex<Option<(u64, f64)>> = std::sync::Mutex::new(None);
     // Each worker job keeps one kernel (its buffers and price bands) and one chunk buffer
     // across the chunks it runs; price bands are integer counts, so merging them in any
     // order gives the same bands.
@@ -131,6 +144,13 @@ pub fn run_with(
                 || Worker::new(model, tilt.as_ref()),
                 |mut worker, chunk| {
                     let paths = worker.run_chunk(model, chunk);
+                    if let Some(bad) = worker.bad_weight {
+                        let mut first = bad_weight.lock().expect("no worker panics holding it");
+                        if first.is_none_or(|f| bad.0 < f.0) {
+                            *first = Some(bad);
+                        }
+                        return worker;
+                    }
                     sink.accept(&ChunkOutput {
                         chunk,
                         paths: paths.clone(),
@@ -153,6 +173,9 @@ pub fn run_with(
                 },
             )
     });
+    if let Some((path, log_weight)) = bad_weight.into_inner().expect("no worker panicked") {
+        return Err(SimError::Weight { path, log_weight });
+    }
     let price_bands = bands.or_else(|| {
         model
             .market
@@ -174,6 +197,9 @@ struct Worker<'m> {
     row: Vec<f64>,
     columns: Vec<Vec<f64>>,
     weights: Vec<f64>,
+    /// The first path of the last chunk whose weight is not a positive finite float, with its
+    /// log weight.
+    bad_weight: Option<(u64, f64)>,
 }
 
 impl<'m> Worker<'m> {
@@ -186,6 +212,7 @@ impl<'m> Worker<'m> {
             row: vec![0.0; width],
             columns: vec![Vec::with_capacity(CHUNK_PATHS as usize); width],
             weights: Vec::with_capacity(CHUNK_PATHS as usize),
+            bad_weight: None,
         }
     }
 
@@ -196,6 +223,7 @@ impl<'m> Worker<'m> {
             c.clear();
         }
         self.weights.clear();
+        self.bad_weight = None;
         for path in paths.clone() {
             let mut rng = path_rng(model.seed, path);
             self.kernel.run_path(&mut rng, &mut self.row);
@@ -203,7 +231,11 @@ impl<'m> Worker<'m> {
                 column.push(*v);
             }
             if self.tilted {
-                self.weights.push(self.kernel.weight());
+                let w = self.kernel.weight();
+                if !(w > 0.0 && w.is_finite()) && self.bad_weight.is_none() {
+                    self.bad_weight = Some((path, self.kernel.log_weight()));
+                }
+                self.weights.push(w);
             }
         }
         paths

@@ -296,3 +296,38 @@ fn es_999_reaches_plain_monte_carlo_precision_with_ten_times_fewer_paths() {
         "ES99.9: {es_is} (tilted) vs {es_plain} (plain), tolerance {tolerance}"
     );
 }
+
+/// A tilt far too strong for its source (a rate of one event a year sampled a thousand
+/// times as often: weights about e^−5,900) makes the weights underflow: the run fails with
+/// an error naming the tilts and the first such path — the same whatever the thread count —
+/// instead of panicking in the report's accumulators.
+#[test]
+fn weights_beyond_the_floats_are_an_error() {
+    let text = "[simulation]\npaths = 3000\nhorizon_days = 365\nstep_days = 365\nseed = 5\n\
+         [pool]\ncollateral_eth = 100\n\
+         [[operators]]\nname = \"a\"\nshare = 1\nallocations = { x = 1.0 }\n\
+         [[avs]]\nname = \"x\"\n\
+         [[shocks]]\nname = \"bug\"\nrate_per_year = 1\nseverity = 0.2\n\
+         [importance]\nrate_multipliers = { bug = 1000 }\n";
+    let model = load(text);
+    let errors: Vec<String> = [1, 3]
+        .into_iter()
+        .map(|threads| {
+            let options = RunOptions {
+                threads,
+                ..RunOptions::default()
+            };
+            match run(&model, &options, &|_| {}) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("weights of e^-5900 were accepted"),
+            }
+        })
+        .collect();
+    assert!(
+        errors[0].contains("importance sampling: the likelihood-ratio weight of path 0 is e^-")
+            && errors[0].contains("importance.rate_multipliers"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(errors[0], errors[1]);
+}
