@@ -55,8 +55,6 @@ pub const MIN_DAYS: f64 = 1e-6;
 /// Smallest share of the pool on either side at t = 0 (`market.pool.lrt_share` is in
 /// [1e-6, 1 − 1e-6]): a side below a millionth of the pool is an empty side.
 pub const MIN_POOL_SIDE_SHARE: f64 = 1e-6;
-/// Smallest LRT/ETH pool (`market.pool.depth_eth`), ETH.
-pub const MIN_MARKET_DEPTH_ETH: f64 = 1.0;
 /// Largest APR, interest rate or required return per year (1,000 % a year).
 pub const MAX_APR: f64 = 10.0;
 /// Largest sensitivity of a share per day to a driver (`*_sensitivity_per_day`,
@@ -1098,17 +1096,7 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
 fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     let p = &m.pool;
     let at = "market.pool";
-    if !(p.depth_eth.is_finite()
-        && (MIN_MARKET_DEPTH_ETH..=MAX_MARKET_DEPTH_ETH).contains(&p.depth_eth))
-    {
-        c.push(
-            format!("{at}.depth_eth"),
-            format!(
-                "must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got {}",
-                Num(p.depth_eth)
-            ),
-        );
-    }
+    c.positive_amount(&format!("{at}.depth_eth"), p.depth_eth);
     c.finite_in(
         &format!("{at}.lrt_share"),
         p.lrt_share,

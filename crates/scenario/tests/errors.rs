@@ -1023,7 +1023,7 @@ fn market_pool_errors_name_the_field() {
     let e = err(&text, &[]);
     for want in [
         "s.toml:37:1: market.pool.amplification: must be in (0, 1000000], got 2000000",
-        "s.toml:38:1: market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 0",
+        "s.toml:38:1: market.pool.depth_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0",
         "s.toml:39:1: market.pool.lrt_share: must be in [0.000001, 0.999999], got 1",
         "s.toml:40:1: market.pool.fee_bps: must be in [0, 10000), got 10000",
     ] {
@@ -1031,7 +1031,7 @@ fn market_pool_errors_name_the_field() {
     }
     let e = err(&full, &["market.pool.depth_eth=2e9"]);
     assert!(
-        e.contains("market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 2000000000 (value from --set market.pool.depth_eth=2e9)"),
+        e.contains("market.pool.depth_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 2000000000 (value from --set market.pool.depth_eth=2e9)"),
         "{e}"
     );
     // Amplification is a StableSwap parameter.
@@ -1292,7 +1292,7 @@ fn set_reaches_market_fields() {
     assert_eq!(k.thresholds, [(0.0025, 25), (0.0075, 75)]);
     let e = err(&full, &["market.pool.depth_eth=0"]);
     assert!(
-        e.contains("market.pool.depth_eth: must be an amount in [1, 1e9] ETH (all ETH in existence is about 1.2e8), got 0 (value from --set market.pool.depth_eth=0)"),
+        e.contains("market.pool.depth_eth: must be an amount in [1e-9, 1e9] ETH (1 gwei to about eight times all ETH in existence), got 0 (value from --set market.pool.depth_eth=0)"),
         "{e}"
     );
     let e = err(&full, &["market.shocks.depg.sell_days=1"]);
