@@ -101,6 +101,24 @@ fn first_day_liquidated_over(steps: &[TraceStep], lrt: f64) -> f64 {
         .day
 }
 
+/// Each (crossing time, LRT seized before it) is first seen at the first step end after the
+/// crossing (steps of `step` days).
+#[track_caller]
+fn assert_seen_at_first_step_end_after(
+    steps: &[TraceStep],
+    crossings: [(f64, f64); 2],
+    step: f64,
+    what: &str,
+) {
+    for (t, before) in crossings {
+        let day = first_day_liquidated_over(steps, before);
+        assert!(
+            day >= t && day - step < t,
+            "{what}: seen at {day}, crossed at {t}"
+        );
+    }
+}
+
 /// LRT a constant-product pool of invariant K (no fee) takes to move its price from `from`
 /// to `to`: √(K/to) − √(K/from).
 fn cp_sale(from: f64, to: f64) -> f64 {
@@ -463,13 +481,12 @@ fn a_sale_at_a_constant_rate_liquidates_at_the_moment_it_crosses_the_threshold()
         // The moments, read on the reporting grid: the first step end after each crossing
         // is the first to show its seizure.
         let steps = trace(&m);
-        for (t, before) in [(t1, 0.0), (t2, s1 * (1.0 + 1e-9))] {
-            let day = first_day_liquidated_over(&steps, before);
-            assert!(
-                day >= t && day - step < t,
-                "{what}: seen at {day}, crossed at {t}"
-            );
-        }
+        assert_seen_at_first_step_end_after(
+            &steps,
+            [(t1, 0.0), (t2, s1 * (1.0 + 1e-9))],
+            step,
+            &what,
+        );
         // Between the two, exactly s₁ (the first liquidation at p*).
         let mid = steps.iter().find(|s| s.day > t1 && s.day < t2).unwrap();
         let between = mid.lending.unwrap().liquidated_lrt;
@@ -527,13 +544,12 @@ fn interest_liquidates_at_the_moment_it_takes_the_health_factor_to_one() {
             "{what}: debt {} vs {debt_end}",
             last.debt_eth
         );
-        for (t, before) in [(t1, 0.0), (t2, s1 * (1.0 + 1e-9))] {
-            let day = first_day_liquidated_over(&steps, before);
-            assert!(
-                day >= t && day - step < t,
-                "{what}: seen at {day}, crossed at {t}"
-            );
-        }
+        assert_seen_at_first_step_end_after(
+            &steps,
+            [(t1, 0.0), (t2, s1 * (1.0 + 1e-9))],
+            step,
+            &what,
+        );
     }
 }
 
@@ -599,13 +615,12 @@ fn a_twap_liquidates_as_it_crosses_and_its_cascade_is_one_pass() {
         let end = 1.0 - value(&r, "end_discount");
         assert!(rel_err(end, p3) < REL, "{what}: {end} vs {p3}");
         let steps = trace(&m);
-        for (t, before) in [(t_a, 0.0), (t_b, s_a * (1.0 + 1e-9))] {
-            let day = first_day_liquidated_over(&steps, before);
-            assert!(
-                day >= t && day - step < t,
-                "{what}: seen at {day}, crossed at {t}"
-            );
-        }
+        assert_seen_at_first_step_end_after(
+            &steps,
+            [(t_a, 0.0), (t_b, s_a * (1.0 + 1e-9))],
+            step,
+            &what,
+        );
     }
 }
 
