@@ -810,6 +810,17 @@ impl<'m> Market<'m> {
             };
             h = h.max(self.last_h * grow);
         }
+        // Nor while the arbitrageurs still have capital: they hold the price against the
+        // sales by buying back after each sub-step's sale, and a grown sub-step's sale
+        // overshoots the barrier by its gross move, so they buy back along the pool's curve
+        // below the barrier instead of at it, as they would a continuous sale: their capital
+        // buys more LRT than it can, lasts longer, and the run-out comes late — an error of
+        // the order of the gross move (first order in the tolerance; ezeth-2024's flash crash
+        // went 0.6995 / 0.7036 / 0.7051 at 3e-3 / 1e-3 / 3e-4). While they have capital the
+        // sub-step is the gross rates' (the sales' overshoot within the tolerance).
+        if m.arbitrage.is_some() && self.arbs.capital_eth > 0.0 && sell_rate > 0.0 {
+            h = h.min(tol / move_rate);
+        }
         // Never past the patient buyers' own move of the tolerance, though: they are split
         // against the sales (Strang), and where the two balance the net move is small while the
         // splitting's error is not — (ln 2·h/half-life)²/24 of the discount at a balance — so
@@ -899,7 +910,14 @@ impl<'m> Market<'m> {
         }
 
         // Patient buyers and the spread sales: buyers h/2, sellers h, buyers h/2 (Strang
-        // splitting, second order in h), with the lenders after the sales.
+        // splitting, second order in h), with the lenders after the sales. Arbitrage is an
+        // instantaneous barrier: it acts on the sales as they happen, so it takes the sales'
+        // overshoot below it back before anyone else sees the price — the redeeming holders
+        // deciding whether to sell, the buyers' second half. Buyers acting on the overshoot
+        // (a gap wider than the barrier ever lets open) would buy in the arbitrageurs' place,
+        // by an amount proportional to the overshoot times the sub-step: an error of first
+        // order in the tolerance, which delayed the moment the arbitrageurs' capital runs out
+        // (docs/model.md §14).
         self.recover(nav, 0.5 * h);
         if spread > DUST_LRT {
             self.sell_through_thresholds(
@@ -909,6 +927,7 @@ impl<'m> Market<'m> {
                 front.as_deref_mut(),
             );
             self.sold_lrt += spread;
+            self.arbitrage_within(nav, front.as_deref_mut());
         }
         if let Some(r) = front.as_deref_mut() {
             // Holders ask to redeem over the sub-step; some sell here instead.
@@ -928,7 +947,12 @@ impl<'m> Market<'m> {
             // waiting for a better market after the buyers' first half.
             self.liquidations(nav, book, front.as_deref_mut());
         }
+        // The barrier on the diverted holders' and the unwinding loopers' sales.
+        self.arbitrage_within(nav, front.as_deref_mut());
         self.recover(nav, 0.5 * h);
+        if let Some(r) = front.as_deref_mut() {
+            r.queue_request(std::mem::take(&mut self.arbs.deferred_lrt));
+        }
 
         // Arbitrage: instant redemption where the buffer allows, then the queue (or holding
         // to the horizon without a front door); above NAV, holders sell.
@@ -960,6 +984,27 @@ impl<'m> Market<'m> {
                 self.min_liquidity = self.min_liquidity.min(target);
             }
         }
+    }
+
+    /// Arbitrage within a sub-step, on the sales integrated over it: as [`Market::arbitrage_now`],
+    /// but what they buy to queue joins the queue at the sub-step's end with the rest of
+    /// their purchases of the sub-step (the front door stamps requests with its clock, and a
+    /// request stamped at the sub-step's start would be queued ahead of the holders who asked
+    /// over it: the order would depend on the sub-step). Not while the buffer can pay at
+    /// once: arbitrageurs and redeeming holders then compete for it, and the holders' flow of
+    /// the sub-step comes first, arbitrage at its end ([`Market::arbitrage_now`] in
+    /// [`Market::substep`]) — taking the buffer mid-sub-step moved leverage-loop's stressed
+    /// holder's wait with the step (4.36 / 4.17 / 4.09 days at ¼, ⅛ and 1/16 day).
+    fn arbitrage_within(&mut self, nav: f64, front: Option<&mut Redemption>) {
+        if front
+            .as_deref()
+            .is_some_and(|r| r.instant_capacity_eth() > 0.0)
+        {
+            return;
+        }
+        self.arbs.defer_queue = true;
+        self.arbitrage_now(nav, front);
+        self.arbs.defer_queue = false;
     }
 
     /// Arbitrage now, at NAV `nav`: instant redemption where the buffer allows, then the queue
@@ -1064,6 +1109,10 @@ struct Arbs {
     /// Whether their last queue (or hold) purchase was capped by their capital (the next one
     /// then tries the cap before solving for their price: [`Pool::buy_to_price_cap_first`]).
     queue_capped: bool,
+    /// Whether their queue purchases wait for the sub-step's end to be queued, and the LRT
+    /// waiting ([`Market::arbitrage_within`]).
+    defer_queue: bool,
+    deferred_lrt: f64,
 }
 
 /// The prices after the pool's fee ([`Quote::AfterFee`], ETH per pool unit) at which
@@ -1142,6 +1191,7 @@ fn arbitrage(
         arbs.capital_eth = (arbs.capital_eth - swap.amount_in).max(0.0);
         arbs.bought_lrt += lrt;
         match front {
+            Some(_) if arbs.defer_queue => arbs.deferred_lrt += lrt,
             Some(r) => r.queue_request(lrt),
             None => arbs.held_lrt += lrt,
         }

@@ -61,7 +61,6 @@ fn ezeth_2024_converges() {
 }
 
 #[test]
-#[ignore = "issue 16: not converged yet — run with --ignored to see the table"]
 fn rseth_2026_converges() {
     assert_converges("rseth-2026.toml");
 }
