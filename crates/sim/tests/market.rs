@@ -356,9 +356,14 @@ fn preset(name: &str, paths: u64) -> SimResults {
 }
 
 fn median(x: &[f64]) -> f64 {
+    quantile(x, 0.5)
+}
+
+/// The order statistic at rank ⌊p·n⌋ (the sample's p-quantile, for the checks' purposes).
+fn quantile(x: &[f64], p: f64) -> f64 {
     let mut v = x.to_vec();
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v[((p * v.len() as f64) as usize).min(v.len() - 1)]
 }
 
 #[test]
@@ -395,15 +400,14 @@ fn historical_presets_land_in_their_documented_ranges() {
         (0.75..0.85).contains(&end),
         "rsETH price at the horizon {end}"
     );
-    // The path's lows go deeper than history's ~0.8: repricing the plain pool from ~1 ETH to
-    // the diluted NAV takes large sales, and the confidence sales then hit a lopsided pool
-    // (docs/model.md §14). Since arbitrage acts on a sale's overshoot before the redeeming
-    // holders and the buyers see it (§14, *Convergence*), the low no longer depends on
-    // step_days or the tolerance, and it is far deeper than history (median 0.08 of the
-    // former NAV, against 0.35 when the overshoot kept the holders out of the market): the
-    // preset needs recalibrating. The range below only guards against gross regressions.
+    // The median path's low is history's ~0.8 of the former NAV: the arbitrageurs' capital
+    // (70,000 ETH) holds the price at their barrier, about 2.4 % under the diluted NAV,
+    // against the median path's sales; on the paths with the largest scare it runs out and
+    // the price slides further (docs/model.md §16) — the tail, not the median.
     let low = (1.0 - median(column(&r, "max_discount"))) * nav;
-    assert!((0.03..0.8).contains(&low), "rsETH low {low}");
+    assert!((0.77..0.82).contains(&low), "rsETH low {low}");
+    let p95 = quantile(column(&r, "max_discount"), 0.95);
+    assert!(p95 > 0.05, "rsETH's tail: the 95th percentile of the deepest discount {p95}");
     assert!(median(column(&r, "bad_debt_eth")) > 5_000.0);
 }
 
