@@ -143,6 +143,11 @@ pub struct Market<'m> {
     /// Whether the sellers' last sale was capped by their share of the demand (the next one
     /// then tries the cap before solving for their price: [`Pool::sell_to_price_cap_first`]).
     divert_capped: bool,
+    /// Of the sub-step's diverting holders, those the holders' floor kept out of the pool
+    /// (queued for now), LRT, and their floor as a sale target (ETH per pool unit after the
+    /// fee): they sell again after the buyers' second half ([`Market::divert_at_floor`]).
+    divert_held_lrt: f64,
+    divert_target: f64,
     /// The lending market's oracle; for a TWAP its window, days, and the integral of the
     /// price (ETH per LRT) over time: `twap_samples` holds (time, integral from 0 to it),
     /// and the price held from then on, oldest first, back to the window's start (the price
@@ -210,6 +215,8 @@ impl<'m> Market<'m> {
             arbs: Arbs::default(),
             discount: 0.0,
             divert_capped: false,
+            divert_held_lrt: 0.0,
+            divert_target: 0.0,
             oracle: oracle.map_or(OracleKind::ExchangeRate, |o| o.0),
             twap_days: oracle.map_or(0.0, |o| o.1),
             twap_samples: VecDeque::with_capacity(64),
@@ -245,6 +252,8 @@ impl<'m> Market<'m> {
         };
         self.discount = 1.0 - self.pool.price();
         self.divert_capped = false;
+        self.divert_held_lrt = 0.0;
+        self.divert_target = 0.0;
         self.t_days = 0.0;
         self.substeps = 0;
         self.unresolved = 0;
@@ -329,6 +338,11 @@ impl<'m> Market<'m> {
                 self.pool.sell_to_price(target, cap, Quote::AfterFee)
             };
             self.divert_capped = swap.amount_in == cap;
+            if swap.amount_in < cap {
+                // The floor binds: the rest would sell as the buyers lift the price.
+                self.divert_held_lrt += (cap - swap.amount_in) / self.rate;
+                self.divert_target = target;
+            }
             swap
         } else {
             // Waiting costs them everything: they sell at any price.
@@ -338,6 +352,35 @@ impl<'m> Market<'m> {
         self.sold_lrt += lrt;
         self.panic_lrt += lrt;
         lrt
+    }
+
+    /// The holders' floor is a barrier, as the arbitrageurs' is: where it binds, the holders
+    /// who redeem because the pool pays less than their floor in continuous time sell at
+    /// the rate the buyers lift the price, and the price stays at the floor. In the Strang
+    /// splitting their sales come before the buyers' second half, which would leave every
+    /// sub-step's end half a buyers' move above the floor — an error of first order in the
+    /// sub-step (market-oracle-cascade's price sat at a 1.1 % floor, and the time beyond 1 %
+    /// moved with the step). So those the floor held back this sub-step sell again after the
+    /// buyers' second half, down to the floor, and leave the queue they had joined at the
+    /// sub-step's end.
+    fn divert_at_floor(&mut self, front: Option<&mut Redemption>) {
+        let held = std::mem::take(&mut self.divert_held_lrt);
+        let Some(r) = front else {
+            return;
+        };
+        let lrt = held.min(r.last_request_lrt());
+        if lrt <= DUST_LRT {
+            return;
+        }
+        let swap = self
+            .pool
+            .sell_to_price(self.divert_target, lrt * self.rate, Quote::AfterFee);
+        let sold = swap.amount_in / self.rate;
+        if sold > 0.0 {
+            r.withdraw_last_request(sold);
+            self.sold_lrt += sold;
+            self.panic_lrt += sold;
+        }
     }
 
     /// A depeg shock at `t`: holders sell `share` of `supply_lrt`.
@@ -816,8 +859,13 @@ impl<'m> Market<'m> {
         // below the barrier instead of at it, as they would a continuous sale: their capital
         // buys more LRT than it can, lasts longer, and the run-out comes late — an error of
         // the order of the gross move (first order in the tolerance; ezeth-2024's flash crash
-        // went 0.6995 / 0.7036 / 0.7051 at 3e-3 / 1e-3 / 3e-4). While they have capital the
-        // sub-step is the gross rates' (the sales' overshoot within the tolerance).
+        // went 0.6995 / 0.7036 / 0.7051 at 3e-3 / 1e-3 / 3e-4). Charging them the barrier's
+        // price for a grown sub-step's buy-back instead is not enough: their purchases join
+        // the queue and move the wait, and so the barrier, which a grown sub-step holds at
+        // its start (rseth-2026's max_discount then moved by 2 % with the step). While they
+        // have capital the sub-step is the gross rates' (the sales' overshoot within the
+        // tolerance) — the cost, for a pool much thinner than the sales, is about the gross
+        // move over the tolerance in sub-steps (docs/model.md §17).
         if m.arbitrage.is_some() && self.arbs.capital_eth > 0.0 && sell_rate > 0.0 {
             h = h.min(tol / move_rate);
         }
@@ -852,6 +900,7 @@ impl<'m> Market<'m> {
         let h = t1 - t0;
         self.substeps += 1;
         self.twap_sample(t0);
+        self.divert_held_lrt = 0.0;
         let mut before = 1.0 - self.ratio(nav);
 
         // Sales of the flows in the sub-step, from holders: not the pool, the queue or
@@ -949,7 +998,8 @@ impl<'m> Market<'m> {
         }
         // The barrier on the diverted holders' and the unwinding loopers' sales.
         self.arbitrage_within(nav, front.as_deref_mut());
-        self.recover(nav, 0.5 * h);
+        self.recover_at_barrier(nav, 0.5 * h, front.is_some());
+        self.divert_at_floor(front.as_deref_mut());
         if let Some(r) = front.as_deref_mut() {
             r.queue_request(std::mem::take(&mut self.arbs.deferred_lrt));
         }
@@ -1053,6 +1103,55 @@ impl<'m> Market<'m> {
         }
     }
 
+    /// The patient buyers' second half-step where the arbitrageurs held their barrier within
+    /// the sub-step. In continuous time the barrier holds the price while it binds, the
+    /// buyers buy at the barrier's price and the arbitrageurs only what the buyers leave of
+    /// the sales; in the splitting the arbitrageurs first bought all of it, and buyers
+    /// lifting the price after them would end every sub-step half a buyers' move above the
+    /// barrier — an error of first order in the sub-step in every rate that reads the price
+    /// (demand, liquidity flight, a market oracle): market-oracle-cascade's price sat on the
+    /// barrier for weeks, where demand grows with the discount, and its time beyond 1 % moved
+    /// with the step. So what the buyers buy over `h` at the barrier's price first takes
+    /// over the arbitrageurs' purchases of the sub-step (the pool is as they left it; they get
+    /// the ETH back at their average price), and only the rest moves the price.
+    fn recover_at_barrier(&mut self, nav: f64, h: f64, front: bool) {
+        let within_lrt = std::mem::take(&mut self.arbs.within_lrt);
+        let within_eth = std::mem::take(&mut self.arbs.within_eth);
+        let Some(half_life) = self.m.recovery_half_life_days else {
+            return;
+        };
+        if within_lrt <= DUST_LRT {
+            self.recover(nav, h);
+            return;
+        }
+        let q = self.ratio(nav);
+        let target = 1.0 - (1.0 - q) * (-h / half_life).exp2();
+        if q >= target {
+            return;
+        }
+        let mut probe = self.pool;
+        let b = probe
+            .buy_to_price(target * nav / self.rate, f64::INFINITY, Quote::Marginal)
+            .amount_out
+            / self.rate;
+        let taken = b.min(within_lrt);
+        self.arbs.capital_eth += taken * within_eth / within_lrt;
+        self.arbs.bought_lrt -= taken;
+        if front {
+            self.arbs.deferred_lrt -= taken;
+        } else {
+            self.arbs.held_lrt -= taken;
+        }
+        if b > taken {
+            // The buyers outbuy the sales: the rest lifts the price.
+            if let Some(dx) = self.pool.buy_for_units((b - taken) * self.rate) {
+                self.pool.buy(dx);
+            } else {
+                self.pool = probe;
+            }
+        }
+    }
+
     /// The end of step `k` at NAV `nav`: its price / NAV in `bands` (the reporting grid).
     pub fn end_step(&mut self, k: u32, nav: f64, bands: &mut PriceBands) {
         bands.record(k, self.ratio(nav));
@@ -1113,6 +1212,10 @@ struct Arbs {
     /// waiting ([`Market::arbitrage_within`]).
     defer_queue: bool,
     deferred_lrt: f64,
+    /// What they bought holding their barrier within the sub-step (LRT, and the ETH it
+    /// cost): the patient buyers' second half takes it over ([`Market::recover_at_barrier`]).
+    within_lrt: f64,
+    within_eth: f64,
 }
 
 /// The prices after the pool's fee ([`Quote::AfterFee`], ETH per pool unit) at which
@@ -1187,9 +1290,14 @@ fn arbitrage(
             pool.buy_to_price(target, cap, Quote::AfterFee)
         };
         arbs.queue_capped = swap.amount_in == cap;
-        let lrt = swap.amount_out / rate;
-        arbs.capital_eth = (arbs.capital_eth - swap.amount_in).max(0.0);
+        let (units, cost) = (swap.amount_out, swap.amount_in);
+        let lrt = units / rate;
+        arbs.capital_eth = (arbs.capital_eth - cost).max(0.0);
         arbs.bought_lrt += lrt;
+        if arbs.defer_queue {
+            arbs.within_lrt += lrt;
+            arbs.within_eth += cost;
+        }
         match front {
             Some(_) if arbs.defer_queue => arbs.deferred_lrt += lrt,
             Some(r) => r.queue_request(lrt),

@@ -203,6 +203,8 @@ pub struct Redemption<'m> {
     exit_fees_eth: f64,
     queued_loss_eth: f64,
     peak_queue_eth: f64,
+    /// `peak_queue_eth` before the last flow (see [`Redemption::withdraw_last_request`]).
+    peak_before_flow_eth: f64,
     peak_queue_days: f64,
     peak_network_queue_eth: f64,
 
@@ -269,6 +271,7 @@ impl<'m> Redemption<'m> {
             exit_fees_eth: 0.0,
             queued_loss_eth: 0.0,
             peak_queue_eth: 0.0,
+            peak_before_flow_eth: 0.0,
             peak_queue_days: 0.0,
             peak_network_queue_eth: 0.0,
             cohorts: Vec::with_capacity(4 * n),
@@ -317,6 +320,7 @@ impl<'m> Redemption<'m> {
         self.exit_fees_eth = 0.0;
         self.queued_loss_eth = 0.0;
         self.peak_queue_eth = 0.0;
+        self.peak_before_flow_eth = 0.0;
         self.peak_queue_days = 0.0;
         self.peak_network_queue_eth = w.network_queue_eth;
         self.cohorts.clear();
@@ -457,6 +461,47 @@ impl<'m> Redemption<'m> {
         self.requested_lrt += lrt;
         self.peak_queue_eth = self.peak_queue_eth.max(self.queued_lrt * nav);
     }
+    /// LRT the holders of the last [`Redemption::flow`] queued (what
+    /// [`Redemption::withdraw_last_request`] can take back).
+    pub fn last_request_lrt(&self) -> f64 {
+        match self.cohorts.last() {
+            Some(c) if !c.arb && c.asked_days == self.t_days => c.lrt,
+            _ => 0.0,
+        }
+    }
+
+    /// Takes `lrt` (at most [`Redemption::last_request_lrt`]) out of the last flow's queued
+    /// requests: holders who sold in the market at its end instead (as if they had diverted
+    /// within the flow).
+    pub fn withdraw_last_request(&mut self, lrt: f64) {
+        let lrt = lrt.min(self.last_request_lrt());
+        if lrt <= 0.0 {
+            return;
+        }
+        if let Some(c) = self.cohorts.last_mut() {
+            c.lrt -= lrt;
+            if c.lrt <= 0.0 {
+                self.cohorts.pop();
+            }
+        }
+        self.queued_lrt -= lrt;
+        self.cum_queued_lrt -= lrt;
+        self.requested_lrt -= lrt;
+        self.cum_requested_lrt -= lrt;
+        if let Some(p) = self.points.last_mut() {
+            let instant_lrt = p.instant_share * p.requested;
+            p.requested -= lrt;
+            p.instant_share = if p.requested > 0.0 {
+                (instant_lrt / p.requested).min(1.0)
+            } else {
+                0.0
+            };
+        }
+        self.peak_queue_eth = self
+            .peak_before_flow_eth
+            .max(self.queued_lrt * self.nav_now());
+    }
+
     /// ETH the queue paid to arbitrageurs since the last call.
     pub fn take_arb_paid(&mut self) -> f64 {
         std::mem::take(&mut self.arb_paid_eth)
@@ -778,6 +823,7 @@ impl<'m> Redemption<'m> {
             self.queued_lrt += queued;
             self.cum_queued_lrt += queued;
         }
+        self.peak_before_flow_eth = self.peak_queue_eth;
         self.peak_queue_eth = self.peak_queue_eth.max(self.queued_lrt * nav);
         self.t_days = t1;
     }
