@@ -45,6 +45,12 @@ pub const MAX_MOVE_PER_SUBSTEP: f64 = lrtsim_scenario::market::DEFAULT_MAX_PRICE
 /// Shortest sub-step, days (about 0.1 s): a sub-step that would have to be shorter to stay
 /// within the tolerance is counted as unresolved.
 pub const MIN_SUBSTEP_DAYS: f64 = 1e-6;
+
+/// The most sub-steps a path may spend held to the sales' gross rates while arbitrageurs hold
+/// the price ([`Market::advance`]; docs/model.md §14, §17): a pool far thinner than what is
+/// sold into it would otherwise take about the gross move over the tolerance of them (a
+/// 1-gwei pool, forever). The shipped scenarios use at most a few thousand.
+pub const MAX_HELD_SUBSTEPS: u64 = 20_000;
 /// How far past a position's threshold (relative, in price or health factor) a continuous
 /// move — a flow's sales, interest — stops so that the position is liquidated there, at its
 /// moment: far below any tolerance of the model, far above the rounding of a health factor
@@ -129,6 +135,8 @@ pub struct Market<'m> {
     /// cascades stopped at their safety bound.
     substeps: u64,
     unresolved: u64,
+    /// Sub-steps held to the gross rates so far on this path ([`MAX_HELD_SUBSTEPS`]).
+    held_substeps: u64,
     supply0_lrt: f64,
     pool0: Pool,
     pool: Pool,
@@ -206,6 +214,7 @@ impl<'m> Market<'m> {
             t_days: 0.0,
             substeps: 0,
             unresolved: 0,
+            held_substeps: 0,
             supply0_lrt: supply_lrt,
             pool0,
             pool: pool0,
@@ -257,6 +266,7 @@ impl<'m> Market<'m> {
         self.t_days = 0.0;
         self.substeps = 0;
         self.unresolved = 0;
+        self.held_substeps = 0;
         self.twap_samples.clear();
         if self.oracle == OracleKind::Twap {
             self.twap_samples.push_back((0.0, 0.0, self.pool0.price()));
@@ -867,7 +877,17 @@ impl<'m> Market<'m> {
         // tolerance) — the cost, for a pool much thinner than the sales, is about the gross
         // move over the tolerance in sub-steps (docs/model.md §17).
         if m.arbitrage.is_some() && self.arbs.capital_eth > 0.0 && sell_rate > 0.0 {
-            h = h.min(tol / move_rate);
+            let held = tol / move_rate;
+            if held < h {
+                if self.held_substeps < MAX_HELD_SUBSTEPS {
+                    self.held_substeps += 1;
+                    h = held;
+                } else {
+                    // A pool far thinner than its sales: past the budget the sub-steps grow
+                    // again, and the path counts as unresolved (the run warns).
+                    self.unresolved += 1;
+                }
+            }
         }
         // Never past the patient buyers' own move of the tolerance, though: they are split
         // against the sales (Strang), and where the two balance the net move is small while the
