@@ -13,6 +13,7 @@ use lrtsim_scenario::Model;
 use lrtsim_sim::{Replay, Replayer};
 
 use crate::cli::ReplayArgs;
+use crate::outset::{OutputSet, RunId};
 use crate::run::{InputError, print_stdout};
 
 /// The output directory of path `path`: `{name}` and `{path}` replaced; with several paths and
@@ -45,19 +46,29 @@ fn bad_paths(args: &ReplayArgs, model: &Model, bad: &[u64]) -> InputError {
     InputError(format!("{}: --path: {message}", args.scenario.display()))
 }
 
-/// Writes the four files of one replayed path into `dir`, each atomically.
-fn write_files(dir: &std::path::Path, r: &Replay, summary: &str) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating output directory {}", dir.display()))?;
+/// The default of `--max-trace-rows`: a year of hourly steps is 8,760 rows; a million rows take
+/// about 300 MB of memory while replayed and 100–250 MB of trace.csv.
+pub const DEFAULT_MAX_TRACE_ROWS: u64 = 1_000_000;
+
+/// Writes the four files of one replayed path into the locked `set`, each atomically (trace.csv
+/// streamed row by row), then its manifest.
+fn write_files(mut set: OutputSet, model: &Model, r: &Replay, summary: &str) -> Result<()> {
+    set.begin()?;
     for (file, text) in [
         ("path.csv", r.path_csv()),
         ("events.csv", r.events_csv()),
-        ("trace.csv", r.trace_csv()),
-        ("summary.txt", summary.to_string()),
     ] {
-        lrtsim_report::write_atomic(&dir.join(file), |w| w.write_all(text.as_bytes()))?;
+        lrtsim_report::write_atomic(&set.file(file), |w| w.write_all(text.as_bytes()))?;
     }
-    Ok(())
+    lrtsim_report::write_atomic(&set.file("trace.csv"), |w| r.write_trace_csv(w))?;
+    lrtsim_report::write_atomic(&set.file("summary.txt"), |w| w.write_all(summary.as_bytes()))?;
+    set.finish(&RunId {
+        scenario: &model.name,
+        scenario_hash: &model.scenario_hash,
+        seed: model.seed,
+        paths: model.paths,
+        replayed_path: Some(r.path),
+    })
 }
 
 /// `lrtsim replay`.
@@ -79,7 +90,23 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
     if !bad.is_empty() {
         return Err(bad_paths(args, &model, &bad).into());
     }
+    let rows = u64::from(model.n_steps);
+    if rows > args.max_trace_rows {
+        return Err(InputError(format!(
+            "{}: trace.csv would have {rows} rows (one per step: simulation.horizon_days / step_days), above the limit of {} rows (--max-trace-rows): about {} MB in memory while replayed and up to {} MB on disk per path; give --max-trace-rows {rows} to write it anyway, or replay with fewer steps",
+            args.scenario.display(),
+            args.max_trace_rows,
+            rows.saturating_mul(300).div_ceil(1_000_000),
+            rows.saturating_mul(250).div_ceil(1_000_000)
+        ))
+        .into());
+    }
     let several = paths.len() > 1;
+    // Every path's folder is locked before anything is simulated.
+    let mut sets = Vec::with_capacity(paths.len());
+    for &path in &paths {
+        sets.push(OutputSet::lock(&out_dir(&args.out, &model, path, several), "replay")?);
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.workers.threads as usize)
         .build()
@@ -94,11 +121,11 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
-    for (i, &path) in paths.iter().enumerate() {
+    for (i, (&path, set)) in paths.iter().zip(sets).enumerate() {
         let r = replayer.replay(path)?;
-        let dir = out_dir(&args.out, &model, path, several);
+        let dir = set.dir().to_path_buf();
         let summary = r.summary_text();
-        write_files(&dir, &r, &summary)?;
+        write_files(set, &model, &r, &summary)?;
         if !args.workers.quiet {
             eprintln!(
                 "{}: path {path} replayed ({} event{}) -> {}",

@@ -265,21 +265,37 @@ impl Replay {
         out
     }
 
-    /// `trace.csv`: one row per step ([`TraceStep::columns`] gives the header).
+    /// `trace.csv`: one row per step ([`TraceStep::columns`] gives the header). Builds the
+    /// whole text in memory; [`write_trace_csv`](Self::write_trace_csv) streams it.
     pub fn trace_csv(&self) -> String {
-        let mut out = String::new();
+        let mut out = Vec::new();
+        self.write_trace_csv(&mut out)
+            .expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("the trace is ASCII")
+    }
+
+    /// Writes `trace.csv` row by row to `w` (byte for byte [`trace_csv`](Self::trace_csv)),
+    /// without holding the text in memory.
+    pub fn write_trace_csv(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let Some(first) = self.steps.first() else {
-            return out;
+            return Ok(());
         };
         let names: Vec<&str> = first.columns().iter().map(|c| c.0).collect();
-        out.push_str(&names.join(","));
-        out.push('\n');
+        w.write_all(names.join(",").as_bytes())?;
+        w.write_all(b"\n")?;
+        let mut line = String::new();
         for s in &self.steps {
-            let values: Vec<String> = s.columns().iter().map(|c| c.1.to_string()).collect();
-            out.push_str(&values.join(","));
-            out.push('\n');
+            line.clear();
+            for (i, (_, v)) in s.columns().into_iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                let _ = write!(line, "{v}");
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
         }
-        out
+        Ok(())
     }
 
     /// `summary.txt`: the path in plain words — the run it belongs to, its weight, its
