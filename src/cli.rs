@@ -91,8 +91,9 @@ pub struct StdoutArgs {
     /// What to print on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Append one line per run (scenario, seed, --set values, headline metrics) to FILE,
-    /// writing the header only when FILE is new; `-` writes header and line to stdout.
+    /// Append one line per run (scenario, seed, --set values, headline metrics with
+    /// intervals) to FILE, writing the header only when FILE is new; all or nothing, and a torn
+    /// FILE (no final line break) is refused. `-` prints the CSV on stdout instead of the table.
     #[arg(long, value_name = "FILE|-")]
     pub summary_csv: Option<String>,
 }

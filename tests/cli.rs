@@ -2812,8 +2812,11 @@ fn summary_csv_refuses_a_torn_file_before_running() {
         "-o",
         "c",
     ]);
-    r.expect_code(1)
-        .stderr_has(&["header differs", "write to a new file"]);
+    r.expect_code(1).stderr_has(&[
+        "header differs",
+        "its parameter columns are [simulation.paths], this run's --set keys are [simulation.seed, simulation.paths]",
+        "write to a new file",
+    ]);
 }
 
 /// A summary CSV on a full file system: the append fails (exit 1) and leaves the file as it

@@ -27,12 +27,14 @@ pub enum ReportError {
     /// The summary CSV already has a header, and it is not the one this run would write (other
     /// `--set` keys, headline metrics or levels); appending would misalign columns.
     #[error(
-        "{}: the existing header differs from the one this run would write, not appending\n  existing: {existing}\n  expected: {expected}\nto proceed, write to a new file (another --summary-csv FILE), or give the same --set keys in the same order as the file's columns (every run of one file needs the same keys)",
+        "{}: the existing header differs from the one this run would write ({hint}), not appending\n  existing: {existing}\n  expected: {expected}\nto proceed, write to a new file (another --summary-csv FILE), or give the same --set keys in the same order as the file's columns (every run of one file needs the same keys)",
         path.display()
     )]
     HeaderMismatch {
         /// The file.
         path: PathBuf,
+        /// What differs, in words.
+        hint: String,
         /// The header found in the file.
         existing: String,
         /// The header this run would write.

@@ -31,8 +31,11 @@
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
 //!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_price_paths_csv`]
 //!   (percentile bands of price / NAV over time, from [`PriceRow`]s), [`write_paths_csv`]) all
-//!   go through [`write_atomic`], so an interrupted run never leaves a half-written file;
-//!   [`append_summary_csv`] adds one line per run to a CSV shared by a parameter sweep.
+//!   go through [`write_atomic`], so an interrupted run never leaves a half-written file
+//!   (its temporaries are registered for [`remove_cleanup_files_and_exit`] on an interrupt);
+//!   [`append_summary_csv`] adds one line per run to a CSV shared by a parameter sweep, all
+//!   or nothing, in the one schema of [`summary_csv_header`] and [`summary_csv_row`] that
+//!   `sweep.csv` shares; [`fnv1a64_file`] is the checksum of an output set's manifest.
 //!
 //! Every failure is a [`ReportError`] naming the file (or the accumulator stream) concerned.
 //!

@@ -587,18 +587,50 @@ fn check_existing(path: &Path, bytes: &[u8], header: &[String]) -> Result<(), Re
             source: e.into(),
         })?;
     if first.iter().ne(header.iter().map(String::as_bytes)) {
-        let existing = first
+        let existing: Vec<String> = first
             .iter()
             .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect::<Vec<_>>()
-            .join(",");
+            .collect();
         return Err(ReportError::HeaderMismatch {
             path: path.to_owned(),
-            existing,
+            hint: mismatch_hint(&existing, header),
+            existing: existing.join(","),
             expected: header.join(","),
         });
     }
     Ok(())
+}
+
+/// What differs between an existing summary CSV header and this run's, in words: the
+/// parameter columns (`--set` keys) or the metric columns.
+fn mismatch_hint(existing: &[String], expected: &[String]) -> String {
+    // Parameters sit between the four fixed columns and the first metric's `.mean`.
+    let params = |h: &[String]| -> Option<Vec<String>> {
+        let fixed = ["scenario", "scenario_hash", "seed", "paths"];
+        if h.len() < 4 || h[..4].iter().zip(fixed).any(|(a, b)| a != b) {
+            return None;
+        }
+        let end = h[4..]
+            .iter()
+            .position(|c| c.ends_with(".mean"))
+            .map_or(h.len(), |i| i + 4);
+        Some(h[4..end].to_vec())
+    };
+    let (Some(theirs), Some(ours)) = (params(existing), params(expected)) else {
+        return "the file is not a summary CSV of this version of lrtsim".to_owned();
+    };
+    if theirs.iter().any(|k| k.starts_with("set.")) {
+        return "the file has the summary CSV schema of an earlier version of lrtsim (set.KEY columns; see docs/outputs.md, migration)".to_owned();
+    }
+    if theirs != ours {
+        return format!(
+            "its parameter columns are [{}], this run's --set keys are [{}]",
+            theirs.join(", "),
+            ours.join(", ")
+        );
+    }
+    "its metric columns differ (a scenario with other sections: [withdrawals], [market])"
+        .to_owned()
 }
 
 /// Checks, before a run, that [`append_summary_csv`] will be able to append to `target`
@@ -1168,10 +1200,15 @@ mod tests {
             msg.contains("summary.csv")
                 && msg.contains(",a,")
                 && msg.contains(",b,")
-                && msg.contains("write to a new file"),
+                && msg.contains("write to a new file")
+                && msg.contains("its parameter columns are [a], this run's --set keys are [b]"),
             "{msg}"
         );
         assert_eq!(fs::read(&path).unwrap(), before);
+        // A file of the earlier schema (`set.KEY` columns) is named as such.
+        fs::write(&path, "scenario,scenario_hash,seed,paths,set.a,depeg.mean\n").unwrap();
+        let err = append_summary_csv(&target, &sets(&[("a", "1")]), &s, &["depeg"]).unwrap_err();
+        assert!(err.to_string().contains("of an earlier version"), "{err}");
     }
 
     #[test]
