@@ -20,6 +20,10 @@ use rayon::prelude::*;
 use crate::cli::{Format, RunArgs, ValidateArgs};
 use crate::outset::{OutputSet, RunId};
 
+/// Most paths a run with `--paths-csv` may have: it holds every path's values in memory
+/// (8 bytes per value, some 20–60 columns) until it writes them.
+pub const MAX_PATHS_CSV: u64 = 10_000_000;
+
 /// Metrics shown in the stdout table and the one-line summary CSV.
 const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
 /// Added to the headline for scenarios with `[withdrawals]`.
@@ -164,6 +168,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 d.display()
             )));
         }
+    }
+    if args.paths_csv
+        && args.shard.is_none()
+        && let Some(m) = models.iter().find(|m| m.paths > MAX_PATHS_CSV)
+    {
+        let width = Layout::new(m).len() as u64 + 1;
+        bail!(InputError(format!(
+            "{}: --paths-csv keeps every path's values in memory until the end ({} paths × {width} columns × 8 bytes = {:.1} GB); it is meant for small runs, at most {MAX_PATHS_CSV} paths: lower simulation.paths, or use summary.json's worst_paths and `lrtsim replay` for single paths",
+            m.name,
+            m.paths,
+            (m.paths as f64) * (width as f64) * 8.0 / 1e9
+        )));
     }
     let set_values = set_values(&args.set.set);
     let summary_target = summary_target(args.stdout.summary_csv.as_deref());

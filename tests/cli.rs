@@ -2880,6 +2880,26 @@ fn a_failed_summary_csv_append_leaves_the_file_unchanged() {
 }
 
 #[test]
+fn paths_csv_refuses_runs_whose_rows_it_cannot_hold() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let r = fx.run([
+        "run",
+        &small,
+        "--set",
+        "simulation.paths=100000000000",
+        "--paths-csv",
+        "-o",
+        "big",
+    ]);
+    r.expect_code(2).stderr_has(&[
+        "small: --paths-csv keeps every path's values in memory",
+        "at most 10000000 paths",
+    ]);
+    assert!(fx.listing().is_empty(), "{:?}", fx.listing());
+}
+
+#[test]
 fn replay_refuses_a_trace_above_its_row_limit() {
     let fx = Fixture::new();
     let small = arg(&test_scenario("small.toml"));
