@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use lrtsim_scenario::Model;
+use lrtsim_sim::trace::TraceStep;
 use lrtsim_sim::{Replay, Replayer};
 
 use crate::cli::ReplayArgs;
@@ -50,25 +51,47 @@ fn bad_paths(args: &ReplayArgs, model: &Model, bad: &[u64]) -> InputError {
 /// about 300 MB of memory while replayed and 100–250 MB of trace.csv.
 pub const DEFAULT_MAX_TRACE_ROWS: u64 = 1_000_000;
 
-/// Writes the four files of one replayed path into the locked `set`, each atomically (trace.csv
-/// streamed row by row), then its manifest.
-fn write_files(mut set: OutputSet, model: &Model, r: &Replay, summary: &str) -> Result<()> {
+/// Replays `path` into the locked `set`: the path runs on a worker thread and sends its step
+/// rows through a bounded channel to this thread, which writes them to trace.csv as they
+/// come, so memory does not grow with the number of steps. Then path.csv, events.csv and
+/// summary.txt, each atomically, and the manifest last. Returns the replay (without its step
+/// rows) and its summary text.
+fn replay_into(
+    mut set: OutputSet,
+    model: &Model,
+    replayer: &mut Replayer<'_>,
+    path: u64,
+) -> Result<(Replay, String)> {
     set.begin()?;
+    let mut replayed = None;
+    lrtsim_report::write_atomic(&set.file("trace.csv"), |w| {
+        let (rows, received) = std::sync::mpsc::sync_channel::<TraceStep>(1024);
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || replayer.replay_streaming(path, rows));
+            // On a write error `received` is dropped: the worker finishes without sending.
+            let written = lrtsim_sim::replayer::write_trace_csv(w, received);
+            let r = worker.join().expect("a replay does not panic");
+            replayed = Some(r);
+            written
+        })
+    })?;
+    let r = replayed.expect("the replay ran")?;
+    let summary = r.summary_text();
     for (file, text) in [
         ("path.csv", r.path_csv()),
         ("events.csv", r.events_csv()),
+        ("summary.txt", summary.clone()),
     ] {
         lrtsim_report::write_atomic(&set.file(file), |w| w.write_all(text.as_bytes()))?;
     }
-    lrtsim_report::write_atomic(&set.file("trace.csv"), |w| r.write_trace_csv(w))?;
-    lrtsim_report::write_atomic(&set.file("summary.txt"), |w| w.write_all(summary.as_bytes()))?;
     set.finish(&RunId {
         scenario: &model.name,
         scenario_hash: &model.scenario_hash,
         seed: model.seed,
         paths: model.paths,
         replayed_path: Some(r.path),
-    })
+    })?;
+    Ok((r, summary))
 }
 
 /// `lrtsim replay`.
@@ -122,10 +145,8 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
         );
     }
     for (i, (&path, set)) in paths.iter().zip(sets).enumerate() {
-        let r = replayer.replay(path)?;
         let dir = set.dir().to_path_buf();
-        let summary = r.summary_text();
-        write_files(set, &model, &r, &summary)?;
+        let (r, summary) = replay_into(set, &model, &mut replayer, path)?;
         if !args.workers.quiet {
             eprintln!(
                 "{}: path {path} replayed ({} event{}) -> {}",
