@@ -164,8 +164,8 @@ pub struct ReplayArgs {
     )]
     pub out: String,
     /// Most rows (steps) trace.csv may have: a path of more steps is refused before it is
-    /// simulated. A replay holds its steps in memory (about 300 bytes each) and writes about
-    /// 100–250 bytes per row; raise the limit for a longer trace.
+    /// simulated. The trace is streamed to disk (memory does not grow with it) at about
+    /// 100–250 bytes a row; raise the limit for a longer trace.
     #[arg(long, value_name = "ROWS", default_value_t = crate::replay::DEFAULT_MAX_TRACE_ROWS)]
     pub max_trace_rows: u64,
     #[command(flatten)]

@@ -58,7 +58,9 @@ pub fn install() {
                 }
             });
         if spawned.is_err() {
-            eprintln!("warning: cannot start the interrupt watcher; an interrupted run may leave *.tmp-<pid> files");
+            eprintln!(
+                "warning: cannot start the interrupt watcher; an interrupted run may leave *.tmp-<pid> files"
+            );
         }
     }
 }

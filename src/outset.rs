@@ -112,7 +112,8 @@ impl Lock {
                     )));
                 }
                 Err(e) => {
-                    return Err(e).with_context(|| format!("creating lock file {}", path.display()));
+                    return Err(e)
+                        .with_context(|| format!("creating lock file {}", path.display()));
                 }
             }
         }
@@ -291,7 +292,10 @@ pub fn verify(
             m.paths
         ));
     }
-    if let Some(r) = required.iter().find(|r| !m.files.iter().any(|f| f.name == **r)) {
+    if let Some(r) = required
+        .iter()
+        .find(|r| !m.files.iter().any(|f| f.name == **r))
+    {
         return Err(format!("{}: does not list {r}", path.display()));
     }
     for f in &m.files {

@@ -47,8 +47,8 @@ fn bad_paths(args: &ReplayArgs, model: &Model, bad: &[u64]) -> InputError {
     InputError(format!("{}: --path: {message}", args.scenario.display()))
 }
 
-/// The default of `--max-trace-rows`: a year of hourly steps is 8,760 rows; a million rows take
-/// about 300 MB of memory while replayed and 100–250 MB of trace.csv.
+/// The default of `--max-trace-rows`: a year of hourly steps is 8,760 rows; a million rows are
+/// 100–250 MB of trace.csv per path (streamed: memory does not grow with the rows).
 pub const DEFAULT_MAX_TRACE_ROWS: u64 = 1_000_000;
 
 /// Replays `path` into the locked `set`: the path runs on a worker thread and sends its step
@@ -116,10 +116,9 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
     let rows = u64::from(model.n_steps);
     if rows > args.max_trace_rows {
         return Err(InputError(format!(
-            "{}: trace.csv would have {rows} rows (one per step: simulation.horizon_days / step_days), above the limit of {} rows (--max-trace-rows): about {} MB in memory while replayed and up to {} MB on disk per path; give --max-trace-rows {rows} to write it anyway, or replay with fewer steps",
+            "{}: trace.csv would have {rows} rows (one per step: simulation.horizon_days / step_days), above the limit of {} rows (--max-trace-rows), up to {} MB on disk per path; give --max-trace-rows {rows} to write it anyway, or replay with fewer steps",
             args.scenario.display(),
             args.max_trace_rows,
-            rows.saturating_mul(300).div_ceil(1_000_000),
             rows.saturating_mul(250).div_ceil(1_000_000)
         ))
         .into());
@@ -128,7 +127,10 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
     // Every path's folder is locked before anything is simulated.
     let mut sets = Vec::with_capacity(paths.len());
     for &path in &paths {
-        sets.push(OutputSet::lock(&out_dir(&args.out, &model, path, several), "replay")?);
+        sets.push(OutputSet::lock(
+            &out_dir(&args.out, &model, path, several),
+            "replay",
+        )?);
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.workers.threads as usize)

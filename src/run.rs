@@ -239,8 +239,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             lrtsim_report::append_summary_csv(t, &set_values, &summary, &headline(model))?;
         }
         // `--summary-csv -` makes stdout the CSV alone.
-        if args.stdout.format == Format::Table && summary_target != Some(SummaryCsvTarget::Stdout)
-        {
+        if args.stdout.format == Format::Table && summary_target != Some(SummaryCsvTarget::Stdout) {
             print_stdout(&lrtsim_report::render_table(&summary, &headline(model)))?;
         }
         summaries.push(summary);
@@ -495,8 +494,8 @@ pub fn simulate(
         threads: settings.threads as usize,
         chunks,
     };
-    let estimate = (!draw && !settings.quiet)
-        .then(|| Estimate::new(&model.name, paths.end - paths.start));
+    let estimate =
+        (!draw && !settings.quiet).then(|| Estimate::new(&model.name, paths.end - paths.start));
     let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| {
         bar.inc(n);
         if let Some(e) = &estimate {

@@ -2628,8 +2628,17 @@ fn a_run_writes_its_manifest_last_and_keeps_what_else_is_in_the_directory() {
     std::fs::create_dir_all(fx.path("res/replay")).unwrap();
     std::fs::write(fx.path("res/notes.txt"), "mine").unwrap();
     std::fs::write(fx.path("res/replay/x.txt"), "mine").unwrap();
-    fx.run(["run", &small, "--set", &paths_set(700), "--paths-csv", "-q", "-o", "res"])
-        .ok();
+    fx.run([
+        "run",
+        &small,
+        "--set",
+        &paths_set(700),
+        "--paths-csv",
+        "-q",
+        "-o",
+        "res",
+    ])
+    .ok();
     check_manifest(
         &fx,
         "res",
@@ -2749,7 +2758,14 @@ fn an_interrupted_run_leaves_no_temporaries_no_lock_and_no_manifest() {
     for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
         let mut child = spawn(
             &fx,
-            &["run", &baseline, "--set", "simulation.paths=50000000", "-o", "res"],
+            &[
+                "run",
+                &baseline,
+                "--set",
+                "simulation.paths=50000000",
+                "-o",
+                "res",
+            ],
         );
         wait_for_stderr(&mut child, "paths/s (measured on the first");
         let killed = std::process::Command::new("kill")
@@ -2792,7 +2808,11 @@ fn summary_csv_refuses_a_torn_file_before_running() {
         &format!("truncate -s {} s.csv", complete.len()),
         "or write to a new file",
     ]);
-    assert_eq!(fx.read_bytes("s.csv"), torn, "a torn file is never extended");
+    assert_eq!(
+        fx.read_bytes("s.csv"),
+        torn,
+        "a torn file is never extended"
+    );
     assert!(!fx.path("b").exists(), "refused before simulating");
     // Repaired as the message says, the file takes the next line.
     std::fs::write(fx.path("s.csv"), &complete).unwrap();
@@ -2903,14 +2923,24 @@ fn paths_csv_refuses_runs_whose_rows_it_cannot_hold() {
 fn replay_refuses_a_trace_above_its_row_limit() {
     let fx = Fixture::new();
     let small = arg(&test_scenario("small.toml"));
-    let r = fx.run(["replay", &small, "--path", "0", "--max-trace-rows", "10", "-o", "rp"]);
+    let r = fx.run([
+        "replay",
+        &small,
+        "--path",
+        "0",
+        "--max-trace-rows",
+        "10",
+        "-o",
+        "rp",
+    ]);
     r.expect_code(2).stderr_has(&[
         "trace.csv would have",
         "above the limit of 10 rows (--max-trace-rows)",
         "give --max-trace-rows",
     ]);
     assert!(fx.listing().is_empty(), "{:?}", fx.listing());
-    fx.run(["replay", &small, "--path", "0", "-q", "-o", "rp"]).ok();
+    fx.run(["replay", &small, "--path", "0", "-q", "-o", "rp"])
+        .ok();
     let m = fx.read_json("rp/manifest.json");
     assert_eq!(m["command"], "replay");
     assert_eq!(m["replayed_path"], 0);

@@ -629,8 +629,7 @@ fn mismatch_hint(existing: &[String], expected: &[String]) -> String {
             ours.join(", ")
         );
     }
-    "its metric columns differ (a scenario with other sections: [withdrawals], [market])"
-        .to_owned()
+    "its metric columns differ (a scenario with other sections: [withdrawals], [market])".to_owned()
 }
 
 /// Checks, before a run, that [`append_summary_csv`] will be able to append to `target`
@@ -1171,9 +1170,7 @@ mod tests {
     fn temporaries_are_registered_while_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.txt");
-        let tmp = dir
-            .path()
-            .join(format!("f.txt.tmp-{}", std::process::id()));
+        let tmp = dir.path().join(format!("f.txt.tmp-{}", std::process::id()));
         write_atomic(&path, |w| {
             assert!(cleanup_list().contains(&tmp));
             w.write_all(b"x")
@@ -1206,7 +1203,11 @@ mod tests {
         );
         assert_eq!(fs::read(&path).unwrap(), before);
         // A file of the earlier schema (`set.KEY` columns) is named as such.
-        fs::write(&path, "scenario,scenario_hash,seed,paths,set.a,depeg.mean\n").unwrap();
+        fs::write(
+            &path,
+            "scenario,scenario_hash,seed,paths,set.a,depeg.mean\n",
+        )
+        .unwrap();
         let err = append_summary_csv(&target, &sets(&[("a", "1")]), &s, &["depeg"]).unwrap_err();
         assert!(err.to_string().contains("of an earlier version"), "{err}");
     }

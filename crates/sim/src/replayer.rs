@@ -182,10 +182,7 @@ impl<'m> Replayer<'m> {
                 .all(|(a, b)| a.to_bits() == b.to_bits()),
             "the trace hooks changed path {path}'s row"
         );
-        let recorder = self
-            .kernel
-            .detach_trace()
-            .expect("a recorder was attached");
+        let recorder = self.kernel.detach_trace().expect("a recorder was attached");
         let digest = recorder.digest().clone();
         let (events, steps) = recorder.into_parts();
         Ok(Replay {

@@ -459,7 +459,11 @@ impl StepDigest {
     pub fn add(&mut self, s: &TraceStep) {
         use std::cmp::Ordering::Less;
         // `slot` takes `s` if empty or if `better(s, current)`.
-        fn keep(slot: &mut Option<TraceStep>, s: &TraceStep, better: impl Fn(&TraceStep, &TraceStep) -> bool) {
+        fn keep(
+            slot: &mut Option<TraceStep>,
+            s: &TraceStep,
+            better: impl Fn(&TraceStep, &TraceStep) -> bool,
+        ) {
             if slot.as_ref().is_none_or(|cur| better(s, cur)) {
                 *slot = Some(s.clone());
             }
