@@ -91,8 +91,9 @@ pub struct StdoutArgs {
     /// What to print on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Append one line per run (scenario, seed, --set values, headline metrics) to FILE,
-    /// writing the header only when FILE is new; `-` writes header and line to stdout.
+    /// Append one line per run (scenario, seed, --set values, headline metrics with
+    /// intervals) to FILE, writing the header only when FILE is new; all or nothing, and a torn
+    /// FILE (no final line break) is refused. `-` prints the CSV on stdout instead of the table.
     #[arg(long, value_name = "FILE|-")]
     pub summary_csv: Option<String>,
 }
@@ -162,6 +163,11 @@ pub struct ReplayArgs {
         value_parser = directory
     )]
     pub out: String,
+    /// Most rows (steps) trace.csv may have: a path of more steps is refused before it is
+    /// simulated. The trace is streamed to disk (memory does not grow with it) at about
+    /// 100–250 bytes a row; raise the limit for a longer trace.
+    #[arg(long, value_name = "ROWS", default_value_t = crate::replay::DEFAULT_MAX_TRACE_ROWS)]
+    pub max_trace_rows: u64,
     #[command(flatten)]
     pub workers: WorkerArgs,
 }

@@ -14,6 +14,8 @@ macro_rules! eprintln {
 }
 
 mod cli;
+mod interrupt;
+mod outset;
 mod replay;
 mod run;
 mod shard;
@@ -27,6 +29,9 @@ use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Validate(_)) {
+        interrupt::install();
+    }
     let result = match &cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => run::validate(args),

@@ -10,9 +10,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use lrtsim_scenario::Model;
+use lrtsim_sim::trace::TraceStep;
 use lrtsim_sim::{Replay, Replayer};
 
 use crate::cli::ReplayArgs;
+use crate::outset::{OutputSet, RunId};
 use crate::run::{InputError, print_stdout};
 
 /// The output directory of path `path`: `{name}` and `{path}` replaced; with several paths and
@@ -45,19 +47,51 @@ fn bad_paths(args: &ReplayArgs, model: &Model, bad: &[u64]) -> InputError {
     InputError(format!("{}: --path: {message}", args.scenario.display()))
 }
 
-/// Writes the four files of one replayed path into `dir`, each atomically.
-fn write_files(dir: &std::path::Path, r: &Replay, summary: &str) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating output directory {}", dir.display()))?;
+/// The default of `--max-trace-rows`: a year of hourly steps is 8,760 rows; a million rows are
+/// 100–250 MB of trace.csv per path (streamed: memory does not grow with the rows).
+pub const DEFAULT_MAX_TRACE_ROWS: u64 = 1_000_000;
+
+/// Replays `path` into the locked `set`: the path runs on a worker thread and sends its step
+/// rows through a bounded channel to this thread, which writes them to trace.csv as they
+/// come, so memory does not grow with the number of steps. Then path.csv, events.csv and
+/// summary.txt, each atomically, and the manifest last. Returns the replay (without its step
+/// rows) and its summary text.
+fn replay_into(
+    mut set: OutputSet,
+    model: &Model,
+    replayer: &mut Replayer<'_>,
+    path: u64,
+) -> Result<(Replay, String)> {
+    set.begin()?;
+    let mut replayed = None;
+    lrtsim_report::write_atomic(&set.file("trace.csv"), |w| {
+        let (rows, received) = std::sync::mpsc::sync_channel::<TraceStep>(1024);
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || replayer.replay_streaming(path, rows));
+            // On a write error `received` is dropped: the worker finishes without sending.
+            let written = lrtsim_sim::replayer::write_trace_csv(w, received);
+            let r = worker.join().expect("a replay does not panic");
+            replayed = Some(r);
+            written
+        })
+    })?;
+    let r = replayed.expect("the replay ran")?;
+    let summary = r.summary_text();
     for (file, text) in [
         ("path.csv", r.path_csv()),
         ("events.csv", r.events_csv()),
-        ("trace.csv", r.trace_csv()),
-        ("summary.txt", summary.to_string()),
+        ("summary.txt", summary.clone()),
     ] {
-        lrtsim_report::write_atomic(&dir.join(file), |w| w.write_all(text.as_bytes()))?;
+        lrtsim_report::write_atomic(&set.file(file), |w| w.write_all(text.as_bytes()))?;
     }
-    Ok(())
+    set.finish(&RunId {
+        scenario: &model.name,
+        scenario_hash: &model.scenario_hash,
+        seed: model.seed,
+        paths: model.paths,
+        replayed_path: Some(r.path),
+    })?;
+    Ok((r, summary))
 }
 
 /// `lrtsim replay`.
@@ -79,7 +113,25 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
     if !bad.is_empty() {
         return Err(bad_paths(args, &model, &bad).into());
     }
+    let rows = u64::from(model.n_steps);
+    if rows > args.max_trace_rows {
+        return Err(InputError(format!(
+            "{}: trace.csv would have {rows} rows (one per step: simulation.horizon_days / step_days), above the limit of {} rows (--max-trace-rows), up to {} MB on disk per path; give --max-trace-rows {rows} to write it anyway, or replay with fewer steps",
+            args.scenario.display(),
+            args.max_trace_rows,
+            rows.saturating_mul(250).div_ceil(1_000_000)
+        ))
+        .into());
+    }
     let several = paths.len() > 1;
+    // Every path's folder is locked before anything is simulated.
+    let mut sets = Vec::with_capacity(paths.len());
+    for &path in &paths {
+        sets.push(OutputSet::lock(
+            &out_dir(&args.out, &model, path, several),
+            "replay",
+        )?);
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.workers.threads as usize)
         .build()
@@ -94,11 +146,9 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
-    for (i, &path) in paths.iter().enumerate() {
-        let r = replayer.replay(path)?;
-        let dir = out_dir(&args.out, &model, path, several);
-        let summary = r.summary_text();
-        write_files(&dir, &r, &summary)?;
+    for (i, (&path, set)) in paths.iter().zip(sets).enumerate() {
+        let dir = set.dir().to_path_buf();
+        let (r, summary) = replay_into(set, &model, &mut replayer, path)?;
         if !args.workers.quiet {
             eprintln!(
                 "{}: path {path} replayed ({} event{}) -> {}",

@@ -1,7 +1,7 @@
 //! `run` and `validate`: load every scenario, simulate, report.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -18,6 +18,11 @@ use lrtsim_sim::{ChunkOutput, ChunkSink, Collector, Layout, RunOptions, RunOutco
 use rayon::prelude::*;
 
 use crate::cli::{Format, RunArgs, ValidateArgs};
+use crate::outset::{OutputSet, RunId};
+
+/// Most paths a run with `--paths-csv` may have: it holds every path's values in memory
+/// (8 bytes per value, some 20–60 columns) until it writes them.
+pub const MAX_PATHS_CSV: u64 = 10_000_000;
 
 /// Metrics shown in the stdout table and the one-line summary CSV.
 const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
@@ -53,7 +58,13 @@ impl std::error::Error for InputError {}
 
 /// 2 for bad input, 1 for anything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<InputError>().is_some() || e.downcast_ref::<ScenarioError>().is_some() {
+    if e.downcast_ref::<InputError>().is_some()
+        || e.downcast_ref::<ScenarioError>().is_some()
+        || matches!(
+            e.downcast_ref::<lrtsim_report::ReportError>(),
+            Some(lrtsim_report::ReportError::TornCsv { .. })
+        )
+    {
         2
     } else {
         1
@@ -158,6 +169,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
             )));
         }
     }
+    if args.paths_csv
+        && args.shard.is_none()
+        && let Some(m) = models.iter().find(|m| m.paths > MAX_PATHS_CSV)
+    {
+        let width = Layout::new(m).len() as u64 + 1;
+        bail!(InputError(format!(
+            "{}: --paths-csv keeps every path's values in memory until the end ({} paths × {width} columns × 8 bytes = {:.1} GB); it is meant for small runs, at most {MAX_PATHS_CSV} paths: lower simulation.paths, or use summary.json's worst_paths and `lrtsim replay` for single paths",
+            m.name,
+            m.paths,
+            (m.paths as f64) * (width as f64) * 8.0 / 1e9
+        )));
+    }
     let set_values = set_values(&args.set.set);
     let summary_target = summary_target(args.stdout.summary_csv.as_deref());
     if let Some(t) = &summary_target {
@@ -173,7 +196,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 args.scenarios[i].display()
             )));
         }
-        lrtsim_report::check_summary_csv(t, &keys, &headline(&models[0]), &DEFAULT_LEVELS)?;
+        lrtsim_report::check_summary_csv(t, &keys, &headline(&models[0]))?;
     }
 
     let settings = Settings::of_run(args);
@@ -189,12 +212,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         return Ok(());
     }
+    // Every directory is locked before anything runs: a concurrent run into one of them
+    // stops now, not after simulating.
+    let mut sets = Vec::with_capacity(dirs.len());
+    for d in &dirs {
+        sets.push(OutputSet::lock(d, "run")?);
+    }
     let mut summaries = Vec::new();
-    for (model, dir) in models.iter().zip(&dirs) {
+    for ((model, dir), set) in models.iter().zip(&dirs).zip(sets) {
         let started = Instant::now();
         let (outcome, sink) = simulate(model, &settings, None)?;
         let elapsed = started.elapsed().as_secs_f64();
-        let summary = report(model, &outcome, sink, dir, &settings)?;
+        let summary = report(model, &outcome, sink, set, &settings)?;
         warn_unresolved(model, &summary);
         warn_degenerate(model, &summary);
         if !args.workers.quiet {
@@ -209,12 +238,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         if let Some(t) = &summary_target {
             lrtsim_report::append_summary_csv(t, &set_values, &summary, &headline(model))?;
         }
-        if args.stdout.format == Format::Table {
+        // `--summary-csv -` makes stdout the CSV alone.
+        if args.stdout.format == Format::Table && summary_target != Some(SummaryCsvTarget::Stdout) {
             print_stdout(&lrtsim_report::render_table(&summary, &headline(model)))?;
         }
         summaries.push(summary);
     }
-    if args.stdout.format == Format::Json {
+    if args.stdout.format == Format::Json && summary_target != Some(SummaryCsvTarget::Stdout) {
         // Serialized like summary.json (metrics in report order), not via a sorted map.
         let json = if several {
             serde_json::to_string_pretty(&summaries)?
@@ -464,10 +494,77 @@ pub fn simulate(
         threads: settings.threads as usize,
         chunks,
     };
-    let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| bar.inc(n))
-        .with_context(|| format!("running {}", model.name))?;
+    let estimate =
+        (!draw && !settings.quiet).then(|| Estimate::new(&model.name, paths.end - paths.start));
+    let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| {
+        bar.inc(n);
+        if let Some(e) = &estimate {
+            e.add(n);
+        }
+    })
+    .with_context(|| format!("running {}", model.name))?;
     bar.finish_and_clear();
     Ok((outcome, sink))
+}
+
+/// Seconds of simulation after which a run without a progress bar (stderr not a terminal)
+/// logs its estimated duration.
+const ESTIMATE_AFTER_SECS: f64 = 0.5;
+
+/// The duration estimate of a run logged when stderr is not a terminal: once, at the first
+/// chunk that completes after [`ESTIMATE_AFTER_SECS`], from the paths per second measured so
+/// far (a run done sooner needs none).
+struct Estimate {
+    name: String,
+    total: u64,
+    started: Instant,
+    done: std::sync::atomic::AtomicU64,
+    logged: std::sync::atomic::AtomicBool,
+}
+
+impl Estimate {
+    fn new(name: &str, total: u64) -> Self {
+        Estimate {
+            name: name.to_string(),
+            total,
+            started: Instant::now(),
+            done: 0.into(),
+            logged: false.into(),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        use std::sync::atomic::Ordering;
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if elapsed < ESTIMATE_AFTER_SECS
+            || done >= self.total
+            || self.logged.swap(true, Ordering::Relaxed)
+        {
+            return;
+        }
+        let rate = done as f64 / elapsed;
+        eprintln!(
+            "{}: {} paths at {rate:.0} paths/s (measured on the first {done}): about {} in all, {} to go",
+            self.name,
+            self.total,
+            duration(self.total as f64 / rate),
+            duration((self.total - done) as f64 / rate)
+        );
+    }
+}
+
+/// A duration in words: "42 s", "3.5 min", "2.1 h", "4.0 days".
+fn duration(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 5400.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else if secs < 172_800.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else {
+        format!("{:.1} days", secs / 86_400.0)
+    }
 }
 
 /// What the report says about importance sampling (None for plain Monte Carlo).
@@ -643,12 +740,14 @@ pub fn warn_degenerate(model: &Model, summary: &Summary) {
     }
 }
 
-/// Computes the tail metrics and writes every report file of one run into `dir`.
+/// Computes the tail metrics and writes every report file of one run into the locked
+/// directory of `set`: the old manifest first removed, each file atomically, the new manifest
+/// last ([`crate::outset`]). The lock is released when done (or on failure).
 pub fn report(
     model: &Model,
     outcome: &RunOutcome,
     mut sink: ReportSink,
-    dir: &Path,
+    mut set: OutputSet,
     settings: &Settings,
 ) -> Result<Summary> {
     // On as many threads as the run (each metric's statistics are computed on one thread).
@@ -704,10 +803,9 @@ pub fn report(
         paths.as_ref(),
         outcome.layout.names(),
     )?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating output directory {}", dir.display()))?;
-    lrtsim_report::write_summary_json(&dir.join("summary.json"), &summary)?;
-    lrtsim_report::write_tail_metrics_csv(&dir.join("tail_metrics.csv"), &summary)?;
+    set.begin()?;
+    lrtsim_report::write_summary_json(&set.file("summary.json"), &summary)?;
+    lrtsim_report::write_tail_metrics_csv(&set.file("tail_metrics.csv"), &summary)?;
     let guards: Vec<_> = sink.metrics.iter().map(|(_, _, acc)| lock(acc)).collect();
     let columns: Vec<(&str, &MetricAccumulator)> = sink
         .metrics
@@ -716,7 +814,7 @@ pub fn report(
         .map(|((name, _, _), acc)| (name.as_str(), &**acc))
         .collect();
     lrtsim_report::write_loss_distribution_csv(
-        &dir.join("loss_distribution.csv"),
+        &set.file("loss_distribution.csv"),
         &columns,
         settings.bins as usize,
     )?;
@@ -728,12 +826,12 @@ pub fn report(
             .zip(&guards)
             .map(|((holder, ..), acc)| (*holder, &**acc))
             .collect();
-        lrtsim_report::write_redemption_wait_csv(&dir.join("redemption_wait.csv"), &holders)?;
+        lrtsim_report::write_redemption_wait_csv(&set.file("redemption_wait.csv"), &holders)?;
     }
     if let (Some(rows), Some(market)) = (&price_rows, &model.market) {
         let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
         lrtsim_report::write_price_paths_csv(
-            &dir.join("price_paths.csv"),
+            &set.file("price_paths.csv"),
             &PRICE_PERCENTILES,
             &bps,
             rows,
@@ -746,8 +844,15 @@ pub fn report(
             names.push("weight");
             cols.push(w);
         }
-        lrtsim_report::write_paths_csv(&dir.join("paths.csv"), &names, &cols)?;
+        lrtsim_report::write_paths_csv(&set.file("paths.csv"), &names, &cols)?;
     }
+    set.finish(&RunId {
+        scenario: &model.name,
+        scenario_hash: &model.scenario_hash,
+        seed: model.seed,
+        paths: model.paths,
+        replayed_path: None,
+    })?;
     Ok(summary)
 }
 

@@ -150,14 +150,11 @@ struct Manifest {
     resolved_scenario: serde_json::Value,
 }
 
-/// FNV-1a, 64 bits.
+/// FNV-1a, 64 bits, as 16 hex digits (the hash of `manifest.json` too).
 fn fnv1a64(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    let mut h = lrtsim_report::Fnv1a64::new();
+    h.update(bytes);
+    h.hex()
 }
 
 /// Runs shard `spec` of `model` and writes its partial result into `dir`.
@@ -170,6 +167,8 @@ pub fn run_shard(
 ) -> Result<()> {
     let total = lrtsim_sim::chunk_count(model.paths);
     let chunks = spec.chunks(total);
+    // Shards of one run write side by side into one folder: each locks its own part only.
+    let _lock = crate::outset::Lock::acquire(dir, &format!(".{}.lock", spec.file_name()))?;
     let started = Instant::now();
     let (outcome, sink) = crate::run::simulate(model, settings, Some(chunks.clone()))?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -720,9 +719,10 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     let target = crate::run::summary_target(args.stdout.summary_csv.as_deref());
     if let Some(t) = &target {
         let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
-        lrtsim_report::check_summary_csv(t, &keys, &head, &lrtsim_report::DEFAULT_LEVELS)?;
+        lrtsim_report::check_summary_csv(t, &keys, &head)?;
     }
-    let summary = crate::run::report(&model, &outcome, sink, &args.out, &settings)?;
+    let set = crate::outset::OutputSet::lock(&args.out, "merge")?;
+    let summary = crate::run::report(&model, &outcome, sink, set, &settings)?;
     crate::run::warn_unresolved(&model, &summary);
     crate::run::warn_degenerate(&model, &summary);
     if let Some(t) = &target {
@@ -740,6 +740,8 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         );
     }
     match args.stdout.format {
+        // `--summary-csv -` makes stdout the CSV alone.
+        _ if target == Some(lrtsim_report::SummaryCsvTarget::Stdout) => {}
         Format::Table => print_stdout(&lrtsim_report::render_table(&summary, &head))?,
         Format::Json => print_stdout(&serde_json::to_string_pretty(&summary)?)?,
     }

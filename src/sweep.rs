@@ -17,18 +17,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use lrtsim_report::{MetricStats, Summary};
+use anyhow::{Result, bail};
+use lrtsim_report::Summary;
 use lrtsim_scenario::Model;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::SweepArgs;
 use crate::run::{InputError, Settings, headline};
 
-/// Tail levels reported per headline metric in sweep.csv.
-const SWEEP_LEVELS: [f64; 3] = [0.95, 0.99, 0.999];
-/// The normal quantile of the confidence intervals of the means.
-const Z_95: f64 = 1.959_963_984_540_054;
 /// Most points a sweep may have: every point is loaded and validated before any runs, and
 /// writes a folder of its own.
 const MAX_POINTS: usize = 10_000;
@@ -270,30 +266,16 @@ struct PointRecord {
     row: Vec<String>,
 }
 
-/// Number formatting of the CSV outputs (shortest round-trip).
-fn num(x: f64) -> String {
-    format!("{x}")
-}
-
-/// The sweep.csv header.
+/// The columns of `sweep.csv`: `point,dir`, then the summary CSV's
+/// ([`lrtsim_report::summary_csv_header`]) with the swept keys as parameters.
 fn header(keys: &[String], metrics: &[&str]) -> Vec<String> {
     let mut h: Vec<String> = ["point", "dir"].map(String::from).to_vec();
-    h.extend(keys.iter().cloned());
-    h.extend(["scenario_hash", "seed", "paths"].map(String::from));
-    for m in metrics {
-        for c in ["mean", "mean_lo", "mean_hi", "prob_loss"] {
-            h.push(format!("{m}.{c}"));
-        }
-        for l in SWEEP_LEVELS {
-            for c in ["var", "var_lo", "var_hi", "es", "es_lo", "es_hi"] {
-                h.push(format!("{m}.{c}_{l}"));
-            }
-        }
-    }
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    h.extend(lrtsim_report::summary_csv_header(&keys, metrics));
     h
 }
 
-/// One point's row.
+/// A point's row of `sweep.csv` (see [`header`]).
 fn row(
     point: usize,
     dir: &str,
@@ -302,34 +284,15 @@ fn row(
     metrics: &[&str],
 ) -> Result<Vec<String>> {
     let mut r = vec![point.to_string(), dir.to_string()];
-    r.extend(values.iter().map(|(_, v)| v.clone()));
-    let i = &summary.info;
-    r.extend([
-        i.scenario_hash.clone(),
-        i.seed.to_string(),
-        i.paths.to_string(),
-    ]);
-    for name in metrics {
-        let m: &MetricStats = summary
-            .metric(name)
-            .with_context(|| format!("headline metric {name} missing from the summary"))?;
-        r.push(num(m.mean));
-        r.push(num(m.mean - Z_95 * m.std_error));
-        r.push(num(m.mean + Z_95 * m.std_error));
-        r.push(num(m.prob_loss));
-        for l in SWEEP_LEVELS {
-            let s = m
-                .level(l)
-                .with_context(|| format!("level {l} missing for {name}"))?;
-            for v in [s.var, s.var_lo, s.var_hi, s.es, s.es_lo, s.es_hi] {
-                r.push(num(v));
-            }
-        }
-    }
+    r.extend(lrtsim_report::summary_csv_row(
+        Path::new("sweep.csv"),
+        values,
+        summary,
+        metrics,
+    )?);
     Ok(r)
 }
 
-/// The files `lrtsim run` writes for `model`.
 fn expected_files(model: &Model) -> Vec<&'static str> {
     let mut f = vec!["summary.json", "tail_metrics.csv", "loss_distribution.csv"];
     if model.withdrawals.is_some() {
@@ -341,7 +304,11 @@ fn expected_files(model: &Model) -> Vec<&'static str> {
     f
 }
 
-/// The point's record if its outputs are complete and up to date.
+/// The record of a point whose outputs are complete and current: its `point.json` matches
+/// `want` (same values, scenario hash, engine, settings and columns), its `manifest.json`
+/// vouches for the set of this scenario, seed and paths (every file present with its
+/// checksum: a truncated or rewritten file fails it) and lists every expected file, and its
+/// `summary.json` parses. Anything else (a missing, torn or mismatched file) reruns the point.
 fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointRecord> {
     let text = std::fs::read_to_string(dir.join("point.json")).ok()?;
     let rec: PointRecord = serde_json::from_str(&text).ok()?;
@@ -352,7 +319,20 @@ fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointReco
         && rec.bins == want.bins
         && rec.header == want.header
         && rec.row.len() == want.header.len();
-    (same && expected_files(model).iter().all(|f| dir.join(f).is_file())).then_some(rec)
+    if !same {
+        return None;
+    }
+    crate::outset::verify(
+        dir,
+        &model.scenario_hash,
+        model.seed,
+        model.paths,
+        &expected_files(model),
+    )
+    .ok()?;
+    let summary = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str::<serde_json::Value>(&summary).ok()?;
+    Some(rec)
 }
 
 /// `lrtsim sweep`.
@@ -416,6 +396,9 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         bins: args.report.bins,
         paths_csv: false,
     };
+    // One sweep at a time in DIR (it rewrites sweep.csv); every point's folder is locked too
+    // while the point runs.
+    let _lock = crate::outset::Lock::acquire(&out, crate::outset::LOCK_FILE)?;
     let head = header(&keys, &metrics);
     let width = points.len().saturating_sub(1).to_string().len().max(4);
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(points.len());
@@ -455,9 +438,10 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         } else {
             let t = Instant::now();
             // A stale record must not vouch for outputs being rewritten.
+            let set = crate::outset::OutputSet::lock(&dir, "sweep")?;
             let _ = std::fs::remove_file(dir.join("point.json"));
             let (outcome, sink) = crate::run::simulate(model, &settings, None)?;
-            let summary = crate::run::report(model, &outcome, sink, &dir, &settings)?;
+            let summary = crate::run::report(model, &outcome, sink, set, &settings)?;
             crate::run::warn_unresolved(model, &summary);
             crate::run::warn_degenerate(model, &summary);
             record.row = row(k, &rel, values, &summary, &metrics)?;

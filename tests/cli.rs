@@ -14,7 +14,17 @@ use serde_json::Value;
 const LEVELS: [&str; 5] = ["0.9", "0.95", "0.99", "0.995", "0.999"];
 const TAIL_HEADER: &str = "metric,level,var,var_lo,var_hi,es,es_lo,es_hi,exact";
 const DIST_HEADER: &str = "metric,bin_lo,bin_hi,count,pdf,cdf,exceedance";
-const REPORT_FILES: [&str; 3] = ["loss_distribution.csv", "summary.json", "tail_metrics.csv"];
+const REPORT_FILES: [&str; 4] = [
+    "loss_distribution.csv",
+    "manifest.json",
+    "summary.json",
+    "tail_metrics.csv",
+];
+/// The report files of a run without the manifest (which names the run: its id differs from
+/// run to run).
+const DATA_FILES: [&str; 3] = ["loss_distribution.csv", "summary.json", "tail_metrics.csv"];
+/// The levels of the summary CSV and sweep.csv.
+const CSV_LEVELS: [&str; 3] = ["0.95", "0.99", "0.999"];
 
 /// The loss metrics of `baseline.toml`, in report order: headline metrics, total ETH slashed,
 /// per AVS in file order, per source (shocks, copulas, then the AVSs' independent faults).
@@ -1101,14 +1111,15 @@ fn summary_csv_collects_one_line_per_run_with_set_columns() {
     let t = Table::parse(&text);
     assert!(
         t.header.join(",").starts_with(
-            "scenario,scenario_hash,seed,paths,set.simulation.paths,set.shocks.z-bug.rate_per_year,\
-             slashed_fraction.mean,slashed_fraction.var_0.9,slashed_fraction.es_0.9,"
+            "scenario,scenario_hash,seed,paths,simulation.paths,shocks.z-bug.rate_per_year,\
+             slashed_fraction.mean,slashed_fraction.mean_lo,slashed_fraction.mean_hi,\
+             slashed_fraction.prob_loss,slashed_fraction.var_0.95,slashed_fraction.var_lo_0.95,"
         ),
         "{:?}",
         t.header
     );
-    assert_eq!(t.header.len(), 4 + 2 + 2 * (1 + 2 * LEVELS.len()));
-    assert_eq!(t.header.last().unwrap(), "nav_loss.es_0.999");
+    assert_eq!(t.header.len(), 4 + 2 + 2 * (4 + 6 * CSV_LEVELS.len()));
+    assert_eq!(t.header.last().unwrap(), "nav_loss.es_hi_0.999");
 
     let mut means = Vec::new();
     for (i, rate) in rates.iter().enumerate() {
@@ -1117,8 +1128,8 @@ fn summary_csv_collects_one_line_per_run_with_set_columns() {
         assert_eq!(row[t.col("scenario")], "small");
         assert_eq!(row[t.col("seed")], "11");
         assert_eq!(row[t.col("paths")], "2000");
-        assert_eq!(row[t.col("set.simulation.paths")], "2000");
-        assert_eq!(row[t.col("set.shocks.z-bug.rate_per_year")], *rate);
+        assert_eq!(row[t.col("simulation.paths")], "2000");
+        assert_eq!(row[t.col("shocks.z-bug.rate_per_year")], *rate);
         assert_eq!(
             row[t.col("scenario_hash")],
             s["scenario_hash"].as_str().unwrap()
@@ -1168,16 +1179,18 @@ fn summary_csv_dash_prints_header_and_line_on_stdout() {
         "res",
     ]);
     r.ok();
+    // stdout is the CSV alone: no table.
     let lines: Vec<&str> = r.stdout.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.starts_with("scenario,scenario_hash,seed,paths,set.simulation.paths,"))
-        .unwrap_or_else(|| panic!("no summary CSV header on stdout:\n{}", r.stdout));
-    let csv = format!("{}\n{}\n", lines[at], lines[at + 1]);
-    let t = Table::parse(&csv);
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("scenario,scenario_hash,seed,paths,simulation.paths,"),
+        "{}",
+        r.stdout
+    );
+    let t = Table::parse(&r.stdout);
     assert_eq!(t.rows.len(), 1);
     assert_eq!(t.rows[0][0], "small");
-    assert_eq!(t.rows[0][t.col("set.simulation.paths")], "500");
+    assert_eq!(t.rows[0][t.col("simulation.paths")], "500");
     let s = fx.read_json("res/summary.json");
     assert_eq!(
         parse_f64(&t.rows[0][t.col("nav_loss.mean")]),
@@ -1337,6 +1350,7 @@ fn default_output_directory_is_out_name_under_the_working_directory() {
             "out/",
             "out/small/",
             "out/small/loss_distribution.csv",
+            "out/small/manifest.json",
             "out/small/summary.json",
             "out/small/tail_metrics.csv"
         ]
@@ -1489,6 +1503,7 @@ fn outputs_are_written_without_leftover_temporary_files() {
             files_in(&fx, &format!("res/{name}")),
             [
                 "loss_distribution.csv",
+                "manifest.json",
                 "paths.csv",
                 "summary.json",
                 "tail_metrics.csv"
@@ -1524,6 +1539,7 @@ fn bank_run_reports_redemption_metrics_and_the_wait_distribution() {
         files_in(&fx, "res"),
         [
             "loss_distribution.csv",
+            "manifest.json",
             "paths.csv",
             "redemption_wait.csv",
             "summary.json",
@@ -1710,16 +1726,19 @@ fn summary_csv_of_a_scenario_with_withdrawals_has_the_redemption_headline() {
         "scenario_hash",
         "seed",
         "paths",
-        "set.simulation.paths",
-        "set.withdrawals.buffer.initial_eth",
+        "simulation.paths",
+        "withdrawals.buffer.initial_eth",
     ]
     .map(String::from)
     .to_vec();
     for metric in REDEMPTION_HEADLINE {
-        expected.push(format!("{metric}.mean"));
-        for l in LEVELS {
-            expected.push(format!("{metric}.var_{l}"));
-            expected.push(format!("{metric}.es_{l}"));
+        for c in ["mean", "mean_lo", "mean_hi", "prob_loss"] {
+            expected.push(format!("{metric}.{c}"));
+        }
+        for l in CSV_LEVELS {
+            for c in ["var", "var_lo", "var_hi", "es", "es_lo", "es_hi"] {
+                expected.push(format!("{metric}.{c}_{l}"));
+            }
         }
     }
     assert_eq!(t.header, expected);
@@ -1728,7 +1747,7 @@ fn summary_csv_of_a_scenario_with_withdrawals_has_the_redemption_headline() {
         let row = &t.rows[i];
         let s = fx.read_json(format!("runs/{i}/summary.json"));
         assert_eq!(row[t.col("scenario")], "bank-run");
-        assert_eq!(row[t.col("set.withdrawals.buffer.initial_eth")], *buffer);
+        assert_eq!(row[t.col("withdrawals.buffer.initial_eth")], *buffer);
         for metric in REDEMPTION_HEADLINE {
             let m = &s["metrics"][metric];
             assert_eq!(
@@ -1736,7 +1755,7 @@ fn summary_csv_of_a_scenario_with_withdrawals_has_the_redemption_headline() {
                 num(&m["mean"]),
                 "run {i}: {metric}.mean"
             );
-            for l in LEVELS {
+            for l in CSV_LEVELS {
                 assert_eq!(
                     parse_f64(&row[t.col(&format!("{metric}.var_{l}"))]),
                     num(&m["var"][l]),
@@ -1812,6 +1831,7 @@ fn batch_mixing_withdrawals_writes_redemption_wait_csv_only_where_there_are_with
         files_in(&fx, "res/bank-run"),
         [
             "loss_distribution.csv",
+            "manifest.json",
             "redemption_wait.csv",
             "summary.json",
             "tail_metrics.csv"
@@ -1977,6 +1997,7 @@ fn ezeth_preset_reports_market_metrics_and_price_bands() {
         files_in(&fx, "res"),
         [
             "loss_distribution.csv",
+            "manifest.json",
             "paths.csv",
             "price_paths.csv",
             "summary.json",
@@ -2193,7 +2214,8 @@ fn importance_sampled_runs_report_weights_and_do_not_depend_on_threads() {
     ];
     let r1 = run_into(&fx, "rare-tail.toml", &args, "1", "t1");
     let r2 = run_into(&fx, "rare-tail.toml", &args, "2", "t2");
-    for file in REPORT_FILES.iter().chain(&["paths.csv"]) {
+    // manifest.json names the run (its id differs); the files it lists are compared.
+    for file in DATA_FILES.iter().chain(&["paths.csv"]) {
         assert!(
             fx.read_bytes(format!("t1/{file}")) == fx.read_bytes(format!("t2/{file}")),
             "{file} differs between 1 and 2 threads"
@@ -2274,7 +2296,7 @@ fn a_small_tail_memory_reads_low_levels_from_the_histogram_and_keeps_high_ones_e
     let small = [paths[0], paths[1], "--tail-memory-mb", "27"];
     run_into(&fx, "bench-slashing.toml", &small, "1", "small1");
     run_into(&fx, "bench-slashing.toml", &small, "2", "small2");
-    for file in REPORT_FILES {
+    for file in DATA_FILES {
         assert!(
             fx.read_bytes(format!("small1/{file}")) == fx.read_bytes(format!("small2/{file}")),
             "{file} differs between 1 and 2 threads with a bounded tail"
@@ -2554,4 +2576,374 @@ fn sweeps_beyond_their_cap_say_so() {
         "--seeds 3: the seeds would run from 9223372036854775807 to 9223372036854775809, past the largest seed",
     ]);
     assert!(fx.listing().is_empty(), "{:?}", fx.listing());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output-set and summary-CSV contracts (issue 17, items 6, 7, 13, 15).
+
+/// FNV-1a 64 of `bytes` as manifest.json writes it.
+fn fnv1a64(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Checks that `dir`'s manifest names the run and every file of `files` with its checksum.
+fn check_manifest(fx: &Fixture, dir: &str, seed: u64, paths: u64, files: &[&str]) {
+    let m = fx.read_json(format!("{dir}/manifest.json"));
+    assert_eq!(m["seed"].as_u64(), Some(seed), "{m}");
+    assert_eq!(m["paths"].as_u64(), Some(paths), "{m}");
+    let summary = fx.read_json(format!("{dir}/summary.json"));
+    assert_eq!(m["scenario_hash"], summary["scenario_hash"]);
+    assert!(!m["run_id"].as_str().unwrap().is_empty());
+    let listed: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, files, "{m}");
+    for f in m["files"].as_array().unwrap() {
+        let bytes = fx.read_bytes(format!("{dir}/{}", f["name"].as_str().unwrap()));
+        assert_eq!(f["bytes"].as_u64(), Some(bytes.len() as u64), "{f}");
+        assert_eq!(f["fnv1a64"].as_str(), Some(fnv1a64(&bytes).as_str()), "{f}");
+    }
+}
+
+/// The files whose name marks a temporary or a lock, anywhere under the fixture.
+fn leftovers(fx: &Fixture) -> Vec<String> {
+    fx.listing()
+        .into_iter()
+        .filter(|p| p.contains(".tmp-") || p.ends_with(".lock"))
+        .collect()
+}
+
+#[test]
+fn a_run_writes_its_manifest_last_and_keeps_what_else_is_in_the_directory() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    std::fs::create_dir_all(fx.path("res/replay")).unwrap();
+    std::fs::write(fx.path("res/notes.txt"), "mine").unwrap();
+    std::fs::write(fx.path("res/replay/x.txt"), "mine").unwrap();
+    fx.run([
+        "run",
+        &small,
+        "--set",
+        &paths_set(700),
+        "--paths-csv",
+        "-q",
+        "-o",
+        "res",
+    ])
+    .ok();
+    check_manifest(
+        &fx,
+        "res",
+        11,
+        700,
+        &[
+            "summary.json",
+            "tail_metrics.csv",
+            "loss_distribution.csv",
+            "paths.csv",
+        ],
+    );
+    // A later run without --paths-csv: paths.csv stays, but the manifest no longer vouches
+    // for it; the user's files are untouched.
+    fx.run(["run", &small, "--set", &paths_set(600), "-q", "-o", "res"])
+        .ok();
+    check_manifest(
+        &fx,
+        "res",
+        11,
+        600,
+        &["summary.json", "tail_metrics.csv", "loss_distribution.csv"],
+    );
+    assert_eq!(fx.read("res/notes.txt"), "mine");
+    assert_eq!(fx.read("res/replay/x.txt"), "mine");
+    assert!(fx.path("res/paths.csv").exists());
+    assert!(leftovers(&fx).is_empty(), "{:?}", leftovers(&fx));
+}
+
+/// Spawns `lrtsim` with `args` in the fixture's directory, stderr piped.
+fn spawn(fx: &Fixture, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lrtsim"))
+        .args(args)
+        .current_dir(fx.root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting lrtsim")
+}
+
+/// Reads `child`'s stderr until a line contains `needle` (panics if it ends first); the rest
+/// of stderr is drained in the background.
+fn wait_for_stderr(child: &mut std::process::Child, needle: &str) -> String {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("stderr ended before {needle:?}:\n{seen}");
+        }
+        seen.push_str(&line);
+        if line.contains(needle) {
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+            return line;
+        }
+    }
+}
+
+#[test]
+fn a_second_run_into_a_locked_directory_exits_2_and_the_first_set_is_complete() {
+    let fx = Fixture::new();
+    let baseline = arg(&repo_scenario("baseline.toml"));
+    // Long enough to still be running when the second starts; its log line gives the
+    // estimate (stderr is not a terminal).
+    let mut first = spawn(
+        &fx,
+        &[
+            "run",
+            &baseline,
+            "--set",
+            "simulation.paths=3000000",
+            "--set",
+            "simulation.seed=7",
+            "-o",
+            "shared",
+        ],
+    );
+    let estimate = wait_for_stderr(&mut first, "paths/s (measured on the first");
+    assert!(
+        estimate.contains("baseline: 3000000 paths at") && estimate.contains("in all"),
+        "{estimate}"
+    );
+    let r = fx.run([
+        "run",
+        &baseline,
+        "--set",
+        &paths_set(1000),
+        "--set",
+        "simulation.seed=42",
+        "-q",
+        "-o",
+        "shared",
+    ]);
+    r.expect_code(2).stderr_has(&[
+        &format!("process {}", first.id()),
+        "is writing its output set there (lock file shared/.lrtsim.lock)",
+        "remove shared/.lrtsim.lock",
+    ]);
+    assert!(first.wait().unwrap().success());
+    check_manifest(
+        &fx,
+        "shared",
+        7,
+        3_000_000,
+        &["summary.json", "tail_metrics.csv", "loss_distribution.csv"],
+    );
+    assert_eq!(fx.read_json("shared/summary.json")["seed"], 7);
+    assert!(leftovers(&fx).is_empty(), "{:?}", leftovers(&fx));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_leaves_no_temporaries_no_lock_and_no_manifest() {
+    let fx = Fixture::new();
+    let baseline = arg(&repo_scenario("baseline.toml"));
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let mut child = spawn(
+            &fx,
+            &[
+                "run",
+                &baseline,
+                "--set",
+                "simulation.paths=50000000",
+                "-o",
+                "res",
+            ],
+        );
+        wait_for_stderr(&mut child, "paths/s (measured on the first");
+        let killed = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{signal}: {status:?}");
+        assert!(leftovers(&fx).is_empty(), "{signal}: {:?}", leftovers(&fx));
+        assert!(!fx.path("res/manifest.json").exists());
+    }
+}
+
+#[test]
+fn summary_csv_refuses_a_torn_file_before_running() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let args = |out: &str| {
+        [
+            "run".to_string(),
+            small.clone(),
+            "--set".into(),
+            paths_set(300),
+            "--summary-csv".into(),
+            "s.csv".into(),
+            "-q".into(),
+            "-o".into(),
+            out.into(),
+        ]
+    };
+    fx.run(args("a")).ok();
+    let complete = fx.read_bytes("s.csv");
+    let mut torn = complete.clone();
+    torn.extend_from_slice(b"small,fnv1a64:0123,11,30");
+    std::fs::write(fx.path("s.csv"), &torn).unwrap();
+    let r = fx.run(args("b"));
+    r.expect_code(2).stderr_has(&[
+        &format!("s.csv: the file is torn: it ends at byte {}", torn.len()),
+        &format!("truncate -s {} s.csv", complete.len()),
+        "or write to a new file",
+    ]);
+    assert_eq!(
+        fx.read_bytes("s.csv"),
+        torn,
+        "a torn file is never extended"
+    );
+    assert!(!fx.path("b").exists(), "refused before simulating");
+    // Repaired as the message says, the file takes the next line.
+    std::fs::write(fx.path("s.csv"), &complete).unwrap();
+    fx.run(args("b")).ok();
+    assert_eq!(fx.read("s.csv").lines().count(), 3);
+    // Other --set keys: the message says how to proceed.
+    let r = fx.run([
+        "run",
+        &small,
+        "--set",
+        "simulation.seed=3",
+        "--set",
+        &paths_set(300),
+        "--summary-csv",
+        "s.csv",
+        "-q",
+        "-o",
+        "c",
+    ]);
+    r.expect_code(1).stderr_has(&[
+        "header differs",
+        "its parameter columns are [simulation.paths], this run's --set keys are [simulation.seed, simulation.paths]",
+        "write to a new file",
+    ]);
+}
+
+/// A summary CSV on a full file system: the append fails (exit 1) and leaves the file as it
+/// was. Needs a small tmpfs (root); skipped otherwise.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_summary_csv_append_leaves_the_file_unchanged() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let mnt = fx.path("full");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("skipped: cannot mount a small tmpfs (needs root) to fill a file system");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let args = [
+        "run",
+        &small,
+        "--set",
+        &paths_set(300),
+        "--summary-csv",
+        "full/s.csv",
+        "-q",
+        "-o",
+        "a",
+    ];
+    fx.run(args).ok();
+    let before = fx.read_bytes("full/s.csv");
+    // Fill the file system.
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(mnt.join("filler")).unwrap();
+        let block = [0u8; 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let r = fx.run(args);
+    r.expect_code(1).stderr_has(&["full/s.csv"]);
+    assert_eq!(fx.read_bytes("full/s.csv"), before, "all or nothing");
+    let names: Vec<String> = std::fs::read_dir(&mnt)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains(".tmp-")),
+        "temporaries left: {names:?}"
+    );
+}
+
+#[test]
+fn paths_csv_refuses_runs_whose_rows_it_cannot_hold() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let r = fx.run([
+        "run",
+        &small,
+        "--set",
+        "simulation.paths=100000000000",
+        "--paths-csv",
+        "-o",
+        "big",
+    ]);
+    r.expect_code(2).stderr_has(&[
+        "small: --paths-csv keeps every path's values in memory",
+        "at most 10000000 paths",
+    ]);
+    assert!(fx.listing().is_empty(), "{:?}", fx.listing());
+}
+
+#[test]
+fn replay_refuses_a_trace_above_its_row_limit() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let r = fx.run([
+        "replay",
+        &small,
+        "--path",
+        "0",
+        "--max-trace-rows",
+        "10",
+        "-o",
+        "rp",
+    ]);
+    r.expect_code(2).stderr_has(&[
+        "trace.csv would have",
+        "above the limit of 10 rows (--max-trace-rows)",
+        "give --max-trace-rows",
+    ]);
+    assert!(fx.listing().is_empty(), "{:?}", fx.listing());
+    fx.run(["replay", &small, "--path", "0", "-q", "-o", "rp"])
+        .ok();
+    let m = fx.read_json("rp/manifest.json");
+    assert_eq!(m["command"], "replay");
+    assert_eq!(m["replayed_path"], 0);
+    assert_eq!(m["files"].as_array().unwrap().len(), 4);
+    assert!(leftovers(&fx).is_empty(), "{:?}", leftovers(&fx));
 }

@@ -145,6 +145,27 @@ fn sweeps_resume_and_rerun_only_what_changed() {
         .ok()
         .stderr_has(&["8 points (1 run, 7 up to date)", "[6/8]"]);
     assert_eq!(fx.read_bytes("sw/sweep.csv"), csv);
+    // A truncated summary.json (its manifest's checksum fails) runs again, and so does a point
+    // whose manifest is missing or torn; the rest stay up to date.
+    let summary = fx.read_bytes("sw/points/0002/summary.json");
+    fs::write(
+        fx.path("sw/points/0002/summary.json"),
+        &summary[..summary.len() / 2],
+    )
+    .unwrap();
+    fs::remove_file(fx.path("sw/points/0004/manifest.json")).unwrap();
+    let manifest = fx.read_bytes("sw/points/0007/manifest.json");
+    fs::write(fx.path("sw/points/0007/manifest.json"), &manifest[..20]).unwrap();
+    fx.run(sweep_args(&[]))
+        .ok()
+        .stderr_has(&["8 points (3 run, 5 up to date)"]);
+    assert_eq!(fx.read_bytes("sw/points/0002/summary.json"), summary);
+    assert_eq!(fx.read_bytes("sw/sweep.csv"), csv);
+    for p in ["0002", "0004", "0007"] {
+        let m = fx.read_json(format!("sw/points/{p}/manifest.json"));
+        assert_eq!(m["command"], "sweep");
+        assert!(m["files"].as_array().unwrap().len() >= 3);
+    }
     // Other settings or other values: the affected points run again.
     fx.run(sweep_args(&["--bins", "50"]))
         .ok()

@@ -27,16 +27,33 @@ pub enum ReportError {
     /// The summary CSV already has a header, and it is not the one this run would write (other
     /// `--set` keys, headline metrics or levels); appending would misalign columns.
     #[error(
-        "{}: the existing header differs from the one this run would write, not appending\n  existing: {existing}\n  expected: {expected}",
+        "{}: the existing header differs from the one this run would write ({hint}), not appending\n  existing: {existing}\n  expected: {expected}\nto proceed, write to a new file (another --summary-csv FILE), or give the same --set keys in the same order as the file's columns (every run of one file needs the same keys)",
         path.display()
     )]
     HeaderMismatch {
         /// The file.
         path: PathBuf,
+        /// What differs, in words.
+        hint: String,
         /// The header found in the file.
         existing: String,
         /// The header this run would write.
         expected: String,
+    },
+    /// The summary CSV does not end with a line break: an earlier write was cut short (a full
+    /// disk, a killed process). Appending would glue the new line to the torn one.
+    #[error(
+        "{}: the file is torn: it ends at byte {len} in the middle of a line (an earlier write was cut short), not appending to it; remove the partial last line, keeping the first {keep} bytes (`truncate -s {keep} {}`), or write to a new file",
+        path.display(),
+        path.display()
+    )]
+    TornCsv {
+        /// The file.
+        path: PathBuf,
+        /// Its length, bytes.
+        len: u64,
+        /// The length of its complete lines (up to and including the last line break).
+        keep: u64,
     },
     /// The data handed to a writer is inconsistent (columns of different lengths, zero bins, an
     /// unknown headline metric, …); nothing was written.

@@ -31,8 +31,11 @@
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
 //!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_price_paths_csv`]
 //!   (percentile bands of price / NAV over time, from [`PriceRow`]s), [`write_paths_csv`]) all
-//!   go through [`write_atomic`], so an interrupted run never leaves a half-written file;
-//!   [`append_summary_csv`] adds one line per run to a CSV shared by a parameter sweep.
+//!   go through [`write_atomic`], so an interrupted run never leaves a half-written file
+//!   (its temporaries are registered for [`remove_cleanup_files_and_exit`] on an interrupt);
+//!   [`append_summary_csv`] adds one line per run to a CSV shared by a parameter sweep, all
+//!   or nothing, in the one schema of [`summary_csv_header`] and [`summary_csv_row`] that
+//!   `sweep.csv` shares; [`fnv1a64_file`] is the checksum of an output set's manifest.
 //!
 //! Every failure is a [`ReportError`] naming the file (or the accumulator stream) concerned.
 //!
@@ -122,7 +125,9 @@ pub use stats::{
 pub use summary::{ImportanceInfo, RunInfo, Summary, Tilt, render_table};
 pub use wait::WaitAccumulator;
 pub use write::{
-    PriceRow, SummaryCsvTarget, append_summary_csv, check_summary_csv, write_atomic, write_csv,
-    write_loss_distribution_csv, write_paths_csv, write_price_paths_csv, write_redemption_wait_csv,
-    write_summary_json, write_tail_metrics_csv,
+    Fnv1a64, PriceRow, SUMMARY_CSV_LEVELS, SummaryCsvTarget, append_summary_csv, check_summary_csv,
+    fnv1a64_file, register_cleanup, remove_cleanup_files_and_exit, summary_csv_header,
+    summary_csv_row, unregister_cleanup, write_atomic, write_csv, write_loss_distribution_csv,
+    write_paths_csv, write_price_paths_csv, write_redemption_wait_csv, write_summary_json,
+    write_tail_metrics_csv,
 };

@@ -8,6 +8,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
@@ -16,6 +17,43 @@ use crate::error::ReportError;
 use crate::stats::MetricStats;
 use crate::summary::Summary;
 use crate::wait::WaitAccumulator;
+
+/// Files this process has created and must not leave behind if it is interrupted: the
+/// temporaries of [`write_atomic`] while they are being written, and whatever a caller
+/// registers with [`register_cleanup`] (an output directory's lock file).
+static CLEANUP: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn cleanup_list() -> MutexGuard<'static, Vec<PathBuf>> {
+    CLEANUP.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Adds `path` to the files [`remove_cleanup_files_and_exit`] removes.
+pub fn register_cleanup(path: &Path) {
+    cleanup_list().push(path.to_owned());
+}
+
+/// Removes `path` from the files [`remove_cleanup_files_and_exit`] removes (it was renamed
+/// or removed by its owner).
+pub fn unregister_cleanup(path: &Path) {
+    let mut list = cleanup_list();
+    if let Some(i) = list.iter().rposition(|p| p == path) {
+        list.swap_remove(i);
+    }
+}
+
+/// For an interrupted process (SIGINT, SIGTERM): removes every registered file — the
+/// temporaries being written and the registered lock files — and exits with `code`.
+///
+/// The registry stays locked until the process has exited, and [`write_atomic`] creates its
+/// temporary file and registers it under the same lock, so no temporary can appear after the
+/// removal.
+pub fn remove_cleanup_files_and_exit(code: i32) -> ! {
+    let list = cleanup_list();
+    for p in list.iter() {
+        let _ = fs::remove_file(p);
+    }
+    std::process::exit(code)
+}
 
 /// Removes the temporary file when dropped unless disarmed, so neither an error nor a panic in
 /// the writer leaves it behind.
@@ -29,6 +67,7 @@ impl Drop for TempFile {
         if self.armed {
             let _ = fs::remove_file(&self.path);
         }
+        unregister_cleanup(&self.path);
     }
 }
 
@@ -58,12 +97,18 @@ pub fn write_atomic(
     }
     let mut tmp_name = name.to_os_string();
     tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp_path = path.with_file_name(tmp_name);
+    // Created and registered under the registry's lock (see remove_cleanup_files_and_exit).
+    let file = {
+        let mut list = cleanup_list();
+        let file = File::create(&tmp_path).map_err(err)?;
+        list.push(tmp_path.clone());
+        file
+    };
     let mut tmp = TempFile {
-        path: path.with_file_name(tmp_name),
+        path: tmp_path,
         armed: true,
     };
-
-    let file = File::create(&tmp.path).map_err(err)?;
     let mut out = BufWriter::new(file);
     f(&mut out).map_err(err)?;
     let file = out.into_inner().map_err(|e| err(e.into_error()))?;
@@ -420,39 +465,187 @@ where
         .expect("flushing CSV to memory cannot fail")
 }
 
-/// The header [`append_summary_csv`] writes for these `--set` keys and (metric, levels).
-fn summary_csv_header<'a>(
-    set_keys: impl Iterator<Item = &'a str>,
-    metrics: impl Iterator<Item = (&'a str, Vec<f64>)>,
-) -> Vec<String> {
-    let mut header: Vec<String> = ["scenario", "scenario_hash", "seed", "paths"]
+/// The tail levels of the summary CSV (and of `sweep.csv`, which shares its schema).
+pub const SUMMARY_CSV_LEVELS: [f64; 3] = [0.95, 0.99, 0.999];
+
+/// The normal quantile of a two-sided 95 % interval, for `mean_lo` and `mean_hi`.
+const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The columns of the summary CSV, one schema for `run --summary-csv`, `merge --summary-csv`
+/// and `sweep.csv` (which puts `point,dir` in front):
+///
+/// `scenario,scenario_hash,seed,paths`, then one column per parameter key (a `--set` key or a
+/// swept key, bare: `simulation.paths`), then for every metric `m` of `metrics`:
+/// `m.mean,m.mean_lo,m.mean_hi,m.prob_loss`, then for each level `l` of
+/// [`SUMMARY_CSV_LEVELS`]: `m.var_l,m.var_lo_l,m.var_hi_l,m.es_l,m.es_lo_l,m.es_hi_l`.
+pub fn summary_csv_header(keys: &[&str], metrics: &[&str]) -> Vec<String> {
+    let mut h: Vec<String> = ["scenario", "scenario_hash", "seed", "paths"]
         .map(String::from)
         .to_vec();
-    header.extend(set_keys.map(|k| format!("set.{k}")));
-    for (name, levels) in metrics {
-        header.push(format!("{name}.mean"));
-        for l in levels {
-            header.push(format!("{name}.var_{l}"));
-            header.push(format!("{name}.es_{l}"));
+    h.extend(keys.iter().map(|k| (*k).to_owned()));
+    for m in metrics {
+        for c in ["mean", "mean_lo", "mean_hi", "prob_loss"] {
+            h.push(format!("{m}.{c}"));
+        }
+        for l in SUMMARY_CSV_LEVELS {
+            for c in ["var", "var_lo", "var_hi", "es", "es_lo", "es_hi"] {
+                h.push(format!("{m}.{c}_{l}"));
+            }
         }
     }
-    header
+    h
+}
+
+/// The row of [`summary_csv_header`] for one run: `values` are the (key, value) pairs as given
+/// (trimmed), `metrics` the metrics of the columns (all of the summary's if empty). `path` is
+/// the file named in errors: a metric or level missing from the summary.
+pub fn summary_csv_row(
+    path: &Path,
+    values: &[(String, String)],
+    s: &Summary,
+    metrics: &[&str],
+) -> Result<Vec<String>, ReportError> {
+    let i = &s.info;
+    let mut r = vec![
+        i.scenario.clone(),
+        i.scenario_hash.clone(),
+        i.seed.to_string(),
+        i.paths.to_string(),
+    ];
+    r.extend(values.iter().map(|(_, v)| v.clone()));
+    for m in resolve_metrics(path, s, metrics)? {
+        r.push(num(m.mean));
+        r.push(num(m.mean - Z_95 * m.std_error));
+        r.push(num(m.mean + Z_95 * m.std_error));
+        r.push(num(m.prob_loss));
+        for l in SUMMARY_CSV_LEVELS {
+            let Some(s) = m.level(l) else {
+                return Err(ReportError::InvalidInput {
+                    path: path.to_owned(),
+                    reason: format!("level {l} is missing for `{}`", m.name),
+                });
+            };
+            for v in [s.var, s.var_lo, s.var_hi, s.es, s.es_lo, s.es_hi] {
+                r.push(num(v));
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// The summary's statistics of `metrics` in that order (all of them if empty).
+fn resolve_metrics<'s>(
+    path: &Path,
+    s: &'s Summary,
+    metrics: &[&str],
+) -> Result<Vec<&'s MetricStats>, ReportError> {
+    if metrics.is_empty() {
+        return Ok(s.metrics.iter().collect());
+    }
+    metrics
+        .iter()
+        .map(|name| {
+            s.metric(name).ok_or_else(|| ReportError::InvalidInput {
+                path: path.to_owned(),
+                reason: format!(
+                    "headline metric `{name}` is not in the summary (metrics: {})",
+                    s.metrics
+                        .iter()
+                        .map(|m| m.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Checks the current content of a summary CSV before appending to it: a file that does not
+/// end with a line break is torn ([`ReportError::TornCsv`]); a non-empty file must start with
+/// `header` ([`ReportError::HeaderMismatch`]).
+fn check_existing(path: &Path, bytes: &[u8], header: &[String]) -> Result<(), ReportError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    if bytes.last() != Some(&b'\n') {
+        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        return Err(ReportError::TornCsv {
+            path: path.to_owned(),
+            len: bytes.len() as u64,
+            keep: keep as u64,
+        });
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut first = csv::ByteRecord::new();
+    reader
+        .read_byte_record(&mut first)
+        .map_err(|e| ReportError::Read {
+            path: path.to_owned(),
+            source: e.into(),
+        })?;
+    if first.iter().ne(header.iter().map(String::as_bytes)) {
+        let existing: Vec<String> = first
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        return Err(ReportError::HeaderMismatch {
+            path: path.to_owned(),
+            hint: mismatch_hint(&existing, header),
+            existing: existing.join(","),
+            expected: header.join(","),
+        });
+    }
+    Ok(())
+}
+
+/// What differs between an existing summary CSV header and this run's, in words: the
+/// parameter columns (`--set` keys) or the metric columns.
+fn mismatch_hint(existing: &[String], expected: &[String]) -> String {
+    // Parameters sit between the four fixed columns and the first metric's `.mean`.
+    let params = |h: &[String]| -> Option<Vec<String>> {
+        let fixed = ["scenario", "scenario_hash", "seed", "paths"];
+        if h.len() < 4 || h[..4].iter().zip(fixed).any(|(a, b)| a != b) {
+            return None;
+        }
+        let end = h[4..]
+            .iter()
+            .position(|c| c.ends_with(".mean"))
+            .map_or(h.len(), |i| i + 4);
+        Some(h[4..end].to_vec())
+    };
+    let (Some(theirs), Some(ours)) = (params(existing), params(expected)) else {
+        return "the file is not a summary CSV of this version of lrtsim".to_owned();
+    };
+    if theirs.iter().any(|k| k.starts_with("set.")) {
+        return "the file has the summary CSV schema of an earlier version of lrtsim (set.KEY columns; see docs/outputs.md, migration)".to_owned();
+    }
+    if theirs != ours {
+        return format!(
+            "its parameter columns are [{}], this run's --set keys are [{}]",
+            theirs.join(", "),
+            ours.join(", ")
+        );
+    }
+    "its metric columns differ (a scenario with other sections: [withdrawals], [market])".to_owned()
 }
 
 /// Checks, before a run, that [`append_summary_csv`] will be able to append to `target`
-/// with these `--set` keys, headline metrics and levels: a File target that exists and is
-/// not empty must start with the same header. Lets a sweep fail before any work is done.
+/// with these `--set` keys and headline metrics: a File target that exists must end with a
+/// line break and, if not empty, start with the same header. Lets a run fail before any work
+/// is done.
 pub fn check_summary_csv(
     target: &SummaryCsvTarget,
     set_keys: &[&str],
     headline: &[&str],
-    levels: &[f64],
 ) -> Result<(), ReportError> {
     let SummaryCsvTarget::File(path) = target else {
         return Ok(());
     };
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(source) => {
             return Err(ReportError::Read {
@@ -461,114 +654,74 @@ pub fn check_summary_csv(
             });
         }
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(file);
-    let mut first = csv::StringRecord::new();
-    let found = reader
-        .read_record(&mut first)
-        .map_err(|e| ReportError::Read {
-            path: path.clone(),
-            source: e.into(),
-        })?;
-    if !found {
-        return Ok(());
-    }
-    let expected = summary_csv_header(
-        set_keys.iter().copied(),
-        headline.iter().map(|m| (*m, levels.to_vec())),
-    );
-    if first.iter().ne(expected.iter().map(String::as_str)) {
-        return Err(ReportError::HeaderMismatch {
-            path: path.clone(),
-            existing: first.iter().collect::<Vec<_>>().join(","),
-            expected: expected.join(","),
-        });
-    }
-    Ok(())
+    check_existing(path, &bytes, &summary_csv_header(set_keys, headline))
 }
+
+/// Whether `file` is still the file at `path` (not replaced by a rename since it was opened).
+#[cfg(unix)]
+fn is_current(file: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (file.metadata()?, fs::metadata(path)?);
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
+}
+
+#[cfg(not(unix))]
+fn is_current(_: &File, _: &Path) -> io::Result<bool> {
+    Ok(true)
+}
+
+/// Set once the header has gone to stdout: with several runs in one process, `-` prints it
+/// once, so stdout is one CSV table.
+static STDOUT_HEADER_DONE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// Appends one line describing this run to a summary CSV, for shell-loop parameter sweeps.
 ///
-/// Columns: `scenario,scenario_hash,seed,paths`; then `set.<key>` for every `--set` pair in
-/// `set_values`, with the value as given; then, for every metric in `headline` (all metrics if
-/// `headline` is empty), `<m>.mean` followed by `<m>.var_<level>,<m>.es_<level>` for each of
-/// that metric's levels in order (e.g. `slashed_fraction.var_0.99`). Fields are quoted by the
+/// Columns: [`summary_csv_header`] with the `--set` keys of `set_values` and the metrics of
+/// `headline` (all metrics if empty); the row is [`summary_csv_row`]. Fields are quoted by the
 /// `csv` crate where needed; floats use `{}` formatting.
 ///
-/// * [`SummaryCsvTarget::Stdout`]: writes the header and the line.
-/// * [`SummaryCsvTarget::File`]: creates the file (and its directories) if needed. If it is
-///   empty, writes the header and the line; otherwise its first record must equal the header
-///   this run would write — if not, returns [`ReportError::HeaderMismatch`] and leaves the file
-///   untouched, since the columns would not line up. The line is appended with a single
-///   `write_all` on a file opened in append mode, under an exclusive advisory lock held from the
-///   header check to the append, so concurrent runs neither interleave lines nor both write the
-///   header.
-///
-/// Fails with [`ReportError::InvalidInput`] if a headline metric is not in the summary.
+/// * [`SummaryCsvTarget::Stdout`]: writes the header (the first time in this process) and the
+///   line.
+/// * [`SummaryCsvTarget::File`]: all or nothing. Under an exclusive advisory lock on the file,
+///   its content is read and checked — a file that does not end with a line break is torn and
+///   refused ([`ReportError::TornCsv`]); a non-empty file must start with the header this run
+///   would write ([`ReportError::HeaderMismatch`]) — then the old content plus the new line
+///   (or the header and the line, for a new or empty file) is written to a temporary file in
+///   the same directory and renamed over it ([`write_atomic`]). So a failed write (a full disk)
+///   leaves the file as it was, and concurrent runs neither interleave lines nor lose one (a
+///   run that waited for the lock while another replaced the file starts over on the new file).
 pub fn append_summary_csv(
     target: &SummaryCsvTarget,
     set_values: &[(String, String)],
     s: &Summary,
     headline: &[&str],
 ) -> Result<(), ReportError> {
-    let metrics: Vec<&MetricStats> = if headline.is_empty() {
-        s.metrics.iter().collect()
-    } else {
-        headline
-            .iter()
-            .map(|name| {
-                s.metric(name).ok_or_else(|| ReportError::InvalidInput {
-                    path: target.path(),
-                    reason: format!(
-                        "headline metric `{name}` is not in the summary (metrics: {})",
-                        s.metrics
-                            .iter()
-                            .map(|m| m.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
-
-    let i = &s.info;
-    let header = summary_csv_header(
-        set_values.iter().map(|(k, _)| k.as_str()),
-        metrics
-            .iter()
-            .map(|m| (m.name.as_str(), m.levels.iter().map(|l| l.level).collect())),
-    );
-    let mut row = vec![
-        i.scenario.clone(),
-        i.scenario_hash.clone(),
-        i.seed.to_string(),
-        i.paths.to_string(),
-    ];
-    row.extend(set_values.iter().map(|(_, v)| v.clone()));
-    for m in metrics {
-        row.push(num(m.mean));
-        for l in &m.levels {
-            row.push(num(l.var));
-            row.push(num(l.es));
-        }
-    }
+    let path = target.path();
+    let metrics: Vec<&str> = resolve_metrics(&path, s, headline)?
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
+    let header = summary_csv_header(&keys, &metrics);
+    let row_line = csv_line(summary_csv_row(&path, set_values, s, &metrics)?);
     let header_line = csv_line(&header);
-    let row_line = csv_line(&row);
 
     let path = match target {
         SummaryCsvTarget::Stdout => {
+            use std::sync::atomic::Ordering;
             let err = |source| ReportError::Write {
                 path: target.path(),
                 source,
             };
+            let first = !STDOUT_HEADER_DONE.swap(true, Ordering::Relaxed);
+            let bytes = if first {
+                [header_line, row_line].concat()
+            } else {
+                row_line
+            };
             let mut out = io::stdout().lock();
-            return match out
-                .write_all(&[header_line, row_line].concat())
-                .and_then(|()| out.flush())
-            {
+            return match out.write_all(&bytes).and_then(|()| out.flush()) {
                 // A reader that went away (`| head`) is not an error.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
                 r => r.map_err(err),
@@ -587,47 +740,83 @@ pub fn append_summary_csv(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(write_err)?;
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(write_err)?;
-    match file.lock() {
-        // Some file systems do not do locks; appends are still atomic per line there.
-        Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
-        r => r.map_err(write_err)?,
-    }
-    let existing_len = file.metadata().map_err(read_err)?.len();
-    let bytes = if existing_len == 0 {
-        [header_line, row_line].concat()
-    } else {
-        // Reads start at offset 0 even in append mode; only the first record is parsed.
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&file);
-        let mut first = csv::ByteRecord::new();
-        reader
-            .read_byte_record(&mut first)
-            .map_err(|e| read_err(e.into()))?;
-        if first.iter().ne(header.iter().map(String::as_bytes)) {
-            let existing = first
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect::<Vec<_>>()
-                .join(",");
-            return Err(ReportError::HeaderMismatch {
-                path: path.clone(),
-                existing,
-                expected: header.join(","),
-            });
+    loop {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(write_err)?;
+        match file.lock() {
+            // Some file systems do not do locks.
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+            r => r.map_err(write_err)?,
         }
-        row_line
-    };
-    file.write_all(&bytes).map_err(write_err)?;
-    // Dropping the file releases the lock.
-    Ok(())
+        // Another run replaced the file while this one waited for the lock: start over on
+        // the new file.
+        if !is_current(&file, path).map_err(read_err)? {
+            continue;
+        }
+        let mut existing = Vec::new();
+        io::Read::read_to_end(&mut &file, &mut existing).map_err(read_err)?;
+        check_existing(path, &existing, &header)?;
+        if existing.is_empty() {
+            existing.extend_from_slice(&header_line);
+        }
+        existing.extend_from_slice(&row_line);
+        write_atomic(path, |w| w.write_all(&existing))?;
+        // Dropping the file releases the lock (on the replaced file: the next run sees that
+        // and reopens).
+        return Ok(());
+    }
+}
+
+/// FNV-1a (64 bits) of a file's bytes, streamed, as 16 lowercase hex digits, with the file's
+/// length: the checksum of `manifest.json` (and of a shard's partial result).
+pub fn fnv1a64_file(path: &Path) -> io::Result<(u64, String)> {
+    let mut file = File::open(path)?;
+    let mut h = Fnv1a64::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut len = 0u64;
+    loop {
+        let n = io::Read::read(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((len, h.hex()))
+}
+
+/// FNV-1a, 64 bits: offset basis 0xcbf29ce484222325, prime 0x100000001b3, one byte at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv1a64(u64);
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fnv1a64 {
+    /// The empty hash.
+    pub fn new() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// Adds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// The hash as 16 lowercase hex digits.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
 
 #[cfg(test)]
@@ -921,15 +1110,18 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
-        assert_eq!(
-            lines[0],
-            "scenario,scenario_hash,seed,paths,set.slashing.rate,slashed_fraction.mean,\
-             slashed_fraction.var_0.9,slashed_fraction.es_0.9,slashed_fraction.var_0.95,slashed_fraction.es_0.95,\
-             slashed_fraction.var_0.99,slashed_fraction.es_0.99,slashed_fraction.var_0.995,slashed_fraction.es_0.995,\
-             slashed_fraction.var_0.999,slashed_fraction.es_0.999"
+        let mut expected = String::from(
+            "scenario,scenario_hash,seed,paths,slashing.rate,slashed_fraction.mean,\
+             slashed_fraction.mean_lo,slashed_fraction.mean_hi,slashed_fraction.prob_loss",
         );
+        for l in ["0.95", "0.99", "0.999"] {
+            for c in ["var", "var_lo", "var_hi", "es", "es_lo", "es_hi"] {
+                expected.push_str(&format!(",slashed_fraction.{c}_{l}"));
+            }
+        }
+        assert_eq!(lines[0], expected);
         assert!(
-            lines[1].starts_with("baseline,abc123,42,1000,0.01,0.5005,0.9,"),
+            lines[1].starts_with("baseline,abc123,42,1000,0.01,0.5005,"),
             "{}",
             lines[1]
         );
@@ -938,6 +1130,56 @@ mod tests {
             "{}",
             lines[2]
         );
+        assert_eq!(files_in(path.parent().unwrap()), ["summary.csv"]);
+    }
+
+    /// A file that does not end with a line break (a cut-short write) is refused, before and
+    /// at the append, and left as it was; the message says where it is torn and how to repair.
+    #[test]
+    fn summary_csv_refuses_a_torn_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.csv");
+        let target = SummaryCsvTarget::File(path.clone());
+        let s = summary();
+        append_summary_csv(&target, &[], &s, &["depeg"]).unwrap();
+        let complete = fs::read(&path).unwrap();
+        let mut torn = complete.clone();
+        torn.extend_from_slice(b"baseline,abc123,42,10");
+        fs::write(&path, &torn).unwrap();
+        let err = check_summary_csv(&target, &[], &["depeg"]).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ReportError::TornCsv { .. }), "{msg}");
+        assert!(
+            msg.contains(&format!("ends at byte {}", torn.len()))
+                && msg.contains(&format!("truncate -s {}", complete.len())),
+            "{msg}"
+        );
+        let err = append_summary_csv(&target, &[], &s, &["depeg"]).unwrap_err();
+        assert!(matches!(err, ReportError::TornCsv { .. }), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), torn);
+        // Repaired as the message says, it takes the next line.
+        fs::write(&path, &complete).unwrap();
+        append_summary_csv(&target, &[], &s, &["depeg"]).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 3);
+        assert_eq!(files_in(dir.path()), ["summary.csv"]);
+    }
+
+    /// A temporary being written is registered for removal on an interrupt, and unregistered
+    /// once renamed.
+    #[test]
+    fn temporaries_are_registered_while_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        let tmp = dir.path().join(format!("f.txt.tmp-{}", std::process::id()));
+        write_atomic(&path, |w| {
+            assert!(cleanup_list().contains(&tmp));
+            w.write_all(b"x")
+        })
+        .unwrap();
+        assert!(!cleanup_list().contains(&tmp));
+        let _ = write_atomic(&path, |_| Err(io::Error::other("no")));
+        assert!(!cleanup_list().contains(&tmp));
+        assert_eq!(files_in(dir.path()), ["f.txt"]);
     }
 
     #[test]
@@ -952,10 +1194,22 @@ mod tests {
         let msg = err.to_string();
         assert!(matches!(err, ReportError::HeaderMismatch { .. }));
         assert!(
-            msg.contains("summary.csv") && msg.contains("set.a") && msg.contains("set.b"),
+            msg.contains("summary.csv")
+                && msg.contains(",a,")
+                && msg.contains(",b,")
+                && msg.contains("write to a new file")
+                && msg.contains("its parameter columns are [a], this run's --set keys are [b]"),
             "{msg}"
         );
         assert_eq!(fs::read(&path).unwrap(), before);
+        // A file of the earlier schema (`set.KEY` columns) is named as such.
+        fs::write(
+            &path,
+            "scenario,scenario_hash,seed,paths,set.a,depeg.mean\n",
+        )
+        .unwrap();
+        let err = append_summary_csv(&target, &sets(&[("a", "1")]), &s, &["depeg"]).unwrap_err();
+        assert!(err.to_string().contains("of an earlier version"), "{err}");
     }
 
     #[test]
@@ -968,7 +1222,7 @@ mod tests {
         append_summary_csv(&target, &[], &s, &[]).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("scenario,scenario_hash,seed,paths,slashed_fraction.mean,"));
-        assert!(text.lines().next().unwrap().ends_with("depeg.es_0.999"));
+        assert!(text.lines().next().unwrap().ends_with("depeg.es_hi_0.999"));
         assert_eq!(text.lines().count(), 2);
         let err = append_summary_csv(&target, &[], &s, &["nope"]).unwrap_err();
         assert!(err.to_string().contains("`nope`"), "{err}");

@@ -1308,7 +1308,13 @@ impl<'m> PathKernel<'m> {
     /// a new one): every event applied and one row per step. Costs time and memory; meant for
     /// replaying single paths ([`crate::replay`]).
     pub fn attach_trace(&mut self) {
-        self.trace = Some(Box::new(TraceRecorder::new()));
+        self.attach_recorder(TraceRecorder::new());
+    }
+
+    /// Attaches `recorder` (e.g. one that streams its step rows,
+    /// [`TraceRecorder::streaming`]) in place of any other.
+    pub fn attach_recorder(&mut self, recorder: TraceRecorder) {
+        self.trace = Some(Box::new(recorder));
     }
 
     /// Stops recording; returns the recorder with the last path's trace (None if none was

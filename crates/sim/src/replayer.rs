@@ -40,6 +40,7 @@
 //! ```
 
 use std::fmt::Write as _;
+use std::sync::mpsc::SyncSender;
 
 use lrtsim_scenario::Model;
 
@@ -47,7 +48,7 @@ use crate::importance::ResolvedTilt;
 use crate::kernel::PathKernel;
 use crate::outputs::Layout;
 use crate::stream::path_rng;
-use crate::trace::{TraceEvent, TraceStep, num, pct};
+use crate::trace::{StepDigest, TraceEvent, TraceRecorder, TraceStep, num, pct};
 
 /// Why a path cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,8 +95,11 @@ pub struct Replay {
     pub tilt_method: Option<String>,
     /// Every event applied, in time order.
     pub events: Vec<TraceEvent>,
-    /// One row per step, in step order.
+    /// One row per step, in step order (empty when the rows were streamed,
+    /// [`Replayer::replay_streaming`]).
     pub steps: Vec<TraceStep>,
+    /// What the summary needs from the step rows (kept also when they were streamed).
+    pub digest: StepDigest,
 }
 
 /// Replays paths of one model, with the tilt resolved once.
@@ -140,6 +144,23 @@ impl<'m> Replayer<'m> {
     /// the weight, and once with a trace recorder attached (whose hooks only read the state,
     /// so it takes the same course).
     pub fn replay(&mut self, path: u64) -> Result<Replay, ReplayError> {
+        self.replay_with(path, TraceRecorder::new())
+    }
+
+    /// [`replay`](Self::replay), with each step row sent to `rows` as the step ends instead of
+    /// kept in [`Replay::steps`] (which stays empty; [`Replay::digest`] has what the summary
+    /// needs): memory does not grow with the number of steps when the receiver writes the rows
+    /// out as they come (e.g. on another thread, through a bounded channel). If the receiver
+    /// goes away the path still completes and later rows are dropped.
+    pub fn replay_streaming(
+        &mut self,
+        path: u64,
+        rows: SyncSender<TraceStep>,
+    ) -> Result<Replay, ReplayError> {
+        self.replay_with(path, TraceRecorder::streaming(rows))
+    }
+
+    fn replay_with(&mut self, path: u64, recorder: TraceRecorder) -> Result<Replay, ReplayError> {
         let m = self.model;
         if path >= m.paths {
             return Err(ReplayError::PathOutOfRange {
@@ -152,7 +173,7 @@ impl<'m> Replayer<'m> {
             .run_path(&mut path_rng(m.seed, path), &mut self.row);
         let row = self.row.clone();
         let weight = self.tilt.is_some().then(|| self.kernel.weight());
-        self.kernel.attach_trace();
+        self.kernel.attach_recorder(recorder);
         self.kernel
             .run_path(&mut path_rng(m.seed, path), &mut self.row);
         debug_assert!(
@@ -161,11 +182,9 @@ impl<'m> Replayer<'m> {
                 .all(|(a, b)| a.to_bits() == b.to_bits()),
             "the trace hooks changed path {path}'s row"
         );
-        let (events, steps) = self
-            .kernel
-            .detach_trace()
-            .expect("a recorder was attached")
-            .into_parts();
+        let recorder = self.kernel.detach_trace().expect("a recorder was attached");
+        let digest = recorder.digest().clone();
+        let (events, steps) = recorder.into_parts();
         Ok(Replay {
             scenario: m.name.clone(),
             seed: m.seed,
@@ -180,6 +199,7 @@ impl<'m> Replayer<'m> {
             tilt_method: self.tilt.as_ref().map(|t| t.method.clone()),
             events,
             steps,
+            digest,
         })
     }
 }
@@ -196,6 +216,34 @@ pub fn replay(model: &Model, path: u64) -> Result<Replay, ReplayError> {
         });
     }
     Replayer::new(model).replay(path)
+}
+
+/// Writes `trace.csv` from step rows as they come (e.g. from a channel fed by
+/// [`Replayer::replay_streaming`]): the header of the first row's
+/// [`columns`](TraceStep::columns), then one line per row; nothing without rows.
+pub fn write_trace_csv<S: std::borrow::Borrow<TraceStep>>(
+    w: &mut dyn std::io::Write,
+    rows: impl IntoIterator<Item = S>,
+) -> std::io::Result<()> {
+    let mut line = String::new();
+    for (k, row) in rows.into_iter().enumerate() {
+        let columns = row.borrow().columns();
+        if k == 0 {
+            let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+            w.write_all(names.join(",").as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+        line.clear();
+        for (i, (_, v)) in columns.into_iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            let _ = write!(line, "{v}");
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// A number of days: "1 day", "0.25 days".
@@ -265,21 +313,19 @@ impl Replay {
         out
     }
 
-    /// `trace.csv`: one row per step ([`TraceStep::columns`] gives the header).
+    /// `trace.csv`: one row per step ([`TraceStep::columns`] gives the header). Builds the
+    /// whole text in memory; [`write_trace_csv`](Self::write_trace_csv) streams it.
     pub fn trace_csv(&self) -> String {
-        let mut out = String::new();
-        let Some(first) = self.steps.first() else {
-            return out;
-        };
-        let names: Vec<&str> = first.columns().iter().map(|c| c.0).collect();
-        out.push_str(&names.join(","));
-        out.push('\n');
-        for s in &self.steps {
-            let values: Vec<String> = s.columns().iter().map(|c| c.1.to_string()).collect();
-            out.push_str(&values.join(","));
-            out.push('\n');
-        }
-        out
+        let mut out = Vec::new();
+        self.write_trace_csv(&mut out)
+            .expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("the trace is ASCII")
+    }
+
+    /// Writes `trace.csv` row by row to `w` (byte for byte [`trace_csv`](Self::trace_csv)),
+    /// without holding the text in memory.
+    pub fn write_trace_csv(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write_trace_csv(w, &self.steps)
     }
 
     /// `summary.txt`: the path in plain words — the run it belongs to, its weight, its
@@ -294,7 +340,7 @@ impl Replay {
     }
 
     fn horizon_days(&self) -> f64 {
-        self.steps.last().map_or(0.0, |s| s.day)
+        self.digest.last_day
     }
 
     fn write_header(&self, out: &mut String) {
@@ -305,7 +351,7 @@ impl Replay {
             self.scenario,
             self.seed,
             self.paths,
-            self.steps.len(),
+            self.digest.steps,
             days(self.step_days),
             days(self.horizon_days())
         );
@@ -498,18 +544,15 @@ impl Replay {
 
     fn write_notable(&self, out: &mut String) {
         let _ = writeln!(out, "Notable points");
+        let d = &self.digest;
         let mut lines: Vec<String> = Vec::new();
         let at = |s: &TraceStep| format!("at the end of day {} (step {})", num(s.day), s.step);
         // Lowest NAV: after an event or at a step's end.
-        let low_step = self
-            .steps
-            .iter()
-            .min_by(|a, b| a.nav_per_lrt.total_cmp(&b.nav_per_lrt));
         let low_event = self
             .events
             .iter()
             .min_by(|a, b| a.nav_per_lrt.total_cmp(&b.nav_per_lrt));
-        match (low_step, low_event) {
+        match (&d.lowest_nav, low_event) {
             (Some(s), Some(e)) if e.nav_per_lrt < s.nav_per_lrt => lines.push(format!(
                 "lowest NAV per LRT: {} right after the {} {} on day {}",
                 num(e.nav_per_lrt),
@@ -538,12 +581,7 @@ impl Replay {
                 num(e.day)
             ));
         }
-        if let Some(s) = self
-            .steps
-            .iter()
-            .filter(|s| s.slashed_eth > 0.0)
-            .max_by(|a, b| a.slashed_eth.total_cmp(&b.slashed_eth))
-        {
+        if let Some(s) = &d.most_slashed {
             lines.push(format!(
                 "most ETH slashed in one step: {} ETH in step {} (days {} to {})",
                 num(s.slashed_eth),
@@ -552,16 +590,9 @@ impl Replay {
                 num(s.day)
             ));
         }
-        let red: Vec<(&TraceStep, &crate::trace::StepRedemption)> = self
-            .steps
-            .iter()
-            .filter_map(|s| s.redemption.as_ref().map(|r| (s, r)))
-            .collect();
-        if let Some((s, r)) = red
-            .iter()
-            .filter(|(_, r)| r.queue_eth > 0.0)
-            .max_by(|a, b| a.1.queue_eth.total_cmp(&b.1.queue_eth))
-        {
+        let red = |s: &TraceStep| s.redemption.expect("a row with [withdrawals]");
+        if let Some(s) = &d.longest_queue {
+            let r = red(s);
             lines.push(format!(
                 "longest front-door queue: {} ETH ({} LRT) {}",
                 num(r.queue_eth),
@@ -569,35 +600,22 @@ impl Replay {
                 at(s)
             ));
         }
-        if let Some((s, r)) = red
-            .iter()
-            .min_by(|a, b| a.1.liquid_eth.total_cmp(&b.1.liquid_eth))
-        {
+        if let Some(s) = &d.least_liquid {
             lines.push(format!(
                 "least liquid ETH (buffer): {} ETH {}",
-                num(r.liquid_eth),
+                num(red(s).liquid_eth),
                 at(s)
             ));
         }
-        if let Some((s, r)) = red
-            .iter()
-            .max_by(|a, b| a.1.network_queue_eth.total_cmp(&b.1.network_queue_eth))
-        {
+        if let Some(s) = &d.longest_network_queue {
             lines.push(format!(
                 "longest network exit queue: {} ETH {}",
-                num(r.network_queue_eth),
+                num(red(s).network_queue_eth),
                 at(s)
             ));
         }
-        let mk: Vec<(&TraceStep, &crate::trace::StepMarket)> = self
-            .steps
-            .iter()
-            .filter_map(|s| s.market.as_ref().map(|m| (s, m)))
-            .collect();
-        if let Some((s, m)) = mk
-            .iter()
-            .min_by(|a, b| a.1.price_eth.total_cmp(&b.1.price_eth))
-        {
+        if let Some(s) = &d.lowest_price {
+            let m = s.market.expect("a row with [market]");
             lines.push(format!(
                 "lowest market price: {} ETH per LRT {} (discount {})",
                 num(m.price_eth),
@@ -605,55 +623,40 @@ impl Replay {
                 pct(m.discount)
             ));
         }
-        if let Some((_, last)) = mk.last()
-            && last.max_discount > 0.0
-            && let Some((s, _)) = mk.iter().find(|(_, m)| m.max_discount >= last.max_discount)
+        if let Some(last) = d.last_max_discount
+            && last > 0.0
+            && let Some(s) = &d.deepest_discount
         {
             lines.push(format!(
                 "deepest discount at a step's low: {} in step {} (days {} to {})",
-                pct(last.max_discount),
+                pct(last),
                 s.step,
                 num(s.day - self.step_days),
                 num(s.day)
             ));
         }
-        let lend: Vec<(&TraceStep, &crate::trace::StepLending)> = self
-            .steps
-            .iter()
-            .filter_map(|s| s.lending.as_ref().map(|l| (s, l)))
-            .collect();
-        if let Some((s, _)) = lend.iter().find(|(_, l)| l.liquidated_lrt > 0.0) {
-            let total = lend.last().map_or(0.0, |(_, l)| l.liquidated_lrt);
+        if let Some(s) = &d.first_liquidation {
             lines.push(format!(
                 "first liquidation: in step {} (days {} to {}); {} LRT seized by the horizon",
                 s.step,
                 num(s.day - self.step_days),
                 num(s.day),
-                num(total)
+                num(d.last_liquidated_lrt)
             ));
-        } else if !lend.is_empty() {
+        } else if d.lending {
             lines.push("no liquidation".to_string());
         }
-        if let Some((s, l)) = lend.iter().find(|(_, l)| l.bad_debt_eth > 0.0) {
+        if let Some(s) = &d.first_bad_debt {
             lines.push(format!(
                 "first bad debt written off: {} ETH {}",
-                num(l.bad_debt_eth),
+                num(s.lending.expect("a row with [lending]").bad_debt_eth),
                 at(s)
             ));
         }
-        let wf: Vec<(&TraceStep, &crate::trace::StepWaterfall)> = self
-            .steps
-            .iter()
-            .filter_map(|s| s.waterfall.as_ref().map(|w| (s, w)))
-            .collect();
-        if let Some((s, w)) = wf
-            .iter()
-            .filter(|(_, w)| w.reserve_paid_eth > 0.0)
-            .min_by(|a, b| a.1.reserves_eth.total_cmp(&b.1.reserves_eth))
-        {
+        if let Some(s) = &d.lowest_reserves {
             lines.push(format!(
                 "reserves at their lowest: {} ETH {}",
-                num(w.reserves_eth),
+                num(s.waterfall.expect("a row with a waterfall").reserves_eth),
                 at(s)
             ));
         }

@@ -19,6 +19,7 @@
 //! final accrual, so its NAV is the path's, `1 + nav_return`, to rounding.
 
 use std::fmt;
+use std::sync::mpsc::SyncSender;
 
 use lrtsim_scenario::Model;
 use lrtsim_scenario::spec::{ExploitKind, IncidentKind};
@@ -315,12 +316,28 @@ pub struct TraceRecorder {
     pub(crate) facts: EventFacts,
     events_in_step: u32,
     slashed_at_last_step: f64,
+    /// What the path's summary needs from its steps, kept as they come.
+    digest: StepDigest,
+    /// Where step rows go instead of `steps`, when streamed ([`TraceRecorder::streaming`]).
+    stream: Option<SyncSender<TraceStep>>,
+    /// The stream's receiver went away: later rows are dropped.
+    stream_closed: bool,
 }
 
 impl TraceRecorder {
     /// An empty recorder.
     pub fn new() -> Self {
         TraceRecorder::default()
+    }
+
+    /// A recorder that sends each step row to `rows` as the step ends instead of keeping it
+    /// (its [`steps`](Self::steps) stay empty; the [`digest`](Self::digest) still sees every
+    /// row). If the receiver goes away, later rows are dropped.
+    pub fn streaming(rows: SyncSender<TraceStep>) -> Self {
+        TraceRecorder {
+            stream: Some(rows),
+            ..TraceRecorder::default()
+        }
     }
 
     /// Forgets the trace (a new path starts).
@@ -330,6 +347,12 @@ impl TraceRecorder {
         self.facts.clear();
         self.events_in_step = 0;
         self.slashed_at_last_step = 0.0;
+        self.digest = StepDigest::default();
+    }
+
+    /// What the summary needs from the steps recorded (or streamed) so far.
+    pub fn digest(&self) -> &StepDigest {
+        &self.digest
     }
 
     /// The events applied so far, in the order they were applied (time order).
@@ -371,8 +394,145 @@ impl TraceRecorder {
         row.events = std::mem::take(&mut self.events_in_step);
         row.slashed_eth = row.slashed_eth_cum - self.slashed_at_last_step;
         self.slashed_at_last_step = row.slashed_eth_cum;
-        self.steps.push(row);
+        self.digest.add(&row);
+        match &self.stream {
+            None => self.steps.push(row),
+            Some(_) if self.stream_closed => {}
+            Some(tx) => {
+                if tx.send(row).is_err() {
+                    self.stream_closed = true;
+                }
+            }
+        }
     }
+}
+
+/// What a path's summary ("Notable points") needs from its step rows, accumulated one row at
+/// a time, so that a streamed trace need not be kept in memory. Ties resolve as
+/// `Iterator::min_by` (the first minimum) and `Iterator::max_by` (the last maximum) do, with
+/// `f64::total_cmp`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepDigest {
+    /// Rows seen.
+    pub steps: u64,
+    /// The last row's day (the horizon; 0 without rows).
+    pub last_day: f64,
+    /// The row of the lowest NAV per LRT (first minimum).
+    pub lowest_nav: Option<TraceStep>,
+    /// Among rows with ETH slashed, the row of the most (last maximum).
+    pub most_slashed: Option<TraceStep>,
+    /// Among rows with a front-door queue, the row of the longest (last maximum).
+    pub longest_queue: Option<TraceStep>,
+    /// The row of the least liquid ETH (first minimum), with `[withdrawals]`.
+    pub least_liquid: Option<TraceStep>,
+    /// The row of the longest network exit queue (last maximum), with `[withdrawals]`.
+    pub longest_network_queue: Option<TraceStep>,
+    /// The row of the lowest market price (first minimum), with `[market]`.
+    pub lowest_price: Option<TraceStep>,
+    /// The first row at which the running maximum discount reached its final value.
+    pub deepest_discount: Option<TraceStep>,
+    /// The last row's running maximum discount, with `[market]`.
+    pub last_max_discount: Option<f64>,
+    /// Whether rows have a lending part.
+    pub lending: bool,
+    /// The first row with collateral liquidated.
+    pub first_liquidation: Option<TraceStep>,
+    /// LRT liquidated by the last row.
+    pub last_liquidated_lrt: f64,
+    /// The first row with bad debt written off.
+    pub first_bad_debt: Option<TraceStep>,
+    /// Among rows after a reserve paid out, the row of the lowest reserves (first minimum).
+    pub lowest_reserves: Option<TraceStep>,
+}
+
+impl StepDigest {
+    /// The digest of `rows`, in order.
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a TraceStep>) -> Self {
+        let mut d = StepDigest::default();
+        for r in rows {
+            d.add(r);
+        }
+        d
+    }
+
+    /// Adds the next row.
+    pub fn add(&mut self, s: &TraceStep) {
+        use std::cmp::Ordering::Less;
+        // `slot` takes `s` if empty or if `better(s, current)`.
+        fn keep(
+            slot: &mut Option<TraceStep>,
+            s: &TraceStep,
+            better: impl Fn(&TraceStep, &TraceStep) -> bool,
+        ) {
+            if slot.as_ref().is_none_or(|cur| better(s, cur)) {
+                *slot = Some(s.clone());
+            }
+        }
+        self.steps += 1;
+        self.last_day = s.day;
+        keep(&mut self.lowest_nav, s, |a, b| {
+            a.nav_per_lrt.total_cmp(&b.nav_per_lrt) == Less
+        });
+        if s.slashed_eth > 0.0 {
+            keep(&mut self.most_slashed, s, |a, b| {
+                a.slashed_eth.total_cmp(&b.slashed_eth) != Less
+            });
+        }
+        if let Some(r) = &s.redemption {
+            if r.queue_eth > 0.0 {
+                keep(&mut self.longest_queue, s, |a, b| {
+                    q(a).queue_eth.total_cmp(&q(b).queue_eth) != Less
+                });
+            }
+            keep(&mut self.least_liquid, s, |a, b| {
+                q(a).liquid_eth.total_cmp(&q(b).liquid_eth) == Less
+            });
+            keep(&mut self.longest_network_queue, s, |a, b| {
+                q(a).network_queue_eth.total_cmp(&q(b).network_queue_eth) != Less
+            });
+        }
+        if let Some(m) = &s.market {
+            keep(&mut self.lowest_price, s, |a, b| {
+                mk(a).price_eth.total_cmp(&mk(b).price_eth) == Less
+            });
+            keep(&mut self.deepest_discount, s, |a, b| {
+                mk(a).max_discount > mk(b).max_discount
+            });
+            self.last_max_discount = Some(m.max_discount);
+        }
+        if let Some(l) = &s.lending {
+            self.lending = true;
+            self.last_liquidated_lrt = l.liquidated_lrt;
+            if l.liquidated_lrt > 0.0 && self.first_liquidation.is_none() {
+                self.first_liquidation = Some(s.clone());
+            }
+            if l.bad_debt_eth > 0.0 && self.first_bad_debt.is_none() {
+                self.first_bad_debt = Some(s.clone());
+            }
+        }
+        if let Some(w) = &s.waterfall
+            && w.reserve_paid_eth > 0.0
+        {
+            keep(&mut self.lowest_reserves, s, |a, b| {
+                wf(a).reserves_eth.total_cmp(&wf(b).reserves_eth) == Less
+            });
+        }
+    }
+}
+
+/// The redemption part of a row known to have one.
+fn q(s: &TraceStep) -> &StepRedemption {
+    s.redemption.as_ref().expect("a row with [withdrawals]")
+}
+
+/// The market part of a row known to have one.
+fn mk(s: &TraceStep) -> &StepMarket {
+    s.market.as_ref().expect("a row with [market]")
+}
+
+/// The waterfall part of a row known to have one.
+fn wf(s: &TraceStep) -> &StepWaterfall {
+    s.waterfall.as_ref().expect("a row with a waterfall")
 }
 
 /// Hits listed by name in a detail before "and N more".
