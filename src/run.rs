@@ -25,6 +25,8 @@ const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
 const REDEMPTION_HEADLINE: [&str; 3] = ["redeem_days_t0", "redeem_days_stress", "peak_queue_days"];
 /// Added to the headline for scenarios with `[market]`.
 const MARKET_HEADLINE: [&str; 2] = ["max_discount", "forced_sale_loss"];
+/// Added to the stdout table (not to the summary CSV) for scenarios with `[lending]`.
+const LENDING_TABLE: [&str; 3] = ["liquidated_share", "bad_debt_share", "looper_equity_loss"];
 /// Percentiles of price / NAV in `price_paths.csv`.
 const PRICE_PERCENTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
@@ -38,6 +40,17 @@ pub fn headline(model: &Model) -> Vec<&'static str> {
         h.extend(MARKET_HEADLINE);
     }
     h
+}
+
+/// The rows of the stdout table of `model`, following its sections: the slashing metrics,
+/// then the redemption metrics with `[withdrawals]`, the market metrics with `[market]` and
+/// the lending metrics with `[lending]`.
+pub fn table_rows(model: &Model) -> Vec<&'static str> {
+    let mut rows = headline(model);
+    if model.lending.is_some() {
+        rows.extend(LENDING_TABLE);
+    }
+    rows
 }
 
 /// Bad input (scenario, arguments): exit code 2.
@@ -210,7 +223,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             lrtsim_report::append_summary_csv(t, &set_values, &summary, &headline(model))?;
         }
         if args.stdout.format == Format::Table {
-            print_stdout(&lrtsim_report::render_table(&summary, &headline(model)))?;
+            print_stdout(&lrtsim_report::render_table(&summary, &table_rows(model)))?;
         }
         summaries.push(summary);
     }

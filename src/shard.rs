@@ -740,7 +740,10 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         );
     }
     match args.stdout.format {
-        Format::Table => print_stdout(&lrtsim_report::render_table(&summary, &head))?,
+        Format::Table => print_stdout(&lrtsim_report::render_table(
+            &summary,
+            &crate::run::table_rows(&model),
+        ))?,
         Format::Json => print_stdout(&serde_json::to_string_pretty(&summary)?)?,
     }
     Ok(())
