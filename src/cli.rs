@@ -33,12 +33,12 @@ pub enum Command {
     Replay(ReplayArgs),
 }
 
-/// Overrides shared by `run` and `validate`.
+/// Overrides shared by the commands that load a scenario.
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// Override a scenario field before validation: a dotted path into the TOML, array
     /// entries by name (e.g. `--set avs.eigenda.reward_apr=0.02`,
-    /// `--set simulation.paths=100000`). Repeatable; applied to every scenario.
+    /// `--set simulation.paths=100000`). Repeatable; a later --set of the same key wins.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }
@@ -46,7 +46,7 @@ pub struct SetArgs {
 /// `lrtsim validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Scenario files (TOML).
+    /// Scenario files (TOML); every --set applies to each.
     #[arg(required = true, value_name = "SCENARIO")]
     pub scenarios: Vec<PathBuf>,
     #[command(flatten)]
@@ -101,7 +101,8 @@ pub struct StdoutArgs {
 /// `lrtsim run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario files (TOML); all are validated before any runs.
+    /// Scenario files (TOML); all are validated before any runs, and every --set applies to
+    /// each.
     #[arg(required = true, value_name = "SCENARIO")]
     pub scenarios: Vec<PathBuf>,
     #[command(flatten)]
@@ -175,7 +176,8 @@ pub struct ReplayArgs {
 /// `lrtsim sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// The scenario file to sweep.
+    /// The scenario file to sweep (one); --set values hold at every point, --grid, --zip and
+    /// --seeds vary.
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
     #[command(flatten)]

@@ -30,6 +30,8 @@ const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
 const REDEMPTION_HEADLINE: [&str; 3] = ["redeem_days_t0", "redeem_days_stress", "peak_queue_days"];
 /// Added to the headline for scenarios with `[market]`.
 const MARKET_HEADLINE: [&str; 2] = ["max_discount", "forced_sale_loss"];
+/// Added to the stdout table (not to the summary CSV) for scenarios with `[lending]`.
+const LENDING_TABLE: [&str; 3] = ["liquidated_share", "bad_debt_share", "looper_equity_loss"];
 /// Percentiles of price / NAV in `price_paths.csv`.
 const PRICE_PERCENTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
@@ -43,6 +45,17 @@ pub fn headline(model: &Model) -> Vec<&'static str> {
         h.extend(MARKET_HEADLINE);
     }
     h
+}
+
+/// The rows of the stdout table of `model`, following its sections: the slashing metrics,
+/// then the redemption metrics with `[withdrawals]`, the market metrics with `[market]` and
+/// the lending metrics with `[lending]`.
+pub fn table_rows(model: &Model) -> Vec<&'static str> {
+    let mut rows = headline(model);
+    if model.lending.is_some() {
+        rows.extend(LENDING_TABLE);
+    }
+    rows
 }
 
 /// Bad input (scenario, arguments): exit code 2.
@@ -240,7 +253,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         // `--summary-csv -` makes stdout the CSV alone.
         if args.stdout.format == Format::Table && summary_target != Some(SummaryCsvTarget::Stdout) {
-            print_stdout(&lrtsim_report::render_table(&summary, &headline(model)))?;
+            print_stdout(&lrtsim_report::render_table(&summary, &table_rows(model)))?;
         }
         summaries.push(summary);
     }
@@ -423,6 +436,71 @@ pub fn wait_plan(layout: &Layout) -> Vec<(&'static str, usize, usize)> {
     .collect()
 }
 
+/// The widest `{per_sec:0}` of the progress line that [`progress_style`] plans for (a
+/// rate below 100 M paths/s).
+const PER_SEC_WIDTH: usize = "99,999,999/s".len();
+/// The widest `{eta}` it plans for (`{eta}` is a rounded number and one unit letter).
+const ETA_WIDTH: usize = "9999y".len();
+
+/// The progress line for a terminal `width` columns wide and a run named `name` of `paths`
+/// paths, and its message (the name, shortened if it must be): the richest of a few layouts
+/// whose longest line fits in `width − 1` columns, so that it never wraps (indicatif pads the
+/// line with spaces to the terminal's width; a longer line wraps and every redraw adds a row).
+pub fn progress_style(width: usize, name: &str, paths: u64) -> (ProgressStyle, String) {
+    let (template, message) = progress_template(width, name, paths);
+    let style = ProgressStyle::with_template(&template)
+        .expect("valid template")
+        .progress_chars("=> ");
+    (style, message)
+}
+
+/// [`progress_style`]'s template and message.
+fn progress_template(width: usize, name: &str, paths: u64) -> (String, String) {
+    let budget = width.saturating_sub(1);
+    // "P/N paths" with P and N at most as wide as N with its thousands separators.
+    let count = 2 * indicatif::HumanCount(paths).to_string().len() + 1 + " paths".len();
+    let name_len = name.chars().count();
+    // Full: name [bar] count  rate  ETA eta, with a bar of 10 to 30 columns.
+    let fixed = name_len + " [] ".len() + count + 2 + PER_SEC_WIDTH + "  ETA ".len() + ETA_WIDTH;
+    if budget >= fixed + 10 {
+        let bar = (budget - fixed).min(30);
+        let template = format!(
+            "{{msg}} [{{bar:{bar}}}] {{human_pos}}/{{human_len}} paths  {{per_sec:0}}  ETA {{eta}}"
+        );
+        return (template, name.to_string());
+    }
+    // Without the rate.
+    let fixed = name_len + " [] ".len() + count + "  ETA ".len() + ETA_WIDTH;
+    if budget >= fixed + 10 {
+        let bar = (budget - fixed).min(30);
+        let template =
+            format!("{{msg}} [{{bar:{bar}}}] {{human_pos}}/{{human_len}} paths  ETA {{eta}}");
+        return (template, name.to_string());
+    }
+    // No bar, no rate: name count  ETA eta.
+    let fixed = name_len + 1 + count + "  ETA ".len() + ETA_WIDTH;
+    if budget >= fixed {
+        let template = "{msg} {human_pos}/{human_len} paths  ETA {eta}".to_string();
+        return (template, name.to_string());
+    }
+    // The name, shortened to what is left, and the share done.
+    let tail = " 100%  ETA ".len() + ETA_WIDTH;
+    let room = budget.saturating_sub(tail);
+    let message = if name_len <= room {
+        name.to_string()
+    } else if room >= 2 {
+        let mut short: String = name.chars().take(room - 1).collect();
+        short.push('…');
+        short
+    } else {
+        String::new()
+    };
+    if budget >= tail {
+        return ("{msg} {percent:>3}%  ETA {eta}".to_string(), message);
+    }
+    ("{percent:>3}%".to_string(), String::new())
+}
+
 /// Runs one model's paths (only `chunks`, for a shard) with a progress bar on an attended
 /// stderr, accumulating the report as chunks finish.
 pub fn simulate(
@@ -433,14 +511,10 @@ pub fn simulate(
     let draw = !settings.quiet && std::io::stderr().is_terminal();
     let bar = if draw {
         let bar = ProgressBar::with_draw_target(Some(model.paths), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {human_pos}/{human_len} paths  {per_sec:0}  ETA {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_message(model.name.clone());
+        let width = console::Term::stderr().size().1;
+        let (style, message) = progress_style(usize::from(width), &model.name, model.paths);
+        bar.set_style(style);
+        bar.set_message(message);
         bar
     } else {
         ProgressBar::hidden()
@@ -878,6 +952,146 @@ mod tests {
                 values,
                 &DEFAULT_LEVELS,
             )],
+        }
+    }
+
+    /// A terminal that records what indicatif writes (for the progress line's width).
+    #[derive(Debug)]
+    struct Recorder {
+        width: u16,
+        written: Mutex<String>,
+    }
+
+    impl indicatif::TermLike for Recorder {
+        fn width(&self) -> u16 {
+            self.width
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            lock(&self.written).push_str(s);
+            lock(&self.written).push('\n');
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            lock(&self.written).push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            lock(&self.written).clear();
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The progress line fits the terminal, whatever its width, the name and the path count:
+    /// as indicatif draws it now, and with the widest rate and ETA it plans for.
+    #[test]
+    fn the_progress_line_fits_the_terminal() {
+        let long = "a-scenario-with-a-very-long-name-that-goes-on-and-on-and-on";
+        for width in [8u16, 16, 24, 40, 60, 80, 100, 132, 200] {
+            for name in ["baseline", "market-oracle-cascade", long] {
+                for paths in [1_000u64, 200_000, 100_000_000, 100_000_000_000] {
+                    let (template, message) = progress_template(usize::from(width), name, paths);
+                    let budget = usize::from(width) - 1;
+                    let n = indicatif::HumanCount(paths).to_string();
+                    let bar = template.split("{bar:").nth(1).map(|s| {
+                        s[..s.find('}').expect("bar width")]
+                            .parse::<usize>()
+                            .expect("a number")
+                    });
+                    let mut worst = template
+                        .replace("{msg}", &message)
+                        .replace("{human_pos}", &n)
+                        .replace("{human_len}", &n)
+                        .replace("{per_sec:0}", "99,999,999/s")
+                        .replace("{eta}", "9999y")
+                        .replace("{percent:>3}", "100");
+                    if let Some(b) = bar {
+                        worst = worst.replace(&format!("{{bar:{b}}}"), &"=".repeat(b));
+                    }
+                    assert!(
+                        worst.chars().count() <= budget,
+                        "width {width}, {name}, {paths}: {worst:?} ({template:?})"
+                    );
+                    if width >= 80 && name != long && paths <= 100_000_000 {
+                        assert!(
+                            bar.is_some() && message == name,
+                            "width {width}: {template:?}"
+                        );
+                    }
+                    // As indicatif draws it.
+                    let term = std::sync::Arc::new(Recorder {
+                        width,
+                        written: Mutex::new(String::new()),
+                    });
+                    let target = ProgressDrawTarget::term_like(Box::new(ArcTerm(term.clone())));
+                    let pb = ProgressBar::with_draw_target(Some(paths), target);
+                    let (style, message) = progress_style(usize::from(width), name, paths);
+                    pb.set_style(style);
+                    pb.set_message(message);
+                    pb.set_position(paths / 3);
+                    pb.tick();
+                    let drawn = lock(&term.written).clone();
+                    // The rate of a test's instant progress is absurd: count it at its widest.
+                    let line: String = drawn
+                        .trim_end_matches(' ')
+                        .split(' ')
+                        .map(|w| if w.ends_with("/s") { "99,999,999/s" } else { w })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    assert!(
+                        !line.contains('\n') && line.chars().count() <= budget,
+                        "width {width}, {name}, {paths}: drew {line:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A shared [`Recorder`] as a draw target.
+    #[derive(Debug)]
+    struct ArcTerm(std::sync::Arc<Recorder>);
+
+    impl indicatif::TermLike for ArcTerm {
+        fn width(&self) -> u16 {
+            self.0.width()
+        }
+        fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_up(n)
+        }
+        fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_down(n)
+        }
+        fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_right(n)
+        }
+        fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_left(n)
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.0.write_line(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.write_str(s)
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.0.clear_line()
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            self.0.flush()
         }
     }
 

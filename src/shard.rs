@@ -742,7 +742,10 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     match args.stdout.format {
         // `--summary-csv -` makes stdout the CSV alone.
         _ if target == Some(lrtsim_report::SummaryCsvTarget::Stdout) => {}
-        Format::Table => print_stdout(&lrtsim_report::render_table(&summary, &head))?,
+        Format::Table => print_stdout(&lrtsim_report::render_table(
+            &summary,
+            &crate::run::table_rows(&model),
+        ))?,
         Format::Json => print_stdout(&serde_json::to_string_pretty(&summary)?)?,
     }
     Ok(())

@@ -2128,6 +2128,24 @@ fn leverage_loop_reports_lending_and_reserve_metrics() {
         "res",
     ]);
     r.ok();
+    // The stdout table follows the scenario's sections: slashing, redemptions, market, lending.
+    assert_eq!(
+        table_rows(&r.stdout),
+        [
+            "slashed_fraction",
+            "nav_loss",
+            "redeem_days_t0",
+            "redeem_days_stress",
+            "peak_queue_days",
+            "max_discount",
+            "forced_sale_loss",
+            "liquidated_share",
+            "bad_debt_share",
+            "looper_equity_loss"
+        ],
+        "{}",
+        r.stdout
+    );
     // After the redemption and market metrics: the lending block, then exploits and reserves.
     let s = fx.read_json("res/summary.json");
     let text = fx.read("res/summary.json");
