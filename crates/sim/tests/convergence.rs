@@ -216,8 +216,5 @@ fn every_shipped_scenario_with_a_market_lending_or_withdrawals_has_its_test() {
             missing.push(file);
         }
     }
-    assert!(
-        missing.is_empty(),
-        "no convergence test for {missing:?}"
-    );
+    assert!(missing.is_empty(), "no convergence test for {missing:?}");
 }

@@ -407,7 +407,10 @@ fn historical_presets_land_in_their_documented_ranges() {
     let low = (1.0 - median(column(&r, "max_discount"))) * nav;
     assert!((0.77..0.82).contains(&low), "rsETH low {low}");
     let p95 = quantile(column(&r, "max_discount"), 0.95);
-    assert!(p95 > 0.05, "rsETH's tail: the 95th percentile of the deepest discount {p95}");
+    assert!(
+        p95 > 0.05,
+        "rsETH's tail: the 95th percentile of the deepest discount {p95}"
+    );
     assert!(median(column(&r, "bad_debt_eth")) > 5_000.0);
 }
 
