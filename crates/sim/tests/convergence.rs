@@ -24,7 +24,8 @@ mod support;
 
 use support::convergence::{
     MIN_PATHS, PairedDifference, Unit, convergence, convergence_with, headline_convergence,
-    interval_gap, paired_difference, tolerance, var_interval, var_slack,
+    headline_tolerance_convergence, interval_gap, paired_difference, tolerance, var_interval,
+    var_slack,
 };
 
 /// Paths per run: `LRTSIM_CONVERGENCE_PATHS`, else [`MIN_PATHS`].
@@ -188,6 +189,40 @@ fn paired_statistics_on_known_data() {
     assert_eq!(Unit::of("slashed_eth.avs.eigenda"), Unit::Eth);
     assert_eq!(Unit::of("bad_debt_share"), Unit::Share);
     assert_eq!(Unit::of("depeg_over_500bps"), Unit::Share);
+}
+
+/// As [`assert_converges`], refining the market's tolerance ε at the shipped step.
+fn assert_converges_in_tolerance(file: &str) {
+    let c = headline_tolerance_convergence(file, paths());
+    println!("(tolerance: the step columns are ε, ε/2, ε/4)\n{c}");
+    assert!(c.passed(), "{}", c.failures().join("\n"));
+}
+
+#[test]
+fn steth_2022_converges_in_the_tolerance() {
+    assert_converges_in_tolerance("steth-2022.toml");
+}
+
+#[test]
+fn ezeth_2024_converges_in_the_tolerance() {
+    assert_converges_in_tolerance("ezeth-2024.toml");
+}
+
+#[test]
+fn rseth_2026_converges_in_the_tolerance() {
+    assert_converges_in_tolerance("rseth-2026.toml");
+}
+
+#[test]
+#[ignore = "issue 16: redeem_days_stress 4.42 / 4.38 / 4.22 days at ε, ε/2, ε/4 (2,000 paths) — the holders' divert and the instant buffer within the front door's sub-step"]
+fn leverage_loop_converges_in_the_tolerance() {
+    assert_converges_in_tolerance("leverage-loop.toml");
+}
+
+#[test]
+#[ignore = "issue 16: max_discount 0.359 / 0.360 / 0.378 at ε = 1e-3, 5e-4, 2.5e-4 (2,000 paths) — ~2 % more paths cascade through the arbitrageurs' capital at the finest ε"]
+fn market_oracle_cascade_converges_in_the_tolerance() {
+    assert_converges_in_tolerance("market-oracle-cascade.toml");
 }
 
 #[test]

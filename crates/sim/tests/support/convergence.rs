@@ -598,6 +598,32 @@ pub fn convergence_with(
 
 /// [`convergence`] on the [`HEADLINE_METRICS`] that scenario `file` has, with no overrides
 /// besides the paths.
+/// [`headline_convergence`] in the market's tolerance instead of the step: the runs keep the
+/// shipped step and divide `simulation.max_price_move_per_substep` by 1, 2 and 4 (the table's
+/// step column then still shows h, h/2, h/4: read them as ε, ε/2, ε/4).
+pub fn headline_tolerance_convergence(file: &str, paths: u64) -> Convergence {
+    let probe = load(file, &["simulation.paths=1".to_string()]);
+    let layout = Layout::new(&probe);
+    let metrics: Vec<&str> = HEADLINE_METRICS
+        .into_iter()
+        .filter(|name| MetricRef::find(&layout, name).is_some())
+        .collect();
+    let h = probe.step_days;
+    let eps = probe
+        .market
+        .as_ref()
+        .unwrap_or_else(|| panic!("{file} has no market"))
+        .max_price_move_per_substep;
+    convergence_with(file, paths, &[], &metrics, |step| {
+        let k = (h / step).round();
+        // The last `--set` of a key wins: back to the shipped step, the tolerance refined.
+        vec![
+            format!("simulation.step_days={h}"),
+            format!("simulation.max_price_move_per_substep={}", eps / k),
+        ]
+    })
+}
+
 pub fn headline_convergence(file: &str, paths: u64) -> Convergence {
     let probe = load(file, &["simulation.paths=1".to_string()]);
     let layout = Layout::new(&probe);
