@@ -602,12 +602,7 @@ pub fn convergence_with(
 /// shipped step and divide `simulation.max_price_move_per_substep` by 1, 2 and 4 (the table's
 /// step column then still shows h, h/2, h/4: read them as ε, ε/2, ε/4).
 pub fn headline_tolerance_convergence(file: &str, paths: u64) -> Convergence {
-    let probe = load(file, &["simulation.paths=1".to_string()]);
-    let layout = Layout::new(&probe);
-    let metrics: Vec<&str> = HEADLINE_METRICS
-        .into_iter()
-        .filter(|name| MetricRef::find(&layout, name).is_some())
-        .collect();
+    let (probe, metrics) = headline_metrics(file);
     let h = probe.step_days;
     let eps = probe
         .market
@@ -625,11 +620,17 @@ pub fn headline_tolerance_convergence(file: &str, paths: u64) -> Convergence {
 }
 
 pub fn headline_convergence(file: &str, paths: u64) -> Convergence {
+    let (_, metrics) = headline_metrics(file);
+    convergence(file, paths, &[], &metrics)
+}
+
+/// The scenario as shipped (one path) and the headline metrics it reports.
+fn headline_metrics(file: &str) -> (Model, Vec<&'static str>) {
     let probe = load(file, &["simulation.paths=1".to_string()]);
     let layout = Layout::new(&probe);
-    let metrics: Vec<&str> = HEADLINE_METRICS
+    let metrics = HEADLINE_METRICS
         .into_iter()
         .filter(|name| MetricRef::find(&layout, name).is_some())
         .collect();
-    convergence(file, paths, &[], &metrics)
+    (probe, metrics)
 }
