@@ -922,6 +922,10 @@ impl<'m> Market<'m> {
         self.twap_sample(t0);
         self.divert_held_lrt = 0.0;
         let mut before = 1.0 - self.ratio(nav);
+        if let Some(r) = front.as_deref_mut() {
+            // What the arbitrageurs read from now on: the wait posted at the sub-step's start.
+            r.refresh_posted(t0);
+        }
 
         // Sales of the flows in the sub-step, from holders: not the pool, the queue or
         // arbitrageurs. Sales at once (dumps) happen at the sub-step's start (sub-steps start
@@ -1066,12 +1070,6 @@ impl<'m> Market<'m> {
     /// [`Market::substep`]) — taking the buffer mid-sub-step moved leverage-loop's stressed
     /// holder's wait with the step (4.36 / 4.17 / 4.09 days at ¼, ⅛ and 1/16 day).
     fn arbitrage_within(&mut self, nav: f64, front: Option<&mut Redemption>) {
-        if front
-            .as_deref()
-            .is_some_and(|r| r.instant_capacity_eth() > 0.0)
-        {
-            return;
-        }
         self.arbs.defer_queue = true;
         self.arbitrage_now(nav, front);
         self.arbs.defer_queue = false;
@@ -1267,10 +1265,21 @@ impl ArbPrices {
     }
 }
 
-/// Arbitrage at NAV `nav` on `pool` (LRT in pool units at `rate`) up to the prices `prices`: arbitrageurs buy while the price is below what a redemption pays them
-/// net of their required return and premium — first what the buffer can redeem at once
-/// (capital comes back at once, so up to [`ARB_ROUNDS`] rounds), then through the queue (or
-/// to hold without a front door); above NAV by more than the premium, holders sell.
+/// Arbitrage at NAV `nav` on `pool` (LRT in pool units at `rate`) up to the prices `prices`:
+/// arbitrageurs buy while the price is below what a redemption pays them net of their required
+/// return and premium, by the route that pays more first — redeeming at once from the buffer
+/// (capital comes back at once, so up to [`ARB_ROUNDS`] rounds) or through the queue (or to
+/// hold without a front door); above NAV by more than the premium, holders sell.
+///
+/// The order matters only where both routes are open: in continuous time the higher of the
+/// two prices is a barrier the price does not cross while the arbitrageurs have capital, so
+/// the other route never trades; bought the other way round, a sale's overshoot below both
+/// prices went to the lower route in a share that grew with the sub-step (leverage-loop,
+/// whose queue pays more than the buffer's fee while the cooldown is all the wait, routed
+/// more of its arbitrage through the buffer the longer the sub-step, and its stressed
+/// holder's wait moved by a quarter with the market's tolerance). Within a sub-step
+/// (`arbs.defer_queue`) the buffer is not used while it could pay: the holders' flow of the
+/// sub-step comes first ([`Market::arbitrage_within`]).
 fn arbitrage(
     pool: &mut Pool,
     arbs: &mut Arbs,
@@ -1279,29 +1288,64 @@ fn arbitrage(
     nav: f64,
     rate: f64,
 ) {
-    if let Some(r) = front.as_deref_mut() {
-        let target = prices.instant;
-        for _ in 0..ARB_ROUNDS {
-            let capacity_eth = r.instant_capacity_eth();
-            if capacity_eth <= 0.0 || arbs.capital_eth <= 0.0 || pool.price() >= target {
-                break;
-            }
-            // Spend at most the capital and what buys the LRT the buffer can redeem.
-            let max_dx = pool
-                .buy_for_units(capacity_eth / nav * rate)
-                .unwrap_or(f64::INFINITY);
-            let cap = arbs.capital_eth.min(max_dx).max(0.0);
-            let swap = pool.buy_to_price(target, cap, Quote::AfterFee);
-            if swap.amount_out <= 0.0 {
-                break;
-            }
-            let lrt = swap.amount_out / rate;
-            arbs.capital_eth = (arbs.capital_eth - swap.amount_in).max(0.0);
-            arbs.capital_eth += r.redeem_instant(lrt, nav);
-            arbs.bought_lrt += lrt;
+    let buffer_open = front
+        .as_deref()
+        .is_some_and(|r| r.instant_capacity_eth() > 0.0);
+    let use_buffer = buffer_open && !arbs.defer_queue;
+    if prices.queue > prices.instant {
+        arbitrage_queue(pool, arbs, prices.queue, front.as_deref_mut(), rate);
+        if use_buffer && let Some(r) = front {
+            arbitrage_instant(pool, arbs, prices.instant, r, nav, rate);
+        }
+    } else {
+        if use_buffer && let Some(r) = front.as_deref_mut() {
+            arbitrage_instant(pool, arbs, prices.instant, r, nav, rate);
+        }
+        if !buffer_open || !arbs.defer_queue {
+            arbitrage_queue(pool, arbs, prices.queue, front, rate);
         }
     }
-    let target = prices.queue;
+    arbitrage_ceiling(pool, prices.ceiling);
+}
+
+/// Arbitrageurs buy up to `target` what the buffer of `r` can redeem at once, at NAV `nav`.
+fn arbitrage_instant(
+    pool: &mut Pool,
+    arbs: &mut Arbs,
+    target: f64,
+    r: &mut Redemption,
+    nav: f64,
+    rate: f64,
+) {
+    for _ in 0..ARB_ROUNDS {
+        let capacity_eth = r.instant_capacity_eth();
+        if capacity_eth <= 0.0 || arbs.capital_eth <= 0.0 || pool.price() >= target {
+            break;
+        }
+        // Spend at most the capital and what buys the LRT the buffer can redeem.
+        let max_dx = pool
+            .buy_for_units(capacity_eth / nav * rate)
+            .unwrap_or(f64::INFINITY);
+        let cap = arbs.capital_eth.min(max_dx).max(0.0);
+        let swap = pool.buy_to_price(target, cap, Quote::AfterFee);
+        if swap.amount_out <= 0.0 {
+            break;
+        }
+        let lrt = swap.amount_out / rate;
+        arbs.capital_eth = (arbs.capital_eth - swap.amount_in).max(0.0);
+        arbs.capital_eth += r.redeem_instant(lrt, nav);
+        arbs.bought_lrt += lrt;
+    }
+}
+
+/// Arbitrageurs buy up to `target` to queue at the front door (or to hold without one).
+fn arbitrage_queue(
+    pool: &mut Pool,
+    arbs: &mut Arbs,
+    target: f64,
+    front: Option<&mut Redemption>,
+    rate: f64,
+) {
     if arbs.capital_eth > 0.0 && pool.price() < target {
         let cap = arbs.capital_eth;
         let swap = if arbs.queue_capped {
@@ -1324,7 +1368,10 @@ fn arbitrage(
             None => arbs.held_lrt += lrt,
         }
     }
-    let ceiling = prices.ceiling;
+}
+
+/// Above NAV by more than the premium, holders sell down to `ceiling`.
+fn arbitrage_ceiling(pool: &mut Pool, ceiling: f64) {
     if pool.price() > ceiling {
         pool.sell_to_price(ceiling, f64::INFINITY, Quote::AfterFee);
     }

@@ -37,6 +37,12 @@ use crate::ledger::Ledger;
 /// except for the run pulses, which are integrated exactly).
 pub const MAX_DEMAND_PER_SUBSTEP: f64 = 2e-3;
 
+/// 2²⁶, 2²⁷ and 2⁵³: the stress holder's draw is split into two uniforms (see
+/// [`Redemption::finish`]).
+const TWO_26: f64 = (1u64 << 26) as f64;
+const TWO_27: f64 = (1u64 << 27) as f64;
+const TWO_53: f64 = (1u64 << 53) as f64;
+
 /// A sub-step that ends where the queue outgrows a level is at least this long, days (about
 /// 0.1 s): it then crosses the level.
 const MIN_FLOW_SUBSTEP_DAYS: f64 = 1e-6;
@@ -112,7 +118,8 @@ struct Point {
     /// LRT requested at the front door before the sub-step (all paths), and within it.
     cum_requested: f64,
     requested: f64,
-    /// Share of the sub-step's requests paid instantly (the first ones).
+    /// Share of the sub-step's requests paid instantly (spread evenly over the sub-step: of
+    /// the holders asking at any moment within it, this share is paid at once).
     instant_share: f64,
     /// LRT in the queue before the sub-step (cumulative, arbitrageurs included).
     cum_queued: f64,
@@ -194,6 +201,16 @@ pub struct Redemption<'m> {
     arb_paid_eth: f64,
     /// Rewards reaching the pool, ETH per day.
     reward_eth_per_day: f64,
+    /// ETH arbitrageurs redeemed at once and ETH they added to the queue since the last
+    /// flow, the last flow's length, days, and their rates over it, ETH per day: the
+    /// sub-steps that end where the queue outgrows liquid ETH or where the instant path runs
+    /// dry count the arbitrageurs' draw with the holders' (arbitrageurs act at a sub-step's
+    /// end, see [`Redemption::max_substep_days`]).
+    arb_instant_since_flow_eth: f64,
+    arb_queued_since_flow_eth: f64,
+    last_flow_days: f64,
+    arb_instant_eth_per_day: f64,
+    arb_queued_eth_per_day: f64,
 
     cum_requested_lrt: f64,
     cum_queued_lrt: f64,
@@ -263,6 +280,11 @@ impl<'m> Redemption<'m> {
             paused_now: false,
             arb_paid_eth: 0.0,
             reward_eth_per_day: 0.0,
+            arb_instant_since_flow_eth: 0.0,
+            arb_queued_since_flow_eth: 0.0,
+            last_flow_days: 0.0,
+            arb_instant_eth_per_day: 0.0,
+            arb_queued_eth_per_day: 0.0,
             cum_requested_lrt: 0.0,
             cum_queued_lrt: 0.0,
             cum_paid_lrt: 0.0,
@@ -312,6 +334,11 @@ impl<'m> Redemption<'m> {
         self.paused_now = false;
         self.arb_paid_eth = 0.0;
         self.reward_eth_per_day = 0.0;
+        self.arb_instant_since_flow_eth = 0.0;
+        self.arb_queued_since_flow_eth = 0.0;
+        self.last_flow_days = 0.0;
+        self.arb_instant_eth_per_day = 0.0;
+        self.arb_queued_eth_per_day = 0.0;
         self.cum_requested_lrt = 0.0;
         self.cum_queued_lrt = 0.0;
         self.cum_paid_lrt = 0.0;
@@ -406,6 +433,14 @@ impl<'m> Redemption<'m> {
     pub fn posted_wait_days(&self) -> f64 {
         self.posted_wait_days
     }
+    /// Brings the posted wait and the pause state to `t` (the start of a market sub-step):
+    /// what arbitrageurs read before the sub-step's flow ([`Redemption::flow`] sets both
+    /// again at its start).
+    pub fn refresh_posted(&mut self, t: f64) {
+        let nav = self.nav_now();
+        self.posted_wait_days = self.posted_wait_at(t, nav);
+        self.paused_now = t < self.paused_until_days;
+    }
     /// Instant-exit fee, a fraction.
     pub fn instant_fee(&self) -> f64 {
         self.w.instant_fee
@@ -427,6 +462,7 @@ impl<'m> Redemption<'m> {
         }
         self.tokens_eth -= value;
         self.liquid_eth -= value;
+        self.arb_instant_since_flow_eth += value;
         self.supply_lrt -= value / nav;
         self.requested_lrt += value / nav;
         let paid = value * (1.0 - self.w.instant_fee);
@@ -459,6 +495,7 @@ impl<'m> Redemption<'m> {
         self.queued_lrt += lrt;
         self.cum_queued_lrt += lrt;
         self.requested_lrt += lrt;
+        self.arb_queued_since_flow_eth += lrt * nav;
         self.peak_queue_eth = self.peak_queue_eth.max(self.queued_lrt * nav);
     }
     /// LRT the holders of the last [`Redemption::flow`] queued (what
@@ -644,8 +681,10 @@ impl<'m> Redemption<'m> {
 
     /// The longest flow sub-step from `t0`: at most [`MAX_DEMAND_PER_SUBSTEP`] of the holders
     /// ask within it (at the market `discount`); it ends at the next boundary, at the end of a
-    /// pause, and where the
-    /// queue would outgrow liquid ETH or the ETH on its way (the posted wait jumps there).
+    /// pause, where the queue would outgrow liquid ETH or the ETH on its way (the posted wait
+    /// jumps there), and where the instant path would run dry (its liquid ETH or its token
+    /// bucket) — holders and arbitrageurs (at their rates over the last sub-step) drawing on
+    /// them together.
     pub fn max_substep_days(&self, t0: f64, discount: f64) -> f64 {
         let nav = self.nav_now();
         let (h, _) = self.hazard_without_pulses(t0, nav, discount);
@@ -658,8 +697,22 @@ impl<'m> Redemption<'m> {
             return span;
         }
         span = span.min(MAX_DEMAND_PER_SUBSTEP / hazard);
-        // Each LRT asked takes its value out of liquid ETH (instant) or adds it to the queue.
-        let rate_eth = hazard * (self.supply_lrt - self.queued_lrt).max(0.0) * nav;
+        // Each LRT asked takes its value out of liquid ETH (instant) or adds it to the queue;
+        // so do the arbitrageurs' redemptions (at their rates over the last sub-step).
+        let holders_eth = hazard * (self.supply_lrt - self.queued_lrt).max(0.0) * nav;
+        let rate_eth = holders_eth + self.arb_instant_eth_per_day + self.arb_queued_eth_per_day;
+        let w = self.w;
+        if w.instant && t0 >= self.paused_until_days && self.instant_capacity_eth() > 0.0 {
+            let draw = holders_eth * w.instant_share + self.arb_instant_eth_per_day;
+            for (left, refill) in [
+                (self.liquid_eth, self.reward_eth_per_day),
+                (self.tokens_eth, w.bucket_refill_eth_per_day),
+            ] {
+                if left.is_finite() && draw > refill {
+                    span = span.min(left / (draw - refill) * (1.0 + 1e-6) + MIN_FLOW_SUBSTEP_DAYS);
+                }
+            }
+        }
         if rate_eth > 0.0 {
             let queue_eth = self.queued_lrt * nav;
             let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_eth();
@@ -737,13 +790,23 @@ impl<'m> Redemption<'m> {
         if h <= 0.0 {
             return;
         }
+        if self.last_flow_days > 0.0 {
+            self.arb_instant_eth_per_day = self.arb_instant_since_flow_eth / self.last_flow_days;
+            self.arb_queued_eth_per_day = self.arb_queued_since_flow_eth / self.last_flow_days;
+        }
+        self.arb_instant_since_flow_eth = 0.0;
+        self.arb_queued_since_flow_eth = 0.0;
+        self.last_flow_days = h;
+        // The state at the sub-step's start: the wait posted then (before the sub-step's
+        // rewards, which would otherwise move a queue that just outgrew liquid ETH back below
+        // it for the whole sub-step).
+        let (other0, posted) = self.hazard_without_pulses(t0, self.nav_now(), discount);
         // Rewards over the sub-step are liquid from its start.
         self.liquid_eth += self.reward_eth_per_day * h;
         let nav = self.nav_now();
         self.nav_peak = self.nav_peak.max(nav);
         // The posted wait drifts linearly in time between jumps (sub-steps end at those):
         // the hazard at the sub-step's middle integrates it exactly.
-        let (other0, posted) = self.hazard_without_pulses(t0, nav, discount);
         let (other, _) = self.hazard_without_pulses(t0 + 0.5 * h, nav, discount);
         let paused = t0 < self.paused_until_days;
         self.posted_wait_days = posted;
@@ -975,7 +1038,7 @@ impl<'m> Redemption<'m> {
     }
 
     /// When the oldest unpaid request of cohort `i` asked: a cohort's requests are spread
-    /// evenly over the queued part of its sub-step; paid first in, first out.
+    /// evenly over its sub-step; paid first in, first out.
     fn first_asked(&self, i: usize) -> f64 {
         let c = self.cohorts[i];
         if c.arb {
@@ -991,7 +1054,11 @@ impl<'m> Redemption<'m> {
                 let queued = p.requested * (1.0 - p.instant_share);
                 // Place of the oldest unpaid unit within the cohort.
                 let unpaid_from = (queued - c.lrt).max(0.0);
-                let v = p.instant_share + unpaid_from / p.requested;
+                let v = if queued > 0.0 {
+                    unpaid_from / queued
+                } else {
+                    0.0
+                };
                 p.t_days + v.min(1.0) * p.h_days
             }
             _ => c.asked_days,
@@ -1016,8 +1083,10 @@ impl<'m> Redemption<'m> {
     }
 
     /// Wait of the holder at position `x` among all LRT requested at the front door: the
-    /// first ones of a sub-step were paid instantly, the rest joined the queue in order.
-    fn wait_at(&self, x: f64) -> (f64, bool) {
+    /// instant path paid `instant_share` of the holders asking at any moment of a sub-step
+    /// (`u`, uniform in [0, 1), picks whether this holder was one of them), the rest joined
+    /// the queue in the order they asked.
+    fn wait_at(&self, x: f64, u: f64) -> (f64, bool) {
         let j = self
             .points
             .partition_point(|p| p.cum_requested <= x)
@@ -1030,10 +1099,10 @@ impl<'m> Redemption<'m> {
         } else {
             0.0
         };
-        if v < p.instant_share {
+        if u < p.instant_share {
             return (0.0, false);
         }
-        let place = p.cum_queued + (v - p.instant_share) * p.requested;
+        let place = p.cum_queued + v * (1.0 - p.instant_share) * p.requested;
         self.queue_wait(place, p.t_days + v * p.h_days)
     }
 
@@ -1109,7 +1178,12 @@ impl<'m> Redemption<'m> {
         let from = self.requested_by(stress_start);
         let to = self.requested_by(stress_start + self.w.stress_window_days);
         let (stress_days, stress_unpaid) = if to > from {
-            self.wait_at(from + u_stress * (to - from))
+            // The draw's 53 bits give two independent uniforms: the top 26 place the holder
+            // among the window's requests, the low 27 pick the instant path.
+            let bits = (u_stress * TWO_53) as u64;
+            let u_place = (bits >> 27) as f64 / TWO_26;
+            let u_instant = (bits & ((1 << 27) - 1)) as f64 / TWO_27;
+            self.wait_at(from + u_place * (to - from), u_instant)
         } else {
             self.wait_first_at(stress, u_stress)
         };

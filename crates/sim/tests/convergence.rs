@@ -214,13 +214,11 @@ fn rseth_2026_converges_in_the_tolerance() {
 }
 
 #[test]
-#[ignore = "issue 16: redeem_days_stress 4.42 / 4.38 / 4.22 days at ε, ε/2, ε/4 (2,000 paths) — the holders' divert and the instant buffer within the front door's sub-step"]
 fn leverage_loop_converges_in_the_tolerance() {
     assert_converges_in_tolerance("leverage-loop.toml");
 }
 
 #[test]
-#[ignore = "issue 16: max_discount 0.359 / 0.360 / 0.378 at ε = 1e-3, 5e-4, 2.5e-4 (2,000 paths) — ~2 % more paths cascade through the arbitrageurs' capital at the finest ε"]
 fn market_oracle_cascade_converges_in_the_tolerance() {
     assert_converges_in_tolerance("market-oracle-cascade.toml");
 }
