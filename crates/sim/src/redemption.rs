@@ -211,6 +211,12 @@ pub struct Redemption<'m> {
     last_flow_days: f64,
     arb_instant_eth_per_day: f64,
     arb_queued_eth_per_day: f64,
+    /// The levels' gaps ([`Redemption::level_gaps`]) at the last flow's start, that start
+    /// (days; NaN before the first) and the processing index then: how fast each gap closed
+    /// since, for the sub-steps that end at the levels.
+    gaps_before: [f64; 4],
+    gaps_t_days: f64,
+    gaps_processing: u64,
 
     cum_requested_lrt: f64,
     cum_queued_lrt: f64,
@@ -285,6 +291,9 @@ impl<'m> Redemption<'m> {
             last_flow_days: 0.0,
             arb_instant_eth_per_day: 0.0,
             arb_queued_eth_per_day: 0.0,
+            gaps_before: [0.0; 4],
+            gaps_t_days: f64::NAN,
+            gaps_processing: 0,
             cum_requested_lrt: 0.0,
             cum_queued_lrt: 0.0,
             cum_paid_lrt: 0.0,
@@ -339,6 +348,9 @@ impl<'m> Redemption<'m> {
         self.last_flow_days = 0.0;
         self.arb_instant_eth_per_day = 0.0;
         self.arb_queued_eth_per_day = 0.0;
+        self.gaps_before = [0.0; 4];
+        self.gaps_t_days = f64::NAN;
+        self.gaps_processing = 0;
         self.cum_requested_lrt = 0.0;
         self.cum_queued_lrt = 0.0;
         self.cum_paid_lrt = 0.0;
@@ -698,32 +710,52 @@ impl<'m> Redemption<'m> {
         }
         span = span.min(MAX_DEMAND_PER_SUBSTEP / hazard);
         // Each LRT asked takes its value out of liquid ETH (instant) or adds it to the queue;
-        // so do the arbitrageurs' redemptions (at their rates over the last sub-step).
+        // so do the arbitrageurs' redemptions (at their rates over the last sub-step). These
+        // rates overstate how fast a gap closes (some holders sell in the market instead): a
+        // gap closes at the rate it closed over the last sub-step (when no processing came
+        // between), but at least half the model's — else the sub-steps would approach a level
+        // in a long geometric series.
         let holders_eth = hazard * (self.supply_lrt - self.queued_lrt).max(0.0) * nav;
         let rate_eth = holders_eth + self.arb_instant_eth_per_day + self.arb_queued_eth_per_day;
+        let gaps = self.level_gaps();
+        let since = t0 - self.gaps_t_days;
+        let observed = |i: usize| {
+            if since > 0.0 && self.gaps_processing == self.next_processing {
+                let rate = (self.gaps_before[i] - gaps[i]) / since;
+                if rate.is_finite() { rate } else { 0.0 }
+            } else {
+                0.0
+            }
+        };
+        let mut until = |gap: f64, model: f64, i: usize| {
+            let rate = observed(i).max(0.5 * model);
+            if gap > 0.0 && gap.is_finite() && rate > 0.0 {
+                span = span.min(gap / rate * (1.0 + 1e-6) + MIN_FLOW_SUBSTEP_DAYS);
+            }
+        };
         let w = self.w;
         if w.instant && t0 >= self.paused_until_days && self.instant_capacity_eth() > 0.0 {
             let draw = holders_eth * w.instant_share + self.arb_instant_eth_per_day;
-            for (left, refill) in [
-                (self.liquid_eth, self.reward_eth_per_day),
-                (self.tokens_eth, w.bucket_refill_eth_per_day),
-            ] {
-                if left.is_finite() && draw > refill {
-                    span = span.min(left / (draw - refill) * (1.0 + 1e-6) + MIN_FLOW_SUBSTEP_DAYS);
-                }
-            }
+            until(gaps[2], draw - self.reward_eth_per_day, 2);
+            until(gaps[3], draw - w.bucket_refill_eth_per_day, 3);
         }
-        if rate_eth > 0.0 {
-            let queue_eth = self.queued_lrt * nav;
-            let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_eth();
-            for level in [self.liquid_eth, on_the_way] {
-                let gap = level - queue_eth;
-                if gap > 0.0 {
-                    span = span.min(gap / rate_eth * (1.0 + 1e-6) + MIN_FLOW_SUBSTEP_DAYS);
-                }
-            }
-        }
+        until(gaps[0], rate_eth, 0);
+        until(gaps[1], rate_eth, 1);
         span
+    }
+
+    /// The gaps to the levels where the front door's state jumps, ETH: the queue's value
+    /// below liquid ETH and below the ETH on its way (the posted wait jumps there), liquid ETH
+    /// and the token bucket (the instant path runs dry there).
+    fn level_gaps(&self) -> [f64; 4] {
+        let queue_eth = self.queued_lrt * self.nav_now();
+        let on_the_way = self.liquid_eth + self.transit_eth + self.escrow_eth();
+        [
+            self.liquid_eth - queue_eth,
+            on_the_way - queue_eth,
+            self.liquid_eth,
+            self.tokens_eth,
+        ]
     }
 
     /// ETH in EigenLayer's escrow (slashed with the book until it ends).
@@ -797,6 +829,9 @@ impl<'m> Redemption<'m> {
         self.arb_instant_since_flow_eth = 0.0;
         self.arb_queued_since_flow_eth = 0.0;
         self.last_flow_days = h;
+        self.gaps_before = self.level_gaps();
+        self.gaps_t_days = t0;
+        self.gaps_processing = self.next_processing;
         // The state at the sub-step's start: the wait posted then (before the sub-step's
         // rewards, which would otherwise move a queue that just outgrew liquid ETH back below
         // it for the whole sub-step).
