@@ -100,6 +100,7 @@
 mod accumulator;
 mod buckets;
 mod codec;
+mod contributions;
 mod error;
 mod exact;
 mod histogram;
@@ -113,8 +114,11 @@ mod wait;
 mod write;
 
 pub use accumulator::{
-    DEFAULT_MEMORY_BUDGET_BYTES, MetricAccumulator, PER_METRIC_OVERHEAD_BYTES, WeightSummary,
-    tail_capacity,
+    DEFAULT_MEMORY_BUDGET_BYTES, MetricAccumulator, PER_METRIC_OVERHEAD_BYTES, TailPath,
+    WeightSummary, tail_capacity,
+};
+pub use contributions::{
+    ComponentContribution, Decomposition, DecompositionContributions, EulerEstimator,
 };
 pub use error::ReportError;
 pub use histogram::{Bin, histogram};
