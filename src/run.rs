@@ -835,6 +835,23 @@ pub fn report(
             .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
             .collect()
     });
+    // Risk contributions (issue 18): the tail paths of `slashed_eth` re-simulated.
+    let contributions = match sink
+        .metrics
+        .iter()
+        .position(|(name, ..)| name == crate::contrib::METRIC)
+    {
+        Some(i) => pool.install(|| {
+            crate::contrib::contributions(
+                model,
+                outcome,
+                &lock(&sink.metrics[i].2),
+                &stats[i],
+                &stats,
+            )
+        })?,
+        None => Vec::new(),
+    };
     let summary = Summary {
         info: RunInfo {
             scenario: model.name.clone(),
@@ -848,6 +865,7 @@ pub fn report(
             importance: importance_info(model, outcome, &sink),
         },
         metrics: stats,
+        contributions,
     };
     let price_rows: Option<Vec<lrtsim_report::PriceRow>> =
         match (&outcome.price_bands, &model.market) {
@@ -880,6 +898,7 @@ pub fn report(
     set.begin()?;
     lrtsim_report::write_summary_json(&set.file("summary.json"), &summary)?;
     lrtsim_report::write_tail_metrics_csv(&set.file("tail_metrics.csv"), &summary)?;
+    lrtsim_report::write_contributions_csv(&set.file("contributions.csv"), &summary.contributions)?;
     let guards: Vec<_> = sink.metrics.iter().map(|(_, _, acc)| lock(acc)).collect();
     let columns: Vec<(&str, &MetricAccumulator)> = sink
         .metrics
@@ -952,6 +971,7 @@ mod tests {
                 values,
                 &DEFAULT_LEVELS,
             )],
+            contributions: Vec::new(),
         }
     }
 

@@ -176,6 +176,69 @@ pub fn write_tail_metrics_csv(path: &Path, s: &Summary) -> Result<(), ReportErro
     })
 }
 
+/// Header of `contributions.csv` ([`write_contributions_csv`]).
+pub const CONTRIBUTIONS_CSV_HEADER: [&str; 18] = [
+    "metric",
+    "level",
+    "decomposition",
+    "component",
+    "es_contribution",
+    "share",
+    "ci_lo",
+    "ci_hi",
+    "standalone_es",
+    "var_contribution",
+    "var_contribution_lo",
+    "var_contribution_hi",
+    "es",
+    "var",
+    "diversification_benefit",
+    "tail_paths",
+    "window_paths",
+    "exact",
+];
+
+/// Writes `contributions.csv` atomically: header [`CONTRIBUTIONS_CSV_HEADER`], then one row per
+/// component of every decomposition at every level, in the given order (see
+/// [`DecompositionContributions`](crate::DecompositionContributions)). `standalone_es` and
+/// `diversification_benefit` are empty when unknown; `exact` is 1, or 0 for contributions
+/// flagged approximate.
+pub fn write_contributions_csv(
+    path: &Path,
+    blocks: &[crate::DecompositionContributions],
+) -> Result<(), ReportError> {
+    let opt = |x: Option<f64>| x.map(num).unwrap_or_default();
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(CONTRIBUTIONS_CSV_HEADER)?;
+        for b in blocks {
+            for c in &b.components {
+                csv.write_record([
+                    b.metric.clone(),
+                    num(b.level),
+                    b.decomposition.clone(),
+                    c.component.clone(),
+                    num(c.es_contribution),
+                    num(c.share),
+                    num(c.ci_lo),
+                    num(c.ci_hi),
+                    opt(c.standalone_es),
+                    num(c.var_contribution),
+                    num(c.var_contribution_lo),
+                    num(c.var_contribution_hi),
+                    num(b.es),
+                    num(b.var),
+                    opt(b.diversification_benefit),
+                    b.tail_paths.to_string(),
+                    b.window_paths.to_string(),
+                    u8::from(b.exact).to_string(),
+                ])?;
+            }
+        }
+        csv.flush()
+    })
+}
+
 /// Writes `loss_distribution.csv` atomically: header
 /// `metric,bin_lo,bin_hi,count,pdf,cdf,exceedance`, then the
 /// [`histogram`](MetricAccumulator::histogram) of every metric with `bins` bins, metrics in the
@@ -845,6 +908,7 @@ mod tests {
                 metric_stats("slashed_fraction", &a, &DEFAULT_LEVELS),
                 metric_stats("depeg", &b, &DEFAULT_LEVELS),
             ],
+            contributions: Vec::new(),
         }
     }
 
