@@ -1,0 +1,311 @@
+//! Risk contributions end to end (issue 18): `contributions.csv` adds up to the ES of every
+//! decomposition, does not depend on the thread count, is empty at levels read from the
+//! histogram; identical operators under a one-factor copula get equal shares within their
+//! intervals, an AVS that never loses contributes 0, and importance-sampled and plain runs
+//! agree within their intervals. (Merged shards against the whole run: tests/shards.rs.)
+
+#[allow(dead_code)] // each test binary uses part of the shared fixture
+mod fixture;
+
+use std::collections::BTreeMap;
+
+use fixture::{Fixture, Table, arg, repo_scenario};
+
+/// One row of `contributions.csv`.
+#[derive(Debug, Clone)]
+struct Row {
+    level: String,
+    decomposition: String,
+    component: String,
+    es_contribution: f64,
+    ci_lo: f64,
+    ci_hi: f64,
+    es: f64,
+    exact: bool,
+}
+
+fn rows(t: &Table) -> Vec<Row> {
+    let f = |r: &[String], c: &str| r[t.col(c)].parse::<f64>().unwrap();
+    t.rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r[t.col("metric")], "slashed_eth");
+            Row {
+                level: r[t.col("level")].clone(),
+                decomposition: r[t.col("decomposition")].clone(),
+                component: r[t.col("component")].clone(),
+                es_contribution: f(r, "es_contribution"),
+                ci_lo: f(r, "ci_lo"),
+                ci_hi: f(r, "ci_hi"),
+                es: f(r, "es"),
+                exact: r[t.col("exact")] == "1",
+            }
+        })
+        .collect()
+}
+
+/// The rows grouped by (level, decomposition).
+fn blocks(rows: &[Row]) -> BTreeMap<(String, String), Vec<Row>> {
+    let mut out: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
+    for r in rows {
+        out.entry((r.level.clone(), r.decomposition.clone()))
+            .or_default()
+            .push(r.clone());
+    }
+    out
+}
+
+/// Standard error of a contribution, from its 95 % interval.
+fn se(r: &Row) -> f64 {
+    (r.ci_hi - r.ci_lo) / (2.0 * 1.959_963_984_540_054)
+}
+
+#[test]
+fn baseline_contributions_add_up_to_es_and_do_not_depend_on_threads() {
+    let fx = Fixture::new();
+    let base = arg(&repo_scenario("baseline.toml"));
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = format!("t{threads}");
+        let r = fx.run([
+            "run",
+            &base,
+            "--set",
+            "simulation.paths=6000",
+            "--quiet",
+            "--threads",
+            threads,
+            "--out",
+            &out,
+        ]);
+        r.ok();
+        assert!(
+            r.stdout.contains("ES 99% of slashed_eth")
+                && r.stdout.contains("  source ")
+                && r.stdout.contains("  attribute.client "),
+            "{}",
+            r.stdout
+        );
+        outs.push(out);
+    }
+    let reference = fx.read_bytes(format!("{}/contributions.csv", outs[0]));
+    for o in &outs[1..] {
+        assert!(reference == fx.read_bytes(format!("{o}/contributions.csv")));
+        assert!(
+            fx.read_bytes(format!("{}/summary.json", outs[0]))
+                == fx.read_bytes(format!("{o}/summary.json"))
+        );
+    }
+    let table = fx.read_csv("t1/contributions.csv");
+    let rows = rows(&table);
+    let b = blocks(&rows);
+    let decompositions: std::collections::BTreeSet<&str> =
+        b.keys().map(|(_, d)| d.as_str()).collect();
+    for d in [
+        "source",
+        "avs",
+        "operator",
+        "attribute.client",
+        "attribute.el_client",
+        "attribute.cloud",
+        "attribute.region",
+        "attribute.key_manager",
+    ] {
+        assert!(decompositions.contains(d), "{d}: {decompositions:?}");
+    }
+    for ((level, d), rs) in &b {
+        let sum: f64 = rs.iter().map(|r| r.es_contribution).sum();
+        let es = rs[0].es;
+        assert!(
+            (sum - es).abs() <= 1e-12 * es.abs().max(1.0),
+            "{level} {d}: {sum} vs ES {es}"
+        );
+        assert!(rs.iter().all(|r| r.exact && r.ci_lo <= r.es_contribution));
+    }
+    // The ES in the rows is the ES of summary.json.
+    let summary = fx.read_json("t1/summary.json");
+    let es99 = summary["metrics"]["slashed_eth"]["es"]["0.99"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(b[&("0.99".to_string(), "source".to_string())][0].es, es99);
+    assert!(summary["contributions"].as_array().unwrap().len() == b.len());
+}
+
+#[test]
+fn levels_read_from_the_histogram_get_no_contributions() {
+    let fx = Fixture::new();
+    // 21 MiB for 21 metrics leaves one exact tail value each: every level from the histograms.
+    fx.run([
+        "run",
+        &arg(&repo_scenario("baseline.toml")),
+        "--set",
+        "simulation.paths=9000",
+        "--tail-memory-mb",
+        "21",
+        "--quiet",
+        "--out",
+        "o",
+    ])
+    .ok();
+    let t = fx.read_csv("o/contributions.csv");
+    assert!(t.rows.is_empty(), "{:?}", t.rows.first());
+    assert!(
+        fx.read_json("o/summary.json")
+            .get("contributions")
+            .is_none()
+    );
+}
+
+const EXCHANGEABLE: &str = r#"
+name = "exchangeable"
+[simulation]
+paths = 20000
+horizon_days = 365
+seed = 5
+[pool]
+collateral_eth = 1000
+[[operators]]
+name = "a"
+share = 0.25
+attributes = { client = "p" }
+allocations = { x = 0.5, idle = 0.5 }
+[[operators]]
+name = "b"
+share = 0.25
+attributes = { client = "p" }
+allocations = { x = 0.5, idle = 0.5 }
+[[operators]]
+name = "c"
+share = 0.25
+attributes = { client = "q" }
+allocations = { x = 0.5, idle = 0.5 }
+[[operators]]
+name = "d"
+share = 0.25
+attributes = { client = "q" }
+allocations = { x = 0.5, idle = 0.5 }
+[[avs]]
+name = "x"
+[[avs]]
+name = "idle"
+[[copulas]]
+name = "one-factor"
+select = { avs = ["x"] }
+factor_period_days = 30
+fault_prob_per_year = 0.1
+global_correlation = 0.3
+severity = { dist = "beta", mean = 0.2, sd = 0.1 }
+"#;
+
+#[test]
+fn identical_operators_get_equal_shares_and_an_idle_avs_contributes_nothing() {
+    let fx = Fixture::new();
+    let s = fx.write_scenario("ex.toml", EXCHANGEABLE);
+    fx.run(["run", &arg(&s), "--quiet", "--out", "o"]).ok();
+    let rows = rows(&fx.read_csv("o/contributions.csv"));
+    let b = blocks(&rows);
+    let mut checked = 0;
+    for level in ["0.9", "0.95", "0.99"] {
+        let ops = &b[&(level.to_string(), "operator".to_string())];
+        assert_eq!(ops.len(), 4);
+        let es = ops[0].es;
+        assert!(es > 0.0, "level {level}: the tail has losses");
+        // By symmetry each operator's true contribution is ES/4 (and each client's ES/2):
+        // within 3.5 standard errors (two-sided 5e-4 each).
+        for r in ops {
+            assert!(
+                (r.es_contribution - es / 4.0).abs() <= 3.5 * se(r),
+                "{level} {}: {} vs {}",
+                r.component,
+                r.es_contribution,
+                es / 4.0
+            );
+            checked += 1;
+        }
+        for r in &b[&(level.to_string(), "attribute.client".to_string())] {
+            assert!((r.es_contribution - es / 2.0).abs() <= 3.5 * se(r));
+        }
+        let avs = &b[&(level.to_string(), "avs".to_string())];
+        let idle = avs.iter().find(|r| r.component == "idle").unwrap();
+        assert_eq!(
+            (idle.es_contribution, idle.ci_lo, idle.ci_hi),
+            (0.0, 0.0, 0.0)
+        );
+        let x = avs.iter().find(|r| r.component == "x").unwrap();
+        // The only AVS that loses carries the whole ES (to rounding).
+        assert!((x.es_contribution - es).abs() <= 1e-12 * es);
+    }
+    assert_eq!(checked, 12);
+}
+
+const TWO_SOURCES: &str = r#"
+name = "two-sources"
+[simulation]
+paths = 20000
+horizon_days = 365
+seed = 8
+[pool]
+collateral_eth = 1000
+[[operators]]
+name = "a"
+share = 0.5
+allocations = { x = 0.6, y = 0.3 }
+[[operators]]
+name = "b"
+share = 0.5
+allocations = { x = 0.3, y = 0.6 }
+[[avs]]
+name = "x"
+[[avs]]
+name = "y"
+fault_rate_per_year = 1.0
+fault_severity = 0.05
+[[shocks]]
+name = "bug"
+rate_per_year = 0.05
+select = { avs = ["x"] }
+severity = { dist = "beta", mean = 0.3, sd = 0.1 }
+"#;
+
+#[test]
+fn importance_sampled_and_plain_contributions_agree_within_their_intervals() {
+    let fx = Fixture::new();
+    let plain = fx.write_scenario("plain.toml", TWO_SOURCES);
+    let tilted = fx.write_scenario(
+        "tilted.toml",
+        &format!("{TWO_SOURCES}\n[importance]\nrate_multipliers = {{ bug = 4 }}\n"),
+    );
+    fx.run(["run", &arg(&plain), "--quiet", "--out", "p"]).ok();
+    fx.run(["run", &arg(&tilted), "--quiet", "--out", "t"]).ok();
+    assert!(fx.read_json("t/summary.json").get("importance").is_some());
+    let p = blocks(&rows(&fx.read_csv("p/contributions.csv")));
+    let t = blocks(&rows(&fx.read_csv("t/contributions.csv")));
+    let mut compared = 0;
+    for level in ["0.95", "0.99"] {
+        for d in ["source", "avs", "operator"] {
+            let key = (level.to_string(), d.to_string());
+            for (a, b) in p[&key].iter().zip(&t[&key]) {
+                assert_eq!(a.component, b.component);
+                let joint = (se(a).powi(2) + se(b).powi(2)).sqrt();
+                assert!(
+                    (a.es_contribution - b.es_contribution).abs() <= 4.0 * joint,
+                    "{level} {d} {}: plain {} vs IS {} (joint se {joint})",
+                    a.component,
+                    a.es_contribution,
+                    b.es_contribution
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 2 * (2 + 2 + 2));
+    // The tilt puts more bug events in the tail: its contribution's interval at 99 % narrows.
+    let bug = |b: &BTreeMap<(String, String), Vec<Row>>| {
+        b[&("0.99".to_string(), "source".to_string())]
+            .iter()
+            .find(|r| r.component == "bug")
+            .map(se)
+            .unwrap()
+    };
+    assert!(bug(&t) < bug(&p), "IS se {} vs plain {}", bug(&t), bug(&p));
+}
