@@ -1,12 +1,13 @@
 //! Risk contributions of a run (issue 18): which sources, AVSs, operators and operator
-//! attributes carry the tail of `slashed_eth`.
+//! attributes carry the tail of `slashed_eth`, and which kinds of loss and gain that of
+//! `nav_loss` (without `[withdrawals]`).
 //!
-//! After the streaming pass (or a shard merge) the `slashed_eth` accumulator holds the exact
-//! tail with path ids. The paths at or above the lowest exact level's VaR interval are run
-//! again alone from their own streams ([`lrtsim_sim::ComponentReplayer`], under the run's
-//! tilt), each checked to give the run's `slashed_eth` and weight bit for bit, and their
-//! components go, in ascending path id, into an [`EulerEstimator`]. Paths of zero loss are not
-//! re-run: every component of theirs is 0. Re-simulation runs in fixed batches of paths, so
+//! After the streaming pass (or a shard merge) each metric's accumulator holds its exact tail
+//! with path ids. The paths at or above the lowest exact level's VaR interval are run again
+//! alone from their own streams ([`lrtsim_sim::ComponentReplayer`], under the run's tilt),
+//! each checked to give the run's value and weight bit for bit, and their components go, in
+//! ascending path id, into an [`EulerEstimator`]. Paths of zero `slashed_eth` are not re-run:
+//! every component of theirs is 0. Re-simulation runs in fixed batches of paths, so
 //! memory stays bounded and the result does not depend on the thread count or the shards.
 
 use anyhow::{Result, bail};
@@ -17,90 +18,121 @@ use lrtsim_scenario::Model;
 use lrtsim_sim::{ComponentReplayer, Layout, RunOutcome};
 use rayon::prelude::*;
 
-/// The metric decomposed.
-pub const METRIC: &str = "slashed_eth";
+/// The metrics decomposed.
+pub const SLASHED: &str = "slashed_eth";
+/// See [`SLASHED`].
+pub const NAV_LOSS: &str = "nav_loss";
 
 /// Paths re-simulated per batch (their components are held until the batch is added).
 const BATCH_PATHS: usize = 8192;
 /// Paths one worker re-simulates with one kernel.
 const WORKER_PATHS: usize = 64;
 
-/// Where the components of a decomposition come from, per path.
-#[derive(Debug, Clone)]
-enum Source {
-    /// A column of the path's row.
+/// One component's value on a path, read from its re-simulated row and operators.
+#[derive(Debug, Clone, PartialEq)]
+enum Term {
+    /// A column of the row.
     Column(usize),
+    /// Minus a column of the row.
+    Negated(usize),
     /// The sum of some operators' slashed ETH (in operator order).
     Operators(Vec<usize>),
+    /// LRT minted without backing, in t = 0 ETH units: the column `minted_share` times the
+    /// t = 0 supply.
+    Minted(usize),
+    /// What the reserves hold at the horizon (the column `reserve_end_eth`) less what they held
+    /// at t = 0: minus the ETH they put into the pool, net of the rewards and restitutions they
+    /// took.
+    ReservesNet(usize),
 }
 
-/// A decomposition with, per component, where it comes from and its standalone metric.
+impl Term {
+    fn eval(&self, model: &Model, row: &[f64], operators: &[f64]) -> f64 {
+        match self {
+            Term::Column(c) => row[*c],
+            Term::Negated(c) => -row[*c],
+            Term::Operators(ops) => ops.iter().map(|&o| operators[o]).sum(),
+            Term::Minted(c) => row[*c] * model.collateral_eth,
+            Term::ReservesNet(c) => {
+                row[*c] - model.reserves.iter().map(|r| r.initial_eth).sum::<f64>()
+            }
+        }
+    }
+}
+
+/// A decomposition with, per component, its term and its standalone metric.
 struct Plan {
     decomposition: Decomposition,
-    sources: Vec<Source>,
+    terms: Vec<Term>,
     standalone: Vec<Option<String>>,
+}
+
+impl Plan {
+    fn new(name: &str) -> Self {
+        Plan {
+            decomposition: Decomposition {
+                name: name.to_owned(),
+                components: Vec::new(),
+            },
+            terms: Vec::new(),
+            standalone: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, component: String, term: Term, standalone: Option<String>) {
+        self.decomposition.components.push(component);
+        self.terms.push(term);
+        self.standalone.push(standalone);
+    }
 }
 
 /// The decompositions of `slashed_eth` for `model`: by loss source; by AVS (with the
 /// beacon-chain losses as their own components when the scenario has beacon incidents); by
 /// operator; and by each operator attribute (operators without it under `(none)`).
-fn plans(model: &Model, layout: &Layout) -> Vec<Plan> {
+/// Decompositions without components (no AVS) are left out.
+fn slashed_plans(model: &Model, layout: &Layout) -> Vec<Plan> {
     let mut out = Vec::new();
-    let source_names: Vec<String> = model.sources.clone();
-    out.push(Plan {
-        decomposition: Decomposition {
-            name: "source".into(),
-            components: source_names.clone(),
-        },
-        sources: (0..source_names.len())
-            .map(|k| Source::Column(layout.source_start() + k))
-            .collect(),
-        standalone: source_names
-            .iter()
-            .map(|s| Some(format!("slashed_eth.source.{s}")))
-            .collect(),
-    });
-    let mut avs = Plan {
-        decomposition: Decomposition {
-            name: "avs".into(),
-            components: model.avs_names.clone(),
-        },
-        sources: (0..model.avs_names.len())
-            .map(|k| Source::Column(layout.avs_start() + k))
-            .collect(),
-        standalone: model
-            .avs_names
-            .iter()
-            .map(|a| Some(format!("slashed_eth.avs.{a}")))
-            .collect(),
-    };
+    let mut source = Plan::new("source");
+    for (k, s) in model.sources.iter().enumerate() {
+        source.push(
+            s.clone(),
+            Term::Column(layout.source_start() + k),
+            Some(format!("slashed_eth.source.{s}")),
+        );
+    }
+    out.push(source);
+    let mut avs = Plan::new("avs");
+    for (k, a) in model.avs_names.iter().enumerate() {
+        avs.push(
+            a.clone(),
+            Term::Column(layout.avs_start() + k),
+            Some(format!("slashed_eth.avs.{a}")),
+        );
+    }
     if !model.incidents.is_empty() {
         for (name, col) in [
             ("beacon_initial", Layout::BEACON_INITIAL_ETH),
             ("beacon_correlation", Layout::BEACON_CORRELATION_ETH),
             ("inactivity_leak", Layout::INACTIVITY_LEAK_ETH),
         ] {
-            avs.decomposition.components.push(format!("({name})"));
-            avs.sources.push(Source::Column(col));
-            avs.standalone.push(Some(format!("{name}_eth")));
+            avs.push(
+                format!("({name})"),
+                Term::Column(col),
+                Some(format!("{name}_eth")),
+            );
         }
     }
     out.push(avs);
-    out.push(Plan {
-        decomposition: Decomposition {
-            name: "operator".into(),
-            components: model.operators.iter().map(|o| o.name.clone()).collect(),
-        },
-        sources: (0..model.operators.len())
-            .map(|o| Source::Operators(vec![o]))
-            .collect(),
-        standalone: vec![None; model.operators.len()],
-    });
+    let mut operator = Plan::new("operator");
+    for (o, op) in model.operators.iter().enumerate() {
+        operator.push(op.name.clone(), Term::Operators(vec![o]), None);
+    }
+    out.push(operator);
     let ops = &model.scenario.operators;
     let keys: std::collections::BTreeSet<&String> =
         ops.iter().flat_map(|o| o.attributes.keys()).collect();
     for key in keys {
-        let mut values: Vec<String> = ops
+        let of_operator: Vec<String> = ops
             .iter()
             .map(|o| {
                 o.attributes
@@ -109,44 +141,187 @@ fn plans(model: &Model, layout: &Layout) -> Vec<Plan> {
                     .unwrap_or_else(|| "(none)".into())
             })
             .collect();
-        let of_operator = values.clone();
+        let mut values = of_operator.clone();
         values.sort();
         values.dedup();
-        let sources = values
+        let mut plan = Plan::new(&format!("attribute.{key}"));
+        for v in values {
+            let members = (0..ops.len()).filter(|&o| of_operator[o] == v).collect();
+            plan.push(v, Term::Operators(members), None);
+        }
+        out.push(plan);
+    }
+    out.retain(|p| !p.terms.is_empty());
+    out
+}
+
+/// What holders who stayed lost in ETH besides slashing, as (component, term): exploits
+/// (stolen ETH, the unbacked mint's dilution, restitutions back), the reserves' net payments
+/// and the rewards (negative: they add to the holders).
+fn nav_extra_terms(model: &Model, layout: &Layout) -> Vec<(&'static str, Term)> {
+    let mut out = Vec::new();
+    if let Some(w) = layout.waterfall_start() {
+        let at = |name: &str| {
+            w + Layout::WATERFALL
+                .iter()
+                .position(|n| *n == name)
+                .expect("a waterfall column")
+        };
+        if !model.exploits.is_empty() {
+            out.push(("exploit_stolen", Term::Column(at("stolen_eth"))));
+            out.push(("unbacked_mint", Term::Minted(at("minted_share"))));
+            out.push(("restitution", Term::Negated(at("restituted_eth"))));
+        }
+        if !model.reserves.is_empty() {
+            out.push(("reserves", Term::ReservesNet(at("reserve_end_eth"))));
+        }
+    }
+    out.push(("rewards", Term::Negated(Layout::REWARDS_ETH)));
+    out
+}
+
+/// The decompositions of `nav_loss` for `model`, None with `[withdrawals]` (redemptions move
+/// the supply while the losses happen: not decomposed yet, see docs/outputs.md). By kind, then
+/// every decomposition of `slashed_eth` with the other kinds as components in parentheses.
+/// Each component is its ETH loss to the holders divided by the LRT supply at the horizon in
+/// t = 0 ETH units (collateral plus unbacked mints), so that they add up to `nav_loss`.
+fn nav_plans(model: &Model, layout: &Layout) -> Option<Vec<Plan>> {
+    if model.withdrawals.is_some() {
+        return None;
+    }
+    let extra = nav_extra_terms(model, layout);
+    let mut kind = Plan::new("kind");
+    kind.push(
+        "avs_slashing".into(),
+        Term::Column(Layout::AVS_SLASHED_ETH),
+        None,
+    );
+    if !model.incidents.is_empty() {
+        for (name, col) in [
+            ("beacon_initial", Layout::BEACON_INITIAL_ETH),
+            ("beacon_correlation", Layout::BEACON_CORRELATION_ETH),
+            ("inactivity_leak", Layout::INACTIVITY_LEAK_ETH),
+        ] {
+            kind.push(name.into(), Term::Column(col), None);
+        }
+    }
+    for (name, term) in &extra {
+        kind.push((*name).into(), term.clone(), None);
+    }
+    let mut out = vec![kind];
+    for mut p in slashed_plans(model, layout) {
+        p.standalone.fill(None);
+        for (name, term) in &extra {
+            p.push(format!("({name})"), term.clone(), None);
+        }
+        out.push(p);
+    }
+    Some(out)
+}
+
+/// How one metric is decomposed.
+struct MetricPlan {
+    metric: &'static str,
+    plans: Vec<Plan>,
+    /// Every component ≥ 0 on every path.
+    non_negative: bool,
+    /// `nav_loss`: the terms are ETH, divided per path by the supply at the horizon.
+    nav: bool,
+}
+
+impl MetricPlan {
+    /// The metric's value on a re-simulated row (as the run's accumulator received it).
+    fn value(&self, row: &[f64]) -> f64 {
+        if self.nav {
+            -row[Layout::NAV_RETURN]
+        } else {
+            row[Layout::SLASHED_ETH]
+        }
+    }
+
+    /// The components of a path, all decompositions one after the other.
+    fn components(
+        &self,
+        model: &Model,
+        row: &[f64],
+        operators: &[f64],
+        minted: Option<&Term>,
+    ) -> Vec<f64> {
+        let supply = if self.nav {
+            model.collateral_eth + minted.map_or(0.0, |t| t.eval(model, row, operators))
+        } else {
+            1.0
+        };
+        self.plans
             .iter()
-            .map(|v| Source::Operators((0..ops.len()).filter(|&o| &of_operator[o] == v).collect()))
-            .collect();
-        out.push(Plan {
-            decomposition: Decomposition {
-                name: format!("attribute.{key}"),
-                components: values.clone(),
-            },
-            sources,
-            standalone: vec![None; values.len()],
+            .flat_map(|p| &p.terms)
+            .map(|t| {
+                let x = t.eval(model, row, operators);
+                if self.nav { x / supply } else { x }
+            })
+            .collect()
+    }
+}
+
+/// The decomposed metrics of `model`.
+fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
+    let mut out = vec![MetricPlan {
+        metric: SLASHED,
+        plans: slashed_plans(model, layout),
+        non_negative: true,
+        nav: false,
+    }];
+    if let Some(plans) = nav_plans(model, layout) {
+        out.push(MetricPlan {
+            metric: NAV_LOSS,
+            plans,
+            non_negative: false,
+            nav: true,
         });
     }
     out
 }
 
-/// The risk contributions of `slashed_eth` at every exact level of `stats` (its statistics),
-/// from its accumulator `acc`; `all_stats` gives the components' standalone ES. Runs on the
-/// current rayon pool.
-pub fn contributions(
+/// The risk contributions of every decomposed metric at every exact level of its statistics
+/// (in `all_stats`), from its accumulator (`accumulator(name)`); standalone ES from
+/// `all_stats`. Runs on the current rayon pool.
+pub fn contributions<G>(
     model: &Model,
     outcome: &RunOutcome,
+    accumulator: impl Fn(&str) -> Option<G>,
+    all_stats: &[MetricStats],
+) -> Result<Vec<DecompositionContributions>>
+where
+    G: std::ops::Deref<Target = MetricAccumulator>,
+{
+    let mut out = Vec::new();
+    for mp in metric_plans(model, &outcome.layout) {
+        let (Some(acc), Some(stats)) = (
+            accumulator(mp.metric),
+            all_stats.iter().find(|m| m.name == mp.metric),
+        ) else {
+            continue;
+        };
+        out.extend(decompose(model, outcome, &mp, &acc, stats, all_stats)?);
+    }
+    Ok(out)
+}
+
+/// The contributions of one metric: its tail paths re-simulated and checked, in batches.
+fn decompose(
+    model: &Model,
+    outcome: &RunOutcome,
+    mp: &MetricPlan,
     acc: &MetricAccumulator,
     stats: &MetricStats,
     all_stats: &[MetricStats],
 ) -> Result<Vec<DecompositionContributions>> {
-    let layout = &outcome.layout;
-    let plans = plans(model, layout);
-    let sources: Vec<&Source> = plans.iter().flat_map(|p| &p.sources).collect();
     let mut est = EulerEstimator::new(
-        METRIC,
+        mp.metric,
         acc.paths(),
         &stats.levels,
-        plans.iter().map(|p| p.decomposition.clone()).collect(),
-        true,
+        mp.plans.iter().map(|p| p.decomposition.clone()).collect(),
+        mp.non_negative,
     );
     let Some(floor) = est.floor() else {
         return Ok(Vec::new());
@@ -156,8 +331,10 @@ pub fn contributions(
         est.ties_incomplete_at(tail.last().map_or(floor, |t| t.value));
     }
     tail.sort_unstable_by_key(|t| t.path);
-    let width = est.width();
     let tilt = outcome.tilt.as_ref();
+    let minted = nav_extra_terms(model, &outcome.layout)
+        .into_iter()
+        .find_map(|(_, t)| matches!(t, Term::Minted(_)).then_some(t));
     for batch in tail.chunks(BATCH_PATHS) {
         let need: Vec<usize> = (0..batch.len())
             .filter(|&i| est.needs_components(batch[i].value))
@@ -170,28 +347,21 @@ pub fn contributions(
                     .map(|&i| {
                         let t = batch[i];
                         let c = replayer.run(t.path)?;
-                        let slashed = c.row[Layout::SLASHED_ETH];
-                        if slashed.to_bits() != t.value.to_bits()
+                        let value = mp.value(c.row);
+                        if value.to_bits() != t.value.to_bits()
                             || (tilt.is_some() && c.weight.to_bits() != t.weight.to_bits())
                         {
                             bail!(
-                                "{}: path {} re-simulated for the risk contributions gives slashed_eth {slashed} (weight {}), but the run recorded {} (weight {}): a bug, please report it with the scenario",
+                                "{}: path {} re-simulated for the risk contributions gives {} {value} (weight {}), but the run recorded {} (weight {}): a bug, please report it with the scenario",
                                 model.name,
                                 t.path,
+                                mp.metric,
                                 c.weight,
                                 t.value,
                                 t.weight
                             );
                         }
-                        Ok(sources
-                            .iter()
-                            .map(|s| match s {
-                                Source::Column(col) => c.row[*col],
-                                Source::Operators(ops) => {
-                                    ops.iter().map(|&o| c.slashed_by_operator[o]).sum()
-                                }
-                            })
-                            .collect::<Vec<f64>>())
+                        Ok(mp.components(model, c.row, c.slashed_by_operator, minted.as_ref()))
                     })
                     .collect::<Vec<_>>()
             })
@@ -202,7 +372,6 @@ pub fn contributions(
             if next.peek() == Some(&&i) {
                 next.next();
                 let x = computed.next().expect("one result per path re-run")?;
-                debug_assert_eq!(x.len(), width);
                 est.add(t.value, t.weight, Some(&x));
             } else {
                 est.add(t.value, t.weight, None);
@@ -210,7 +379,7 @@ pub fn contributions(
         }
     }
     let standalone = |d: usize, i: usize, level: f64| {
-        let name = plans[d].standalone[i].as_deref()?;
+        let name = mp.plans[d].standalone[i].as_deref()?;
         let m = all_stats.iter().find(|m| m.name == name)?;
         m.level(level).filter(|l| l.exact).map(|l| l.es)
     };
@@ -219,15 +388,20 @@ pub fn contributions(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+
+    fn load(path: &str, paths: u64) -> Model {
+        lrtsim_scenario::load_file(Path::new(path), &[format!("simulation.paths={paths}")])
+            .expect("the scenario loads")
+    }
 
     #[test]
     fn attribute_decompositions_cover_every_operator_once() {
-        let model =
-            lrtsim_scenario::load_file(std::path::Path::new("scenarios/baseline.toml"), &[])
-                .expect("the baseline loads");
+        let model = load("scenarios/baseline.toml", 10);
         let layout = Layout::new(&model);
-        let plans = plans(&model, &layout);
+        let plans = slashed_plans(&model, &layout);
         let names: Vec<&str> = plans
             .iter()
             .map(|p| p.decomposition.name.as_str())
@@ -236,8 +410,8 @@ mod tests {
         assert!(names.contains(&"attribute.client"));
         for p in &plans[3..] {
             let mut seen = vec![0; model.operators.len()];
-            for s in &p.sources {
-                let Source::Operators(ops) = s else {
+            for t in &p.terms {
+                let Term::Operators(ops) = t else {
                     panic!("attributes aggregate operators")
                 };
                 for &o in ops {
@@ -246,5 +420,130 @@ mod tests {
             }
             assert!(seen.iter().all(|&k| k == 1), "{}", p.decomposition.name);
         }
+    }
+
+    /// Exploits (a theft with restitution, an unbacked mint) and a reserve, without
+    /// `[withdrawals]`: every term of the `nav_loss` decomposition moves.
+    const WATERFALL: &str = r#"
+name = "waterfall"
+[simulation]
+paths = 3000
+horizon_days = 365
+seed = 4
+[pool]
+collateral_eth = 1000
+[rewards]
+base_apr = 0.03
+[[operators]]
+name = "a"
+share = 0.6
+attributes = { cloud = "x" }
+allocations = { s = 0.5 }
+[[operators]]
+name = "b"
+share = 0.4
+allocations = { s = 0.3 }
+[[avs]]
+name = "s"
+fault_rate_per_year = 0.5
+fault_severity = 0.2
+[[exploits]]
+name = "theft"
+rate_per_year = 0.3
+size = 0.05
+restitution_share = 0.5
+restitution_days = 20
+[[exploits]]
+name = "mint"
+rate_per_year = 0.3
+kind = "unbacked_mint"
+size = 0.04
+[[reserves]]
+name = "fund"
+initial_eth = 10
+reward_share = 0.2
+cap_eth = 15
+"#;
+
+    /// On every path, each decomposition of each metric adds up to the metric as the run
+    /// computed it (to rounding).
+    fn check_identities(model: &Model) -> usize {
+        let results = lrtsim_sim::run(model, &lrtsim_sim::RunOptions::default(), &|_| {})
+            .expect("the scenario runs");
+        let layout = &results.layout;
+        let plans = metric_plans(model, layout);
+        assert_eq!(plans.len(), 2, "{}: slashed_eth and nav_loss", model.name);
+        let minted = nav_extra_terms(model, layout)
+            .into_iter()
+            .find_map(|(_, t)| matches!(t, Term::Minted(_)).then_some(t));
+        let mut replayer = ComponentReplayer::new(model, results.tilt.as_ref());
+        let mut moved = 0;
+        for path in 0..model.paths {
+            let c = replayer.run(path).unwrap();
+            for mp in &plans {
+                let value = mp.value(c.row);
+                let stored = if mp.nav {
+                    -results.columns[Layout::NAV_RETURN][path as usize]
+                } else {
+                    results.columns[Layout::SLASHED_ETH][path as usize]
+                };
+                assert_eq!(value.to_bits(), stored.to_bits());
+                let x = mp.components(model, c.row, c.slashed_by_operator, minted.as_ref());
+                let mut at = 0;
+                for p in &mp.plans {
+                    let part = &x[at..at + p.terms.len()];
+                    at += p.terms.len();
+                    let sum: f64 = part.iter().sum();
+                    let scale: f64 = part.iter().map(|v| v.abs()).sum::<f64>().max(1e-300);
+                    assert!(
+                        (sum - value).abs() <= 1e-12 * scale,
+                        "{} path {path}: {} by {}: {sum} vs {value} ({part:?})",
+                        model.name,
+                        mp.metric,
+                        p.decomposition.name
+                    );
+                    if mp.non_negative {
+                        assert!(part.iter().all(|&v| v >= 0.0));
+                    }
+                }
+                moved += usize::from(value != 0.0 && mp.nav);
+            }
+        }
+        moved
+    }
+
+    #[test]
+    fn nav_loss_and_slashed_eth_decompositions_add_up_on_every_path() {
+        for (file, paths) in [
+            ("scenarios/baseline.toml", 3000),
+            ("scenarios/client-bug-double-sign.toml", 1500),
+            ("scenarios/non-finality-leak.toml", 1500),
+            ("scenarios/rare-tail.toml", 1500),
+            ("scenarios/steth-2022.toml", 300),
+        ] {
+            let model = load(file, paths);
+            assert!(check_identities(&model) > 0, "{file}");
+        }
+        let model = lrtsim_scenario::load_str(WATERFALL, Path::new("w.toml"), &[]).unwrap();
+        assert!(check_identities(&model) > 0);
+        // Every extra term is non-zero on some path of this scenario.
+        let results = lrtsim_sim::run(&model, &lrtsim_sim::RunOptions::default(), &|_| {}).unwrap();
+        for (name, term) in nav_extra_terms(&model, &results.layout) {
+            let moved = (0..model.paths as usize).any(|p| {
+                let row: Vec<f64> = results.columns.iter().map(|c| c[p]).collect();
+                term.eval(&model, &row, &[]) != 0.0
+            });
+            assert!(moved, "{name} never moves");
+        }
+    }
+
+    #[test]
+    fn scenarios_with_withdrawals_do_not_decompose_nav_loss() {
+        let model = load("scenarios/bank-run.toml", 10);
+        let plans = metric_plans(&model, &Layout::new(&model));
+        assert_eq!(
+            plans.iter().map(|p| p.metric).collect::<Vec<_>>(),
+            [SLASHED]
+        );
     }
 }

@@ -835,23 +835,20 @@ pub fn report(
             .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
             .collect()
     });
-    // Risk contributions (issue 18): the tail paths of `slashed_eth` re-simulated.
-    let contributions = match sink
-        .metrics
-        .iter()
-        .position(|(name, ..)| name == crate::contrib::METRIC)
-    {
-        Some(i) => pool.install(|| {
-            crate::contrib::contributions(
-                model,
-                outcome,
-                &lock(&sink.metrics[i].2),
-                &stats[i],
-                &stats,
-            )
-        })?,
-        None => Vec::new(),
-    };
+    // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
+    let contributions = pool.install(|| {
+        crate::contrib::contributions(
+            model,
+            outcome,
+            |name| {
+                sink.metrics
+                    .iter()
+                    .find(|(n, ..)| n == name)
+                    .map(|(_, _, acc)| lock(acc))
+            },
+            &stats,
+        )
+    })?;
     let summary = Summary {
         info: RunInfo {
             scenario: model.name.clone(),

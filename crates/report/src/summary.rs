@@ -346,28 +346,53 @@ const TABLE_CONTRIBUTION_LEVEL: f64 = 0.99;
 /// How many components per decomposition [`render_table`] shows.
 const TABLE_TOP_CONTRIBUTORS: usize = 3;
 
-/// The block of [`render_table`] on risk contributions at `level`: per decomposed metric a line
-/// `ES 99% of slashed_eth: 1234.5 (share of it, 95% interval):`, then per decomposition its
-/// `top` largest contributors, `name 62.1% [58.0%, 66.2%]`, largest first (ties in the
-/// decomposition's order); empty without contributions at `level`.
+/// The block of [`render_table`] on risk contributions at `level`. Per decomposed metric a
+/// line `ES 99% of slashed_eth = 1234.5, carried by (share, 95% interval):`, then per
+/// decomposition its `top` largest contributors, `name 62.1% [58.0%, 66.2%]`, largest first
+/// (ties in the decomposition's order). The first metric is shown by every decomposition, the
+/// others by their first one only (`nav_loss` by kind). When a decomposition has a negative
+/// contribution (a gain, such as rewards), shares mean little: the contributions are shown as
+/// values, largest in magnitude first. An ES of 0 gets one line. Empty without contributions at
+/// `level`.
 fn render_contributions(blocks: &[DecompositionContributions], level: f64, top: usize) -> String {
     let at: Vec<&DecompositionContributions> = blocks
         .iter()
         .filter(|b| (b.level - level).abs() <= 1e-12)
         .collect();
+    let first_metric = at.first().map(|b| b.metric.clone());
+    let shown: Vec<&DecompositionContributions> = at
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| {
+            Some(&b.metric) == first_metric.as_ref() || i == 0 || at[i - 1].metric != b.metric
+        })
+        .map(|(_, b)| *b)
+        .collect();
     let mut out = String::new();
-    let width = at
+    let width = shown
         .iter()
         .map(|b| b.decomposition.chars().count())
         .max()
         .unwrap_or(0);
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
     let mut metric = "";
-    for b in at {
-        if b.metric != metric {
-            metric = &b.metric;
+    for b in shown {
+        let new_metric = b.metric != metric;
+        metric = &b.metric;
+        if b.es == 0.0 {
+            if new_metric {
+                out.push_str(&format!(
+                    "ES {}% of {} = 0: no loss in the tail\n",
+                    100.0 * level,
+                    b.metric
+                ));
+            }
+            continue;
+        }
+        let values = b.components.iter().any(|c| c.es_contribution < 0.0);
+        if new_metric {
             out.push_str(&format!(
-                "ES {}% of {} = {}{}, carried by (share, {}% interval):\n",
+                "ES {}% of {} = {}{}, carried by ({}, {}% interval):\n",
                 100.0 * level,
                 b.metric,
                 human(b.es),
@@ -376,14 +401,21 @@ fn render_contributions(blocks: &[DecompositionContributions], level: f64, top: 
                 } else {
                     " (approximate: not every path tied at VaR was kept)"
                 },
+                if values { "contribution" } else { "share" },
                 100.0 * crate::CI_CONFIDENCE,
             ));
         }
+        let key = |c: &crate::ComponentContribution| {
+            if values {
+                c.es_contribution.abs()
+            } else {
+                c.es_contribution
+            }
+        };
         let mut order: Vec<usize> = (0..b.components.len()).collect();
         order.sort_by(|&i, &j| {
-            b.components[j]
-                .es_contribution
-                .total_cmp(&b.components[i].es_contribution)
+            key(&b.components[j])
+                .total_cmp(&key(&b.components[i]))
                 .then(i.cmp(&j))
         });
         let parts: Vec<String> = order
@@ -391,18 +423,23 @@ fn render_contributions(blocks: &[DecompositionContributions], level: f64, top: 
             .take(top)
             .map(|&i| {
                 let c = &b.components[i];
-                let (lo, hi) = if b.es != 0.0 {
-                    (c.ci_lo / b.es, c.ci_hi / b.es)
+                if values {
+                    format!(
+                        "{} {} [{}, {}]",
+                        c.component,
+                        human(c.es_contribution),
+                        human(c.ci_lo),
+                        human(c.ci_hi)
+                    )
                 } else {
-                    (0.0, 0.0)
-                };
-                format!(
-                    "{} {} [{}, {}]",
-                    c.component,
-                    pct(c.share),
-                    pct(lo),
-                    pct(hi)
-                )
+                    format!(
+                        "{} {} [{}, {}]",
+                        c.component,
+                        pct(c.share),
+                        pct(c.ci_lo / b.es),
+                        pct(c.ci_hi / b.es)
+                    )
+                }
             })
             .collect();
         let pad = width - b.decomposition.chars().count();
