@@ -294,7 +294,12 @@ fn row(
 }
 
 fn expected_files(model: &Model) -> Vec<&'static str> {
-    let mut f = vec!["summary.json", "tail_metrics.csv", "loss_distribution.csv"];
+    let mut f = vec![
+        "summary.json",
+        "tail_metrics.csv",
+        "contributions.csv",
+        "loss_distribution.csv",
+    ];
     if model.withdrawals.is_some() {
         f.push("redemption_wait.csv");
     }

@@ -113,7 +113,12 @@ fn one_row_per_point_and_every_point_equals_a_plain_run() {
         run.push(s.to_string());
     }
     fx.run(&run).ok();
-    for f in ["summary.json", "tail_metrics.csv", "loss_distribution.csv"] {
+    for f in [
+        "summary.json",
+        "tail_metrics.csv",
+        "contributions.csv",
+        "loss_distribution.csv",
+    ] {
         assert!(
             fx.read_bytes(format!("sw/points/0006/{f}")) == fx.read_bytes(format!("plain/{f}")),
             "{f} of point 6 differs from the plain run"

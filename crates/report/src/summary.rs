@@ -265,7 +265,9 @@ fn importance_line(imp: &ImportanceInfo, paths: u64) -> String {
 /// VaR at 95 %, 99 % and 99.9 %, ES at 99 % and the [`CI_CONFIDENCE`](crate::CI_CONFIDENCE)
 /// interval of VaR 99 % as `[lo, hi]`. Numbers have six significant digits (scientific notation
 /// below 1e-4 or from 1e7 on); a level that was not computed, or a headline name that is not in
-/// the summary, shows as `-`. The string ends with a newline.
+/// the summary, shows as `-`. With [`Summary::contributions`] at 99 %, lines starting `ES 99%`
+/// then give the largest contributors to ES 99 % (see `render_contributions`). The string
+/// ends with a newline.
 pub fn render_table(s: &Summary, headline: &[&str]) -> String {
     let names: Vec<&str> = if headline.is_empty() {
         s.metrics.iter().map(|m| m.name.as_str()).collect()
@@ -332,6 +334,7 @@ pub fn render_table(s: &Summary, headline: &[&str]) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    // No blank line before it: several runs' tables are separated by one.
     out.push_str(&render_contributions(
         &s.contributions,
         TABLE_CONTRIBUTION_LEVEL,
