@@ -1,6 +1,7 @@
 //! Risk contributions end to end (issue 18): `contributions.csv` adds up to the ES of every
-//! decomposition, does not depend on the thread count, is empty at levels read from the
-//! histogram; identical operators under a one-factor copula get equal shares within their
+//! decomposition of `slashed_eth` and `nav_loss`, does not depend on the thread count, is
+//! empty at levels read from the histogram and the same at exact levels whatever the tail
+//! memory; identical operators under a one-factor copula get equal shares within their
 //! intervals, an AVS that never loses contributes 0, and importance-sampled and plain runs
 //! agree within their intervals. (Merged shards against the whole run: tests/shards.rs.)
 
@@ -14,6 +15,7 @@ use fixture::{Fixture, Table, arg, repo_scenario};
 /// One row of `contributions.csv`.
 #[derive(Debug, Clone)]
 struct Row {
+    metric: String,
     level: String,
     decomposition: String,
     component: String,
@@ -24,22 +26,22 @@ struct Row {
     exact: bool,
 }
 
-fn rows(t: &Table) -> Vec<Row> {
+/// The rows of `metric` (`slashed_eth` or `nav_loss`).
+fn rows(t: &Table, metric: &str) -> Vec<Row> {
     let f = |r: &[String], c: &str| r[t.col(c)].parse::<f64>().unwrap();
     t.rows
         .iter()
-        .map(|r| {
-            assert_eq!(r[t.col("metric")], "slashed_eth");
-            Row {
-                level: r[t.col("level")].clone(),
-                decomposition: r[t.col("decomposition")].clone(),
-                component: r[t.col("component")].clone(),
-                es_contribution: f(r, "es_contribution"),
-                ci_lo: f(r, "ci_lo"),
-                ci_hi: f(r, "ci_hi"),
-                es: f(r, "es"),
-                exact: r[t.col("exact")] == "1",
-            }
+        .filter(|r| r[t.col("metric")] == metric)
+        .map(|r| Row {
+            metric: metric.to_owned(),
+            level: r[t.col("level")].clone(),
+            decomposition: r[t.col("decomposition")].clone(),
+            component: r[t.col("component")].clone(),
+            es_contribution: f(r, "es_contribution"),
+            ci_lo: f(r, "ci_lo"),
+            ci_hi: f(r, "ci_hi"),
+            es: f(r, "es"),
+            exact: r[t.col("exact")] == "1",
         })
         .collect()
 }
@@ -97,8 +99,7 @@ fn baseline_contributions_add_up_to_es_and_do_not_depend_on_threads() {
         );
     }
     let table = fx.read_csv("t1/contributions.csv");
-    let rows = rows(&table);
-    let b = blocks(&rows);
+    let b = blocks(&rows(&table, "slashed_eth"));
     let decompositions: std::collections::BTreeSet<&str> =
         b.keys().map(|(_, d)| d.as_str()).collect();
     for d in [
@@ -113,12 +114,26 @@ fn baseline_contributions_add_up_to_es_and_do_not_depend_on_threads() {
     ] {
         assert!(decompositions.contains(d), "{d}: {decompositions:?}");
     }
-    for ((level, d), rs) in &b {
+    let nav = blocks(&rows(&table, "nav_loss"));
+    assert!(nav.keys().any(|(_, d)| d == "kind"));
+    assert_eq!(
+        nav.len(),
+        b.len() + 5,
+        "nav_loss: by kind and by every slashed decomposition"
+    );
+    for ((level, d), rs) in b.iter().chain(&nav) {
         let sum: f64 = rs.iter().map(|r| r.es_contribution).sum();
         let es = rs[0].es;
+        // To rounding of the terms (nav_loss's rewards offset its losses).
+        let scale: f64 = rs
+            .iter()
+            .map(|r| r.es_contribution.abs())
+            .sum::<f64>()
+            .max(es.abs());
         assert!(
-            (sum - es).abs() <= 1e-12 * es.abs().max(1.0),
-            "{level} {d}: {sum} vs ES {es}"
+            (sum - es).abs() <= 1e-12 * scale,
+            "{} {level} {d}: {sum} vs ES {es}",
+            rs[0].metric
         );
         assert!(rs.iter().all(|r| r.exact && r.ci_lo <= r.es_contribution));
     }
@@ -128,7 +143,10 @@ fn baseline_contributions_add_up_to_es_and_do_not_depend_on_threads() {
         .as_f64()
         .unwrap();
     assert_eq!(b[&("0.99".to_string(), "source".to_string())][0].es, es99);
-    assert!(summary["contributions"].as_array().unwrap().len() == b.len());
+    assert_eq!(
+        summary["contributions"].as_array().unwrap().len(),
+        b.len() + nav.len()
+    );
 }
 
 #[test]
@@ -154,6 +172,52 @@ fn levels_read_from_the_histogram_get_no_contributions() {
             .get("contributions")
             .is_none()
     );
+}
+
+#[test]
+fn exact_levels_get_the_same_contributions_whatever_the_tail_memory() {
+    let fx = Fixture::new();
+    let base = arg(&repo_scenario("baseline.toml"));
+    for (mb, out) in [("1024", "full"), ("22", "small")] {
+        fx.run([
+            "run",
+            &base,
+            "--set",
+            "simulation.paths=20000",
+            "--tail-memory-mb",
+            mb,
+            "--quiet",
+            "--out",
+            out,
+        ])
+        .ok();
+    }
+    // 22 MiB for 21 metrics keeps about 1,560 values each: 0.9 from the histogram, the
+    // levels from 0.95 up exact.
+    let exact: Vec<String> = fx
+        .read_csv("small/tail_metrics.csv")
+        .rows
+        .iter()
+        .filter(|r| r[0] == "slashed_eth" && r[8] == "1")
+        .map(|r| r[1].clone())
+        .collect();
+    assert!(!exact.contains(&"0.9".to_string()) && exact.contains(&"0.99".to_string()));
+    let lines = |dir: &str| -> Vec<String> {
+        fx.read(format!("{dir}/contributions.csv"))
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    let (full, small) = (lines("full"), lines("small"));
+    let at_exact = |l: &String| {
+        exact
+            .iter()
+            .any(|e| l.split(',').nth(1) == Some(e.as_str()))
+    };
+    let kept: Vec<&String> = full.iter().skip(1).filter(|l| at_exact(l)).collect();
+    assert!(!kept.is_empty());
+    // The same rows, bit for bit: the same tail paths in the same order.
+    assert_eq!(small.iter().skip(1).collect::<Vec<_>>(), kept);
 }
 
 const EXCHANGEABLE: &str = r#"
@@ -202,8 +266,7 @@ fn identical_operators_get_equal_shares_and_an_idle_avs_contributes_nothing() {
     let fx = Fixture::new();
     let s = fx.write_scenario("ex.toml", EXCHANGEABLE);
     fx.run(["run", &arg(&s), "--quiet", "--out", "o"]).ok();
-    let rows = rows(&fx.read_csv("o/contributions.csv"));
-    let b = blocks(&rows);
+    let b = blocks(&rows(&fx.read_csv("o/contributions.csv"), "slashed_eth"));
     let mut checked = 0;
     for level in ["0.9", "0.95", "0.99"] {
         let ops = &b[&(level.to_string(), "operator".to_string())];
@@ -278,11 +341,27 @@ fn importance_sampled_and_plain_contributions_agree_within_their_intervals() {
     fx.run(["run", &arg(&plain), "--quiet", "--out", "p"]).ok();
     fx.run(["run", &arg(&tilted), "--quiet", "--out", "t"]).ok();
     assert!(fx.read_json("t/summary.json").get("importance").is_some());
-    let p = blocks(&rows(&fx.read_csv("p/contributions.csv")));
-    let t = blocks(&rows(&fx.read_csv("t/contributions.csv")));
+    let read = |dir: &str, metric: &str| {
+        let mut b = blocks(&rows(
+            &fx.read_csv(format!("{dir}/contributions.csv")),
+            metric,
+        ));
+        // One key space: nav_loss's decompositions under their metric's name.
+        if metric == "nav_loss" {
+            b = b
+                .into_iter()
+                .map(|((l, d), v)| ((l, format!("nav_loss/{d}")), v))
+                .collect();
+        }
+        b
+    };
+    let mut p = read("p", "slashed_eth");
+    p.extend(read("p", "nav_loss"));
+    let mut t = read("t", "slashed_eth");
+    t.extend(read("t", "nav_loss"));
     let mut compared = 0;
     for level in ["0.95", "0.99"] {
-        for d in ["source", "avs", "operator"] {
+        for d in ["source", "avs", "operator", "nav_loss/kind"] {
             let key = (level.to_string(), d.to_string());
             for (a, b) in p[&key].iter().zip(&t[&key]) {
                 assert_eq!(a.component, b.component);
@@ -298,7 +377,8 @@ fn importance_sampled_and_plain_contributions_agree_within_their_intervals() {
             }
         }
     }
-    assert_eq!(compared, 2 * (2 + 2 + 2));
+    // Per level: 2 sources, 2 AVSs, 2 operators, 2 kinds (AVS slashing, rewards).
+    assert_eq!(compared, 2 * (2 + 2 + 2 + 2));
     // The tilt puts more bug events in the tail: its contribution's interval at 99 % narrows.
     let bug = |b: &BTreeMap<(String, String), Vec<Row>>| {
         b[&("0.99".to_string(), "source".to_string())]
