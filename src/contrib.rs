@@ -13,6 +13,7 @@
 use anyhow::{Result, bail};
 use lrtsim_report::{
     Decomposition, DecompositionContributions, EulerEstimator, MetricAccumulator, MetricStats,
+    TailPath,
 };
 use lrtsim_scenario::Model;
 use lrtsim_sim::{ComponentReplayer, Layout, RunOutcome};
@@ -282,9 +283,24 @@ fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
     out
 }
 
+/// A re-simulated path's components for each job (None: not needed by the job).
+type PerJob = Vec<Option<Vec<f64>>>;
+
+/// One decomposed metric under way: its plan, its estimator and its tail paths (ascending
+/// path id).
+struct Job<'a> {
+    mp: MetricPlan,
+    est: EulerEstimator,
+    tail: Vec<TailPath>,
+    /// Tail entries already added.
+    done: usize,
+    all_stats: &'a [MetricStats],
+}
+
 /// The risk contributions of every decomposed metric at every exact level of its statistics
 /// (in `all_stats`), from its accumulator (`accumulator(name)`); standalone ES from
-/// `all_stats`. Runs on the current rayon pool.
+/// `all_stats`. The tail paths of all metrics are re-simulated together, each once, in
+/// batches of ascending path id. Runs on the current rayon pool.
 pub fn contributions<G>(
     model: &Model,
     outcome: &RunOutcome,
@@ -294,7 +310,7 @@ pub fn contributions<G>(
 where
     G: std::ops::Deref<Target = MetricAccumulator>,
 {
-    let mut out = Vec::new();
+    let mut jobs = Vec::new();
     for mp in metric_plans(model, &outcome.layout) {
         let (Some(acc), Some(stats)) = (
             accumulator(mp.metric),
@@ -302,88 +318,121 @@ where
         ) else {
             continue;
         };
-        out.extend(decompose(model, outcome, &mp, &acc, stats, all_stats)?);
+        let mut est = EulerEstimator::new(
+            mp.metric,
+            acc.paths(),
+            &stats.levels,
+            mp.plans.iter().map(|p| p.decomposition.clone()).collect(),
+            mp.non_negative,
+        );
+        let Some(floor) = est.floor() else {
+            continue;
+        };
+        let (mut tail, complete) = acc.tail_at_least(floor);
+        if !complete {
+            est.ties_incomplete_at(tail.last().map_or(floor, |t| t.value));
+        }
+        tail.sort_unstable_by_key(|t| t.path);
+        jobs.push(Job {
+            mp,
+            est,
+            tail,
+            done: 0,
+            all_stats,
+        });
     }
-    Ok(out)
-}
-
-/// The contributions of one metric: its tail paths re-simulated and checked, in batches.
-fn decompose(
-    model: &Model,
-    outcome: &RunOutcome,
-    mp: &MetricPlan,
-    acc: &MetricAccumulator,
-    stats: &MetricStats,
-    all_stats: &[MetricStats],
-) -> Result<Vec<DecompositionContributions>> {
-    let mut est = EulerEstimator::new(
-        mp.metric,
-        acc.paths(),
-        &stats.levels,
-        mp.plans.iter().map(|p| p.decomposition.clone()).collect(),
-        mp.non_negative,
-    );
-    let Some(floor) = est.floor() else {
-        return Ok(Vec::new());
-    };
-    let (mut tail, complete) = acc.tail_at_least(floor);
-    if !complete {
-        est.ties_incomplete_at(tail.last().map_or(floor, |t| t.value));
-    }
-    tail.sort_unstable_by_key(|t| t.path);
+    // Every path some metric needs the components of, once, ascending.
+    let mut paths: Vec<u64> = jobs
+        .iter()
+        .flat_map(|j| {
+            j.tail
+                .iter()
+                .filter(|t| j.est.needs_components(t.value))
+                .map(|t| t.path)
+        })
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
     let tilt = outcome.tilt.as_ref();
     let minted = nav_extra_terms(model, &outcome.layout)
         .into_iter()
         .find_map(|(_, t)| matches!(t, Term::Minted(_)).then_some(t));
-    for batch in tail.chunks(BATCH_PATHS) {
-        let need: Vec<usize> = (0..batch.len())
-            .filter(|&i| est.needs_components(batch[i].value))
-            .collect();
-        let computed: Vec<Result<Vec<f64>>> = need
+    let mut batches = paths.chunks(BATCH_PATHS).peekable();
+    while let Some(batch) = batches.next() {
+        // Per path of the batch: per job, its components (None: not needed by the job).
+        let runs: Vec<Result<PerJob>> = batch
             .par_chunks(WORKER_PATHS)
-            .flat_map_iter(|idx| {
+            .flat_map_iter(|ids| {
                 let mut replayer = ComponentReplayer::new(model, tilt);
-                idx.iter()
-                    .map(|&i| {
-                        let t = batch[i];
-                        let c = replayer.run(t.path)?;
-                        let value = mp.value(c.row);
-                        if value.to_bits() != t.value.to_bits()
-                            || (tilt.is_some() && c.weight.to_bits() != t.weight.to_bits())
-                        {
-                            bail!(
-                                "{}: path {} re-simulated for the risk contributions gives {} {value} (weight {}), but the run recorded {} (weight {}): a bug, please report it with the scenario",
-                                model.name,
-                                t.path,
-                                mp.metric,
-                                c.weight,
-                                t.value,
-                                t.weight
-                            );
-                        }
-                        Ok(mp.components(model, c.row, c.slashed_by_operator, minted.as_ref()))
-                    })
-                    .collect::<Vec<_>>()
+                let jobs = &jobs;
+                let minted = minted.as_ref();
+                ids.iter().map(move |&path| {
+                    let c = replayer.run(path)?;
+                    let mut out = Vec::with_capacity(jobs.len());
+                    for j in jobs {
+                        let at = j.tail.binary_search_by_key(&path, |t| t.path);
+                        out.push(match at {
+                            Ok(i) if j.est.needs_components(j.tail[i].value) => {
+                                let t = j.tail[i];
+                                let value = j.mp.value(c.row);
+                                if value.to_bits() != t.value.to_bits()
+                                    || (tilt.is_some() && c.weight.to_bits() != t.weight.to_bits())
+                                {
+                                    bail!(
+                                        "{}: path {path} re-simulated for the risk contributions gives {} {value} (weight {}), but the run recorded {} (weight {}): a bug, please report it with the scenario",
+                                        model.name,
+                                        j.mp.metric,
+                                        c.weight,
+                                        t.value,
+                                        t.weight
+                                    );
+                                }
+                                Some(j.mp.components(model, c.row, c.slashed_by_operator, minted))
+                            }
+                            _ => None,
+                        });
+                    }
+                    Ok(out)
+                })
             })
             .collect();
-        let mut computed = computed.into_iter();
-        let mut next = need.iter().peekable();
-        for (i, t) in batch.iter().enumerate() {
-            if next.peek() == Some(&&i) {
-                next.next();
-                let x = computed.next().expect("one result per path re-run")?;
-                est.add(t.value, t.weight, Some(&x));
-            } else {
-                est.add(t.value, t.weight, None);
+        let runs = runs.into_iter().collect::<Result<Vec<_>>>()?;
+        // Each job takes its tail entries up to the batch's last path (all that remain after
+        // the last batch), in path order.
+        let last = batches
+            .peek()
+            .map(|_| *batch.last().expect("batches are not empty"));
+        for (k, j) in jobs.iter_mut().enumerate() {
+            let end = match last {
+                Some(p) => j.tail.partition_point(|t| t.path <= p),
+                None => j.tail.len(),
+            };
+            for t in &j.tail[j.done..end] {
+                match batch.binary_search(&t.path) {
+                    Ok(i) if j.est.needs_components(t.value) => {
+                        let x = runs[i][k].as_ref().expect("computed for this job");
+                        j.est.add(t.value, t.weight, Some(x));
+                    }
+                    _ => j.est.add(t.value, t.weight, None),
+                }
             }
+            j.done = end;
         }
     }
-    let standalone = |d: usize, i: usize, level: f64| {
-        let name = mp.plans[d].standalone[i].as_deref()?;
-        let m = all_stats.iter().find(|m| m.name == name)?;
-        m.level(level).filter(|l| l.exact).map(|l| l.es)
-    };
-    Ok(est.finish(standalone))
+    let mut out = Vec::new();
+    for mut j in jobs {
+        // Without any path to re-run, the tail entries are all added here.
+        for t in &j.tail[j.done..] {
+            j.est.add(t.value, t.weight, None);
+        }
+        let standalone = |d: usize, i: usize, level: f64| {
+            let name = j.mp.plans[d].standalone[i].as_deref()?;
+            let m = j.all_stats.iter().find(|m| m.name == name)?;
+            m.level(level).filter(|l| l.exact).map(|l| l.es)
+        };
+        out.extend(j.est.finish(standalone));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

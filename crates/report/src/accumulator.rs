@@ -1649,11 +1649,11 @@ impl MetricAccumulator {
         fn collect<E: Entry>(t: &TopM<E>, offered: u64, floor: i64) -> (Vec<TailPath>, bool) {
             let usable = t.usable(offered);
             let mut v = t.top(usable);
+            let all = v.len();
+            v.retain(|e| e.key() >= floor);
+            let complete = usable as u64 == offered || v.len() < all;
             // Descending entries: by value, then by ascending path id.
             v.sort_unstable_by(|a, b| b.cmp(a));
-            let keep = v.partition_point(|e| e.key() >= floor);
-            let complete = usable as u64 == offered || keep < v.len();
-            v.truncate(keep);
             let paths = v
                 .into_iter()
                 .map(|e| TailPath {
