@@ -201,6 +201,11 @@ pub struct SweepArgs {
     /// Rerun points even if their outputs exist.
     #[arg(long)]
     pub force: bool,
+    /// Add to sweep.csv each component's contribution to the ES of slashed_eth (and its share
+    /// of it) at 95 %, 99 % and 99.9 % for this decomposition: `source`, `avs`, `operator` or
+    /// `attribute.KEY` (see contributions.csv).
+    #[arg(long, value_name = "DECOMPOSITION")]
+    pub contributions: Option<String>,
     #[command(flatten)]
     pub workers: WorkerArgs,
     #[command(flatten)]

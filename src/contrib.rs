@@ -156,6 +156,23 @@ fn slashed_plans(model: &Model, layout: &Layout) -> Vec<Plan> {
     out
 }
 
+/// The names of the decompositions of `slashed_eth` for `model`, in report order.
+pub fn slashed_decompositions(model: &Model) -> Vec<String> {
+    slashed_plans(model, &Layout::new(model))
+        .into_iter()
+        .map(|p| p.decomposition.name)
+        .collect()
+}
+
+/// The components of the decomposition `name` of `slashed_eth` for `model` (None if it has no
+/// such decomposition).
+pub fn slashed_components(model: &Model, name: &str) -> Option<Vec<String>> {
+    slashed_plans(model, &Layout::new(model))
+        .into_iter()
+        .find(|p| p.decomposition.name == name)
+        .map(|p| p.decomposition.components)
+}
+
 /// What holders who stayed lost in ETH besides slashing, as (component, term): exploits
 /// (stolen ETH, the unbacked mint's dilution, restitutions back), the reserves' net payments
 /// and the rewards (negative: they add to the holders).
