@@ -1,35 +1,7 @@
 //! Risk contributions: how the components of a loss metric (sources, AVSs, operators, …) share
 //! its expected shortfall and its VaR.
 //!
-//! A [`Decomposition`] names components X₁, …, X_K that add up to the metric L on every path.
-//! An [`EulerEstimator`] takes, for each level of the metric's [`LevelStats`], the paths of the
-//! tail — L, the likelihood-ratio weight w (1 without importance sampling) and the components,
-//! in ascending path id — and returns each component's **Euler contribution to ES** with the
-//! same tail as the ES itself. With n paths, T = n(1 − α) (the tail mass of
-//! [`MetricAccumulator::stats`](crate::MetricAccumulator::stats)) and v the VaR:
-//!
-//! ```text
-//! C_i = [ Σ_{L > v} w·X_i  +  (T − Σ_{L > v} w) · Σ_{L = v} w·X_i / Σ_{L = v} w ] / T
-//! ```
-//!
-//! The fractional part of the tail at VaR is shared evenly (by weight) among the paths whose
-//! loss equals VaR, so the result does not depend on path order, and since Σᵢ Xᵢ = L,
-//! Σᵢ C_i = v + Σ_{L > v} w·(L − v) / T = ES, to rounding.
-//!
-//! * **Interval** of C_i: the asymptotic-normal interval of Hong & Liu (2009, "Simulating
-//!   sensitivities of conditional value at risk", Management Science 55(2)) for the
-//!   order-statistic estimator: C_i ± z·s_i / ((1 − α)·√n), s_i the sample standard deviation
-//!   over all n paths of yᵢ = w·(X_i − m_i)·1{L ≥ v}, with m_i the VaR contribution below — for
-//!   X_i = L it is the ES interval of [`LevelStats`].
-//! * **VaR contribution** E[X_i | L = VaR]: a window estimator, the weighted mean of X_i over
-//!   the paths whose L lies in the VaR's own confidence interval [`var_lo`, `var_hi`], with the
-//!   delta-method standard error √(Σ w²(X_i − m_i)²) / Σ w. The window narrows as 1/√n; the
-//!   VaR contributions add up to the window's mean of L, which is VaR up to the window's width.
-//! * **Exactness**: only levels whose statistics are exact ([`LevelStats::exact`]) get
-//!   contributions; they are flagged approximate ([`DecompositionContributions::exact`] false)
-//!   when the accumulator did not keep every path tied at VaR (the tie mean then comes from the
-//!   kept ones), unless VaR is 0 and the components are non-negative (every component of a
-//!   zero-loss path is then 0).
+//! See [`EulerEstimator`] for the estimator and its interval.
 
 use serde::Serialize;
 
@@ -150,7 +122,37 @@ struct LevelState {
 }
 
 /// Euler contributions of the components of one metric, at the levels where its statistics are
-/// exact; see the [module documentation](self).
+/// exact.
+///
+/// A [`Decomposition`] names components X₁, …, X_K that add up to the metric L on every path.
+/// The estimator takes, for each level of the metric's [`LevelStats`], the paths of the
+/// tail — L, the likelihood-ratio weight w (1 without importance sampling) and the components,
+/// in ascending path id — and returns each component's **Euler contribution to ES** with the
+/// same tail as the ES itself. With n paths, T = n(1 − α) (the tail mass of
+/// [`MetricAccumulator::stats`](crate::MetricAccumulator::stats)) and v the VaR:
+///
+/// ```text
+/// C_i = [ Σ_{L > v} w·X_i  +  (T − Σ_{L > v} w) · Σ_{L = v} w·X_i / Σ_{L = v} w ] / T
+/// ```
+///
+/// The fractional part of the tail at VaR is shared evenly (by weight) among the paths whose
+/// loss equals VaR, so the result does not depend on path order, and since Σᵢ Xᵢ = L,
+/// Σᵢ C_i = v + Σ_{L > v} w·(L − v) / T = ES, to rounding.
+///
+/// * **Interval** of C_i: the asymptotic-normal interval of Hong & Liu (2009, "Simulating
+///   sensitivities of conditional value at risk", Management Science 55(2)) for the
+///   order-statistic estimator: C_i ± z·s_i / ((1 − α)·√n), s_i the sample standard deviation
+///   over all n paths of yᵢ = w·(X_i − m_i)·1{L ≥ v}, with m_i the VaR contribution below — for
+///   X_i = L it is the ES interval of [`LevelStats`].
+/// * **VaR contribution** E[X_i | L = VaR]: a window estimator, the weighted mean of X_i over
+///   the paths whose L lies in the VaR's own confidence interval [`var_lo`, `var_hi`], with the
+///   delta-method standard error √(Σ w²(X_i − m_i)²) / Σ w. The window narrows as 1/√n; the
+///   VaR contributions add up to the window's mean of L, which is VaR up to the window's width.
+/// * **Exactness**: only levels whose statistics are exact ([`LevelStats::exact`]) get
+///   contributions; they are flagged approximate ([`DecompositionContributions::exact`] false)
+///   when the accumulator did not keep every path tied at VaR (the tie mean then comes from the
+///   kept ones), unless VaR is 0 and the components are non-negative (every component of a
+///   zero-loss path is then 0).
 #[derive(Debug, Clone)]
 pub struct EulerEstimator {
     metric: String,

@@ -25,10 +25,17 @@
 //! * [`histogram`] bins a column into equal-width [`Bin`]s with density, CDF and exceedance;
 //!   [`MetricAccumulator::histogram`] does it from an accumulator. A [`WaitAccumulator`] counts
 //!   a tagged holder's time to redeem.
+//! * Risk contributions: an [`EulerEstimator`] splits a metric's ES (and VaR) among the
+//!   components of a [`Decomposition`] (loss sources, AVSs, operators, …) from the tail paths
+//!   [`MetricAccumulator::tail_at_least`] names ([`TailPath`]: path id, value, weight), given
+//!   their components in ascending path id — Euler contributions that add up to the ES, with
+//!   the ties at VaR shared evenly, intervals, VaR contributions
+//!   ([`DecompositionContributions`], [`ComponentContribution`]).
 //! * A [`Summary`] pairs the [`RunInfo`] (scenario, seed, paths, importance sampling, …) with the
-//!   metric statistics; it serializes to the `summary.json` layout and [`render_table`] prints
-//!   its headline metrics.
+//!   metric statistics and the risk contributions; it serializes to the `summary.json` layout
+//!   and [`render_table`] prints its headline metrics and the largest contributors to ES 99 %.
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
+//!   [`write_contributions_csv`],
 //!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_price_paths_csv`]
 //!   (percentile bands of price / NAV over time, from [`PriceRow`]s), [`write_paths_csv`]) all
 //!   go through [`write_atomic`], so an interrupted run never leaves a half-written file
