@@ -390,6 +390,14 @@ fn importance_sampled_and_plain_contributions_agree_within_their_intervals() {
     assert!(bug(&t) < bug(&p), "IS se {} vs plain {}", bug(&t), bug(&p));
 }
 
+/// The `source` row of component `name` at `level` in contributions.csv.
+fn row_of<'t>(t: &'t Table, level: &str, name: &str) -> &'t Vec<String> {
+    t.rows
+        .iter()
+        .find(|r| r[0] == "slashed_eth" && r[1] == level && r[2] == "source" && r[3] == name)
+        .unwrap()
+}
+
 /// Two independent sources, each wiping out one operator's allocation to its own AVS at its
 /// first event (later events find nothing left): A = 300 ETH with probability p_A = 1 − e^(−λ_A),
 /// B = 100 ETH with p_B, independent. Their joint law has four atoms, so the contributions
@@ -484,6 +492,15 @@ fn two_independent_sources_match_their_exact_contributions_with_ties_at_var() {
             .find(|r| r[0] == "slashed_eth" && r[1] == level)
             .unwrap();
         assert_eq!(row[t.col("var")].parse::<f64>().unwrap(), var);
+        // VaR's interval lies on its atom, so the VaR contributions are its composition:
+        // L = 100 is B alone, L = 300 is A alone.
+        let var_contribution = |name: &str| {
+            row_of(&t, level, name)[t.col("var_contribution")]
+                .parse::<f64>()
+                .unwrap()
+        };
+        let (va, vb) = if var == b { (0.0, b) } else { (a, 0.0) };
+        assert_eq!((var_contribution("a"), var_contribution("b")), (va, vb));
         // By operator: the same split (each source hits one operator).
         let ops = &b_rows[&(level.to_string(), "operator".to_string())];
         assert_eq!(ops[0].es_contribution, rs[0].es_contribution);
