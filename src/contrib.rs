@@ -1,6 +1,6 @@
 //! Risk contributions of a run (issue 18): which sources, AVSs, operators and operator
 //! attributes carry the tail of `slashed_eth`, and which kinds of loss and gain that of
-//! `nav_loss` (without `[withdrawals]`).
+//! `nav_loss`.
 //!
 //! After the streaming pass (or a shard merge) each metric's accumulator holds its exact tail
 //! with path ids. The paths at or above the lowest exact level's VaR interval are run again
@@ -16,7 +16,7 @@ use lrtsim_report::{
     TailPath,
 };
 use lrtsim_scenario::Model;
-use lrtsim_sim::{ComponentReplayer, Layout, RunOutcome};
+use lrtsim_sim::{ComponentReplayer, Layout, PathComponents, RunOutcome};
 use rayon::prelude::*;
 
 /// The metrics decomposed.
@@ -41,19 +41,67 @@ enum Term {
     /// LRT minted without backing, in t = 0 ETH units: the column `minted_share` times the
     /// t = 0 supply.
     Minted(usize),
+    /// What redeemers took beyond par: ETH paid to them plus the instant-exit fees (the
+    /// columns `redeemed_eth` and `exit_fees_eth`), less the LRT they handed in, in t = 0 ETH
+    /// units (the t = 0 supply plus the mints, column `minted_share`, less the supply at the
+    /// horizon).
+    Redemptions {
+        redeemed: usize,
+        fees: usize,
+        minted: Option<usize>,
+    },
     /// What the reserves hold at the horizon (the column `reserve_end_eth`) less what they held
     /// at t = 0: minus the ETH they put into the pool, net of the rewards and restitutions they
     /// took.
     ReservesNet(usize),
 }
 
+/// What a term reads of a re-simulated path.
+#[derive(Debug, Clone, Copy)]
+struct PathView<'a> {
+    row: &'a [f64],
+    operators: &'a [f64],
+    /// LRT outstanding at the horizon, t = 0 ETH units.
+    supply_lrt: f64,
+}
+
+impl<'a> PathView<'a> {
+    fn of(c: &PathComponents<'a>) -> Self {
+        PathView {
+            row: c.row,
+            operators: c.slashed_by_operator,
+            supply_lrt: c.supply_lrt,
+        }
+    }
+}
+
+/// LRT outstanding at t = 0, in t = 0 ETH units: the collateral plus the buffer (as the
+/// kernel counts it).
+fn supply0_lrt(model: &Model) -> f64 {
+    model.collateral_eth
+        + model
+            .withdrawals
+            .as_ref()
+            .map_or(0.0, |w| w.buffer_initial_eth)
+}
+
 impl Term {
-    fn eval(&self, model: &Model, row: &[f64], operators: &[f64]) -> f64 {
+    fn eval(&self, model: &Model, p: PathView<'_>) -> f64 {
+        let row = p.row;
         match self {
             Term::Column(c) => row[*c],
             Term::Negated(c) => -row[*c],
-            Term::Operators(ops) => ops.iter().map(|&o| operators[o]).sum(),
-            Term::Minted(c) => row[*c] * model.collateral_eth,
+            Term::Operators(ops) => ops.iter().map(|&o| p.operators[o]).sum(),
+            Term::Minted(c) => row[*c] * supply0_lrt(model),
+            Term::Redemptions {
+                redeemed,
+                fees,
+                minted,
+            } => {
+                let minted = minted.map_or(0.0, |c| row[c] * supply0_lrt(model));
+                let burned = supply0_lrt(model) + minted - p.supply_lrt;
+                row[*redeemed] + row[*fees] - burned
+            }
             Term::ReservesNet(c) => {
                 row[*c] - model.reserves.iter().map(|r| r.initial_eth).sum::<f64>()
             }
@@ -178,6 +226,7 @@ pub fn slashed_components(model: &Model, name: &str) -> Option<Vec<String>> {
 /// and the rewards (negative: they add to the holders).
 fn nav_extra_terms(model: &Model, layout: &Layout) -> Vec<(&'static str, Term)> {
     let mut out = Vec::new();
+    let mut minted = None;
     if let Some(w) = layout.waterfall_start() {
         let at = |name: &str| {
             w + Layout::WATERFALL
@@ -188,6 +237,7 @@ fn nav_extra_terms(model: &Model, layout: &Layout) -> Vec<(&'static str, Term)> 
         if !model.exploits.is_empty() {
             out.push(("exploit_stolen", Term::Column(at("stolen_eth"))));
             out.push(("unbacked_mint", Term::Minted(at("minted_share"))));
+            minted = Some(at("minted_share"));
             out.push(("restitution", Term::Negated(at("restituted_eth"))));
         }
         if !model.reserves.is_empty() {
@@ -195,18 +245,26 @@ fn nav_extra_terms(model: &Model, layout: &Layout) -> Vec<(&'static str, Term)> 
         }
     }
     out.push(("rewards", Term::Negated(Layout::REWARDS_ETH)));
+    if model.withdrawals.is_some() {
+        let col = |name: &str| layout.index(name).expect("a redemption column");
+        out.push((
+            "redemptions",
+            Term::Redemptions {
+                redeemed: col("redeemed_eth"),
+                fees: col("exit_fees_eth"),
+                minted,
+            },
+        ));
+    }
     out
 }
 
-/// The decompositions of `nav_loss` for `model`, None with `[withdrawals]` (redemptions move
-/// the supply while the losses happen: not decomposed yet, see docs/outputs.md). By kind, then
-/// every decomposition of `slashed_eth` with the other kinds as components in parentheses.
-/// Each component is its ETH loss to the holders divided by the LRT supply at the horizon in
-/// t = 0 ETH units (collateral plus unbacked mints), so that they add up to `nav_loss`.
-fn nav_plans(model: &Model, layout: &Layout) -> Option<Vec<Plan>> {
-    if model.withdrawals.is_some() {
-        return None;
-    }
+/// The decompositions of `nav_loss` for `model`: by kind, then every decomposition of
+/// `slashed_eth` with the other kinds as components in parentheses. Each component is what
+/// it took from (or, negative, gave) the pool at par, in ETH, divided by the LRT supply at
+/// the horizon (t = 0 ETH units: the t = 0 supply changed by unbacked mints and
+/// redemptions), so that they add up to `nav_loss` (docs/model.md §20).
+fn nav_plans(model: &Model, layout: &Layout) -> Vec<Plan> {
     let extra = nav_extra_terms(model, layout);
     let mut kind = Plan::new("kind");
     kind.push(
@@ -234,7 +292,7 @@ fn nav_plans(model: &Model, layout: &Layout) -> Option<Vec<Plan>> {
         }
         out.push(p);
     }
-    Some(out)
+    out
 }
 
 /// How one metric is decomposed.
@@ -258,46 +316,37 @@ impl MetricPlan {
     }
 
     /// The components of a path, all decompositions one after the other.
-    fn components(
-        &self,
-        model: &Model,
-        row: &[f64],
-        operators: &[f64],
-        minted: Option<&Term>,
-    ) -> Vec<f64> {
-        let supply = if self.nav {
-            model.collateral_eth + minted.map_or(0.0, |t| t.eval(model, row, operators))
-        } else {
-            1.0
-        };
-        self.plans
-            .iter()
-            .flat_map(|p| &p.terms)
-            .map(|t| {
-                let x = t.eval(model, row, operators);
-                if self.nav { x / supply } else { x }
-            })
+    fn components(&self, model: &Model, path: PathView<'_>) -> Vec<f64> {
+        let terms = self.plans.iter().flat_map(|p| &p.terms);
+        if !self.nav {
+            return terms.map(|t| t.eval(model, path)).collect();
+        }
+        // Everyone redeemed: the NAV stays 1 (docs/model.md §12), nothing is lost.
+        if path.supply_lrt <= 0.0 {
+            return terms.map(|_| 0.0).collect();
+        }
+        terms
+            .map(|t| t.eval(model, path) / path.supply_lrt)
             .collect()
     }
 }
 
 /// The decomposed metrics of `model`.
 fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
-    let mut out = vec![MetricPlan {
-        metric: SLASHED,
-        plans: slashed_plans(model, layout),
-        non_negative: true,
-        nav: false,
-    }];
-    if let Some(plans) = nav_plans(model, layout) {
-        out.push(MetricPlan {
+    vec![
+        MetricPlan {
+            metric: SLASHED,
+            plans: slashed_plans(model, layout),
+            non_negative: true,
+            nav: false,
+        },
+        MetricPlan {
             metric: NAV_LOSS,
-            plans,
+            plans: nav_plans(model, layout),
             non_negative: false,
             nav: true,
-        });
-    }
-    out
+        },
+    ]
 }
 
 /// A re-simulated path's components for each job (None: not needed by the job).
@@ -371,9 +420,6 @@ where
     paths.sort_unstable();
     paths.dedup();
     let tilt = outcome.tilt.as_ref();
-    let minted = nav_extra_terms(model, &outcome.layout)
-        .into_iter()
-        .find_map(|(_, t)| matches!(t, Term::Minted(_)).then_some(t));
     let mut batches = paths.chunks(BATCH_PATHS).peekable();
     while let Some(batch) = batches.next() {
         // Per path of the batch: per job, its components (None: not needed by the job).
@@ -382,7 +428,6 @@ where
             .flat_map_iter(|ids| {
                 let mut replayer = ComponentReplayer::new(model, tilt);
                 let jobs = &jobs;
-                let minted = minted.as_ref();
                 ids.iter().map(move |&path| {
                     let c = replayer.run(path)?;
                     let mut out = Vec::with_capacity(jobs.len());
@@ -404,7 +449,7 @@ where
                                         t.weight
                                     );
                                 }
-                                Some(j.mp.components(model, c.row, c.slashed_by_operator, minted))
+                                Some(j.mp.components(model, PathView::of(&c)))
                             }
                             _ => None,
                         });
@@ -532,16 +577,15 @@ cap_eth = 15
 "#;
 
     /// On every path, each decomposition of each metric adds up to the metric as the run
-    /// computed it (to rounding).
+    /// computed it: to 1e-12 of the components' magnitude (with `[withdrawals]`, of the
+    /// components' and the NAV's, for `nav_loss`).
+    /// Returns on how many paths `nav_loss` was not 0.
     fn check_identities(model: &Model) -> usize {
         let results = lrtsim_sim::run(model, &lrtsim_sim::RunOptions::default(), &|_| {})
             .expect("the scenario runs");
         let layout = &results.layout;
         let plans = metric_plans(model, layout);
         assert_eq!(plans.len(), 2, "{}: slashed_eth and nav_loss", model.name);
-        let minted = nav_extra_terms(model, layout)
-            .into_iter()
-            .find_map(|(_, t)| matches!(t, Term::Minted(_)).then_some(t));
         let mut replayer = ComponentReplayer::new(model, results.tilt.as_ref());
         let mut moved = 0;
         for path in 0..model.paths {
@@ -554,15 +598,21 @@ cap_eth = 15
                     results.columns[Layout::SLASHED_ETH][path as usize]
                 };
                 assert_eq!(value.to_bits(), stored.to_bits());
-                let x = mp.components(model, c.row, c.slashed_by_operator, minted.as_ref());
+                let x = mp.components(model, PathView::of(&c));
                 let mut at = 0;
                 for p in &mp.plans {
                     let part = &x[at..at + p.terms.len()];
                     at += p.terms.len();
                     let sum: f64 = part.iter().sum();
                     let scale: f64 = part.iter().map(|v| v.abs()).sum::<f64>().max(1e-300);
+                    // With withdrawals the NAV (about 1) is a ratio of the book's sums.
+                    let tol = if mp.nav && model.withdrawals.is_some() {
+                        1e-12 * (scale + 1.0)
+                    } else {
+                        1e-12 * scale
+                    };
                     assert!(
-                        (sum - value).abs() <= 1e-12 * scale,
+                        (sum - value).abs() <= tol,
                         "{} path {path}: {} by {}: {sum} vs {value} ({part:?})",
                         model.name,
                         mp.metric,
@@ -586,6 +636,10 @@ cap_eth = 15
             ("scenarios/non-finality-leak.toml", 1500),
             ("scenarios/rare-tail.toml", 1500),
             ("scenarios/steth-2022.toml", 300),
+            ("scenarios/bank-run.toml", 300),
+            ("scenarios/exit-queue-2025.toml", 300),
+            ("scenarios/rseth-2026.toml", 200),
+            ("scenarios/leverage-loop.toml", 200),
         ] {
             let model = load(file, paths);
             assert!(check_identities(&model) > 0, "{file}");
@@ -593,23 +647,55 @@ cap_eth = 15
         let model = lrtsim_scenario::load_str(WATERFALL, Path::new("w.toml"), &[]).unwrap();
         assert!(check_identities(&model) > 0);
         // Every extra term is non-zero on some path of this scenario.
-        let results = lrtsim_sim::run(&model, &lrtsim_sim::RunOptions::default(), &|_| {}).unwrap();
-        for (name, term) in nav_extra_terms(&model, &results.layout) {
-            let moved = (0..model.paths as usize).any(|p| {
-                let row: Vec<f64> = results.columns.iter().map(|c| c[p]).collect();
-                term.eval(&model, &row, &[]) != 0.0
-            });
-            assert!(moved, "{name} never moves");
+        let all = [
+            "exploit_stolen",
+            "unbacked_mint",
+            "restitution",
+            "reserves",
+            "rewards",
+        ];
+        terms_move(&model, &all);
+        // An unbacked mint (its attacker sells and borrows) and redemptions.
+        terms_move(
+            &load("scenarios/rseth-2026.toml", 200),
+            &["unbacked_mint", "rewards", "redemptions"],
+        );
+    }
+
+    /// The terms `names` of `nav_loss` (besides slashing) are non-zero on some path of `model`.
+    fn terms_move(model: &Model, names: &[&str]) {
+        let results = lrtsim_sim::run(model, &lrtsim_sim::RunOptions::default(), &|_| {}).unwrap();
+        let mut replayer = ComponentReplayer::new(model, results.tilt.as_ref());
+        let terms = nav_extra_terms(model, &results.layout);
+        let mut moved = vec![false; terms.len()];
+        for path in 0..model.paths {
+            let c = replayer.run(path).unwrap();
+            for (m, (_, t)) in moved.iter_mut().zip(&terms) {
+                *m |= t.eval(model, PathView::of(&c)) != 0.0;
+            }
+        }
+        for name in names {
+            let k = terms
+                .iter()
+                .position(|(n, _)| n == name)
+                .expect("a term of the scenario");
+            assert!(moved[k], "{}: {name} never moves", model.name);
         }
     }
 
     #[test]
-    fn scenarios_with_withdrawals_do_not_decompose_nav_loss() {
+    fn with_withdrawals_nav_loss_has_a_redemptions_component() {
         let model = load("scenarios/bank-run.toml", 10);
         let plans = metric_plans(&model, &Layout::new(&model));
         assert_eq!(
             plans.iter().map(|p| p.metric).collect::<Vec<_>>(),
-            [SLASHED]
+            [SLASHED, NAV_LOSS]
+        );
+        let kind = &plans[1].plans[0].decomposition;
+        assert_eq!(kind.name, "kind");
+        assert_eq!(
+            kind.components.last().map(String::as_str),
+            Some("redemptions")
         );
     }
 }

@@ -26,6 +26,9 @@ pub struct PathComponents<'a> {
     /// allocations plus beacon-chain losses of its validators. Adds up to the row's
     /// `slashed_eth` to rounding.
     pub slashed_by_operator: &'a [f64],
+    /// LRT outstanding at the horizon, in t = 0 ETH units (the t = 0 supply changed by
+    /// redemptions and unbacked mints).
+    pub supply_lrt: f64,
 }
 
 /// Re-simulates single paths of one run with their components recorded.
@@ -71,6 +74,7 @@ impl<'m> ComponentReplayer<'m> {
                 .kernel
                 .slashed_by_operator()
                 .expect("recording was switched on in new"),
+            supply_lrt: self.kernel.supply_lrt(),
         })
     }
 }

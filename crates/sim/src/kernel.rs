@@ -523,8 +523,8 @@ impl<'m> PathKernel<'m> {
         supply0_lrt(self.model)
     }
 
-    /// LRT outstanding, in t = 0 ETH units.
-    fn supply_lrt(&self) -> f64 {
+    /// LRT outstanding, in t = 0 ETH units (after the last path: at its horizon).
+    pub fn supply_lrt(&self) -> f64 {
         match &self.redemption {
             Some(r) => r.supply_lrt(),
             None => self.model.collateral_eth + self.minted_lrt,
