@@ -394,6 +394,8 @@ pub struct Settings {
     pub bins: u32,
     /// Keep every path for paths.csv.
     pub paths_csv: bool,
+    /// Compute the risk contributions (re-simulating their tail paths).
+    pub contributions: bool,
 }
 
 impl Settings {
@@ -405,6 +407,7 @@ impl Settings {
             tail_memory_mb: args.report.tail_memory_mb,
             bins: args.report.bins,
             paths_csv: args.paths_csv,
+            contributions: !args.contrib.no_contributions,
         }
     }
 }
@@ -836,19 +839,23 @@ pub fn report(
             .collect()
     });
     // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
-    let contributions = pool.install(|| {
-        crate::contrib::contributions(
-            model,
-            outcome,
-            |name| {
-                sink.metrics
-                    .iter()
-                    .find(|(n, ..)| n == name)
-                    .map(|(_, _, acc)| lock(acc))
-            },
-            &stats,
-        )
-    })?;
+    let contributions = if settings.contributions {
+        pool.install(|| {
+            crate::contrib::contributions(
+                model,
+                outcome,
+                |name| {
+                    sink.metrics
+                        .iter()
+                        .find(|(n, ..)| n == name)
+                        .map(|(_, _, acc)| lock(acc))
+                },
+                &stats,
+            )
+        })?
+    } else {
+        Vec::new()
+    };
     let summary = Summary {
         info: RunInfo {
             scenario: model.name.clone(),

@@ -261,6 +261,9 @@ struct PointRecord {
     engine_version: String,
     tail_memory_mb: u32,
     bins: u32,
+    /// Whether the risk contributions were computed (`--no-contributions` not given).
+    #[serde(default)]
+    contributions: bool,
     /// The sweep.csv header and this point's row.
     header: Vec<String>,
     row: Vec<String>,
@@ -363,6 +366,7 @@ fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointReco
         && rec.engine_version == want.engine_version
         && rec.tail_memory_mb == want.tail_memory_mb
         && rec.bins == want.bins
+        && rec.contributions == want.contributions
         && rec.header == want.header
         && rec.row.len() == want.header.len();
     if !same {
@@ -466,6 +470,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         tail_memory_mb: args.report.tail_memory_mb,
         bins: args.report.bins,
         paths_csv: false,
+        contributions: !args.contrib.no_contributions,
     };
     // One sweep at a time in DIR (it rewrites sweep.csv); every point's folder is locked too
     // while the point runs.
@@ -485,6 +490,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
             tail_memory_mb: args.report.tail_memory_mb,
             bins: args.report.bins,
+            contributions: !args.contrib.no_contributions,
             header: head.clone(),
             row: Vec::new(),
         };

@@ -507,3 +507,61 @@ fn two_independent_sources_match_their_exact_contributions_with_ties_at_var() {
         assert_eq!(ops[1].es_contribution, rs[1].es_contribution);
     }
 }
+
+#[test]
+fn no_contributions_skips_them_and_changes_nothing_else() {
+    let fx = Fixture::new();
+    let base = arg(&repo_scenario("baseline.toml"));
+    let paths = "simulation.paths=3000";
+    fx.run(["run", &base, "--set", paths, "-q", "--out", "with"])
+        .ok();
+    let r = fx.run([
+        "run",
+        &base,
+        "--set",
+        paths,
+        "-q",
+        "--no-contributions",
+        "--out",
+        "without",
+    ]);
+    r.ok();
+    assert!(!r.stdout.contains("ES 99% of"), "{}", r.stdout);
+    let t = fx.read_csv("without/contributions.csv");
+    assert!(t.rows.is_empty() && t.header.len() == 18);
+    let without = fx.read_json("without/summary.json");
+    assert!(without.get("contributions").is_none());
+    let mut with = fx.read_json("with/summary.json");
+    with.as_object_mut().unwrap().remove("contributions");
+    assert_eq!(with, without);
+    for f in ["tail_metrics.csv", "loss_distribution.csv"] {
+        assert!(fx.read_bytes(format!("with/{f}")) == fx.read_bytes(format!("without/{f}")));
+    }
+    // Shards merged with the flag give the same files as the whole run with it.
+    for i in 0..2 {
+        fx.run([
+            "run",
+            &base,
+            "--set",
+            paths,
+            "-q",
+            "--out",
+            "parts",
+            "--shard",
+            &format!("{i}/2"),
+        ])
+        .ok();
+    }
+    fx.run([
+        "merge",
+        "parts",
+        "-q",
+        "--no-contributions",
+        "--out",
+        "merged",
+    ])
+    .ok();
+    for f in ["summary.json", "contributions.csv"] {
+        assert!(fx.read_bytes(format!("merged/{f}")) == fx.read_bytes(format!("without/{f}")));
+    }
+}
