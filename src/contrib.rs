@@ -221,9 +221,10 @@ pub fn slashed_components(model: &Model, name: &str) -> Option<Vec<String>> {
         .map(|p| p.decomposition.components)
 }
 
-/// What holders who stayed lost in ETH besides slashing, as (component, term): exploits
-/// (stolen ETH, the unbacked mint's dilution, restitutions back), the reserves' net payments
-/// and the rewards (negative: they add to the holders).
+/// What the pool lost at par besides slashing, in ETH, as (component, term): exploits
+/// (stolen ETH, unbacked mints, restitutions back), the reserves' net payments, the rewards
+/// (negative: they add to the holders) and, with `[withdrawals]`, what redeemers took beyond
+/// par.
 fn nav_extra_terms(model: &Model, layout: &Layout) -> Vec<(&'static str, Term)> {
     let mut out = Vec::new();
     let mut minted = None;
@@ -321,7 +322,7 @@ impl MetricPlan {
         if !self.nav {
             return terms.map(|t| t.eval(model, path)).collect();
         }
-        // Everyone redeemed: the NAV stays 1 (docs/model.md §12), nothing is lost.
+        // Everyone redeemed: the front door keeps the NAV at 1, nothing is lost.
         if path.supply_lrt <= 0.0 {
             return terms.map(|_| 0.0).collect();
         }
