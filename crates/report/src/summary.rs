@@ -640,6 +640,109 @@ mod tests {
         assert_eq!(render_table(&s, &[]).lines().count(), 4);
     }
 
+    /// A block of contributions: `es` and (component, contribution, half-width) per component.
+    fn block(
+        metric: &str,
+        decomposition: &str,
+        level: f64,
+        es: f64,
+        parts: &[(&str, f64, f64)],
+    ) -> DecompositionContributions {
+        DecompositionContributions {
+            metric: metric.into(),
+            level,
+            decomposition: decomposition.into(),
+            es,
+            var: es,
+            exact: true,
+            tail_paths: 10,
+            window_paths: 2,
+            diversification_benefit: None,
+            components: parts
+                .iter()
+                .map(|&(name, c, half)| crate::ComponentContribution {
+                    component: name.into(),
+                    es_contribution: c,
+                    share: if es != 0.0 { c / es } else { 0.0 },
+                    ci_lo: c - half,
+                    ci_hi: c + half,
+                    standalone_es: None,
+                    var_contribution: c,
+                    var_contribution_lo: c,
+                    var_contribution_hi: c,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn table_shows_the_largest_contributors_to_es_99() {
+        let mut s = sample_summary();
+        s.contributions = vec![
+            block("slashed_eth", "source", 0.95, 10.0, &[("x", 10.0, 1.0)]),
+            block(
+                "slashed_eth",
+                "source",
+                0.99,
+                200.0,
+                &[
+                    ("a", 20.0, 2.0),
+                    ("b", 150.0, 10.0),
+                    ("c", 20.0, 1.0),
+                    ("d", 10.0, 1.0),
+                ],
+            ),
+            block(
+                "slashed_eth",
+                "operator",
+                0.99,
+                200.0,
+                &[("op", 200.0, 4.0)],
+            ),
+            block(
+                "nav_loss",
+                "kind",
+                0.99,
+                0.01,
+                &[("slashing", 0.03, 0.001), ("rewards", -0.02, 0.0)],
+            ),
+            block("nav_loss", "source", 0.99, 0.01, &[("a", 0.01, 0.001)]),
+            block("other", "kind", 0.99, 0.0, &[("z", 0.0, 0.0)]),
+        ];
+        let t = render_table(&s, &["zeta_loss"]);
+        let lines: Vec<&str> = t.lines().skip(3).collect();
+        assert_eq!(
+            lines,
+            [
+                "ES 99% of slashed_eth = 200.000, carried by (share, 95% interval):",
+                // The three largest, ties in the decomposition's order; shares of ES.
+                "  source    b 75.0% [70.0%, 80.0%] · a 10.0% [9.0%, 11.0%] · c 10.0% [9.5%, 10.5%]",
+                "  operator  op 100.0% [98.0%, 102.0%]",
+                // A gain: values, largest in magnitude first; only the first decomposition.
+                "ES 99% of nav_loss = 0.0100000, carried by (contribution, 95% interval):",
+                "  kind      slashing 0.0300000 [0.0290000, 0.0310000] · rewards -0.0200000 [-0.0200000, -0.0200000]",
+                "ES 99% of other = 0: no loss in the tail",
+            ]
+        );
+        // summary.json: the blocks in order, after the metrics; null for unknown numbers.
+        let j = s.to_json();
+        let c = &j["contributions"];
+        assert_eq!(c.as_array().unwrap().len(), 6);
+        assert_eq!(c[1]["decomposition"], "source");
+        assert_eq!(c[1]["components"][1]["component"], "b");
+        assert_eq!(c[1]["components"][1]["share"], 0.75);
+        assert!(c[1]["components"][1]["standalone_es"].is_null());
+        assert!(c[1]["diversification_benefit"].is_null());
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.find("\"metrics\"").unwrap() < text.find("\"contributions\"").unwrap());
+        // Without contributions at 99 %, nothing is added to the table; without any, nothing
+        // to summary.json.
+        s.contributions.retain(|b| b.level != 0.99);
+        assert_eq!(render_table(&s, &["zeta_loss"]).lines().count(), 3);
+        s.contributions.clear();
+        assert!(s.to_json().get("contributions").is_none());
+    }
+
     #[test]
     fn human_numbers() {
         assert_eq!(human(0.0), "0");

@@ -993,6 +993,61 @@ mod tests {
     }
 
     #[test]
+    fn contributions_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("contributions.csv");
+        let component =
+            |name: &str, c: f64, standalone: Option<f64>| crate::ComponentContribution {
+                component: name.into(),
+                es_contribution: c,
+                share: c / 4.0,
+                ci_lo: c - 0.5,
+                ci_hi: c + 0.5,
+                standalone_es: standalone,
+                var_contribution: c / 2.0,
+                var_contribution_lo: 0.0,
+                var_contribution_hi: c,
+            };
+        let block =
+            |decomposition: &str, standalone: Option<f64>| crate::DecompositionContributions {
+                metric: "slashed_eth".into(),
+                level: 0.99,
+                decomposition: decomposition.into(),
+                es: 4.0,
+                var: 3.0,
+                exact: decomposition == "source",
+                tail_paths: 12,
+                window_paths: 5,
+                diversification_benefit: standalone.map(|s| 2.0 * s - 4.0),
+                components: vec![
+                    component("a,b", 3.0, standalone),
+                    component("c", 1.0, standalone),
+                ],
+            };
+        write_contributions_csv(
+            &path,
+            &[block("source", Some(2.5)), block("operator", None)],
+        )
+        .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], CONTRIBUTIONS_CSV_HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "slashed_eth,0.99,source,\"a,b\",3,0.75,2.5,3.5,2.5,1.5,0,3,4,3,1,12,5,1"
+        );
+        // Unknown standalone ES and diversification benefit: empty cells; approximate: 0.
+        assert_eq!(
+            lines[4],
+            "slashed_eth,0.99,operator,c,1,0.25,0.5,1.5,,0.5,0,1,4,3,,12,5,0"
+        );
+        assert_eq!(lines.len(), 5);
+        // No blocks: the header alone.
+        write_contributions_csv(&path, &[]).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 1);
+    }
+
+    #[test]
     fn loss_distribution_csv() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loss_distribution.csv");
