@@ -495,6 +495,35 @@ where
         };
         out.extend(j.est.finish(standalone));
     }
+    // As for every number of the report (run.rs): never a null in summary.json.
+    for b in &out {
+        for c in &b.components {
+            let numbers = [
+                c.es_contribution,
+                c.share,
+                c.ci_lo,
+                c.ci_hi,
+                c.var_contribution,
+                c.var_contribution_lo,
+                c.var_contribution_hi,
+            ];
+            let more = [c.standalone_es, b.diversification_benefit];
+            if let Some(v) = numbers
+                .into_iter()
+                .chain(more.into_iter().flatten())
+                .find(|v| !v.is_finite())
+            {
+                bail!(
+                    "{}: the report would hold a non-finite number, the contribution of {} to {} at level {} ({}) = {v}; the run fails rather than write it (a bug, or a scenario beyond what the model represents: please report it with the scenario)",
+                    model.name,
+                    c.component,
+                    b.metric,
+                    b.level,
+                    b.decomposition
+                );
+            }
+        }
+    }
     Ok(out)
 }
 

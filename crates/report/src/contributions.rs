@@ -30,7 +30,9 @@ pub struct ComponentContribution {
     pub ci_lo: f64,
     /// Upper end of that interval.
     pub ci_hi: f64,
-    /// The component's own ES at the level, when it is a reported metric (None otherwise).
+    /// The component's own ES at the level, when it is a reported metric (None otherwise;
+    /// left out of `summary.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub standalone_es: Option<f64>,
     /// Its VaR contribution E[X | L ≈ VaR] (window estimator).
     pub var_contribution: f64,
@@ -61,7 +63,9 @@ pub struct DecompositionContributions {
     pub tail_paths: u64,
     /// Paths in the VaR contributions' window.
     pub window_paths: u64,
-    /// Σ standalone ES − ES, when every component has a standalone ES.
+    /// Σ standalone ES − ES, when every component has a standalone ES (left out of
+    /// `summary.json` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diversification_benefit: Option<f64>,
     /// One entry per component, in the decomposition's order.
     pub components: Vec<ComponentContribution>,

@@ -724,15 +724,16 @@ mod tests {
                 "ES 99% of other = 0: no loss in the tail",
             ]
         );
-        // summary.json: the blocks in order, after the metrics; null for unknown numbers.
+        // summary.json: the blocks in order, after the metrics.
         let j = s.to_json();
         let c = &j["contributions"];
         assert_eq!(c.as_array().unwrap().len(), 6);
         assert_eq!(c[1]["decomposition"], "source");
         assert_eq!(c[1]["components"][1]["component"], "b");
         assert_eq!(c[1]["components"][1]["share"], 0.75);
-        assert!(c[1]["components"][1]["standalone_es"].is_null());
-        assert!(c[1]["diversification_benefit"].is_null());
+        // Unknown numbers are left out (summary.json holds no null).
+        assert!(c[1]["components"][1].get("standalone_es").is_none());
+        assert!(c[1].get("diversification_benefit").is_none());
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.find("\"metrics\"").unwrap() < text.find("\"contributions\"").unwrap());
         // Without contributions at 99 %, nothing is added to the table; without any, nothing
