@@ -362,6 +362,15 @@ struct Job<'a> {
     /// Tail entries already added.
     done: usize,
     all_stats: &'a [MetricStats],
+    /// The lowest loss of the paths re-simulated, and whether they are every path at or above
+    /// it.
+    floor: f64,
+    complete: bool,
+    /// Per component (flat over the decompositions), for those of a non-negative metric that
+    /// are not metrics of the run (operators, attribute values): (value, weight) of every
+    /// re-simulated path where it is positive and at least `floor` — its own upper tail, for
+    /// its standalone ES ([`lrtsim_report::tail_es`]).
+    own_tails: Vec<Option<Vec<(f64, f64)>>>,
 }
 
 /// The risk contributions of every decomposed metric at every exact level of its statistics
@@ -400,12 +409,21 @@ where
             est.ties_incomplete_at(tail.last().map_or(floor, |t| t.value));
         }
         tail.sort_unstable_by_key(|t| t.path);
+        let own_tails = mp
+            .plans
+            .iter()
+            .flat_map(|p| &p.standalone)
+            .map(|name| (mp.non_negative && name.is_none()).then(Vec::new))
+            .collect();
         jobs.push(Job {
             mp,
             est,
             tail,
             done: 0,
             all_stats,
+            floor,
+            complete,
+            own_tails,
         });
     }
     // Every path some metric needs the components of, once, ascending.
@@ -475,6 +493,14 @@ where
                     Ok(i) if j.est.needs_components(t.value) => {
                         let x = runs[i][k].as_ref().expect("computed for this job");
                         j.est.add(t.value, t.weight, Some(x));
+                        for (own, &v) in j.own_tails.iter_mut().zip(x) {
+                            if let Some(own) = own
+                                && v > 0.0
+                                && v >= j.floor
+                            {
+                                own.push((v, t.weight));
+                            }
+                        }
                     }
                     _ => j.est.add(t.value, t.weight, None),
                 }
@@ -488,11 +514,34 @@ where
         for t in &j.tail[j.done..] {
             j.est.add(t.value, t.weight, None);
         }
-        let standalone = |d: usize, i: usize, level: f64| {
-            let name = j.mp.plans[d].standalone[i].as_deref()?;
-            let m = j.all_stats.iter().find(|m| m.name == name)?;
-            m.level(level).filter(|l| l.exact).map(|l| l.es)
-        };
+        let n = j.est.paths();
+        let starts: Vec<usize> =
+            j.mp.plans
+                .iter()
+                .scan(0, |at, p| {
+                    let start = *at;
+                    *at += p.terms.len();
+                    Some(start)
+                })
+                .collect();
+        let standalone =
+            |d: usize, i: usize, level: f64| match j.mp.plans[d].standalone[i].as_deref() {
+                // A metric of the run: its own ES, when exact.
+                Some(name) => {
+                    let m = j.all_stats.iter().find(|m| m.name == name)?;
+                    m.level(level).filter(|l| l.exact).map(|l| l.es)
+                }
+                // Else from its upper tail among the re-simulated paths (every path with a loss
+                // at least the floor), when its own VaR lies there. Which levels get one thus
+                // depends on the lowest exact level (on the tail memory); the values do not.
+                None => {
+                    let own = j.own_tails[starts[d] + i].as_ref()?;
+                    if !j.complete {
+                        return None;
+                    }
+                    lrtsim_report::tail_es(&mut own.clone(), n, level, j.floor)
+                }
+            };
         out.extend(j.est.finish(standalone));
     }
     // As for every number of the report (run.rs): never a null in summary.json.

@@ -200,6 +200,11 @@ impl EulerEstimator {
         }
     }
 
+    /// Number of paths of the run.
+    pub fn paths(&self) -> u64 {
+        self.n
+    }
+
     /// Components per path (all decompositions together).
     pub fn width(&self) -> usize {
         self.width
@@ -386,6 +391,52 @@ impl EulerEstimator {
         }
         out
     }
+}
+
+/// The expected shortfall at `alpha` of a non-negative metric over `n` paths known only in
+/// its upper part: `entries` holds (value, likelihood-ratio weight; 1 unweighted) of *every*
+/// path whose value is positive and at least `floor`; every other path's value is below
+/// `floor`, or 0 when `floor` ≤ 0. Computed as [`MetricAccumulator::stats`]
+/// (crate::MetricAccumulator::stats) computes an exact level — VaR v the first value, from the
+/// top, at which the running weight exceeds n(1 − α), ES = v + Σ_{x > v} w·(x − v) / (n(1 − α))
+/// — when the VaR lies among `entries` (or is 0, with `floor` ≤ 0); None when it lies below
+/// them (then unknown). Sorts `entries`.
+///
+/// Risk contributions use it for the standalone ES of components that are not metrics of the
+/// run (operators, attribute values), from the re-simulated tail paths.
+pub fn tail_es(entries: &mut [(f64, f64)], n: u64, alpha: f64, floor: f64) -> Option<f64> {
+    if n == 0 {
+        return None;
+    }
+    // Descending by value, then weight (the accumulator's order for its sums).
+    entries.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
+    let nf = n as f64;
+    let na = n_alpha(n as usize, alpha);
+    let tail_mass = nf - na;
+    let mut running = 0.0;
+    let mut at = None;
+    for (j, &(_, w)) in entries.iter().enumerate() {
+        running += w;
+        if nf - running < na {
+            at = Some(j);
+            break;
+        }
+    }
+    let v = match at {
+        Some(j) => entries[j].0,
+        // Every path is listed: the mass is never reached, the minimum is the VaR.
+        None if entries.len() as u64 == n => entries.last()?.0,
+        None if floor <= 0.0 => 0.0,
+        None => return None,
+    };
+    if tail_mass <= 0.0 {
+        return entries.first().map(|e| e.0);
+    }
+    let mut excess = CompSum::default();
+    for &(x, w) in entries.iter().take_while(|e| e.0 > v) {
+        excess.add(w * (x - v));
+    }
+    Some(v + excess.value() / tail_mass)
 }
 
 #[cfg(test)]

@@ -501,3 +501,48 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_207),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// `tail_es` from the values at or above a floor gives the accumulator's ES bit for bit
+    /// whenever the VaR lies there, and None otherwise.
+    #[test]
+    fn tail_es_is_the_accumulators_es_from_the_upper_part(
+        values in prop::collection::vec(
+            prop_oneof![Just(0.0), Just(1.0), Just(2.5), 0.0f64..10.0],
+            1..500,
+        ),
+        weighted in any::<bool>(),
+        weights_seed in any::<u64>(),
+        floor_at in 0.0f64..1.0,
+    ) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(weights_seed);
+        let weights: Vec<f64> = values.iter().map(|_| 0.25 + 1.5 * rng.random::<f64>()).collect();
+        let mut acc = MetricAccumulator::new(usize::MAX, weighted);
+        acc.add_chunk(0, &values, weighted.then_some(&weights[..]));
+        let levels = [0.5, 0.9, 0.95, 0.99];
+        let stats = acc.stats("x", &levels);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let floor = sorted[((values.len() - 1) as f64 * floor_at) as usize];
+        let w = |i: usize| if weighted { weights[i] } else { 1.0 };
+        let entries: Vec<(f64, f64)> = (0..values.len())
+            .filter(|&i| values[i] > 0.0 && values[i] >= floor)
+            .map(|i| (values[i], w(i)))
+            .collect();
+        for l in &stats.levels {
+            let got = tail_es(&mut entries.clone(), values.len() as u64, l.level, floor);
+            let known = l.var >= floor && (l.var > 0.0 || floor <= 0.0);
+            match got {
+                Some(es) => prop_assert_eq!(es.to_bits(), l.es.to_bits(), "level {}", l.level),
+                None => prop_assert!(!known, "level {}: VaR {} ≥ floor {}", l.level, l.var, floor),
+            }
+        }
+    }
+}

@@ -126,7 +126,7 @@ pub use accumulator::{
     WeightSummary, tail_capacity,
 };
 pub use contributions::{
-    ComponentContribution, Decomposition, DecompositionContributions, EulerEstimator,
+    ComponentContribution, Decomposition, DecompositionContributions, EulerEstimator, tail_es,
 };
 pub use error::ReportError;
 pub use histogram::{Bin, histogram};
