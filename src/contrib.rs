@@ -26,6 +26,9 @@ pub const NAV_LOSS: &str = "nav_loss";
 
 /// Paths re-simulated per batch (their components are held until the batch is added).
 const BATCH_PATHS: usize = 8192;
+/// Bound on the entries kept for the standalone ES of operators and attribute values, per
+/// tail path (16 bytes each): beyond it, those standalone ES are not computed.
+const OWN_TAIL_ENTRIES_PER_PATH: usize = 8;
 /// Paths one worker re-simulates with one kernel.
 const WORKER_PATHS: usize = 64;
 
@@ -371,6 +374,8 @@ struct Job<'a> {
     /// re-simulated path where it is positive and at least `floor` — its own upper tail, for
     /// its standalone ES ([`lrtsim_report::tail_es`]).
     own_tails: Vec<Option<Vec<(f64, f64)>>>,
+    /// Entries in `own_tails`.
+    own_entries: usize,
 }
 
 /// The risk contributions of every decomposed metric at every exact level of its statistics
@@ -424,6 +429,7 @@ where
             floor,
             complete,
             own_tails,
+            own_entries: 0,
         });
     }
     // Every path some metric needs the components of, once, ascending.
@@ -499,7 +505,13 @@ where
                                 && v >= j.floor
                             {
                                 own.push((v, t.weight));
+                                j.own_entries += 1;
                             }
+                        }
+                        // Beyond the bound, none is computed (the memory stays a few times
+                        // the tail list's).
+                        if j.own_entries > OWN_TAIL_ENTRIES_PER_PATH * j.tail.len() + 1024 {
+                            j.own_tails.iter_mut().for_each(|o| *o = None);
                         }
                     }
                     _ => j.est.add(t.value, t.weight, None),
