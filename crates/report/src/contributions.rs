@@ -147,7 +147,7 @@ struct LevelState {
 ///   sensitivities of conditional value at risk", Management Science 55(2)) for the
 ///   order-statistic estimator: C_i ± z·s_i / ((1 − α)·√n), s_i the sample standard deviation
 ///   over all n paths of yᵢ = w·(X_i − m_i)·1{L ≥ v}, with m_i the VaR contribution below — for
-///   X_i = L it is the ES interval of [`LevelStats`].
+///   X_i = L it is, up to the window, the ES interval of [`LevelStats`].
 /// * **VaR contribution** E[X_i | L = VaR]: a window estimator, the weighted mean of X_i over
 ///   the paths whose L lies in the VaR's own confidence interval [`var_lo`, `var_hi`], with the
 ///   delta-method standard error √(Σ w²(X_i − m_i)²) / Σ w. The window narrows as 1/√n; the
@@ -396,8 +396,8 @@ impl EulerEstimator {
 /// The expected shortfall at `alpha` of a non-negative metric over `n` paths known only in
 /// its upper part: `entries` holds (value, likelihood-ratio weight; 1 unweighted) of *every*
 /// path whose value is positive and at least `floor`; every other path's value is below
-/// `floor`, or 0 when `floor` ≤ 0. Computed as [`MetricAccumulator::stats`]
-/// (crate::MetricAccumulator::stats) computes an exact level — VaR v the first value, from the
+/// `floor`, or 0 when `floor` ≤ 0. Computed as
+/// [`MetricAccumulator::stats`](crate::MetricAccumulator::stats) computes an exact level — VaR v the first value, from the
 /// top, at which the running weight exceeds n(1 − α), ES = v + Σ_{x > v} w·(x − v) / (n(1 − α))
 /// — when the VaR lies among `entries` (or is 0, with `floor` ≤ 0); None when it lies below
 /// them (then unknown). Sorts `entries`.
