@@ -85,6 +85,16 @@ pub struct ReportArgs {
     pub bins: u32,
 }
 
+/// Whether the risk contributions are computed.
+#[derive(Debug, Args)]
+pub struct ContributionArgs {
+    /// Skip the risk contributions: their tail paths are not re-simulated, contributions.csv
+    /// holds its header alone and summary.json and the table have no contributions (saves up
+    /// to one re-simulation of the run's paths when a large atom sits at a low VaR).
+    #[arg(long)]
+    pub no_contributions: bool,
+}
+
 /// What goes to stdout and to the one-line summary CSV.
 #[derive(Debug, Args)]
 pub struct StdoutArgs {
@@ -120,6 +130,8 @@ pub struct RunArgs {
     pub paths_csv: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub contrib: ContributionArgs,
     /// Simulate only shard I (0-based) of N — a contiguous share of the run's chunks of 1,024
     /// paths — and write its partial result `shard-I-of-N.lrtpart` into the output directory
     /// instead of the reports (`lrtsim merge` combines them). `auto/N` takes I from
@@ -141,6 +153,8 @@ pub struct MergeArgs {
     pub workers: WorkerArgs,
     #[command(flatten)]
     pub stdout: StdoutArgs,
+    #[command(flatten)]
+    pub contrib: ContributionArgs,
 }
 
 /// `lrtsim replay`.
@@ -201,10 +215,21 @@ pub struct SweepArgs {
     /// Rerun points even if their outputs exist.
     #[arg(long)]
     pub force: bool,
+    /// Add to sweep.csv each component's contribution to the ES of slashed_eth (and its share
+    /// of it) at 95 %, 99 % and 99.9 % for this decomposition: `source`, `avs`, `operator` or
+    /// `attribute.KEY` (see contributions.csv).
+    #[arg(
+        long,
+        value_name = "DECOMPOSITION",
+        conflicts_with = "no_contributions"
+    )]
+    pub contributions: Option<String>,
     #[command(flatten)]
     pub workers: WorkerArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub contrib: ContributionArgs,
 }
 
 /// An output directory: not empty (an empty name would silently mean the current directory;

@@ -14,6 +14,7 @@ macro_rules! eprintln {
 }
 
 mod cli;
+mod contrib;
 mod interrupt;
 mod outset;
 mod replay;

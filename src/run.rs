@@ -394,6 +394,8 @@ pub struct Settings {
     pub bins: u32,
     /// Keep every path for paths.csv.
     pub paths_csv: bool,
+    /// Compute the risk contributions (re-simulating their tail paths).
+    pub contributions: bool,
 }
 
 impl Settings {
@@ -405,6 +407,7 @@ impl Settings {
             tail_memory_mb: args.report.tail_memory_mb,
             bins: args.report.bins,
             paths_csv: args.paths_csv,
+            contributions: !args.contrib.no_contributions,
         }
     }
 }
@@ -835,6 +838,24 @@ pub fn report(
             .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
             .collect()
     });
+    // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
+    let contributions = if settings.contributions {
+        pool.install(|| {
+            crate::contrib::contributions(
+                model,
+                outcome,
+                |name| {
+                    sink.metrics
+                        .iter()
+                        .find(|(n, ..)| n == name)
+                        .map(|(_, _, acc)| lock(acc))
+                },
+                &stats,
+            )
+        })?
+    } else {
+        Vec::new()
+    };
     let summary = Summary {
         info: RunInfo {
             scenario: model.name.clone(),
@@ -848,6 +869,7 @@ pub fn report(
             importance: importance_info(model, outcome, &sink),
         },
         metrics: stats,
+        contributions,
     };
     let price_rows: Option<Vec<lrtsim_report::PriceRow>> =
         match (&outcome.price_bands, &model.market) {
@@ -880,6 +902,7 @@ pub fn report(
     set.begin()?;
     lrtsim_report::write_summary_json(&set.file("summary.json"), &summary)?;
     lrtsim_report::write_tail_metrics_csv(&set.file("tail_metrics.csv"), &summary)?;
+    lrtsim_report::write_contributions_csv(&set.file("contributions.csv"), &summary.contributions)?;
     let guards: Vec<_> = sink.metrics.iter().map(|(_, _, acc)| lock(acc)).collect();
     let columns: Vec<(&str, &MetricAccumulator)> = sink
         .metrics
@@ -952,6 +975,7 @@ mod tests {
                 values,
                 &DEFAULT_LEVELS,
             )],
+            contributions: Vec::new(),
         }
     }
 

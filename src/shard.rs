@@ -621,6 +621,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         tail_memory_mb: f.tail_memory_mb,
         bins: f.bins,
         paths_csv: false,
+        contributions: !args.contrib.no_contributions,
     };
     // Merge part by part (memory: the merged accumulators plus one part).
     let mut merged: Option<(

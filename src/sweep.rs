@@ -261,17 +261,41 @@ struct PointRecord {
     engine_version: String,
     tail_memory_mb: u32,
     bins: u32,
+    /// Whether the risk contributions were computed (`--no-contributions` not given).
+    #[serde(default)]
+    contributions: bool,
     /// The sweep.csv header and this point's row.
     header: Vec<String>,
     row: Vec<String>,
 }
 
+/// A decomposition of `slashed_eth` whose contributions `sweep.csv` reports (`--contributions`).
+struct Contributions {
+    decomposition: String,
+    components: Vec<String>,
+}
+
 /// The columns of `sweep.csv`: `point,dir`, then the summary CSV's
-/// ([`lrtsim_report::summary_csv_header`]) with the swept keys as parameters.
-fn header(keys: &[String], metrics: &[&str]) -> Vec<String> {
+/// ([`lrtsim_report::summary_csv_header`]) with the swept keys as parameters, then with
+/// `--contributions` per level of the summary CSV and per component
+/// `slashed_eth.DECOMPOSITION.COMPONENT.es_contribution_LEVEL` and `….share_LEVEL`.
+fn header(keys: &[String], metrics: &[&str], contrib: Option<&Contributions>) -> Vec<String> {
     let mut h: Vec<String> = ["point", "dir"].map(String::from).to_vec();
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     h.extend(lrtsim_report::summary_csv_header(&keys, metrics));
+    if let Some(c) = contrib {
+        for l in lrtsim_report::SUMMARY_CSV_LEVELS {
+            for comp in &c.components {
+                for what in ["es_contribution", "share"] {
+                    h.push(format!(
+                        "{}.{}.{comp}.{what}_{l}",
+                        crate::contrib::SLASHED,
+                        c.decomposition
+                    ));
+                }
+            }
+        }
+    }
     h
 }
 
@@ -282,6 +306,7 @@ fn row(
     values: &[(String, String)],
     summary: &Summary,
     metrics: &[&str],
+    contrib: Option<&Contributions>,
 ) -> Result<Vec<String>> {
     let mut r = vec![point.to_string(), dir.to_string()];
     r.extend(lrtsim_report::summary_csv_row(
@@ -290,11 +315,35 @@ fn row(
         summary,
         metrics,
     )?);
+    if let Some(c) = contrib {
+        for l in lrtsim_report::SUMMARY_CSV_LEVELS {
+            // Empty cells at a level without contributions (read from the histogram).
+            let block = summary.contributions.iter().find(|b| {
+                b.metric == crate::contrib::SLASHED
+                    && b.decomposition == c.decomposition
+                    && (b.level - l).abs() <= 1e-12
+            });
+            for k in 0..c.components.len() {
+                match block.and_then(|b| b.components.get(k)) {
+                    Some(x) => {
+                        r.push(x.es_contribution.to_string());
+                        r.push(x.share.to_string());
+                    }
+                    None => r.extend([String::new(), String::new()]),
+                }
+            }
+        }
+    }
     Ok(r)
 }
 
 fn expected_files(model: &Model) -> Vec<&'static str> {
-    let mut f = vec!["summary.json", "tail_metrics.csv", "loss_distribution.csv"];
+    let mut f = vec![
+        "summary.json",
+        "tail_metrics.csv",
+        "contributions.csv",
+        "loss_distribution.csv",
+    ];
     if model.withdrawals.is_some() {
         f.push("redemption_wait.csv");
     }
@@ -317,6 +366,7 @@ fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointReco
         && rec.engine_version == want.engine_version
         && rec.tail_memory_mb == want.tail_memory_mb
         && rec.bins == want.bins
+        && rec.contributions == want.contributions
         && rec.header == want.header
         && rec.row.len() == want.header.len();
     if !same {
@@ -388,6 +438,31 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             m.name
         )));
     }
+    let contrib = match &args.contributions {
+        None => None,
+        Some(d) => {
+            let Some(components) = crate::contrib::slashed_components(&base, d) else {
+                bail!(InputError(format!(
+                    "--contributions {d}: slashed_eth has no such decomposition in {}; it has {}",
+                    base.name,
+                    crate::contrib::slashed_decompositions(&base).join(", ")
+                )));
+            };
+            if let Some(i) = models.iter().position(|m| {
+                crate::contrib::slashed_components(m, d).as_ref() != Some(&components)
+            }) {
+                let at: Vec<String> = points[i].iter().map(|(k, v)| format!("{k}={v}")).collect();
+                bail!(InputError(format!(
+                    "--contributions {d}: point {} changes its components (they must be the same at every point)",
+                    at.join(" ")
+                )));
+            }
+            Some(Contributions {
+                decomposition: d.clone(),
+                components,
+            })
+        }
+    };
     let out = PathBuf::from(args.out.replace("{name}", &base.name));
     let settings = Settings {
         threads: args.workers.threads,
@@ -395,11 +470,12 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         tail_memory_mb: args.report.tail_memory_mb,
         bins: args.report.bins,
         paths_csv: false,
+        contributions: !args.contrib.no_contributions,
     };
     // One sweep at a time in DIR (it rewrites sweep.csv); every point's folder is locked too
     // while the point runs.
     let _lock = crate::outset::Lock::acquire(&out, crate::outset::LOCK_FILE)?;
-    let head = header(&keys, &metrics);
+    let head = header(&keys, &metrics, contrib.as_ref());
     let width = points.len().saturating_sub(1).to_string().len().max(4);
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(points.len());
     let (mut ran, mut skipped) = (0usize, 0usize);
@@ -414,6 +490,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
             tail_memory_mb: args.report.tail_memory_mb,
             bins: args.report.bins,
+            contributions: !args.contrib.no_contributions,
             header: head.clone(),
             row: Vec::new(),
         };
@@ -444,7 +521,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             let summary = crate::run::report(model, &outcome, sink, set, &settings)?;
             crate::run::warn_unresolved(model, &summary);
             crate::run::warn_degenerate(model, &summary);
-            record.row = row(k, &rel, values, &summary, &metrics)?;
+            record.row = row(k, &rel, values, &summary, &metrics, contrib.as_ref())?;
             let json = serde_json::to_string_pretty(&record)?;
             lrtsim_report::write_atomic(&dir.join("point.json"), |w| {
                 w.write_all(json.as_bytes())?;

@@ -14,7 +14,8 @@ use serde_json::Value;
 const LEVELS: [&str; 5] = ["0.9", "0.95", "0.99", "0.995", "0.999"];
 const TAIL_HEADER: &str = "metric,level,var,var_lo,var_hi,es,es_lo,es_hi,exact";
 const DIST_HEADER: &str = "metric,bin_lo,bin_hi,count,pdf,cdf,exceedance";
-const REPORT_FILES: [&str; 4] = [
+const REPORT_FILES: [&str; 5] = [
+    "contributions.csv",
     "loss_distribution.csv",
     "manifest.json",
     "summary.json",
@@ -22,7 +23,12 @@ const REPORT_FILES: [&str; 4] = [
 ];
 /// The report files of a run without the manifest (which names the run: its id differs from
 /// run to run).
-const DATA_FILES: [&str; 3] = ["loss_distribution.csv", "summary.json", "tail_metrics.csv"];
+const DATA_FILES: [&str; 4] = [
+    "contributions.csv",
+    "loss_distribution.csv",
+    "summary.json",
+    "tail_metrics.csv",
+];
 /// The levels of the summary CSV and sweep.csv.
 const CSV_LEVELS: [&str; 3] = ["0.95", "0.99", "0.999"];
 
@@ -231,7 +237,8 @@ fn table_rows(stdout: &str) -> Vec<&str> {
         .lines()
         .skip_while(|l| !l.starts_with("metric "))
         .skip(1)
-        .take_while(|l| !l.is_empty())
+        // The risk contributions follow the metric rows, from a line `ES 99% of …`.
+        .take_while(|l| !l.is_empty() && !l.starts_with("ES "))
         .map(|l| l.split_whitespace().next().expect("a metric name"))
         .collect()
 }
@@ -624,6 +631,7 @@ fn outputs_are_byte_identical_for_1_2_and_8_threads() {
         for file in [
             "summary.json",
             "tail_metrics.csv",
+            "contributions.csv",
             "loss_distribution.csv",
             "paths.csv",
         ] {
@@ -1349,6 +1357,7 @@ fn default_output_directory_is_out_name_under_the_working_directory() {
         [
             "out/",
             "out/small/",
+            "out/small/contributions.csv",
             "out/small/loss_distribution.csv",
             "out/small/manifest.json",
             "out/small/summary.json",
@@ -1502,6 +1511,7 @@ fn outputs_are_written_without_leftover_temporary_files() {
         assert_eq!(
             files_in(&fx, &format!("res/{name}")),
             [
+                "contributions.csv",
                 "loss_distribution.csv",
                 "manifest.json",
                 "paths.csv",
@@ -1538,6 +1548,7 @@ fn bank_run_reports_redemption_metrics_and_the_wait_distribution() {
     assert_eq!(
         files_in(&fx, "res"),
         [
+            "contributions.csv",
             "loss_distribution.csv",
             "manifest.json",
             "paths.csv",
@@ -1830,6 +1841,7 @@ fn batch_mixing_withdrawals_writes_redemption_wait_csv_only_where_there_are_with
     assert_eq!(
         files_in(&fx, "res/bank-run"),
         [
+            "contributions.csv",
             "loss_distribution.csv",
             "manifest.json",
             "redemption_wait.csv",
@@ -1884,6 +1896,7 @@ fn bank_run_outputs_are_byte_identical_for_1_and_2_threads() {
     for file in [
         "summary.json",
         "tail_metrics.csv",
+        "contributions.csv",
         "redemption_wait.csv",
         "loss_distribution.csv",
         "paths.csv",
@@ -1996,6 +2009,7 @@ fn ezeth_preset_reports_market_metrics_and_price_bands() {
     assert_eq!(
         files_in(&fx, "res"),
         [
+            "contributions.csv",
             "loss_distribution.csv",
             "manifest.json",
             "paths.csv",
@@ -2665,6 +2679,7 @@ fn a_run_writes_its_manifest_last_and_keeps_what_else_is_in_the_directory() {
         &[
             "summary.json",
             "tail_metrics.csv",
+            "contributions.csv",
             "loss_distribution.csv",
             "paths.csv",
         ],
@@ -2678,7 +2693,12 @@ fn a_run_writes_its_manifest_last_and_keeps_what_else_is_in_the_directory() {
         "res",
         11,
         600,
-        &["summary.json", "tail_metrics.csv", "loss_distribution.csv"],
+        &[
+            "summary.json",
+            "tail_metrics.csv",
+            "contributions.csv",
+            "loss_distribution.csv",
+        ],
     );
     assert_eq!(fx.read("res/notes.txt"), "mine");
     assert_eq!(fx.read("res/replay/x.txt"), "mine");
@@ -2762,7 +2782,12 @@ fn a_second_run_into_a_locked_directory_exits_2_and_the_first_set_is_complete() 
         "shared",
         7,
         3_000_000,
-        &["summary.json", "tail_metrics.csv", "loss_distribution.csv"],
+        &[
+            "summary.json",
+            "tail_metrics.csv",
+            "contributions.csv",
+            "loss_distribution.csv",
+        ],
     );
     assert_eq!(fx.read_json("shared/summary.json")["seed"], 7);
     assert!(leftovers(&fx).is_empty(), "{:?}", leftovers(&fx));

@@ -1,7 +1,8 @@
 //! Sharded runs and `lrtsim merge`: the merged files are bit-identical to the single-machine
 //! run for 1, 3 and 8 shards (plain, with redemptions, with a market, with importance sampling,
-//! with a tail memory small enough that the histograms are used), and missing, duplicated,
-//! overlapping, mismatched or corrupt shards are refused with a message naming them.
+//! with a tail memory small enough that the histograms are used; risk contributions
+//! included), and missing, duplicated, overlapping, mismatched or corrupt shards are refused
+//! with a message naming them.
 
 #[allow(dead_code)] // each test binary uses part of the shared fixture
 mod fixture;
@@ -87,7 +88,12 @@ fn check_bit_identical(scenario: &str, sets: &[String], extra: &[&str], expect: 
 
 #[test]
 fn merged_shards_equal_the_whole_run_bit_for_bit() {
-    let base = ["summary.json", "tail_metrics.csv", "loss_distribution.csv"];
+    let base = [
+        "summary.json",
+        "tail_metrics.csv",
+        "loss_distribution.csv",
+        "contributions.csv",
+    ];
     check_bit_identical(
         "baseline.toml",
         &sets(&["simulation.paths=9000"]),
@@ -117,7 +123,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         "rare-tail.toml",
         &sets(&["simulation.paths=6000", "importance.pilot_paths=4000"]),
         &[],
-        &["summary.json"],
+        &["summary.json", "contributions.csv"],
     );
 }
 

@@ -113,7 +113,12 @@ fn one_row_per_point_and_every_point_equals_a_plain_run() {
         run.push(s.to_string());
     }
     fx.run(&run).ok();
-    for f in ["summary.json", "tail_metrics.csv", "loss_distribution.csv"] {
+    for f in [
+        "summary.json",
+        "tail_metrics.csv",
+        "contributions.csv",
+        "loss_distribution.csv",
+    ] {
         assert!(
             fx.read_bytes(format!("sw/points/0006/{f}")) == fx.read_bytes(format!("plain/{f}")),
             "{f} of point 6 differs from the plain run"
@@ -226,4 +231,58 @@ fn bad_sweeps_are_refused_before_anything_runs() {
         .expect_code(2)
         .stderr_has(&["swept twice"]);
     assert!(!fx.path("sw").exists());
+}
+
+#[test]
+fn contributions_of_a_chosen_decomposition_are_columns_of_sweep_csv() {
+    let fx = Fixture::new();
+    let base = arg(&repo_scenario("baseline.toml"));
+    let r = fx.run([
+        "sweep",
+        &base,
+        "--set",
+        "simulation.paths=3000",
+        "--grid",
+        &format!("{RATE}=0.05,0.2"),
+        "--contributions",
+        "attribute.cloud",
+        "-q",
+        "--out",
+        "sw",
+    ]);
+    r.ok();
+    let t = fx.read_csv("sw/sweep.csv");
+    assert_eq!(t.rows.len(), 2);
+    let mut checked = 0;
+    for (k, row) in t.rows.iter().enumerate() {
+        // The columns hold the point's contributions.csv rows.
+        let point = fx.read_csv(format!("sw/points/{k:04}/contributions.csv"));
+        for r in point.rows.iter().filter(|r| {
+            r[0] == "slashed_eth"
+                && r[2] == "attribute.cloud"
+                && ["0.95", "0.99", "0.999"].contains(&r[1].as_str())
+        }) {
+            for (what, col) in [("es_contribution", 4), ("share", 5)] {
+                let name = format!("slashed_eth.attribute.cloud.{}.{what}_{}", r[3], r[1]);
+                assert_eq!(row[t.col(&name)], r[col], "{name}");
+                checked += 1;
+            }
+        }
+    }
+    // 2 points × 3 levels × 4 clouds × 2 columns.
+    assert_eq!(checked, 2 * 3 * 4 * 2);
+    // A decomposition the scenario does not have is refused before anything runs.
+    fx.run([
+        "sweep",
+        &base,
+        "--grid",
+        &format!("{RATE}=0.05,0.2"),
+        "--contributions",
+        "attribute.colour",
+        "--out",
+        "bad",
+    ])
+    .expect_code(2)
+    .stderr_has(&["attribute.colour", "attribute.cloud", "source"]);
+    assert!(!fx.path("bad").exists());
 }

@@ -105,6 +105,17 @@ pub fn tail_capacity(
     (need.min(cap) as usize).max(1)
 }
 
+/// A kept tail entry as [`MetricAccumulator::tail_at_least`] returns it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TailPath {
+    /// The path id.
+    pub path: u64,
+    /// The metric's value on the path.
+    pub value: f64,
+    /// Its likelihood-ratio weight (1 when unweighted).
+    pub weight: f64,
+}
+
 /// A tail entry: its total-order key comes first in its order, and is all the hot path of
 /// [`TopM::offer`] compares in the common case.
 trait Entry: Copy + Ord {
@@ -1625,6 +1636,42 @@ impl MetricAccumulator {
                 self.tail_levels(levels, min)
             },
             worst_paths: self.worst_paths(),
+        }
+    }
+
+    /// The kept tail entries whose value is at least `floor` (in [`f64::total_cmp`]'s order),
+    /// largest value first, ties by ascending path id; and whether they are *every* path whose
+    /// value is at least `floor`. They are unless the kept entries end exactly at `floor` and
+    /// some paths were not kept: the accumulator then kept, of the paths tied there, those of
+    /// the smallest ids. Weights are 1 for an unweighted accumulator. Risk contributions
+    /// re-simulate these paths ([`EulerEstimator`](crate::EulerEstimator)).
+    pub fn tail_at_least(&self, floor: f64) -> (Vec<TailPath>, bool) {
+        fn collect<E: Entry>(t: &TopM<E>, offered: u64, floor: i64) -> (Vec<TailPath>, bool) {
+            let usable = t.usable(offered);
+            let mut v = t.top(usable);
+            let all = v.len();
+            v.retain(|e| e.key() >= floor);
+            let complete = usable as u64 == offered || v.len() < all;
+            // Descending entries: by value, then by ascending path id.
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            let paths = v
+                .into_iter()
+                .map(|e| TailPath {
+                    path: e.path(),
+                    value: from_key(e.key()),
+                    weight: if E::WEIGHTED {
+                        f64::from_bits(e.weight_bits())
+                    } else {
+                        1.0
+                    },
+                })
+                .collect();
+            (paths, complete)
+        }
+        let floor = value_key(floor);
+        match &self.tail {
+            Tail::Plain(t) => collect(t, self.paths, floor),
+            Tail::Weighted(t) => collect(t, self.paths, floor),
         }
     }
 

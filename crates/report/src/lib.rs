@@ -25,10 +25,17 @@
 //! * [`histogram`] bins a column into equal-width [`Bin`]s with density, CDF and exceedance;
 //!   [`MetricAccumulator::histogram`] does it from an accumulator. A [`WaitAccumulator`] counts
 //!   a tagged holder's time to redeem.
+//! * Risk contributions: an [`EulerEstimator`] splits a metric's ES (and VaR) among the
+//!   components of a [`Decomposition`] (loss sources, AVSs, operators, …) from the tail paths
+//!   [`MetricAccumulator::tail_at_least`] names ([`TailPath`]: path id, value, weight), given
+//!   their components in ascending path id — Euler contributions that add up to the ES, with
+//!   the ties at VaR shared evenly, intervals, VaR contributions
+//!   ([`DecompositionContributions`], [`ComponentContribution`]).
 //! * A [`Summary`] pairs the [`RunInfo`] (scenario, seed, paths, importance sampling, …) with the
-//!   metric statistics; it serializes to the `summary.json` layout and [`render_table`] prints
-//!   its headline metrics.
+//!   metric statistics and the risk contributions; it serializes to the `summary.json` layout
+//!   and [`render_table`] prints its headline metrics and the largest contributors to ES 99 %.
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
+//!   [`write_contributions_csv`],
 //!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_price_paths_csv`]
 //!   (percentile bands of price / NAV over time, from [`PriceRow`]s), [`write_paths_csv`]) all
 //!   go through [`write_atomic`], so an interrupted run never leaves a half-written file
@@ -79,6 +86,7 @@
 //!         importance: None,
 //!     },
 //!     metrics,
+//!     contributions: Vec::new(),
 //! };
 //! let m = summary.metric("slashed_fraction").unwrap();
 //! let at_99 = m.level(0.99).unwrap();
@@ -100,6 +108,7 @@
 mod accumulator;
 mod buckets;
 mod codec;
+mod contributions;
 mod error;
 mod exact;
 mod histogram;
@@ -113,8 +122,11 @@ mod wait;
 mod write;
 
 pub use accumulator::{
-    DEFAULT_MEMORY_BUDGET_BYTES, MetricAccumulator, PER_METRIC_OVERHEAD_BYTES, WeightSummary,
-    tail_capacity,
+    DEFAULT_MEMORY_BUDGET_BYTES, MetricAccumulator, PER_METRIC_OVERHEAD_BYTES, TailPath,
+    WeightSummary, tail_capacity,
+};
+pub use contributions::{
+    ComponentContribution, Decomposition, DecompositionContributions, EulerEstimator, tail_es,
 };
 pub use error::ReportError;
 pub use histogram::{Bin, histogram};
@@ -125,9 +137,9 @@ pub use stats::{
 pub use summary::{ImportanceInfo, RunInfo, Summary, Tilt, render_table};
 pub use wait::WaitAccumulator;
 pub use write::{
-    Fnv1a64, PriceRow, SUMMARY_CSV_LEVELS, SummaryCsvTarget, append_summary_csv, check_summary_csv,
-    fnv1a64_file, register_cleanup, remove_cleanup_files_and_exit, summary_csv_header,
-    summary_csv_row, unregister_cleanup, write_atomic, write_csv, write_loss_distribution_csv,
-    write_paths_csv, write_price_paths_csv, write_redemption_wait_csv, write_summary_json,
-    write_tail_metrics_csv,
+    CONTRIBUTIONS_CSV_HEADER, Fnv1a64, PriceRow, SUMMARY_CSV_LEVELS, SummaryCsvTarget,
+    append_summary_csv, check_summary_csv, fnv1a64_file, register_cleanup,
+    remove_cleanup_files_and_exit, summary_csv_header, summary_csv_row, unregister_cleanup,
+    write_atomic, write_contributions_csv, write_csv, write_loss_distribution_csv, write_paths_csv,
+    write_price_paths_csv, write_redemption_wait_csv, write_summary_json, write_tail_metrics_csv,
 };

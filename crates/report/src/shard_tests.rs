@@ -645,6 +645,7 @@ fn worst_paths_in_summary_json() {
             importance: None,
         },
         metrics: vec![metric_stats("a", &a, &DEFAULT_LEVELS)],
+        contributions: Vec::new(),
     };
     let text = serde_json::to_string_pretty(&s).unwrap();
     assert!(text.find("\"exact\"").unwrap() < text.find("\"worst_paths\"").unwrap());

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::contributions::DecompositionContributions;
 use crate::stats::{LevelStats, MetricStats};
 
 /// What was run: enough to reproduce it and to tell runs apart in a sweep.
@@ -101,6 +102,9 @@ pub struct Summary {
     pub info: RunInfo,
     /// Statistics per metric, in report order.
     pub metrics: Vec<MetricStats>,
+    /// Risk contributions (`"contributions"` in `summary.json`, left out when empty): per
+    /// decomposed metric, level and decomposition.
+    pub contributions: Vec<DecompositionContributions>,
 }
 
 impl Summary {
@@ -130,6 +134,7 @@ impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let i = &self.info;
         let entries = 9
+            + usize::from(!self.contributions.is_empty())
             + usize::from(i.max_price_move_per_substep.is_some())
             + usize::from(i.importance.is_some());
         let mut map = serializer.serialize_map(Some(entries))?;
@@ -148,6 +153,9 @@ impl Serialize for Summary {
         }
         map.serialize_entry("levels", &self.levels())?;
         map.serialize_entry("metrics", &MetricsJson(&self.metrics))?;
+        if !self.contributions.is_empty() {
+            map.serialize_entry("contributions", &self.contributions)?;
+        }
         map.end()
     }
 }
@@ -257,7 +265,9 @@ fn importance_line(imp: &ImportanceInfo, paths: u64) -> String {
 /// VaR at 95 %, 99 % and 99.9 %, ES at 99 % and the [`CI_CONFIDENCE`](crate::CI_CONFIDENCE)
 /// interval of VaR 99 % as `[lo, hi]`. Numbers have six significant digits (scientific notation
 /// below 1e-4 or from 1e7 on); a level that was not computed, or a headline name that is not in
-/// the summary, shows as `-`. The string ends with a newline.
+/// the summary, shows as `-`. With [`Summary::contributions`] at 99 %, lines starting `ES 99%`
+/// then give the largest contributors to ES 99 % (see `render_contributions`). The string
+/// ends with a newline.
 pub fn render_table(s: &Summary, headline: &[&str]) -> String {
     let names: Vec<&str> = if headline.is_empty() {
         s.metrics.iter().map(|m| m.name.as_str()).collect()
@@ -324,6 +334,125 @@ pub fn render_table(s: &Summary, headline: &[&str]) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    // No blank line before it: several runs' tables are separated by one.
+    out.push_str(&render_contributions(
+        &s.contributions,
+        TABLE_CONTRIBUTION_LEVEL,
+        TABLE_TOP_CONTRIBUTORS,
+    ));
+    out
+}
+
+/// The level whose risk contributions [`render_table`] shows.
+const TABLE_CONTRIBUTION_LEVEL: f64 = 0.99;
+
+/// How many components per decomposition [`render_table`] shows.
+const TABLE_TOP_CONTRIBUTORS: usize = 3;
+
+/// The block of [`render_table`] on risk contributions at `level`. Per decomposed metric a
+/// line `ES 99% of slashed_eth = 1234.5, carried by (share, 95% interval):`, then per
+/// decomposition its `top` largest contributors, `name 62.1% [58.0%, 66.2%]`, largest first
+/// (ties in the decomposition's order). The first metric is shown by every decomposition, the
+/// others by their first one only (`nav_loss` by kind). When a decomposition has a negative
+/// contribution (a gain, such as rewards), shares mean little: the contributions are shown as
+/// values, largest in magnitude first. An ES of 0 gets one line. Empty without contributions at
+/// `level`.
+fn render_contributions(blocks: &[DecompositionContributions], level: f64, top: usize) -> String {
+    let at: Vec<&DecompositionContributions> = blocks
+        .iter()
+        .filter(|b| (b.level - level).abs() <= 1e-12)
+        .collect();
+    let first_metric = at.first().map(|b| b.metric.clone());
+    let shown: Vec<&DecompositionContributions> = at
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| {
+            Some(&b.metric) == first_metric.as_ref() || i == 0 || at[i - 1].metric != b.metric
+        })
+        .map(|(_, b)| *b)
+        .collect();
+    let mut out = String::new();
+    let width = shown
+        .iter()
+        .map(|b| b.decomposition.chars().count())
+        .max()
+        .unwrap_or(0);
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let mut metric = "";
+    for b in shown {
+        let new_metric = b.metric != metric;
+        metric = &b.metric;
+        if b.es == 0.0 {
+            if new_metric {
+                out.push_str(&format!(
+                    "ES {}% of {} = 0: no loss in the tail\n",
+                    100.0 * level,
+                    b.metric
+                ));
+            }
+            continue;
+        }
+        let values = b.components.iter().any(|c| c.es_contribution < 0.0);
+        if new_metric {
+            out.push_str(&format!(
+                "ES {}% of {} = {}{}, carried by ({}, {}% interval):\n",
+                100.0 * level,
+                b.metric,
+                human(b.es),
+                if b.exact {
+                    ""
+                } else {
+                    " (approximate: not every path tied at VaR was kept)"
+                },
+                if values { "contribution" } else { "share" },
+                100.0 * crate::CI_CONFIDENCE,
+            ));
+        }
+        let key = |c: &crate::ComponentContribution| {
+            if values {
+                c.es_contribution.abs()
+            } else {
+                c.es_contribution
+            }
+        };
+        let mut order: Vec<usize> = (0..b.components.len()).collect();
+        order.sort_by(|&i, &j| {
+            key(&b.components[j])
+                .total_cmp(&key(&b.components[i]))
+                .then(i.cmp(&j))
+        });
+        let parts: Vec<String> = order
+            .iter()
+            .take(top)
+            .map(|&i| {
+                let c = &b.components[i];
+                if values {
+                    format!(
+                        "{} {} [{}, {}]",
+                        c.component,
+                        human(c.es_contribution),
+                        human(c.ci_lo),
+                        human(c.ci_hi)
+                    )
+                } else {
+                    format!(
+                        "{} {} [{}, {}]",
+                        c.component,
+                        pct(c.share),
+                        pct(c.ci_lo / b.es),
+                        pct(c.ci_hi / b.es)
+                    )
+                }
+            })
+            .collect();
+        let pad = width - b.decomposition.chars().count();
+        out.push_str(&format!(
+            "  {}{}  {}\n",
+            b.decomposition,
+            " ".repeat(pad),
+            parts.join(" · ")
+        ));
+    }
     out
 }
 
@@ -352,6 +481,7 @@ mod tests {
                 metric_stats("zeta_loss", &a, &DEFAULT_LEVELS),
                 metric_stats("alpha_loss", &b, &DEFAULT_LEVELS),
             ],
+            contributions: Vec::new(),
         }
     }
 
@@ -508,6 +638,110 @@ mod tests {
         // Right-aligned columns: the header and the full rows end at the same place.
         assert_eq!(lines[1].len(), lines[3].len());
         assert_eq!(render_table(&s, &[]).lines().count(), 4);
+    }
+
+    /// A block of contributions: `es` and (component, contribution, half-width) per component.
+    fn block(
+        metric: &str,
+        decomposition: &str,
+        level: f64,
+        es: f64,
+        parts: &[(&str, f64, f64)],
+    ) -> DecompositionContributions {
+        DecompositionContributions {
+            metric: metric.into(),
+            level,
+            decomposition: decomposition.into(),
+            es,
+            var: es,
+            exact: true,
+            tail_paths: 10,
+            window_paths: 2,
+            diversification_benefit: None,
+            components: parts
+                .iter()
+                .map(|&(name, c, half)| crate::ComponentContribution {
+                    component: name.into(),
+                    es_contribution: c,
+                    share: if es != 0.0 { c / es } else { 0.0 },
+                    ci_lo: c - half,
+                    ci_hi: c + half,
+                    standalone_es: None,
+                    var_contribution: c,
+                    var_contribution_lo: c,
+                    var_contribution_hi: c,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn table_shows_the_largest_contributors_to_es_99() {
+        let mut s = sample_summary();
+        s.contributions = vec![
+            block("slashed_eth", "source", 0.95, 10.0, &[("x", 10.0, 1.0)]),
+            block(
+                "slashed_eth",
+                "source",
+                0.99,
+                200.0,
+                &[
+                    ("a", 20.0, 2.0),
+                    ("b", 150.0, 10.0),
+                    ("c", 20.0, 1.0),
+                    ("d", 10.0, 1.0),
+                ],
+            ),
+            block(
+                "slashed_eth",
+                "operator",
+                0.99,
+                200.0,
+                &[("op", 200.0, 4.0)],
+            ),
+            block(
+                "nav_loss",
+                "kind",
+                0.99,
+                0.01,
+                &[("slashing", 0.03, 0.001), ("rewards", -0.02, 0.0)],
+            ),
+            block("nav_loss", "source", 0.99, 0.01, &[("a", 0.01, 0.001)]),
+            block("other", "kind", 0.99, 0.0, &[("z", 0.0, 0.0)]),
+        ];
+        let t = render_table(&s, &["zeta_loss"]);
+        let lines: Vec<&str> = t.lines().skip(3).collect();
+        assert_eq!(
+            lines,
+            [
+                "ES 99% of slashed_eth = 200.000, carried by (share, 95% interval):",
+                // The three largest, ties in the decomposition's order; shares of ES.
+                "  source    b 75.0% [70.0%, 80.0%] · a 10.0% [9.0%, 11.0%] · c 10.0% [9.5%, 10.5%]",
+                "  operator  op 100.0% [98.0%, 102.0%]",
+                // A gain: values, largest in magnitude first; only the first decomposition.
+                "ES 99% of nav_loss = 0.0100000, carried by (contribution, 95% interval):",
+                "  kind      slashing 0.0300000 [0.0290000, 0.0310000] · rewards -0.0200000 [-0.0200000, -0.0200000]",
+                "ES 99% of other = 0: no loss in the tail",
+            ]
+        );
+        // summary.json: the blocks in order, after the metrics.
+        let j = s.to_json();
+        let c = &j["contributions"];
+        assert_eq!(c.as_array().unwrap().len(), 6);
+        assert_eq!(c[1]["decomposition"], "source");
+        assert_eq!(c[1]["components"][1]["component"], "b");
+        assert_eq!(c[1]["components"][1]["share"], 0.75);
+        // Unknown numbers are left out (summary.json holds no null).
+        assert!(c[1]["components"][1].get("standalone_es").is_none());
+        assert!(c[1].get("diversification_benefit").is_none());
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.find("\"metrics\"").unwrap() < text.find("\"contributions\"").unwrap());
+        // Without contributions at 99 %, nothing is added to the table; without any, nothing
+        // to summary.json.
+        s.contributions.retain(|b| b.level != 0.99);
+        assert_eq!(render_table(&s, &["zeta_loss"]).lines().count(), 3);
+        s.contributions.clear();
+        assert!(s.to_json().get("contributions").is_none());
     }
 
     #[test]

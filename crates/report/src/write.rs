@@ -176,6 +176,69 @@ pub fn write_tail_metrics_csv(path: &Path, s: &Summary) -> Result<(), ReportErro
     })
 }
 
+/// Header of `contributions.csv` ([`write_contributions_csv`]).
+pub const CONTRIBUTIONS_CSV_HEADER: [&str; 18] = [
+    "metric",
+    "level",
+    "decomposition",
+    "component",
+    "es_contribution",
+    "share",
+    "ci_lo",
+    "ci_hi",
+    "standalone_es",
+    "var_contribution",
+    "var_contribution_lo",
+    "var_contribution_hi",
+    "es",
+    "var",
+    "diversification_benefit",
+    "tail_paths",
+    "window_paths",
+    "exact",
+];
+
+/// Writes `contributions.csv` atomically: header [`CONTRIBUTIONS_CSV_HEADER`], then one row per
+/// component of every decomposition at every level, in the given order (see
+/// [`DecompositionContributions`](crate::DecompositionContributions)). `standalone_es` and
+/// `diversification_benefit` are empty when unknown; `exact` is 1, or 0 for contributions
+/// flagged approximate.
+pub fn write_contributions_csv(
+    path: &Path,
+    blocks: &[crate::DecompositionContributions],
+) -> Result<(), ReportError> {
+    let opt = |x: Option<f64>| x.map(num).unwrap_or_default();
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(CONTRIBUTIONS_CSV_HEADER)?;
+        for b in blocks {
+            for c in &b.components {
+                csv.write_record([
+                    b.metric.clone(),
+                    num(b.level),
+                    b.decomposition.clone(),
+                    c.component.clone(),
+                    num(c.es_contribution),
+                    num(c.share),
+                    num(c.ci_lo),
+                    num(c.ci_hi),
+                    opt(c.standalone_es),
+                    num(c.var_contribution),
+                    num(c.var_contribution_lo),
+                    num(c.var_contribution_hi),
+                    num(b.es),
+                    num(b.var),
+                    opt(b.diversification_benefit),
+                    b.tail_paths.to_string(),
+                    b.window_paths.to_string(),
+                    u8::from(b.exact).to_string(),
+                ])?;
+            }
+        }
+        csv.flush()
+    })
+}
+
 /// Writes `loss_distribution.csv` atomically: header
 /// `metric,bin_lo,bin_hi,count,pdf,cdf,exceedance`, then the
 /// [`histogram`](MetricAccumulator::histogram) of every metric with `bins` bins, metrics in the
@@ -845,6 +908,7 @@ mod tests {
                 metric_stats("slashed_fraction", &a, &DEFAULT_LEVELS),
                 metric_stats("depeg", &b, &DEFAULT_LEVELS),
             ],
+            contributions: Vec::new(),
         }
     }
 
@@ -926,6 +990,61 @@ mod tests {
         let mut acc = MetricAccumulator::new(usize::MAX, false);
         acc.add_chunk(0, values, None);
         acc
+    }
+
+    #[test]
+    fn contributions_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("contributions.csv");
+        let component =
+            |name: &str, c: f64, standalone: Option<f64>| crate::ComponentContribution {
+                component: name.into(),
+                es_contribution: c,
+                share: c / 4.0,
+                ci_lo: c - 0.5,
+                ci_hi: c + 0.5,
+                standalone_es: standalone,
+                var_contribution: c / 2.0,
+                var_contribution_lo: 0.0,
+                var_contribution_hi: c,
+            };
+        let block =
+            |decomposition: &str, standalone: Option<f64>| crate::DecompositionContributions {
+                metric: "slashed_eth".into(),
+                level: 0.99,
+                decomposition: decomposition.into(),
+                es: 4.0,
+                var: 3.0,
+                exact: decomposition == "source",
+                tail_paths: 12,
+                window_paths: 5,
+                diversification_benefit: standalone.map(|s| 2.0 * s - 4.0),
+                components: vec![
+                    component("a,b", 3.0, standalone),
+                    component("c", 1.0, standalone),
+                ],
+            };
+        write_contributions_csv(
+            &path,
+            &[block("source", Some(2.5)), block("operator", None)],
+        )
+        .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], CONTRIBUTIONS_CSV_HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "slashed_eth,0.99,source,\"a,b\",3,0.75,2.5,3.5,2.5,1.5,0,3,4,3,1,12,5,1"
+        );
+        // Unknown standalone ES and diversification benefit: empty cells; approximate: 0.
+        assert_eq!(
+            lines[4],
+            "slashed_eth,0.99,operator,c,1,0.25,0.5,1.5,,0.5,0,1,4,3,,12,5,0"
+        );
+        assert_eq!(lines.len(), 5);
+        // No blocks: the header alone.
+        write_contributions_csv(&path, &[]).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 1);
     }
 
     #[test]

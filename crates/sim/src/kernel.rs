@@ -231,6 +231,9 @@ pub struct PathKernel<'m> {
     /// The trace of the current path, when one is recorded (see [`PathKernel::attach_trace`]);
     /// None on the hot path, which then checks it once per event and once per step.
     trace: Option<Box<TraceRecorder>>,
+    /// ETH slashed per operator on the current path, when recorded (see
+    /// [`PathKernel::record_operators`]); None on the hot path.
+    slashed_by_operator: Option<Vec<f64>>,
 }
 
 /// One rate-based source's tilt: the tilted count distribution and the log likelihood
@@ -388,6 +391,7 @@ impl<'m> PathKernel<'m> {
                 TiltState::new(model, &imp.tilt, &direct)
             }),
             trace: None,
+            slashed_by_operator: None,
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
@@ -433,6 +437,20 @@ impl<'m> PathKernel<'m> {
         self.bands
             .as_mut()
             .map(|b| std::mem::replace(b, PriceBands::new(m.n_steps, m.step_days)))
+    }
+
+    /// Records the ETH slashed per operator (AVS slashing of its allocations and beacon-chain
+    /// losses of its validators) on every path run from now on; read it with
+    /// [`PathKernel::slashed_by_operator`]. Only a hook for re-simulated paths (risk
+    /// contributions): the recording only adds, so rows stay the same bit for bit.
+    pub fn record_operators(&mut self) {
+        self.slashed_by_operator = Some(vec![0.0; self.model.operators.len()]);
+    }
+
+    /// ETH slashed per operator on the last path, in the model's operator order (None unless
+    /// [`PathKernel::record_operators`] was called).
+    pub fn slashed_by_operator(&self) -> Option<&[f64]> {
+        self.slashed_by_operator.as_deref()
     }
 
     /// The output layout (column names) of [`PathKernel::run_path`].
@@ -481,6 +499,9 @@ impl<'m> PathKernel<'m> {
         if let Some(tr) = self.trace.as_deref_mut() {
             tr.clear();
         }
+        if let Some(ops) = self.slashed_by_operator.as_mut() {
+            ops.fill(0.0);
+        }
     }
 
     /// Losses so far net of what the reserves paid: slashing, theft and dilution, ETH.
@@ -502,8 +523,8 @@ impl<'m> PathKernel<'m> {
         supply0_lrt(self.model)
     }
 
-    /// LRT outstanding, in t = 0 ETH units.
-    fn supply_lrt(&self) -> f64 {
+    /// LRT outstanding, in t = 0 ETH units (after the last path: at its horizon).
+    pub fn supply_lrt(&self) -> f64 {
         match &self.redemption {
             Some(r) => r.supply_lrt(),
             None => self.model.collateral_eth + self.minted_lrt,
@@ -1187,6 +1208,9 @@ impl<'m> PathKernel<'m> {
             .beacon_loss(op, validators * gwei_each as f64 / GWEI_PER_ETH as f64);
         self.slashed_eth += loss;
         self.slashed_by_source[source as usize] += loss;
+        if let Some(ops) = self.slashed_by_operator.as_mut() {
+            ops[op as usize] += loss;
+        }
         loss
     }
 
@@ -1200,6 +1224,9 @@ impl<'m> PathKernel<'m> {
             self.losses.avs += loss;
             self.slashed_by_avs[self.model.pairs[pair as usize].avs as usize] += loss;
             self.slashed_by_source[source as usize] += loss;
+            if let Some(ops) = self.slashed_by_operator.as_mut() {
+                ops[self.model.pairs[pair as usize].operator as usize] += loss;
+            }
         }
     }
 

@@ -50,6 +50,7 @@
 
 pub mod amm;
 pub mod bands;
+pub mod components;
 pub mod importance;
 pub mod kernel;
 pub mod ledger;
@@ -63,6 +64,7 @@ pub mod stream;
 pub mod trace;
 pub mod waterfall;
 
+pub use components::{ComponentReplayer, PathComponents};
 pub use importance::{ResolvedTilt, resolve};
 pub use kernel::{Book, PathKernel};
 pub use ledger::Ledger;
