@@ -489,7 +489,8 @@ where
         let last = batches
             .peek()
             .map(|_| *batch.last().expect("batches are not empty"));
-        for (k, j) in jobs.iter_mut().enumerate() {
+        // Each job's sums in path order; the jobs are independent of each other.
+        jobs.par_iter_mut().enumerate().for_each(|(k, j)| {
             let end = match last {
                 Some(p) => j.tail.partition_point(|t| t.path <= p),
                 None => j.tail.len(),
@@ -518,7 +519,7 @@ where
                 }
             }
             j.done = end;
-        }
+        });
     }
     let mut out = Vec::new();
     for mut j in jobs {
