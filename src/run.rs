@@ -866,6 +866,7 @@ pub fn report(
             horizon_days: model.horizon_days,
             step_days: model.step_days,
             max_price_move_per_substep: model.market.as_ref().map(|m| m.max_price_move_per_substep),
+            max_demand_per_substep: model.withdrawals.as_ref().map(|w| w.max_demand_per_substep),
             importance: importance_info(model, outcome, &sink),
         },
         metrics: stats,
@@ -968,6 +969,7 @@ mod tests {
                 horizon_days: 1.0,
                 step_days: 1.0,
                 max_price_move_per_substep: None,
+                max_demand_per_substep: None,
                 importance: None,
             },
             metrics: vec![lrtsim_report::metric_stats(

@@ -642,6 +642,7 @@ fn worst_paths_in_summary_json() {
             horizon_days: 1.0,
             step_days: 1.0,
             max_price_move_per_substep: None,
+            max_demand_per_substep: None,
             importance: None,
         },
         metrics: vec![metric_stats("a", &a, &DEFAULT_LEVELS)],

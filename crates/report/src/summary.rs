@@ -28,6 +28,11 @@ pub struct RunInfo {
     /// fraction of NAV, one sub-step of the market integrates. None without `[market]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_price_move_per_substep: Option<f64>,
+    /// The front door's resolution, `simulation.max_demand_per_substep` as the run used it
+    /// (its default when the scenario leaves it out): the largest share of the remaining
+    /// holders that asks to redeem within one of its sub-steps. None without `[withdrawals]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_demand_per_substep: Option<f64>,
     /// How the paths were importance-sampled, if they were (None: plain Monte Carlo, every
     /// path of weight 1).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,6 +141,7 @@ impl Serialize for Summary {
         let entries = 9
             + usize::from(!self.contributions.is_empty())
             + usize::from(i.max_price_move_per_substep.is_some())
+            + usize::from(i.max_demand_per_substep.is_some())
             + usize::from(i.importance.is_some());
         let mut map = serializer.serialize_map(Some(entries))?;
         map.serialize_entry("scenario", &i.scenario)?;
@@ -147,6 +153,9 @@ impl Serialize for Summary {
         map.serialize_entry("step_days", &i.step_days)?;
         if let Some(tol) = i.max_price_move_per_substep {
             map.serialize_entry("max_price_move_per_substep", &tol)?;
+        }
+        if let Some(share) = i.max_demand_per_substep {
+            map.serialize_entry("max_demand_per_substep", &share)?;
         }
         if let Some(imp) = &i.importance {
             map.serialize_entry("importance", imp)?;
@@ -474,6 +483,7 @@ mod tests {
                 horizon_days: 365.0,
                 step_days: 1.0,
                 max_price_move_per_substep: None,
+                max_demand_per_substep: None,
                 importance: None,
             },
             // Not in alphabetical order, to check that the order is kept.

@@ -902,6 +902,7 @@ mod tests {
                 horizon_days: 365.0,
                 step_days: 1.0,
                 max_price_move_per_substep: None,
+                max_demand_per_substep: None,
                 importance: None,
             },
             metrics: vec![

@@ -228,6 +228,11 @@ pub struct Simulation {
     /// Absent: 0.003 (`market::DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_price_move_per_substep: Option<f64>,
+    /// The front door's resolution in time (needs `[withdrawals]`): the largest share of the
+    /// remaining holders that may ask to redeem within one of its sub-steps, in (1e-6, 0.05].
+    /// Absent: 0.002 (`withdrawal::DEFAULT_MAX_DEMAND_PER_SUBSTEP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_demand_per_substep: Option<f64>,
 }
 
 /// `[pool]`: the one pile of collateral every promise is backed by.

@@ -13,6 +13,7 @@ use crate::spec::{
     LossKind, Market, OracleKind, PoolKind, Scenario, Selector, Withdrawals,
 };
 use crate::suggest::closest;
+use crate::withdrawal::MAX_DEMAND_PER_SUBSTEP_RANGE;
 
 /// A number in a message: as written (`0.05`, `2000000000`) in the usual range, in
 /// exponent form beyond it (`5e-324`, `1e308`), never 300 digits.
@@ -449,6 +450,18 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
         } else {
             let (lo, hi) = MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
             c.finite_in_open_closed(PATH, tol, lo, hi);
+        }
+    }
+    if let Some(share) = sim.max_demand_per_substep {
+        const PATH: &str = "simulation.max_demand_per_substep";
+        if s.withdrawals.is_none() {
+            c.push(
+                PATH,
+                "applies to scenarios with [withdrawals] only (the front door's resolution in time)",
+            );
+        } else {
+            let (lo, hi) = MAX_DEMAND_PER_SUBSTEP_RANGE;
+            c.finite_in_open_closed(PATH, share, lo, hi);
         }
     }
 }

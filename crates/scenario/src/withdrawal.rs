@@ -16,6 +16,9 @@ const BPS: f64 = 10_000.0;
 /// Redemption demand, instant buffer, protocol queue, escrow and exit network of a scenario.
 #[derive(Debug, Clone)]
 pub struct WithdrawalModel {
+    /// The front door's resolution: the largest share of the remaining holders that may ask
+    /// within one sub-step (`simulation.max_demand_per_substep`).
+    pub max_demand_per_substep: f64,
     /// Share of remaining holders asking per day in calm times.
     pub base_share_per_day: f64,
     /// Added daily share per unit of NAV drawdown.
@@ -97,6 +100,15 @@ pub struct RushModel {
     pub triggers_run: bool,
 }
 
+/// Default of `simulation.max_demand_per_substep`: the largest share of the remaining
+/// holders that may ask to redeem within one sub-step of the front door (docs/model.md §12).
+pub const DEFAULT_MAX_DEMAND_PER_SUBSTEP: f64 = 2e-3;
+
+/// Range of `simulation.max_demand_per_substep`, (lower, upper]: sub-steps grow in number as
+/// 1 / the resolution; above 5 % of the holders a sub-step is coarser than the demand's own
+/// changes in a run.
+pub const MAX_DEMAND_PER_SUBSTEP_RANGE: (f64, f64) = (1e-6, 0.05);
+
 impl WithdrawalModel {
     /// Compiles `s.withdrawals` (None when the section is absent). `s` passed validation.
     pub fn compile(s: &Scenario) -> Option<WithdrawalModel> {
@@ -133,6 +145,10 @@ impl WithdrawalModel {
             daily_cap_eth: w.queue.daily_cap_eth.unwrap_or(f64::INFINITY),
             processing_interval_days: w.queue.processing_interval_days,
             stress_window_days: d.stress_window_days,
+            max_demand_per_substep: s
+                .simulation
+                .max_demand_per_substep
+                .unwrap_or(DEFAULT_MAX_DEMAND_PER_SUBSTEP),
             pause: w
                 .queue
                 .pause

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use lrtsim_scenario::market::{DEFAULT_AMPLIFICATION, DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP};
 use lrtsim_scenario::spec::{ExploitKind, LenderVersion, LossKind, OracleKind, PoolKind};
+use lrtsim_scenario::withdrawal::DEFAULT_MAX_DEMAND_PER_SUBSTEP;
 use lrtsim_scenario::{ScenarioError, Severity, load_str};
 
 const GOOD: &str = r#"
@@ -1006,6 +1007,56 @@ fn the_market_resolution_is_a_simulation_setting_with_a_default() {
     assert!(
         e.contains(
             "simulation.max_price_move_per_substep: applies to scenarios with [market] only"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_front_door_resolution_is_a_simulation_setting_with_a_default() {
+    let full = format!("{GOOD}{WITHDRAWALS}");
+    let share = |sets: &[String]| {
+        load_str(&full, Path::new("s.toml"), sets)
+            .unwrap()
+            .withdrawals
+            .unwrap()
+            .max_demand_per_substep
+    };
+    assert_eq!(share(&[]), DEFAULT_MAX_DEMAND_PER_SUBSTEP);
+    assert_eq!(DEFAULT_MAX_DEMAND_PER_SUBSTEP, 0.002);
+    for v in [0.05, 5e-4, 1.1e-6] {
+        assert_eq!(
+            share(&[format!("simulation.max_demand_per_substep={v:e}")]),
+            v
+        );
+    }
+    let m = load_str(&full, Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(m.scenario.simulation.max_demand_per_substep, None);
+
+    // Out of range, located at the key.
+    let text = full.replace("seed = 1\n", "seed = 1\nmax_demand_per_substep = 0.1\n");
+    let e = err(&text, &[]);
+    assert!(
+        e.contains(
+            "s.toml:6:1: simulation.max_demand_per_substep: must be in (0.000001, 0.05], got 0.1"
+        ),
+        "{e}"
+    );
+    for bad in ["1e-6", "0", "-0.001", "nan", "inf"] {
+        let e = err(
+            &full,
+            &[&format!("simulation.max_demand_per_substep={bad}")],
+        );
+        assert!(
+            e.contains("simulation.max_demand_per_substep: must be in (0.000001, 0.05]"),
+            "{bad}: {e}"
+        );
+    }
+    // Without a front door there is nothing to resolve.
+    let e = err(GOOD, &["simulation.max_demand_per_substep=0.001"]);
+    assert!(
+        e.contains(
+            "simulation.max_demand_per_substep: applies to scenarios with [withdrawals] only"
         ),
         "{e}"
     );

@@ -9,7 +9,7 @@
 //!   the posted wait, decaying run pulses and the market discount; some sell in the market
 //!   instead; of the rest, those who try the instant path are paid from the buffer while its
 //!   token bucket (refilled at a rate) and liquid ETH allow, and the others join the queue.
-//!   A sub-step is short enough that at most [`MAX_DEMAND_PER_SUBSTEP`] of the holders ask
+//!   A sub-step is short enough that at most `simulation.max_demand_per_substep` of the holders ask
 //!   within it, and never crosses a processing time or the moment whose requests become
 //!   eligible at one.
 //! - **Processing**, at the protocol's own cadence (`queue.processing_interval_days`, a real
@@ -31,11 +31,6 @@
 use lrtsim_scenario::withdrawal::WithdrawalModel;
 
 use crate::ledger::Ledger;
-
-/// Largest share of the remaining holders that may ask to redeem within one sub-step: the
-/// front door's resolution in time (the hazard is held at its value at the sub-step's start,
-/// except for the run pulses, which are integrated exactly).
-pub const MAX_DEMAND_PER_SUBSTEP: f64 = 2e-3;
 
 /// 2²⁶, 2²⁷ and 2⁵³: the stress holder's draw is split into two uniforms (see
 /// [`Redemption::finish`]).
@@ -691,7 +686,7 @@ impl<'m> Redemption<'m> {
         (h, posted)
     }
 
-    /// The longest flow sub-step from `t0`: at most [`MAX_DEMAND_PER_SUBSTEP`] of the holders
+    /// The longest flow sub-step from `t0`: at most `simulation.max_demand_per_substep` of the holders
     /// ask within it (at the market `discount`); it ends at the next boundary, at the end of a
     /// pause, where the queue would outgrow liquid ETH or the ETH on its way (the posted wait
     /// jumps there), and where the instant path would run dry (its liquid ETH or its token
@@ -708,7 +703,7 @@ impl<'m> Redemption<'m> {
         if hazard <= 0.0 {
             return span;
         }
-        span = span.min(MAX_DEMAND_PER_SUBSTEP / hazard);
+        span = span.min(self.w.max_demand_per_substep / hazard);
         // Each LRT asked takes its value out of liquid ETH (instant) or adds it to the queue;
         // so do the arbitrageurs' redemptions (at their rates over the last sub-step). These
         // rates overstate how fast a gap closes (some holders sell in the market instead): a

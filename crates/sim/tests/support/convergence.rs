@@ -619,6 +619,26 @@ pub fn headline_tolerance_convergence(file: &str, paths: u64) -> Convergence {
     })
 }
 
+/// [`headline_convergence`] in the front door's resolution: the runs keep the shipped step
+/// (and the market's tolerance) and divide `simulation.max_demand_per_substep` by 1, 2 and 4
+/// (read the table's step column h, h/2, h/4 as δ, δ/2, δ/4).
+pub fn headline_front_door_convergence(file: &str, paths: u64) -> Convergence {
+    let (probe, metrics) = headline_metrics(file);
+    let h = probe.step_days;
+    let delta = probe
+        .withdrawals
+        .as_ref()
+        .unwrap_or_else(|| panic!("{file} has no [withdrawals]"))
+        .max_demand_per_substep;
+    convergence_with(file, paths, &[], &metrics, |step| {
+        let k = (h / step).round();
+        vec![
+            format!("simulation.step_days={h}"),
+            format!("simulation.max_demand_per_substep={}", delta / k),
+        ]
+    })
+}
+
 pub fn headline_convergence(file: &str, paths: u64) -> Convergence {
     let (_, metrics) = headline_metrics(file);
     convergence(file, paths, &[], &metrics)
