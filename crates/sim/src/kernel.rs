@@ -234,12 +234,19 @@ pub struct PathKernel<'m> {
     /// ETH slashed per operator on the current path, when recorded (see
     /// [`PathKernel::record_operators`]); None on the hot path.
     slashed_by_operator: Option<Vec<f64>>,
+    /// With uncertain rates: the path's rate factors, its expected events per rate slot
+    /// ([`lrtsim_scenario::rate::RateDraws`]) and the cumulative shares of its AVS fault
+    /// entries. Empty otherwise.
+    path_factors: Vec<f64>,
+    path_means: Vec<f64>,
+    avs_cumulative: Vec<f64>,
 }
 
 /// One rate-based source's tilt: the tilted count distribution and the log likelihood
 /// ratio's terms, −ln θ per event and (θ − 1)·μ per path.
 #[derive(Debug, Clone)]
 struct TiltedRate {
+    theta: f64,
     events: rand_distr::Poisson<f64>,
     ln_ratio_per_event: f64,
     ln_ratio_per_path: f64,
@@ -278,6 +285,7 @@ impl TiltState {
                 // θ·μ can underflow for a vanishing rate: the source then never fires under
                 // either measure, and stays untilted.
                 (theta != 1.0 && mu > 0.0 && theta * mu > 0.0).then(|| TiltedRate {
+                    theta,
                     events: rand_distr::Poisson::new(theta * mu).expect("validated tilt"),
                     ln_ratio_per_event: -theta.ln(),
                     ln_ratio_per_path: (theta - 1.0) * mu,
@@ -314,6 +322,29 @@ impl TiltState {
                 n
             }
             _ => event_count(rng, at_days, untilted),
+        };
+        self.statistics[k] = n as f64;
+        n
+    }
+
+    /// [`TiltState::count`] for a source whose expected count this path, `mean`, was drawn
+    /// (an uncertain rate): under the tilt the count is Poisson(θ·mean) and the likelihood
+    /// ratio of the count given the drawn rate is θ^(−n)·e^((θ − 1)·mean) — the rate itself
+    /// has the same law under both measures, so its draw needs no weight.
+    fn count_mean<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        k: usize,
+        mean: f64,
+        at_days: Option<f64>,
+    ) -> u64 {
+        let n = match (&self.rates[k], at_days) {
+            (Some(t), None) => {
+                let n = poisson_count(rng, None, t.theta * mean);
+                self.log_weight += n as f64 * t.ln_ratio_per_event + (t.theta - 1.0) * mean;
+                n
+            }
+            _ => poisson_count(rng, at_days, mean),
         };
         self.statistics[k] = n as f64;
         n
@@ -392,6 +423,11 @@ impl<'m> PathKernel<'m> {
             }),
             trace: None,
             slashed_by_operator: None,
+            path_factors: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.factors.len())],
+            path_means: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.slots.len())],
+            avs_cumulative: Vec::with_capacity(
+                model.avs_faults.as_ref().map_or(0, |f| f.entries.len()),
+            ),
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
@@ -789,14 +825,26 @@ impl<'m> PathKernel<'m> {
     fn draw_events<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = self.model;
         let horizon = m.horizon_days;
+        let rd = m.rate_draws.as_ref();
+        if let Some(rd) = rd {
+            // Uncertain rates: the path's rates first, then its events given them.
+            rd.draw(rng, &mut self.path_factors, &mut self.path_means);
+        }
+        let means = &self.path_means;
+        let first = rd.map_or([0; 6], |r| r.first);
+        // The path's expected count of rate slot `k` (None: the model's fixed rate).
+        let mean_of = |k: usize| rd.map(|_| means[k]);
         let events = &mut self.events;
         let tilt = &mut self.tilt;
         let mut count = |rng: &mut R,
                          k: usize,
                          events: &Option<rand_distr::Poisson<f64>>,
-                         at_days: Option<f64>| match tilt.as_mut() {
-            Some(t) => t.count(rng, k, events, at_days),
-            None => event_count(rng, at_days, events),
+                         at_days: Option<f64>,
+                         mean: Option<f64>| match (tilt.as_mut(), mean) {
+            (Some(t), Some(mu)) => t.count_mean(rng, k, mu, at_days),
+            (Some(t), None) => t.count(rng, k, events, at_days),
+            (None, Some(mu)) => poisson_count(rng, at_days, mu),
+            (None, None) => event_count(rng, at_days, events),
         };
         let (first_incident, first_exploit, avs_k) = (
             m.shocks.len(),
@@ -805,22 +853,44 @@ impl<'m> PathKernel<'m> {
         );
         let mut seq = 0u32;
         for (s, shock) in m.shocks.iter().enumerate() {
-            for _ in 0..count(rng, s, &shock.events, shock.at_days) {
+            for _ in 0..count(rng, s, &shock.events, shock.at_days, mean_of(s)) {
                 let t = event_time(rng, shock.at_days, horizon);
                 push_event(events, &mut seq, m, t, Kind::Shock(s as u32));
             }
         }
         if let Some(f) = &m.avs_faults {
             let untilted = Some(f.events);
-            for _ in 0..count(rng, avs_k, &untilted, None) {
+            let entries = first[2]..first[3];
+            let total = rd.map(|_| {
+                // This path's shares of the AVS entries.
+                let total: f64 = means[entries.clone()].iter().sum();
+                self.avs_cumulative.clear();
+                let mut acc = 0.0;
+                for mu in &means[entries.clone()] {
+                    acc += mu / total;
+                    self.avs_cumulative.push(acc);
+                }
+                total
+            });
+            for _ in 0..count(rng, avs_k, &untilted, None, total) {
                 let t = rng.random::<f64>() * horizon;
-                let (entry, pair) = f.sample_pair(rng);
+                let (entry, pair) = match total {
+                    Some(_) => f.sample_pair_by(rng, &self.avs_cumulative),
+                    None => f.sample_pair(rng),
+                };
                 push_event(events, &mut seq, m, t, Kind::AvsFault { entry, pair });
             }
         }
         let penalty_delay_days = CORRELATION_PENALTY_DELAY_EPOCHS as f64 / EPOCHS_PER_DAY;
         for (i, incident) in m.incidents.iter().enumerate() {
-            for _ in 0..count(rng, first_incident + i, &incident.events, incident.at_days) {
+            let mean = mean_of(first[0] + i);
+            for _ in 0..count(
+                rng,
+                first_incident + i,
+                &incident.events,
+                incident.at_days,
+                mean,
+            ) {
                 let t = event_time(rng, incident.at_days, horizon);
                 let record = self.double_signs.len() as u32;
                 if incident.kind == IncidentKind::DoubleSign {
@@ -844,14 +914,25 @@ impl<'m> PathKernel<'m> {
         }
         if let Some(w) = &m.withdrawals {
             for (r, rush) in w.rushes.iter().enumerate() {
-                for _ in 0..event_count(rng, rush.at_days, &rush.events) {
+                let n = match mean_of(first[3] + r) {
+                    Some(mu) => poisson_count(rng, rush.at_days, mu),
+                    None => event_count(rng, rush.at_days, &rush.events),
+                };
+                for _ in 0..n {
                     let t = event_time(rng, rush.at_days, horizon);
                     push_event(events, &mut seq, m, t, Kind::Rush(r as u32));
                 }
             }
         }
         for (e, exploit) in m.exploits.iter().enumerate() {
-            for _ in 0..count(rng, first_exploit + e, &exploit.events, exploit.at_days) {
+            let mean = mean_of(first[1] + e);
+            for _ in 0..count(
+                rng,
+                first_exploit + e,
+                &exploit.events,
+                exploit.at_days,
+                mean,
+            ) {
                 let t = event_time(rng, exploit.at_days, horizon);
                 let record = self.exploit_records.len() as u32;
                 self.exploit_records.push(ExploitRecord {
@@ -868,7 +949,11 @@ impl<'m> PathKernel<'m> {
         }
         if let Some(rates) = m.lending.as_ref().and_then(|l| l.rates.as_ref()) {
             for (s, shock) in rates.supply_shocks.iter().enumerate() {
-                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                let n = match mean_of(first[4] + s) {
+                    Some(mu) => poisson_count(rng, shock.at_days, mu),
+                    None => event_count(rng, shock.at_days, &shock.events),
+                };
+                for _ in 0..n {
                     let t = event_time(rng, shock.at_days, horizon);
                     push_event(events, &mut seq, m, t, Kind::SupplyShock(s as u32));
                 }
@@ -876,7 +961,11 @@ impl<'m> PathKernel<'m> {
         }
         if let Some(mk) = &m.market {
             for (s, shock) in mk.shocks.iter().enumerate() {
-                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                let n = match mean_of(first[5] + s) {
+                    Some(mu) => poisson_count(rng, shock.at_days, mu),
+                    None => event_count(rng, shock.at_days, &shock.events),
+                };
+                for _ in 0..n {
                     let t = event_time(rng, shock.at_days, horizon);
                     push_event(events, &mut seq, m, t, Kind::Depeg(s as u32));
                 }
@@ -1524,6 +1613,20 @@ fn event_count<R: Rng + ?Sized>(
         (Some(_), _) => 1,
         (None, Some(events)) => events.sample(rng) as u64,
         (None, None) => 0,
+    }
+}
+
+/// Number of events of a source whose expected count this path is `mean` (an uncertain
+/// rate): one if it is scheduled, else a Poisson draw (none for a mean of 0). A mean beyond
+/// 1e15 — far past what validation lets a source expect, reached with negligible
+/// probability — is drawn at 1e15, within the Poisson sampler's range.
+fn poisson_count<R: Rng + ?Sized>(rng: &mut R, at_days: Option<f64>, mean: f64) -> u64 {
+    match at_days {
+        Some(_) => 1,
+        None if mean > 0.0 => rand_distr::Poisson::new(mean.min(1e15))
+            .expect("positive finite mean")
+            .sample(rng) as u64,
+        None => 0,
     }
 }
 
