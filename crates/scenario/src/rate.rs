@@ -12,7 +12,7 @@
 //! ```
 //!
 //! A path draws every uncertain rate once, before its events; given the rates Λ (and the rate
-//! factors S), a source's event count is Poisson(Λ·S·T). See `docs/model.md` §19.
+//! factors S), a source's event count is Poisson(Λ·S·T). See `docs/model.md` §21.
 
 use std::fmt;
 

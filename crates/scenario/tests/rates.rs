@@ -80,7 +80,10 @@ fn fixed_rates_draw_nothing_and_serialize_as_numbers() {
             "fault_rate_per_year = 0.02",
         )
         .replace("fault_rate_factor = \"avs-bugs\"\n", "")
-        .replace("[[rate_factors]]\nname = \"avs-bugs\"\nvariance = 1.0\n", "");
+        .replace(
+            "[[rate_factors]]\nname = \"avs-bugs\"\nvariance = 1.0\n",
+            "",
+        );
     let m = load_str(&text, Path::new("s.toml"), &[]).unwrap();
     assert!(m.rate_draws.is_none());
     let json = serde_json::to_string(&m.scenario).unwrap();
@@ -96,12 +99,20 @@ fn bad_rate_distributions_name_the_field_and_the_range() {
         "{e}"
     );
     let e = err(&BASE.replace("mean = 0.02", "mean = -1"));
-    assert!(e.contains("avs[0].fault_rate_per_year.mean: must be a finite number of events per year > 0"), "{e}");
+    assert!(
+        e.contains(
+            "avs[0].fault_rate_per_year.mean: must be a finite number of events per year > 0"
+        ),
+        "{e}"
+    );
     let e = err(&BASE.replace(
         "{ dist = \"gamma\", mean = 0.02, cv = 1.0 }",
         "{ dist = \"discrete\", values = [0.1, -1], weights = [1] }",
     ));
-    assert!(e.contains("avs[0].fault_rate_per_year.weights: must have one weight per value"), "{e}");
+    assert!(
+        e.contains("avs[0].fault_rate_per_year.weights: must have one weight per value"),
+        "{e}"
+    );
     assert!(e.contains("avs[0].fault_rate_per_year.values: every value must be a finite number of events per year ≥ 0"), "{e}");
     let e = err(&BASE.replace("dist = \"gamma\"", "dist = \"weibull\""));
     assert!(e.contains("avs[0].fault_rate_per_year"), "{e}");
@@ -112,23 +123,38 @@ fn bad_rate_distributions_name_the_field_and_the_range() {
 
 #[test]
 fn rate_factor_errors() {
-    let e = err(&BASE.replace("fault_rate_factor = \"avs-bugs\"\nfault_severity = 0.5\n\n[[avs]]\nname = \"oracle\"", "fault_rate_factor = \"avs-bug\"\nfault_severity = 0.5\n\n[[avs]]\nname = \"oracle\""));
+    let e = err(&BASE.replace(
+        "fault_rate_factor = \"avs-bugs\"\nfault_severity = 0.5\n\n[[avs]]\nname = \"oracle\"",
+        "fault_rate_factor = \"avs-bug\"\nfault_severity = 0.5\n\n[[avs]]\nname = \"oracle\"",
+    ));
     assert!(e.contains("avs[0].fault_rate_factor"), "{e}");
     assert!(e.contains("did you mean `avs-bugs`"), "{e}");
     let e = err(&BASE.replace("variance = 1.0", "variance = 0"));
-    assert!(e.contains("rate_factors[0].variance: must be in (0, 100]"), "{e}");
+    assert!(
+        e.contains("rate_factors[0].variance: must be in (0, 100]"),
+        "{e}"
+    );
     let e = err(&format!(
         "{BASE}\n[[rate_factors]]\nname = \"unused\"\nvariance = 0.5\n"
     ));
-    assert!(e.contains("rate_factors[1].name: rate factor `unused` multiplies no rate"), "{e}");
+    assert!(
+        e.contains("rate_factors[1].name: rate factor `unused` multiplies no rate"),
+        "{e}"
+    );
     let e = err(&format!(
         "{BASE}\n[[rate_factors]]\nname = \"avs-bugs\"\nvariance = 0.5\n"
     ));
-    assert!(e.contains("rate_factors[1].name: duplicate rate factor name `avs-bugs`"), "{e}");
+    assert!(
+        e.contains("rate_factors[1].name: duplicate rate factor name `avs-bugs`"),
+        "{e}"
+    );
     let e = err(&format!(
         "{BASE}\n[[shocks]]\nname = \"s\"\nat_days = 3\nrate_factor = \"avs-bugs\"\nseverity = 0.1\n"
     ));
-    assert!(e.contains("shocks[0].at_days: a scheduled event has no rate"), "{e}");
+    assert!(
+        e.contains("shocks[0].at_days: a scheduled event has no rate"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -142,7 +168,10 @@ fn an_uncertain_rate_may_not_expect_too_many_events() {
 #[test]
 fn automatic_importance_sampling_refuses_uncertain_rates() {
     let e = err(&format!("{BASE}\n[importance]\nmethod = \"auto\"\n"));
-    assert!(e.contains("importance.method: is \"auto\", which does not tilt uncertain rates"), "{e}");
+    assert!(
+        e.contains("importance.method: is \"auto\", which does not tilt uncertain rates"),
+        "{e}"
+    );
     // Manual tilts are accepted.
     load_str(
         &format!("{BASE}\n[importance]\nrate_multipliers = {{ avs_faults = 5 }}\n"),

@@ -331,7 +331,10 @@ fn a_lognormal_rate_has_the_mixed_poisson_moments() {
         m,
         200_000,
         31,
-        &format!("{{ dist = \"lognormal\", mean = {}, cv = 2 }}", 1.0 / m as f64),
+        &format!(
+            "{{ dist = \"lognormal\", mean = {}, cv = 2 }}",
+            1.0 / m as f64
+        ),
     );
     let r = simulate(&model);
     let loss = r.column("slashed_eth").unwrap();
@@ -401,10 +404,7 @@ fn manual_importance_tilts_an_uncertain_rate_consistently() {
     assert!((mw - 1.0).abs() < 4.0 * se, "mean weight {mw} ± {se}");
     let (ml, se) = mean_se(&|l| l);
     let bias = 4.0 * 1.25 / m as f64;
-    assert!(
-        (ml - 2.0).abs() < 4.0 * se + 2.0 * bias,
-        "mean {ml} ± {se}"
-    );
+    assert!((ml - 2.0).abs() < 4.0 * se + 2.0 * bias, "mean {ml} ± {se}");
     let tail = panjer_negative_binomial(&[(1, 2.0)], 0.25, 9);
     let p10 = 1.0 - tail.iter().sum::<f64>();
     let (pt, se) = mean_se(&|l| f64::from(u8::from(l >= 10.0)));
