@@ -818,7 +818,7 @@ fn check_rate(c: &mut Checker, s: &Scenario, path: &str, rate: &Rate, factor: Op
         let at = format!("{}_factor", path.strip_suffix("_per_year").unwrap_or(path));
         c.reference(&at, f, "rate factor", &known);
     }
-    if !problems.is_empty() || !(years.is_finite() && years > 0.0) {
+    if !(problems.is_empty() && years.is_finite() && years > 0.0) {
         return;
     }
     let mean = rate.mean() * years;
