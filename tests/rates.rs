@@ -49,7 +49,12 @@ fn uncertain_baseline_runs_with_contributions_and_replays_bit_for_bit() {
         ])
         .ok();
     }
-    for f in ["summary.json", "contributions.csv", "paths.csv", "tail_metrics.csv"] {
+    for f in [
+        "summary.json",
+        "contributions.csv",
+        "paths.csv",
+        "tail_metrics.csv",
+    ] {
         assert!(
             fx.read_bytes(format!("t1/{f}")) == fx.read_bytes(format!("t3/{f}")),
             "{f} depends on the thread count"
