@@ -14,6 +14,7 @@
 
 use lrtsim_scenario::beacon::{
     CORRELATION_PENALTY_DELAY_EPOCHS, EPOCHS_PER_DAY, EPOCHS_PER_SLASHINGS_VECTOR, GWEI_PER_ETH,
+    ValidatorLeakState,
 };
 use lrtsim_scenario::importance::Tilt;
 use lrtsim_scenario::spec::IncidentKind;
@@ -22,6 +23,7 @@ use rand::{Rng, RngExt};
 use rand_distr::Distribution;
 
 use crate::bands::PriceBands;
+use crate::leaks::{Cohort, GWEI, Leaks, epoch_of, own_queue_epochs};
 use crate::ledger::Ledger;
 use crate::lending::{LendingBook, LendingParams};
 use crate::market::Market;
@@ -240,6 +242,11 @@ pub struct PathKernel<'m> {
     path_factors: Vec<f64>,
     path_means: Vec<f64>,
     avs_cumulative: Vec<f64>,
+    /// Validators taken offline by inactivity leaks, as the spec runs them across leaks.
+    leaks: Leaks,
+    /// Without `[withdrawals]`: the epoch the pool's own leak ejections have left the exit
+    /// queue.
+    leak_queue_free_epoch: u64,
 }
 
 /// One rate-based source's tilt: the tilted count distribution and the log likelihood
@@ -428,6 +435,8 @@ impl<'m> PathKernel<'m> {
             avs_cumulative: Vec::with_capacity(
                 model.avs_faults.as_ref().map_or(0, |f| f.entries.len()),
             ),
+            leaks: Leaks::default(),
+            leak_queue_free_epoch: 0,
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
@@ -503,6 +512,8 @@ impl<'m> PathKernel<'m> {
         self.gross_rewards_eth = 0.0;
         self.net_rewards_eth = 0.0;
         self.events.clear();
+        self.leaks.clear();
+        self.leak_queue_free_epoch = 0;
         self.losses = Categories::default();
         self.double_signs.clear();
         self.slashings_window.clear();
@@ -612,6 +623,11 @@ impl<'m> PathKernel<'m> {
         let mut accrued_to_step = 0u32;
         for i in 0..self.events.len() {
             let ev = self.events[i];
+            if !self.leaks.cohorts.is_empty() && ev.step > accrued_to_step {
+                // Leaking validators: step by step, their losses booked at each step's end.
+                self.accrue_steps(accrued_to_step, ev.step, &mut traced_steps);
+                accrued_to_step = ev.step;
+            }
             if tracing {
                 // The steps before this event's are complete: their rows, with the rewards
                 // not yet accrued added as they would be.
@@ -621,6 +637,7 @@ impl<'m> PathKernel<'m> {
                 self.accrue(ev.step - accrued_to_step);
                 accrued_to_step = ev.step;
             }
+            self.advance_leaks(ev.time_days, ev.step);
             let before = self.slashed_eth;
             let pre = tracing.then(|| self.trace_pre());
             self.apply(rng, ev.kind, ev.time_days);
@@ -632,12 +649,16 @@ impl<'m> PathKernel<'m> {
             }
         }
         let last = self.model.n_steps - 1;
-        if tracing {
-            self.trace_steps_before(last, accrued_to_step, &mut traced_steps);
-        }
-        self.accrue(self.model.n_steps - accrued_to_step);
-        if tracing {
-            self.trace_step(last, 0);
+        if !self.leaks.cohorts.is_empty() {
+            self.accrue_steps(accrued_to_step, self.model.n_steps, &mut traced_steps);
+        } else {
+            if tracing {
+                self.trace_steps_before(last, accrued_to_step, &mut traced_steps);
+            }
+            self.accrue(self.model.n_steps - accrued_to_step);
+            if tracing {
+                self.trace_step(last, 0);
+            }
         }
         self.write_row(row);
     }
@@ -765,6 +786,10 @@ impl<'m> PathKernel<'m> {
     /// The market and the front door's flows (if any) integrated up to `t_days` at the
     /// current NAV.
     fn advance_to(&mut self, t_days: f64) {
+        if !self.leaks.cohorts.is_empty() {
+            let step = step_ending_at(self.model, t_days);
+            self.advance_leaks(t_days, step);
+        }
         // Rewards accrue at the rates of the interval; with a front door they flow into its
         // liquid ETH as it is integrated.
         let days = t_days - self.rewards_days;
@@ -1232,28 +1257,122 @@ impl<'m> PathKernel<'m> {
                     .as_ref()
                     .expect("validated: leaks have a duration")
                     .sample(rng);
-                let epochs = ((days.min(m.horizon_days - time_days)) * EPOCHS_PER_DAY) as usize;
                 if let Some(tr) = self.trace.as_deref_mut() {
                     tr.facts.values.push(days);
                 }
+                // (Every leaking validator was moved up to now before the event.)
+                let e0 = epoch_of(time_days);
+                let e1 = e0 + ((days.min(m.horizon_days - time_days)) * EPOCHS_PER_DAY) as u64;
+                self.leaks.intervals.push((e0, e1));
+                let share = inc.validator_share;
+                let scale = self.ledger.scale();
                 inc.hits.sample_hits(rng, |_, ops| {
                     for &op in ops {
-                        let eb = m.operators[op as usize].validator_balance_gwei;
-                        let path = m.beacon.leak_path(eb);
-                        let lost_gwei = eb - path.balance_after(epochs);
-                        let ejected = path.ejected_after().is_some_and(|e| e <= epochs);
-                        let n = if ejected {
-                            self.ledger.retire_validators(op, inc.validator_share)
+                        // The operator's validators already in cohorts: `share` of each goes
+                        // offline with this leak, carrying its state.
+                        let mut in_cohorts = 0.0;
+                        let mut hit = 0.0;
+                        for c in 0..self.leaks.cohorts.len() {
+                            let co = &mut self.leaks.cohorts[c];
+                            if co.op != op || !co.state.is_active() {
+                                continue;
+                            }
+                            if co.state.exit_epoch.is_none() {
+                                in_cohorts += co.validators;
+                            }
+                            if share >= 1.0 {
+                                co.offline_until = co.offline_until.max(e1);
+                                co.source = inc.source;
+                                hit += co.validators;
+                            } else if share > 0.0 {
+                                let mut part = *co;
+                                part.validators *= share;
+                                co.validators -= part.validators;
+                                part.offline_until = part.offline_until.max(e1);
+                                part.source = inc.source;
+                                hit += part.validators;
+                                self.leaks.cohorts.push(part);
+                            }
+                        }
+                        // The rest start from a full balance and score 0.
+                        let fresh = if scale > 0.0 {
+                            share
+                                * (self.ledger.active_validators(op) / scale - in_cohorts).max(0.0)
                         } else {
-                            inc.validator_share * self.ledger.active_validators(op)
+                            0.0
                         };
-                        let loss = self.beacon_hit(op, n, lost_gwei, inc.source);
-                        self.losses.inactivity_leak += loss;
+                        if fresh > 0.0 {
+                            let eb = m.operators[op as usize].validator_balance_gwei;
+                            let mut state = ValidatorLeakState::new(eb);
+                            state.epoch = e0;
+                            self.leaks.cohorts.push(Cohort {
+                                op,
+                                validators: fresh,
+                                state,
+                                offline_until: e1,
+                                source: inc.source,
+                            });
+                            hit += fresh;
+                        }
                         if let Some(tr) = self.trace.as_deref_mut() {
-                            tr.facts.hit_operator(op, n, loss, ejected);
+                            tr.facts.hit_operator(op, hit * scale, 0.0, false);
                         }
                     }
                 });
+            }
+        }
+    }
+
+    /// Books the inactivity-leak losses accrued up to `t_days`: every cohort moved epoch by
+    /// epoch to the epoch in progress; an ejected cohort leaves the active set (and the
+    /// network exit queue is joined with its balance).
+    fn advance_leaks(&mut self, t_days: f64, step: u32) {
+        if self.leaks.cohorts.is_empty() {
+            return;
+        }
+        let m = self.model;
+        let to = epoch_of(t_days.min(m.horizon_days));
+        let churn = m.withdrawals.as_ref().map(|_| 0).unwrap_or_else(|| {
+            lrtsim_scenario::beacon::ChurnRule::default()
+                .exit_churn_gwei_per_epoch(m.beacon.total_gwei)
+        });
+        for c in 0..self.leaks.cohorts.len() {
+            let Cohort {
+                op,
+                validators,
+                source,
+                ..
+            } = self.leaks.cohorts[c];
+            let scale = self.ledger.scale();
+            let n = validators * scale;
+            let red = &mut self.redemption;
+            let free = &mut self.leak_queue_free_epoch;
+            let mut queue = |epoch: u64, gwei: u64| -> u64 {
+                let total = n * gwei as f64;
+                match red.as_mut() {
+                    Some(r) => {
+                        let ahead_days =
+                            r.join_network_queue(epoch as f64 / EPOCHS_PER_DAY, total / GWEI);
+                        (ahead_days * EPOCHS_PER_DAY) as u64
+                    }
+                    None => own_queue_epochs(free, epoch, total, churn),
+                }
+            };
+            let (lost, ejected) = self.leaks.advance_cohort(c, to, &mut queue);
+            if lost > 0 && n > 0.0 {
+                let pre = self.trace.is_some().then(|| self.trace_pre());
+                let loss = self.beacon_hit(op, n, lost, source);
+                self.losses.inactivity_leak += loss;
+                self.absorb_slashing(loss);
+                if let Some(pre) = pre {
+                    self.trace_accrual(step, t_days, c, lost, pre);
+                }
+            }
+            if ejected.is_some() {
+                let active = self.ledger.active_validators(op);
+                if active > 0.0 {
+                    self.ledger.retire_validators(op, (n / active).min(1.0));
+                }
             }
         }
     }
@@ -1315,6 +1434,20 @@ impl<'m> PathKernel<'m> {
             self.slashed_by_source[source as usize] += loss;
             if let Some(ops) = self.slashed_by_operator.as_mut() {
                 ops[self.model.pairs[pair as usize].operator as usize] += loss;
+            }
+        }
+    }
+
+    /// With leaking validators, on the event-driven path: accrues the rewards of steps
+    /// `from..to` one at a time, booking the leak losses accrued by each step's end, and
+    /// writes each step's trace row (when tracing) once it is complete.
+    fn accrue_steps(&mut self, from: u32, to: u32, traced: &mut u32) {
+        for k in from..to {
+            self.accrue(1);
+            self.advance_leaks(f64::from(k + 1) * self.model.step_days, k);
+            if self.trace.is_some() && *traced == k {
+                self.trace_step(k, 0);
+                *traced = k + 1;
             }
         }
     }
@@ -1454,6 +1587,45 @@ impl<'m> PathKernel<'m> {
             exploit_loss_eth: self.stolen_eth + self.dilution_eth,
             reserve_paid_eth: self.reserves.as_ref().map_or(0.0, Reserves::paid_eth),
         }
+    }
+
+    /// Records the leak penalties of cohort `c` just booked up to `t_days` (in step `step`):
+    /// `lost_gwei` per validator.
+    fn trace_accrual(&mut self, step: u32, t_days: f64, c: usize, lost_gwei: u64, pre: TracePre) {
+        let m = self.model;
+        let nav = self.nav();
+        let slashed = self.slashed_eth - pre.slashed_eth;
+        let paid = self.reserves.as_ref().map_or(0.0, Reserves::paid_eth) - pre.reserve_paid_eth;
+        let net_losses = self.net_losses_eth() - pre.net_losses_eth;
+        let co = self.leaks.cohorts[c];
+        let n = co.validators * self.ledger.scale();
+        let Some(tr) = self.trace.as_deref_mut() else {
+            return;
+        };
+        let status = match co.state.exit_epoch {
+            Some(e) => format!("; ejected, exit epoch {e}"),
+            None => String::new(),
+        };
+        tr.push_accrual(TraceEvent {
+            step,
+            day: t_days.min(m.horizon_days),
+            kind: EventKind::LeakAccrual,
+            name: m.sources[co.source as usize].clone(),
+            detail: format!(
+                "{} validators of {} lost {} ETH each to epoch {} (balance {} ETH, score {}{status})",
+                crate::trace::num(n),
+                m.operators[co.op as usize].name,
+                crate::trace::num(lost_gwei as f64 / GWEI),
+                co.state.epoch,
+                crate::trace::num(co.state.balance_gwei as f64 / GWEI),
+                co.state.score
+            ),
+            slashed_eth: slashed,
+            exploit_loss_eth: 0.0,
+            reserve_paid_eth: paid,
+            net_loss_eth: net_losses,
+            nav_per_lrt: nav,
+        });
     }
 
     /// Records event `ev`, just applied (with what the reserves paid for it).

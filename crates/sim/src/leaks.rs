@@ -1,0 +1,116 @@
+//! Inactivity leaks as the consensus spec runs them across a path: the validators a leak
+//! takes offline form cohorts that carry balance, effective balance and inactivity score
+//! ([`ValidatorLeakState`]) from one leak to the next, recover their score once the chain
+//! finalizes again, are ejected at 16 ETH of effective balance and leak until their exit
+//! epoch. Losses are booked as they accrue, whenever the path's clock reaches a new time.
+
+use lrtsim_scenario::beacon::{
+    EJECTION_BALANCE_GWEI, EPOCHS_PER_DAY, GWEI_PER_ETH, MAX_SEED_LOOKAHEAD, ValidatorLeakState,
+};
+
+/// A group of identical validators of one operator hit by the same leaks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cohort {
+    /// Operator index.
+    pub op: u32,
+    /// Number of validators, in the ledger's unscaled units (× the ledger's scale = count).
+    pub validators: f64,
+    /// Their spec state (one validator's).
+    pub state: ValidatorLeakState,
+    /// They are offline (miss their votes) before this epoch.
+    pub offline_until: u64,
+    /// Loss source their losses are booked under (the last leak that hit them).
+    pub source: u32,
+}
+
+/// The leak state of one path.
+#[derive(Debug, Default)]
+pub(crate) struct Leaks {
+    /// Cohorts in creation order.
+    pub cohorts: Vec<Cohort>,
+    /// The network's leak intervals [start, end) in epochs (finality stalled).
+    pub intervals: Vec<(u64, u64)>,
+}
+
+/// Epoch of a time in days (the epoch in progress).
+pub(crate) fn epoch_of(days: f64) -> u64 {
+    (days * EPOCHS_PER_DAY) as u64
+}
+
+impl Leaks {
+    /// Forgets the previous path.
+    pub fn clear(&mut self) {
+        self.cohorts.clear();
+        self.intervals.clear();
+    }
+
+    fn in_leak(&self, epoch: u64) -> bool {
+        self.intervals.iter().any(|&(a, b)| a <= epoch && epoch < b)
+    }
+
+    /// First leak start after `epoch` (u64::MAX if none).
+    fn next_leak_start(&self, epoch: u64) -> u64 {
+        self.intervals
+            .iter()
+            .map(|&(a, _)| a)
+            .filter(|&a| a > epoch)
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Moves cohort `c` to epoch `to`; returns (Gwei lost per validator, Some(epoch) if it was
+    /// ejected then). `queue_epochs(epoch, gwei)` gives the exit-queue wait of an ejection of
+    /// the cohort's balance at `epoch`.
+    pub fn advance_cohort(
+        &mut self,
+        c: usize,
+        to: u64,
+        queue_epochs: &mut impl FnMut(u64, u64) -> u64,
+    ) -> (u64, Option<u64>) {
+        let mut co = self.cohorts[c];
+        let before = co.state.balance_gwei;
+        let mut ejected = None;
+        while co.state.epoch < to && co.state.is_active() {
+            let ep = co.state.epoch;
+            let in_leak = self.in_leak(ep);
+            let offline = ep < co.offline_until;
+            if !in_leak && !offline && co.state.score == 0 {
+                // Nothing changes until the next leak.
+                co.state.epoch = self.next_leak_start(ep).min(to);
+                continue;
+            }
+            let ejecting = co.state.exit_epoch.is_none()
+                && co.state.effective_balance_gwei <= EJECTION_BALANCE_GWEI;
+            let wait = if ejecting {
+                ejected = Some(ep);
+                queue_epochs(ep, co.state.balance_gwei)
+            } else {
+                0
+            };
+            co.state.step(in_leak, offline, wait);
+        }
+        if co.state.epoch < to {
+            co.state.epoch = to;
+        }
+        self.cohorts[c] = co;
+        (before - co.state.balance_gwei, ejected)
+    }
+}
+
+/// The wait, in epochs past the earliest exit epoch, of an ejection at `epoch` of `gwei`
+/// behind the pool's own earlier ejections (no other exits), at `churn_gwei` an epoch;
+/// `free_epoch` is when the queue is empty, moved past this ejection.
+pub(crate) fn own_queue_epochs(
+    free_epoch: &mut u64,
+    epoch: u64,
+    gwei: f64,
+    churn_gwei: u64,
+) -> u64 {
+    let earliest = epoch + 1 + MAX_SEED_LOOKAHEAD;
+    let start = (*free_epoch).max(earliest);
+    *free_epoch = start + (gwei / churn_gwei as f64).ceil() as u64;
+    start - earliest
+}
+
+/// Gwei per ETH as a float.
+pub(crate) const GWEI: f64 = GWEI_PER_ETH as f64;

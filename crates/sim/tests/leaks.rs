@@ -1,0 +1,141 @@
+//! Repeated inactivity leaks through the engine against a per-epoch recursion of the
+//! consensus spec written here (`specs/altair/beacon-chain.md`: `process_inactivity_updates`,
+//! `get_inactivity_penalty_deltas`; `specs/electra/beacon-chain.md`:
+//! `process_registry_updates`, `process_effective_balance_updates`): a second leak starts
+//! from the balance, effective balance and score the first left; the score falls by 17 an
+//! epoch once the chain finalizes (the validators are back online); ejection at 16 ETH of
+//! effective balance, with the exit 5 epochs later (the pool's 100 validators clear the exit
+//! churn within an epoch, no other exits), and leaking until then, not after.
+
+use std::path::Path;
+
+use lrtsim_scenario::{Model, load_str};
+use lrtsim_sim::{RunOptions, SimResults, run};
+
+const GWEI: u64 = 1_000_000_000;
+const EPOCHS_PER_DAY: u64 = 225;
+
+/// ETH one 32 ETH validator loses over `horizon` epochs when the chain stalls (and it is
+/// offline) in each `[start, end)` of `leaks`, by the spec's epoch processing.
+fn spec_loss_eth(leaks: &[(u64, u64)], horizon: u64) -> f64 {
+    let (mut balance, mut eb, mut score) = (32 * GWEI, 32 * GWEI, 0u64);
+    let mut exit: Option<u64> = None;
+    for epoch in 0..horizon {
+        if exit.is_some_and(|x| epoch >= x) {
+            break;
+        }
+        let leaking = leaks.iter().any(|&(a, b)| a <= epoch && epoch < b);
+        // process_inactivity_updates: +4 offline, −1 online; −16 more outside a leak.
+        if leaking {
+            score += 4;
+        } else {
+            score -= score.min(1);
+            score -= score.min(16);
+        }
+        // Inactivity penalty of an offline validator: EB · score / (4 · 2^24).
+        if leaking {
+            balance -= eb * score / (4 << 24);
+        }
+        // process_registry_updates: ejection on the effective balance before this epoch's
+        // update; exit at compute_activation_exit_epoch = epoch + 5.
+        if exit.is_none() && eb <= 16 * GWEI {
+            exit = Some(epoch + 5);
+        }
+        // process_effective_balance_updates: downward hysteresis of 0.25 ETH.
+        if balance + GWEI / 4 < eb {
+            eb = balance - balance % GWEI;
+        }
+    }
+    (32 * GWEI - balance) as f64 / GWEI as f64
+}
+
+/// One operator of 100 validators of 32 ETH, no AVS, over `horizon_days`, with one scheduled
+/// leak per `(at_days, duration_days)`.
+fn scenario(horizon_days: u64, leaks: &[(u64, u64)]) -> Model {
+    let mut text = format!(
+        "[simulation]\npaths = 2\nhorizon_days = {horizon_days}\nseed = 4\n[pool]\ncollateral_eth = 3200\n\
+         [[operators]]\nname = \"op\"\nstake_eth = 3200\n"
+    );
+    for (i, (at, days)) in leaks.iter().enumerate() {
+        text.push_str(&format!(
+            "[[beacon_incidents]]\nname = \"leak{i}\"\nkind = \"inactivity_leak\"\nat_days = {at}\nduration_days = {days}\n"
+        ));
+    }
+    load_str(&text, Path::new("leaks.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn simulate(model: &Model) -> SimResults {
+    run(model, &RunOptions::default(), &|_| {}).unwrap()
+}
+
+/// The engine's leak loss per validator against the recursion, for leaks given in days.
+fn check(horizon_days: u64, leaks: &[(u64, u64)]) -> f64 {
+    let r = simulate(&scenario(horizon_days, leaks));
+    let engine = r.column("inactivity_leak_eth").unwrap()[0] / 100.0;
+    let epochs: Vec<(u64, u64)> = leaks
+        .iter()
+        .map(|&(at, d)| {
+            let a = at * EPOCHS_PER_DAY;
+            (
+                a,
+                (a + d * EPOCHS_PER_DAY).min(horizon_days * EPOCHS_PER_DAY),
+            )
+        })
+        .collect();
+    let spec = spec_loss_eth(&epochs, horizon_days * EPOCHS_PER_DAY);
+    assert!(
+        (engine - spec).abs() < 1e-9 * 32.0,
+        "leaks {leaks:?}: engine {engine} ETH a validator, spec {spec}"
+    );
+    assert_eq!(
+        r.column("slashed_eth").unwrap()[0],
+        r.column("inactivity_leak_eth").unwrap()[0]
+    );
+    spec
+}
+
+#[test]
+fn one_leak_matches_the_recursion_and_is_cut_by_the_horizon() {
+    let seven = check(30, &[(0, 7)]);
+    assert!((seven / 32.0 - 0.0708).abs() < 0.001, "{seven}");
+    // A leak running past the horizon costs what accrued by then.
+    let cut = check(10, &[(5, 7)]);
+    assert!((cut - check(30, &[(0, 5)])).abs() < 1e-9);
+}
+
+#[test]
+fn a_second_leak_starts_from_what_the_first_left() {
+    // 14 and 18 days, gaps of 2, 5 and 20 days: each within the recursion; the issue's
+    // example (gap 20) costs 7.1 ETH in the second leak, not the 12.3 of a fresh validator.
+    let first = check(60, &[(0, 14)]);
+    let mut totals = Vec::new();
+    for gap in [2u64, 5, 20] {
+        totals.push(check(80, &[(0, 14), (14 + gap, 18)]));
+    }
+    assert!(
+        (totals[2] - first - 7.14).abs() < 0.05,
+        "{}",
+        totals[2] - first
+    );
+    // A leak after a short gap (the score not yet back at 0) is dearer over its first days.
+    let d2 = check(80, &[(0, 14), (16, 5)]);
+    let d5 = check(80, &[(0, 14), (19, 5)]);
+    let d20 = check(80, &[(0, 14), (34, 5)]);
+    assert!(d2 > d5 && (d5 - d20).abs() < 1e-9, "{d2} {d5} {d20}");
+}
+
+#[test]
+fn overlapping_leaks_are_one_stall() {
+    let both = check(60, &[(0, 14), (10, 14)]);
+    let one = check(60, &[(0, 24)]);
+    assert!((both - one).abs() < 1e-9);
+}
+
+#[test]
+fn ejected_validators_leak_until_their_exit_and_a_third_leak_costs_nothing() {
+    // The second leak ejects them (effective balance 16 ETH); they leak 5 more epochs.
+    let two = check(90, &[(0, 14), (34, 18)]);
+    assert!(two > 16.0 - 1.0 && two < 17.0, "{two}");
+    let three = check(90, &[(0, 14), (34, 18), (60, 10)]);
+    assert!((three - two).abs() < 1e-12, "{three} vs {two}");
+}
