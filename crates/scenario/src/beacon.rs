@@ -222,8 +222,8 @@ pub const MAX_SEED_LOOKAHEAD: u64 = 4;
 /// and `process_effective_balance_updates`. Unlike [`LeakPath`] (one leak from a fresh
 /// validator, ejection stopping the leak at once) it carries balance, effective balance and
 /// score from one leak to the next, decays the score once finality returns, and keeps an
-/// ejected validator leaking until its exit epoch. It is the reference for repeated leaks;
-/// the path kernel does not use it yet (`docs/model.md` §17).
+/// ejected validator leaking until its exit epoch. The path kernel moves its leak cohorts
+/// with it (`docs/model.md` §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidatorLeakState {
     /// Balance, Gwei.

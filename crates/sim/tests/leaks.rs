@@ -18,6 +18,11 @@ const EPOCHS_PER_DAY: u64 = 225;
 /// ETH one 32 ETH validator loses over `horizon` epochs when the chain stalls (and it is
 /// offline) in each `[start, end)` of `leaks`, by the spec's epoch processing.
 fn spec_loss_eth(leaks: &[(u64, u64)], horizon: u64) -> f64 {
+    spec_loss_eth_exit_after(leaks, horizon, 0)
+}
+
+/// [`spec_loss_eth`] with the exit `queue` epochs later than the earliest exit epoch.
+fn spec_loss_eth_exit_after(leaks: &[(u64, u64)], horizon: u64, queue: u64) -> f64 {
     let (mut balance, mut eb, mut score) = (32 * GWEI, 32 * GWEI, 0u64);
     let mut exit: Option<u64> = None;
     for epoch in 0..horizon {
@@ -39,7 +44,7 @@ fn spec_loss_eth(leaks: &[(u64, u64)], horizon: u64) -> f64 {
         // process_registry_updates: ejection on the effective balance before this epoch's
         // update; exit at compute_activation_exit_epoch = epoch + 5.
         if exit.is_none() && eb <= 16 * GWEI {
-            exit = Some(epoch + 5);
+            exit = Some(epoch + 5 + queue);
         }
         // process_effective_balance_updates: downward hysteresis of 0.25 ETH.
         if balance + GWEI / 4 < eb {
@@ -52,13 +57,18 @@ fn spec_loss_eth(leaks: &[(u64, u64)], horizon: u64) -> f64 {
 /// One operator of 100 validators of 32 ETH, no AVS, over `horizon_days`, with one scheduled
 /// leak per `(at_days, duration_days)`.
 fn scenario(horizon_days: u64, leaks: &[(u64, u64)]) -> Model {
+    scenario_with_share(horizon_days, leaks, 1.0)
+}
+
+/// [`scenario`] with each leak taking `share` of the operator's validators offline.
+fn scenario_with_share(horizon_days: u64, leaks: &[(u64, u64)], share: f64) -> Model {
     let mut text = format!(
         "[simulation]\npaths = 2\nhorizon_days = {horizon_days}\nseed = 4\n[pool]\ncollateral_eth = 3200\n\
          [[operators]]\nname = \"op\"\nstake_eth = 3200\n"
     );
     for (i, (at, days)) in leaks.iter().enumerate() {
         text.push_str(&format!(
-            "[[beacon_incidents]]\nname = \"leak{i}\"\nkind = \"inactivity_leak\"\nat_days = {at}\nduration_days = {days}\n"
+            "[[beacon_incidents]]\nname = \"leak{i}\"\nkind = \"inactivity_leak\"\nat_days = {at}\nduration_days = {days}\nvalidator_share = {share:?}\n"
         ));
     }
     load_str(&text, Path::new("leaks.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
@@ -138,4 +148,49 @@ fn ejected_validators_leak_until_their_exit_and_a_third_leak_costs_nothing() {
     assert!(two > 16.0 - 1.0 && two < 17.0, "{two}");
     let three = check(90, &[(0, 14), (34, 18), (60, 10)]);
     assert!((three - two).abs() < 1e-12, "{three} vs {two}");
+}
+
+#[test]
+fn a_partial_second_leak_hits_a_share_of_each_cohort() {
+    // validator_share 0.5 for both leaks: half the validators go through the first; the
+    // second takes half of those (carrying their state) and half of the untouched ones
+    // (fresh). Per validator: ½·L(first) + ¼·(L(both) − L(first)) + ¼·L(second alone).
+    let d = EPOCHS_PER_DAY;
+    let (first, second) = ((0, 10 * d), (13 * d, 25 * d));
+    let l1 = spec_loss_eth(&[first], 40 * d);
+    let both = spec_loss_eth(&[first, second], 40 * d);
+    let alone = spec_loss_eth(&[second], 40 * d);
+    let want = 0.5 * l1 + 0.25 * (both - l1) + 0.25 * alone;
+    let r = simulate(&scenario_with_share(40, &[(0, 10), (13, 12)], 0.5));
+    let got = r.column("inactivity_leak_eth").unwrap()[0] / 100.0;
+    assert!(
+        (got - want).abs() < 1e-9 * 32.0,
+        "engine {got}, spec {want}"
+    );
+    // The carried state matters: a fresh second leak would cost more.
+    assert!(both - l1 < alone, "{} {alone}", both - l1);
+}
+
+#[test]
+fn behind_a_long_exit_queue_ejected_validators_leak_on() {
+    // A 30-day leak ejects the validators after about 20.8 days; with [withdrawals] and a
+    // network exit queue of 2,000,000 ETH (over a month at the churn of T) they are still
+    // active, and leaking, when it ends; without, they exit 5 epochs after their ejection.
+    // (Calm redemptions are switched off, so that the pool keeps all its validators.)
+    let d = EPOCHS_PER_DAY;
+    let quick = spec_loss_eth(&[(0, 30 * d)], 40 * d);
+    let queued = spec_loss_eth_exit_after(&[(0, 30 * d)], 40 * d, 40 * d);
+    assert!((check(40, &[(0, 30)]) - quick).abs() < 1e-12);
+    let text = "[simulation]\npaths = 2\nhorizon_days = 40\nseed = 4\n[pool]\ncollateral_eth = 3200\n\
+                [[operators]]\nname = \"op\"\nstake_eth = 3200\n\
+                [[beacon_incidents]]\nname = \"leak\"\nkind = \"inactivity_leak\"\nat_days = 0\nduration_days = 30\n\
+                [withdrawals.network]\nqueue_eth = 2000000\n\
+                [withdrawals.demand]\nbase_share_per_day = 1e-12\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n";
+    let model = load_str(text, Path::new("leaks.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let got = simulate(&model).column("inactivity_leak_eth").unwrap()[0] / 100.0;
+    assert!(
+        (got - queued).abs() < 1e-9 * 32.0,
+        "engine {got}, spec {queued}"
+    );
+    assert!(queued > quick + 1.0, "{queued} {quick}");
 }
