@@ -36,6 +36,11 @@ use crate::trace::{
 use crate::waterfall::{Loss, Reserves};
 use lrtsim_scenario::spec::ExploitKind;
 
+/// Most leak cohorts a path splits into: a leak hitting `validator_share` < 1 of an operator
+/// splits each of its cohorts in two, so many partial leaks on one path would double them
+/// again and again; past this many, existing cohorts go offline whole.
+const MAX_LEAK_COHORTS: usize = 64;
+
 /// What an event does.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
@@ -1263,9 +1268,12 @@ impl<'m> PathKernel<'m> {
                 // (Every leaking validator was moved up to now before the event.)
                 let e0 = epoch_of(time_days);
                 let e1 = e0 + ((days.min(m.horizon_days - time_days)) * EPOCHS_PER_DAY) as u64;
-                self.leaks.intervals.push((e0, e1));
+                self.leaks.push_interval(e0, e1);
                 let share = inc.validator_share;
                 let scale = self.ledger.scale();
+                // Past MAX_LEAK_COHORTS a partial leak takes existing cohorts offline whole
+                // instead of splitting them (docs/model.md §17).
+                let split_cap = self.leaks.cohorts.len() >= MAX_LEAK_COHORTS;
                 inc.hits.sample_hits(rng, |_, ops| {
                     for &op in ops {
                         // The operator's validators already in cohorts: `share` of each goes
@@ -1280,7 +1288,7 @@ impl<'m> PathKernel<'m> {
                             if co.state.exit_epoch.is_none() {
                                 in_cohorts += co.validators;
                             }
-                            if share >= 1.0 {
+                            if share >= 1.0 || split_cap {
                                 co.offline_until = co.offline_until.max(e1);
                                 co.source = inc.source;
                                 hit += co.validators;

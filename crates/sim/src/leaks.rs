@@ -28,7 +28,8 @@ pub(crate) struct Cohort {
 pub(crate) struct Leaks {
     /// Cohorts in creation order.
     pub cohorts: Vec<Cohort>,
-    /// The network's leak intervals [start, end) in epochs (finality stalled).
+    /// The network's leak intervals [start, end) in epochs (finality stalled), sorted and
+    /// disjoint.
     pub intervals: Vec<(u64, u64)>,
 }
 
@@ -44,18 +45,24 @@ impl Leaks {
         self.intervals.clear();
     }
 
+    /// Adds the stall `[start, end)`; leaks arrive in time order, so the intervals stay
+    /// sorted and disjoint (an overlapping one extends the last).
+    pub fn push_interval(&mut self, start: u64, end: u64) {
+        match self.intervals.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => self.intervals.push((start, end)),
+        }
+    }
+
     fn in_leak(&self, epoch: u64) -> bool {
-        self.intervals.iter().any(|&(a, b)| a <= epoch && epoch < b)
+        let i = self.intervals.partition_point(|&(a, _)| a <= epoch);
+        i > 0 && epoch < self.intervals[i - 1].1
     }
 
     /// First leak start after `epoch` (u64::MAX if none).
     fn next_leak_start(&self, epoch: u64) -> u64 {
-        self.intervals
-            .iter()
-            .map(|&(a, _)| a)
-            .filter(|&a| a > epoch)
-            .min()
-            .unwrap_or(u64::MAX)
+        let i = self.intervals.partition_point(|&(a, _)| a <= epoch);
+        self.intervals.get(i).map_or(u64::MAX, |&(a, _)| a)
     }
 
     /// Moves cohort `c` to epoch `to`; returns (Gwei lost per validator, Some(epoch) if it was

@@ -194,3 +194,20 @@ fn behind_a_long_exit_queue_ejected_validators_leak_on() {
     );
     assert!(queued > quick + 1.0, "{queued} {quick}");
 }
+
+#[test]
+fn many_partial_leaks_stay_fast_and_bounded() {
+    // 300 leaks a year of 0.5 of the validators each: cohorts would double with every leak;
+    // the cap keeps a path fast, and no validator loses more than it holds.
+    let text = "[simulation]\npaths = 50\nhorizon_days = 365\nseed = 9\n[pool]\ncollateral_eth = 3200\n\
+                [[operators]]\nname = \"op\"\nstake_eth = 3200\n\
+                [[beacon_incidents]]\nname = \"leak\"\nkind = \"inactivity_leak\"\nrate_per_year = 300\n\
+                validator_share = 0.5\nduration_days = { dist = \"uniform\", min = 0.1, max = 3 }\n";
+    let model = load_str(text, Path::new("leaks.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let start = std::time::Instant::now();
+    let r = simulate(&model);
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    let leak = r.column("inactivity_leak_eth").unwrap();
+    assert!(leak.iter().all(|l| *l > 0.0 && *l <= 3200.0), "{leak:?}");
+    assert_eq!(leak, r.column("slashed_eth").unwrap());
+}
