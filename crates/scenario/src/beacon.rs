@@ -157,6 +157,8 @@ pub const CORRELATION_PENALTY_DELAY_EPOCHS: u64 = EPOCHS_PER_SLASHINGS_VECTOR / 
 pub struct LeakPath {
     /// `balance_gwei[e]` is the balance after `e` epochs of leak (`[0]` is the start).
     balance_gwei: Vec<u64>,
+    /// `effective_balance_gwei[e]`: its effective balance then.
+    effective_balance_gwei: Vec<u64>,
     /// Epoch count after which the validator was ejected, if within the table.
     ejected_after: Option<usize>,
 }
@@ -171,6 +173,8 @@ impl LeakPath {
         let mut score: u64 = 0;
         let mut path = Vec::with_capacity(max_epochs + 1);
         path.push(balance);
+        let mut ebs = Vec::with_capacity(max_epochs + 1);
+        ebs.push(eb);
         let mut ejected_after = None;
         for epoch in 1..=max_epochs {
             // process_registry_updates runs on the effective balance of the previous epoch's
@@ -190,9 +194,11 @@ impl LeakPath {
                 eb = (balance - balance % GWEI_PER_ETH).min(max_eb);
             }
             path.push(balance);
+            ebs.push(eb);
         }
         LeakPath {
             balance_gwei: path,
+            effective_balance_gwei: ebs,
             ejected_after,
         }
     }
@@ -201,6 +207,18 @@ impl LeakPath {
     pub fn balance_after(&self, epochs: usize) -> u64 {
         let last = self.balance_gwei.len() - 1;
         self.balance_gwei[epochs.min(last)]
+    }
+
+    /// Effective balance after `epochs` epochs of leak (constant once ejected or past the
+    /// table).
+    pub fn effective_balance_after(&self, epochs: usize) -> u64 {
+        let last = self.effective_balance_gwei.len() - 1;
+        self.effective_balance_gwei[epochs.min(last)]
+    }
+
+    /// Epochs in the table (the state after each of 0..=len is known).
+    pub fn len_epochs(&self) -> usize {
+        self.balance_gwei.len() - 1
     }
 
     /// Epochs of leak after which the validator is ejected, if it is within the table.
@@ -444,6 +462,8 @@ mod tests {
         for e in 1..=ejected {
             st.step(true, true, 0);
             assert_eq!(st.balance_gwei, path.balance_after(e), "epoch {e}");
+            assert_eq!(st.effective_balance_gwei, path.effective_balance_after(e));
+            assert_eq!(st.score, 4 * e as u64);
         }
         assert_eq!(st.exit_epoch, None);
         // The spec ejects it in the next epoch, with exit 5 epochs later, and it pays the

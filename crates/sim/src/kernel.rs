@@ -1291,6 +1291,7 @@ impl<'m> PathKernel<'m> {
                             if share >= 1.0 || split_cap {
                                 co.offline_until = co.offline_until.max(e1);
                                 co.source = inc.source;
+                                co.fresh_from = None;
                                 hit += co.validators;
                             } else if share > 0.0 {
                                 let mut part = *co;
@@ -1298,6 +1299,7 @@ impl<'m> PathKernel<'m> {
                                 co.validators -= part.validators;
                                 part.offline_until = part.offline_until.max(e1);
                                 part.source = inc.source;
+                                part.fresh_from = None;
                                 hit += part.validators;
                                 self.leaks.cohorts.push(part);
                             }
@@ -1319,6 +1321,7 @@ impl<'m> PathKernel<'m> {
                                 state,
                                 offline_until: e1,
                                 source: inc.source,
+                                fresh_from: Some(e0),
                             });
                             hit += fresh;
                         }
@@ -1366,7 +1369,10 @@ impl<'m> PathKernel<'m> {
                     None => own_queue_epochs(free, epoch, total, churn),
                 }
             };
-            let (lost, ejected) = self.leaks.advance_cohort(c, to, &mut queue);
+            let table = m
+                .beacon
+                .leak_path(m.operators[op as usize].validator_balance_gwei);
+            let (lost, ejected) = self.leaks.advance_cohort(c, to, table, &mut queue);
             if lost > 0 && n > 0.0 {
                 let pre = self.trace.is_some().then(|| self.trace_pre());
                 let loss = self.beacon_hit(op, n, lost, source);

@@ -5,7 +5,8 @@
 //! epoch. Losses are booked as they accrue, whenever the path's clock reaches a new time.
 
 use lrtsim_scenario::beacon::{
-    EJECTION_BALANCE_GWEI, EPOCHS_PER_DAY, GWEI_PER_ETH, MAX_SEED_LOOKAHEAD, ValidatorLeakState,
+    EJECTION_BALANCE_GWEI, EPOCHS_PER_DAY, GWEI_PER_ETH, INACTIVITY_SCORE_BIAS, LeakPath,
+    MAX_SEED_LOOKAHEAD, ValidatorLeakState,
 };
 
 /// A group of identical validators of one operator hit by the same leaks.
@@ -21,6 +22,9 @@ pub(crate) struct Cohort {
     pub offline_until: u64,
     /// Loss source their losses are booked under (the last leak that hit them).
     pub source: u32,
+    /// Some(e₀) while the cohort is on the single-leak table: fresh at e₀ and offline in a
+    /// leak ever since, not yet at its ejection (its state is then the table's).
+    pub fresh_from: Option<u64>,
 }
 
 /// The leak state of one path.
@@ -72,18 +76,51 @@ impl Leaks {
         &mut self,
         c: usize,
         to: u64,
+        table: &LeakPath,
         queue_epochs: &mut impl FnMut(u64, u64) -> u64,
     ) -> (u64, Option<u64>) {
         let mut co = self.cohorts[c];
         let before = co.state.balance_gwei;
         let mut ejected = None;
+        if let Some(start) = co.fresh_from {
+            // Offline in a stall since it was fresh: read the state off the table, up to the
+            // end of the stretch (the stall's or its own) or the epoch that ejects it.
+            let i = self
+                .intervals
+                .partition_point(|&(a, _)| a <= co.state.epoch);
+            let stall_end = self.intervals[i - 1].1;
+            let limit = table.ejected_after().unwrap_or_else(|| table.len_epochs()) as u64;
+            let end = to.min(stall_end).min(co.offline_until).min(start + limit);
+            if end > co.state.epoch {
+                let k = (end - start) as usize;
+                co.state.balance_gwei = table.balance_after(k);
+                co.state.effective_balance_gwei = table.effective_balance_after(k);
+                co.state.score = INACTIVITY_SCORE_BIAS * k as u64;
+                co.state.epoch = end;
+            }
+            if end < to {
+                co.fresh_from = None;
+            }
+        }
         while co.state.epoch < to && co.state.is_active() {
             let ep = co.state.epoch;
             let in_leak = self.in_leak(ep);
             let offline = ep < co.offline_until;
-            if !in_leak && !offline && co.state.score == 0 {
+            // An effective balance at the ejection balance ejects it in this epoch, online or
+            // not: step it.
+            let pending_ejection = co.state.exit_epoch.is_none()
+                && co.state.effective_balance_gwei <= EJECTION_BALANCE_GWEI;
+            if !in_leak && !offline && co.state.score == 0 && !pending_ejection {
                 // Nothing changes until the next leak.
                 co.state.epoch = self.next_leak_start(ep).min(to);
+                continue;
+            }
+            if !in_leak && !offline && !pending_ejection {
+                // Online after finality: the score falls by 17 an epoch, nothing else moves.
+                let until = self.next_leak_start(ep).min(to);
+                let k = until - ep;
+                co.state.score = co.state.score.saturating_sub(17 * k);
+                co.state.epoch = until;
                 continue;
             }
             let ejecting = co.state.exit_epoch.is_none()

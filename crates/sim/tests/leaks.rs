@@ -211,3 +211,37 @@ fn many_partial_leaks_stay_fast_and_bounded() {
     assert!(leak.iter().all(|l| *l > 0.0 && *l <= 3200.0), "{leak:?}");
     assert_eq!(leak, r.column("slashed_eth").unwrap());
 }
+
+#[test]
+fn a_leak_ending_at_the_ejection_balance_still_ejects() {
+    // Leaks ending around the epoch the effective balance reaches 16 ETH (about 20.8 days):
+    // the ejection comes in the next epoch even with the chain finalizing again, and a
+    // later leak then costs nothing (the validators have exited).
+    for end in [4680u64, 4684, 4685, 4686, 4690] {
+        let spec_one = spec_loss_eth(&[(0, end)], 60 * EPOCHS_PER_DAY);
+        let spec_two = spec_loss_eth(
+            &[(0, end), (30 * EPOCHS_PER_DAY, 40 * EPOCHS_PER_DAY)],
+            60 * EPOCHS_PER_DAY,
+        );
+        // Days are whole in `check`; write these leaks directly.
+        let text = format!(
+            "[simulation]\npaths = 2\nhorizon_days = 60\nseed = 4\n[pool]\ncollateral_eth = 3200\n\
+             [[operators]]\nname = \"op\"\nstake_eth = 3200\n\
+             [[beacon_incidents]]\nname = \"a\"\nkind = \"inactivity_leak\"\nat_days = 0\nduration_days = {:?}\n\
+             [[beacon_incidents]]\nname = \"b\"\nkind = \"inactivity_leak\"\nat_days = 30\nduration_days = 10\n",
+            (end as f64 + 0.5) / EPOCHS_PER_DAY as f64
+        );
+        let model = load_str(&text, Path::new("leaks.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+        let got = simulate(&model).column("inactivity_leak_eth").unwrap()[0] / 100.0;
+        assert!(
+            (got - spec_two).abs() < 1e-9 * 32.0,
+            "end {end}: engine {got}, spec {spec_two}"
+        );
+        if end >= 4686 {
+            assert!(
+                (spec_two - spec_one).abs() < 1e-12,
+                "end {end}: ejected before the second"
+            );
+        }
+    }
+}
