@@ -157,6 +157,8 @@ pub const CORRELATION_PENALTY_DELAY_EPOCHS: u64 = EPOCHS_PER_SLASHINGS_VECTOR / 
 pub struct LeakPath {
     /// `balance_gwei[e]` is the balance after `e` epochs of leak (`[0]` is the start).
     balance_gwei: Vec<u64>,
+    /// `effective_balance_gwei[e]`: its effective balance then.
+    effective_balance_gwei: Vec<u64>,
     /// Epoch count after which the validator was ejected, if within the table.
     ejected_after: Option<usize>,
 }
@@ -171,6 +173,8 @@ impl LeakPath {
         let mut score: u64 = 0;
         let mut path = Vec::with_capacity(max_epochs + 1);
         path.push(balance);
+        let mut ebs = Vec::with_capacity(max_epochs + 1);
+        ebs.push(eb);
         let mut ejected_after = None;
         for epoch in 1..=max_epochs {
             // process_registry_updates runs on the effective balance of the previous epoch's
@@ -190,9 +194,11 @@ impl LeakPath {
                 eb = (balance - balance % GWEI_PER_ETH).min(max_eb);
             }
             path.push(balance);
+            ebs.push(eb);
         }
         LeakPath {
             balance_gwei: path,
+            effective_balance_gwei: ebs,
             ejected_after,
         }
     }
@@ -203,9 +209,109 @@ impl LeakPath {
         self.balance_gwei[epochs.min(last)]
     }
 
+    /// Effective balance after `epochs` epochs of leak (constant once ejected or past the
+    /// table).
+    pub fn effective_balance_after(&self, epochs: usize) -> u64 {
+        let last = self.effective_balance_gwei.len() - 1;
+        self.effective_balance_gwei[epochs.min(last)]
+    }
+
+    /// Epochs in the table (the state after each of 0..=len is known).
+    pub fn len_epochs(&self) -> usize {
+        self.balance_gwei.len() - 1
+    }
+
     /// Epochs of leak after which the validator is ejected, if it is within the table.
     pub fn ejected_after(&self) -> Option<usize> {
         self.ejected_after
+    }
+}
+
+/// `INACTIVITY_SCORE_RECOVERY_RATE`: once the chain finalizes again every score falls by 16
+/// an epoch on top of the −1 (online) or +4 (offline) of the epoch's participation.
+pub const INACTIVITY_SCORE_RECOVERY_RATE: u64 = 16;
+/// `MAX_SEED_LOOKAHEAD`: an exit initiated at epoch e takes effect at e + 1 + 4 at the
+/// earliest (`compute_activation_exit_epoch`), later behind the exit queue.
+pub const MAX_SEED_LOOKAHEAD: u64 = 4;
+
+/// One validator's state across any sequence of leaks, epoch by epoch as the spec's
+/// `process_epoch` moves it (Altair and later): `process_inactivity_updates`, the inactivity
+/// penalty of `get_inactivity_penalty_deltas`, the ejection of `process_registry_updates`
+/// and `process_effective_balance_updates`. Unlike [`LeakPath`] (one leak from a fresh
+/// validator, ejection stopping the leak at once) it carries balance, effective balance and
+/// score from one leak to the next, decays the score once finality returns, and keeps an
+/// ejected validator leaking until its exit epoch. The path kernel moves its leak cohorts
+/// with it (`docs/model.md` §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidatorLeakState {
+    /// Balance, Gwei.
+    pub balance_gwei: u64,
+    /// Effective balance, Gwei.
+    pub effective_balance_gwei: u64,
+    /// Largest effective balance (32 ETH, or up to 2048 for a compounding validator), Gwei.
+    pub max_effective_balance_gwei: u64,
+    /// Inactivity score.
+    pub score: u64,
+    /// Epochs processed so far.
+    pub epoch: u64,
+    /// The exit epoch once the validator has been ejected.
+    pub exit_epoch: Option<u64>,
+}
+
+impl ValidatorLeakState {
+    /// A validator with balance = effective balance = `eb_gwei` and score 0.
+    pub fn new(eb_gwei: u64) -> Self {
+        ValidatorLeakState {
+            balance_gwei: eb_gwei,
+            effective_balance_gwei: eb_gwei,
+            max_effective_balance_gwei: eb_gwei,
+            score: 0,
+            epoch: 0,
+            exit_epoch: None,
+        }
+    }
+
+    /// Whether the validator is still in the active set (before its exit epoch).
+    pub fn is_active(&self) -> bool {
+        self.exit_epoch.is_none_or(|e| self.epoch < e)
+    }
+
+    /// Processes one epoch. `in_leak`: the chain is in an inactivity leak (finality stalled);
+    /// `offline`: the validator misses its target votes; `queue_epochs`: epochs its exit waits
+    /// behind the exit queue if it is ejected in this epoch. An exited validator no longer
+    /// changes.
+    pub fn step(&mut self, in_leak: bool, offline: bool, queue_epochs: u64) {
+        if !self.is_active() {
+            self.epoch += 1;
+            return;
+        }
+        // process_inactivity_updates.
+        if offline {
+            self.score += INACTIVITY_SCORE_BIAS;
+        } else {
+            self.score -= self.score.min(1);
+        }
+        if !in_leak {
+            self.score -= self.score.min(INACTIVITY_SCORE_RECOVERY_RATE);
+        }
+        // get_inactivity_penalty_deltas: offline validators pay EB · score / (4 · 2^24).
+        if offline {
+            let penalty = (u128::from(self.effective_balance_gwei) * u128::from(self.score)
+                / u128::from(INACTIVITY_SCORE_BIAS * INACTIVITY_PENALTY_QUOTIENT))
+                as u64;
+            self.balance_gwei = self.balance_gwei.saturating_sub(penalty);
+        }
+        // process_registry_updates: ejection on the effective balance before this epoch's
+        // update.
+        if self.exit_epoch.is_none() && self.effective_balance_gwei <= EJECTION_BALANCE_GWEI {
+            self.exit_epoch = Some(self.epoch + 1 + MAX_SEED_LOOKAHEAD + queue_epochs);
+        }
+        // process_effective_balance_updates (downward hysteresis; balances only fall here).
+        if self.balance_gwei + DOWNWARD_THRESHOLD_GWEI < self.effective_balance_gwei {
+            self.effective_balance_gwei = (self.balance_gwei - self.balance_gwei % GWEI_PER_ETH)
+                .min(self.max_effective_balance_gwei);
+        }
+        self.epoch += 1;
     }
 }
 
@@ -334,5 +440,130 @@ mod tests {
         // After ejection the balance stays put, a little above 16 ETH.
         assert_eq!(path.balance_after(ejected), path.balance_after(9_999));
         assert!(eth(path.balance_after(ejected)) > 16.0 && eth(path.balance_after(ejected)) < 17.0);
+    }
+
+    /// Runs `state` through `leaks` (epoch ranges [start, end) with the chain leaking and the
+    /// validator offline; online and finalized otherwise) up to `epochs`, no exit queue.
+    fn run_leaks(leaks: &[(u64, u64)], epochs: u64) -> ValidatorLeakState {
+        let mut st = ValidatorLeakState::new(EB32);
+        for ep in 0..epochs {
+            let leaking = leaks.iter().any(|&(a, b)| (a..b).contains(&ep));
+            st.step(leaking, leaking, 0);
+        }
+        st
+    }
+
+    /// Until ejection the per-epoch state follows the precomputed single-leak path exactly.
+    #[test]
+    fn leak_state_matches_the_single_leak_path_until_ejection() {
+        let path = LeakPath::new(EB32, 10_000);
+        let ejected = path.ejected_after().unwrap();
+        let mut st = ValidatorLeakState::new(EB32);
+        for e in 1..=ejected {
+            st.step(true, true, 0);
+            assert_eq!(st.balance_gwei, path.balance_after(e), "epoch {e}");
+            assert_eq!(st.effective_balance_gwei, path.effective_balance_after(e));
+            assert_eq!(st.score, 4 * e as u64);
+        }
+        assert_eq!(st.exit_epoch, None);
+        // The spec ejects it in the next epoch, with exit 5 epochs later, and it pays the
+        // leak until then (LeakPath stops at once).
+        st.step(true, true, 0);
+        assert_eq!(st.exit_epoch, Some(ejected as u64 + 5));
+        for _ in 0..20 {
+            st.step(true, true, 0);
+        }
+        assert!(!st.is_active());
+        assert!(st.balance_gwei < path.balance_after(ejected));
+        let at_exit = st.balance_gwei;
+        st.step(true, true, 0);
+        assert_eq!(st.balance_gwei, at_exit, "no leak past the exit epoch");
+    }
+
+    /// Once finality returns the score falls by 17 an epoch for an online validator and by 12
+    /// for an offline one (`process_inactivity_updates`).
+    #[test]
+    fn score_decays_by_12_to_17_an_epoch_after_finality() {
+        let mut on = run_leaks(&[(0, 1000)], 1000);
+        assert_eq!(on.score, 4000);
+        let mut off = on;
+        on.step(false, false, 0);
+        off.step(false, true, 0);
+        assert_eq!((on.score, off.score), (4000 - 17, 4000 - 12));
+        // Back to 0 after ⌈4000/17⌉ = 236 online epochs (about a day).
+        let st = run_leaks(&[(0, 1000)], 1000 + 236);
+        assert_eq!(st.score, 0);
+        let st = run_leaks(&[(0, 1000)], 1000 + 235);
+        assert!(st.score > 0);
+    }
+
+    /// Two leaks of 14 and 18 days, 20 days apart (the example): the second starts
+    /// from the lowered balance and effective balance (its score is back at 0 by then) and
+    /// costs about 7.1 ETH; a fresh validator would lose about 12.3 ETH in 18 days (72 %
+    /// more). Gaps of 2 and 5 days cost more than 20, and overlapping leaks (no gap) are one
+    /// leak.
+    #[test]
+    fn a_second_leak_starts_from_what_the_first_left() {
+        let d = |days: f64| (days * EPOCHS_PER_DAY) as u64;
+        let first = run_leaks(&[(0, d(14.0))], d(14.0));
+        let first_loss = EB32 - first.balance_gwei;
+        let total = |gap: f64| {
+            let start = d(14.0 + gap);
+            EB32 - run_leaks(
+                &[(0, d(14.0)), (start, start + d(18.0))],
+                start + d(18.0) + 50,
+            )
+            .balance_gwei
+        };
+        let second_20 = total(20.0) - first_loss;
+        let fresh = EB32 - LeakPath::new(EB32, 5000).balance_after(d(18.0) as usize);
+        assert!((eth(second_20) - 7.14).abs() < 0.05, "{}", eth(second_20));
+        assert!((eth(fresh) - 12.28).abs() < 0.05, "{}", eth(fresh));
+        assert!((fresh as f64 / second_20 as f64 - 1.72).abs() < 0.02);
+        // The score left by the first leak (12,600, falling by 17 an epoch: gone after 3.3
+        // days) raises the cost of a close second one: 5 days into it, a 2-day gap has cost
+        // more than a 5-day gap, which costs what a 20-day gap does; every gap ends in
+        // ejection during the second leak, the closest soonest after its start.
+        let partial = |gap: f64| {
+            let start = d(14.0 + gap);
+            let st = run_leaks(&[(0, d(14.0)), (start, start + d(18.0))], start + d(5.0));
+            (EB32 - st.balance_gwei, st.score)
+        };
+        assert!(
+            partial(2.0).0 > partial(5.0).0,
+            "{:?} {:?}",
+            partial(2.0),
+            partial(5.0)
+        );
+        assert_eq!(partial(5.0), partial(20.0));
+        let exit_after_start = |gap: f64| {
+            let start = d(14.0 + gap);
+            let st = run_leaks(&[(0, d(14.0)), (start, start + d(18.0))], start + d(18.0));
+            st.exit_epoch.expect("ejected") - start
+        };
+        assert!(exit_after_start(2.0) < exit_after_start(5.0));
+        assert_eq!(exit_after_start(5.0), exit_after_start(20.0));
+        assert!(total(2.0) >= total(20.0));
+        // Overlapping leaks are one leak while they overlap.
+        let overlap = run_leaks(&[(0, d(14.0)), (d(10.0), d(24.0))], d(30.0));
+        assert_eq!(overlap, {
+            let mut s = run_leaks(&[(0, d(24.0))], d(30.0));
+            s.epoch = overlap.epoch;
+            s
+        });
+    }
+
+    /// A third leak after the validator's exit costs nothing.
+    #[test]
+    fn a_leak_after_the_exit_costs_nothing() {
+        let d = |days: f64| (days * EPOCHS_PER_DAY) as u64;
+        let two = run_leaks(&[(0, d(14.0)), (d(34.0), d(52.0))], d(60.0));
+        assert!(!two.is_active(), "ejected in the second leak");
+        let three = run_leaks(
+            &[(0, d(14.0)), (d(34.0), d(52.0)), (d(55.0), d(60.0))],
+            d(60.0),
+        );
+        assert_eq!(two.balance_gwei, three.balance_gwei);
+        assert!(eth(two.balance_gwei) < 16.0 + 1.0);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Two kinds of tilt, each with an exact likelihood ratio carried per path:
 //! - **rate multipliers** θ for Poisson loss sources (common shocks, beacon incidents and
-//!   exploits with a `rate_per_year`, the AVSs' independent faults): the count over the
+//!   exploits with a `rate_per_year.mean()`, the AVSs' independent faults): the count over the
 //!   horizon is drawn from Poisson(θμ) instead of Poisson(μ) — the exponential tilt of the
 //!   count — and event times stay uniform, so the ratio is θ^(−N)·e^((θ−1)μ);
 //! - **factor shifts** s for copulas with a global factor: the global factor of every factor
@@ -147,17 +147,17 @@ pub fn tiltable(s: &Scenario, has_avs_faults: bool) -> PerSource<bool> {
         shocks: s
             .shocks
             .iter()
-            .map(|x| x.at_days.is_none() && x.rate_per_year > 0.0)
+            .map(|x| x.at_days.is_none() && x.rate_per_year.mean() > 0.0)
             .collect(),
         incidents: s
             .beacon_incidents
             .iter()
-            .map(|x| x.at_days.is_none() && x.rate_per_year > 0.0)
+            .map(|x| x.at_days.is_none() && x.rate_per_year.mean() > 0.0)
             .collect(),
         exploits: s
             .exploits
             .iter()
-            .map(|x| x.at_days.is_none() && x.rate_per_year > 0.0)
+            .map(|x| x.at_days.is_none() && x.rate_per_year.mean() > 0.0)
             .collect(),
         avs_faults: has_avs_faults,
         copulas: s
@@ -185,13 +185,21 @@ pub fn compile(
     let imp = s.importance.as_ref()?;
     let years = s.simulation.horizon_days / DAYS_PER_YEAR;
     let mean_events = PerSource {
-        shocks: s.shocks.iter().map(|x| x.rate_per_year * years).collect(),
+        shocks: s
+            .shocks
+            .iter()
+            .map(|x| x.rate_per_year.mean() * years)
+            .collect(),
         incidents: s
             .beacon_incidents
             .iter()
-            .map(|x| x.rate_per_year * years)
+            .map(|x| x.rate_per_year.mean() * years)
             .collect(),
-        exploits: s.exploits.iter().map(|x| x.rate_per_year * years).collect(),
+        exploits: s
+            .exploits
+            .iter()
+            .map(|x| x.rate_per_year.mean() * years)
+            .collect(),
         avs_faults: avs_faults_mean,
         copulas: copulas
             .iter()

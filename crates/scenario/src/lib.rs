@@ -54,6 +54,7 @@ pub mod load;
 pub mod market;
 pub mod model;
 pub mod overrides;
+pub mod rate;
 pub mod severity;
 pub mod spec;
 pub mod suggest;

@@ -174,7 +174,11 @@ impl MarketModel {
                 .iter()
                 .map(|d| DepegShockModel {
                     name: d.name.clone(),
-                    events: crate::model::poisson_events(d.rate_per_year, horizon_years, d.at_days),
+                    events: crate::model::poisson_events(
+                        d.rate_per_year.mean(),
+                        horizon_years,
+                        d.at_days,
+                    ),
                     at_days: d.at_days,
                     sell_share: d.sell_share.sampler(),
                     sell_days: d.sell_days,

@@ -12,6 +12,7 @@ use crate::copula::{CopulaModel, Periods, geometric_skip};
 use crate::exploit::{ExploitModel, LendingModel, ReserveModel};
 use crate::importance::ImportanceModel;
 use crate::market::MarketModel;
+use crate::rate::{RateDraws, RateSlot};
 use crate::severity::SeverityDist;
 use crate::spec::{Copula, HitUnit, IncidentKind, Scenario, Selector, SeverityDraw};
 use crate::withdrawal::WithdrawalModel;
@@ -82,6 +83,9 @@ pub struct Model {
     pub reserves: Vec<ReserveModel>,
     /// Importance sampling (None: plain Monte Carlo, every path weighs 1).
     pub importance: Option<ImportanceModel>,
+    /// Uncertain rates and rate factors, drawn once per path before its events (None when
+    /// every rate is a fixed number and no rate factor is defined: no draw, no cost).
+    pub rate_draws: Option<RateDraws>,
 }
 
 /// One operator.
@@ -143,6 +147,17 @@ impl AvsFaults {
         let u: f64 = rng.random();
         let entry = self
             .cumulative
+            .partition_point(|c| *c <= u)
+            .min(self.entries.len() - 1);
+        let members = &self.entries[entry].1;
+        (entry as u32, members[rng.random_range(0..members.len())])
+    }
+
+    /// [`AvsFaults::sample_pair`] with the entries' cumulative shares of this path
+    /// (`cumulative[i]` for entry i, last = 1): its drawn rates.
+    pub fn sample_pair_by<R: Rng + ?Sized>(&self, rng: &mut R, cumulative: &[f64]) -> (u32, u32) {
+        let u: f64 = rng.random();
+        let entry = cumulative
             .partition_point(|c| *c <= u)
             .min(self.entries.len() - 1);
         let members = &self.entries[entry].1;
@@ -299,8 +314,8 @@ pub struct IncidentModel {
     pub duration_days: Option<SeverityDist>,
 }
 
-/// The Poisson count over the horizon of a source with `rate_per_year` (None when it is
-/// scheduled by `at_days`, or when its mean `rate_per_year × horizon_years` is 0 — also when
+/// The Poisson count over the horizon of a source with `rate_per_year.mean()` (None when it is
+/// scheduled by `at_days`, or when its mean `rate_per_year.mean() × horizon_years` is 0 — also when
 /// a tiny rate underflows to it).
 pub fn poisson_events(
     rate_per_year: f64,
@@ -478,7 +493,7 @@ impl Model {
                 }
                 ShockModel {
                     source: i as u32,
-                    events: poisson_events(sh.rate_per_year, horizon_years, sh.at_days),
+                    events: poisson_events(sh.rate_per_year.mean(), horizon_years, sh.at_days),
                     at_days: sh.at_days,
                     hits: HitUnits::new(units.into_values(), sh.hit_probability, sh.hits_per_event),
                     per_target: sh.severity_draw == SeverityDraw::PerTarget,
@@ -519,7 +534,7 @@ impl Model {
             .avs
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.fault_rate_per_year > 0.0)
+            .filter(|(_, a)| a.fault_rate_per_year.mean() > 0.0)
             .filter_map(|(ai, a)| {
                 let members: Vec<u32> = pairs
                     .iter()
@@ -533,7 +548,7 @@ impl Model {
                     .expect("validated: severity given with a rate")
                     .sampler();
                 (!members.is_empty()).then_some((
-                    a.fault_rate_per_year * members.len() as f64,
+                    a.fault_rate_per_year.mean() * members.len() as f64,
                     sev,
                     members,
                 ))
@@ -575,7 +590,7 @@ impl Model {
                 IncidentModel {
                     source: (first_incident_source + i) as u32,
                     kind: inc.kind,
-                    events: poisson_events(inc.rate_per_year, horizon_years, inc.at_days),
+                    events: poisson_events(inc.rate_per_year.mean(), horizon_years, inc.at_days),
                     at_days: inc.at_days,
                     hits: HitUnits::new(ops, inc.hit_probability, inc.hits_per_event),
                     validator_share: inc.validator_share,
@@ -607,6 +622,7 @@ impl Model {
             },
         };
 
+        let rate_draws = compile_rate_draws(s, horizon_years, &pairs);
         let avs_faults_mean = avs_faults.as_ref().map_or(0.0, |f| f.mean_events);
         let importance = crate::importance::compile(s, avs_faults_mean, &copulas);
         Model {
@@ -637,7 +653,106 @@ impl Model {
             exploits: crate::exploit::compile_exploits(s),
             reserves: crate::exploit::compile_reserves(s),
             importance,
+            rate_draws,
             scenario,
         }
     }
+}
+
+/// The per-path rate draws of a scenario with uncertain rates or rate factors (see
+/// [`RateDraws`] for the slot order; the AVS entries are those of [`AvsFaults`]).
+fn compile_rate_draws(s: &Scenario, horizon_years: f64, pairs: &[PairModel]) -> Option<RateDraws> {
+    if !crate::rate::has_uncertain_rates(s) {
+        return None;
+    }
+    let factor_index = |name: Option<&str>| {
+        name.map(|n| {
+            s.rate_factors
+                .iter()
+                .position(|f| f.name == n)
+                .expect("validated rate factor") as u32
+        })
+    };
+    let slot = |rate: &crate::rate::Rate, factor: Option<&str>, scale: f64| RateSlot {
+        rate: rate.sampler(),
+        factor: factor_index(factor),
+        scale,
+    };
+    let mut slots = Vec::new();
+    let mut first = [0usize; 6];
+    for x in &s.shocks {
+        slots.push(slot(
+            &x.rate_per_year,
+            x.rate_factor.as_deref(),
+            horizon_years,
+        ));
+    }
+    first[0] = slots.len();
+    for x in &s.beacon_incidents {
+        slots.push(slot(
+            &x.rate_per_year,
+            x.rate_factor.as_deref(),
+            horizon_years,
+        ));
+    }
+    first[1] = slots.len();
+    for x in &s.exploits {
+        slots.push(slot(
+            &x.rate_per_year,
+            x.rate_factor.as_deref(),
+            horizon_years,
+        ));
+    }
+    first[2] = slots.len();
+    for (ai, a) in s.avs.iter().enumerate() {
+        let n = pairs.iter().filter(|p| p.avs as usize == ai).count();
+        if a.fault_rate_per_year.mean() > 0.0 && n > 0 {
+            let scale = horizon_years * n as f64;
+            slots.push(slot(
+                &a.fault_rate_per_year,
+                a.fault_rate_factor.as_deref(),
+                scale,
+            ));
+        }
+    }
+    first[3] = slots.len();
+    if let Some(w) = &s.withdrawals {
+        for x in &w.network.rushes {
+            slots.push(slot(
+                &x.rate_per_year,
+                x.rate_factor.as_deref(),
+                horizon_years,
+            ));
+        }
+    }
+    first[4] = slots.len();
+    if let Some(r) = s.lending.as_ref().and_then(|l| l.rates.as_ref()) {
+        for x in &r.supply_shocks {
+            slots.push(slot(
+                &x.rate_per_year,
+                x.rate_factor.as_deref(),
+                horizon_years,
+            ));
+        }
+    }
+    first[5] = slots.len();
+    if let Some(m) = &s.market {
+        for x in &m.shocks {
+            slots.push(slot(
+                &x.rate_per_year,
+                x.rate_factor.as_deref(),
+                horizon_years,
+            ));
+        }
+    }
+    let factors = s
+        .rate_factors
+        .iter()
+        .map(|f| rand_distr::Gamma::new(1.0 / f.variance, f.variance).expect("validated variance"))
+        .collect();
+    Some(RateDraws {
+        factors,
+        slots,
+        first,
+    })
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::beacon::Fork;
+use crate::rate::{Rate, RateFactor};
 use crate::severity::Severity;
 
 /// A whole scenario file.
@@ -62,6 +63,10 @@ pub struct Scenario {
     /// Loss-absorbing reserves, applied in file order before holders bear a loss.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reserves: Vec<Reserve>,
+    /// Rate factors: shared gamma multipliers (mean 1) on the rates of the sources that name
+    /// them in `rate_factor` / `fault_rate_factor` (CreditRisk+ sectors).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_factors: Vec<RateFactor>,
     /// Importance sampling for rare tails: tilted event rates and shifted copula factors,
     /// with a likelihood-ratio weight per path. Absent: plain Monte Carlo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,9 +185,13 @@ pub struct BeaconIncident {
     pub name: String,
     /// `double_sign` or `inactivity_leak`.
     pub kind: IncidentKind,
-    /// Poisson event rate, events per year (≥ 0). Default 0.
+    /// Poisson event rate, events per year (≥ 0): a number, or a distribution drawn once per
+    /// path (`{ dist = "gamma", mean = 0.02, cv = 1 }`, `lognormal`, `discrete`). Default 0.
     #[serde(default)]
-    pub rate_per_year: f64,
+    pub rate_per_year: Rate,
+    /// The rate factor (`[[rate_factors]]`) multiplying this rate. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_factor: Option<String>,
     /// Instead of a rate: one event at exactly this day (a scheduled stress), in
     /// [0, horizon_days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,9 +324,13 @@ pub struct Avs {
     #[serde(default)]
     pub reward_apr: f64,
     /// Independent faults per allocation pair (operator × this AVS), Poisson events per year.
-    /// Default 0.
+    /// A number, or a distribution drawn once per path and shared by the AVS's pairs
+    /// (`{ dist = "gamma", mean = 0.02, cv = 1 }`, `lognormal`, `discrete`). Default 0.
     #[serde(default)]
-    pub fault_rate_per_year: f64,
+    pub fault_rate_per_year: Rate,
+    /// The rate factor (`[[rate_factors]]`) multiplying `fault_rate_per_year`. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_rate_factor: Option<String>,
     /// Fraction of the pair's current allocation slashed by one independent fault.
     /// Required when `fault_rate_per_year` > 0.
     #[serde(default)]
@@ -393,9 +406,13 @@ pub struct CommonShock {
     /// Unique among shocks, copulas, incidents and exploits; the loss source it is reported
     /// under.
     pub name: String,
-    /// Poisson event rate, events per year (≥ 0). Default 0.
+    /// Poisson event rate, events per year (≥ 0): a number, or a distribution drawn once per
+    /// path (`{ dist = "gamma", mean = 0.02, cv = 1 }`, `lognormal`, `discrete`). Default 0.
     #[serde(default)]
-    pub rate_per_year: f64,
+    pub rate_per_year: Rate,
+    /// The rate factor (`[[rate_factors]]`) multiplying this rate. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_factor: Option<String>,
     /// Instead of a rate: one event at exactly this day (a scheduled stress), in
     /// [0, horizon_days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -708,9 +725,13 @@ impl Default for ExitNetwork {
 pub struct Rush {
     /// Unique name among rushes.
     pub name: String,
-    /// Poisson event rate, events per year (≥ 0). Default 0.
+    /// Poisson event rate, events per year (≥ 0): a number, or a distribution drawn once per
+    /// path (`{ dist = "gamma", mean = 0.02, cv = 1 }`, `lognormal`, `discrete`). Default 0.
     #[serde(default)]
-    pub rate_per_year: f64,
+    pub rate_per_year: Rate,
+    /// The rate factor (`[[rate_factors]]`) multiplying this rate. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_factor: Option<String>,
     /// Instead of a rate: one rush at exactly this day, in [0, horizon_days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_days: Option<f64>,
@@ -840,9 +861,13 @@ pub struct Liquidity {
 pub struct DepegShock {
     /// Unique name among market shocks.
     pub name: String,
-    /// Poisson event rate, events per year (≥ 0). Default 0.
+    /// Poisson event rate, events per year (≥ 0): a number, or a distribution drawn once per
+    /// path (`{ dist = "gamma", mean = 0.02, cv = 1 }`, `lognormal`, `discrete`). Default 0.
     #[serde(default)]
-    pub rate_per_year: f64,
+    pub rate_per_year: Rate,
+    /// The rate factor (`[[rate_factors]]`) multiplying this rate. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_factor: Option<String>,
     /// Instead of a rate: one shock at exactly this day, in [0, horizon_days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_days: Option<f64>,
@@ -1074,9 +1099,13 @@ pub enum UnwindVia {
 pub struct SupplyShock {
     /// Unique name among supply shocks.
     pub name: String,
-    /// Poisson event rate, events per year (≥ 0). Default 0.
+    /// Poisson event rate, events per year (≥ 0): a number, or a distribution drawn once per
+    /// path (`{ dist = "gamma", mean = 0.02, cv = 1 }`, `lognormal`, `discrete`). Default 0.
     #[serde(default)]
-    pub rate_per_year: f64,
+    pub rate_per_year: Rate,
+    /// The rate factor (`[[rate_factors]]`) multiplying this rate. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_factor: Option<String>,
     /// Instead of a rate: one shock at exactly this day, in [0, horizon_days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_days: Option<f64>,
@@ -1132,9 +1161,13 @@ pub struct Exploit {
     /// Unique among shocks, copulas, incidents and exploits (one namespace); exploits are
     /// reported in their own columns (`exploit_loss_eth`, …), not per name.
     pub name: String,
-    /// Poisson event rate, events per year (≥ 0). Default 0.
+    /// Poisson event rate, events per year (≥ 0): a number, or a distribution drawn once per
+    /// path (`{ dist = "gamma", mean = 0.02, cv = 1 }`, `lognormal`, `discrete`). Default 0.
     #[serde(default)]
-    pub rate_per_year: f64,
+    pub rate_per_year: Rate,
+    /// The rate factor (`[[rate_factors]]`) multiplying this rate. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_factor: Option<String>,
     /// Instead of a rate: one exploit at exactly this day, in [0, horizon_days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_days: Option<f64>,

@@ -8,6 +8,7 @@ use crate::error::Diagnostic;
 use crate::importance::{MAX_FACTOR_SHIFT, Slot, source_slot, tiltable};
 use crate::market::MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
+use crate::rate::Rate;
 use crate::spec::{
     CopulaFamily, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind, Lending,
     LossKind, Market, OracleKind, PoolKind, Scenario, Selector, Withdrawals,
@@ -245,6 +246,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
         check_lending(&mut c, s, l);
     }
     check_reserves(&mut c, s);
+    check_rate_factors(&mut c, s);
     if let Some(imp) = &s.importance {
         check_importance(&mut c, s, imp);
     }
@@ -284,7 +286,7 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
     for (i, x) in s.shocks.iter().enumerate() {
         out.push(scheduled(
             &format!("shocks[{i}]"),
-            x.rate_per_year,
+            x.rate_per_year.mean(),
             x.at_days,
             &x.name,
         ));
@@ -309,7 +311,7 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
     for (i, x) in s.beacon_incidents.iter().enumerate() {
         let (path, n) = scheduled(
             &format!("beacon_incidents[{i}]"),
-            x.rate_per_year,
+            x.rate_per_year.mean(),
             x.at_days,
             &x.name,
         );
@@ -323,7 +325,7 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
     for (i, x) in s.exploits.iter().enumerate() {
         let (path, n) = scheduled(
             &format!("exploits[{i}]"),
-            x.rate_per_year,
+            x.rate_per_year.mean(),
             x.at_days,
             &x.name,
         );
@@ -338,14 +340,14 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
             .count() as f64;
         out.push((
             format!("avs[{i}].fault_rate_per_year"),
-            a.fault_rate_per_year * pairs * years * multiplier(AVS_FAULTS_SOURCE),
+            a.fault_rate_per_year.mean() * pairs * years * multiplier(AVS_FAULTS_SOURCE),
         ));
     }
     if let Some(w) = &s.withdrawals {
         for (i, r) in w.network.rushes.iter().enumerate() {
             out.push(scheduled(
                 &format!("withdrawals.network.rushes[{i}]"),
-                r.rate_per_year,
+                r.rate_per_year.mean(),
                 r.at_days,
                 "",
             ));
@@ -355,7 +357,7 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
         for (i, d) in m.shocks.iter().enumerate() {
             out.push(scheduled(
                 &format!("market.shocks[{i}]"),
-                d.rate_per_year,
+                d.rate_per_year.mean(),
                 d.at_days,
                 "",
             ));
@@ -365,7 +367,7 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
         for (i, x) in r.supply_shocks.iter().enumerate() {
             out.push(scheduled(
                 &format!("lending.rates.supply_shocks[{i}]"),
-                x.rate_per_year,
+                x.rate_per_year.mean(),
                 x.at_days,
                 "",
             ));
@@ -592,7 +594,8 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
             c,
             s,
             &format!("{at}.fault_rate_per_year"),
-            a.fault_rate_per_year,
+            &a.fault_rate_per_year,
+            a.fault_rate_factor.as_deref(),
         );
         match &a.fault_severity {
             Some(sev) => {
@@ -600,7 +603,7 @@ fn check_avs(c: &mut Checker, s: &Scenario) {
                     c.push(join(&format!("{at}.fault_severity"), field), msg);
                 }
             }
-            None if a.fault_rate_per_year > 0.0 => c.push(
+            None if a.fault_rate_per_year.mean() > 0.0 => c.push(
                 format!("{at}.fault_severity"),
                 "is required when fault_rate_per_year > 0",
             ),
@@ -630,7 +633,14 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
     for (i, sh) in s.shocks.iter().enumerate() {
         let at = format!("shocks[{i}]");
         unique(c, format!("{at}.name"), &sh.name);
-        check_schedule(c, s, &at, sh.rate_per_year, sh.at_days);
+        check_schedule(
+            c,
+            s,
+            &at,
+            &sh.rate_per_year,
+            sh.rate_factor.as_deref(),
+            sh.at_days,
+        );
         check_hits(c, &at, sh.hit_probability, sh.hits_per_event);
         for (field, msg) in sh.severity.problems() {
             c.push(join(&format!("{at}.severity"), field), msg);
@@ -755,8 +765,15 @@ fn check_sources(c: &mut Checker, s: &Scenario, avs_names: &[&str], resolve: boo
 
 /// An event source is either Poisson (`rate_per_year` ≥ 0) or scheduled once (`at_days` in
 /// [0, horizon_days)), not both.
-fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: Option<f64>) {
-    check_rate(c, s, &format!("{at}.rate_per_year"), rate);
+fn check_schedule(
+    c: &mut Checker,
+    s: &Scenario,
+    at: &str,
+    rate: &Rate,
+    factor: Option<&str>,
+    at_days: Option<f64>,
+) {
+    check_rate(c, s, &format!("{at}.rate_per_year"), rate, factor);
     let Some(day) = at_days else { return };
     let path = format!("{at}.at_days");
     let horizon = s.simulation.horizon_days;
@@ -774,8 +791,14 @@ fn check_schedule(c: &mut Checker, s: &Scenario, at: &str, rate: f64, at_days: O
     } else {
         c.non_negative(&path, day);
     }
-    if rate != 0.0 {
-        c.push(path, "give rate_per_year or at_days, not both");
+    if rate.is_uncertain() || rate.mean() != 0.0 {
+        c.push(&path, "give rate_per_year or at_days, not both");
+    }
+    if factor.is_some() {
+        c.push(
+            path,
+            "a scheduled event has no rate for rate_factor to multiply; remove rate_factor or at_days",
+        );
     }
 }
 
@@ -786,16 +809,57 @@ pub const MAX_RATE_MULTIPLIER: f64 = 1_000.0;
 /// Most events a Poisson source may expect over the horizon (its count is drawn per path).
 pub const MAX_EXPECTED_EVENTS: f64 = 1e6;
 
-/// An event rate per year: ≥ 0, and at most [`MAX_EXPECTED_EVENTS`] over the horizon.
-fn check_rate(c: &mut Checker, s: &Scenario, path: &str, rate: f64) {
-    c.non_negative(path, rate);
+/// Most events a source with an uncertain rate may expect over the horizon on average: its
+/// draws can lie far above the mean.
+pub const MAX_UNCERTAIN_EXPECTED_EVENTS: f64 = 1e3;
+
+/// An event rate per year: ≥ 0, and at most [`MAX_EXPECTED_EVENTS`] over the horizon; an
+/// uncertain rate (a distribution, or one loading on a rate factor) a valid distribution
+/// expecting at most [`MAX_UNCERTAIN_EXPECTED_EVENTS`] on average, and naming a factor that
+/// exists.
+fn check_rate(c: &mut Checker, s: &Scenario, path: &str, rate: &Rate, factor: Option<&str>) {
     let years = s.simulation.horizon_days / crate::DAYS_PER_YEAR;
-    if rate.is_finite() && years.is_finite() && years > 0.0 && rate * years > MAX_EXPECTED_EVENTS {
+    let problems = rate.problems();
+    if !rate.is_uncertain() {
+        c.non_negative(path, rate.mean());
+    }
+    for (field, msg) in &problems {
+        c.push(join(path, field), msg.clone());
+    }
+    if let Some(f) = factor {
+        let known: Vec<&str> = s.rate_factors.iter().map(|x| x.name.as_str()).collect();
+        let at = format!("{}_factor", path.strip_suffix("_per_year").unwrap_or(path));
+        c.reference(&at, f, "rate factor", &known);
+    }
+    if !(problems.is_empty() && years.is_finite() && years > 0.0) {
+        return;
+    }
+    let mean = rate.mean() * years;
+    if !mean.is_finite() {
+        return;
+    }
+    if mean > MAX_EXPECTED_EVENTS {
         c.push(
             path,
             format!(
-                "expects {:.3e} events over the horizon; at most {MAX_EXPECTED_EVENTS:.0e} are allowed",
-                rate * years
+                "expects {mean:.3e} events over the horizon; at most {MAX_EXPECTED_EVENTS:.0e} are allowed"
+            ),
+        );
+    } else if (rate.is_uncertain() || factor.is_some()) && mean > MAX_UNCERTAIN_EXPECTED_EVENTS {
+        c.push(
+            path,
+            format!(
+                "expects {mean:.3e} events over the horizon on average; an uncertain rate (a distribution or a rate factor) may expect at most {MAX_UNCERTAIN_EXPECTED_EVENTS:.0e}, so that its draws far above the mean stay simulable"
+            ),
+        );
+    } else if let Some(max) = rate.max().filter(|_| rate.is_uncertain())
+        && max * years > MAX_EXPECTED_EVENTS
+    {
+        c.push(
+            join(path, "values"),
+            format!(
+                "the largest rate expects {:.3e} events over the horizon; at most {MAX_EXPECTED_EVENTS:.0e} are allowed",
+                max * years
             ),
         );
     }
@@ -877,7 +941,14 @@ fn check_incidents(
     for (i, inc) in s.beacon_incidents.iter().enumerate() {
         let at = format!("beacon_incidents[{i}]");
         unique(c, format!("{at}.name"), &inc.name);
-        check_schedule(c, s, &at, inc.rate_per_year, inc.at_days);
+        check_schedule(
+            c,
+            s,
+            &at,
+            &inc.rate_per_year,
+            inc.rate_factor.as_deref(),
+            inc.at_days,
+        );
         check_hits(c, &at, inc.hit_probability, inc.hits_per_event);
         c.finite_in(
             &format!("{at}.validator_share"),
@@ -1091,7 +1162,14 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
     for (i, r) in net.rushes.iter().enumerate() {
         let at = format!("{at}.rushes[{i}]");
         c.unique_name(&format!("{at}.name"), &r.name, &mut seen, "rush");
-        check_schedule(c, s, &at, r.rate_per_year, r.at_days);
+        check_schedule(
+            c,
+            s,
+            &at,
+            &r.rate_per_year,
+            r.rate_factor.as_deref(),
+            r.at_days,
+        );
         for (field, msg) in r.size_eth.problems_in(MAX_RUSH_ETH) {
             c.push(join(&format!("{at}.size_eth"), field), msg);
         }
@@ -1183,7 +1261,14 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     for (i, d) in m.shocks.iter().enumerate() {
         let at = format!("market.shocks[{i}]");
         c.unique_name(&format!("{at}.name"), &d.name, &mut seen, "market shock");
-        check_schedule(c, s, &at, d.rate_per_year, d.at_days);
+        check_schedule(
+            c,
+            s,
+            &at,
+            &d.rate_per_year,
+            d.rate_factor.as_deref(),
+            d.at_days,
+        );
         for (field, msg) in d.sell_share.problems() {
             c.push(join(&format!("{at}.sell_share"), field), msg);
         }
@@ -1288,7 +1373,14 @@ fn check_exploits(
     for (i, x) in s.exploits.iter().enumerate() {
         let at = format!("exploits[{i}]");
         unique(c, format!("{at}.name"), &x.name);
-        check_schedule(c, s, &at, x.rate_per_year, x.at_days);
+        check_schedule(
+            c,
+            s,
+            &at,
+            &x.rate_per_year,
+            x.rate_factor.as_deref(),
+            x.at_days,
+        );
         for (field, msg) in x.size.problems() {
             c.push(join(&format!("{at}.size"), field), msg);
         }
@@ -1524,7 +1616,14 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
         for (i, x) in r.supply_shocks.iter().enumerate() {
             let at = format!("{at}.supply_shocks[{i}]");
             c.unique_name(&format!("{at}.name"), &x.name, &mut seen, "supply shock");
-            check_schedule(c, s, &at, x.rate_per_year, x.at_days);
+            check_schedule(
+                c,
+                s,
+                &at,
+                &x.rate_per_year,
+                x.rate_factor.as_deref(),
+                x.at_days,
+            );
             for (field, msg) in x.share.problems() {
                 c.push(join(&format!("{at}.share"), field), msg);
             }
@@ -1604,18 +1703,45 @@ pub fn importance_metrics(s: &Scenario) -> Vec<String> {
     out
 }
 
+/// `[[rate_factors]]`: unique names, a variance in (0, 100], and at least one source loading
+/// on each.
+fn check_rate_factors(c: &mut Checker, s: &Scenario) {
+    let mut seen = BTreeSet::new();
+    let used = crate::rate::factor_names_used(s);
+    let max = crate::rate::MAX_RATE_CV * crate::rate::MAX_RATE_CV;
+    for (i, f) in s.rate_factors.iter().enumerate() {
+        let at = format!("rate_factors[{i}]");
+        c.unique_name(&format!("{at}.name"), &f.name, &mut seen, "rate factor");
+        if !(f.variance.is_finite() && f.variance > 0.0 && f.variance <= max) {
+            c.push(
+                format!("{at}.variance"),
+                format!(
+                    "must be in (0, {max}] (the variance of a multiplier with mean 1; σ/μ = √variance), got {}",
+                    Num(f.variance)
+                ),
+            );
+        }
+        if !used.contains(&f.name.as_str()) {
+            c.push(
+                format!("{at}.name"),
+                format!("rate factor `{}` multiplies no rate: name it in a source's rate_factor (an AVS's fault_rate_factor) or remove it", f.name),
+            );
+        }
+    }
+}
+
 /// Independent AVS faults expected per year over all allocation pairs.
 fn avs_fault_rate_per_year(s: &Scenario) -> f64 {
     s.avs
         .iter()
-        .filter(|a| a.fault_rate_per_year.is_finite() && a.fault_rate_per_year > 0.0)
+        .filter(|a| a.fault_rate_per_year.mean().is_finite() && a.fault_rate_per_year.mean() > 0.0)
         .map(|a| {
             let pairs = s
                 .operators
                 .iter()
                 .filter(|o| o.allocations.get(&a.name).is_some_and(|m| *m > 0.0))
                 .count();
-            a.fault_rate_per_year * pairs as f64
+            a.fault_rate_per_year.mean() * pairs as f64
         })
         .sum()
 }
@@ -1675,9 +1801,9 @@ fn check_importance(c: &mut Checker, s: &Scenario, imp: &Importance) {
                 continue;
             }
             Some(slot) if rate_names.contains(name) => match slot {
-                Slot::Shock(i) => s.shocks[i].rate_per_year * years,
-                Slot::Incident(i) => s.beacon_incidents[i].rate_per_year * years,
-                Slot::Exploit(i) => s.exploits[i].rate_per_year * years,
+                Slot::Shock(i) => s.shocks[i].rate_per_year.mean() * years,
+                Slot::Incident(i) => s.beacon_incidents[i].rate_per_year.mean() * years,
+                Slot::Exploit(i) => s.exploits[i].rate_per_year.mean() * years,
                 _ => avs_fault_rate_per_year(s) * years,
             },
             Some(_) => {
@@ -1749,6 +1875,12 @@ fn check_importance(c: &mut Checker, s: &Scenario, imp: &Importance) {
                 &known(&all),
             );
         }
+    }
+    if imp.method == ImportanceMethod::Auto && crate::rate::has_uncertain_rates(s) {
+        c.push(
+            "importance.method",
+            "is \"auto\", which does not tilt uncertain rates (a rate given as a distribution, or a rate factor): use method = \"manual\" with rate_multipliers, which tilt each path's drawn rate consistently",
+        );
     }
     if imp.method == ImportanceMethod::Auto {
         if !imp.rate_multipliers.is_empty() || !imp.factor_shifts.is_empty() {

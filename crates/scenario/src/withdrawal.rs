@@ -166,7 +166,11 @@ impl WithdrawalModel {
                 .iter()
                 .map(|r| RushModel {
                     name: r.name.clone(),
-                    events: crate::model::poisson_events(r.rate_per_year, horizon_years, r.at_days),
+                    events: crate::model::poisson_events(
+                        r.rate_per_year.mean(),
+                        horizon_years,
+                        r.at_days,
+                    ),
                     at_days: r.at_days,
                     size_eth: r.size_eth.sampler(),
                     triggers_run: r.triggers_run,

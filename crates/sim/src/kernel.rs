@@ -14,6 +14,7 @@
 
 use lrtsim_scenario::beacon::{
     CORRELATION_PENALTY_DELAY_EPOCHS, EPOCHS_PER_DAY, EPOCHS_PER_SLASHINGS_VECTOR, GWEI_PER_ETH,
+    ValidatorLeakState,
 };
 use lrtsim_scenario::importance::Tilt;
 use lrtsim_scenario::spec::IncidentKind;
@@ -22,6 +23,7 @@ use rand::{Rng, RngExt};
 use rand_distr::Distribution;
 
 use crate::bands::PriceBands;
+use crate::leaks::{Cohort, GWEI, Leaks, epoch_of, own_queue_epochs};
 use crate::ledger::Ledger;
 use crate::lending::{LendingBook, LendingParams};
 use crate::market::Market;
@@ -33,6 +35,11 @@ use crate::trace::{
 };
 use crate::waterfall::{Loss, Reserves};
 use lrtsim_scenario::spec::ExploitKind;
+
+/// Most leak cohorts a path splits into: a leak hitting `validator_share` < 1 of an operator
+/// splits each of its cohorts in two, so many partial leaks on one path would double them
+/// again and again; past this many, existing cohorts go offline whole.
+const MAX_LEAK_COHORTS: usize = 64;
 
 /// What an event does.
 #[derive(Debug, Clone, Copy)]
@@ -234,12 +241,24 @@ pub struct PathKernel<'m> {
     /// ETH slashed per operator on the current path, when recorded (see
     /// [`PathKernel::record_operators`]); None on the hot path.
     slashed_by_operator: Option<Vec<f64>>,
+    /// With uncertain rates: the path's rate factors, its expected events per rate slot
+    /// ([`lrtsim_scenario::rate::RateDraws`]) and the cumulative shares of its AVS fault
+    /// entries. Empty otherwise.
+    path_factors: Vec<f64>,
+    path_means: Vec<f64>,
+    avs_cumulative: Vec<f64>,
+    /// Validators taken offline by inactivity leaks, as the spec runs them across leaks.
+    leaks: Leaks,
+    /// Without `[withdrawals]`: the epoch the pool's own leak ejections have left the exit
+    /// queue.
+    leak_queue_free_epoch: u64,
 }
 
 /// One rate-based source's tilt: the tilted count distribution and the log likelihood
 /// ratio's terms, −ln θ per event and (θ − 1)·μ per path.
 #[derive(Debug, Clone)]
 struct TiltedRate {
+    theta: f64,
     events: rand_distr::Poisson<f64>,
     ln_ratio_per_event: f64,
     ln_ratio_per_path: f64,
@@ -278,6 +297,7 @@ impl TiltState {
                 // θ·μ can underflow for a vanishing rate: the source then never fires under
                 // either measure, and stays untilted.
                 (theta != 1.0 && mu > 0.0 && theta * mu > 0.0).then(|| TiltedRate {
+                    theta,
                     events: rand_distr::Poisson::new(theta * mu).expect("validated tilt"),
                     ln_ratio_per_event: -theta.ln(),
                     ln_ratio_per_path: (theta - 1.0) * mu,
@@ -314,6 +334,29 @@ impl TiltState {
                 n
             }
             _ => event_count(rng, at_days, untilted),
+        };
+        self.statistics[k] = n as f64;
+        n
+    }
+
+    /// [`TiltState::count`] for a source whose expected count this path, `mean`, was drawn
+    /// (an uncertain rate): under the tilt the count is Poisson(θ·mean) and the likelihood
+    /// ratio of the count given the drawn rate is θ^(−n)·e^((θ − 1)·mean) — the rate itself
+    /// has the same law under both measures, so its draw needs no weight.
+    fn count_mean<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        k: usize,
+        mean: f64,
+        at_days: Option<f64>,
+    ) -> u64 {
+        let n = match (&self.rates[k], at_days) {
+            (Some(t), None) => {
+                let n = poisson_count(rng, None, t.theta * mean);
+                self.log_weight += n as f64 * t.ln_ratio_per_event + (t.theta - 1.0) * mean;
+                n
+            }
+            _ => poisson_count(rng, at_days, mean),
         };
         self.statistics[k] = n as f64;
         n
@@ -392,6 +435,13 @@ impl<'m> PathKernel<'m> {
             }),
             trace: None,
             slashed_by_operator: None,
+            path_factors: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.factors.len())],
+            path_means: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.slots.len())],
+            avs_cumulative: Vec::with_capacity(
+                model.avs_faults.as_ref().map_or(0, |f| f.entries.len()),
+            ),
+            leaks: Leaks::default(),
+            leak_queue_free_epoch: 0,
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
@@ -467,6 +517,8 @@ impl<'m> PathKernel<'m> {
         self.gross_rewards_eth = 0.0;
         self.net_rewards_eth = 0.0;
         self.events.clear();
+        self.leaks.clear();
+        self.leak_queue_free_epoch = 0;
         self.losses = Categories::default();
         self.double_signs.clear();
         self.slashings_window.clear();
@@ -576,6 +628,11 @@ impl<'m> PathKernel<'m> {
         let mut accrued_to_step = 0u32;
         for i in 0..self.events.len() {
             let ev = self.events[i];
+            if !self.leaks.cohorts.is_empty() && ev.step > accrued_to_step {
+                // Leaking validators: step by step, their losses booked at each step's end.
+                self.accrue_steps(accrued_to_step, ev.step, &mut traced_steps);
+                accrued_to_step = ev.step;
+            }
             if tracing {
                 // The steps before this event's are complete: their rows, with the rewards
                 // not yet accrued added as they would be.
@@ -585,6 +642,7 @@ impl<'m> PathKernel<'m> {
                 self.accrue(ev.step - accrued_to_step);
                 accrued_to_step = ev.step;
             }
+            self.advance_leaks(ev.time_days, ev.step);
             let before = self.slashed_eth;
             let pre = tracing.then(|| self.trace_pre());
             self.apply(rng, ev.kind, ev.time_days);
@@ -596,12 +654,16 @@ impl<'m> PathKernel<'m> {
             }
         }
         let last = self.model.n_steps - 1;
-        if tracing {
-            self.trace_steps_before(last, accrued_to_step, &mut traced_steps);
-        }
-        self.accrue(self.model.n_steps - accrued_to_step);
-        if tracing {
-            self.trace_step(last, 0);
+        if !self.leaks.cohorts.is_empty() {
+            self.accrue_steps(accrued_to_step, self.model.n_steps, &mut traced_steps);
+        } else {
+            if tracing {
+                self.trace_steps_before(last, accrued_to_step, &mut traced_steps);
+            }
+            self.accrue(self.model.n_steps - accrued_to_step);
+            if tracing {
+                self.trace_step(last, 0);
+            }
         }
         self.write_row(row);
     }
@@ -729,6 +791,10 @@ impl<'m> PathKernel<'m> {
     /// The market and the front door's flows (if any) integrated up to `t_days` at the
     /// current NAV.
     fn advance_to(&mut self, t_days: f64) {
+        if !self.leaks.cohorts.is_empty() {
+            let step = step_ending_at(self.model, t_days);
+            self.advance_leaks(t_days, step);
+        }
         // Rewards accrue at the rates of the interval; with a front door they flow into its
         // liquid ETH as it is integrated.
         let days = t_days - self.rewards_days;
@@ -789,14 +855,26 @@ impl<'m> PathKernel<'m> {
     fn draw_events<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = self.model;
         let horizon = m.horizon_days;
+        let rd = m.rate_draws.as_ref();
+        if let Some(rd) = rd {
+            // Uncertain rates: the path's rates first, then its events given them.
+            rd.draw(rng, &mut self.path_factors, &mut self.path_means);
+        }
+        let means = &self.path_means;
+        let first = rd.map_or([0; 6], |r| r.first);
+        // The path's expected count of rate slot `k` (None: the model's fixed rate).
+        let mean_of = |k: usize| rd.map(|_| means[k]);
         let events = &mut self.events;
         let tilt = &mut self.tilt;
         let mut count = |rng: &mut R,
                          k: usize,
                          events: &Option<rand_distr::Poisson<f64>>,
-                         at_days: Option<f64>| match tilt.as_mut() {
-            Some(t) => t.count(rng, k, events, at_days),
-            None => event_count(rng, at_days, events),
+                         at_days: Option<f64>,
+                         mean: Option<f64>| match (tilt.as_mut(), mean) {
+            (Some(t), Some(mu)) => t.count_mean(rng, k, mu, at_days),
+            (Some(t), None) => t.count(rng, k, events, at_days),
+            (None, Some(mu)) => poisson_count(rng, at_days, mu),
+            (None, None) => event_count(rng, at_days, events),
         };
         let (first_incident, first_exploit, avs_k) = (
             m.shocks.len(),
@@ -805,22 +883,44 @@ impl<'m> PathKernel<'m> {
         );
         let mut seq = 0u32;
         for (s, shock) in m.shocks.iter().enumerate() {
-            for _ in 0..count(rng, s, &shock.events, shock.at_days) {
+            for _ in 0..count(rng, s, &shock.events, shock.at_days, mean_of(s)) {
                 let t = event_time(rng, shock.at_days, horizon);
                 push_event(events, &mut seq, m, t, Kind::Shock(s as u32));
             }
         }
         if let Some(f) = &m.avs_faults {
             let untilted = Some(f.events);
-            for _ in 0..count(rng, avs_k, &untilted, None) {
+            let entries = first[2]..first[3];
+            let total = rd.map(|_| {
+                // This path's shares of the AVS entries.
+                let total: f64 = means[entries.clone()].iter().sum();
+                self.avs_cumulative.clear();
+                let mut acc = 0.0;
+                for mu in &means[entries.clone()] {
+                    acc += mu / total;
+                    self.avs_cumulative.push(acc);
+                }
+                total
+            });
+            for _ in 0..count(rng, avs_k, &untilted, None, total) {
                 let t = rng.random::<f64>() * horizon;
-                let (entry, pair) = f.sample_pair(rng);
+                let (entry, pair) = match total {
+                    Some(_) => f.sample_pair_by(rng, &self.avs_cumulative),
+                    None => f.sample_pair(rng),
+                };
                 push_event(events, &mut seq, m, t, Kind::AvsFault { entry, pair });
             }
         }
         let penalty_delay_days = CORRELATION_PENALTY_DELAY_EPOCHS as f64 / EPOCHS_PER_DAY;
         for (i, incident) in m.incidents.iter().enumerate() {
-            for _ in 0..count(rng, first_incident + i, &incident.events, incident.at_days) {
+            let mean = mean_of(first[0] + i);
+            for _ in 0..count(
+                rng,
+                first_incident + i,
+                &incident.events,
+                incident.at_days,
+                mean,
+            ) {
                 let t = event_time(rng, incident.at_days, horizon);
                 let record = self.double_signs.len() as u32;
                 if incident.kind == IncidentKind::DoubleSign {
@@ -844,14 +944,25 @@ impl<'m> PathKernel<'m> {
         }
         if let Some(w) = &m.withdrawals {
             for (r, rush) in w.rushes.iter().enumerate() {
-                for _ in 0..event_count(rng, rush.at_days, &rush.events) {
+                let n = match mean_of(first[3] + r) {
+                    Some(mu) => poisson_count(rng, rush.at_days, mu),
+                    None => event_count(rng, rush.at_days, &rush.events),
+                };
+                for _ in 0..n {
                     let t = event_time(rng, rush.at_days, horizon);
                     push_event(events, &mut seq, m, t, Kind::Rush(r as u32));
                 }
             }
         }
         for (e, exploit) in m.exploits.iter().enumerate() {
-            for _ in 0..count(rng, first_exploit + e, &exploit.events, exploit.at_days) {
+            let mean = mean_of(first[1] + e);
+            for _ in 0..count(
+                rng,
+                first_exploit + e,
+                &exploit.events,
+                exploit.at_days,
+                mean,
+            ) {
                 let t = event_time(rng, exploit.at_days, horizon);
                 let record = self.exploit_records.len() as u32;
                 self.exploit_records.push(ExploitRecord {
@@ -868,7 +979,11 @@ impl<'m> PathKernel<'m> {
         }
         if let Some(rates) = m.lending.as_ref().and_then(|l| l.rates.as_ref()) {
             for (s, shock) in rates.supply_shocks.iter().enumerate() {
-                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                let n = match mean_of(first[4] + s) {
+                    Some(mu) => poisson_count(rng, shock.at_days, mu),
+                    None => event_count(rng, shock.at_days, &shock.events),
+                };
+                for _ in 0..n {
                     let t = event_time(rng, shock.at_days, horizon);
                     push_event(events, &mut seq, m, t, Kind::SupplyShock(s as u32));
                 }
@@ -876,7 +991,11 @@ impl<'m> PathKernel<'m> {
         }
         if let Some(mk) = &m.market {
             for (s, shock) in mk.shocks.iter().enumerate() {
-                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                let n = match mean_of(first[5] + s) {
+                    Some(mu) => poisson_count(rng, shock.at_days, mu),
+                    None => event_count(rng, shock.at_days, &shock.events),
+                };
+                for _ in 0..n {
                     let t = event_time(rng, shock.at_days, horizon);
                     push_event(events, &mut seq, m, t, Kind::Depeg(s as u32));
                 }
@@ -1143,28 +1262,131 @@ impl<'m> PathKernel<'m> {
                     .as_ref()
                     .expect("validated: leaks have a duration")
                     .sample(rng);
-                let epochs = ((days.min(m.horizon_days - time_days)) * EPOCHS_PER_DAY) as usize;
                 if let Some(tr) = self.trace.as_deref_mut() {
                     tr.facts.values.push(days);
                 }
+                // (Every leaking validator was moved up to now before the event.)
+                let e0 = epoch_of(time_days);
+                let e1 = e0 + ((days.min(m.horizon_days - time_days)) * EPOCHS_PER_DAY) as u64;
+                self.leaks.push_interval(e0, e1);
+                let share = inc.validator_share;
+                let scale = self.ledger.scale();
+                // Past MAX_LEAK_COHORTS a partial leak takes existing cohorts offline whole
+                // instead of splitting them (docs/model.md §17).
+                let split_cap = self.leaks.cohorts.len() >= MAX_LEAK_COHORTS;
                 inc.hits.sample_hits(rng, |_, ops| {
                     for &op in ops {
-                        let eb = m.operators[op as usize].validator_balance_gwei;
-                        let path = m.beacon.leak_path(eb);
-                        let lost_gwei = eb - path.balance_after(epochs);
-                        let ejected = path.ejected_after().is_some_and(|e| e <= epochs);
-                        let n = if ejected {
-                            self.ledger.retire_validators(op, inc.validator_share)
+                        // The operator's validators already in cohorts: `share` of each goes
+                        // offline with this leak, carrying its state.
+                        let mut in_cohorts = 0.0;
+                        let mut hit = 0.0;
+                        for c in 0..self.leaks.cohorts.len() {
+                            let co = &mut self.leaks.cohorts[c];
+                            if co.op != op || !co.state.is_active() {
+                                continue;
+                            }
+                            if co.state.exit_epoch.is_none() {
+                                in_cohorts += co.validators;
+                            }
+                            if share >= 1.0 || split_cap {
+                                co.offline_until = co.offline_until.max(e1);
+                                co.source = inc.source;
+                                co.fresh_from = None;
+                                hit += co.validators;
+                            } else if share > 0.0 {
+                                let mut part = *co;
+                                part.validators *= share;
+                                co.validators -= part.validators;
+                                part.offline_until = part.offline_until.max(e1);
+                                part.source = inc.source;
+                                part.fresh_from = None;
+                                hit += part.validators;
+                                self.leaks.cohorts.push(part);
+                            }
+                        }
+                        // The rest start from a full balance and score 0.
+                        let fresh = if scale > 0.0 {
+                            share
+                                * (self.ledger.active_validators(op) / scale - in_cohorts).max(0.0)
                         } else {
-                            inc.validator_share * self.ledger.active_validators(op)
+                            0.0
                         };
-                        let loss = self.beacon_hit(op, n, lost_gwei, inc.source);
-                        self.losses.inactivity_leak += loss;
+                        if fresh > 0.0 {
+                            let eb = m.operators[op as usize].validator_balance_gwei;
+                            let mut state = ValidatorLeakState::new(eb);
+                            state.epoch = e0;
+                            self.leaks.cohorts.push(Cohort {
+                                op,
+                                validators: fresh,
+                                state,
+                                offline_until: e1,
+                                source: inc.source,
+                                fresh_from: Some(e0),
+                            });
+                            hit += fresh;
+                        }
                         if let Some(tr) = self.trace.as_deref_mut() {
-                            tr.facts.hit_operator(op, n, loss, ejected);
+                            tr.facts.hit_operator(op, hit * scale, 0.0, false);
                         }
                     }
                 });
+            }
+        }
+    }
+
+    /// Books the inactivity-leak losses accrued up to `t_days`: every cohort moved epoch by
+    /// epoch to the epoch in progress; an ejected cohort leaves the active set (and the
+    /// network exit queue is joined with its balance).
+    fn advance_leaks(&mut self, t_days: f64, step: u32) {
+        if self.leaks.cohorts.is_empty() {
+            return;
+        }
+        let m = self.model;
+        let to = epoch_of(t_days.min(m.horizon_days));
+        let churn = m.withdrawals.as_ref().map(|_| 0).unwrap_or_else(|| {
+            lrtsim_scenario::beacon::ChurnRule::default()
+                .exit_churn_gwei_per_epoch(m.beacon.total_gwei)
+        });
+        for c in 0..self.leaks.cohorts.len() {
+            let Cohort {
+                op,
+                validators,
+                source,
+                ..
+            } = self.leaks.cohorts[c];
+            let scale = self.ledger.scale();
+            let n = validators * scale;
+            let red = &mut self.redemption;
+            let free = &mut self.leak_queue_free_epoch;
+            let mut queue = |epoch: u64, gwei: u64| -> u64 {
+                let total = n * gwei as f64;
+                match red.as_mut() {
+                    Some(r) => {
+                        let ahead_days =
+                            r.join_network_queue(epoch as f64 / EPOCHS_PER_DAY, total / GWEI);
+                        (ahead_days * EPOCHS_PER_DAY) as u64
+                    }
+                    None => own_queue_epochs(free, epoch, total, churn),
+                }
+            };
+            let table = m
+                .beacon
+                .leak_path(m.operators[op as usize].validator_balance_gwei);
+            let (lost, ejected) = self.leaks.advance_cohort(c, to, table, &mut queue);
+            if lost > 0 && n > 0.0 {
+                let pre = self.trace.is_some().then(|| self.trace_pre());
+                let loss = self.beacon_hit(op, n, lost, source);
+                self.losses.inactivity_leak += loss;
+                self.absorb_slashing(loss);
+                if let Some(pre) = pre {
+                    self.trace_accrual(step, t_days, c, lost, pre);
+                }
+            }
+            if ejected.is_some() {
+                let active = self.ledger.active_validators(op);
+                if active > 0.0 {
+                    self.ledger.retire_validators(op, (n / active).min(1.0));
+                }
             }
         }
     }
@@ -1226,6 +1448,20 @@ impl<'m> PathKernel<'m> {
             self.slashed_by_source[source as usize] += loss;
             if let Some(ops) = self.slashed_by_operator.as_mut() {
                 ops[self.model.pairs[pair as usize].operator as usize] += loss;
+            }
+        }
+    }
+
+    /// With leaking validators, on the event-driven path: accrues the rewards of steps
+    /// `from..to` one at a time, booking the leak losses accrued by each step's end, and
+    /// writes each step's trace row (when tracing) once it is complete.
+    fn accrue_steps(&mut self, from: u32, to: u32, traced: &mut u32) {
+        for k in from..to {
+            self.accrue(1);
+            self.advance_leaks(f64::from(k + 1) * self.model.step_days, k);
+            if self.trace.is_some() && *traced == k {
+                self.trace_step(k, 0);
+                *traced = k + 1;
             }
         }
     }
@@ -1365,6 +1601,45 @@ impl<'m> PathKernel<'m> {
             exploit_loss_eth: self.stolen_eth + self.dilution_eth,
             reserve_paid_eth: self.reserves.as_ref().map_or(0.0, Reserves::paid_eth),
         }
+    }
+
+    /// Records the leak penalties of cohort `c` just booked up to `t_days` (in step `step`):
+    /// `lost_gwei` per validator.
+    fn trace_accrual(&mut self, step: u32, t_days: f64, c: usize, lost_gwei: u64, pre: TracePre) {
+        let m = self.model;
+        let nav = self.nav();
+        let slashed = self.slashed_eth - pre.slashed_eth;
+        let paid = self.reserves.as_ref().map_or(0.0, Reserves::paid_eth) - pre.reserve_paid_eth;
+        let net_losses = self.net_losses_eth() - pre.net_losses_eth;
+        let co = self.leaks.cohorts[c];
+        let n = co.validators * self.ledger.scale();
+        let Some(tr) = self.trace.as_deref_mut() else {
+            return;
+        };
+        let status = match co.state.exit_epoch {
+            Some(e) => format!("; ejected, exit epoch {e}"),
+            None => String::new(),
+        };
+        tr.push_accrual(TraceEvent {
+            step,
+            day: t_days.min(m.horizon_days),
+            kind: EventKind::LeakAccrual,
+            name: m.sources[co.source as usize].clone(),
+            detail: format!(
+                "{} validators of {} lost {} ETH each to epoch {} (balance {} ETH, score {}{status})",
+                crate::trace::num(n),
+                m.operators[co.op as usize].name,
+                crate::trace::num(lost_gwei as f64 / GWEI),
+                co.state.epoch,
+                crate::trace::num(co.state.balance_gwei as f64 / GWEI),
+                co.state.score
+            ),
+            slashed_eth: slashed,
+            exploit_loss_eth: 0.0,
+            reserve_paid_eth: paid,
+            net_loss_eth: net_losses,
+            nav_per_lrt: nav,
+        });
     }
 
     /// Records event `ev`, just applied (with what the reserves paid for it).
@@ -1524,6 +1799,20 @@ fn event_count<R: Rng + ?Sized>(
         (Some(_), _) => 1,
         (None, Some(events)) => events.sample(rng) as u64,
         (None, None) => 0,
+    }
+}
+
+/// Number of events of a source whose expected count this path is `mean` (an uncertain
+/// rate): one if it is scheduled, else a Poisson draw (none for a mean of 0). A mean beyond
+/// 1e15 — far past what validation lets a source expect, reached with negligible
+/// probability — is drawn at 1e15, within the Poisson sampler's range.
+fn poisson_count<R: Rng + ?Sized>(rng: &mut R, at_days: Option<f64>, mean: f64) -> u64 {
+    match at_days {
+        Some(_) => 1,
+        None if mean > 0.0 => rand_distr::Poisson::new(mean.min(1e15))
+            .expect("positive finite mean")
+            .sample(rng) as u64,
+        None => 0,
     }
 }
 

@@ -53,6 +53,7 @@ pub mod bands;
 pub mod components;
 pub mod importance;
 pub mod kernel;
+mod leaks;
 pub mod ledger;
 pub mod lending;
 pub mod market;

@@ -49,12 +49,15 @@ pub enum EventKind {
     Exploit,
     /// The restitution of part of a theft.
     Restitution,
+    /// Inactivity-leak penalties accrued since the path's clock last moved (a leak's losses
+    /// are booked as they accrue, not at its start).
+    LeakAccrual,
 }
 
 impl EventKind {
     /// The name used in `events.csv`: `shock`, `avs_fault`, `copula_fault`,
     /// `beacon_incident`, `correlation_penalty`, `rush`, `depeg`, `supply_shock`, `exploit`
-    /// or `restitution`.
+    /// `restitution` or `leak_accrual`.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Shock => "shock",
@@ -67,6 +70,7 @@ impl EventKind {
             EventKind::SupplyShock => "supply_shock",
             EventKind::Exploit => "exploit",
             EventKind::Restitution => "restitution",
+            EventKind::LeakAccrual => "leak_accrual",
         }
     }
 }
@@ -387,6 +391,13 @@ impl TraceRecorder {
         self.events.push(record);
         self.events_in_step += 1;
         self.facts.clear();
+    }
+
+    /// Records the inactivity-leak penalties booked since the clock last moved, as an event
+    /// row of kind [`EventKind::LeakAccrual`].
+    pub(crate) fn push_accrual(&mut self, record: TraceEvent) {
+        self.events.push(record);
+        self.events_in_step += 1;
     }
 
     /// Records a step's row; fills in its event count and the ETH slashed in the step.

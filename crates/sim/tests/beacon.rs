@@ -165,8 +165,9 @@ fn beacon_losses_compound_with_avs_slashing() {
     let avs = r.column("avs_slashed_eth").unwrap();
     let physical = 100.0 * (32.0 - eth(LeakPath::new(32 * GWEI_PER_ETH, 2000).balance_after(1575)));
     // With one leak, the pool owned 3200 · 0.25^k after k AVS slashes, and loses
-    // physical · 0.25^k. Paths with two leaks (≈ 5% of leaky paths) or a leak cut short by
-    // the horizon (≈ 2%) lose other amounts.
+    // physical · 0.25^k. Paths with two leaks (≈ 5% of leaky paths), a leak cut short by
+    // the horizon (≈ 2%) or an AVS slash during the leak (which is booked as it accrues:
+    // 1 − e^(−3·7/365) ≈ 5.6%) lose other amounts.
     let (mut leaky, mut compounded) = (0, 0);
     for (l, a) in leak.iter().zip(avs) {
         assert!(a + l <= 3200.0 + 1e-6);
@@ -179,7 +180,7 @@ fn beacon_losses_compound_with_avs_slashing() {
         }
     }
     assert!(
-        leaky > 1000 && compounded as f64 >= 0.88 * leaky as f64,
+        leaky > 1000 && compounded as f64 >= 0.84 * leaky as f64,
         "{compounded} of {leaky}"
     );
     // Several k occur, so the compounding is really exercised.
