@@ -14,13 +14,12 @@
 //! A path draws every uncertain rate once, before its events; given the rates Λ (and the rate
 //! factors S), a source's event count is Poisson(Λ·S·T). See `docs/model.md` §21.
 
-use std::fmt;
-
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Gamma, LogNormal};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserializer;
 use serde::{Deserialize, Serialize};
 
+use crate::severity::number_or_table;
 use crate::spec::Scenario;
 use crate::validate::Num;
 
@@ -81,28 +80,12 @@ pub enum RateDist {
 
 impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Rate;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a number of events per year or a table with `dist` = \"gamma\", \"lognormal\" or \"discrete\"",
-                )
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Rate, E> {
-                Ok(Rate::Fixed(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Rate, E> {
-                Ok(Rate::Fixed(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Rate, E> {
-                Ok(Rate::Fixed(v as f64))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Rate, A::Error> {
-                RateDist::deserialize(de::value::MapAccessDeserializer::new(map)).map(Rate::Dist)
-            }
-        }
-        deserializer.deserialize_any(V)
+        number_or_table(
+            deserializer,
+            "a number of events per year or a table with `dist` = \"gamma\", \"lognormal\" or \"discrete\"",
+            Rate::Fixed,
+            Rate::Dist,
+        )
     }
 }
 

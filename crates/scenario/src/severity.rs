@@ -75,37 +75,61 @@ enum Tagged {
 
 impl<'de> Deserialize<'de> for Severity {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Severity;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a number in [0, 1] or a table with `dist` = \"fixed\", \"uniform\", \"beta\" or \"empirical\"",
-                )
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Severity, E> {
-                Ok(Severity::Fixed { value: v })
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Severity, E> {
-                Ok(Severity::Fixed { value: v as f64 })
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Severity, E> {
-                Ok(Severity::Fixed { value: v as f64 })
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Severity, A::Error> {
-                let t = Tagged::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(match t {
-                    Tagged::Fixed { value } => Severity::Fixed { value },
-                    Tagged::Uniform { min, max } => Severity::Uniform { min, max },
-                    Tagged::Beta { mean, sd } => Severity::Beta { mean, sd },
-                    Tagged::Empirical { values, weights } => {
-                        Severity::Empirical { values, weights }
-                    }
-                })
-            }
-        }
-        deserializer.deserialize_any(V)
+        number_or_table(
+            deserializer,
+            "a number in [0, 1] or a table with `dist` = \"fixed\", \"uniform\", \"beta\" or \"empirical\"",
+            |value| Severity::Fixed { value },
+            |t: Tagged| match t {
+                Tagged::Fixed { value } => Severity::Fixed { value },
+                Tagged::Uniform { min, max } => Severity::Uniform { min, max },
+                Tagged::Beta { mean, sd } => Severity::Beta { mean, sd },
+                Tagged::Empirical { values, weights } => Severity::Empirical { values, weights },
+            },
+        )
     }
+}
+
+/// Deserializes a value written either as a number (`number` makes it) or as a table (read
+/// as `Table`, then `table` makes it): the scenario format's "a number or a distribution".
+/// `expecting` is what the error says was expected.
+pub(crate) fn number_or_table<'de, D, T, Table>(
+    deserializer: D,
+    expecting: &'static str,
+    number: fn(f64) -> T,
+    table: fn(Table) -> T,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    Table: Deserialize<'de>,
+{
+    struct V<T, Table> {
+        expecting: &'static str,
+        number: fn(f64) -> T,
+        table: fn(Table) -> T,
+    }
+    impl<'de, T, Table: Deserialize<'de>> Visitor<'de> for V<T, Table> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+            Ok((self.number)(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+            Ok((self.number)(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+            Ok((self.number)(v as f64))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            Table::deserialize(de::value::MapAccessDeserializer::new(map)).map(self.table)
+        }
+    }
+    deserializer.deserialize_any(V {
+        expecting,
+        number,
+        table,
+    })
 }
 
 impl Severity {
