@@ -13,10 +13,10 @@
 use anyhow::{Result, bail};
 use lrtsim_report::{
     Decomposition, DecompositionContributions, EulerEstimator, MetricAccumulator, MetricStats,
-    TailPath,
+    OwnTail, ReportError, TailPath,
 };
 use lrtsim_scenario::Model;
-use lrtsim_sim::{ComponentReplayer, Layout, PathComponents, RunOutcome};
+use lrtsim_sim::{ComponentReplayer, Layout, OperatorLoss, PathComponents, RunOutcome};
 use rayon::prelude::*;
 
 /// The metrics decomposed.
@@ -26,9 +26,6 @@ pub const NAV_LOSS: &str = "nav_loss";
 
 /// Paths re-simulated per batch (their components are held until the batch is added).
 const BATCH_PATHS: usize = 8192;
-/// Bound on the entries kept for the standalone ES of operators and attribute values, per
-/// tail path (16 bytes each): beyond it, those standalone ES are not computed.
-const OWN_TAIL_ENTRIES_PER_PATH: usize = 8;
 /// Paths one worker re-simulates with one kernel.
 const WORKER_PATHS: usize = 64;
 
@@ -299,6 +296,179 @@ fn nav_plans(model: &Model, layout: &Layout) -> Vec<Plan> {
     out
 }
 
+/// The own tails of the components of `slashed_eth` that are not metrics of the run — each
+/// operator and each value of each operator attribute — kept in the streaming pass from the
+/// ETH slashed per operator of every path ([`lrtsim_sim::ChunkSink::wants_operators`]), for
+/// their standalone ES. Merges are exact and order-independent, and the shards of a run carry
+/// them ([`OwnTails::write_to`]).
+pub struct OwnTails {
+    /// (decomposition, component) of each tail.
+    names: Vec<(String, String)>,
+    /// Per operator, the tails its slashed ETH adds to, ascending.
+    of_operator: Vec<Vec<u32>>,
+    tails: Vec<OwnTail>,
+    /// Per tail, its value on the path being added (0 between paths), and the tails touched.
+    scratch: Vec<f64>,
+    touched: Vec<u32>,
+}
+
+impl OwnTails {
+    /// The (decomposition, component, operators) of the tails `model` has, in report order.
+    fn plan(model: &Model) -> Vec<(String, String, Vec<usize>)> {
+        let mut out = Vec::new();
+        for p in slashed_plans(model, &Layout::new(model)) {
+            let name = &p.decomposition.name;
+            if name != "operator" && !name.starts_with("attribute.") {
+                continue;
+            }
+            for (c, t) in p.decomposition.components.iter().zip(&p.terms) {
+                if let Term::Operators(ops) = t {
+                    out.push((name.clone(), c.clone(), ops.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// How many tails `model` has (operators and attribute values).
+    pub fn count(model: &Model) -> usize {
+        Self::plan(model).len()
+    }
+
+    /// Empty tails for `model`, each of capacity `capacity`
+    /// ([`lrtsim_report::own_tail_capacity`]), weighted or not.
+    pub fn new(model: &Model, capacity: usize, weighted: bool) -> Self {
+        let plan = Self::plan(model);
+        let mut of_operator = vec![Vec::new(); model.operators.len()];
+        for (k, (_, _, ops)) in plan.iter().enumerate() {
+            for &o in ops {
+                of_operator[o].push(k as u32);
+            }
+        }
+        OwnTails {
+            names: plan
+                .iter()
+                .map(|(d, c, _)| (d.clone(), c.clone()))
+                .collect(),
+            of_operator,
+            tails: (0..plan.len())
+                .map(|_| OwnTail::new(capacity, weighted))
+                .collect(),
+            scratch: vec![0.0; plan.len()],
+            touched: Vec::new(),
+        }
+    }
+
+    /// Adds a chunk's ETH slashed per operator (by path, then operator, ascending), with the
+    /// weights of the chunk's paths (from `first_path` on) when weighted. Each tail's value on
+    /// a path is the sum of its operators' in operator order, the bits of the re-simulated
+    /// components' [`Term::Operators`].
+    pub fn add_chunk(&mut self, losses: &[OperatorLoss], first_path: u64, weights: Option<&[f64]>) {
+        let mut at = 0;
+        while at < losses.len() {
+            let path = losses[at].path;
+            while at < losses.len() && losses[at].path == path {
+                let l = losses[at];
+                for &k in &self.of_operator[l.operator as usize] {
+                    let v = &mut self.scratch[k as usize];
+                    if *v == 0.0 {
+                        self.touched.push(k);
+                    }
+                    *v += l.eth;
+                }
+                at += 1;
+            }
+            let w = weights.map_or(1.0, |w| w[(path - first_path) as usize]);
+            for &k in &self.touched {
+                let v = std::mem::take(&mut self.scratch[k as usize]);
+                self.tails[k as usize].offer(path, v, w);
+            }
+            self.touched.clear();
+        }
+    }
+
+    /// The capacity of each tail (None without tails).
+    pub fn capacity(&self) -> Option<usize> {
+        self.tails.first().map(OwnTail::capacity)
+    }
+
+    /// Adds `other`'s paths (tails of the same model and capacity).
+    pub fn merge(&mut self, other: &OwnTails) {
+        for (a, b) in self.tails.iter_mut().zip(&other.tails) {
+            a.merge(b);
+        }
+    }
+
+    /// Every tail's standalone ES over `paths` paths at each of `levels` (in parallel on the
+    /// current rayon pool).
+    pub fn standalone(&self, paths: u64, levels: &[f64]) -> OwnEs<'_> {
+        OwnEs {
+            names: &self.names,
+            levels: levels.to_vec(),
+            es: self
+                .tails
+                .par_iter()
+                .map(|t| t.es_levels(paths, levels))
+                .collect(),
+        }
+    }
+
+    /// Writes every tail, in order ([`OwnTail::write_to`]).
+    pub fn write_to(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        for t in &self.tails {
+            t.write_to(out)?;
+        }
+        Ok(())
+    }
+
+    /// Reads what [`OwnTails::write_to`] wrote for `model`, checking each tail's capacity and
+    /// weighting against `capacity` and `weighted`.
+    pub fn read_from(
+        model: &Model,
+        capacity: usize,
+        weighted: bool,
+        r: &mut impl std::io::Read,
+    ) -> Result<Self, ReportError> {
+        let mut own = OwnTails::new(model, capacity, weighted);
+        for t in own.tails.iter_mut() {
+            let read = OwnTail::read_from(r)?;
+            if read.capacity() != capacity || read.is_weighted() != weighted {
+                return Err(ReportError::Corrupt {
+                    what: format!(
+                        "OwnTail: capacity {} (weighted {}), the run's is {capacity} (weighted {weighted})",
+                        read.capacity(),
+                        read.is_weighted()
+                    ),
+                });
+            }
+            *t = read;
+        }
+        Ok(own)
+    }
+}
+
+/// The standalone ES of [`OwnTails`] at some levels.
+pub struct OwnEs<'a> {
+    names: &'a [(String, String)],
+    levels: Vec<f64>,
+    /// Per tail, per level.
+    es: Vec<Vec<Option<f64>>>,
+}
+
+impl OwnEs<'_> {
+    /// The standalone ES at level `alpha` of component `component` of decomposition
+    /// `decomposition`; None if it has no tail, the level was not computed, or the tail lacks
+    /// it.
+    pub fn get(&self, decomposition: &str, component: &str, alpha: f64) -> Option<f64> {
+        let k = self
+            .names
+            .iter()
+            .position(|(d, c)| d == decomposition && c == component)?;
+        let l = self.levels.iter().position(|&a| a == alpha)?;
+        self.es[k][l]
+    }
+}
+
 /// How one metric is decomposed.
 struct MetricPlan {
     metric: &'static str,
@@ -365,28 +535,19 @@ struct Job<'a> {
     /// Tail entries already added.
     done: usize,
     all_stats: &'a [MetricStats],
-    /// The lowest loss of the paths re-simulated, and whether they are every path at or above
-    /// it.
-    floor: f64,
-    complete: bool,
-    /// Per component (flat over the decompositions), for those of a non-negative metric that
-    /// are not metrics of the run (operators, attribute values): (value, weight) of every
-    /// re-simulated path where it is positive and at least `floor` — its own upper tail, for
-    /// its standalone ES ([`lrtsim_report::tail_es`]).
-    own_tails: Vec<Option<Vec<(f64, f64)>>>,
-    /// Entries in `own_tails`.
-    own_entries: usize,
 }
 
 /// The risk contributions of every decomposed metric at every exact level of its statistics
 /// (in `all_stats`), from its accumulator (`accumulator(name)`); standalone ES from
-/// `all_stats`. The tail paths of all metrics are re-simulated together, each once, in
+/// `all_stats`, and for operators and attribute values from their own tails (`own`, when the
+/// run kept them). The tail paths of all metrics are re-simulated together, each once, in
 /// batches of ascending path id. Runs on the current rayon pool.
 pub fn contributions<G>(
     model: &Model,
     outcome: &RunOutcome,
     accumulator: impl Fn(&str) -> Option<G>,
     all_stats: &[MetricStats],
+    own: Option<&OwnTails>,
 ) -> Result<Vec<DecompositionContributions>>
 where
     G: std::ops::Deref<Target = MetricAccumulator>,
@@ -414,24 +575,20 @@ where
             est.ties_incomplete_at(tail.last().map_or(floor, |t| t.value));
         }
         tail.sort_unstable_by_key(|t| t.path);
-        let own_tails = mp
-            .plans
-            .iter()
-            .flat_map(|p| &p.standalone)
-            .map(|name| (mp.non_negative && name.is_none()).then(Vec::new))
-            .collect();
         jobs.push(Job {
             mp,
             est,
             tail,
             done: 0,
             all_stats,
-            floor,
-            complete,
-            own_tails,
-            own_entries: 0,
         });
     }
+    // The standalone ES of operators and attribute values, at the levels of `slashed_eth`.
+    let own_es = own.and_then(|o| {
+        let m = all_stats.iter().find(|m| m.name == SLASHED)?;
+        let levels: Vec<f64> = m.levels.iter().map(|l| l.level).collect();
+        Some(o.standalone(model.paths, &levels))
+    });
     // Every path some metric needs the components of, once, ascending.
     let mut paths: Vec<u64> = jobs
         .iter()
@@ -500,20 +657,6 @@ where
                     Ok(i) if j.est.needs_components(t.value) => {
                         let x = runs[i][k].as_ref().expect("computed for this job");
                         j.est.add(t.value, t.weight, Some(x));
-                        for (own, &v) in j.own_tails.iter_mut().zip(x) {
-                            if let Some(own) = own
-                                && v > 0.0
-                                && v >= j.floor
-                            {
-                                own.push((v, t.weight));
-                                j.own_entries += 1;
-                            }
-                        }
-                        // Beyond the bound, none is computed (the memory stays a few times
-                        // the tail list's).
-                        if j.own_entries > OWN_TAIL_ENTRIES_PER_PATH * j.tail.len() + 1024 {
-                            j.own_tails.iter_mut().for_each(|o| *o = None);
-                        }
                     }
                     _ => j.est.add(t.value, t.weight, None),
                 }
@@ -527,34 +670,22 @@ where
         for t in &j.tail[j.done..] {
             j.est.add(t.value, t.weight, None);
         }
-        let n = j.est.paths();
-        let starts: Vec<usize> =
-            j.mp.plans
-                .iter()
-                .scan(0, |at, p| {
-                    let start = *at;
-                    *at += p.terms.len();
-                    Some(start)
-                })
-                .collect();
-        let standalone =
-            |d: usize, i: usize, level: f64| match j.mp.plans[d].standalone[i].as_deref() {
-                // A metric of the run: its own ES, when exact.
-                Some(name) => {
-                    let m = j.all_stats.iter().find(|m| m.name == name)?;
-                    m.level(level).filter(|l| l.exact).map(|l| l.es)
-                }
-                // Else from its upper tail among the re-simulated paths (every path with a loss
-                // at least the floor), when its own VaR lies there. Which levels get one thus
-                // depends on the lowest exact level (on the tail memory); the values do not.
-                None => {
-                    let own = j.own_tails[starts[d] + i].as_ref()?;
-                    if !j.complete {
-                        return None;
-                    }
-                    lrtsim_report::tail_es(&mut own.clone(), n, level, j.floor)
-                }
-            };
+        let plans = &j.mp.plans;
+        let standalone = |d: usize, i: usize, level: f64| match plans[d].standalone[i].as_deref() {
+            // A metric of the run: its own ES, when exact.
+            Some(name) => {
+                let m = j.all_stats.iter().find(|m| m.name == name)?;
+                m.level(level).filter(|l| l.exact).map(|l| l.es)
+            }
+            // An operator or attribute value of `slashed_eth`: from its own tail, when the
+            // run kept it and it holds that level's tail.
+            None if j.mp.metric == SLASHED => own_es.as_ref()?.get(
+                &plans[d].decomposition.name,
+                &plans[d].decomposition.components[i],
+                level,
+            ),
+            None => None,
+        };
         out.extend(j.est.finish(standalone));
     }
     // As for every number of the report (run.rs): never a null in summary.json.
@@ -772,6 +903,99 @@ cap_eth = 15
                 .position(|(n, _)| n == name)
                 .expect("a term of the scenario");
             assert!(moved[k], "{}: {name} never moves", model.name);
+        }
+    }
+
+    /// A sink that keeps only the own tails.
+    struct OwnSink(std::sync::Mutex<OwnTails>);
+
+    impl lrtsim_sim::ChunkSink for OwnSink {
+        fn accept(&self, chunk: &lrtsim_sim::ChunkOutput<'_>) {
+            let losses = chunk.operators.expect("asked for");
+            self.0
+                .lock()
+                .unwrap()
+                .add_chunk(losses, chunk.paths.start, chunk.weights);
+        }
+
+        fn wants_operators(&self) -> bool {
+            true
+        }
+    }
+
+    /// The standalone ES of every operator and attribute value from its own tail, kept in the
+    /// streaming pass (several threads, chunks in any order), equals — bit for bit — the ES
+    /// of its values on every path, re-simulated one by one; with and without importance
+    /// sampling, and with a capacity that keeps only the levels' tails.
+    #[test]
+    fn own_tails_give_the_es_of_every_path() {
+        let levels = lrtsim_report::DEFAULT_LEVELS;
+        for (file, paths, tilted) in [
+            ("scenarios/baseline.toml", 6000, false),
+            ("scenarios/rare-tail.toml", 4000, true),
+        ] {
+            let model = load(file, paths);
+            assert_eq!(model.importance.is_some(), tilted, "{file}");
+            let layout = Layout::new(&model);
+            let weighted = model.importance.is_some();
+            let need = lrtsim_report::own_tail_capacity(paths, &levels, 1, weighted, 0);
+            assert_eq!(need, 1);
+            // Every path, and about the levels' tails alone.
+            // (Importance sampling puts several times more paths in the tails.)
+            let small = paths as usize / if weighted { 2 } else { 8 };
+            for capacity in [paths as usize, small] {
+                let sink = OwnSink(std::sync::Mutex::new(OwnTails::new(
+                    &model, capacity, weighted,
+                )));
+                let options = lrtsim_sim::RunOptions {
+                    threads: 3,
+                    chunks: None,
+                };
+                let outcome = lrtsim_sim::run_with(&model, &options, &sink, &|_| {}).unwrap();
+                let own = sink.0.into_inner().unwrap();
+                let es = own.standalone(paths, &levels);
+                let mut replayer = ComponentReplayer::new(&model, outcome.tilt.as_ref());
+                let plans: Vec<Plan> = slashed_plans(&model, &layout)
+                    .into_iter()
+                    .filter(|p| {
+                        p.decomposition.name == "operator"
+                            || p.decomposition.name.starts_with("attribute.")
+                    })
+                    .collect();
+                let width: usize = plans.iter().map(|p| p.terms.len()).sum();
+                let mut values = vec![Vec::new(); width];
+                for path in 0..paths {
+                    let c = replayer.run(path).unwrap();
+                    let terms = plans.iter().flat_map(|p| &p.terms);
+                    for (v, t) in values.iter_mut().zip(terms) {
+                        v.push((t.eval(&model, PathView::of(&c)), c.weight));
+                    }
+                }
+                let names = plans.iter().flat_map(|p| {
+                    p.decomposition
+                        .components
+                        .iter()
+                        .map(|c| (p.decomposition.name.clone(), c.clone()))
+                });
+                let mut compared = 0;
+                for ((d, c), v) in names.zip(values.iter_mut()) {
+                    for &a in &levels {
+                        let want = lrtsim_report::tail_es(v, paths, a, f64::NEG_INFINITY);
+                        match es.get(&d, &c, a) {
+                            Some(got) => {
+                                assert_eq!(got.to_bits(), want.unwrap().to_bits(), "{d} {c} {a}");
+                                compared += 1;
+                            }
+                            // Only with a capacity below the level's tail.
+                            None => assert!(capacity < paths as usize, "{d} {c} {a}"),
+                        }
+                    }
+                }
+                assert!(
+                    compared >= width * (levels.len() - 1),
+                    "{file} {capacity} {compared}"
+                );
+            }
         }
     }
 

@@ -300,6 +300,9 @@ pub struct ReportSink {
     pub waits: Vec<(&'static str, usize, usize, Mutex<WaitAccumulator>)>,
     /// Every path's columns and weight, by path index (`--paths-csv`).
     pub paths: Option<Collector>,
+    /// The own tails of operators and attribute values, for their standalone ES in the risk
+    /// contributions (None without contributions or operators).
+    pub own_tails: Option<Mutex<crate::contrib::OwnTails>>,
 }
 
 impl ChunkSink for ReportSink {
@@ -335,6 +338,13 @@ impl ChunkSink for ReportSink {
         if let Some(paths) = &self.paths {
             paths.accept(chunk);
         }
+        if let (Some(own), Some(losses)) = (&self.own_tails, chunk.operators) {
+            lock(own).add_chunk(losses, chunk.paths.start, chunk.weights);
+        }
+    }
+
+    fn wants_operators(&self) -> bool {
+        self.own_tails.is_some()
     }
 }
 
@@ -412,15 +422,43 @@ impl Settings {
     }
 }
 
-/// The exact-tail capacity per metric of a run of `model` (the whole run's, also for a shard).
-pub fn capacity(model: &Model, metrics: usize, tail_memory_mb: u32) -> usize {
-    lrtsim_report::tail_capacity(
+/// Share of `--tail-memory-mb` that goes to the own tails of operators and attribute values
+/// (when the run keeps them): one eighth.
+const OWN_TAILS_BUDGET_SHARE: u64 = 8;
+
+/// The exact-tail capacities of a run of `model` with `metrics` metrics (the whole run's,
+/// also for a shard): per metric, and per own tail of an operator or attribute value when the
+/// run keeps them (risk contributions on, and operators). The own tails take one eighth of
+/// the memory, the metrics the rest.
+pub fn capacities(
+    model: &Model,
+    metrics: usize,
+    tail_memory_mb: u32,
+    contributions: bool,
+) -> (usize, Option<usize>) {
+    let budget = u64::from(tail_memory_mb) << 20;
+    let weighted = model.importance.is_some();
+    let own = if contributions {
+        crate::contrib::OwnTails::count(model)
+    } else {
+        0
+    };
+    if own == 0 {
+        let m =
+            lrtsim_report::tail_capacity(model.paths, &DEFAULT_LEVELS, metrics, weighted, budget);
+        return (m, None);
+    }
+    let own_budget = budget / OWN_TAILS_BUDGET_SHARE;
+    let m = lrtsim_report::tail_capacity(
         model.paths,
         &DEFAULT_LEVELS,
         metrics,
-        model.importance.is_some(),
-        u64::from(tail_memory_mb) << 20,
-    )
+        weighted,
+        budget - own_budget,
+    );
+    let own_m =
+        lrtsim_report::own_tail_capacity(model.paths, &DEFAULT_LEVELS, own, weighted, own_budget);
+    (m, Some(own_m))
 }
 
 /// The tagged holders whose time to redeem is reported (with `[withdrawals]`): (holder, wait
@@ -525,7 +563,12 @@ pub fn simulate(
     let layout = Layout::new(model);
     let plan = metric_plan(&layout);
     let weighted = model.importance.is_some();
-    let capacity = capacity(model, plan.len(), settings.tail_memory_mb);
+    let (capacity, own_capacity) = capacities(
+        model,
+        plan.len(),
+        settings.tail_memory_mb,
+        settings.contributions,
+    );
     let paths = match &chunks {
         None => 0..model.paths,
         Some(c) => {
@@ -566,6 +609,8 @@ pub fn simulate(
                 weighted,
             )
         }),
+        own_tails: own_capacity
+            .map(|m| Mutex::new(crate::contrib::OwnTails::new(model, m, weighted))),
     };
     let options = RunOptions {
         threads: settings.threads as usize,
@@ -851,6 +896,7 @@ pub fn report(
                         .map(|(_, _, acc)| lock(acc))
                 },
                 &stats,
+                sink.own_tails.as_ref().map(|o| lock(o)).as_deref(),
             )
         })?
     } else {

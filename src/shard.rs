@@ -26,6 +26,7 @@ use lrtsim_sim::{Layout, RunOutcome};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Format, MergeArgs};
+use crate::contrib::OwnTails;
 use crate::run::{InputError, ReportSink, Settings, lock, metric_plan, print_stdout};
 
 /// First line of a partial-result file.
@@ -143,6 +144,10 @@ struct Manifest {
     metrics: Vec<String>,
     waits: Vec<String>,
     price_bands: bool,
+    /// The capacity of the own tails of operators and attribute values, when the shard kept
+    /// them (risk contributions on); they follow the price bands in the payload.
+    #[serde(default)]
+    own_tail_capacity: Option<u64>,
     importance: Option<TiltManifest>,
     payload_bytes: u64,
     payload_fnv1a64: String,
@@ -216,6 +221,15 @@ fn write_partial(
     if let Some(bands) = &outcome.price_bands {
         write_bands(&mut payload, bands);
     }
+    let own_tail_capacity = match &sink.own_tails {
+        Some(own) => {
+            let own = lock(own);
+            own.write_to(&mut payload)
+                .context("encoding a partial result")?;
+            own.capacity().map(|c| c as u64)
+        }
+        None => None,
+    };
     let tail_capacity = sink
         .metrics
         .first()
@@ -238,6 +252,7 @@ fn write_partial(
         metrics: sink.metrics.iter().map(|(n, ..)| n.clone()).collect(),
         waits: sink.waits.iter().map(|(h, ..)| h.to_string()).collect(),
         price_bands: outcome.price_bands.is_some(),
+        own_tail_capacity,
         importance: outcome.tilt.as_ref().map(|t| {
             let (rates, copulas) = t.tilt.flat();
             TiltManifest {
@@ -425,6 +440,11 @@ fn check_parts(parts: &mut [Part]) -> Result<()> {
             m.tail_capacity.to_string(),
         );
         field("--bins", f.bins.to_string(), m.bins.to_string());
+        field(
+            "own tails of operators (--no-contributions?)",
+            format!("{:?}", f.own_tail_capacity),
+            format!("{:?}", m.own_tail_capacity),
+        );
         field("metrics", f.metrics.join(","), m.metrics.join(","));
         field(
             "importance tilt",
@@ -628,6 +648,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         Vec<MetricAccumulator>,
         Vec<WaitAccumulator>,
         Option<PriceBands>,
+        Option<OwnTails>,
     )> = None;
     for part in &parts {
         let (m, r) = (&part.manifest, &part.path);
@@ -665,6 +686,19 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         } else {
             None
         };
+        let own = match m.own_tail_capacity {
+            Some(c) => {
+                let c = usize::try_from(c)
+                    .ok()
+                    .filter(|c| (1..=usize::MAX / 4).contains(c))
+                    .ok_or_else(|| bad_part(r, "its own-tail capacity is corrupt"))?;
+                Some(
+                    OwnTails::read_from(&model, c, model.importance.is_some(), &mut cur)
+                        .map_err(corrupt)?,
+                )
+            }
+            None => None,
+        };
         if cur.position() != payload.len() as u64 {
             return Err(bad_part(r, "the data has trailing bytes"));
         }
@@ -679,8 +713,8 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             ));
         }
         merged = Some(match merged.take() {
-            None => (metrics, waits, bands),
-            Some((mut ms, mut ws, mut bs)) => {
+            None => (metrics, waits, bands, own),
+            Some((mut ms, mut ws, mut bs, mut os)) => {
                 for (a, b) in ms.iter_mut().zip(&metrics) {
                     a.merge(b);
                 }
@@ -690,11 +724,14 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
                 if let (Some(a), Some(b)) = (bs.as_mut(), bands.as_ref()) {
                     a.merge(b);
                 }
-                (ms, ws, bs)
+                if let (Some(a), Some(b)) = (os.as_mut(), own.as_ref()) {
+                    a.merge(b);
+                }
+                (ms, ws, bs, os)
             }
         });
     }
-    let (metrics, waits, bands) = merged.expect("at least one part");
+    let (metrics, waits, bands, own) = merged.expect("at least one part");
     let wait_plan = crate::run::wait_plan(&layout);
     let sink = ReportSink {
         metrics: plan
@@ -708,6 +745,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             .map(|((holder, wait, unredeemed), acc)| (holder, wait, unredeemed, Mutex::new(acc)))
             .collect(),
         paths: None,
+        own_tails: own.filter(|_| settings.contributions).map(Mutex::new),
     };
     let outcome = RunOutcome {
         layout,

@@ -87,6 +87,14 @@ pub fn tail_capacity(
     if paths.saturating_mul(entry) <= per_metric {
         return usize::try_from(paths).unwrap_or(usize::MAX).max(1);
     }
+    let need = levels_need(paths, levels, weighted);
+    let cap = (per_metric / (2 * entry)) as f64;
+    (need.min(cap) as usize).max(1)
+}
+
+/// The tail entries the `levels` need in a run of `paths` paths (see [`tail_capacity`]), at
+/// most `paths`.
+fn levels_need(paths: u64, levels: &[f64], weighted: bool) -> f64 {
     let n = paths as f64;
     let need = levels
         .iter()
@@ -100,10 +108,12 @@ pub fn tail_capacity(
     } else {
         need
     };
-    let need = need.ceil().min(n);
-    let cap = (per_metric / (2 * entry)) as f64;
-    (need.min(cap) as usize).max(1)
+    need.ceil().min(n)
 }
+
+#[path = "own_tail.rs"]
+mod own_tail;
+pub use own_tail::{OwnTail, own_tail_capacity};
 
 /// A kept tail entry as [`MetricAccumulator::tail_at_least`] returns it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -365,6 +375,9 @@ struct TopM<E> {
     buf: Vec<E>,
     /// Entries at or below it are not among the m largest.
     thr: E,
+    /// Grow by doubling up to m too (for values that few paths have, see [`OwnTail`]),
+    /// instead of taking m at once.
+    sparse: bool,
 }
 
 impl<E> fmt::Debug for TopM<E> {
@@ -392,6 +405,7 @@ impl<E: Entry> TopM<E> {
             dense: Some(Dense::default()),
             buf: Vec::new(),
             thr: E::FLOOR,
+            sparse: false,
         }
     }
 
@@ -402,6 +416,7 @@ impl<E: Entry> TopM<E> {
             dense: None,
             buf: Vec::new(),
             thr: E::FLOOR,
+            sparse: false,
         }
     }
 
@@ -501,7 +516,11 @@ impl<E: Entry> TopM<E> {
             doubled
         } else if len < self.m {
             // m at once: the memory budget counts it anyway.
-            self.m
+            if self.sparse {
+                doubled.min(self.m)
+            } else {
+                self.m
+            }
         } else {
             2 * self.m
         };

@@ -123,8 +123,8 @@ mod wait;
 mod write;
 
 pub use accumulator::{
-    DEFAULT_MEMORY_BUDGET_BYTES, MetricAccumulator, PER_METRIC_OVERHEAD_BYTES, TailPath,
-    WeightSummary, tail_capacity,
+    DEFAULT_MEMORY_BUDGET_BYTES, MetricAccumulator, OwnTail, PER_METRIC_OVERHEAD_BYTES, TailPath,
+    WeightSummary, own_tail_capacity, tail_capacity,
 };
 pub use contributions::{
     ComponentContribution, Decomposition, DecompositionContributions, EulerEstimator, tail_es,

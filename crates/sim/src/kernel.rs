@@ -241,6 +241,9 @@ pub struct PathKernel<'m> {
     /// ETH slashed per operator on the current path, when recorded (see
     /// [`PathKernel::record_operators`]); None on the hot path.
     slashed_by_operator: Option<Vec<f64>>,
+    /// The operators with ETH slashed on the current path, in the order of their first loss
+    /// (when recording).
+    touched_operators: Vec<u32>,
     /// With uncertain rates: the path's rate factors, its expected events per rate slot
     /// ([`lrtsim_scenario::rate::RateDraws`]) and the cumulative shares of its AVS fault
     /// entries. Empty otherwise.
@@ -435,6 +438,7 @@ impl<'m> PathKernel<'m> {
             }),
             trace: None,
             slashed_by_operator: None,
+            touched_operators: Vec::new(),
             path_factors: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.factors.len())],
             path_means: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.slots.len())],
             avs_cumulative: Vec::with_capacity(
@@ -503,6 +507,20 @@ impl<'m> PathKernel<'m> {
         self.slashed_by_operator.as_deref()
     }
 
+    /// Calls `f(operator, eth)` for every operator with ETH slashed on the last path (when
+    /// recording, see [`PathKernel::record_operators`]), by operator index ascending: every
+    /// other operator's entry of [`PathKernel::slashed_by_operator`] is 0.
+    pub fn for_each_slashed_operator(&mut self, mut f: impl FnMut(u32, f64)) {
+        let Some(ops) = self.slashed_by_operator.as_deref() else {
+            return;
+        };
+        self.touched_operators.sort_unstable();
+        self.touched_operators.dedup();
+        for &o in &self.touched_operators {
+            f(o, ops[o as usize]);
+        }
+    }
+
     /// The output layout (column names) of [`PathKernel::run_path`].
     pub fn layout(&self) -> &Layout {
         &self.layout
@@ -552,7 +570,10 @@ impl<'m> PathKernel<'m> {
             tr.clear();
         }
         if let Some(ops) = self.slashed_by_operator.as_mut() {
-            ops.fill(0.0);
+            for &o in &self.touched_operators {
+                ops[o as usize] = 0.0;
+            }
+            self.touched_operators.clear();
         }
     }
 
@@ -1431,7 +1452,7 @@ impl<'m> PathKernel<'m> {
         self.slashed_eth += loss;
         self.slashed_by_source[source as usize] += loss;
         if let Some(ops) = self.slashed_by_operator.as_mut() {
-            ops[op as usize] += loss;
+            add_operator_loss(ops, &mut self.touched_operators, op, loss);
         }
         loss
     }
@@ -1447,7 +1468,8 @@ impl<'m> PathKernel<'m> {
             self.slashed_by_avs[self.model.pairs[pair as usize].avs as usize] += loss;
             self.slashed_by_source[source as usize] += loss;
             if let Some(ops) = self.slashed_by_operator.as_mut() {
-                ops[self.model.pairs[pair as usize].operator as usize] += loss;
+                let op = self.model.pairs[pair as usize].operator;
+                add_operator_loss(ops, &mut self.touched_operators, op, loss);
             }
         }
     }
@@ -1881,6 +1903,17 @@ pub struct Book {
     pub reserve_eth: f64,
     /// See `reserve_eth`.
     pub reserve_initial_eth: f64,
+}
+
+/// Adds `loss` (≥ 0) to operator `op`'s slashed ETH, noting the operator in `touched` when
+/// its entry first becomes positive.
+#[inline]
+fn add_operator_loss(ops: &mut [f64], touched: &mut Vec<u32>, op: u32, loss: f64) {
+    let at = &mut ops[op as usize];
+    if *at == 0.0 && loss != 0.0 {
+        touched.push(op);
+    }
+    *at += loss;
 }
 
 #[cfg(test)]

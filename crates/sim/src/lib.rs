@@ -74,8 +74,8 @@ pub use outputs::{Layout, SimResults};
 pub use redemption::{Redemption, RedemptionOutcome};
 pub use replayer::{Replay, ReplayError, Replayer, replay};
 pub use runner::{
-    ChunkOutput, ChunkSink, Collector, RunOptions, RunOutcome, SimError, chunk_count, chunk_paths,
-    run, run_with,
+    ChunkOutput, ChunkSink, Collector, OperatorLoss, RunOptions, RunOutcome, SimError, chunk_count,
+    chunk_paths, run, run_with,
 };
 pub use stream::{CHUNK_PATHS, chunk_rng, path_rng};
 pub use trace::{

@@ -80,6 +80,21 @@ pub struct ChunkOutput<'a> {
     /// Likelihood-ratio weight of every path under importance sampling (None: plain Monte
     /// Carlo).
     pub weights: Option<&'a [f64]>,
+    /// ETH slashed per operator, for the sinks that ask ([`ChunkSink::wants_operators`]): the
+    /// positive entries only, by path then operator, ascending. None otherwise.
+    pub operators: Option<&'a [OperatorLoss]>,
+}
+
+/// One operator's ETH slashed on one path (AVS slashing of its allocations and beacon-chain
+/// losses of its validators; see [`crate::PathComponents::slashed_by_operator`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OperatorLoss {
+    /// The path.
+    pub path: u64,
+    /// The operator, by its index in the model.
+    pub operator: u32,
+    /// ETH slashed, > 0.
+    pub eth: f64,
 }
 
 /// Receives every chunk of a run, from worker threads, in no particular order. A sink whose
@@ -88,6 +103,13 @@ pub struct ChunkOutput<'a> {
 pub trait ChunkSink: Sync {
     /// Takes one finished chunk.
     fn accept(&self, chunk: &ChunkOutput<'_>);
+
+    /// Whether the chunks should carry the ETH slashed per operator
+    /// ([`ChunkOutput::operators`]); recording it costs a little on every slashing event and
+    /// path. No by default.
+    fn wants_operators(&self) -> bool {
+        false
+    }
 }
 
 /// What a run produced besides the chunks given to the sink.
@@ -141,7 +163,7 @@ pub fn run_with(
         (chunks.start..chunks.end)
             .into_par_iter()
             .fold(
-                || Worker::new(model, tilt.as_ref()),
+                || Worker::new(model, tilt.as_ref(), sink.wants_operators()),
                 |mut worker, chunk| {
                     let paths = worker.run_chunk(model, chunk);
                     if let Some(bad) = worker.bad_weight {
@@ -156,6 +178,7 @@ pub fn run_with(
                         paths: paths.clone(),
                         columns: &worker.columns,
                         weights: tilt.as_ref().map(|_| worker.weights.as_slice()),
+                        operators: worker.operators.as_deref(),
                     });
                     progress(paths.end - paths.start);
                     worker
@@ -197,14 +220,19 @@ struct Worker<'m> {
     row: Vec<f64>,
     columns: Vec<Vec<f64>>,
     weights: Vec<f64>,
+    /// ETH slashed per operator, when recorded.
+    operators: Option<Vec<OperatorLoss>>,
     /// The first path of the last chunk whose weight is not a positive finite float, with its
     /// log weight.
     bad_weight: Option<(u64, f64)>,
 }
 
 impl<'m> Worker<'m> {
-    fn new(model: &'m Model, tilt: Option<&ResolvedTilt>) -> Self {
-        let kernel = crate::importance::run_kernel(model, tilt);
+    fn new(model: &'m Model, tilt: Option<&ResolvedTilt>, operators: bool) -> Self {
+        let mut kernel = crate::importance::run_kernel(model, tilt);
+        if operators {
+            kernel.record_operators();
+        }
         let width = kernel.layout().len();
         Worker {
             kernel,
@@ -212,6 +240,7 @@ impl<'m> Worker<'m> {
             row: vec![0.0; width],
             columns: vec![Vec::with_capacity(CHUNK_PATHS as usize); width],
             weights: Vec::with_capacity(CHUNK_PATHS as usize),
+            operators: operators.then(Vec::new),
             bad_weight: None,
         }
     }
@@ -223,12 +252,26 @@ impl<'m> Worker<'m> {
             c.clear();
         }
         self.weights.clear();
+        if let Some(o) = self.operators.as_mut() {
+            o.clear();
+        }
         self.bad_weight = None;
         for path in paths.clone() {
             let mut rng = path_rng(model.seed, path);
             self.kernel.run_path(&mut rng, &mut self.row);
             for (column, v) in self.columns.iter_mut().zip(&self.row) {
                 column.push(*v);
+            }
+            if let Some(out) = self.operators.as_mut() {
+                self.kernel.for_each_slashed_operator(|operator, eth| {
+                    if eth > 0.0 {
+                        out.push(OperatorLoss {
+                            path,
+                            operator,
+                            eth,
+                        });
+                    }
+                });
             }
             if self.tilted {
                 let w = self.kernel.weight();
