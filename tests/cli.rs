@@ -2325,7 +2325,7 @@ fn a_small_tail_memory_reads_low_levels_from_the_histogram_and_keeps_high_ones_e
     let fx = Fixture::new();
     let paths = ["--set", "simulation.paths=60000"];
     run_into(&fx, "bench-slashing.toml", &paths, "2", "all");
-    let small = [paths[0], paths[1], "--tail-memory-mb", "27"];
+    let small = [paths[0], paths[1], "--tail-memory-mb", "31"];
     run_into(&fx, "bench-slashing.toml", &small, "1", "small1");
     run_into(&fx, "bench-slashing.toml", &small, "2", "small2");
     for file in DATA_FILES {
