@@ -911,19 +911,25 @@ fn avs_faults_agree_in_distribution() {
 }
 
 #[test]
-fn copula_and_shock_agree_in_distribution_with_both_samplers() {
+fn copula_and_shock_agree_in_distribution_with_every_sampler() {
     let spec = copula_and_shock();
     let model = same_book_model(&spec);
-    // n·p = 5 × 0.002 ≤ 0.5: the engine picks the union (Karp–Luby) sampler.
-    assert_eq!(model.copulas[0].method(), Method::Union);
+    // Five exchangeable pairs: the engine tabulates their fault count (the table sampler);
+    // the union (Karp–Luby, n·p = 5 × 0.002 ≤ 0.5) and direct samplers are forced.
+    assert_eq!(model.copulas[0].method(), Method::Table);
     let engine = engine_run(&model);
-    check_agreement("(c) copula + shock, union sampler", &spec, &engine);
-
-    let mut direct = model.clone();
-    let c = direct.copulas.remove(0);
-    direct.copulas.insert(0, c.with_method(Method::Direct));
-    let engine = engine_run(&direct);
-    check_agreement("(c) copula + shock, direct sampler", &spec, &engine);
+    check_agreement("(c) copula + shock, table sampler", &spec, &engine);
+    for method in [Method::Union, Method::Direct] {
+        let mut forced = model.clone();
+        let c = forced.copulas.remove(0);
+        forced.copulas.insert(0, c.with_method(method));
+        let engine = engine_run(&forced);
+        check_agreement(
+            &format!("(c) copula + shock, {method:?} sampler"),
+            &spec,
+            &engine,
+        );
+    }
 }
 
 /// The comparison has power: references with a deliberate error fail the KS test against

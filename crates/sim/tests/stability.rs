@@ -38,7 +38,7 @@ fn bench_slashing_first_paths_are_pinned() {
     pinned(
         "bench-slashing.toml",
         &["slashed_eth", "nav_return"],
-        [&[5000.0, -0.005], &[1000.0, -0.001], &[4000.0, -0.004]],
+        [&[4000.0, -0.004], &[0.0, 0.0], &[2000.0, -0.002]],
     );
 }
 

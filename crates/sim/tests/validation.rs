@@ -164,20 +164,27 @@ fn check_vasicek(model: Model, method: Option<Method>) {
 
 #[test]
 fn vasicek_union_sampler_matches_exact_finite_n_law() {
-    // n·p = 0.4: the union (Karp–Luby) sampler.
+    // n·p = 0.4: the union (Karp–Luby) sampler, forced (exchangeable pairs get the table).
     let model = shipped("vasicek", &[]);
-    assert_eq!(model.copulas[0].method(), Method::Union);
+    assert_eq!(model.copulas[0].method(), Method::Table);
     assert_eq!(model.pairs.len(), 40);
+    check_vasicek(model, Some(Method::Union));
+}
+
+#[test]
+fn vasicek_table_sampler_matches_exact_finite_n_law() {
+    // The default for exchangeable pairs: 40 pairs (n·p = 0.4) and 1,000 (n·p = 10).
+    check_vasicek(shipped("vasicek", &[]), None);
+    let model = load(&vasicek_text(1000, 200_000));
+    assert_eq!(model.copulas[0].method(), Method::Table);
     check_vasicek(model, None);
 }
 
 #[test]
 fn vasicek_direct_sampler_matches_exact_finite_n_law() {
     check_vasicek(shipped("vasicek", &[]), Some(Method::Direct));
-    // n·p = 10: the direct sampler by default (generated: 1,000 operators).
-    let model = load(&vasicek_text(1000, 200_000));
-    assert_eq!(model.copulas[0].method(), Method::Direct);
-    check_vasicek(model, None);
+    // n·p = 10 (generated: 1,000 operators).
+    check_vasicek(load(&vasicek_text(1000, 200_000)), Some(Method::Direct));
 }
 
 #[test]
@@ -381,12 +388,12 @@ fn gaussian_copula(fields: &str) -> String {
 fn the_copula_law_matches_its_periods_at_every_step() {
     // 40 pairs over 3 days with the default one-day factor period and p = 0.01 per day: three
     // factor draws whatever the step, so K follows the three-period law (support::exact::
-    // vasicek_periods_pmf) at step_days 1, 0.5 and 0.25, with both samplers. (Before factor
+    // vasicek_periods_pmf) at step_days 1, 0.5 and 0.25, with every sampler. (Before factor
     // periods, step_days 0.25 drew twelve factors.)
     let exact = vasicek_periods_pmf(40, &[0.01; 3], 0.12);
     let copula = gaussian_copula("fault_prob_per_day = 0.01");
     for step in [1.0, 0.5, 0.25] {
-        for method in [Method::Union, Method::Direct] {
+        for method in [Method::Union, Method::Direct, Method::Table] {
             let mut model = load(&homogeneous_steps(40, 200_000, 3.0, step, "", &copula));
             assert_eq!(model.copulas[0].periods.n_periods, 3);
             assert_eq!(model.copulas[0].p_period, 0.01);
