@@ -276,22 +276,38 @@ impl EulerEstimator {
             let Some(x) = components else {
                 continue;
             };
-            let above = loss.total_cmp(&v).is_gt();
-            for (i, &xi) in x.iter().enumerate() {
-                let wx = w * xi;
-                if at_least {
-                    if above {
-                        s.above[i].add(wx);
-                    } else {
-                        s.tie[i].add(wx);
-                    }
-                    s.sq[i].add_square(wx);
-                    s.cross[i].add(w * wx);
+            // The same additions to the same sums as component by component, with the
+            // branches out of the loops (so that they vectorize).
+            if at_least {
+                let first = if loss.total_cmp(&v).is_gt() {
+                    &mut s.above
+                } else {
+                    &mut s.tie
+                };
+                for (((f, sq), cross), &xi) in first
+                    .iter_mut()
+                    .zip(s.sq.iter_mut())
+                    .zip(s.cross.iter_mut())
+                    .zip(x)
+                {
+                    let wx = w * xi;
+                    f.add(wx);
+                    sq.add_square(wx);
+                    cross.add(w * wx);
                 }
-                if in_window {
-                    s.win[i].add(wx);
-                    s.win_sq[i].add_square(wx);
-                    s.win_cross[i].add(w * wx);
+            }
+            if in_window {
+                for (((win, sq), cross), &xi) in s
+                    .win
+                    .iter_mut()
+                    .zip(s.win_sq.iter_mut())
+                    .zip(s.win_cross.iter_mut())
+                    .zip(x)
+                {
+                    let wx = w * xi;
+                    win.add(wx);
+                    sq.add_square(wx);
+                    cross.add(w * wx);
                 }
             }
         }
