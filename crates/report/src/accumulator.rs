@@ -34,6 +34,8 @@ const MARGIN_SDS: f64 = 6.0;
 const WEIGHTED_TAIL_FACTOR: f64 = 4.0;
 
 const POS_INF_KEY: i64 = total_key(f64::INFINITY.to_bits());
+/// The key of +0.
+const ZERO_KEY: i64 = total_key(0);
 const NEG_INF_KEY: i64 = total_key(f64::NEG_INFINITY.to_bits());
 
 /// Tag and format version of [`MetricAccumulator::write_to`]'s stream.
@@ -1013,13 +1015,16 @@ impl MetricAccumulator {
 
     fn add_plain(&mut self, first_path: u64, values: &[f64]) {
         // Pass 1: the chunk's sums, in lanes (value i of the chunk to lane i mod LANES), so the
-        // processor can overlap and vectorize them.
+        // processor can overlap and vectorize them. A zero (of either sign) changes no lane —
+        // a lane never holds −0 —, so zeros, most values of sparse metrics, are skipped.
         let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
         let mut positive = [0u64; LANES];
         let mut lane = |i: usize, x: f64| {
-            s1.add(i, x);
-            s2.add_square(i, x);
-            positive[i] += u64::from(x > 0.0);
+            if x != 0.0 {
+                s1.add(i, x);
+                s2.add_square(i, x);
+                positive[i] += u64::from(x > 0.0);
+            }
         };
         let mut blocks = values.chunks_exact(LANES);
         for b in &mut blocks {
@@ -1041,18 +1046,35 @@ impl MetricAccumulator {
             let start = d.keys.len();
             d.keys.extend(values.iter().map(|&x| value_key(x)));
             let keys = &d.keys[start..];
+            // Zeros (+0) are counted in a register and added to the histogram and the extremes
+            // once: the same counts, bounds and extremes, in any order.
+            let mut zeros = 0u64;
             match &mut self.hist {
                 Some(h) => {
                     for &key in keys {
-                        extend(&mut lo, &mut hi, key);
-                        h.add(key);
+                        if key == ZERO_KEY {
+                            zeros += 1;
+                        } else {
+                            extend(&mut lo, &mut hi, key);
+                            h.add(key);
+                        }
+                    }
+                    if zeros > 0 {
+                        h.add_n(ZERO_KEY, zeros);
                     }
                 }
                 None => {
                     for &key in keys {
-                        extend(&mut lo, &mut hi, key);
+                        if key == ZERO_KEY {
+                            zeros += 1;
+                        } else {
+                            extend(&mut lo, &mut hi, key);
+                        }
                     }
                 }
+            }
+            if zeros > 0 {
+                extend(&mut lo, &mut hi, ZERO_KEY);
             }
             self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
             return;
@@ -1065,14 +1087,24 @@ impl MetricAccumulator {
         let mut thr = tail.thr.key;
         match &mut self.hist {
             Some(h) => {
+                // Zeros (+0) as in the dense case: counted, then added once.
+                let mut zeros = 0u64;
                 for (i, &x) in values.iter().enumerate() {
                     let key = value_key(x);
-                    extend(&mut lo, &mut hi, key);
-                    h.add(key);
+                    if key == ZERO_KEY {
+                        zeros += 1;
+                    } else {
+                        extend(&mut lo, &mut hi, key);
+                        h.add(key);
+                    }
                     tail.offer_with(&mut thr, key, || PlainEntry {
                         key,
                         rid: rid - i as u64,
                     });
+                }
+                if zeros > 0 {
+                    extend(&mut lo, &mut hi, ZERO_KEY);
+                    h.add_n(ZERO_KEY, zeros);
                 }
             }
             None => {

@@ -164,6 +164,19 @@ impl LogHist {
         b.hi = b.hi.max(key);
     }
 
+    /// Counts `n` ≥ 1 values of key `key`: the state of `n` calls of [`add`](Self::add).
+    #[inline]
+    pub(crate) fn add_n(&mut self, key: i64, n: u64) {
+        let i = self.index(key);
+        let Store::Plain(buckets) = &mut self.store else {
+            unreachable!("add_n on a weighted histogram")
+        };
+        let b = &mut buckets[i];
+        b.count += n;
+        b.lo = b.lo.min(key);
+        b.hi = b.hi.max(key);
+    }
+
     /// Counts a value with its fixed-point weight and squared weight.
     #[inline(always)]
     pub(crate) fn add_weighted(&mut self, key: i64, w: u128, w2: u128) {
