@@ -339,8 +339,10 @@ fn row(
 
 fn expected_files(model: &Model) -> Vec<&'static str> {
     let mut f = vec![
+        crate::run::RESOLVED_SCENARIO,
         "summary.json",
         "tail_metrics.csv",
+        "exceedance.csv",
         "contributions.csv",
         "loss_distribution.csv",
     ];

@@ -89,8 +89,10 @@ fn check_bit_identical(scenario: &str, sets: &[String], extra: &[&str], expect: 
 #[test]
 fn merged_shards_equal_the_whole_run_bit_for_bit() {
     let base = [
+        "scenario.resolved.toml",
         "summary.json",
         "tail_metrics.csv",
+        "exceedance.csv",
         "loss_distribution.csv",
         "contributions.csv",
     ];
@@ -111,7 +113,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         "bank-run.toml",
         &sets(&["simulation.paths=5000"]),
         &[],
-        &["redemption_wait.csv", "summary.json"],
+        &["redemption_wait.csv", "exceedance.csv", "summary.json"],
     );
     check_bit_identical(
         "steth-2022.toml",
@@ -123,7 +125,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         "rare-tail.toml",
         &sets(&["simulation.paths=6000", "importance.pilot_paths=4000"]),
         &[],
-        &["summary.json", "contributions.csv"],
+        &["summary.json", "contributions.csv", "exceedance.csv"],
     );
 }
 
