@@ -929,6 +929,43 @@ pub fn report(
             }
         }
     }
+    // Queue (ETH, t = 0 units) and utilization bands over time.
+    let band_rows = |bands: &Option<lrtsim_sim::bands::PriceBands>, scale: f64| {
+        bands.as_ref().map(|b| {
+            b.rows(&PRICE_PERCENTILES, &[])
+                .into_iter()
+                .map(|r| lrtsim_report::PriceRow {
+                    step: r.step,
+                    day: r.day,
+                    paths: r.paths,
+                    quantiles: r.quantiles.iter().map(|q| q * scale).collect(),
+                    share_below: Vec::new(),
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let queue_rows = band_rows(
+        &outcome.queue_bands,
+        lrtsim_sim::bands::queue_unit_eth(model),
+    );
+    let utilization_rows = band_rows(&outcome.utilization_bands, 1.0);
+    for (file, rows) in [
+        ("queue_paths.csv", &queue_rows),
+        ("utilization_paths.csv", &utilization_rows),
+    ] {
+        for r in rows.iter().flatten() {
+            if let Some(v) = std::iter::once(r.day)
+                .chain(r.quantiles.iter().copied())
+                .find(|v| !v.is_finite())
+            {
+                bail!(
+                    "{}: the report would hold a non-finite number, {file}: step {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
+                    model.name,
+                    r.step
+                );
+            }
+        }
+    }
     let paths = sink.paths.take().map(Collector::into_parts);
     check_finite(
         &model.name,
@@ -974,12 +1011,28 @@ pub fn report(
             .collect();
         lrtsim_report::write_redemption_wait_csv(&set.file("redemption_wait.csv"), &holders)?;
     }
+    if let Some(rows) = &queue_rows {
+        lrtsim_report::write_price_paths_csv(
+            &set.file("queue_paths.csv"),
+            &PRICE_PERCENTILES,
+            &[],
+            rows,
+        )?;
+    }
     if let (Some(rows), Some(market)) = (&price_rows, &model.market) {
         let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
         lrtsim_report::write_price_paths_csv(
             &set.file("price_paths.csv"),
             &PRICE_PERCENTILES,
             &bps,
+            rows,
+        )?;
+    }
+    if let Some(rows) = &utilization_rows {
+        lrtsim_report::write_price_paths_csv(
+            &set.file("utilization_paths.csv"),
+            &PRICE_PERCENTILES,
+            &[],
             rows,
         )?;
     }

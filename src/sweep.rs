@@ -348,9 +348,13 @@ fn expected_files(model: &Model) -> Vec<&'static str> {
     ];
     if model.withdrawals.is_some() {
         f.push("redemption_wait.csv");
+        f.push("queue_paths.csv");
     }
     if model.market.is_some() {
         f.push("price_paths.csv");
+    }
+    if model.lending.as_ref().is_some_and(|l| l.rates.is_some()) {
+        f.push("utilization_paths.csv");
     }
     f
 }

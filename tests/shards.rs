@@ -113,7 +113,23 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         "bank-run.toml",
         &sets(&["simulation.paths=5000"]),
         &[],
-        &["redemption_wait.csv", "exceedance.csv", "summary.json"],
+        &[
+            "redemption_wait.csv",
+            "queue_paths.csv",
+            "exceedance.csv",
+            "summary.json",
+        ],
+    );
+    // Lending with rates: utilization bands (and queue and price bands) merge exactly.
+    check_bit_identical(
+        "leverage-loop.toml",
+        &sets(&["simulation.paths=1200"]),
+        &[],
+        &[
+            "utilization_paths.csv",
+            "queue_paths.csv",
+            "price_paths.csv",
+        ],
     );
     check_bit_identical(
         "steth-2022.toml",
