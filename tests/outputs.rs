@@ -163,3 +163,190 @@ fn exceedance_rows_read_from_the_histogram_are_flagged() {
     assert_eq!(at_90[8], row_10[5]);
     assert_eq!(at_90[2], row_10[2]);
 }
+
+/// The header of the band files.
+const BANDS_HEADER: &str = "step,day,paths,p01,p05,p25,p50,p75,p95,p99";
+/// Their percentiles, as probabilities.
+const BAND_PROBS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+/// Ratio of two neighbouring edges of the queue grid (10^0.01).
+const QUEUE_BIN_RATIO: f64 = 1.023292992280754;
+
+/// The k-th smallest of `v` (1-based) for probability p: k = ⌈p·n⌉, at least 1.
+fn order_statistic(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let k = ((p * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    s[k - 1]
+}
+
+/// queue_paths.csv at the horizon: each percentile lies in the queue grid's bin of the same
+/// percentile of the per-path queue paths.csv gives (LRT unpaid at the horizon: unfilled_share
+/// × requested_share × the t = 0 supply); every step has every path; threads do not matter.
+#[test]
+fn queue_bands_at_the_horizon_match_the_paths() {
+    let fx = Fixture::new();
+    let bank_run = arg(&fixture::repo_scenario("bank-run.toml"));
+    for threads in ["1", "2"] {
+        fx.run([
+            "run",
+            &bank_run,
+            "--set",
+            "simulation.paths=3000",
+            "--paths-csv",
+            "-t",
+            threads,
+            "-q",
+            "-o",
+            &format!("t{threads}"),
+        ])
+        .ok();
+    }
+    assert_eq!(fx.read("t1/queue_paths.csv"), fx.read("t2/queue_paths.csv"));
+    let text = fx.read("t1/queue_paths.csv");
+    assert_eq!(text.lines().next(), Some(BANDS_HEADER));
+    let bands = Table::parse(&text);
+    let resolved: toml::Table = fx.read("t1/scenario.resolved.toml").parse().unwrap();
+    let num = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64)).unwrap();
+    let supply0 = num(&resolved["pool"]["collateral_eth"])
+        + num(&resolved["withdrawals"]["buffer"]["initial_eth"]);
+    let horizon = num(&resolved["simulation"]["horizon_days"]);
+    assert_eq!(
+        bands.rows.len(),
+        horizon as usize,
+        "daily steps, one row each"
+    );
+    for (i, r) in bands.rows.iter().enumerate() {
+        assert_eq!(r[0], (i + 1).to_string());
+        assert_eq!(r[2], "3000");
+    }
+    let paths = fx.read_csv("t1/paths.csv");
+    let queued: Vec<f64> = paths
+        .floats("unfilled_share")
+        .iter()
+        .zip(paths.floats("requested_share"))
+        .map(|(u, r)| u * r * supply0)
+        .collect();
+    assert!(
+        order_statistic(&queued, 0.5) > 0.01 * supply0,
+        "a queue at the horizon to compare"
+    );
+    let last = bands.rows.last().unwrap();
+    for (j, &p) in BAND_PROBS.iter().enumerate() {
+        let band: f64 = last[3 + j].parse().unwrap();
+        let exact = order_statistic(&queued, p);
+        if exact < 1e-8 * supply0 {
+            assert!(band < 1e-8 * supply0, "p = {p}: {band} vs {exact}");
+            continue;
+        }
+        let ratio = band / exact;
+        assert!(
+            ratio <= QUEUE_BIN_RATIO * (1.0 + 1e-9) && ratio >= (1.0 - 1e-9) / QUEUE_BIN_RATIO,
+            "p = {p}: band {band}, paths {exact}"
+        );
+    }
+    // Nothing is queued before the run starts on day 10 (bank-run.toml's trigger).
+    assert!(
+        bands.rows[..9]
+            .iter()
+            .all(|r| r[3..].iter().all(|x| x == "0"))
+    );
+}
+
+/// A lending market whose utilization is known at every step: no interest (a flat zero rate
+/// curve), no risk, and outside lenders withdrawing 45 % of the t = 0 supply on day 9.5,
+/// returning it linearly over 20 days: U(t) = min(1, 0.6 / (1 − 0.45 · (1 − (t − 9.5)/20)⁺)).
+const LENDING: &str = r#"
+name = "lend"
+[simulation]
+paths = 300
+horizon_days = 40
+step_days = 1
+seed = 1
+[pool]
+collateral_eth = 10000
+[[operators]]
+name = "a"
+share = 1.0
+[market.pool]
+amplification = 100
+depth_eth = 1000
+[lending]
+oracle = "exchange_rate"
+ltv = 0.9
+liquidation_threshold = 0.93
+liquidation_bonus = 0.01
+collateral_share = 0.3
+looper_leverage = 5
+[lending.rates]
+utilization = 0.6
+base_per_year = 0
+slope1_per_year = 0
+slope2_per_year = 0
+[[lending.rates.supply_shocks]]
+name = "whale"
+at_days = 9.5
+share = 0.45
+recovery_days = 20
+[[lending.positions]]
+share = 1.0
+health_factor = 1.5
+"#;
+
+#[test]
+fn utilization_bands_follow_a_known_supply_withdrawal() {
+    let fx = Fixture::new();
+    let file = fx.write_scenario("lend.toml", LENDING);
+    fx.run(["run", &arg(&file), "-q", "-o", "res"]).ok();
+    let text = fx.read("res/utilization_paths.csv");
+    assert_eq!(text.lines().next(), Some(BANDS_HEADER));
+    let t = Table::parse(&text);
+    assert_eq!(t.rows.len(), 40);
+    for r in &t.rows {
+        let day: f64 = r[1].parse().unwrap();
+        assert_eq!(r[2], "300");
+        let withdrawn = if day >= 9.5 {
+            0.45 * (1.0 - (day - 9.5) / 20.0).max(0.0)
+        } else {
+            0.0
+        };
+        let u = (0.6 / (1.0 - withdrawn)).min(1.0);
+        for x in &r[3..] {
+            let x: f64 = x.parse().unwrap();
+            if u == 1.0 {
+                assert_eq!(x, 1.0, "day {day}: full utilization is the exact bin");
+            } else {
+                // The 0.001-wide bin holding u.
+                let lo = (u * 1000.0).floor() / 1000.0;
+                assert!(
+                    x >= lo - 1e-12 && x <= lo + 0.001 + 1e-12,
+                    "day {day}: {x} outside the bin of {u}"
+                );
+            }
+        }
+    }
+    // Days 10 and 11 are at full utilization, day 12 is not.
+    assert!(t.rows[9][3..].iter().all(|x| x == "1"));
+    assert!(t.rows[11][3..].iter().all(|x| x != "1"));
+    // No queue file without [withdrawals], and the run lists its files.
+    assert!(!fx.path("res/queue_paths.csv").exists());
+    let m = fx.read_json("res/manifest.json");
+    let names: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "scenario.resolved.toml",
+            "summary.json",
+            "tail_metrics.csv",
+            "exceedance.csv",
+            "contributions.csv",
+            "loss_distribution.csv",
+            "price_paths.csv",
+            "utilization_paths.csv"
+        ]
+    );
+}
