@@ -240,7 +240,7 @@ fn queue_bands_at_the_horizon_match_the_paths() {
         }
         let ratio = band / exact;
         assert!(
-            ratio <= QUEUE_BIN_RATIO * (1.0 + 1e-9) && ratio >= (1.0 - 1e-9) / QUEUE_BIN_RATIO,
+            ((1.0 - 1e-9) / QUEUE_BIN_RATIO..=QUEUE_BIN_RATIO * (1.0 + 1e-9)).contains(&ratio),
             "p = {p}: band {band}, paths {exact}"
         );
     }

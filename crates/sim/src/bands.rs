@@ -921,7 +921,7 @@ mod tests {
         }
         assert_eq!(q.quantile(0, 0.2), 0.0);
         let m = q.quantile(0, 0.5);
-        assert!(m >= 0.02 / QUEUE_STEP && m <= 0.02 * QUEUE_STEP, "{m}");
+        assert!((0.02 / QUEUE_STEP..=0.02 * QUEUE_STEP).contains(&m), "{m}");
         assert_eq!(q.quantile(0, 0.99), 10.0);
         // Merging bands of another grid is refused; counts round-trip.
         let back = Bands::from_counts_on(Grid::Queue, 1, 1.0, q.all_counts().to_vec()).unwrap();
