@@ -122,7 +122,9 @@ pub fn sig(x: f64, digits: usize) -> String {
 /// Thousands separators in the integer part of a plain decimal: `35623.4` → `35,623.4`.
 pub fn thousands(s: &str) -> String {
     let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
-    let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(i, f)| (i, Some(f)));
     if int.len() <= 3 || !int.bytes().all(|b| b.is_ascii_digit()) {
         return s.to_string();
     }

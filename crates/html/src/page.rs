@@ -240,7 +240,8 @@ pub fn metric_rows(
 ) -> Vec<Vec<Cell>> {
     let unit = Unit::of(name);
     let tag = |c: Cell, stat: &str, lvl: Option<f64>| {
-        let mut pairs: Vec<(&str, String)> = vec![("metric", name.to_string()), ("stat", stat.to_string())];
+        let mut pairs: Vec<(&str, String)> =
+            vec![("metric", name.to_string()), ("stat", stat.to_string())];
         if let Some(l) = lvl {
             pairs.push(("level", exact(l)));
         }
@@ -255,7 +256,11 @@ pub fn metric_rows(
         Cell::name(name),
         Cell::text("mean"),
         tag(Cell::num(m.mean, unit), "mean", None),
-        tag(Cell::interval([m.mean - half, m.mean + half], unit), "mean_ci", None),
+        tag(
+            Cell::interval([m.mean - half, m.mean + half], unit),
+            "mean_ci",
+            None,
+        ),
         Cell::text("P(> 0)"),
         tag(Cell::num(m.prob_loss, Unit::Fraction), "prob_loss", None),
         Cell::text(""),

@@ -434,8 +434,14 @@ pub struct WaitRow {
 /// Reads `redemption_wait.csv`.
 pub fn waits(path: &Path) -> Result<Vec<WaitRow>, Error> {
     let t = Table::read(path)?;
-    let [h, r, lo, hi, s] = ["holder", "redeemed", "wait_days_lo", "wait_days_hi", "share"]
-        .map(|n| t.col(n));
+    let [h, r, lo, hi, s] = [
+        "holder",
+        "redeemed",
+        "wait_days_lo",
+        "wait_days_hi",
+        "share",
+    ]
+    .map(|n| t.col(n));
     let (h, r, lo, hi, s) = (h?, r?, lo?, hi?, s?);
     (0..t.rows.len())
         .map(|i| {

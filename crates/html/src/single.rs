@@ -35,9 +35,17 @@ pub struct RunData {
 }
 
 /// Reads `file` with `f` when it exists.
-fn optional<T>(dir: &Path, file: &str, f: impl Fn(&Path) -> Result<T, Error>) -> Result<Option<T>, Error> {
+fn optional<T>(
+    dir: &Path,
+    file: &str,
+    f: impl Fn(&Path) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
     let p = dir.join(file);
-    if p.is_file() { f(&p).map(Some) } else { Ok(None) }
+    if p.is_file() {
+        f(&p).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 impl RunData {
@@ -52,7 +60,8 @@ impl RunData {
         Ok(RunData {
             dir: dir.to_path_buf(),
             dists: distributions(&dir.join("loss_distribution.csv"))?,
-            contributions: optional(dir, "contributions.csv", read::contributions)?.unwrap_or_default(),
+            contributions: optional(dir, "contributions.csv", read::contributions)?
+                .unwrap_or_default(),
             waits: optional(dir, "redemption_wait.csv", read::waits)?,
             price: optional(dir, "price_paths.csv", read::bands)?,
             queue: optional(dir, "queue_paths.csv", read::bands)?,
@@ -196,7 +205,13 @@ pub fn histogram(run: &RunData, name: &str, id: &str) -> Option<String> {
         "Share of paths in each bin, on a log scale so that the tail shows; bins of equal width from the smallest to the largest value (loss_distribution.csv).",
         &table(
             "data",
-            &["bin from", "bin to", "paths", "share", "share at or above the bin's end"],
+            &[
+                "bin from",
+                "bin to",
+                "paths",
+                "share",
+                "share at or above the bin's end",
+            ],
             &rows,
         ),
     ))
@@ -366,7 +381,14 @@ pub fn exceedance_figure(runs: &[(&str, &RunData)], name: &str, id: &str) -> Str
 }
 
 /// A fan chart of a percentile-band file.
-fn fan_figure(id: &str, caption: &str, rows: &[BandRow], y_title: &str, unit: Unit, note: &str) -> String {
+fn fan_figure(
+    id: &str,
+    caption: &str,
+    rows: &[BandRow],
+    y_title: &str,
+    unit: Unit,
+    note: &str,
+) -> String {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for r in rows {
         lo = lo.min(r.p[0]);
@@ -420,7 +442,12 @@ fn fan_figure(id: &str, caption: &str, rows: &[BandRow], y_title: &str, unit: Un
 }
 
 /// ES contributions of one decomposition at level `alpha` as bars with intervals.
-fn contribution_figure(run: &RunData, metric: &str, decomposition: &str, alpha: f64) -> Option<String> {
+fn contribution_figure(
+    run: &RunData,
+    metric: &str,
+    decomposition: &str,
+    alpha: f64,
+) -> Option<String> {
     let mut rows: Vec<&Contribution> = run
         .contributions
         .iter()
@@ -430,8 +457,16 @@ fn contribution_figure(run: &RunData, metric: &str, decomposition: &str, alpha: 
     if first.es == 0.0 && rows.iter().all(|c| c.es_contribution == 0.0) {
         return None;
     }
-    rows.sort_by(|a, b| b.es_contribution.total_cmp(&a.es_contribution).then(a.component.cmp(&b.component)));
-    let unit = if metric == "slashed_eth" { Unit::Eth } else { Unit::Fraction };
+    rows.sort_by(|a, b| {
+        b.es_contribution
+            .total_cmp(&a.es_contribution)
+            .then(a.component.cmp(&b.component))
+    });
+    let unit = if metric == "slashed_eth" {
+        Unit::Eth
+    } else {
+        Unit::Fraction
+    };
     const SHOWN: usize = 12;
     let bars: Vec<(String, f64, [f64; 2])> = rows
         .iter()
@@ -447,7 +482,11 @@ fn contribution_figure(run: &RunData, metric: &str, decomposition: &str, alpha: 
             .strip_prefix("attribute.")
             .map_or(d.to_string(), |a| format!("operator attribute {a}")),
     };
-    let what = if metric == "slashed_eth" { "slashed ETH" } else { "NAV loss" };
+    let what = if metric == "slashed_eth" {
+        "slashed ETH"
+    } else {
+        "NAV loss"
+    };
     let caption = format!(
         "ES {} % of {what} by {by}: {} in the worst {} % of paths",
         level(alpha),
@@ -456,7 +495,11 @@ fn contribution_figure(run: &RunData, metric: &str, decomposition: &str, alpha: 
     );
     let svg = hbars(
         &caption,
-        &format!("contribution to ES {} % of {metric} ({})", level(alpha), unit.label()),
+        &format!(
+            "contribution to ES {} % of {metric} ({})",
+            level(alpha),
+            unit.label()
+        ),
         unit,
         &bars,
     );
@@ -477,7 +520,10 @@ fn contribution_figure(run: &RunData, metric: &str, decomposition: &str, alpha: 
         })
         .collect();
     let more = if rows.len() > SHOWN {
-        format!(" The chart shows the {SHOWN} largest of {}; the table has them all.", rows.len())
+        format!(
+            " The chart shows the {SHOWN} largest of {}; the table has them all.",
+            rows.len()
+        )
     } else {
         String::new()
     };
@@ -488,7 +534,11 @@ fn contribution_figure(run: &RunData, metric: &str, decomposition: &str, alpha: 
         &format!(
             "Euler contributions: each bar is what the component adds to the ES, the whiskers its 95 % interval; the bars add up to the ES (contributions.csv).{more}"
         ),
-        &table("data", &["component", "ES contribution", "share", "95 % interval"], &table_rows),
+        &table(
+            "data",
+            &["component", "ES contribution", "share", "95 % interval"],
+            &table_rows,
+        ),
     ))
 }
 
@@ -508,44 +558,83 @@ pub fn brief(run: &RunData) -> String {
     let s = &run.summary;
     let mut items: Vec<(String, String, &str)> = vec![
         ("scenario".into(), s.scenario.clone(), "scenario"),
-        ("scenario hash".into(), s.scenario_hash.clone(), "scenario_hash"),
+        (
+            "scenario hash".into(),
+            s.scenario_hash.clone(),
+            "scenario_hash",
+        ),
         ("seed".into(), s.seed.to_string(), "seed"),
         ("paths".into(), count(s.paths), "paths"),
         (
             "horizon".into(),
-            format!("{} days in steps of {} days", sig(s.horizon_days, 6), sig(s.step_days, 6)),
+            format!(
+                "{} days in steps of {} days",
+                sig(s.horizon_days, 6),
+                sig(s.step_days, 6)
+            ),
             "horizon_days",
         ),
     ];
     let mut resolution = Vec::new();
     if let Some(d) = s.max_demand_per_substep {
-        resolution.push(format!("front door: at most {} of the holders asking per sub-step", Unit::Fraction.format(d)));
+        resolution.push(format!(
+            "front door: at most {} of the holders asking per sub-step",
+            Unit::Fraction.format(d)
+        ));
     }
     if let Some(p) = s.max_price_move_per_substep {
-        let mut t = format!("market: price ÷ NAV moves at most {} per sub-step", Unit::Fraction.format(p));
+        let mut t = format!(
+            "market: price ÷ NAV moves at most {} per sub-step",
+            Unit::Fraction.format(p)
+        );
         if let Some(m) = s.metric("market_substeps") {
             let _ = write!(t, ", {} sub-steps per path on average", sig(m.mean, 4));
         }
-        if let Some(m) = s.metric("market_unresolved_substeps").filter(|m| m.max > 0.0) {
-            let _ = write!(t, " (unresolved sub-steps on some paths: up to {})", sig(m.max, 4));
+        if let Some(m) = s
+            .metric("market_unresolved_substeps")
+            .filter(|m| m.max > 0.0)
+        {
+            let _ = write!(
+                t,
+                " (unresolved sub-steps on some paths: up to {})",
+                sig(m.max, 4)
+            );
         }
         resolution.push(t);
     }
     if resolution.is_empty() {
         resolution.push("event by event (no front door or market)".into());
     }
-    items.push(("resolution used".into(), resolution.join("; "), "resolution"));
+    items.push((
+        "resolution used".into(),
+        resolution.join("; "),
+        "resolution",
+    ));
     if let Some(i) = &s.importance {
         items.push((
             "importance sampling".into(),
-            format!("{}; effective sample size {}", i.method, count(i.effective_sample_size.round() as u64)),
+            format!(
+                "{}; effective sample size {}",
+                i.method,
+                count(i.effective_sample_size.round() as u64)
+            ),
             "importance",
         ));
     }
-    items.push(("engine version".into(), s.engine_version.clone(), "engine_version"));
+    items.push((
+        "engine version".into(),
+        s.engine_version.clone(),
+        "engine_version",
+    ));
     let mut out = String::from("<dl class=\"brief\">");
     for (k, v, key) in items {
-        let _ = write!(out, "<dt>{}</dt><dd data-key=\"{}\">{}</dd>", esc(&k), key, esc(&v));
+        let _ = write!(
+            out,
+            "<dt>{}</dt><dd data-key=\"{}\">{}</dd>",
+            esc(&k),
+            key,
+            esc(&v)
+        );
     }
     out.push_str("</dl>\n");
     out
@@ -574,7 +663,10 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
     let headline = s.headline();
     let mut html = brief(run);
     html.push_str("<h3>Headline metrics</h3>\n<p class=\"note\">Every metric is a loss: larger is worse. 95 % confidence intervals; a level marked (histogram) was read from the histogram, not the exact values (docs/outputs.md).</p>\n");
-    html.push_str(&stats_table(run, &headline, true, None).replace("<table class=\"stats\"", "<table class=\"stats headline\""));
+    html.push_str(
+        &stats_table(run, &headline, true, None)
+            .replace("<table class=\"stats\"", "<table class=\"stats headline\""),
+    );
     page.section("scenario", "Scenario and headline", html);
 
     // The loss distribution.
@@ -584,7 +676,11 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
             if let Some(h) = histogram(run, name, &format!("hist-{name}")) {
                 html.push_str(&h);
             }
-            html.push_str(&exceedance_figure(&[("", run)], name, &format!("exceedance-{name}")));
+            html.push_str(&exceedance_figure(
+                &[("", run)],
+                name,
+                &format!("exceedance-{name}"),
+            ));
         }
     }
     page.section("loss", "Loss distribution", html);
@@ -705,7 +801,12 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
     // Lending.
     if run.has("liquidated_share") {
         let mut html = String::new();
-        for name in ["liquidated_share", "bad_debt_eth", "looper_equity_loss", "cascade_depth"] {
+        for name in [
+            "liquidated_share",
+            "bad_debt_eth",
+            "looper_equity_loss",
+            "cascade_depth",
+        ] {
             if let Some(h) = histogram(run, name, &format!("hist-{name}")) {
                 html.push_str(&h);
             }
@@ -802,7 +903,11 @@ fn wait_figure(rows: &[WaitRow]) -> String {
             match r.bin {
                 Some((lo, hi)) if hi > lo => {
                     let w = hi - lo;
-                    let (a, b) = if i == 0 { (lo, lo + w / 2.0) } else { (lo + w / 2.0, hi) };
+                    let (a, b) = if i == 0 {
+                        (lo, lo + w / 2.0)
+                    } else {
+                        (lo + w / 2.0, hi)
+                    };
                     if r.share > 0.0 {
                         bars.push((a, b, r.share));
                         ymax = ymax.max(r.share);
@@ -832,18 +937,34 @@ fn wait_figure(rows: &[WaitRow]) -> String {
             .iter()
             .find(|r| r.holder == holder && r.bin.is_none())
             .map_or(0.0, |r| r.share);
-        let who = if holder == "t0" { "the holder asking at t = 0" } else { "the holder asking as the stress starts" };
+        let who = if holder == "t0" {
+            "the holder asking at t = 0"
+        } else {
+            "the holder asking as the stress starts"
+        };
         notes.push(format!(
             "{who}: paid at once on {} of paths, not paid by the horizon on {}",
             Unit::Fraction.format(instant),
             Unit::Fraction.format(unpaid)
         ));
         marks.push(Mark::Bars { bars, color: i });
-        legend.push((if holder == "t0" { "asks at t = 0".to_string() } else { "asks as the stress starts".to_string() }, i));
+        legend.push((
+            if holder == "t0" {
+                "asks at t = 0".to_string()
+            } else {
+                "asks as the stress starts".to_string()
+            },
+            i,
+        ));
     }
     let chart = Chart {
         title: "Time to redeem".into(),
-        x: Axis::linear("wait from asking to being paid (days)", Unit::Days, 0.0, xmax),
+        x: Axis::linear(
+            "wait from asking to being paid (days)",
+            Unit::Days,
+            0.0,
+            xmax,
+        ),
         y: Axis::linear("share of paths", Unit::Fraction, 0.0, ymax.max(1e-6)),
         marks,
         legend,
@@ -852,7 +973,10 @@ fn wait_figure(rows: &[WaitRow]) -> String {
         "waits",
         "Time to redeem of both holders: share of paths by wait",
         &chart.render(),
-        &format!("Waits in bins of whole days (redemption_wait.csv), paid waits only; {}.", notes.join("; ")),
+        &format!(
+            "Waits in bins of whole days (redemption_wait.csv), paid waits only; {}.",
+            notes.join("; ")
+        ),
         &table("data", &["holder", "wait", "share of paths"], &table_rows),
     )
 }
@@ -860,7 +984,10 @@ fn wait_figure(rows: &[WaitRow]) -> String {
 /// The worst paths' section.
 fn stories_html(stories: &Stories) -> String {
     match stories {
-        Stories::Unavailable(why) => format!("<p class=\"note\" data-stories=\"unavailable\">The worst paths' stories are unavailable: {}.</p>\n", esc(why)),
+        Stories::Unavailable(why) => format!(
+            "<p class=\"note\" data-stories=\"unavailable\">The worst paths' stories are unavailable: {}.</p>\n",
+            esc(why)
+        ),
         Stories::Lines { metric, stories } => {
             let mut s = format!(
                 "<p class=\"note\">The paths with the largest {} (summary.json's worst_paths), re-simulated alone (lrtsim replay tells each in full).</p>\n<ul class=\"stories\">\n",

@@ -54,7 +54,11 @@ impl Axis {
 
     /// A log axis over [min, max] (min > 0), extended to whole decades.
     pub fn log(title: impl Into<String>, unit: Unit, min: f64, max: f64) -> Axis {
-        let min = if min > 0.0 && min.is_finite() { min } else { 1e-6 };
+        let min = if min > 0.0 && min.is_finite() {
+            min
+        } else {
+            1e-6
+        };
         let max = if max > min { max } else { min * 10.0 };
         Axis {
             title: title.into(),
@@ -275,7 +279,11 @@ impl Chart {
         };
         for mark in &self.marks {
             match mark {
-                Mark::Line { pts, color: c, dash } => {
+                Mark::Line {
+                    pts,
+                    color: c,
+                    dash,
+                } => {
                     let d = path(pts.iter().map(|&(x, y)| (sx(x), sy(y))));
                     let _ = write!(
                         s,
@@ -284,7 +292,11 @@ impl Chart {
                         color(*c)
                     );
                 }
-                Mark::Band { pts, color: c, opacity } => {
+                Mark::Band {
+                    pts,
+                    color: c,
+                    opacity,
+                } => {
                     let fwd = pts.iter().map(|&(x, lo, _)| (sx(x), sy(lo)));
                     let back = pts.iter().rev().map(|&(x, _, hi)| (sx(x), sy(hi)));
                     let d = path(fwd.chain(back));
@@ -295,7 +307,11 @@ impl Chart {
                         sig(*opacity, 2)
                     );
                 }
-                Mark::Area { pts, color: c, opacity } => {
+                Mark::Area {
+                    pts,
+                    color: c,
+                    opacity,
+                } => {
                     let d = path(pts.iter().map(|&(x, y)| (sx(x), sy(y))));
                     let _ = write!(
                         s,
@@ -327,7 +343,11 @@ impl Chart {
                     }
                     s.push_str("</g>");
                 }
-                Mark::Points { pts, color: c, shape } => {
+                Mark::Points {
+                    pts,
+                    color: c,
+                    shape,
+                } => {
                     for &(x, y, ci) in pts {
                         let (cx, cy) = (sx(x), sy(y));
                         if let Some([lo, hi]) = ci {
@@ -400,13 +420,7 @@ fn tick_label(axis: &Axis, v: f64) -> String {
 fn path(pts: impl Iterator<Item = (f64, f64)>) -> String {
     let mut d = String::new();
     for (i, (x, y)) in pts.enumerate() {
-        let _ = write!(
-            d,
-            "{}{} {}",
-            if i == 0 { "M" } else { "L" },
-            px(x),
-            px(y)
-        );
+        let _ = write!(d, "{}{} {}", if i == 0 { "M" } else { "L" }, px(x), px(y));
     }
     d
 }
@@ -440,7 +454,12 @@ fn legend(s: &mut String, entries: &[(String, usize)], x: f64, y: f64) {
 }
 
 /// A horizontal bar chart with intervals: one row per (label, value, [lo, hi]).
-pub fn hbars(title: &str, axis_title: &str, unit: Unit, rows: &[(String, f64, [f64; 2])]) -> String {
+pub fn hbars(
+    title: &str,
+    axis_title: &str,
+    unit: Unit,
+    rows: &[(String, f64, [f64; 2])],
+) -> String {
     let label_w = 190.0;
     let row_h = 22.0;
     let h = TOP + row_h * rows.len() as f64 + BOTTOM;
@@ -610,14 +629,23 @@ fn sequential(t: f64) -> (String, &'static str) {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let f = t * 4.0;
     let i = (f.floor() as usize).min(3);
     let u = f - i as f64;
     let (a, b) = (STOPS[i], STOPS[i + 1]);
     let mix = |p: f64, q: f64| (p + (q - p) * u).round() as u8;
     (
-        format!("#{:02x}{:02x}{:02x}", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2)),
+        format!(
+            "#{:02x}{:02x}{:02x}",
+            mix(a.0, b.0),
+            mix(a.1, b.1),
+            mix(a.2, b.2)
+        ),
         if t > 0.55 { "#000000" } else { "#ffffff" },
     )
 }
