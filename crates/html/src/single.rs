@@ -217,6 +217,9 @@ pub fn histogram(run: &RunData, name: &str, id: &str) -> Option<String> {
     ))
 }
 
+/// One run's exceedance curve: marks, table rows, x range, smallest probability, source file.
+pub type ExceedanceParts = (Vec<Mark>, Vec<Vec<Cell>>, (f64, f64), f64, &'static str);
+
 /// The marks of one run's exceedance curve of `name` in palette colour `c`, its table rows,
 /// the x range and the smallest probability; `label` names the run in the table (comparisons).
 pub fn exceedance_marks(
@@ -224,7 +227,7 @@ pub fn exceedance_marks(
     name: &str,
     c: usize,
     label: Option<&str>,
-) -> (Vec<Mark>, Vec<Vec<Cell>>, (f64, f64), f64, &'static str) {
+) -> ExceedanceParts {
     let unit = Unit::of(name);
     let mut marks = Vec::new();
     let mut rows = Vec::new();
@@ -843,12 +846,8 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
     if run.has("exploit_loss_eth") {
         let mut html = String::new();
         for name in ["exploit_loss_eth", "reserve_paid_eth", "reserve_end_eth"] {
-            if let Some(m) = run.summary.metric(name) {
-                if m.max > m.min {
-                    if let Some(h) = histogram(run, name, &format!("hist-{name}")) {
-                        html.push_str(&h);
-                    }
-                }
+            if let Some(h) = histogram(run, name, &format!("hist-{name}")) {
+                html.push_str(&h);
             }
         }
         html.push_str("<h3>Exploit and reserve metrics: tail values</h3>\n<p class=\"note\">reserve_end_eth is better when larger: its VaR and ES describe the best paths; reserve_exhausted's mean is the probability that the reserves ran out.</p>\n");
