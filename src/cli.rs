@@ -206,7 +206,7 @@ pub struct ReportCmdArgs {
     #[arg(short, long, value_name = "FILE", value_parser = directory_path)]
     pub out: Option<PathBuf>,
     /// Names of the two runs of a comparison (default: their directories' names).
-    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub labels: Vec<String>,
     /// How many of the worst paths to re-simulate and tell in one line each (0: none); needs
     /// the run's scenario.resolved.toml.

@@ -36,6 +36,12 @@ fn html_error(e: HtmlError) -> anyhow::Error {
 /// `lrtsim report`.
 pub fn report(args: &ReportCmdArgs) -> Result<()> {
     let started = Instant::now();
+    if !args.labels.is_empty() && (args.dirs.len() != 2 || args.labels.len() != 2) {
+        return Err(InputError(
+            "--labels A,B names the two runs of a comparison: give two labels and two run directories".into(),
+        )
+        .into());
+    }
     let (html, out) = match args.dirs.as_slice() {
         [dir] => match lrtsim_html::dir_kind(dir).map_err(html_error)? {
             DirKind::Run => {

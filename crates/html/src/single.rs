@@ -964,7 +964,7 @@ fn wait_figure(rows: &[WaitRow]) -> String {
             0.0,
             xmax,
         ),
-        y: Axis::linear("share of paths", Unit::Fraction, 0.0, ymax.max(1e-6)),
+        y: Axis::linear("share of paths", Unit::Fraction, 0.0, ymax.max(1e-6) * 1.08),
         marks,
         legend,
     };

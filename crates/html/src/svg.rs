@@ -217,9 +217,14 @@ impl Chart {
     /// The SVG element.
     pub fn render(&self) -> String {
         let pw = W - LEFT - RIGHT;
-        let ph = H - TOP - BOTTOM;
+        let top = if self.legend.is_empty() {
+            TOP
+        } else {
+            TOP + 20.0
+        };
+        let ph = H - top - BOTTOM;
         let sx = |v: f64| LEFT + self.x.frac(v).clamp(-0.02, 1.02) * pw;
-        let sy = |v: f64| TOP + (1.0 - self.y.frac(v).clamp(-0.02, 1.02)) * ph;
+        let sy = |v: f64| top + (1.0 - self.y.frac(v).clamp(-0.02, 1.02)) * ph;
         let mut s = String::new();
         open(&mut s, W, H, &self.title);
         // Grid and ticks.
@@ -243,11 +248,11 @@ impl Chart {
                 s,
                 r#"<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/><text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>"#,
                 px(x),
-                px(TOP),
+                px(top),
                 px(x),
-                px(TOP + ph),
+                px(top + ph),
                 px(x),
-                px(TOP + ph + 16.0),
+                px(top + ph + 16.0),
                 esc(&tick_label(&self.x, t))
             );
         }
@@ -255,7 +260,7 @@ impl Chart {
             s,
             r#"<rect class="frame" x="{}" y="{}" width="{}" height="{}"/>"#,
             px(LEFT),
-            px(TOP),
+            px(top),
             px(pw),
             px(ph)
         );
@@ -269,11 +274,11 @@ impl Chart {
         let _ = write!(
             s,
             r#"<text class="axis" transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
-            px(TOP + ph / 2.0),
+            px(top + ph / 2.0),
             esc(&self.y.title)
         );
         let base = if self.y.log {
-            TOP + ph
+            top + ph
         } else {
             sy(0f64.clamp(self.y.min, self.y.max))
         };
@@ -394,18 +399,18 @@ impl Chart {
                         s,
                         r#"<line class="rule" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/><text class="note" x="{}" y="{}">{}</text>"#,
                         px(x),
-                        px(TOP),
+                        px(top),
                         px(x),
-                        px(TOP + ph),
+                        px(top + ph),
                         color(*c),
                         px(x + 3.0),
-                        px(TOP + 12.0),
+                        px(top + 12.0),
                         esc(label)
                     );
                 }
             }
         }
-        legend(&mut s, &self.legend, LEFT + pw - 8.0, TOP + 8.0);
+        legend(&mut s, &self.legend, LEFT, 6.0);
         s.push_str("</svg>");
         s
     }
@@ -436,20 +441,22 @@ fn open(s: &mut String, w: f64, h: f64, title: &str) {
     );
 }
 
-/// A legend right-aligned at (x, y).
+/// A legend in one row from (x, y), above the plot.
 fn legend(s: &mut String, entries: &[(String, usize)], x: f64, y: f64) {
-    for (i, (label, c)) in entries.iter().enumerate() {
-        let yy = y + 16.0 * i as f64;
+    let mut xx = x;
+    for (label, c) in entries {
         let _ = write!(
             s,
-            r#"<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text class="legend" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            px(x - 10.0),
-            px(yy),
+            r#"<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text class="legend" x="{}" y="{}">{}</text>"#,
+            px(xx),
+            px(y),
             color(*c),
-            px(x - 14.0),
-            px(yy + 9.0),
+            px(xx + 14.0),
+            px(y + 9.0),
             esc(label)
         );
+        // About 6 px a character at the legend's 11 px.
+        xx += 30.0 + 6.2 * label.chars().count() as f64;
     }
 }
 
