@@ -217,11 +217,9 @@ impl Chart {
     /// The SVG element.
     pub fn render(&self) -> String {
         let pw = W - LEFT - RIGHT;
-        let top = if self.legend.is_empty() {
-            TOP
-        } else {
-            TOP + 20.0
-        };
+        let places = legend_places(&self.legend, LEFT, W - RIGHT);
+        let rows = places.iter().map(|p| p.1 + 1).max().unwrap_or(0);
+        let top = TOP + 18.0 * rows as f64;
         let ph = H - top - BOTTOM;
         let sx = |v: f64| LEFT + self.x.frac(v).clamp(-0.02, 1.02) * pw;
         let sy = |v: f64| top + (1.0 - self.y.frac(v).clamp(-0.02, 1.02)) * ph;
@@ -410,7 +408,7 @@ impl Chart {
                 }
             }
         }
-        legend(&mut s, &self.legend, LEFT, 6.0);
+        legend(&mut s, &self.legend, &places);
         s.push_str("</svg>");
         s
     }
@@ -441,22 +439,37 @@ fn open(s: &mut String, w: f64, h: f64, title: &str) {
     );
 }
 
-/// A legend in one row from (x, y), above the plot.
-fn legend(s: &mut String, entries: &[(String, usize)], x: f64, y: f64) {
-    let mut xx = x;
-    for (label, c) in entries {
+/// Where each legend entry goes: its x and its row, rows filled from `x0` up to `x1`.
+fn legend_places(entries: &[(String, usize)], x0: f64, x1: f64) -> Vec<(f64, usize)> {
+    let mut out = Vec::new();
+    let (mut x, mut row) = (x0, 0);
+    for (label, _) in entries {
+        // About 6.2 px a character at the legend's 11 px.
+        let w = 30.0 + 6.2 * label.chars().count() as f64;
+        if x > x0 && x + w > x1 {
+            x = x0;
+            row += 1;
+        }
+        out.push((x, row));
+        x += w;
+    }
+    out
+}
+
+/// A legend above the plot, at `places` ([`legend_places`]).
+fn legend(s: &mut String, entries: &[(String, usize)], places: &[(f64, usize)]) {
+    for ((label, c), &(x, row)) in entries.iter().zip(places) {
+        let y = 6.0 + 18.0 * row as f64;
         let _ = write!(
             s,
             r#"<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text class="legend" x="{}" y="{}">{}</text>"#,
-            px(xx),
+            px(x),
             px(y),
             color(*c),
-            px(xx + 14.0),
+            px(x + 14.0),
             px(y + 9.0),
             esc(label)
         );
-        // About 6 px a character at the legend's 11 px.
-        xx += 30.0 + 6.2 * label.chars().count() as f64;
     }
 }
 
@@ -562,6 +575,8 @@ pub fn heatmap(
     let pw = W - LEFT - 110.0 - RIGHT;
     let cell_h = 28.0f64;
     let ph = cell_h * ys.len() as f64;
+    // The rows' title goes above their labels.
+    const TOP: f64 = 30.0;
     let h = TOP + ph + BOTTOM;
     let cw = pw / xs.len().max(1) as f64;
     let mut s = String::new();
@@ -583,7 +598,7 @@ pub fn heatmap(
                     let (fill, ink) = sequential(t);
                     let _ = write!(
                         s,
-                        r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{fill}"/><text class="cell" x="{}" y="{}" text-anchor="middle" fill="{ink}">{}</text>"#,
+                        r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{fill}"/><text class="cell" x="{}" y="{}" text-anchor="middle" style="fill:{ink}">{}</text>"#,
                         px(x),
                         px(yy),
                         px(cw),
@@ -617,11 +632,12 @@ pub fn heatmap(
     }
     let _ = write!(
         s,
-        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text><text class="axis" transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text></svg>"#,
+        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text><text class="axis" x="{}" y="{}">{} ↓</text></svg>"#,
         px(LEFT + 110.0 + pw / 2.0),
         px(h - 12.0),
         esc(x_title),
-        px(TOP + ph / 2.0),
+        px(8.0),
+        px(TOP - 10.0),
         esc(y_title)
     );
     s

@@ -189,3 +189,21 @@ fn directories_are_told_apart() {
         "{e}"
     );
 }
+
+#[test]
+fn sweep_report_matches_its_golden_page() {
+    let html = lrtsim_html::sweep_report(&fixture("sweep")).expect("the report");
+    self_contained(&html);
+    for chart in [
+        "sweep-nav_loss-0",
+        "sweep-slashed_fraction-1",
+        "heat-nav_loss-es",
+        "heat-slashed_fraction-mean",
+    ] {
+        assert!(
+            html.contains(&format!("data-chart=\"{chart}\"")),
+            "chart {chart}"
+        );
+    }
+    golden("sweep.html", &html);
+}
