@@ -92,6 +92,20 @@ fn unpaired_reason(a: &RunData, b: &RunData) -> Result<Option<String>, Error> {
     Ok(None)
 }
 
+/// One statistic of both runs: its label, level, A's value and interval, B's, the difference
+/// and its interval, and whether that interval is paired.
+type Row = (
+    String,
+    Option<f64>,
+    f64,
+    [f64; 2],
+    f64,
+    [f64; 2],
+    f64,
+    [f64; 2],
+    bool,
+);
+
 /// Mean and standard deviation.
 fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
@@ -153,9 +167,9 @@ pub fn comparison_report(a: &Path, b: &Path, labels: [&str; 2]) -> Result<String
             esc(why)
         ),
     };
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<p class=\"note\" data-pairing=\"{}\">{method}</p>\n",
+        "<p class=\"note\" data-pairing=\"{}\">{method}</p>",
         if reason.is_none() {
             "paired"
         } else {
@@ -180,17 +194,7 @@ pub fn comparison_report(a: &Path, b: &Path, labels: [&str; 2]) -> Result<String
         );
         let la = ra.levels(name);
         let lb = rb.levels(name);
-        let values = |paired_col: Option<(&[f64], &[f64])>| -> Vec<(
-            String,
-            Option<f64>,
-            f64,
-            [f64; 2],
-            f64,
-            [f64; 2],
-            f64,
-            [f64; 2],
-            bool,
-        )> {
+        let values = |paired_col: Option<(&[f64], &[f64])>| -> Vec<Row> {
             let mut out = Vec::new();
             let ha = Z * ma.std_error;
             let hb = Z * mb.std_error;

@@ -397,6 +397,9 @@ fn fan_figure(
         lo = lo.min(r.p[0]);
         hi = hi.max(r.p[6]);
     }
+    // A little room above and below the outer band.
+    let pad = (hi - lo) * 0.03;
+    let (lo, hi) = (lo - pad, hi + pad);
     let d0 = rows.first().map_or(0.0, |r| r.day.min(0.0));
     let d1 = rows.last().map_or(1.0, |r| r.day);
     let band = |i: usize, j: usize, o: f64| Mark::Band {

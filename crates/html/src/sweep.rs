@@ -281,8 +281,8 @@ fn parameter_figure(
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut series: Vec<(String, usize, usize)> = Vec::new(); // (label, stat index, group index)
     if groups.len() <= 1 {
-        for s in 0..3 {
-            series.push((STATS[s].2.to_string(), s, 0));
+        for (s, stat) in STATS.iter().enumerate() {
+            series.push((stat.2.to_string(), s, 0));
         }
     } else {
         for (g, label) in groups.iter().take(8).enumerate() {
