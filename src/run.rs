@@ -826,6 +826,22 @@ pub fn warn_degenerate(model: &Model, summary: &Summary) {
     }
 }
 
+/// The scenario as run, in the output directory (`lrtsim run` and `lrtsim replay` accept it).
+pub const RESOLVED_SCENARIO: &str = "scenario.resolved.toml";
+
+/// `scenario.resolved.toml` of `model`: its resolved scenario as TOML, after a comment naming
+/// the engine and the scenario hash. The same bytes for a run and the merge of its shards.
+pub fn resolved_scenario_toml(model: &Model) -> Result<String> {
+    let header = format!(
+        "The scenario as run by lrtsim {} (defaults filled in, --set overrides applied).\n\
+         `lrtsim run` of this file resolves to the same scenario: scenario_hash {}",
+        env!("CARGO_PKG_VERSION"),
+        model.scenario_hash
+    );
+    lrtsim_scenario::resolved_toml(&model.scenario, &header)
+        .map_err(|e| anyhow::anyhow!("{}: {RESOLVED_SCENARIO}: {e}", model.name))
+}
+
 /// Computes the tail metrics and writes every report file of one run into the locked
 /// directory of `set`: the old manifest first removed, each file atomically, the new manifest
 /// last ([`crate::outset`]). The lock is released when done (or on failure).
@@ -845,6 +861,13 @@ pub fn report(
         sink.metrics
             .par_iter()
             .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
+            .collect()
+    });
+    // The loss exceedance curve: VaR at log-spaced tail probabilities, per metric.
+    let exceedance: Vec<Vec<lrtsim_report::ExceedanceRow>> = pool.install(|| {
+        sink.metrics
+            .par_iter()
+            .map(|(name, _, acc)| lrtsim_report::exceedance_rows(&lock(acc), name))
             .collect()
     });
     // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
@@ -901,6 +924,57 @@ pub fn report(
             }
             _ => None,
         };
+    for (name, rows) in sink.metrics.iter().map(|(n, ..)| n).zip(&exceedance) {
+        for r in rows {
+            if let Some(v) = [r.loss, r.ci_lo, r.ci_hi, r.tail_paths]
+                .into_iter()
+                .find(|v| !v.is_finite())
+            {
+                bail!(
+                    "{}: the report would hold a non-finite number, exceedance.csv: {name} at tail probability {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
+                    model.name,
+                    r.tail_prob
+                );
+            }
+        }
+    }
+    // Queue (ETH, t = 0 units) and utilization bands over time.
+    let band_rows = |bands: &Option<lrtsim_sim::bands::PriceBands>, scale: f64| {
+        bands.as_ref().map(|b| {
+            b.rows(&PRICE_PERCENTILES, &[])
+                .into_iter()
+                .map(|r| lrtsim_report::PriceRow {
+                    step: r.step,
+                    day: r.day,
+                    paths: r.paths,
+                    quantiles: r.quantiles.iter().map(|q| q * scale).collect(),
+                    share_below: Vec::new(),
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let queue_rows = band_rows(
+        &outcome.queue_bands,
+        lrtsim_sim::bands::queue_unit_eth(model),
+    );
+    let utilization_rows = band_rows(&outcome.utilization_bands, 1.0);
+    for (file, rows) in [
+        ("queue_paths.csv", &queue_rows),
+        ("utilization_paths.csv", &utilization_rows),
+    ] {
+        for r in rows.iter().flatten() {
+            if let Some(v) = std::iter::once(r.day)
+                .chain(r.quantiles.iter().copied())
+                .find(|v| !v.is_finite())
+            {
+                bail!(
+                    "{}: the report would hold a non-finite number, {file}: step {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
+                    model.name,
+                    r.step
+                );
+            }
+        }
+    }
     let paths = sink.paths.take().map(Collector::into_parts);
     check_finite(
         &model.name,
@@ -909,9 +983,20 @@ pub fn report(
         paths.as_ref(),
         outcome.layout.names(),
     )?;
+    let resolved = resolved_scenario_toml(model)?;
     set.begin()?;
+    lrtsim_report::write_atomic(&set.file(RESOLVED_SCENARIO), |w| {
+        std::io::Write::write_all(w, resolved.as_bytes())
+    })?;
     lrtsim_report::write_summary_json(&set.file("summary.json"), &summary)?;
     lrtsim_report::write_tail_metrics_csv(&set.file("tail_metrics.csv"), &summary)?;
+    let curves: Vec<(&str, Vec<lrtsim_report::ExceedanceRow>)> = sink
+        .metrics
+        .iter()
+        .map(|(name, ..)| name.as_str())
+        .zip(exceedance)
+        .collect();
+    lrtsim_report::write_exceedance_csv(&set.file("exceedance.csv"), &curves)?;
     lrtsim_report::write_contributions_csv(&set.file("contributions.csv"), &summary.contributions)?;
     let guards: Vec<_> = sink.metrics.iter().map(|(_, _, acc)| lock(acc)).collect();
     let columns: Vec<(&str, &MetricAccumulator)> = sink
@@ -935,12 +1020,28 @@ pub fn report(
             .collect();
         lrtsim_report::write_redemption_wait_csv(&set.file("redemption_wait.csv"), &holders)?;
     }
+    if let Some(rows) = &queue_rows {
+        lrtsim_report::write_price_paths_csv(
+            &set.file("queue_paths.csv"),
+            &PRICE_PERCENTILES,
+            &[],
+            rows,
+        )?;
+    }
     if let (Some(rows), Some(market)) = (&price_rows, &model.market) {
         let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
         lrtsim_report::write_price_paths_csv(
             &set.file("price_paths.csv"),
             &PRICE_PERCENTILES,
             &bps,
+            rows,
+        )?;
+    }
+    if let Some(rows) = &utilization_rows {
+        lrtsim_report::write_price_paths_csv(
+            &set.file("utilization_paths.csv"),
+            &PRICE_PERCENTILES,
+            &[],
             rows,
         )?;
     }

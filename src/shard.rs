@@ -6,7 +6,8 @@
 //! chunk range, engine version, report settings, the importance-sampling tilt, the payload's
 //! length and checksum), then a binary payload: every metric's accumulator (counts, exact
 //! sums, the body's mergeable histogram, the exact top-m tail values with their path ids), the
-//! redemption-wait accumulators and the price bands. Every accumulator merges exactly and in
+//! redemption-wait accumulators and the price, queue and utilization bands (those the scenario
+//! has). Every accumulator merges exactly and in
 //! any order, so merging the shards of a run gives the same bits as running it whole.
 
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use lrtsim_report::{MetricAccumulator, WaitAccumulator};
 use lrtsim_scenario::{Model, Scenario};
-use lrtsim_sim::bands::PriceBands;
+use lrtsim_sim::bands::{BandSet, Grid, PriceBands};
 use lrtsim_sim::importance::ResolvedTilt;
 use lrtsim_sim::{Layout, RunOutcome};
 use serde::{Deserialize, Serialize};
@@ -143,6 +144,12 @@ struct Manifest {
     metrics: Vec<String>,
     waits: Vec<String>,
     price_bands: bool,
+    /// Queue bands follow the price bands (scenarios with `[withdrawals]`).
+    #[serde(default)]
+    queue_bands: bool,
+    /// Utilization bands follow (scenarios with `[lending.rates]`).
+    #[serde(default)]
+    utilization_bands: bool,
     importance: Option<TiltManifest>,
     payload_bytes: u64,
     payload_fnv1a64: String,
@@ -216,6 +223,12 @@ fn write_partial(
     if let Some(bands) = &outcome.price_bands {
         write_bands(&mut payload, bands);
     }
+    for bands in [&outcome.queue_bands, &outcome.utilization_bands]
+        .into_iter()
+        .flatten()
+    {
+        write_bands(&mut payload, bands);
+    }
     let tail_capacity = sink
         .metrics
         .first()
@@ -238,6 +251,8 @@ fn write_partial(
         metrics: sink.metrics.iter().map(|(n, ..)| n.clone()).collect(),
         waits: sink.waits.iter().map(|(h, ..)| h.to_string()).collect(),
         price_bands: outcome.price_bands.is_some(),
+        queue_bands: outcome.queue_bands.is_some(),
+        utilization_bands: outcome.utilization_bands.is_some(),
         importance: outcome.tilt.as_ref().map(|t| {
             let (rates, copulas) = t.tilt.flat();
             TiltManifest {
@@ -260,7 +275,8 @@ fn write_partial(
     Ok(())
 }
 
-/// Price bands in a payload: steps, step length, then the non-zero counts as (index, count).
+/// Bands in a payload (price, queue or utilization): points, counts, then the non-zero counts
+/// as (index, count).
 fn write_bands(out: &mut Vec<u8>, bands: &PriceBands) {
     let counts = bands.all_counts();
     out.extend_from_slice(&(bands.points() as u64).to_le_bytes());
@@ -281,14 +297,19 @@ fn read_u64(r: &mut impl Read) -> std::io::Result<u64> {
     Ok(u64::from_le_bytes(b))
 }
 
-fn read_bands(r: &mut Cursor<&[u8]>, model: &Model) -> Result<PriceBands, String> {
-    let shape = PriceBands::new(model.n_steps, model.step_days);
-    let eof = |_| "the price bands are truncated".to_string();
+fn read_bands(r: &mut Cursor<&[u8]>, model: &Model, grid: Grid) -> Result<PriceBands, String> {
+    let shape = PriceBands::on(grid, model.n_steps, model.step_days);
+    let what = match grid {
+        Grid::Price => "price",
+        Grid::Queue => "queue",
+        Grid::Utilization => "utilization",
+    };
+    let eof = |_| format!("the {what} bands are truncated");
     let points = read_u64(r).map_err(eof)?;
     let len = read_u64(r).map_err(eof)?;
     if points != shape.points() as u64 || len != shape.all_counts().len() as u64 {
         return Err(format!(
-            "the price bands have {points} points and {len} counts, the scenario needs {} and {}",
+            "the {what} bands have {points} points and {len} counts, the scenario needs {} and {}",
             shape.points(),
             shape.all_counts().len()
         ));
@@ -296,7 +317,7 @@ fn read_bands(r: &mut Cursor<&[u8]>, model: &Model) -> Result<PriceBands, String
     let nonzero = read_u64(r).map_err(eof)?;
     let left = (r.get_ref().len() as u64).saturating_sub(r.position());
     if nonzero > len || nonzero.saturating_mul(16) > left {
-        return Err("the price bands are truncated or corrupt".to_string());
+        return Err(format!("the {what} bands are truncated or corrupt"));
     }
     let mut counts = vec![0u64; len as usize];
     let mut last = None;
@@ -304,13 +325,13 @@ fn read_bands(r: &mut Cursor<&[u8]>, model: &Model) -> Result<PriceBands, String
         let i = read_u64(r).map_err(eof)?;
         let c = read_u64(r).map_err(eof)?;
         if i >= len || last.is_some_and(|l| i <= l) || c == 0 {
-            return Err("the price bands are corrupt".to_string());
+            return Err(format!("the {what} bands are corrupt"));
         }
         last = Some(i);
         counts[i as usize] = c;
     }
-    PriceBands::from_counts(model.n_steps, model.step_days, counts)
-        .ok_or_else(|| "the price bands do not fit the scenario".to_string())
+    PriceBands::from_counts_on(grid, model.n_steps, model.step_days, counts)
+        .ok_or_else(|| format!("the {what} bands do not fit the scenario"))
 }
 
 /// One partial-result file: where it is and its manifest.
@@ -624,11 +645,17 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         contributions: !args.contrib.no_contributions,
     };
     // Merge part by part (memory: the merged accumulators plus one part).
-    let mut merged: Option<(
-        Vec<MetricAccumulator>,
-        Vec<WaitAccumulator>,
-        Option<PriceBands>,
-    )> = None;
+    let expected = BandSet::for_model(&model);
+    if f.queue_bands != expected.queue.is_some()
+        || f.utilization_bands != expected.utilization.is_some()
+        || f.price_bands != expected.price.is_some()
+    {
+        return Err(bad_part(
+            &parts[0].path,
+            "its price, queue or utilization bands do not match the scenario (written by another engine version?)",
+        ));
+    }
+    let mut merged: Option<(Vec<MetricAccumulator>, Vec<WaitAccumulator>, BandSet)> = None;
     for part in &parts {
         let (m, r) = (&part.manifest, &part.path);
         let (_, mut reader) = open_part(r)?;
@@ -660,10 +687,19 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         let waits = (0..m.waits.len())
             .map(|_| WaitAccumulator::read_from(&mut cur).map_err(corrupt))
             .collect::<Result<Vec<_>>>()?;
-        let bands = if m.price_bands {
-            Some(read_bands(&mut cur, &model).map_err(|e| bad_part(r, e))?)
-        } else {
-            None
+        let mut read = |present: bool, grid: Grid| -> Result<Option<PriceBands>> {
+            if present {
+                Ok(Some(
+                    read_bands(&mut cur, &model, grid).map_err(|e| bad_part(r, e))?,
+                ))
+            } else {
+                Ok(None)
+            }
+        };
+        let bands = BandSet {
+            price: read(m.price_bands, Grid::Price)?,
+            queue: read(m.queue_bands, Grid::Queue)?,
+            utilization: read(m.utilization_bands, Grid::Utilization)?,
         };
         if cur.position() != payload.len() as u64 {
             return Err(bad_part(r, "the data has trailing bytes"));
@@ -680,17 +716,14 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         }
         merged = Some(match merged.take() {
             None => (metrics, waits, bands),
-            Some((mut ms, mut ws, mut bs)) => {
+            Some((mut ms, mut ws, bs)) => {
                 for (a, b) in ms.iter_mut().zip(&metrics) {
                     a.merge(b);
                 }
                 for (a, b) in ws.iter_mut().zip(&waits) {
                     a.merge(b);
                 }
-                if let (Some(a), Some(b)) = (bs.as_mut(), bands.as_ref()) {
-                    a.merge(b);
-                }
-                (ms, ws, bs)
+                (ms, ws, bs.merge(bands))
             }
         });
     }
@@ -713,7 +746,9 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         layout,
         paths: 0..model.paths,
         tilt,
-        price_bands: bands,
+        price_bands: bands.price,
+        queue_bands: bands.queue,
+        utilization_bands: bands.utilization,
     };
     let head = crate::run::headline(&model);
     let set_values = crate::run::set_values(&f.overrides);

@@ -339,16 +339,22 @@ fn row(
 
 fn expected_files(model: &Model) -> Vec<&'static str> {
     let mut f = vec![
+        crate::run::RESOLVED_SCENARIO,
         "summary.json",
         "tail_metrics.csv",
+        "exceedance.csv",
         "contributions.csv",
         "loss_distribution.csv",
     ];
     if model.withdrawals.is_some() {
         f.push("redemption_wait.csv");
+        f.push("queue_paths.csv");
     }
     if model.market.is_some() {
         f.push("price_paths.csv");
+    }
+    if model.lending.as_ref().is_some_and(|l| l.rates.is_some()) {
+        f.push("utilization_paths.csv");
     }
     f
 }

@@ -14,20 +14,24 @@ use serde_json::Value;
 const LEVELS: [&str; 5] = ["0.9", "0.95", "0.99", "0.995", "0.999"];
 const TAIL_HEADER: &str = "metric,level,var,var_lo,var_hi,es,es_lo,es_hi,exact";
 const DIST_HEADER: &str = "metric,bin_lo,bin_hi,count,pdf,cdf,exceedance";
-const REPORT_FILES: [&str; 5] = [
+const REPORT_FILES: [&str; 7] = [
     "contributions.csv",
+    "exceedance.csv",
     "loss_distribution.csv",
     "manifest.json",
+    "scenario.resolved.toml",
     "summary.json",
     "tail_metrics.csv",
 ];
 /// The report files of a run without the manifest (which names the run: its id differs from
 /// run to run).
-const DATA_FILES: [&str; 4] = [
+const DATA_FILES: [&str; 6] = [
     "contributions.csv",
     "loss_distribution.csv",
     "summary.json",
     "tail_metrics.csv",
+    "exceedance.csv",
+    "scenario.resolved.toml",
 ];
 /// The levels of the summary CSV and sweep.csv.
 const CSV_LEVELS: [&str; 3] = ["0.95", "0.99", "0.999"];
@@ -631,9 +635,11 @@ fn outputs_are_byte_identical_for_1_2_and_8_threads() {
         for file in [
             "summary.json",
             "tail_metrics.csv",
+            "exceedance.csv",
             "contributions.csv",
             "loss_distribution.csv",
             "paths.csv",
+            "scenario.resolved.toml",
         ] {
             let one = fx.read_bytes(format!("{scenario}/t1/{file}"));
             for threads in ["2", "8"] {
@@ -1358,8 +1364,10 @@ fn default_output_directory_is_out_name_under_the_working_directory() {
             "out/",
             "out/small/",
             "out/small/contributions.csv",
+            "out/small/exceedance.csv",
             "out/small/loss_distribution.csv",
             "out/small/manifest.json",
+            "out/small/scenario.resolved.toml",
             "out/small/summary.json",
             "out/small/tail_metrics.csv"
         ]
@@ -1512,9 +1520,11 @@ fn outputs_are_written_without_leftover_temporary_files() {
             files_in(&fx, &format!("res/{name}")),
             [
                 "contributions.csv",
+                "exceedance.csv",
                 "loss_distribution.csv",
                 "manifest.json",
                 "paths.csv",
+                "scenario.resolved.toml",
                 "summary.json",
                 "tail_metrics.csv"
             ]
@@ -1549,10 +1559,13 @@ fn bank_run_reports_redemption_metrics_and_the_wait_distribution() {
         files_in(&fx, "res"),
         [
             "contributions.csv",
+            "exceedance.csv",
             "loss_distribution.csv",
             "manifest.json",
             "paths.csv",
+            "queue_paths.csv",
             "redemption_wait.csv",
+            "scenario.resolved.toml",
             "summary.json",
             "tail_metrics.csv"
         ]
@@ -1842,9 +1855,12 @@ fn batch_mixing_withdrawals_writes_redemption_wait_csv_only_where_there_are_with
         files_in(&fx, "res/bank-run"),
         [
             "contributions.csv",
+            "exceedance.csv",
             "loss_distribution.csv",
             "manifest.json",
+            "queue_paths.csv",
             "redemption_wait.csv",
+            "scenario.resolved.toml",
             "summary.json",
             "tail_metrics.csv"
         ]
@@ -1896,10 +1912,13 @@ fn bank_run_outputs_are_byte_identical_for_1_and_2_threads() {
     for file in [
         "summary.json",
         "tail_metrics.csv",
+        "exceedance.csv",
         "contributions.csv",
         "redemption_wait.csv",
+        "queue_paths.csv",
         "loss_distribution.csv",
         "paths.csv",
+        "scenario.resolved.toml",
     ] {
         assert!(
             fx.read_bytes(format!("t1/{file}")) == fx.read_bytes(format!("t2/{file}")),
@@ -2010,10 +2029,12 @@ fn ezeth_preset_reports_market_metrics_and_price_bands() {
         files_in(&fx, "res"),
         [
             "contributions.csv",
+            "exceedance.csv",
             "loss_distribution.csv",
             "manifest.json",
             "paths.csv",
             "price_paths.csv",
+            "scenario.resolved.toml",
             "summary.json",
             "tail_metrics.csv"
         ]
@@ -2677,8 +2698,10 @@ fn a_run_writes_its_manifest_last_and_keeps_what_else_is_in_the_directory() {
         11,
         700,
         &[
+            "scenario.resolved.toml",
             "summary.json",
             "tail_metrics.csv",
+            "exceedance.csv",
             "contributions.csv",
             "loss_distribution.csv",
             "paths.csv",
@@ -2694,8 +2717,10 @@ fn a_run_writes_its_manifest_last_and_keeps_what_else_is_in_the_directory() {
         11,
         600,
         &[
+            "scenario.resolved.toml",
             "summary.json",
             "tail_metrics.csv",
+            "exceedance.csv",
             "contributions.csv",
             "loss_distribution.csv",
         ],
@@ -2783,8 +2808,10 @@ fn a_second_run_into_a_locked_directory_exits_2_and_the_first_set_is_complete() 
         7,
         3_000_000,
         &[
+            "scenario.resolved.toml",
             "summary.json",
             "tail_metrics.csv",
+            "exceedance.csv",
             "contributions.csv",
             "loss_distribution.csv",
         ],

@@ -244,3 +244,46 @@ fn bad_path_ids_and_bad_scenarios_exit_2_and_write_nothing() {
     let run = fx.run(["replay", small.as_str()]);
     assert_eq!(run.code, Some(2));
 }
+
+/// `scenario.resolved.toml` is the scenario as run (after `--set`): listed in the manifest,
+/// it runs to the same scenario hash and paths, and a path replayed from it is the run's row.
+#[test]
+fn the_resolved_scenario_reruns_and_replays_the_run() {
+    let fx = Fixture::new();
+    let small = arg(&test_scenario("small.toml"));
+    let sets = [
+        "simulation.paths=900",
+        "avs.x.fault_rate_per_year=0.7",
+        "simulation.seed=5",
+    ];
+    let paths_csv = run_with_paths(&fx, &small, &sets, "res");
+    let resolved = fx.read("res/scenario.resolved.toml");
+    let summary = fx.read_json("res/summary.json");
+    let hash = summary["scenario_hash"].as_str().unwrap();
+    assert!(
+        resolved.starts_with("# The scenario as run by lrtsim"),
+        "{resolved}"
+    );
+    assert!(resolved.contains(hash), "{resolved}");
+    assert!(resolved.contains("fault_rate_per_year = 0.7"), "{resolved}");
+    let manifest = fx.read_json("res/manifest.json");
+    assert_eq!(manifest["files"][0]["name"], "scenario.resolved.toml");
+    // Run again from the resolved file: same hash, same paths, same tail metrics.
+    let again = run_with_paths(&fx, "res/scenario.resolved.toml", &[], "again");
+    assert_eq!(again, paths_csv);
+    assert_eq!(fx.read_json("again/summary.json")["scenario_hash"], hash);
+    for file in ["tail_metrics.csv", "scenario.resolved.toml"] {
+        assert_eq!(
+            fx.read(format!("res/{file}")),
+            fx.read(format!("again/{file}")),
+            "{file}"
+        );
+    }
+    // Replay the worst path from it.
+    let worst = worst_path(&paths_csv);
+    replay(&fx, "res/scenario.resolved.toml", &[], &[worst as u64], &[]).ok();
+    assert_eq!(
+        fx.read(format!("out/small/replay/path-{worst}/path.csv")),
+        expected_path_csv(&paths_csv, worst)
+    );
+}

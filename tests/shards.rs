@@ -89,8 +89,10 @@ fn check_bit_identical(scenario: &str, sets: &[String], extra: &[&str], expect: 
 #[test]
 fn merged_shards_equal_the_whole_run_bit_for_bit() {
     let base = [
+        "scenario.resolved.toml",
         "summary.json",
         "tail_metrics.csv",
+        "exceedance.csv",
         "loss_distribution.csv",
         "contributions.csv",
     ];
@@ -111,7 +113,23 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         "bank-run.toml",
         &sets(&["simulation.paths=5000"]),
         &[],
-        &["redemption_wait.csv", "summary.json"],
+        &[
+            "redemption_wait.csv",
+            "queue_paths.csv",
+            "exceedance.csv",
+            "summary.json",
+        ],
+    );
+    // Lending with rates: utilization bands (and queue and price bands) merge exactly.
+    check_bit_identical(
+        "leverage-loop.toml",
+        &sets(&["simulation.paths=1200"]),
+        &[],
+        &[
+            "utilization_paths.csv",
+            "queue_paths.csv",
+            "price_paths.csv",
+        ],
     );
     check_bit_identical(
         "steth-2022.toml",
@@ -123,7 +141,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         "rare-tail.toml",
         &sets(&["simulation.paths=6000", "importance.pilot_paths=4000"]),
         &[],
-        &["summary.json", "contributions.csv"],
+        &["summary.json", "contributions.csv", "exceedance.csv"],
     );
 }
 

@@ -116,8 +116,10 @@ fn one_row_per_point_and_every_point_equals_a_plain_run() {
     for f in [
         "summary.json",
         "tail_metrics.csv",
+        "exceedance.csv",
         "contributions.csv",
         "loss_distribution.csv",
+        "scenario.resolved.toml",
     ] {
         assert!(
             fx.read_bytes(format!("sw/points/0006/{f}")) == fx.read_bytes(format!("plain/{f}")),

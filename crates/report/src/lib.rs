@@ -35,7 +35,8 @@
 //!   metric statistics and the risk contributions; it serializes to the `summary.json` layout
 //!   and [`render_table`] prints its headline metrics and the largest contributors to ES 99 %.
 //! * The writers ([`write_summary_json`], [`write_tail_metrics_csv`],
-//!   [`write_contributions_csv`],
+//!   [`write_contributions_csv`], [`write_exceedance_csv`] (the loss exceedance curve,
+//!   [`exceedance_rows`]),
 //!   [`write_loss_distribution_csv`], [`write_redemption_wait_csv`], [`write_price_paths_csv`]
 //!   (percentile bands of price / NAV over time, from [`PriceRow`]s), [`write_paths_csv`]) all
 //!   go through [`write_atomic`], so an interrupted run never leaves a half-written file
@@ -112,6 +113,7 @@ mod codec;
 mod contributions;
 mod error;
 mod exact;
+mod exceedance;
 mod histogram;
 #[cfg(test)]
 mod legacy;
@@ -130,6 +132,10 @@ pub use contributions::{
     ComponentContribution, Decomposition, DecompositionContributions, EulerEstimator, tail_es,
 };
 pub use error::ReportError;
+pub use exceedance::{
+    EXCEEDANCE_CSV_HEADER, ExceedanceRow, MIN_TAIL_PATHS, exceedance_probs, exceedance_rows,
+    write_exceedance_csv,
+};
 pub use histogram::{Bin, histogram};
 pub use stats::{
     CI_CONFIDENCE, DEFAULT_LEVELS, LevelStats, MetricStats, WORST_PATHS, WorstPath,

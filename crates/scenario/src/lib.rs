@@ -63,7 +63,7 @@ pub mod withdrawal;
 
 pub use copula::{CopulaModel, Method, Periods};
 pub use error::{Diagnostic, ScenarioError};
-pub use load::{load_file, load_str};
+pub use load::{load_file, load_str, resolved_toml};
 pub use market::MarketModel;
 pub use model::{AVS_FAULTS_SOURCE, DAYS_PER_YEAR, Model};
 pub use severity::{Severity, SeverityDist};

@@ -325,3 +325,26 @@ fn span_of(root: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>> {
     }
     best
 }
+
+/// The scenario `s` as a TOML file (`scenario.resolved.toml`): every field as run, defaults
+/// and `--set` overrides included, which [`load_str`] reads back into the same scenario (the
+/// same [`scenario_hash`](crate::model::scenario_hash)). `header` is written first, each of
+/// its lines as a `# ` comment.
+///
+/// Fails (with a message) only for a value TOML cannot hold: an integer above 2⁶³ − 1, which
+/// a scenario read from TOML never has.
+pub fn resolved_toml(s: &Scenario, header: &str) -> Result<String, String> {
+    let body =
+        toml::to_string(s).map_err(|e| format!("the scenario cannot be written as TOML: {e}"))?;
+    let mut out = String::with_capacity(body.len() + header.len() + 16);
+    for line in header.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !header.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&body);
+    Ok(out)
+}

@@ -40,6 +40,22 @@
 //!
 //! So 100 bp (0.99), 500 bp (0.95) and 1000 bp (0.9) are exact, as are 2000 bp (0.8) and
 //! 1250 bp (0.875), but not 1255 bp. Elsewhere the share is interpolated within the bin.
+//!
+//! # Other quantities: the queue and the utilization
+//!
+//! [`Bands`] (of which [`PriceBands`] is the price grid's name) records any quantity on one of
+//! the fixed grids of [`Grid`], with the same time points, counts, merges and quantiles:
+//!
+//! - [`Grid::Queue`], the withdrawal queue as a share `x` of the LRT supply at t = 0 (below
+//!   [`QUEUE_ZERO`] recorded as 0): an exact zero bin `{0}` (values ≤ 0 and NaN), `(0, 10⁻⁸)`, then 100 log-spaced bins per decade from
+//!   10⁻⁸ to 10 (edge `i` of a decade `10ᵈ` is `10ᵈ · c^i`, `c` = 10^0.01, each bin 2.33 % wide
+//!   relative to its lower edge), and an overflow bin `[10, ∞)`: [`QUEUE_BINS`] = 903 bins.
+//! - [`Grid::Utilization`], a fraction in [0, 1]: an exact zero bin `{0}`, 1,000 bins of width
+//!   0.001 (`(0, 0.001)`, `[0.001, 0.002)`, …, `[0.999, 1)`) and an exact one bin `{1}` (values
+//!   ≥ 1): [`UTILIZATION_BINS`] = 1,002 bins.
+//!
+//! A quantile falling in an exact bin (zero, one) is that value; in the overflow bin its lower
+//! edge; elsewhere it is interpolated within its bin as for the price.
 
 /// Most time points kept by [`PriceBands`].
 pub const MAX_POINTS: usize = 1000;
@@ -86,6 +102,139 @@ const fn build_edges() -> [f64; BINS + 1] {
 /// Edges of the ratio grid: bin `i` is `[BIN_EDGES[i], BIN_EDGES[i + 1])`. The first edge is 0,
 /// the last finite one 1.2 (lower edge of the overflow bin) and the final entry `+∞`.
 pub static BIN_EDGES: [f64; BINS + 1] = build_edges();
+
+/// A queue below this share of the t = 0 supply is recorded as empty (the rounding residue
+/// of a drained queue, the front door's own tolerance).
+pub const QUEUE_ZERO: f64 = 1e-12;
+
+/// Bins of [`Grid::Queue`]: zero, below 10⁻⁸, 900 log-spaced bins up to 10, overflow.
+pub const QUEUE_BINS: usize = 903;
+/// Log-spaced bins per decade of [`Grid::Queue`].
+const QUEUE_PER_DECADE: usize = 100;
+/// The decades of [`Grid::Queue`]: 10⁻⁸ … 10⁰ (the last ends at 10).
+const QUEUE_DECADES: [f64; 9] = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0];
+/// 10^0.01, the ratio of two log-spaced queue edges.
+const QUEUE_STEP: f64 = 1.023292992280754;
+
+const fn build_queue_edges() -> [f64; QUEUE_BINS + 1] {
+    let mut edges = [0.0; QUEUE_BINS + 1];
+    // edges[0] = edges[1] = 0: bin 0 is the exact zero, bin 1 is (0, 1e-8).
+    let mut d = 0;
+    while d < QUEUE_DECADES.len() {
+        let mut r = 1.0;
+        let mut k = 0;
+        while k < QUEUE_PER_DECADE {
+            edges[2 + d * QUEUE_PER_DECADE + k] = QUEUE_DECADES[d] * r;
+            r *= QUEUE_STEP;
+            k += 1;
+        }
+        d += 1;
+    }
+    edges[QUEUE_BINS - 1] = 10.0;
+    edges[QUEUE_BINS] = f64::INFINITY;
+    edges
+}
+
+/// Edges of [`Grid::Queue`]: bin `i` is `[QUEUE_EDGES[i], QUEUE_EDGES[i + 1])`, but bin 0 is
+/// the exact zero `{0}` (its two edges are 0).
+pub static QUEUE_EDGES: [f64; QUEUE_BINS + 1] = build_queue_edges();
+
+/// The queue bin of `x` (a share of the t = 0 supply).
+fn queue_bin_of(x: f64) -> usize {
+    if x.is_nan() || x <= 0.0 {
+        return 0;
+    }
+    if x < QUEUE_EDGES[2] {
+        return 1;
+    }
+    if x >= QUEUE_EDGES[QUEUE_BINS - 1] {
+        return QUEUE_BINS - 1;
+    }
+    // A guess from the logarithm, made exact against the stored edges.
+    let last = QUEUE_BINS - 2;
+    let guess = ((x.log10() + 8.0) * QUEUE_PER_DECADE as f64).max(0.0) as usize + 2;
+    let mut j = guess.clamp(2, last);
+    while j > 2 && x < QUEUE_EDGES[j] {
+        j -= 1;
+    }
+    while j < last && x >= QUEUE_EDGES[j + 1] {
+        j += 1;
+    }
+    j
+}
+
+/// Bins of [`Grid::Utilization`]: zero, 1,000 of width 0.001, one.
+pub const UTILIZATION_BINS: usize = 1002;
+
+const fn build_utilization_edges() -> [f64; UTILIZATION_BINS + 1] {
+    let mut edges = [0.0; UTILIZATION_BINS + 1];
+    let mut k = 1;
+    while k <= 1000 {
+        edges[k + 1] = k as f64 / 1000.0;
+        k += 1;
+    }
+    edges[UTILIZATION_BINS] = 1.0;
+    edges
+}
+
+/// Edges of [`Grid::Utilization`]: bin 0 is the exact zero `{0}`, bin `k` (1 ≤ k ≤ 1000) is
+/// `[(k − 1)/1000, k/1000)` (without 0), bin 1001 is the exact one `{1}`.
+pub static UTILIZATION_EDGES: [f64; UTILIZATION_BINS + 1] = build_utilization_edges();
+
+/// The utilization bin of `u`.
+fn utilization_bin_of(u: f64) -> usize {
+    if u.is_nan() || u <= 0.0 {
+        return 0;
+    }
+    if u >= 1.0 {
+        return UTILIZATION_BINS - 1;
+    }
+    let mut j = ((u * 1000.0) as usize + 1).clamp(1, 1000);
+    while j > 1 && u < UTILIZATION_EDGES[j] {
+        j -= 1;
+    }
+    while j < 1000 && u >= UTILIZATION_EDGES[j + 1] {
+        j += 1;
+    }
+    j
+}
+
+/// The fixed bin grids of [`Bands`] (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grid {
+    /// Price / NAV ratio: [`BIN_EDGES`].
+    Price,
+    /// Withdrawal queue as a share of the t = 0 supply: [`QUEUE_EDGES`].
+    Queue,
+    /// Utilization in [0, 1]: [`UTILIZATION_EDGES`].
+    Utilization,
+}
+
+impl Grid {
+    /// The edges: bin `i` spans `edges[i]` to `edges[i + 1]`; equal edges make an exact bin.
+    pub fn edges(self) -> &'static [f64] {
+        match self {
+            Grid::Price => &BIN_EDGES,
+            Grid::Queue => &QUEUE_EDGES,
+            Grid::Utilization => &UTILIZATION_EDGES,
+        }
+    }
+
+    /// Number of bins.
+    pub fn bins(self) -> usize {
+        self.edges().len() - 1
+    }
+
+    /// The bin of `x`.
+    #[inline]
+    pub fn bin_of(self, x: f64) -> usize {
+        match self {
+            Grid::Price => bin_of(x),
+            Grid::Queue => queue_bin_of(x),
+            Grid::Utilization => utilization_bin_of(x),
+        }
+    }
+}
 
 /// The bin of `q`, assumed in `[BIN_EDGES[base], BIN_EDGES[base + n])`, within segment `seg`.
 #[inline(always)]
@@ -136,17 +285,22 @@ fn snap_to_edge(ratio: f64) -> Option<usize> {
     }
 }
 
-/// Histograms of the price / NAV ratio at up to [`MAX_POINTS`] time points, accumulated over
-/// paths (see the [module docs](self) for the points and the bin grid).
+/// Histograms of a quantity (by default the price / NAV ratio) at up to [`MAX_POINTS`] time
+/// points, accumulated over paths (see the [module docs](self) for the points and the bin
+/// grids).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PriceBands {
+pub struct Bands {
+    grid: Grid,
     n_steps: u32,
     step_days: f64,
     every: u32,
     points: usize,
-    /// `points × BINS` counts, point-major.
+    /// `points × bins` counts, point-major.
     counts: Vec<u64>,
 }
+
+/// Bands of the price / NAV ratio ([`Grid::Price`]): what [`Bands::new`] makes.
+pub type PriceBands = Bands;
 
 /// One time point of [`PriceBands::rows`].
 #[derive(Debug, Clone, PartialEq)]
@@ -163,18 +317,30 @@ pub struct BandRow {
     pub share_below: Vec<f64>,
 }
 
-impl PriceBands {
-    /// Empty bands for a run of `n_steps` steps of `step_days` days each.
+impl Bands {
+    /// Empty price / NAV bands ([`Grid::Price`]) for a run of `n_steps` steps of `step_days`
+    /// days each.
     pub fn new(n_steps: u32, step_days: f64) -> Self {
+        Self::on(Grid::Price, n_steps, step_days)
+    }
+
+    /// Empty bands on `grid` for a run of `n_steps` steps of `step_days` days each.
+    pub fn on(grid: Grid, n_steps: u32, step_days: f64) -> Self {
         let every = n_steps.div_ceil(MAX_POINTS as u32).max(1);
         let points = n_steps.div_ceil(every) as usize;
-        PriceBands {
+        Bands {
+            grid,
             n_steps,
             step_days,
             every,
             points,
-            counts: vec![0; points * BINS],
+            counts: vec![0; points * grid.bins()],
         }
+    }
+
+    /// The grid.
+    pub fn grid(&self) -> Grid {
+        self.grid
     }
 
     /// Steps between two recorded points: `ceil(n_steps / MAX_POINTS)`, at least 1.
@@ -198,7 +364,7 @@ impl PriceBands {
         f64::from(self.step_at(point)) * self.step_days
     }
 
-    /// Records the ratio `ratio` of one path at the end of step `step` (0-based). Does nothing
+    /// Records the value `ratio` of one path at the end of step `step` (0-based). Does nothing
     /// unless the step is recorded. A negative or NaN ratio is a bug (debug builds panic);
     /// release builds count it in the first bin.
     #[inline]
@@ -208,9 +374,9 @@ impl PriceBands {
         if !end.is_multiple_of(self.every) && end != self.n_steps {
             return;
         }
-        debug_assert!(ratio >= 0.0, "price / NAV ratio {ratio} at step {step}");
+        debug_assert!(ratio >= 0.0, "{:?} value {ratio} at step {step}", self.grid);
         let point = (end.div_ceil(self.every) - 1) as usize;
-        self.counts[point * BINS + bin_of(ratio)] += 1;
+        self.counts[point * self.grid.bins() + self.grid.bin_of(ratio)] += 1;
     }
 
     /// Adds the counts of `other`, which must have the same steps and step length.
@@ -218,21 +384,25 @@ impl PriceBands {
     /// # Panics
     ///
     /// If the shapes differ.
-    pub fn merge(&mut self, other: &PriceBands) {
+    pub fn merge(&mut self, other: &Bands) {
         assert!(
-            self.n_steps == other.n_steps && self.step_days.to_bits() == other.step_days.to_bits(),
-            "merging price bands of {} steps of {} days with {} steps of {} days",
+            self.grid == other.grid
+                && self.n_steps == other.n_steps
+                && self.step_days.to_bits() == other.step_days.to_bits(),
+            "merging price bands of {} steps of {} days with {} steps of {} days (or {:?} with {:?} bands)",
             self.n_steps,
             self.step_days,
             other.n_steps,
-            other.step_days
+            other.step_days,
+            self.grid,
+            other.grid
         );
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
         }
     }
 
-    /// Every count, point-major (`points() × BINS`): with [`from_counts`](Self::from_counts),
+    /// Every count, point-major (`points() × bins`): with [`from_counts`](Self::from_counts),
     /// how a sharded run's partial result stores the bands.
     pub fn all_counts(&self) -> &[u64] {
         &self.counts
@@ -241,7 +411,17 @@ impl PriceBands {
     /// Bands of `n_steps` steps of `step_days` days with the given counts (as returned by
     /// [`all_counts`](Self::all_counts)); None if their number does not fit that shape.
     pub fn from_counts(n_steps: u32, step_days: f64, counts: Vec<u64>) -> Option<Self> {
-        let mut bands = PriceBands::new(n_steps, step_days);
+        Self::from_counts_on(Grid::Price, n_steps, step_days, counts)
+    }
+
+    /// [`from_counts`](Self::from_counts) on `grid`.
+    pub fn from_counts_on(
+        grid: Grid,
+        n_steps: u32,
+        step_days: f64,
+        counts: Vec<u64>,
+    ) -> Option<Self> {
+        let mut bands = Bands::on(grid, n_steps, step_days);
         if counts.len() != bands.counts.len() {
             return None;
         }
@@ -254,10 +434,11 @@ impl PriceBands {
         self.counts.fill(0);
     }
 
-    /// The counts of `point`, one per bin of [`BIN_EDGES`].
+    /// The counts of `point`, one per bin of the grid ([`BIN_EDGES`] for price bands).
     pub fn counts_at(&self, point: usize) -> &[u64] {
         assert!(point < self.points, "point {point} of {}", self.points);
-        &self.counts[point * BINS..(point + 1) * BINS]
+        let bins = self.grid.bins();
+        &self.counts[point * bins..(point + 1) * bins]
     }
 
     /// Number of paths recorded at `point`.
@@ -282,14 +463,16 @@ impl PriceBands {
             return f64::NAN;
         }
         let target = p.clamp(0.0, 1.0) * n as f64;
+        let edges = self.grid.edges();
         let mut below = 0u64;
         for (i, &c) in counts.iter().enumerate() {
             let through = below + c;
             if c > 0 && through as f64 >= target {
-                if i == OVERFLOW {
-                    return BIN_EDGES[OVERFLOW];
+                let (lo, hi) = (edges[i], edges[i + 1]);
+                // The overflow bin has no width; an exact bin is its value.
+                if hi == f64::INFINITY || lo == hi {
+                    return lo;
                 }
-                let (lo, hi) = (BIN_EDGES[i], BIN_EDGES[i + 1]);
                 let frac = ((target - below as f64) / c as f64).clamp(0.0, 1.0);
                 return (lo + frac * (hi - lo)).min(hi);
             }
@@ -306,10 +489,12 @@ impl PriceBands {
     /// `ratio` contributes in proportion to the part of it below `ratio` (uniform mass, as in
     /// [`quantile`](Self::quantile)). The overflow bin counts as a point mass at 1.2, so any
     /// ratio above 1.2 gives 1. With no paths, or a NaN `ratio`, NaN.
+    ///
+    /// For price bands only: on another grid, NaN.
     pub fn share_below(&self, point: usize, ratio: f64) -> f64 {
         let counts = self.counts_at(point);
         let n: u64 = counts.iter().sum();
-        if n == 0 || ratio.is_nan() {
+        if n == 0 || ratio.is_nan() || self.grid != Grid::Price {
             return f64::NAN;
         }
         let below = |i: usize| counts[..i].iter().sum::<u64>();
@@ -344,6 +529,62 @@ impl PriceBands {
                     .collect(),
             })
             .collect()
+    }
+}
+
+/// The LRT supply at t = 0 of `model`, in t = 0 ETH (the collateral plus any buffer): the
+/// unit of [`Grid::Queue`]'s values (a queue band's value × this = ETH).
+pub fn queue_unit_eth(model: &lrtsim_scenario::Model) -> f64 {
+    model.collateral_eth
+        + model
+            .withdrawals
+            .as_ref()
+            .map_or(0.0, |w| w.buffer_initial_eth)
+}
+
+/// The bands a run records: price / NAV with `[market]`, the withdrawal queue with
+/// `[withdrawals]`, the lending market's utilization with `[lending.rates]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BandSet {
+    /// Price / NAV ([`Grid::Price`]).
+    pub price: Option<Bands>,
+    /// LRT in the protocol's withdrawal queue ÷ the LRT supply at t = 0 ([`Grid::Queue`]).
+    pub queue: Option<Bands>,
+    /// The lending market's ETH utilization ([`Grid::Utilization`]).
+    pub utilization: Option<Bands>,
+}
+
+impl BandSet {
+    /// Empty bands for the sections `model` has.
+    pub fn for_model(model: &lrtsim_scenario::Model) -> Self {
+        let (n, d) = (model.n_steps, model.step_days);
+        BandSet {
+            price: model.market.as_ref().map(|_| Bands::on(Grid::Price, n, d)),
+            queue: model
+                .withdrawals
+                .as_ref()
+                .map(|_| Bands::on(Grid::Queue, n, d)),
+            utilization: model
+                .lending
+                .as_ref()
+                .and_then(|l| l.rates.as_ref())
+                .map(|_| Bands::on(Grid::Utilization, n, d)),
+        }
+    }
+
+    /// Adds the counts of `other` (bands present in only one are kept as they are).
+    pub fn merge(mut self, other: BandSet) -> BandSet {
+        fn one(a: &mut Option<Bands>, b: Option<Bands>) {
+            match (a.as_mut(), b) {
+                (Some(x), Some(y)) => x.merge(&y),
+                (None, y) => *a = y,
+                (Some(_), None) => {}
+            }
+        }
+        one(&mut self.price, other.price);
+        one(&mut self.queue, other.queue);
+        one(&mut self.utilization, other.utilization);
+        self
     }
 }
 
@@ -606,5 +847,94 @@ mod tests {
                 (&last.quantiles, &last.share_below)
             );
         }
+    }
+
+    /// Reference lookup on any grid: the last bin whose lower edge is ≤ x (bin 0 for x ≤ 0).
+    fn grid_bin_by_search(grid: Grid, x: f64) -> usize {
+        let e = grid.edges();
+        if x <= 0.0 {
+            return 0;
+        }
+        let i = e.partition_point(|&v| v <= x).saturating_sub(1);
+        i.min(grid.bins() - 1)
+    }
+
+    #[test]
+    fn queue_and_utilization_grids() {
+        let q = &QUEUE_EDGES;
+        assert_eq!((q[0], q[1], q[2]), (0.0, 0.0, 1e-8));
+        assert_eq!(q[QUEUE_BINS - 1], 10.0);
+        assert!(q[1..].windows(2).all(|w| w[0] < w[1]));
+        // Each decade starts at its exact literal, the log bins are 2.33 % wide.
+        for (d, &dec) in QUEUE_DECADES.iter().enumerate() {
+            assert_eq!(q[2 + 100 * d], dec);
+        }
+        for w in q[2..QUEUE_BINS].windows(2) {
+            let r = w[1] / w[0];
+            assert!((r - QUEUE_STEP).abs() < 1e-12, "{w:?}");
+        }
+        let u = &UTILIZATION_EDGES;
+        assert_eq!(
+            (u[0], u[1], u[2], u[1001], u[1002]),
+            (0.0, 0.0, 0.001, 1.0, 1.0)
+        );
+        assert_eq!(u[501], 0.5);
+        for grid in [Grid::Queue, Grid::Utilization] {
+            assert_eq!(grid.bin_of(0.0), 0);
+            assert_eq!(grid.bin_of(-1.0), 0);
+            assert_eq!(grid.bin_of(f64::NAN), 0);
+            for &e in &grid.edges()[2..grid.bins()] {
+                for x in [e, e.next_up(), e.next_down()] {
+                    assert_eq!(grid.bin_of(x), grid_bin_by_search(grid, x), "{grid:?} {x}");
+                }
+            }
+            for k in 1..200_000u32 {
+                let x = f64::from(k) * 1.3e-5 * f64::from(k % 7 + 1).powi(3) * 1e-3;
+                assert_eq!(grid.bin_of(x), grid_bin_by_search(grid, x), "{grid:?} {x}");
+            }
+        }
+        assert_eq!(Grid::Queue.bin_of(5e-9), 1);
+        assert_eq!(Grid::Queue.bin_of(1e6), QUEUE_BINS - 1);
+        assert_eq!(Grid::Utilization.bin_of(1.0), UTILIZATION_BINS - 1);
+        assert_eq!(Grid::Utilization.bin_of(1.5), UTILIZATION_BINS - 1);
+        assert_eq!(Grid::Utilization.bin_of(0.0005), 1);
+        assert_eq!(Grid::Utilization.bin_of(0.001), 2);
+    }
+
+    #[test]
+    fn exact_bins_give_exact_quantiles() {
+        let mut b = Bands::on(Grid::Utilization, 2, 1.0);
+        for u in [0.0, 0.0, 0.4321, 1.0, 1.0, 1.0] {
+            b.record(0, u);
+            b.record(1, 1.0);
+        }
+        assert_eq!(b.quantile(0, 0.01), 0.0);
+        assert_eq!(b.quantile(0, 1.0 / 3.0), 0.0);
+        let mid = b.quantile(0, 0.45);
+        assert!((0.432..0.433).contains(&mid), "{mid}");
+        assert_eq!(b.quantile(0, 0.99), 1.0);
+        assert_eq!(b.quantile(1, 0.01), 1.0);
+        assert!(b.share_below(0, 0.5).is_nan());
+        let mut q = Bands::on(Grid::Queue, 1, 1.0);
+        for x in [0.0, 0.02, 0.02, 50.0] {
+            q.record(0, x);
+        }
+        assert_eq!(q.quantile(0, 0.2), 0.0);
+        let m = q.quantile(0, 0.5);
+        assert!(m >= 0.02 / QUEUE_STEP && m <= 0.02 * QUEUE_STEP, "{m}");
+        assert_eq!(q.quantile(0, 0.99), 10.0);
+        // Merging bands of another grid is refused; counts round-trip.
+        let back = Bands::from_counts_on(Grid::Queue, 1, 1.0, q.all_counts().to_vec()).unwrap();
+        assert_eq!(back, q);
+        assert!(
+            Bands::from_counts_on(Grid::Utilization, 1, 1.0, q.all_counts().to_vec()).is_none()
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "merging price bands")]
+    fn merge_rejects_another_grid() {
+        let mut a = Bands::on(Grid::Queue, 100, 1.0);
+        a.merge(&Bands::on(Grid::Utilization, 100, 1.0));
     }
 }

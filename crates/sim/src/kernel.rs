@@ -215,6 +215,8 @@ pub struct PathKernel<'m> {
     market: Option<Market<'m>>,
     /// Price / NAV bands of the paths run so far (with `[market]`).
     bands: Option<PriceBands>,
+    /// Queue and utilization bands of the paths run so far (`price` unused: see `bands`).
+    more_bands: crate::bands::BandSet,
     /// The lending market (None without `[lending]`).
     lending: Option<LendingBook>,
     /// First-loss reserves (None without `[[reserves]]`).
@@ -420,6 +422,10 @@ impl<'m> PathKernel<'m> {
                 .market
                 .as_ref()
                 .map(|_| PriceBands::new(model.n_steps, model.step_days)),
+            more_bands: crate::bands::BandSet {
+                price: None,
+                ..crate::bands::BandSet::for_model(model)
+            },
             reserves: (!model.reserves.is_empty()).then(|| Reserves::new(&model.reserves)),
             side_eth: 0.0,
             stolen_eth: 0.0,
@@ -478,6 +484,35 @@ impl<'m> PathKernel<'m> {
     /// every copula (0 for copulas not sampled directly). Empty without importance sampling.
     pub fn tilt_statistics(&self) -> &[f64] {
         self.tilt.as_ref().map_or(&[], |t| t.statistics.as_slice())
+    }
+
+    /// The queue and utilization at the end of step `k` (day `t1`), in their bands.
+    fn record_more_bands(&mut self, k: u32, t1: f64) {
+        if let (Some(b), Some(r)) = (self.more_bands.queue.as_mut(), self.redemption.as_ref()) {
+            // Rounding residue of a drained queue (below 10⁻¹² of the supply) counts as none.
+            let x = r.queued_lrt() / supply0_lrt(self.model);
+            b.record(k, if x < crate::bands::QUEUE_ZERO { 0.0 } else { x });
+        }
+        if let (Some(b), Some(mk), Some(book)) = (
+            self.more_bands.utilization.as_mut(),
+            self.market.as_ref(),
+            self.lending.as_ref(),
+        ) && let Some(u) = mk.lend_utilization(t1, book)
+        {
+            b.record(k, u);
+        }
+    }
+
+    /// Every band of every path this kernel ran: price / NAV, queue and utilization, each
+    /// None without its section; the kernel starts afresh.
+    pub fn take_band_set(&mut self) -> crate::bands::BandSet {
+        let fresh = crate::bands::BandSet {
+            price: None,
+            ..crate::bands::BandSet::for_model(self.model)
+        };
+        let mut set = std::mem::replace(&mut self.more_bands, fresh);
+        set.price = self.take_bands();
+        set
     }
 
     /// The price / NAV bands of every path this kernel ran (None without `[market]`); the
@@ -738,6 +773,7 @@ impl<'m> PathKernel<'m> {
                 let bands = self.bands.as_mut().expect("bands exist with a market");
                 mk.end_step(k, nav, bands);
             }
+            self.record_more_bands(k, t1);
             if tracing {
                 self.trace_step(k, 0);
             }

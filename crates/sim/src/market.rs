@@ -448,6 +448,27 @@ impl<'m> Market<'m> {
         self.peak_rate
     }
 
+    /// The lending market's utilization at `t` (debt / the ETH supplied, 1 when the supply
+    /// does not exceed the debt); None without `[lending.rates]`.
+    pub fn lend_utilization(&self, t: f64, book: &LendingBook) -> Option<f64> {
+        self.rates.map(|_| self.utilization_at(t, book))
+    }
+
+    /// Debt / the ETH supplied at `t`: the t = 0 supply less the outside withdrawals under way,
+    /// plus the interest paid; 1 when the supply does not exceed the debt.
+    fn utilization_at(&self, t: f64, book: &LendingBook) -> f64 {
+        let withdrawn: f64 = self
+            .supply_shocks
+            .iter()
+            .filter(|s| s.0 <= t)
+            .map(|&(ts, share, rec)| share * (1.0 - (t - ts) / rec).max(0.0))
+            .sum();
+        // Interest paid is added to the lenders' deposits.
+        let supply = self.lend_supply0_eth * (1.0 - withdrawn).max(0.0) + book.interest_eth();
+        let debt = book.total_debt_eth();
+        if supply > debt { debt / supply } else { 1.0 }
+    }
+
     /// A step of the borrow rate from `t0`: debt accrues the rate of the utilization (debt /
     /// the ETH supplied, which grows by the interest and falls by outside withdrawals); while it
     /// exceeds the LRT's yield by the spread, a share of every position unwinds — it sells
@@ -467,16 +488,7 @@ impl<'m> Market<'m> {
         mut front: Option<&mut Redemption>,
     ) {
         let Some(r) = self.rates else { return };
-        let withdrawn: f64 = self
-            .supply_shocks
-            .iter()
-            .filter(|s| s.0 <= t0)
-            .map(|&(t, share, rec)| share * (1.0 - (t0 - t) / rec).max(0.0))
-            .sum();
-        // Interest paid is added to the lenders' deposits.
-        let supply = self.lend_supply0_eth * (1.0 - withdrawn).max(0.0) + book.interest_eth();
-        let debt = book.total_debt_eth();
-        let u = if supply > debt { debt / supply } else { 1.0 };
+        let u = self.utilization_at(t0, book);
         let rate = r.rate(u);
         self.peak_rate = self.peak_rate.max(rate);
         // Debt grows as e^(g·t): a health factor h > 1 at the oracle price now falls to

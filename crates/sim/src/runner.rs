@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use lrtsim_scenario::Model;
 use rayon::prelude::*;
 
-use crate::bands::PriceBands;
+use crate::bands::{BandSet, PriceBands};
 use crate::importance::ResolvedTilt;
 use crate::kernel::PathKernel;
 use crate::outputs::{Layout, SimResults};
@@ -101,6 +101,10 @@ pub struct RunOutcome {
     pub tilt: Option<ResolvedTilt>,
     /// Market price / NAV bands of the paths run (None without `[market]`).
     pub price_bands: Option<PriceBands>,
+    /// Withdrawal-queue bands, as a share of the t = 0 supply (None without `[withdrawals]`).
+    pub queue_bands: Option<PriceBands>,
+    /// Lending-market utilization bands (None without `[lending.rates]`).
+    pub utilization_bands: Option<PriceBands>,
 }
 
 /// Runs the model's paths, handing each finished chunk to `sink`; per-path values are not
@@ -161,32 +165,21 @@ pub fn run_with(
                     worker
                 },
             )
-            .map(|mut worker| worker.kernel.take_bands())
-            .reduce(
-                || None,
-                |a: Option<PriceBands>, b: Option<PriceBands>| match (a, b) {
-                    (Some(mut a), Some(b)) => {
-                        a.merge(&b);
-                        Some(a)
-                    }
-                    (a, b) => a.or(b),
-                },
-            )
+            .map(|mut worker| worker.kernel.take_band_set())
+            .reduce(BandSet::default, BandSet::merge)
     });
+    let empty = BandSet::for_model(model);
     if let Some((path, log_weight)) = bad_weight.into_inner().expect("no worker panicked") {
         return Err(SimError::Weight { path, log_weight });
     }
-    let price_bands = bands.or_else(|| {
-        model
-            .market
-            .as_ref()
-            .map(|_| PriceBands::new(model.n_steps, model.step_days))
-    });
+    let price_bands = bands.price.or(empty.price);
     Ok(RunOutcome {
         layout,
         paths: first_path..end_path,
         tilt,
         price_bands,
+        queue_bands: bands.queue.or(empty.queue),
+        utilization_bands: bands.utilization.or(empty.utilization),
     })
 }
 

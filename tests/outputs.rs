@@ -1,0 +1,352 @@
+//! Output files checked against known values: `exceedance.csv` against a Poisson tail,
+//! `queue_paths.csv` and `utilization_paths.csv` against the per-path values and scenarios
+//! whose answer is known.
+
+#[allow(dead_code)] // each test binary uses part of the shared fixture
+mod fixture;
+
+use fixture::{Fixture, Table, arg};
+
+/// One operator allocating half the pool to one AVS whose independent faults (Poisson, mean
+/// `MEAN_FAULTS` over the year) each slash 1 % of the current allocation: after k faults
+/// slashed_eth = 500 · (1 − 0.99ᵏ).
+const POISSON: &str = r#"
+name = "poisson"
+[simulation]
+paths = 100_000
+horizon_days = 365
+step_days = 365
+seed = 3
+[pool]
+collateral_eth = 1000
+[[operators]]
+name = "op"
+share = 1.0
+allocations = { oracle = 0.5 }
+[[avs]]
+name = "oracle"
+fault_rate_per_year = 2.0
+fault_severity = 0.01
+"#;
+const MEAN_FAULTS: f64 = 2.0;
+
+/// P(N > k) for N ~ Poisson(`mean`).
+fn poisson_tail(mean: f64, k: u32) -> f64 {
+    let mut pmf = (-mean).exp();
+    let mut cdf = pmf;
+    for j in 1..=k {
+        pmf *= mean / f64::from(j);
+        cdf += pmf;
+    }
+    (1.0 - cdf).max(0.0)
+}
+
+#[test]
+fn exceedance_of_a_scaled_poisson_count_matches_its_tail() {
+    let fx = Fixture::new();
+    let file = fx.write_scenario("poisson.toml", POISSON);
+    fx.run(["run", &arg(&file), "-q", "-o", "res"]).ok();
+    let t = fx.read_csv("res/exceedance.csv");
+    assert_eq!(
+        t.header.join(","),
+        "metric,tail_prob,loss,ci_lo,ci_hi,exact,tail_paths"
+    );
+    let n = 100_000.0;
+    let rows: Vec<&Vec<String>> = t.rows.iter().filter(|r| r[0] == "slashed_eth").collect();
+    let probs: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        probs,
+        [
+            "0.5", "0.2", "0.1", "0.05", "0.02", "0.01", "0.005", "0.002", "0.001", "0.0005",
+            "0.0002", "0.0001"
+        ]
+    );
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    for r in &rows {
+        let (p, loss, lo, hi) = (num(&r[1]), num(&r[2]), num(&r[3]), num(&r[4]));
+        assert_eq!(r[5], "1", "every level is exact at 100,000 paths: {r:?}");
+        assert!(lo <= loss && loss <= hi, "{r:?}");
+        // The loss is an atom 500 · (1 − 0.99^k).
+        let k = (0..60u32)
+            .find(|&k| (500.0 * (1.0 - 0.99f64.powi(k as i32)) - loss).abs() < 1e-6)
+            .unwrap_or_else(|| panic!("{loss} is not 500 · (1 − 0.99^k): {r:?}"));
+        // The share of paths above it is the Poisson tail, within 5 standard errors.
+        let tail = poisson_tail(MEAN_FAULTS, k);
+        let share = num(&r[6]) / n;
+        let se = (tail * (1.0 - tail) / n).sqrt();
+        assert!(
+            (share - tail).abs() <= 5.0 * se + 1e-12,
+            "p = {p}: {share} of the paths above {k} faults, Poisson {tail} ± {se}"
+        );
+        // And k is the Poisson quantile: P(N > k) ≤ p < P(N > k − 1), up to the same noise.
+        assert!(tail <= p + 5.0 * se, "p = {p}, k = {k}: {tail}");
+        if k > 0 {
+            let before = poisson_tail(MEAN_FAULTS, k - 1);
+            let se = (before * (1.0 - before) / n).sqrt();
+            assert!(before + 5.0 * se > p, "p = {p}, k = {k}: {before}");
+        }
+    }
+    // Where a tail probability is a level of tail_metrics.csv, the same VaR and interval, to
+    // the bit.
+    let tm = fx.read_csv("res/tail_metrics.csv");
+    let mut matched = 0;
+    for r in &t.rows {
+        let level = match r[1].as_str() {
+            "0.1" => "0.9",
+            "0.05" => "0.95",
+            "0.01" => "0.99",
+            "0.005" => "0.995",
+            "0.001" => "0.999",
+            _ => continue,
+        };
+        let m = tm
+            .rows
+            .iter()
+            .find(|m| m[0] == r[0] && m[1] == level)
+            .unwrap_or_else(|| panic!("no {} at {level} in tail_metrics.csv", r[0]));
+        assert_eq!(
+            (&m[2], &m[3], &m[4], &m[8]),
+            (&r[2], &r[3], &r[4], &r[5]),
+            "{} at {level}",
+            r[0]
+        );
+        matched += 1;
+    }
+    let metrics = t.group_by_first().len();
+    assert_eq!(matched, 5 * metrics);
+    assert_eq!(metrics, tm.group_by_first().len());
+}
+
+/// Under a small tail memory the shallow levels come from the histogram (`exact` 0) and the
+/// deep ones stay exact, as in tail_metrics.csv; and the file does not depend on the threads.
+#[test]
+fn exceedance_rows_read_from_the_histogram_are_flagged() {
+    let fx = Fixture::new();
+    let file = fx.write_scenario("poisson.toml", POISSON);
+    for threads in ["1", "3"] {
+        fx.run([
+            "run",
+            &arg(&file),
+            "--set",
+            "avs.oracle.fault_severity={ dist = \"uniform\", min = 0.005, max = 0.02 }",
+            // 9 metrics: 1 MiB each of overhead, and some 7,000 kept values each (the levels
+            // down to 0.99 exact, 0.9 and below from the histogram).
+            "--tail-memory-mb",
+            "11",
+            "-t",
+            threads,
+            "-q",
+            "-o",
+            &format!("t{threads}"),
+        ])
+        .ok();
+    }
+    assert_eq!(fx.read("t1/exceedance.csv"), fx.read("t3/exceedance.csv"));
+    let t = Table::parse(&fx.read("t1/exceedance.csv"));
+    let tm = fx.read_csv("t1/tail_metrics.csv");
+    let rows: Vec<&Vec<String>> = t.rows.iter().filter(|r| r[0] == "slashed_eth").collect();
+    let first_exact = rows
+        .iter()
+        .position(|r| r[5] == "1")
+        .expect("deep rows are exact");
+    assert!(
+        first_exact > 0,
+        "shallow rows come from the histogram: {rows:?}"
+    );
+    assert!(rows[first_exact..].iter().all(|r| r[5] == "1"), "{rows:?}");
+    let at_90 = tm
+        .rows
+        .iter()
+        .find(|m| m[0] == "slashed_eth" && m[1] == "0.9")
+        .unwrap();
+    let row_10 = rows.iter().find(|r| r[1] == "0.1").unwrap();
+    assert_eq!(at_90[8], row_10[5]);
+    assert_eq!(at_90[2], row_10[2]);
+}
+
+/// The header of the band files.
+const BANDS_HEADER: &str = "step,day,paths,p01,p05,p25,p50,p75,p95,p99";
+/// Their percentiles, as probabilities.
+const BAND_PROBS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+/// Ratio of two neighbouring edges of the queue grid (10^0.01).
+const QUEUE_BIN_RATIO: f64 = 1.023292992280754;
+
+/// The k-th smallest of `v` (1-based) for probability p: k = ⌈p·n⌉, at least 1.
+fn order_statistic(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let k = ((p * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    s[k - 1]
+}
+
+/// queue_paths.csv at the horizon: each percentile lies in the queue grid's bin of the same
+/// percentile of the per-path queue paths.csv gives (LRT unpaid at the horizon: unfilled_share
+/// × requested_share × the t = 0 supply); every step has every path; threads do not matter.
+#[test]
+fn queue_bands_at_the_horizon_match_the_paths() {
+    let fx = Fixture::new();
+    let bank_run = arg(&fixture::repo_scenario("bank-run.toml"));
+    for threads in ["1", "2"] {
+        fx.run([
+            "run",
+            &bank_run,
+            "--set",
+            "simulation.paths=3000",
+            "--paths-csv",
+            "-t",
+            threads,
+            "-q",
+            "-o",
+            &format!("t{threads}"),
+        ])
+        .ok();
+    }
+    assert_eq!(fx.read("t1/queue_paths.csv"), fx.read("t2/queue_paths.csv"));
+    let text = fx.read("t1/queue_paths.csv");
+    assert_eq!(text.lines().next(), Some(BANDS_HEADER));
+    let bands = Table::parse(&text);
+    let resolved: toml::Table = fx.read("t1/scenario.resolved.toml").parse().unwrap();
+    let num = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64)).unwrap();
+    let supply0 = num(&resolved["pool"]["collateral_eth"])
+        + num(&resolved["withdrawals"]["buffer"]["initial_eth"]);
+    let horizon = num(&resolved["simulation"]["horizon_days"]);
+    assert_eq!(
+        bands.rows.len(),
+        horizon as usize,
+        "daily steps, one row each"
+    );
+    for (i, r) in bands.rows.iter().enumerate() {
+        assert_eq!(r[0], (i + 1).to_string());
+        assert_eq!(r[2], "3000");
+    }
+    let paths = fx.read_csv("t1/paths.csv");
+    let queued: Vec<f64> = paths
+        .floats("unfilled_share")
+        .iter()
+        .zip(paths.floats("requested_share"))
+        .map(|(u, r)| u * r * supply0)
+        .collect();
+    assert!(
+        order_statistic(&queued, 0.5) > 0.01 * supply0,
+        "a queue at the horizon to compare"
+    );
+    let last = bands.rows.last().unwrap();
+    for (j, &p) in BAND_PROBS.iter().enumerate() {
+        let band: f64 = last[3 + j].parse().unwrap();
+        let exact = order_statistic(&queued, p);
+        if exact < 1e-8 * supply0 {
+            assert!(band < 1e-8 * supply0, "p = {p}: {band} vs {exact}");
+            continue;
+        }
+        let ratio = band / exact;
+        assert!(
+            ratio <= QUEUE_BIN_RATIO * (1.0 + 1e-9) && ratio >= (1.0 - 1e-9) / QUEUE_BIN_RATIO,
+            "p = {p}: band {band}, paths {exact}"
+        );
+    }
+    // Nothing is queued before the run starts on day 10 (bank-run.toml's trigger).
+    assert!(
+        bands.rows[..9]
+            .iter()
+            .all(|r| r[3..].iter().all(|x| x == "0"))
+    );
+}
+
+/// A lending market whose utilization is known at every step: no interest (a flat zero rate
+/// curve), no risk, and outside lenders withdrawing 45 % of the t = 0 supply on day 9.5,
+/// returning it linearly over 20 days: U(t) = min(1, 0.6 / (1 − 0.45 · (1 − (t − 9.5)/20)⁺)).
+const LENDING: &str = r#"
+name = "lend"
+[simulation]
+paths = 300
+horizon_days = 40
+step_days = 1
+seed = 1
+[pool]
+collateral_eth = 10000
+[[operators]]
+name = "a"
+share = 1.0
+[market.pool]
+amplification = 100
+depth_eth = 1000
+[lending]
+oracle = "exchange_rate"
+ltv = 0.9
+liquidation_threshold = 0.93
+liquidation_bonus = 0.01
+collateral_share = 0.3
+looper_leverage = 5
+[lending.rates]
+utilization = 0.6
+base_per_year = 0
+slope1_per_year = 0
+slope2_per_year = 0
+[[lending.rates.supply_shocks]]
+name = "whale"
+at_days = 9.5
+share = 0.45
+recovery_days = 20
+[[lending.positions]]
+share = 1.0
+health_factor = 1.5
+"#;
+
+#[test]
+fn utilization_bands_follow_a_known_supply_withdrawal() {
+    let fx = Fixture::new();
+    let file = fx.write_scenario("lend.toml", LENDING);
+    fx.run(["run", &arg(&file), "-q", "-o", "res"]).ok();
+    let text = fx.read("res/utilization_paths.csv");
+    assert_eq!(text.lines().next(), Some(BANDS_HEADER));
+    let t = Table::parse(&text);
+    assert_eq!(t.rows.len(), 40);
+    for r in &t.rows {
+        let day: f64 = r[1].parse().unwrap();
+        assert_eq!(r[2], "300");
+        let withdrawn = if day >= 9.5 {
+            0.45 * (1.0 - (day - 9.5) / 20.0).max(0.0)
+        } else {
+            0.0
+        };
+        let u = (0.6 / (1.0 - withdrawn)).min(1.0);
+        for x in &r[3..] {
+            let x: f64 = x.parse().unwrap();
+            if u == 1.0 {
+                assert_eq!(x, 1.0, "day {day}: full utilization is the exact bin");
+            } else {
+                // The 0.001-wide bin holding u.
+                let lo = (u * 1000.0).floor() / 1000.0;
+                assert!(
+                    x >= lo - 1e-12 && x <= lo + 0.001 + 1e-12,
+                    "day {day}: {x} outside the bin of {u}"
+                );
+            }
+        }
+    }
+    // Days 10 and 11 are at full utilization, day 12 is not.
+    assert!(t.rows[9][3..].iter().all(|x| x == "1"));
+    assert!(t.rows[11][3..].iter().all(|x| x != "1"));
+    // No queue file without [withdrawals], and the run lists its files.
+    assert!(!fx.path("res/queue_paths.csv").exists());
+    let m = fx.read_json("res/manifest.json");
+    let names: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "scenario.resolved.toml",
+            "summary.json",
+            "tail_metrics.csv",
+            "exceedance.csv",
+            "contributions.csv",
+            "loss_distribution.csv",
+            "price_paths.csv",
+            "utilization_paths.csv"
+        ]
+    );
+}
