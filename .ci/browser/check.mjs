@@ -7,7 +7,7 @@
 //
 // Usage: node check.mjs SPEC.json OUT_DIR
 // SPEC: [{ "name", "html", "summaries": [summary.json, …], "sections": [...], "charts": [...],
-//          "min_charts": N, "stats": true|false }]
+//          "min_charts": N, "stories": N (at least), "stats": true|false }]
 // Chromium: $CHROMIUM, else /usr/bin/chromium.
 
 import { readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -97,6 +97,9 @@ try {
       if (!found.charts.some((f) => f.id === c)) fail(name, `chart ${c} missing`);
     }
     if (found.charts.length < (report.min_charts || 1)) fail(name, `only ${found.charts.length} charts`);
+    // The worst paths' stories, where the run has its resolved scenario.
+    const stories = await page.locator('li.story').count();
+    if (stories < (report.stories || 0)) fail(name, `${stories} worst-path stories, expected ${report.stories}`);
     for (const c of found.charts) {
       if (!c.svg || !c.table) fail(name, `chart ${c.id} lacks its SVG or its data table`);
       if (c.shapes < 3 || c.width < 200) fail(name, `chart ${c.id} looks empty (${c.shapes} shapes, ${c.width}px wide)`);

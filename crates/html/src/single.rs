@@ -349,7 +349,8 @@ pub fn exceedance_figure(runs: &[(&str, &RunData)], name: &str, id: &str) -> Str
     let chart = Chart {
         title: format!("P({name} > x)"),
         x: Axis::linear(describe(name), unit, xmin, xmax),
-        y: Axis::log("P(loss > x), log scale", Unit::Fraction, pmin, 1.0),
+        // Half a decade below the smallest probability, so that its points sit above the axis.
+        y: Axis::log("P(loss > x), log scale", Unit::Fraction, pmin * 0.5, 1.0),
         marks,
         legend,
     };
