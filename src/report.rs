@@ -259,12 +259,16 @@ pub fn story_line(r: &Replay) -> String {
     }
     if let Some(q) = v("peak_queue_days").filter(|q| *q > 0.0) {
         let mut t = format!("queue {} days", num(q));
-        if let Some(w) = v("redeem_days_stress") {
-            let _ = write!(
-                t,
-                " (a holder asking as the stress starts waits {} days)",
-                num(w)
-            );
+        match v("redeem_days_stress") {
+            Some(w) if w > 0.0 => {
+                let _ = write!(
+                    t,
+                    " (a holder asking as the stress starts waits {} days)",
+                    num(w)
+                );
+            }
+            Some(_) => t.push_str(" (a holder asking as the stress starts is paid at once)"),
+            None => {}
         }
         outcome.push(t);
     }
