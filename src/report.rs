@@ -45,7 +45,12 @@ pub fn report(args: &ReportCmdArgs) -> Result<()> {
     let (html, out) = match args.dirs.as_slice() {
         [dir] => match lrtsim_html::dir_kind(dir).map_err(html_error)? {
             DirKind::Run => {
-                let stories = stories(dir, args.stories as usize, args.workers.quiet);
+                let stories = stories(
+                    dir,
+                    args.stories as usize,
+                    args.workers.threads,
+                    args.workers.quiet,
+                );
                 (
                     lrtsim_html::run_report(dir, &stories).map_err(html_error)?,
                     dir.join("report.html"),
@@ -113,8 +118,8 @@ fn write_html(out: &Path, html: &str) -> Result<()> {
 }
 
 /// `run --report`: writes `report.html` into the run's directory (after its manifest).
-pub fn write_run_report(dir: &Path, quiet: bool) -> Result<PathBuf> {
-    let stories = stories(dir, 5, quiet);
+pub fn write_run_report(dir: &Path, threads: u32, quiet: bool) -> Result<PathBuf> {
+    let stories = stories(dir, 5, threads, quiet);
     let html = lrtsim_html::run_report(dir, &stories).map_err(html_error)?;
     let out = dir.join("report.html");
     write_html(&out, &html)?;
@@ -123,7 +128,9 @@ pub fn write_run_report(dir: &Path, quiet: bool) -> Result<PathBuf> {
 
 /// The stories of the `n` worst paths of the first of [`STORY_METRICS`] with worst paths,
 /// from the run's `scenario.resolved.toml`; unavailable (and why) otherwise.
-fn stories(dir: &Path, n: usize, quiet: bool) -> Stories {
+/// The replays run on `threads` threads (0: one per core): an importance-sampled run's tilt may
+/// need pilot runs.
+fn stories(dir: &Path, n: usize, threads: u32, quiet: bool) -> Stories {
     if n == 0 {
         return Stories::Unavailable("not asked for (--stories 0)".into());
     }
@@ -159,10 +166,17 @@ fn stories(dir: &Path, n: usize, quiet: bool) -> Stories {
         return Stories::Unavailable("no path lost anything".into());
     };
     let started = Instant::now();
-    let mut replayer = Replayer::new(&model);
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads as usize)
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => return Stories::Unavailable(format!("starting the worker threads: {e}")),
+    };
+    let mut replayer = pool.install(|| Replayer::new(&model));
     let mut out = Vec::new();
     for w in worst.iter().take(n) {
-        match replayer.replay(w.path) {
+        match pool.install(|| replayer.replay(w.path)) {
             Ok(r) => out.push(Story {
                 path: w.path,
                 value: w.value,

@@ -246,7 +246,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         warn_degenerate(model, &summary);
         if args.html_report {
             // After the manifest: report.html is not part of the run's output set.
-            crate::report::write_run_report(dir, args.workers.quiet)?;
+            crate::report::write_run_report(dir, args.workers.threads, args.workers.quiet)?;
         }
         if !args.workers.quiet {
             eprintln!(
