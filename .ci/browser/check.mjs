@@ -147,6 +147,27 @@ try {
       }
     }
     if (report.stats !== false && compared === 0) fail(name, 'no table number to compare with summary.json');
+    // ES contributions against summary.json's contributions.
+    const contribs = await page.evaluate(() => [...document.querySelectorAll('[data-decomposition][data-component]')].map((td) => ({
+      ...td.dataset, text: td.textContent,
+    })));
+    for (const c of contribs) {
+      const s = summaries[0];
+      const group = (s?.contributions || []).find((g) => g.metric === c.metric && g.decomposition === c.decomposition
+        && g.level === Number(c.level));
+      const comp = group?.components.find((x) => x.component === c.component);
+      if (!comp) { fail(name, `contribution ${c.metric} ${c.decomposition} ${c.component} ${c.level} not in summary.json`); continue; }
+      compared++;
+      if (Number(c.value) !== comp.es_contribution || !close(shown(c.text), comp.es_contribution)) {
+        fail(name, `contribution ${c.metric} ${c.decomposition} ${c.component}: ${c.value} ("${c.text}") in the page, ${comp.es_contribution} in summary.json`);
+      }
+    }
+    // Printable: a PDF of the print style sheet.
+    await page.emulateMedia({ media: 'print' });
+    const pdf = await page.pdf({ path: join(outDir, `${name}.pdf`), format: 'A4', printBackground: true });
+    const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+    if (pages < 1) fail(name, 'printing gives no page');
+    await page.emulateMedia({ media: 'screen' });
 
     // Not blank: a full-page screenshot with enough non-background pixels.
     const png = await page.screenshot({ fullPage: true, path: join(outDir, `${name}.png`) });
@@ -167,7 +188,7 @@ try {
     await probe.close();
     const share = inked.ink / inked.total;
     if (share < 0.02) fail(name, `the page looks blank: ${(share * 100).toFixed(2)} % non-background pixels`);
-    console.log(`${name}: ${found.sections.length} sections, ${found.charts.length} charts, ${compared} numbers equal to summary.json, ${(share * 100).toFixed(1)} % ink, screenshot ${inked.w}x${inked.h}`);
+    console.log(`${name}: ${found.sections.length} sections, ${found.charts.length} charts, ${compared} numbers equal to summary.json, ${(share * 100).toFixed(1)} % ink, screenshot ${inked.w}x${inked.h}, ${pages} printed pages`);
     await page.close();
   }
 } finally {

@@ -27,6 +27,8 @@ th,td{padding:3px 8px;border-bottom:1px solid var(--rule);text-align:right;verti
 th{background:#f4f4f4;font-weight:600}
 td.name,th.name{text-align:left}
 .tablewrap{overflow-x:auto;max-width:100%}
+td[data-lo]{white-space:nowrap}
+table.compare{font-size:12px}
 figure{margin:16px 0 24px;break-inside:avoid;page-break-inside:avoid}
 figure svg{width:100%;height:auto;display:block}
 figcaption{font-weight:600;margin:0 0 4px}

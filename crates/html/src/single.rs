@@ -513,10 +513,12 @@ fn contribution_figure(
     let table_rows: Vec<Vec<Cell>> = rows
         .iter()
         .map(|c| {
+            let level = exact(c.level);
             let tags = [
                 ("metric", metric),
                 ("decomposition", decomposition),
                 ("component", c.component.as_str()),
+                ("level", level.as_str()),
             ];
             vec![
                 Cell::name(&c.component),
