@@ -238,7 +238,7 @@ pub fn exceedance_marks(
             rows.insert(0, Cell::name(l));
         }
     };
-    if let Some(ex) = run.exceedance_of(name) {
+    if let Some(ex) = run.exceedance_of(name).filter(|e| !e.is_empty()) {
         source = "exceedance.csv";
         let mut band = Vec::new();
         for e in ex {
@@ -722,7 +722,7 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
     // The market.
     if run.has("max_discount") {
         let mut html = String::new();
-        if let Some(rows) = &run.price {
+        if let Some(rows) = run.price.as_ref().filter(|r| !r.is_empty()) {
             let worst = rows
                 .iter()
                 .min_by(|a, b| a.p[3].total_cmp(&b.p[3]))
@@ -774,7 +774,7 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
         if let Some(w) = &run.waits {
             html.push_str(&wait_figure(w));
         }
-        if let Some(rows) = &run.queue {
+        if let Some(rows) = run.queue.as_ref().filter(|r| !r.is_empty()) {
             html.push_str(&fan_figure(
                 "fan-queue",
                 "The withdrawal queue over time (ETH)",
@@ -820,7 +820,7 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
                 html.push_str(&h);
             }
         }
-        if let Some(rows) = &run.utilization {
+        if let Some(rows) = run.utilization.as_ref().filter(|r| !r.is_empty()) {
             html.push_str(&fan_figure(
                 "fan-utilization",
                 "Utilization of the lending market over time",

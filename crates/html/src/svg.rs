@@ -281,6 +281,15 @@ impl Chart {
             sy(0f64.clamp(self.y.min, self.y.max))
         };
         for mark in &self.marks {
+            let empty = match mark {
+                Mark::Line { pts, .. } | Mark::Area { pts, .. } => pts.is_empty(),
+                Mark::Band { pts, .. } => pts.is_empty(),
+                _ => false,
+            };
+            if empty {
+                // No path data: an empty `d` would be an error in the page.
+                continue;
+            }
             match mark {
                 Mark::Line {
                     pts,

@@ -207,3 +207,34 @@ fn sweep_report_matches_its_golden_page() {
     }
     golden("sweep.html", &html);
 }
+
+#[test]
+fn files_with_a_header_alone_give_a_page_without_their_charts() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for entry in fs::read_dir(fixture("bank-run")).expect("the fixture") {
+        let entry = entry.expect("an entry");
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copying");
+    }
+    for (file, header) in [
+        (
+            "queue_paths.csv",
+            "step,day,paths,p01,p05,p25,p50,p75,p95,p99\n",
+        ),
+        (
+            "exceedance.csv",
+            "metric,tail_prob,loss,ci_lo,ci_hi,exact,tail_paths\n",
+        ),
+        (
+            "contributions.csv",
+            "metric,level,decomposition,component,es_contribution,share,ci_lo,ci_hi,standalone_es,var_contribution,var_contribution_lo,var_contribution_hi,es,var,diversification_benefit,tail_paths,window_paths,exact\n",
+        ),
+    ] {
+        fs::write(dir.path().join(file), header).expect("writing");
+    }
+    let html = lrtsim_html::run_report(dir.path(), &Stories::Unavailable(String::new()))
+        .expect("the report");
+    assert!(!html.contains("data-chart=\"fan-queue\""));
+    assert!(!html.contains("data-section=\"drivers\""));
+    assert!(html.contains("data-chart=\"exceedance-nav_loss\""));
+    assert!(!html.contains(" d=\"Z\""), "an empty path");
+}
