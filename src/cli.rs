@@ -31,6 +31,9 @@ pub enum Command {
     /// Re-simulate single paths of a run (e.g. the worst paths listed in summary.json) and
     /// write their step-by-step trace.
     Replay(ReplayArgs),
+    /// Write one self-contained HTML report (inline SVG charts, no script, nothing fetched)
+    /// of a run's output directory, of two runs side by side, or of a sweep.
+    Report(ReportCmdArgs),
 }
 
 /// Overrides shared by the commands that load a scenario.
@@ -138,6 +141,10 @@ pub struct RunArgs {
     /// `$SLURM_ARRAY_TASK_ID`, else `$JOB_COMPLETION_INDEX` (Kubernetes Indexed Jobs).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Also write report.html, the run's self-contained HTML report (as `lrtsim report`),
+    /// into each output directory after its other files and manifest.
+    #[arg(long = "report")]
+    pub html_report: bool,
 }
 
 /// `lrtsim merge`.
@@ -183,6 +190,28 @@ pub struct ReplayArgs {
     /// 100–250 bytes a row; raise the limit for a longer trace.
     #[arg(long, value_name = "ROWS", default_value_t = crate::replay::DEFAULT_MAX_TRACE_ROWS)]
     pub max_trace_rows: u64,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+}
+
+/// `lrtsim report`.
+#[derive(Debug, Args)]
+pub struct ReportCmdArgs {
+    /// A run's output directory (summary.json and manifest.json), a sweep's directory
+    /// (sweep.csv), or two run directories to compare.
+    #[arg(required = true, num_args = 1..=2, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The HTML file to write. Default: DIR/report.html; for a comparison, the first DIR's
+    /// comparison.html.
+    #[arg(short, long, value_name = "FILE", value_parser = directory_path)]
+    pub out: Option<PathBuf>,
+    /// Names of the two runs of a comparison (default: their directories' names).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// How many of the worst paths to re-simulate and tell in one line each (0: none); needs
+    /// the run's scenario.resolved.toml.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub stories: u32,
     #[command(flatten)]
     pub workers: WorkerArgs,
 }

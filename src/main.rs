@@ -18,6 +18,7 @@ mod contrib;
 mod interrupt;
 mod outset;
 mod replay;
+mod report;
 mod run;
 mod shard;
 mod sweep;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => shard::merge(args),
         Command::Replay(args) => replay::replay(args),
+        Command::Report(args) => report::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -213,6 +213,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
 
     let settings = Settings::of_run(args);
+    if args.html_report && args.shard.is_some() {
+        bail!(InputError(
+            "--report needs an unsharded run: run `lrtsim report` on the directory `lrtsim merge` writes".to_string()
+        ));
+    }
     if let Some(spec) = &args.shard {
         let shard = crate::shard::ShardSpec::parse(spec)?;
         if args.paths_csv || args.stdout.summary_csv.is_some() {
@@ -239,6 +244,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let summary = report(model, &outcome, sink, set, &settings)?;
         warn_unresolved(model, &summary);
         warn_degenerate(model, &summary);
+        if args.html_report {
+            // After the manifest: report.html is not part of the run's output set.
+            crate::report::write_run_report(dir, args.workers.threads, args.workers.quiet)?;
+        }
         if !args.workers.quiet {
             eprintln!(
                 "{}: {} paths in {elapsed:.2} s ({:.0} paths/s) -> {}",
