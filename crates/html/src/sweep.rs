@@ -152,10 +152,9 @@ pub fn sweep_report(dir: &Path) -> Result<String, Error> {
         head.push("95 % interval".into());
     }
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    let mut html = format!(
-        "<p class=\"note\">From {} (one row per point; each point's full outputs are in its folder). Points share the seed, so path i sees the same random numbers at every point (common random numbers): differences between points come from the model; each point's interval overstates the noise of a difference.</p>\n",
-        esc(&path.display().to_string())
-    );
+    // The file's name, not its path: the page does not depend on where the sweep was read
+    // (nor tell a reader the machine's folders).
+    let mut html = "<p class=\"note\">From the sweep's sweep.csv (one row per point; each point's full outputs are in its folder). Points share the seed, so path i sees the same random numbers at every point (common random numbers): differences between points come from the model; each point's interval overstates the noise of a difference.</p>\n".to_string();
     html.push_str(&table("stats sweep", &head_refs, &rows));
     page.section("points", "The points", html);
 
