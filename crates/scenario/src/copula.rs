@@ -303,12 +303,8 @@ pub fn geometric_skip<R: Rng + ?Sized>(rng: &mut R, ln_fail: f64) -> u64 {
     }
     // 1 − U lies in (0, 1], so the logarithm is finite.
     let u: f64 = 1.0 - rng.random::<f64>();
-    let k = (u.ln() / ln_fail).floor();
-    if k >= u64::MAX as f64 {
-        u64::MAX
-    } else {
-        k as u64
-    }
+    // k ≥ 0: the truncating cast is the floor (saturating at u64::MAX), without a libm call.
+    (u.ln() / ln_fail) as u64
 }
 
 #[derive(Debug, Clone)]
