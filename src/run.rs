@@ -902,19 +902,22 @@ pub fn report(
         .num_threads(settings.threads as usize)
         .build()
         .context("starting the report's worker threads")?;
-    let stats: Vec<_> = pool.install(|| {
-        sink.metrics
-            .par_iter()
-            .map(|(name, _, acc)| lock(acc).stats(name, &DEFAULT_LEVELS))
-            .collect()
-    });
-    // The loss exceedance curve: VaR at log-spaced tail probabilities, per metric.
-    let exceedance: Vec<Vec<lrtsim_report::ExceedanceRow>> = pool.install(|| {
-        sink.metrics
-            .par_iter()
-            .map(|(name, _, acc)| lrtsim_report::exceedance_rows(&lock(acc), name))
-            .collect()
-    });
+    // Each metric's statistics at the tail levels and at those of the loss exceedance curve
+    // (VaR at log-spaced tail probabilities) in one call: one sort of its kept tail.
+    let (stats, exceedance): (Vec<_>, Vec<Vec<lrtsim_report::ExceedanceRow>>) =
+        pool.install(|| {
+            sink.metrics
+                .par_iter()
+                .map(|(name, _, acc)| {
+                    let acc = lock(acc);
+                    let levels = lrtsim_report::report_levels(&DEFAULT_LEVELS, acc.paths());
+                    let mut stats = acc.stats(name, &levels);
+                    let rows = lrtsim_report::exceedance_rows(&acc, &stats);
+                    stats.levels.truncate(DEFAULT_LEVELS.len());
+                    (stats, rows)
+                })
+                .unzip()
+        });
     // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
     let contributions = if settings.contributions {
         pool.install(|| {

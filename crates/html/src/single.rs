@@ -260,6 +260,29 @@ pub fn exceedance_marks(
             color: c,
             dash: false,
         });
+        // The body above the curve's first tail probability (10 %), dashed, from the bin
+        // edges of loss_distribution.csv.
+        let top = ex.iter().map(|e| e.tail_prob).fold(0.0, f64::max);
+        if let Some(bins) = run.bins(name).filter(|b| !b.is_empty()) {
+            let mut body = vec![(bins[0].lo, 1.0)];
+            body.extend(
+                bins.iter()
+                    .filter(|b| b.exceedance > top)
+                    .map(|b| (b.hi, b.exceedance)),
+            );
+            if let Some(first) = ex.first() {
+                body.push((first.loss, first.tail_prob));
+            }
+            for &(x, _) in &body {
+                xmin = xmin.min(x);
+                xmax = xmax.max(x);
+            }
+            marks.push(Mark::Line {
+                pts: body,
+                color: c,
+                dash: true,
+            });
+        }
         for e in ex {
             let mut r = vec![
                 Cell::num(e.tail_prob, Unit::Fraction),
@@ -365,7 +388,7 @@ pub fn exceedance_figure(runs: &[(&str, &RunData)], name: &str, id: &str) -> Str
         _ => format!("Exceedance curve P({name} > x)"),
     };
     let band = if sources.contains(&"exceedance.csv") {
-        "the shaded band is the 95 % interval of each VaR (exceedance.csv)"
+        "the solid curve and its shaded band are each VaR with its 95 % interval (exceedance.csv, from 10 % down); the dashed part above is read at the histogram's bin edges (loss_distribution.csv)"
     } else {
         "the curve is read at the histogram's bin edges (this run has no exceedance.csv, so no band along the curve)"
     };

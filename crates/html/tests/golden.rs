@@ -93,7 +93,7 @@ fn bank_run_report_matches_its_golden_page() {
         );
     }
     // exceedance.csv is there: the curve has its band, read from the file.
-    assert!(html.contains("exceedance.csv)"));
+    assert!(html.contains("(exceedance.csv, from 10 % down)"));
     assert!(
         !html.contains("data-section=\"market\""),
         "no market without [market]"

@@ -127,6 +127,7 @@ fn assert_matches_legacy(new: &MetricStats, old: &MetricStats, values: &[f64], w
             (o.var.to_bits(), o.var_lo.to_bits(), o.var_hi.to_bits()),
             "{at}: {n:?} vs {o:?}"
         );
+        assert_eq!(n.above_paths, o.above_paths, "{at}: paths above VaR");
         let scale = o.es.abs().max(o.es_hi.abs()).max(o.es_lo.abs());
         for (x, y) in [(n.es, o.es), (n.es_lo, o.es_lo), (n.es_hi, o.es_hi)] {
             assert!((x - y).abs() <= 1e-12 * scale, "{at}: {x} vs {y}");

@@ -374,6 +374,7 @@ fn incomplete_ties_flag_the_level_and_zero_var_does_not() {
         es_lo: 1.0,
         es_hi: 1.0,
         exact: true,
+        above_paths: None,
     };
     let zero = LevelStats {
         var: 0.0,

@@ -1,17 +1,21 @@
 //! The loss exceedance curve (`exceedance.csv`): VaR at log-spaced tail probabilities.
 //!
-//! For a run of n paths the tail probabilities are the 1-2-5 sequence 0.5, 0.2, 0.1, 0.05,
-//! 0.02, 0.01, 0.005, … down to the smallest p with n·p ≥ 10 ([`exceedance_probs`]). At each
-//! p the loss is VaR at level 1 − p, with its interval and `exact` flag, computed by
-//! [`MetricAccumulator::stats`] like the levels of `tail_metrics.csv` (a level that is also one
-//! of `tail_metrics.csv`'s gives the same bits). `tail_paths` counts the paths above that loss
-//! ([`ExceedanceRow::tail_paths`]).
+//! For a run of n paths the tail probabilities are the 1-2-5 sequence 0.1, 0.05, 0.02, 0.01,
+//! 0.005, … down to the smallest p with n·p ≥ 10 ([`exceedance_probs`]): from the deepest
+//! level of `tail_metrics.csv` (0.9) into the far tail, so that the curve reads no deeper into
+//! the values than the tail statistics (the body is `loss_distribution.csv`'s). At each p the
+//! loss is VaR at level 1 − p, with its interval and `exact` flag, from the same
+//! [`MetricAccumulator::stats`] call as the levels of `tail_metrics.csv`
+//! ([`report_levels`]: one sort of the kept tail serves both; a level that is also one of
+//! `tail_metrics.csv`'s is the same computation). `tail_paths` counts the paths above that
+//! loss ([`ExceedanceRow::tail_paths`]).
 
 use std::path::Path;
 
 use crate::accumulator::MetricAccumulator;
 use crate::error::ReportError;
 use crate::stats::DEFAULT_LEVELS;
+use crate::stats::MetricStats;
 use crate::write::write_atomic;
 
 /// Header of `exceedance.csv` ([`write_exceedance_csv`]).
@@ -30,12 +34,13 @@ pub const EXCEEDANCE_CSV_HEADER: [&str; 7] = [
 pub const MIN_TAIL_PATHS: u64 = 10;
 
 /// The tail probabilities of `exceedance.csv` for a run of `paths` paths, as (mantissa,
-/// decimal exponent) pairs `(m, d)` with p = m / 10ᵈ: the 1-2-5 sequence 0.5, 0.2, 0.1, 0.05,
-/// … while `paths · p ≥ MIN_TAIL_PATHS` (decided in integers, exactly).
+/// decimal exponent) pairs `(m, d)` with p = m / 10ᵈ: the 1-2-5 sequence 0.1, 0.05, 0.02, …
+/// while `paths · p ≥ MIN_TAIL_PATHS` (decided in integers, exactly).
 fn probs_exact(paths: u64) -> Vec<(u64, i32)> {
     let mut out = Vec::new();
     for d in 1..=30i32 {
-        for m in [5u64, 2, 1] {
+        let mantissas: &[u64] = if d == 1 { &[1] } else { &[5, 2, 1] };
+        for &m in mantissas {
             // n · m / 10^d ≥ 10  ⇔  n · m ≥ 10^(d+1).
             if u128::from(paths) * u128::from(m) >= 10u128.pow(d as u32 + 1) {
                 out.push((m, d));
@@ -47,9 +52,9 @@ fn probs_exact(paths: u64) -> Vec<(u64, i32)> {
     out
 }
 
-/// The tail probabilities of `exceedance.csv` for a run of `paths` paths, descending: 0.5,
-/// 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, … down to the smallest p with `paths · p ≥ 10`. Each is
-/// the `f64` nearest to its decimal (`m as f64 / 10ᵈ as f64`). None for fewer than 20 paths.
+/// The tail probabilities of `exceedance.csv` for a run of `paths` paths, descending: 0.1,
+/// 0.05, 0.02, 0.01, 0.005, … down to the smallest p with `paths · p ≥ 10`. Each is the `f64`
+/// nearest to its decimal (`m as f64 / 10ᵈ as f64`). None for fewer than 100 paths.
 pub fn exceedance_probs(paths: u64) -> Vec<f64> {
     probs_exact(paths)
         .into_iter()
@@ -92,61 +97,59 @@ pub struct ExceedanceRow {
     pub tail_paths: f64,
 }
 
-/// The exceedance curve of one metric from its accumulator: one row per tail probability of
-/// [`exceedance_probs`] of its paths (none with fewer than 20 paths).
-pub fn exceedance_rows(acc: &MetricAccumulator, name: &str) -> Vec<ExceedanceRow> {
+/// The levels at which to compute a metric's statistics once for both `tail_metrics.csv`
+/// (`levels`, first, in their order) and `exceedance.csv` (the levels 1 − p of
+/// [`exceedance_probs`] not among them). Keep only `levels` for the tail metrics afterwards.
+pub fn report_levels(levels: &[f64], paths: u64) -> Vec<f64> {
+    let mut out = levels.to_vec();
+    for p in exceedance_probs(paths) {
+        let l = level_of(p);
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// The exceedance curve of one metric: one row per tail probability of [`exceedance_probs`]
+/// of its paths (none with fewer than 100), from `stats`, its statistics at (at least) the
+/// levels of [`report_levels`] computed by `acc`.
+///
+/// # Panics
+///
+/// If `stats` lacks one of those levels.
+pub fn exceedance_rows(acc: &MetricAccumulator, stats: &MetricStats) -> Vec<ExceedanceRow> {
     let n = acc.paths();
-    let probs = probs_exact(n);
-    if probs.is_empty() {
-        return Vec::new();
-    }
-    let levels: Vec<f64> = exceedance_probs(n).into_iter().map(level_of).collect();
-    let stats = acc.stats(name, &levels);
-    // Every kept path at or above the lowest loss (the deepest level's), largest first.
-    let lowest = stats
-        .levels
-        .iter()
-        .map(|l| l.var)
-        .fold(f64::INFINITY, f64::min);
-    let (kept, complete_at_lowest) = acc.tail_at_least(lowest);
-    let smallest_kept = kept.last().map(|t| t.value);
-    // Running Σw and Σw² from the top, in the kept order (value, then path id): the same bits
-    // for any thread count or shard split.
-    let mut sum_w = Vec::with_capacity(kept.len() + 1);
-    let mut sum_w2 = Vec::with_capacity(kept.len() + 1);
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    sum_w.push(0.0);
-    sum_w2.push(0.0);
-    for t in &kept {
-        s1 += t.weight;
-        s2 += t.weight * t.weight;
-        sum_w.push(s1);
-        sum_w2.push(s2);
-    }
-    let weighted = acc.is_weighted();
-    stats
-        .levels
-        .iter()
-        .zip(&probs)
-        .map(|(l, &(m, d))| {
+    probs_exact(n)
+        .into_iter()
+        .map(|(m, d)| {
+            let p = m as f64 / 10f64.powi(d);
+            let l = stats
+                .levels
+                .iter()
+                .find(|l| l.level == level_of(p))
+                .expect("the statistics were computed at the exceedance levels");
             let loss = l.var;
-            // Kept entries strictly above `loss` (the list is descending).
-            let above = kept.partition_point(|t| t.value > loss);
-            // Every path above `loss` was kept if the kept entries reach down to it.
-            let complete = complete_at_lowest || smallest_kept.is_some_and(|s| s <= loss);
-            let tail_paths = if weighted {
-                if sum_w2[above] > 0.0 {
-                    sum_w[above] * sum_w[above] / sum_w2[above]
-                } else {
-                    0.0
+            let tail_paths = match l.above_paths {
+                // VaR is a kept value: every path above it was kept and counted.
+                Some(c) => c,
+                None if !acc.is_weighted() => {
+                    (u128::from(n) * u128::from(m) / 10u128.pow(d as u32)) as f64
                 }
-            } else if complete {
-                above as f64
-            } else {
-                (u128::from(n) * u128::from(m) / 10u128.pow(d as u32)) as f64
+                // Read from the histogram, importance-sampled: the effective number of the
+                // kept paths above it (a lower bound).
+                None => {
+                    let (kept, _) = acc.tail_at_least(loss);
+                    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+                    for t in kept.iter().filter(|t| t.value > loss) {
+                        s1 += t.weight;
+                        s2 += t.weight * t.weight;
+                    }
+                    if s2 > 0.0 { s1 * s1 / s2 } else { 0.0 }
+                }
             };
             ExceedanceRow {
-                tail_prob: m as f64 / 10f64.powi(d),
+                tail_prob: p,
                 loss,
                 ci_lo: l.var_lo,
                 ci_hi: l.var_hi,
@@ -191,16 +194,19 @@ mod tests {
 
     #[test]
     fn probabilities_follow_the_1_2_5_sequence_down_to_ten_paths() {
-        assert!(exceedance_probs(19).is_empty());
-        assert_eq!(exceedance_probs(20), [0.5]);
-        assert_eq!(exceedance_probs(100), [0.5, 0.2, 0.1]);
+        assert!(exceedance_probs(99).is_empty());
+        assert_eq!(exceedance_probs(100), [0.1]);
+        assert_eq!(exceedance_probs(200), [0.1, 0.05]);
         assert_eq!(
             exceedance_probs(200_000),
             [
-                0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001,
-                0.00005
+                0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001, 0.00005
             ]
         );
+        // The levels of one stats call: tail_metrics.csv's, then the others, once each.
+        let levels = report_levels(&DEFAULT_LEVELS, 200_000);
+        assert_eq!(&levels[..DEFAULT_LEVELS.len()], &DEFAULT_LEVELS);
+        assert_eq!(levels.len(), DEFAULT_LEVELS.len() + 6);
         assert_eq!(exceedance_probs(9_999).last(), Some(&0.002));
         assert_eq!(exceedance_probs(10_000).last(), Some(&0.001));
         for p in exceedance_probs(u64::MAX) {
@@ -229,9 +235,10 @@ mod tests {
             for (c, chunk) in values.chunks(100).enumerate() {
                 acc.add_chunk(100 * c as u64, chunk, None);
             }
-            let rows = exceedance_rows(&acc, "m");
+            let stats = acc.stats("m", &report_levels(&DEFAULT_LEVELS, 1000));
+            let rows = exceedance_rows(&acc, &stats);
             let probs: Vec<f64> = rows.iter().map(|r| r.tail_prob).collect();
-            assert_eq!(probs, [0.5, 0.2, 0.1, 0.05, 0.02, 0.01]);
+            assert_eq!(probs, [0.1, 0.05, 0.02, 0.01]);
             let tail = acc.stats("m", &DEFAULT_LEVELS);
             for r in &rows {
                 if let Some(l) = tail.levels.iter().find(|l| l.level == 1.0 - r.tail_prob) {
@@ -246,10 +253,10 @@ mod tests {
                     assert_eq!(r.tail_paths, above as f64, "{r:?}");
                 }
             }
-            // VaR 0.5 and 0.8 are the atom at 0 (100 paths above it), VaR 0.99 is 90.
+            // VaR 0.9 is the atom at 0 (100 paths above it), VaR 0.99 is 90.
             assert_eq!(rows[0].loss, 0.0);
-            assert_eq!(rows[5].loss, 90.0);
-            assert_eq!(rows[5].tail_paths, 10.0);
+            assert_eq!(rows[3].loss, 90.0);
+            assert_eq!(rows[3].tail_paths, 10.0);
             if capacity == usize::MAX {
                 assert_eq!(rows[0].tail_paths, 100.0);
             }
@@ -257,8 +264,9 @@ mod tests {
         // Unit weights: the effective count is the count.
         let mut w = MetricAccumulator::new(usize::MAX, true);
         w.add_chunk(0, &values, Some(&vec![1.0; values.len()]));
-        let rows = exceedance_rows(&w, "m");
-        assert_eq!(rows[5].tail_paths, 10.0);
-        assert_eq!(rows[2].tail_paths, 100.0);
+        let stats = w.stats("m", &report_levels(&DEFAULT_LEVELS, 1000));
+        let rows = exceedance_rows(&w, &stats);
+        assert_eq!(rows[3].tail_paths, 10.0);
+        assert_eq!(rows[0].tail_paths, 100.0);
     }
 }

@@ -33,6 +33,7 @@ pub(crate) fn legacy_metric_stats(name: &str, losses: &[f64], levels: &[f64]) ->
                     es_lo: nan,
                     es_hi: nan,
                     exact: true,
+                    above_paths: None,
                 })
                 .collect(),
             worst_paths: Vec::new(),
@@ -111,6 +112,9 @@ pub(crate) fn legacy_metric_stats(name: &str, losses: &[f64], levels: &[f64]) ->
                         es_lo: es - half,
                         es_hi: es + half,
                         exact: true,
+                        above_paths: Some(
+                            above.iter().filter(|x| x.total_cmp(&var).is_gt()).count() as f64,
+                        ),
                     }
                 })
                 .collect()

@@ -134,7 +134,7 @@ pub use contributions::{
 pub use error::ReportError;
 pub use exceedance::{
     EXCEEDANCE_CSV_HEADER, ExceedanceRow, MIN_TAIL_PATHS, exceedance_probs, exceedance_rows,
-    write_exceedance_csv,
+    report_levels, write_exceedance_csv,
 };
 pub use histogram::{Bin, histogram};
 pub use stats::{

@@ -49,6 +49,12 @@ pub struct LevelStats {
     /// the exact values, the interval widened to its ends' buckets. See
     /// [`MetricAccumulator::stats`].
     pub exact: bool,
+    /// The paths strictly above `var` when `var` is one of the kept values (so that every
+    /// path above it was kept): their number unweighted, their effective number (Σw)²/Σw²
+    /// under importance sampling. None otherwise. Not in summary.json; `exceedance.csv`'s
+    /// `tail_paths`.
+    #[serde(skip)]
+    pub above_paths: Option<f64>,
 }
 
 /// Summary statistics of one loss metric over all simulated paths.
@@ -284,6 +290,7 @@ pub(crate) fn empty_stats(name: &str, levels: &[f64]) -> MetricStats {
                 es_lo: nan,
                 es_hi: nan,
                 exact: true,
+                above_paths: None,
             })
             .collect(),
         worst_paths: Vec::new(),
@@ -450,6 +457,13 @@ impl TailView<'_> {
                 }
             }
         }
+        let above_paths = var.exact.then(|| match self.weights {
+            None => above as f64,
+            Some(_) => {
+                let (w, w2) = (s1.value(), s2.value());
+                if w2 > 0.0 { w * w / w2 } else { 0.0 }
+            }
+        });
         if !var.exact {
             // The mass of the histogram segments above VaR, spread evenly over each.
             for s in self.segments() {
@@ -519,6 +533,7 @@ impl TailView<'_> {
             es_lo: es - half,
             es_hi: es + half,
             exact: var.exact && lo.exact && hi.exact,
+            above_paths,
         }
     }
 }
