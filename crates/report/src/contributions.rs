@@ -94,6 +94,38 @@ struct Sums {
     window_paths: u64,
 }
 
+/// The tail sums of the paths of one band of losses (see [`EulerEstimator::add`]): Σ w·X,
+/// Σ w, Σ (w·X)², Σ w²·X, Σ w² and the paths.
+#[derive(Debug, Clone)]
+struct Band {
+    x: Vec<CompSum>,
+    w: CompSum,
+    sq: Vec<CompSum>,
+    cross: Vec<CompSum>,
+    w2: CompSum,
+    paths: u64,
+}
+
+impl Band {
+    fn new(width: usize) -> Self {
+        let v = || vec![CompSum::default(); width];
+        Band {
+            x: v(),
+            w: CompSum::default(),
+            sq: v(),
+            cross: v(),
+            w2: CompSum::default(),
+            paths: 0,
+        }
+    }
+}
+
+/// Adds the compensated sum `b` to `a` (its rounded part, then its error).
+fn absorb(a: &mut CompSum, b: CompSum) {
+    a.add(b.hi);
+    a.lo += b.lo;
+}
+
 impl Sums {
     fn new(width: usize) -> Self {
         let v = || vec![CompSum::default(); width];
@@ -165,6 +197,12 @@ pub struct EulerEstimator {
     width: usize,
     non_negative: bool,
     levels: Vec<LevelState>,
+    /// The levels' distinct VaRs, ascending (by [`f64::total_cmp`]).
+    vars: Vec<f64>,
+    /// Per VaR u_j: the paths with u_j < L < u_{j+1} (`open[j]`, u_J = ∞) and with L = u_j
+    /// (`at[j]`).
+    open: Vec<Band>,
+    at: Vec<Band>,
 }
 
 impl EulerEstimator {
@@ -182,20 +220,27 @@ impl EulerEstimator {
         non_negative: bool,
     ) -> Self {
         let width = decompositions.iter().map(|d| d.components.len()).sum();
+        let levels: Vec<LevelState> = levels
+            .iter()
+            .filter(|l| l.exact && l.var.is_finite())
+            .map(|l| LevelState {
+                stats: l.clone(),
+                ties_complete: true,
+                sums: Sums::new(width),
+            })
+            .collect();
+        let mut vars: Vec<f64> = levels.iter().map(|l| l.stats.var).collect();
+        vars.sort_unstable_by(f64::total_cmp);
+        vars.dedup_by(|a, b| a.to_bits() == b.to_bits());
         EulerEstimator {
             metric: metric.to_owned(),
             n,
             width,
             non_negative,
-            levels: levels
-                .iter()
-                .filter(|l| l.exact && l.var.is_finite())
-                .map(|l| LevelState {
-                    stats: l.clone(),
-                    ties_complete: true,
-                    sums: Sums::new(width),
-                })
-                .collect(),
+            open: vars.iter().map(|_| Band::new(width)).collect(),
+            at: vars.iter().map(|_| Band::new(width)).collect(),
+            vars,
+            levels,
             decompositions,
         }
     }
@@ -251,43 +296,25 @@ impl EulerEstimator {
             assert_eq!(x.len(), self.width, "one value per component");
         }
         let w = weight;
-        for l in &mut self.levels {
-            let (v, lo, hi) = (l.stats.var, l.stats.var_lo, l.stats.var_hi);
-            let s = &mut l.sums;
-            let at_least = loss.total_cmp(&v).is_ge();
-            let in_window = loss.total_cmp(&lo).is_ge() && loss.total_cmp(&hi).is_le();
-            if !at_least && !in_window {
-                continue;
-            }
-            if at_least {
-                s.tail_paths += 1;
-                s.w2.add(w * w);
-                if loss.total_cmp(&v).is_gt() {
-                    s.above_w.add(w);
-                } else {
-                    s.tie_w.add(w);
-                }
-            }
-            if in_window {
-                s.window_paths += 1;
-                s.win_w.add(w);
-                s.win_w2.add(w * w);
-            }
-            let Some(x) = components else {
-                continue;
+        // The tail sums go to one band of losses — strictly between two consecutive VaRs of
+        // the levels, or at one — whatever the number of levels whose tail the path is in;
+        // `finish` adds up the bands at or above each level's VaR.
+        let j = self.vars.partition_point(|v| v.total_cmp(&loss).is_le());
+        if j > 0 {
+            let band = if self.vars[j - 1].total_cmp(&loss).is_eq() {
+                &mut self.at[j - 1]
+            } else {
+                &mut self.open[j - 1]
             };
-            // The same additions to the same sums as component by component, with the
-            // branches out of the loops (so that they vectorize).
-            if at_least {
-                let first = if loss.total_cmp(&v).is_gt() {
-                    &mut s.above
-                } else {
-                    &mut s.tie
-                };
-                for (((f, sq), cross), &xi) in first
+            band.paths += 1;
+            band.w.add(w);
+            band.w2.add(w * w);
+            if let Some(x) = components {
+                for (((f, sq), cross), &xi) in band
+                    .x
                     .iter_mut()
-                    .zip(s.sq.iter_mut())
-                    .zip(s.cross.iter_mut())
+                    .zip(band.sq.iter_mut())
+                    .zip(band.cross.iter_mut())
                     .zip(x)
                 {
                     let wx = w * xi;
@@ -296,21 +323,68 @@ impl EulerEstimator {
                     cross.add(w * wx);
                 }
             }
-            if in_window {
-                for (((win, sq), cross), &xi) in s
-                    .win
-                    .iter_mut()
-                    .zip(s.win_sq.iter_mut())
-                    .zip(s.win_cross.iter_mut())
-                    .zip(x)
-                {
-                    let wx = w * xi;
-                    win.add(wx);
-                    sq.add_square(wx);
-                    cross.add(w * wx);
-                }
+        }
+        for l in &mut self.levels {
+            let (lo, hi) = (l.stats.var_lo, l.stats.var_hi);
+            if !(loss.total_cmp(&lo).is_ge() && loss.total_cmp(&hi).is_le()) {
+                continue;
+            }
+            let s = &mut l.sums;
+            s.window_paths += 1;
+            s.win_w.add(w);
+            s.win_w2.add(w * w);
+            let Some(x) = components else {
+                continue;
+            };
+            // The same additions to the same sums as component by component, with the
+            // branches out of the loop (so that it vectorizes).
+            for (((win, sq), cross), &xi) in s
+                .win
+                .iter_mut()
+                .zip(s.win_sq.iter_mut())
+                .zip(s.win_cross.iter_mut())
+                .zip(x)
+            {
+                let wx = w * xi;
+                win.add(wx);
+                sq.add_square(wx);
+                cross.add(w * wx);
             }
         }
+    }
+
+    /// Level `l`'s sums: its window's, and its tail's from the bands at or above its VaR,
+    /// added from the top band down (a fixed order: the result depends only on the bands at or
+    /// above the VaR, not on the other levels).
+    fn assemble(&self, l: &LevelState) -> Sums {
+        let mut sums = l.sums.clone();
+        {
+            let j = self
+                .vars
+                .iter()
+                .position(|v| v.to_bits() == l.stats.var.to_bits())
+                .expect("every level's VaR is among the bands'");
+            let s = &mut sums;
+            let mut add = |b: &Band, above: bool| {
+                s.tail_paths += b.paths;
+                absorb(if above { &mut s.above_w } else { &mut s.tie_w }, b.w);
+                absorb(&mut s.w2, b.w2);
+                let first = if above { &mut s.above } else { &mut s.tie };
+                for (i, f) in first.iter_mut().enumerate() {
+                    absorb(f, b.x[i]);
+                    absorb(&mut s.sq[i], b.sq[i]);
+                    absorb(&mut s.cross[i], b.cross[i]);
+                }
+            };
+            for k in (j..self.vars.len()).rev() {
+                add(&self.open[k], true);
+                if k > j {
+                    add(&self.at[k], true);
+                }
+            }
+            add(&self.at[j], false);
+        }
+        sums
     }
 
     /// The contributions, per level then per decomposition. `standalone(d, i, level)` is the
@@ -328,7 +402,7 @@ impl EulerEstimator {
             if tail_mass <= 0.0 || self.n == 0 {
                 continue;
             }
-            let s = &l.sums;
+            let s = &self.assemble(l);
             let es = l.stats.es;
             let above_w = s.above_w.value();
             let tie_w = s.tie_w.value();
