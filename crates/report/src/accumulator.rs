@@ -1877,11 +1877,25 @@ impl MetricAccumulator {
         assert!(bins > 0, "a histogram needs at least one bin");
         match &self.tail {
             Tail::Plain(t) if t.len() as u64 == self.paths => {
-                let values: Vec<f64> = match &t.dense {
-                    Some(d) => d.keys.iter().map(|&k| from_key(k)).collect(),
-                    None => t.buf.iter().map(|e| from_key(e.key)).collect(),
+                // Every value is kept: binned straight from the keys, over the extremes (the
+                // finite range `histogram` would find, when they are finite).
+                let (min, max) = self.extremes();
+                if !(min.is_finite() && max.is_finite()) {
+                    let values: Vec<f64> = match &t.dense {
+                        Some(d) => d.keys.iter().map(|&k| from_key(k)).collect(),
+                        None => t.buf.iter().map(|e| from_key(e.key)).collect(),
+                    };
+                    return histogram(&values, bins);
+                }
+                let binner = Binner::new(min, max, bins);
+                let (counts, n) = match &t.dense {
+                    Some(d) => binner.count(d.keys.iter().map(|&k| from_key(k))),
+                    None => binner.count(t.buf.iter().map(|e| from_key(e.key))),
                 };
-                histogram(&values, bins)
+                if n == 0 {
+                    return Vec::new();
+                }
+                binner.finish(&counts, None, n)
             }
             Tail::Weighted(t) if t.len() as u64 == self.paths => {
                 let Some((min, max, n)) = finite_range(t.key_weights().map(|(k, _)| from_key(k)))
