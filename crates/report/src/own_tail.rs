@@ -160,7 +160,24 @@ impl OwnTail {
 
     /// [`es`](Self::es) at each of `levels`, reading the entries once.
     pub fn es_levels(&self, paths: u64, levels: &[f64]) -> Vec<Option<f64>> {
-        let (mut entries, floor) = self.usable();
+        let (mut entries, floor) = match &self.tail {
+            // Unweighted, `tail_es` reads the sorted values down to the deepest level's VaR
+            // rank, ⌊n(1 − α)⌋ + 1 at most: only the largest that many (and two more) are
+            // selected and sorted, as integer keys, descending — the values `tail_es` would
+            // sort them into. Fewer than that: all of them, with the floor of `usable`.
+            Tail::Plain(t) => {
+                let usable = t.usable(self.offered);
+                let lowest = levels.iter().copied().fold(1.0f64, f64::min);
+                let depth = ((paths as f64 * (1.0 - lowest)).ceil() as usize).saturating_add(2);
+                if usable > depth {
+                    let top = t.top_keys_sorted(depth);
+                    (top.into_iter().map(|k| (from_key(k), 1.0)).collect(), 0.0)
+                } else {
+                    self.usable()
+                }
+            }
+            Tail::Weighted(_) => self.usable(),
+        };
         levels
             .iter()
             .map(|&a| crate::contributions::tail_es(&mut entries, paths, a, floor))
