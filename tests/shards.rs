@@ -145,6 +145,59 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
     );
 }
 
+/// Shards run with `--no-contributions` keep no own tails of operators: merged with the risk
+/// contributions on, the contributions are those of the whole run, but operators and
+/// attribute values have no standalone ES (empty cells, never a wrong number); sources and
+/// AVSs, whose standalone ES is their metric's, keep theirs.
+#[test]
+fn shards_without_own_tails_merge_to_contributions_without_operator_standalone_es() {
+    let fx = Fixture::new();
+    let set = sets(&["simulation.paths=6000"]);
+    whole(&fx, "baseline.toml", &set, "whole");
+    let mut no = set.clone();
+    no.push("--no-contributions".into());
+    shards(&fx, "baseline.toml", &no, 3, "parts");
+    fx.run(["merge", "parts", "--quiet", "--out", "merged"])
+        .ok();
+    let (a, b) = (
+        fx.read_csv("whole/contributions.csv"),
+        fx.read_csv("merged/contributions.csv"),
+    );
+    assert_eq!(a.header, b.header);
+    assert_eq!(a.rows.len(), b.rows.len());
+    let (dec, sa, div) = (
+        a.col("decomposition"),
+        a.col("standalone_es"),
+        a.col("diversification_benefit"),
+    );
+    let mut emptied = 0;
+    for (x, y) in a.rows.iter().zip(&b.rows) {
+        let own =
+            x[0] == "slashed_eth" && (x[dec] == "operator" || x[dec].starts_with("attribute."));
+        for (k, (u, v)) in x.iter().zip(y).enumerate() {
+            if own && (k == sa || k == div) {
+                assert!(v.is_empty() && !u.is_empty(), "{x:?} vs {y:?}");
+                emptied += 1;
+            } else {
+                assert_eq!(u, v, "column {k}: {x:?} vs {y:?}");
+            }
+        }
+    }
+    assert!(emptied > 0);
+    // The tail statistics are the whole run's (every value kept either way at 6,000 paths).
+    for f in [
+        "tail_metrics.csv",
+        "exceedance.csv",
+        "loss_distribution.csv",
+    ] {
+        assert_eq!(
+            fx.read_bytes(Path::new("whole").join(f)),
+            fx.read_bytes(Path::new("merged").join(f)),
+            "{f}"
+        );
+    }
+}
+
 #[test]
 fn merge_prints_the_table_of_the_whole_run() {
     let fx = Fixture::new();
