@@ -18,6 +18,7 @@ use lrtsim_report::{
 use lrtsim_scenario::Model;
 use lrtsim_sim::{ComponentReplayer, Layout, OperatorLoss, PathComponents, RunOutcome};
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// The metrics decomposed.
 pub const SLASHED: &str = "slashed_eth";
@@ -300,16 +301,19 @@ fn nav_plans(model: &Model, layout: &Layout) -> Vec<Plan> {
 /// operator and each value of each operator attribute — kept in the streaming pass from the
 /// ETH slashed per operator of every path ([`lrtsim_sim::ChunkSink::wants_operators`]), for
 /// their standalone ES. Merges are exact and order-independent, and the shards of a run carry
-/// them ([`OwnTails::write_to`]).
+/// them ([`OwnTails::write_to`]). Each tail has its own lock, so that worker threads adding
+/// chunks rarely wait for each other.
 pub struct OwnTails {
     /// (decomposition, component) of each tail.
     names: Vec<(String, String)>,
     /// Per operator, the tails its slashed ETH adds to, ascending.
     of_operator: Vec<Vec<u32>>,
-    tails: Vec<OwnTail>,
-    /// Per tail, its value on the path being added (0 between paths), and the tails touched.
-    scratch: Vec<f64>,
-    touched: Vec<u32>,
+    tails: Vec<Mutex<OwnTail>>,
+}
+
+/// Locks a tail (a worker that panicked while holding it aborts the run).
+fn held(t: &Mutex<OwnTail>) -> std::sync::MutexGuard<'_, OwnTail> {
+    t.lock().expect("no worker panics while adding to a tail")
 }
 
 impl OwnTails {
@@ -352,50 +356,74 @@ impl OwnTails {
                 .collect(),
             of_operator,
             tails: (0..plan.len())
-                .map(|_| OwnTail::new(capacity, weighted))
+                .map(|_| Mutex::new(OwnTail::new(capacity, weighted)))
                 .collect(),
-            scratch: vec![0.0; plan.len()],
-            touched: Vec::new(),
         }
     }
 
     /// Adds a chunk's ETH slashed per operator (by path, then operator, ascending), with the
     /// weights of the chunk's paths (from `first_path` on) when weighted. Each tail's value on
     /// a path is the sum of its operators' in operator order, the bits of the re-simulated
-    /// components' [`Term::Operators`].
-    pub fn add_chunk(&mut self, losses: &[OperatorLoss], first_path: u64, weights: Option<&[f64]>) {
+    /// components' [`Term::Operators`]. The values are gathered per tail first, then each
+    /// tail is locked once, starting from tail `chunk` mod K (so that workers start apart).
+    pub fn add_chunk(
+        &self,
+        chunk: u64,
+        losses: &[OperatorLoss],
+        first_path: u64,
+        weights: Option<&[f64]>,
+    ) {
+        let k_tails = self.tails.len();
+        if k_tails == 0 {
+            return;
+        }
+        // Per tail, its (path, value, weight) in path order; its value on the current path.
+        let mut values: Vec<Vec<(u64, f64, f64)>> = vec![Vec::new(); k_tails];
+        let mut scratch = vec![0.0f64; k_tails];
+        let mut touched: Vec<u32> = Vec::new();
         let mut at = 0;
         while at < losses.len() {
             let path = losses[at].path;
             while at < losses.len() && losses[at].path == path {
                 let l = losses[at];
                 for &k in &self.of_operator[l.operator as usize] {
-                    let v = &mut self.scratch[k as usize];
+                    let v = &mut scratch[k as usize];
                     if *v == 0.0 {
-                        self.touched.push(k);
+                        touched.push(k);
                     }
                     *v += l.eth;
                 }
                 at += 1;
             }
             let w = weights.map_or(1.0, |w| w[(path - first_path) as usize]);
-            for &k in &self.touched {
-                let v = std::mem::take(&mut self.scratch[k as usize]);
-                self.tails[k as usize].offer(path, v, w);
+            for &k in &touched {
+                let v = std::mem::take(&mut scratch[k as usize]);
+                values[k as usize].push((path, v, w));
             }
-            self.touched.clear();
+            touched.clear();
+        }
+        let first = (chunk % k_tails as u64) as usize;
+        for i in 0..k_tails {
+            let k = (first + i) % k_tails;
+            if values[k].is_empty() {
+                continue;
+            }
+            let mut t = held(&self.tails[k]);
+            for &(path, v, w) in &values[k] {
+                t.offer(path, v, w);
+            }
         }
     }
 
     /// The capacity of each tail (None without tails).
     pub fn capacity(&self) -> Option<usize> {
-        self.tails.first().map(OwnTail::capacity)
+        self.tails.first().map(|t| held(t).capacity())
     }
 
     /// Adds `other`'s paths (tails of the same model and capacity).
     pub fn merge(&mut self, other: &OwnTails) {
         for (a, b) in self.tails.iter_mut().zip(&other.tails) {
-            a.merge(b);
+            held(a).merge(&held(b));
         }
     }
 
@@ -408,7 +436,7 @@ impl OwnTails {
             es: self
                 .tails
                 .par_iter()
-                .map(|t| t.es_levels(paths, levels))
+                .map(|t| held(t).es_levels(paths, levels))
                 .collect(),
         }
     }
@@ -416,7 +444,7 @@ impl OwnTails {
     /// Writes every tail, in order ([`OwnTail::write_to`]).
     pub fn write_to(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
         for t in &self.tails {
-            t.write_to(out)?;
+            held(t).write_to(out)?;
         }
         Ok(())
     }
@@ -441,7 +469,7 @@ impl OwnTails {
                     ),
                 });
             }
-            *t = read;
+            *t = Mutex::new(read);
         }
         Ok(own)
     }
@@ -907,15 +935,13 @@ cap_eth = 15
     }
 
     /// A sink that keeps only the own tails.
-    struct OwnSink(std::sync::Mutex<OwnTails>);
+    struct OwnSink(OwnTails);
 
     impl lrtsim_sim::ChunkSink for OwnSink {
         fn accept(&self, chunk: &lrtsim_sim::ChunkOutput<'_>) {
             let losses = chunk.operators.expect("asked for");
             self.0
-                .lock()
-                .unwrap()
-                .add_chunk(losses, chunk.paths.start, chunk.weights);
+                .add_chunk(chunk.chunk, losses, chunk.paths.start, chunk.weights);
         }
 
         fn wants_operators(&self) -> bool {
@@ -944,15 +970,13 @@ cap_eth = 15
             // (Importance sampling puts several times more paths in the tails.)
             let small = paths as usize / if weighted { 2 } else { 8 };
             for capacity in [paths as usize, small] {
-                let sink = OwnSink(std::sync::Mutex::new(OwnTails::new(
-                    &model, capacity, weighted,
-                )));
+                let sink = OwnSink(OwnTails::new(&model, capacity, weighted));
                 let options = lrtsim_sim::RunOptions {
                     threads: 3,
                     chunks: None,
                 };
                 let outcome = lrtsim_sim::run_with(&model, &options, &sink, &|_| {}).unwrap();
-                let own = sink.0.into_inner().unwrap();
+                let own = sink.0;
                 let es = own.standalone(paths, &levels);
                 let mut replayer = ComponentReplayer::new(&model, outcome.tilt.as_ref());
                 let plans: Vec<Plan> = slashed_plans(&model, &layout)

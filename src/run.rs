@@ -311,7 +311,7 @@ pub struct ReportSink {
     pub paths: Option<Collector>,
     /// The own tails of operators and attribute values, for their standalone ES in the risk
     /// contributions (None without contributions or operators).
-    pub own_tails: Option<Mutex<crate::contrib::OwnTails>>,
+    pub own_tails: Option<crate::contrib::OwnTails>,
 }
 
 impl ChunkSink for ReportSink {
@@ -348,7 +348,7 @@ impl ChunkSink for ReportSink {
             paths.accept(chunk);
         }
         if let (Some(own), Some(losses)) = (&self.own_tails, chunk.operators) {
-            lock(own).add_chunk(losses, chunk.paths.start, chunk.weights);
+            own.add_chunk(chunk.chunk, losses, chunk.paths.start, chunk.weights);
         }
     }
 
@@ -618,8 +618,7 @@ pub fn simulate(
                 weighted,
             )
         }),
-        own_tails: own_capacity
-            .map(|m| Mutex::new(crate::contrib::OwnTails::new(model, m, weighted))),
+        own_tails: own_capacity.map(|m| crate::contrib::OwnTails::new(model, m, weighted)),
     };
     let options = RunOptions {
         threads: settings.threads as usize,
@@ -931,7 +930,7 @@ pub fn report(
                         .map(|(_, _, acc)| lock(acc))
                 },
                 &stats,
-                sink.own_tails.as_ref().map(|o| lock(o)).as_deref(),
+                sink.own_tails.as_ref(),
             )
         })?
     } else {

@@ -236,7 +236,6 @@ fn write_partial(
     }
     let own_tail_capacity = match &sink.own_tails {
         Some(own) => {
-            let own = lock(own);
             own.write_to(&mut payload)
                 .context("encoding a partial result")?;
             own.capacity().map(|c| c as u64)
@@ -784,7 +783,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             .map(|((holder, wait, unredeemed), acc)| (holder, wait, unredeemed, Mutex::new(acc)))
             .collect(),
         paths: None,
-        own_tails: own.filter(|_| settings.contributions).map(Mutex::new),
+        own_tails: own.filter(|_| settings.contributions),
     };
     let outcome = RunOutcome {
         layout,

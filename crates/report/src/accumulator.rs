@@ -79,11 +79,7 @@ pub fn tail_capacity(
     weighted: bool,
     budget_bytes: u64,
 ) -> usize {
-    let entry = if weighted {
-        size_of::<WeightedEntry>()
-    } else {
-        size_of::<PlainEntry>()
-    } as u64;
+    let entry = entry_bytes(weighted);
     let per_metric =
         (budget_bytes / metrics.max(1) as u64).saturating_sub(PER_METRIC_OVERHEAD_BYTES);
     if paths.saturating_mul(entry) <= per_metric {
@@ -92,6 +88,16 @@ pub fn tail_capacity(
     let need = levels_need(paths, levels, weighted);
     let cap = (per_metric / (2 * entry)) as f64;
     (need.min(cap) as usize).max(1)
+}
+
+/// Bytes of one kept tail entry: the value's key and its path id, and the weight when
+/// `weighted`.
+fn entry_bytes(weighted: bool) -> u64 {
+    if weighted {
+        size_of::<WeightedEntry>() as u64
+    } else {
+        size_of::<PlainEntry>() as u64
+    }
 }
 
 /// The tail entries the `levels` need in a run of `paths` paths (see [`tail_capacity`]), at

@@ -35,11 +35,7 @@ pub fn own_tail_capacity(
     weighted: bool,
     budget_bytes: u64,
 ) -> usize {
-    let entry = if weighted {
-        size_of::<WeightedEntry>()
-    } else {
-        size_of::<PlainEntry>()
-    } as u64;
+    let entry = entry_bytes(weighted);
     let per = budget_bytes / components.max(1) as u64;
     if paths.saturating_mul(entry) <= per {
         return usize::try_from(paths).unwrap_or(usize::MAX).max(1);
