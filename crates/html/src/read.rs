@@ -142,18 +142,10 @@ impl Summary {
     /// The headline metrics the run has (docs/outputs.md): `slashed_fraction`, `nav_loss`,
     /// with `[withdrawals]` the three waits, with `[market]` the depth and the forced sale.
     pub fn headline(&self) -> Vec<&'static str> {
-        [
-            "slashed_fraction",
-            "nav_loss",
-            "redeem_days_t0",
-            "redeem_days_stress",
-            "peak_queue_days",
-            "max_discount",
-            "forced_sale_loss",
-        ]
-        .into_iter()
-        .filter(|m| self.metric(m).is_some())
-        .collect()
+        HEADLINE
+            .into_iter()
+            .filter(|m| self.metric(m).is_some())
+            .collect()
     }
 
     /// The levels of metric `m`, ascending; a level missing from one of its maps is an error
@@ -459,6 +451,17 @@ pub fn waits(path: &Path) -> Result<Vec<WaitRow>, Error> {
         })
         .collect()
 }
+
+/// The headline metrics a run or a sweep may have, in their order (docs/outputs.md).
+pub const HEADLINE: [&str; 7] = [
+    "slashed_fraction",
+    "nav_loss",
+    "redeem_days_t0",
+    "redeem_days_stress",
+    "peak_queue_days",
+    "max_discount",
+    "forced_sale_loss",
+];
 
 /// One row of `exceedance.csv`.
 #[derive(Debug, Clone, Copy)]

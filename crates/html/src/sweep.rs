@@ -8,19 +8,8 @@ use std::path::Path;
 use crate::Error;
 use crate::fmt::{Unit, count, esc, exact, sig};
 use crate::page::{Cell, Page, figure, table};
-use crate::read::Table;
+use crate::read::{HEADLINE, Table};
 use crate::svg::{Axis, Chart, Mark, heatmap};
-
-/// Headline metrics a sweep.csv may have, in their order.
-const HEADLINE: [&str; 7] = [
-    "slashed_fraction",
-    "nav_loss",
-    "redeem_days_t0",
-    "redeem_days_stress",
-    "peak_queue_days",
-    "max_discount",
-    "forced_sale_loss",
-];
 
 /// The statistics drawn: (column stem, level suffix, label).
 const STATS: [(&str, &str, &str); 3] = [
