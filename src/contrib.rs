@@ -377,42 +377,53 @@ impl OwnTails {
         if k_tails == 0 {
             return;
         }
-        // Per tail, its (path, value, weight) in path order; its value on the current path.
-        let mut values: Vec<Vec<(u64, f64, f64)>> = vec![Vec::new(); k_tails];
-        let mut scratch = vec![0.0f64; k_tails];
-        let mut touched: Vec<u32> = Vec::new();
-        let mut at = 0;
-        while at < losses.len() {
-            let path = losses[at].path;
-            while at < losses.len() && losses[at].path == path {
-                let l = losses[at];
-                for &k in &self.of_operator[l.operator as usize] {
-                    let v = &mut scratch[k as usize];
-                    if *v == 0.0 {
-                        touched.push(k);
+        thread_local! {
+            /// Per tail, its (path, value, weight) in path order; per tail, its value on the
+            /// current path; the tails the current path touched. Reused from chunk to chunk.
+            static SCRATCH: std::cell::RefCell<OwnScratch> = std::cell::RefCell::default();
+        }
+        SCRATCH.with_borrow_mut(|s| {
+            s.values.resize_with(k_tails, Vec::new);
+            s.scratch.resize(k_tails, 0.0);
+            let OwnScratch {
+                values,
+                scratch,
+                touched,
+            } = s;
+            let mut at = 0;
+            while at < losses.len() {
+                let path = losses[at].path;
+                while at < losses.len() && losses[at].path == path {
+                    let l = losses[at];
+                    for &k in &self.of_operator[l.operator as usize] {
+                        let v = &mut scratch[k as usize];
+                        if *v == 0.0 {
+                            touched.push(k);
+                        }
+                        *v += l.eth;
                     }
-                    *v += l.eth;
+                    at += 1;
                 }
-                at += 1;
+                let w = weights.map_or(1.0, |w| w[(path - first_path) as usize]);
+                for &k in touched.iter() {
+                    let v = std::mem::take(&mut scratch[k as usize]);
+                    values[k as usize].push((path, v, w));
+                }
+                touched.clear();
             }
-            let w = weights.map_or(1.0, |w| w[(path - first_path) as usize]);
-            for &k in &touched {
-                let v = std::mem::take(&mut scratch[k as usize]);
-                values[k as usize].push((path, v, w));
+            let first = (chunk % k_tails as u64) as usize;
+            for i in 0..k_tails {
+                let k = (first + i) % k_tails;
+                if values[k].is_empty() {
+                    continue;
+                }
+                let mut t = held(&self.tails[k]);
+                for &(path, v, w) in &values[k] {
+                    t.offer(path, v, w);
+                }
+                values[k].clear();
             }
-            touched.clear();
-        }
-        let first = (chunk % k_tails as u64) as usize;
-        for i in 0..k_tails {
-            let k = (first + i) % k_tails;
-            if values[k].is_empty() {
-                continue;
-            }
-            let mut t = held(&self.tails[k]);
-            for &(path, v, w) in &values[k] {
-                t.offer(path, v, w);
-            }
-        }
+        });
     }
 
     /// The capacity of each tail (None without tails).
@@ -475,6 +486,14 @@ impl OwnTails {
     }
 }
 
+/// [`OwnTails::add_chunk`]'s buffers, one set per thread.
+#[derive(Default)]
+struct OwnScratch {
+    values: Vec<Vec<(u64, f64, f64)>>,
+    scratch: Vec<f64>,
+    touched: Vec<u32>,
+}
+
 /// The standalone ES of [`OwnTails`] at some levels.
 pub struct OwnEs<'a> {
     names: &'a [(String, String)],
@@ -517,19 +536,35 @@ impl MetricPlan {
         }
     }
 
+    /// The number of components, all decompositions together.
+    fn width(&self) -> usize {
+        self.plans.iter().map(|p| p.terms.len()).sum()
+    }
+
     /// The components of a path, all decompositions one after the other.
+    #[cfg(test)]
     fn components(&self, model: &Model, path: PathView<'_>) -> Vec<f64> {
+        let mut out = vec![0.0; self.width()];
+        self.components_into(model, path, &mut out);
+        out
+    }
+
+    /// [`components`](Self::components) into `out` (length [`width`](Self::width)).
+    fn components_into(&self, model: &Model, path: PathView<'_>, out: &mut [f64]) {
         let terms = self.plans.iter().flat_map(|p| &p.terms);
+        debug_assert_eq!(out.len(), self.width());
         if !self.nav {
-            return terms.map(|t| t.eval(model, path)).collect();
+            for (o, t) in out.iter_mut().zip(terms) {
+                *o = t.eval(model, path);
+            }
+        } else if path.supply_lrt <= 0.0 {
+            // Everyone redeemed: the front door keeps the NAV at 1, nothing is lost.
+            out.fill(0.0);
+        } else {
+            for (o, t) in out.iter_mut().zip(terms) {
+                *o = t.eval(model, path) / path.supply_lrt;
+            }
         }
-        // Everyone redeemed: the front door keeps the NAV at 1, nothing is lost.
-        if path.supply_lrt <= 0.0 {
-            return terms.map(|_| 0.0).collect();
-        }
-        terms
-            .map(|t| t.eval(model, path) / path.supply_lrt)
-            .collect()
     }
 }
 
@@ -550,9 +585,6 @@ fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
         },
     ]
 }
-
-/// A re-simulated path's components for each job (None: not needed by the job).
-type PerJob = Vec<Option<Vec<f64>>>;
 
 /// One decomposed metric under way: its plan, its estimator and its tail paths (ascending
 /// path id).
@@ -630,22 +662,53 @@ where
     paths.sort_unstable();
     paths.dedup();
     let tilt = outcome.tilt.as_ref();
+    // Per path of a batch, every job's components one after the other (`offsets`), and per
+    // path and job whether they were computed; both reused from batch to batch.
+    let offsets: Vec<usize> = std::iter::once(0)
+        .chain(jobs.iter().scan(0, |at, j| {
+            *at += j.mp.width();
+            Some(*at)
+        }))
+        .collect();
+    let width = offsets[jobs.len()];
+    let batch_len = paths.len().min(BATCH_PATHS);
+    let mut values = vec![0.0f64; batch_len * width];
+    let mut computed = vec![false; batch_len * jobs.len()];
     let mut batches = paths.chunks(BATCH_PATHS).peekable();
     while let Some(batch) = batches.next() {
-        // Per path of the batch: per job, its components (None: not needed by the job).
-        let runs: Vec<Result<PerJob>> = batch
-            .par_chunks(WORKER_PATHS)
-            .flat_map_iter(|ids| {
-                let mut replayer = ComponentReplayer::new(model, tilt);
-                let jobs = &jobs;
-                ids.iter().map(move |&path| {
-                    let c = replayer.run(path)?;
-                    let mut out = Vec::with_capacity(jobs.len());
-                    for j in jobs {
-                        let at = j.tail.binary_search_by_key(&path, |t| t.path);
-                        out.push(match at {
-                            Ok(i) if j.est.needs_components(j.tail[i].value) => {
-                                let t = j.tail[i];
+        let values = &mut values[..batch.len() * width];
+        let computed = &mut computed[..batch.len() * jobs.len()];
+        {
+            let jobs = &jobs;
+            let offsets = &offsets;
+            batch
+                .par_chunks(WORKER_PATHS)
+                .zip(values.par_chunks_mut(WORKER_PATHS * width))
+                .zip(computed.par_chunks_mut(WORKER_PATHS * jobs.len()))
+                .try_for_each_init(
+                    || ComponentReplayer::new(model, tilt),
+                    |replayer, ((ids, values), computed)| -> Result<()> {
+                        // Per job, where its tail (ascending path ids, like `ids`) reaches the
+                        // current path: one search per worker's share, then steps forward.
+                        let mut cursors: Vec<usize> = jobs
+                            .iter()
+                            .map(|j| j.tail.partition_point(|t| t.path < ids[0]))
+                            .collect();
+                        for (i, &path) in ids.iter().enumerate() {
+                            let c = replayer.run(path)?;
+                            let values = &mut values[i * width..(i + 1) * width];
+                            let computed = &mut computed[i * jobs.len()..(i + 1) * jobs.len()];
+                            for ((k, j), at) in jobs.iter().enumerate().zip(&mut cursors) {
+                                while j.tail.get(*at).is_some_and(|t| t.path < path) {
+                                    *at += 1;
+                                }
+                                computed[k] = false;
+                                let Some(&t) = j.tail.get(*at).filter(|t| t.path == path) else {
+                                    continue;
+                                };
+                                if !j.est.needs_components(t.value) {
+                                    continue;
+                                }
                                 let value = j.mp.value(c.row);
                                 if value.to_bits() != t.value.to_bits()
                                     || (tilt.is_some() && c.weight.to_bits() != t.weight.to_bits())
@@ -659,21 +722,25 @@ where
                                         t.weight
                                     );
                                 }
-                                Some(j.mp.components(model, PathView::of(&c)))
+                                j.mp.components_into(
+                                    model,
+                                    PathView::of(&c),
+                                    &mut values[offsets[k]..offsets[k + 1]],
+                                );
+                                computed[k] = true;
                             }
-                            _ => None,
-                        });
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        let runs = runs.into_iter().collect::<Result<Vec<_>>>()?;
+                        }
+                        Ok(())
+                    },
+                )?;
+        }
+        let (values, computed) = (&*values, &*computed);
         // Each job takes its tail entries up to the batch's last path (all that remain after
         // the last batch), in path order.
         let last = batches
             .peek()
             .map(|_| *batch.last().expect("batches are not empty"));
+        let n_jobs = jobs.len();
         // Each job's sums in path order; the jobs are independent of each other.
         jobs.par_iter_mut().enumerate().for_each(|(k, j)| {
             let end = match last {
@@ -683,7 +750,8 @@ where
             for t in &j.tail[j.done..end] {
                 match batch.binary_search(&t.path) {
                     Ok(i) if j.est.needs_components(t.value) => {
-                        let x = runs[i][k].as_ref().expect("computed for this job");
+                        assert!(computed[i * n_jobs + k], "computed for this job");
+                        let x = &values[i * width + offsets[k]..i * width + offsets[k + 1]];
                         j.est.add(t.value, t.weight, Some(x));
                     }
                     _ => j.est.add(t.value, t.weight, None),

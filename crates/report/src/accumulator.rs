@@ -461,6 +461,14 @@ impl<E: Entry> TopM<E> {
         Some(d)
     }
 
+    /// Whether [`merge`](Self::merge)-ing `other` into it keeps it dense.
+    fn merge_stays_dense(&self, other: &TopM<E>) -> bool {
+        match (&self.dense, &other.dense) {
+            (Some(a), Some(b)) => self.dense_fits(a.len(), b.len()),
+            _ => false,
+        }
+    }
+
     /// Converts a dense store to entries (the same entries, in the same order, that offering
     /// its values would have pushed), with room for `extra` more as [`grow`](Self::grow) would
     /// have made it.
@@ -875,7 +883,8 @@ fn extend(lo: &mut i64, hi: &mut i64, key: i64) {
 /// * a log-linear histogram of all values: 2⁷ buckets per binary order of magnitude and sign
 ///   (relative width ≤ 2⁻⁷), each with its count, the smallest and largest value it saw and, with
 ///   weights, the fixed-point sums of w and w² (units of 2⁻⁶⁴, saturating at 2⁶⁴ per bucket).
-///   Not kept when m = `usize::MAX` (everything is kept then).
+///   Not kept while the tail holds every value (so never when m = `usize::MAX`): it is built
+///   from the values held when the tail first compacts, and written as it would be.
 ///
 /// # Order independence
 ///
@@ -942,7 +951,8 @@ pub struct MetricAccumulator {
     /// Present iff weighted.
     weights: Option<Box<WeightSums>>,
     tail: Tail,
-    /// Absent iff everything is kept.
+    /// Absent while the tail holds every value offered (always when everything is kept);
+    /// built from the held values when it first stops ([`Self::ensure_hist`]).
     hist: Option<LogHist>,
 }
 
@@ -969,8 +979,46 @@ impl MetricAccumulator {
             } else {
                 Tail::Plain(TopM::new(m))
             },
-            hist: (m != usize::MAX).then(|| LogHist::new(weighted)),
+            // Built when the tail first stops holding every value (see `ensure_hist`).
+            hist: None,
         }
+    }
+
+    /// Builds the histogram from the values held, if it is missing and the accumulator does
+    /// not keep everything. It is left out while the tail holds every value offered (the
+    /// dense state, the only one without it): the statistics and the loss distribution then
+    /// come from the values themselves, and a run that never compacts never pays for it. The
+    /// histogram is a function of the multiset of values (counts and fixed-point sums per
+    /// bucket), so building it late gives the state that adding each value to it would have.
+    fn ensure_hist(&mut self) {
+        if self.hist.is_none() && self.capacity != usize::MAX {
+            self.hist = Some(self.held_hist());
+        }
+    }
+
+    /// The histogram of the values held (every value, when called without one).
+    fn held_hist(&self) -> LogHist {
+        let mut h = LogHist::new(self.is_weighted());
+        match &self.tail {
+            Tail::Plain(t) => {
+                let mut zeros = 0u64;
+                t.for_each_entry(|e| {
+                    if e.key() == ZERO_KEY {
+                        zeros += 1;
+                    } else {
+                        h.add(e.key());
+                    }
+                });
+                if zeros > 0 {
+                    h.add_n(ZERO_KEY, zeros);
+                }
+            }
+            Tail::Weighted(t) => t.for_each_entry(|e| {
+                let w = f64::from_bits(e.weight_bits());
+                h.add_weighted(e.key(), to_fixed(w), to_fixed(w * w));
+            }),
+        }
+        h
     }
 
     /// The tail capacity m it was created with (`usize::MAX` when it keeps everything).
@@ -1050,14 +1098,21 @@ impl MetricAccumulator {
         if let Some(d) = tail.dense_chunk(first_path, values.len()) {
             // Every value kept so far: append the keys, then the extremes and the histogram.
             let start = d.keys.len();
-            d.keys.extend(values.iter().map(|&x| value_key(x)));
-            let keys = &d.keys[start..];
-            // Zeros (+0) are counted in a register and added to the histogram and the extremes
-            // once: the same counts, bounds and extremes, in any order.
-            let mut zeros = 0u64;
             match &mut self.hist {
+                None => {
+                    // The keys and the extremes in one pass, without a branch.
+                    d.keys.extend(values.iter().map(|&x| {
+                        let key = value_key(x);
+                        extend(&mut lo, &mut hi, key);
+                        key
+                    }));
+                }
                 Some(h) => {
-                    for &key in keys {
+                    d.keys.extend(values.iter().map(|&x| value_key(x)));
+                    // Zeros (+0) are counted in a register and added to the histogram and the
+                    // extremes once: the same counts, bounds and extremes, in any order.
+                    let mut zeros = 0u64;
+                    for &key in &d.keys[start..] {
                         if key == ZERO_KEY {
                             zeros += 1;
                         } else {
@@ -1067,24 +1122,17 @@ impl MetricAccumulator {
                     }
                     if zeros > 0 {
                         h.add_n(ZERO_KEY, zeros);
+                        extend(&mut lo, &mut hi, ZERO_KEY);
                     }
                 }
-                None => {
-                    for &key in keys {
-                        if key == ZERO_KEY {
-                            zeros += 1;
-                        } else {
-                            extend(&mut lo, &mut hi, key);
-                        }
-                    }
-                }
-            }
-            if zeros > 0 {
-                extend(&mut lo, &mut hi, ZERO_KEY);
             }
             self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
             return;
         }
+        self.ensure_hist();
+        let Tail::Plain(tail) = &mut self.tail else {
+            unreachable!("an unweighted accumulator keeps plain values")
+        };
         if tail.keeps_all() {
             tail.buf.reserve(values.len());
         }
@@ -1195,6 +1243,10 @@ impl MetricAccumulator {
                 }
             }
         } else {
+            self.ensure_hist();
+            let Tail::Weighted(tail) = &mut self.tail else {
+                unreachable!("a weighted accumulator keeps weighted entries")
+            };
             if tail.keeps_all() {
                 tail.buf.reserve(values.len());
             }
@@ -1292,12 +1344,32 @@ impl MetricAccumulator {
             a.sum_w2_l.merge(&b.sum_w2_l);
             a.max_w_bits = a.max_w_bits.max(b.max_w_bits);
         }
+        // The histograms (built from the values held where missing), unless both were left
+        // out and the merged tail will still hold every value.
+        let stays_dense = match (&self.tail, &other.tail) {
+            (Tail::Plain(a), Tail::Plain(b)) => a.merge_stays_dense(b),
+            (Tail::Weighted(a), Tail::Weighted(b)) => a.merge_stays_dense(b),
+            _ => unreachable!("same weighting checked above"),
+        };
+        let other_hist = if self.hist.is_none() && other.hist.is_none() && stays_dense {
+            None
+        } else {
+            self.ensure_hist();
+            other
+                .hist
+                .as_ref()
+                .map(std::borrow::Cow::Borrowed)
+                .or_else(|| {
+                    (other.capacity != usize::MAX)
+                        .then(|| std::borrow::Cow::Owned(other.held_hist()))
+                })
+        };
         match (&mut self.tail, &other.tail) {
             (Tail::Plain(a), Tail::Plain(b)) => a.merge(b),
             (Tail::Weighted(a), Tail::Weighted(b)) => a.merge(b),
             _ => unreachable!("same weighting checked above"),
         }
-        if let (Some(a), Some(b)) = (&mut self.hist, &other.hist) {
+        if let (Some(a), Some(b)) = (&mut self.hist, &other_hist) {
             a.merge(b);
         }
     }
@@ -1361,6 +1433,9 @@ impl MetricAccumulator {
         }
         if let Some(h) = &self.hist {
             h.encode(&mut e)?;
+        } else if !keeps_all {
+            // Left out while the tail holds every value: the histogram it would have.
+            self.held_hist().encode(&mut e)?;
         }
         e.finish()
     }
@@ -1895,7 +1970,7 @@ impl MetricAccumulator {
                 }
                 let binner = Binner::new(min, max, bins);
                 let (counts, n) = match &t.dense {
-                    Some(d) => binner.count(d.keys.iter().map(|&k| from_key(k))),
+                    Some(d) => binner.count_keys(&d.keys),
                     None => binner.count(t.buf.iter().map(|e| from_key(e.key))),
                 };
                 if n == 0 {

@@ -512,6 +512,8 @@ fn dense_and_compacted_states_merge_alike() {
             let what = format!("m = {m}, weighted {weighted}");
             // Dense while fewer than 2m values: n < 2m.
             assert_eq!(is_dense(&reference), m > n / 2, "{what}");
+            // The histogram is built only once the tail stops holding every value.
+            assert_eq!(reference.hist.is_none(), is_dense(&reference), "{what}");
 
             let mut order = chunks.clone();
             order.shuffle(&mut rng);
