@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::exact::from_fixed;
+use crate::exact::{from_fixed, from_key, total_key};
 
 /// One histogram bin; see [`histogram`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,19 +132,16 @@ impl Binner {
     }
 
     /// [`count`](Self::count) of the values of total-order keys `keys` (see
-    /// [`total_key`](crate::exact::total_key)). A metric that is 0 on nine paths in ten or more
-    /// has its zeros counted apart, by one comparison each, and only its other values placed.
+    /// [`total_key`]). A metric that is 0 on nine paths in ten or more has its zeros counted
+    /// apart, by one comparison each, and only its other values placed.
     pub(crate) fn count_keys(&self, keys: &[i64]) -> (Vec<u64>, u64) {
-        let zero = crate::exact::total_key(0);
+        let zero = total_key(0);
         let zeros = keys.iter().map(|&k| u64::from(k == zero)).sum::<u64>();
         if zeros < 9 * (keys.len() as u64 / 10) || zeros == 0 {
-            return self.count(keys.iter().map(|&k| crate::exact::from_key(k)));
+            return self.count(keys.iter().map(|&k| from_key(k)));
         }
-        let (mut counts, n) = self.count(
-            keys.iter()
-                .filter(|&&k| k != zero)
-                .map(|&k| crate::exact::from_key(k)),
-        );
+        let others = keys.iter().filter(|&&k| k != zero);
+        let (mut counts, n) = self.count(others.map(|&k| from_key(k)));
         counts[self.index(0.0)] += zeros;
         (counts, n + zeros)
     }

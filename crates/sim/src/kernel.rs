@@ -202,6 +202,10 @@ pub struct PathKernel<'m> {
     losses: Categories,
     events: Vec<Event>,
     scratch: Vec<u32>,
+    /// Per copula, the step of each factor period's faults ([`step_ending_at`] its end),
+    /// computed once: a division and two roundings per fault otherwise. Empty for a copula
+    /// of more than [`MAX_PERIOD_STEPS`] periods (computed per fault then).
+    copula_steps: Vec<Vec<u32>>,
     double_signs: Vec<DoubleSign>,
     /// The double-signing records in the correlation penalty's window.
     slashings_window: SlashingsWindow,
@@ -384,6 +388,19 @@ impl<'m> PathKernel<'m> {
             losses: Categories::default(),
             events: Vec::with_capacity(64),
             scratch: Vec::with_capacity(64),
+            copula_steps: model
+                .copulas
+                .iter()
+                .map(|c| {
+                    let p = c.periods;
+                    if p.n_periods as usize > MAX_PERIOD_STEPS {
+                        return Vec::new();
+                    }
+                    (0..p.n_periods)
+                        .map(|k| step_ending_at(model, p.end_days(k)))
+                        .collect()
+                })
+                .collect(),
             double_signs: Vec::with_capacity(8),
             slashings_window: SlashingsWindow::default(),
             slashed: Vec::with_capacity(16),
@@ -1060,10 +1077,14 @@ impl<'m> PathKernel<'m> {
         }
         for (c, copula) in m.copulas.iter().enumerate() {
             let periods = copula.periods;
-            let mut emit = |period, pair| {
+            let steps = &self.copula_steps[c];
+            let mut emit = |period: u32, pair| {
                 let t = periods.end_days(period);
                 events.push(Event {
-                    step: step_ending_at(m, t),
+                    step: match steps.get(period as usize) {
+                        Some(&step) => step,
+                        None => step_ending_at(m, t),
+                    },
                     time_days: t,
                     seq,
                     kind: Kind::Copula {
@@ -1889,6 +1910,9 @@ fn push_event(events: &mut Vec<Event>, seq: &mut u32, m: &Model, t: f64, kind: K
     });
     *seq += 1;
 }
+
+/// The most factor periods of a copula whose steps [`PathKernel`] tabulates (4 bytes each).
+const MAX_PERIOD_STEPS: usize = 1 << 16;
 
 /// The step of an event that closes an interval ending at `t` (a copula fault at the end of
 /// its factor period): the step (s·Δ, (s + 1)·Δ] containing t, so a time on a step boundary
