@@ -51,7 +51,8 @@ pub enum Method {
     Direct,
     /// Skip to candidate periods and accept by the union (Karp–Luby) rule.
     Union,
-    /// Skip to fault periods and draw their fault count from its tabulated law
+    /// Draw which periods have a fault (their binomial number, then uniform positions; or by
+    /// geometric skips when many do) and each one's fault count from its tabulated law
     /// (exchangeable Gaussian copulas only).
     Table,
 }
@@ -167,6 +168,99 @@ impl CountTable {
             k += 1;
         }
         k + 1
+    }
+}
+
+/// The largest expected number of fault periods, and the largest per-period fault probability,
+/// of a run of periods whose fault periods a [`DaysTable`] draws (beyond, geometric skips cost
+/// less than placing the periods one by one).
+const DAYS_TABLE_MAX_MEAN: f64 = 8.0;
+const DAYS_TABLE_MAX_Q: f64 = 0.25;
+
+/// Which periods of a run of `n` have a fault, each independently with probability q: their
+/// number D ~ Binomial(n, q) by inversion of its CDF, then D distinct periods uniformly — the
+/// law of the periods that geometric skips would find, without a logarithm per skip.
+#[derive(Debug, Clone)]
+pub struct DaysTable {
+    /// The run's number of periods.
+    n: u32,
+    /// P(D ≤ k), k = 0, 1, … up to where the terms vanish (the last entry is set to 1).
+    cdf: Vec<f64>,
+}
+
+impl DaysTable {
+    /// The table for `n` periods of fault probability q = 1 − e^`ln_no_fault`, or None when
+    /// n·q > 8 or q > 0.25 (geometric skips are then cheaper).
+    pub fn new(n: u32, ln_no_fault: f64) -> Option<Self> {
+        let q = -ln_no_fault.exp_m1();
+        if q.is_nan() || q <= 0.0 || q > DAYS_TABLE_MAX_Q || f64::from(n) * q > DAYS_TABLE_MAX_MEAN
+        {
+            return None;
+        }
+        // P(D = 0) = (1 − q)ⁿ (at least e⁻¹¹ here), then P(D = k + 1) = P(D = k)·(n − k)/(k + 1)
+        // ·q/(1 − q), summed past the mean until a term is below 1e-17 of the sum (the rest of
+        // the tail is smaller still).
+        let ratio = q / (1.0 - q);
+        let mut term = (f64::from(n) * ln_no_fault).exp();
+        let mut acc = term;
+        let mut cdf = vec![acc];
+        for k in 0..n {
+            term *= f64::from(n - k) / f64::from(k + 1) * ratio;
+            acc += term;
+            cdf.push(acc.min(1.0));
+            if f64::from(k + 1) > f64::from(n) * q && term <= 1e-17 * acc {
+                break;
+            }
+        }
+        *cdf.last_mut().expect("not empty") = 1.0;
+        Some(DaysTable { n, cdf })
+    }
+
+    /// P(D ≤ k) as tabulated (1 beyond the table).
+    pub fn cdf(&self, k: usize) -> f64 {
+        self.cdf.get(k).copied().unwrap_or(1.0)
+    }
+
+    /// Draws D by inversion (from 0 up: most of the mass is there).
+    #[inline]
+    fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        let u: f64 = rng.random();
+        let mut k = 0;
+        while k + 1 < self.cdf.len() && u >= self.cdf[k] {
+            k += 1;
+        }
+        k
+    }
+
+    /// Draws which periods (0..n) have a fault, ascending, and calls `f` with each.
+    #[inline]
+    fn for_each_day<R: Rng + ?Sized>(&self, rng: &mut R, mut f: impl FnMut(&mut R, u32)) {
+        let d = self.draw(rng);
+        if d == 0 {
+            return;
+        }
+        let mut small = [0u32; 32];
+        let mut large = Vec::new();
+        let chosen: &mut [u32] = if d <= small.len() {
+            &mut small[..d]
+        } else {
+            // Beyond 32 fault periods (probability below 1e-9 at a mean of at most 8).
+            large.resize(d, 0);
+            &mut large
+        };
+        // Distinct periods by rejection (D ≤ n/4 is likely, so few draws are rejected).
+        for i in 0..d {
+            chosen[i] = loop {
+                let k = rng.random_range(0..self.n);
+                if !chosen[..i].contains(&k) {
+                    break k;
+                }
+            };
+        }
+        chosen.sort_unstable();
+        for &k in chosen.iter() {
+            f(rng, k);
+        }
     }
 }
 
@@ -389,6 +483,9 @@ pub struct CopulaModel {
     /// The fault-count laws of a full period and of the last one, when the pairs are
     /// exchangeable (see [`Method::Table`]).
     tables: Option<Box<(CountTable, CountTable)>>,
+    /// With the tables: which periods of each run (see [`CopulaModel::runs`]) have a fault,
+    /// when drawn by their number ([`DaysTable::new`]).
+    days: [Option<DaysTable>; 2],
 }
 
 impl CopulaModel {
@@ -461,6 +558,21 @@ impl CopulaModel {
         };
         let full = Marginal::new(&family, p_period, members.len());
         let last = Marginal::new(&family, p_last_period, members.len());
+        let days = match tables.as_deref() {
+            Some((t_full, t_last)) => {
+                let n = periods.n_periods;
+                let (n_full, n_last) = if periods.last_is_partial() {
+                    (n - 1, 1)
+                } else {
+                    (n, 0)
+                };
+                [
+                    DaysTable::new(n_full, t_full.ln_no_fault),
+                    DaysTable::new(n_last, t_last.ln_no_fault),
+                ]
+            }
+            None => [None, None],
+        };
         CopulaModel {
             source,
             periods,
@@ -478,6 +590,7 @@ impl CopulaModel {
             members,
             member_group,
             tables,
+            days,
         }
     }
 
@@ -504,6 +617,12 @@ impl CopulaModel {
     /// The fault-count law of a full period, when the pairs are exchangeable.
     pub fn count_table(&self) -> Option<&CountTable> {
         self.tables.as_deref().map(|t| &t.0)
+    }
+
+    /// The law of which full periods have a fault, when the table sampler draws it by their
+    /// number ([`DaysTable`]).
+    pub fn days_table(&self) -> Option<&DaysTable> {
+        self.days[0].as_ref()
     }
 
     /// Number of pairs in the copula.
@@ -546,11 +665,19 @@ impl CopulaModel {
             match self.method {
                 Method::Table => {
                     let tables = self.tables.as_deref().expect("Table has its tables");
-                    let table = if std::ptr::eq(law, &self.last) {
-                        &tables.1
-                    } else {
-                        &tables.0
-                    };
+                    let is_last = std::ptr::eq(law, &self.last);
+                    let table = if is_last { &tables.1 } else { &tables.0 };
+                    if let Some(days) = &self.days[usize::from(is_last)] {
+                        debug_assert_eq!(days.n, count);
+                        days.for_each_day(rng, |rng, k| {
+                            let faults = table.draw_count(rng);
+                            self.distinct_members(rng, faults, scratch);
+                            for &pair in scratch.iter() {
+                                emit(first + k, pair);
+                            }
+                        });
+                        continue;
+                    }
                     let mut k: u64 = 0;
                     loop {
                         k = k.saturating_add(geometric_skip(rng, table.ln_no_fault));
@@ -769,6 +896,83 @@ impl CopulaModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fault-period count's table is the Binomial(n, q) law: its CDF equals exact rational
+    /// sums (Python's `fractions`, on the binary values of q, rounded once) to 5e-15 (the
+    /// recurrence's rounding over up to 16 terms), and statrs' CDF (a regularized incomplete beta
+    /// function, the less accurate of the two: up to 2.4e-13 off those exact sums here) to
+    /// 1e-12 over the whole support. Beyond its use (n·q > 8 or q > 0.25) there is no table.
+    #[test]
+    fn the_days_table_is_the_binomial_law() {
+        use statrs::distribution::{Binomial, DiscreteCDF};
+        let exact: [(u32, f64, &[(usize, f64)]); 3] = [
+            (
+                365,
+                0.0071,
+                &[
+                    (0, 0.07421836861073446),
+                    (1, 0.2679306279064524),
+                    (2, 0.5200355543461006),
+                    (4, 0.8793306599509869),
+                    (8, 0.9986170909626296),
+                ],
+            ),
+            (
+                1000,
+                0.008,
+                &[
+                    (0, 0.0003248419838967789),
+                    (3, 0.0418080348321834),
+                    (8, 0.5925480918997656),
+                    (15, 0.9920203631371747),
+                ],
+            ),
+            (
+                30,
+                0.25,
+                &[
+                    (0, 0.00017858209017001473),
+                    (5, 0.20259807422213783),
+                    (10, 0.8942718773073399),
+                    (15, 0.9991810108553227),
+                ],
+            ),
+        ];
+        for (n, q, values) in exact {
+            let t = DaysTable::new(n, (-q).ln_1p()).expect("within the table's range");
+            for &(k, want) in values {
+                let got = t.cdf(k);
+                assert!(
+                    (got - want).abs() <= 5e-15,
+                    "n {n} q {q} k {k}: {got} vs {want}"
+                );
+            }
+        }
+        for (n, q) in [
+            (365u32, 0.0071f64),
+            (1, 0.02),
+            (30, 0.25),
+            (1000, 0.008),
+            (7, 1e-9),
+        ] {
+            let t = DaysTable::new(n, (-q).ln_1p()).expect("within the table's range");
+            let b = Binomial::new(q, u64::from(n)).unwrap();
+            for k in 0..=(n as usize).min(t.cdf.len() + 5) {
+                let (got, want) = (t.cdf(k), b.cdf(k as u64));
+                assert!(
+                    (got - want).abs() <= 1e-12,
+                    "n {n} q {q} k {k}: {got} vs CDF {want}"
+                );
+            }
+            assert_eq!(*t.cdf.last().unwrap(), 1.0);
+        }
+        assert!(
+            DaysTable::new(365, (-0.03f64).ln_1p()).is_none(),
+            "n·q = 11"
+        );
+        assert!(DaysTable::new(10, (-0.3f64).ln_1p()).is_none(), "q = 0.3");
+        assert!(DaysTable::new(10, 0.0).is_none(), "q = 0");
+    }
 
     /// The quantile inverts the CDF down to the smallest probabilities, where statrs' own
     /// inverse stops at a bracket or panics; closed forms for ν = 1 (Cauchy) and ν = 2.

@@ -38,7 +38,7 @@ fn bench_slashing_first_paths_are_pinned() {
     pinned(
         "bench-slashing.toml",
         &["slashed_eth", "nav_return"],
-        [&[4000.0, -0.004], &[0.0, 0.0], &[2000.0, -0.002]],
+        [&[0.0, 0.0], &[5900.0, -0.0059], &[4000.0, -0.004]],
     );
 }
 

@@ -462,6 +462,33 @@ fn a_two_day_factor_period_draws_once_per_period() {
     );
 }
 
+#[test]
+fn the_table_sampler_draws_fault_periods_by_their_number() {
+    // Small per-period fault probabilities over many periods: the table sampler draws how many
+    // of the 30 full periods (and of the shortened last one) have a fault, from the binomial
+    // law, then which ones. The number of pairs faulted at least once (severity 1) follows the
+    // 31-period law.
+    let p_day = 0.002;
+    let copula = gaussian_copula(&format!("fault_prob_per_day = {p_day:?}"));
+    let model = load(&homogeneous_steps(40, 200_000, 30.5, 0.5, "", &copula));
+    let c = &model.copulas[0];
+    assert_eq!(c.method(), Method::Table);
+    assert_eq!((c.periods.n_periods, c.periods.last_days), (31, 0.5));
+    assert!(
+        c.days_table().is_some(),
+        "the fault periods are drawn by their number"
+    );
+    let mut p = vec![p_day; 30];
+    p.push(c.p_last_period);
+    let exact = vasicek_periods_pmf(40, &p, 0.12);
+    check_fault_count(
+        &model,
+        &exact,
+        &[1, 2, 3, 5, 8],
+        "31 periods, table sampler",
+    );
+}
+
 fn norm_inv(q: f64) -> f64 {
     std_normal_inv_cdf(q)
 }
