@@ -198,6 +198,19 @@ pub enum Mark {
     },
 }
 
+/// A grid line from (x1, y1) to (x2, y2), `line`, and its tick label at `at`, anchored
+/// `anchor` (`end`, `middle`).
+fn grid_tick(s: &mut String, line: [f64; 4], at: (f64, f64), anchor: &str, label: &str) {
+    let [x1, y1, x2, y2] = line.map(px);
+    let _ = write!(
+        s,
+        r#"<line class="grid" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}"/><text class="tick" x="{}" y="{}" text-anchor="{anchor}">{}</text>"#,
+        px(at.0),
+        px(at.1),
+        esc(label)
+    );
+}
+
 /// An x–y chart.
 #[derive(Debug, Clone)]
 pub struct Chart {
@@ -228,31 +241,20 @@ impl Chart {
         // Grid and ticks.
         for t in self.y.ticks() {
             let y = sy(t);
-            let _ = write!(
-                s,
-                r#"<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/><text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
-                px(LEFT),
-                px(y),
-                px(LEFT + pw),
-                px(y),
-                px(LEFT - 6.0),
-                px(y + 4.0),
-                esc(&tick_label(&self.y, t))
+            let label = tick_label(&self.y, t);
+            grid_tick(
+                &mut s,
+                [LEFT, y, LEFT + pw, y],
+                (LEFT - 6.0, y + 4.0),
+                "end",
+                &label,
             );
         }
         for t in self.x.ticks() {
             let x = sx(t);
-            let _ = write!(
-                s,
-                r#"<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/><text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>"#,
-                px(x),
-                px(top),
-                px(x),
-                px(top + ph),
-                px(x),
-                px(top + ph + 16.0),
-                esc(&tick_label(&self.x, t))
-            );
+            let label = tick_label(&self.x, t);
+            let at = (x, top + ph + 16.0);
+            grid_tick(&mut s, [x, top, x, top + ph], at, "middle", &label);
         }
         let _ = write!(
             s,

@@ -162,13 +162,20 @@ impl CountTable {
     /// Draws N given N ≥ 1 by inversion (from k = 1 up: most of the mass is there).
     #[inline]
     fn draw_count<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
-        let u: f64 = rng.random();
-        let mut k = 0;
-        while k + 1 < self.cond_cdf.len() && u >= self.cond_cdf[k] {
-            k += 1;
-        }
-        k + 1
+        invert_cdf(rng, &self.cond_cdf) + 1
     }
+}
+
+/// The index k of a discrete law drawn by inversion of its CDF (`cdf[k]` = P(X ≤ k), the last
+/// entry 1), searched from 0 up: one uniform.
+#[inline]
+fn invert_cdf<R: Rng + ?Sized>(rng: &mut R, cdf: &[f64]) -> usize {
+    let u: f64 = rng.random();
+    let mut k = 0;
+    while k + 1 < cdf.len() && u >= cdf[k] {
+        k += 1;
+    }
+    k
 }
 
 /// The largest expected number of fault periods, and the largest per-period fault probability,
@@ -224,12 +231,7 @@ impl DaysTable {
     /// Draws D by inversion (from 0 up: most of the mass is there).
     #[inline]
     fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
-        let u: f64 = rng.random();
-        let mut k = 0;
-        while k + 1 < self.cdf.len() && u >= self.cdf[k] {
-            k += 1;
-        }
-        k
+        invert_cdf(rng, &self.cdf)
     }
 
     /// Draws which periods (0..n) have a fault, ascending, and calls `f` with each.
