@@ -106,6 +106,11 @@ const REFINE_ITERATIONS: usize = 64;
 /// about f·(m − 1), far below 1.
 const FEE_ITERATIONS: usize = 32;
 
+/// Most bisections of the dynamic fee's fixed point in [`Pool::buy_to_price_eth`] and
+/// [`Pool::sell_to_price_units`] when the fixed-point iteration does not settle (each halves
+/// an interval within [fee, m·fee]: 64 reach the resolution of a float).
+const BISECTIONS: usize = 80;
+
 /// The invariant a [`Pool`] trades on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Invariant {
@@ -726,9 +731,9 @@ impl Pool {
                 // With a dynamic fee and an after-fee quote the fee there is not known in
                 // advance: iterate on it (each round moves it by a factor ≈ f·(m − 1)).
                 let (t0, o0) = (b * self.inv_recip, o * self.inv_recip);
-                let mut f = self.marginal_fee();
-                let mut t = t0;
-                for _ in 0..FEE_ITERATIONS {
+                // The balance at which the marginal price is the one the quote needs under fee
+                // f, and the dynamic fee there.
+                let at_fee = |f: f64| {
                     let p = match (quote, side) {
                         (Quote::Marginal, _) => target,
                         (Quote::AfterFee, Side::Sell) => target / (1.0 - f),
@@ -738,15 +743,44 @@ impl Pool {
                         Side::Sell => 1.0 / p,
                         Side::Buy => p,
                     };
-                    t = stableswap_balance_at_price(amp, h, t0, o0);
-                    if quote == Quote::Marginal || self.fees.is_static() {
-                        break;
-                    }
-                    let f_at = self.fees.dynamic(t, stableswap_other(amp, t));
-                    if f_at == f {
+                    let t = stableswap_balance_at_price(amp, h, t0, o0);
+                    (t, self.fees.dynamic(t, stableswap_other(amp, t)))
+                };
+                let mut f = self.marginal_fee();
+                let mut t = t0;
+                let mut converged = false;
+                for _ in 0..FEE_ITERATIONS {
+                    let (t_f, f_at) = at_fee(f);
+                    t = t_f;
+                    if quote == Quote::Marginal || self.fees.is_static() || f_at == f {
+                        converged = true;
                         break;
                     }
                     f = f_at;
+                }
+                if !converged {
+                    // The fixed point contracts by about f·(m − 1) times the balance's
+                    // sensitivity to the price, which a very flat curve (a large A) can make
+                    // exceed 1. The dynamic fee lies in [fee, m·fee], where fee_at(f) − f
+                    // changes sign: bisect it instead.
+                    let (mut lo, mut hi) =
+                        (self.fees.fee, self.fees.fee * self.fees.offpeg_multiplier);
+                    for _ in 0..BISECTIONS {
+                        let mid = 0.5 * (lo + hi);
+                        if mid <= lo || mid >= hi {
+                            break;
+                        }
+                        let (t_mid, f_at) = at_fee(mid);
+                        t = t_mid;
+                        if f_at == mid {
+                            break;
+                        }
+                        if f_at > mid {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
                 }
                 let on_curve = (self.inv * t - b).max(0.0);
                 if !self.fees.keeps_some() || on_curve == 0.0 {
