@@ -575,11 +575,12 @@ impl<E: Entry> TopM<E> {
     }
 
     fn merge(&mut self, other: &TopM<E>) {
-        if let (Some(a), Some(b)) = (&self.dense, &other.dense)
-            && self.dense_fits(a.len(), b.len())
-        {
+        if self.merge_stays_dense(other) {
             let m = self.m;
-            let a = self.dense.as_mut().expect("dense");
+            let (a, b) = (
+                self.dense.as_mut().expect("dense"),
+                other.dense.as_ref().expect("dense"),
+            );
             a.reserve(m, b.len(), E::WEIGHTED);
             a.append(b);
             return;
