@@ -1556,6 +1556,13 @@ impl<'m> PathKernel<'m> {
 
     /// Rewards over `days` at the current rates (see [`Self::accrue`]).
     fn accrue_days(&mut self, days: f64) {
+        if self.reserves.is_none()
+            && self.ledger.gross_rate_eth_per_year == 0.0
+            && self.ledger.net_rate_eth_per_year == 0.0
+        {
+            // Nothing accrues (adding 0 · years would leave both sums as they are).
+            return;
+        }
         let years = days / DAYS_PER_YEAR;
         self.gross_rewards_eth += self.ledger.gross_rate_eth_per_year * years;
         let net = self.ledger.net_rate_eth_per_year * years;

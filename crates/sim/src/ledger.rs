@@ -37,6 +37,10 @@ pub struct Ledger<'m> {
     beacon_eth: Vec<f64>,
     /// Active (not slashed, not ejected) validators of each operator (× `scale`).
     active_validators: Vec<f64>,
+    /// Each operator's validators at t = 0 (what [`Ledger::reset`] restores).
+    validators0: Vec<f64>,
+    /// The pool's withdrawable ETH at t = 0.
+    book0_eth: f64,
     /// Share of the t = 0 book still in it after pro-rata withdrawals.
     scale: f64,
     /// The pool's withdrawable ETH summed over operators, kept up to date.
@@ -60,6 +64,8 @@ impl<'m> Ledger<'m> {
             withdrawable_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             beacon_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             active_validators: model.operators.iter().map(initial_validators).collect(),
+            validators0: model.operators.iter().map(initial_validators).collect(),
+            book0_eth: initial_book_eth(model),
             scale: 1.0,
             book_eth: initial_book_eth(model),
             dirty_pairs: Vec::with_capacity(64),
@@ -83,13 +89,13 @@ impl<'m> Ledger<'m> {
             let stake = m.operators[o as usize].stake_eth;
             self.withdrawable_eth[o as usize] = stake;
             self.beacon_eth[o as usize] = stake;
-            self.active_validators[o as usize] = initial_validators(&m.operators[o as usize]);
+            self.active_validators[o as usize] = self.validators0[o as usize];
             self.operator_dirty[o as usize] = false;
         }
         self.dirty_operators.clear();
-        if self.scale != 1.0 || self.book_eth != initial_book_eth(m) {
+        if self.scale != 1.0 || self.book_eth != self.book0_eth {
             self.scale = 1.0;
-            self.book_eth = initial_book_eth(m);
+            self.book_eth = self.book0_eth;
         }
         self.gross_rate_eth_per_year = m.gross_reward_eth_per_year;
         self.net_rate_eth_per_year = m.net_reward_eth_per_year;
@@ -121,7 +127,12 @@ impl<'m> Ledger<'m> {
         let operator = &self.model.operators[op];
         self.touch_pair(p);
         self.touch_operator(op);
-        let stored = loss / self.scale;
+        // x / 1 = x: no division while nothing has been withdrawn pro rata (the usual case).
+        let stored = if self.scale == 1.0 {
+            loss
+        } else {
+            loss / self.scale
+        };
         self.alloc_eth[p] -= stored;
         self.withdrawable_eth[op] -= stored;
         self.book_eth -= loss;
