@@ -196,6 +196,9 @@ pub struct EulerEstimator {
     decompositions: Vec<Decomposition>,
     width: usize,
     non_negative: bool,
+    /// Every path added so far had weight 1: the Σ w²·X sums (`cross`, `win_cross`) then equal
+    /// the Σ w·X ones bit for bit (the same additions of the same values) and are not kept.
+    unit: bool,
     levels: Vec<LevelState>,
     /// The levels' distinct VaRs, ascending (by [`f64::total_cmp`]).
     vars: Vec<f64>,
@@ -237,6 +240,7 @@ impl EulerEstimator {
             n,
             width,
             non_negative,
+            unit: true,
             open: vars.iter().map(|_| Band::new(width)).collect(),
             at: vars.iter().map(|_| Band::new(width)).collect(),
             vars,
@@ -296,6 +300,10 @@ impl EulerEstimator {
             assert_eq!(x.len(), self.width, "one value per component");
         }
         let w = weight;
+        if self.unit && w != 1.0 {
+            self.keep_cross();
+        }
+        let unit = self.unit;
         // The tail sums go to one band of losses — strictly between two consecutive VaRs of
         // the levels, or at one — whatever the number of levels whose tail the path is in;
         // `finish` adds up the bands at or above each level's VaR.
@@ -309,7 +317,14 @@ impl EulerEstimator {
             band.paths += 1;
             band.w.add(w);
             band.w2.add(w * w);
-            if let Some(x) = components {
+            if let Some(x) = components
+                && unit
+            {
+                for ((f, sq), &xi) in band.x.iter_mut().zip(band.sq.iter_mut()).zip(x) {
+                    f.add(xi);
+                    sq.add_square(xi);
+                }
+            } else if let Some(x) = components {
                 for (((f, sq), cross), &xi) in band
                     .x
                     .iter_mut()
@@ -338,6 +353,13 @@ impl EulerEstimator {
             };
             // The same additions to the same sums as component by component, with the
             // branches out of the loop (so that it vectorizes).
+            if unit {
+                for ((win, sq), &xi) in s.win.iter_mut().zip(s.win_sq.iter_mut()).zip(x) {
+                    win.add(xi);
+                    sq.add_square(xi);
+                }
+                continue;
+            }
             for (((win, sq), cross), &xi) in s
                 .win
                 .iter_mut()
@@ -353,11 +375,28 @@ impl EulerEstimator {
         }
     }
 
+    /// On the first path of weight other than 1: the Σ w²·X sums so far, which are the Σ w·X
+    /// sums, kept from now on.
+    #[cold]
+    fn keep_cross(&mut self) {
+        for b in self.open.iter_mut().chain(self.at.iter_mut()) {
+            b.cross.clone_from(&b.x);
+        }
+        for l in &mut self.levels {
+            l.sums.win_cross.clone_from(&l.sums.win);
+        }
+        self.unit = false;
+    }
+
     /// Level `l`'s sums: its window's, and its tail's from the bands at or above its VaR,
     /// added from the top band down (a fixed order: the result depends only on the bands at or
     /// above the VaR, not on the other levels).
     fn assemble(&self, l: &LevelState) -> Sums {
         let mut sums = l.sums.clone();
+        let unit = self.unit;
+        if unit {
+            sums.win_cross.clone_from(&sums.win);
+        }
         {
             let j = self
                 .vars
@@ -373,7 +412,7 @@ impl EulerEstimator {
                 for (i, f) in first.iter_mut().enumerate() {
                     absorb(f, b.x[i]);
                     absorb(&mut s.sq[i], b.sq[i]);
-                    absorb(&mut s.cross[i], b.cross[i]);
+                    absorb(&mut s.cross[i], if unit { b.x[i] } else { b.cross[i] });
                 }
             };
             for k in (j..self.vars.len()).rev() {

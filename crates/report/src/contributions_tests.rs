@@ -547,3 +547,87 @@ proptest! {
         }
     }
 }
+
+/// The intervals of the ES and VaR contributions — the sums of w²·X that the estimator skips
+/// while every weight is 1 and keeps from the first other weight on — against the formulas
+/// evaluated directly over every path: Hong & Liu's sd of y = w·(X − m)·1{L ≥ v}, and the
+/// window's delta-method error. Unweighted, and weighted with the first half of the paths
+/// (the first tail paths added) at weight exactly 1.
+#[test]
+fn intervals_match_their_formulas_whether_or_not_the_first_weights_are_one() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(20_261_206);
+    let n = 4_000;
+    let mut losses = Vec::new();
+    let mut comps = Vec::new();
+    for _ in 0..n {
+        let a: f64 = if rng.random::<f64>() < 0.3 {
+            -rng.random::<f64>().ln()
+        } else {
+            0.0
+        };
+        let b = f64::from(rng.random_range(0u32..3)) * 0.25;
+        losses.push(a + b);
+        comps.push(vec![a, b]);
+    }
+    let half_ones: Vec<f64> = (0..n)
+        .map(|j| {
+            if j < n / 2 {
+                1.0
+            } else {
+                0.5 + 1.5 * rng.random::<f64>()
+            }
+        })
+        .collect();
+    let levels = [0.9, 0.99];
+    for weights in [None, Some(half_ones.as_slice())] {
+        let mut acc = MetricAccumulator::new(usize::MAX, weights.is_some());
+        acc.add_chunk(0, &losses, weights);
+        let stats = acc.stats("l", &levels);
+        let r = estimate(&losses, weights, &comps, &levels, &["a", "b"]);
+        let w = |j: usize| weights.map_or(1.0, |w| w[j]);
+        let nf = n as f64;
+        for (d, s) in r.iter().zip(&stats.levels) {
+            for (i, c) in d.components.iter().enumerate() {
+                let window: Vec<usize> = (0..n)
+                    .filter(|&j| losses[j] >= s.var_lo && losses[j] <= s.var_hi)
+                    .collect();
+                let win_w: f64 = window.iter().map(|&j| w(j)).sum();
+                let m = window.iter().map(|&j| w(j) * comps[j][i]).sum::<f64>() / win_w;
+                let ss: f64 = window
+                    .iter()
+                    .map(|&j| (w(j) * (comps[j][i] - m)).powi(2))
+                    .sum();
+                let se = ss.sqrt() / win_w;
+                let y: Vec<f64> = (0..n)
+                    .map(|j| {
+                        if losses[j] >= s.var {
+                            w(j) * (comps[j][i] - m)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let sum_y: f64 = y.iter().sum();
+                let sum_y2: f64 = y.iter().map(|v| v * v).sum();
+                let sd = ((sum_y2 - sum_y * sum_y / nf) / (nf - 1.0)).sqrt();
+                let z = crate::stats::ci_z();
+                let half = z * sd / ((1.0 - s.level) * nf.sqrt());
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e-12);
+                assert!(
+                    close((c.ci_hi - c.ci_lo) / 2.0, half),
+                    "{weights:?} level {} component {i}: {c:?} vs ±{half}",
+                    s.level
+                );
+                assert!(close(c.var_contribution, m), "{c:?} vs {m}");
+                assert!(
+                    close(
+                        (c.var_contribution_hi - c.var_contribution_lo) / 2.0,
+                        z * se
+                    ),
+                    "{c:?} vs ±{}",
+                    z * se
+                );
+            }
+        }
+    }
+}
