@@ -524,6 +524,38 @@ struct MetricPlan {
     non_negative: bool,
     /// `nav_loss`: the terms are ETH, divided per path by the supply at the horizon.
     nav: bool,
+    /// Every plan's terms, one after the other, with a single operator's as
+    /// [`Flat::Operator`].
+    flat: Vec<Flat>,
+}
+
+/// A [`Term`] as [`MetricPlan::components_into`] evaluates it.
+enum Flat {
+    /// One operator's slashed ETH: a one-operator [`Term::Operators`] without the sum (the
+    /// same value: operators' slashed ETH is +0 or positive, which a sum of one keeps).
+    Operator(usize),
+    /// Any other term.
+    Term(Term),
+}
+
+impl MetricPlan {
+    fn new(metric: &'static str, plans: Vec<Plan>, non_negative: bool, nav: bool) -> Self {
+        let flat = plans
+            .iter()
+            .flat_map(|p| &p.terms)
+            .map(|t| match t {
+                Term::Operators(ops) if ops.len() == 1 => Flat::Operator(ops[0]),
+                t => Flat::Term(t.clone()),
+            })
+            .collect();
+        MetricPlan {
+            metric,
+            plans,
+            non_negative,
+            nav,
+            flat,
+        }
+    }
 }
 
 impl MetricPlan {
@@ -551,18 +583,22 @@ impl MetricPlan {
 
     /// [`components`](Self::components) into `out` (length [`width`](Self::width)).
     fn components_into(&self, model: &Model, path: PathView<'_>, out: &mut [f64]) {
-        let terms = self.plans.iter().flat_map(|p| &p.terms);
+        let eval = |t: &Flat| match t {
+            Flat::Operator(o) => path.operators[*o],
+            Flat::Term(t) => t.eval(model, path),
+        };
         debug_assert_eq!(out.len(), self.width());
+        debug_assert_eq!(self.flat.len(), self.width());
         if !self.nav {
-            for (o, t) in out.iter_mut().zip(terms) {
-                *o = t.eval(model, path);
+            for (o, t) in out.iter_mut().zip(&self.flat) {
+                *o = eval(t);
             }
         } else if path.supply_lrt <= 0.0 {
             // Everyone redeemed: the front door keeps the NAV at 1, nothing is lost.
             out.fill(0.0);
         } else {
-            for (o, t) in out.iter_mut().zip(terms) {
-                *o = t.eval(model, path) / path.supply_lrt;
+            for (o, t) in out.iter_mut().zip(&self.flat) {
+                *o = eval(t) / path.supply_lrt;
             }
         }
     }
@@ -571,18 +607,8 @@ impl MetricPlan {
 /// The decomposed metrics of `model`.
 fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
     vec![
-        MetricPlan {
-            metric: SLASHED,
-            plans: slashed_plans(model, layout),
-            non_negative: true,
-            nav: false,
-        },
-        MetricPlan {
-            metric: NAV_LOSS,
-            plans: nav_plans(model, layout),
-            non_negative: false,
-            nav: true,
-        },
+        MetricPlan::new(SLASHED, slashed_plans(model, layout), true, false),
+        MetricPlan::new(NAV_LOSS, nav_plans(model, layout), false, true),
     ]
 }
 
