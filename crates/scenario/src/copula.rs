@@ -169,7 +169,7 @@ impl CountTable {
 /// The index k of a discrete law drawn by inversion of its CDF (`cdf[k]` = P(X ≤ k), the last
 /// entry 1), searched from 0 up: one uniform.
 #[inline]
-fn invert_cdf<R: Rng + ?Sized>(rng: &mut R, cdf: &[f64]) -> usize {
+pub(crate) fn invert_cdf<R: Rng + ?Sized>(rng: &mut R, cdf: &[f64]) -> usize {
     let u: f64 = rng.random();
     let mut k = 0;
     while k + 1 < cdf.len() && u >= cdf[k] {

@@ -938,6 +938,7 @@ impl<'m> PathKernel<'m> {
         let first = rd.map_or([0; 6], |r| r.first);
         // The path's expected count of rate slot `k` (None: the model's fixed rate).
         let mean_of = |k: usize| rd.map(|_| means[k]);
+        let no_tilt = self.tilt.is_none();
         let events = &mut self.events;
         let tilt = &mut self.tilt;
         let mut count = |rng: &mut R,
@@ -956,10 +957,28 @@ impl<'m> PathKernel<'m> {
             m.shocks.len() + m.incidents.len() + m.exploits.len(),
         );
         let mut seq = 0u32;
-        for (s, shock) in m.shocks.iter().enumerate() {
-            for _ in 0..count(rng, s, &shock.events, shock.at_days, mean_of(s)) {
-                let t = event_time(rng, shock.at_days, horizon);
-                push_event(events, &mut seq, m, t, Kind::Shock(s as u32));
+        match &m.shock_mix {
+            // Fixed rates, untilted: the scheduled shocks, then every rate-based shock's
+            // events at once (their total count, then each one's shock and time).
+            Some(mix) if rd.is_none() && no_tilt => {
+                for (s, shock) in m.shocks.iter().enumerate() {
+                    if let Some(t) = shock.at_days {
+                        push_event(events, &mut seq, m, t, Kind::Shock(s as u32));
+                    }
+                }
+                for _ in 0..mix.events.sample(rng) as u64 {
+                    let s = mix.draw_shock(rng);
+                    let t = rng.random::<f64>() * horizon;
+                    push_event(events, &mut seq, m, t, Kind::Shock(s));
+                }
+            }
+            _ => {
+                for (s, shock) in m.shocks.iter().enumerate() {
+                    for _ in 0..count(rng, s, &shock.events, shock.at_days, mean_of(s)) {
+                        let t = event_time(rng, shock.at_days, horizon);
+                        push_event(events, &mut seq, m, t, Kind::Shock(s as u32));
+                    }
+                }
             }
         }
         if let Some(f) = &m.avs_faults {
