@@ -412,17 +412,24 @@ impl OwnTails {
                 touched.clear();
             }
             let first = (chunk % k_tails as u64) as usize;
-            for i in 0..k_tails {
-                let k = (first + i) % k_tails;
-                if values[k].is_empty() {
-                    continue;
-                }
-                let mut t = held(&self.tails[k]);
-                for &(path, v, w) in &values[k] {
-                    t.offer(path, v, w);
-                }
-                values[k].clear();
-            }
+            let (values, tails) = (&mut *values, &self.tails);
+            let n = values.iter().filter(|v| !v.is_empty()).count();
+            let with_values: Vec<usize> = (0..k_tails)
+                .map(|i| (first + i) % k_tails)
+                .filter(|&k| !values[k].is_empty())
+                .collect();
+            crate::run::visit_rotating(
+                n,
+                0,
+                |i| &tails[with_values[i]],
+                |i, t| {
+                    let k = with_values[i];
+                    for &(path, v, w) in &values[k] {
+                        t.offer(path, v, w);
+                    }
+                    values[k].clear();
+                },
+            );
         });
     }
 

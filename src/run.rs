@@ -321,22 +321,26 @@ impl ChunkSink for ReportSink {
         // lock; the accumulators' merges do not depend on the order.
         let k = self.metrics.len();
         let first = (chunk.chunk % k as u64) as usize;
-        for i in 0..k {
-            let (_, source, acc) = &self.metrics[(first + i) % k];
-            let values = match *source {
-                MetricRef::NavLoss => {
-                    if negated.is_empty() {
-                        negated = chunk.columns[Layout::NAV_RETURN]
-                            .iter()
-                            .map(|r| -r)
-                            .collect();
+        visit_rotating(
+            k,
+            first,
+            |i| &self.metrics[i].2,
+            |i, acc| {
+                let values = match self.metrics[i].1 {
+                    MetricRef::NavLoss => {
+                        if negated.is_empty() {
+                            negated = chunk.columns[Layout::NAV_RETURN]
+                                .iter()
+                                .map(|r| -r)
+                                .collect();
+                        }
+                        negated.as_slice()
                     }
-                    negated.as_slice()
-                }
-                MetricRef::Column(c) => chunk.columns[c].as_slice(),
-            };
-            lock(acc).add_chunk(chunk.paths.start, values, chunk.weights);
-        }
+                    MetricRef::Column(c) => chunk.columns[c].as_slice(),
+                };
+                acc.add_chunk(chunk.paths.start, values, chunk.weights);
+            },
+        );
         for (_, wait, unredeemed, acc) in &self.waits {
             lock(acc).add_chunk(
                 &chunk.columns[*wait],
@@ -360,6 +364,31 @@ impl ChunkSink for ReportSink {
 /// Locks a sink's accumulator (a worker that panicked while holding it aborts the run).
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().expect("no worker panics while accumulating")
+}
+
+/// Calls `f(i, item)` for each of `n` locked items `item(i)`, from `first` on and round: an
+/// item another worker holds is passed over and visited after the others (waiting for it only
+/// then), so that two workers do not queue on each other item after item. For sinks whose
+/// results do not depend on the order they take chunks in.
+pub(crate) fn visit_rotating<'a, T: 'a>(
+    n: usize,
+    first: usize,
+    item: impl Fn(usize) -> &'a Mutex<T>,
+    mut f: impl FnMut(usize, &mut T),
+) {
+    let mut busy = Vec::new();
+    for i in (0..n).map(|i| (first + i) % n) {
+        match item(i).try_lock() {
+            Ok(mut t) => f(i, &mut t),
+            Err(std::sync::TryLockError::WouldBlock) => busy.push(i),
+            Err(std::sync::TryLockError::Poisoned(_)) => {
+                panic!("no worker panics while accumulating")
+            }
+        }
+    }
+    for i in busy {
+        f(i, &mut lock(item(i)));
+    }
 }
 
 /// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
