@@ -687,6 +687,43 @@ mod tests {
         }
     }
 
+    /// Adding ±0 to a lane leaves its bits as they are (its parts are never −0), so a chunk's
+    /// sums are the same whether its zeros are added or skipped: values of both signs, exact
+    /// cancellations (a lane back at +0) and signed zeros, half the values zero.
+    #[test]
+    fn adding_zeros_leaves_lanes_unchanged() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(20_261_206);
+        for _ in 0..200 {
+            let mut values: Vec<f64> = (0..256)
+                .map(|_| match rng.random_range(0..6) {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => rng.random::<f64>() * 1e3,
+                    3 => -rng.random::<f64>() * 1e-3,
+                    _ => 0.0,
+                })
+                .collect();
+            // An exact cancellation in lane 0: x then −x.
+            values[0] = 1.5;
+            values[4] = -1.5;
+            let (mut all1, mut all2) = (Lanes::default(), Lanes::default());
+            let (mut some1, mut some2) = (Lanes::default(), Lanes::default());
+            for (j, &x) in values.iter().enumerate() {
+                let i = j % LANES;
+                all1.add(i, x);
+                all2.add_square(i, x);
+                if x != 0.0 {
+                    some1.add(i, x);
+                    some2.add_square(i, x);
+                }
+            }
+            let bits =
+                |l: &Lanes| -> Vec<u64> { l.hi.iter().chain(&l.lo).map(|x| x.to_bits()).collect() };
+            assert_eq!(bits(&all1), bits(&some1));
+            assert_eq!(bits(&all2), bits(&some2));
+        }
+    }
+
     #[test]
     fn total_keys_order_like_total_cmp() {
         let v = [
