@@ -413,13 +413,12 @@ impl OwnTails {
             }
             let first = (chunk % k_tails as u64) as usize;
             let (values, tails) = (&mut *values, &self.tails);
-            let n = values.iter().filter(|v| !v.is_empty()).count();
             let with_values: Vec<usize> = (0..k_tails)
                 .map(|i| (first + i) % k_tails)
                 .filter(|&k| !values[k].is_empty())
                 .collect();
             crate::run::visit_rotating(
-                n,
+                with_values.len(),
                 0,
                 |i| &tails[with_values[i]],
                 |i, t| {
