@@ -291,7 +291,7 @@ impl ShockMix {
             .filter(|&s| means[s as usize] > 0.0)
             .collect();
         let total: f64 = shocks.iter().map(|&s| means[s as usize]).sum();
-        if shocks.is_empty() || !(total > 0.0) {
+        if shocks.is_empty() {
             return None;
         }
         let mut acc = 0.0;
