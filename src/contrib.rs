@@ -618,15 +618,130 @@ fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
     ]
 }
 
-/// One decomposed metric under way: its plan, its estimator and its tail paths (ascending
-/// path id).
+/// One batch of re-simulated paths: per path, every job's components one after the other
+/// (at the jobs' `offsets`), and per path and job whether they were computed.
+struct Batch {
+    values: Vec<f64>,
+    computed: Vec<bool>,
+}
+
+/// Re-simulates the paths `batch` (ascending) into `out`, checking each against the value the
+/// run recorded (in parallel on the current rayon pool).
+fn resimulate(
+    model: &Model,
+    tilt: Option<&lrtsim_sim::ResolvedTilt>,
+    jobs: &[Job],
+    offsets: &[usize],
+    batch: &[u64],
+    out: &mut Batch,
+) -> Result<()> {
+    let width = offsets[jobs.len()];
+    let values = &mut out.values[..batch.len() * width];
+    let computed = &mut out.computed[..batch.len() * jobs.len()];
+    batch
+        .par_chunks(WORKER_PATHS)
+        .zip(values.par_chunks_mut(WORKER_PATHS * width))
+        .zip(computed.par_chunks_mut(WORKER_PATHS * jobs.len()))
+        .try_for_each_init(
+            || ComponentReplayer::new(model, tilt),
+            |replayer, ((ids, values), computed)| -> Result<()> {
+                // Per job, where its tail (ascending path ids, like `ids`) reaches the current
+                // path: one search per worker's share, then steps forward.
+                let mut cursors: Vec<usize> = jobs
+                    .iter()
+                    .map(|j| j.tail.partition_point(|t| t.path < ids[0]))
+                    .collect();
+                for (i, &path) in ids.iter().enumerate() {
+                    let c = replayer.run(path)?;
+                    let values = &mut values[i * width..(i + 1) * width];
+                    let computed = &mut computed[i * jobs.len()..(i + 1) * jobs.len()];
+                    for ((k, j), at) in jobs.iter().enumerate().zip(&mut cursors) {
+                        while j.tail.get(*at).is_some_and(|t| t.path < path) {
+                            *at += 1;
+                        }
+                        computed[k] = false;
+                        let Some(&t) = j.tail.get(*at).filter(|t| t.path == path) else {
+                            continue;
+                        };
+                        if !j.needs_components(t.value) {
+                            continue;
+                        }
+                        let value = j.mp.value(c.row);
+                        if value.to_bits() != t.value.to_bits()
+                            || (tilt.is_some() && c.weight.to_bits() != t.weight.to_bits())
+                        {
+                            bail!(
+                                "{}: path {path} re-simulated for the risk contributions gives {} {value} (weight {}), but the run recorded {} (weight {}): a bug, please report it with the scenario",
+                                model.name,
+                                j.mp.metric,
+                                c.weight,
+                                t.value,
+                                t.weight
+                            );
+                        }
+                        j.mp.components_into(
+                            model,
+                            PathView::of(&c),
+                            &mut values[offsets[k]..offsets[k + 1]],
+                        );
+                        computed[k] = true;
+                    }
+                }
+                Ok(())
+            },
+        )
+}
+
+/// Adds to each job's estimator (`states`: the estimator and the tail entries added so far)
+/// its tail entries up to path `last` (all that remain when None), in path order, with the
+/// components of those in `batch` (re-simulated into `data`); the jobs in parallel.
+fn add_batch(
+    jobs: &[Job],
+    states: &mut [(EulerEstimator, usize)],
+    offsets: &[usize],
+    batch: &[u64],
+    data: &Batch,
+    last: Option<u64>,
+) {
+    let width = offsets[jobs.len()];
+    let n_jobs = jobs.len();
+    states
+        .par_iter_mut()
+        .zip(jobs)
+        .enumerate()
+        .for_each(|(k, ((est, done), j))| {
+            let end = match last {
+                Some(p) => j.tail.partition_point(|t| t.path <= p),
+                None => j.tail.len(),
+            };
+            for t in &j.tail[*done..end] {
+                match batch.binary_search(&t.path) {
+                    Ok(i) if j.needs_components(t.value) => {
+                        assert!(data.computed[i * n_jobs + k], "computed for this job");
+                        let x = &data.values[i * width + offsets[k]..i * width + offsets[k + 1]];
+                        est.add(t.value, t.weight, Some(x));
+                    }
+                    _ => est.add(t.value, t.weight, None),
+                }
+            }
+            *done = end;
+        });
+}
+
+/// One decomposed metric under way: its plan and its tail paths (ascending path id); its
+/// estimator is held apart (see [`add_batch`]).
 struct Job<'a> {
     mp: MetricPlan,
-    est: EulerEstimator,
     tail: Vec<TailPath>,
-    /// Tail entries already added.
-    done: usize,
     all_stats: &'a [MetricStats],
+}
+
+impl Job<'_> {
+    /// Whether a tail path of loss `loss` needs its components
+    /// ([`EulerEstimator::needs_components`]).
+    fn needs_components(&self, loss: f64) -> bool {
+        EulerEstimator::components_needed(self.mp.non_negative, loss)
+    }
 }
 
 /// The risk contributions of every decomposed metric at every exact level of its statistics
@@ -644,7 +759,7 @@ pub fn contributions<G>(
 where
     G: std::ops::Deref<Target = MetricAccumulator>,
 {
-    let mut jobs = Vec::new();
+    let (mut jobs, mut ests) = (Vec::new(), Vec::new());
     for mp in metric_plans(model, &outcome.layout) {
         let (Some(acc), Some(stats)) = (
             accumulator(mp.metric),
@@ -669,11 +784,10 @@ where
         tail.sort_unstable_by_key(|t| t.path);
         jobs.push(Job {
             mp,
-            est,
             tail,
-            done: 0,
             all_stats,
         });
+        ests.push(est);
     }
     // The standalone ES of operators and attribute values, at the levels of `slashed_eth`.
     let own_es = own.and_then(|o| {
@@ -687,7 +801,7 @@ where
         .flat_map(|j| {
             j.tail
                 .iter()
-                .filter(|t| j.est.needs_components(t.value))
+                .filter(|t| j.needs_components(t.value))
                 .map(|t| t.path)
         })
         .collect();
@@ -703,100 +817,38 @@ where
         }))
         .collect();
     let width = offsets[jobs.len()];
+    // Each job's estimator and how many of its tail entries it has added, apart from the
+    // job, so that one batch's sums run while the next batch is re-simulated.
+    let mut states: Vec<(EulerEstimator, usize)> = ests.into_iter().map(|e| (e, 0)).collect();
+    let batches: Vec<&[u64]> = paths.chunks(BATCH_PATHS).collect();
     let batch_len = paths.len().min(BATCH_PATHS);
-    let mut values = vec![0.0f64; batch_len * width];
-    let mut computed = vec![false; batch_len * jobs.len()];
-    let mut batches = paths.chunks(BATCH_PATHS).peekable();
-    while let Some(batch) = batches.next() {
-        let values = &mut values[..batch.len() * width];
-        let computed = &mut computed[..batch.len() * jobs.len()];
-        {
-            let jobs = &jobs;
-            let offsets = &offsets;
-            batch
-                .par_chunks(WORKER_PATHS)
-                .zip(values.par_chunks_mut(WORKER_PATHS * width))
-                .zip(computed.par_chunks_mut(WORKER_PATHS * jobs.len()))
-                .try_for_each_init(
-                    || ComponentReplayer::new(model, tilt),
-                    |replayer, ((ids, values), computed)| -> Result<()> {
-                        // Per job, where its tail (ascending path ids, like `ids`) reaches the
-                        // current path: one search per worker's share, then steps forward.
-                        let mut cursors: Vec<usize> = jobs
-                            .iter()
-                            .map(|j| j.tail.partition_point(|t| t.path < ids[0]))
-                            .collect();
-                        for (i, &path) in ids.iter().enumerate() {
-                            let c = replayer.run(path)?;
-                            let values = &mut values[i * width..(i + 1) * width];
-                            let computed = &mut computed[i * jobs.len()..(i + 1) * jobs.len()];
-                            for ((k, j), at) in jobs.iter().enumerate().zip(&mut cursors) {
-                                while j.tail.get(*at).is_some_and(|t| t.path < path) {
-                                    *at += 1;
-                                }
-                                computed[k] = false;
-                                let Some(&t) = j.tail.get(*at).filter(|t| t.path == path) else {
-                                    continue;
-                                };
-                                if !j.est.needs_components(t.value) {
-                                    continue;
-                                }
-                                let value = j.mp.value(c.row);
-                                if value.to_bits() != t.value.to_bits()
-                                    || (tilt.is_some() && c.weight.to_bits() != t.weight.to_bits())
-                                {
-                                    bail!(
-                                        "{}: path {path} re-simulated for the risk contributions gives {} {value} (weight {}), but the run recorded {} (weight {}): a bug, please report it with the scenario",
-                                        model.name,
-                                        j.mp.metric,
-                                        c.weight,
-                                        t.value,
-                                        t.weight
-                                    );
-                                }
-                                j.mp.components_into(
-                                    model,
-                                    PathView::of(&c),
-                                    &mut values[offsets[k]..offsets[k + 1]],
-                                );
-                                computed[k] = true;
-                            }
-                        }
-                        Ok(())
-                    },
-                )?;
-        }
-        let (values, computed) = (&*values, &*computed);
+    let buffer = || Batch {
+        values: vec![0.0f64; batch_len * width],
+        computed: vec![false; batch_len * jobs.len()],
+    };
+    let (mut current, mut next) = (buffer(), buffer());
+    if let Some(first) = batches.first() {
+        resimulate(model, tilt, &jobs, &offsets, first, &mut current)?;
+    }
+    for (b, batch) in batches.iter().enumerate() {
         // Each job takes its tail entries up to the batch's last path (all that remain after
-        // the last batch), in path order.
-        let last = batches
-            .peek()
-            .map(|_| *batch.last().expect("batches are not empty"));
-        let n_jobs = jobs.len();
-        // Each job's sums in path order; the jobs are independent of each other.
-        jobs.par_iter_mut().enumerate().for_each(|(k, j)| {
-            let end = match last {
-                Some(p) => j.tail.partition_point(|t| t.path <= p),
-                None => j.tail.len(),
-            };
-            for t in &j.tail[j.done..end] {
-                match batch.binary_search(&t.path) {
-                    Ok(i) if j.est.needs_components(t.value) => {
-                        assert!(computed[i * n_jobs + k], "computed for this job");
-                        let x = &values[i * width + offsets[k]..i * width + offsets[k + 1]];
-                        j.est.add(t.value, t.weight, Some(x));
-                    }
-                    _ => j.est.add(t.value, t.weight, None),
-                }
-            }
-            j.done = end;
-        });
+        // the last batch), in path order, while the next batch is re-simulated.
+        let last = (b + 1 < batches.len()).then(|| *batch.last().expect("not empty"));
+        let (resimulated, ()) = rayon::join(
+            || match batches.get(b + 1) {
+                Some(following) => resimulate(model, tilt, &jobs, &offsets, following, &mut next),
+                None => Ok(()),
+            },
+            || add_batch(&jobs, &mut states, &offsets, batch, &current, last),
+        );
+        resimulated?;
+        std::mem::swap(&mut current, &mut next);
     }
     let mut out = Vec::new();
-    for mut j in jobs {
+    for (j, (mut est, done)) in jobs.into_iter().zip(states) {
         // Without any path to re-run, the tail entries are all added here.
-        for t in &j.tail[j.done..] {
-            j.est.add(t.value, t.weight, None);
+        for t in &j.tail[done..] {
+            est.add(t.value, t.weight, None);
         }
         let plans = &j.mp.plans;
         let standalone = |d: usize, i: usize, level: f64| match plans[d].standalone[i].as_deref() {
@@ -814,7 +866,7 @@ where
             ),
             None => None,
         };
-        out.extend(j.est.finish(standalone));
+        out.extend(est.finish(standalone));
     }
     // As for every number of the report (run.rs): never a null in summary.json.
     for b in &out {

@@ -272,7 +272,12 @@ impl EulerEstimator {
     /// Whether paths of loss `loss` need their components (a zero loss with non-negative
     /// components does not: they are all 0).
     pub fn needs_components(&self, loss: f64) -> bool {
-        !(self.non_negative && loss == 0.0)
+        Self::components_needed(self.non_negative, loss)
+    }
+
+    /// [`needs_components`](Self::needs_components) of an estimator made with `non_negative`.
+    pub fn components_needed(non_negative: bool, loss: f64) -> bool {
+        !(non_negative && loss == 0.0)
     }
 
     /// Records that the paths added are not all the paths with a loss at least
