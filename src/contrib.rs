@@ -808,8 +808,8 @@ where
     paths.sort_unstable();
     paths.dedup();
     let tilt = outcome.tilt.as_ref();
-    // Per path of a batch, every job's components one after the other (`offsets`), and per
-    // path and job whether they were computed; both reused from batch to batch.
+    // Where each job's components start in a path's row of a [`Batch`] (the last entry: the
+    // row's width).
     let offsets: Vec<usize> = std::iter::once(0)
         .chain(jobs.iter().scan(0, |at, j| {
             *at += j.mp.width();
