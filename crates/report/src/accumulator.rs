@@ -275,6 +275,68 @@ struct IdRun {
     len: u64,
 }
 
+/// Appends the ids `first`, `first + 1`, … (`len` of them) to `runs`, extending the last run
+/// when they continue it.
+#[inline]
+fn push_run(runs: &mut Vec<IdRun>, first: u64, len: usize) {
+    if len == 0 {
+        return;
+    }
+    let len = len as u64;
+    match runs.last_mut() {
+        Some(r) if r.first.checked_add(r.len) == Some(first) => r.len += len,
+        _ => runs.push(IdRun { first, len }),
+    }
+}
+
+/// The values of +0 that an unweighted [`TopM`] holds without storing them (see
+/// [`TopM::implicit`]): how many, and the ids of *every* value offered as runs in arrival
+/// order — a +0's id is one of them that no stored entry has.
+#[derive(Clone, Debug, Default)]
+struct Zeros {
+    count: u64,
+    runs: Vec<IdRun>,
+}
+
+/// Calls `f` with the id of every +0 of `zeros` — the ids of its runs that no entry of
+/// `stored` has — ascending, until it returns false.
+fn zero_ids<E: Entry>(stored: &[E], zeros: &Zeros, mut f: impl FnMut(u64) -> bool) {
+    if zeros.count == 0 {
+        return;
+    }
+    let mut taken: Vec<u64> = stored.iter().map(|e| e.path()).collect();
+    taken.sort_unstable();
+    let mut runs = zeros.runs.clone();
+    runs.sort_unstable_by_key(|r| r.first);
+    let mut j = 0;
+    for r in runs {
+        for id in r.first..r.first + r.len {
+            while j < taken.len() && taken[j] < id {
+                j += 1;
+            }
+            if j < taken.len() && taken[j] == id {
+                continue;
+            }
+            if !f(id) {
+                return;
+            }
+        }
+    }
+}
+
+/// What the next chunk does to a [`TopM`] holding its zeros implicitly
+/// ([`TopM::implicit_plan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImplicitPlan {
+    /// It stays implicit: its non-zero values are appended as entries.
+    Keep,
+    /// Enough values are not zero that a dense store is smaller and faster: convert to one.
+    ToDense,
+    /// Its entries could reach 2m: convert to the buffer of entries (after building the
+    /// histogram from every value held).
+    Leave,
+}
+
 /// Every value offered to a [`TopM`] that never had to compact, in arrival order: the keys, the
 /// weight bits (weighted accumulators only, else empty), and the path ids as runs of consecutive
 /// ids (about one per chunk) — 8 bytes per value (16 weighted) instead of an entry's 16 (24).
@@ -317,14 +379,7 @@ impl Dense {
     /// Records the ids of the `len` values appended next: paths `first`, `first + 1`, ….
     #[inline]
     fn push_run(&mut self, first: u64, len: usize) {
-        if len == 0 {
-            return;
-        }
-        let len = len as u64;
-        match self.runs.last_mut() {
-            Some(r) if r.first.checked_add(r.len) == Some(first) => r.len += len,
-            _ => self.runs.push(IdRun { first, len }),
-        }
+        push_run(&mut self.runs, first, len);
     }
 
     /// Appends `other`'s values (after making room for them).
@@ -386,12 +441,19 @@ struct TopM<E> {
     /// Grow by doubling up to m too (for values that few paths have, see [`OwnTail`]),
     /// instead of taking m at once.
     sparse: bool,
+    /// Present while the buffer holds every value offered with its +0s left implicit (see
+    /// [`TopM::implicit`]): `dense` is then `None`, `buf` holds every other value in arrival
+    /// order (fewer than 2m of them unless everything is kept) and `thr` is the floor.
+    zeros: Option<Zeros>,
 }
 
 impl<E> fmt::Debug for TopM<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("TopM");
         s.field("m", &self.m);
+        if let Some(z) = &self.zeros {
+            s.field("implicit_zeros", &z.count);
+        }
         match &self.dense {
             Some(d) => s
                 .field("dense", &d.keys.len())
@@ -414,7 +476,143 @@ impl<E: Entry> TopM<E> {
             buf: Vec::new(),
             thr: E::FLOOR,
             sparse: false,
+            zeros: None,
         }
+    }
+
+    /// An empty buffer that holds every value offered, its +0s implicitly — as a count and the
+    /// runs of ids — and the others as entries, until [`implicit_plan`](Self::implicit_plan)
+    /// says otherwise. For values that are 0 on most paths (per-source and per-AVS losses):
+    /// the zeros then cost neither memory nor a compaction. Every result is the one of the
+    /// buffer holding them as entries. Unweighted only (a zero's weight would be lost).
+    fn implicit(m: usize) -> Self {
+        assert!(!E::WEIGHTED, "implicit zeros are for unweighted values");
+        TopM {
+            dense: None,
+            zeros: Some(Zeros::default()),
+            ..TopM::of_entries(m)
+        }
+    }
+
+    /// Whether it holds its +0s implicitly.
+    fn is_implicit(&self) -> bool {
+        self.zeros.is_some()
+    }
+
+    /// What a chunk of `extra` values does to a buffer with implicit zeros: convert it to a
+    /// dense store once more than a quarter of the values are not zero and a dense store can
+    /// take them all; leave it for the buffer of entries before its entries could reach 2m;
+    /// else keep it.
+    fn implicit_plan(&self, extra: usize) -> ImplicitPlan {
+        let Some(z) = &self.zeros else {
+            return ImplicitPlan::Keep;
+        };
+        let len = self.buf.len() + z.count as usize;
+        if len > 0 && 4 * self.buf.len() > len && self.dense_fits(len, extra) {
+            ImplicitPlan::ToDense
+        } else if !self.keeps_all() && self.buf.len() + extra >= 2 * self.m {
+            ImplicitPlan::Leave
+        } else {
+            ImplicitPlan::Keep
+        }
+    }
+
+    /// The buffer of non-zero entries and the implicit zeros, ready for a chunk of `len` values
+    /// of the paths from `first` on (room reserved, ids recorded). Only with implicit zeros.
+    #[inline]
+    fn implicit_chunk(&mut self, first: u64, len: usize) -> (&mut Vec<E>, &mut Zeros) {
+        let z = self.zeros.as_mut().expect("implicit zeros");
+        push_run(&mut z.runs, first, len);
+        let need = self.buf.len() + len;
+        if need > self.buf.capacity() {
+            // Doubling, but never past 2m − 1 entries (the most it holds) unless everything
+            // is kept.
+            let doubled = (2 * self.buf.capacity()).max(1024);
+            let target = if self.m == usize::MAX {
+                doubled
+            } else {
+                doubled.min(2 * self.m - 1)
+            }
+            .max(need);
+            self.buf.reserve_exact(target - self.buf.len());
+        }
+        (&mut self.buf, z)
+    }
+
+    /// Calls `f` with the id of every implicit +0, ascending (the order in which they rank,
+    /// the smaller id higher), until it returns false.
+    fn for_each_zero_id(&self, f: impl FnMut(u64) -> bool) {
+        if let Some(z) = &self.zeros {
+            zero_ids(&self.buf, z, f);
+        }
+    }
+
+    /// The entry of the implicit +0 of path `id`.
+    fn zero_entry(id: u64) -> E {
+        E::from_parts(ZERO_KEY, id, 0)
+    }
+
+    /// Converts implicit zeros to a dense store: every value's key in arrival order.
+    #[cold]
+    #[inline(never)]
+    fn implicit_to_dense(&mut self, extra: usize) {
+        let Some(z) = self.zeros.take() else {
+            return;
+        };
+        let stored = std::mem::take(&mut self.buf);
+        let mut d = Dense::default();
+        d.reserve(self.m, stored.len() + z.count as usize + extra, false);
+        let mut next = stored.iter().peekable();
+        for r in &z.runs {
+            for id in r.first..r.first + r.len {
+                let key = match next.peek() {
+                    Some(e) if e.path() == id => next.next().map_or(ZERO_KEY, |e| e.key()),
+                    _ => ZERO_KEY,
+                };
+                d.keys.push(key);
+            }
+            d.push_run(r.first, r.len as usize);
+        }
+        debug_assert!(
+            next.next().is_none(),
+            "every stored entry has its id in the runs"
+        );
+        self.dense = Some(d);
+    }
+
+    /// Converts implicit zeros to the buffer of entries: the stored entries, then the zeros
+    /// by ascending id (the order they rank in) for as long as one can still rank above the
+    /// threshold — the state offering every value would have reached, as far as any result
+    /// can tell: all of them while fewer than 2m, else a set holding the m largest.
+    #[cold]
+    #[inline(never)]
+    fn leave_implicit(&mut self) {
+        let Some(z) = self.zeros.take() else {
+            return;
+        };
+        let stored = std::mem::take(&mut self.buf);
+        let total = stored.len() as u64 + z.count;
+        self.buf = Vec::with_capacity(if self.keeps_all() {
+            total as usize
+        } else {
+            (total as usize).min(2 * self.m)
+        });
+        for &e in &stored {
+            self.offer(e);
+        }
+        zero_ids(&stored, &z, |id| {
+            if self.thr.key() >= ZERO_KEY {
+                // No zero of a larger id can rank above the threshold any more.
+                return false;
+            }
+            self.offer(Self::zero_entry(id));
+            true
+        });
+    }
+
+    /// The implicit +0s (0 without).
+    fn implicit_zero_count(&self) -> u64 {
+        self.zeros.as_ref().map_or(0, |z| z.count)
     }
 
     /// An empty buffer of entries (not dense).
@@ -425,6 +623,7 @@ impl<E: Entry> TopM<E> {
             buf: Vec::new(),
             thr: E::FLOOR,
             sparse: false,
+            zeros: None,
         }
     }
 
@@ -432,9 +631,9 @@ impl<E: Entry> TopM<E> {
         self.m == usize::MAX
     }
 
-    /// Number of values held (all of them in the dense state).
+    /// Number of values held (all of them in the dense state and with implicit zeros).
     fn len(&self) -> usize {
-        self.dense.as_ref().map_or(self.buf.len(), Dense::len)
+        self.dense.as_ref().map_or(self.buf.len(), Dense::len) + self.implicit_zero_count() as usize
     }
 
     /// Whether a dense store of `len` values can take `extra` more: everything is kept, or
@@ -461,10 +660,14 @@ impl<E: Entry> TopM<E> {
         Some(d)
     }
 
-    /// Whether [`merge`](Self::merge)-ing `other` into it keeps it dense.
+    /// Whether [`merge`](Self::merge)-ing `other` into it keeps it holding every value (dense,
+    /// or with implicit zeros).
     fn merge_stays_dense(&self, other: &TopM<E>) -> bool {
         match (&self.dense, &other.dense) {
             (Some(a), Some(b)) => self.dense_fits(a.len(), b.len()),
+            _ if self.is_implicit() && other.is_implicit() => {
+                self.keeps_all() || self.buf.len() + other.buf.len() < 2 * self.m
+            }
             _ => false,
         }
     }
@@ -475,6 +678,10 @@ impl<E: Entry> TopM<E> {
     #[cold]
     #[inline(never)]
     fn spill(&mut self, extra: usize) {
+        if self.is_implicit() {
+            self.leave_implicit();
+            return;
+        }
         let Some(d) = self.dense.take() else {
             return;
         };
@@ -552,18 +759,25 @@ impl<E: Entry> TopM<E> {
         self.thr = self.thr.max(self.buf[m - 1]);
     }
 
-    /// Calls `f` with every entry held, in no particular order.
+    /// Calls `f` with every entry held, in no particular order (implicit zeros included).
     #[inline]
     fn for_each_entry(&self, mut f: impl FnMut(E)) {
         match &self.dense {
             Some(d) => d.for_each(f),
-            None => self.buf.iter().for_each(|&e| f(e)),
+            None => {
+                self.buf.iter().for_each(|&e| f(e));
+                self.for_each_zero_id(|id| {
+                    f(Self::zero_entry(id));
+                    true
+                });
+            }
         }
     }
 
     /// (key, weight bits) of every value held (weight bits 0 when unweighted), in arrival order
     /// while dense.
     fn key_weights(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        debug_assert!(!self.is_implicit(), "key_weights of implicit zeros");
         let (keys, w, buf): (&[i64], &[u64], &[E]) = match &self.dense {
             Some(d) => (&d.keys, &d.w, &[]),
             None => (&[], &[], &self.buf),
@@ -575,6 +789,19 @@ impl<E: Entry> TopM<E> {
     }
 
     fn merge(&mut self, other: &TopM<E>) {
+        if self.merge_stays_dense(other) && self.is_implicit() {
+            // Both implicit: the other's entries and zeros after this one's, in arrival order.
+            self.buf.extend_from_slice(&other.buf);
+            let (a, b) = (
+                self.zeros.as_mut().expect("implicit"),
+                other.zeros.as_ref().expect("implicit"),
+            );
+            a.count += b.count;
+            for r in &b.runs {
+                push_run(&mut a.runs, r.first, r.len as usize);
+            }
+            return;
+        }
         if self.merge_stays_dense(other) {
             let m = self.m;
             let (a, b) = (
@@ -596,15 +823,30 @@ impl<E: Entry> TopM<E> {
         self.thr = self.thr.max(other.thr);
     }
 
-    /// Every entry held, in no particular order.
-    fn entries(&self) -> Vec<E> {
+    /// Every entry held that can be among the `depth` largest, in no particular order: all of
+    /// them, but of implicit zeros only the `depth` of smallest id (the ones ranking highest).
+    fn candidates(&self, depth: usize) -> Vec<E> {
         match &self.dense {
             Some(d) => {
                 let mut v = Vec::with_capacity(d.len());
                 d.for_each(|e| v.push(e));
                 v
             }
-            None => self.buf.clone(),
+            None => {
+                let zeros = (self.implicit_zero_count() as usize).min(depth);
+                let mut v = Vec::with_capacity(self.buf.len() + zeros);
+                v.extend_from_slice(&self.buf);
+                let mut left = zeros;
+                self.for_each_zero_id(|id| {
+                    if left == 0 {
+                        return false;
+                    }
+                    v.push(Self::zero_entry(id));
+                    left -= 1;
+                    true
+                });
+                v
+            }
         }
     }
 
@@ -615,7 +857,7 @@ impl<E: Entry> TopM<E> {
         if depth == 0 {
             return Vec::new();
         }
-        let mut v = self.entries();
+        let mut v = self.candidates(depth);
         if depth < v.len() {
             v.select_nth_unstable_by(depth - 1, |a, b| b.cmp(a));
             v.truncate(depth);
@@ -633,7 +875,13 @@ impl<E: Entry> TopM<E> {
         }
         let mut v: Vec<i64> = match &self.dense {
             Some(d) => d.keys.clone(),
-            None => self.buf.iter().map(|e| e.key()).collect(),
+            None => {
+                let zeros = (self.implicit_zero_count() as usize).min(depth);
+                let mut v = Vec::with_capacity(self.buf.len() + zeros);
+                v.extend(self.buf.iter().map(|e| e.key()));
+                v.resize(v.len() + zeros, ZERO_KEY);
+                v
+            }
         };
         if depth < v.len() {
             v.select_nth_unstable_by(depth - 1, |a, b| b.cmp(a));
@@ -647,7 +895,7 @@ impl<E: Entry> TopM<E> {
     /// [`top_sorted`](Self::top_sorted)).
     fn top(&self, depth: usize) -> Vec<E> {
         let depth = depth.min(self.len());
-        let mut v = self.entries();
+        let mut v = self.candidates(depth);
         if depth == 0 {
             v.clear();
         } else if depth < v.len() {
@@ -671,11 +919,12 @@ impl<E: Entry> TopM<E> {
         }
     }
 
-    /// How many entries the statistics may use: all of them while the buffer holds every entry
-    /// offered (fewer than 2m), else the m largest.
+    /// How many entries the statistics may use: all of them while fewer than 2m were offered
+    /// (the buffer then holds every one) or when everything is kept, else the m largest —
+    /// also when implicit zeros let it hold more.
     fn usable(&self, offered: u64) -> usize {
         let len = self.len();
-        if len as u64 == offered {
+        if len as u64 == offered && (self.keeps_all() || (offered as u128) < 2 * self.m as u128) {
             len
         } else {
             len.min(self.m)
@@ -683,7 +932,12 @@ impl<E: Entry> TopM<E> {
     }
 
     fn memory_bytes(&self) -> usize {
-        self.buf.capacity() * size_of::<E>() + self.dense.as_ref().map_or(0, Dense::memory_bytes)
+        self.buf.capacity() * size_of::<E>()
+            + self.dense.as_ref().map_or(0, Dense::memory_bytes)
+            + self
+                .zeros
+                .as_ref()
+                .map_or(0, |z| z.runs.capacity() * size_of::<IdRun>())
     }
 
     /// Up to `n` of the usable entries (see [`usable`](Self::usable)) whose key passes `keep`,
@@ -741,13 +995,34 @@ impl<E: Entry> TopM<E> {
                         consider(&mut best, &mut floor, n, e);
                     }
                 }
+                if keep(ZERO_KEY) {
+                    // Implicit zeros rank by ascending id: the first n are the only candidates.
+                    let mut left = n;
+                    self.for_each_zero_id(|id| {
+                        if left == 0 || ZERO_KEY < floor {
+                            return false;
+                        }
+                        consider(&mut best, &mut floor, n, Self::zero_entry(id));
+                        left -= 1;
+                        true
+                    });
+                }
             }
         }
         if self.usable(offered) < self.len() {
             // Only the m largest are usable: those with fewer than m entries above them (never
             // dense: a dense store is all usable).
             while let Some(&last) = best.last() {
-                if self.buf.iter().filter(|&&x| x > last).count() < self.m {
+                let mut above = self.buf.iter().filter(|&&x| x > last).count();
+                if last.key() <= ZERO_KEY {
+                    self.for_each_zero_id(|id| {
+                        if Self::zero_entry(id) > last {
+                            above += 1;
+                        }
+                        true
+                    });
+                }
+                if above < self.m {
                     break;
                 }
                 best.pop();
@@ -880,7 +1155,9 @@ fn extend(lo: &mut i64, hi: &mut i64, key: i64) {
 ///   weights, in a buffer of at most 2m entries (16 bytes each, 24 with weights) — while it
 ///   holds every value added (fewer than 2m, the common case of m ≥ the run's path count), as
 ///   the values' keys (and weights) alone, 8 bytes each (16 with weights), plus the path ids'
-///   ranges, one per chunk;
+///   ranges, one per chunk; unweighted, while +0 is three values in four or more, the zeros
+///   as a count alone and every other value as an entry, for as long as fewer than 2m of those
+///   arrive (every result is the one of the zeros held as entries);
 /// * a log-linear histogram of all values: 2⁷ buckets per binary order of magnitude and sign
 ///   (relative width ≤ 2⁻⁷), each with its count, the smallest and largest value it saw and, with
 ///   weights, the fixed-point sums of w and w² (units of 2⁻⁶⁴, saturating at 2⁶⁴ per bucket).
@@ -978,11 +1255,20 @@ impl MetricAccumulator {
             tail: if weighted {
                 Tail::Weighted(TopM::new(m))
             } else {
-                Tail::Plain(TopM::new(m))
+                Tail::Plain(TopM::implicit(m))
             },
             // Built when the tail first stops holding every value (see `ensure_hist`).
             hist: None,
         }
+    }
+
+    /// An unweighted accumulator that never holds zeros implicitly: the representation the
+    /// implicit one must agree with, bit for bit.
+    #[cfg(test)]
+    fn new_explicit(tail_capacity: usize) -> Self {
+        let mut acc = MetricAccumulator::new(tail_capacity, false);
+        acc.tail = Tail::Plain(TopM::new(acc.capacity));
+        acc
     }
 
     /// Builds the histogram from the values held, if it is missing and the accumulator does
@@ -1002,14 +1288,19 @@ impl MetricAccumulator {
         let mut h = LogHist::new(self.is_weighted());
         match &self.tail {
             Tail::Plain(t) => {
-                let mut zeros = 0u64;
-                t.for_each_entry(|e| {
+                let mut zeros = t.implicit_zero_count();
+                let add = |e: PlainEntry| {
                     if e.key() == ZERO_KEY {
                         zeros += 1;
                     } else {
                         h.add(e.key());
                     }
-                });
+                };
+                if t.is_implicit() {
+                    t.buf.iter().copied().for_each(add);
+                } else {
+                    t.for_each_entry(add);
+                }
                 if zeros > 0 {
                     h.add_n(ZERO_KEY, zeros);
                 }
@@ -1079,6 +1370,9 @@ impl MetricAccumulator {
         let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
         let mut positive = [0u64; LANES];
         let dense = 4 * values.iter().filter(|&&x| x != 0.0).count() >= values.len();
+        if !dense && self.add_sparse_implicit(first_path, values) {
+            return;
+        }
         let mut lane = |i: usize, x: f64| {
             if dense || x != 0.0 {
                 s1.add(i, x);
@@ -1100,7 +1394,46 @@ impl MetricAccumulator {
         let Tail::Plain(tail) = &mut self.tail else {
             unreachable!("an unweighted accumulator keeps plain values")
         };
+        match tail.implicit_plan(values.len()) {
+            ImplicitPlan::Keep => {}
+            ImplicitPlan::ToDense => tail.implicit_to_dense(values.len()),
+            ImplicitPlan::Leave => {
+                // The histogram first, from every value held.
+                self.ensure_hist();
+                if let Tail::Plain(t) = &mut self.tail {
+                    t.leave_implicit();
+                }
+            }
+        }
+        let Tail::Plain(tail) = &mut self.tail else {
+            unreachable!("an unweighted accumulator keeps plain values")
+        };
         let (mut lo, mut hi) = (self.min_key, self.max_key);
+        if tail.is_implicit() {
+            // Every value held, the zeros implicitly (and no histogram yet): the others become
+            // entries, a zero is counted.
+            debug_assert!(
+                self.hist.is_none(),
+                "no histogram while every value is held"
+            );
+            let (buf, zeros) = tail.implicit_chunk(first_path, values.len());
+            let mut count = 0u64;
+            for (i, &x) in values.iter().enumerate() {
+                let key = value_key(x);
+                if key == ZERO_KEY {
+                    count += 1;
+                } else {
+                    extend(&mut lo, &mut hi, key);
+                    buf.push(PlainEntry::from_parts(key, first_path + i as u64, 0));
+                }
+            }
+            if count > 0 {
+                zeros.count += count;
+                extend(&mut lo, &mut hi, ZERO_KEY);
+            }
+            self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
+            return;
+        }
         if let Some(d) = tail.dense_chunk(first_path, values.len()) {
             // Every value kept so far: append the keys, then the extremes and the histogram.
             let start = d.keys.len();
@@ -1179,6 +1512,75 @@ impl MetricAccumulator {
             }
         }
         self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
+    }
+
+    /// [`add_plain`](Self::add_plain) of a chunk that is +0 at three quarters of its paths or
+    /// more, into a tail that holds its zeros implicitly (after [`TopM::implicit_plan`]), in
+    /// one pass: a +0 is counted and costs nothing else; every other value goes to the same
+    /// sum lane (i mod [`LANES`]), in the same order, as in the two passes, and becomes an
+    /// entry. Returns false, having done nothing, when the tail does not hold its zeros
+    /// implicitly after the plan.
+    fn add_sparse_implicit(&mut self, first_path: u64, values: &[f64]) -> bool {
+        let Tail::Plain(tail) = &mut self.tail else {
+            return false;
+        };
+        match tail.implicit_plan(values.len()) {
+            ImplicitPlan::Keep => {}
+            ImplicitPlan::ToDense => tail.implicit_to_dense(values.len()),
+            ImplicitPlan::Leave => {
+                // The histogram first, from every value held.
+                self.ensure_hist();
+                if let Tail::Plain(t) = &mut self.tail {
+                    t.leave_implicit();
+                }
+            }
+        }
+        let Tail::Plain(tail) = &mut self.tail else {
+            return false;
+        };
+        if !tail.is_implicit() {
+            return false;
+        }
+        debug_assert!(
+            self.hist.is_none(),
+            "no histogram while every value is held"
+        );
+        let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
+        let mut positive = [0u64; LANES];
+        let (mut lo, mut hi) = (self.min_key, self.max_key);
+        let (buf, zeros) = tail.implicit_chunk(first_path, values.len());
+        let mut count = 0u64;
+        // Blocks of +0s (one test of their bits together) are counted whole.
+        const BLOCK: usize = 16;
+        for (b, block) in values.chunks(BLOCK).enumerate() {
+            if block.iter().fold(0, |a, x| a | x.to_bits()) == 0 {
+                count += block.len() as u64;
+                continue;
+            }
+            for (j, &x) in block.iter().enumerate() {
+                if x.to_bits() == 0 {
+                    count += 1;
+                    continue;
+                }
+                let i = b * BLOCK + j;
+                // −0 adds to no lane (as in the two passes) but is an entry: its key is not
+                // +0's.
+                if x != 0.0 {
+                    s1.add(i % LANES, x);
+                    s2.add_square(i % LANES, x);
+                    positive[i % LANES] += u64::from(x > 0.0);
+                }
+                let key = value_key(x);
+                extend(&mut lo, &mut hi, key);
+                buf.push(PlainEntry::from_parts(key, first_path + i as u64, 0));
+            }
+        }
+        if count > 0 {
+            zeros.count += count;
+            extend(&mut lo, &mut hi, ZERO_KEY);
+        }
+        self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
+        true
     }
 
     fn add_weighted(&mut self, first_path: u64, values: &[f64], weights: &[f64]) {
@@ -1916,10 +2318,9 @@ impl MetricAccumulator {
     /// The buckets (descending) minus the kept entries (in any order); for each its count,
     /// observed range and mass (Σw or the count) and Σw².
     fn rest_histogram(&self, kept: &[f64], weights: Option<&[f64]>) -> Vec<RestBucket> {
-        let mut h = self
-            .hist
-            .clone()
-            .expect("an accumulator that does not keep everything has a histogram");
+        // Without one, the tail holds every value (see `ensure_hist`): the histogram it would
+        // have.
+        let mut h = self.hist.clone().unwrap_or_else(|| self.held_hist());
         for (j, &x) in kept.iter().enumerate() {
             let (fw, fw2) = weights.map_or((0, 0), |w| (to_fixed(w[j]), to_fixed(w[j] * w[j])));
             h.remove(value_key(x), fw, fw2);
@@ -1963,28 +2364,34 @@ impl MetricAccumulator {
     pub fn histogram(&self, bins: usize) -> Vec<Bin> {
         assert!(bins > 0, "a histogram needs at least one bin");
         match &self.tail {
-            Tail::Plain(t) if t.len() as u64 == self.paths => {
+            Tail::Plain(t) if t.usable(self.paths) as u64 == self.paths => {
                 // Every value is kept: binned straight from the keys, over the extremes (the
                 // finite range `histogram` would find, when they are finite).
                 let (min, max) = self.extremes();
+                let zeros = t.implicit_zero_count();
                 if !(min.is_finite() && max.is_finite()) {
-                    let values: Vec<f64> = match &t.dense {
+                    let mut values: Vec<f64> = match &t.dense {
                         Some(d) => d.keys.iter().map(|&k| from_key(k)).collect(),
                         None => t.buf.iter().map(|e| from_key(e.key)).collect(),
                     };
+                    values.resize(values.len() + zeros as usize, 0.0);
                     return histogram(&values, bins);
                 }
                 let binner = Binner::new(min, max, bins);
-                let (counts, n) = match &t.dense {
+                let (mut counts, mut n) = match &t.dense {
                     Some(d) => binner.count_keys(&d.keys),
                     None => binner.count(t.buf.iter().map(|e| from_key(e.key))),
                 };
+                if zeros > 0 {
+                    counts[binner.index(0.0)] += zeros;
+                    n += zeros;
+                }
                 if n == 0 {
                     return Vec::new();
                 }
                 binner.finish(&counts, None, n)
             }
-            Tail::Weighted(t) if t.len() as u64 == self.paths => {
+            Tail::Weighted(t) if t.usable(self.paths) as u64 == self.paths => {
                 let Some((min, max, n)) = finite_range(t.key_weights().map(|(k, _)| from_key(k)))
                 else {
                     return Vec::new();

@@ -919,3 +919,97 @@ fn self_normalized_estimators_stay_in_range() {
         assert_eq!(h.last().unwrap().cdf, 1.0);
     }
 }
+
+/// Zero-heavy values: +0 with probability `zero_share`, else −0, a negative value or a positive
+/// one on a lattice (ties), so that zeros, ties and the sign of zero all matter.
+fn zero_heavy(rng: &mut Xoshiro256PlusPlus, n: usize, zero_share: f64) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            let u: f64 = rng.random();
+            if u < zero_share {
+                0.0
+            } else {
+                match rng.random_range(0..10) {
+                    0 => -0.0,
+                    1 => -(rng.random_range(1..4) as f64),
+                    _ => rng.random_range(1..30) as f64 / 8.0,
+                }
+            }
+        })
+        .collect()
+}
+
+/// Everything an accumulator reports: statistics (worst paths included), the loss
+/// distribution, the shard bytes and the tail paths above several floors.
+fn everything(acc: &MetricAccumulator) -> String {
+    let floors = [-1.0, -0.0, 0.0, 0.125, 2.0];
+    format!(
+        "{}\n{:?}\n{:?}",
+        fingerprint(acc),
+        bytes_of(acc),
+        floors.map(|f| acc.tail_at_least(f))
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 96,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_206),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Zeros held implicitly (a count and the runs of ids) give every result of the same
+    /// values held as entries, bit for bit — whatever the share of zeros, the capacity (tails
+    /// that hold everything, that would have compacted, that must leave the implicit form),
+    /// the chunk order and the merge tree, and after a round trip through the shard bytes.
+    #[test]
+    fn implicit_zeros_give_the_results_of_explicit_ones(
+        n in 1usize..4000,
+        zero_share in prop_oneof![Just(1.0), Just(0.999), 0.5f64..1.0, 0.0f64..0.5],
+        seed in any::<u64>(),
+        chunk in 1usize..600,
+        capacity in prop_oneof![Just(1usize), 2usize..300, 300usize..3000, Just(usize::MAX)],
+    ) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let values = zero_heavy(&mut rng, n, zero_share);
+        let chunks: Vec<(u64, &[f64])> = values
+            .chunks(chunk)
+            .enumerate()
+            .map(|(i, v)| ((i * chunk) as u64, v))
+            .collect();
+        let mut explicit = MetricAccumulator::new_explicit(capacity);
+        let mut implicit = MetricAccumulator::new(capacity, false);
+        for &(first, v) in &chunks {
+            explicit.add_chunk(first, v, None);
+            implicit.add_chunk(first, v, None);
+        }
+        let expected = everything(&explicit);
+        prop_assert_eq!(&everything(&implicit), &expected);
+
+        // Any order, any merge tree, parts of either form or read back from their bytes.
+        for _ in 0..3 {
+            let mut order = chunks.clone();
+            order.shuffle(&mut rng);
+            let parts_n = rng.random_range(1..=5);
+            let mut parts: Vec<MetricAccumulator> = (0..parts_n)
+                .map(|i| {
+                    if i % 3 == 2 {
+                        MetricAccumulator::new_explicit(capacity)
+                    } else {
+                        MetricAccumulator::new(capacity, false)
+                    }
+                })
+                .collect();
+            for &(first, v) in &order {
+                let i = rng.random_range(0..parts_n);
+                parts[i].add_chunk(first, v, None);
+            }
+            if parts_n > 1 {
+                parts[0] = read_back(&parts[0]);
+            }
+            let merged = merge_randomly(parts, &mut rng);
+            prop_assert_eq!(&everything(&merged), &expected);
+        }
+    }
+}
