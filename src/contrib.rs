@@ -752,43 +752,43 @@ impl Job<'_> {
 pub fn contributions<G>(
     model: &Model,
     outcome: &RunOutcome,
-    accumulator: impl Fn(&str) -> Option<G>,
+    accumulator: impl Fn(&str) -> Option<G> + Sync,
     all_stats: &[MetricStats],
     own: Option<&OwnTails>,
 ) -> Result<Vec<DecompositionContributions>>
 where
     G: std::ops::Deref<Target = MetricAccumulator>,
 {
-    let (mut jobs, mut ests) = (Vec::new(), Vec::new());
-    for mp in metric_plans(model, &outcome.layout) {
-        let (Some(acc), Some(stats)) = (
-            accumulator(mp.metric),
-            all_stats.iter().find(|m| m.name == mp.metric),
-        ) else {
-            continue;
-        };
-        let mut est = EulerEstimator::new(
-            mp.metric,
-            acc.paths(),
-            &stats.levels,
-            mp.plans.iter().map(|p| p.decomposition.clone()).collect(),
-            mp.non_negative,
-        );
-        let Some(floor) = est.floor() else {
-            continue;
-        };
-        let (mut tail, complete) = acc.tail_at_least(floor);
-        if !complete {
-            est.ties_incomplete_at(tail.last().map_or(floor, |t| t.value));
-        }
-        tail.sort_unstable_by_key(|t| t.path);
-        jobs.push(Job {
-            mp,
-            tail,
-            all_stats,
-        });
-        ests.push(est);
-    }
+    // Each decomposed metric's tail paths, in path order (the metrics in parallel).
+    let (jobs, ests): (Vec<Job<'_>>, Vec<EulerEstimator>) = metric_plans(model, &outcome.layout)
+        .into_par_iter()
+        .filter_map(|mp| {
+            let (acc, stats) = (
+                accumulator(mp.metric)?,
+                all_stats.iter().find(|m| m.name == mp.metric)?,
+            );
+            let mut est = EulerEstimator::new(
+                mp.metric,
+                acc.paths(),
+                &stats.levels,
+                mp.plans.iter().map(|p| p.decomposition.clone()).collect(),
+                mp.non_negative,
+            );
+            let floor = est.floor()?;
+            let (tail, complete) = acc.tail_at_least_by_path(floor);
+            if !complete {
+                // The smallest value kept at or above the floor.
+                let last = tail.iter().map(|t| t.value).min_by(f64::total_cmp);
+                est.ties_incomplete_at(last.unwrap_or(floor));
+            }
+            let job = Job {
+                mp,
+                tail,
+                all_stats,
+            };
+            Some((job, est))
+        })
+        .unzip();
     // The standalone ES of operators and attribute values, at the levels of `slashed_eth`.
     let own_es = own.and_then(|o| {
         let m = all_stats.iter().find(|m| m.name == SLASHED)?;

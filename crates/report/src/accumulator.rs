@@ -2179,6 +2179,65 @@ impl MetricAccumulator {
         }
     }
 
+    /// [`tail_at_least`](Self::tail_at_least)'s entries in ascending path id instead: the
+    /// order risk contributions re-simulate them in. Found from the values held at or above
+    /// `floor` alone: the usable entries among them are all of them, or their `usable`
+    /// largest (the usable entries being the largest of all).
+    pub fn tail_at_least_by_path(&self, floor: f64) -> (Vec<TailPath>, bool) {
+        fn collect<E: Entry>(t: &TopM<E>, offered: u64, floor: i64) -> (Vec<TailPath>, bool) {
+            let usable = t.usable(offered);
+            let mut v: Vec<E> = Vec::new();
+            match &t.dense {
+                Some(d) => d.for_each(|e: E| {
+                    if e.key() >= floor {
+                        v.push(e);
+                    }
+                }),
+                None => {
+                    v.extend(t.buf.iter().filter(|e| e.key() >= floor));
+                    if ZERO_KEY >= floor {
+                        t.for_each_zero_id(|id| {
+                            v.push(TopM::<E>::zero_entry(id));
+                            true
+                        });
+                    }
+                }
+            }
+            if v.len() > usable {
+                // Some of them are not among the usable entries, the `usable` largest of all
+                // — which are all among them.
+                if usable == 0 {
+                    v.clear();
+                } else {
+                    v.select_nth_unstable_by(usable - 1, |a, b| b.cmp(a));
+                    v.truncate(usable);
+                }
+            }
+            // Of the `usable` largest, those at or above the floor: all of them unless some
+            // paths were not kept and the floor cut into the usable entries.
+            let complete = usable as u64 == offered || v.len() < usable;
+            v.sort_unstable_by_key(|e| e.path());
+            let paths = v
+                .into_iter()
+                .map(|e| TailPath {
+                    path: e.path(),
+                    value: from_key(e.key()),
+                    weight: if E::WEIGHTED {
+                        f64::from_bits(e.weight_bits())
+                    } else {
+                        1.0
+                    },
+                })
+                .collect();
+            (paths, complete)
+        }
+        let floor = value_key(floor);
+        match &self.tail {
+            Tail::Plain(t) => collect(t, self.paths, floor),
+            Tail::Weighted(t) => collect(t, self.paths, floor),
+        }
+    }
+
     /// The kept tail entries whose value is at least `floor` (in [`f64::total_cmp`]'s order),
     /// largest value first, ties by ascending path id; and whether they are *every* path whose
     /// value is at least `floor`. They are unless the kept entries end exactly at `floor` and

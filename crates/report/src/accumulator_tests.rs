@@ -514,6 +514,16 @@ fn dense_and_compacted_states_merge_alike() {
             assert_eq!(is_dense(&reference), m > n / 2, "{what}");
             // The histogram is built only once the tail stops holding every value.
             assert_eq!(reference.hist.is_none(), is_dense(&reference), "{what}");
+            // The tail above a floor, by path, is the one by value in path order.
+            for floor in [-2.0, 0.0, 1.25, 3.0, 10.0] {
+                let (mut by_value, complete) = reference.tail_at_least(floor);
+                by_value.sort_unstable_by_key(|t| t.path);
+                assert_eq!(
+                    (by_value, complete),
+                    reference.tail_at_least_by_path(floor),
+                    "{what}, floor {floor}"
+                );
+            }
 
             let mut order = chunks.clone();
             order.shuffle(&mut rng);
@@ -947,7 +957,13 @@ fn everything(acc: &MetricAccumulator) -> String {
         "{}\n{:?}\n{:?}",
         fingerprint(acc),
         bytes_of(acc),
-        floors.map(|f| acc.tail_at_least(f))
+        floors.map(|f| {
+            let (mut by_value, complete) = acc.tail_at_least(f);
+            by_value.sort_unstable_by_key(|t| t.path);
+            // The same entries, in path order.
+            assert_eq!((by_value.clone(), complete), acc.tail_at_least_by_path(f));
+            (by_value, complete)
+        })
     )
 }
 
