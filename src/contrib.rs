@@ -790,60 +790,16 @@ where
         })
         .unzip();
     // The standalone ES of operators and attribute values, at the levels of `slashed_eth`.
-    let own_es = own.and_then(|o| {
-        let m = all_stats.iter().find(|m| m.name == SLASHED)?;
-        let levels: Vec<f64> = m.levels.iter().map(|l| l.level).collect();
-        Some(o.standalone(model.paths, &levels))
-    });
-    // Every path some metric needs the components of, once, ascending.
-    let mut paths: Vec<u64> = jobs
-        .iter()
-        .flat_map(|j| {
-            j.tail
-                .iter()
-                .filter(|t| j.needs_components(t.value))
-                .map(|t| t.path)
+    // Computed alongside the re-simulation and the sums, which leave a thread idle at times.
+    let own_es = || {
+        own.and_then(|o| {
+            let m = all_stats.iter().find(|m| m.name == SLASHED)?;
+            let levels: Vec<f64> = m.levels.iter().map(|l| l.level).collect();
+            Some(o.standalone(model.paths, &levels))
         })
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    let tilt = outcome.tilt.as_ref();
-    // Where each job's components start in a path's row of a [`Batch`] (the last entry: the
-    // row's width).
-    let offsets: Vec<usize> = std::iter::once(0)
-        .chain(jobs.iter().scan(0, |at, j| {
-            *at += j.mp.width();
-            Some(*at)
-        }))
-        .collect();
-    let width = offsets[jobs.len()];
-    // Each job's estimator and how many of its tail entries it has added, apart from the
-    // job, so that one batch's sums run while the next batch is re-simulated.
-    let mut states: Vec<(EulerEstimator, usize)> = ests.into_iter().map(|e| (e, 0)).collect();
-    let batches: Vec<&[u64]> = paths.chunks(BATCH_PATHS).collect();
-    let batch_len = paths.len().min(BATCH_PATHS);
-    let buffer = || Batch {
-        values: vec![0.0f64; batch_len * width],
-        computed: vec![false; batch_len * jobs.len()],
     };
-    let (mut current, mut next) = (buffer(), buffer());
-    if let Some(first) = batches.first() {
-        resimulate(model, tilt, &jobs, &offsets, first, &mut current)?;
-    }
-    for (b, batch) in batches.iter().enumerate() {
-        // Each job takes its tail entries up to the batch's last path (all that remain after
-        // the last batch), in path order, while the next batch is re-simulated.
-        let last = (b + 1 < batches.len()).then(|| *batch.last().expect("not empty"));
-        let (resimulated, ()) = rayon::join(
-            || match batches.get(b + 1) {
-                Some(following) => resimulate(model, tilt, &jobs, &offsets, following, &mut next),
-                None => Ok(()),
-            },
-            || add_batch(&jobs, &mut states, &offsets, batch, &current, last),
-        );
-        resimulated?;
-        std::mem::swap(&mut current, &mut next);
-    }
+    let (own_es, states) = rayon::join(own_es, || euler_sums(model, outcome, &jobs, ests));
+    let states = states?;
     let mut out = Vec::new();
     for (j, (mut est, done)) in jobs.into_iter().zip(states) {
         // Without any path to re-run, the tail entries are all added here.
@@ -898,6 +854,67 @@ where
         }
     }
     Ok(out)
+}
+
+/// Each job's estimator with the sums of its tail paths that need components, re-simulated in
+/// batches of ascending path id (each batch's sums run while the next batch is re-simulated),
+/// and how many of the job's tail entries it has added.
+fn euler_sums(
+    model: &Model,
+    outcome: &RunOutcome,
+    jobs: &[Job<'_>],
+    ests: Vec<EulerEstimator>,
+) -> Result<Vec<(EulerEstimator, usize)>> {
+    // Every path some metric needs the components of, once, ascending.
+    let mut paths: Vec<u64> = jobs
+        .iter()
+        .flat_map(|j| {
+            j.tail
+                .iter()
+                .filter(|t| j.needs_components(t.value))
+                .map(|t| t.path)
+        })
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let tilt = outcome.tilt.as_ref();
+    // Where each job's components start in a path's row of a [`Batch`] (the last entry: the
+    // row's width).
+    let offsets: Vec<usize> = std::iter::once(0)
+        .chain(jobs.iter().scan(0, |at, j| {
+            *at += j.mp.width();
+            Some(*at)
+        }))
+        .collect();
+    let width = offsets[jobs.len()];
+    // Each job's estimator and how many of its tail entries it has added, apart from the
+    // job, so that one batch's sums run while the next batch is re-simulated.
+    let mut states: Vec<(EulerEstimator, usize)> = ests.into_iter().map(|e| (e, 0)).collect();
+    let batches: Vec<&[u64]> = paths.chunks(BATCH_PATHS).collect();
+    let batch_len = paths.len().min(BATCH_PATHS);
+    let buffer = || Batch {
+        values: vec![0.0f64; batch_len * width],
+        computed: vec![false; batch_len * jobs.len()],
+    };
+    let (mut current, mut next) = (buffer(), buffer());
+    if let Some(first) = batches.first() {
+        resimulate(model, tilt, &jobs, &offsets, first, &mut current)?;
+    }
+    for (b, batch) in batches.iter().enumerate() {
+        // Each job takes its tail entries up to the batch's last path (all that remain after
+        // the last batch), in path order, while the next batch is re-simulated.
+        let last = (b + 1 < batches.len()).then(|| *batch.last().expect("not empty"));
+        let (resimulated, ()) = rayon::join(
+            || match batches.get(b + 1) {
+                Some(following) => resimulate(model, tilt, &jobs, &offsets, following, &mut next),
+                None => Ok(()),
+            },
+            || add_batch(&jobs, &mut states, &offsets, batch, &current, last),
+        );
+        resimulated?;
+        std::mem::swap(&mut current, &mut next);
+    }
+    Ok(states)
 }
 
 #[cfg(test)]
