@@ -134,6 +134,21 @@ pub struct TailPath {
     pub weight: f64,
 }
 
+impl TailPath {
+    /// The path, value and weight (1 unweighted) of a kept entry.
+    fn of<E: Entry>(e: E) -> Self {
+        TailPath {
+            path: e.path(),
+            value: from_key(e.key()),
+            weight: if E::WEIGHTED {
+                f64::from_bits(e.weight_bits())
+            } else {
+                1.0
+            },
+        }
+    }
+}
+
 /// A tail entry: its total-order key comes first in its order, and is all the hot path of
 /// [`TopM::offer`] compares in the common case.
 trait Entry: Copy + Ord {
@@ -1370,7 +1385,7 @@ impl MetricAccumulator {
         let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
         let mut positive = [0u64; LANES];
         let dense = 4 * values.iter().filter(|&&x| x != 0.0).count() >= values.len();
-        if !dense && self.add_sparse_implicit(first_path, values) {
+        if self.add_implicit(first_path, values) {
             return;
         }
         let mut lane = |i: usize, x: f64| {
@@ -1394,46 +1409,7 @@ impl MetricAccumulator {
         let Tail::Plain(tail) = &mut self.tail else {
             unreachable!("an unweighted accumulator keeps plain values")
         };
-        match tail.implicit_plan(values.len()) {
-            ImplicitPlan::Keep => {}
-            ImplicitPlan::ToDense => tail.implicit_to_dense(values.len()),
-            ImplicitPlan::Leave => {
-                // The histogram first, from every value held.
-                self.ensure_hist();
-                if let Tail::Plain(t) = &mut self.tail {
-                    t.leave_implicit();
-                }
-            }
-        }
-        let Tail::Plain(tail) = &mut self.tail else {
-            unreachable!("an unweighted accumulator keeps plain values")
-        };
         let (mut lo, mut hi) = (self.min_key, self.max_key);
-        if tail.is_implicit() {
-            // Every value held, the zeros implicitly (and no histogram yet): the others become
-            // entries, a zero is counted.
-            debug_assert!(
-                self.hist.is_none(),
-                "no histogram while every value is held"
-            );
-            let (buf, zeros) = tail.implicit_chunk(first_path, values.len());
-            let mut count = 0u64;
-            for (i, &x) in values.iter().enumerate() {
-                let key = value_key(x);
-                if key == ZERO_KEY {
-                    count += 1;
-                } else {
-                    extend(&mut lo, &mut hi, key);
-                    buf.push(PlainEntry::from_parts(key, first_path + i as u64, 0));
-                }
-            }
-            if count > 0 {
-                zeros.count += count;
-                extend(&mut lo, &mut hi, ZERO_KEY);
-            }
-            self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
-            return;
-        }
         if let Some(d) = tail.dense_chunk(first_path, values.len()) {
             // Every value kept so far: append the keys, then the extremes and the histogram.
             let start = d.keys.len();
@@ -1514,19 +1490,15 @@ impl MetricAccumulator {
         self.finish_chunk(values.len(), &s1, &s2, positive.iter().sum(), lo, hi);
     }
 
-    /// [`add_plain`](Self::add_plain) of a chunk that is +0 at three quarters of its paths or
-    /// more, into a tail that holds its zeros implicitly (after [`TopM::implicit_plan`]), in
-    /// one pass: a +0 is counted and costs nothing else; every other value goes to the same
-    /// sum lane (i mod [`LANES`]), in the same order, as in the two passes, and becomes an
-    /// entry. Returns false, having done nothing, when the tail does not hold its zeros
-    /// implicitly after the plan.
-    fn add_sparse_implicit(&mut self, first_path: u64, values: &[f64]) -> bool {
+    /// Before a chunk of `extra` values: what [`TopM::implicit_plan`] says for a tail holding
+    /// its zeros implicitly (nothing otherwise) — the histogram built first when it leaves.
+    fn follow_implicit_plan(&mut self, extra: usize) {
         let Tail::Plain(tail) = &mut self.tail else {
-            return false;
+            return;
         };
-        match tail.implicit_plan(values.len()) {
+        match tail.implicit_plan(extra) {
             ImplicitPlan::Keep => {}
-            ImplicitPlan::ToDense => tail.implicit_to_dense(values.len()),
+            ImplicitPlan::ToDense => tail.implicit_to_dense(extra),
             ImplicitPlan::Leave => {
                 // The histogram first, from every value held.
                 self.ensure_hist();
@@ -1535,6 +1507,16 @@ impl MetricAccumulator {
                 }
             }
         }
+    }
+
+    /// [`add_plain`](Self::add_plain) of a chunk into a tail that holds its zeros implicitly
+    /// (after [`TopM::implicit_plan`]), in one pass: a +0 is counted and costs nothing else;
+    /// every other value goes to the same sum lane (i mod [`LANES`]), in the same order, as in
+    /// the two passes (which, for a chunk a quarter or more non-zero, also add its zeros: ±0
+    /// leaves a lane's bits unchanged), and becomes an entry. Returns false, having done
+    /// nothing but the plan, when the tail does not hold its zeros implicitly after it.
+    fn add_implicit(&mut self, first_path: u64, values: &[f64]) -> bool {
+        self.follow_implicit_plan(values.len());
         let Tail::Plain(tail) = &mut self.tail else {
             return false;
         };
@@ -2217,19 +2199,7 @@ impl MetricAccumulator {
             // paths were not kept and the floor cut into the usable entries.
             let complete = usable as u64 == offered || v.len() < usable;
             v.sort_unstable_by_key(|e| e.path());
-            let paths = v
-                .into_iter()
-                .map(|e| TailPath {
-                    path: e.path(),
-                    value: from_key(e.key()),
-                    weight: if E::WEIGHTED {
-                        f64::from_bits(e.weight_bits())
-                    } else {
-                        1.0
-                    },
-                })
-                .collect();
-            (paths, complete)
+            (v.into_iter().map(TailPath::of).collect(), complete)
         }
         let floor = value_key(floor);
         match &self.tail {
@@ -2253,19 +2223,7 @@ impl MetricAccumulator {
             let complete = usable as u64 == offered || v.len() < all;
             // Descending entries: by value, then by ascending path id.
             v.sort_unstable_by(|a, b| b.cmp(a));
-            let paths = v
-                .into_iter()
-                .map(|e| TailPath {
-                    path: e.path(),
-                    value: from_key(e.key()),
-                    weight: if E::WEIGHTED {
-                        f64::from_bits(e.weight_bits())
-                    } else {
-                        1.0
-                    },
-                })
-                .collect();
-            (paths, complete)
+            (v.into_iter().map(TailPath::of).collect(), complete)
         }
         let floor = value_key(floor);
         match &self.tail {
