@@ -334,6 +334,36 @@ pub fn norm_cdf(x: f64) -> f64 {
     0.5 * erfc(-x / std::f64::consts::SQRT_2)
 }
 
+/// The grid of [`norm_cdf_bound`]: t = `PHI_GRID_LO` + j/`PHI_GRID_STEPS`, j = 0, 1, …, up
+/// to 0.
+const PHI_GRID_LO: f64 = -37.0;
+const PHI_GRID_STEPS: f64 = 64.0;
+
+/// An upper bound of [`norm_cdf`]`(t)` for t in [−37, 0] (None elsewhere): its value at the
+/// grid point at or above t, times 1 + 10⁻¹², from a table made once. Φ rises, and the bound's
+/// margin is a thousand times the computed Φ's relative error, so it bounds the *computed*
+/// value too. Cheap: a multiplication, a truncation and a load.
+#[inline]
+fn norm_cdf_bound(t: f64) -> Option<f64> {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    if !(PHI_GRID_LO..=0.0).contains(&t) {
+        return None;
+    }
+    let table = TABLE.get_or_init(|| {
+        let n = (-PHI_GRID_LO * PHI_GRID_STEPS) as usize;
+        (0..=n)
+            .map(|j| norm_cdf(PHI_GRID_LO + j as f64 / PHI_GRID_STEPS) * (1.0 + 1e-12))
+            .collect()
+    });
+    // The grid point at or above t: the ceiling of its (exact, non-negative) offset in steps.
+    let offset = (t - PHI_GRID_LO) * PHI_GRID_STEPS;
+    let mut j = offset as usize;
+    if (j as f64) < offset {
+        j += 1;
+    }
+    table.get(j).copied()
+}
+
 /// Standard normal quantile.
 #[inline]
 pub fn norm_inv(q: f64) -> f64 {
@@ -822,15 +852,40 @@ impl CopulaModel {
                 _ if self.b > 0.0 => (StandardNormal.sample(rng), None),
                 _ => (0.0, None),
             };
+            let (lo, hi) = (self.offsets[g] as usize, self.offsets[g + 1] as usize);
+            // The group's first geometric skip, when its uniform is drawn ahead: most groups
+            // have no fault, and a cheap bound on p tells so from the uniform alone.
+            let mut first = None;
+            if self.e > 0.0 {
+                let t = (law.threshold * scale - self.a * z - self.b * y) / self.e;
+                if let Some(p_max) = norm_cdf_bound(t) {
+                    // Φ(t) > 0 on the bound's grid, so the skip below draws this uniform too.
+                    let u = 1.0 - rng.random::<f64>();
+                    // No fault in the n pairs iff the skip ln(u)/ln(1 − p) ≥ n, which holds
+                    // when u ≤ (1 − p)^(n(1 + 10⁻⁹)) — so, by Bernoulli's inequality, when
+                    // u ≤ 1 − n(1 + 10⁻⁹)·p — with margins (10⁻⁹ relative, two ulps of 1
+                    // absolute) beyond the roundings of the skip's logarithms and quotient.
+                    let n = (hi - lo) as f64;
+                    if u < 1.0 - n * p_max * (1.0 + 1e-9) - 2.3e-16 {
+                        continue;
+                    }
+                    first = Some(u);
+                }
+            }
             let p = self.conditional(law.threshold, z, y, scale);
             if p <= 0.0 {
                 continue;
             }
             let ln_fail = (-p).ln_1p();
-            let (lo, hi) = (self.offsets[g] as usize, self.offsets[g + 1] as usize);
             let mut k = lo as u64;
             loop {
-                k = k.saturating_add(geometric_skip(rng, ln_fail));
+                let skip = match first.take() {
+                    // geometric_skip's arithmetic, on the uniform drawn above (p > 0 and < 1
+                    // here, so ln_fail is finite and not 0).
+                    Some(u) => (u.ln() / ln_fail) as u64,
+                    None => geometric_skip(rng, ln_fail),
+                };
+                k = k.saturating_add(skip);
                 if k >= hi as u64 {
                     break;
                 }
@@ -898,6 +953,58 @@ impl CopulaModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bound of Φ is above the computed Φ on and between its grid points and absent
+    /// outside [−37, 0]; and where `faults_given` decides from it that a group of n pairs has
+    /// no fault, the geometric skip it stands for is indeed ≥ n — at uniforms just below the
+    /// decision's threshold, where a margin too thin would show.
+    #[test]
+    fn the_normal_cdf_bound_and_the_no_fault_shortcut_are_sound() {
+        use rand::SeedableRng;
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(37);
+        assert_eq!(norm_cdf_bound(-37.01), None);
+        assert_eq!(norm_cdf_bound(1e-300), None);
+        assert_eq!(norm_cdf_bound(f64::NAN), None);
+        let grid = (0..=(37 * 64)).map(|j| -37.0 + j as f64 / 64.0);
+        let random = (0..200_000).map(|_| -37.0 * rng.random::<f64>().powi(3));
+        let ts: Vec<f64> = grid.clone().chain(random).collect();
+        for &t in &ts {
+            let (p, bound) = (norm_cdf(t), norm_cdf_bound(t).expect("in range"));
+            assert!(p > 0.0 && bound >= p, "t = {t}: Φ = {p:e}, bound {bound:e}");
+            // Tight: at most the next grid point's Φ (with its margin).
+            assert!(bound <= norm_cdf(t + 1.0 / 64.0) * (1.0 + 2e-12), "t = {t}");
+        }
+        let mut decided = 0;
+        for &t in ts.iter().step_by(7) {
+            let bound = norm_cdf_bound(t).expect("in range");
+            let p = norm_cdf(t);
+            let ln_fail = (-p).ln_1p();
+            for n in [1usize, 3, 8, 20, 1000] {
+                let threshold = 1.0 - n as f64 * bound * (1.0 + 1e-9) - 2.3e-16;
+                // The largest uniforms the shortcut accepts, and a few random ones below.
+                let mut u = threshold;
+                for _ in 0..4 {
+                    u = f64::from_bits(u.to_bits() - 1);
+                    if u <= 0.0 {
+                        break;
+                    }
+                    assert!(
+                        (u.ln() / ln_fail) as u64 >= n as u64,
+                        "t = {t}, n = {n}, u = {u}"
+                    );
+                    decided += 1;
+                }
+                let v = threshold * rng.random::<f64>();
+                if v > 0.0 {
+                    assert!(
+                        (v.ln() / ln_fail) as u64 >= n as u64,
+                        "t = {t}, n = {n}, u = {v}"
+                    );
+                }
+            }
+        }
+        assert!(decided > 100_000);
+    }
 
     /// The fault-period count's table is the Binomial(n, q) law: its CDF equals exact rational
     /// sums (Python's `fractions`, on the binary values of q, rounded once) to 5e-15 (the
