@@ -567,6 +567,21 @@ impl<E: Entry> TopM<E> {
         E::from_parts(ZERO_KEY, id, 0)
     }
 
+    /// Appends to `out` the entries of the (at most) `n` implicit +0s that rank highest: those
+    /// of the smallest ids. No other zero can be among the n largest of any set holding them.
+    fn push_top_zeros(&self, out: &mut Vec<E>, n: usize) {
+        let mut left = n.min(self.implicit_zero_count() as usize);
+        out.reserve(left);
+        self.for_each_zero_id(|id| {
+            if left == 0 {
+                return false;
+            }
+            out.push(Self::zero_entry(id));
+            left -= 1;
+            true
+        });
+    }
+
     /// Converts implicit zeros to a dense store: every value's key in arrival order.
     #[cold]
     #[inline(never)]
@@ -848,18 +863,8 @@ impl<E: Entry> TopM<E> {
                 v
             }
             None => {
-                let zeros = (self.implicit_zero_count() as usize).min(depth);
-                let mut v = Vec::with_capacity(self.buf.len() + zeros);
-                v.extend_from_slice(&self.buf);
-                let mut left = zeros;
-                self.for_each_zero_id(|id| {
-                    if left == 0 {
-                        return false;
-                    }
-                    v.push(Self::zero_entry(id));
-                    left -= 1;
-                    true
-                });
+                let mut v = self.buf.clone();
+                self.push_top_zeros(&mut v, depth);
                 v
             }
         }
@@ -1010,17 +1015,12 @@ impl<E: Entry> TopM<E> {
                         consider(&mut best, &mut floor, n, e);
                     }
                 }
-                if keep(ZERO_KEY) {
-                    // Implicit zeros rank by ascending id: the first n are the only candidates.
-                    let mut left = n;
-                    self.for_each_zero_id(|id| {
-                        if left == 0 || ZERO_KEY < floor {
-                            return false;
-                        }
-                        consider(&mut best, &mut floor, n, Self::zero_entry(id));
-                        left -= 1;
-                        true
-                    });
+                if keep(ZERO_KEY) && ZERO_KEY >= floor {
+                    let mut zeros = Vec::new();
+                    self.push_top_zeros(&mut zeros, n);
+                    for e in zeros {
+                        consider(&mut best, &mut floor, n, e);
+                    }
                 }
             }
         }
@@ -2178,10 +2178,8 @@ impl MetricAccumulator {
                 None => {
                     v.extend(t.buf.iter().filter(|e| e.key() >= floor));
                     if ZERO_KEY >= floor {
-                        t.for_each_zero_id(|id| {
-                            v.push(TopM::<E>::zero_entry(id));
-                            true
-                        });
+                        // Only the `usable` highest-ranking zeros can be usable.
+                        t.push_top_zeros(&mut v, usable);
                     }
                 }
             }
