@@ -206,6 +206,9 @@ pub struct EulerEstimator {
     /// (`at[j]`).
     open: Vec<Band>,
     at: Vec<Band>,
+    /// The indices of the current path's components that are not zero (reused from path to
+    /// path): only those are added (see [`add`](Self::add)).
+    nonzero: Vec<u32>,
 }
 
 impl EulerEstimator {
@@ -243,6 +246,7 @@ impl EulerEstimator {
             unit: true,
             open: vars.iter().map(|_| Band::new(width)).collect(),
             at: vars.iter().map(|_| Band::new(width)).collect(),
+            nonzero: Vec::new(),
             vars,
             levels,
             decompositions,
@@ -309,6 +313,21 @@ impl EulerEstimator {
             self.keep_cross();
         }
         let unit = self.unit;
+        // Only the components that are not zero are added: adding ±0 leaves a compensated
+        // sum's bits as they are, since neither of its parts is ever −0 (x + y is −0 only when
+        // both are, and both start at +0), and w·(±0) is ±0. Most of a path's components are 0.
+        let nz = &mut self.nonzero;
+        if let Some(x) = components {
+            // Branch-free: each index is written, and kept when its value is not zero.
+            nz.resize(x.len(), 0);
+            let mut n = 0;
+            for (i, &xi) in x.iter().enumerate() {
+                nz[n] = i as u32;
+                n += usize::from(xi != 0.0);
+            }
+            nz.truncate(n);
+        }
+        let nz = &self.nonzero;
         // The tail sums go to one band of losses — strictly between two consecutive VaRs of
         // the levels, or at one — whatever the number of levels whose tail the path is in;
         // `finish` adds up the bands at or above each level's VaR.
@@ -325,22 +344,17 @@ impl EulerEstimator {
             if let Some(x) = components
                 && unit
             {
-                for ((f, sq), &xi) in band.x.iter_mut().zip(band.sq.iter_mut()).zip(x) {
-                    f.add(xi);
-                    sq.add_square(xi);
+                for &i in nz {
+                    let (i, xi) = (i as usize, x[i as usize]);
+                    band.x[i].add(xi);
+                    band.sq[i].add_square(xi);
                 }
             } else if let Some(x) = components {
-                for (((f, sq), cross), &xi) in band
-                    .x
-                    .iter_mut()
-                    .zip(band.sq.iter_mut())
-                    .zip(band.cross.iter_mut())
-                    .zip(x)
-                {
-                    let wx = w * xi;
-                    f.add(wx);
-                    sq.add_square(wx);
-                    cross.add(w * wx);
+                for &i in nz {
+                    let (i, wx) = (i as usize, w * x[i as usize]);
+                    band.x[i].add(wx);
+                    band.sq[i].add_square(wx);
+                    band.cross[i].add(w * wx);
                 }
             }
         }
@@ -356,26 +370,19 @@ impl EulerEstimator {
             let Some(x) = components else {
                 continue;
             };
-            // The same additions to the same sums as component by component, with the
-            // branches out of the loop (so that it vectorizes).
             if unit {
-                for ((win, sq), &xi) in s.win.iter_mut().zip(s.win_sq.iter_mut()).zip(x) {
-                    win.add(xi);
-                    sq.add_square(xi);
+                for &i in nz {
+                    let (i, xi) = (i as usize, x[i as usize]);
+                    s.win[i].add(xi);
+                    s.win_sq[i].add_square(xi);
                 }
                 continue;
             }
-            for (((win, sq), cross), &xi) in s
-                .win
-                .iter_mut()
-                .zip(s.win_sq.iter_mut())
-                .zip(s.win_cross.iter_mut())
-                .zip(x)
-            {
-                let wx = w * xi;
-                win.add(wx);
-                sq.add_square(wx);
-                cross.add(w * wx);
+            for &i in nz {
+                let (i, wx) = (i as usize, w * x[i as usize]);
+                s.win[i].add(wx);
+                s.win_sq[i].add_square(wx);
+                s.win_cross[i].add(w * wx);
             }
         }
     }
