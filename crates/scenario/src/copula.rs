@@ -15,9 +15,11 @@
 //!   Cost per period O(groups + faults).
 //! - **Union** (Karp–Luby): when m = n·p ≤ [`UNION_MAX_MASS`], candidate periods arrive with
 //!   probability m per period (geometric skips over periods). At a candidate: pick a pair i
-//!   uniformly, draw V conditional on pair i faulting, the other pairs' faults given V, and
-//!   accept with probability 1/|faults|. Accepted periods have exactly the law of the period's
-//!   fault set conditioned on being non-empty, and occur with exactly its probability.
+//!   uniformly, draw V conditional on pair i faulting, then the other pairs' faults given V in
+//!   member order, and accept when i is the first of the faults — probability 1/|faults|
+//!   given them, decided as soon as a pair before i faults. Accepted periods have exactly the
+//!   law of the period's fault set conditioned on being non-empty, and occur with exactly its
+//!   probability.
 //!   Cost per path O(m·periods·(groups + faults)).
 //! - **Table**: when the pairs are exchangeable — a Gaussian copula whose latent has one common
 //!   factor (no group factors, or a single group) — the number N of faults in a period has one
@@ -728,7 +730,8 @@ impl CopulaModel {
                     for period in first..first + count {
                         let (z, scale) = self.common(rng);
                         scratch.clear();
-                        self.faults_given(rng, law, z, scale, None, scratch);
+                        let complete = self.faults_given(rng, law, z, scale, None, scratch);
+                        debug_assert!(complete, "no chosen pair, no rejection");
                         for &pair in scratch.iter() {
                             emit(period, pair);
                         }
@@ -776,7 +779,8 @@ impl CopulaModel {
                 let z = z0 - shift;
                 sum_neg_z -= z;
                 scratch.clear();
-                self.faults_given(rng, law, z, scale, None, scratch);
+                let complete = self.faults_given(rng, law, z, scale, None, scratch);
+                debug_assert!(complete, "no chosen pair, no rejection");
                 for &pair in scratch.iter() {
                     emit(period, pair);
                 }
@@ -834,9 +838,12 @@ impl CopulaModel {
         }
     }
 
-    /// Pushes the faulting pairs given Z and S onto `out`, under the period law `law`. Group
-    /// `fixed.0` uses factor `fixed.1` and skips member index `fixed.2` (the union sampler's
-    /// chosen pair).
+    /// Pushes the faulting pairs given Z and S onto `out`, under the period law `law`, group
+    /// by group and in member order within each. Group `fixed.0` uses factor `fixed.1` and
+    /// skips member index `fixed.2` (the union sampler's chosen pair, known to fault); then
+    /// the pairs are drawn only as long as none before the chosen one (in member order)
+    /// faults: at the first that does, it returns false, the faults incomplete (the union
+    /// sampler rejects the candidate). Returns true otherwise.
     fn faults_given<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
@@ -845,7 +852,9 @@ impl CopulaModel {
         scale: f64,
         fixed: Option<(u32, f64, usize)>,
         out: &mut Vec<u32>,
-    ) {
+    ) -> bool {
+        // Members before this one may not fault (the chosen pair's index; 0 without one).
+        let first_allowed = fixed.map_or(0, |f| f.2);
         for g in 0..self.offsets.len() - 1 {
             let (y, skip_member) = match fixed {
                 Some((fg, fy, fm)) if fg as usize == g => (fy, Some(fm)),
@@ -889,12 +898,16 @@ impl CopulaModel {
                 if k >= hi as u64 {
                     break;
                 }
+                if (k as usize) < first_allowed {
+                    return false;
+                }
                 if Some(k as usize) != skip_member {
                     out.push(self.members[k as usize]);
                 }
                 k += 1;
             }
         }
+        true
     }
 
     /// One union-sampler candidate under the period law `law`: fills `out` with the period's
@@ -944,9 +957,10 @@ impl CopulaModel {
         let z = xi[0] + self.a * d;
         let y = xi[1] + self.b * d;
         out.push(self.members[m]);
-        self.faults_given(rng, law, z, scale, Some((self.member_group[m], y, m)), out);
-        // Accept with probability 1/|faults|.
-        out.len() == 1 || rng.random::<f64>() * (out.len() as f64) < 1.0
+        // Accepted when the chosen pair is the first of the faults in member order, which
+        // has probability 1/|faults| given them: found without drawing the faults of a
+        // candidate that another pair before it rejects.
+        self.faults_given(rng, law, z, scale, Some((self.member_group[m], y, m)), out)
     }
 }
 

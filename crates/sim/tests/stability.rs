@@ -33,6 +33,39 @@ fn pinned(name: &str, columns: &[&str], expected: [&[f64]; 3]) {
     }
 }
 
+/// The paths among the first `paths` of `name` on which `column` is positive, and its sum
+/// over them (in path order), against `expected`: many more draws than three paths make —
+/// the copula samplers' rarer branches among them.
+fn pinned_totals(name: &str, paths: u64, column: &str, expected: (usize, f64)) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name);
+    let model = lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&model, &RunOptions::default(), &|_| {}).unwrap();
+    let got = r
+        .column(column)
+        .unwrap_or_else(|| panic!("{name}: no column {column}"));
+    let positive = got.iter().filter(|x| **x > 0.0).count();
+    let sum: f64 = got.iter().sum();
+    assert!(
+        positive == expected.0 && ((sum - expected.1) / expected.1).abs() < 1e-12,
+        "{name}, {paths} paths, {column}: {positive} positive, sum {sum:?}; pinned {expected:?}"
+    );
+}
+
+#[test]
+fn baseline_copula_faults_are_pinned() {
+    // Its Student-t copula with group factors draws by the union sampler: about 0.66
+    // candidate periods a path, most with several faults and rejected.
+    pinned_totals(
+        "baseline.toml",
+        20_000,
+        "slashed_eth.source.daily-faults",
+        (3917, 11865884.259494869),
+    );
+}
+
 #[test]
 fn bench_slashing_first_paths_are_pinned() {
     pinned(
