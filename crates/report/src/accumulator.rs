@@ -194,6 +194,49 @@ struct WeightedEntry {
     w: u64,
 }
 
+/// A kept value alone, without its path: for tails whose results need the values only (an
+/// [`OwnTail`]'s standalone ES). Ordered by value; of equal values any one stands for the
+/// others, so the m largest are one multiset of values whatever the order of the offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct KeyEntry {
+    key: i64,
+}
+
+impl Entry for KeyEntry {
+    const FLOOR: Self = KeyEntry { key: i64::MIN };
+    const BYTES: usize = 8;
+    const WEIGHTED: bool = false;
+
+    #[inline(always)]
+    fn key(self) -> i64 {
+        self.key
+    }
+
+    /// Never asked: such a tail holds no implicit zeros and reports no paths.
+    fn path(self) -> u64 {
+        unreachable!("a KeyEntry has no path")
+    }
+
+    #[inline(always)]
+    fn from_parts(key: i64, _path: u64, _w: u64) -> Self {
+        KeyEntry { key }
+    }
+
+    #[inline(always)]
+    fn weight_bits(self) -> u64 {
+        0
+    }
+
+    fn encode(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.key.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let key = le_i64(b, 0);
+        (key != i64::MIN).then_some(KeyEntry { key })
+    }
+}
+
 /// Bits of +∞: positive finite weights have smaller (non-zero) bits.
 const INF_BITS: u64 = 0x7ff0_0000_0000_0000;
 

@@ -7,20 +7,30 @@ use super::*;
 
 /// Tag and format version of [`OwnTail::write_to`]'s stream.
 const OWN_TAG: [u8; 4] = *b"LROT";
-const OWN_FORMAT: u16 = 1;
+const OWN_FORMAT: u16 = 2;
 
-/// The m largest positive values of one non-negative quantity over the paths of a run (with
-/// their path ids and, under importance sampling, their weights): enough for its expected
-/// shortfall at every level whose tail lies among them. Zeros are not offered, so a quantity
-/// that is positive on few paths costs memory for those alone; the buffer grows by doubling up
-/// to 2m entries (16 bytes each, 24 weighted). Merges are exact and order-independent, like
+/// The m largest positive values of one non-negative quantity over the paths of a run (under
+/// importance sampling with their weights and path ids, which order the entries of equal
+/// value): enough for its expected shortfall at every level whose tail lies among them. Zeros
+/// are not offered, so a quantity that is positive on few paths costs memory for those alone;
+/// the buffer grows by doubling up to 2m entries (8 bytes each: the values alone, all the ES
+/// needs; 24 weighted). Merges are exact and order-independent, like
 /// [`MetricAccumulator::merge`].
 #[derive(Clone, Debug)]
 pub struct OwnTail {
-    tail: Tail,
+    tail: Store,
     /// Positive values offered.
     offered: u64,
 }
+
+/// An [`OwnTail`]'s entries: values alone, or with their weights and path ids.
+#[derive(Clone, Debug)]
+enum Store {
+    Plain(TopM<KeyEntry>),
+    Weighted(TopM<WeightedEntry>),
+}
+
+
 
 /// The capacity m of each of `components` [`OwnTail`]s of a run of `paths` paths, with a
 /// memory budget of `budget_bytes` for all of them together: every path (nothing is ever
@@ -35,6 +45,8 @@ pub fn own_tail_capacity(
     weighted: bool,
     budget_bytes: u64,
 ) -> usize {
+    // As for a metric's entries (16 bytes, 24 weighted), though plain ones take 8 here: the
+    // capacity, and what is kept, do not depend on it, and the budget is kept with room.
     let entry = entry_bytes(weighted);
     let per = budget_bytes / components.max(1) as u64;
     if paths.saturating_mul(entry) <= per {
@@ -60,11 +72,11 @@ impl OwnTail {
         let tail = if weighted {
             let mut t = TopM::of_entries(capacity);
             t.sparse = true;
-            Tail::Weighted(t)
+            Store::Weighted(t)
         } else {
             let mut t = TopM::of_entries(capacity);
             t.sparse = true;
-            Tail::Plain(t)
+            Store::Plain(t)
         };
         OwnTail { tail, offered: 0 }
     }
@@ -72,14 +84,14 @@ impl OwnTail {
     /// The capacity m.
     pub fn capacity(&self) -> usize {
         match &self.tail {
-            Tail::Plain(t) => t.m,
-            Tail::Weighted(t) => t.m,
+            Store::Plain(t) => t.m,
+            Store::Weighted(t) => t.m,
         }
     }
 
     /// Whether it keeps weights.
     pub fn is_weighted(&self) -> bool {
-        matches!(self.tail, Tail::Weighted(_))
+        matches!(self.tail, Store::Weighted(_))
     }
 
     /// Offers path `path`'s value `value` with its likelihood-ratio weight `weight` (ignored
@@ -93,8 +105,8 @@ impl OwnTail {
         self.offered += 1;
         let key = value_key(value);
         match &mut self.tail {
-            Tail::Plain(t) => t.offer(PlainEntry::from_parts(key, path, 0)),
-            Tail::Weighted(t) => t.offer(WeightedEntry::from_parts(key, path, weight.to_bits())),
+            Store::Plain(t) => t.offer(KeyEntry::from_parts(key, path, 0)),
+            Store::Weighted(t) => t.offer(WeightedEntry::from_parts(key, path, weight.to_bits())),
         }
     }
 
@@ -110,8 +122,8 @@ impl OwnTail {
         );
         self.offered += other.offered;
         match (&mut self.tail, &other.tail) {
-            (Tail::Plain(a), Tail::Plain(b)) => a.merge(b),
-            (Tail::Weighted(a), Tail::Weighted(b)) => a.merge(b),
+            (Store::Plain(a), Store::Plain(b)) => a.merge(b),
+            (Store::Weighted(a), Store::Weighted(b)) => a.merge(b),
             _ => unreachable!("checked above"),
         }
     }
@@ -141,8 +153,8 @@ impl OwnTail {
             (v, floor)
         }
         match &self.tail {
-            Tail::Plain(t) => collect(t, self.offered),
-            Tail::Weighted(t) => collect(t, self.offered),
+            Store::Plain(t) => collect(t, self.offered),
+            Store::Weighted(t) => collect(t, self.offered),
         }
     }
 
@@ -161,7 +173,7 @@ impl OwnTail {
             // rank, ⌊n(1 − α)⌋ + 1 at most: only the largest that many (and two more) are
             // selected and sorted, as integer keys, descending — the values `tail_es` would
             // sort them into. Fewer than that: all of them, with the floor of `usable`.
-            Tail::Plain(t) => {
+            Store::Plain(t) => {
                 let usable = t.usable(self.offered);
                 let lowest = levels.iter().copied().fold(1.0f64, f64::min);
                 let depth = ((paths as f64 * (1.0 - lowest)).ceil() as usize).saturating_add(2);
@@ -172,7 +184,7 @@ impl OwnTail {
                     self.usable()
                 }
             }
-            Tail::Weighted(_) => self.usable(),
+            Store::Weighted(_) => self.usable(),
         };
         levels
             .iter()
@@ -183,8 +195,8 @@ impl OwnTail {
     /// Heap bytes held.
     pub fn memory_bytes(&self) -> usize {
         match &self.tail {
-            Tail::Plain(t) => t.memory_bytes(),
-            Tail::Weighted(t) => t.memory_bytes(),
+            Store::Plain(t) => t.memory_bytes(),
+            Store::Weighted(t) => t.memory_bytes(),
         }
     }
 
@@ -200,8 +212,8 @@ impl OwnTail {
         e.u64(self.capacity() as u64)?;
         e.u64(self.offered)?;
         match &self.tail {
-            Tail::Plain(t) => t.encode(self.offered, &mut e)?,
-            Tail::Weighted(t) => t.encode(self.offered, &mut e)?,
+            Store::Plain(t) => t.encode(self.offered, &mut e)?,
+            Store::Weighted(t) => t.encode(self.offered, &mut e)?,
         }
         e.finish()
     }
@@ -232,17 +244,17 @@ impl OwnTail {
         let tail = if flags & FLAG_WEIGHTED != 0 {
             let mut t: TopM<WeightedEntry> = TopM::decode(&mut d, capacity, offered)?;
             t.sparse = true;
-            Tail::Weighted(t)
+            Store::Weighted(t)
         } else {
-            let mut t: TopM<PlainEntry> = TopM::decode(&mut d, capacity, offered)?;
+            let mut t: TopM<KeyEntry> = TopM::decode(&mut d, capacity, offered)?;
             t.sparse = true;
-            Tail::Plain(t)
+            Store::Plain(t)
         };
         d.finish()?;
         let own = OwnTail { tail, offered };
         let positive = match &own.tail {
-            Tail::Plain(t) => t.key_weights().all(|(k, _)| from_key(k) > 0.0),
-            Tail::Weighted(t) => t.key_weights().all(|(k, _)| from_key(k) > 0.0),
+            Store::Plain(t) => t.key_weights().all(|(k, _)| from_key(k) > 0.0),
+            Store::Weighted(t) => t.key_weights().all(|(k, _)| from_key(k) > 0.0),
         };
         if !positive {
             return Err(ReportError::Corrupt {
