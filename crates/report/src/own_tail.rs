@@ -30,8 +30,6 @@ enum Store {
     Weighted(TopM<WeightedEntry>),
 }
 
-
-
 /// The capacity m of each of `components` [`OwnTail`]s of a run of `paths` paths, with a
 /// memory budget of `budget_bytes` for all of them together: every path (nothing is ever
 /// dropped) when `paths` entries each fit; else the entries the `levels` need, as in

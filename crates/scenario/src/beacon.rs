@@ -276,6 +276,100 @@ impl ValidatorLeakState {
         self.exit_epoch.is_none_or(|e| self.epoch < e)
     }
 
+    /// Processes up to `max_epochs` epochs offline in an inactivity leak at once: the state
+    /// that as many [`step`](Self::step)s `(true, true, _)` reach, exactly, stopping after the
+    /// first epoch that lowers the effective balance (the next may eject). Returns the epochs
+    /// processed: 0 where a step may eject (not yet ejected, the effective balance at the
+    /// ejection balance) or the validator has exited.
+    ///
+    /// With the effective balance E fixed and the score s₀ at the start, epoch j (1, 2, …)
+    /// raises the score to s₀ + 4j and takes ⌊E·(s₀ + 4j)/2²⁶⌋ Gwei: the loss over k epochs
+    /// is a floor sum Σᵢ₌₀ᵏ⁻¹ ⌊(a·i + b)/m⌋ ([`floor_sum`]), and the first epoch whose
+    /// balance falls a quarter ETH below E is found by bisection on it.
+    pub fn advance_offline_in_leak(&mut self, max_epochs: u64) -> u64 {
+        let n_max = match self.exit_epoch {
+            Some(exit) => max_epochs.min(exit.saturating_sub(self.epoch)),
+            None if self.effective_balance_gwei <= EJECTION_BALANCE_GWEI => 0,
+            None => max_epochs,
+        };
+        // (Never the case after a step: the effective balance is then within a quarter ETH
+        // above the balance at most.)
+        if n_max == 0 || self.balance_gwei + DOWNWARD_THRESHOLD_GWEI < self.effective_balance_gwei {
+            return 0;
+        }
+        let (eb, s0, b0) = (
+            u128::from(self.effective_balance_gwei),
+            u128::from(self.score),
+            u128::from(self.balance_gwei),
+        );
+        let m = u128::from(INACTIVITY_SCORE_BIAS * INACTIVITY_PENALTY_QUOTIENT);
+        let bias = u128::from(INACTIVITY_SCORE_BIAS);
+        // ⌊(a·i + b)/m⌋ = ⌊(a/g·i + ⌊b/g⌋)/(m/g)⌋ for g dividing a and m (a·i/g is an
+        // integer): with m a power of two and E whole ETH, m/g is at most 2¹⁵ — fewer and
+        // smaller steps in the floor sum.
+        let (a, b) = (bias * eb, eb * (s0 + bias));
+        let g = 1u128 << a.trailing_zeros().min(m.trailing_zeros());
+        let loss = |k: u64| floor_sum(u128::from(k), m / g, a / g, b / g);
+        // The effective balance falls in the first epoch after which b₀ − loss + ¼ ETH < E;
+        // until then the balance stays above it, so no subtraction saturates before.
+        let room = (b0 + u128::from(DOWNWARD_THRESHOLD_GWEI)).saturating_sub(eb);
+        let (a, b, m) = (a / g, b / g, m / g);
+        let total = loss(n_max);
+        let (k, lost) = if total <= room {
+            (n_max, total)
+        } else {
+            // The smallest k with loss(k) > room. From just below the root of the loss
+            // without its floors, E·(s₀k + 2k(k + 1))/2²⁶ (at most k above it, a few epochs'
+            // worth), epoch by epoch; by bisection where that is off.
+            let (a2, b2) = (2.0 * eb as f64, eb as f64 * (s0 as f64 + 2.0));
+            let c2 = room as f64 * (m * g) as f64;
+            let root = (-b2 + (b2 * b2 + 4.0 * a2 * c2).sqrt()) / (2.0 * a2);
+            let guess = if root.is_finite() {
+                root.max(0.0) as u64
+            } else {
+                0
+            };
+            let mut k = guess.saturating_sub(2).min(n_max - 1);
+            let mut l = loss(k);
+            // loss(lo) ≤ room < loss(hi) = loss(n_max).
+            let (mut lo, mut hi) = (0, n_max);
+            if l > room {
+                hi = k;
+            } else {
+                for _ in 0..64 {
+                    // Epoch k + 1's penalty: term i = k of the sum.
+                    l += (a * u128::from(k) + b) / m;
+                    k += 1;
+                    if l > room {
+                        break;
+                    }
+                }
+                if l > room {
+                    (lo, hi) = (k - 1, k);
+                } else {
+                    lo = k;
+                }
+            }
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if loss(mid) > room {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            (hi, if hi == k && l > room { l } else { loss(hi) })
+        };
+        self.score += INACTIVITY_SCORE_BIAS * k;
+        self.balance_gwei = u64::try_from(b0.saturating_sub(lost)).expect("below b₀");
+        if self.balance_gwei + DOWNWARD_THRESHOLD_GWEI < self.effective_balance_gwei {
+            self.effective_balance_gwei = (self.balance_gwei - self.balance_gwei % GWEI_PER_ETH)
+                .min(self.max_effective_balance_gwei);
+        }
+        self.epoch += k;
+        k
+    }
+
     /// Processes one epoch. `in_leak`: the chain is in an inactivity leak (finality stalled);
     /// `offline`: the validator misses its target votes; `queue_epochs`: epochs its exit waits
     /// behind the exit queue if it is ejected in this epoch. An exited validator no longer
@@ -315,12 +409,158 @@ impl ValidatorLeakState {
     }
 }
 
+/// Σᵢ₌₀ⁿ⁻¹ ⌊(a·i + b)/m⌋ for m > 0, in O(log m) steps (the Euclidean-like reduction of the
+/// AtCoder Library's `floor_sum`): exact while a·n + b and the sum fit in u128.
+pub fn floor_sum(n: u128, m: u128, a: u128, b: u128) -> u128 {
+    // In 64 bits when every intermediate fits (the usual case: a 64-bit division is several
+    // times faster than a 128-bit one).
+    if let (Ok(n64), Ok(m64), Ok(a64), Ok(b64)) = (
+        u64::try_from(n),
+        u64::try_from(m),
+        u64::try_from(a),
+        u64::try_from(b),
+    ) && let Some(s) = floor_sum_u64(n64, m64, a64, b64)
+    {
+        return u128::from(s);
+    }
+    floor_sum_u128(n, m, a, b)
+}
+
+/// [`floor_sum`] in u64, None where an intermediate would not fit.
+fn floor_sum_u64(mut n: u64, mut m: u64, mut a: u64, mut b: u64) -> Option<u64> {
+    let mut sum: u64 = 0;
+    loop {
+        if a >= m {
+            let pairs = u64::try_from(u128::from(n) * u128::from(n.saturating_sub(1)) / 2).ok()?;
+            sum = sum.checked_add(pairs.checked_mul(a / m)?)?;
+            a %= m;
+        }
+        if b >= m {
+            sum = sum.checked_add(n.checked_mul(b / m)?)?;
+            b %= m;
+        }
+        let y_max = a.checked_mul(n)?.checked_add(b)?;
+        if y_max < m {
+            return Some(sum);
+        }
+        n = y_max / m;
+        b = y_max % m;
+        std::mem::swap(&mut m, &mut a);
+    }
+}
+
+/// [`floor_sum`] in u128.
+fn floor_sum_u128(mut n: u128, mut m: u128, mut a: u128, mut b: u128) -> u128 {
+    let mut sum = 0;
+    loop {
+        if a >= m {
+            sum += n * n.saturating_sub(1) / 2 * (a / m);
+            a %= m;
+        }
+        if b >= m {
+            sum += n * (b / m);
+            b %= m;
+        }
+        let y_max = a * n + b;
+        if y_max < m {
+            return sum;
+        }
+        n = y_max / m;
+        b = y_max % m;
+        std::mem::swap(&mut m, &mut a);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const T: u64 = 34_200_000 * GWEI_PER_ETH;
     const EB32: u64 = 32 * GWEI_PER_ETH;
+
+    #[test]
+    fn floor_sum_is_the_sum_of_its_floors() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        for _ in 0..3_000 {
+            let n = rng.random_range(0..300u64);
+            let bits: [u32; 3] = [
+                rng.random_range(1..40),
+                rng.random_range(1..45),
+                rng.random_range(1..60),
+            ];
+            let m = rng.random_range(1..1u64 << bits[0]);
+            let a = rng.random_range(0..1u64 << bits[1]);
+            let b = rng.random_range(0..1u64 << bits[2]);
+            let brute: u128 = (0..n)
+                .map(|i| (u128::from(a) * u128::from(i) + u128::from(b)) / u128::from(m))
+                .sum();
+            let args = (u128::from(n), u128::from(m), u128::from(a), u128::from(b));
+            assert_eq!(floor_sum(args.0, args.1, args.2, args.3), brute, "{args:?}");
+            assert_eq!(
+                floor_sum_u128(args.0, args.1, args.2, args.3),
+                brute,
+                "{args:?}"
+            );
+        }
+        // Past 64 bits: the 128-bit path.
+        let (n, m, a, b) = (1_000u128, 3u128, u128::from(u64::MAX), u128::from(u64::MAX));
+        let brute: u128 = (0..n).map(|i| (a * i + b) / m).sum();
+        assert_eq!(floor_sum(n, m, a, b), brute);
+    }
+
+    /// Offline through a leak, epochs at once are the epochs one at a time: from random states
+    /// (balances, effective balances a quarter ETH apart or less, scores, compounding and 32
+    /// ETH validators, ejected and not), the same state after the same number of epochs, which
+    /// end at the first fall of the effective balance or the limit.
+    #[test]
+    fn epochs_offline_in_a_leak_at_once_are_the_epochs_one_by_one() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(12);
+        let mut fell = 0;
+        for case in 0..4_000 {
+            let max_eb = if case % 3 == 0 { 2048 } else { 32 } * GWEI_PER_ETH;
+            let eb = rng.random_range(15..=max_eb / GWEI_PER_ETH) * GWEI_PER_ETH;
+            let balance = eb + rng.random_range(0..GWEI_PER_ETH) - GWEI_PER_ETH / 4;
+            let mut state = ValidatorLeakState {
+                balance_gwei: balance,
+                effective_balance_gwei: eb,
+                max_effective_balance_gwei: max_eb,
+                score: rng.random_range(0..200_000),
+                epoch: rng.random_range(0..1_000),
+                exit_epoch: None,
+            };
+            if case % 5 == 0 {
+                state.exit_epoch = Some(state.epoch + rng.random_range(0..3_000));
+            }
+            let limit = rng.random_range(0..5_000);
+            let mut fast = state;
+            let k = fast.advance_offline_in_leak(limit);
+            let mut slow = state;
+            let mut steps = 0;
+            let may_eject = state.exit_epoch.is_none() && eb <= EJECTION_BALANCE_GWEI;
+            if !may_eject && state.is_active() {
+                while steps < limit && slow.is_active() {
+                    let before = slow.effective_balance_gwei;
+                    slow.step(true, true, 0);
+                    steps += 1;
+                    if slow.effective_balance_gwei != before {
+                        fell += 1;
+                        break;
+                    }
+                }
+            }
+            assert_eq!(
+                (k, fast),
+                (steps, slow),
+                "case {case}: from {state:?}, limit {limit}"
+            );
+        }
+        assert!(
+            fell > 1_000,
+            "{fell} cases reach a fall of the effective balance"
+        );
+    }
 
     fn eth(gwei: u64) -> f64 {
         gwei as f64 / GWEI_PER_ETH as f64

@@ -63,6 +63,12 @@ impl Leaks {
         i > 0 && epoch < self.intervals[i - 1].1
     }
 
+    /// The end of the stall `epoch` is in (`epoch` in a stall).
+    fn leak_end(&self, epoch: u64) -> u64 {
+        let i = self.intervals.partition_point(|&(a, _)| a <= epoch);
+        self.intervals[i - 1].1
+    }
+
     /// First leak start after `epoch` (u64::MAX if none).
     fn next_leak_start(&self, epoch: u64) -> u64 {
         let i = self.intervals.partition_point(|&(a, _)| a <= epoch);
@@ -122,6 +128,14 @@ impl Leaks {
                 co.state.score = co.state.score.saturating_sub(17 * k);
                 co.state.epoch = until;
                 continue;
+            }
+            if in_leak && offline && !pending_ejection {
+                // Offline through the stall: epochs at once, up to the next change of
+                // effective balance (the epochs `step` would process one by one).
+                let until = to.min(co.offline_until).min(self.leak_end(ep));
+                if co.state.advance_offline_in_leak(until - ep) > 0 {
+                    continue;
+                }
             }
             let ejecting = co.state.exit_epoch.is_none()
                 && co.state.effective_balance_gwei <= EJECTION_BALANCE_GWEI;
