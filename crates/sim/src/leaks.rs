@@ -58,23 +58,6 @@ impl Leaks {
         }
     }
 
-    fn in_leak(&self, epoch: u64) -> bool {
-        let i = self.intervals.partition_point(|&(a, _)| a <= epoch);
-        i > 0 && epoch < self.intervals[i - 1].1
-    }
-
-    /// The end of the stall `epoch` is in (`epoch` in a stall).
-    fn leak_end(&self, epoch: u64) -> u64 {
-        let i = self.intervals.partition_point(|&(a, _)| a <= epoch);
-        self.intervals[i - 1].1
-    }
-
-    /// First leak start after `epoch` (u64::MAX if none).
-    fn next_leak_start(&self, epoch: u64) -> u64 {
-        let i = self.intervals.partition_point(|&(a, _)| a <= epoch);
-        self.intervals.get(i).map_or(u64::MAX, |&(a, _)| a)
-    }
-
     /// Moves cohort `c` to epoch `to`; returns (Gwei lost per validator, Some(epoch) if it was
     /// ejected then). `queue_epochs(epoch, gwei)` gives the exit-queue wait of an ejection of
     /// the cohort's balance at `epoch`.
@@ -85,16 +68,15 @@ impl Leaks {
         table: &LeakPath,
         queue_epochs: &mut impl FnMut(u64, u64) -> u64,
     ) -> (u64, Option<u64>) {
-        let mut co = self.cohorts[c];
+        // In place (a copy of the cohort in and out cost more than the rest of a call).
+        let stalls = Stalls(&self.intervals);
+        let co = &mut self.cohorts[c];
         let before = co.state.balance_gwei;
         let mut ejected = None;
         if let Some(start) = co.fresh_from {
             // Offline in a stall since it was fresh: read the state off the table, up to the
             // end of the stretch (the stall's or its own) or the epoch that ejects it.
-            let i = self
-                .intervals
-                .partition_point(|&(a, _)| a <= co.state.epoch);
-            let stall_end = self.intervals[i - 1].1;
+            let stall_end = stalls.leak_end(co.state.epoch);
             let limit = table.ejected_after().unwrap_or_else(|| table.len_epochs()) as u64;
             let end = to.min(stall_end).min(co.offline_until).min(start + limit);
             if end > co.state.epoch {
@@ -110,7 +92,7 @@ impl Leaks {
         }
         while co.state.epoch < to && co.state.is_active() {
             let ep = co.state.epoch;
-            let in_leak = self.in_leak(ep);
+            let in_leak = stalls.in_leak(ep);
             let offline = ep < co.offline_until;
             // An effective balance at the ejection balance ejects it in this epoch, online or
             // not: step it.
@@ -118,12 +100,12 @@ impl Leaks {
                 && co.state.effective_balance_gwei <= EJECTION_BALANCE_GWEI;
             if !in_leak && !offline && co.state.score == 0 && !pending_ejection {
                 // Nothing changes until the next leak.
-                co.state.epoch = self.next_leak_start(ep).min(to);
+                co.state.epoch = stalls.next_leak_start(ep).min(to);
                 continue;
             }
             if !in_leak && !offline && !pending_ejection {
                 // Online after finality: the score falls by 17 an epoch, nothing else moves.
-                let until = self.next_leak_start(ep).min(to);
+                let until = stalls.next_leak_start(ep).min(to);
                 let k = until - ep;
                 co.state.score = co.state.score.saturating_sub(17 * k);
                 co.state.epoch = until;
@@ -132,7 +114,7 @@ impl Leaks {
             if in_leak && offline && !pending_ejection {
                 // Offline through the stall: epochs at once, up to the next change of
                 // effective balance (the epochs `step` would process one by one).
-                let until = to.min(co.offline_until).min(self.leak_end(ep));
+                let until = to.min(co.offline_until).min(stalls.leak_end(ep));
                 if co.state.advance_offline_in_leak(until - ep) > 0 {
                     continue;
                 }
@@ -150,8 +132,30 @@ impl Leaks {
         if co.state.epoch < to {
             co.state.epoch = to;
         }
-        self.cohorts[c] = co;
         (before - co.state.balance_gwei, ejected)
+    }
+}
+
+/// The network's leak intervals, sorted and disjoint ([`Leaks::intervals`]).
+#[derive(Clone, Copy)]
+struct Stalls<'a>(&'a [(u64, u64)]);
+
+impl Stalls<'_> {
+    fn in_leak(self, epoch: u64) -> bool {
+        let i = self.0.partition_point(|&(a, _)| a <= epoch);
+        i > 0 && epoch < self.0[i - 1].1
+    }
+
+    /// The end of the stall `epoch` is in (`epoch` in a stall).
+    fn leak_end(self, epoch: u64) -> u64 {
+        let i = self.0.partition_point(|&(a, _)| a <= epoch);
+        self.0[i - 1].1
+    }
+
+    /// First leak start after `epoch` (u64::MAX if none).
+    fn next_leak_start(self, epoch: u64) -> u64 {
+        let i = self.0.partition_point(|&(a, _)| a <= epoch);
+        self.0.get(i).map_or(u64::MAX, |&(a, _)| a)
     }
 }
 
