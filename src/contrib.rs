@@ -898,7 +898,7 @@ fn euler_sums(
     };
     let (mut current, mut next) = (buffer(), buffer());
     if let Some(first) = batches.first() {
-        resimulate(model, tilt, &jobs, &offsets, first, &mut current)?;
+        resimulate(model, tilt, jobs, &offsets, first, &mut current)?;
     }
     for (b, batch) in batches.iter().enumerate() {
         // Each job takes its tail entries up to the batch's last path (all that remain after
@@ -906,10 +906,10 @@ fn euler_sums(
         let last = (b + 1 < batches.len()).then(|| *batch.last().expect("not empty"));
         let (resimulated, ()) = rayon::join(
             || match batches.get(b + 1) {
-                Some(following) => resimulate(model, tilt, &jobs, &offsets, following, &mut next),
+                Some(following) => resimulate(model, tilt, jobs, &offsets, following, &mut next),
                 None => Ok(()),
             },
-            || add_batch(&jobs, &mut states, &offsets, batch, &current, last),
+            || add_batch(jobs, &mut states, &offsets, batch, &current, last),
         );
         resimulated?;
         std::mem::swap(&mut current, &mut next);

@@ -593,6 +593,14 @@ fn model_of(part: &Part) -> Result<Model> {
     Ok(model)
 }
 
+/// The parts merged so far: metrics' and waits' accumulators, bands, own tails.
+type MergedParts = (
+    Vec<MetricAccumulator>,
+    Vec<WaitAccumulator>,
+    BandSet,
+    Option<OwnTails>,
+);
+
 /// `lrtsim merge`.
 pub fn merge(args: &MergeArgs) -> Result<()> {
     let started = Instant::now();
@@ -674,12 +682,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             "its price, queue or utilization bands do not match the scenario (written by another engine version?)",
         ));
     }
-    let mut merged: Option<(
-        Vec<MetricAccumulator>,
-        Vec<WaitAccumulator>,
-        BandSet,
-        Option<OwnTails>,
-    )> = None;
+    let mut merged: Option<MergedParts> = None;
     for part in &parts {
         let (m, r) = (&part.manifest, &part.path);
         let (_, mut reader) = open_part(r)?;

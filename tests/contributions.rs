@@ -121,6 +121,10 @@ fn baseline_contributions_add_up_to_es_and_do_not_depend_on_threads() {
         );
     }
     let table = fx.read_csv("t1/contributions.csv");
+    assert_eq!(
+        table.header, CONTRIBUTIONS_HEADER,
+        "contributions.csv's columns"
+    );
     let b = blocks(&rows(&table, "slashed_eth"));
     let decompositions: std::collections::BTreeSet<&str> =
         b.keys().map(|(_, d)| d.as_str()).collect();

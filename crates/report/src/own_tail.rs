@@ -97,7 +97,7 @@ impl OwnTail {
     /// kept: the quantity is 0 there.
     #[inline]
     pub fn offer(&mut self, path: u64, value: f64, weight: f64) {
-        if !(value > 0.0) {
+        if value.is_nan() || value <= 0.0 {
             return;
         }
         self.offered += 1;

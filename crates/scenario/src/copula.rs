@@ -1028,7 +1028,8 @@ mod tests {
     #[test]
     fn the_days_table_is_the_binomial_law() {
         use statrs::distribution::{Binomial, DiscreteCDF};
-        let exact: [(u32, f64, &[(usize, f64)]); 3] = [
+        type Case<'a> = (u32, f64, &'a [(usize, f64)]);
+        let exact: [Case; 3] = [
             (
                 365,
                 0.0071,
