@@ -365,7 +365,8 @@ impl OwnTails {
     /// weights of the chunk's paths (from `first_path` on) when weighted. Each tail's value on
     /// a path is the sum of its operators' in operator order, the bits of the re-simulated
     /// components' [`Term::Operators`]. The values are gathered per tail first, then each
-    /// tail is locked once, starting from tail `chunk` mod K (so that workers start apart).
+    /// tail is locked once, from the tail [`crate::run::rotation_start`] gives (so that workers
+    /// start apart).
     pub fn add_chunk(
         &self,
         chunk: u64,
@@ -411,7 +412,7 @@ impl OwnTails {
                 }
                 touched.clear();
             }
-            let first = (chunk % k_tails as u64) as usize;
+            let first = crate::run::rotation_start(chunk, k_tails);
             let (values, tails) = (&mut *values, &self.tails);
             let with_values: Vec<usize> = (0..k_tails)
                 .map(|i| (first + i) % k_tails)

@@ -774,6 +774,8 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     }
     let (metrics, waits, bands, own) = merged.expect("at least one part");
     let wait_plan = crate::run::wait_plan(&layout);
+    // Every part holds its aliases' copies already: nothing is fed or copied here.
+    let same_as = vec![None; plan.len()];
     let sink = ReportSink {
         metrics: plan
             .into_iter()
@@ -787,6 +789,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             .collect(),
         paths: None,
         own_tails: own.filter(|_| settings.contributions),
+        same_as,
     };
     let outcome = RunOutcome {
         layout,
