@@ -285,7 +285,8 @@ impl ValidatorLeakState {
     /// With the effective balance E fixed and the score s₀ at the start, epoch j (1, 2, …)
     /// raises the score to s₀ + 4j and takes ⌊E·(s₀ + 4j)/2²⁶⌋ Gwei: the loss over k epochs
     /// is a floor sum Σᵢ₌₀ᵏ⁻¹ ⌊(a·i + b)/m⌋ ([`floor_sum`]), and the first epoch whose
-    /// balance falls a quarter ETH below E is found by bisection on it.
+    /// balance falls a quarter ETH below E is found from the root of the loss without its
+    /// floors, epoch by epoch from just below it (by bisection if that is far off).
     pub fn advance_offline_in_leak(&mut self, max_epochs: u64) -> u64 {
         let n_max = match self.exit_epoch {
             Some(exit) => max_epochs.min(exit.saturating_sub(self.epoch)),
