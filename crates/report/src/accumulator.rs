@@ -1427,10 +1427,10 @@ impl MetricAccumulator {
         // since its parts are never −0 (x + y is −0 only when both are).
         let (mut s1, mut s2) = (Lanes::default(), Lanes::default());
         let mut positive = [0u64; LANES];
-        let dense = 4 * values.iter().filter(|&&x| x != 0.0).count() >= values.len();
         if self.add_implicit(first_path, values) {
             return;
         }
+        let dense = 4 * values.iter().filter(|&&x| x != 0.0).count() >= values.len();
         let mut lane = |i: usize, x: f64| {
             if dense || x != 0.0 {
                 s1.add(i, x);
