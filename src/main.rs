@@ -14,13 +14,11 @@ macro_rules! eprintln {
 }
 
 mod cli;
-mod contrib;
 mod interrupt;
-mod outset;
+mod merge;
 mod replay;
 mod report;
 mod run;
-mod shard;
 mod sweep;
 
 use std::process::ExitCode;
@@ -38,7 +36,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => run::validate(args),
         Command::Sweep(args) => sweep::sweep(args),
-        Command::Merge(args) => shard::merge(args),
+        Command::Merge(args) => merge::merge(args),
         Command::Replay(args) => replay::replay(args),
         Command::Report(args) => report::report(args),
     };

@@ -14,8 +14,8 @@ use lrtsim_sim::trace::TraceStep;
 use lrtsim_sim::{Replay, Replayer};
 
 use crate::cli::ReplayArgs;
-use crate::outset::{OutputSet, RunId};
 use crate::run::{InputError, print_stdout};
+use lrtsim_run::outset::{OutputSet, RunId};
 
 /// The output directory of path `path`: `{name}` and `{path}` replaced; with several paths and
 /// no `{path}` in the template, `DIR/path-<id>`.

@@ -1,62 +1,24 @@
-//! `run` and `validate`: load every scenario, simulate, report.
+//! `run` and `validate` on the command line: load every scenario, simulate, report (with
+//! [`lrtsim_run::run`]), print; the progress bar and the stderr lines ([`Terminal`]).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::sync::Mutex;
-
-use lrtsim_report::{
-    DEFAULT_LEVELS, ImportanceInfo, MetricAccumulator, RunInfo, Summary, SummaryCsvTarget, Tilt,
-    WaitAccumulator,
+use lrtsim_report::SummaryCsvTarget;
+use lrtsim_run::Monitor;
+use lrtsim_run::outset::OutputSet;
+use lrtsim_run::run::{
+    MAX_PATHS_CSV, Settings, headline, load_all, out_dir, report, set_values, simulate,
+    summary_target, table_rows, warn_degenerate, warn_unresolved,
 };
-use lrtsim_scenario::{Model, ScenarioError};
-use lrtsim_sim::importance::MetricRef;
-use lrtsim_sim::{ChunkOutput, ChunkSink, Collector, Layout, RunOptions, RunOutcome};
-use rayon::prelude::*;
+use lrtsim_scenario::ScenarioError;
+use lrtsim_sim::Layout;
 
 use crate::cli::{Format, RunArgs, ValidateArgs};
-use crate::outset::{OutputSet, RunId};
-
-/// Most paths a run with `--paths-csv` may have: it holds every path's values in memory
-/// (8 bytes per value, some 20–60 columns) until it writes them.
-pub const MAX_PATHS_CSV: u64 = 10_000_000;
-
-/// Metrics shown in the stdout table and the one-line summary CSV.
-const HEADLINE: [&str; 2] = ["slashed_fraction", "nav_loss"];
-/// Added to the headline for scenarios with `[withdrawals]`.
-const REDEMPTION_HEADLINE: [&str; 3] = ["redeem_days_t0", "redeem_days_stress", "peak_queue_days"];
-/// Added to the headline for scenarios with `[market]`.
-const MARKET_HEADLINE: [&str; 2] = ["max_discount", "forced_sale_loss"];
-/// Added to the stdout table (not to the summary CSV) for scenarios with `[lending]`.
-const LENDING_TABLE: [&str; 3] = ["liquidated_share", "bad_debt_share", "looper_equity_loss"];
-/// Percentiles of price / NAV in `price_paths.csv`.
-const PRICE_PERCENTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
-
-/// The headline metrics of `model`.
-pub fn headline(model: &Model) -> Vec<&'static str> {
-    let mut h = HEADLINE.to_vec();
-    if model.withdrawals.is_some() {
-        h.extend(REDEMPTION_HEADLINE);
-    }
-    if model.market.is_some() {
-        h.extend(MARKET_HEADLINE);
-    }
-    h
-}
-
-/// The rows of the stdout table of `model`, following its sections: the slashing metrics,
-/// then the redemption metrics with `[withdrawals]`, the market metrics with `[market]` and
-/// the lending metrics with `[lending]`.
-pub fn table_rows(model: &Model) -> Vec<&'static str> {
-    let mut rows = headline(model);
-    if model.lending.is_some() {
-        rows.extend(LENDING_TABLE);
-    }
-    rows
-}
 
 /// Bad input (scenario, arguments): exit code 2.
 #[derive(Debug)]
@@ -72,6 +34,8 @@ impl std::error::Error for InputError {}
 /// 2 for bad input, 1 for anything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<InputError>().is_some()
+        || e.downcast_ref::<lrtsim_run::Error>()
+            .is_some_and(lrtsim_run::Error::is_input)
         || e.downcast_ref::<ScenarioError>().is_some()
         || matches!(
             e.downcast_ref::<lrtsim_report::ReportError>(),
@@ -82,20 +46,6 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     } else {
         1
     }
-}
-
-/// Loads every scenario; reports all failures together.
-pub fn load_all(paths: &[PathBuf], set: &[String]) -> Result<Vec<Model>> {
-    let mut models = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
-        match lrtsim_scenario::load_file(p, set) {
-            Ok(m) => models.push(m),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    invalid(errors)?;
-    Ok(models)
 }
 
 /// `lrtsim validate`: one "ok" line on stdout per valid file, as each is checked; every
@@ -119,54 +69,13 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
             Err(e) => errors.push(e.to_string()),
         }
     }
-    invalid(errors)
-}
-
-/// Ok without errors, else one input error listing them all and counting the files.
-fn invalid(errors: Vec<String>) -> Result<()> {
-    if errors.is_empty() {
-        return Ok(());
-    }
-    let n = errors.len();
-    let noun = if n == 1 {
-        "scenario is"
-    } else {
-        "scenarios are"
-    };
-    Err(InputError(format!("{}\n{n} {noun} invalid", errors.join("\n"))).into())
-}
-
-/// The output directory of `model`.
-pub fn out_dir(template: &str, model: &Model, several: bool) -> PathBuf {
-    let template = if several && !template.contains("{name}") {
-        format!("{template}/{{name}}")
-    } else {
-        template.to_string()
-    };
-    PathBuf::from(template.replace("{name}", &model.name))
-}
-
-/// `--set KEY=VALUE` arguments as (key, value) pairs.
-pub fn set_values(set: &[String]) -> Vec<(String, String)> {
-    set.iter()
-        .map(|a| {
-            let (k, v) = a.split_once('=').unwrap_or((a, ""));
-            (k.trim().to_string(), v.trim().to_string())
-        })
-        .collect()
-}
-
-/// Where `--summary-csv` goes.
-pub fn summary_target(arg: Option<&str>) -> Option<SummaryCsvTarget> {
-    arg.map(|s| match s {
-        "-" => SummaryCsvTarget::Stdout,
-        f => SummaryCsvTarget::File(PathBuf::from(f)),
-    })
+    Ok(lrtsim_run::run::invalid(errors)?)
 }
 
 /// `lrtsim run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let models = load_all(&args.scenarios, &args.set.set)?;
+    let monitor = Terminal::new(args.workers.quiet);
     let several = models.len() > 1;
     let dirs: Vec<PathBuf> = models
         .iter()
@@ -212,21 +121,27 @@ pub fn run(args: &RunArgs) -> Result<()> {
         lrtsim_report::check_summary_csv(t, &keys, &headline(&models[0]))?;
     }
 
-    let settings = Settings::of_run(args);
+    let settings = Settings {
+        threads: args.workers.threads,
+        tail_memory_mb: args.report.tail_memory_mb,
+        bins: args.report.bins,
+        paths_csv: args.paths_csv,
+        contributions: !args.contrib.no_contributions,
+    };
     if args.html_report && args.shard.is_some() {
         bail!(InputError(
             "--report needs an unsharded run: run `lrtsim report` on the directory `lrtsim merge` writes".to_string()
         ));
     }
     if let Some(spec) = &args.shard {
-        let shard = crate::shard::ShardSpec::parse(spec)?;
+        let shard = lrtsim_run::shard::ShardSpec::parse(spec)?;
         if args.paths_csv || args.stdout.summary_csv.is_some() {
             bail!(InputError(
                 "--shard writes a partial result only: --paths-csv needs an unsharded run, and --summary-csv goes to `lrtsim merge`".to_string()
             ));
         }
         for (model, dir) in models.iter().zip(&dirs) {
-            crate::shard::run_shard(model, &shard, dir, &settings, &args.set.set)?;
+            lrtsim_run::shard::run_shard(model, &shard, dir, &settings, &args.set.set, &monitor)?;
         }
         return Ok(());
     }
@@ -239,11 +154,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut summaries = Vec::new();
     for ((model, dir), set) in models.iter().zip(&dirs).zip(sets) {
         let started = Instant::now();
-        let (outcome, sink) = simulate(model, &settings, None)?;
+        let (outcome, sink) = simulate(model, &settings, None, &monitor)?;
         let elapsed = started.elapsed().as_secs_f64();
         let summary = report(model, &outcome, sink, set, &settings)?;
-        warn_unresolved(model, &summary);
-        warn_degenerate(model, &summary);
+        warn_unresolved(model, &summary, &monitor);
+        warn_degenerate(model, &summary, &monitor);
         if args.html_report {
             // After the manifest: report.html is not part of the run's output set.
             crate::report::write_run_report(dir, args.workers.threads, args.workers.quiet)?;
@@ -296,268 +211,6 @@ pub fn print_stdout(text: &str) -> Result<()> {
         }
         r => r.context("writing to stdout"),
     }
-}
-
-/// Receives a run's chunks: one streaming accumulator per reported metric, the redemption
-/// waits, the likelihood-ratio weights, and — only with `--paths-csv` — every path's values.
-/// Every merge is exact and order-independent, so the report does not depend on the thread
-/// count.
-pub struct ReportSink {
-    /// (metric, where its values come from, accumulator), in report order.
-    pub metrics: Vec<(String, MetricRef, Mutex<MetricAccumulator>)>,
-    /// (holder, wait column, unredeemed column, accumulator).
-    pub waits: Vec<(&'static str, usize, usize, Mutex<WaitAccumulator>)>,
-    /// Every path's columns and weight, by path index (`--paths-csv`).
-    pub paths: Option<Collector>,
-    /// The own tails of operators and attribute values, for their standalone ES in the risk
-    /// contributions (None without contributions or operators).
-    pub own_tails: Option<crate::contrib::OwnTails>,
-    /// Per metric, the earlier metric whose values it has on every path by the scenario's
-    /// structure ([`metric_aliases`]): it is not fed, and takes a copy of that metric's
-    /// accumulator when the run ends ([`ReportSink::copy_aliases`]).
-    pub same_as: Vec<Option<usize>>,
-}
-
-impl ReportSink {
-    /// Gives every aliased metric a copy of its source's accumulator: the state feeding it
-    /// the same values would have left, so every result and shard byte is the same.
-    pub fn copy_aliases(&self) {
-        for (i, j) in self.same_as.iter().enumerate() {
-            if let Some(j) = *j {
-                let copy = lock(&self.metrics[j].2).clone();
-                *lock(&self.metrics[i].2) = copy;
-            }
-        }
-    }
-}
-
-/// Per metric of `plan`, the earlier metric whose value it equals, bit for bit, on every path
-/// of `model`: `avs_slashed_eth` and `slashed_eth` when the scenario has no beacon-chain
-/// incident (the only other losses `slashed_eth` counts), since both then receive the same
-/// slashing amounts in the same order from 0. None elsewhere.
-pub fn metric_aliases(model: &Model, plan: &[(String, MetricRef)]) -> Vec<Option<usize>> {
-    let at = |name: &str| plan.iter().position(|(n, _)| n == name);
-    let mut out = vec![None; plan.len()];
-    if model.incidents.is_empty()
-        && let (Some(i), Some(j)) = (at("avs_slashed_eth"), at("slashed_eth"))
-        && j < i
-    {
-        out[i] = Some(j);
-    }
-    out
-}
-
-impl ChunkSink for ReportSink {
-    fn accept(&self, chunk: &ChunkOutput<'_>) {
-        let mut negated = Vec::new();
-        // Workers start at different metrics ([`rotation_start`]), so that two of them rarely
-        // wait for the same lock; the accumulators' merges do not depend on the order.
-        let k = self.metrics.len();
-        let first = rotation_start(chunk.chunk, k);
-        visit_rotating(
-            k,
-            first,
-            |i| &self.metrics[i].2,
-            |i, acc| {
-                if self.same_as[i].is_some() {
-                    return;
-                }
-                let values = match self.metrics[i].1 {
-                    MetricRef::NavLoss => {
-                        if negated.is_empty() {
-                            negated = chunk.columns[Layout::NAV_RETURN]
-                                .iter()
-                                .map(|r| -r)
-                                .collect();
-                        }
-                        negated.as_slice()
-                    }
-                    MetricRef::Column(c) => chunk.columns[c].as_slice(),
-                };
-                acc.add_chunk(chunk.paths.start, values, chunk.weights);
-            },
-        );
-        for (_, wait, unredeemed, acc) in &self.waits {
-            lock(acc).add_chunk(
-                &chunk.columns[*wait],
-                &chunk.columns[*unredeemed],
-                chunk.weights,
-            );
-        }
-        if let Some(paths) = &self.paths {
-            paths.accept(chunk);
-        }
-        if let (Some(own), Some(losses)) = (&self.own_tails, chunk.operators) {
-            own.add_chunk(chunk.chunk, losses, chunk.paths.start, chunk.weights);
-        }
-    }
-
-    fn wants_operators(&self) -> bool {
-        self.own_tails.is_some()
-    }
-}
-
-/// Where a worker starts its round of `n` locked items for chunk `chunk`: the chunk's index
-/// times the golden ratio, modulo 1, of n — workers take neighbouring chunks at the same
-/// time, and starts a fraction 0.38 or 0.62 of the round apart keep them off each other's
-/// items (starting at `chunk` mod n, one item apart, they met at every item).
-pub(crate) fn rotation_start(chunk: u64, n: usize) -> usize {
-    let frac = chunk.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    ((u128::from(frac) * n as u128) >> 64) as usize
-}
-
-/// Locks a sink's accumulator (a worker that panicked while holding it aborts the run).
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().expect("no worker panics while accumulating")
-}
-
-/// Calls `f(i, item)` for each of `n` locked items `item(i)`, from `first` on and round: an
-/// item another worker holds is passed over and visited after the others (waiting for it only
-/// then), so that two workers do not queue on each other item after item. For sinks whose
-/// results do not depend on the order they take chunks in.
-pub(crate) fn visit_rotating<'a, T: 'a>(
-    n: usize,
-    first: usize,
-    item: impl Fn(usize) -> &'a Mutex<T>,
-    mut f: impl FnMut(usize, &mut T),
-) {
-    let mut busy = Vec::new();
-    for i in (0..n).map(|i| (first + i) % n) {
-        match item(i).try_lock() {
-            Ok(mut t) => f(i, &mut t),
-            Err(std::sync::TryLockError::WouldBlock) => busy.push(i),
-            Err(std::sync::TryLockError::Poisoned(_)) => {
-                panic!("no worker panics while accumulating")
-            }
-        }
-    }
-    for i in busy {
-        f(i, &mut lock(item(i)));
-    }
-}
-
-/// The loss metrics of a run, in report order: headline metrics first, then ETH lost in
-/// total and by kind, the redemption metrics (with `[withdrawals]`), the market metrics (with
-/// `[market]`), the lending, exploit and reserve metrics, per AVS and per source.
-/// `nav_loss` (−`nav_return`) is the only metric that is not a column.
-pub fn metric_plan(layout: &Layout) -> Vec<(String, MetricRef)> {
-    let col =
-        |name: &str| MetricRef::Column(layout.index(name).expect("layout has the fixed columns"));
-    let mut out = vec![
-        ("slashed_fraction".to_string(), col("slashed_fraction")),
-        ("nav_loss".to_string(), MetricRef::NavLoss),
-    ];
-    // ETH lost in total and by kind: AVS slashing and the beacon chain's penalties.
-    for name in [
-        "slashed_eth",
-        "avs_slashed_eth",
-        "beacon_initial_eth",
-        "beacon_correlation_eth",
-        "inactivity_leak_eth",
-    ] {
-        out.push((name.to_string(), col(name)));
-    }
-    let names = layout.names();
-    if let Some(start) = layout.redemption_start() {
-        for k in 0..Layout::REDEMPTION.len() {
-            out.push((names[start + k].clone(), MetricRef::Column(start + k)));
-        }
-    }
-    if let Some(start) = layout.market_start().or(layout.waterfall_start()) {
-        for (i, name) in names[..layout.avs_start()].iter().enumerate().skip(start) {
-            out.push((name.clone(), MetricRef::Column(i)));
-        }
-    }
-    for (i, name) in names.iter().enumerate().skip(layout.avs_start()) {
-        out.push((name.clone(), MetricRef::Column(i)));
-    }
-    out
-}
-
-/// What `simulate` and `report` need from the command line.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    /// Worker threads (0: one per core).
-    pub threads: u32,
-    /// No progress bar.
-    pub quiet: bool,
-    /// Memory for exact tail values, MiB.
-    pub tail_memory_mb: u32,
-    /// Bins per metric in loss_distribution.csv.
-    pub bins: u32,
-    /// Keep every path for paths.csv.
-    pub paths_csv: bool,
-    /// Compute the risk contributions (re-simulating their tail paths).
-    pub contributions: bool,
-}
-
-impl Settings {
-    /// The settings of `lrtsim run`.
-    pub fn of_run(args: &RunArgs) -> Self {
-        Settings {
-            threads: args.workers.threads,
-            quiet: args.workers.quiet,
-            tail_memory_mb: args.report.tail_memory_mb,
-            bins: args.report.bins,
-            paths_csv: args.paths_csv,
-            contributions: !args.contrib.no_contributions,
-        }
-    }
-}
-
-/// Share of `--tail-memory-mb` that goes to the own tails of operators and attribute values
-/// (when the run keeps them): one eighth.
-const OWN_TAILS_BUDGET_SHARE: u64 = 8;
-
-/// The exact-tail capacities of a run of `model` with `metrics` metrics (the whole run's,
-/// also for a shard): per metric, and per own tail of an operator or attribute value when the
-/// run keeps them (risk contributions on, and operators). The own tails take one eighth of
-/// the memory, the metrics the rest.
-pub fn capacities(
-    model: &Model,
-    metrics: usize,
-    tail_memory_mb: u32,
-    contributions: bool,
-) -> (usize, Option<usize>) {
-    let budget = u64::from(tail_memory_mb) << 20;
-    let weighted = model.importance.is_some();
-    let own = if contributions {
-        crate::contrib::OwnTails::count(model)
-    } else {
-        0
-    };
-    if own == 0 {
-        let m =
-            lrtsim_report::tail_capacity(model.paths, &DEFAULT_LEVELS, metrics, weighted, budget);
-        return (m, None);
-    }
-    let own_budget = budget / OWN_TAILS_BUDGET_SHARE;
-    let m = lrtsim_report::tail_capacity(
-        model.paths,
-        &DEFAULT_LEVELS,
-        metrics,
-        weighted,
-        budget - own_budget,
-    );
-    let own_m =
-        lrtsim_report::own_tail_capacity(model.paths, &DEFAULT_LEVELS, own, weighted, own_budget);
-    (m, Some(own_m))
-}
-
-/// The tagged holders whose time to redeem is reported (with `[withdrawals]`): (holder, wait
-/// column, unredeemed column).
-pub fn wait_plan(layout: &Layout) -> Vec<(&'static str, usize, usize)> {
-    if layout.redemption_start().is_none() {
-        return Vec::new();
-    }
-    let index = |name| layout.index(name).expect("redemption columns");
-    [
-        ("t0", "redeem_days_t0", "unredeemed_t0"),
-        ("stress", "redeem_days_stress", "unredeemed_stress"),
-    ]
-    .into_iter()
-    .map(|(holder, wait, unpaid)| (holder, index(wait), index(unpaid)))
-    .collect()
 }
 
 /// The widest `{per_sec:0}` of the progress line that [`progress_style`] plans for (a
@@ -625,95 +278,6 @@ fn progress_template(width: usize, name: &str, paths: u64) -> (String, String) {
     ("{percent:>3}%".to_string(), String::new())
 }
 
-/// Runs one model's paths (only `chunks`, for a shard) with a progress bar on an attended
-/// stderr, accumulating the report as chunks finish.
-pub fn simulate(
-    model: &Model,
-    settings: &Settings,
-    chunks: Option<std::ops::Range<u64>>,
-) -> Result<(RunOutcome, ReportSink)> {
-    let draw = !settings.quiet && std::io::stderr().is_terminal();
-    let bar = if draw {
-        let bar = ProgressBar::with_draw_target(Some(model.paths), ProgressDrawTarget::stderr());
-        let width = console::Term::stderr().size().1;
-        let (style, message) = progress_style(usize::from(width), &model.name, model.paths);
-        bar.set_style(style);
-        bar.set_message(message);
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let layout = Layout::new(model);
-    let plan = metric_plan(&layout);
-    let same_as = metric_aliases(model, &plan);
-    let weighted = model.importance.is_some();
-    let (capacity, own_capacity) = capacities(
-        model,
-        plan.len(),
-        settings.tail_memory_mb,
-        settings.contributions,
-    );
-    let paths = match &chunks {
-        None => 0..model.paths,
-        Some(c) => {
-            let at = |chunk: u64| {
-                chunk
-                    .saturating_mul(lrtsim_sim::CHUNK_PATHS)
-                    .min(model.paths)
-            };
-            at(c.start)..at(c.end).max(at(c.start))
-        }
-    };
-    bar.set_length(paths.end - paths.start);
-    let wait_bin_days = model.step_days.max(1.0);
-    let waits = wait_plan(&layout)
-        .into_iter()
-        .map(|(holder, wait, unpaid)| {
-            let acc = WaitAccumulator::new(wait_bin_days, model.horizon_days, weighted);
-            (holder, wait, unpaid, Mutex::new(acc))
-        })
-        .collect();
-    let sink = ReportSink {
-        metrics: plan
-            .into_iter()
-            .map(|(name, source)| {
-                (
-                    name,
-                    source,
-                    Mutex::new(MetricAccumulator::new(capacity, weighted)),
-                )
-            })
-            .collect(),
-        waits,
-        paths: settings.paths_csv.then(|| {
-            Collector::new(
-                paths.start,
-                (paths.end - paths.start) as usize,
-                layout.len(),
-                weighted,
-            )
-        }),
-        own_tails: own_capacity.map(|m| crate::contrib::OwnTails::new(model, m, weighted)),
-        same_as,
-    };
-    let options = RunOptions {
-        threads: settings.threads as usize,
-        chunks,
-    };
-    let estimate =
-        (!draw && !settings.quiet).then(|| Estimate::new(&model.name, paths.end - paths.start));
-    let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| {
-        bar.inc(n);
-        if let Some(e) = &estimate {
-            e.add(n);
-        }
-    })
-    .with_context(|| format!("running {}", model.name))?;
-    sink.copy_aliases();
-    bar.finish_and_clear();
-    Ok((outcome, sink))
-}
-
 /// Seconds of simulation after which a run without a progress bar (stderr not a terminal)
 /// logs its estimated duration.
 const ESTIMATE_AFTER_SECS: f64 = 0.5;
@@ -774,447 +338,83 @@ fn duration(secs: f64) -> String {
     }
 }
 
-/// What the report says about importance sampling (None for plain Monte Carlo).
-fn importance_info(
-    model: &Model,
-    outcome: &RunOutcome,
-    sink: &ReportSink,
-) -> Option<ImportanceInfo> {
-    let tilt = outcome.tilt.as_ref()?;
-    // Every metric sees the same weights: the first one's exact sums summarize them.
-    let w = lock(&sink.metrics.first()?.2).weight_summary()?;
-    Some(ImportanceInfo {
-        method: tilt.method.clone(),
-        tilts: tilt
-            .tilt
-            .entries(&model.scenario)
-            .into_iter()
-            .map(|(source, kind, value)| Tilt {
-                source,
-                kind: kind.to_string(),
-                value,
-            })
-            .collect(),
-        effective_sample_size: w.effective_sample_size,
-        mean_weight: w.mean_weight,
-        mean_weight_se: w.mean_weight_se,
-        max_weight: w.max_weight,
-    })
+/// The command line's [`Monitor`]: a progress bar on an attended stderr (else, unless quiet,
+/// one line estimating a long run's duration); information lines on stderr unless quiet;
+/// warnings always.
+pub struct Terminal {
+    quiet: bool,
+    progress: Mutex<Option<Progress>>,
 }
 
-/// Warns on stderr when the market could not integrate some sub-steps within its tolerance,
-/// or a liquidation cascade stopped at its safety bound (`market_unresolved_substeps` > 0 on
-/// some path): their results may depend on the resolution.
-pub fn warn_unresolved(model: &Model, summary: &Summary) {
-    let unresolved = summary
-        .metrics
-        .iter()
-        .find(|m| m.name == "market_unresolved_substeps");
-    if let Some(m) = unresolved
-        && m.max > 0.0
-    {
-        eprintln!(
-            "warning: {}: on {:.2} % of the paths the market met moves too fast for its \
-             shortest sub-step (1e-6 day) to keep within its tolerance (docs/model.md §14), \
-             or a liquidation cascade stopped at its safety bound of 10,000 calls (§15); \
-             those paths' market results may depend on the resolution",
-            model.name,
-            100.0 * m.prob_loss
-        );
+/// How a run's progress is shown.
+enum Progress {
+    Bar(ProgressBar),
+    Estimate(Estimate),
+}
+
+impl Terminal {
+    /// A monitor that shows nothing but warnings when `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        Terminal {
+            quiet,
+            progress: Mutex::new(None),
+        }
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, Option<Progress>> {
+        self.progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-/// Every path's columns and, when weighted, their weights (`--paths-csv`).
-type PathColumns = (Vec<Vec<f64>>, Option<Vec<f64>>);
-
-/// The last guard before anything is written: a report never holds a non-finite number
-/// (JSON would write it as `null`, CSV as `inf` or `NaN`). Validation keeps every field in a
-/// range where the model's numbers are finite, so one here is a bug or a corner the ranges
-/// missed: the run fails (exit status 1), naming the value, instead of reporting nonsense.
-fn check_finite(
-    scenario: &str,
-    summary: &Summary,
-    price_rows: &[lrtsim_report::PriceRow],
-    paths: Option<&PathColumns>,
-    names: &[String],
-) -> Result<()> {
-    let fail = |what: String, v: f64| -> Result<()> {
-        bail!(
-            "{scenario}: the report would hold a non-finite number, {what} = {v}; the run fails rather than write it (a bug, or a scenario beyond what the model represents: please report it with the scenario)"
-        )
-    };
-    for m in &summary.metrics {
-        let scalars = [
-            ("mean", m.mean),
-            ("std_error", m.std_error),
-            ("prob_loss", m.prob_loss),
-            ("min", m.min),
-            ("max", m.max),
-        ];
-        for (field, v) in scalars {
-            if !v.is_finite() {
-                return fail(format!("{}: {field}", m.name), v);
-            }
+impl Monitor for Terminal {
+    fn started(&self, name: &str, paths: u64) {
+        if self.quiet {
+            return;
         }
-        for l in &m.levels {
-            let values = [
-                ("var", l.var),
-                ("var_lo", l.var_lo),
-                ("var_hi", l.var_hi),
-                ("es", l.es),
-                ("es_lo", l.es_lo),
-                ("es_hi", l.es_hi),
-            ];
-            for (field, v) in values {
-                if !v.is_finite() {
-                    return fail(format!("{}: {field} at level {}", m.name, l.level), v);
-                }
-            }
-        }
-        if let Some(w) = m.worst_paths.iter().find(|w| !w.value.is_finite()) {
-            return fail(format!("{}: worst path {}", m.name, w.path), w.value);
-        }
-    }
-    if let Some(i) = &summary.info.importance {
-        let values = [
-            ("effective_sample_size", i.effective_sample_size),
-            ("mean_weight", i.mean_weight),
-            ("mean_weight_se", i.mean_weight_se),
-            ("max_weight", i.max_weight),
-        ];
-        for (field, v) in values {
-            if !v.is_finite() {
-                return fail(format!("importance: {field}"), v);
-            }
-        }
-    }
-    for r in price_rows {
-        let values = std::iter::once(r.day)
-            .chain(r.quantiles.iter().copied())
-            .chain(r.share_below.iter().copied());
-        if let Some(v) = values.clone().find(|v| !v.is_finite()) {
-            return fail(format!("price_paths.csv: step {}", r.step), v);
-        }
-    }
-    if let Some((columns, weights)) = paths {
-        let named = columns
-            .iter()
-            .zip(names)
-            .chain(weights.iter().map(|w| (w, &names[0])));
-        for (c, (column, name)) in named.enumerate() {
-            if let Some(p) = column.iter().position(|v| !v.is_finite()) {
-                let name = if c < columns.len() {
-                    name.as_str()
-                } else {
-                    "weight"
-                };
-                return fail(format!("paths.csv: path {p}, {name}"), column[p]);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Weights are degenerate when the effective sample size is below this share of the paths
-/// ([`warn_degenerate`]).
-const DEGENERATE_ESS_SHARE: f64 = 0.01;
-/// … or when one path carries more than this share of the total weight.
-const DEGENERATE_MAX_WEIGHT_SHARE: f64 = 0.5;
-
-/// Warns on stderr when an importance-sampled run's likelihood-ratio weights degenerate: a
-/// few paths carry most of the weight, so its estimates rest on them (their standard errors
-/// understate the uncertainty).
-pub fn warn_degenerate(model: &Model, summary: &Summary) {
-    let Some(i) = &summary.info.importance else {
-        return;
-    };
-    let n = summary.info.paths as f64;
-    let total = i.mean_weight * n;
-    let largest = if total > 0.0 {
-        i.max_weight / total
-    } else {
-        1.0
-    };
-    if i.effective_sample_size < DEGENERATE_ESS_SHARE * n || largest > DEGENERATE_MAX_WEIGHT_SHARE {
-        eprintln!(
-            "warning: {}: the importance weights degenerate: effective sample size {:.1} of {} paths ({:.3} %), the largest weight is {:.1} % of the total; the estimates rest on a few paths — weaken the tilts ([importance]) or run more paths",
-            model.name,
-            i.effective_sample_size,
-            summary.info.paths,
-            100.0 * i.effective_sample_size / n,
-            100.0 * largest
-        );
-    }
-}
-
-/// The scenario as run, in the output directory (`lrtsim run` and `lrtsim replay` accept it).
-pub const RESOLVED_SCENARIO: &str = "scenario.resolved.toml";
-
-/// `scenario.resolved.toml` of `model`: its resolved scenario as TOML, after a comment naming
-/// the engine and the scenario hash. The same bytes for a run and the merge of its shards.
-pub fn resolved_scenario_toml(model: &Model) -> Result<String> {
-    let header = format!(
-        "The scenario as run by lrtsim {} (defaults filled in, --set overrides applied).\n\
-         `lrtsim run` of this file resolves to the same scenario: scenario_hash {}",
-        env!("CARGO_PKG_VERSION"),
-        model.scenario_hash
-    );
-    lrtsim_scenario::resolved_toml(&model.scenario, &header)
-        .map_err(|e| anyhow::anyhow!("{}: {RESOLVED_SCENARIO}: {e}", model.name))
-}
-
-/// Computes the tail metrics and writes every report file of one run into the locked
-/// directory of `set`: the old manifest first removed, each file atomically, the new manifest
-/// last ([`crate::outset`]). The lock is released when done (or on failure).
-pub fn report(
-    model: &Model,
-    outcome: &RunOutcome,
-    mut sink: ReportSink,
-    mut set: OutputSet,
-    settings: &Settings,
-) -> Result<Summary> {
-    // On as many threads as the run (each metric's statistics are computed on one thread).
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.threads as usize)
-        .build()
-        .context("starting the report's worker threads")?;
-    // Each metric's statistics at the tail levels and at those of the loss exceedance curve
-    // (VaR at log-spaced tail probabilities) in one call: one sort of its kept tail.
-    let (stats, exceedance): (Vec<_>, Vec<Vec<lrtsim_report::ExceedanceRow>>) =
-        pool.install(|| {
-            sink.metrics
-                .par_iter()
-                .map(|(name, _, acc)| {
-                    let acc = lock(acc);
-                    let levels = lrtsim_report::report_levels(&DEFAULT_LEVELS, acc.paths());
-                    let mut stats = acc.stats(name, &levels);
-                    let rows = lrtsim_report::exceedance_rows(&acc, &stats);
-                    stats.levels.truncate(DEFAULT_LEVELS.len());
-                    (stats, rows)
-                })
-                .unzip()
-        });
-    // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
-    let contributions = if settings.contributions {
-        pool.install(|| {
-            crate::contrib::contributions(
-                model,
-                outcome,
-                |name| {
-                    sink.metrics
-                        .iter()
-                        .find(|(n, ..)| n == name)
-                        .map(|(_, _, acc)| lock(acc))
-                },
-                &stats,
-                sink.own_tails.as_ref(),
-            )
-        })?
-    } else {
-        Vec::new()
-    };
-    let summary = Summary {
-        info: RunInfo {
-            scenario: model.name.clone(),
-            scenario_hash: model.scenario_hash.clone(),
-            seed: model.seed,
-            paths: model.paths,
-            engine_version: env!("CARGO_PKG_VERSION").to_string(),
-            horizon_days: model.horizon_days,
-            step_days: model.step_days,
-            max_price_move_per_substep: model.market.as_ref().map(|m| m.max_price_move_per_substep),
-            max_demand_per_substep: model.withdrawals.as_ref().map(|w| w.max_demand_per_substep),
-            importance: importance_info(model, outcome, &sink),
-        },
-        metrics: stats,
-        contributions,
-    };
-    let price_rows: Option<Vec<lrtsim_report::PriceRow>> =
-        match (&outcome.price_bands, &model.market) {
-            (Some(bands), Some(market)) => {
-                let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
-                Some(
-                    bands
-                        .rows(&PRICE_PERCENTILES, &thresholds)
-                        .into_iter()
-                        .map(|r| lrtsim_report::PriceRow {
-                            step: r.step,
-                            day: r.day,
-                            paths: r.paths,
-                            quantiles: r.quantiles,
-                            share_below: r.share_below,
-                        })
-                        .collect(),
-                )
-            }
-            _ => None,
+        let progress = if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(Some(paths), ProgressDrawTarget::stderr());
+            let width = console::Term::stderr().size().1;
+            let (style, message) = progress_style(usize::from(width), name, paths);
+            bar.set_style(style);
+            bar.set_message(message);
+            Progress::Bar(bar)
+        } else {
+            Progress::Estimate(Estimate::new(name, paths))
         };
-    for (name, rows) in sink.metrics.iter().map(|(n, ..)| n).zip(&exceedance) {
-        for r in rows {
-            if let Some(v) = [r.loss, r.ci_lo, r.ci_hi, r.tail_paths]
-                .into_iter()
-                .find(|v| !v.is_finite())
-            {
-                bail!(
-                    "{}: the report would hold a non-finite number, exceedance.csv: {name} at tail probability {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
-                    model.name,
-                    r.tail_prob
-                );
-            }
+        *self.progress() = Some(progress);
+    }
+
+    fn advanced(&self, paths: u64) {
+        match &*self.progress() {
+            Some(Progress::Bar(bar)) => bar.inc(paths),
+            Some(Progress::Estimate(e)) => e.add(paths),
+            None => {}
         }
     }
-    // Queue (ETH, t = 0 units) and utilization bands over time.
-    let band_rows = |bands: &Option<lrtsim_sim::bands::PriceBands>, scale: f64| {
-        bands.as_ref().map(|b| {
-            b.rows(&PRICE_PERCENTILES, &[])
-                .into_iter()
-                .map(|r| lrtsim_report::PriceRow {
-                    step: r.step,
-                    day: r.day,
-                    paths: r.paths,
-                    quantiles: r.quantiles.iter().map(|q| q * scale).collect(),
-                    share_below: Vec::new(),
-                })
-                .collect::<Vec<_>>()
-        })
-    };
-    let queue_rows = band_rows(
-        &outcome.queue_bands,
-        lrtsim_sim::bands::queue_unit_eth(model),
-    );
-    let utilization_rows = band_rows(&outcome.utilization_bands, 1.0);
-    for (file, rows) in [
-        ("queue_paths.csv", &queue_rows),
-        ("utilization_paths.csv", &utilization_rows),
-    ] {
-        for r in rows.iter().flatten() {
-            if let Some(v) = std::iter::once(r.day)
-                .chain(r.quantiles.iter().copied())
-                .find(|v| !v.is_finite())
-            {
-                bail!(
-                    "{}: the report would hold a non-finite number, {file}: step {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
-                    model.name,
-                    r.step
-                );
-            }
+
+    fn finished(&self) {
+        if let Some(Progress::Bar(bar)) = self.progress().take() {
+            bar.finish_and_clear();
         }
     }
-    let paths = sink.paths.take().map(Collector::into_parts);
-    check_finite(
-        &model.name,
-        &summary,
-        price_rows.as_deref().unwrap_or_default(),
-        paths.as_ref(),
-        outcome.layout.names(),
-    )?;
-    let resolved = resolved_scenario_toml(model)?;
-    set.begin()?;
-    lrtsim_report::write_atomic(&set.file(RESOLVED_SCENARIO), |w| {
-        std::io::Write::write_all(w, resolved.as_bytes())
-    })?;
-    lrtsim_report::write_summary_json(&set.file("summary.json"), &summary)?;
-    lrtsim_report::write_tail_metrics_csv(&set.file("tail_metrics.csv"), &summary)?;
-    let curves: Vec<(&str, Vec<lrtsim_report::ExceedanceRow>)> = sink
-        .metrics
-        .iter()
-        .map(|(name, ..)| name.as_str())
-        .zip(exceedance)
-        .collect();
-    lrtsim_report::write_exceedance_csv(&set.file("exceedance.csv"), &curves)?;
-    lrtsim_report::write_contributions_csv(&set.file("contributions.csv"), &summary.contributions)?;
-    let guards: Vec<_> = sink.metrics.iter().map(|(_, _, acc)| lock(acc)).collect();
-    let columns: Vec<(&str, &MetricAccumulator)> = sink
-        .metrics
-        .iter()
-        .zip(&guards)
-        .map(|((name, _, _), acc)| (name.as_str(), &**acc))
-        .collect();
-    lrtsim_report::write_loss_distribution_csv(
-        &set.file("loss_distribution.csv"),
-        &columns,
-        settings.bins as usize,
-    )?;
-    if !sink.waits.is_empty() {
-        let guards: Vec<_> = sink.waits.iter().map(|(_, _, _, acc)| lock(acc)).collect();
-        let holders: Vec<(&str, &WaitAccumulator)> = sink
-            .waits
-            .iter()
-            .zip(&guards)
-            .map(|((holder, ..), acc)| (*holder, &**acc))
-            .collect();
-        lrtsim_report::write_redemption_wait_csv(&set.file("redemption_wait.csv"), &holders)?;
-    }
-    if let Some(rows) = &queue_rows {
-        lrtsim_report::write_price_paths_csv(
-            &set.file("queue_paths.csv"),
-            &PRICE_PERCENTILES,
-            &[],
-            rows,
-        )?;
-    }
-    if let (Some(rows), Some(market)) = (&price_rows, &model.market) {
-        let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
-        lrtsim_report::write_price_paths_csv(
-            &set.file("price_paths.csv"),
-            &PRICE_PERCENTILES,
-            &bps,
-            rows,
-        )?;
-    }
-    if let Some(rows) = &utilization_rows {
-        lrtsim_report::write_price_paths_csv(
-            &set.file("utilization_paths.csv"),
-            &PRICE_PERCENTILES,
-            &[],
-            rows,
-        )?;
-    }
-    if let Some((columns, weights)) = paths {
-        let mut names: Vec<&str> = outcome.layout.names().iter().map(String::as_str).collect();
-        let mut cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-        if let Some(w) = &weights {
-            names.push("weight");
-            cols.push(w);
+
+    fn info(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
         }
-        lrtsim_report::write_paths_csv(&set.file("paths.csv"), &names, &cols)?;
     }
-    set.finish(&RunId {
-        scenario: &model.name,
-        scenario_hash: &model.scenario_hash,
-        seed: model.seed,
-        paths: model.paths,
-        replayed_path: None,
-    })?;
-    Ok(summary)
+
+    fn warn(&self, line: &str) {
+        eprintln!("{line}");
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn summary(values: &[f64]) -> Summary {
-        Summary {
-            info: RunInfo {
-                scenario: "s".into(),
-                scenario_hash: String::new(),
-                seed: 1,
-                paths: values.len() as u64,
-                engine_version: String::new(),
-                horizon_days: 1.0,
-                step_days: 1.0,
-                max_price_move_per_substep: None,
-                max_demand_per_substep: None,
-                importance: None,
-            },
-            metrics: vec![lrtsim_report::metric_stats(
-                "nav_loss",
-                values,
-                &DEFAULT_LEVELS,
-            )],
-            contributions: Vec::new(),
-        }
-    }
+    use lrtsim_run::run::lock;
 
     /// A terminal that records what indicatif writes (for the progress line's width).
     #[derive(Debug)]
@@ -1258,54 +458,6 @@ mod tests {
     }
 
     /// The progress line fits the terminal, whatever its width, the name and the path count:
-    /// as indicatif draws it now, and with the widest rate and ETA it plans for.
-    /// The aliasing rule holds: on every path of every shipped scenario, an aliased metric's
-    /// column has the bits of its source's; and it is needed — with a beacon-chain incident,
-    /// the two differ on some path, and there is no alias.
-    #[test]
-    fn aliased_metrics_equal_their_source_on_every_path() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let mut aliased = 0;
-        let mut differ = 0;
-        for entry in std::fs::read_dir(&dir).expect("scenarios/") {
-            let path = entry.expect("an entry").path();
-            if path.extension().is_none_or(|e| e != "toml") {
-                continue;
-            }
-            let model = lrtsim_scenario::load_file(&path, &["simulation.paths=400".into()])
-                .unwrap_or_else(|e| panic!("{e}"));
-            let layout = Layout::new(&model);
-            let plan = metric_plan(&layout);
-            let same_as = metric_aliases(&model, &plan);
-            let r =
-                lrtsim_sim::run(&model, &lrtsim_sim::RunOptions::default(), &|_| {}).expect("runs");
-            let column = |name: &str| r.column(name).expect("a column");
-            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            for (i, j) in same_as.iter().enumerate() {
-                if let Some(j) = *j {
-                    assert_eq!(
-                        bits(column(&plan[i].0)),
-                        bits(column(&plan[j].0)),
-                        "{}: {} ≠ {}",
-                        model.name,
-                        plan[i].0,
-                        plan[j].0
-                    );
-                    aliased += 1;
-                }
-            }
-            if !model.incidents.is_empty() {
-                assert!(same_as.iter().all(Option::is_none), "{}", model.name);
-                differ +=
-                    usize::from(bits(column("avs_slashed_eth")) != bits(column("slashed_eth")));
-            }
-        }
-        assert!(aliased >= 5, "{aliased} scenarios with an alias");
-        assert!(
-            differ >= 2,
-            "{differ} scenarios with incidents where the two differ"
-        );
-    }
 
     #[test]
     fn the_progress_line_fits_the_terminal() {
@@ -1402,26 +554,5 @@ mod tests {
         fn flush(&self) -> std::io::Result<()> {
             self.0.flush()
         }
-    }
-
-    /// The last guard names the value and fails the run (exit status 1, not 2).
-    #[test]
-    fn a_non_finite_number_fails_the_report() {
-        let names = ["nav_return".to_string()];
-        assert!(check_finite("s", &summary(&[0.1, 0.2]), &[], None, &names).is_ok());
-        let e = check_finite("s", &summary(&[0.1, f64::INFINITY]), &[], None, &names).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("s: the report would hold a non-finite number, nav_loss: mean = inf"),
-            "{e}"
-        );
-        assert_eq!(exit_code(&e), 1);
-        let paths = (vec![vec![0.5, f64::NAN]], None);
-        let e = check_finite("s", &summary(&[0.1, 0.2]), &[], Some(&paths), &names).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("paths.csv: path 1, nav_return = NaN"),
-            "{e}"
-        );
     }
 }

@@ -10,7 +10,7 @@
 //! every component of theirs is 0. Re-simulation runs in fixed batches of paths, so
 //! memory stays bounded and the result does not depend on the thread count or the shards.
 
-use anyhow::{Result, bail};
+use crate::error::{Result, bail};
 use lrtsim_report::{
     Decomposition, DecompositionContributions, EulerEstimator, MetricAccumulator, MetricStats,
     OwnTail, ReportError, TailPath,
@@ -364,8 +364,8 @@ impl OwnTails {
     /// Adds a chunk's ETH slashed per operator (by path, then operator, ascending), with the
     /// weights of the chunk's paths (from `first_path` on) when weighted. Each tail's value on
     /// a path is the sum of its operators' in operator order, the bits of the re-simulated
-    /// components' [`Term::Operators`]. The values are gathered per tail first, then each
-    /// tail is locked once, from the tail [`crate::run::rotation_start`] gives (so that workers
+    /// components' operator terms. The values are gathered per tail first, then each
+    /// tail is locked once, from a tail that depends on the chunk (so that workers
     /// start apart).
     pub fn add_chunk(
         &self,
@@ -924,8 +924,12 @@ mod tests {
 
     use super::*;
 
+    /// A scenario by its path from the repository's root.
     fn load(path: &str, paths: u64) -> Model {
-        lrtsim_scenario::load_file(Path::new(path), &[format!("simulation.paths={paths}")])
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(path);
+        lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")])
             .expect("the scenario loads")
     }
 

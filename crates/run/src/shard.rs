@@ -18,17 +18,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use lrtsim_report::{MetricAccumulator, WaitAccumulator};
+use lrtsim_report::{MetricAccumulator, SummaryCsvTarget, WaitAccumulator};
 use lrtsim_scenario::{Model, Scenario};
 use lrtsim_sim::bands::{BandSet, Grid, PriceBands};
 use lrtsim_sim::importance::ResolvedTilt;
 use lrtsim_sim::{Layout, RunOutcome};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{Format, MergeArgs};
 use crate::contrib::OwnTails;
-use crate::run::{InputError, ReportSink, Settings, lock, metric_plan, print_stdout};
+use crate::error::{Error, Result, ResultExt, bail};
+use crate::monitor::Monitor;
+use crate::run::{ReportSink, Settings, lock, metric_plan};
 
 /// First line of a partial-result file.
 const MAGIC: &str = "lrtsim partial result, format 1";
@@ -53,11 +53,10 @@ impl ShardSpec {
     }
 
     fn parse_with(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let bad = |why: String| -> anyhow::Error {
-            InputError(format!(
+        let bad = |why: String| -> Error {
+            Error::input(format!(
                 "--shard {spec}: {why} (expected I/N with 0 <= I < N, e.g. 3/8, or auto/N)"
             ))
-            .into()
         };
         let Some((i, n)) = spec.split_once('/') else {
             return Err(bad("no '/'".into()));
@@ -176,30 +175,29 @@ pub fn run_shard(
     dir: &Path,
     settings: &Settings,
     overrides: &[String],
+    monitor: &dyn Monitor,
 ) -> Result<()> {
     let total = lrtsim_sim::chunk_count(model.paths);
     let chunks = spec.chunks(total);
     // Shards of one run write side by side into one folder: each locks its own part only.
     let _lock = crate::outset::Lock::acquire(dir, &format!(".{}.lock", spec.file_name()))?;
     let started = Instant::now();
-    let (outcome, sink) = crate::run::simulate(model, settings, Some(chunks.clone()))?;
+    let (outcome, sink) = crate::run::simulate(model, settings, Some(chunks.clone()), monitor)?;
     let elapsed = started.elapsed().as_secs_f64();
     let path = dir.join(spec.file_name());
     write_partial(
         &path, model, spec, chunks, &outcome, &sink, settings, overrides,
     )?;
-    if !settings.quiet {
-        let n = outcome.paths.end - outcome.paths.start;
-        eprintln!(
-            "{}: shard {}/{}: paths {}..{} ({n} paths) in {elapsed:.2} s -> {}",
-            model.name,
-            spec.index,
-            spec.count,
-            outcome.paths.start,
-            outcome.paths.end,
-            path.display()
-        );
-    }
+    let n = outcome.paths.end - outcome.paths.start;
+    monitor.info(&format!(
+        "{}: shard {}/{}: paths {}..{} ({n} paths) in {elapsed:.2} s -> {}",
+        model.name,
+        spec.index,
+        spec.count,
+        outcome.paths.start,
+        outcome.paths.end,
+        path.display()
+    ));
     Ok(())
 }
 
@@ -367,8 +365,8 @@ impl Part {
     }
 }
 
-fn bad_part(path: &Path, why: impl std::fmt::Display) -> anyhow::Error {
-    InputError(format!("{}: {why}", path.display())).into()
+fn bad_part(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::input(format!("{}: {why}", path.display()))
 }
 
 /// Opens a partial result and reads its manifest; the reader is left at the payload.
@@ -472,7 +470,7 @@ fn check_parts(parts: &mut [Part]) -> Result<()> {
             format!("{:?}", m.importance),
         );
         if !differ.is_empty() {
-            bail!(InputError(format!(
+            bail!(Error::input(format!(
                 "{} and {} are not shards of the same run:\n  {}",
                 first_path.display(),
                 p.path.display(),
@@ -492,7 +490,7 @@ fn check_parts(parts: &mut [Part]) -> Result<()> {
         for j in i + 1..parts.len() {
             let (a, b) = (&parts[i].manifest, &parts[j].manifest);
             if a.chunks == b.chunks && (a.shard, a.shards) == (b.shard, b.shards) {
-                bail!(InputError(format!(
+                bail!(Error::input(format!(
                     "duplicated shard: {} and {} are both shard {}/{}",
                     parts[i].path.display(),
                     parts[j].path.display(),
@@ -513,7 +511,7 @@ fn check_parts(parts: &mut [Part]) -> Result<()> {
         }
         if start < at {
             let prev = last.expect("a previous part covers the overlap");
-            bail!(InputError(format!(
+            bail!(Error::input(format!(
                 "overlapping shards: {} and {} both hold chunks {start}..{}",
                 prev.label(),
                 p.label(),
@@ -549,7 +547,7 @@ fn check_parts(parts: &mut [Part]) -> Result<()> {
         } else {
             String::new()
         };
-        bail!(InputError(format!(
+        bail!(Error::input(format!(
             "incomplete run {} ({} chunks): {} not covered by the {} part{} given{named}",
             f.scenario,
             total,
@@ -601,16 +599,44 @@ type MergedParts = (
     Option<OwnTails>,
 );
 
-/// `lrtsim merge`.
-pub fn merge(args: &MergeArgs) -> Result<()> {
+/// What a merge is asked to do (`lrtsim merge`'s arguments).
+#[derive(Debug, Clone)]
+pub struct MergeRequest {
+    /// The partial results: files, or directories holding them.
+    pub parts: Vec<PathBuf>,
+    /// The output directory.
+    pub out: PathBuf,
+    /// Worker threads for the report (0: one per core).
+    pub threads: u32,
+    /// Whether to compute the risk contributions.
+    pub contributions: bool,
+    /// Where to append the one-line summary (`--summary-csv`), if anywhere.
+    pub summary_csv: Option<SummaryCsvTarget>,
+}
+
+/// What a merge gives: the scenario and its summary.
+#[derive(Debug)]
+pub struct Merged {
+    /// The scenario of the parts.
+    pub model: Model,
+    /// The merged run's summary (as summary.json).
+    pub summary: lrtsim_report::Summary,
+    /// How many parts were merged.
+    pub parts: usize,
+}
+
+/// `lrtsim merge`: checks that the parts are the shards of one run, each once, merges them
+/// and writes the report of the whole run into `request.out`, the same bits as an unsharded
+/// run's.
+pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
     let started = Instant::now();
-    let files = part_files(&args.parts)?;
+    let files = part_files(&request.parts)?;
     // The same file named twice (e.g. a directory and one of its files).
     let mut seen: BTreeMap<PathBuf, &PathBuf> = BTreeMap::new();
     for f in &files {
         let key = f.canonicalize().unwrap_or_else(|_| f.clone());
         if let Some(prev) = seen.insert(key, f) {
-            bail!(InputError(format!(
+            bail!(Error::input(format!(
                 "duplicated shard: {} is given twice (also as {})",
                 f.display(),
                 prev.display()
@@ -664,12 +690,11 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         }
     };
     let settings = Settings {
-        threads: args.workers.threads,
-        quiet: args.workers.quiet,
+        threads: request.threads,
         tail_memory_mb: f.tail_memory_mb,
         bins: f.bins,
         paths_csv: false,
-        contributions: !args.contrib.no_contributions,
+        contributions: request.contributions,
     };
     // Merge part by part (memory: the merged accumulators plus one part).
     let expected = BandSet::for_model(&model);
@@ -801,39 +826,32 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     };
     let head = crate::run::headline(&model);
     let set_values = crate::run::set_values(&f.overrides);
-    let target = crate::run::summary_target(args.stdout.summary_csv.as_deref());
+    let target = request.summary_csv.as_ref();
     if let Some(t) = &target {
         let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
         lrtsim_report::check_summary_csv(t, &keys, &head)?;
     }
-    let set = crate::outset::OutputSet::lock(&args.out, "merge")?;
+    let set = crate::outset::OutputSet::lock(&request.out, "merge")?;
     let summary = crate::run::report(&model, &outcome, sink, set, &settings)?;
-    crate::run::warn_unresolved(&model, &summary);
-    crate::run::warn_degenerate(&model, &summary);
+    crate::run::warn_unresolved(&model, &summary, monitor);
+    crate::run::warn_degenerate(&model, &summary, monitor);
     if let Some(t) = &target {
         lrtsim_report::append_summary_csv(t, &set_values, &summary, &head)?;
     }
-    if !args.workers.quiet {
-        eprintln!(
-            "{}: merged {} part{} ({} paths) in {:.2} s -> {}",
-            model.name,
-            parts.len(),
-            if parts.len() == 1 { "" } else { "s" },
-            model.paths,
-            started.elapsed().as_secs_f64(),
-            args.out.display()
-        );
-    }
-    match args.stdout.format {
-        // `--summary-csv -` makes stdout the CSV alone.
-        _ if target == Some(lrtsim_report::SummaryCsvTarget::Stdout) => {}
-        Format::Table => print_stdout(&lrtsim_report::render_table(
-            &summary,
-            &crate::run::table_rows(&model),
-        ))?,
-        Format::Json => print_stdout(&serde_json::to_string_pretty(&summary)?)?,
-    }
-    Ok(())
+    monitor.info(&format!(
+        "{}: merged {} part{} ({} paths) in {:.2} s -> {}",
+        model.name,
+        parts.len(),
+        if parts.len() == 1 { "" } else { "s" },
+        model.paths,
+        started.elapsed().as_secs_f64(),
+        request.out.display()
+    ));
+    Ok(Merged {
+        model,
+        summary,
+        parts: parts.len(),
+    })
 }
 
 #[cfg(test)]

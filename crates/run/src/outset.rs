@@ -12,16 +12,14 @@
 //!   not a complete set.
 //!
 //! Nothing else in the directory is touched. On SIGINT/SIGTERM the temporaries being written
-//! and the lock are removed ([`crate::interrupt`]).
+//! and the lock are removed (the CLI's interrupt handler, through the report crate's cleanup registry).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Error, Result, ResultExt, bail};
 use serde::{Deserialize, Serialize};
-
-use crate::run::InputError;
 
 /// The lock file of an output directory.
 pub const LOCK_FILE: &str = ".lrtsim.lock";
@@ -104,7 +102,7 @@ impl Lock {
                         Some(p) => format!("process {p} on {their_host}"),
                         None => "another process".to_string(),
                     };
-                    bail!(InputError(format!(
+                    bail!(Error::input(format!(
                         "{}: {who} is writing its output set there (lock file {}); wait for it to finish or choose another --out. If that process is no longer running (killed, or on another machine), remove {} and run again",
                         dir.display(),
                         path.display(),
@@ -117,7 +115,7 @@ impl Lock {
                 }
             }
         }
-        bail!(InputError(format!(
+        bail!(Error::input(format!(
             "{}: could not take the lock file {}; remove it if no lrtsim process is writing there",
             dir.display(),
             path.display()
@@ -328,7 +326,7 @@ mod tests {
                 .contains(&format!("process {}", std::process::id())),
             "{e}"
         );
-        assert_eq!(crate::run::exit_code(&e), 2);
+        assert!(e.is_input());
         drop(lock);
         assert!(!dir.path().join(LOCK_FILE).exists());
         if cfg!(target_os = "linux") {
