@@ -145,7 +145,7 @@ pub use summary::{ImportanceInfo, RunInfo, Summary, Tilt, render_table};
 pub use wait::WaitAccumulator;
 pub use write::{
     CONTRIBUTIONS_CSV_HEADER, Fnv1a64, PriceRow, SUMMARY_CSV_LEVELS, SummaryCsvTarget,
-    append_summary_csv, check_summary_csv, fnv1a64_file, register_cleanup,
+    append_summary_csv, capture_writes, check_summary_csv, fnv1a64_file, register_cleanup,
     remove_cleanup_files_and_exit, summary_csv_header, summary_csv_row, unregister_cleanup,
     write_atomic, write_contributions_csv, write_csv, write_loss_distribution_csv, write_paths_csv,
     write_price_paths_csv, write_redemption_wait_csv, write_summary_json, write_tail_metrics_csv,

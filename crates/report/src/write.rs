@@ -71,7 +71,40 @@ impl Drop for TempFile {
     }
 }
 
+thread_local! {
+    /// The files [`write_atomic`] writes on this thread while [`capture_writes`] runs: into
+    /// memory instead of the file system, by path.
+    static CAPTURE: std::cell::RefCell<Option<std::collections::BTreeMap<PathBuf, Vec<u8>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with every [`write_atomic`] on this thread (so every `write_*` function of the
+/// crate) writing into memory instead of the file system, and returns what `f` returned with
+/// the bytes written, by path: the same bytes the files would hold. Nested captures are not
+/// supported (the inner one takes the files).
+pub fn capture_writes<T>(f: impl FnOnce() -> T) -> (T, std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+    let outer = CAPTURE.with_borrow_mut(|c| c.replace(Default::default()));
+    // Restores the outer state even if `f` panics.
+    struct Restore(Option<Option<std::collections::BTreeMap<PathBuf, Vec<u8>>>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(outer) = self.0.take() {
+                CAPTURE.with_borrow_mut(|c| *c = outer);
+            }
+        }
+    }
+    let mut restore = Restore(Some(outer));
+    let value = f();
+    let files = CAPTURE.with_borrow_mut(|c| {
+        let files = c.take().unwrap_or_default();
+        *c = restore.0.take().expect("restored once");
+        files
+    });
+    (value, files)
+}
+
 /// Writes a file atomically: readers see either the old file or the complete new one.
+/// (Into memory instead while [`capture_writes`] runs on this thread.)
 ///
 /// `f` writes the content into a buffered `<path>.tmp-<pid>` in the same directory (so the rename
 /// stays on one file system); it is then flushed, synced to disk and renamed over `path`. Missing
@@ -92,6 +125,16 @@ pub fn write_atomic(
             reason: "not a file path".to_owned(),
         });
     };
+    if CAPTURE.with_borrow(Option::is_some) {
+        let mut bytes = Vec::new();
+        f(&mut bytes).map_err(err)?;
+        CAPTURE.with_borrow_mut(|c| {
+            c.as_mut()
+                .expect("capturing")
+                .insert(path.to_owned(), bytes)
+        });
+        return Ok(());
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(err)?;
     }
@@ -911,6 +954,33 @@ mod tests {
             ],
             contributions: Vec::new(),
         }
+    }
+
+    /// A capture holds the bytes the files would hold, and touches no file.
+    #[test]
+    fn captured_writes_are_the_files_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = summary();
+        write_tail_metrics_csv(&dir.path().join("tail_metrics.csv"), &s).unwrap();
+        write_summary_json(&dir.path().join("summary.json"), &s).unwrap();
+        let elsewhere = dir.path().join("sub");
+        let (r, files) = capture_writes(|| {
+            write_tail_metrics_csv(&elsewhere.join("tail_metrics.csv"), &s)?;
+            write_summary_json(&elsewhere.join("summary.json"), &s)
+        });
+        r.unwrap();
+        assert!(!elsewhere.exists());
+        assert_eq!(files.len(), 2);
+        for name in ["tail_metrics.csv", "summary.json"] {
+            assert_eq!(
+                files[&elsewhere.join(name)],
+                fs::read(dir.path().join(name)).unwrap(),
+                "{name}"
+            );
+        }
+        // After the capture, files are written again.
+        write_summary_json(&elsewhere.join("summary.json"), &s).unwrap();
+        assert!(elsewhere.join("summary.json").exists());
     }
 
     fn files_in(dir: &Path) -> Vec<String> {

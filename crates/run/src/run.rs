@@ -624,230 +624,351 @@ pub fn resolved_scenario_toml(model: &Model) -> Result<String> {
         .map_err(|e| Error::Failed(format!("{}: {RESOLVED_SCENARIO}: {e}", model.name)))
 }
 
-/// Computes the tail metrics and writes every report file of one run into the locked
-/// directory of `set`: the old manifest first removed, each file atomically, the new manifest
-/// last ([`crate::outset`]). The lock is released when done (or on failure).
-pub fn report(
-    model: &Model,
-    outcome: &RunOutcome,
-    mut sink: ReportSink,
-    mut set: OutputSet,
-    settings: &Settings,
-) -> Result<Summary> {
-    // On as many threads as the run (each metric's statistics are computed on one thread).
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.threads as usize)
-        .build()
-        .context("starting the report's worker threads")?;
-    // Each metric's statistics at the tail levels and at those of the loss exceedance curve
-    // (VaR at log-spaced tail probabilities) in one call: one sort of its kept tail.
-    let (stats, exceedance): (Vec<_>, Vec<Vec<lrtsim_report::ExceedanceRow>>) =
-        pool.install(|| {
-            sink.metrics
-                .par_iter()
-                .map(|(name, _, acc)| {
-                    let acc = lock(acc);
-                    let levels = lrtsim_report::report_levels(&DEFAULT_LEVELS, acc.paths());
-                    let mut stats = acc.stats(name, &levels);
-                    let rows = lrtsim_report::exceedance_rows(&acc, &stats);
-                    stats.levels.truncate(DEFAULT_LEVELS.len());
-                    (stats, rows)
-                })
-                .unzip()
-        });
-    // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
-    let contributions = if settings.contributions {
-        pool.install(|| {
-            crate::contrib::contributions(
-                model,
-                outcome,
-                |name| {
-                    sink.metrics
-                        .iter()
-                        .find(|(n, ..)| n == name)
-                        .map(|(_, _, acc)| lock(acc))
-                },
-                &stats,
-                sink.own_tails.as_ref(),
-            )
-        })?
-    } else {
-        Vec::new()
-    };
-    let summary = Summary {
-        info: RunInfo {
-            scenario: model.name.clone(),
-            scenario_hash: model.scenario_hash.clone(),
-            seed: model.seed,
-            paths: model.paths,
-            engine_version: env!("CARGO_PKG_VERSION").to_string(),
-            horizon_days: model.horizon_days,
-            step_days: model.step_days,
-            max_price_move_per_substep: model.market.as_ref().map(|m| m.max_price_move_per_substep),
-            max_demand_per_substep: model.withdrawals.as_ref().map(|w| w.max_demand_per_substep),
-            importance: importance_info(model, outcome, &sink),
-        },
-        metrics: stats,
-        contributions,
-    };
-    let price_rows: Option<Vec<lrtsim_report::PriceRow>> =
-        match (&outcome.price_bands, &model.market) {
-            (Some(bands), Some(market)) => {
-                let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
-                Some(
-                    bands
-                        .rows(&PRICE_PERCENTILES, &thresholds)
-                        .into_iter()
-                        .map(|r| lrtsim_report::PriceRow {
-                            step: r.step,
-                            day: r.day,
-                            paths: r.paths,
-                            quantiles: r.quantiles,
-                            share_below: r.share_below,
-                        })
-                        .collect(),
+/// A run's report, computed: the summary and what every output file holds, before anything
+/// is written ([`RunReport::write`] into an output set, [`RunReport::files_in_memory`] as
+/// bytes).
+pub struct RunReport {
+    /// summary.json.
+    pub summary: Summary,
+    /// Each metric's loss exceedance curve (exceedance.csv).
+    exceedance: Vec<(String, Vec<lrtsim_report::ExceedanceRow>)>,
+    /// Each metric's accumulator (loss_distribution.csv).
+    metrics: Vec<(String, MetricAccumulator)>,
+    /// Each tagged holder's time to redeem (redemption_wait.csv).
+    waits: Vec<(&'static str, WaitAccumulator)>,
+    /// price_paths.csv's rows and discount thresholds (bps).
+    price_rows: Option<(Vec<lrtsim_report::PriceRow>, Vec<u32>)>,
+    /// queue_paths.csv's rows.
+    queue_rows: Option<Vec<lrtsim_report::PriceRow>>,
+    /// utilization_paths.csv's rows.
+    utilization_rows: Option<Vec<lrtsim_report::PriceRow>>,
+    /// paths.csv's column names and columns (`--paths-csv`).
+    paths: Option<(Vec<String>, Vec<Vec<f64>>)>,
+    /// scenario.resolved.toml.
+    resolved: String,
+    /// Bins of each metric's loss distribution.
+    bins: u32,
+    /// The scenario's hash (the manifest names it).
+    scenario_hash: String,
+}
+
+impl RunReport {
+    /// Computes the tail metrics, the risk contributions (re-simulating their tail paths) and
+    /// the other tables of a run of `model` from its sink, on `settings.threads` threads.
+    /// Fails, before anything is written, when a number would not be finite.
+    pub fn compute(
+        model: &Model,
+        outcome: &RunOutcome,
+        mut sink: ReportSink,
+        settings: &Settings,
+    ) -> Result<Self> {
+        // On as many threads as the run (each metric's statistics are computed on one thread).
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(settings.threads as usize)
+            .build()
+            .context("starting the report's worker threads")?;
+        // Each metric's statistics at the tail levels and at those of the loss exceedance curve
+        // (VaR at log-spaced tail probabilities) in one call: one sort of its kept tail.
+        let (stats, exceedance): (Vec<_>, Vec<Vec<lrtsim_report::ExceedanceRow>>) =
+            pool.install(|| {
+                sink.metrics
+                    .par_iter()
+                    .map(|(name, _, acc)| {
+                        let acc = lock(acc);
+                        let levels = lrtsim_report::report_levels(&DEFAULT_LEVELS, acc.paths());
+                        let mut stats = acc.stats(name, &levels);
+                        let rows = lrtsim_report::exceedance_rows(&acc, &stats);
+                        stats.levels.truncate(DEFAULT_LEVELS.len());
+                        (stats, rows)
+                    })
+                    .unzip()
+            });
+        // Risk contributions (issue 18): the tail paths of the decomposed metrics re-simulated.
+        let contributions = if settings.contributions {
+            pool.install(|| {
+                crate::contrib::contributions(
+                    model,
+                    outcome,
+                    |name| {
+                        sink.metrics
+                            .iter()
+                            .find(|(n, ..)| n == name)
+                            .map(|(_, _, acc)| lock(acc))
+                    },
+                    &stats,
+                    sink.own_tails.as_ref(),
                 )
+            })?
+        } else {
+            Vec::new()
+        };
+        let summary = Summary {
+            info: RunInfo {
+                scenario: model.name.clone(),
+                scenario_hash: model.scenario_hash.clone(),
+                seed: model.seed,
+                paths: model.paths,
+                engine_version: env!("CARGO_PKG_VERSION").to_string(),
+                horizon_days: model.horizon_days,
+                step_days: model.step_days,
+                max_price_move_per_substep: model.market.as_ref().map(|m| m.max_price_move_per_substep),
+                max_demand_per_substep: model.withdrawals.as_ref().map(|w| w.max_demand_per_substep),
+                importance: importance_info(model, outcome, &sink),
+            },
+            metrics: stats,
+            contributions,
+        };
+        let price_rows: Option<Vec<lrtsim_report::PriceRow>> =
+            match (&outcome.price_bands, &model.market) {
+                (Some(bands), Some(market)) => {
+                    let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
+                    Some(
+                        bands
+                            .rows(&PRICE_PERCENTILES, &thresholds)
+                            .into_iter()
+                            .map(|r| lrtsim_report::PriceRow {
+                                step: r.step,
+                                day: r.day,
+                                paths: r.paths,
+                                quantiles: r.quantiles,
+                                share_below: r.share_below,
+                            })
+                            .collect(),
+                    )
+                }
+                _ => None,
+            };
+        for (name, rows) in sink.metrics.iter().map(|(n, ..)| n).zip(&exceedance) {
+            for r in rows {
+                if let Some(v) = [r.loss, r.ci_lo, r.ci_hi, r.tail_paths]
+                    .into_iter()
+                    .find(|v| !v.is_finite())
+                {
+                    bail!(
+                        "{}: the report would hold a non-finite number, exceedance.csv: {name} at tail probability {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
+                        model.name,
+                        r.tail_prob
+                    );
+                }
+            }
+        }
+        // Queue (ETH, t = 0 units) and utilization bands over time.
+        let band_rows = |bands: &Option<lrtsim_sim::bands::PriceBands>, scale: f64| {
+            bands.as_ref().map(|b| {
+                b.rows(&PRICE_PERCENTILES, &[])
+                    .into_iter()
+                    .map(|r| lrtsim_report::PriceRow {
+                        step: r.step,
+                        day: r.day,
+                        paths: r.paths,
+                        quantiles: r.quantiles.iter().map(|q| q * scale).collect(),
+                        share_below: Vec::new(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let queue_rows = band_rows(
+            &outcome.queue_bands,
+            lrtsim_sim::bands::queue_unit_eth(model),
+        );
+        let utilization_rows = band_rows(&outcome.utilization_bands, 1.0);
+        for (file, rows) in [
+            ("queue_paths.csv", &queue_rows),
+            ("utilization_paths.csv", &utilization_rows),
+        ] {
+            for r in rows.iter().flatten() {
+                if let Some(v) = std::iter::once(r.day)
+                    .chain(r.quantiles.iter().copied())
+                    .find(|v| !v.is_finite())
+                {
+                    bail!(
+                        "{}: the report would hold a non-finite number, {file}: step {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
+                        model.name,
+                        r.step
+                    );
+                }
+            }
+        }
+        let paths = sink.paths.take().map(Collector::into_parts);
+        check_finite(
+            &model.name,
+            &summary,
+            price_rows.as_deref().unwrap_or_default(),
+            paths.as_ref(),
+            outcome.layout.names(),
+        )?;
+        let resolved = resolved_scenario_toml(model)?;
+        let exceedance: Vec<(String, Vec<lrtsim_report::ExceedanceRow>)> = sink
+            .metrics
+            .iter()
+            .map(|(name, ..)| name.clone())
+            .zip(exceedance)
+            .collect();
+        let metrics = sink
+            .metrics
+            .into_iter()
+            .map(|(name, _, acc)| {
+                (
+                    name,
+                    acc.into_inner()
+                        .expect("no worker panics while accumulating"),
+                )
+            })
+            .collect();
+        let waits = sink
+            .waits
+            .into_iter()
+            .map(|(holder, _, _, acc)| {
+                (
+                    holder,
+                    acc.into_inner()
+                        .expect("no worker panics while accumulating"),
+                )
+            })
+            .collect();
+        let price_rows = match (price_rows, &model.market) {
+            (Some(rows), Some(market)) => {
+                Some((rows, market.thresholds.iter().map(|t| t.1).collect()))
             }
             _ => None,
         };
-    for (name, rows) in sink.metrics.iter().map(|(n, ..)| n).zip(&exceedance) {
-        for r in rows {
-            if let Some(v) = [r.loss, r.ci_lo, r.ci_hi, r.tail_paths]
-                .into_iter()
-                .find(|v| !v.is_finite())
-            {
-                bail!(
-                    "{}: the report would hold a non-finite number, exceedance.csv: {name} at tail probability {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
-                    model.name,
-                    r.tail_prob
-                );
+        let paths = paths.map(|(columns, weights)| {
+            let mut names = outcome.layout.names().to_vec();
+            let mut columns = columns;
+            if let Some(w) = weights {
+                names.push("weight".to_string());
+                columns.push(w);
             }
-        }
-    }
-    // Queue (ETH, t = 0 units) and utilization bands over time.
-    let band_rows = |bands: &Option<lrtsim_sim::bands::PriceBands>, scale: f64| {
-        bands.as_ref().map(|b| {
-            b.rows(&PRICE_PERCENTILES, &[])
-                .into_iter()
-                .map(|r| lrtsim_report::PriceRow {
-                    step: r.step,
-                    day: r.day,
-                    paths: r.paths,
-                    quantiles: r.quantiles.iter().map(|q| q * scale).collect(),
-                    share_below: Vec::new(),
-                })
-                .collect::<Vec<_>>()
+            (names, columns)
+        });
+        Ok(RunReport {
+            summary,
+            exceedance,
+            metrics,
+            waits,
+            price_rows,
+            queue_rows,
+            utilization_rows,
+            paths,
+            resolved,
+            bins: settings.bins,
+            scenario_hash: model.scenario_hash.clone(),
         })
-    };
-    let queue_rows = band_rows(
-        &outcome.queue_bands,
-        lrtsim_sim::bands::queue_unit_eth(model),
-    );
-    let utilization_rows = band_rows(&outcome.utilization_bands, 1.0);
-    for (file, rows) in [
-        ("queue_paths.csv", &queue_rows),
-        ("utilization_paths.csv", &utilization_rows),
-    ] {
-        for r in rows.iter().flatten() {
-            if let Some(v) = std::iter::once(r.day)
-                .chain(r.quantiles.iter().copied())
-                .find(|v| !v.is_finite())
-            {
-                bail!(
-                    "{}: the report would hold a non-finite number, {file}: step {} = {v}; the run fails rather than write it (a bug: please report it with the scenario)",
-                    model.name,
-                    r.step
-                );
-            }
-        }
     }
-    let paths = sink.paths.take().map(Collector::into_parts);
-    check_finite(
-        &model.name,
-        &summary,
-        price_rows.as_deref().unwrap_or_default(),
-        paths.as_ref(),
-        outcome.layout.names(),
-    )?;
-    let resolved = resolved_scenario_toml(model)?;
-    set.begin()?;
-    lrtsim_report::write_atomic(&set.file(RESOLVED_SCENARIO), |w| {
-        std::io::Write::write_all(w, resolved.as_bytes())
-    })?;
-    lrtsim_report::write_summary_json(&set.file("summary.json"), &summary)?;
-    lrtsim_report::write_tail_metrics_csv(&set.file("tail_metrics.csv"), &summary)?;
-    let curves: Vec<(&str, Vec<lrtsim_report::ExceedanceRow>)> = sink
-        .metrics
-        .iter()
-        .map(|(name, ..)| name.as_str())
-        .zip(exceedance)
-        .collect();
-    lrtsim_report::write_exceedance_csv(&set.file("exceedance.csv"), &curves)?;
-    lrtsim_report::write_contributions_csv(&set.file("contributions.csv"), &summary.contributions)?;
-    let guards: Vec<_> = sink.metrics.iter().map(|(_, _, acc)| lock(acc)).collect();
-    let columns: Vec<(&str, &MetricAccumulator)> = sink
-        .metrics
-        .iter()
-        .zip(&guards)
-        .map(|((name, _, _), acc)| (name.as_str(), &**acc))
-        .collect();
-    lrtsim_report::write_loss_distribution_csv(
-        &set.file("loss_distribution.csv"),
-        &columns,
-        settings.bins as usize,
-    )?;
-    if !sink.waits.is_empty() {
-        let guards: Vec<_> = sink.waits.iter().map(|(_, _, _, acc)| lock(acc)).collect();
-        let holders: Vec<(&str, &WaitAccumulator)> = sink
-            .waits
+
+    /// Every path's values (`--paths-csv`): the column names (the layout's, then `weight`
+    /// when weighted) and the columns, by path index. None unless the run kept them.
+    pub fn paths(&self) -> Option<(&[String], &[Vec<f64>])> {
+        self.paths
+            .as_ref()
+            .map(|(names, columns)| (names.as_slice(), columns.as_slice()))
+    }
+
+    /// Writes every report file, each atomically, at the path `file` gives its name.
+    pub fn write_files(&self, mut file: impl FnMut(&str) -> PathBuf) -> Result<()> {
+        lrtsim_report::write_atomic(&file(RESOLVED_SCENARIO), |w| {
+            std::io::Write::write_all(w, self.resolved.as_bytes())
+        })?;
+        lrtsim_report::write_summary_json(&file("summary.json"), &self.summary)?;
+        lrtsim_report::write_tail_metrics_csv(&file("tail_metrics.csv"), &self.summary)?;
+        let curves: Vec<(&str, Vec<lrtsim_report::ExceedanceRow>)> = self
+            .exceedance
             .iter()
-            .zip(&guards)
-            .map(|((holder, ..), acc)| (*holder, &**acc))
+            .map(|(name, rows)| (name.as_str(), rows.clone()))
             .collect();
-        lrtsim_report::write_redemption_wait_csv(&set.file("redemption_wait.csv"), &holders)?;
-    }
-    if let Some(rows) = &queue_rows {
-        lrtsim_report::write_price_paths_csv(
-            &set.file("queue_paths.csv"),
-            &PRICE_PERCENTILES,
-            &[],
-            rows,
+        lrtsim_report::write_exceedance_csv(&file("exceedance.csv"), &curves)?;
+        lrtsim_report::write_contributions_csv(
+            &file("contributions.csv"),
+            &self.summary.contributions,
         )?;
-    }
-    if let (Some(rows), Some(market)) = (&price_rows, &model.market) {
-        let bps: Vec<u32> = market.thresholds.iter().map(|t| t.1).collect();
-        lrtsim_report::write_price_paths_csv(
-            &set.file("price_paths.csv"),
-            &PRICE_PERCENTILES,
-            &bps,
-            rows,
+        let columns: Vec<(&str, &MetricAccumulator)> = self
+            .metrics
+            .iter()
+            .map(|(name, acc)| (name.as_str(), acc))
+            .collect();
+        lrtsim_report::write_loss_distribution_csv(
+            &file("loss_distribution.csv"),
+            &columns,
+            self.bins as usize,
         )?;
-    }
-    if let Some(rows) = &utilization_rows {
-        lrtsim_report::write_price_paths_csv(
-            &set.file("utilization_paths.csv"),
-            &PRICE_PERCENTILES,
-            &[],
-            rows,
-        )?;
-    }
-    if let Some((columns, weights)) = paths {
-        let mut names: Vec<&str> = outcome.layout.names().iter().map(String::as_str).collect();
-        let mut cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-        if let Some(w) = &weights {
-            names.push("weight");
-            cols.push(w);
+        if !self.waits.is_empty() {
+            let holders: Vec<(&str, &WaitAccumulator)> =
+                self.waits.iter().map(|(holder, acc)| (*holder, acc)).collect();
+            lrtsim_report::write_redemption_wait_csv(&file("redemption_wait.csv"), &holders)?;
         }
-        lrtsim_report::write_paths_csv(&set.file("paths.csv"), &names, &cols)?;
+        if let Some(rows) = &self.queue_rows {
+            lrtsim_report::write_price_paths_csv(
+                &file("queue_paths.csv"),
+                &PRICE_PERCENTILES,
+                &[],
+                rows,
+            )?;
+        }
+        if let Some((rows, bps)) = &self.price_rows {
+            lrtsim_report::write_price_paths_csv(
+                &file("price_paths.csv"),
+                &PRICE_PERCENTILES,
+                bps,
+                rows,
+            )?;
+        }
+        if let Some(rows) = &self.utilization_rows {
+            lrtsim_report::write_price_paths_csv(
+                &file("utilization_paths.csv"),
+                &PRICE_PERCENTILES,
+                &[],
+                rows,
+            )?;
+        }
+        if let Some((names, columns)) = &self.paths {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+            lrtsim_report::write_paths_csv(&file("paths.csv"), &names, &cols)?;
+        }
+        Ok(())
     }
-    set.finish(&RunId {
-        scenario: &model.name,
-        scenario_hash: &model.scenario_hash,
-        seed: model.seed,
-        paths: model.paths,
-        replayed_path: None,
-    })?;
-    Ok(summary)
+
+    /// Writes every report file into the locked directory of `set`: the old manifest first
+    /// removed, each file atomically, the new manifest last ([`crate::outset`]). The lock is
+    /// released when done (or on failure).
+    pub fn write(&self, mut set: OutputSet) -> Result<()> {
+        set.begin()?;
+        self.write_files(|name| set.file(name))?;
+        let info = &self.summary.info;
+        set.finish(&RunId {
+            scenario: &info.scenario,
+            scenario_hash: &self.scenario_hash,
+            seed: info.seed,
+            paths: info.paths,
+            replayed_path: None,
+        })?;
+        Ok(())
+    }
+
+    /// The bytes of every file [`RunReport::write_files`] writes, by file name — the bytes a
+    /// run writes into its directory (the manifest, which names the run's id and time, aside).
+    pub fn files_in_memory(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
+        let (result, files) = lrtsim_report::capture_writes(|| self.write_files(|name| PathBuf::from(name)));
+        result?;
+        Ok(files
+            .into_iter()
+            .map(|(path, bytes)| (path.to_string_lossy().into_owned(), bytes))
+            .collect())
+    }
+}
+
+/// Computes the tail metrics and writes every report file of one run into the locked
+/// directory of `set` ([`RunReport::compute`], then [`RunReport::write`]).
+pub fn report(
+    model: &Model,
+    outcome: &RunOutcome,
+    sink: ReportSink,
+    set: OutputSet,
+    settings: &Settings,
+) -> Result<Summary> {
+    let report = RunReport::compute(model, outcome, sink, settings)?;
+    report.write(set)?;
+    Ok(report.summary)
 }
 
 #[cfg(test)]
