@@ -11,6 +11,7 @@ use crate::run::Terminal;
 pub fn sweep(args: &SweepArgs) -> Result<()> {
     let request = SweepRequest {
         scenario: args.scenario.clone(),
+        text: None,
         set: args.set.set.clone(),
         grid: args.grid.clone(),
         zip: args.zip.clone(),

@@ -30,6 +30,11 @@ const SET_UP: [&str; 2] = [
     "cargo test",
 ];
 
+/// Commands that install and test the Python package: not run here (they build the package
+/// in release mode); .ci/run runs each, verbatim, after `cargo test`.
+const CI_RUN: [&str; 1] =
+    ["python3 -m venv .venv && .venv/bin/pip install . pytest && .venv/bin/pytest python/tests"];
+
 /// The repository root.
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -304,6 +309,21 @@ fn every_readme_command_runs() {
                     block.line
                 );
                 set_up_seen.push(bare.to_string());
+                continue;
+            }
+            if programs.first().map(String::as_str) == Some("python3") {
+                let bare = command.split(" #").next().unwrap_or("").trim();
+                assert!(
+                    CI_RUN.contains(&bare),
+                    "README.md:{}: a python3 command the test does not know: {bare:?}",
+                    block.line
+                );
+                let ci = fs::read_to_string(repo().join(".ci/run")).expect("reading .ci/run");
+                assert!(
+                    ci.lines().any(|l| l.trim() == bare),
+                    "README.md:{}: .ci/run does not run {bare:?}",
+                    block.line
+                );
                 continue;
             }
             assert!(

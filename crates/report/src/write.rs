@@ -82,7 +82,9 @@ thread_local! {
 /// crate) writing into memory instead of the file system, and returns what `f` returned with
 /// the bytes written, by path: the same bytes the files would hold. Nested captures are not
 /// supported (the inner one takes the files).
-pub fn capture_writes<T>(f: impl FnOnce() -> T) -> (T, std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+pub fn capture_writes<T>(
+    f: impl FnOnce() -> T,
+) -> (T, std::collections::BTreeMap<PathBuf, Vec<u8>>) {
     let outer = CAPTURE.with_borrow_mut(|c| c.replace(Default::default()));
     // Restores the outer state even if `f` panics.
     struct Restore(Option<Option<std::collections::BTreeMap<PathBuf, Vec<u8>>>>);

@@ -14,6 +14,12 @@ pub trait Monitor: Sync {
     fn info(&self, _line: &str) {}
     /// A warning (a result to read with care).
     fn warn(&self, _line: &str) {}
+    /// Whether the run should stop (an interrupt): polled before each chunk of paths; once
+    /// true, the simulation stops and fails ([`lrtsim_sim::SimError::Stopped`]) with nothing
+    /// written. Called from worker threads.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Monitor`] that discards everything.

@@ -214,6 +214,26 @@ impl ChunkSink for ReportSink {
     }
 }
 
+/// A sink that passes chunks on to `sink` and stops the run when `monitor` asks.
+struct Stoppable<'a> {
+    sink: &'a ReportSink,
+    monitor: &'a dyn Monitor,
+}
+
+impl ChunkSink for Stoppable<'_> {
+    fn accept(&self, chunk: &ChunkOutput<'_>) {
+        self.sink.accept(chunk);
+    }
+
+    fn wants_operators(&self) -> bool {
+        self.sink.wants_operators()
+    }
+
+    fn stopped(&self) -> bool {
+        self.monitor.stop_requested()
+    }
+}
+
 /// Where a worker starts its round of `n` locked items for chunk `chunk`: the chunk's index
 /// times the golden ratio, modulo 1, of n — workers take neighbouring chunks at the same
 /// time, and starts a fraction 0.38 or 0.62 of the round apart keep them off each other's
@@ -427,7 +447,11 @@ pub fn simulate(
         threads: settings.threads as usize,
         chunks,
     };
-    let outcome = lrtsim_sim::run_with(model, &options, &sink, &|n| monitor.advanced(n))
+    let stoppable = Stoppable {
+        sink: &sink,
+        monitor,
+    };
+    let outcome = lrtsim_sim::run_with(model, &options, &stoppable, &|n| monitor.advanced(n))
         .with_context(|| format!("running {}", model.name));
     monitor.finished();
     let outcome = outcome?;
@@ -711,8 +735,14 @@ impl RunReport {
                 engine_version: env!("CARGO_PKG_VERSION").to_string(),
                 horizon_days: model.horizon_days,
                 step_days: model.step_days,
-                max_price_move_per_substep: model.market.as_ref().map(|m| m.max_price_move_per_substep),
-                max_demand_per_substep: model.withdrawals.as_ref().map(|w| w.max_demand_per_substep),
+                max_price_move_per_substep: model
+                    .market
+                    .as_ref()
+                    .map(|m| m.max_price_move_per_substep),
+                max_demand_per_substep: model
+                    .withdrawals
+                    .as_ref()
+                    .map(|w| w.max_demand_per_substep),
                 importance: importance_info(model, outcome, &sink),
             },
             metrics: stats,
@@ -892,8 +922,11 @@ impl RunReport {
             self.bins as usize,
         )?;
         if !self.waits.is_empty() {
-            let holders: Vec<(&str, &WaitAccumulator)> =
-                self.waits.iter().map(|(holder, acc)| (*holder, acc)).collect();
+            let holders: Vec<(&str, &WaitAccumulator)> = self
+                .waits
+                .iter()
+                .map(|(holder, acc)| (*holder, acc))
+                .collect();
             lrtsim_report::write_redemption_wait_csv(&file("redemption_wait.csv"), &holders)?;
         }
         if let Some(rows) = &self.queue_rows {
@@ -948,7 +981,8 @@ impl RunReport {
     /// The bytes of every file [`RunReport::write_files`] writes, by file name — the bytes a
     /// run writes into its directory (the manifest, which names the run's id and time, aside).
     pub fn files_in_memory(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
-        let (result, files) = lrtsim_report::capture_writes(|| self.write_files(|name| PathBuf::from(name)));
+        let (result, files) =
+            lrtsim_report::capture_writes(|| self.write_files(|name| PathBuf::from(name)));
         result?;
         Ok(files
             .into_iter()
@@ -999,6 +1033,83 @@ mod tests {
     }
 
     /// as indicatif draws it now, and with the widest rate and ETA it plans for.
+    fn bank_run(paths: u64) -> Model {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/bank-run.toml");
+        lrtsim_scenario::load_file(&path, &[format!("simulation.paths={paths}")]).unwrap()
+    }
+
+    const SETTINGS: Settings = Settings {
+        threads: 2,
+        tail_memory_mb: 64,
+        bins: 50,
+        paths_csv: true,
+        contributions: true,
+    };
+
+    /// The report in memory is the bytes of the files it writes, manifest aside.
+    #[test]
+    fn files_in_memory_are_the_written_files() {
+        let model = bank_run(3000);
+        let (outcome, sink) = simulate(&model, &SETTINGS, None, &crate::Silent).unwrap();
+        let report = RunReport::compute(&model, &outcome, sink, &SETTINGS).unwrap();
+        let memory = report.files_in_memory().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        report
+            .write(OutputSet::lock(dir.path(), "run").unwrap())
+            .unwrap();
+        let mut written = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != crate::outset::MANIFEST {
+                written.insert(name, std::fs::read(entry.path()).unwrap());
+            }
+        }
+        assert_eq!(memory, written);
+        for name in [
+            "summary.json",
+            "paths.csv",
+            "redemption_wait.csv",
+            "queue_paths.csv",
+        ] {
+            assert!(memory.contains_key(name), "{name}");
+        }
+        let (names, columns) = report.paths().unwrap();
+        assert_eq!(names.len(), columns.len());
+        assert!(columns.iter().all(|c| c.len() == 3000));
+    }
+
+    /// A monitor that asks to stop after the first chunk.
+    struct StopAfterFirst(std::sync::atomic::AtomicU64);
+
+    impl Monitor for StopAfterFirst {
+        fn advanced(&self, paths: u64) {
+            self.0
+                .fetch_add(paths, std::sync::atomic::Ordering::Relaxed);
+        }
+        fn stop_requested(&self) -> bool {
+            self.0.load(std::sync::atomic::Ordering::Relaxed) > 0
+        }
+    }
+
+    /// A stop request ends the run early, with an error, after the chunks under way.
+    #[test]
+    fn a_stop_request_stops_the_run() {
+        let model = bank_run(200_000);
+        let monitor = StopAfterFirst(0.into());
+        let Err(e) = simulate(&model, &SETTINGS, None, &monitor) else {
+            panic!("the run did not stop");
+        };
+        assert!(
+            matches!(&e, Error::Context { source, .. } if matches!(**source, Error::Sim(lrtsim_sim::SimError::Stopped))),
+            "{e:?}"
+        );
+        assert!(!e.is_input());
+        let done = monitor.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(done < 200_000 / 2, "{done} paths ran");
+    }
+
     /// The aliasing rule holds: on every path of every shipped scenario, an aliased metric's
     /// column has the bits of its source's; and it is needed — with a beacon-chain incident,
     /// the two differ on some path, and there is no alias.

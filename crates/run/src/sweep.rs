@@ -28,8 +28,11 @@ use crate::run::{Settings, headline};
 /// What a sweep is asked to do (`lrtsim sweep`'s arguments).
 #[derive(Debug, Clone)]
 pub struct SweepRequest {
-    /// The scenario file.
+    /// The scenario file (with `text`: the name its messages give it).
     pub scenario: PathBuf,
+    /// The scenario's TOML text, when it is not read from `scenario` (the Python API's
+    /// scenarios from text or a dict).
+    pub text: Option<String>,
     /// `--set` overrides applied to every point, before the point's own values.
     pub set: Vec<String>,
     /// `--grid KEY=VALUES` axes (cartesian product, the first varying slowest).
@@ -47,6 +50,16 @@ pub struct SweepRequest {
     pub contributions: Option<String>,
     /// How each point runs and reports (`paths_csv` is not used).
     pub settings: Settings,
+}
+
+impl SweepRequest {
+    /// The scenario with `overrides`.
+    fn load(&self, overrides: &[String]) -> Result<Model, lrtsim_scenario::ScenarioError> {
+        match &self.text {
+            None => lrtsim_scenario::load_file(&self.scenario, overrides),
+            Some(text) => lrtsim_scenario::load_str(text, &self.scenario, overrides),
+        }
+    }
 }
 
 /// What a sweep gives: sweep.csv's header and rows, and where it is.
@@ -432,9 +445,12 @@ fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointReco
 /// `lrtsim sweep`: every point loaded and validated, then run (or skipped when up to date)
 /// into its folder, sweep.csv rewritten after each.
 pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome> {
-    let base = crate::run::load_all(std::slice::from_ref(&args.scenario), &args.set)?
-        .pop()
-        .expect("one scenario");
+    let base = match &args.text {
+        None => crate::run::load_all(std::slice::from_ref(&args.scenario), &args.set)?
+            .pop()
+            .expect("one scenario"),
+        Some(_) => args.load(&args.set)?,
+    };
     let axes = axes(args, base.seed)?;
     let keys: Vec<String> = axes.iter().flat_map(|a| a.keys.clone()).collect();
     let points = points(&axes);
@@ -444,7 +460,7 @@ pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome>
     for p in &points {
         let mut set = args.set.clone();
         set.extend(p.iter().map(|(k, v)| format!("{k}={v}")));
-        match lrtsim_scenario::load_file(&args.scenario, &set) {
+        match args.load(&set) {
             Ok(m) => models.push(m),
             Err(e) => {
                 let at: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -45,6 +45,9 @@ pub enum SimError {
         /// Its log weight.
         log_weight: f64,
     },
+    /// The sink asked the run to stop ([`ChunkSink::stopped`]) before every chunk ran.
+    #[error("stopped before every path ran (interrupted)")]
+    Stopped,
     /// The chunk range does not fit the run.
     #[error("chunks {start}..{end} are outside the run's {total} chunks")]
     BadChunks {
@@ -110,6 +113,13 @@ pub trait ChunkSink: Sync {
     fn wants_operators(&self) -> bool {
         false
     }
+
+    /// Whether the run should stop (an interrupt): checked before each chunk; once true, the
+    /// chunks not started are skipped and the run fails with [`SimError::Stopped`]. Never by
+    /// default.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// What a run produced besides the chunks given to the sink.
@@ -169,6 +179,9 @@ pub fn run_with(
             .fold(
                 || Worker::new(model, tilt.as_ref(), sink.wants_operators()),
                 |mut worker, chunk| {
+                    if sink.stopped() {
+                        return worker;
+                    }
                     let paths = worker.run_chunk(model, chunk);
                     if let Some(bad) = worker.bad_weight {
                         let mut first = bad_weight.lock().expect("no worker panics holding it");
@@ -192,6 +205,9 @@ pub fn run_with(
             .reduce(BandSet::default, BandSet::merge)
     });
     let empty = BandSet::for_model(model);
+    if sink.stopped() {
+        return Err(SimError::Stopped);
+    }
     if let Some((path, log_weight)) = bad_weight.into_inner().expect("no worker panicked") {
         return Err(SimError::Weight { path, log_weight });
     }

@@ -1,0 +1,262 @@
+"""The Python package against the command line: the same files, bit for bit; its errors;
+interrupting a run; progress. Run: `pytest python/tests` after `pip install .` (the README
+says how); the command-line binary is found in target/ (`cargo build` makes it) or at
+$LRTSIM_BIN."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import lrtsim
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+
+
+def cli() -> Path:
+    """The command-line binary."""
+    env = os.environ.get("LRTSIM_BIN")
+    if env:
+        return Path(env)
+    for profile in ("release", "debug"):
+        p = ROOT / "target" / profile / "lrtsim"
+        if p.exists():
+            return p
+    pytest.fail("no lrtsim binary: run `cargo build` first, or set LRTSIM_BIN")
+
+
+def run_cli(tmp_path: Path, scenario: str, *args: str) -> Path:
+    out = tmp_path / "cli"
+    subprocess.run(
+        [str(cli()), "run", str(SCENARIOS / scenario), "-q", "--out", str(out), *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return out
+
+
+def files_of(directory: Path) -> dict:
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.name != "manifest.json"
+    }
+
+
+@pytest.mark.parametrize(
+    "scenario,paths",
+    [("baseline.toml", 20_000), ("bank-run.toml", 2_000), ("leverage-loop.toml", 300)],
+)
+def test_results_are_the_command_lines_bytes(tmp_path, scenario, paths):
+    expected = files_of(run_cli(tmp_path, scenario, "--set", f"simulation.paths={paths}"))
+    result = lrtsim.load(SCENARIOS / scenario).run(paths=paths, progress=False)
+    assert result.files() == expected
+    written = result.write(tmp_path / "py")
+    assert files_of(written) == expected
+    assert (written / "manifest.json").exists()
+
+
+def test_tables_are_the_csv_files(tmp_path):
+    result = lrtsim.load(SCENARIOS / "bank-run.toml").run(paths=2_000, progress=False)
+    files = result.files()
+    for method, name in [
+        (result.tail, "tail_metrics.csv"),
+        (result.loss_distribution, "loss_distribution.csv"),
+        (result.exceedance, "exceedance.csv"),
+        (result.contributions, "contributions.csv"),
+        (result.redemption_waits, "redemption_wait.csv"),
+        (result.queue_bands, "queue_paths.csv"),
+    ]:
+        frame = method()
+        pd.testing.assert_frame_equal(frame, pd.read_csv(io.BytesIO(files[name])))
+        assert len(frame) > 0, name
+    assert result.price_bands() is None
+    assert result.utilization_bands() is None
+    assert result.summary["scenario"] == "bank-run"
+    assert result.summary["paths"] == 2_000
+    tail = result.tail()
+    assert list(tail.columns) == [
+        "metric", "level", "var", "var_lo", "var_hi", "es", "es_lo", "es_hi", "exact",
+    ]
+    var99 = tail[(tail.metric == "nav_loss") & (tail.level == 0.99)]["var"].item()
+    assert var99 == result.summary["metrics"]["nav_loss"]["var"]["0.99"]
+
+
+def test_kept_paths_are_paths_csv(tmp_path):
+    out = run_cli(tmp_path, "rare-tail.toml", "--set", "simulation.paths=3000", "--paths-csv")
+    expected = pd.read_csv(out / "paths.csv", index_col="path").astype("float64")
+    result = lrtsim.load(SCENARIOS / "rare-tail.toml").run(
+        paths=3000, keep_paths=True, progress=False
+    )
+    frame = result.paths
+    assert list(frame.columns) == list(expected.columns)
+    assert "weight" in frame.columns  # importance sampling: the weights too
+    # paths.csv writes each value's shortest decimal, which reads back to the same bits.
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True, check_names=False)
+    assert lrtsim.load(SCENARIOS / "baseline.toml").run(paths=100, progress=False).paths is None
+
+
+def test_thread_counts_give_the_same_bits():
+    s = lrtsim.load(SCENARIOS / "baseline.toml").with_set({"simulation.paths": 30_000})
+    one = s.run(threads=1, progress=False).files()
+    two = s.run(threads=2, progress=False).files()
+    assert one == two
+
+
+def test_overrides_seed_and_dict_round_trip(tmp_path):
+    tomllib = pytest.importorskip("tomllib")
+    base = lrtsim.load(SCENARIOS / "baseline.toml")
+    assert base.name == "baseline"
+    s = base.with_set({"simulation.paths": 5_000, "simulation.seed": 7})
+    assert (s.paths, s.seed) == (5_000, 7)
+    expected = files_of(
+        run_cli(tmp_path, "baseline.toml", "--set", "simulation.paths=5000",
+                "--set", "simulation.seed=7")
+    )
+    assert s.run(progress=False).files() == expected
+    assert base.run(paths=5_000, seed=7, progress=False).files() == expected
+    d = tomllib.loads((SCENARIOS / "baseline.toml").read_text())
+    from_dict = lrtsim.Scenario.from_dict(d).with_set({"simulation.paths": 5_000, "simulation.seed": 7})
+    assert from_dict.scenario_hash == s.scenario_hash
+    assert from_dict.run(progress=False).files() == expected
+    text = (SCENARIOS / "baseline.toml").read_text()
+    assert lrtsim.Scenario.from_toml(text).scenario_hash == base.scenario_hash
+
+
+def test_scenario_errors_name_the_field_line_and_column():
+    bad = 'name = "x"\n[simulation]\npaths = -1\n'
+    s = lrtsim.Scenario.from_toml(bad, name="bad.toml")
+    with pytest.raises(lrtsim.ScenarioError) as e:
+        s.validate()
+    assert str(e.value).startswith("bad.toml:3:1: simulation.paths")
+    (p,) = e.value.problems
+    assert (p.path, p.line, p.column) == ("simulation.paths", 3, 1)
+    with pytest.raises(lrtsim.ScenarioError) as e:
+        lrtsim.Scenario.from_toml("name = [", name="syntax.toml").validate()
+    assert "TOML syntax error" in str(e.value)
+    assert e.value.problems[0].line == 1
+    with pytest.raises(lrtsim.ScenarioError) as e:
+        lrtsim.load(SCENARIOS / "no-such-file.toml").run(progress=False)
+    assert "cannot read the scenario file" in str(e.value)
+    with pytest.raises(lrtsim.ScenarioError) as e:
+        lrtsim.load(SCENARIOS / "baseline.toml").with_set({"simulation.paths": "many"}).validate()
+    assert "simulation.paths" in str(e.value)
+    with pytest.raises(ValueError, match="None is not a TOML value"):
+        lrtsim.Scenario.from_dict({"name": None})
+    with pytest.raises(ValueError, match="keep_paths"):
+        lrtsim.load(SCENARIOS / "baseline.toml").run(paths=20_000_000, keep_paths=True)
+    with pytest.raises(ValueError, match="backend"):
+        lrtsim.load(SCENARIOS / "baseline.toml").run(paths=100, progress=False).tail("arrow")
+
+
+def test_progress_is_reported_to_a_callback():
+    seen = []
+    lrtsim.load(SCENARIOS / "bench-slashing.toml").run(
+        paths=2_000_000, threads=1, progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen[-1] == (2_000_000, 2_000_000)
+    assert all(t in (0, 2_000_000) for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_an_exception_in_the_callback_stops_the_run():
+    def stop(done, total):
+        if done > 0:
+            raise RuntimeError("enough")
+
+    t = time.monotonic()
+    with pytest.raises(RuntimeError, match="enough"):
+        lrtsim.load(SCENARIOS / "bench-slashing.toml").run(
+            paths=200_000_000, threads=1, progress=stop
+        )
+    assert time.monotonic() - t < 30
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself")
+def test_ctrl_c_stops_a_run_and_raises_keyboard_interrupt(tmp_path):
+    # 200 M paths take minutes; the interrupt comes after half a second.
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        lrtsim.load(SCENARIOS / "bench-slashing.toml").run(
+            paths=200_000_000, threads=1, progress=False
+        )
+    assert time.monotonic() - t < 30
+    timer.join()
+    # Nothing half-done is left behind: the next run works.
+    assert lrtsim.load(SCENARIOS / "baseline.toml").run(paths=100, progress=False).summary
+
+
+def test_a_sweep_is_the_command_lines_sweep(tmp_path):
+    s = lrtsim.load(SCENARIOS / "baseline.toml").with_set({"simulation.paths": 3_000})
+    frame = lrtsim.sweep(
+        s,
+        grid={"copulas.daily-faults.global_correlation": [0.05, 0.3]},
+        seeds=2,
+        out=tmp_path / "py",
+        contributions="source",
+        progress=False,
+    )
+    subprocess.run(
+        [str(cli()), "sweep", str(SCENARIOS / "baseline.toml"), "-q",
+         "--set", "simulation.paths=3000",
+         "--grid", "copulas.daily-faults.global_correlation=0.05,0.3",
+         "--seeds", "2", "--contributions", "source", "--out", str(tmp_path / "cli")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    assert (tmp_path / "py" / "sweep.csv").read_bytes() == (tmp_path / "cli" / "sweep.csv").read_bytes()
+    pd.testing.assert_frame_equal(frame, pd.read_csv(tmp_path / "cli" / "sweep.csv"))
+    assert len(frame) == 4
+    # Common random numbers: the same seed at both correlations.
+    assert frame["seed"].tolist()[:2] == frame["seed"].tolist()[2:]
+    # A scenario from text sweeps the same.
+    text = (SCENARIOS / "baseline.toml").read_text()
+    from_text = lrtsim.Scenario.from_toml(text, name="baseline.toml").with_set(
+        {"simulation.paths": 3_000}
+    )
+    again = lrtsim.sweep(
+        from_text,
+        grid={"copulas.daily-faults.global_correlation": "0.05:0.3:0.25"},
+        seeds=2,
+        out=tmp_path / "text",
+        contributions="source",
+        progress=False,
+    )
+    pd.testing.assert_frame_equal(again, frame)
+    # Points already done are skipped, and give the same rows.
+    before = (tmp_path / "py" / "points" / "0000" / "summary.json").stat().st_mtime_ns
+    lrtsim.sweep(s, grid={"copulas.daily-faults.global_correlation": [0.05, 0.3]}, seeds=2,
+                 out=tmp_path / "py", contributions="source", progress=False)
+    assert (tmp_path / "py" / "points" / "0000" / "summary.json").stat().st_mtime_ns == before
+
+
+def test_a_replay_is_the_command_lines_replay(tmp_path):
+    s = lrtsim.load(SCENARIOS / "bank-run.toml").with_set({"simulation.paths": 2_000})
+    worst = s.run(progress=False).summary["metrics"]["nav_loss"]["worst_paths"][0]
+    r = lrtsim.replay(s, worst["path"])
+    out = tmp_path / "cli"
+    subprocess.run(
+        [str(cli()), "replay", str(SCENARIOS / "bank-run.toml"), "--set",
+         "simulation.paths=2000", "--path", str(worst["path"]), "--out", str(out), "-q"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    assert r.summary == (out / "summary.txt").read_text()
+    pd.testing.assert_frame_equal(r.events(), pd.read_csv(out / "events.csv"))
+    pd.testing.assert_frame_equal(r.trace(), pd.read_csv(out / "trace.csv"))
+    values = r.values()
+    pd.testing.assert_frame_equal(values, pd.read_csv(out / "path.csv"))
+    # The replayed path is the run's worst: the same value, bit for bit.
+    assert -values["nav_return"].item() == worst["value"]
+    with pytest.raises(ValueError, match="paths 0 to 1999"):
+        lrtsim.replay(s, 2_000)
