@@ -131,6 +131,10 @@ pub struct RunArgs {
     /// Also write paths.csv, one row per path (meant for small runs).
     #[arg(long)]
     pub paths_csv: bool,
+    /// Also write paths.parquet: every path's values, typed, streamed to disk as the run
+    /// goes (any number of paths; needs a build with `--features parquet`).
+    #[arg(long)]
+    pub paths_parquet: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]

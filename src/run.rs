@@ -135,15 +135,21 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     if let Some(spec) = &args.shard {
         let shard = lrtsim_run::shard::ShardSpec::parse(spec)?;
-        if args.paths_csv || args.stdout.summary_csv.is_some() {
+        if args.paths_csv || args.paths_parquet || args.stdout.summary_csv.is_some() {
             bail!(InputError(
-                "--shard writes a partial result only: --paths-csv needs an unsharded run, and --summary-csv goes to `lrtsim merge`".to_string()
+                "--shard writes a partial result only: --paths-csv and --paths-parquet need an unsharded run, and --summary-csv goes to `lrtsim merge`".to_string()
             ));
         }
         for (model, dir) in models.iter().zip(&dirs) {
             lrtsim_run::shard::run_shard(model, &shard, dir, &settings, &args.set.set, &monitor)?;
         }
         return Ok(());
+    }
+    if args.paths_parquet && !cfg!(feature = "parquet") {
+        // Before any directory is made (the library refuses it too, later).
+        bail!(InputError(
+            "--paths-parquet: this lrtsim was built without Parquet support; build it with `cargo build --release --features parquet` (or use --paths-csv)".to_string()
+        ));
     }
     // Every directory is locked before anything runs: a concurrent run into one of them
     // stops now, not after simulating.
@@ -154,7 +160,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut summaries = Vec::new();
     for ((model, dir), set) in models.iter().zip(&dirs).zip(sets) {
         let started = Instant::now();
-        let (outcome, sink) = simulate(model, &settings, None, &monitor)?;
+        let parquet_dir = args.paths_parquet.then_some(dir.as_path());
+        let (outcome, sink) = simulate(model, &settings, None, parquet_dir, &monitor)?;
         let elapsed = started.elapsed().as_secs_f64();
         let summary = report(model, &outcome, sink, set, &settings)?;
         warn_unresolved(model, &summary, &monitor);

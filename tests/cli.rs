@@ -515,6 +515,59 @@ fn summary_statistics_match_the_order_statistics_of_paths_csv() {
     }
 }
 
+/// `--paths-parquet`: in a build with the `parquet` feature, the file is written and its bytes
+/// do not depend on the thread count (pandas reads it back equal to paths.csv:
+/// python/tests); in a build without, the run is refused before anything is written, saying
+/// how to build it. Never with `--shard`.
+#[test]
+fn paths_parquet_is_written_or_refused_with_how_to_build_it() {
+    let fx = Fixture::new();
+    let run = |out: &str, threads: &str| {
+        fx.run([
+            "run",
+            &arg(&repo_scenario("rare-tail.toml")),
+            "--set",
+            &paths_set(5_000),
+            "--paths-parquet",
+            "-t",
+            threads,
+            "-o",
+            out,
+            "-q",
+        ])
+    };
+    if cfg!(feature = "parquet") {
+        run("one", "1").ok();
+        run("two", "2").ok();
+        let bytes = fx.read_bytes("one/paths.parquet");
+        assert_eq!(&bytes[..4], b"PAR1");
+        assert_eq!(bytes, fx.read_bytes("two/paths.parquet"));
+        let manifest = fx.read("one/manifest.json");
+        assert!(manifest.contains("paths.parquet"), "{manifest}");
+        assert!(
+            !fx.listing().iter().any(|f| f.contains(".tmp-")),
+            "{:?}",
+            fx.listing()
+        );
+    } else {
+        run("one", "1")
+            .expect_code(2)
+            .stderr_has(&["--paths-parquet", "--features parquet"]);
+        assert!(!fx.path("one").exists());
+    }
+    fx.run([
+        "run",
+        &arg(&repo_scenario("rare-tail.toml")),
+        "--paths-parquet",
+        "--shard",
+        "0/2",
+        "-o",
+        "shard",
+    ])
+    .expect_code(2)
+    .stderr_has(&["--paths-parquet need an unsharded run"]);
+}
+
 #[test]
 fn paths_csv_columns_are_consistent() {
     let fx = Fixture::new();

@@ -260,3 +260,32 @@ def test_a_replay_is_the_command_lines_replay(tmp_path):
     assert -values["nav_return"].item() == worst["value"]
     with pytest.raises(ValueError, match="paths 0 to 1999"):
         lrtsim.replay(s, 2_000)
+
+
+def test_paths_parquet_reads_back_as_paths_csv(tmp_path):
+    """`--paths-parquet` (a build with the parquet feature; .ci/run builds one and sets
+    LRTSIM_REQUIRE_PARQUET): pandas reads it without options, typed, equal to paths.csv."""
+    out = tmp_path / "cli"
+    done = subprocess.run(
+        [str(cli()), "run", str(SCENARIOS / "rare-tail.toml"), "-q", "--set",
+         "simulation.paths=70000", "--paths-csv", "--paths-parquet", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if "without Parquet support" in done.stderr and not os.environ.get("LRTSIM_REQUIRE_PARQUET"):
+        pytest.skip("the lrtsim binary was built without the parquet feature")
+    assert done.returncode == 0, done.stderr
+    pytest.importorskip("pyarrow")
+    frame = pd.read_parquet(out / "paths.parquet")
+    csv = pd.read_csv(out / "paths.csv")
+    assert list(frame.columns) == list(csv.columns)
+    assert str(frame["path"].dtype) == "uint64"
+    assert all(str(frame[c].dtype) == "float64" for c in frame.columns[1:])
+    assert "weight" in frame.columns
+    csv = csv.astype({c: "float64" for c in csv.columns[1:]}).astype({"path": "uint64"})
+    pd.testing.assert_frame_equal(frame, csv, check_exact=True)
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(out / "paths.parquet").metadata
+    assert meta.num_row_groups == 2  # 65,536 paths per row group

@@ -360,7 +360,7 @@ fn run(
     let model = &scenario.model;
     let shared = Shared::default();
     let outcome = wait_for(py, &shared, progress.as_ref(), || {
-        let (outcome, sink) = lrtsim_run::run::simulate(model, &settings, None, &shared)?;
+        let (outcome, sink) = lrtsim_run::run::simulate(model, &settings, None, None, &shared)?;
         let report = RunReport::compute(model, &outcome, sink, &settings)?;
         lrtsim_run::run::warn_unresolved(model, &report.summary, &shared);
         lrtsim_run::run::warn_degenerate(model, &report.summary, &shared);

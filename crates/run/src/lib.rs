@@ -9,6 +9,8 @@
 //!   operators and attribute values), from the tail paths re-simulated.
 //! * [`shard`]: a run split over machines (`--shard I/N`) and its partial results merged into
 //!   the bits of the whole run.
+//! * [`paths_parquet`]: every path's values streamed to `paths.parquet` as the run goes
+//!   (cargo feature `parquet`).
 //! * [`sweep`]: parameter sweeps over grids and zipped axes with common random numbers, one
 //!   row per point, points already done skipped.
 //!
@@ -20,6 +22,11 @@ pub mod contrib;
 pub mod error;
 pub mod monitor;
 pub mod outset;
+#[cfg(feature = "parquet")]
+pub mod paths_parquet;
+#[cfg(not(feature = "parquet"))]
+#[path = "paths_parquet_off.rs"]
+pub mod paths_parquet;
 pub mod run;
 pub mod shard;
 pub mod sweep;

@@ -129,6 +129,8 @@ pub struct ReportSink {
     /// The own tails of operators and attribute values, for their standalone ES in the risk
     /// contributions (None without contributions or operators).
     pub own_tails: Option<crate::contrib::OwnTails>,
+    /// Every path's values streamed to paths.parquet (`--paths-parquet`).
+    pub paths_parquet: Option<crate::paths_parquet::PathsParquet>,
     /// Per metric, the earlier metric whose values it has on every path by the scenario's
     /// structure ([`metric_aliases`]): it is not fed, and takes a copy of that metric's
     /// accumulator when the run ends ([`ReportSink::copy_aliases`]).
@@ -166,6 +168,28 @@ pub fn metric_aliases(model: &Model, plan: &[(String, MetricRef)]) -> Vec<Option
 
 impl ChunkSink for ReportSink {
     fn accept(&self, chunk: &ChunkOutput<'_>) {
+        self.accept_chunk(chunk, &|| false);
+    }
+
+    fn wants_operators(&self) -> bool {
+        self.own_tails.is_some()
+    }
+
+    fn in_order(&self) -> bool {
+        self.paths_parquet.is_some()
+    }
+
+    fn stopped(&self) -> bool {
+        self.paths_parquet
+            .as_ref()
+            .is_some_and(crate::paths_parquet::PathsParquet::failed)
+    }
+}
+
+impl ReportSink {
+    /// Takes one chunk ([`ChunkSink::accept`]); `stopping` tells whether the run is stopping
+    /// (a worker waiting for its turn to write paths.parquet then gives up).
+    fn accept_chunk(&self, chunk: &ChunkOutput<'_>, stopping: &dyn Fn() -> bool) {
         let mut negated = Vec::new();
         // Workers start at different metrics ([`rotation_start`]), so that two of them rarely
         // wait for the same lock; the accumulators' merges do not depend on the order.
@@ -207,10 +231,9 @@ impl ChunkSink for ReportSink {
         if let (Some(own), Some(losses)) = (&self.own_tails, chunk.operators) {
             own.add_chunk(chunk.chunk, losses, chunk.paths.start, chunk.weights);
         }
-    }
-
-    fn wants_operators(&self) -> bool {
-        self.own_tails.is_some()
+        if let Some(pq) = &self.paths_parquet {
+            pq.accept(chunk, stopping);
+        }
     }
 }
 
@@ -222,15 +245,20 @@ struct Stoppable<'a> {
 
 impl ChunkSink for Stoppable<'_> {
     fn accept(&self, chunk: &ChunkOutput<'_>) {
-        self.sink.accept(chunk);
+        self.sink
+            .accept_chunk(chunk, &|| self.monitor.stop_requested());
     }
 
     fn wants_operators(&self) -> bool {
         self.sink.wants_operators()
     }
 
+    fn in_order(&self) -> bool {
+        self.sink.in_order()
+    }
+
     fn stopped(&self) -> bool {
-        self.monitor.stop_requested()
+        self.monitor.stop_requested() || self.sink.stopped()
     }
 }
 
@@ -388,6 +416,7 @@ pub fn simulate(
     model: &Model,
     settings: &Settings,
     chunks: Option<std::ops::Range<u64>>,
+    parquet_dir: Option<&std::path::Path>,
     monitor: &dyn Monitor,
 ) -> Result<(RunOutcome, ReportSink)> {
     let layout = Layout::new(model);
@@ -441,6 +470,15 @@ pub fn simulate(
             )
         }),
         own_tails: own_capacity.map(|m| crate::contrib::OwnTails::new(model, m, weighted)),
+        paths_parquet: match parquet_dir {
+            Some(dir) => Some(crate::paths_parquet::PathsParquet::create(
+                dir,
+                layout.names(),
+                weighted,
+                paths.start / lrtsim_sim::CHUNK_PATHS,
+            )?),
+            None => None,
+        },
         same_as,
     };
     let options = RunOptions {
@@ -451,10 +489,16 @@ pub fn simulate(
         sink: &sink,
         monitor,
     };
-    let outcome = lrtsim_sim::run_with(model, &options, &stoppable, &|n| monitor.advanced(n))
-        .with_context(|| format!("running {}", model.name));
+    let outcome = lrtsim_sim::run_with(model, &options, &stoppable, &|n| monitor.advanced(n));
     monitor.finished();
-    let outcome = outcome?;
+    let mut sink = sink;
+    if !monitor.stop_requested()
+        && let Some(pq) = sink.paths_parquet.take_if(|pq| pq.failed())
+    {
+        // The write error, rather than the stop it caused.
+        pq.finish()?;
+    }
+    let outcome = outcome.with_context(|| format!("running {}", model.name))?;
     sink.copy_aliases();
     Ok((outcome, sink))
 }
@@ -672,6 +716,8 @@ pub struct RunReport {
     resolved: String,
     /// Bins of each metric's loss distribution.
     bins: u32,
+    /// paths.parquet, written as the paths ran, until it is moved into the output set.
+    paths_parquet: Mutex<Option<crate::paths_parquet::TempParquet>>,
     /// The scenario's hash (the manifest names it).
     scenario_hash: String,
 }
@@ -828,6 +874,11 @@ impl RunReport {
             outcome.layout.names(),
         )?;
         let resolved = resolved_scenario_toml(model)?;
+        let parquet = sink
+            .paths_parquet
+            .take()
+            .map(crate::paths_parquet::PathsParquet::finish)
+            .transpose()?;
         let exceedance: Vec<(String, Vec<lrtsim_report::ExceedanceRow>)> = sink
             .metrics
             .iter()
@@ -882,6 +933,7 @@ impl RunReport {
             paths,
             resolved,
             bins: settings.bins,
+            paths_parquet: Mutex::new(parquet),
             scenario_hash: model.scenario_hash.clone(),
         })
     }
@@ -894,8 +946,14 @@ impl RunReport {
             .map(|(names, columns)| (names.as_slice(), columns.as_slice()))
     }
 
-    /// Writes every report file, each atomically, at the path `file` gives its name.
-    pub fn write_files(&self, mut file: impl FnMut(&str) -> PathBuf) -> Result<()> {
+    /// Writes every report file, each atomically, at the path `file` gives its name; and
+    /// moves paths.parquet (written as the paths ran) there, the first time.
+    pub fn write_files(&self, file: impl FnMut(&str) -> PathBuf) -> Result<()> {
+        self.write_files_with(file, true)
+    }
+
+    /// [`RunReport::write_files`], paths.parquet moved or not.
+    fn write_files_with(&self, mut file: impl FnMut(&str) -> PathBuf, parquet: bool) -> Result<()> {
         lrtsim_report::write_atomic(&file(RESOLVED_SCENARIO), |w| {
             std::io::Write::write_all(w, self.resolved.as_bytes())
         })?;
@@ -958,6 +1016,15 @@ impl RunReport {
             let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
             lrtsim_report::write_paths_csv(&file("paths.csv"), &names, &cols)?;
         }
+        if parquet
+            && let Some(pq) = self
+                .paths_parquet
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_mut()
+        {
+            pq.persist(&file(crate::paths_parquet::FILE))?;
+        }
         Ok(())
     }
 
@@ -979,10 +1046,12 @@ impl RunReport {
     }
 
     /// The bytes of every file [`RunReport::write_files`] writes, by file name — the bytes a
-    /// run writes into its directory (the manifest, which names the run's id and time, aside).
+    /// run writes into its directory (the manifest, which names the run's id and time, and
+    /// paths.parquet, written to disk as the paths ran, aside).
     pub fn files_in_memory(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
-        let (result, files) =
-            lrtsim_report::capture_writes(|| self.write_files(|name| PathBuf::from(name)));
+        let (result, files) = lrtsim_report::capture_writes(|| {
+            self.write_files_with(|name| PathBuf::from(name), false)
+        });
         result?;
         Ok(files
             .into_iter()
@@ -1051,7 +1120,7 @@ mod tests {
     #[test]
     fn files_in_memory_are_the_written_files() {
         let model = bank_run(3000);
-        let (outcome, sink) = simulate(&model, &SETTINGS, None, &crate::Silent).unwrap();
+        let (outcome, sink) = simulate(&model, &SETTINGS, None, None, &crate::Silent).unwrap();
         let report = RunReport::compute(&model, &outcome, sink, &SETTINGS).unwrap();
         let memory = report.files_in_memory().unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -1098,7 +1167,7 @@ mod tests {
     fn a_stop_request_stops_the_run() {
         let model = bank_run(200_000);
         let monitor = StopAfterFirst(0.into());
-        let Err(e) = simulate(&model, &SETTINGS, None, &monitor) else {
+        let Err(e) = simulate(&model, &SETTINGS, None, None, &monitor) else {
             panic!("the run did not stop");
         };
         assert!(

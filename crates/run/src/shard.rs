@@ -182,7 +182,8 @@ pub fn run_shard(
     // Shards of one run write side by side into one folder: each locks its own part only.
     let _lock = crate::outset::Lock::acquire(dir, &format!(".{}.lock", spec.file_name()))?;
     let started = Instant::now();
-    let (outcome, sink) = crate::run::simulate(model, settings, Some(chunks.clone()), monitor)?;
+    let (outcome, sink) =
+        crate::run::simulate(model, settings, Some(chunks.clone()), None, monitor)?;
     let elapsed = started.elapsed().as_secs_f64();
     let path = dir.join(spec.file_name());
     write_partial(
@@ -814,6 +815,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
             .collect(),
         paths: None,
         own_tails: own.filter(|_| settings.contributions),
+        paths_parquet: None,
         same_as,
     };
     let outcome = RunOutcome {

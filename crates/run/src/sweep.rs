@@ -572,7 +572,7 @@ pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome>
             // A stale record must not vouch for outputs being rewritten.
             let set = crate::outset::OutputSet::lock(&dir, "sweep")?;
             let _ = std::fs::remove_file(dir.join("point.json"));
-            let (outcome, sink) = crate::run::simulate(model, &settings, None, monitor)?;
+            let (outcome, sink) = crate::run::simulate(model, &settings, None, None, monitor)?;
             let summary = crate::run::report(model, &outcome, sink, set, &settings)?;
             crate::run::warn_unresolved(model, &summary, monitor);
             crate::run::warn_degenerate(model, &summary, monitor);

@@ -114,6 +114,14 @@ pub trait ChunkSink: Sync {
         false
     }
 
+    /// Whether the sink wants the chunks roughly in order (to stream them to a file): chunks
+    /// are then started in increasing order, one at a time per worker, so that one that
+    /// finishes early waits only for the few still running. Any order by default
+    /// (work-stealing halves of the range: the fastest schedule).
+    fn in_order(&self) -> bool {
+        false
+    }
+
     /// Whether the run should stop (an interrupt): checked before each chunk; once true, the
     /// chunks not started are skipped and the run fails with [`SimError::Stopped`]. Never by
     /// default.
@@ -173,36 +181,45 @@ pub fn run_with(
     // Each worker job keeps one kernel (its buffers and price bands) and one chunk buffer
     // across the chunks it runs; price bands are integer counts, so merging them in any
     // order gives the same bands.
+    let new_worker = || Worker::new(model, tilt.as_ref(), sink.wants_operators());
+    let run_chunk = chunk_step(|mut worker: Worker<'_>, chunk: u64| {
+        if sink.stopped() {
+            return worker;
+        }
+        let paths = worker.run_chunk(model, chunk);
+        if let Some(bad) = worker.bad_weight {
+            let mut first = bad_weight.lock().expect("no worker panics holding it");
+            if first.is_none_or(|f| bad.0 < f.0) {
+                *first = Some(bad);
+            }
+            return worker;
+        }
+        sink.accept(&ChunkOutput {
+            chunk,
+            paths: paths.clone(),
+            columns: &worker.columns,
+            weights: tilt.as_ref().map(|_| worker.weights.as_slice()),
+            operators: worker.operators.as_deref(),
+        });
+        progress(paths.end - paths.start);
+        worker
+    });
     let bands = pool.install(|| {
-        (chunks.start..chunks.end)
-            .into_par_iter()
-            .fold(
-                || Worker::new(model, tilt.as_ref(), sink.wants_operators()),
-                |mut worker, chunk| {
-                    if sink.stopped() {
-                        return worker;
-                    }
-                    let paths = worker.run_chunk(model, chunk);
-                    if let Some(bad) = worker.bad_weight {
-                        let mut first = bad_weight.lock().expect("no worker panics holding it");
-                        if first.is_none_or(|f| bad.0 < f.0) {
-                            *first = Some(bad);
-                        }
-                        return worker;
-                    }
-                    sink.accept(&ChunkOutput {
-                        chunk,
-                        paths: paths.clone(),
-                        columns: &worker.columns,
-                        weights: tilt.as_ref().map(|_| worker.weights.as_slice()),
-                        operators: worker.operators.as_deref(),
-                    });
-                    progress(paths.end - paths.start);
-                    worker
-                },
-            )
-            .map(|mut worker| worker.kernel.take_band_set())
-            .reduce(BandSet::default, BandSet::merge)
+        let range = chunks.start..chunks.end;
+        if sink.in_order() {
+            use rayon::iter::ParallelBridge;
+            range
+                .par_bridge()
+                .fold(new_worker, run_chunk)
+                .map(|mut worker| worker.kernel.take_band_set())
+                .reduce(BandSet::default, BandSet::merge)
+        } else {
+            range
+                .into_par_iter()
+                .fold(new_worker, run_chunk)
+                .map(|mut worker| worker.kernel.take_band_set())
+                .reduce(BandSet::default, BandSet::merge)
+        }
     });
     let empty = BandSet::for_model(model);
     if sink.stopped() {
@@ -220,6 +237,12 @@ pub fn run_with(
         queue_bands: bands.queue.or(empty.queue),
         utilization_bands: bands.utilization.or(empty.utilization),
     })
+}
+
+/// `f`, typed as a step from a worker to the same worker (a closure's own signature would
+/// not tie the two lifetimes).
+fn chunk_step<'m, F: Fn(Worker<'m>, u64) -> Worker<'m>>(f: F) -> F {
+    f
 }
 
 /// A worker job's kernel and chunk buffers.
