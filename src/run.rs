@@ -133,23 +133,31 @@ pub fn run(args: &RunArgs) -> Result<()> {
             "--report needs an unsharded run: run `lrtsim report` on the directory `lrtsim merge` writes".to_string()
         ));
     }
-    if let Some(spec) = &args.shard {
-        let shard = lrtsim_run::shard::ShardSpec::parse(spec)?;
-        if args.paths_csv || args.paths_parquet || args.stdout.summary_csv.is_some() {
-            bail!(InputError(
-                "--shard writes a partial result only: --paths-csv and --paths-parquet need an unsharded run, and --summary-csv goes to `lrtsim merge`".to_string()
-            ));
-        }
-        for (model, dir) in models.iter().zip(&dirs) {
-            lrtsim_run::shard::run_shard(model, &shard, dir, &settings, &args.set.set, &monitor)?;
-        }
-        return Ok(());
-    }
     if args.paths_parquet && !cfg!(feature = "parquet") {
         // Before any directory is made (the library refuses it too, later).
         bail!(InputError(
             "--paths-parquet: this lrtsim was built without Parquet support; build it with `cargo build --release --features parquet` (or use --paths-csv)".to_string()
         ));
+    }
+    if let Some(spec) = &args.shard {
+        let shard = lrtsim_run::shard::ShardSpec::parse(spec)?;
+        if args.paths_csv || args.stdout.summary_csv.is_some() {
+            bail!(InputError(
+                "--shard writes a partial result only: --paths-csv needs an unsharded run (--paths-parquet does not), and --summary-csv goes to `lrtsim merge`".to_string()
+            ));
+        }
+        for (model, dir) in models.iter().zip(&dirs) {
+            lrtsim_run::shard::run_shard(
+                model,
+                &shard,
+                dir,
+                &settings,
+                &args.set.set,
+                args.paths_parquet,
+                &monitor,
+            )?;
+        }
+        return Ok(());
     }
     // Every directory is locked before anything runs: a concurrent run into one of them
     // stops now, not after simulating.

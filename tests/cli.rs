@@ -555,17 +555,54 @@ fn paths_parquet_is_written_or_refused_with_how_to_build_it() {
             .stderr_has(&["--paths-parquet", "--features parquet"]);
         assert!(!fx.path("one").exists());
     }
+    // Shards write their paths beside their parts; the merge has the unsharded run's bytes.
+    // (70 chunks over 3 shards: the shards' ranges do not fall on row-group boundaries.)
+    let shard = |i: u32| {
+        fx.run([
+            "run",
+            &arg(&repo_scenario("rare-tail.toml")),
+            "--set",
+            &paths_set(70 * 1024 + 300),
+            "--paths-parquet",
+            "--shard",
+            &format!("{i}/3"),
+            "-o",
+            "parts",
+            "-q",
+        ])
+    };
+    if cfg!(feature = "parquet") {
+        for i in 0..3 {
+            shard(i).ok();
+        }
+        fx.run(["merge", "parts", "-o", "merged", "-q"]).ok();
+        run_n(&fx, "whole", 70 * 1024 + 300).ok();
+        assert_eq!(
+            fx.read_bytes("merged/paths.parquet"),
+            fx.read_bytes("whole/paths.parquet")
+        );
+        // A part without its paths: the merge says which.
+        std::fs::remove_file(fx.path("parts/shard-1-of-3.lrtpart.paths.parquet")).unwrap();
+        fx.run(["merge", "parts", "-o", "merged2", "-q"])
+            .expect_code(2)
+            .stderr_has(&["shard-1-of-3.lrtpart.paths.parquet"]);
+    } else {
+        shard(0).expect_code(2).stderr_has(&["--features parquet"]);
+    }
+}
+
+/// A run of rare-tail with `n` paths and `--paths-parquet` into `out`.
+fn run_n(fx: &Fixture, out: &str, n: u64) -> Run {
     fx.run([
         "run",
         &arg(&repo_scenario("rare-tail.toml")),
+        "--set",
+        &paths_set(n),
         "--paths-parquet",
-        "--shard",
-        "0/2",
         "-o",
-        "shard",
+        out,
+        "-q",
     ])
-    .expect_code(2)
-    .stderr_has(&["--paths-parquet need an unsharded run"]);
 }
 
 #[test]

@@ -174,6 +174,121 @@ impl PathsParquet {
             .map_err(|e| e.to_string())
     }
 
+    /// Appends the paths of a shard's `paths.parquet` part `file` (written by a run of
+    /// `total_paths` paths with the columns `names`, and `weight` when `weighted`), whose first
+    /// path starts chunk `first_chunk`, as the chunks they came in: the merged file has the
+    /// bytes of the unsharded run's. Parts are appended in chunk order.
+    pub fn append_part(
+        &self,
+        file: &Path,
+        first_chunk: u64,
+        names: &[String],
+        weighted: bool,
+        total_paths: u64,
+    ) -> Result<()> {
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let bad = |why: String| Error::input(format!("{}: {why}", file.display()));
+        let f =
+            File::open(file).map_err(|e| bad(format!("cannot open the shard's {FILE}: {e}")))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .map_err(|e| bad(format!("not a Parquet file: {e}")))?;
+        let expected: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        let found: Vec<&str> = reader
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        if found != expected || names.len() + 1 + usize::from(weighted) != expected.len() {
+            return Err(bad(format!(
+                "its columns are {found:?}, the run's are {expected:?}"
+            )));
+        }
+        let reader = reader
+            .with_batch_size(lrtsim_sim::CHUNK_PATHS as usize)
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        let width = expected.len() - 1;
+        // Rows of the current chunk, column by column (path ids first).
+        let mut ids: Vec<u64> = Vec::new();
+        let mut columns: Vec<Vec<f64>> = vec![Vec::new(); width];
+        let mut chunk = first_chunk;
+        let flush = |ids: &mut Vec<u64>, columns: &mut Vec<Vec<f64>>, chunk: &mut u64| {
+            let paths = lrtsim_sim::chunk_paths(total_paths, *chunk);
+            if ids.first() != Some(&paths.start) || ids.len() as u64 != paths.end - paths.start {
+                return Err(bad(format!(
+                    "its rows do not hold chunk {}'s paths {}..{} in order",
+                    *chunk, paths.start, paths.end
+                )));
+            }
+            let weights = weighted.then(|| columns.pop().expect("a weight column"));
+            self.accept(
+                &ChunkOutput {
+                    chunk: *chunk,
+                    paths,
+                    columns,
+                    weights: weights.as_deref(),
+                    operators: None,
+                },
+                &|| false,
+            );
+            if let Some(w) = weights {
+                columns.push(w);
+            }
+            ids.clear();
+            for c in columns.iter_mut() {
+                c.clear();
+            }
+            *chunk += 1;
+            if self.failed() {
+                return Err(Error::Failed(format!("writing the merged {FILE}")));
+            }
+            Ok(())
+        };
+        for batch in reader {
+            let batch = batch.map_err(|e| bad(format!("cannot read: {e}")))?;
+            let path = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .ok_or_else(|| bad("its path column is not UInt64".to_string()))?;
+            let values: Vec<&Float64Array> = (1..=width)
+                .map(|c| {
+                    batch
+                        .column(c)
+                        .as_any()
+                        .downcast_ref::<Float64Array>()
+                        .ok_or_else(|| bad(format!("its column {} is not Float64", expected[c])))
+                })
+                .collect::<Result<_>>()?;
+            for row in 0..batch.num_rows() {
+                let id = path.value(row);
+                if let Some(&last) = ids.last()
+                    && id != last + 1
+                {
+                    return Err(bad(format!("path {id} follows path {last}")));
+                }
+                ids.push(id);
+                for (c, v) in columns.iter_mut().zip(&values) {
+                    c.push(v.value(row));
+                }
+                let paths = lrtsim_sim::chunk_paths(total_paths, chunk);
+                if ids.len() as u64 == paths.end - paths.start {
+                    flush(&mut ids, &mut columns, &mut chunk)?;
+                }
+            }
+        }
+        if !ids.is_empty() {
+            flush(&mut ids, &mut columns, &mut chunk)?;
+        }
+        Ok(())
+    }
+
     /// Whether writing failed (the run then stops early).
     pub fn failed(&self) -> bool {
         self.state().error.is_some()

@@ -33,6 +33,18 @@ impl PathsParquet {
     }
 
     /// Never called (no writer exists).
+    pub fn append_part(
+        &self,
+        _file: &Path,
+        _first_chunk: u64,
+        _names: &[String],
+        _weighted: bool,
+        _total_paths: u64,
+    ) -> Result<()> {
+        match *self {}
+    }
+
+    /// Never called (no writer exists).
     pub fn failed(&self) -> bool {
         match *self {}
     }

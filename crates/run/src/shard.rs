@@ -155,6 +155,9 @@ struct Manifest {
     #[serde(default)]
     own_tail_capacity: Option<u64>,
     importance: Option<TiltManifest>,
+    /// The shard wrote its paths' values to `<part>.paths.parquet` (`--paths-parquet`).
+    #[serde(default)]
+    paths_parquet: bool,
     payload_bytes: u64,
     payload_fnv1a64: String,
     /// The resolved scenario (overrides applied), from which `merge` rebuilds the model.
@@ -168,13 +171,20 @@ fn fnv1a64(bytes: &[u8]) -> String {
     h.hex()
 }
 
-/// Runs shard `spec` of `model` and writes its partial result into `dir`.
+/// The file a shard's paths go to with `--paths-parquet`, beside its partial result `part`.
+fn parquet_of(part: &Path) -> PathBuf {
+    part.with_extension(format!("{EXTENSION}.{}", crate::paths_parquet::FILE))
+}
+
+/// Runs shard `spec` of `model` and writes its partial result into `dir` (and, with
+/// `paths_parquet`, its paths' values beside it, first).
 pub fn run_shard(
     model: &Model,
     spec: &ShardSpec,
     dir: &Path,
     settings: &Settings,
     overrides: &[String],
+    paths_parquet: bool,
     monitor: &dyn Monitor,
 ) -> Result<()> {
     let total = lrtsim_sim::chunk_count(model.paths);
@@ -182,12 +192,24 @@ pub fn run_shard(
     // Shards of one run write side by side into one folder: each locks its own part only.
     let _lock = crate::outset::Lock::acquire(dir, &format!(".{}.lock", spec.file_name()))?;
     let started = Instant::now();
-    let (outcome, sink) =
-        crate::run::simulate(model, settings, Some(chunks.clone()), None, monitor)?;
+    let parquet_dir = paths_parquet.then_some(dir);
+    let (outcome, mut sink) =
+        crate::run::simulate(model, settings, Some(chunks.clone()), parquet_dir, monitor)?;
     let elapsed = started.elapsed().as_secs_f64();
     let path = dir.join(spec.file_name());
+    if let Some(pq) = sink.paths_parquet.take() {
+        pq.finish()?.persist(&parquet_of(&path))?;
+    }
     write_partial(
-        &path, model, spec, chunks, &outcome, &sink, settings, overrides,
+        &path,
+        model,
+        spec,
+        chunks,
+        &outcome,
+        &sink,
+        settings,
+        overrides,
+        paths_parquet,
     )?;
     let n = outcome.paths.end - outcome.paths.start;
     monitor.info(&format!(
@@ -212,6 +234,7 @@ fn write_partial(
     sink: &ReportSink,
     settings: &Settings,
     overrides: &[String],
+    paths_parquet: bool,
 ) -> Result<()> {
     let mut payload = Vec::new();
     for (_, _, acc) in &sink.metrics {
@@ -274,6 +297,7 @@ fn write_partial(
                 copulas,
             }
         }),
+        paths_parquet,
         payload_bytes: payload.len() as u64,
         payload_fnv1a64: fnv1a64(&payload),
         resolved_scenario: serde_json::to_value(&model.scenario)
@@ -799,6 +823,44 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
         });
     }
     let (metrics, waits, bands, own) = merged.expect("at least one part");
+    // The parts' paths.parquet, when they wrote them: all or none.
+    let paths_parquet = match parts.iter().filter(|p| p.manifest.paths_parquet).count() {
+        0 => None,
+        n if n == parts.len() => {
+            let weighted = tilt.is_some();
+            let pq = crate::paths_parquet::PathsParquet::create(
+                &request.out,
+                layout.names(),
+                weighted,
+                0,
+            )?;
+            let mut in_order: Vec<&Part> = parts.iter().collect();
+            in_order.sort_by_key(|p| p.manifest.chunks[0]);
+            for part in in_order {
+                pq.append_part(
+                    &parquet_of(&part.path),
+                    part.manifest.chunks[0],
+                    layout.names(),
+                    weighted,
+                    model.paths,
+                )?;
+            }
+            Some(pq)
+        }
+        n => {
+            let without: Vec<String> = parts
+                .iter()
+                .filter(|p| !p.manifest.paths_parquet)
+                .map(|p| p.path.display().to_string())
+                .collect();
+            bail!(Error::input(format!(
+                "{n} of the {} parts wrote their paths with --paths-parquet and {} did not ({}): run every shard with it, or none",
+                parts.len(),
+                without.len(),
+                without.join(", ")
+            )));
+        }
+    };
     let wait_plan = crate::run::wait_plan(&layout);
     // Every part holds its aliases' copies already: nothing is fed or copied here.
     let same_as = vec![None; plan.len()];
@@ -815,7 +877,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
             .collect(),
         paths: None,
         own_tails: own.filter(|_| settings.contributions),
-        paths_parquet: None,
+        paths_parquet,
         same_as,
     };
     let outcome = RunOutcome {
