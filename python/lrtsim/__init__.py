@@ -216,16 +216,19 @@ class Scenario:
         contributions: bool = True,
         tail_memory_mb: int = 1024,
         bins: int = 100,
+        paths_parquet: Optional[PathLike] = None,
     ) -> "Result":
         """Runs the scenario and computes its report (nothing is written until
-        :meth:`Result.write`).
+        :meth:`Result.write`, but ``paths_parquet``).
 
         ``paths`` and ``seed`` override ``simulation.paths`` and ``simulation.seed``;
         ``threads`` 0 uses every core (results do not depend on it). ``keep_paths`` keeps
         every path's values (:attr:`Result.paths`; at most 10 M paths). ``progress`` shows a
         progress bar on an interactive stderr or in a notebook (``False``: none), or calls
         ``progress(done, total)``. The GIL is released while it runs; Ctrl-C stops it and
-        raises ``KeyboardInterrupt``.
+        raises ``KeyboardInterrupt``. ``paths_parquet`` names a file that every path's values
+        stream to as the run goes (paths.parquet's columns, typed; any number of paths, in
+        bounded memory): ``pandas.read_parquet`` reads it.
         """
         scenario = self
         extra: Dict[str, Any] = {}
@@ -246,6 +249,7 @@ class Scenario:
             bool(contributions),
             bool(keep_paths),
             callback,
+            None if paths_parquet is None else os.fspath(paths_parquet),
         )
         for w in native.warnings:
             warnings.warn(w, RuntimeWarning, stacklevel=2)

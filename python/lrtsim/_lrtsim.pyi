@@ -35,6 +35,7 @@ def run(
     contributions: bool,
     keep_paths: bool,
     progress: Optional[Callable[[int, int], None]] = None,
+    paths_parquet: Optional[str] = None,
 ) -> NativeResult: ...
 def sweep(
     scenario: str,

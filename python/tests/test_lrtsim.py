@@ -289,3 +289,25 @@ def test_paths_parquet_reads_back_as_paths_csv(tmp_path):
 
     meta = pq.ParquetFile(out / "paths.parquet").metadata
     assert meta.num_row_groups == 2  # 65,536 paths per row group
+
+
+def test_a_run_streams_its_paths_to_parquet(tmp_path):
+    """The wheel has the parquet feature: every path's values to a file, as paths.csv's
+    columns, typed; the same values as the kept paths."""
+    pytest.importorskip("pyarrow")
+    target = tmp_path / "sub" / "rare.parquet"
+    result = lrtsim.load(SCENARIOS / "rare-tail.toml").run(
+        paths=5_000, keep_paths=True, progress=False, paths_parquet=target
+    )
+    frame = pd.read_parquet(target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["rare.parquet"]
+    kept = result.paths
+    assert list(frame.columns) == ["path", *kept.columns]
+    pd.testing.assert_frame_equal(
+        frame.drop(columns="path"), kept.reset_index(drop=True), check_exact=True
+    )
+    assert frame["path"].tolist() == list(range(5_000))
+    # write() leaves it where it is and writes the rest.
+    written = result.write(tmp_path / "out")
+    assert not (written / "paths.parquet").exists()
+    assert (written / "paths.csv").exists()

@@ -322,11 +322,12 @@ fn wait_for<T: Send>(
     Ok(outcome)
 }
 
-/// Runs `scenario` and computes its report, without writing anything. The GIL is released
+/// Runs `scenario` and computes its report, without writing anything but, with
+/// `paths_parquet`, every path's values to that file as the paths run. The GIL is released
 /// while it runs; every tenth of a second the calling thread checks for signals (Ctrl-C stops
 /// the run and raises `KeyboardInterrupt`) and calls `progress(done, total)` if given.
 #[pyfunction]
-#[pyo3(signature = (scenario, threads, tail_memory_mb, bins, contributions, keep_paths, progress=None))]
+#[pyo3(signature = (scenario, threads, tail_memory_mb, bins, contributions, keep_paths, progress=None, paths_parquet=None))]
 #[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
@@ -337,6 +338,7 @@ fn run(
     contributions: bool,
     keep_paths: bool,
     progress: Option<Py<PyAny>>,
+    paths_parquet: Option<PathBuf>,
 ) -> PyResult<NativeResult> {
     if keep_paths && scenario.model.paths > lrtsim_run::run::MAX_PATHS_CSV {
         return Err(PyValueError::new_err(format!(
@@ -360,8 +362,20 @@ fn run(
     let model = &scenario.model;
     let shared = Shared::default();
     let outcome = wait_for(py, &shared, progress.as_ref(), || {
-        let (outcome, sink) = lrtsim_run::run::simulate(model, &settings, None, None, &shared)?;
+        let parquet_dir = paths_parquet.as_ref().and_then(|p| p.parent());
+        let parquet_dir = parquet_dir.map(|d| {
+            if d.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                d
+            }
+        });
+        let (outcome, sink) =
+            lrtsim_run::run::simulate(model, &settings, None, parquet_dir, &shared)?;
         let report = RunReport::compute(model, &outcome, sink, &settings)?;
+        if let Some(dest) = &paths_parquet {
+            report.persist_paths_parquet(dest)?;
+        }
         lrtsim_run::run::warn_unresolved(model, &report.summary, &shared);
         lrtsim_run::run::warn_degenerate(model, &report.summary, &shared);
         Ok(report)

@@ -341,10 +341,27 @@ impl TempParquet {
                 "{FILE} was already moved into an output directory"
             )));
         };
-        std::fs::rename(&tmp, dest).map_err(|e| Error::Context {
-            context: format!("renaming {} to {}", tmp.display(), dest.display()),
-            source: Box::new(e.into()),
-        })?;
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        if std::fs::rename(&tmp, dest).is_err() {
+            // Another file system: copied to a temporary beside `dest`, then renamed.
+            let beside = dest.with_extension(format!("parquet.tmp-{}", std::process::id()));
+            lrtsim_report::register_cleanup(&beside);
+            let copied = std::fs::copy(&tmp, &beside)
+                .and_then(|_| File::open(&beside)?.sync_all())
+                .and_then(|()| std::fs::rename(&beside, dest));
+            lrtsim_report::unregister_cleanup(&beside);
+            if let Err(e) = copied {
+                let _ = std::fs::remove_file(&beside);
+                self.0 = Some(tmp);
+                return Err(Error::Context {
+                    context: format!("moving {} to {}", FILE, dest.display()),
+                    source: Box::new(e.into()),
+                });
+            }
+            let _ = std::fs::remove_file(&tmp);
+        }
         lrtsim_report::unregister_cleanup(&tmp);
         Ok(())
     }

@@ -1028,6 +1028,23 @@ impl RunReport {
         Ok(())
     }
 
+    /// Moves paths.parquet (written as the paths ran) to `dest` now, rather than with the
+    /// other files; returns whether the run had one. [`RunReport::write`] then leaves it out.
+    pub fn persist_paths_parquet(&self, dest: &std::path::Path) -> Result<bool> {
+        let taken = self
+            .paths_parquet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match taken {
+            Some(mut pq) => {
+                pq.persist(dest)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Writes every report file into the locked directory of `set`: the old manifest first
     /// removed, each file atomically, the new manifest last ([`crate::outset`]). The lock is
     /// released when done (or on failure).
