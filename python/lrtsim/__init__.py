@@ -323,6 +323,19 @@ class _NotebookBar:
             self.handle.update(html)
 
 
+def _read_csv(data: bytes, backend: str) -> Any:
+    """A CSV file's bytes as a pandas or polars DataFrame."""
+    if backend == "pandas":
+        import pandas as pd
+
+        return pd.read_csv(io.BytesIO(data))
+    if backend == "polars":
+        import polars as pl  # type: ignore[import-not-found]
+
+        return pl.read_csv(io.BytesIO(data))
+    raise ValueError(f"backend {backend!r}: expected 'pandas' or 'polars'")
+
+
 class Result:
     """A finished run: its summary and every table of its report, in memory.
 
@@ -353,17 +366,7 @@ class Result:
 
     def _table(self, name: str, backend: str) -> Any:
         data = self.files().get(name)
-        if data is None:
-            return None
-        if backend == "pandas":
-            import pandas as pd
-
-            return pd.read_csv(io.BytesIO(data))
-        if backend == "polars":
-            import polars as pl  # type: ignore[import-not-found]
-
-            return pl.read_csv(io.BytesIO(data))
-        raise ValueError(f"backend {backend!r}: expected 'pandas' or 'polars'")
+        return None if data is None else _read_csv(data, backend)
 
     def tail(self, backend: str = "pandas") -> Any:
         """VaR and ES with their confidence intervals, per metric and level
@@ -512,15 +515,7 @@ class Replay:
         self._values = values
 
     def _frame(self, text: str, backend: str) -> Any:
-        if backend == "pandas":
-            import pandas as pd
-
-            return pd.read_csv(io.StringIO(text))
-        if backend == "polars":
-            import polars as pl  # type: ignore[import-not-found]
-
-            return pl.read_csv(io.StringIO(text))
-        raise ValueError(f"backend {backend!r}: expected 'pandas' or 'polars'")
+        return _read_csv(text.encode(), backend)
 
     def events(self, backend: str = "pandas") -> Any:
         """Every event of the path, in time order (events.csv)."""

@@ -389,6 +389,21 @@ mod tests {
         (paths, vec![a, b], w)
     }
 
+    /// Hands chunk `k` of a run of `n` paths to `pq`.
+    fn hand_over(pq: &PathsParquet, k: u64, n: u64, stopping: &dyn Fn() -> bool) {
+        let (paths, columns, weights) = chunk(k, n);
+        pq.accept(
+            &ChunkOutput {
+                chunk: k,
+                paths,
+                columns: &columns,
+                weights: Some(&weights),
+                operators: None,
+            },
+            stopping,
+        );
+    }
+
     fn write_in(order: &[u64], n: u64, dir: &Path) -> Vec<u8> {
         let names = vec!["a".to_string(), "b".to_string()];
         let pq = PathsParquet::create(dir, &names, true, 0).unwrap();
@@ -396,19 +411,7 @@ mod tests {
             // Each chunk from its own thread, started in `order`: early ones wait in memory.
             for &k in order {
                 let pq = &pq;
-                s.spawn(move || {
-                    let (paths, columns, weights) = chunk(k, n);
-                    pq.accept(
-                        &ChunkOutput {
-                            chunk: k,
-                            paths,
-                            columns: &columns,
-                            weights: Some(&weights),
-                            operators: None,
-                        },
-                        &|| false,
-                    );
-                });
+                s.spawn(move || hand_over(pq, k, n, &|| false));
             }
         });
         let mut tmp = pq.finish().unwrap();
@@ -452,23 +455,13 @@ mod tests {
         let pq = PathsParquet::create(dir.path(), &names, true, 0).unwrap();
         let n = 1000 * lrtsim_sim::CHUNK_PATHS;
         let k = MAX_PENDING_CHUNKS + 5;
-        let (paths, columns, weights) = chunk(k, n);
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
             s.spawn(|| {
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 stop.store(true, Ordering::Relaxed);
             });
-            pq.accept(
-                &ChunkOutput {
-                    chunk: k,
-                    paths,
-                    columns: &columns,
-                    weights: Some(&weights),
-                    operators: None,
-                },
-                &|| stop.load(Ordering::Relaxed),
-            );
+            hand_over(&pq, k, n, &|| stop.load(Ordering::Relaxed));
         });
         assert!(pq.failed());
         assert!(pq.finish().is_err());
