@@ -332,7 +332,8 @@ def _read_csv(data: bytes, backend: str) -> Any:
     if backend == "polars":
         import polars as pl  # type: ignore[import-not-found]
 
-        return pl.read_csv(io.BytesIO(data))
+        # Types from every row (a column of 0s then fractions is Float64, not Int64).
+        return pl.read_csv(io.BytesIO(data), infer_schema_length=None)
     raise ValueError(f"backend {backend!r}: expected 'pandas' or 'polars'")
 
 

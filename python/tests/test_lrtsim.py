@@ -289,6 +289,10 @@ def test_paths_parquet_reads_back_as_paths_csv(tmp_path):
 
     meta = pq.ParquetFile(out / "paths.parquet").metadata
     assert meta.num_row_groups == 2  # 65,536 paths per row group
+    pl = pytest.importorskip("polars")
+    polars_frame = pl.read_parquet(out / "paths.parquet")
+    assert polars_frame.columns == list(frame.columns)
+    assert polars_frame["slashed_eth"].to_list() == frame["slashed_eth"].tolist()
 
 
 def test_a_run_streams_its_paths_to_parquet(tmp_path):
@@ -311,3 +315,18 @@ def test_a_run_streams_its_paths_to_parquet(tmp_path):
     written = result.write(tmp_path / "out")
     assert not (written / "paths.parquet").exists()
     assert (written / "paths.csv").exists()
+
+
+def test_tables_as_polars_frames():
+    pl = pytest.importorskip("polars")
+    result = lrtsim.load(SCENARIOS / "bank-run.toml").run(paths=1_000, progress=False)
+    tail = result.tail(backend="polars")
+    assert isinstance(tail, pl.DataFrame)
+    assert tail.columns == list(result.tail().columns)
+    assert tail.shape == result.tail().shape
+    assert tail["var"].to_list() == result.tail()["var"].tolist()
+    waits = result.redemption_waits(backend="polars")
+    assert waits.height == len(result.redemption_waits())
+    s = lrtsim.load(SCENARIOS / "bank-run.toml").with_set({"simulation.paths": 1_000})
+    r = lrtsim.replay(s, 3)
+    assert r.trace(backend="polars").height == len(r.trace())
