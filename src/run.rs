@@ -133,11 +133,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
             "--report needs an unsharded run: run `lrtsim report` on the directory `lrtsim merge` writes".to_string()
         ));
     }
-    if args.paths_parquet && !cfg!(feature = "parquet") {
-        // Before any directory is made (the library refuses it too, later).
-        bail!(InputError(
-            "--paths-parquet: this lrtsim was built without Parquet support; build it with `cargo build --release --features parquet` (or use --paths-csv)".to_string()
-        ));
+    if args.paths_parquet && !lrtsim_run::paths_parquet::AVAILABLE {
+        // Before any directory is made (creating the writer would refuse it too, later).
+        return Err(lrtsim_run::Error::parquet_unavailable().into());
     }
     if let Some(spec) = &args.shard {
         let shard = lrtsim_run::shard::ShardSpec::parse(spec)?;

@@ -54,6 +54,13 @@ impl Error {
         Error::Input(message.into())
     }
 
+    /// The input error for asking a build without the `parquet` feature for paths.parquet.
+    pub fn parquet_unavailable() -> Self {
+        Error::input(
+            "--paths-parquet: this lrtsim was built without Parquet support; build it with `cargo build --release --features parquet` (or use --paths-csv)",
+        )
+    }
+
     /// Whether the input is at fault (a scenario, an argument; a summary CSV that another
     /// command left torn): the CLI's exit status 2, else 1.
     pub fn is_input(&self) -> bool {

@@ -29,6 +29,9 @@ use crate::error::{Error, Result};
 
 /// The file's name in the output directory.
 pub const FILE: &str = "paths.parquet";
+/// Whether this build writes Parquet.
+pub const AVAILABLE: bool = true;
+
 /// Paths per row group: 64 chunks.
 pub const ROW_GROUP_PATHS: usize = 65_536;
 /// Chunks that may wait for earlier ones before their workers wait too.

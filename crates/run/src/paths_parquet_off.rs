@@ -11,6 +11,9 @@ use crate::error::{Error, Result};
 /// The file's name in the output directory.
 pub const FILE: &str = "paths.parquet";
 
+/// Whether this build writes Parquet.
+pub const AVAILABLE: bool = false;
+
 /// The streaming writer of `paths.parquet`: not in this build.
 pub enum PathsParquet {}
 
