@@ -76,16 +76,6 @@ impl<'a> PathView<'a> {
     }
 }
 
-/// LRT outstanding at t = 0, in t = 0 ETH units: the collateral plus the buffer (as the
-/// kernel counts it).
-fn supply0_lrt(model: &Model) -> f64 {
-    model.collateral_eth
-        + model
-            .withdrawals
-            .as_ref()
-            .map_or(0.0, |w| w.buffer_initial_eth)
-}
-
 impl Term {
     fn eval(&self, model: &Model, p: PathView<'_>) -> f64 {
         let row = p.row;
@@ -93,14 +83,14 @@ impl Term {
             Term::Column(c) => row[*c],
             Term::Negated(c) => -row[*c],
             Term::Operators(ops) => ops.iter().map(|&o| p.operators[o]).sum(),
-            Term::Minted(c) => row[*c] * supply0_lrt(model),
+            Term::Minted(c) => row[*c] * model.supply0_lrt(),
             Term::Redemptions {
                 redeemed,
                 fees,
                 minted,
             } => {
-                let minted = minted.map_or(0.0, |c| row[c] * supply0_lrt(model));
-                let burned = supply0_lrt(model) + minted - p.supply_lrt;
+                let minted = minted.map_or(0.0, |c| row[c] * model.supply0_lrt());
+                let burned = model.supply0_lrt() + minted - p.supply_lrt;
                 row[*redeemed] + row[*fees] - burned
             }
             Term::ReservesNet(c) => {

@@ -441,6 +441,16 @@ pub fn copula_fault_prob(cp: &Copula, days: f64) -> f64 {
 }
 
 impl Model {
+    /// LRT outstanding at t = 0, in t = 0 ETH units (1 ETH per LRT at t = 0): the collateral
+    /// plus the withdrawal buffer, if any.
+    pub fn supply0_lrt(&self) -> f64 {
+        self.collateral_eth
+            + self
+                .withdrawals
+                .as_ref()
+                .map_or(0.0, |w| w.buffer_initial_eth)
+    }
+
     /// Compiles a scenario that passed [`crate::validate::validate`].
     pub fn compile(scenario: Scenario, overrides: Vec<String>) -> Model {
         let s = &scenario;

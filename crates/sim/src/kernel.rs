@@ -375,7 +375,7 @@ impl TiltState {
 impl<'m> PathKernel<'m> {
     /// A kernel for `model`, with every buffer allocated once.
     pub fn new(model: &'m Model) -> Self {
-        let supply0 = supply0_lrt(model);
+        let supply0 = model.supply0_lrt();
         let mut kernel = PathKernel {
             model,
             layout: Layout::new(model),
@@ -511,7 +511,7 @@ impl<'m> PathKernel<'m> {
     fn record_more_bands(&mut self, k: u32, t1: f64) {
         if let (Some(b), Some(r)) = (self.more_bands.queue.as_mut(), self.redemption.as_ref()) {
             // Rounding residue of a drained queue (below 10⁻¹² of the supply) counts as none.
-            let x = r.queued_lrt() / supply0_lrt(self.model);
+            let x = r.queued_lrt() / self.model.supply0_lrt();
             b.record(k, if x < crate::bands::QUEUE_ZERO { 0.0 } else { x });
         }
         if let (Some(b), Some(mk), Some(book)) = (
@@ -645,7 +645,7 @@ impl<'m> PathKernel<'m> {
 
     /// LRT outstanding at t = 0.
     fn supply0_lrt(&self) -> f64 {
-        supply0_lrt(self.model)
+        self.model.supply0_lrt()
     }
 
     /// LRT outstanding, in t = 0 ETH units (after the last path: at its horizon).
@@ -1882,15 +1882,6 @@ pub(crate) fn depeg_model(m: &Model, s: u32) -> &lrtsim_scenario::market::DepegS
         .as_ref()
         .expect("depeg shocks need a market")
         .shocks[s as usize]
-}
-
-/// LRT outstanding at t = 0, in t = 0 ETH units: the collateral plus any buffer.
-fn supply0_lrt(model: &Model) -> f64 {
-    model.collateral_eth
-        + model
-            .withdrawals
-            .as_ref()
-            .map_or(0.0, |w| w.buffer_initial_eth)
 }
 
 /// Number of events of a source over the horizon: one if it is scheduled, else a Poisson draw
