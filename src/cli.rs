@@ -88,6 +88,45 @@ pub struct ReportArgs {
     pub bins: u32,
 }
 
+/// The files the report's tables are written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// `<table>.csv`.
+    Csv,
+    /// `<table>.parquet` instead (typed columns; needs a build with `--features parquet`).
+    Parquet,
+    /// Both.
+    Both,
+}
+
+impl From<TableFormat> for lrtsim_run::tables::TableFormat {
+    fn from(f: TableFormat) -> Self {
+        match f {
+            TableFormat::Csv => Self::Csv,
+            TableFormat::Parquet => Self::Parquet,
+            TableFormat::Both => Self::Both,
+        }
+    }
+}
+
+/// How the report's tables are written.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Write the tables (tail_metrics, exceedance, contributions, loss_distribution,
+    /// redemption_wait, queue/price/utilization_paths) as CSV, as Parquet (typed columns, for
+    /// pandas, polars and DuckDB) or both. summary.json and scenario.resolved.toml are always
+    /// written; `lrtsim report` and --report read the CSV files.
+    #[arg(long, value_enum, default_value_t = TableFormat::Csv, value_name = "FORMAT")]
+    pub table_format: TableFormat,
+}
+
+impl TableArgs {
+    /// The library's format.
+    pub fn format(&self) -> lrtsim_run::tables::TableFormat {
+        self.table_format.into()
+    }
+}
+
 /// Whether the risk contributions are computed.
 #[derive(Debug, Args)]
 pub struct ContributionArgs {
@@ -138,6 +177,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
+    pub tables: TableArgs,
+    #[command(flatten)]
     pub contrib: ContributionArgs,
     /// Simulate only shard I (0-based) of N — a contiguous share of the run's chunks of 1,024
     /// paths — and write its partial result `shard-I-of-N.lrtpart` into the output directory
@@ -164,6 +205,8 @@ pub struct MergeArgs {
     pub workers: WorkerArgs,
     #[command(flatten)]
     pub stdout: StdoutArgs,
+    #[command(flatten)]
+    pub tables: TableArgs,
     #[command(flatten)]
     pub contrib: ContributionArgs,
 }
@@ -261,6 +304,8 @@ pub struct SweepArgs {
     pub workers: WorkerArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub tables: TableArgs,
     #[command(flatten)]
     pub contrib: ContributionArgs,
 }

@@ -17,6 +17,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         threads: args.workers.threads,
         contributions: !args.contrib.no_contributions,
         summary_csv: target.clone(),
+        table_format: args.tables.format(),
     };
     let merged = lrtsim_run::shard::merge(&request, &Terminal::new(args.workers.quiet))?;
     match args.stdout.format {

@@ -130,6 +130,7 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
         sets.push(OutputSet::lock(
             &out_dir(&args.out, &model, path, several),
             "replay",
+            &crate::run::Terminal::new(args.workers.quiet),
         )?);
     }
     let pool = rayon::ThreadPoolBuilder::new()

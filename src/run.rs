@@ -127,21 +127,33 @@ pub fn run(args: &RunArgs) -> Result<()> {
         bins: args.report.bins,
         paths_csv: args.paths_csv,
         contributions: !args.contrib.no_contributions,
+        table_format: args.tables.format(),
     };
     if args.html_report && args.shard.is_some() {
         bail!(InputError(
             "--report needs an unsharded run: run `lrtsim report` on the directory `lrtsim merge` writes".to_string()
         ));
     }
+    settings.table_format.check_available()?;
+    if args.html_report && !settings.table_format.csv() {
+        bail!(InputError(
+            "--report reads the CSV tables: use --table-format both (or csv) with it".to_string()
+        ));
+    }
     if args.paths_parquet && !lrtsim_run::paths_parquet::AVAILABLE {
         // Before any directory is made (creating the writer would refuse it too, later).
-        return Err(lrtsim_run::Error::parquet_unavailable().into());
+        return Err(
+            lrtsim_run::Error::parquet_unavailable("--paths-parquet", "--paths-csv").into(),
+        );
     }
     if let Some(spec) = &args.shard {
         let shard = lrtsim_run::shard::ShardSpec::parse(spec)?;
-        if args.paths_csv || args.stdout.summary_csv.is_some() {
+        if args.paths_csv
+            || args.stdout.summary_csv.is_some()
+            || settings.table_format != lrtsim_run::tables::TableFormat::Csv
+        {
             bail!(InputError(
-                "--shard writes a partial result only: --paths-csv needs an unsharded run (--paths-parquet does not), and --summary-csv goes to `lrtsim merge`".to_string()
+                "--shard writes a partial result only: --paths-csv needs an unsharded run (--paths-parquet does not), and --summary-csv and --table-format go to `lrtsim merge`".to_string()
             ));
         }
         for (model, dir) in models.iter().zip(&dirs) {
@@ -161,7 +173,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // stops now, not after simulating.
     let mut sets = Vec::with_capacity(dirs.len());
     for d in &dirs {
-        sets.push(OutputSet::lock(d, "run")?);
+        sets.push(OutputSet::lock(d, "run", &monitor)?);
     }
     let mut summaries = Vec::new();
     for ((model, dir), set) in models.iter().zip(&dirs).zip(sets) {

@@ -25,6 +25,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             bins: args.report.bins,
             paths_csv: false,
             contributions: !args.contrib.no_contributions,
+            table_format: args.tables.format(),
         },
     };
     lrtsim_run::sweep::sweep(&request, &Terminal::new(args.workers.quiet))?;

@@ -591,6 +591,159 @@ fn paths_parquet_is_written_or_refused_with_how_to_build_it() {
     }
 }
 
+/// `--table-format`: with the `parquet` feature, `both` writes every table as CSV and as
+/// Parquet, the same bytes for any thread count and for merged shards, listed in the
+/// manifest; `parquet` writes no CSV table, and the HTML report then says what to do; a
+/// sweep's points follow it and are rerun when it changes. Without the feature it is refused
+/// before anything is written. (The Parquet files' values and types against the CSV files:
+/// python/tests; the conversion: crates/run/src/tables.rs.)
+#[test]
+fn table_format_parquet_writes_the_tables_or_is_refused() {
+    let fx = Fixture::new();
+    let scenario = arg(&repo_scenario("bank-run.toml"));
+    let run = |out: &str, format: &str, threads: &str| {
+        fx.run([
+            "run",
+            &scenario,
+            "--set",
+            &paths_set(3_000),
+            "--table-format",
+            format,
+            "-t",
+            threads,
+            "-o",
+            out,
+            "-q",
+        ])
+    };
+    let tables = [
+        "contributions",
+        "exceedance",
+        "loss_distribution",
+        "queue_paths",
+        "redemption_wait",
+        "tail_metrics",
+    ];
+    if !cfg!(feature = "parquet") {
+        run("one", "parquet", "1")
+            .expect_code(2)
+            .stderr_has(&["--table-format parquet", "--features parquet"]);
+        assert!(!fx.path("one").exists());
+        return;
+    }
+    run("one", "both", "1").ok();
+    run("two", "both", "2").ok();
+    let manifest = fx.read("one/manifest.json");
+    for t in tables {
+        let bytes = fx.read_bytes(format!("one/{t}.parquet"));
+        assert_eq!(&bytes[..4], b"PAR1", "{t}");
+        assert_eq!(bytes, fx.read_bytes(format!("two/{t}.parquet")), "{t}");
+        assert!(fx.path(format!("one/{t}.csv")).exists(), "{t}");
+        assert!(
+            manifest.contains(&format!("\"{t}.parquet\"")),
+            "{t}: {manifest}"
+        );
+    }
+    // Parquet alone: no CSV table; summary.json and the resolved scenario as always.
+    run("alone", "parquet", "2").ok();
+    let csv: Vec<String> = fx
+        .listing()
+        .into_iter()
+        .filter(|f| f.starts_with("alone/") && f.ends_with(".csv"))
+        .collect();
+    assert!(csv.is_empty(), "{csv:?}");
+    assert!(fx.path("alone/summary.json").exists());
+    assert_eq!(
+        fx.read_bytes("alone/exceedance.parquet"),
+        fx.read_bytes("one/exceedance.parquet")
+    );
+    fx.run(["report", "alone", "-q"])
+        .expect_code(2)
+        .stderr_has(&["--table-format both"]);
+    fx.run([
+        "run",
+        &scenario,
+        "--set",
+        &paths_set(300),
+        "--table-format",
+        "parquet",
+        "--report",
+        "-o",
+        "html",
+        "-q",
+    ])
+    .expect_code(2)
+    .stderr_has(&["--report", "--table-format both"]);
+    // Merged shards: the unsharded run's bytes. The format goes to the merge, not the shards.
+    for i in 0..2 {
+        fx.run([
+            "run",
+            &scenario,
+            "--set",
+            &paths_set(3_000),
+            "--shard",
+            &format!("{i}/2"),
+            "-o",
+            "parts",
+            "-q",
+        ])
+        .ok();
+    }
+    fx.run([
+        "run",
+        &scenario,
+        "--set",
+        &paths_set(3_000),
+        "--shard",
+        "0/2",
+        "--table-format",
+        "both",
+        "-o",
+        "parts2",
+        "-q",
+    ])
+    .expect_code(2)
+    .stderr_has(&["--table-format go to `lrtsim merge`"]);
+    fx.run([
+        "merge",
+        "parts",
+        "--table-format",
+        "both",
+        "-o",
+        "merged",
+        "-q",
+    ])
+    .ok();
+    for t in tables {
+        assert_eq!(
+            fx.read_bytes(format!("merged/{t}.parquet")),
+            fx.read_bytes(format!("one/{t}.parquet")),
+            "{t}"
+        );
+    }
+    // A sweep's points in Parquet; a rerun in another format reruns them.
+    let sweep = |format: &str| {
+        fx.run([
+            "sweep",
+            &scenario,
+            "--set",
+            &paths_set(500),
+            "--grid",
+            "withdrawals.buffer.initial_eth=10000,20000",
+            "--table-format",
+            format,
+            "-o",
+            "sw",
+        ])
+    };
+    sweep("parquet").ok();
+    assert!(fx.path("sw/points/0000/tail_metrics.parquet").exists());
+    assert!(!fx.path("sw/points/0000/tail_metrics.csv").exists());
+    sweep("parquet").ok().stderr_has(&["up to date, skipped"]);
+    sweep("csv").ok();
+    assert!(fx.path("sw/points/0001/tail_metrics.csv").exists());
+}
+
 /// A run of rare-tail with `n` paths and `--paths-parquet` into `out`.
 fn run_n(fx: &Fixture, out: &str, n: u64) -> Run {
     fx.run([

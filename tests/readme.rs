@@ -33,7 +33,7 @@ const SET_UP: [&str; 2] = [
 /// Commands that install and test the Python package: not run here (they build the package
 /// in release mode); .ci/run runs each, verbatim, after `cargo test`.
 const CI_RUN: [&str; 1] = [
-    "python3 -m venv .venv && .venv/bin/pip install . pytest matplotlib pyarrow polars && .venv/bin/pytest python/tests",
+    "python3 -m venv .venv && .venv/bin/pip install . pytest matplotlib pyarrow polars duckdb nbclient nbformat ipykernel && .venv/bin/pytest python/tests",
 ];
 
 /// The repository root.

@@ -407,7 +407,8 @@ class Result:
     @property
     def paths(self) -> Any:
         """Every path's values as a pandas DataFrame indexed by path (the columns of
-        paths.csv), when the run kept them (``keep_paths=True``); else None."""
+        paths.csv), when the run kept them (``keep_paths=True``); else None. The columns are
+        read-only numpy views of the run's own memory (no copy), which they keep alive."""
         kept = self._native.paths()
         if kept is None:
             return None
@@ -415,16 +416,18 @@ class Result:
         import pandas as pd
 
         names, columns = kept
-        data = {n: np.frombuffer(c, dtype="<f8") for n, c in zip(names, columns)}
+        data = {n: np.asarray(c) for n, c in zip(names, columns)}
         frame = pd.DataFrame(data, copy=False)
         frame.index.name = "path"
         return frame
 
-    def write(self, directory: PathLike) -> Path:
+    def write(self, directory: PathLike, table_format: str = "csv") -> Path:
         """Writes every report file into ``directory`` — the files ``lrtsim run --out
-        directory`` writes, each atomically, the manifest last — and returns its path."""
+        directory --table-format F`` writes, each atomically, the manifest last — and returns
+        its path. ``table_format`` is ``"csv"``, ``"parquet"`` (the tables as typed Parquet
+        files) or ``"both"``."""
         out = Path(directory)
-        self._native.write(str(out))
+        _native_call(self._native.write, str(out), table_format)
         return out
 
     def __repr__(self) -> str:
@@ -452,6 +455,7 @@ def sweep(
     with_contributions: bool = True,
     tail_memory_mb: int = 1024,
     bins: int = 100,
+    table_format: str = "csv",
 ) -> Any:
     """Runs ``scenario`` over a grid of parameter values, as ``lrtsim sweep`` does, and returns
     sweep.csv as a pandas DataFrame: one row per point, the parameters, then each headline
@@ -465,7 +469,8 @@ def sweep(
     ``out/points/NNNN/`` (a temporary directory when ``out`` is None); a point already done
     with the same scenario and settings is skipped unless ``force``. ``contributions`` names
     a decomposition of ``slashed_eth`` (``"source"``, ``"avs"``, …) whose ES 99 % shares
-    become columns.
+    become columns. ``table_format`` (``"csv"``, ``"parquet"``, ``"both"``) is the points'
+    tables' format, as ``--table-format``.
     """
     import pandas as pd
 
@@ -493,6 +498,7 @@ def sweep(
         int(bins),
         bool(with_contributions),
         _progress_callback(progress, "sweep"),
+        str(table_format),
     )
     for w in warns:
         warnings.warn(w, RuntimeWarning, stacklevel=2)

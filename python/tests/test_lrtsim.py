@@ -4,6 +4,7 @@ says how); the command-line binary is found in target/ (`cargo build` makes it) 
 $LRTSIM_BIN."""
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -330,3 +331,158 @@ def test_tables_as_polars_frames():
     s = lrtsim.load(SCENARIOS / "bank-run.toml").with_set({"simulation.paths": 1_000})
     r = lrtsim.replay(s, 3)
     assert r.trace(backend="polars").height == len(r.trace())
+
+
+def test_kept_paths_are_views_of_the_runs_memory():
+    """`result.paths` lends the run's own columns to numpy: two frames share their memory
+    (no copy), read-only, and the arrays keep the result alive after it is dropped."""
+    import gc
+
+    import numpy as np
+
+    result = lrtsim.load(SCENARIOS / "baseline.toml").run(
+        paths=2_000, keep_paths=True, progress=False
+    )
+    one, two = result.paths, result.paths
+    a, b = one["slashed_eth"].to_numpy(), two["slashed_eth"].to_numpy()
+    assert np.shares_memory(a, b)
+    assert not a.flags.writeable
+    expected = a.copy()
+    del result, one, two, b
+    gc.collect()
+    assert np.array_equal(a, expected)
+    assert a.sum() > 0
+
+
+def run_tables(tmp_path: Path, scenario: str, paths: int, *args: str):
+    """A CLI run with `--table-format both` (None, after skipping, in a build without
+    Parquet unless LRTSIM_REQUIRE_PARQUET)."""
+    out = tmp_path / scenario
+    done = subprocess.run(
+        [str(cli()), "run", str(SCENARIOS / scenario), "-q", "--set",
+         f"simulation.paths={paths}", "--table-format", "both", "--out", str(out), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if "without Parquet support" in done.stderr and not os.environ.get("LRTSIM_REQUIRE_PARQUET"):
+        pytest.skip("the lrtsim binary was built without the parquet feature")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+TYPES = {  # docs/outputs.md, "Tables as Parquet"
+    "metric": "object", "decomposition": "object", "component": "object", "holder": "object",
+    "exact": "bool", "redeemed": "bool",
+    "step": "uint64", "paths": "uint64", "count": "uint64", "window_paths": "uint64",
+}
+
+
+@pytest.mark.parametrize(
+    "scenario,paths",
+    [("bank-run.toml", 3_000), ("leverage-loop.toml", 300), ("steth-2022.toml", 1_000),
+     ("baseline.toml", 5_000)],
+)
+def test_tables_as_parquet_are_the_csv_tables_typed(tmp_path, scenario, paths):
+    """`--table-format both`: every table's Parquet file holds the CSV's values, typed as
+    documented; pandas, polars and DuckDB read it without options; Python's
+    `write(table_format=...)` gives the command line's bytes."""
+    pytest.importorskip("pyarrow")
+    out = run_tables(tmp_path, scenario, paths)
+    tables = sorted(p.stem for p in out.glob("*.parquet"))
+    assert tables == sorted(p.stem for p in out.glob("*.csv"))
+    assert {"tail_metrics", "exceedance", "contributions", "loss_distribution"} <= set(tables)
+    for stem in tables:
+        frame = pd.read_parquet(out / f"{stem}.parquet")
+        csv = pd.read_csv(out / f"{stem}.csv", keep_default_na=False, dtype=str)
+        assert list(frame.columns) == list(csv.columns), stem
+        for col in frame.columns:
+            want = TYPES.get(col, "float64")
+            if stem == "exceedance" and col == "tail_paths":
+                want = "float64"
+            elif col == "tail_paths":
+                want = "uint64"
+            got = frame[col]
+            if want == "object":  # pandas 3 reads Utf8 as its string dtype
+                assert pd.api.types.is_string_dtype(got), (stem, col, got.dtype)
+            else:
+                assert str(got.dtype) == want, (stem, col, got.dtype)
+            text = csv[col]
+            if want == "object":
+                assert got.tolist() == text.tolist(), (stem, col)
+            elif want == "bool":
+                assert got.tolist() == [t == "1" for t in text], (stem, col)
+            elif want == "uint64":
+                assert got.tolist() == [int(t) for t in text], (stem, col)
+            else:  # the shortest decimal reads back to the same double; empty is null
+                assert [None if pd.isna(v) else v for v in got] == [
+                    None if t == "" else float(t) for t in text
+                ], (stem, col)
+        pl = pytest.importorskip("polars")
+        assert pl.read_parquet(out / f"{stem}.parquet").height == len(csv)
+        duckdb = pytest.importorskip("duckdb")
+        (rows,) = duckdb.connect().execute(f"select count(*) from '{out / stem}.parquet'").fetchone()
+        assert rows == len(csv)
+    duckdb = pytest.importorskip("duckdb")
+    (es,) = duckdb.connect().execute(
+        f"select es from '{out}/tail_metrics.parquet' where metric = 'nav_loss' and level = 0.99"
+    ).fetchone()
+    summary = json.loads((out / "summary.json").read_text())
+    assert es == summary["metrics"]["nav_loss"]["es"]["0.99"]
+    # The same bytes from Python, and Parquet alone when asked.
+    result = lrtsim.load(SCENARIOS / scenario).run(paths=paths, progress=False)
+    written = result.write(tmp_path / "py", table_format="both")
+    assert files_of(written) == files_of(out)
+    alone = result.write(tmp_path / "alone", table_format="parquet")
+    assert not list(alone.glob("*.csv"))
+    assert sorted(p.stem for p in alone.glob("*.parquet")) == tables
+    with pytest.raises(ValueError, match="table_format"):
+        result.write(tmp_path / "bad", table_format="xlsx")
+
+
+def test_duckdb_reads_paths_parquet(tmp_path):
+    """DuckDB reads paths.parquet as it is: the mean and the worst path equal summary.json's."""
+    duckdb = pytest.importorskip("duckdb")
+    out = run_tables(tmp_path, "baseline.toml", 20_000, "--paths-parquet")
+    mean, worst = duckdb.connect().execute(
+        f"select avg(slashed_eth), arg_max(path, slashed_eth) from '{out}/paths.parquet'"
+    ).fetchone()
+    summary = json.loads((out / "summary.json").read_text())
+    assert mean == pytest.approx(summary["metrics"]["slashed_eth"]["mean"], rel=1e-12)
+    assert worst == summary["metrics"]["slashed_eth"]["worst_paths"][0]["path"]
+
+
+def test_a_notebook_shows_a_progress_bar(tmp_path):
+    """In a Jupyter kernel `run()` draws an HTML progress bar, updated in place, ending full."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import lrtsim\n"
+        f"r = lrtsim.load({str(SCENARIOS / 'baseline.toml')!r}).run(paths=200_000)\n"
+        "print(r.summary['paths'])"
+    ))
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    html = [o for o in outputs if o.output_type == "display_data"]
+    assert len(html) == 1, outputs  # one bar, updated in place
+    bar = html[0].data["text/html"]
+    assert "<progress value='200000' max='200000'>" in bar, bar
+    assert "200,000/200,000 paths" in bar
+    assert any(o.output_type == "stream" and "200000" in o.text for o in outputs)
+
+
+def test_a_stale_lock_taken_over_is_a_warning(tmp_path):
+    """`write()` into a directory whose lock belongs to a process no longer running takes it
+    over, with a RuntimeWarning (as the command line's warning on stderr)."""
+    if not Path("/proc/sys/kernel/hostname").exists():
+        pytest.skip("stale locks are recognized on Linux")
+    host = Path("/proc/sys/kernel/hostname").read_text().strip()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lrtsim.lock").write_text(f"pid 4194305\nhost {host}\n")  # above pid_max
+    result = lrtsim.load(SCENARIOS / "baseline.toml").run(paths=500, progress=False)
+    with pytest.warns(RuntimeWarning, match="stale lock of process 4194305"):
+        result.write(out)
+    assert (out / "manifest.json").exists() and not (out / ".lrtsim.lock").exists()

@@ -212,9 +212,22 @@ impl Table {
     /// Reads `path`; a row with another number of fields than the header is an error naming
     /// its line.
     pub fn read(path: &Path) -> Result<Table, Error> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
+        let file = std::fs::File::open(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound
+                && path.with_extension("parquet").exists()
+            {
+                // The run was asked for Parquet tables alone.
+                Error::Invalid {
+                    path: path.to_path_buf(),
+                    line: None,
+                    reason: "not found: the run wrote its tables as Parquet (--table-format parquet), and the HTML report reads the CSV files; rerun with --table-format both".to_string(),
+                }
+            } else {
+                Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
         })?;
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
         let csv_err = |e: csv::Error| {

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use lrtsim_run::run::{RunReport, Settings};
+use lrtsim_run::tables::TableFormat;
 use lrtsim_run::{Error, Monitor};
 use lrtsim_scenario::{Model, ScenarioError};
 use pyo3::create_exception;
@@ -238,24 +239,41 @@ impl NativeResult {
     }
 
     /// Writes every report file into the directory `dir` (created if needed, locked while
-    /// written, its manifest last), as `lrtsim run --out dir` does.
-    fn write(&self, py: Python<'_>, dir: PathBuf) -> PyResult<()> {
-        py.detach(|| {
-            let set = lrtsim_run::outset::OutputSet::lock(&dir, "python")?;
-            self.report.write(set)
-        })
-        .map_err(|e| run_error(&e))
+    /// written, its manifest last), as `lrtsim run --out dir --table-format F` does.
+    #[pyo3(signature = (dir, table_format="csv"))]
+    fn write(&self, py: Python<'_>, dir: PathBuf, table_format: &str) -> PyResult<()> {
+        let format = self::table_format(table_format)?;
+        let shared = Shared::default();
+        let written = py.detach(|| {
+            format.check_available()?;
+            let set = lrtsim_run::outset::OutputSet::lock(&dir, "python", &shared)?;
+            self.report.write_as(set, format)
+        });
+        // A stale lock taken over: a RuntimeWarning.
+        for w in shared
+            .warnings
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            let message = std::ffi::CString::new(w).unwrap_or_default();
+            PyErr::warn(
+                py,
+                &py.get_type::<pyo3::exceptions::PyRuntimeWarning>(),
+                &message,
+                1,
+            )?;
+        }
+        written.map_err(|e| run_error(&e))
     }
 
-    /// Every path's values when the run kept them: (column names, columns as little-endian
-    /// f64 bytes); None otherwise.
-    fn paths<'py>(&self, py: Python<'py>) -> Option<(Vec<String>, Vec<Bound<'py, PyBytes>>)> {
-        let (names, columns) = self.report.paths()?;
-        let columns = columns
-            .iter()
-            .map(|c| {
-                let bytes: Vec<u8> = c.iter().flat_map(|v| v.to_le_bytes()).collect();
-                PyBytes::new(py, &bytes)
+    /// Every path's values when the run kept them: (column names, columns as objects with
+    /// numpy's `__array_interface__` over the run's own memory, so no copy); None otherwise.
+    fn paths(slf: &Bound<'_, Self>) -> Option<(Vec<String>, Vec<PathColumn>)> {
+        let (names, columns) = slf.get().report.paths()?;
+        let columns = (0..columns.len())
+            .map(|index| PathColumn {
+                owner: slf.clone().unbind(),
+                index,
             })
             .collect();
         Some((names.to_vec(), columns))
@@ -265,6 +283,52 @@ impl NativeResult {
     #[getter]
     fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
+    }
+}
+
+/// One column of a run's kept paths, lent to numpy without a copy: `numpy.asarray(column)`
+/// reads its `__array_interface__`, a read-only view of the result's own memory, and keeps
+/// the column (so the result) alive as long as the array.
+#[pyclass(module = "lrtsim._lrtsim", frozen)]
+struct PathColumn {
+    owner: Py<NativeResult>,
+    index: usize,
+}
+
+#[pymethods]
+impl PathColumn {
+    /// numpy's array interface (version 3): shape, float64 in this machine's byte order, and
+    /// the data's address, read-only.
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (_, columns) = self
+            .owner
+            .get()
+            .report
+            .paths()
+            .expect("a column exists only when the paths were kept");
+        let column = &columns[self.index];
+        let out = PyDict::new(py);
+        out.set_item("version", 3)?;
+        out.set_item("shape", (column.len(),))?;
+        out.set_item(
+            "typestr",
+            if cfg!(target_endian = "little") {
+                "<f8"
+            } else {
+                ">f8"
+            },
+        )?;
+        out.set_item("data", (column.as_ptr() as usize, true))?;
+        Ok(out)
+    }
+
+    fn __len__(&self) -> usize {
+        self.owner
+            .get()
+            .report
+            .paths()
+            .map_or(0, |(_, columns)| columns[self.index].len())
     }
 }
 
@@ -358,6 +422,7 @@ fn run(
         bins,
         paths_csv: keep_paths,
         contributions,
+        table_format: TableFormat::Csv,
     };
     let model = &scenario.model;
     let shared = Shared::default();
@@ -388,6 +453,15 @@ fn run(
     Ok(NativeResult { report, warnings })
 }
 
+/// The tables' format named `name` (`csv`, `parquet` or `both`).
+fn table_format(name: &str) -> PyResult<TableFormat> {
+    TableFormat::from_name(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "table_format {name:?}: use \"csv\", \"parquet\" or \"both\""
+        ))
+    })
+}
+
 /// sweep.csv's header and rows, the sweep's directory, its warnings.
 type SweepTable = (Vec<String>, Vec<Vec<String>>, String, Vec<String>);
 
@@ -395,7 +469,7 @@ type SweepTable = (Vec<String>, Vec<Vec<String>>, String, Vec<String>);
 /// returns sweep.csv's header and rows. The scenario is the file `scenario`, or `text` (named
 /// `scenario` in messages). Progress, interrupts and the GIL as for [`run`].
 #[pyfunction]
-#[pyo3(signature = (scenario, text, set, grid, zip, seeds, out, force, decomposition, threads, tail_memory_mb, bins, contributions, progress=None))]
+#[pyo3(signature = (scenario, text, set, grid, zip, seeds, out, force, decomposition, threads, tail_memory_mb, bins, contributions, progress=None, table_format_name="csv".to_string()))]
 #[allow(clippy::too_many_arguments)]
 fn sweep(
     py: Python<'_>,
@@ -413,6 +487,7 @@ fn sweep(
     bins: u32,
     contributions: bool,
     progress: Option<Py<PyAny>>,
+    table_format_name: String,
 ) -> PyResult<SweepTable> {
     let request = lrtsim_run::sweep::SweepRequest {
         scenario,
@@ -430,6 +505,7 @@ fn sweep(
             bins,
             paths_csv: false,
             contributions,
+            table_format: table_format(&table_format_name)?,
         },
     };
     let shared = Shared::default();
@@ -491,6 +567,7 @@ fn _lrtsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ScenarioError", m.py().get_type::<NativeScenarioError>())?;
     m.add_class::<NativeScenario>()?;
     m.add_class::<NativeResult>()?;
+    m.add_class::<PathColumn>()?;
     m.add_function(wrap_pyfunction!(load_file, m)?)?;
     m.add_function(wrap_pyfunction!(load_str, m)?)?;
     m.add_function(wrap_pyfunction!(toml_from_json, m)?)?;

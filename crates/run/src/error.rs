@@ -54,11 +54,12 @@ impl Error {
         Error::Input(message.into())
     }
 
-    /// The input error for asking a build without the `parquet` feature for paths.parquet.
-    pub fn parquet_unavailable() -> Self {
-        Error::input(
-            "--paths-parquet: this lrtsim was built without Parquet support; build it with `cargo build --release --features parquet` (or use --paths-csv)",
-        )
+    /// The input error for asking a build without the `parquet` feature for Parquet (`asked`:
+    /// the option; `instead`: what to use instead).
+    pub fn parquet_unavailable(asked: &str, instead: &str) -> Self {
+        Error::input(format!(
+            "{asked}: this lrtsim was built without Parquet support; build it with `cargo build --release --features parquet` (or use {instead})"
+        ))
     }
 
     /// Whether the input is at fault (a scenario, an argument; a summary CSV that another

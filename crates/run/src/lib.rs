@@ -11,6 +11,7 @@
 //!   the bits of the whole run.
 //! * [`paths_parquet`]: every path's values streamed to `paths.parquet` as the run goes
 //!   (cargo feature `parquet`).
+//! * [`tables`]: the report's tables as CSV, Parquet or both (`--table-format`).
 //! * [`sweep`]: parameter sweeps over grids and zipped axes with common random numbers, one
 //!   row per point, points already done skipped.
 //!
@@ -30,6 +31,7 @@ pub mod paths_parquet;
 pub mod run;
 pub mod shard;
 pub mod sweep;
+pub mod tables;
 
 pub use error::{Error, Result, ResultExt};
 pub use monitor::{Monitor, Silent};

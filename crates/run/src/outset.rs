@@ -19,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, ResultExt, bail};
+use crate::monitor::Monitor;
 use serde::{Deserialize, Serialize};
 
 /// The lock file of an output directory.
@@ -58,8 +59,9 @@ impl Drop for Lock {
 }
 
 impl Lock {
-    /// Takes the lock file `name` in `dir` (created if needed).
-    pub fn acquire(dir: &Path, name: &str) -> Result<Lock> {
+    /// Takes the lock file `name` in `dir` (created if needed); taking over a stale lock is
+    /// a warning to `monitor`.
+    pub fn acquire(dir: &Path, name: &str, monitor: &dyn Monitor) -> Result<Lock> {
         fs::create_dir_all(dir)
             .with_context(|| format!("creating output directory {}", dir.display()))?;
         let path = dir.join(name);
@@ -88,11 +90,11 @@ impl Lock {
                         // Only if it is still the same stale lock (another run may have taken
                         // it over meanwhile).
                         if fs::read_to_string(&path).unwrap_or_default() == text {
-                            eprintln!(
+                            monitor.warn(&format!(
                                 "warning: {}: removing the stale lock of process {} (no longer running)",
                                 path.display(),
                                 pid.unwrap_or_default()
-                            );
+                            ));
                             let _ = fs::remove_file(&path);
                         }
                         continue;
@@ -198,13 +200,14 @@ pub struct OutputSet {
 }
 
 impl OutputSet {
-    /// Locks `dir` for this run (see the module doc); nothing in it changes yet.
-    pub fn lock(dir: &Path, command: &'static str) -> Result<OutputSet> {
+    /// Locks `dir` for this run (see the module doc; a stale lock taken over is a warning to
+    /// `monitor`); nothing in it changes yet.
+    pub fn lock(dir: &Path, command: &'static str, monitor: &dyn Monitor) -> Result<OutputSet> {
         Ok(OutputSet {
             dir: dir.to_path_buf(),
             command,
             files: Vec::new(),
-            _lock: Lock::acquire(dir, LOCK_FILE)?,
+            _lock: Lock::acquire(dir, LOCK_FILE, monitor)?,
         })
     }
 
@@ -319,8 +322,8 @@ mod tests {
     #[test]
     fn a_second_lock_is_refused_and_a_stale_one_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let lock = Lock::acquire(dir.path(), LOCK_FILE).unwrap();
-        let e = Lock::acquire(dir.path(), LOCK_FILE).unwrap_err();
+        let lock = Lock::acquire(dir.path(), LOCK_FILE, &crate::Silent).unwrap();
+        let e = Lock::acquire(dir.path(), LOCK_FILE, &crate::Silent).unwrap_err();
         assert!(
             e.to_string()
                 .contains(&format!("process {}", std::process::id())),
@@ -336,8 +339,23 @@ mod tests {
                 format!("pid 4194305\nhost {}\n", host()),
             )
             .unwrap();
-            let lock = Lock::acquire(dir.path(), LOCK_FILE).unwrap();
+            /// Keeps the warnings.
+            #[derive(Default)]
+            struct Warnings(std::sync::Mutex<Vec<String>>);
+            impl Monitor for Warnings {
+                fn warn(&self, line: &str) {
+                    self.0.lock().unwrap().push(line.to_string());
+                }
+            }
+            let warnings = Warnings::default();
+            let lock = Lock::acquire(dir.path(), LOCK_FILE, &warnings).unwrap();
             drop(lock);
+            let warnings = warnings.0.into_inner().unwrap();
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert!(
+                warnings[0].contains("stale lock of process 4194305"),
+                "{warnings:?}"
+            );
         }
     }
 
@@ -345,7 +363,7 @@ mod tests {
     fn a_manifest_vouches_for_its_files_only() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("mine.txt"), "user file").unwrap();
-        let mut set = OutputSet::lock(dir.path(), "run").unwrap();
+        let mut set = OutputSet::lock(dir.path(), "run", &crate::Silent).unwrap();
         set.begin().unwrap();
         let a = set.file("a.csv");
         fs::write(&a, "x,y\n1,2\n").unwrap();
@@ -366,7 +384,7 @@ mod tests {
         let e = verify(dir.path(), "h", 1, 10, &[]).unwrap_err();
         assert!(e.contains("does not match"), "{e}");
         // A new set removes the manifest first.
-        let mut set = OutputSet::lock(dir.path(), "run").unwrap();
+        let mut set = OutputSet::lock(dir.path(), "run", &crate::Silent).unwrap();
         set.begin().unwrap();
         assert!(!dir.path().join(MANIFEST).exists());
         assert!(dir.path().join("mine.txt").exists());

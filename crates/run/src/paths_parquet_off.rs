@@ -25,9 +25,7 @@ impl PathsParquet {
         _weighted: bool,
         _first_chunk: u64,
     ) -> Result<Self> {
-        Err(Error::input(
-            "--paths-parquet: this lrtsim was built without Parquet support; build it with `cargo build --release --features parquet` (or use --paths-csv)",
-        ))
+        Err(Error::parquet_unavailable("--paths-parquet", "--paths-csv"))
     }
 
     /// Never called (no writer exists).

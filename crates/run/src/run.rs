@@ -2,7 +2,7 @@
 //! that accumulates them as the paths stream by ([`ReportSink`]), the simulation
 //! ([`simulate`]) and the report's statistics and files ([`report`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use lrtsim_report::{
@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result, ResultExt, bail};
 use crate::monitor::Monitor;
 use crate::outset::{OutputSet, RunId};
+use crate::tables::TableFormat;
 
 /// Most paths a run with `--paths-csv` may have: it holds every path's values in memory
 /// (8 bytes per value, some 20–60 columns) until it writes them.
@@ -353,6 +354,8 @@ pub struct Settings {
     pub paths_csv: bool,
     /// Compute the risk contributions (re-simulating their tail paths).
     pub contributions: bool,
+    /// The tables' files: CSV, Parquet or both (`--table-format`).
+    pub table_format: crate::tables::TableFormat,
 }
 
 /// Share of `--tail-memory-mb` that goes to the own tails of operators and attribute values
@@ -716,6 +719,8 @@ pub struct RunReport {
     resolved: String,
     /// Bins of each metric's loss distribution.
     bins: u32,
+    /// The tables' files (`--table-format`).
+    table_format: TableFormat,
     /// paths.parquet, written as the paths ran, until it is moved into the output set.
     paths_parquet: Mutex<Option<crate::paths_parquet::TempParquet>>,
     /// The scenario's hash (the manifest names it).
@@ -933,6 +938,7 @@ impl RunReport {
             paths,
             resolved,
             bins: settings.bins,
+            table_format: settings.table_format,
             paths_parquet: Mutex::new(parquet),
             scenario_hash: model.scenario_hash.clone(),
         })
@@ -946,70 +952,91 @@ impl RunReport {
             .map(|(names, columns)| (names.as_slice(), columns.as_slice()))
     }
 
-    /// Writes every report file, each atomically, at the path `file` gives its name; and
-    /// moves paths.parquet (written as the paths ran) there, the first time.
+    /// Writes every report file, each atomically, at the path `file` gives its name (the
+    /// tables as the run's `--table-format` asked); and moves paths.parquet (written as the
+    /// paths ran) there, the first time.
     pub fn write_files(&self, file: impl FnMut(&str) -> PathBuf) -> Result<()> {
-        self.write_files_with(file, true)
+        self.write_files_with(file, self.table_format, true)
     }
 
-    /// [`RunReport::write_files`], paths.parquet moved or not.
-    fn write_files_with(&self, mut file: impl FnMut(&str) -> PathBuf, parquet: bool) -> Result<()> {
+    /// [`RunReport::write_files`] with the tables as `format`, paths.parquet moved or not.
+    fn write_files_with(
+        &self,
+        mut file: impl FnMut(&str) -> PathBuf,
+        format: TableFormat,
+        parquet: bool,
+    ) -> Result<()> {
         lrtsim_report::write_atomic(&file(RESOLVED_SCENARIO), |w| {
             std::io::Write::write_all(w, self.resolved.as_bytes())
         })?;
         lrtsim_report::write_summary_json(&file("summary.json"), &self.summary)?;
-        lrtsim_report::write_tail_metrics_csv(&file("tail_metrics.csv"), &self.summary)?;
+        let mut table = |stem: &str, write: &dyn Fn(&Path) -> Result<()>| {
+            crate::tables::write_table(format, stem, &mut file, write)
+        };
+        table("tail_metrics", &|p| {
+            Ok(lrtsim_report::write_tail_metrics_csv(p, &self.summary)?)
+        })?;
         let curves: Vec<(&str, Vec<lrtsim_report::ExceedanceRow>)> = self
             .exceedance
             .iter()
             .map(|(name, rows)| (name.as_str(), rows.clone()))
             .collect();
-        lrtsim_report::write_exceedance_csv(&file("exceedance.csv"), &curves)?;
-        lrtsim_report::write_contributions_csv(
-            &file("contributions.csv"),
-            &self.summary.contributions,
-        )?;
+        table("exceedance", &|p| {
+            Ok(lrtsim_report::write_exceedance_csv(p, &curves)?)
+        })?;
+        table("contributions", &|p| {
+            Ok(lrtsim_report::write_contributions_csv(
+                p,
+                &self.summary.contributions,
+            )?)
+        })?;
         let columns: Vec<(&str, &MetricAccumulator)> = self
             .metrics
             .iter()
             .map(|(name, acc)| (name.as_str(), acc))
             .collect();
-        lrtsim_report::write_loss_distribution_csv(
-            &file("loss_distribution.csv"),
-            &columns,
-            self.bins as usize,
-        )?;
+        table("loss_distribution", &|p| {
+            Ok(lrtsim_report::write_loss_distribution_csv(
+                p,
+                &columns,
+                self.bins as usize,
+            )?)
+        })?;
         if !self.waits.is_empty() {
             let holders: Vec<(&str, &WaitAccumulator)> = self
                 .waits
                 .iter()
                 .map(|(holder, acc)| (*holder, acc))
                 .collect();
-            lrtsim_report::write_redemption_wait_csv(&file("redemption_wait.csv"), &holders)?;
+            table("redemption_wait", &|p| {
+                Ok(lrtsim_report::write_redemption_wait_csv(p, &holders)?)
+            })?;
         }
-        if let Some(rows) = &self.queue_rows {
-            lrtsim_report::write_price_paths_csv(
-                &file("queue_paths.csv"),
-                &PRICE_PERCENTILES,
-                &[],
-                rows,
-            )?;
-        }
-        if let Some((rows, bps)) = &self.price_rows {
-            lrtsim_report::write_price_paths_csv(
-                &file("price_paths.csv"),
-                &PRICE_PERCENTILES,
-                bps,
-                rows,
-            )?;
-        }
-        if let Some(rows) = &self.utilization_rows {
-            lrtsim_report::write_price_paths_csv(
-                &file("utilization_paths.csv"),
-                &PRICE_PERCENTILES,
-                &[],
-                rows,
-            )?;
+        let bands = [
+            (
+                "queue_paths",
+                self.queue_rows.as_ref().map(|r| (r, &[][..])),
+            ),
+            (
+                "price_paths",
+                self.price_rows.as_ref().map(|(r, bps)| (r, bps.as_slice())),
+            ),
+            (
+                "utilization_paths",
+                self.utilization_rows.as_ref().map(|r| (r, &[][..])),
+            ),
+        ];
+        for (stem, rows) in bands {
+            if let Some((rows, bps)) = rows {
+                table(stem, &|p| {
+                    Ok(lrtsim_report::write_price_paths_csv(
+                        p,
+                        &PRICE_PERCENTILES,
+                        bps,
+                        rows,
+                    )?)
+                })?;
+            }
         }
         if let Some((names, columns)) = &self.paths {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -1048,9 +1075,14 @@ impl RunReport {
     /// Writes every report file into the locked directory of `set`: the old manifest first
     /// removed, each file atomically, the new manifest last ([`crate::outset`]). The lock is
     /// released when done (or on failure).
-    pub fn write(&self, mut set: OutputSet) -> Result<()> {
+    pub fn write(&self, set: OutputSet) -> Result<()> {
+        self.write_as(set, self.table_format)
+    }
+
+    /// [`RunReport::write`] with the tables as `format` rather than as the run asked.
+    pub fn write_as(&self, mut set: OutputSet, format: TableFormat) -> Result<()> {
         set.begin()?;
-        self.write_files(|name| set.file(name))?;
+        self.write_files_with(|name| set.file(name), format, true)?;
         let info = &self.summary.info;
         set.finish(&RunId {
             scenario: &info.scenario,
@@ -1067,7 +1099,7 @@ impl RunReport {
     /// paths.parquet, written to disk as the paths ran, aside).
     pub fn files_in_memory(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
         let (result, files) = lrtsim_report::capture_writes(|| {
-            self.write_files_with(|name| PathBuf::from(name), false)
+            self.write_files_with(|name| PathBuf::from(name), TableFormat::Csv, false)
         });
         result?;
         Ok(files
@@ -1131,6 +1163,7 @@ mod tests {
         bins: 50,
         paths_csv: true,
         contributions: true,
+        table_format: TableFormat::Csv,
     };
 
     /// The report in memory is the bytes of the files it writes, manifest aside.
@@ -1142,7 +1175,7 @@ mod tests {
         let memory = report.files_in_memory().unwrap();
         let dir = tempfile::tempdir().unwrap();
         report
-            .write(OutputSet::lock(dir.path(), "run").unwrap())
+            .write(OutputSet::lock(dir.path(), "run", &crate::Silent).unwrap())
             .unwrap();
         let mut written = std::collections::BTreeMap::new();
         for entry in std::fs::read_dir(dir.path()).unwrap() {

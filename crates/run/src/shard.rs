@@ -190,7 +190,7 @@ pub fn run_shard(
     let total = lrtsim_sim::chunk_count(model.paths);
     let chunks = spec.chunks(total);
     // Shards of one run write side by side into one folder: each locks its own part only.
-    let _lock = crate::outset::Lock::acquire(dir, &format!(".{}.lock", spec.file_name()))?;
+    let _lock = crate::outset::Lock::acquire(dir, &format!(".{}.lock", spec.file_name()), monitor)?;
     let started = Instant::now();
     let parquet_dir = paths_parquet.then_some(dir);
     let (outcome, mut sink) =
@@ -637,6 +637,8 @@ pub struct MergeRequest {
     pub contributions: bool,
     /// Where to append the one-line summary (`--summary-csv`), if anywhere.
     pub summary_csv: Option<SummaryCsvTarget>,
+    /// The tables' files (`--table-format`).
+    pub table_format: crate::tables::TableFormat,
 }
 
 /// What a merge gives: the scenario and its summary.
@@ -654,6 +656,7 @@ pub struct Merged {
 /// and writes the report of the whole run into `request.out`, the same bits as an unsharded
 /// run's.
 pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
+    request.table_format.check_available()?;
     let started = Instant::now();
     let files = part_files(&request.parts)?;
     // The same file named twice (e.g. a directory and one of its files).
@@ -720,6 +723,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
         bins: f.bins,
         paths_csv: false,
         contributions: request.contributions,
+        table_format: request.table_format,
     };
     // Merge part by part (memory: the merged accumulators plus one part).
     let expected = BandSet::for_model(&model);
@@ -895,7 +899,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
         let keys: Vec<&str> = set_values.iter().map(|(k, _)| k.as_str()).collect();
         lrtsim_report::check_summary_csv(t, &keys, &head)?;
     }
-    let set = crate::outset::OutputSet::lock(&request.out, "merge")?;
+    let set = crate::outset::OutputSet::lock(&request.out, "merge", monitor)?;
     let summary = crate::run::report(&model, &outcome, sink, set, &settings)?;
     crate::run::warn_unresolved(&model, &summary, monitor);
     crate::run::warn_degenerate(&model, &summary, monitor);

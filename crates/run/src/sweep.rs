@@ -315,9 +315,27 @@ struct PointRecord {
     /// Whether the risk contributions were computed (`--no-contributions` not given).
     #[serde(default)]
     contributions: bool,
+    /// The tables' files (`--table-format`); CSV in records that predate it.
+    #[serde(default, with = "table_format_name")]
+    table_format: crate::tables::TableFormat,
     /// The sweep.csv header and this point's row.
     header: Vec<String>,
     row: Vec<String>,
+}
+
+/// [`crate::tables::TableFormat`] in `point.json`: `"csv"`, `"parquet"` or `"both"`.
+mod table_format_name {
+    use crate::tables::TableFormat;
+
+    pub fn serialize<S: serde::Serializer>(f: &TableFormat, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(f.name())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TableFormat, D::Error> {
+        let name = <String as serde::Deserialize>::deserialize(d)?;
+        TableFormat::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown table format {name:?}")))
+    }
 }
 
 /// A decomposition of `slashed_eth` whose contributions `sweep.csv` reports (`--contributions`).
@@ -388,24 +406,34 @@ fn row(
     Ok(r)
 }
 
-fn expected_files(model: &Model) -> Vec<&'static str> {
+fn expected_files(model: &Model, format: crate::tables::TableFormat) -> Vec<String> {
     let mut f = vec![
-        crate::run::RESOLVED_SCENARIO,
-        "summary.json",
-        "tail_metrics.csv",
-        "exceedance.csv",
-        "contributions.csv",
-        "loss_distribution.csv",
+        crate::run::RESOLVED_SCENARIO.to_string(),
+        "summary.json".to_string(),
+    ];
+    let mut tables = vec![
+        "tail_metrics",
+        "exceedance",
+        "contributions",
+        "loss_distribution",
     ];
     if model.withdrawals.is_some() {
-        f.push("redemption_wait.csv");
-        f.push("queue_paths.csv");
+        tables.push("redemption_wait");
+        tables.push("queue_paths");
     }
     if model.market.is_some() {
-        f.push("price_paths.csv");
+        tables.push("price_paths");
     }
     if model.lending.as_ref().is_some_and(|l| l.rates.is_some()) {
-        f.push("utilization_paths.csv");
+        tables.push("utilization_paths");
+    }
+    for t in tables {
+        if format.csv() {
+            f.push(format!("{t}.csv"));
+        }
+        if format.parquet() {
+            f.push(format!("{t}.parquet"));
+        }
     }
     f
 }
@@ -424,6 +452,7 @@ fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointReco
         && rec.tail_memory_mb == want.tail_memory_mb
         && rec.bins == want.bins
         && rec.contributions == want.contributions
+        && rec.table_format == want.table_format
         && rec.header == want.header
         && rec.row.len() == want.header.len();
     if !same {
@@ -434,7 +463,10 @@ fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointReco
         &model.scenario_hash,
         model.seed,
         model.paths,
-        &expected_files(model),
+        &expected_files(model, want.table_format)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
     )
     .ok()?;
     let summary = std::fs::read_to_string(dir.join("summary.json")).ok()?;
@@ -445,6 +477,7 @@ fn up_to_date(dir: &Path, model: &Model, want: &PointRecord) -> Option<PointReco
 /// `lrtsim sweep`: every point loaded and validated, then run (or skipped when up to date)
 /// into its folder, sweep.csv rewritten after each.
 pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome> {
+    args.settings.table_format.check_available()?;
     let base = match &args.text {
         None => crate::run::load_all(std::slice::from_ref(&args.scenario), &args.set)?
             .pop()
@@ -531,7 +564,7 @@ pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome>
     };
     // One sweep at a time in DIR (it rewrites sweep.csv); every point's folder is locked too
     // while the point runs.
-    let _lock = crate::outset::Lock::acquire(&out, crate::outset::LOCK_FILE)?;
+    let _lock = crate::outset::Lock::acquire(&out, crate::outset::LOCK_FILE, monitor)?;
     let head = header(&keys, &metrics, contrib.as_ref());
     let width = points.len().saturating_sub(1).to_string().len().max(4);
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(points.len());
@@ -548,10 +581,20 @@ pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome>
             tail_memory_mb: settings.tail_memory_mb,
             bins: settings.bins,
             contributions: settings.contributions,
+            table_format: settings.table_format,
             header: head.clone(),
             row: Vec::new(),
         };
         let label: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // `[k/n] KEY=V …: ` then what became of the point.
+        let log = |what: String| {
+            monitor.info(&format!(
+                "[{}/{}] {}: {what}",
+                k + 1,
+                points.len(),
+                label.join(" ")
+            ));
+        };
         let done = if args.force {
             None
         } else {
@@ -559,18 +602,12 @@ pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome>
         };
         if let Some(rec) = done {
             skipped += 1;
-            monitor.info(&format!(
-                "[{}/{}] {}: up to date, skipped ({})",
-                k + 1,
-                points.len(),
-                label.join(" "),
-                dir.display()
-            ));
+            log(format!("up to date, skipped ({})", dir.display()));
             rows.push(rec.row);
         } else {
             let t = Instant::now();
             // A stale record must not vouch for outputs being rewritten.
-            let set = crate::outset::OutputSet::lock(&dir, "sweep")?;
+            let set = crate::outset::OutputSet::lock(&dir, "sweep", monitor)?;
             let _ = std::fs::remove_file(dir.join("point.json"));
             let (outcome, sink) = crate::run::simulate(model, &settings, None, None, monitor)?;
             let summary = crate::run::report(model, &outcome, sink, set, &settings)?;
@@ -583,11 +620,8 @@ pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome>
                 w.write_all(b"\n")
             })?;
             ran += 1;
-            monitor.info(&format!(
-                "[{}/{}] {}: {} paths in {:.2} s -> {}",
-                k + 1,
-                points.len(),
-                label.join(" "),
+            log(format!(
+                "{} paths in {:.2} s -> {}",
                 model.paths,
                 t.elapsed().as_secs_f64(),
                 dir.display()
