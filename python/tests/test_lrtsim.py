@@ -486,3 +486,36 @@ def test_a_stale_lock_taken_over_is_a_warning(tmp_path):
     with pytest.warns(RuntimeWarning, match="stale lock of process 4194305"):
         result.write(out)
     assert (out / "manifest.json").exists() and not (out / ".lrtsim.lock").exists()
+
+
+def test_a_terminal_shows_a_progress_bar_and_a_pipe_none():
+    """`progress=True` (the default) draws a bar on stderr when it is a terminal, ending full,
+    and prints nothing when stderr is not one (a pipe, a log file)."""
+    pty = pytest.importorskip("pty")
+    code = (
+        "import lrtsim\n"
+        f"lrtsim.load({str(SCENARIOS / 'baseline.toml')!r}).run(paths=200_000)\n"
+    )
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stderr=slave, stdout=subprocess.DEVNULL
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait() == 0
+    text = seen.decode()
+    assert "baseline [" in text and "200,000/200,000 paths" in text, text
+    assert "=" * 30 in text, text
+    piped = subprocess.run(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    assert piped.returncode == 0 and piped.stderr == b"", piped.stderr
