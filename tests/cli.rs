@@ -3260,3 +3260,93 @@ fn replay_refuses_a_trace_above_its_row_limit() {
     assert_eq!(m["files"].as_array().unwrap().len(), 4);
     assert!(leftovers(&fx).is_empty(), "{:?}", leftovers(&fx));
 }
+
+/// A sector scenario end to end: the per-LRT metrics in tail_metrics.csv, the sector's ES
+/// split by LRT in contributions.csv (shares adding up to 1 at every level), paths.csv's LRT
+/// columns adding up to the sector's, and the same bytes for 1 and 2 threads.
+#[test]
+fn a_sector_reports_each_lrt_and_what_each_carries_of_the_sector_tail() {
+    let fx = Fixture::new();
+    let run = |out: &str, threads: &str| {
+        fx.run([
+            "run",
+            &arg(&repo_scenario("shared-operator.toml")),
+            "--set",
+            &paths_set(20_000),
+            "--paths-csv",
+            "-t",
+            threads,
+            "-o",
+            out,
+        ])
+    };
+    let table = run("one", "1");
+    table.ok();
+    assert!(
+        table.stdout.contains("ES 99% of sector_slashed_eth") && table.stdout.contains("  lrt "),
+        "{}",
+        table.stdout
+    );
+    run("two", "2").ok();
+    for f in [
+        "summary.json",
+        "tail_metrics.csv",
+        "contributions.csv",
+        "exceedance.csv",
+        "loss_distribution.csv",
+        "paths.csv",
+    ] {
+        assert_eq!(
+            fx.read_bytes(format!("one/{f}")),
+            fx.read_bytes(format!("two/{f}")),
+            "{f}"
+        );
+    }
+    let tail = fx.read_csv("one/tail_metrics.csv");
+    let metrics: std::collections::BTreeSet<String> =
+        tail.rows.iter().map(|r| r[0].clone()).collect();
+    for m in [
+        "sector_slashed_eth",
+        "slashed_eth.lrt.alpha",
+        "slashed_eth.lrt.beta",
+        "slashed_fraction.lrt.alpha",
+        "nav_loss.lrt.beta",
+    ] {
+        assert!(metrics.contains(m), "{m}: {metrics:?}");
+    }
+    assert!(!metrics.iter().any(|m| m.starts_with("rewards_eth.lrt.")));
+    let contrib = fx.read_csv("one/contributions.csv");
+    let (metric, level, share) = (
+        contrib.col("metric"),
+        contrib.col("level"),
+        contrib.col("share"),
+    );
+    let mut by_level: std::collections::BTreeMap<String, (usize, f64)> = Default::default();
+    for r in contrib
+        .rows
+        .iter()
+        .filter(|r| r[metric] == "sector_slashed_eth")
+    {
+        assert_eq!(r[contrib.col("decomposition")], "lrt");
+        let e = by_level.entry(r[level].clone()).or_default();
+        e.0 += 1;
+        e.1 += r[share].parse::<f64>().unwrap();
+    }
+    assert!(by_level.len() >= 3, "{by_level:?}");
+    for (l, (n, total)) in &by_level {
+        assert_eq!(*n, 2, "level {l}: alpha and beta");
+        assert!(
+            (total - 1.0).abs() < 1e-12,
+            "level {l}: shares sum to {total}"
+        );
+    }
+    let paths = fx.read_csv("one/paths.csv");
+    let (sector, alpha, beta) = (
+        paths.floats("sector_slashed_eth"),
+        paths.floats("slashed_eth.lrt.alpha"),
+        paths.floats("slashed_eth.lrt.beta"),
+    );
+    for p in 0..sector.len() {
+        assert!((alpha[p] + beta[p] - sector[p]).abs() <= 1e-12 * sector[p].max(1.0));
+    }
+}

@@ -516,6 +516,8 @@ impl OwnEs<'_> {
 /// How one metric is decomposed.
 struct MetricPlan {
     metric: &'static str,
+    /// The metric's column (unless `nav`).
+    column: usize,
     plans: Vec<Plan>,
     /// Every component ≥ 0 on every path.
     non_negative: bool,
@@ -536,7 +538,13 @@ enum Flat {
 }
 
 impl MetricPlan {
-    fn new(metric: &'static str, plans: Vec<Plan>, non_negative: bool, nav: bool) -> Self {
+    fn new(
+        metric: &'static str,
+        column: usize,
+        plans: Vec<Plan>,
+        non_negative: bool,
+        nav: bool,
+    ) -> Self {
         let flat = plans
             .iter()
             .flat_map(|p| &p.terms)
@@ -547,6 +555,7 @@ impl MetricPlan {
             .collect();
         MetricPlan {
             metric,
+            column,
             plans,
             non_negative,
             nav,
@@ -561,7 +570,7 @@ impl MetricPlan {
         if self.nav {
             -row[Layout::NAV_RETURN]
         } else {
-            row[Layout::SLASHED_ETH]
+            row[self.column]
         }
     }
 
@@ -601,12 +610,45 @@ impl MetricPlan {
     }
 }
 
-/// The decomposed metrics of `model`.
+/// The decomposed metrics of `model`: `slashed_eth` and `nav_loss`, and for a sector
+/// `sector_slashed_eth` by LRT.
 fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
-    vec![
-        MetricPlan::new(SLASHED, slashed_plans(model, layout), true, false),
-        MetricPlan::new(NAV_LOSS, nav_plans(model, layout), false, true),
-    ]
+    let mut out = vec![
+        MetricPlan::new(
+            SLASHED,
+            Layout::SLASHED_ETH,
+            slashed_plans(model, layout),
+            true,
+            false,
+        ),
+        MetricPlan::new(
+            NAV_LOSS,
+            Layout::NAV_RETURN,
+            nav_plans(model, layout),
+            false,
+            true,
+        ),
+    ];
+    if let Some(start) = layout.lrt_start() {
+        // The LRTs' holders' losses add up to the sector's on every path (in LRT order, as
+        // the kernel sums them).
+        let mut lrt = Plan::new("lrt");
+        for (k, l) in model.lrts.iter().enumerate() {
+            lrt.push(
+                l.name.clone(),
+                Term::Column(start + 1 + k),
+                Some(format!("slashed_eth.lrt.{}", l.name)),
+            );
+        }
+        out.push(MetricPlan::new(
+            Layout::SECTOR_SLASHED_ETH,
+            start,
+            vec![lrt],
+            true,
+            false,
+        ));
+    }
+    out
 }
 
 /// One batch of re-simulated paths: per path, every job's components one after the other
@@ -1000,7 +1042,13 @@ cap_eth = 15
             .expect("the scenario runs");
         let layout = &results.layout;
         let plans = metric_plans(model, layout);
-        assert_eq!(plans.len(), 2, "{}: slashed_eth and nav_loss", model.name);
+        let sector = usize::from(!model.lrts.is_empty());
+        assert_eq!(
+            plans.len(),
+            2 + sector,
+            "{}: slashed_eth and nav_loss (and sector_slashed_eth)",
+            model.name
+        );
         let mut replayer = ComponentReplayer::new(model, results.tilt.as_ref());
         let mut moved = 0;
         for path in 0..model.paths {
@@ -1010,7 +1058,7 @@ cap_eth = 15
                 let stored = if mp.nav {
                     -results.columns[Layout::NAV_RETURN][path as usize]
                 } else {
-                    results.columns[Layout::SLASHED_ETH][path as usize]
+                    results.columns[mp.column][path as usize]
                 };
                 assert_eq!(value.to_bits(), stored.to_bits());
                 let x = mp.components(model, PathView::of(&c));
@@ -1055,6 +1103,8 @@ cap_eth = 15
             ("scenarios/exit-queue-2025.toml", 300),
             ("scenarios/rseth-2026.toml", 200),
             ("scenarios/leverage-loop.toml", 200),
+            // A sector: sector_slashed_eth by LRT too.
+            ("scenarios/shared-operator.toml", 3000),
         ] {
             let model = load(file, paths);
             assert!(check_identities(&model) > 0, "{file}");

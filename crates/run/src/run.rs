@@ -335,7 +335,11 @@ pub fn metric_plan(layout: &Layout) -> Vec<(String, MetricRef)> {
         }
     }
     for (i, name) in names.iter().enumerate().skip(layout.avs_start()) {
-        out.push((name.clone(), MetricRef::Column(i)));
+        // A sector's rewards per LRT are a gain, not a loss: in paths.csv only (as
+        // `rewards_eth`); their effect is in `nav_loss.lrt.*`.
+        if !name.starts_with("rewards_eth.lrt.") {
+            out.push((name.clone(), MetricRef::Column(i)));
+        }
     }
     out
 }

@@ -88,6 +88,8 @@ pub struct Model {
     /// Uncertain rates and rate factors, drawn once per path before its events (None when
     /// every rate is a fixed number and no rate factor is defined: no draw, no cost).
     pub rate_draws: Option<RateDraws>,
+    /// The LRTs of a sector scenario, in file order (empty: one LRT, the whole pool).
+    pub lrts: Vec<LrtModel>,
 }
 
 /// One operator.
@@ -109,6 +111,18 @@ pub struct OperatorModel {
     pub net_staking_per_eth_year: f64,
     /// Effective balance of each of its validators, Gwei.
     pub validator_balance_gwei: u64,
+    /// Sector scenarios: (LRT index, share of this operator's stake it delegates), by LRT
+    /// index ascending; empty otherwise.
+    pub lrt_shares: Vec<(u32, f64)>,
+}
+
+/// One LRT of a sector scenario (`[[lrts]]`).
+#[derive(Debug, Clone)]
+pub struct LrtModel {
+    /// Name.
+    pub name: String,
+    /// Its collateral at t = 0: the operators' stake it delegates, Σ share × stake, ETH.
+    pub collateral_eth: f64,
 }
 
 /// One allocation pair: an operator's magnitude on one AVS, in ETH.
@@ -485,6 +499,35 @@ impl Model {
                 net_staking_per_eth_year: staking_apr
                     * (1.0 - o.commission.unwrap_or(s.rewards.operator_commission))
                     * keep,
+                lrt_shares: s
+                    .lrts
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, l)| {
+                        o.lrts
+                            .get(&l.name)
+                            .filter(|share| **share > 0.0)
+                            .map(|share| (k as u32, *share))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let lrts: Vec<LrtModel> = s
+            .lrts
+            .iter()
+            .enumerate()
+            .map(|(k, l)| LrtModel {
+                name: l.name.clone(),
+                // Summed in operator order.
+                collateral_eth: operators
+                    .iter()
+                    .flat_map(|o| {
+                        o.lrt_shares
+                            .iter()
+                            .filter(|(i, _)| *i as usize == k)
+                            .map(|(_, share)| share * o.stake_eth)
+                    })
+                    .sum(),
             })
             .collect();
         let all = selected_pairs(s, &Selector::default());
@@ -725,6 +768,7 @@ impl Model {
             reserves: crate::exploit::compile_reserves(s),
             importance,
             rate_draws,
+            lrts,
             scenario,
         }
     }

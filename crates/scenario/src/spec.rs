@@ -30,6 +30,10 @@ pub struct Scenario {
     pub rewards: Rewards,
     /// Node operators holding the pool's stake.
     pub operators: Vec<Operator>,
+    /// The LRTs of a sector scenario, which delegate shares of the operators' stake
+    /// (`operators[].lrts`). Empty: the scenario is one LRT, the whole pool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lrts: Vec<Lrt>,
     /// AVSs (EigenLayer operator sets) the operators allocate to.
     #[serde(default)]
     pub avs: Vec<Avs>,
@@ -286,6 +290,18 @@ impl Default for Rewards {
     }
 }
 
+/// `[[lrts]]`: one LRT of a sector scenario. Its collateral is the stake the operators hold
+/// for it (`operators[].lrts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lrt {
+    /// Unique name (letters, digits, `-`, `_`).
+    pub name: String,
+    /// Free text for humans; ignored by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
 /// `[[operators]]`: one node operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -308,6 +324,11 @@ pub struct Operator {
     /// They sum to at most 1; the rest is not slashable by AVSs.
     #[serde(default)]
     pub allocations: BTreeMap<String, f64>,
+    /// Sector scenarios: LRT name → the share of this operator's stake that LRT delegates.
+    /// They sum to at most 1; the rest is other stakers' (not an LRT of the scenario). Every
+    /// staker delegated to the operator shares its slashing pro rata.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lrts: BTreeMap<String, f64>,
     /// Effective balance of this operator's validators, ETH; overrides
     /// `beacon.validator_balance_eth`.
     #[serde(default)]

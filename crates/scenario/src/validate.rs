@@ -231,6 +231,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     );
     let avs_names: Vec<&str> = s.avs.iter().map(|a| a.name.as_str()).collect();
     check_operators(&mut c, s, &avs_names);
+    check_lrts(&mut c, s);
     check_avs(&mut c, s);
     check_beacon(&mut c, s);
     // Structural problems make selector resolution meaningless: skip it then.
@@ -581,6 +582,76 @@ fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
             "operators",
             format!("operator stakes sum to {total} ETH but pool.collateral_eth is {collateral}; shares must sum to 1 and stake_eth values to the collateral"),
         );
+    }
+}
+
+/// `[[lrts]]` and the operators' `lrts` shares: names unique, shares in [0, 1] summing to at
+/// most 1 per operator, every LRT with stake; and, for now, none of the per-LRT machinery a
+/// sector does not model yet.
+fn check_lrts(c: &mut Checker, s: &Scenario) {
+    let mut seen = BTreeSet::new();
+    for (i, l) in s.lrts.iter().enumerate() {
+        c.unique_name(&format!("lrts[{i}].name"), &l.name, &mut seen, "LRT");
+    }
+    let names: Vec<&str> = s.lrts.iter().map(|l| l.name.as_str()).collect();
+    let mut stake = vec![0.0; s.lrts.len()];
+    for (i, op) in s.operators.iter().enumerate() {
+        let at = format!("operators[{i}].lrts");
+        if !op.lrts.is_empty() && s.lrts.is_empty() {
+            c.push(
+                at,
+                "names LRTs, but the scenario has no [[lrts]]: add one `[[lrts]]` table per LRT (or remove `lrts`)",
+            );
+            continue;
+        }
+        let mut sum = 0.0;
+        for (lrt, share) in &op.lrts {
+            let path = format!("{at}.{lrt}");
+            if c.reference(&path, lrt, "LRT", &names) {
+                let k = names.iter().position(|n| n == lrt).expect("known");
+                let op_stake = op
+                    .stake_eth
+                    .or(op.share.map(|x| x * s.pool.collateral_eth))
+                    .unwrap_or(0.0);
+                stake[k] += share * op_stake;
+            }
+            c.finite_in(&path, *share, 0.0, 1.0);
+            sum += share;
+        }
+        if sum > 1.0 + SUM_TOLERANCE {
+            c.push(
+                at,
+                format!("the LRTs' shares sum to {sum}; they may sum to at most 1 (the rest is other stakers')"),
+            );
+        }
+    }
+    for (k, l) in s.lrts.iter().enumerate() {
+        if stake[k].is_nan() || stake[k] <= 0.0 {
+            c.push(
+                format!("lrts[{k}]"),
+                format!(
+                    "no operator holds stake for `{}`: give it a share in some operator's `lrts`",
+                    l.name
+                ),
+            );
+        }
+    }
+    if !s.lrts.is_empty() {
+        let unsupported = [
+            ("withdrawals", s.withdrawals.is_some()),
+            ("market", s.market.is_some()),
+            ("lending", s.lending.is_some()),
+            ("exploits", !s.exploits.is_empty()),
+            ("reserves", !s.reserves.is_empty()),
+        ];
+        for (section, present) in unsupported {
+            if present {
+                c.push(
+                    section,
+                    "a sector scenario ([[lrts]]) models each LRT's slashing so far, not yet its withdrawals, market, lending, exploits or reserves: remove this section, or [[lrts]] to model one LRT",
+                );
+            }
+        }
     }
 }
 

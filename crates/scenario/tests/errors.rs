@@ -2214,3 +2214,92 @@ fn a_file_that_is_not_utf8_is_located() {
         r => panic!("{:?}", r.map(|m| m.name)),
     }
 }
+
+/// GOOD as a sector of two LRTs: `alpha` delegates 60 % of operator a and 50 % of b, `beta`
+/// 30 % of a; the rest is other stakers'.
+fn sector() -> String {
+    GOOD.replacen(
+        "attributes = { client = \"prysm\" }\n",
+        "attributes = { client = \"prysm\" }\nlrts = { alpha = 0.6, beta = 0.3 }\n",
+        1,
+    )
+    .replacen(
+        "attributes = { client = \"lighthouse\" }\n",
+        "attributes = { client = \"lighthouse\" }\nlrts = { alpha = 0.5 }\n",
+        1,
+    ) + "\n[[lrts]]\nname = \"alpha\"\n\n[[lrts]]\nname = \"beta\"\n"
+}
+
+#[test]
+fn a_sector_compiles_each_lrts_collateral_from_its_shares() {
+    let m = load_str(&sector(), Path::new("sector.toml"), &[]).unwrap();
+    let names: Vec<&str> = m.lrts.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    // Operators a and b hold 50 ETH each.
+    assert_eq!(m.lrts[0].collateral_eth, 0.6 * 50.0 + 0.5 * 50.0);
+    assert_eq!(m.lrts[1].collateral_eth, 0.3 * 50.0);
+    assert_eq!(m.operators[0].lrt_shares, [(0, 0.6), (1, 0.3)]);
+    assert_eq!(m.operators[1].lrt_shares, [(0, 0.5)]);
+    // A one-LRT scenario has none, and its resolved text (so its hash) has no trace of them.
+    let one = load_str(GOOD, Path::new("good.toml"), &[]).unwrap();
+    assert!(one.lrts.is_empty() && one.operators[0].lrt_shares.is_empty());
+    let resolved = toml::to_string(&one.scenario).unwrap();
+    assert!(!resolved.contains("lrts"), "{resolved}");
+    // Shares can be swept by name.
+    let m = load_str(
+        &sector(),
+        Path::new("sector.toml"),
+        &["operators.a.lrts.beta=0.4".to_string()],
+    )
+    .unwrap();
+    assert_eq!(m.lrts[1].collateral_eth, 0.4 * 50.0);
+}
+
+#[test]
+fn sector_shares_are_checked() {
+    let text = sector().replace("lrts = { alpha = 0.5 }", "lrts = { alpah = 0.5 }");
+    let e = err(&text, &[]);
+    assert!(e.contains("operators[1].lrts.alpah"), "{e}");
+    assert!(
+        e.contains("no LRT named `alpah`; did you mean `alpha`?"),
+        "{e}"
+    );
+    let e = err(&sector(), &["operators.a.lrts.beta=0.5"]);
+    assert!(
+        e.contains("operators[0].lrts: the LRTs' shares sum to 1.1"),
+        "{e}"
+    );
+    let e = err(&sector(), &["operators.b.lrts.alpha=-0.1"]);
+    assert!(
+        e.contains("operators[1].lrts.alpha: must be in [0, 1]"),
+        "{e}"
+    );
+    let e = err(&(sector() + "\n[[lrts]]\nname = \"gamma\"\n"), &[]);
+    assert!(
+        e.contains("lrts[2]: no operator holds stake for `gamma`"),
+        "{e}"
+    );
+    let e = err(&(sector() + "\n[[lrts]]\nname = \"alpha\"\n"), &[]);
+    assert!(
+        e.contains("lrts[2].name: duplicate LRT name `alpha`"),
+        "{e}"
+    );
+    // Shares without [[lrts]].
+    let text = GOOD.replacen(
+        "attributes = { client = \"prysm\" }\n",
+        "attributes = { client = \"prysm\" }\nlrts = { alpha = 0.6 }\n",
+        1,
+    );
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("operators[0].lrts: names LRTs, but the scenario has no [[lrts]]"),
+        "{e}"
+    );
+    // What a sector does not model yet is refused, not ignored.
+    let text = sector() + "\n[withdrawals]\n";
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("withdrawals: a sector scenario ([[lrts]]) models each LRT's slashing so far"),
+        "{e}"
+    );
+}

@@ -250,6 +250,20 @@ pub struct PathKernel<'m> {
     /// The operators with ETH slashed on the current path, in the order of their first loss
     /// (when recording).
     touched_operators: Vec<u32>,
+    /// Sector scenarios: ETH slashed per LRT on the last path (its shares of its operators'
+    /// losses).
+    lrt_slashed_eth: Vec<f64>,
+    /// Sector scenarios: each operator's net reward rate at t = 0, ETH per year.
+    operator_rate0: Vec<f64>,
+    /// Sector scenarios: each LRT's share of the operators' t = 0 net reward rates, ETH per
+    /// year.
+    lrt_rate0: Vec<f64>,
+    /// Sector scenarios: per operator, the rewards its slashing has cost on the current path
+    /// so far (its t = 0 rate less its rate, integrated as the rewards accrue), ETH; only
+    /// the touched operators' entries are not 0.
+    operator_reward_deficit: Vec<f64>,
+    /// Sector scenarios: years of rewards accrued on the current path.
+    accrued_years: f64,
     /// With uncertain rates: the path's rate factors, its expected events per rate slot
     /// ([`lrtsim_scenario::rate::RateDraws`]) and the cumulative shares of its AVS fault
     /// entries. Empty otherwise.
@@ -460,8 +474,14 @@ impl<'m> PathKernel<'m> {
                 TiltState::new(model, &imp.tilt, &direct)
             }),
             trace: None,
-            slashed_by_operator: None,
+            // Sector scenarios split each operator's losses among its LRTs (see `write_row`).
+            slashed_by_operator: (!model.lrts.is_empty()).then(|| vec![0.0; model.operators.len()]),
             touched_operators: Vec::new(),
+            lrt_slashed_eth: vec![0.0; model.lrts.len()],
+            operator_rate0: Vec::new(),
+            lrt_rate0: Vec::new(),
+            operator_reward_deficit: Vec::new(),
+            accrued_years: 0.0,
             path_factors: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.factors.len())],
             path_means: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.slots.len())],
             avs_cumulative: Vec::with_capacity(
@@ -472,6 +492,19 @@ impl<'m> PathKernel<'m> {
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
+        }
+        if !model.lrts.is_empty() {
+            let n = model.operators.len() as u32;
+            kernel.operator_rate0 = (0..n)
+                .map(|o| kernel.ledger.operator_net_rate_eth_per_year(o))
+                .collect();
+            kernel.lrt_rate0 = vec![0.0; model.lrts.len()];
+            for (o, op) in model.operators.iter().enumerate() {
+                for &(l, share) in &op.lrt_shares {
+                    kernel.lrt_rate0[l as usize] += share * kernel.operator_rate0[o];
+                }
+            }
+            kernel.operator_reward_deficit = vec![0.0; model.operators.len()];
         }
         kernel
     }
@@ -624,9 +657,13 @@ impl<'m> PathKernel<'m> {
         if let Some(ops) = self.slashed_by_operator.as_mut() {
             for &o in &self.touched_operators {
                 ops[o as usize] = 0.0;
+                if let Some(d) = self.operator_reward_deficit.get_mut(o as usize) {
+                    *d = 0.0;
+                }
             }
             self.touched_operators.clear();
         }
+        self.accrued_years = 0.0;
     }
 
     /// Losses so far net of what the reserves paid: slashing, theft and dilution, ETH.
@@ -1583,6 +1620,17 @@ impl<'m> PathKernel<'m> {
             return;
         }
         let years = days / DAYS_PER_YEAR;
+        if !self.operator_reward_deficit.is_empty() {
+            // Sector scenarios: what each slashed operator's lower rate costs over these days
+            // (the touched operators are distinct: each is added once, at its first loss).
+            self.accrued_years += years;
+            for &o in &self.touched_operators {
+                let o = o as usize;
+                self.operator_reward_deficit[o] += (self.operator_rate0[o]
+                    - self.ledger.operator_net_rate_eth_per_year(o as u32))
+                    * years;
+            }
+        }
         self.gross_rewards_eth += self.ledger.gross_rate_eth_per_year * years;
         let net = self.ledger.net_rate_eth_per_year * years;
         self.net_rewards_eth += net;
@@ -1594,9 +1642,46 @@ impl<'m> PathKernel<'m> {
         }
     }
 
-    fn write_row(&self, row: &mut [f64]) {
+    fn write_row(&mut self, row: &mut [f64]) {
         let m = self.model;
         let c = m.collateral_eth;
+        if let Some(start) = self.layout.lrt_start() {
+            // Every staker delegated to an operator bears its slashing pro rata (EigenLayer's
+            // shares: the operator's magnitudes and beacon factor scale every delegator's
+            // withdrawable amount alike), so each LRT loses its share of each operator's loss;
+            // summed by operator index, so the same losses give the same bits.
+            self.lrt_slashed_eth.fill(0.0);
+            self.touched_operators.sort_unstable();
+            self.touched_operators.dedup();
+            let ops = self
+                .slashed_by_operator
+                .as_deref()
+                .expect("sector scenarios record operators' losses");
+            // Rewards likewise: each LRT's share of the operators' t = 0 rates, less its share
+            // of what the slashed operators' lower rates cost. Used as the rewards of the
+            // loop below, reset there.
+            let n = m.lrts.len();
+            let rewards = &mut row[start + 1 + 3 * n..start + 1 + 4 * n];
+            for (l, r) in rewards.iter_mut().enumerate() {
+                *r = self.lrt_rate0[l] * self.accrued_years;
+            }
+            for &o in &self.touched_operators {
+                let loss = ops[o as usize];
+                let deficit = self.operator_reward_deficit[o as usize];
+                for &(l, share) in &m.operators[o as usize].lrt_shares {
+                    self.lrt_slashed_eth[l as usize] += share * loss;
+                    rewards[l as usize] -= share * deficit;
+                }
+            }
+            row[start] = self.lrt_slashed_eth.iter().sum();
+            for (k, lrt) in m.lrts.iter().enumerate() {
+                let slashed = self.lrt_slashed_eth[k];
+                let rewards = row[start + 1 + 3 * n + k];
+                row[start + 1 + k] = slashed;
+                row[start + 1 + n + k] = slashed / lrt.collateral_eth;
+                row[start + 1 + 2 * n + k] = (slashed - rewards) / lrt.collateral_eth;
+            }
+        }
         row[Layout::SLASHED_ETH] = self.slashed_eth;
         row[Layout::SLASHED_FRACTION] = self.slashed_eth / c;
         // With withdrawals: the NAV per LRT still outstanding (1 at t = 0); without, the

@@ -182,6 +182,18 @@ impl<'m> Ledger<'m> {
         }
     }
 
+    /// The rewards operator `op`'s stake earns for the pool now, net of commission and
+    /// protocol fee, ETH per year: its withdrawable stake at the staking rate plus each of its
+    /// allocations at its AVS's rate (the terms of the pool's rate that are this operator's).
+    pub fn operator_net_rate_eth_per_year(&self, op: u32) -> f64 {
+        let o = op as usize;
+        let operator = &self.model.operators[o];
+        let avs: f64 = (operator.first_pair as usize..operator.end_pair as usize)
+            .map(|p| self.alloc_eth[p] * self.model.pairs[p].net_avs_per_eth_year)
+            .sum();
+        self.scale * (self.withdrawable_eth[o] * operator.net_staking_per_eth_year + avs)
+    }
+
     /// Share of the t = 0 book still in it after pro-rata withdrawals.
     pub fn scale(&self) -> f64 {
         self.scale

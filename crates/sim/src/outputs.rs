@@ -19,6 +19,7 @@ pub struct Layout {
     waterfall_start: Option<usize>,
     avs_start: usize,
     source_start: usize,
+    lrt_start: Option<usize>,
 }
 
 impl Layout {
@@ -121,6 +122,10 @@ impl Layout {
         "reserve_exhausted",
     ];
 
+    /// Sector scenarios: the ETH the LRTs' holders lost to slashing, summed over the LRTs
+    /// (the rest of `slashed_eth` fell on other stakers of the operators).
+    pub const SECTOR_SLASHED_ETH: &'static str = "sector_slashed_eth";
+
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
         let mut names: Vec<String> = Self::FIXED.iter().map(|s| s.to_string()).collect();
@@ -166,6 +171,25 @@ impl Layout {
                 .iter()
                 .map(|s| format!("slashed_eth.source.{s}")),
         );
+        let lrt_start = (!model.lrts.is_empty()).then(|| {
+            let start = names.len();
+            names.push(Self::SECTOR_SLASHED_ETH.to_string());
+            names.extend(
+                model
+                    .lrts
+                    .iter()
+                    .map(|l| format!("slashed_eth.lrt.{}", l.name)),
+            );
+            for column in ["slashed_fraction", "nav_loss", "rewards_eth"] {
+                names.extend(
+                    model
+                        .lrts
+                        .iter()
+                        .map(|l| format!("{column}.lrt.{}", l.name)),
+                );
+            }
+            start
+        });
         Layout {
             names,
             redemption_start,
@@ -174,6 +198,7 @@ impl Layout {
             waterfall_start,
             avs_start,
             source_start,
+            lrt_start,
         }
     }
 
@@ -266,6 +291,16 @@ impl Layout {
     /// Index of the first per-source column.
     pub fn source_start(&self) -> usize {
         self.source_start
+    }
+    /// One past the last per-source column.
+    pub fn source_end(&self) -> usize {
+        self.lrt_start.unwrap_or(self.names.len())
+    }
+    /// Sector scenarios: index of [`Layout::SECTOR_SLASHED_ETH`], which the per-LRT columns
+    /// follow — `slashed_eth.lrt.<name>` for each LRT, then `slashed_fraction.lrt.<name>`,
+    /// `nav_loss.lrt.<name>` and `rewards_eth.lrt.<name>` (None for one LRT).
+    pub fn lrt_start(&self) -> Option<usize> {
+        self.lrt_start
     }
     /// Index of a column by name.
     pub fn index(&self, name: &str) -> Option<usize> {

@@ -391,7 +391,7 @@ impl Replay {
             .collect();
             let _ = writeln!(out, "    by kind: {}", kinds.join(", "));
             let names = self.layout.names();
-            let sources: Vec<String> = (self.layout.source_start()..names.len())
+            let sources: Vec<String> = (self.layout.source_start()..self.layout.source_end())
                 .filter(|&i| self.row[i] > 0.0)
                 .map(|i| {
                     let name = names[i].trim_start_matches("slashed_eth.source.");

@@ -39,6 +39,7 @@ fn same_seed_is_bit_identical_for_any_thread_count() {
         ("rseth-2026.toml", 2),
         ("leverage-loop.toml", 4),
         ("market-oracle-cascade.toml", 3),
+        ("shared-operator.toml", 10),
     ] {
         // Not a multiple of the chunk size, so the last chunk is short.
         let model = scenario(name, (chunks - 1) * CHUNK_PATHS + 123);
@@ -73,6 +74,7 @@ fn shards_reproduce_the_full_run() {
         ("bank-run.toml", 5),
         ("rseth-2026.toml", 3),
         ("market-oracle-cascade.toml", 3),
+        ("shared-operator.toml", 5),
     ] {
         shards_reproduce(name, chunks);
     }
@@ -156,7 +158,7 @@ fn eth_is_conserved_on_every_path() {
             );
         }
         let by_avs: f64 = row[layout.avs_start()..layout.source_start()].iter().sum();
-        let by_source: f64 = row[layout.source_start()..].iter().sum();
+        let by_source: f64 = row[layout.source_start()..layout.source_end()].iter().sum();
         let avs = col("avs_slashed_eth");
         assert!(
             (by_avs - avs).abs() < tol && (by_source - slashed).abs() < tol,

@@ -162,7 +162,7 @@ proptest! {
             let col = |n: &str| row[layout.index(n).unwrap()];
             let kinds = col("avs_slashed_eth") + col("beacon_initial_eth") + col("beacon_correlation_eth") + col("inactivity_leak_eth");
             let by_avs: f64 = row[layout.avs_start()..layout.source_start()].iter().sum();
-            let by_source: f64 = row[layout.source_start()..].iter().sum();
+            let by_source: f64 = row[layout.source_start()..layout.source_end()].iter().sum();
             prop_assert!((kinds - slashed).abs() < tol && (by_source - slashed).abs() < tol);
             prop_assert!((by_avs - col("avs_slashed_eth")).abs() < tol);
             prop_assert!(b.gross_rewards_eth >= b.net_rewards_eth && b.net_rewards_eth >= 0.0);

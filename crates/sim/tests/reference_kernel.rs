@@ -47,6 +47,8 @@
 //! compared the family-wise false-alarm probability of the KS tests would be about 2% for
 //! arbitrary seeds.
 
+mod support;
+
 use std::path::Path;
 
 use lrtsim_scenario::{Method, Model, load_str};
@@ -62,8 +64,7 @@ const PATHS: usize = 20_000;
 const ENGINE_SEED: u64 = 20_240_607;
 /// Seed of the reference's runs (a different stream family altogether).
 const REFERENCE_SEED: u64 = 0x5EED_0F7E_F0CE;
-/// c(α) of the two-sample Kolmogorov–Smirnov test at α = 0.001: √(−½·ln(0.0005)).
-const KS_C_ALPHA_0_001: f64 = 1.9495;
+use support::two_sample::{KS_C_ALPHA_0_001, ks_critical};
 /// Standard errors allowed for the means and the probability of zero loss.
 const Z: f64 = 4.0;
 /// Values closer than this are tied in the KS statistic (floating-point summation order; the
@@ -536,34 +537,9 @@ fn closed_form_mean(spec: &Spec) -> f64 {
 // Two-sample statistics
 // ---------------------------------------------------------------------------
 
-/// The two-sample Kolmogorov–Smirnov statistic sup |F_n − G_m|, with values within [`TIE`]
-/// tied (the empirical CDFs are compared only after every tied value is counted).
+/// The two-sample Kolmogorov–Smirnov statistic with values within [`TIE`] tied.
 fn ks_statistic(a: &[f64], b: &[f64]) -> f64 {
-    let sorted = |x: &[f64]| {
-        let mut v = x.to_vec();
-        v.sort_by(f64::total_cmp);
-        v
-    };
-    let (a, b) = (sorted(a), sorted(b));
-    let (n, m) = (a.len() as f64, b.len() as f64);
-    let (mut i, mut j, mut d) = (0, 0, 0.0f64);
-    while i < a.len() && j < b.len() {
-        let v = a[i].min(b[j]);
-        while i < a.len() && a[i] <= v + TIE {
-            i += 1;
-        }
-        while j < b.len() && b[j] <= v + TIE {
-            j += 1;
-        }
-        d = d.max((i as f64 / n - j as f64 / m).abs());
-    }
-    d
-}
-
-/// Critical value of the two-sample KS test at α = 0.001.
-fn ks_critical(n: usize, m: usize) -> f64 {
-    let (n, m) = (n as f64, m as f64);
-    KS_C_ALPHA_0_001 * ((n + m) / (n * m)).sqrt()
+    support::two_sample::ks_statistic(a, b, TIE)
 }
 
 fn mean_var(x: &[f64]) -> (f64, f64) {

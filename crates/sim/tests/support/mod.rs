@@ -6,3 +6,4 @@
 
 pub mod convergence;
 pub mod exact;
+pub mod two_sample;
