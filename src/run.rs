@@ -55,9 +55,14 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
     for p in &args.scenarios {
         match lrtsim_scenario::load_file(p, &args.set.set) {
             Ok(m) => print_stdout(&format!(
-                "{}: ok ({}: {} operators, {} AVSs, {} allocations, {} loss source{}, {} paths × {} steps)",
+                "{}: ok ({}: {}{} operators, {} AVSs, {} allocations, {} loss source{}, {} paths × {} steps)",
                 p.display(),
                 m.name,
+                if m.lrts.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} LRTs on ", m.lrts.len())
+                },
                 m.operators.len(),
                 m.avs_names.len(),
                 m.pairs.len(),

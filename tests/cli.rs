@@ -1232,6 +1232,16 @@ fn validate_accepts_good_files_and_rejects_bad_ones() {
     assert!(lines[0].contains("18 operators, 8 AVSs"), "{}", lines[0]);
     assert!(fx.listing().is_empty(), "validate writes nothing");
 
+    // A sector says how many LRTs share the operators.
+    let r = fx.run(["validate", &arg(&repo_scenario("shared-operator.toml"))]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("(shared-operator: 2 LRTs on 8 operators, 3 AVSs"),
+        "{}",
+        r.stdout
+    );
+
     // A --set applies before validation.
     let r = fx.run(["validate", &good[2], "--set", &paths_set(123)]);
     r.ok();

@@ -90,6 +90,8 @@ pub struct Model {
     pub rate_draws: Option<RateDraws>,
     /// The LRTs of a sector scenario, in file order (empty: one LRT, the whole pool).
     pub lrts: Vec<LrtModel>,
+    /// Sector scenarios: the joint-loss thresholds, basis points (empty otherwise).
+    pub joint_loss_thresholds_bps: Vec<u32>,
 }
 
 /// One operator.
@@ -768,6 +770,18 @@ impl Model {
             reserves: crate::exploit::compile_reserves(s),
             importance,
             rate_draws,
+            joint_loss_thresholds_bps: if lrts.is_empty() {
+                Vec::new()
+            } else {
+                s.sector
+                    .as_ref()
+                    .map_or_else(crate::spec::default_joint_loss_thresholds_bps, |x| {
+                        x.joint_loss_thresholds_bps.clone()
+                    })
+                    .iter()
+                    .map(|&b| b as u32)
+                    .collect()
+            },
             lrts,
             scenario,
         }

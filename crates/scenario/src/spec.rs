@@ -34,6 +34,10 @@ pub struct Scenario {
     /// (`operators[].lrts`). Empty: the scenario is one LRT, the whole pool.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lrts: Vec<Lrt>,
+    /// What a sector scenario reports about its LRTs together (only with `[[lrts]]`; absent:
+    /// the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<Sector>,
     /// AVSs (EigenLayer operator sets) the operators allocate to.
     #[serde(default)]
     pub avs: Vec<Avs>,
@@ -300,6 +304,23 @@ pub struct Lrt {
     /// Free text for humans; ignored by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// `[sector]`: what a sector scenario reports about its LRTs together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sector {
+    /// Joint-loss thresholds, basis points of each LRT's collateral: per threshold b the
+    /// metric `joint_loss_over_{b}bps` is 1 on a path where every LRT lost more than
+    /// b / 10,000 of its collateral to slashing (its mean: the probability that all do).
+    /// Default `[100, 500]`.
+    #[serde(default = "default_joint_loss_thresholds_bps")]
+    pub joint_loss_thresholds_bps: Vec<f64>,
+}
+
+/// The default joint-loss thresholds: 1 % and 5 %.
+pub fn default_joint_loss_thresholds_bps() -> Vec<f64> {
+    vec![100.0, 500.0]
 }
 
 /// `[[operators]]`: one node operator.

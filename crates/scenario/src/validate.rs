@@ -636,6 +636,18 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             );
         }
     }
+    match (&s.sector, s.lrts.is_empty()) {
+        (Some(_), true) => c.push(
+            "sector",
+            "describes the LRTs of a sector together, but the scenario has no [[lrts]]",
+        ),
+        (Some(sector), false) => check_thresholds_bps(
+            c,
+            "sector.joint_loss_thresholds_bps",
+            &sector.joint_loss_thresholds_bps,
+        ),
+        (None, _) => {}
+    }
     if !s.lrts.is_empty() {
         let unsupported = [
             ("withdrawals", s.withdrawals.is_some()),
@@ -1402,18 +1414,24 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     let r = &m.report;
     let at = "market.report";
     c.positive_amount(&format!("{at}.position_eth"), r.position_eth);
-    let thresholds = &r.thresholds_bps;
+    check_thresholds_bps(c, &format!("{at}.thresholds_bps"), &r.thresholds_bps);
+}
+
+/// A list of thresholds in basis points (each one adds report columns): 1 to
+/// [`MAX_MARKET_THRESHOLDS`] whole numbers in [1, 9999], strictly increasing.
+fn check_thresholds_bps(c: &mut Checker, at: &str, thresholds: &[f64]) {
     if !(1..=MAX_MARKET_THRESHOLDS).contains(&thresholds.len()) {
         c.push(
-            format!("{at}.thresholds_bps"),
+            at,
             format!(
                 "must have 1 to {MAX_MARKET_THRESHOLDS} entries, got {}",
                 thresholds.len()
             ),
         );
     }
+    let field = at.rsplit('.').next().unwrap_or(at);
     for (i, &b) in thresholds.iter().enumerate() {
-        let path = format!("{at}.thresholds_bps[{i}]");
+        let path = format!("{at}[{i}]");
         if !(b.fract() == 0.0 && (1.0..BPS).contains(&b)) {
             c.push(
                 path,
@@ -1426,7 +1444,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
             c.push(
                 path,
                 format!(
-                    "must be greater than thresholds_bps[{}] ({}): thresholds are strictly increasing",
+                    "must be greater than {field}[{}] ({}): thresholds are strictly increasing",
                     i - 1,
                     thresholds[i - 1]
                 ),

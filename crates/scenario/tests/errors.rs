@@ -2303,3 +2303,32 @@ fn sector_shares_are_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn joint_loss_thresholds_default_and_are_checked() {
+    let m = load_str(&sector(), Path::new("sector.toml"), &[]).unwrap();
+    assert_eq!(m.joint_loss_thresholds_bps, [100, 500]);
+    let one = load_str(GOOD, Path::new("good.toml"), &[]).unwrap();
+    assert!(one.joint_loss_thresholds_bps.is_empty());
+    let text = sector() + "\n[sector]\njoint_loss_thresholds_bps = [50, 200, 1000]\n";
+    let m = load_str(&text, Path::new("sector.toml"), &[]).unwrap();
+    assert_eq!(m.joint_loss_thresholds_bps, [50, 200, 1000]);
+    let text = sector() + "\n[sector]\njoint_loss_thresholds_bps = [200, 200]\n";
+    let e = err(&text, &[]);
+    assert!(
+        e.contains("sector.joint_loss_thresholds_bps[1]: must be greater than joint_loss_thresholds_bps[0] (200)"),
+        "{e}"
+    );
+    let text = sector() + "\n[sector]\njoint_loss_thresholds_bps = [10000]\n";
+    assert!(
+        err(&text, &[]).contains("sector.joint_loss_thresholds_bps[0]: must be a whole number")
+    );
+    let text = GOOD.to_string() + "\n[sector]\n";
+    let e = err(&text, &[]);
+    assert!(
+        e.contains(
+            "sector: describes the LRTs of a sector together, but the scenario has no [[lrts]]"
+        ),
+        "{e}"
+    );
+}

@@ -1681,6 +1681,13 @@ impl<'m> PathKernel<'m> {
                 row[start + 1 + n + k] = slashed / lrt.collateral_eth;
                 row[start + 1 + 2 * n + k] = (slashed - rewards) / lrt.collateral_eth;
             }
+            // 1 when every LRT's slashed fraction exceeds the threshold.
+            let (head, joint) = row.split_at_mut(start + 1 + 4 * n);
+            let fractions = &head[start + 1 + n..start + 1 + 2 * n];
+            for (out, &b) in joint.iter_mut().zip(&m.joint_loss_thresholds_bps) {
+                let x = f64::from(b) / 10_000.0;
+                *out = f64::from(u8::from(fractions.iter().all(|&f| f > x)));
+            }
         }
         row[Layout::SLASHED_ETH] = self.slashed_eth;
         row[Layout::SLASHED_FRACTION] = self.slashed_eth / c;

@@ -188,6 +188,12 @@ impl Layout {
                         .map(|l| format!("{column}.lrt.{}", l.name)),
                 );
             }
+            names.extend(
+                model
+                    .joint_loss_thresholds_bps
+                    .iter()
+                    .map(|b| format!("joint_loss_over_{b}bps")),
+            );
             start
         });
         Layout {
@@ -298,7 +304,8 @@ impl Layout {
     }
     /// Sector scenarios: index of [`Layout::SECTOR_SLASHED_ETH`], which the per-LRT columns
     /// follow — `slashed_eth.lrt.<name>` for each LRT, then `slashed_fraction.lrt.<name>`,
-    /// `nav_loss.lrt.<name>` and `rewards_eth.lrt.<name>` (None for one LRT).
+    /// `nav_loss.lrt.<name>` and `rewards_eth.lrt.<name>`, then `joint_loss_over_{b}bps` per
+    /// joint-loss threshold (None for one LRT).
     pub fn lrt_start(&self) -> Option<usize> {
         self.lrt_start
     }

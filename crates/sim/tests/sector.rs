@@ -130,7 +130,72 @@ fn proportional_delegations_slash_comonotonically() {
         let sector = col(&r, "sector_slashed_eth")[p];
         let all = col(&r, "slashed_eth")[p];
         assert!((sector - 0.9 * all).abs() <= 1e-12 * all, "path {p}");
+        // Comonotone: both lose more than x exactly when one does.
+        for (b, x) in [(100, 0.01), (500, 0.05)] {
+            let joint = col(&r, &format!("joint_loss_over_{b}bps"))[p];
+            let one = col(&r, "slashed_fraction.lrt.alpha")[p] > x;
+            assert_eq!(joint, f64::from(u8::from(one)), "path {p}, {b} bps");
+        }
     }
+}
+
+/// Moving the shared operators' stake from both LRTs to one each (s1 to alpha, s2 to beta)
+/// removes the overlap; with the same random numbers path by path (the operators, AVSs and
+/// sources are unchanged), the probability that both lose more than 1 % falls — by more
+/// than four standard errors of the paired difference — and the joint indicator is, on every
+/// path, the AND of the two fractions' exceedances.
+#[test]
+fn overlap_raises_the_joint_tail() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/shared-operator.toml"),
+    )
+    .unwrap();
+    let n = 40_000;
+    let shared = simulate(&load(&text, n));
+    let separate = load(&text, n);
+    let separate = {
+        let sets = [
+            "operators.s1.lrts.alpha=0.9",
+            "operators.s1.lrts.beta=0",
+            "operators.s2.lrts.alpha=0",
+            "operators.s2.lrts.beta=0.9",
+            &format!("simulation.paths={n}"),
+        ];
+        let model = load_str(
+            &text,
+            Path::new("sector.toml"),
+            &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(
+            model.lrts[0].collateral_eth,
+            separate.lrts[0].collateral_eth
+        );
+        simulate(&model)
+    };
+    let joint = |r: &SimResults| col(r, "joint_loss_over_100bps").to_vec();
+    for r in [&shared, &separate] {
+        let (a, b, j) = (
+            col(r, "slashed_fraction.lrt.alpha"),
+            col(r, "slashed_fraction.lrt.beta"),
+            joint(r),
+        );
+        for p in 0..n as usize {
+            assert_eq!(j[p], f64::from(u8::from(a[p] > 0.01 && b[p] > 0.01)));
+        }
+    }
+    let d: Vec<f64> = joint(&shared)
+        .iter()
+        .zip(joint(&separate))
+        .map(|(x, y)| x - y)
+        .collect();
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
+    let se = (var / n as f64).sqrt();
+    assert!(
+        mean > 4.0 * se,
+        "P(both > 1 %) with overlap − without = {mean} (SE {se})"
+    );
 }
 
 /// Operators a1, a2 (alpha's), b1 (beta's) and s (shared: alpha 0.25, beta 0.5); one
