@@ -25,7 +25,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         _ if target == Some(SummaryCsvTarget::Stdout) => {}
         Format::Table => print_stdout(&lrtsim_report::render_table(
             &merged.summary,
-            &lrtsim_run::run::table_rows(&merged.model),
+            &lrtsim_run::run::names(&lrtsim_run::run::table_rows(&merged.model)),
         ))?,
         Format::Json => print_stdout(&serde_json::to_string_pretty(&merged.summary)?)?,
     }

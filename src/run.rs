@@ -12,7 +12,7 @@ use lrtsim_report::SummaryCsvTarget;
 use lrtsim_run::Monitor;
 use lrtsim_run::outset::OutputSet;
 use lrtsim_run::run::{
-    MAX_PATHS_CSV, Settings, headline, load_all, out_dir, report, set_values, simulate,
+    MAX_PATHS_CSV, Settings, headline, load_all, names, out_dir, report, set_values, simulate,
     summary_target, table_rows, warn_degenerate, warn_unresolved,
 };
 use lrtsim_scenario::ScenarioError;
@@ -123,7 +123,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 args.scenarios[i].display()
             )));
         }
-        lrtsim_report::check_summary_csv(t, &keys, &headline(&models[0]))?;
+        lrtsim_report::check_summary_csv(t, &keys, &names(&headline(&models[0])))?;
     }
 
     let settings = Settings {
@@ -203,11 +203,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
             );
         }
         if let Some(t) = &summary_target {
-            lrtsim_report::append_summary_csv(t, &set_values, &summary, &headline(model))?;
+            lrtsim_report::append_summary_csv(t, &set_values, &summary, &names(&headline(model)))?;
         }
         // `--summary-csv -` makes stdout the CSV alone.
         if args.stdout.format == Format::Table && summary_target != Some(SummaryCsvTarget::Stdout) {
-            print_stdout(&lrtsim_report::render_table(&summary, &table_rows(model)))?;
+            print_stdout(&lrtsim_report::render_table(
+                &summary,
+                &names(&table_rows(model)),
+            ))?;
         }
         summaries.push(summary);
     }

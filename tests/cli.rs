@@ -3293,7 +3293,10 @@ fn a_sector_reports_each_lrt_and_what_each_carries_of_the_sector_tail() {
     let table = run("one", "1");
     table.ok();
     assert!(
-        table.stdout.contains("ES 99% of sector_slashed_eth") && table.stdout.contains("  lrt "),
+        table.stdout.contains("ES 99% of sector_slashed_eth")
+            && table.stdout.contains("  lrt ")
+            && table.stdout.contains("\nslashed_fraction.lrt.beta ")
+            && table.stdout.contains("\njoint_loss_over_500bps "),
         "{}",
         table.stdout
     );

@@ -34,27 +34,45 @@ const LENDING_TABLE: [&str; 3] = ["liquidated_share", "bad_debt_share", "looper_
 /// Percentiles of price / NAV in `price_paths.csv`.
 const PRICE_PERCENTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
-/// The headline metrics of `model`.
-pub fn headline(model: &Model) -> Vec<&'static str> {
-    let mut h = HEADLINE.to_vec();
+/// The headline metrics of `model`: the pool's slashing and NAV loss, the redemption and
+/// market metrics with those sections, and for a sector each LRT's slashed fraction and the
+/// joint losses.
+pub fn headline(model: &Model) -> Vec<String> {
+    let mut h: Vec<String> = HEADLINE.iter().map(|m| m.to_string()).collect();
     if model.withdrawals.is_some() {
-        h.extend(REDEMPTION_HEADLINE);
+        h.extend(REDEMPTION_HEADLINE.iter().map(|m| m.to_string()));
     }
     if model.market.is_some() {
-        h.extend(MARKET_HEADLINE);
+        h.extend(MARKET_HEADLINE.iter().map(|m| m.to_string()));
     }
+    h.extend(
+        model
+            .lrts
+            .iter()
+            .map(|l| format!("slashed_fraction.lrt.{}", l.name)),
+    );
+    h.extend(
+        model
+            .joint_loss_thresholds_bps
+            .iter()
+            .map(|b| format!("joint_loss_over_{b}bps")),
+    );
     h
 }
 
-/// The rows of the stdout table of `model`, following its sections: the slashing metrics,
-/// then the redemption metrics with `[withdrawals]`, the market metrics with `[market]` and
-/// the lending metrics with `[lending]`.
-pub fn table_rows(model: &Model) -> Vec<&'static str> {
+/// The rows of the stdout table of `model`, following its sections: the headline, then the
+/// lending metrics with `[lending]`.
+pub fn table_rows(model: &Model) -> Vec<String> {
     let mut rows = headline(model);
     if model.lending.is_some() {
-        rows.extend(LENDING_TABLE);
+        rows.extend(LENDING_TABLE.iter().map(|m| m.to_string()));
     }
     rows
+}
+
+/// Borrowed names, for the report functions' `&[&str]`.
+pub fn names(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 /// Loads every scenario; reports all failures together.

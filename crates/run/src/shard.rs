@@ -893,6 +893,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
         utilization_bands: bands.utilization,
     };
     let head = crate::run::headline(&model);
+    let head = crate::run::names(&head);
     let set_values = crate::run::set_values(&f.overrides);
     let target = request.summary_csv.as_ref();
     if let Some(t) = &target {

@@ -525,8 +525,9 @@ pub fn sweep(args: &SweepRequest, monitor: &dyn Monitor) -> Result<SweepOutcome>
             points.len()
         )));
     }
-    let metrics = headline(&base);
-    if let Some(m) = models.iter().find(|m| headline(m) != metrics) {
+    let owned = headline(&base);
+    let metrics = crate::run::names(&owned);
+    if let Some(m) = models.iter().find(|m| headline(m) != owned) {
         bail!(Error::input(format!(
             "the sweep changes which sections the scenario has ({} has different headline metrics); sweep values within a section",
             m.name
