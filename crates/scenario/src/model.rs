@@ -487,9 +487,7 @@ impl Model {
             .iter()
             .map(|o| OperatorModel {
                 name: o.name.clone(),
-                stake_eth: o
-                    .stake_eth
-                    .unwrap_or_else(|| o.share.unwrap_or(0.0) * collateral_eth),
+                stake_eth: o.stake_eth_of(collateral_eth),
                 commission: o.commission.unwrap_or(s.rewards.operator_commission),
                 first_pair: 0,
                 end_pair: 0,

@@ -356,6 +356,14 @@ pub struct Operator {
     pub validator_balance_eth: Option<f64>,
 }
 
+impl Operator {
+    /// Its stake at t = 0, ETH: `stake_eth`, else `share` × `collateral_eth` (0 with neither).
+    pub fn stake_eth_of(&self, collateral_eth: f64) -> f64 {
+        self.stake_eth
+            .unwrap_or_else(|| self.share.unwrap_or(0.0) * collateral_eth)
+    }
+}
+
 /// `[[avs]]`: one AVS (an EigenLayer operator set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

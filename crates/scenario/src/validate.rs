@@ -609,10 +609,7 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             let path = format!("{at}.{lrt}");
             if c.reference(&path, lrt, "LRT", &names) {
                 let k = names.iter().position(|n| n == lrt).expect("known");
-                let op_stake = op
-                    .stake_eth
-                    .or(op.share.map(|x| x * s.pool.collateral_eth))
-                    .unwrap_or(0.0);
+                let op_stake = op.stake_eth_of(s.pool.collateral_eth);
                 stake[k] += share * op_stake;
             }
             c.finite_in(&path, *share, 0.0, 1.0);
