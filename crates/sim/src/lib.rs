@@ -51,6 +51,7 @@
 pub mod amm;
 pub mod bands;
 pub mod components;
+pub mod exit_queue;
 pub mod importance;
 pub mod kernel;
 mod leaks;

@@ -30,6 +30,7 @@
 
 use lrtsim_scenario::withdrawal::WithdrawalModel;
 
+use crate::exit_queue::ExitQueue;
 use crate::ledger::Ledger;
 
 /// 2²⁶, 2²⁷ and 2⁵³: the stress holder's draw is split into two uniforms (see
@@ -182,8 +183,8 @@ pub struct Redemption<'m> {
     units_total: f64,
     escrow_units: f64,
     tokens_eth: f64,
-    network_queue_eth: f64,
-    network_time_days: f64,
+    /// The beacon chain's exit queue.
+    network: ExitQueue,
     /// Run pulses: their sum, share per day, at `trigger_time_days`.
     trigger_level: f64,
     trigger_time_days: f64,
@@ -224,7 +225,6 @@ pub struct Redemption<'m> {
     /// `peak_queue_eth` before the last flow (see [`Redemption::withdraw_last_request`]).
     peak_before_flow_eth: f64,
     peak_queue_days: f64,
-    peak_network_queue_eth: f64,
 
     cohorts: Vec<Cohort>,
     head: usize,
@@ -271,8 +271,11 @@ impl<'m> Redemption<'m> {
             units_total: 0.0,
             escrow_units: 0.0,
             tokens_eth: 0.0,
-            network_queue_eth: 0.0,
-            network_time_days: 0.0,
+            network: ExitQueue::new(
+                w.network_queue_eth,
+                w.network_inflow_eth_per_day,
+                w.churn_eth_per_day,
+            ),
             trigger_level: 0.0,
             trigger_time_days: 0.0,
             paused_until_days: f64::NEG_INFINITY,
@@ -299,7 +302,6 @@ impl<'m> Redemption<'m> {
             peak_queue_eth: 0.0,
             peak_before_flow_eth: 0.0,
             peak_queue_days: 0.0,
-            peak_network_queue_eth: 0.0,
             cohorts: Vec::with_capacity(4 * n),
             head: 0,
             exits: Vec::with_capacity(n),
@@ -328,8 +330,7 @@ impl<'m> Redemption<'m> {
         self.units_total = self.initial_book_eth;
         self.escrow_units = 0.0;
         self.tokens_eth = w.bucket_capacity_eth;
-        self.network_queue_eth = w.network_queue_eth;
-        self.network_time_days = 0.0;
+        self.network.reset();
         self.trigger_level = 0.0;
         self.trigger_time_days = 0.0;
         self.paused_until_days = f64::NEG_INFINITY;
@@ -356,7 +357,6 @@ impl<'m> Redemption<'m> {
         self.peak_queue_eth = 0.0;
         self.peak_before_flow_eth = 0.0;
         self.peak_queue_days = 0.0;
-        self.peak_network_queue_eth = w.network_queue_eth;
         self.cohorts.clear();
         self.head = 0;
         self.exits.clear();
@@ -421,14 +421,7 @@ impl<'m> Redemption<'m> {
     /// The network exit queue at `t` (not before the last time it was updated), ETH:
     /// draining at the churn and filling with the inflow since then. Read-only (for traces).
     pub fn network_queue_eth_at(&self, t: f64) -> f64 {
-        let w = self.w;
-        let dt = t - self.network_time_days;
-        if dt > 0.0 {
-            let net = w.network_inflow_eth_per_day - w.churn_eth_per_day;
-            (self.network_queue_eth + net * dt).max(0.0)
-        } else {
-            self.network_queue_eth
-        }
+        self.network.queue_eth_at(t)
     }
     /// The demand hazard averaged over reporting step `k` once that step ran: the share of
     /// remaining holders asking to redeem, per day.
@@ -561,25 +554,10 @@ impl<'m> Redemption<'m> {
         self.reward_eth_per_day = eth_per_day;
     }
 
-    /// The network exit queue at `t` (draining at the churn, filling with the inflow).
-    fn network_queue_at(&mut self, t: f64) -> f64 {
-        let w = self.w;
-        let dt = t - self.network_time_days;
-        if dt > 0.0 {
-            let net = w.network_inflow_eth_per_day - w.churn_eth_per_day;
-            self.network_queue_eth = (self.network_queue_eth + net * dt).max(0.0);
-            self.network_time_days = t;
-        }
-        self.network_queue_eth
-    }
-
     /// `eth` joins the back of the network exit queue at `t`; returns the days until the
     /// queue ahead of it has exited.
     pub fn join_network_queue(&mut self, t: f64, eth: f64) -> f64 {
-        let ahead = self.network_queue_at(t);
-        self.network_queue_eth += eth;
-        self.peak_network_queue_eth = self.peak_network_queue_eth.max(self.network_queue_eth);
-        ahead / self.w.churn_eth_per_day
+        self.network.join(t, eth)
     }
 
     /// A sector-wide rush of `eth` joins the network exit queue at `t`.
@@ -984,8 +962,7 @@ impl<'m> Redemption<'m> {
         self.book_eth = ledger.book_eth();
         let nav = self.nav_now();
         self.nav_peak = self.nav_peak.max(nav);
-        let network = self.network_queue_at(t);
-        self.peak_network_queue_eth = self.peak_network_queue_eth.max(network);
+        self.network.observe(t);
 
         // 3. Eligible requests are paid, first in, first out.
         if t >= self.paused_until_days {
@@ -1239,7 +1216,7 @@ impl<'m> Redemption<'m> {
             redeemed_eth: self.redeemed_eth,
             exit_fees_eth: self.exit_fees_eth,
             queued_loss_eth: queued_loss,
-            peak_network_queue_eth: self.peak_network_queue_eth,
+            peak_network_queue_eth: self.network.peak_eth(),
         }
     }
 }
