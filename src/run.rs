@@ -55,7 +55,7 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
     for p in &args.scenarios {
         match lrtsim_scenario::load_file(p, &args.set.set) {
             Ok(m) => print_stdout(&format!(
-                "{}: ok ({}: {}{} operators, {} AVSs, {} allocations, {} loss source{}, {} paths × {} steps)",
+                "{}: ok ({}: {}{} operators, {} AVSs, {} allocations{}, {} loss source{}, {} paths × {} steps)",
                 p.display(),
                 m.name,
                 if m.lrts.is_empty() {
@@ -65,7 +65,13 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
                 },
                 m.operators.len(),
                 m.avs_names.len(),
-                m.pairs.len(),
+                // Pairs a governance vote may fill exist from t = 0 with nothing in them.
+                m.pairs.iter().filter(|p| p.eth > 0.0).count(),
+                match m.governance.len() {
+                    0 => String::new(),
+                    1 => ", 1 governance vote".to_string(),
+                    n => format!(", {n} governance votes"),
+                },
                 m.sources.len(),
                 if m.sources.len() == 1 { "" } else { "s" },
                 m.paths,

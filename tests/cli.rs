@@ -1241,6 +1241,15 @@ fn validate_accepts_good_files_and_rejects_bad_ones() {
         "{}",
         r.stdout
     );
+    // Governance: the allocations at t = 0 (not the empty ones a vote may fill) and the votes.
+    let r = fx.run(["validate", &arg(&repo_scenario("risk-on-vote.toml"))]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("5 operators, 3 AVSs, 10 allocations, 1 governance vote, 2 loss sources"),
+        "{}",
+        r.stdout
+    );
 
     // A --set applies before validation.
     let r = fx.run(["validate", &good[2], "--set", &paths_set(123)]);

@@ -614,3 +614,70 @@ fn no_contributions_skips_them_and_changes_nothing_else() {
         assert!(fx.read_bytes(format!("merged/{f}")) == fx.read_bytes(format!("without/{f}")));
     }
 }
+
+/// A sector: each LRT's `slashed_eth.lrt.<name>` is decomposed by AVS (its shares of its
+/// operators' allocations' slashing, the beacon chain as one component) and by operator (its
+/// shares of theirs). Every decomposition adds up to that metric's ES in summary.json, and
+/// in shared-operator.toml beta — the LRT whose operators run the bridge AVS — owes most of
+/// its tail to the bridge.
+#[test]
+fn each_lrt_of_a_sector_gets_its_own_contributions() {
+    let fx = Fixture::new();
+    let scenario = arg(&repo_scenario("shared-operator.toml"));
+    for (threads, out) in [("2", "sec"), ("3", "sec3")] {
+        fx.run([
+            "run",
+            scenario.as_str(),
+            "--set",
+            "simulation.paths=20000",
+            "--quiet",
+            "--threads",
+            threads,
+            "--out",
+            out,
+        ])
+        .ok();
+    }
+    // Whatever the thread count, the same bytes.
+    for f in ["contributions.csv", "summary.json"] {
+        assert!(
+            fx.read_bytes(format!("sec/{f}")) == fx.read_bytes(format!("sec3/{f}")),
+            "{f}"
+        );
+    }
+    let table = fx.read_csv("sec/contributions.csv");
+    let summary = fx.read_json("sec/summary.json");
+    for lrt in ["alpha", "beta"] {
+        let metric = format!("slashed_eth.lrt.{lrt}");
+        let b = blocks(&rows(&table, &metric));
+        let decompositions: std::collections::BTreeSet<&str> =
+            b.keys().map(|(_, d)| d.as_str()).collect();
+        assert_eq!(
+            decompositions,
+            ["avs", "operator"].into_iter().collect(),
+            "{metric}"
+        );
+        for ((level, d), rows) in &b {
+            let sum: f64 = rows.iter().map(|r| r.es_contribution).sum();
+            let es = rows[0].es;
+            assert!(
+                (sum - es).abs() <= 1e-9 * es.abs().max(1.0),
+                "{metric} {d} {level}"
+            );
+            let want = summary["metrics"][&metric]["es"][level.as_str()]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{metric} ES at {level} in summary.json"));
+            assert!(
+                (es - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{metric} {level}"
+            );
+            assert!(rows.iter().all(|r| r.exact && r.es_contribution >= 0.0));
+        }
+    }
+    let beta = rows(&table, "slashed_eth.lrt.beta");
+    let bridge = beta
+        .iter()
+        .find(|r| r.level == "0.99" && r.decomposition == "avs" && r.component == "bridge")
+        .expect("beta's bridge contribution at 99 %");
+    assert!(bridge.es_contribution > 0.8 * bridge.es, "{bridge:?}");
+}

@@ -287,3 +287,85 @@ fn the_resolved_scenario_reruns_and_replays_the_run() {
         expected_path_csv(&paths_csv, worst)
     );
 }
+
+/// A governance vote and its effects are events of the replayed path: `vote` names the
+/// allocations it changes (magnitude now → then, and from which day), `allocation` their ETH
+/// before → after; the replayed row is the run's.
+#[test]
+fn governance_votes_and_their_effects_are_traced() {
+    let fx = Fixture::new();
+    let text = std::fs::read_to_string(repo_scenario("risk-on-vote.toml"))
+        .unwrap()
+        .replace("rate_per_year = 1 ", "at_days = 100 ");
+    let scenario = arg(&fx.write_scenario("vote.toml", &text));
+    let sets = ["simulation.paths=200"];
+    let paths_csv = run_with_paths(&fx, &scenario, &sets, "res");
+    replay(&fx, &scenario, &sets, &[7], &["-o", "p7"]).ok();
+    assert_eq!(fx.read("p7/path.csv"), expected_path_csv(&paths_csv, 7));
+    let events = fx.read_csv("p7/events.csv");
+    let (kind, name, day, detail) = (
+        events.col("kind"),
+        events.col("name"),
+        events.col("day"),
+        events.col("detail"),
+    );
+    let rows: Vec<&Vec<String>> = events
+        .rows
+        .iter()
+        .filter(|r| r[name] == "risk-on")
+        .collect();
+    let kinds: Vec<(&str, f64)> = rows
+        .iter()
+        .map(|r| (r[kind].as_str(), r[day].parse().unwrap()))
+        .collect();
+    // The vote, its increases at once (no allocation delay), its decreases 14 days later.
+    assert_eq!(
+        kinds,
+        [
+            ("vote", 100.0),
+            ("allocation", 100.0),
+            ("allocation", 114.0)
+        ],
+        "{rows:?}"
+    );
+    assert!(
+        rows[0][detail].contains("small-1/bridge: magnitude 0.1 → 0.6 from day 100"),
+        "{}",
+        rows[0][detail]
+    );
+    assert!(
+        rows[0][detail].contains("small-1/eigenda: magnitude 0.4 → 0.1 from day 114"),
+        "{}",
+        rows[0][detail]
+    );
+    assert!(
+        rows[1][detail].contains("small-3/bridge: 0 → "),
+        "{}",
+        rows[1][detail]
+    );
+}
+
+/// A sector path's story tells each LRT's outcome — its slashing, its NAV loss and a mint's
+/// dilution — beside the whole stake's, and the mint among the events.
+#[test]
+fn a_sector_path_tells_each_lrts_outcome() {
+    let fx = Fixture::new();
+    let text = std::fs::read_to_string(repo_scenario("shared-operator.toml")).unwrap()
+        + "\n[[exploits]]\nname = \"forged-mint\"\nat_days = 100\nkind = \"unbacked_mint\"\nsize = 0.1\nlrt = \"alpha\"\n";
+    let scenario = arg(&fx.write_scenario("sector.toml", &text));
+    let sets = ["simulation.paths=100"];
+    let paths_csv = run_with_paths(&fx, &scenario, &sets, "res");
+    replay(&fx, &scenario, &sets, &[4], &["-o", "p4"]).ok();
+    assert_eq!(fx.read("p4/path.csv"), expected_path_csv(&paths_csv, 4));
+    let summary = fx.read("p4/summary.txt");
+    for needle in [
+        "Value per unit of the operators' whole stake (every staker's)",
+        "The LRTs' holders lost ",
+        "    alpha: ",
+        "% of its supply minted without backing (",
+        "    beta: ",
+        "LRT alpha minted without backing (10 % of the supply;",
+    ] {
+        assert!(summary.contains(needle), "{needle:?} not in\n{summary}");
+    }
+}

@@ -199,3 +199,72 @@ fn what_is_not_an_output_is_refused() {
         .stderr_has(&["loss_distribution.csv:2: 3 fields where the header has 2"]);
     assert!(!fx.path("out/ok/report.html").exists());
 }
+
+/// A sector run's page sets its LRTs side by side: one exceedance chart with a curve per LRT,
+/// their statistics, the joint losses against the product of each LRT's own probability
+/// (the independent case), and each LRT's share of the sector's ES — every probability the
+/// one summary.json has.
+#[test]
+fn a_sector_run_gets_its_lrts_side_by_side() {
+    let fx = Fixture::new();
+    let scenario = arg(&fixture::repo_scenario("shared-operator.toml"));
+    fx.run([
+        "run",
+        scenario.as_str(),
+        "--set",
+        "simulation.paths=20000",
+        "-q",
+        "--report",
+        "--out",
+        "sec",
+    ])
+    .ok();
+    let html = fx.read("sec/report.html");
+    self_contained(&html);
+    let summary = fx.read_json("sec/summary.json");
+    let start = html
+        .find("<section id=\"sector\"")
+        .expect("a sector section");
+    let sector = &html[start..start + html[start..].find("</section>").unwrap()];
+    for needle in [
+        "data-chart=\"exceedance-lrts\"",
+        "data-chart=\"exceedance-lrts-nav\"",
+        "data-chart=\"contrib-sector_slashed_eth-lrt\"",
+        "data-chart=\"contrib-sector_holders_loss_eth-lrt\"",
+        "data-chart=\"contrib-slashed_eth.lrt.alpha-avs\"",
+        "data-chart=\"contrib-slashed_eth.lrt.beta-operator\"",
+        "Joint losses",
+        ">alpha<",
+        ">beta<",
+    ] {
+        assert!(
+            sector.contains(needle),
+            "{needle} not in the sector section"
+        );
+    }
+    let mean = |m: &str| summary["metrics"][m]["mean"].as_f64().unwrap();
+    for b in [100, 500] {
+        let joint = format!("joint_loss_over_{b}bps");
+        for m in [
+            joint.clone(),
+            format!("loss_over_{b}bps.lrt.alpha"),
+            format!("loss_over_{b}bps.lrt.beta"),
+        ] {
+            let cell = format!("data-value=\"{}\" data-metric=\"{m}\"", mean(&m));
+            assert!(sector.contains(&cell), "{cell} not in the sector section");
+        }
+        // Independence: the product of the two LRTs' own probabilities.
+        let product = mean(&format!("loss_over_{b}bps.lrt.alpha"))
+            * mean(&format!("loss_over_{b}bps.lrt.beta"));
+        assert!(
+            sector.contains(&format!("data-value=\"{product}\"")),
+            "{b} bps"
+        );
+    }
+    // Shared operators: both losing more than 1 % is far likelier than for independent LRTs.
+    let p = |m: &str| mean(m);
+    assert!(
+        p("joint_loss_over_100bps")
+            > 3.0 * p("loss_over_100bps.lrt.alpha") * p("loss_over_100bps.lrt.beta")
+    );
+}

@@ -1,7 +1,7 @@
 //! Sharded runs and `lrtsim merge`: the merged files are bit-identical to the single-machine
 //! run for 1, 3 and 8 shards (plain, with redemptions, with a market, with importance sampling,
-//! with a tail memory small enough that the histograms are used; risk contributions
-//! included), and missing, duplicated, overlapping, mismatched or corrupt shards are refused
+//! with a tail memory small enough that the histograms are used, a sector of two LRTs, a
+//! governance vote; risk contributions included), and missing, duplicated, overlapping, mismatched or corrupt shards are refused
 //! with a message naming them.
 
 #[allow(dead_code)] // each test binary uses part of the shared fixture
@@ -142,6 +142,19 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         &sets(&["simulation.paths=6000", "importance.pilot_paths=4000"]),
         &[],
         &["summary.json", "contributions.csv", "exceedance.csv"],
+    );
+    // A sector (each LRT's metrics and contributions) and a governance vote at a random time.
+    check_bit_identical(
+        "shared-operator.toml",
+        &sets(&["simulation.paths=6000"]),
+        &[],
+        &["summary.json", "contributions.csv", "exceedance.csv"],
+    );
+    check_bit_identical(
+        "risk-on-vote.toml",
+        &sets(&["simulation.paths=6000"]),
+        &[],
+        &["summary.json", "contributions.csv"],
     );
 }
 

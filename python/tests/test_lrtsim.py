@@ -54,7 +54,8 @@ def files_of(directory: Path) -> dict:
 
 @pytest.mark.parametrize(
     "scenario,paths",
-    [("baseline.toml", 20_000), ("bank-run.toml", 2_000), ("leverage-loop.toml", 300)],
+    [("baseline.toml", 20_000), ("bank-run.toml", 2_000), ("leverage-loop.toml", 300),
+     ("shared-operator.toml", 5_000), ("risk-on-vote.toml", 5_000)],
 )
 def test_results_are_the_command_lines_bytes(tmp_path, scenario, paths):
     expected = files_of(run_cli(tmp_path, scenario, "--set", f"simulation.paths={paths}"))
@@ -381,7 +382,7 @@ TYPES = {  # docs/outputs.md, "Tables as Parquet"
 @pytest.mark.parametrize(
     "scenario,paths",
     [("bank-run.toml", 3_000), ("leverage-loop.toml", 300), ("steth-2022.toml", 1_000),
-     ("baseline.toml", 5_000)],
+     ("baseline.toml", 5_000), ("shared-operator.toml", 5_000)],
 )
 def test_tables_as_parquet_are_the_csv_tables_typed(tmp_path, scenario, paths):
     """`--table-format both`: every table's Parquet file holds the CSV's values, typed as

@@ -30,6 +30,8 @@ impl Unit {
             Unit::Days
         } else if name.starts_with("unredeemed_")
             || name.starts_with("depeg_over_")
+            || name.starts_with("joint_loss_over_")
+            || name.starts_with("loss_over_")
             || name == "reserve_exhausted"
         {
             Unit::Indicator

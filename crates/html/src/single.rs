@@ -347,16 +347,32 @@ pub fn exceedance_marks(
 
 /// The exceedance curve of `name` for one or more runs (label, run).
 pub fn exceedance_figure(runs: &[(&str, &RunData)], name: &str, id: &str) -> String {
-    let unit = Unit::of(name);
+    let series: Vec<(&str, &RunData, &str)> = runs
+        .iter()
+        .map(|&(label, run)| (label, run, name))
+        .collect();
+    exceedance_curves(&series, name, "run", id)
+}
+
+/// Exceedance curves of several series (label, run, metric) in one chart, titled after
+/// `name` (a metric, or a pattern such as `slashed_fraction.lrt.*`); the metrics share a
+/// unit. `kind` heads the labels' column of the data table (`run`, `LRT`).
+fn exceedance_curves(
+    series: &[(&str, &RunData, &str)],
+    name: &str,
+    kind: &str,
+    id: &str,
+) -> String {
+    let unit = Unit::of(series[0].2);
     let mut marks = Vec::new();
     let mut rows = Vec::new();
     let (mut xmin, mut xmax, mut pmin) = (f64::INFINITY, f64::NEG_INFINITY, 1.0f64);
     let mut sources = Vec::new();
     let mut legend = Vec::new();
-    let several = runs.len() > 1;
-    for (i, (label, run)) in runs.iter().enumerate() {
+    let several = series.len() > 1;
+    for (i, &(label, run, metric)) in series.iter().enumerate() {
         let (m, r, (a, b), p, src) =
-            exceedance_marks(run, name, i, if several { Some(label) } else { None });
+            exceedance_marks(run, metric, i, if several { Some(label) } else { None });
         marks.extend(m);
         rows.extend(r);
         xmin = xmin.min(a);
@@ -377,7 +393,7 @@ pub fn exceedance_figure(runs: &[(&str, &RunData)], name: &str, id: &str) -> Str
         marks,
         legend,
     };
-    let first = runs[0].1;
+    let first = series[0].1;
     let l99 = first.levels(name).into_iter().find(|l| l.alpha == 0.99);
     let caption = match (several, l99) {
         (false, Some(l)) => format!(
@@ -394,7 +410,7 @@ pub fn exceedance_figure(runs: &[(&str, &RunData)], name: &str, id: &str) -> Str
     };
     let mut head = vec!["P(loss > x)", "x", "95 % interval", "from"];
     if several {
-        head.insert(0, "run");
+        head.insert(0, kind);
     }
     figure(
         id,
@@ -492,11 +508,7 @@ fn contribution_figure(
             .total_cmp(&a.es_contribution)
             .then(a.component.cmp(&b.component))
     });
-    let unit = if metric == "slashed_eth" {
-        Unit::Eth
-    } else {
-        Unit::Fraction
-    };
+    let unit = Unit::of(metric);
     const SHOWN: usize = 12;
     let bars: Vec<(String, f64, [f64; 2])> = rows
         .iter()
@@ -508,14 +520,19 @@ fn contribution_figure(
         "avs" => "AVS".to_string(),
         "operator" => "operator".to_string(),
         "kind" => "kind of loss or gain".to_string(),
+        "lrt" => "LRT".to_string(),
         d => d
             .strip_prefix("attribute.")
             .map_or(d.to_string(), |a| format!("operator attribute {a}")),
     };
-    let what = if metric == "slashed_eth" {
-        "slashed ETH"
-    } else {
-        "NAV loss"
+    let what = match metric {
+        "slashed_eth" => "slashed ETH".to_string(),
+        "sector_slashed_eth" => "the sector's slashed ETH".to_string(),
+        "sector_holders_loss_eth" => "the LRTs' holders' loss".to_string(),
+        m => match m.strip_prefix("slashed_eth.lrt.") {
+            Some(lrt) => format!("{lrt}'s slashed ETH"),
+            None => "NAV loss".to_string(),
+        },
     };
     let caption = format!(
         "ES {} % of {what} by {by}: {} in the worst {} % of paths",
@@ -742,6 +759,11 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
         page.section("drivers", "What drives the tail", html);
     }
 
+    // A sector: the LRTs side by side.
+    if run.has("sector_slashed_eth") {
+        page.section("sector", "The LRTs side by side", sector_html(run, alpha));
+    }
+
     // The market.
     if run.has("max_discount") {
         let mut html = String::new();
@@ -899,6 +921,131 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
 
     page.section("worst", "The worst paths", stories_html(stories));
     page.finish()
+}
+
+/// The sector section: each LRT's exceedance curve in one chart, the LRTs' loss statistics
+/// (with their mints, if any), the joint losses against what independent LRTs would give,
+/// each LRT's share of the sector's ES of slashing and of holders' loss, and what drives each
+/// LRT's own ES (its AVSs and operators).
+fn sector_html(run: &RunData, alpha: Option<f64>) -> String {
+    let lrts: Vec<&str> = metrics_with_prefix(run, "slashed_fraction.lrt.")
+        .into_iter()
+        .map(|m| m.trim_start_matches("slashed_fraction.lrt."))
+        .collect();
+    let mut html = String::from(
+        "<p class=\"note\">Each LRT of the sector bears its share of its operators' slashing (docs/model.md §22). Its slashed fraction is of its own collateral; the pool's metrics above count every staker of the operators.</p>\n",
+    );
+    // Each LRT's slashed fraction, then the holders' side: its NAV loss per token, rewards
+    // netted and mints' dilution included.
+    let mut table_names: Vec<String> = Vec::new();
+    for (metric, id) in [
+        ("slashed_fraction", "exceedance-lrts"),
+        ("nav_loss", "exceedance-lrts-nav"),
+    ] {
+        let names: Vec<String> = lrts.iter().map(|l| format!("{metric}.lrt.{l}")).collect();
+        let series: Vec<(&str, &RunData, &str)> = lrts
+            .iter()
+            .zip(&names)
+            .map(|(l, n)| (*l, run, n.as_str()))
+            .collect();
+        if !series.is_empty() {
+            let pattern = format!("{metric}.lrt.*");
+            html.push_str(&exceedance_curves(&series, &pattern, "LRT", id));
+        }
+        table_names.extend(names);
+    }
+    table_names.extend(
+        metrics_with_prefix(run, "minted_share.lrt.")
+            .into_iter()
+            .chain(metrics_with_prefix(run, "exploit_loss_eth.lrt."))
+            .map(String::from),
+    );
+    table_names.extend([
+        "sector_slashed_eth".into(),
+        "sector_holders_loss_eth".into(),
+    ]);
+    let refs: Vec<&str> = table_names.iter().map(String::as_str).collect();
+    html.push_str("<h3>Each LRT's losses: tail values</h3>\n");
+    html.push_str(&stats_table(run, &refs, false, None));
+    html.push_str(&joint_table(run, &lrts));
+    for metric in ["sector_slashed_eth", "sector_holders_loss_eth"] {
+        if let Some(f) = alpha.and_then(|a| contribution_figure(run, metric, "lrt", a)) {
+            html.push_str(&f);
+        }
+    }
+    // What drives each LRT's own tail: the AVSs (and the beacon chain) and the operators.
+    for l in &lrts {
+        let metric = format!("slashed_eth.lrt.{l}");
+        for d in ["avs", "operator"] {
+            if let Some(f) = alpha.and_then(|a| contribution_figure(run, &metric, d, a)) {
+                html.push_str(&f);
+            }
+        }
+    }
+    html
+}
+
+/// The joint-loss table: per threshold, the probability that every LRT loses more than it,
+/// each LRT's own probability, their product (the joint probability of independent LRTs)
+/// and the ratio of the two.
+fn joint_table(run: &RunData, lrts: &[&str]) -> String {
+    let mut rows = Vec::new();
+    for name in metrics_with_prefix(run, "joint_loss_over_") {
+        let Some(joint) = run.summary.metric(name) else {
+            continue;
+        };
+        let bps = name
+            .trim_start_matches("joint_loss_over_")
+            .trim_end_matches("bps");
+        let tagged = |metric: &str, x: f64| {
+            Cell::num(x, Unit::Indicator).with(&[("metric", metric), ("stat", "mean")])
+        };
+        let half = 1.959964 * joint.std_error;
+        let mut row = vec![
+            Cell::name(format!(
+                "{} %",
+                sig(bps.parse::<f64>().unwrap_or(f64::NAN) / 100.0, 4)
+            )),
+            tagged(name, joint.mean),
+            Cell::interval([joint.mean - half, joint.mean + half], Unit::Indicator),
+        ];
+        let mut product = 1.0;
+        for l in lrts {
+            let each = format!("loss_over_{bps}bps.lrt.{l}");
+            match run.summary.metric(&each) {
+                Some(m) => {
+                    product *= m.mean;
+                    row.push(tagged(&each, m.mean));
+                }
+                None => {
+                    product = f64::NAN;
+                    row.push(Cell::text("—"));
+                }
+            }
+        }
+        row.push(Cell::num(product, Unit::Indicator));
+        row.push(Cell::text(if product > 0.0 {
+            format!("{}×", sig(joint.mean / product, 3))
+        } else {
+            "—".into()
+        }));
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut head = vec![
+        "every LRT loses more than".to_string(),
+        "P(all)".into(),
+        "95 % interval".into(),
+    ];
+    head.extend(lrts.iter().map(|l| format!("P({l})")));
+    head.extend(["if independent".into(), "all ÷ independent".into()]);
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    format!(
+        "<h3>Joint losses</h3>\n<p class=\"note\">P(all): the share of paths on which every LRT's slashed fraction exceeds the threshold (joint_loss_over_*). P(LRT): each one's own probability (loss_over_*); their product is what P(all) would be if the LRTs' losses were independent, so the last column says how much shared operators and shared risks multiply the joint tail.</p>\n{}",
+        table("stats", &head, &rows)
+    )
 }
 
 /// The level of the contribution charts: 99 % when it has contributions, else the highest

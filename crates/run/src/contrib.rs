@@ -55,6 +55,17 @@ enum Term {
     /// at t = 0: minus the ETH they put into the pool, net of the rewards and restitutions they
     /// took.
     ReservesNet(usize),
+    /// A column times a constant (an LRT's NAV loss times its collateral: its holders' loss
+    /// in ETH).
+    Scaled(usize, f64),
+    /// An LRT's share of some pairs' AVS slashing: Σ share × the pair's slashed ETH (pair
+    /// index, the LRT's share of the pair's operator), in pair order.
+    LrtPairs(Vec<(usize, f64)>),
+    /// An LRT's share of some operators' beacon-chain losses, Σ share × the operator's
+    /// beacon-chain ETH lost (operator index, share), in operator order.
+    LrtBeacon(Vec<(usize, f64)>),
+    /// An LRT's share of one operator's slashed ETH (operator index, share).
+    LrtOperator(usize, f64),
 }
 
 /// What a term reads of a re-simulated path.
@@ -62,6 +73,8 @@ enum Term {
 struct PathView<'a> {
     row: &'a [f64],
     operators: &'a [f64],
+    pairs: &'a [f64],
+    beacon: &'a [f64],
     /// LRT outstanding at the horizon, t = 0 ETH units.
     supply_lrt: f64,
 }
@@ -71,6 +84,8 @@ impl<'a> PathView<'a> {
         PathView {
             row: c.row,
             operators: c.slashed_by_operator,
+            pairs: c.slashed_by_pair,
+            beacon: c.beacon_by_operator,
             supply_lrt: c.supply_lrt,
         }
     }
@@ -96,6 +111,10 @@ impl Term {
             Term::ReservesNet(c) => {
                 row[*c] - model.reserves.iter().map(|r| r.initial_eth).sum::<f64>()
             }
+            Term::Scaled(c, factor) => factor * row[*c],
+            Term::LrtPairs(pairs) => pairs.iter().map(|&(q, s)| s * p.pairs[q]).sum(),
+            Term::LrtBeacon(ops) => ops.iter().map(|&(o, s)| s * p.beacon[o]).sum(),
+            Term::LrtOperator(o, s) => s * p.operators[*o],
         }
     }
 }
@@ -515,7 +534,7 @@ impl OwnEs<'_> {
 
 /// How one metric is decomposed.
 struct MetricPlan {
-    metric: &'static str,
+    metric: String,
     /// The metric's column (unless `nav`).
     column: usize,
     plans: Vec<Plan>,
@@ -538,13 +557,7 @@ enum Flat {
 }
 
 impl MetricPlan {
-    fn new(
-        metric: &'static str,
-        column: usize,
-        plans: Vec<Plan>,
-        non_negative: bool,
-        nav: bool,
-    ) -> Self {
+    fn new(metric: &str, column: usize, plans: Vec<Plan>, non_negative: bool, nav: bool) -> Self {
         let flat = plans
             .iter()
             .flat_map(|p| &p.terms)
@@ -554,7 +567,7 @@ impl MetricPlan {
             })
             .collect();
         MetricPlan {
-            metric,
+            metric: metric.to_owned(),
             column,
             plans,
             non_negative,
@@ -647,7 +660,78 @@ fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
             true,
             false,
         ));
+        // Each LRT's holders' loss (collateral × NAV loss) likewise adds up to the sector's.
+        let n = model.lrts.len();
+        let mut holders = Plan::new("lrt");
+        for (k, l) in model.lrts.iter().enumerate() {
+            holders.push(
+                l.name.clone(),
+                Term::Scaled(start + 1 + 2 * n + k, l.collateral_eth),
+                None,
+            );
+        }
+        let column = layout
+            .index(Layout::SECTOR_HOLDERS_LOSS_ETH)
+            .expect("sector scenarios have the holders' loss");
+        out.push(MetricPlan::new(
+            Layout::SECTOR_HOLDERS_LOSS_ETH,
+            column,
+            vec![holders],
+            false,
+            false,
+        ));
+        // Each LRT's slashed ETH by AVS (its shares of its operators' allocations' slashing,
+        // then of their beacon-chain losses) and by operator.
+        for (k, l) in model.lrts.iter().enumerate() {
+            out.push(MetricPlan::new(
+                &format!("slashed_eth.lrt.{}", l.name),
+                start + 1 + k,
+                lrt_plans(model, k as u32),
+                true,
+                false,
+            ));
+        }
     }
+    out
+}
+
+/// The decompositions of LRT `l`'s slashed ETH (`slashed_eth.lrt.<name>`): by AVS, with the
+/// beacon chain as one component when the scenario has beacon incidents, and by operator —
+/// over the operators it delegates to, each term its share of theirs.
+fn lrt_plans(model: &Model, l: u32) -> Vec<Plan> {
+    let share_of = |o: usize| {
+        model.operators[o]
+            .lrt_shares
+            .iter()
+            .find(|(k, _)| *k == l)
+            .map(|&(_, s)| s)
+    };
+    let mut avs = Plan::new("avs");
+    for (a, name) in model.avs_names.iter().enumerate() {
+        let pairs: Vec<(usize, f64)> = model
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.avs as usize == a)
+            .filter_map(|(q, p)| share_of(p.operator as usize).map(|s| (q, s)))
+            .collect();
+        if !pairs.is_empty() {
+            avs.push(name.clone(), Term::LrtPairs(pairs), None);
+        }
+    }
+    let mut operator = Plan::new("operator");
+    let mut beacon = Vec::new();
+    for (o, op) in model.operators.iter().enumerate() {
+        if let Some(s) = share_of(o) {
+            operator.push(op.name.clone(), Term::LrtOperator(o, s), None);
+            beacon.push((o, s));
+        }
+    }
+    if !model.incidents.is_empty() {
+        avs.push("(beacon)".into(), Term::LrtBeacon(beacon), None);
+    }
+    let mut out = vec![avs, operator];
+    out.retain(|p| !p.terms.is_empty());
     out
 }
 
@@ -797,11 +881,11 @@ where
         .into_par_iter()
         .filter_map(|mp| {
             let (acc, stats) = (
-                accumulator(mp.metric)?,
+                accumulator(&mp.metric)?,
                 all_stats.iter().find(|m| m.name == mp.metric)?,
             );
             let mut est = EulerEstimator::new(
-                mp.metric,
+                &mp.metric,
                 acc.paths(),
                 &stats.levels,
                 mp.plans.iter().map(|p| p.decomposition.clone()).collect(),
@@ -1045,8 +1129,8 @@ cap_eth = 15
         let sector = usize::from(!model.lrts.is_empty());
         assert_eq!(
             plans.len(),
-            2 + sector,
-            "{}: slashed_eth and nav_loss (and sector_slashed_eth)",
+            2 + 2 * sector + model.lrts.len(),
+            "{}: slashed_eth and nav_loss (and sector_slashed_eth, sector_holders_loss_eth and each LRT's slashed_eth)",
             model.name
         );
         let mut replayer = ComponentReplayer::new(model, results.tilt.as_ref());
@@ -1242,7 +1326,7 @@ cap_eth = 15
         let model = load("scenarios/bank-run.toml", 10);
         let plans = metric_plans(&model, &Layout::new(&model));
         assert_eq!(
-            plans.iter().map(|p| p.metric).collect::<Vec<_>>(),
+            plans.iter().map(|p| p.metric.as_str()).collect::<Vec<_>>(),
             [SLASHED, NAV_LOSS]
         );
         let kind = &plans[1].plans[0].decomposition;

@@ -92,6 +92,27 @@ pub struct Model {
     pub lrts: Vec<LrtModel>,
     /// Sector scenarios: the joint-loss thresholds, basis points (empty otherwise).
     pub joint_loss_thresholds_bps: Vec<u32>,
+    /// Allocation changes (`[[governance]]`), in file order.
+    pub governance: Vec<GovernanceModel>,
+}
+
+/// One `[[governance]]` entry: a vote that sets new magnitudes on allocation pairs.
+#[derive(Debug, Clone)]
+pub struct GovernanceModel {
+    /// Name.
+    pub name: String,
+    /// The day of the vote (None: random, see `rate_per_year`).
+    pub at_days: Option<f64>,
+    /// With no `at_days`: the vote is the first event of a Poisson process of this rate, per
+    /// year.
+    pub rate_per_year: f64,
+    /// Days from the vote until an increase takes effect.
+    pub allocation_delay_days: f64,
+    /// Days from the vote until a decrease takes effect (slashable until then).
+    pub deallocation_delay_days: f64,
+    /// (pair index, new magnitude as a fraction of the operator's t = 0 max magnitude), by
+    /// pair index.
+    pub targets: Vec<(u32, f64)>,
 }
 
 /// One operator.
@@ -403,16 +424,77 @@ pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
         .collect();
     let mut out = Vec::new();
     for oi in selected_operators(s, sel) {
-        for (avs, m) in &s.operators[oi].allocations {
-            if *m <= 0.0 || (!sel.avs.is_empty() && !sel.avs.contains(avs)) {
+        let op = &s.operators[oi];
+        for avs in pair_avs_names(s, oi) {
+            let m = op.allocations.get(avs).copied().unwrap_or(0.0);
+            if (m <= 0.0 && !governed(s, oi, avs))
+                || (!sel.avs.is_empty() && !sel.avs.iter().any(|a| a == avs))
+            {
                 continue;
             }
-            if let Some(ai) = avs_index.get(avs.as_str()) {
+            if let Some(ai) = avs_index.get(avs) {
                 out.push((oi, *ai));
             }
         }
     }
     out
+}
+
+/// The governance entries, each with its (pair, new magnitude) targets by pair index.
+fn compile_governance(
+    s: &Scenario,
+    pair_index: &BTreeMap<(usize, usize), u32>,
+) -> Vec<GovernanceModel> {
+    s.governance
+        .iter()
+        .map(|g| {
+            let mut targets: Vec<(u32, f64)> = selected_operators(s, &g.select)
+                .into_iter()
+                .flat_map(|oi| {
+                    g.allocations.iter().filter_map(move |(avs, &m)| {
+                        let ai = s.avs.iter().position(|a| &a.name == avs)?;
+                        Some(((oi, ai), m))
+                    })
+                })
+                .filter_map(|(key, m)| pair_index.get(&key).map(|&p| (p, m)))
+                .collect();
+            targets.sort_by_key(|t| t.0);
+            GovernanceModel {
+                name: g.name.clone(),
+                at_days: g.at_days,
+                rate_per_year: g.rate_per_year.unwrap_or(0.0),
+                allocation_delay_days: g.allocation_delay_days,
+                deallocation_delay_days: g.deallocation_delay_days,
+                targets,
+            }
+        })
+        .collect()
+}
+
+/// The AVS names operator `oi` may have a pair with, by name: its allocations and the AVSs a
+/// governance entry selecting it allocates to.
+fn pair_avs_names(s: &Scenario, oi: usize) -> std::collections::BTreeSet<&str> {
+    let mut names: std::collections::BTreeSet<&str> = s.operators[oi]
+        .allocations
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for g in &s.governance {
+        if selected_operators(s, &g.select).contains(&oi) {
+            names.extend(g.allocations.keys().map(String::as_str));
+        }
+    }
+    names
+}
+
+/// Whether a governance entry selecting operator `oi` sets a positive magnitude on `avs`: the
+/// pair exists from t = 0 (with nothing allocated until the vote takes effect), so that the
+/// AVS's faults and shocks can reach the allocation once it is made.
+fn governed(s: &Scenario, oi: usize, avs: &str) -> bool {
+    s.governance.iter().any(|g| {
+        g.allocations.get(avs).is_some_and(|m| *m > 0.0)
+            && selected_operators(s, &g.select).contains(&oi)
+    })
 }
 
 /// The operator indices a selector matches (its `avs` filter ignored), in file order.
@@ -547,7 +629,12 @@ impl Model {
             .iter()
             .map(|&(oi, ai)| {
                 let op = &s.operators[oi];
-                let magnitude = op.allocations[&s.avs[ai].name];
+                let magnitude = op
+                    .allocations
+                    .get(&s.avs[ai].name)
+                    .copied()
+                    .unwrap_or(0.0)
+                    .max(0.0);
                 let gross = s.avs[ai].reward_apr;
                 PairModel {
                     operator: oi as u32,
@@ -768,6 +855,7 @@ impl Model {
             reserves: crate::exploit::compile_reserves(s),
             importance,
             rate_draws,
+            governance: compile_governance(s, &pair_index),
             joint_loss_thresholds_bps: if lrts.is_empty() {
                 Vec::new()
             } else {

@@ -71,6 +71,10 @@ pub struct Scenario {
     /// Loss-absorbing reserves, applied in file order before holders bear a loss.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reserves: Vec<Reserve>,
+    /// Governance: operators change their AVS allocations mid-horizon (a vote pushing into a
+    /// riskier profile, a de-risking), with EigenLayer's allocation and deallocation delays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub governance: Vec<Governance>,
     /// Rate factors: shared gamma multipliers (mean 1) on the rates of the sources that name
     /// them in `rate_factor` / `fault_rate_factor` (CreditRisk+ sectors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1246,6 +1250,10 @@ pub struct Exploit {
     /// in [0, 1 − attacker_sell_share]. Default 0.
     #[serde(default)]
     pub attacker_borrow_share: f64,
+    /// Sector scenarios: the LRT the exploit hits (required with `[[lrts]]`; an unbacked mint
+    /// dilutes that LRT's holders only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lrt: Option<String>,
 }
 
 /// Which losses a reserve absorbs.
@@ -1383,4 +1391,46 @@ impl<'de> Deserialize<'de> for OneOrMany {
         }
         deserializer.deserialize_any(V)
     }
+}
+
+/// The EigenLayer deallocation delay on mainnet, days (`DEALLOCATION_DELAY`, 100,800 blocks).
+pub const DEALLOCATION_DELAY_DAYS: f64 = 14.0;
+
+fn default_deallocation_delay_days() -> f64 {
+    DEALLOCATION_DELAY_DAYS
+}
+
+/// `[[governance]]`: the selected operators set new magnitudes on some AVSs
+/// (EigenLayer's `modifyAllocations`), at a scheduled day or at a random time. An increase
+/// becomes slashable `allocation_delay_days` after the vote and is capped at the magnitude
+/// the operator has free then; a decrease stays slashable for `deallocation_delay_days` and
+/// shrinks with the allocation if it is slashed meanwhile. See `docs/model.md` §23.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Governance {
+    /// Unique name among governance entries.
+    pub name: String,
+    /// The day of the vote, in [0, horizon_days). Give this or `rate_per_year`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// Instead of `at_days`: the vote comes at the first event of a Poisson process of this
+    /// rate, events per year (> 0) — at most one vote per path, none if it falls past the
+    /// horizon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_year: Option<f64>,
+    /// The operators that change their allocations (its `avs` filter must be empty).
+    /// Default: every operator.
+    #[serde(default)]
+    pub select: Selector,
+    /// AVS name → the new magnitude, a fraction of the operator's stake at t = 0 (its max
+    /// magnitude before any slashing), in [0, 1]. AVSs not named keep their allocations.
+    pub allocations: BTreeMap<String, f64>,
+    /// The operators' allocation delay: days from the vote until an increase is slashable
+    /// (and earns); ≥ 0. Default 0 (the delay some operators choose).
+    #[serde(default)]
+    pub allocation_delay_days: f64,
+    /// Days a decrease stays slashable after the vote (`DEALLOCATION_DELAY`); ≥ 0.
+    /// Default 14.
+    #[serde(default = "default_deallocation_delay_days")]
+    pub deallocation_delay_days: f64,
 }

@@ -247,6 +247,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
         check_lending(&mut c, s, l);
     }
     check_reserves(&mut c, s);
+    check_governance(&mut c, s, &avs_names);
     check_rate_factors(&mut c, s);
     if let Some(imp) = &s.importance {
         check_importance(&mut c, s, imp);
@@ -650,16 +651,42 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             ("withdrawals", s.withdrawals.is_some()),
             ("market", s.market.is_some()),
             ("lending", s.lending.is_some()),
-            ("exploits", !s.exploits.is_empty()),
             ("reserves", !s.reserves.is_empty()),
         ];
         for (section, present) in unsupported {
             if present {
                 c.push(
                     section,
-                    "a sector scenario ([[lrts]]) models each LRT's slashing so far, not yet its withdrawals, market, lending, exploits or reserves: remove this section, or [[lrts]] to model one LRT",
+                    "a sector scenario ([[lrts]]) models each LRT's slashing, rewards and unbacked mints so far, not yet its withdrawals, market, lending or reserves: remove this section, or [[lrts]] to model one LRT",
                 );
             }
+        }
+    }
+    for (i, e) in s.exploits.iter().enumerate() {
+        let at = format!("exploits[{i}]");
+        match (&e.lrt, s.lrts.is_empty()) {
+            (Some(_), true) => c.push(
+                format!("{at}.lrt"),
+                "names an LRT, but the scenario has no [[lrts]]: the exploit hits the one LRT (remove `lrt`)",
+            ),
+            (None, false) => c.push(
+                at.clone(),
+                format!(
+                    "a sector scenario needs the LRT the exploit hits: add `lrt = \"{}\"` (one of {})",
+                    s.lrts[0].name,
+                    names.join(", ")
+                ),
+            ),
+            (Some(lrt), false) => {
+                c.reference(&format!("{at}.lrt"), lrt, "LRT", &names);
+                if e.kind == ExploitKind::Stolen {
+                    c.push(
+                        format!("{at}.kind"),
+                        "a theft takes assets out of one LRT's stake at its operators, which a sector does not model yet: use kind = \"unbacked_mint\" (a forged mint dilutes the LRT's holders), or model the LRT alone without [[lrts]]",
+                    );
+                }
+            }
+            (None, true) => {}
         }
     }
 }
@@ -1714,6 +1741,96 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
                 c.push(join(&format!("{at}.share"), field), msg);
             }
             c.positive_duration(&format!("{at}.recovery_days"), x.recovery_days);
+        }
+    }
+}
+
+/// Checks `[[governance]]`: names, the vote's time (a day or a rate, not both), the operators
+/// it selects, the new magnitudes (each in [0, 1], and every selected operator's allocations
+/// with them summing to at most 1) and the delays.
+fn check_governance(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
+    let mut seen = BTreeSet::new();
+    let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
+    for (i, g) in s.governance.iter().enumerate() {
+        let at = format!("governance[{i}]");
+        c.unique_name(&format!("{at}.name"), &g.name, &mut seen, "governance");
+        match (g.at_days, g.rate_per_year) {
+            (Some(_), Some(_)) => {
+                c.push(
+                    format!("{at}.at_days"),
+                    "give rate_per_year or at_days, not both",
+                );
+            }
+            (None, None) => c.push(
+                at.clone(),
+                "give at_days (the day of the vote) or rate_per_year (a vote at a random time)",
+            ),
+            (Some(day), None) => {
+                let horizon = s.simulation.horizon_days;
+                c.finite_in_closed_open(&format!("{at}.at_days"), day, 0.0, horizon);
+            }
+            (None, Some(rate)) => {
+                c.finite_in_open_closed(&format!("{at}.rate_per_year"), rate, 0.0, 1e6);
+            }
+        }
+        c.duration(
+            &format!("{at}.allocation_delay_days"),
+            g.allocation_delay_days,
+        );
+        c.duration(
+            &format!("{at}.deallocation_delay_days"),
+            g.deallocation_delay_days,
+        );
+        let before = c.out.len();
+        for (k, name) in g.select.operators.iter().enumerate() {
+            c.reference(
+                &format!("{at}.select.operators[{k}]"),
+                name,
+                "operator",
+                &op_names,
+            );
+        }
+        if !g.select.avs.is_empty() {
+            c.push(
+                format!("{at}.select.avs"),
+                "a governance entry selects operators; name the AVSs and their new magnitudes in allocations",
+            );
+        }
+        check_attributes(c, s, &format!("{at}.select"), &g.select);
+        if g.allocations.is_empty() {
+            c.push(
+                format!("{at}.allocations"),
+                "must set at least one AVS's new magnitude (`allocations = { avs_name = 0.5 }`)",
+            );
+        }
+        for (avs, m) in &g.allocations {
+            let path = format!("{at}.allocations.{avs}");
+            c.reference(&path, avs, "AVS", avs_names);
+            c.finite_in(&path, *m, 0.0, 1.0);
+        }
+        if c.out.len() > before {
+            continue;
+        }
+        let selected = selected_operators(s, &g.select);
+        if selected.is_empty() {
+            c.push(format!("{at}.select"), "selects no operator");
+        }
+        for oi in selected {
+            let op = &s.operators[oi];
+            let mut after = op.allocations.clone();
+            after.extend(g.allocations.iter().map(|(k, v)| (k.clone(), *v)));
+            let sum: f64 = after.values().sum();
+            if sum > 1.0 + SUM_TOLERANCE {
+                c.push(
+                    format!("{at}.allocations"),
+                    format!(
+                        "operator `{}` would allocate magnitudes summing to {}; under unique stake they may sum to at most 1",
+                        op.name,
+                        // Rounded: a sum of decimals is rarely exact in binary.
+                        Num((sum * 1e12).round() / 1e12)
+                    ),
+                );
+            }
         }
     }
 }

@@ -2299,7 +2299,36 @@ fn sector_shares_are_checked() {
     let text = sector() + "\n[withdrawals]\n";
     let e = err(&text, &[]);
     assert!(
-        e.contains("withdrawals: a sector scenario ([[lrts]]) models each LRT's slashing so far"),
+        e.contains(
+            "withdrawals: a sector scenario ([[lrts]]) models each LRT's slashing, rewards and unbacked mints so far"
+        ),
+        "{e}"
+    );
+    // A sector's exploit names the LRT it hits, and only mints are modelled per LRT.
+    let mint = "\n[[exploits]]\nname = \"m\"\nat_days = 3\nkind = \"unbacked_mint\"\nsize = 0.1\n";
+    let m = load_str(
+        &(sector() + mint + "lrt = \"beta\"\n"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(m.exploits[0].lrt, Some(1));
+    let e = err(&(sector() + mint), &[]);
+    assert!(
+        e.contains("exploits[0]: a sector scenario needs the LRT the exploit hits: add `lrt = \"alpha\"` (one of alpha, beta)"),
+        "{e}"
+    );
+    let e = err(&(sector() + mint + "lrt = \"gamma\"\n"), &[]);
+    assert!(e.contains("exploits[0].lrt: no LRT named `gamma`"), "{e}");
+    let theft = mint.replace("unbacked_mint", "stolen") + "lrt = \"alpha\"\n";
+    let e = err(&(sector() + &theft), &[]);
+    assert!(
+        e.contains("exploits[0].kind: a theft takes assets out of one LRT's stake"),
+        "{e}"
+    );
+    let e = err(&(GOOD.to_string() + mint + "lrt = \"alpha\"\n"), &[]);
+    assert!(
+        e.contains("exploits[0].lrt: names an LRT, but the scenario has no [[lrts]]"),
         "{e}"
     );
 }
@@ -2331,4 +2360,74 @@ fn joint_loss_thresholds_default_and_are_checked() {
         ),
         "{e}"
     );
+}
+
+/// `[[governance]]`: one way to time the vote, operators (not AVSs) selected, magnitudes in
+/// [0, 1] that keep every selected operator's allocations under unique stake, references
+/// with suggestions, and a line and column for each.
+#[test]
+fn governance_entries_are_checked() {
+    let entry = |body: &str| format!("{GOOD}\n[[governance]]\nname = \"vote\"\n{body}\n");
+    let ok = entry("at_days = 10\nallocations = { oracle = 0.4 }");
+    let m = load_str(&ok, Path::new("s.toml"), &[]).unwrap();
+    // Operator a is moved onto `oracle`: its pair exists from t = 0, with nothing in it.
+    assert_eq!(m.pairs.len(), 4);
+    assert_eq!(m.governance[0].targets.len(), 2);
+    assert!(
+        m.pairs
+            .iter()
+            .any(|p| p.operator == 0 && p.avs == 1 && p.eth == 0.0)
+    );
+
+    let cases = [
+        (
+            "at_days = 10\nrate_per_year = 1\nallocations = { oracle = 0.4 }",
+            "governance[0].at_days: give rate_per_year or at_days, not both",
+        ),
+        (
+            "allocations = { oracle = 0.4 }",
+            "governance[0]: give at_days (the day of the vote) or rate_per_year",
+        ),
+        (
+            "at_days = 30\nallocations = { oracle = 0.4 }",
+            "governance[0].at_days: must be in [0, 30), got 30",
+        ),
+        (
+            "rate_per_year = 0\nallocations = { oracle = 0.4 }",
+            "governance[0].rate_per_year: must be in (0, 1000000], got 0",
+        ),
+        (
+            "at_days = 1\nallocations = { oracel = 0.4 }",
+            "governance[0].allocations.oracel: no AVS named `oracel`; did you mean `oracle`?",
+        ),
+        (
+            "at_days = 1\nallocations = { oracle = 1.5 }",
+            "governance[0].allocations.oracle: must be in [0, 1], got 1.5",
+        ),
+        (
+            "at_days = 1\nallocations = { oracle = 0.8 }",
+            "governance[0].allocations: operator `a` would allocate magnitudes summing to 1.3",
+        ),
+        (
+            "at_days = 1\nallocations = {}",
+            "governance[0].allocations: must set at least one AVS's new magnitude",
+        ),
+        (
+            "at_days = 1\nselect = { avs = [\"oracle\"] }\nallocations = { oracle = 0.1 }",
+            "governance[0].select.avs: a governance entry selects operators",
+        ),
+        (
+            "at_days = 1\nselect = { operators = [\"c\"] }\nallocations = { oracle = 0.1 }",
+            "governance[0].select.operators[0]: no operator named `c`",
+        ),
+        (
+            "at_days = 1\ndeallocation_delay_days = -1\nallocations = { oracle = 0.1 }",
+            "governance[0].deallocation_delay_days: must be a duration",
+        ),
+    ];
+    for (body, want) in cases {
+        let e = err(&entry(body), &[]);
+        assert!(e.contains(want), "{body}: {e}");
+        assert!(e.starts_with("s.toml:"), "located: {e}");
+    }
 }

@@ -26,6 +26,10 @@ pub struct PathComponents<'a> {
     /// allocations plus beacon-chain losses of its validators. Adds up to the row's
     /// `slashed_eth` to rounding.
     pub slashed_by_operator: &'a [f64],
+    /// ETH slashed per allocation pair by AVSs, in the model's pair order.
+    pub slashed_by_pair: &'a [f64],
+    /// Beacon-chain ETH lost per operator (with the operator's pairs, its slashed ETH).
+    pub beacon_by_operator: &'a [f64],
     /// LRT outstanding at the horizon, in t = 0 ETH units (the t = 0 supply changed by
     /// redemptions and unbacked mints).
     pub supply_lrt: f64,
@@ -74,6 +78,8 @@ impl<'m> ComponentReplayer<'m> {
                 .kernel
                 .slashed_by_operator()
                 .expect("recording was switched on in new"),
+            slashed_by_pair: self.kernel.slashed_by_pair(),
+            beacon_by_operator: self.kernel.beacon_by_operator(),
             supply_lrt: self.kernel.supply_lrt(),
         })
     }
@@ -135,6 +141,21 @@ validator_share = 0.5
             let slashed = c.row[Layout::SLASHED_ETH];
             let by_op: f64 = c.slashed_by_operator.iter().sum();
             assert!((by_op - slashed).abs() <= 1e-12 * slashed.max(1.0));
+            // Each operator's loss is its pairs' AVS slashing plus its beacon-chain losses.
+            for (o, op) in model.operators.iter().enumerate() {
+                let pairs: f64 = c.slashed_by_pair[op.first_pair as usize..op.end_pair as usize]
+                    .iter()
+                    .sum();
+                let parts = pairs + c.beacon_by_operator[o];
+                let whole = c.slashed_by_operator[o];
+                assert!(
+                    (parts - whole).abs() <= 1e-12 * whole.max(1.0),
+                    "operator {o}"
+                );
+            }
+            let avs = c.row[Layout::AVS_SLASHED_ETH];
+            let by_pair: f64 = c.slashed_by_pair.iter().sum();
+            assert!((by_pair - avs).abs() <= 1e-12 * avs.max(1.0));
             hit += usize::from(slashed > 0.0);
         }
         assert!(hit > 30, "the scenario slashes on many paths ({hit})");

@@ -23,6 +23,7 @@ use rand::{Rng, RngExt};
 use rand_distr::Distribution;
 
 use crate::bands::PriceBands;
+use crate::governance::Governance;
 use crate::leaks::{Cohort, GWEI, Leaks, epoch_of, own_queue_epochs};
 use crate::ledger::Ledger;
 use crate::lending::{LendingBook, LendingParams};
@@ -64,6 +65,10 @@ pub(crate) enum Kind {
     Exploit { exploit: u32, record: u32 },
     /// The restitution of exploit record `record`.
     Restitution { record: u32 },
+    /// Governance entry `g`'s vote.
+    Vote(u32),
+    /// Governance entry `entry`'s increases (`increase`) or decreases take effect.
+    TakeEffect { entry: u32, increase: bool },
 }
 
 /// What one exploit took, for its restitution.
@@ -247,9 +252,19 @@ pub struct PathKernel<'m> {
     /// ETH slashed per operator on the current path, when recorded (see
     /// [`PathKernel::record_operators`]); None on the hot path.
     slashed_by_operator: Option<Vec<f64>>,
-    /// The operators with ETH slashed on the current path, in the order of their first loss
-    /// (when recording).
+    /// The operators with ETH slashed (or, in a sector, allocations changed) on the current
+    /// path, in the order of their first loss (when recording).
     touched_operators: Vec<u32>,
+    /// Per operator, whether it is in `touched_operators` (when recording).
+    operator_seen: Vec<bool>,
+    /// With [`PathKernel::record_operators`]: ETH slashed per allocation pair by AVSs, and the
+    /// pairs with some (in the order of their first loss); beacon-chain ETH lost per operator.
+    /// Empty otherwise.
+    slashed_by_pair: Vec<f64>,
+    touched_pairs: Vec<u32>,
+    beacon_by_operator: Vec<f64>,
+    /// Allocation changes (None without `[[governance]]`).
+    governance: Option<Governance>,
     /// Sector scenarios: ETH slashed per LRT on the last path (its shares of its operators'
     /// losses).
     lrt_slashed_eth: Vec<f64>,
@@ -264,6 +279,10 @@ pub struct PathKernel<'m> {
     operator_reward_deficit: Vec<f64>,
     /// Sector scenarios: years of rewards accrued on the current path.
     accrued_years: f64,
+    /// Sector scenarios: per LRT, the LRT minted without backing on the current path (t = 0
+    /// ETH units) and the ETH value of its dilution at the mints.
+    lrt_minted: Vec<f64>,
+    lrt_dilution_eth: Vec<f64>,
     /// With uncertain rates: the path's rate factors, its expected events per rate slot
     /// ([`lrtsim_scenario::rate::RateDraws`]) and the cumulative shares of its AVS fault
     /// entries. Empty otherwise.
@@ -477,11 +496,18 @@ impl<'m> PathKernel<'m> {
             // Sector scenarios split each operator's losses among its LRTs (see `write_row`).
             slashed_by_operator: (!model.lrts.is_empty()).then(|| vec![0.0; model.operators.len()]),
             touched_operators: Vec::new(),
+            operator_seen: vec![false; model.operators.len()],
+            slashed_by_pair: Vec::new(),
+            touched_pairs: Vec::new(),
+            beacon_by_operator: Vec::new(),
+            governance: Governance::new(model),
             lrt_slashed_eth: vec![0.0; model.lrts.len()],
             operator_rate0: Vec::new(),
             lrt_rate0: Vec::new(),
             operator_reward_deficit: Vec::new(),
             accrued_years: 0.0,
+            lrt_minted: vec![0.0; model.lrts.len()],
+            lrt_dilution_eth: vec![0.0; model.lrts.len()],
             path_factors: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.factors.len())],
             path_means: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.slots.len())],
             avs_cumulative: Vec::with_capacity(
@@ -584,6 +610,22 @@ impl<'m> PathKernel<'m> {
     /// contributions): the recording only adds, so rows stay the same bit for bit.
     pub fn record_operators(&mut self) {
         self.slashed_by_operator = Some(vec![0.0; self.model.operators.len()]);
+        self.slashed_by_pair = vec![0.0; self.model.pairs.len()];
+        self.beacon_by_operator = vec![0.0; self.model.operators.len()];
+    }
+
+    /// ETH slashed per allocation pair by AVSs on the last path, in the model's pair order
+    /// (empty unless [`PathKernel::record_operators`] was called).
+    pub fn slashed_by_pair(&self) -> &[f64] {
+        &self.slashed_by_pair
+    }
+
+    /// Beacon-chain ETH lost per operator on the last path (initial and correlation
+    /// penalties, inactivity leaks), in the model's operator order (empty unless
+    /// [`PathKernel::record_operators`] was called). With [`PathKernel::slashed_by_pair`] it
+    /// adds up to [`PathKernel::slashed_by_operator`].
+    pub fn beacon_by_operator(&self) -> &[f64] {
+        &self.beacon_by_operator
     }
 
     /// ETH slashed per operator on the last path, in the model's operator order (None unless
@@ -602,7 +644,9 @@ impl<'m> PathKernel<'m> {
         self.touched_operators.sort_unstable();
         self.touched_operators.dedup();
         for &o in &self.touched_operators {
-            f(o, ops[o as usize]);
+            if ops[o as usize] != 0.0 {
+                f(o, ops[o as usize]);
+            }
         }
     }
 
@@ -657,13 +701,26 @@ impl<'m> PathKernel<'m> {
         if let Some(ops) = self.slashed_by_operator.as_mut() {
             for &o in &self.touched_operators {
                 ops[o as usize] = 0.0;
+                self.operator_seen[o as usize] = false;
+                if let Some(b) = self.beacon_by_operator.get_mut(o as usize) {
+                    *b = 0.0;
+                }
                 if let Some(d) = self.operator_reward_deficit.get_mut(o as usize) {
                     *d = 0.0;
                 }
             }
             self.touched_operators.clear();
+            for &p in &self.touched_pairs {
+                self.slashed_by_pair[p as usize] = 0.0;
+            }
+            self.touched_pairs.clear();
         }
         self.accrued_years = 0.0;
+        self.lrt_minted.fill(0.0);
+        self.lrt_dilution_eth.fill(0.0);
+        if let Some(g) = self.governance.as_mut() {
+            g.reset(self.model);
+        }
     }
 
     /// Losses so far net of what the reserves paid: slashing, theft and dilution, ETH.
@@ -1164,6 +1221,31 @@ impl<'m> PathKernel<'m> {
                 _ => copula.sample_faults(rng, &mut self.scratch, &mut emit),
             }
         }
+        // Governance last, so that a scenario without it draws what it drew before.
+        for (g, entry) in m.governance.iter().enumerate() {
+            let vote = match entry.at_days {
+                Some(t) => t,
+                None => {
+                    let u: f64 = rng.random();
+                    -(1.0 - u).ln() / entry.rate_per_year * DAYS_PER_YEAR
+                }
+            };
+            if vote >= horizon {
+                continue;
+            }
+            let g = g as u32;
+            push_event(&mut self.events, &mut seq, m, vote, Kind::Vote(g));
+            for (delay, increase) in [
+                (entry.deallocation_delay_days, false),
+                (entry.allocation_delay_days, true),
+            ] {
+                let t = vote + delay;
+                if t < horizon {
+                    let kind = Kind::TakeEffect { entry: g, increase };
+                    push_event(&mut self.events, &mut seq, m, t, kind);
+                }
+            }
+        }
     }
 
     /// Applies one event (severities are drawn here, in event order).
@@ -1254,6 +1336,41 @@ impl<'m> PathKernel<'m> {
                     tr.facts.hit_pairs(&[pair], severity);
                 }
             }
+            Kind::Vote(g) => {
+                let gov = self.governance.as_mut().expect("votes need [[governance]]");
+                let entry = &m.governance[g as usize];
+                let mut trace = self.trace.as_deref_mut();
+                gov.vote(m, &self.ledger, g, time_days, |(pair, now, new)| {
+                    if let Some(tr) = trace.as_deref_mut() {
+                        let delay = if new < now {
+                            entry.deallocation_delay_days
+                        } else {
+                            entry.allocation_delay_days
+                        };
+                        tr.facts
+                            .values
+                            .extend([f64::from(pair), now, new, time_days + delay]);
+                    }
+                });
+            }
+            Kind::TakeEffect { entry, increase } => {
+                let gov = self
+                    .governance
+                    .as_mut()
+                    .expect("effects need [[governance]]");
+                let mut trace = self.trace.as_deref_mut();
+                let sector = !self.operator_reward_deficit.is_empty();
+                let (seen, touched) = (&mut self.operator_seen, &mut self.touched_operators);
+                gov.take_effect(m, &mut self.ledger, entry, increase, |(pair, a, b)| {
+                    if sector {
+                        // The operator's reward rate changed: its LRTs' rewards follow it.
+                        touch_operator(seen, touched, m.pairs[pair as usize].operator);
+                    }
+                    if let Some(tr) = trace.as_deref_mut() {
+                        tr.facts.values.extend([f64::from(pair), a, b, f64::NAN]);
+                    }
+                });
+            }
             Kind::Copula { copula, pair } => {
                 let c = &m.copulas[copula as usize];
                 let severity = c.severity.sample(rng);
@@ -1282,6 +1399,18 @@ impl<'m> PathKernel<'m> {
         let m = self.model;
         let e = &m.exploits[exploit as usize];
         let size = e.size.sample(rng);
+        if let Some(l) = e.lrt {
+            // A sector: the mint dilutes LRT l's holders (a theft is refused by validation).
+            let (assets, supply) = self.lrt_assets_and_supply(l as usize);
+            let minted = size * supply;
+            let eth = minted * (assets / supply);
+            self.lrt_minted[l as usize] += minted;
+            self.lrt_dilution_eth[l as usize] += eth;
+            if let Some(tr) = self.trace.as_deref_mut() {
+                tr.facts.values.extend([size, eth, minted]);
+            }
+            return;
+        }
         let mut minted_now = 0.0;
         let loss_eth = match e.kind {
             ExploitKind::Stolen => {
@@ -1329,6 +1458,25 @@ impl<'m> PathKernel<'m> {
         if let Some(tr) = self.trace.as_deref_mut() {
             tr.facts.values.extend([size, loss_eth, minted_now]);
         }
+    }
+
+    /// Sector scenarios: LRT `l`'s assets now (its collateral less its shares of its operators'
+    /// losses so far, plus its rewards so far), ETH, and its supply (t = 0 ETH units).
+    fn lrt_assets_and_supply(&self, l: usize) -> (f64, f64) {
+        let m = self.model;
+        let ops = self
+            .slashed_by_operator
+            .as_deref()
+            .expect("sector scenarios record operators' losses");
+        let mut assets = m.lrts[l].collateral_eth + self.lrt_rate0[l] * self.accrued_years;
+        for &o in &self.touched_operators {
+            for &(k, share) in &m.operators[o as usize].lrt_shares {
+                if k as usize == l {
+                    assets -= share * (ops[o as usize] + self.operator_reward_deficit[o as usize]);
+                }
+            }
+        }
+        (assets, m.lrts[l].collateral_eth + self.lrt_minted[l])
     }
 
     /// A beacon incident hits operators' validators: double signing slashes them (initial
@@ -1564,10 +1712,29 @@ impl<'m> PathKernel<'m> {
             .beacon_loss(op, validators * gwei_each as f64 / GWEI_PER_ETH as f64);
         self.slashed_eth += loss;
         self.slashed_by_source[source as usize] += loss;
-        if let Some(ops) = self.slashed_by_operator.as_mut() {
-            add_operator_loss(ops, &mut self.touched_operators, op, loss);
+        if self.record_operator_loss(op, loss)
+            && let Some(b) = self.beacon_by_operator.get_mut(op as usize)
+        {
+            *b += loss;
         }
         loss
+    }
+
+    /// When recording ([`PathKernel::record_operators`], sector scenarios), adds `loss` to
+    /// operator `op`'s; returns whether it recorded.
+    #[inline]
+    fn record_operator_loss(&mut self, op: u32, loss: f64) -> bool {
+        let Some(ops) = self.slashed_by_operator.as_mut() else {
+            return false;
+        };
+        add_operator_loss(
+            ops,
+            &mut self.operator_seen,
+            &mut self.touched_operators,
+            op,
+            loss,
+        );
+        true
     }
 
     /// An AVS slashes `severity` of pair `pair`'s current allocation (see [`Ledger`]); the
@@ -1580,9 +1747,14 @@ impl<'m> PathKernel<'m> {
             self.losses.avs += loss;
             self.slashed_by_avs[self.model.pairs[pair as usize].avs as usize] += loss;
             self.slashed_by_source[source as usize] += loss;
-            if let Some(ops) = self.slashed_by_operator.as_mut() {
-                let op = self.model.pairs[pair as usize].operator;
-                add_operator_loss(ops, &mut self.touched_operators, op, loss);
+            let op = self.model.pairs[pair as usize].operator;
+            if self.record_operator_loss(op, loss)
+                && let Some(x) = self.slashed_by_pair.get_mut(pair as usize)
+            {
+                if *x == 0.0 {
+                    self.touched_pairs.push(pair);
+                }
+                *x += loss;
             }
         }
     }
@@ -1674,19 +1846,43 @@ impl<'m> PathKernel<'m> {
                 }
             }
             row[start] = self.lrt_slashed_eth.iter().sum();
+            let thresholds = m.joint_loss_thresholds_bps.len();
+            let holders = start + 1 + 4 * n + thresholds * (1 + n);
+            let mut holders_loss = 0.0;
             for (k, lrt) in m.lrts.iter().enumerate() {
                 let slashed = self.lrt_slashed_eth[k];
                 let rewards = row[start + 1 + 3 * n + k];
+                let c = lrt.collateral_eth;
                 row[start + 1 + k] = slashed;
-                row[start + 1 + n + k] = slashed / lrt.collateral_eth;
-                row[start + 1 + 2 * n + k] = (slashed - rewards) / lrt.collateral_eth;
+                row[start + 1 + n + k] = slashed / c;
+                // NAV loss per token: (slashing − rewards) ÷ collateral, the supply diluted by
+                // unbacked mints.
+                let minted = self.lrt_minted[k];
+                let nav_loss = if minted == 0.0 {
+                    (slashed - rewards) / c
+                } else {
+                    1.0 - (c - slashed + rewards) / (c + minted)
+                };
+                row[start + 1 + 2 * n + k] = nav_loss;
+                holders_loss += c * nav_loss;
+                if !m.exploits.is_empty() {
+                    row[holders + 1 + k] = self.lrt_dilution_eth[k];
+                    row[holders + 1 + n + k] = minted / c;
+                }
             }
-            // 1 when every LRT's slashed fraction exceeds the threshold.
-            let (head, joint) = row.split_at_mut(start + 1 + 4 * n);
+            row[holders] = holders_loss;
+            // 1 when every LRT's slashed fraction exceeds the threshold; then, per threshold,
+            // 1 for each LRT whose own fraction does.
+            let (head, tail) = row.split_at_mut(start + 1 + 4 * n);
             let fractions = &head[start + 1 + n..start + 1 + 2 * n];
-            for (out, &b) in joint.iter_mut().zip(&m.joint_loss_thresholds_bps) {
+            let thresholds = &m.joint_loss_thresholds_bps;
+            let (joint, each) = tail.split_at_mut(thresholds.len());
+            for (k, (out, &b)) in joint.iter_mut().zip(thresholds).enumerate() {
                 let x = f64::from(b) / 10_000.0;
                 *out = f64::from(u8::from(fractions.iter().all(|&f| f > x)));
+                for (o, &f) in each[k * n..(k + 1) * n].iter_mut().zip(fractions) {
+                    *o = f64::from(u8::from(f > x));
+                }
             }
         }
         row[Layout::SLASHED_ETH] = self.slashed_eth;
@@ -2080,12 +2276,25 @@ pub struct Book {
 /// Adds `loss` (≥ 0) to operator `op`'s slashed ETH, noting the operator in `touched` when
 /// its entry first becomes positive.
 #[inline]
-fn add_operator_loss(ops: &mut [f64], touched: &mut Vec<u32>, op: u32, loss: f64) {
-    let at = &mut ops[op as usize];
-    if *at == 0.0 && loss != 0.0 {
+fn add_operator_loss(
+    ops: &mut [f64],
+    seen: &mut [bool],
+    touched: &mut Vec<u32>,
+    op: u32,
+    loss: f64,
+) {
+    if loss != 0.0 {
+        touch_operator(seen, touched, op);
+    }
+    ops[op as usize] += loss;
+}
+
+/// Adds operator `op` to `touched` unless `seen` says it is there.
+fn touch_operator(seen: &mut [bool], touched: &mut Vec<u32>, op: u32) {
+    if !seen[op as usize] {
+        seen[op as usize] = true;
         touched.push(op);
     }
-    *at += loss;
 }
 
 #[cfg(test)]

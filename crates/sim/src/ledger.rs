@@ -172,14 +172,21 @@ impl<'m> Ledger<'m> {
         for p in operator.first_pair as usize..operator.end_pair as usize {
             let cut = self.alloc_eth[p] * share;
             if cut > 0.0 {
-                self.touch_pair(p);
-                self.alloc_eth[p] -= cut;
-                let info = &self.model.pairs[p];
-                let cut_eth = self.scale * cut;
-                self.gross_rate_eth_per_year -= cut_eth * info.gross_avs_per_eth_year;
-                self.net_rate_eth_per_year -= cut_eth * info.net_avs_per_eth_year;
+                self.cut_pair(p, cut);
             }
         }
+    }
+
+    /// Removes `cut` > 0 (stored units) from allocation `p`, with the AVS rewards it earns;
+    /// returns it in ETH.
+    fn cut_pair(&mut self, p: usize, cut: f64) -> f64 {
+        self.touch_pair(p);
+        self.alloc_eth[p] -= cut;
+        let info = &self.model.pairs[p];
+        let cut_eth = self.scale * cut;
+        self.gross_rate_eth_per_year -= cut_eth * info.gross_avs_per_eth_year;
+        self.net_rate_eth_per_year -= cut_eth * info.net_avs_per_eth_year;
+        cut_eth
     }
 
     /// The rewards operator `op`'s stake earns for the pool now, net of commission and
@@ -257,6 +264,56 @@ impl<'m> Ledger<'m> {
             self.active_validators[o] -= n;
         }
         self.scale * n
+    }
+
+    /// Allocation `pair`'s magnitude, as a fraction of its operator's max magnitude at t = 0:
+    /// its ETH per ETH of the operator's beacon-chain balance (0 once nothing backs it).
+    pub fn magnitude(&self, pair: u32) -> f64 {
+        let o = self.model.pairs[pair as usize].operator as usize;
+        if self.beacon_eth[o] > 0.0 {
+            self.alloc_eth[pair as usize] / self.beacon_eth[o]
+        } else {
+            0.0
+        }
+    }
+
+    /// Operator `op`'s allocated magnitude, summed over its pairs (see [`Ledger::magnitude`]).
+    pub fn encumbered_magnitude(&self, op: u32) -> f64 {
+        let operator = &self.model.operators[op as usize];
+        (operator.first_pair..operator.end_pair)
+            .map(|p| self.magnitude(p))
+            .sum()
+    }
+
+    /// A deallocation takes effect: allocation `pair` keeps `ratio` ≤ 1 of what it holds now
+    /// (EigenLayer slashes a pending deallocation with the allocation, so the ratio fixed at
+    /// the vote is exact), with the AVS rewards it earns. Returns the ETH released from it.
+    pub fn scale_allocation(&mut self, pair: u32, ratio: f64) -> f64 {
+        let p = pair as usize;
+        let cut = self.alloc_eth[p] * (1.0 - ratio);
+        if cut <= 0.0 {
+            return 0.0;
+        }
+        self.cut_pair(p, cut)
+    }
+
+    /// An allocation takes effect: allocation `pair` gains `magnitude` (a fraction of the
+    /// operator's t = 0 max magnitude), worth that much of the operator's beacon-chain balance
+    /// now, with the AVS rewards it earns. Returns the ETH added.
+    pub fn add_magnitude(&mut self, pair: u32, magnitude: f64) -> f64 {
+        let p = pair as usize;
+        let o = self.model.pairs[p].operator as usize;
+        let add = magnitude * self.beacon_eth[o];
+        if add <= 0.0 {
+            return 0.0;
+        }
+        self.touch_pair(p);
+        self.alloc_eth[p] += add;
+        let info = &self.model.pairs[p];
+        let add_eth = self.scale * add;
+        self.gross_rate_eth_per_year += add_eth * info.gross_avs_per_eth_year;
+        self.net_rate_eth_per_year += add_eth * info.net_avs_per_eth_year;
+        add_eth
     }
 
     /// Slashable ETH of allocation `pair`.

@@ -52,6 +52,7 @@ pub mod amm;
 pub mod bands;
 pub mod components;
 pub mod exit_queue;
+mod governance;
 pub mod importance;
 pub mod kernel;
 mod leaks;

@@ -125,6 +125,8 @@ impl Layout {
     /// Sector scenarios: the ETH the LRTs' holders lost to slashing, summed over the LRTs
     /// (the rest of `slashed_eth` fell on other stakers of the operators).
     pub const SECTOR_SLASHED_ETH: &'static str = "sector_slashed_eth";
+    /// Sector scenarios: what the LRTs' holders lost in all, ETH (Σ collateral × NAV loss).
+    pub const SECTOR_HOLDERS_LOSS_ETH: &'static str = "sector_holders_loss_eth";
 
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
@@ -151,12 +153,14 @@ impl Layout {
             names.extend(Self::LENDING.iter().map(|s| s.to_string()));
             start
         });
-        let waterfall_start =
-            (!model.exploits.is_empty() || !model.reserves.is_empty()).then(|| {
-                let start = names.len();
-                names.extend(Self::WATERFALL.iter().map(|s| s.to_string()));
-                start
-            });
+        // A sector's exploits are its LRTs' (see the sector columns), not the pool's.
+        let waterfall_start = (model.lrts.is_empty()
+            && (!model.exploits.is_empty() || !model.reserves.is_empty()))
+        .then(|| {
+            let start = names.len();
+            names.extend(Self::WATERFALL.iter().map(|s| s.to_string()));
+            start
+        });
         let avs_start = names.len();
         names.extend(
             model
@@ -194,6 +198,25 @@ impl Layout {
                     .iter()
                     .map(|b| format!("joint_loss_over_{b}bps")),
             );
+            for b in &model.joint_loss_thresholds_bps {
+                names.extend(
+                    model
+                        .lrts
+                        .iter()
+                        .map(|l| format!("loss_over_{b}bps.lrt.{}", l.name)),
+                );
+            }
+            names.push(Self::SECTOR_HOLDERS_LOSS_ETH.to_string());
+            if !model.exploits.is_empty() {
+                for column in ["exploit_loss_eth", "minted_share"] {
+                    names.extend(
+                        model
+                            .lrts
+                            .iter()
+                            .map(|l| format!("{column}.lrt.{}", l.name)),
+                    );
+                }
+            }
             start
         });
         Layout {
@@ -305,7 +328,10 @@ impl Layout {
     /// Sector scenarios: index of [`Layout::SECTOR_SLASHED_ETH`], which the per-LRT columns
     /// follow — `slashed_eth.lrt.<name>` for each LRT, then `slashed_fraction.lrt.<name>`,
     /// `nav_loss.lrt.<name>` and `rewards_eth.lrt.<name>`, then `joint_loss_over_{b}bps` per
-    /// joint-loss threshold (None for one LRT).
+    /// joint-loss threshold, then per threshold `loss_over_{b}bps.lrt.<name>` for each LRT,
+    /// then [`Layout::SECTOR_HOLDERS_LOSS_ETH`] and, with exploits,
+    /// `exploit_loss_eth.lrt.<name>` and `minted_share.lrt.<name>` for each LRT (None for one
+    /// LRT).
     pub fn lrt_start(&self) -> Option<usize> {
         self.lrt_start
     }

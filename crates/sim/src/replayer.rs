@@ -401,14 +401,53 @@ impl Replay {
             let _ = writeln!(out, "    by source: {}", sources.join(", "));
         }
         let nav_return = v("nav_return");
+        let sector = self.layout.lrt_start().is_some();
         let _ = writeln!(
             out,
-            "  NAV per LRT: {} (NAV loss {}); rewards {} ETH, fees {} ETH",
+            "  {}: {} (NAV loss {}); rewards {} ETH, fees {} ETH",
+            if sector {
+                "Value per unit of the operators' whole stake (every staker's)"
+            } else {
+                "NAV per LRT"
+            },
             num(1.0 + nav_return),
             pct(-nav_return),
             num(v("rewards_eth")),
             num(v("fees_eth"))
         );
+        // A sector: each LRT's share of the losses, its NAV loss and its mints.
+        let lrts: Vec<&str> = self
+            .layout
+            .names()
+            .iter()
+            .filter_map(|n| n.strip_prefix("slashed_fraction.lrt."))
+            .collect();
+        if sector {
+            let _ = writeln!(
+                out,
+                "  The LRTs' holders lost {} ETH in all ({} ETH of it to slashing):",
+                num(v("sector_holders_loss_eth")),
+                num(v("sector_slashed_eth"))
+            );
+            for l in lrts {
+                let at = |m: &str| v(&format!("{m}.lrt.{l}"));
+                let mut line = format!(
+                    "    {l}: {} ETH slashed ({} of its collateral), NAV loss {}",
+                    num(at("slashed_eth")),
+                    pct(at("slashed_fraction")),
+                    pct(at("nav_loss"))
+                );
+                let minted = self.value(&format!("minted_share.lrt.{l}")).unwrap_or(0.0);
+                if minted > 0.0 {
+                    line.push_str(&format!(
+                        "; {} of its supply minted without backing ({} ETH of dilution)",
+                        pct(minted),
+                        num(at("exploit_loss_eth"))
+                    ));
+                }
+                let _ = writeln!(out, "{line}");
+            }
+        }
         if self.layout.redemption_start().is_some() {
             let stress = if v("unredeemed_stress") > 0.0 {
                 format!(

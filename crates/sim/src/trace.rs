@@ -52,12 +52,16 @@ pub enum EventKind {
     /// Inactivity-leak penalties accrued since the path's clock last moved (a leak's losses
     /// are booked as they accrue, not at its start).
     LeakAccrual,
+    /// A governance vote (`[[governance]]`): operators set new magnitudes.
+    Vote,
+    /// A vote's increases or decreases take effect.
+    Allocation,
 }
 
 impl EventKind {
     /// The name used in `events.csv`: `shock`, `avs_fault`, `copula_fault`,
     /// `beacon_incident`, `correlation_penalty`, `rush`, `depeg`, `supply_shock`, `exploit`
-    /// `restitution` or `leak_accrual`.
+    /// `restitution`, `leak_accrual`, `vote` or `allocation`.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Shock => "shock",
@@ -71,6 +75,8 @@ impl EventKind {
             EventKind::Exploit => "exploit",
             EventKind::Restitution => "restitution",
             EventKind::LeakAccrual => "leak_accrual",
+            EventKind::Vote => "vote",
+            EventKind::Allocation => "allocation",
         }
     }
 }
@@ -728,8 +734,12 @@ fn describe(
                     format!("{} of the assets stolen ({} ETH)", pct(v(0)), num(v(1)))
                 }
                 ExploitKind::UnbackedMint => {
+                    let lrt = e
+                        .lrt
+                        .map(|l| format!(" {}", m.lrts[l as usize].name))
+                        .unwrap_or_default();
                     let mut d = format!(
-                        "{} LRT minted without backing ({} of the supply; {} ETH of dilution)",
+                        "{} LRT{lrt} minted without backing ({} of the supply; {} ETH of dilution)",
                         num(v(2)),
                         pct(v(0)),
                         num(v(1))
@@ -769,6 +779,52 @@ fn describe(
                 ));
             }
             (EventKind::Restitution, e.name.clone(), detail)
+        }
+        Kind::Vote(g) => {
+            let changes = facts.values.chunks_exact(4).map(|c| {
+                format!(
+                    "{}: magnitude {} → {} from day {}",
+                    pair_name(m, c[0] as u32),
+                    num(c[1]),
+                    num(c[2]),
+                    num(c[3])
+                )
+            });
+            let detail = if facts.values.is_empty() {
+                "no allocation changes".to_string()
+            } else {
+                list(changes)
+            };
+            (
+                EventKind::Vote,
+                m.governance[g as usize].name.clone(),
+                detail,
+            )
+        }
+        Kind::TakeEffect { entry, increase } => {
+            let changes = facts.values.chunks_exact(4).map(|c| {
+                format!(
+                    "{}: {} → {} ETH allocated",
+                    pair_name(m, c[0] as u32),
+                    num(c[1]),
+                    num(c[2])
+                )
+            });
+            let what = if increase {
+                "allocations"
+            } else {
+                "deallocations"
+            };
+            let detail = if facts.values.is_empty() {
+                format!("no {what} pending")
+            } else {
+                list(changes)
+            };
+            (
+                EventKind::Allocation,
+                m.governance[entry as usize].name.clone(),
+                detail,
+            )
         }
     }
 }

@@ -143,7 +143,7 @@ fn proportional_delegations_slash_comonotonically() {
 /// removes the overlap; with the same random numbers path by path (the operators, AVSs and
 /// sources are unchanged), the probability that both lose more than 1 % falls — by more
 /// than four standard errors of the paired difference — and the joint indicator is, on every
-/// path, the AND of the two fractions' exceedances.
+/// path, the AND of the two fractions' exceedances (`loss_over_100bps.lrt.*`).
 #[test]
 fn overlap_raises_the_joint_tail() {
     let text = std::fs::read_to_string(
@@ -177,8 +177,16 @@ fn overlap_raises_the_joint_tail() {
             col(r, "slashed_fraction.lrt.beta"),
             joint(r),
         );
+        let (ea, eb) = (
+            col(r, "loss_over_100bps.lrt.alpha"),
+            col(r, "loss_over_100bps.lrt.beta"),
+        );
         for p in 0..n as usize {
             assert_eq!(j[p], f64::from(u8::from(a[p] > 0.01 && b[p] > 0.01)));
+            // Each LRT's own exceedance, whose AND the joint indicator is.
+            assert_eq!(ea[p], f64::from(u8::from(a[p] > 0.01)));
+            assert_eq!(eb[p], f64::from(u8::from(b[p] > 0.01)));
+            assert_eq!(j[p], ea[p] * eb[p]);
         }
     }
     let d: Vec<f64> = joint(&shared)
@@ -313,6 +321,64 @@ fn a_scheduled_shock_splits_by_the_shares_in_closed_form() {
     // The shared operator's other stakers (25 %) lose the rest: 0.25 × 0.2 × 40 + 0.2 × 0.2 × 30.
     let others = col(&r, "slashed_eth")[0] - sector;
     assert!((others - (0.25 * 0.2 * 40.0 + 0.2 * 0.2 * 30.0)).abs() < 1e-12);
+}
+
+/// An unbacked mint at one LRT of a sector (a forged bridge message, as at rsETH in April
+/// 2026) dilutes that LRT's holders alone: minting m of alpha's supply on day 200 takes its
+/// NAV per token to (assets at the horizon) ÷ ((1 + m) × collateral), its dilution is the
+/// minted LRT at the NAV just before (collateral less slashing plus 200 days of rewards), and
+/// beta's every column is what it was without the mint, to the bit. The sector's holders'
+/// loss is Σ collateral × NAV loss.
+#[test]
+fn an_unbacked_mint_at_one_lrt_dilutes_its_holders_alone() {
+    let mint = "[[exploits]]\nname = \"forged-mint\"\nat_days = 200\nkind = \"unbacked_mint\"\nsize = 0.18\nlrt = \"alpha\"\n";
+    let plain = simulate(&load(SCHEDULED, 10));
+    let minted = simulate(&load(&format!("{SCHEDULED}\n{mint}"), 10));
+    for name in [
+        "slashed_eth.lrt.beta",
+        "slashed_fraction.lrt.beta",
+        "nav_loss.lrt.beta",
+        "rewards_eth.lrt.beta",
+        "slashed_eth.lrt.alpha",
+        "rewards_eth.lrt.alpha",
+        "slashed_eth",
+        "nav_return",
+    ] {
+        for (a, b) in col(&plain, name).iter().zip(col(&minted, name)) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{name}");
+        }
+    }
+    // alpha: a1 (100 % of 100 ETH), a2 (80 %), s (25 %) — as in the closed form above.
+    let keep = 0.9 * 0.9;
+    let (staking, da, oracle) = (0.035 * keep, 0.01 * keep, 0.02 * keep);
+    let mut slashed = 0.0;
+    let mut rate0 = 0.0;
+    let mut drop = 0.0;
+    let mut c = 0.0;
+    for (stake, a_da, a_or, share) in [
+        (100.0, 50.0, 20.0, 1.0),
+        (100.0, 30.0, 0.0, 0.8),
+        (100.0, 40.0, 10.0, 0.25),
+    ] {
+        let loss: f64 = 0.2 * a_da;
+        slashed += share * loss;
+        rate0 += share * (stake * staking + a_da * da + a_or * oracle);
+        drop += share * loss * (staking + da);
+        c += share * stake;
+    }
+    let rewards_by = |day: f64| rate0 * day / 365.0 - drop * (day - 73.0) / 365.0;
+    let nav_before = (c - slashed + rewards_by(200.0)) / c;
+    let nav_end = (c - slashed + rewards_by(365.0)) / (1.18 * c);
+    for p in 0..10 {
+        let got = |m: &str| col(&minted, m)[p];
+        assert!((got("nav_loss.lrt.alpha") - (1.0 - nav_end)).abs() < 1e-14);
+        assert!((got("minted_share.lrt.alpha") - 0.18).abs() < 1e-15);
+        assert!((got("exploit_loss_eth.lrt.alpha") - 0.18 * c * nav_before).abs() < 1e-11);
+        assert_eq!(got("minted_share.lrt.beta"), 0.0);
+        assert_eq!(got("exploit_loss_eth.lrt.beta"), 0.0);
+        let holders = c * got("nav_loss.lrt.alpha") + 150.0 * got("nav_loss.lrt.beta");
+        assert!((got("sector_holders_loss_eth") - holders).abs() < 1e-12);
+    }
 }
 
 /// Two LRTs that share nothing: alpha on a1, a2 allocating to `da`, beta on b1, b2 allocating
