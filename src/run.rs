@@ -48,6 +48,15 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
+/// ", 1 thing" or ", n things" (nothing for none).
+fn counted(n: usize, thing: &str) -> String {
+    match n {
+        0 => String::new(),
+        1 => format!(", 1 {thing}"),
+        n => format!(", {n} {thing}s"),
+    }
+}
+
 /// `lrtsim validate`: one "ok" line on stdout per valid file, as each is checked; every
 /// invalid file's problems together at the end.
 pub fn validate(args: &ValidateArgs) -> Result<()> {
@@ -67,11 +76,8 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
                 m.avs_names.len(),
                 // Pairs a governance vote may fill exist from t = 0 with nothing in them.
                 m.pairs.iter().filter(|p| p.eth > 0.0).count(),
-                match m.governance.len() {
-                    0 => String::new(),
-                    1 => ", 1 governance vote".to_string(),
-                    n => format!(", {n} governance votes"),
-                },
+                counted(m.governance.len(), "governance vote")
+                    + &counted(m.redelegations.len(), "redelegation"),
                 m.sources.len(),
                 if m.sources.len() == 1 { "" } else { "s" },
                 m.paths,

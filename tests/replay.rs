@@ -345,6 +345,50 @@ fn governance_votes_and_their_effects_are_traced() {
     );
 }
 
+/// A redelegation is two events of the replayed path: `redelegation` at the decision (the
+/// LRT's stake queued at each operator it leaves), `delegation` when the escrow is over (the
+/// ETH that left and arrived); the replayed row is the run's.
+#[test]
+fn redelegations_are_traced() {
+    let fx = Fixture::new();
+    let text = std::fs::read_to_string(repo_scenario("shared-operator.toml")).unwrap()
+        + "\n[[redelegations]]\nname = \"leave-a1\"\nlrt = \"alpha\"\nat_days = 100\nfrom = [\"a1\"]\nto = { b1 = 1 }\nshare = 0.5\n";
+    let scenario = arg(&fx.write_scenario("moves.toml", &text));
+    let sets = ["simulation.paths=100"];
+    let paths_csv = run_with_paths(&fx, &scenario, &sets, "res");
+    replay(&fx, &scenario, &sets, &[3], &["-o", "p3"]).ok();
+    assert_eq!(fx.read("p3/path.csv"), expected_path_csv(&paths_csv, 3));
+    let events = fx.read_csv("p3/events.csv");
+    let (kind, name, day, detail) = (
+        events.col("kind"),
+        events.col("name"),
+        events.col("day"),
+        events.col("detail"),
+    );
+    let rows: Vec<(&str, f64, &str)> = events
+        .rows
+        .iter()
+        .filter(|r| r[name] == "leave-a1")
+        .map(|r| {
+            (
+                r[kind].as_str(),
+                r[day].parse().unwrap(),
+                r[detail].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!((rows[0].0, rows[0].1), ("redelegation", 100.0));
+    assert_eq!((rows[1].0, rows[1].1), ("delegation", 114.0));
+    // Half of alpha's 90 % of a1 is queued: 45 % of a1's stake.
+    assert!(rows[0].2.contains("(45 %) of a1 queued"), "{}", rows[0].2);
+    assert!(
+        rows[1].2.contains("ETH left a1") && rows[1].2.contains("ETH to b1"),
+        "{}",
+        rows[1].2
+    );
+}
+
 /// A sector path's story tells each LRT's outcome — its slashing, its NAV loss and a mint's
 /// dilution — beside the whole stake's, and the mint among the events.
 #[test]

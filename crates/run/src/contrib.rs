@@ -681,8 +681,10 @@ fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
             false,
         ));
         // Each LRT's slashed ETH by AVS (its shares of its operators' allocations' slashing,
-        // then of their beacon-chain losses) and by operator.
-        for (k, l) in model.lrts.iter().enumerate() {
+        // then of their beacon-chain losses) and by operator — while its shares are fixed:
+        // a redelegation changes them mid-path.
+        let fixed_shares = model.redelegations.is_empty();
+        for (k, l) in model.lrts.iter().enumerate().filter(|_| fixed_shares) {
             out.push(MetricPlan::new(
                 &format!("slashed_eth.lrt.{}", l.name),
                 start + 1 + k,

@@ -94,6 +94,30 @@ pub struct Model {
     pub joint_loss_thresholds_bps: Vec<u32>,
     /// Allocation changes (`[[governance]]`), in file order.
     pub governance: Vec<GovernanceModel>,
+    /// Stake moved between operators (`[[redelegations]]`), in file order.
+    pub redelegations: Vec<RedelegationModel>,
+}
+
+/// One `[[redelegations]]` entry: an LRT moves stake from some operators to others.
+#[derive(Debug, Clone)]
+pub struct RedelegationModel {
+    /// Name.
+    pub name: String,
+    /// The LRT whose stake moves (0: the pool of a one-LRT scenario).
+    pub lrt: u32,
+    /// The day of the decision (None: random, see `rate_per_year`).
+    pub at_days: Option<f64>,
+    /// With no `at_days`: the decision is the first event of a Poisson process of this rate,
+    /// per year.
+    pub rate_per_year: f64,
+    /// The operators the stake leaves, by index, in file order.
+    pub from: Vec<u32>,
+    /// (operator index, weight) of the operators it moves to, by name order.
+    pub to: Vec<(u32, f64)>,
+    /// The share of the LRT's stake at each `from` operator that moves.
+    pub share: f64,
+    /// Days from the decision until the stake reaches the new operators.
+    pub escrow_days: f64,
 }
 
 /// One `[[governance]]` entry: a vote that sets new magnitudes on allocation pairs.
@@ -157,6 +181,8 @@ pub struct PairModel {
     pub avs: u32,
     /// Allocated ETH at t = 0.
     pub eth: f64,
+    /// The magnitude at t = 0: allocated ETH per ETH of the operator's stake.
+    pub magnitude: f64,
     /// AVS rewards one allocated ETH earns on top of staking rewards, per year.
     pub gross_avs_per_eth_year: f64,
     /// The part of it that reaches the pool (after commission and protocol fee).
@@ -440,6 +466,31 @@ pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
     out
 }
 
+/// The redelegations, operators and LRTs by index.
+fn compile_redelegations(s: &Scenario) -> Vec<RedelegationModel> {
+    let op = |name: &str| {
+        s.operators
+            .iter()
+            .position(|o| o.name == name)
+            .expect("validated") as u32
+    };
+    s.redelegations
+        .iter()
+        .map(|r| RedelegationModel {
+            name: r.name.clone(),
+            lrt: r.lrt.as_ref().map_or(0, |l| {
+                s.lrts.iter().position(|x| &x.name == l).expect("validated") as u32
+            }),
+            at_days: r.at_days,
+            rate_per_year: r.rate_per_year.unwrap_or(0.0),
+            from: r.from.iter().map(|n| op(n)).collect(),
+            to: r.to.iter().map(|(n, w)| (op(n), *w)).collect(),
+            share: r.share,
+            escrow_days: r.escrow_days,
+        })
+        .collect()
+}
+
 /// The governance entries, each with its (pair, new magnitude) targets by pair index.
 fn compile_governance(
     s: &Scenario,
@@ -640,6 +691,7 @@ impl Model {
                     operator: oi as u32,
                     avs: ai as u32,
                     eth: magnitude * operators[oi].stake_eth,
+                    magnitude,
                     gross_avs_per_eth_year: gross,
                     net_avs_per_eth_year: gross * (1.0 - operators[oi].commission) * keep,
                 }
@@ -856,6 +908,7 @@ impl Model {
             importance,
             rate_draws,
             governance: compile_governance(s, &pair_index),
+            redelegations: compile_redelegations(s),
             joint_loss_thresholds_bps: if lrts.is_empty() {
                 Vec::new()
             } else {

@@ -75,6 +75,10 @@ pub struct Scenario {
     /// riskier profile, a de-risking), with EigenLayer's allocation and deallocation delays.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub governance: Vec<Governance>,
+    /// Redelegations: an LRT moves its stake from some operators to others mid-horizon
+    /// (a change of its operator set or of its delegations), through EigenLayer's escrow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redelegations: Vec<Redelegation>,
     /// Rate factors: shared gamma multipliers (mean 1) on the rates of the sources that name
     /// them in `rate_factor` / `fault_rate_factor` (CreditRisk+ sectors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1433,4 +1437,44 @@ pub struct Governance {
     /// Default 14.
     #[serde(default = "default_deallocation_delay_days")]
     pub deallocation_delay_days: f64,
+}
+
+fn default_one() -> f64 {
+    1.0
+}
+
+/// `[[redelegations]]`: an LRT (the pool, in a one-LRT scenario) moves `share` of its stake
+/// at the `from` operators to the `to` operators, at a scheduled day or at a random time: the
+/// stake is queued for withdrawal at the vote, stays slashable (and in the book) at its old
+/// operators for `escrow_days`, and is then delegated to the new ones, split by their
+/// weights, where their allocations apply to it. See `docs/model.md` §23.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redelegation {
+    /// Unique name among redelegations.
+    pub name: String,
+    /// The LRT that moves its stake (sector scenarios, required there); absent in a one-LRT
+    /// scenario, where the pool moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lrt: Option<String>,
+    /// The day of the decision, in [0, horizon_days). Give this or `rate_per_year`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// Instead of `at_days`: the decision comes at the first event of a Poisson process of
+    /// this rate, events per year (> 0) — at most one per path, none past the horizon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_year: Option<f64>,
+    /// The operators the stake leaves (at least one).
+    pub from: Vec<String>,
+    /// Operator name → its weight in the stake that arrives: weights in (0, 1] summing to 1.
+    /// No operator may be both in `from` and in `to`.
+    pub to: BTreeMap<String, f64>,
+    /// The share of the LRT's stake at each `from` operator that moves, in (0, 1].
+    /// Default 1 (it leaves them).
+    #[serde(default = "default_one")]
+    pub share: f64,
+    /// Days the queued stake stays slashable at its old operators before it reaches the new
+    /// ones (EigenLayer's withdrawal escrow); ≥ 0. Default 14.
+    #[serde(default = "default_escrow_days")]
+    pub escrow_days: f64,
 }

@@ -248,6 +248,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     }
     check_reserves(&mut c, s);
     check_governance(&mut c, s, &avs_names);
+    check_redelegations(&mut c, s);
     check_rate_factors(&mut c, s);
     if let Some(imp) = &s.importance {
         check_importance(&mut c, s, imp);
@@ -1754,25 +1755,7 @@ fn check_governance(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
     for (i, g) in s.governance.iter().enumerate() {
         let at = format!("governance[{i}]");
         c.unique_name(&format!("{at}.name"), &g.name, &mut seen, "governance");
-        match (g.at_days, g.rate_per_year) {
-            (Some(_), Some(_)) => {
-                c.push(
-                    format!("{at}.at_days"),
-                    "give rate_per_year or at_days, not both",
-                );
-            }
-            (None, None) => c.push(
-                at.clone(),
-                "give at_days (the day of the vote) or rate_per_year (a vote at a random time)",
-            ),
-            (Some(day), None) => {
-                let horizon = s.simulation.horizon_days;
-                c.finite_in_closed_open(&format!("{at}.at_days"), day, 0.0, horizon);
-            }
-            (None, Some(rate)) => {
-                c.finite_in_open_closed(&format!("{at}.rate_per_year"), rate, 0.0, 1e6);
-            }
-        }
+        check_when(c, s, &at, g.at_days, g.rate_per_year, "the vote");
         c.duration(
             &format!("{at}.allocation_delay_days"),
             g.allocation_delay_days,
@@ -1831,6 +1814,132 @@ fn check_governance(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// A decision's time: `at_days` in [0, horizon) or `rate_per_year` in (0, 10⁶], not both.
+fn check_when(
+    c: &mut Checker,
+    s: &Scenario,
+    at: &str,
+    at_days: Option<f64>,
+    rate_per_year: Option<f64>,
+    what: &str,
+) {
+    match (at_days, rate_per_year) {
+        (Some(_), Some(_)) => {
+            c.push(
+                format!("{at}.at_days"),
+                "give rate_per_year or at_days, not both",
+            );
+        }
+        (None, None) => c.push(
+            at,
+            format!("give at_days (the day of {what}) or rate_per_year ({what} at a random time)"),
+        ),
+        (Some(day), None) => {
+            let horizon = s.simulation.horizon_days;
+            c.finite_in_closed_open(&format!("{at}.at_days"), day, 0.0, horizon);
+        }
+        (None, Some(rate)) => {
+            c.finite_in_open_closed(&format!("{at}.rate_per_year"), rate, 0.0, 1e6);
+        }
+    }
+}
+
+/// Checks `[[redelegations]]`: names, the decision's time, the LRT (required in a sector,
+/// refused otherwise), operators known and holding the LRT's stake, weights summing to 1, no
+/// operator on both sides, the share and the escrow.
+fn check_redelegations(c: &mut Checker, s: &Scenario) {
+    let mut seen = BTreeSet::new();
+    let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
+    let lrt_names: Vec<&str> = s.lrts.iter().map(|l| l.name.as_str()).collect();
+    for (i, r) in s.redelegations.iter().enumerate() {
+        let at = format!("redelegations[{i}]");
+        c.unique_name(&format!("{at}.name"), &r.name, &mut seen, "redelegation");
+        check_when(c, s, &at, r.at_days, r.rate_per_year, "the decision");
+        c.finite_in_open_closed(&format!("{at}.share"), r.share, 0.0, 1.0);
+        c.duration(&format!("{at}.escrow_days"), r.escrow_days);
+        // The LRT whose stake moves (None: the pool of a one-LRT scenario).
+        let lrt = match (&r.lrt, s.lrts.is_empty()) {
+            (Some(_), true) => {
+                c.push(
+                    format!("{at}.lrt"),
+                    "names an LRT, but the scenario has no [[lrts]]: the pool moves its stake (remove `lrt`)",
+                );
+                None
+            }
+            (None, false) => {
+                c.push(
+                    at.clone(),
+                    format!(
+                        "a sector scenario needs the LRT that moves its stake: add `lrt = \"{}\"` (one of {})",
+                        s.lrts[0].name,
+                        lrt_names.join(", ")
+                    ),
+                );
+                None
+            }
+            (Some(name), false) => c
+                .reference(&format!("{at}.lrt"), name, "LRT", &lrt_names)
+                .then_some(name.as_str()),
+            (None, true) => None,
+        };
+        if r.from.is_empty() {
+            c.push(
+                format!("{at}.from"),
+                "must name at least one operator the stake leaves",
+            );
+        }
+        for (k, name) in r.from.iter().enumerate() {
+            let path = format!("{at}.from[{k}]");
+            if !c.reference(&path, name, "operator", &op_names) {
+                continue;
+            }
+            let op = &s.operators[op_names.iter().position(|n| n == name).expect("known")];
+            let stake = match (lrt, s.lrts.is_empty()) {
+                (Some(l), _) => op.lrts.get(l).copied().unwrap_or(0.0),
+                (None, true) => op.stake_eth_of(s.pool.collateral_eth),
+                (None, false) => continue,
+            };
+            if !(stake > 0.0) {
+                let whose = lrt.map_or("the pool".to_string(), |l| format!("`{l}`"));
+                c.push(
+                    path,
+                    format!("operator `{name}` holds no stake of {whose} at t = 0: name an operator it is delegated to"),
+                );
+            }
+            if r.to.contains_key(name) {
+                c.push(
+                    format!("{at}.to.{name}"),
+                    format!(
+                        "operator `{name}` is also in `from`: the stake would move to where it is"
+                    ),
+                );
+            }
+        }
+        if r.to.is_empty() {
+            c.push(
+                format!("{at}.to"),
+                "must name at least one operator the stake moves to, with its weight (`to = { op_name = 1.0 }`)",
+            );
+        }
+        let mut sum = 0.0;
+        for (name, w) in &r.to {
+            let path = format!("{at}.to.{name}");
+            c.reference(&path, name, "operator", &op_names);
+            c.finite_in_open_closed(&path, *w, 0.0, 1.0);
+            sum += w;
+        }
+        if !r.to.is_empty() && sum.is_finite() && (sum - 1.0).abs() > SUM_TOLERANCE {
+            c.push(
+                format!("{at}.to"),
+                format!(
+                    "weights sum to {}; they must sum to 1",
+                    Num((sum * 1e12).round() / 1e12)
+                ),
+            );
         }
     }
 }

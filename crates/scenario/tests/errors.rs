@@ -2431,3 +2431,93 @@ fn governance_entries_are_checked() {
         assert!(e.starts_with("s.toml:"), "located: {e}");
     }
 }
+
+/// `[[redelegations]]`: one way to time the decision, the LRT required in a sector and
+/// refused otherwise, known operators holding its stake, weights summing to 1, no operator
+/// on both sides, the share and the escrow.
+#[test]
+fn redelegations_are_checked() {
+    let entry =
+        |base: &str, body: &str| format!("{base}\n[[redelegations]]\nname = \"move\"\n{body}\n");
+    let ok = entry(GOOD, "at_days = 3\nfrom = [\"a\"]\nto = { b = 1 }");
+    let m = load_str(&ok, Path::new("s.toml"), &[]).unwrap();
+    let r = &m.redelegations[0];
+    assert_eq!((r.from.clone(), r.to.clone()), (vec![0], vec![(1, 1.0)]));
+    assert_eq!((r.share, r.escrow_days, r.lrt), (1.0, 14.0, 0));
+    let ok = entry(
+        &sector(),
+        "rate_per_year = 1\nlrt = \"beta\"\nfrom = [\"a\"]\nto = { b = 0.25, a2 = 0.75 }",
+    )
+    .replace(
+        "[[avs]]\nname = \"eigenda\"",
+        "[[operators]]\nname = \"a2\"\nstake_eth = 0\n\n[[avs]]\nname = \"eigenda\"",
+    );
+    let m = load_str(&ok, Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(m.redelegations[0].lrt, 1);
+
+    let one = [
+        (
+            "at_days = 3\nrate_per_year = 1\nfrom = [\"a\"]\nto = { b = 1 }",
+            "redelegations[0].at_days: give rate_per_year or at_days, not both",
+        ),
+        (
+            "from = [\"a\"]\nto = { b = 1 }",
+            "redelegations[0]: give at_days (the day of the decision) or rate_per_year",
+        ),
+        (
+            "at_days = 3\nlrt = \"alpha\"\nfrom = [\"a\"]\nto = { b = 1 }",
+            "redelegations[0].lrt: names an LRT, but the scenario has no [[lrts]]",
+        ),
+        (
+            "at_days = 3\nfrom = [\"c\"]\nto = { b = 1 }",
+            "redelegations[0].from[0]: no operator named `c`",
+        ),
+        (
+            "at_days = 3\nfrom = []\nto = { b = 1 }",
+            "redelegations[0].from: must name at least one operator",
+        ),
+        (
+            "at_days = 3\nfrom = [\"a\"]\nto = { a = 0.5, b = 0.5 }",
+            "redelegations[0].to.a: operator `a` is also in `from`",
+        ),
+        (
+            "at_days = 3\nfrom = [\"a\"]\nto = { b = 0.7 }",
+            "redelegations[0].to: weights sum to 0.7; they must sum to 1",
+        ),
+        (
+            "at_days = 3\nfrom = [\"a\"]\nto = {}",
+            "redelegations[0].to: must name at least one operator the stake moves to",
+        ),
+        (
+            "at_days = 3\nfrom = [\"a\"]\nto = { b = 1 }\nshare = 0",
+            "redelegations[0].share: must be in (0, 1], got 0",
+        ),
+        (
+            "at_days = 3\nfrom = [\"a\"]\nto = { b = 1 }\nescrow_days = -1",
+            "redelegations[0].escrow_days: must be a duration",
+        ),
+    ];
+    for (body, want) in one {
+        let e = err(&entry(GOOD, body), &[]);
+        assert!(e.contains(want), "{body}: {e}");
+        assert!(e.starts_with("s.toml:"), "located: {e}");
+    }
+    let sector_cases = [
+        (
+            "at_days = 3\nfrom = [\"a\"]\nto = { b = 1 }",
+            "redelegations[0]: a sector scenario needs the LRT that moves its stake: add `lrt = \"alpha\"` (one of alpha, beta)",
+        ),
+        (
+            "at_days = 3\nlrt = \"gamma\"\nfrom = [\"a\"]\nto = { b = 1 }",
+            "redelegations[0].lrt: no LRT named `gamma`",
+        ),
+        (
+            "at_days = 3\nlrt = \"beta\"\nfrom = [\"b\"]\nto = { a = 1 }",
+            "redelegations[0].from[0]: operator `b` holds no stake of `beta` at t = 0",
+        ),
+    ];
+    for (body, want) in sector_cases {
+        let e = err(&entry(&sector(), body), &[]);
+        assert!(e.contains(want), "{body}: {e}");
+    }
+}

@@ -23,6 +23,7 @@ use rand::{Rng, RngExt};
 use rand_distr::Distribution;
 
 use crate::bands::PriceBands;
+use crate::delegation::Delegations;
 use crate::governance::Governance;
 use crate::leaks::{Cohort, GWEI, Leaks, epoch_of, own_queue_epochs};
 use crate::ledger::Ledger;
@@ -69,6 +70,23 @@ pub(crate) enum Kind {
     Vote(u32),
     /// Governance entry `entry`'s increases (`increase`) or decreases take effect.
     TakeEffect { entry: u32, increase: bool },
+    /// Redelegation `r`'s decision: the stake is queued.
+    Redelegate(u32),
+    /// Redelegation `r`'s completion: the stake moves.
+    Redelegated(u32),
+}
+
+/// The kernel's [`OperatorTotals`], borrowing only the fields it reads (so that others may be
+/// borrowed mutably beside it).
+macro_rules! operator_totals {
+    ($k:expr) => {
+        OperatorTotals {
+            losses: $k.slashed_by_operator.as_deref(),
+            rate0: &$k.operator_rate0,
+            deficit: &$k.operator_reward_deficit,
+            years: $k.accrued_years,
+        }
+    };
 }
 
 /// What one exploit took, for its restitution.
@@ -265,6 +283,8 @@ pub struct PathKernel<'m> {
     beacon_by_operator: Vec<f64>,
     /// Allocation changes (None without `[[governance]]`).
     governance: Option<Governance>,
+    /// Who holds each operator's stake (None without `[[redelegations]]`).
+    delegations: Option<Delegations>,
     /// Sector scenarios: ETH slashed per LRT on the last path (its shares of its operators'
     /// losses).
     lrt_slashed_eth: Vec<f64>,
@@ -501,6 +521,7 @@ impl<'m> PathKernel<'m> {
             touched_pairs: Vec::new(),
             beacon_by_operator: Vec::new(),
             governance: Governance::new(model),
+            delegations: Delegations::new(model),
             lrt_slashed_eth: vec![0.0; model.lrts.len()],
             operator_rate0: Vec::new(),
             lrt_rate0: Vec::new(),
@@ -720,6 +741,9 @@ impl<'m> PathKernel<'m> {
         self.lrt_dilution_eth.fill(0.0);
         if let Some(g) = self.governance.as_mut() {
             g.reset(self.model);
+        }
+        if let Some(d) = self.delegations.as_mut() {
+            d.reset();
         }
     }
 
@@ -1223,13 +1247,7 @@ impl<'m> PathKernel<'m> {
         }
         // Governance last, so that a scenario without it draws what it drew before.
         for (g, entry) in m.governance.iter().enumerate() {
-            let vote = match entry.at_days {
-                Some(t) => t,
-                None => {
-                    let u: f64 = rng.random();
-                    -(1.0 - u).ln() / entry.rate_per_year * DAYS_PER_YEAR
-                }
-            };
+            let vote = decision_day(rng, entry.at_days, entry.rate_per_year);
             if vote >= horizon {
                 continue;
             }
@@ -1244,6 +1262,19 @@ impl<'m> PathKernel<'m> {
                     let kind = Kind::TakeEffect { entry: g, increase };
                     push_event(&mut self.events, &mut seq, m, t, kind);
                 }
+            }
+        }
+        // Redelegations after it, likewise.
+        for (r, entry) in m.redelegations.iter().enumerate() {
+            let day = decision_day(rng, entry.at_days, entry.rate_per_year);
+            if day >= horizon {
+                continue;
+            }
+            let r = r as u32;
+            push_event(&mut self.events, &mut seq, m, day, Kind::Redelegate(r));
+            let done = day + entry.escrow_days;
+            if done < horizon {
+                push_event(&mut self.events, &mut seq, m, done, Kind::Redelegated(r));
             }
         }
     }
@@ -1371,6 +1402,36 @@ impl<'m> PathKernel<'m> {
                     }
                 });
             }
+            Kind::Redelegate(r) => {
+                let d = self.delegations.as_mut().expect("[[redelegations]]");
+                let mut trace = self.trace.as_deref_mut();
+                let ledger = &self.ledger;
+                let totals = operator_totals!(self);
+                let cumulative = |o: usize| totals.at(o);
+                d.decide(m, r, cumulative, |(op, share)| {
+                    if let Some(tr) = trace.as_deref_mut() {
+                        let eth = share * ledger.withdrawable_eth(op);
+                        tr.facts.values.extend([f64::from(op), share, eth]);
+                    }
+                });
+            }
+            Kind::Redelegated(r) => {
+                let sector = !self.operator_reward_deficit.is_empty();
+                let d = self.delegations.as_mut().expect("[[redelegations]]");
+                let mut trace = self.trace.as_deref_mut();
+                let totals = operator_totals!(self);
+                let cumulative = |o: usize| totals.at(o);
+                let (seen, touched) = (&mut self.operator_seen, &mut self.touched_operators);
+                d.complete(m, r, &mut self.ledger, cumulative, |(op, eth)| {
+                    if sector {
+                        // The operator's reward rate changed: its holders' rewards follow.
+                        touch_operator(seen, touched, op);
+                    }
+                    if let Some(tr) = trace.as_deref_mut() {
+                        tr.facts.values.extend([f64::from(op), eth]);
+                    }
+                });
+            }
             Kind::Copula { copula, pair } => {
                 let c = &m.copulas[copula as usize];
                 let severity = c.severity.sample(rng);
@@ -1468,6 +1529,13 @@ impl<'m> PathKernel<'m> {
             .slashed_by_operator
             .as_deref()
             .expect("sector scenarios record operators' losses");
+        if let Some(d) = self.delegations.as_ref() {
+            let totals = operator_totals!(self);
+            let cumulative = |o: usize| totals.at(o);
+            let (loss, rewards) = d.lrt_totals(l as u32, cumulative);
+            let assets = m.lrts[l].collateral_eth - loss + rewards;
+            return (assets, m.lrts[l].collateral_eth + self.lrt_minted[l]);
+        }
         let mut assets = m.lrts[l].collateral_eth + self.lrt_rate0[l] * self.accrued_years;
         for &o in &self.touched_operators {
             for &(k, share) in &m.operators[o as usize].lrt_shares {
@@ -1837,12 +1905,23 @@ impl<'m> PathKernel<'m> {
             for (l, r) in rewards.iter_mut().enumerate() {
                 *r = self.lrt_rate0[l] * self.accrued_years;
             }
-            for &o in &self.touched_operators {
-                let loss = ops[o as usize];
-                let deficit = self.operator_reward_deficit[o as usize];
-                for &(l, share) in &m.operators[o as usize].lrt_shares {
-                    self.lrt_slashed_eth[l as usize] += share * loss;
-                    rewards[l as usize] -= share * deficit;
+            if let Some(d) = self.delegations.as_ref() {
+                // Stake moved: each LRT's fractions changed over the path.
+                let totals = operator_totals!(self);
+                let cumulative = |o: usize| totals.at(o);
+                for (l, r) in rewards.iter_mut().enumerate() {
+                    let (loss, earned) = d.lrt_totals(l as u32, cumulative);
+                    self.lrt_slashed_eth[l] = loss;
+                    *r = earned;
+                }
+            } else {
+                for &o in &self.touched_operators {
+                    let loss = ops[o as usize];
+                    let deficit = self.operator_reward_deficit[o as usize];
+                    for &(l, share) in &m.operators[o as usize].lrt_shares {
+                        self.lrt_slashed_eth[l as usize] += share * loss;
+                        rewards[l as usize] -= share * deficit;
+                    }
                 }
             }
             row[start] = self.lrt_slashed_eth.iter().sum();
@@ -2190,6 +2269,18 @@ fn event_count<R: Rng + ?Sized>(
 /// rate): one if it is scheduled, else a Poisson draw (none for a mean of 0). A mean beyond
 /// 1e15 — far past what validation lets a source expect, reached with negligible
 /// probability — is drawn at 1e15, within the Poisson sampler's range.
+/// The day of a decision: `at_days`, else the first event of a Poisson process of
+/// `rate_per_year` (one uniform drawn).
+fn decision_day<R: Rng + ?Sized>(rng: &mut R, at_days: Option<f64>, rate_per_year: f64) -> f64 {
+    match at_days {
+        Some(t) => t,
+        None => {
+            let u: f64 = rng.random();
+            -(1.0 - u).ln() / rate_per_year * DAYS_PER_YEAR
+        }
+    }
+}
+
 fn poisson_count<R: Rng + ?Sized>(rng: &mut R, at_days: Option<f64>, mean: f64) -> u64 {
     match at_days {
         Some(_) => 1,
@@ -2271,6 +2362,28 @@ pub struct Book {
     pub reserve_eth: f64,
     /// See `reserve_eth`.
     pub reserve_initial_eth: f64,
+}
+
+/// Every operator's cumulative (losses, net rewards) on the path so far, ETH, from the
+/// kernel's sector accounting (see [`operator_totals!`]).
+struct OperatorTotals<'a> {
+    losses: Option<&'a [f64]>,
+    rate0: &'a [f64],
+    deficit: &'a [f64],
+    years: f64,
+}
+
+impl OperatorTotals<'_> {
+    /// Operator `o`'s: (0, 0) outside sector scenarios (the pool holds every operator
+    /// alone: nothing to attribute).
+    fn at(&self, o: usize) -> (f64, f64) {
+        match self.losses {
+            Some(ops) if !self.rate0.is_empty() => {
+                (ops[o], self.rate0[o] * self.years - self.deficit[o])
+            }
+            _ => (0.0, 0.0),
+        }
+    }
 }
 
 /// Adds `loss` (≥ 0) to operator `op`'s slashed ETH, noting the operator in `touched` when

@@ -249,6 +249,68 @@ impl<'m> Ledger<'m> {
         eth
     }
 
+    /// Redelegation: `share` ≤ 1 of operator `op`'s stake leaves it (a holder's queued
+    /// withdrawal completes) — that share of its withdrawable amount, beacon-chain balance,
+    /// active validators and allocations, with the rewards they earn. Returns the ETH that
+    /// leaves (what slashing left of that share: the AVS-slashed part stays locked).
+    pub fn undelegate(&mut self, op: u32, share: f64) -> f64 {
+        let o = op as usize;
+        let share = share.min(1.0);
+        if share <= 0.0 || self.withdrawable_eth[o] <= 0.0 {
+            return 0.0;
+        }
+        self.touch_operator(o);
+        let operator = &self.model.operators[o];
+        let eth = (self.scale * self.withdrawable_eth[o]) * share;
+        self.withdrawable_eth[o] -= eth / self.scale;
+        self.beacon_eth[o] *= 1.0 - share;
+        self.active_validators[o] *= 1.0 - share;
+        self.book_eth -= eth;
+        self.gross_rate_eth_per_year -= eth * operator.gross_staking_per_eth_year;
+        self.net_rate_eth_per_year -= eth * operator.net_staking_per_eth_year;
+        self.shrink_allocations(o, share);
+        eth
+    }
+
+    /// Redelegation: `eth` of stake is delegated to operator `op`, on fresh validators (full
+    /// beacon-chain balance). The operator's allocations apply to it in the proportions they
+    /// have to its stake now (its magnitudes at t = 0 when it holds none); rewards follow.
+    /// Returns the ETH added.
+    pub fn delegate(&mut self, op: u32, eth: f64) -> f64 {
+        let o = op as usize;
+        if eth <= 0.0 {
+            return 0.0;
+        }
+        self.touch_operator(o);
+        let m = self.model;
+        let operator = &m.operators[o];
+        let stored = eth / self.scale;
+        let before = self.withdrawable_eth[o];
+        for p in operator.first_pair as usize..operator.end_pair as usize {
+            let ratio = if before > 0.0 {
+                self.alloc_eth[p] / before
+            } else {
+                m.pairs[p].magnitude
+            };
+            let add = ratio * stored;
+            if add > 0.0 {
+                self.touch_pair(p);
+                self.alloc_eth[p] += add;
+                let add_eth = self.scale * add;
+                self.gross_rate_eth_per_year += add_eth * m.pairs[p].gross_avs_per_eth_year;
+                self.net_rate_eth_per_year += add_eth * m.pairs[p].net_avs_per_eth_year;
+            }
+        }
+        self.withdrawable_eth[o] += stored;
+        self.beacon_eth[o] += stored;
+        self.active_validators[o] += stored * lrtsim_scenario::beacon::GWEI_PER_ETH as f64
+            / operator.validator_balance_gwei as f64;
+        self.book_eth += eth;
+        self.gross_rate_eth_per_year += eth * operator.gross_staking_per_eth_year;
+        self.net_rate_eth_per_year += eth * operator.net_staking_per_eth_year;
+        eth
+    }
+
     /// Active validators of operator `op` (a real number: stake / effective balance).
     pub fn active_validators(&self, op: u32) -> f64 {
         self.scale * self.active_validators[op as usize]
@@ -483,6 +545,54 @@ mod tests {
         );
         assert_eq!(l.withdrawable_eth(1), 100.0);
         assert!((l.book_eth() - 140.0).abs() < 1e-12);
+    }
+
+    /// A move of half an operator's stake after a 50 % AVS slash: 40 of its 80 withdrawable
+    /// ETH leave with half its allocations and validators; at the new operator they earn its
+    /// allocations' proportions (ELIP-002: magnitudes are fractions of delegated stake), the
+    /// book is unchanged and the slashed 20 ETH stay locked at the old operator.
+    #[test]
+    fn redelegation_moves_withdrawable_stake() {
+        let m = model(
+            "[[operators]]\nname = \"x\"\nstake_eth = 100\nallocations = { a = 0.4 }\n[[operators]]\nname = \"y\"\nstake_eth = 100\nallocations = { a = 0.25 }\n",
+            &["a"],
+        );
+        let mut l = Ledger::new(&m);
+        assert_eq!(l.slash_allocation(0, 0.5), 20.0);
+        let validators = l.active_validators(0);
+        let eth = l.undelegate(0, 0.5);
+        assert_eq!(eth, 40.0);
+        assert_eq!(
+            (
+                l.withdrawable_eth(0),
+                l.beacon_balance_eth(0),
+                l.allocation_eth(0)
+            ),
+            (40.0, 50.0, 10.0)
+        );
+        assert_eq!(l.active_validators(0), validators / 2.0);
+        assert_eq!(l.delegate(1, eth), 40.0);
+        assert_eq!(
+            (
+                l.withdrawable_eth(1),
+                l.beacon_balance_eth(1),
+                l.allocation_eth(1)
+            ),
+            (140.0, 140.0, 35.0)
+        );
+        assert!((l.book_eth() - 180.0).abs() < 1e-12);
+        assert!((l.totals().0 - l.book_eth()).abs() < 1e-12);
+        // The rates are those of the book as it now stands.
+        let staking = m.operators[0].net_staking_per_eth_year;
+        let avs = m.pairs[0].net_avs_per_eth_year;
+        let expect = 180.0 * staking + 45.0 * avs;
+        assert!((l.net_rate_eth_per_year - expect).abs() < 1e-9 * expect.max(1.0));
+        // An empty operator takes its t = 0 magnitudes.
+        let all = l.undelegate(1, 1.0);
+        assert_eq!(all, 140.0);
+        assert_eq!(l.allocation_eth(1), 0.0);
+        l.delegate(1, 20.0);
+        assert_eq!(l.allocation_eth(1), 5.0);
     }
 
     /// A beacon loss shrinks every allocation of the operator in proportion and no other's.

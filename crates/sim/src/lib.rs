@@ -51,6 +51,7 @@
 pub mod amm;
 pub mod bands;
 pub mod components;
+mod delegation;
 pub mod exit_queue;
 mod governance;
 pub mod importance;

@@ -56,12 +56,17 @@ pub enum EventKind {
     Vote,
     /// A vote's increases or decreases take effect.
     Allocation,
+    /// A redelegation's decision (`[[redelegations]]`): the stake is queued, still slashable
+    /// at its old operators.
+    Redelegation,
+    /// A redelegation completes: the stake leaves its old operators for the new ones.
+    Delegation,
 }
 
 impl EventKind {
     /// The name used in `events.csv`: `shock`, `avs_fault`, `copula_fault`,
     /// `beacon_incident`, `correlation_penalty`, `rush`, `depeg`, `supply_shock`, `exploit`
-    /// `restitution`, `leak_accrual`, `vote` or `allocation`.
+    /// `restitution`, `leak_accrual`, `vote`, `allocation`, `redelegation` or `delegation`.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Shock => "shock",
@@ -77,6 +82,8 @@ impl EventKind {
             EventKind::LeakAccrual => "leak_accrual",
             EventKind::Vote => "vote",
             EventKind::Allocation => "allocation",
+            EventKind::Redelegation => "redelegation",
+            EventKind::Delegation => "delegation",
         }
     }
 }
@@ -825,6 +832,34 @@ fn describe(
                 m.governance[entry as usize].name.clone(),
                 detail,
             )
+        }
+        Kind::Redelegate(r) => {
+            let queued = facts.values.chunks_exact(3).map(|c| {
+                format!(
+                    "{} ETH ({}) of {} queued",
+                    num(c[2]),
+                    pct(c[1]),
+                    m.operators[c[0] as usize].name
+                )
+            });
+            (
+                EventKind::Redelegation,
+                m.redelegations[r as usize].name.clone(),
+                list(queued),
+            )
+        }
+        Kind::Redelegated(r) => {
+            let entry = &m.redelegations[r as usize];
+            let n = entry.from.len();
+            let moves = facts.values.chunks_exact(2).enumerate().map(|(k, c)| {
+                let name = &m.operators[c[0] as usize].name;
+                if k < n {
+                    format!("{} ETH left {name}", num(c[1]))
+                } else {
+                    format!("{} ETH to {name}", num(c[1]))
+                }
+            });
+            (EventKind::Delegation, entry.name.clone(), list(moves))
         }
     }
 }

@@ -6,4 +6,5 @@
 
 pub mod convergence;
 pub mod exact;
+pub mod sim;
 pub mod two_sample;

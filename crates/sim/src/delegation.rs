@@ -1,0 +1,214 @@
+//! Who holds each operator's stake over time (`[[redelegations]]`), as EigenLayer's
+//! `DelegationManager` moves it (`docs/core/DelegationManager.md`: `queueWithdrawals`, the
+//! `MIN_WITHDRAWAL_DELAY` escrow, `completeQueuedWithdrawals` and re-delegation).
+//!
+//! Every staker delegated to an operator bears its slashing and earns its rewards pro rata
+//! (the operator's magnitudes and beacon factor scale every delegator's withdrawable amount
+//! alike), so a holder's part of operator *o* is a fraction φ of the operator's withdrawable
+//! stake that slashing leaves unchanged; only moves change it. The holders are the LRTs (the
+//! pool, in a one-LRT scenario) and one escrow slot per redelegation and operator it leaves:
+//!
+//! - at the **decision**, `share` of the LRT's fraction at each `from` operator becomes its
+//!   escrow slot's (queued, still slashable there, still in the book);
+//! - at the **completion**, `escrow_days` later, the slot's fraction of each `from` operator
+//!   leaves it (what slashing left of it) and is delegated to the `to` operators by weight:
+//!   the other holders' fractions there are diluted, and the operators' allocations apply to
+//!   the new stake in the proportions they have now.
+//!
+//! Losses and rewards are attributed to holders by settling an operator whenever its
+//! fractions change: each holder is credited φ × (the operator's losses, rewards since the
+//! last settlement). Between moves, this is the static split, exactly. See `docs/model.md`
+//! §23.
+
+use lrtsim_scenario::Model;
+
+use crate::ledger::Ledger;
+
+/// The holders' fractions of every operator on one path, with buffers reused across paths.
+#[derive(Debug, Clone)]
+pub(crate) struct Delegations {
+    n_ops: usize,
+    /// Holders' fractions, `[holder × n_ops + operator]`.
+    phi: Vec<f64>,
+    /// At t = 0 (what [`Delegations::reset`] restores).
+    phi0: Vec<f64>,
+    /// Each holder's LRT (0 for the pool of a one-LRT scenario).
+    owner: Vec<u32>,
+    /// Each redelegation's first escrow slot (one per `from` operator, in order).
+    first_slot: Vec<usize>,
+    /// Per operator: its cumulative losses and rewards at its last settlement, ETH.
+    basis_loss_eth: Vec<f64>,
+    basis_rewards_eth: Vec<f64>,
+    /// Per holder: losses and rewards settled so far, ETH.
+    settled_loss_eth: Vec<f64>,
+    settled_rewards_eth: Vec<f64>,
+}
+
+/// What a completion moved: (from operator, ETH), then (to operator, ETH), for the trace.
+pub(crate) type Moved = (u32, f64);
+
+impl Delegations {
+    /// The t = 0 holders of `model` (None without `[[redelegations]]`).
+    pub(crate) fn new(model: &Model) -> Option<Self> {
+        if model.redelegations.is_empty() {
+            return None;
+        }
+        let n_ops = model.operators.len();
+        let n_lrts = model.lrts.len().max(1);
+        let mut owner: Vec<u32> = (0..n_lrts as u32).collect();
+        let mut first_slot = Vec::with_capacity(model.redelegations.len());
+        for r in &model.redelegations {
+            first_slot.push(owner.len());
+            owner.extend(std::iter::repeat_n(r.lrt, r.from.len()));
+        }
+        let mut phi0 = vec![0.0; owner.len() * n_ops];
+        for (o, op) in model.operators.iter().enumerate() {
+            if model.lrts.is_empty() {
+                // The pool holds every operator's stake.
+                phi0[o] = 1.0;
+            }
+            for &(l, share) in &op.lrt_shares {
+                phi0[l as usize * n_ops + o] = share;
+            }
+        }
+        let holders = owner.len();
+        Some(Delegations {
+            n_ops,
+            phi: phi0.clone(),
+            phi0,
+            owner,
+            first_slot,
+            basis_loss_eth: vec![0.0; n_ops],
+            basis_rewards_eth: vec![0.0; n_ops],
+            settled_loss_eth: vec![0.0; holders],
+            settled_rewards_eth: vec![0.0; holders],
+        })
+    }
+
+    /// The t = 0 holders.
+    pub(crate) fn reset(&mut self) {
+        self.phi.copy_from_slice(&self.phi0);
+        self.basis_loss_eth.fill(0.0);
+        self.basis_rewards_eth.fill(0.0);
+        self.settled_loss_eth.fill(0.0);
+        self.settled_rewards_eth.fill(0.0);
+    }
+
+    fn holders(&self) -> usize {
+        self.owner.len()
+    }
+
+    /// Credits every holder of operator `o` with its fraction of the operator's losses and
+    /// rewards since the last settlement (`loss_eth`, `rewards_eth`: the operator's
+    /// cumulative amounts now).
+    fn settle(&mut self, o: usize, loss_eth: f64, rewards_eth: f64) {
+        let dl = loss_eth - self.basis_loss_eth[o];
+        let dr = rewards_eth - self.basis_rewards_eth[o];
+        for h in 0..self.holders() {
+            let phi = self.phi[h * self.n_ops + o];
+            if phi != 0.0 {
+                self.settled_loss_eth[h] += phi * dl;
+                self.settled_rewards_eth[h] += phi * dr;
+            }
+        }
+        self.basis_loss_eth[o] = loss_eth;
+        self.basis_rewards_eth[o] = rewards_eth;
+    }
+
+    /// Redelegation `r`'s decision: `share` of its LRT's fraction of each `from` operator is
+    /// queued (its escrow slot's). `cumulative(o)` gives operator o's (losses, rewards) so
+    /// far. Calls `queued(operator, fraction of the operator queued)`.
+    pub(crate) fn decide(
+        &mut self,
+        model: &Model,
+        r: u32,
+        cumulative: impl Fn(usize) -> (f64, f64),
+        mut queued: impl FnMut(Moved),
+    ) {
+        let entry = &model.redelegations[r as usize];
+        let lrt = entry.lrt as usize;
+        for (j, &op) in entry.from.iter().enumerate() {
+            let o = op as usize;
+            let (l, w) = cumulative(o);
+            self.settle(o, l, w);
+            let slot = self.first_slot[r as usize] + j;
+            let psi = entry.share * self.phi[lrt * self.n_ops + o];
+            self.phi[lrt * self.n_ops + o] -= psi;
+            self.phi[slot * self.n_ops + o] += psi;
+            queued((op, psi));
+        }
+    }
+
+    /// Redelegation `r`'s completion: each escrow slot's stake leaves its operator and is
+    /// delegated to the `to` operators by weight. Calls `moved` with (from operator, ETH) for
+    /// each operator left, then (to operator, ETH) for each joined.
+    pub(crate) fn complete(
+        &mut self,
+        model: &Model,
+        r: u32,
+        ledger: &mut Ledger,
+        cumulative: impl Fn(usize) -> (f64, f64),
+        mut moved: impl FnMut(Moved),
+    ) {
+        let entry = &model.redelegations[r as usize];
+        let n = self.n_ops;
+        let mut total_eth = 0.0;
+        for (j, &op) in entry.from.iter().enumerate() {
+            let o = op as usize;
+            let (l, w) = cumulative(o);
+            self.settle(o, l, w);
+            let slot = self.first_slot[r as usize] + j;
+            let psi = std::mem::take(&mut self.phi[slot * n + o]);
+            let eth = ledger.undelegate(op, psi);
+            // The rest of the operator's stake is held as before: fractions of less.
+            let keep = 1.0 - psi;
+            for h in 0..self.holders() {
+                let phi = &mut self.phi[h * n + o];
+                *phi = if keep > 1e-12 { *phi / keep } else { 0.0 };
+            }
+            total_eth += eth;
+            moved((op, eth));
+        }
+        let lrt = entry.lrt as usize;
+        for &(op, weight) in &entry.to {
+            let o = op as usize;
+            let (l, w) = cumulative(o);
+            self.settle(o, l, w);
+            let before = ledger.withdrawable_eth(op);
+            let eth = ledger.delegate(op, weight * total_eth);
+            let after = before + eth;
+            if after > 0.0 {
+                for h in 0..self.holders() {
+                    self.phi[h * n + o] *= before / after;
+                }
+                self.phi[lrt * n + o] += eth / after;
+            }
+            moved((op, eth));
+        }
+    }
+
+    /// LRT `lrt`'s (losses, rewards) so far: what was settled to its holders plus their
+    /// fractions of each operator's amounts since its last settlement.
+    pub(crate) fn lrt_totals(
+        &self,
+        lrt: u32,
+        cumulative: impl Fn(usize) -> (f64, f64),
+    ) -> (f64, f64) {
+        let mut loss = 0.0;
+        let mut rewards = 0.0;
+        for h in (0..self.holders()).filter(|&h| self.owner[h] == lrt) {
+            loss += self.settled_loss_eth[h];
+            rewards += self.settled_rewards_eth[h];
+        }
+        for o in 0..self.n_ops {
+            let (l, w) = cumulative(o);
+            let (dl, dr) = (l - self.basis_loss_eth[o], w - self.basis_rewards_eth[o]);
+            for h in (0..self.holders()).filter(|&h| self.owner[h] == lrt) {
+                let phi = self.phi[h * self.n_ops + o];
+                loss += phi * dl;
+                rewards += phi * dr;
+            }
+        }
+        (loss, rewards)
+    }
+}
