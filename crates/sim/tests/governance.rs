@@ -6,29 +6,15 @@
 //! exact values; Poisson faults give closed-form expectations, checked within 4 Monte Carlo
 //! standard errors at fixed seeds.
 
+mod support;
+
 use std::path::Path;
 
 use lrtsim_scenario::{DAYS_PER_YEAR, Model, load_str};
-use lrtsim_sim::{RunOptions, SimResults, run};
+use support::sim::{col, simulate};
 
 fn load(text: &str) -> Model {
     load_str(text, Path::new("governance.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn simulate(model: &Model) -> SimResults {
-    run(
-        model,
-        &RunOptions {
-            threads: 2,
-            chunks: None,
-        },
-        &|_| {},
-    )
-    .unwrap()
-}
-
-fn col<'a>(r: &'a SimResults, name: &str) -> &'a [f64] {
-    r.column(name).unwrap_or_else(|| panic!("no column {name}"))
 }
 
 /// One operator of 1,000 ETH with magnitudes `x` and `y`, no rewards, and `extra` (shocks,

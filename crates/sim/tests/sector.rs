@@ -10,7 +10,8 @@ mod support;
 use std::path::Path;
 
 use lrtsim_scenario::{Model, load_str};
-use lrtsim_sim::{RunOptions, SimResults, run};
+use lrtsim_sim::SimResults;
+use support::sim::{col, simulate};
 use support::two_sample::{ks_critical, ks_statistic};
 
 fn load(text: &str, paths: u64) -> Model {
@@ -20,22 +21,6 @@ fn load(text: &str, paths: u64) -> Model {
         &[format!("simulation.paths={paths}")],
     )
     .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn simulate(model: &Model) -> SimResults {
-    run(
-        model,
-        &RunOptions {
-            threads: 2,
-            chunks: None,
-        },
-        &|_| {},
-    )
-    .unwrap()
-}
-
-fn col<'a>(r: &'a SimResults, name: &str) -> &'a [f64] {
-    r.column(name).unwrap_or_else(|| panic!("no column {name}"))
 }
 
 /// A shipped scenario's text with `[[lrts]] name = "all"` and every operator delegating
