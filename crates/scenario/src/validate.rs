@@ -1903,7 +1903,7 @@ fn check_redelegations(c: &mut Checker, s: &Scenario) {
                 (None, true) => op.stake_eth_of(s.pool.collateral_eth),
                 (None, false) => continue,
             };
-            if !(stake > 0.0) {
+            if stake.is_nan() || stake <= 0.0 {
                 let whose = lrt.map_or("the pool".to_string(), |l| format!("`{l}`"));
                 c.push(
                     path,
