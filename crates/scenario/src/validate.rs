@@ -680,12 +680,6 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             ),
             (Some(lrt), false) => {
                 c.reference(&format!("{at}.lrt"), lrt, "LRT", &names);
-                if e.kind == ExploitKind::Stolen {
-                    c.push(
-                        format!("{at}.kind"),
-                        "a theft takes assets out of one LRT's stake at its operators, which a sector does not model yet: use kind = \"unbacked_mint\" (a forged mint dilutes the LRT's holders), or model the LRT alone without [[lrts]]",
-                    );
-                }
             }
             (None, true) => {}
         }

@@ -15,12 +15,17 @@
 //!   the other holders' fractions there are diluted, and the operators' allocations apply to
 //!   the new stake in the proportions they have now.
 //!
+//! A theft from one LRT of a sector (`[[exploits]]` with `kind = "stolen"` and `lrt`) takes
+//! the same share of its holdings at every operator out of the book: the other stakers'
+//! fractions of those operators grow, their ETH unchanged.
+//!
 //! Losses and rewards are attributed to holders by settling an operator whenever its
 //! fractions change: each holder is credited φ × (the operator's losses, rewards since the
 //! last settlement). Between moves, this is the static split, exactly. See `docs/model.md`
 //! §23.
 
 use lrtsim_scenario::Model;
+use lrtsim_scenario::spec::ExploitKind;
 
 use crate::ledger::Ledger;
 
@@ -50,7 +55,9 @@ pub(crate) type Moved = (u32, f64);
 impl Delegations {
     /// The t = 0 holders of `model` (None without `[[redelegations]]`).
     pub(crate) fn new(model: &Model) -> Option<Self> {
-        if model.redelegations.is_empty() {
+        let thefts =
+            !model.lrts.is_empty() && model.exploits.iter().any(|e| e.kind == ExploitKind::Stolen);
+        if model.redelegations.is_empty() && !thefts {
             return None;
         }
         let n_ops = model.operators.len();
@@ -185,6 +192,55 @@ impl Delegations {
             }
             moved((op, eth));
         }
+    }
+
+    /// A theft from LRT `lrt`: `eth` (at most its stake) taken out of its stake, pro rata
+    /// over its holdings (its escrow slots included) at every operator. Calls `touched(op)`
+    /// for each operator it takes from; returns the ETH taken.
+    pub(crate) fn take(
+        &mut self,
+        lrt: u32,
+        eth: f64,
+        ledger: &mut Ledger,
+        cumulative: impl Fn(usize) -> (f64, f64),
+        mut touched: impl FnMut(u32),
+    ) -> f64 {
+        let n = self.n_ops;
+        let stake: f64 = (0..n)
+            .map(|o| self.lrt_fraction(lrt, o) * ledger.withdrawable_eth(o as u32))
+            .sum();
+        if stake <= 0.0 || eth <= 0.0 {
+            return 0.0;
+        }
+        let q = (eth / stake).min(1.0);
+        let mut taken = 0.0;
+        for o in 0..n {
+            let psi = q * self.lrt_fraction(lrt, o);
+            if psi <= 0.0 {
+                continue;
+            }
+            let (l, w) = cumulative(o);
+            self.settle(o, l, w);
+            taken += ledger.undelegate(o as u32, psi);
+            touched(o as u32);
+            let keep = 1.0 - psi;
+            for h in 0..self.holders() {
+                let phi = &mut self.phi[h * n + o];
+                if self.owner[h] == lrt {
+                    *phi *= 1.0 - q;
+                }
+                *phi = if keep > 1e-12 { *phi / keep } else { 0.0 };
+            }
+        }
+        taken
+    }
+
+    /// LRT `lrt`'s fraction of operator `o`, its escrow slots included.
+    fn lrt_fraction(&self, lrt: u32, o: usize) -> f64 {
+        (0..self.holders())
+            .filter(|&h| self.owner[h] == lrt)
+            .map(|h| self.phi[h * self.n_ops + o])
+            .sum()
     }
 
     /// LRT `lrt`'s (losses, rewards) so far: what was settled to its holders plus their

@@ -303,6 +303,10 @@ pub struct PathKernel<'m> {
     /// ETH units) and the ETH value of its dilution at the mints.
     lrt_minted: Vec<f64>,
     lrt_dilution_eth: Vec<f64>,
+    /// Sector scenarios: per LRT, ETH stolen from its stake and ETH of it restituted (held
+    /// liquid) on the current path.
+    lrt_stolen_eth: Vec<f64>,
+    lrt_restituted_eth: Vec<f64>,
     /// With uncertain rates: the path's rate factors, its expected events per rate slot
     /// ([`lrtsim_scenario::rate::RateDraws`]) and the cumulative shares of its AVS fault
     /// entries. Empty otherwise.
@@ -529,6 +533,8 @@ impl<'m> PathKernel<'m> {
             accrued_years: 0.0,
             lrt_minted: vec![0.0; model.lrts.len()],
             lrt_dilution_eth: vec![0.0; model.lrts.len()],
+            lrt_stolen_eth: vec![0.0; model.lrts.len()],
+            lrt_restituted_eth: vec![0.0; model.lrts.len()],
             path_factors: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.factors.len())],
             path_means: vec![0.0; model.rate_draws.as_ref().map_or(0, |r| r.slots.len())],
             avs_cumulative: Vec::with_capacity(
@@ -739,6 +745,8 @@ impl<'m> PathKernel<'m> {
         self.accrued_years = 0.0;
         self.lrt_minted.fill(0.0);
         self.lrt_dilution_eth.fill(0.0);
+        self.lrt_stolen_eth.fill(0.0);
+        self.lrt_restituted_eth.fill(0.0);
         if let Some(g) = self.governance.as_mut() {
             g.reset(self.model);
         }
@@ -1346,6 +1354,14 @@ impl<'m> PathKernel<'m> {
             Kind::Restitution { record } => {
                 let r = self.exploit_records[record as usize];
                 let eth = r.restitution_share * r.stolen_eth;
+                if let Some(l) = m.exploits[r.exploit as usize].lrt {
+                    // A sector: returned to the LRT, held liquid (not restaked).
+                    self.lrt_restituted_eth[l as usize] += eth;
+                    if let Some(tr) = self.trace.as_deref_mut() {
+                        tr.facts.values.extend([eth, eth]);
+                    }
+                    return;
+                }
                 let to_pool = match self.reserves.as_mut() {
                     Some(res) => res.refund(eth, r.paid_by_reserves_eth),
                     None => eth,
@@ -1461,12 +1477,39 @@ impl<'m> PathKernel<'m> {
         let e = &m.exploits[exploit as usize];
         let size = e.size.sample(rng);
         if let Some(l) = e.lrt {
-            // A sector: the mint dilutes LRT l's holders (a theft is refused by validation).
+            // A sector: a mint dilutes LRT l's holders; a theft takes `size` of its assets out
+            // of its stake, pro rata over its operators (their other stakers keep theirs).
             let (assets, supply) = self.lrt_assets_and_supply(l as usize);
-            let minted = size * supply;
-            let eth = minted * (assets / supply);
-            self.lrt_minted[l as usize] += minted;
-            self.lrt_dilution_eth[l as usize] += eth;
+            let (eth, minted) = match e.kind {
+                ExploitKind::UnbackedMint => {
+                    let minted = size * supply;
+                    let eth = minted * (assets / supply);
+                    self.lrt_minted[l as usize] += minted;
+                    self.lrt_dilution_eth[l as usize] += eth;
+                    (eth, minted)
+                }
+                ExploitKind::Stolen => {
+                    let d = self
+                        .delegations
+                        .as_mut()
+                        .expect("a sector theft tracks the LRTs' fractions");
+                    let totals = operator_totals!(self);
+                    let (seen, touched) = (&mut self.operator_seen, &mut self.touched_operators);
+                    let eth = d.take(
+                        l,
+                        size * assets,
+                        &mut self.ledger,
+                        |o| totals.at(o),
+                        // The operator's reward rate fell: its holders' rewards follow.
+                        |op| touch_operator(seen, touched, op),
+                    );
+                    self.lrt_stolen_eth[l as usize] += eth;
+                    let rec = &mut self.exploit_records[record as usize];
+                    rec.stolen_eth = eth;
+                    rec.restitution_share = e.restitution_share;
+                    (eth, 0.0)
+                }
+            };
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.facts.values.extend([size, eth, minted]);
             }
@@ -1533,7 +1576,8 @@ impl<'m> PathKernel<'m> {
             let totals = operator_totals!(self);
             let cumulative = |o: usize| totals.at(o);
             let (loss, rewards) = d.lrt_totals(l as u32, cumulative);
-            let assets = m.lrts[l].collateral_eth - loss + rewards;
+            let assets = m.lrts[l].collateral_eth - loss + rewards - self.lrt_stolen_eth[l]
+                + self.lrt_restituted_eth[l];
             return (assets, m.lrts[l].collateral_eth + self.lrt_minted[l]);
         }
         let mut assets = m.lrts[l].collateral_eth + self.lrt_rate0[l] * self.accrued_years;
@@ -1934,18 +1978,19 @@ impl<'m> PathKernel<'m> {
                 let c = lrt.collateral_eth;
                 row[start + 1 + k] = slashed;
                 row[start + 1 + n + k] = slashed / c;
-                // NAV loss per token: (slashing − rewards) ÷ collateral, the supply diluted by
-                // unbacked mints.
+                // NAV loss per token: (slashing − rewards + thefts net of restitutions) ÷
+                // collateral, the supply diluted by unbacked mints.
                 let minted = self.lrt_minted[k];
+                let stolen = self.lrt_stolen_eth[k] - self.lrt_restituted_eth[k];
                 let nav_loss = if minted == 0.0 {
-                    (slashed - rewards) / c
+                    (slashed - rewards + stolen) / c
                 } else {
-                    1.0 - (c - slashed + rewards) / (c + minted)
+                    1.0 - (c - slashed + rewards - stolen) / (c + minted)
                 };
                 row[start + 1 + 2 * n + k] = nav_loss;
                 holders_loss += c * nav_loss;
                 if !m.exploits.is_empty() {
-                    row[holders + 1 + k] = self.lrt_dilution_eth[k];
+                    row[holders + 1 + k] = self.lrt_stolen_eth[k] + self.lrt_dilution_eth[k];
                     row[holders + 1 + n + k] = minted / c;
                 }
             }

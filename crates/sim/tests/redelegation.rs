@@ -181,8 +181,9 @@ fn a_sector_lrt_moves_its_stake_in_closed_form() {
 }
 
 /// Two LRTs holding every operator between them, Poisson faults on two AVSs and beacon
-/// incidents, and random moves both ways: on every path the LRTs' losses add up to the
-/// pool's and their rewards to its rewards (nothing is lost or made by moving stake).
+/// incidents, random moves both ways and thefts at one of them: on every path the LRTs'
+/// losses add up to the pool's and their rewards to its rewards (nothing is lost or made by
+/// moving stake; what a theft takes earns for no one).
 #[test]
 fn a_sector_conserves_losses_and_rewards_on_every_path() {
     let text = r#"
@@ -240,6 +241,12 @@ from = ["y"]
 to = { x = 0.5, z = 0.5 }
 share = 0.5
 escrow_days = 7
+[[exploits]]
+name = "drain"
+rate_per_year = 2
+kind = "stolen"
+size = 0.05
+lrt = "alpha"
 [[beacon_incidents]]
 name = "client-bug"
 kind = "double_sign"

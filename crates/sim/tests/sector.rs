@@ -366,6 +366,65 @@ fn an_unbacked_mint_at_one_lrt_dilutes_its_holders_alone() {
     }
 }
 
+/// A theft at one LRT of a sector takes its assets out of its stake, pro rata over its
+/// operators: stealing s of alpha's assets A on day 200 takes q = s·A / (its stake then) of its
+/// holdings everywhere, so its rewards from then on fall by the factor 1 − q; half of it is
+/// returned on day 230 (held liquid). alpha's NAV loss is (slashing − rewards + stolen −
+/// returned) ÷ collateral; beta's columns and the pool's slashing are those without the theft.
+#[test]
+fn a_theft_at_one_lrt_takes_its_stake_alone() {
+    let theft = "[[exploits]]\nname = \"drain\"\nat_days = 200\nkind = \"stolen\"\nsize = 0.1\nrestitution_share = 0.5\nrestitution_days = 30\nlrt = \"alpha\"\n";
+    let plain = simulate(&load(SCHEDULED, 4));
+    let robbed = simulate(&load(&format!("{SCHEDULED}\n{theft}"), 4));
+    for name in [
+        "slashed_eth.lrt.beta",
+        "nav_loss.lrt.beta",
+        "rewards_eth.lrt.beta",
+        "slashed_eth.lrt.alpha",
+    ] {
+        for (a, b) in col(&plain, name).iter().zip(col(&robbed, name)) {
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+                "{name}: {a} vs {b}"
+            );
+        }
+    }
+    assert_eq!(col(&plain, "slashed_eth"), col(&robbed, "slashed_eth"));
+    // alpha: a1 (100 % of 100 ETH), a2 (80 %), s (25 %) — as in the closed form above.
+    let keep = 0.9 * 0.9;
+    let (staking, da, oracle) = (0.035 * keep, 0.01 * keep, 0.02 * keep);
+    let (mut slashed, mut rate0, mut drop, mut c) = (0.0, 0.0, 0.0, 0.0);
+    for (stake, a_da, a_or, share) in [
+        (100.0, 50.0, 20.0, 1.0),
+        (100.0, 30.0, 0.0, 0.8),
+        (100.0, 40.0, 10.0, 0.25),
+    ] {
+        let loss: f64 = 0.2 * a_da;
+        slashed += share * loss;
+        rate0 += share * (stake * staking + a_da * da + a_or * oracle);
+        drop += share * loss * (staking + da);
+        c += share * stake;
+    }
+    let before = rate0 * 200.0 / 365.0 - drop * (200.0 - 73.0) / 365.0;
+    let stolen = 0.1 * (c - slashed + before);
+    let q = stolen / (c - slashed);
+    let rewards = before + (1.0 - q) * (rate0 - drop) * 165.0 / 365.0;
+    for p in 0..4 {
+        let got = |m: &str| col(&robbed, m)[p];
+        assert!((got("exploit_loss_eth.lrt.alpha") - stolen).abs() < 1e-11);
+        assert!(
+            (got("rewards_eth.lrt.alpha") - rewards).abs() < 1e-11,
+            "{} vs {rewards}",
+            got("rewards_eth.lrt.alpha")
+        );
+        let nav_loss = (slashed - rewards + 0.5 * stolen) / c;
+        assert!((got("nav_loss.lrt.alpha") - nav_loss).abs() < 1e-13);
+        assert_eq!(got("exploit_loss_eth.lrt.beta"), 0.0);
+        let holders = c * got("nav_loss.lrt.alpha") + 150.0 * got("nav_loss.lrt.beta");
+        assert!((got("sector_holders_loss_eth") - holders).abs() < 1e-12);
+    }
+}
+
 /// Two LRTs that share nothing: alpha on a1, a2 allocating to `da`, beta on b1, b2 allocating
 /// to `oracle`; each AVS has its own faults and its own bug (a shock selecting it), and no
 /// other source. Each LRT then has the law of the same LRT run alone, and the two are
