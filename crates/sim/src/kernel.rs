@@ -2409,6 +2409,28 @@ pub struct Book {
     pub reserve_initial_eth: f64,
 }
 
+impl Book {
+    /// With a front door: (where the ETH is, what came in) — the book, the liquid and
+    /// in-transit ETH, what redeemers and fees took, what slashing and thieves took and what
+    /// the reserves hold, against the t = 0 assets, the rewards, the reserves at t = 0 and the
+    /// restitutions. The two are equal on every path (the front door's conservation law).
+    pub fn front_door_balance_eth(&self) -> (f64, f64) {
+        let held = self.withdrawable_eth
+            + self.liquid_eth
+            + self.transit_eth
+            + self.redeemed_eth
+            + self.exit_fees_eth
+            + self.slashed_eth
+            + self.stolen_eth
+            + self.reserve_eth;
+        let came_in = self.initial_assets_eth
+            + self.net_rewards_eth
+            + self.reserve_initial_eth
+            + self.restituted_eth;
+        (held, came_in)
+    }
+}
+
 /// Every operator's cumulative (losses, net rewards) on the path so far, ETH, from the
 /// kernel's sector accounting (see [`operator_totals!`]).
 struct OperatorTotals<'a> {

@@ -453,18 +453,7 @@ fn eth_is_conserved_with_votes() {
                 let gap = c + b.gross_rewards_eth - (holders + slashed + fees);
                 assert!(gap.abs() < 1e-9 * c, "{file}: {gap}");
             } else {
-                let lhs = b.withdrawable_eth
-                    + b.liquid_eth
-                    + b.transit_eth
-                    + b.redeemed_eth
-                    + b.exit_fees_eth
-                    + b.slashed_eth
-                    + b.stolen_eth
-                    + b.reserve_eth;
-                let rhs = b.initial_assets_eth
-                    + b.net_rewards_eth
-                    + b.reserve_initial_eth
-                    + b.restituted_eth;
+                let (lhs, rhs) = b.front_door_balance_eth();
                 assert!((lhs - rhs).abs() < 1e-9 * rhs, "{file}: {lhs} vs {rhs}");
             }
             voted += usize::from(b.allocated_eth != model.pairs.iter().map(|p| p.eth).sum::<f64>());

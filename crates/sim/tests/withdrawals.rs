@@ -417,16 +417,7 @@ fn eth_is_conserved_on_every_path_with_withdrawals() {
             let b = kernel.book();
             // Reserves (leverage-loop has one) hold ETH outside the pool: what they paid in
             // and what rewards refilled is accounted for by their balance.
-            let lhs = b.withdrawable_eth
-                + b.liquid_eth
-                + b.transit_eth
-                + b.redeemed_eth
-                + b.exit_fees_eth
-                + b.slashed_eth
-                + b.stolen_eth
-                + b.reserve_eth;
-            let rhs =
-                b.initial_assets_eth + b.net_rewards_eth + b.reserve_initial_eth + b.restituted_eth;
+            let (lhs, rhs) = b.front_door_balance_eth();
             assert!(
                 (lhs - rhs).abs() < 1e-9 * rhs,
                 "{name}: {lhs} vs {rhs} ({b:?})"
