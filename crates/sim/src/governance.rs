@@ -40,6 +40,8 @@ pub(crate) struct Governance {
     busy_until_days: Vec<f64>,
     /// Per operator: magnitude encumbered by pending increases.
     pending_increase: Vec<f64>,
+    /// Whether a vote came on the current path (if not, the state is still the t = 0 one).
+    voted: bool,
 }
 
 /// One target's change, for the trace: (pair, magnitude before, magnitude after).
@@ -62,11 +64,15 @@ impl Governance {
             pending: vec![Pending::None; n],
             busy_until_days: vec![f64::NEG_INFINITY; model.pairs.len()],
             pending_increase: vec![0.0; model.operators.len()],
+            voted: false,
         })
     }
 
-    /// The t = 0 state (only the targets are touched).
+    /// The t = 0 state (only the targets are touched, and only after a vote).
     pub(crate) fn reset(&mut self, model: &Model) {
+        if !std::mem::take(&mut self.voted) {
+            return;
+        }
         self.pending.fill(Pending::None);
         for g in &model.governance {
             for &(pair, _) in &g.targets {
@@ -90,6 +96,7 @@ impl Governance {
     ) {
         let entry = &model.governance[g as usize];
         let base = self.offsets[g as usize];
+        self.voted = true;
         for (k, &(pair, new)) in entry.targets.iter().enumerate() {
             let p = pair as usize;
             self.pending[base + k] = Pending::None;
