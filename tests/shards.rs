@@ -1,7 +1,7 @@
 //! Sharded runs and `lrtsim merge`: the merged files are bit-identical to the single-machine
 //! run for 1, 3 and 8 shards (plain, with redemptions, with a market, with importance sampling,
 //! with a tail memory small enough that the histograms are used, a sector of two LRTs, a
-//! governance vote, a redelegation; risk contributions included), and missing, duplicated, overlapping, mismatched or corrupt shards are refused
+//! governance vote, a redelegation, front doors sharing an exit queue; risk contributions included), and missing, duplicated, overlapping, mismatched or corrupt shards are refused
 //! with a message naming them.
 
 #[allow(dead_code)] // each test binary uses part of the shared fixture
@@ -160,6 +160,13 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
     check_bit_identical(
         "consolidation.toml",
         &sets(&["simulation.paths=6000"]),
+        &[],
+        &["summary.json", "contributions.csv"],
+    );
+    // Two LRTs' front doors sharing one exit queue.
+    check_bit_identical(
+        "sector-exit-queue.toml",
+        &sets(&["simulation.paths=3000"]),
         &[],
         &["summary.json", "contributions.csv"],
     );

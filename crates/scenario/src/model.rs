@@ -170,6 +170,20 @@ pub struct LrtModel {
     pub name: String,
     /// Its collateral at t = 0: the operators' stake it delegates, Σ share × stake, ETH.
     pub collateral_eth: f64,
+    /// Its front door (`lrts[].withdrawals`, exiting through `[sector.exit_queue]`), if any.
+    pub withdrawals: Option<crate::withdrawal::WithdrawalModel>,
+}
+
+impl LrtModel {
+    /// Its supply at t = 0, in t = 0 ETH units (1 ETH per LRT): the collateral plus the
+    /// front door's buffer, if any.
+    pub fn supply0_lrt(&self) -> f64 {
+        self.collateral_eth
+            + self
+                .withdrawals
+                .as_ref()
+                .map_or(0.0, |w| w.buffer_initial_eth)
+    }
 }
 
 /// One allocation pair: an operator's magnitude on one AVS, in ETH.
@@ -661,6 +675,15 @@ impl Model {
                             .map(|(_, share)| share * o.stake_eth)
                     })
                     .sum(),
+                withdrawals: l.withdrawals.as_ref().map(|w| {
+                    let default = crate::spec::ExitNetwork::default();
+                    let net = s
+                        .sector
+                        .as_ref()
+                        .and_then(|x| x.exit_queue.as_ref())
+                        .unwrap_or(&default);
+                    crate::withdrawal::WithdrawalModel::compile_with(s, w, net)
+                }),
             })
             .collect();
         let all = selected_pairs(s, &Selector::default());

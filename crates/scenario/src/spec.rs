@@ -312,6 +312,11 @@ pub struct Lrt {
     /// Free text for humans; ignored by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The LRT's front door: redemption demand, buffer, protocol queue and escrow, as
+    /// `[withdrawals]` for one LRT, without `network` (the exit queue is the sector's,
+    /// `[sector.exit_queue]`). Absent: its holders do not redeem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawals: Option<Withdrawals>,
 }
 
 /// `[sector]`: what a sector scenario reports about its LRTs together.
@@ -324,6 +329,11 @@ pub struct Sector {
     /// Default `[100, 500]`.
     #[serde(default = "default_joint_loss_thresholds_bps")]
     pub joint_loss_thresholds_bps: Vec<f64>,
+    /// The beacon chain's exit queue every LRT's front door exits through (with
+    /// `lrts[].withdrawals`): its ETH at t = 0, the other stakers' inflow, the churn rule and
+    /// the sweep, as `[withdrawals.network]`. Default: an empty queue at Electra's churn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_queue: Option<ExitNetwork>,
 }
 
 /// The default joint-loss thresholds: 1 % and 5 %.

@@ -10,8 +10,8 @@ use crate::market::MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
 use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
 use crate::rate::Rate;
 use crate::spec::{
-    CopulaFamily, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind, Lending,
-    LossKind, Market, OracleKind, PoolKind, Scenario, Selector, Withdrawals,
+    CopulaFamily, ExitNetwork, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind,
+    Lending, LossKind, Market, OracleKind, PoolKind, Scenario, Selector, Withdrawals,
 };
 use crate::suggest::closest;
 use crate::withdrawal::MAX_DEMAND_PER_SUBSTEP_RANGE;
@@ -238,7 +238,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     let resolve = c.out.is_empty();
     check_sources(&mut c, s, &avs_names, resolve);
     if let Some(w) = &s.withdrawals {
-        check_withdrawals(&mut c, s, w);
+        check_withdrawals(&mut c, s, w, "withdrawals");
     }
     if let Some(m) = &s.market {
         check_market(&mut c, s, m);
@@ -459,10 +459,11 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
     }
     if let Some(share) = sim.max_demand_per_substep {
         const PATH: &str = "simulation.max_demand_per_substep";
-        if s.withdrawals.is_none() {
+        let doors = s.lrts.iter().any(|l| l.withdrawals.is_some());
+        if s.withdrawals.is_none() && !doors {
             c.push(
                 PATH,
-                "applies to scenarios with [withdrawals] only (the front door's resolution in time)",
+                "applies to scenarios with [withdrawals] (or a sector LRT's `withdrawals`) only (the front door's resolution in time)",
             );
         } else {
             let (lo, hi) = MAX_DEMAND_PER_SUBSTEP_RANGE;
@@ -648,8 +649,13 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
         (None, _) => {}
     }
     if !s.lrts.is_empty() {
+        if s.withdrawals.is_some() {
+            c.push(
+                "withdrawals",
+                "a sector scenario gives each LRT its own front door: move this section into that LRT's [[lrts]] table as `[lrts.withdrawals]` (and its `network` into [sector.exit_queue], which every LRT shares)",
+            );
+        }
         let unsupported = [
-            ("withdrawals", s.withdrawals.is_some()),
             ("market", s.market.is_some()),
             ("lending", s.lending.is_some()),
             ("reserves", !s.reserves.is_empty()),
@@ -658,10 +664,37 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             if present {
                 c.push(
                     section,
-                    "a sector scenario ([[lrts]]) models each LRT's slashing, rewards and unbacked mints so far, not yet its withdrawals, market, lending or reserves: remove this section, or [[lrts]] to model one LRT",
+                    "a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits and front door so far, not yet its market, lending or reserves: remove this section, or [[lrts]] to model one LRT",
                 );
             }
         }
+    }
+    for (k, l) in s.lrts.iter().enumerate() {
+        let Some(w) = &l.withdrawals else { continue };
+        let at = format!("lrts[{k}].withdrawals");
+        if w.network != ExitNetwork::default() {
+            c.push(
+                format!("{at}.network"),
+                "the exit queue is the sector's, shared by every LRT: set it once in [sector.exit_queue] (and remove it here)",
+            );
+        }
+        check_withdrawals(c, s, w, &at);
+    }
+    let queue = s.sector.as_ref().and_then(|x| x.exit_queue.as_ref());
+    if let Some(net) = queue {
+        if !s.lrts.iter().any(|l| l.withdrawals.is_some()) {
+            c.push(
+                "sector.exit_queue",
+                "no LRT has a front door to exit through it: give some [[lrts]] table a `withdrawals` section, or remove this one",
+            );
+        }
+        if !net.rushes.is_empty() {
+            c.push(
+                "sector.exit_queue.rushes",
+                "rushes on a sector's shared exit queue are not modelled yet: remove them (a one-LRT scenario has them in [withdrawals.network])",
+            );
+        }
+        check_exit_network(c, s, net, "sector.exit_queue", false);
     }
     for (i, e) in s.exploits.iter().enumerate() {
         let at = format!("exploits[{i}]");
@@ -1120,9 +1153,10 @@ fn check_incidents(
 }
 
 /// Checks `[withdrawals]`: demand, buffer, protocol queue, escrow, exit network and rushes.
-fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
+fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals, at0: &str) {
     let d = &w.demand;
-    let at = "withdrawals.demand";
+    let at = format!("{at0}.demand");
+    let at = at.as_str();
     if !(d.base_share_per_day.is_finite()
         && d.base_share_per_day > 0.0
         && d.base_share_per_day <= 1.0)
@@ -1173,14 +1207,14 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
         }
     }
     if let Some(t) = &d.trigger {
-        let at = "withdrawals.demand.trigger";
+        let at = format!("{at0}.demand.trigger");
         c.finite_in(&format!("{at}.min_loss_bps"), t.min_loss_bps, 0.0, BPS);
         c.finite_in(&format!("{at}.share_per_day"), t.share_per_day, 0.0, 1.0);
         c.positive_duration(&format!("{at}.decay_days"), t.decay_days);
     }
 
     if let Some(b) = &w.buffer {
-        let at = "withdrawals.buffer";
+        let at = format!("{at0}.buffer");
         c.amount(&format!("{at}.initial_eth"), b.initial_eth);
         if let Some(v) = b.target_eth {
             c.amount(&format!("{at}.target_eth"), v);
@@ -1202,30 +1236,39 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
     }
 
     let q = &w.queue;
-    c.duration("withdrawals.queue.cooldown_days", q.cooldown_days);
+    c.duration(&format!("{at0}.queue.cooldown_days"), q.cooldown_days);
     c.finite_in_open_closed(
-        "withdrawals.queue.processing_interval_days",
+        &format!("{at0}.queue.processing_interval_days"),
         q.processing_interval_days,
         0.0,
         30.0,
     );
     if let Some(v) = q.daily_cap_eth {
-        c.positive_amount("withdrawals.queue.daily_cap_eth", v);
+        c.positive_amount(&format!("{at0}.queue.daily_cap_eth"), v);
     }
     if let Some(p) = &q.pause {
         c.finite_in_open_closed(
-            "withdrawals.queue.pause.min_loss_bps",
+            &format!("{at0}.queue.pause.min_loss_bps"),
             p.min_loss_bps,
             0.0,
             BPS,
         );
-        c.positive_duration("withdrawals.queue.pause.days", p.days);
+        c.positive_duration(&format!("{at0}.queue.pause.days"), p.days);
     }
 
-    c.duration("withdrawals.escrow.days", w.escrow.days);
+    c.duration(&format!("{at0}.escrow.days"), w.escrow.days);
+    check_exit_network(
+        c,
+        s,
+        &w.network,
+        &format!("{at0}.network"),
+        d.trigger.is_some(),
+    );
+}
 
-    let net = &w.network;
-    let at = "withdrawals.network";
+/// Checks an exit queue (`[withdrawals.network]`, `[sector.exit_queue]`) at `at`; `trigger`:
+/// whether a redemption trigger exists (a rush that triggers a run needs one).
+fn check_exit_network(c: &mut Checker, s: &Scenario, net: &ExitNetwork, at: &str, trigger: bool) {
     c.amount(&format!("{at}.queue_eth"), net.queue_eth);
     c.amount(&format!("{at}.inflow_eth_per_day"), net.inflow_eth_per_day);
     c.duration(&format!("{at}.sweep_days"), net.sweep_days);
@@ -1275,7 +1318,7 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals) {
         for (field, msg) in r.size_eth.problems_in(MAX_RUSH_ETH) {
             c.push(join(&format!("{at}.size_eth"), field), msg);
         }
-        if r.triggers_run && d.trigger.is_none() {
+        if r.triggers_run && !trigger {
             c.push(
                 format!("{at}.triggers_run"),
                 "needs [withdrawals.demand.trigger], whose share_per_day and decay_days give the pulse",
@@ -1494,10 +1537,23 @@ fn check_exploits(
         }
         let path = format!("{at}.pause_days");
         c.duration(&path, x.pause_days);
-        if x.pause_days > 0.0 && s.withdrawals.is_none() {
+        // The front door it pauses: the pool's, or in a sector the LRT's.
+        let door = match &x.lrt {
+            Some(name) => s
+                .lrts
+                .iter()
+                .any(|l| &l.name == name && l.withdrawals.is_some()),
+            None => s.withdrawals.is_some(),
+        };
+        if x.pause_days > 0.0 && !door {
+            let section = if x.lrt.is_some() {
+                "the LRT's `withdrawals` (in its [[lrts]] table)"
+            } else {
+                "[withdrawals]"
+            };
             c.push(
                 path,
-                "needs [withdrawals]: the pause stops the front door (queue payouts and instant exits); add [withdrawals] or set pause_days = 0",
+                format!("needs {section}: the pause stops the front door (queue payouts and instant exits); add it or set pause_days = 0"),
             );
         }
         let path = format!("{at}.restitution_share");

@@ -8,7 +8,7 @@ use crate::beacon::{
     EPOCHS_PER_DAY, EXIT_LOOKAHEAD_EPOCHS, GWEI_PER_ETH, WITHDRAWABILITY_DELAY_EPOCHS,
 };
 use crate::severity::SeverityDist;
-use crate::spec::Scenario;
+use crate::spec::{ExitNetwork, Scenario, Withdrawals};
 
 /// Basis points per unit.
 const BPS: f64 = 10_000.0;
@@ -113,14 +113,19 @@ impl WithdrawalModel {
     /// Compiles `s.withdrawals` (None when the section is absent). `s` passed validation.
     pub fn compile(s: &Scenario) -> Option<WithdrawalModel> {
         let w = s.withdrawals.as_ref()?;
+        Some(Self::compile_with(s, w, &w.network))
+    }
+
+    /// Compiles the front door `w` exiting through `net` (a sector's LRT: its own
+    /// `withdrawals` and the sector's exit queue). `s` passed validation.
+    pub fn compile_with(s: &Scenario, w: &Withdrawals, net: &ExitNetwork) -> WithdrawalModel {
         let d = &w.demand;
-        let net = &w.network;
         let total_gwei = (s.beacon.total_active_balance_eth * GWEI_PER_ETH as f64) as u64;
         let churn_per_epoch =
             net.churn.exit_churn_gwei_per_epoch(total_gwei) as f64 / GWEI_PER_ETH as f64;
         let horizon_years = s.simulation.horizon_days / DAYS_PER_YEAR;
         let buffer = w.buffer.as_ref();
-        Some(WithdrawalModel {
+        WithdrawalModel {
             base_share_per_day: d.base_share_per_day,
             nav_loss_sensitivity_per_day: d.nav_loss_sensitivity_per_day,
             wait_sensitivity_per_day: d.wait_sensitivity_per_day,
@@ -176,6 +181,6 @@ impl WithdrawalModel {
                     triggers_run: r.triggers_run,
                 })
                 .collect(),
-        })
+        }
     }
 }

@@ -1056,7 +1056,7 @@ fn the_front_door_resolution_is_a_simulation_setting_with_a_default() {
     let e = err(GOOD, &["simulation.max_demand_per_substep=0.001"]);
     assert!(
         e.contains(
-            "simulation.max_demand_per_substep: applies to scenarios with [withdrawals] only"
+            "simulation.max_demand_per_substep: applies to scenarios with [withdrawals] (or a sector LRT"
         ),
         "{e}"
     );
@@ -2296,15 +2296,15 @@ fn sector_shares_are_checked() {
         "{e}"
     );
     // What a sector does not model yet is refused, not ignored.
-    let text = sector() + "\n[withdrawals]\n";
+    let text = sector() + "\n[[reserves]]\nname = \"treasury\"\ninitial_eth = 1\n";
     let e = err(&text, &[]);
     assert!(
         e.contains(
-            "withdrawals: a sector scenario ([[lrts]]) models each LRT's slashing, rewards and unbacked mints so far"
+            "reserves: a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits and front door so far, not yet its market, lending or reserves"
         ),
         "{e}"
     );
-    // A sector's exploit names the LRT it hits, and only mints are modelled per LRT.
+    // A sector's exploit names the LRT it hits.
     let mint = "\n[[exploits]]\nname = \"m\"\nat_days = 3\nkind = \"unbacked_mint\"\nsize = 0.1\n";
     let m = load_str(
         &(sector() + mint + "lrt = \"beta\"\n"),
@@ -2518,4 +2518,72 @@ fn redelegations_are_checked() {
         let e = err(&entry(&sector(), body), &[]);
         assert!(e.contains(want), "{body}: {e}");
     }
+}
+
+/// Front doors in a sector: each LRT's `withdrawals` is checked at its own path, its
+/// `network` belongs in `[sector.exit_queue]`, the pool's `[withdrawals]` is refused with a
+/// pointer to the LRTs' tables, and the shared queue needs a door and takes no rushes yet.
+#[test]
+fn sector_front_doors_are_checked() {
+    let door = "\n[lrts.withdrawals.demand]\nbase_share_per_day = 0.001\nmax_share_per_day = 0.1\n";
+    // `[[lrts]]` tables come last in sector(): the door belongs to beta.
+    let ok = sector() + door + "\n[sector.exit_queue]\nqueue_eth = 1000\n";
+    let m = load_str(&ok, Path::new("s.toml"), &[]).unwrap();
+    assert!(m.lrts[0].withdrawals.is_none() && m.lrts[1].withdrawals.is_some());
+    let w = m.lrts[1].withdrawals.as_ref().unwrap();
+    assert_eq!(w.network_queue_eth, 1000.0);
+
+    let e = err(&(sector() + door.replace("0.001", "2").as_str()), &[]);
+    assert!(
+        e.contains("lrts[1].withdrawals.demand.base_share_per_day: must be in (0, 1], got 2"),
+        "{e}"
+    );
+    let e = err(
+        &(sector() + door + "\n[lrts.withdrawals.network]\nqueue_eth = 5\n"),
+        &[],
+    );
+    assert!(
+        e.contains("lrts[1].withdrawals.network: the exit queue is the sector's, shared by every LRT: set it once in [sector.exit_queue]"),
+        "{e}"
+    );
+    let e = err(
+        &(sector() + "\n[withdrawals.demand]\nbase_share_per_day = 0.001\n"),
+        &[],
+    );
+    assert!(
+        e.contains("withdrawals: a sector scenario gives each LRT its own front door: move this section into that LRT's [[lrts]] table"),
+        "{e}"
+    );
+    let e = err(
+        &(sector() + "\n[sector.exit_queue]\nqueue_eth = 1000\n"),
+        &[],
+    );
+    assert!(
+        e.contains("sector.exit_queue: no LRT has a front door to exit through it"),
+        "{e}"
+    );
+    let e = err(&(ok.clone() + "inflow_eth_per_day = -1\n"), &[]);
+    assert!(e.contains("sector.exit_queue.inflow_eth_per_day:"), "{e}");
+    let rush = "\n[[sector.exit_queue.rushes]]\nname = \"r\"\nat_days = 3\nsize_eth = 100\n";
+    let e = err(&(ok.clone() + rush), &[]);
+    assert!(
+        e.contains(
+            "sector.exit_queue.rushes: rushes on a sector's shared exit queue are not modelled yet"
+        ),
+        "{e}"
+    );
+    // An exploit's pause needs its LRT's front door.
+    let pause =
+        "\n[[exploits]]\nname = \"x\"\nat_days = 3\nsize = 0.1\npause_days = 2\nlrt = \"alpha\"\n";
+    let e = err(&(ok.clone() + pause), &[]);
+    assert!(
+        e.contains("exploits[0].pause_days: needs the LRT's `withdrawals` (in its [[lrts]] table)"),
+        "{e}"
+    );
+    load_str(
+        &(ok + &pause.replace("alpha", "beta")),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
 }

@@ -53,11 +53,13 @@ pub(crate) struct Delegations {
 pub(crate) type Moved = (u32, f64);
 
 impl Delegations {
-    /// The t = 0 holders of `model` (None without `[[redelegations]]`).
+    /// The t = 0 holders of `model` (None unless it has `[[redelegations]]`, or a sector's
+    /// thefts or front doors).
     pub(crate) fn new(model: &Model) -> Option<Self> {
         let thefts =
             !model.lrts.is_empty() && model.exploits.iter().any(|e| e.kind == ExploitKind::Stolen);
-        if model.redelegations.is_empty() && !thefts {
+        let doors = model.lrts.iter().any(|l| l.withdrawals.is_some());
+        if model.redelegations.is_empty() && !thefts && !doors {
             return None;
         }
         let n_ops = model.operators.len();
@@ -206,9 +208,7 @@ impl Delegations {
         mut touched: impl FnMut(u32),
     ) -> f64 {
         let n = self.n_ops;
-        let stake: f64 = (0..n)
-            .map(|o| self.lrt_fraction(lrt, o) * ledger.withdrawable_eth(o as u32))
-            .sum();
+        let stake = self.lrt_book_eth(lrt, ledger);
         if stake <= 0.0 || eth <= 0.0 {
             return 0.0;
         }
@@ -233,6 +233,13 @@ impl Delegations {
             }
         }
         taken
+    }
+
+    /// LRT `lrt`'s stake now: its fractions of the operators' withdrawable stake, ETH.
+    pub(crate) fn lrt_book_eth(&self, lrt: u32, ledger: &Ledger) -> f64 {
+        (0..self.n_ops)
+            .map(|o| self.lrt_fraction(lrt, o) * ledger.withdrawable_eth(o as u32))
+            .sum()
     }
 
     /// LRT `lrt`'s fraction of operator `o`, its escrow slots included.
@@ -266,5 +273,35 @@ impl Delegations {
             }
         }
         (loss, rewards)
+    }
+}
+
+/// One LRT's part of its operators' stake, as its front door redeems from it: its book is
+/// Σ φ·W over its holdings, and a redemption takes the same share of each (as a theft does,
+/// [`Delegations::take`], but the ETH goes to the redeemers).
+pub(crate) struct LrtStake<'a, 'm, F, G> {
+    pub(crate) d: &'a mut Delegations,
+    pub(crate) ledger: &'a mut Ledger<'m>,
+    pub(crate) lrt: u32,
+    /// Operator o's cumulative (losses, rewards), for the settlements.
+    pub(crate) cumulative: F,
+    /// Called with each operator the stake leaves.
+    pub(crate) touched: G,
+}
+
+impl<F: Fn(usize) -> (f64, f64), G: FnMut(u32)> crate::redemption::Stake
+    for LrtStake<'_, '_, F, G>
+{
+    fn book_eth(&self) -> f64 {
+        self.d.lrt_book_eth(self.lrt, self.ledger)
+    }
+    fn withdraw_pro_rata(&mut self, eth: f64) -> f64 {
+        self.d.take(
+            self.lrt,
+            eth,
+            self.ledger,
+            &self.cumulative,
+            &mut self.touched,
+        )
     }
 }

@@ -24,13 +24,14 @@ use rand_distr::Distribution;
 
 use crate::bands::PriceBands;
 use crate::delegation::Delegations;
+use crate::exit_queue::ExitQueue;
 use crate::governance::Governance;
 use crate::leaks::{Cohort, GWEI, Leaks, epoch_of, own_queue_epochs};
 use crate::ledger::Ledger;
 use crate::lending::{LendingBook, LendingParams};
 use crate::market::Market;
 use crate::outputs::Layout;
-use crate::redemption::Redemption;
+use crate::redemption::{Redemption, RedemptionOutcome};
 use crate::trace::{
     EventKind, StepLending, StepMarket, StepRedemption, StepWaterfall, TraceEvent, TraceRecorder,
     TraceStep,
@@ -236,6 +237,15 @@ pub struct PathKernel<'m> {
     slashed: Vec<Slashed>,
     /// The front door, when the model has `[withdrawals]`.
     redemption: Option<Redemption<'m>>,
+    /// Sector scenarios: the front doors of the LRTs that have one (in the layout's door
+    /// order), the beacon exit queue they share, each door's stress-holder tags, the LRT's
+    /// rewards when the door last advanced (ETH) and scratch for per-event losses.
+    doors: Vec<Redemption<'m>>,
+    shared_queue: Option<ExitQueue>,
+    door_tags: Vec<(f64, f64)>,
+    door_rewards_eth: Vec<f64>,
+    door_before: Vec<(f64, f64)>,
+    door_outcomes: Vec<RedemptionOutcome>,
     /// Earliest `withdrawable_days` among `slashed` not yet released.
     next_release_days: f64,
     /// The side door, when the model has `[market]`.
@@ -465,6 +475,28 @@ impl<'m> PathKernel<'m> {
                 let book: f64 = model.operators.iter().map(|o| o.stake_eth).sum();
                 Redemption::new(w, model.n_steps, model.step_days, book)
             }),
+            doors: model
+                .lrts
+                .iter()
+                .filter_map(|l| {
+                    l.withdrawals.as_ref().map(|w| {
+                        Redemption::new(w, model.n_steps, model.step_days, l.collateral_eth)
+                    })
+                })
+                .collect(),
+            shared_queue: model.lrts.iter().find_map(|l| {
+                l.withdrawals.as_ref().map(|w| {
+                    ExitQueue::new(
+                        w.network_queue_eth,
+                        w.network_inflow_eth_per_day,
+                        w.churn_eth_per_day,
+                    )
+                })
+            }),
+            door_tags: Vec::new(),
+            door_rewards_eth: Vec::new(),
+            door_before: Vec::new(),
+            door_outcomes: Vec::new(),
             next_release_days: f64::INFINITY,
             market: model
                 .market
@@ -701,6 +733,12 @@ impl<'m> PathKernel<'m> {
         if let Some(r) = self.redemption.as_mut() {
             r.reset();
         }
+        for r in &mut self.doors {
+            r.reset();
+        }
+        if let Some(q) = self.shared_queue.as_mut() {
+            q.reset();
+        }
         if let Some(mk) = self.market.as_mut() {
             mk.reset();
         }
@@ -819,6 +857,10 @@ impl<'m> PathKernel<'m> {
         });
         if self.redemption.is_some() || self.market.is_some() {
             self.run_steps(rng, row);
+            return;
+        }
+        if !self.doors.is_empty() {
+            self.run_sector_doors(rng, row);
             return;
         }
         let tracing = self.trace.is_some();
@@ -986,6 +1028,174 @@ impl<'m> PathKernel<'m> {
                 row[start..start + values.len()].copy_from_slice(&values);
             }
         }
+    }
+
+    /// A sector path with front doors: as [`Self::run_steps`], on one clock for every door —
+    /// each LRT's front door at its own processing times, all exiting through the one shared
+    /// exit queue, each fed its LRT's losses and rewards (no market or lending in a sector).
+    fn run_sector_doors<R: Rng + ?Sized>(&mut self, rng: &mut R, row: &mut [f64]) {
+        let m = self.model;
+        // Two uniforms per LRT, door or not, so that giving one LRT a door leaves the others'
+        // random numbers as they were.
+        self.door_tags.clear();
+        for k in 0..m.lrts.len() as u32 {
+            let tags = (rng.random(), rng.random());
+            if self.door_of(k).is_some() {
+                self.door_tags.push(tags);
+            }
+        }
+        self.door_rewards_eth.clear();
+        self.door_rewards_eth.resize(self.doors.len(), 0.0);
+        let tracing = self.trace.is_some();
+        let mut i = 0;
+        for k in 0..m.n_steps {
+            let t1 = f64::from(k + 1) * m.step_days;
+            loop {
+                // The first door to process next (the first in LRT order at equal times).
+                let (j, processing) = self
+                    .doors
+                    .iter()
+                    .map(Redemption::next_processing_days)
+                    .enumerate()
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .expect("doors exist");
+                let event = self.events.get(i).filter(|ev| ev.step == k);
+                if processing < t1 && event.is_none_or(|ev| processing <= ev.time_days) {
+                    self.advance_doors(processing);
+                    self.process_door(j, processing);
+                    continue;
+                }
+                let Some(ev) = event.copied() else { break };
+                i += 1;
+                let t = ev.time_days.min(t1);
+                self.advance_doors(t);
+                for j in 0..self.doors.len() {
+                    let (loss, _) = self.door_lrt_totals(j);
+                    let assets = self.door_assets_eth(j);
+                    if self.door_before.len() <= j {
+                        self.door_before.push((0.0, 0.0));
+                    }
+                    self.door_before[j] = (loss, assets);
+                }
+                let pre = tracing.then(|| self.trace_pre());
+                self.apply(rng, ev.kind, ev.time_days);
+                for j in 0..self.doors.len() {
+                    let (before, assets_before) = self.door_before[j];
+                    let loss = self.door_lrt_totals(j).0 - before;
+                    if loss > 0.0 {
+                        self.doors[j].loss(t, loss, assets_before);
+                    }
+                }
+                if let Some(pre) = pre {
+                    self.trace_event(ev, pre);
+                }
+            }
+            self.advance_doors(t1);
+            if tracing {
+                self.trace_step(k, 0);
+            }
+        }
+        self.door_outcomes.clear();
+        for j in 0..self.doors.len() {
+            let book = self.door_book_eth(j);
+            let (u_t0, u_stress) = self.door_tags[j];
+            let q = self.shared_queue.as_mut().expect("doors share a queue");
+            let r = &mut self.doors[j];
+            r.swap_queue(q);
+            let o = r.finish(book, u_t0, u_stress);
+            r.swap_queue(q);
+            self.door_outcomes.push(o);
+        }
+        self.write_row(row);
+        for (j, o) in self.door_outcomes.iter().enumerate() {
+            self.layout.write_door(row, j, o);
+        }
+    }
+
+    /// The door of LRT `l`, if it has one.
+    fn door_of(&self, l: u32) -> Option<usize> {
+        self.layout.doors().iter().position(|&k| k == l)
+    }
+
+    /// Door `j`'s LRT: (its losses so far — slashing, thefts net of restitutions and mints'
+    /// dilution —, its rewards so far), ETH.
+    fn door_lrt_totals(&self, j: usize) -> (f64, f64) {
+        let l = self.layout.doors()[j] as usize;
+        let d = self
+            .delegations
+            .as_ref()
+            .expect("front doors track the LRTs' fractions");
+        let totals = operator_totals!(self);
+        let (slashed, rewards) = d.lrt_totals(l as u32, |o| totals.at(o));
+        let other = self.lrt_stolen_eth[l] - self.lrt_restituted_eth[l] + self.lrt_dilution_eth[l];
+        (slashed + other, rewards)
+    }
+
+    /// Door `j`'s LRT's stake now, ETH.
+    fn door_book_eth(&self, j: usize) -> f64 {
+        let l = self.layout.doors()[j];
+        self.delegations
+            .as_ref()
+            .expect("front doors track the LRTs' fractions")
+            .lrt_book_eth(l, &self.ledger)
+    }
+
+    /// Door `j`'s LRT's assets now: its stake and the door's liquid and in-transit ETH.
+    fn door_assets_eth(&self, j: usize) -> f64 {
+        self.doors[j].assets_eth(self.door_book_eth(j))
+    }
+
+    /// Every door's flows integrated up to `t_days`, each with its LRT's rewards over the
+    /// interval flowing into its liquid ETH and its stake as its book; the shared exit queue
+    /// lent to each in turn.
+    fn advance_doors(&mut self, t_days: f64) {
+        if !self.leaks.cohorts.is_empty() {
+            let step = step_ending_at(self.model, t_days);
+            self.advance_leaks(t_days, step);
+        }
+        let days = t_days - self.rewards_days;
+        if days > 0.0 {
+            self.accrue_days(days);
+            self.rewards_days = t_days;
+        }
+        for j in 0..self.doors.len() {
+            let rewards = self.door_lrt_totals(j).1;
+            let book = self.door_book_eth(j);
+            let r = &mut self.doors[j];
+            if days > 0.0 {
+                r.set_reward_rate((rewards - self.door_rewards_eth[j]) / days);
+            }
+            self.door_rewards_eth[j] = rewards;
+            r.set_book(book);
+            let q = self.shared_queue.as_mut().expect("doors share a queue");
+            r.swap_queue(q);
+            r.advance(t_days);
+            r.swap_queue(q);
+        }
+    }
+
+    /// Door `j` processes its queue at `t`, redeeming from its LRT's stake.
+    fn process_door(&mut self, j: usize, t: f64) {
+        let l = self.layout.doors()[j];
+        let d = self
+            .delegations
+            .as_mut()
+            .expect("front doors track the LRTs' fractions");
+        let totals = operator_totals!(self);
+        let (seen, touched) = (&mut self.operator_seen, &mut self.touched_operators);
+        let mut stake = crate::delegation::LrtStake {
+            d,
+            ledger: &mut self.ledger,
+            lrt: l,
+            cumulative: |o: usize| totals.at(o),
+            // The operator's reward rate fell: its holders' rewards follow.
+            touched: |op: u32| touch_operator(seen, touched, op),
+        };
+        let q = self.shared_queue.as_mut().expect("doors share a queue");
+        let r = &mut self.doors[j];
+        r.swap_queue(q);
+        r.process(t, &mut stake);
+        r.swap_queue(q);
     }
 
     /// The market and the front door's flows (if any) integrated up to `t_days` at the
@@ -1355,8 +1565,12 @@ impl<'m> PathKernel<'m> {
                 let r = self.exploit_records[record as usize];
                 let eth = r.restitution_share * r.stolen_eth;
                 if let Some(l) = m.exploits[r.exploit as usize].lrt {
-                    // A sector: returned to the LRT, held liquid (not restaked).
+                    // A sector: returned to the LRT, held liquid (not restaked) — in its front
+                    // door's liquid ETH if it has one.
                     self.lrt_restituted_eth[l as usize] += eth;
+                    if let Some(j) = self.door_of(l) {
+                        self.doors[j].add_liquid(eth);
+                    }
                     if let Some(tr) = self.trace.as_deref_mut() {
                         tr.facts.values.extend([eth, eth]);
                     }
@@ -1486,6 +1700,9 @@ impl<'m> PathKernel<'m> {
                     let eth = minted * (assets / supply);
                     self.lrt_minted[l as usize] += minted;
                     self.lrt_dilution_eth[l as usize] += eth;
+                    if let Some(j) = self.door_of(l) {
+                        self.doors[j].mint(minted);
+                    }
                     (eth, minted)
                 }
                 ExploitKind::Stolen => {
@@ -1510,6 +1727,11 @@ impl<'m> PathKernel<'m> {
                     (eth, 0.0)
                 }
             };
+            if e.pause_days > 0.0
+                && let Some(j) = self.door_of(l)
+            {
+                self.doors[j].pause_until(t + e.pause_days);
+            }
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.facts.values.extend([size, eth, minted]);
             }
@@ -1568,6 +1790,11 @@ impl<'m> PathKernel<'m> {
     /// losses so far, plus its rewards so far), ETH, and its supply (t = 0 ETH units).
     fn lrt_assets_and_supply(&self, l: usize) -> (f64, f64) {
         let m = self.model;
+        if let Some(j) = self.door_of(l as u32) {
+            // With a front door: its stake, liquid and in-transit ETH, and the supply its
+            // redemptions and mints left.
+            return (self.door_assets_eth(j), self.doors[j].supply_lrt());
+        }
         let ops = self
             .slashed_by_operator
             .as_deref()
@@ -1982,13 +2209,17 @@ impl<'m> PathKernel<'m> {
                 // collateral, the supply diluted by unbacked mints.
                 let minted = self.lrt_minted[k];
                 let stolen = self.lrt_stolen_eth[k] - self.lrt_restituted_eth[k];
-                let nav_loss = if minted == 0.0 {
+                let door = self.door_of(k as u32);
+                let nav_loss = if let Some(j) = door {
+                    // With a front door: its NAV per token still outstanding (1 at t = 0).
+                    1.0 - self.doors[j].nav(self.door_book_eth(j))
+                } else if minted == 0.0 {
                     (slashed - rewards + stolen) / c
                 } else {
                     1.0 - (c - slashed + rewards - stolen) / (c + minted)
                 };
                 row[start + 1 + 2 * n + k] = nav_loss;
-                holders_loss += c * nav_loss;
+                holders_loss += lrt.supply0_lrt() * nav_loss;
                 if !m.exploits.is_empty() {
                     row[holders + 1 + k] = self.lrt_stolen_eth[k] + self.lrt_dilution_eth[k];
                     row[holders + 1 + n + k] = minted / c;

@@ -20,6 +20,10 @@ pub struct Layout {
     avs_start: usize,
     source_start: usize,
     lrt_start: Option<usize>,
+    /// Sector scenarios with front doors: the first door column, and the LRT of each door
+    /// (in LRT order), each with the [`Layout::REDEMPTION`] columns suffixed `.lrt.<name>`.
+    door_start: usize,
+    doors: Vec<u32>,
 }
 
 impl Layout {
@@ -219,8 +223,18 @@ impl Layout {
             }
             start
         });
+        let door_start = names.len();
+        let doors: Vec<u32> = (0..model.lrts.len() as u32)
+            .filter(|&k| model.lrts[k as usize].withdrawals.is_some())
+            .collect();
+        for &k in &doors {
+            let name = &model.lrts[k as usize].name;
+            names.extend(Self::REDEMPTION.iter().map(|c| format!("{c}.lrt.{name}")));
+        }
         Layout {
             names,
+            door_start,
+            doors,
             redemption_start,
             market_start,
             lending_start,
@@ -241,22 +255,20 @@ impl Layout {
         let Some(start) = self.redemption_start else {
             return;
         };
-        let values = [
-            o.redeem_days_t0,
-            o.redeem_days_stress,
-            o.stress_start_days,
-            o.unredeemed_t0,
-            o.unredeemed_stress,
-            o.peak_queue_eth,
-            o.peak_queue_days,
-            o.unfilled_share,
-            o.requested_share,
-            o.redeemed_eth,
-            o.exit_fees_eth,
-            o.queued_loss_eth,
-            o.peak_network_queue_eth,
-        ];
+        let values = o.values();
         row[start..start + values.len()].copy_from_slice(&values);
+    }
+
+    /// Sector scenarios: the LRTs with a front door, in LRT order (empty otherwise).
+    pub fn doors(&self) -> &[u32] {
+        &self.doors
+    }
+
+    /// Writes the path's outcome of door `j` (the `j`-th of [`Layout::doors`]) into its row.
+    pub fn write_door(&self, row: &mut [f64], j: usize, o: &RedemptionOutcome) {
+        let n = Self::REDEMPTION.len();
+        let start = self.door_start + j * n;
+        row[start..start + n].copy_from_slice(&o.values());
     }
 
     /// Index of the first lending column (None without `[lending]`).

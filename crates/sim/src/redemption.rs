@@ -33,6 +33,24 @@ use lrtsim_scenario::withdrawal::WithdrawalModel;
 use crate::exit_queue::ExitQueue;
 use crate::ledger::Ledger;
 
+/// The restaked stake a front door redeems from: the pool's book, or one LRT's part of its
+/// operators in a sector.
+pub trait Stake {
+    /// The stake's withdrawable ETH now.
+    fn book_eth(&self) -> f64;
+    /// Withdraws `eth` of it pro rata (capped at what there is); returns the ETH withdrawn.
+    fn withdraw_pro_rata(&mut self, eth: f64) -> f64;
+}
+
+impl Stake for Ledger<'_> {
+    fn book_eth(&self) -> f64 {
+        Ledger::book_eth(self)
+    }
+    fn withdraw_pro_rata(&mut self, eth: f64) -> f64 {
+        Ledger::withdraw_pro_rata(self, eth)
+    }
+}
+
 /// 2²⁶, 2²⁷ and 2⁵³: the stress holder's draw is split into two uniforms (see
 /// [`Redemption::finish`]).
 const TWO_26: f64 = (1u64 << 26) as f64;
@@ -154,6 +172,27 @@ pub struct RedemptionOutcome {
     pub queued_loss_eth: f64,
     /// Largest network exit queue seen, ETH.
     pub peak_network_queue_eth: f64,
+}
+
+impl RedemptionOutcome {
+    /// The values in the order of [`crate::outputs::Layout::REDEMPTION`].
+    pub fn values(&self) -> [f64; 13] {
+        [
+            self.redeem_days_t0,
+            self.redeem_days_stress,
+            self.stress_start_days,
+            self.unredeemed_t0,
+            self.unredeemed_stress,
+            self.peak_queue_eth,
+            self.peak_queue_days,
+            self.unfilled_share,
+            self.requested_share,
+            self.redeemed_eth,
+            self.exit_fees_eth,
+            self.queued_loss_eth,
+            self.peak_network_queue_eth,
+        ]
+    }
 }
 
 /// Redemption state of one path, with buffers reused across paths.
@@ -554,6 +593,12 @@ impl<'m> Redemption<'m> {
         self.reward_eth_per_day = eth_per_day;
     }
 
+    /// Swaps the front door's exit queue with `queue` (a sector's doors take turns with the
+    /// one queue they share).
+    pub fn swap_queue(&mut self, queue: &mut ExitQueue) {
+        std::mem::swap(&mut self.network, queue);
+    }
+
     /// `eth` joins the back of the network exit queue at `t`; returns the days until the
     /// queue ahead of it has exited.
     pub fn join_network_queue(&mut self, t: f64, eth: f64) -> f64 {
@@ -914,7 +959,7 @@ impl<'m> Redemption<'m> {
     }
 
     /// The protocol processes its queue at `t` (a processing time, see the module docs).
-    pub fn process(&mut self, t: f64, ledger: &mut Ledger) {
+    pub fn process(&mut self, t: f64, ledger: &mut impl Stake) {
         let w = self.w;
         let tol = TOL * t.abs().max(1.0);
         self.t_days = self.t_days.max(t);

@@ -1,7 +1,7 @@
 //! Convergence in the time step (issue 16): every shipped scenario with `[market]`,
-//! `[lending]` or `[withdrawals]` must give the same headline results at its shipped
-//! `simulation.step_days`, at half and at a quarter of it (see `support::convergence` for the
-//! statistics).
+//! `[lending]` or `[withdrawals]` (or a sector with front doors, `lrts[].withdrawals`) must
+//! give the same headline results at its shipped `simulation.step_days`, at half and at a
+//! quarter of it (see `support::convergence` for the statistics).
 //!
 //! Every shipped scenario of that kind has its test here, none ignored; print each
 //! scenario's table with
@@ -261,6 +261,56 @@ fn rseth_2026_converges_in_the_front_door() {
     assert_converges_in_the_front_door("rseth-2026.toml");
 }
 
+/// A sector's LRTs with front doors: each LRT's NAV loss and its doors' headline metrics, in
+/// the step and in the front door's resolution (δ of `simulation.max_demand_per_substep`,
+/// which every door uses).
+fn assert_sector_converges(file: &str) {
+    let probe = support::convergence::load(file, &["simulation.paths=1".to_string()]);
+    let mut names = vec![
+        "slashed_fraction".to_string(),
+        "sector_holders_loss_eth".to_string(),
+    ];
+    for l in probe.lrts.iter() {
+        names.push(format!("nav_loss.lrt.{}", l.name));
+        if l.withdrawals.is_some() {
+            for m in [
+                "redeem_days_stress",
+                "unredeemed_stress",
+                "peak_queue_days",
+                "requested_share",
+                "redeemed_eth",
+            ] {
+                names.push(format!("{m}.lrt.{}", l.name));
+            }
+        }
+    }
+    let metrics: Vec<&str> = names.iter().map(String::as_str).collect();
+    let c = convergence(file, paths(), &[], &metrics);
+    println!("{c}");
+    assert!(c.passed(), "{}", c.failures().join("\n"));
+    let h = probe.step_days;
+    let delta = probe
+        .lrts
+        .iter()
+        .find_map(|l| l.withdrawals.as_ref())
+        .unwrap_or_else(|| panic!("{file} has no front door"))
+        .max_demand_per_substep;
+    let c = convergence_with(file, paths(), &[], &metrics, |step| {
+        let k = (h / step).round();
+        vec![
+            format!("simulation.step_days={h}"),
+            format!("simulation.max_demand_per_substep={}", delta / k),
+        ]
+    });
+    println!("(front doors: the step columns are δ, δ/2, δ/4)\n{c}");
+    assert!(c.passed(), "{}", c.failures().join("\n"));
+}
+
+#[test]
+fn sector_exit_queue_converges() {
+    assert_sector_converges("sector-exit-queue.toml");
+}
+
 #[test]
 fn every_shipped_scenario_with_a_market_lending_or_withdrawals_has_its_test() {
     // A scenario added to scenarios/ with one of those sections needs its test above: this
@@ -275,13 +325,20 @@ fn every_shipped_scenario_with_a_market_lending_or_withdrawals_has_its_test() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let value: toml::Value = toml::from_str(&text).unwrap();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let doors = value
+            .get("lrts")
+            .and_then(|l| l.as_array())
+            .is_some_and(|l| l.iter().any(|x| x.get("withdrawals").is_some()));
+        if doors && !source.contains(&format!("assert_sector_converges(\"{file}\")")) {
+            missing.push(format!("assert_sector_converges(\"{file}\")"));
+        }
         if !["market", "lending", "withdrawals"]
             .iter()
             .any(|k| value.get(k).is_some())
         {
             continue;
         }
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
         // In the step always; in the market's tolerance with a market; in the front door's
         // resolution with withdrawals.
         let mut calls = vec![format!("assert_converges(\"{file}\")")];

@@ -1,0 +1,175 @@
+//! Front doors in a sector (`lrts[].withdrawals`, `[sector.exit_queue]`): each LRT redeems
+//! from its own part of the operators' stake and every door exits through one shared beacon
+//! exit queue. Checked against the one-LRT engine (an LRT holding every operator with the
+//! pool's front door is the pool, path by path), the exit queue's first-in-first-out
+//! arithmetic (another LRT's exits ahead in the queue delay this one's by exactly their
+//! churn time, with nothing else shared) and conservation on every path.
+
+mod support;
+
+use lrtsim_scenario::Model;
+use support::sim::{col, load, simulate};
+
+/// scenarios/bank-run.toml without its rush (rushes on a sector's queue are not modelled).
+fn bank_run() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/bank-run.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let cut = text.find("[[withdrawals.network.rushes]]").unwrap();
+    text[..cut].to_string()
+}
+
+/// bank-run as a sector of one LRT, `all`, holding every operator: the pool's
+/// `[withdrawals]` become the LRT's, its network the sector's exit queue.
+fn bank_run_as_sector() -> String {
+    let text = bank_run();
+    let cut = text.find("[withdrawals.demand]").unwrap();
+    let (head, door) = text.split_at(cut);
+    head.replace("[[operators]]\n", "[[operators]]\nlrts = { all = 1.0 }\n")
+        + "[[lrts]]\nname = \"all\"\n\n"
+        + &door
+            .replace("[withdrawals.network]", "[sector.exit_queue]")
+            .replace("[withdrawals.", "[lrts.withdrawals.")
+}
+
+fn model(text: &str, paths: u64) -> Model {
+    load(text, "doors.toml", &[format!("simulation.paths={paths}")])
+}
+
+/// An LRT that holds every operator and has the pool's front door is the pool: on every
+/// path its redemption metrics, slashing and NAV are the one-LRT run's (to rounding: the
+/// LRT's stake is summed over its operators, the pool's book kept as one number).
+#[test]
+fn one_lrt_with_the_pools_front_door_is_the_pool() {
+    let n = 400;
+    let pool = simulate(&model(&bank_run(), n));
+    let sector = simulate(&model(&bank_run_as_sector(), n));
+    let close = |a: f64, b: f64, scale: f64| (a - b).abs() <= 1e-9 * scale.max(1.0);
+    let mut redeemed = 0;
+    for p in 0..n as usize {
+        for c in [
+            "redeem_days_t0",
+            "redeem_days_stress",
+            "stress_start_days",
+            "unredeemed_t0",
+            "unredeemed_stress",
+            "peak_queue_eth",
+            "peak_queue_days",
+            "unfilled_share",
+            "requested_share",
+            "redeemed_eth",
+            "exit_fees_eth",
+            "queued_loss_eth",
+            "peak_network_queue_eth",
+        ] {
+            let (a, b) = (col(&pool, c)[p], col(&sector, &format!("{c}.lrt.all"))[p]);
+            assert!(close(a, b, a.abs()), "path {p}, {c}: {a} vs {b}");
+        }
+        let (a, b) = (
+            col(&pool, "slashed_eth")[p],
+            col(&sector, "slashed_eth.lrt.all")[p],
+        );
+        assert!(close(a, b, a), "path {p}: slashed {a} vs {b}");
+        let (a, b) = (
+            -col(&pool, "nav_return")[p],
+            col(&sector, "nav_loss.lrt.all")[p],
+        );
+        assert!(close(a, b, 1.0), "path {p}: NAV loss {a} vs {b}");
+        redeemed += usize::from(col(&pool, "redeemed_eth")[p] > 0.0);
+    }
+    assert!(
+        redeemed > n as usize / 2,
+        "the test sees redemptions ({redeemed})"
+    );
+}
+
+/// bank-run's operators split between two LRTs, alpha (the first four) and beta (the last
+/// four), each with bank-run's front door if `door` says so; the exit queue shared.
+fn two_lrts(alpha_door: bool, beta_door: bool) -> String {
+    let text = bank_run();
+    let cut = text.find("[withdrawals.demand]").unwrap();
+    let (head, door) = text.split_at(cut);
+    let mut out = String::new();
+    for (i, part) in head.split("[[operators]]\n").enumerate() {
+        match i {
+            0 => out.push_str(part),
+            1..=4 => out.push_str(&format!("[[operators]]\nlrts = {{ alpha = 1.0 }}\n{part}")),
+            _ => out.push_str(&format!("[[operators]]\nlrts = {{ beta = 1.0 }}\n{part}")),
+        }
+    }
+    let network_at = door.find("[withdrawals.network]").unwrap();
+    let (own, network) = door.split_at(network_at);
+    let own = own.replace("[withdrawals.", "[lrts.withdrawals.");
+    for (name, has) in [("alpha", alpha_door), ("beta", beta_door)] {
+        out.push_str(&format!("[[lrts]]\nname = \"{name}\"\n\n"));
+        if has {
+            out.push_str(&own);
+        }
+    }
+    // An empty queue with no other stakers: what waits in it is the two LRTs' exits.
+    out + &network
+        .replace("[withdrawals.network]", "[sector.exit_queue]")
+        .replace("queue_eth = 600_000", "queue_eth = 0")
+        .replace(
+            "inflow_eth_per_day = 40_000",
+            // A churn of 8 ETH an epoch (1,800 a day), so that exits wait behind each other.
+            "inflow_eth_per_day = 0\nchurn = { quotient = 4_000_000, min_per_epoch_eth = 8, max_per_epoch_eth = 8 }",
+        )
+}
+
+/// The shared exit queue (empty at t = 0, no other stakers, a churn of 1,800 ETH a day): with
+/// beta's front door as well, alpha's exits join the queue behind beta's whenever beta exits
+/// first. Every random number is the same in the two runs (each LRT draws its door's numbers
+/// whether or not it has a door), so on every path alpha's stressed holders wait at least as
+/// long, its queue's longest wait is at least as long and the exit queue's peak at least as
+/// high — and on most paths strictly.
+#[test]
+fn another_lrts_exits_delay_this_ones_in_the_shared_queue() {
+    let n = 300;
+    let alone = simulate(&model(&two_lrts(true, false), n));
+    let both = simulate(&model(&two_lrts(true, true), n));
+    let c =
+        |r: &lrtsim_sim::SimResults, name: &str, p: usize| col(r, &format!("{name}.lrt.alpha"))[p];
+    for name in [
+        "redeem_days_stress",
+        "peak_queue_days",
+        "peak_network_queue_eth",
+    ] {
+        let mut later = 0;
+        for p in 0..n as usize {
+            let (a, b) = (c(&alone, name, p), c(&both, name, p));
+            assert!(
+                b >= a - 1e-9 * a.max(1.0),
+                "path {p}, {name}: {b} with beta's exits, {a} without"
+            );
+            later += usize::from(b > a + 1e-6 * a.max(1.0));
+        }
+        assert!(
+            later > 9 * n as usize / 10,
+            "{name}: later on {later} paths of {n}"
+        );
+    }
+}
+
+/// Redemptions move no loss or reward between stakers: with the two LRTs holding every
+/// operator and both redeeming, their slashing adds up to the pool's and their rewards to
+/// its rewards on every path.
+#[test]
+fn redemptions_conserve_losses_and_rewards_across_the_sector() {
+    let n = 200;
+    let r = simulate(&model(&two_lrts(true, true), n));
+    for p in 0..n as usize {
+        let got = |m: &str| col(&r, m)[p];
+        for (pool, each) in [
+            ("slashed_eth", "slashed_eth"),
+            ("rewards_eth", "rewards_eth"),
+        ] {
+            let whole = got(pool);
+            let parts = got(&format!("{each}.lrt.alpha")) + got(&format!("{each}.lrt.beta"));
+            assert!(
+                (whole - parts).abs() <= 1e-9 * whole.max(1.0),
+                "path {p}, {pool}: {parts} vs {whole}"
+            );
+        }
+        assert!(got("redeemed_eth.lrt.alpha") > 0.0 && got("redeemed_eth.lrt.beta") > 0.0);
+    }
+}
