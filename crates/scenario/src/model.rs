@@ -96,6 +96,10 @@ pub struct Model {
     pub governance: Vec<GovernanceModel>,
     /// Stake moved between operators (`[[redelegations]]`), in file order.
     pub redelegations: Vec<RedelegationModel>,
+    /// Sector scenarios with `[sector.contagion]`: the loadings L_ij, row i (the LRT that
+    /// loses) by column j (the LRT whose holders react), #LRTs × #LRTs, 0 on the diagonal;
+    /// empty without contagion.
+    pub contagion: Vec<f64>,
 }
 
 /// One `[[redelegations]]` entry: an LRT moves stake from some operators to others.
@@ -476,6 +480,30 @@ pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
                 out.push((oi, *ai));
             }
         }
+    }
+    out
+}
+
+/// `[sector.contagion]` as a row-major matrix of loadings (empty without it).
+fn compile_contagion(s: &Scenario) -> Vec<f64> {
+    let Some(c) = s.sector.as_ref().and_then(|x| x.contagion.as_ref()) else {
+        return Vec::new();
+    };
+    let n = s.lrts.len();
+    let index = |name: &str| {
+        s.lrts
+            .iter()
+            .position(|l| l.name == name)
+            .expect("validated")
+    };
+    let mut out = vec![c.loading; n * n];
+    for (i, row) in c.loadings.iter() {
+        for (j, v) in row {
+            out[index(i) * n + index(j)] = *v;
+        }
+    }
+    for k in 0..n {
+        out[k * n + k] = 0.0;
     }
     out
 }
@@ -932,6 +960,7 @@ impl Model {
             rate_draws,
             governance: compile_governance(s, &pair_index),
             redelegations: compile_redelegations(s),
+            contagion: compile_contagion(s),
             joint_loss_thresholds_bps: if lrts.is_empty() {
                 Vec::new()
             } else {

@@ -334,6 +334,25 @@ pub struct Sector {
     /// the sweep, as `[withdrawals.network]`. Default: an empty queue at Electra's churn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_queue: Option<ExitNetwork>,
+    /// Contagion of confidence between the LRTs' holders (needs a front door). Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contagion: Option<Contagion>,
+}
+
+/// `[sector.contagion]`: a loss at one LRT moves the holders of the others. At a loss event
+/// the holders of LRT j perceive the loss share s_j = x_j + Σ_{i≠j} L_ij·x_i, where x_i is
+/// LRT i's loss in that event over its assets just before; j's run trigger fires when s_j
+/// reaches its `min_loss_bps` (its pause rule still looks at x_j alone). See
+/// `docs/model.md` §22.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contagion {
+    /// The loading L_ij of every pair of different LRTs, ≥ 0. Default 0.
+    #[serde(default)]
+    pub loading: f64,
+    /// LRT i → (LRT j → L_ij): loadings that replace `loading` for those pairs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub loadings: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 /// The default joint-loss thresholds: 1 % and 5 %.

@@ -588,6 +588,9 @@ fn check_operators(c: &mut Checker, s: &Scenario, avs_names: &[&str]) {
     }
 }
 
+/// Largest contagion loading: a loss elsewhere felt at most 100 times over.
+const MAX_LOADING: f64 = 100.0;
+
 /// `[[lrts]]` and the operators' `lrts` shares: names unique, shares in [0, 1] summing to at
 /// most 1 per operator, every LRT with stake; and, for now, none of the per-LRT machinery a
 /// sector does not model yet.
@@ -695,6 +698,31 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             );
         }
         check_exit_network(c, s, net, "sector.exit_queue", false);
+    }
+    if let Some(ct) = s.sector.as_ref().and_then(|x| x.contagion.as_ref()) {
+        let at = "sector.contagion";
+        if !s.lrts.iter().any(|l| l.withdrawals.is_some()) {
+            c.push(
+                at,
+                "no LRT has a front door whose holders could react: give some [[lrts]] table a `withdrawals` section, or remove this one",
+            );
+        }
+        c.finite_in(&format!("{at}.loading"), ct.loading, 0.0, MAX_LOADING);
+        for (i, row) in &ct.loadings {
+            let from = format!("{at}.loadings.{i}");
+            c.reference(&from, i, "LRT", &names);
+            for (j, v) in row {
+                let path = format!("{from}.{j}");
+                c.reference(&path, j, "LRT", &names);
+                c.finite_in(&path, *v, 0.0, MAX_LOADING);
+                if i == j {
+                    c.push(
+                        path,
+                        "an LRT's own loss moves its holders through its own trigger: a loading is between two different LRTs",
+                    );
+                }
+            }
+        }
     }
     for (i, e) in s.exploits.iter().enumerate() {
         let at = format!("exploits[{i}]");

@@ -2581,9 +2581,42 @@ fn sector_front_doors_are_checked() {
         "{e}"
     );
     load_str(
-        &(ok + &pause.replace("alpha", "beta")),
+        &(ok.clone() + &pause.replace("alpha", "beta")),
         Path::new("s.toml"),
         &[],
     )
     .unwrap();
+
+    // Contagion: loadings between two different LRTs, ≥ 0, and a door to react.
+    let contagion = |body: &str| ok.clone() + "\n[sector.contagion]\n" + body + "\n";
+    let m = load_str(
+        &contagion("loading = 0.5\nloadings = { beta = { alpha = 2 } }"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(m.contagion, vec![0.0, 0.5, 2.0, 0.0]);
+    let cases = [
+        (
+            "loading = -1",
+            "sector.contagion.loading: must be in [0, 100], got -1",
+        ),
+        (
+            "loadings = { gamma = { alpha = 1 } }",
+            "sector.contagion.loadings.gamma: no LRT named `gamma`",
+        ),
+        (
+            "loadings = { alpha = { alpha = 1 } }",
+            "sector.contagion.loadings.alpha.alpha: an LRT's own loss moves its holders through its own trigger",
+        ),
+    ];
+    for (body, want) in cases {
+        let e = err(&contagion(body), &[]);
+        assert!(e.contains(want), "{body}: {e}");
+    }
+    let e = err(&(sector() + "\n[sector.contagion]\nloading = 0.5\n"), &[]);
+    assert!(
+        e.contains("sector.contagion: no LRT has a front door whose holders could react"),
+        "{e}"
+    );
 }

@@ -1069,21 +1069,41 @@ impl<'m> PathKernel<'m> {
                 i += 1;
                 let t = ev.time_days.min(t1);
                 self.advance_doors(t);
-                for j in 0..self.doors.len() {
-                    let (loss, _) = self.door_lrt_totals(j);
-                    let assets = self.door_assets_eth(j);
-                    if self.door_before.len() <= j {
-                        self.door_before.push((0.0, 0.0));
-                    }
-                    self.door_before[j] = (loss, assets);
+                // Every LRT's losses and assets before the event (its loss share after it
+                // feeds its own door and, through the contagion loadings, the others').
+                let n = m.lrts.len();
+                self.door_before.resize(n, (0.0, 0.0));
+                for l in 0..n {
+                    self.door_before[l] = (self.lrt_loss_eth(l), self.lrt_assets_and_supply(l).0);
                 }
                 let pre = tracing.then(|| self.trace_pre());
                 self.apply(rng, ev.kind, ev.time_days);
+                for l in 0..n {
+                    // Reused: (the event's loss, assets before it) from here on.
+                    self.door_before[l].0 = self.lrt_loss_eth(l) - self.door_before[l].0;
+                }
+                let share = |(loss, assets): (f64, f64)| {
+                    if loss > 0.0 && assets > 0.0 {
+                        loss / assets
+                    } else {
+                        0.0
+                    }
+                };
                 for j in 0..self.doors.len() {
-                    let (before, assets_before) = self.door_before[j];
-                    let loss = self.door_lrt_totals(j).0 - before;
+                    let l = self.layout.doors()[j] as usize;
+                    let (loss, assets) = self.door_before[l];
                     if loss > 0.0 {
-                        self.doors[j].loss(t, loss, assets_before);
+                        self.doors[j].loss(t, loss, assets);
+                    }
+                    if !m.contagion.is_empty() {
+                        let felt: f64 = (0..n)
+                            .filter(|&i| i != l)
+                            .map(|i| m.contagion[i * n + l] * share(self.door_before[i]))
+                            .sum();
+                        if felt > 0.0 {
+                            let own = share((loss, assets));
+                            self.doors[j].contagion(t, own, felt);
+                        }
                     }
                 }
                 if let Some(pre) = pre {
@@ -1117,10 +1137,19 @@ impl<'m> PathKernel<'m> {
         self.layout.doors().iter().position(|&k| k == l)
     }
 
-    /// Door `j`'s LRT: (its losses so far — slashing, thefts net of restitutions and mints'
-    /// dilution —, its rewards so far), ETH.
+    /// LRT `l`'s losses so far (see [`Self::door_lrt_totals`]), ETH.
+    fn lrt_loss_eth(&self, l: usize) -> f64 {
+        self.lrt_totals(l).0
+    }
+
+    /// Door `j`'s LRT's (losses, rewards) so far (see [`Self::lrt_totals`]).
     fn door_lrt_totals(&self, j: usize) -> (f64, f64) {
-        let l = self.layout.doors()[j] as usize;
+        self.lrt_totals(self.layout.doors()[j] as usize)
+    }
+
+    /// LRT `l`: (its losses so far — slashing, thefts net of restitutions and mints'
+    /// dilution —, its rewards so far), ETH, from the holders' fractions.
+    fn lrt_totals(&self, l: usize) -> (f64, f64) {
         let d = self
             .delegations
             .as_ref()

@@ -629,6 +629,19 @@ impl<'m> Redemption<'m> {
         }
     }
 
+    /// Contagion at `t` (sector scenarios): with its own loss share `own` in this event, the
+    /// holders also feel `felt` (the other LRTs' loss shares times their loadings); a run
+    /// pulse comes when `own + felt` reaches the trigger and `own` alone did not (it pulsed
+    /// in [`Redemption::loss`] then). The pause rule looks at `own` alone.
+    pub fn contagion(&mut self, t: f64, own: f64, felt: f64) {
+        if let Some(tr) = self.w.trigger
+            && own < tr.min_loss_fraction
+            && own + felt >= tr.min_loss_fraction
+        {
+            self.pulse(t);
+        }
+    }
+
     /// The run pulses' level at `t` ≥ the last pulse, share per day.
     fn trigger_at(&self, t: f64) -> f64 {
         match self.w.trigger {

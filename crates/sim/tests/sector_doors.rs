@@ -173,3 +173,79 @@ fn redemptions_conserve_losses_and_rewards_across_the_sector() {
         assert!(got("redeemed_eth.lrt.alpha") > 0.0 && got("redeemed_eth.lrt.beta") > 0.0);
     }
 }
+
+/// Contagion (`[sector.contagion]`): alpha (no front door) loses 1 % of its assets on day
+/// 10.5; beta, on other operators, loses nothing. Its holders feel L × 1 %: with L = 0.2 that
+/// reaches beta's 10 bp trigger and adds 5 % × e^(−(t − 10.5)/3) a day to its 0.1 % calm
+/// rate, so 1 − e^(−∫h) of its supply asks over the 40 days, ∫h = 40 × 0.001 + 0.05 × 3 ×
+/// (1 − e^(−29.5/3)) (the closed form of the one-LRT trigger test); with L = 0.05 (5 bp felt)
+/// or no contagion, only the calm rate: 1 − e^(−0.04).
+#[test]
+fn a_loss_at_one_lrt_sets_off_a_run_at_another_through_the_loading() {
+    let sector = |contagion: &str| {
+        format!(
+            r#"
+[simulation]
+paths = 3
+horizon_days = 40
+seed = 2
+[pool]
+collateral_eth = 2000
+[rewards]
+base_apr = 0
+mev_apr = 0
+[[operators]]
+name = "a1"
+stake_eth = 1000
+lrts = {{ alpha = 1.0 }}
+allocations = {{ x = 1.0 }}
+[[operators]]
+name = "b1"
+stake_eth = 1000
+lrts = {{ beta = 1.0 }}
+[[avs]]
+name = "x"
+[[shocks]]
+name = "bug"
+at_days = 10.5
+severity = 0.01
+select = {{ avs = ["x"] }}
+[[lrts]]
+name = "alpha"
+[[lrts]]
+name = "beta"
+[lrts.withdrawals.demand]
+base_share_per_day = 0.001
+nav_loss_sensitivity_per_day = 0
+wait_sensitivity_per_day = 0
+[lrts.withdrawals.demand.trigger]
+min_loss_bps = 10
+share_per_day = 0.05
+decay_days = 3
+{contagion}
+"#
+        )
+    };
+    let asked = |contagion: &str| {
+        let r = simulate(&model(&sector(contagion), 3));
+        let v = col(&r, "requested_share.lrt.beta");
+        assert!(v.iter().all(|x| *x == v[0]), "no randomness left: {v:?}");
+        assert_eq!(col(&r, "slashed_eth.lrt.alpha")[0], 10.0);
+        v[0]
+    };
+    let pulse = 0.05 * 3.0 * -(-29.5f64 / 3.0).exp_m1();
+    let run = -(-(40.0 * 0.001 + pulse)).exp_m1();
+    let calm = -(-0.04f64).exp_m1();
+    let got = asked("[sector.contagion]\nloading = 0.2");
+    assert!((got - run).abs() < 1e-10, "{got} vs {run}");
+    let got = asked("[sector.contagion]\nloadings = { alpha = { beta = 0.2 } }");
+    assert!((got - run).abs() < 1e-10, "{got} vs {run}");
+    for quiet in [
+        "[sector.contagion]\nloading = 0.05",
+        "[sector.contagion]\nloading = 0.2\nloadings = { alpha = { beta = 0 } }",
+        "",
+    ] {
+        let got = asked(quiet);
+        assert!((got - calm).abs() < 1e-10, "{quiet:?}: {got} vs {calm}");
+    }
+}
