@@ -39,6 +39,8 @@ pub(crate) struct Delegations {
     phi0: Vec<f64>,
     /// Each holder's LRT (0 for the pool of a one-LRT scenario).
     owner: Vec<u32>,
+    /// Each LRT's holders, ascending (itself, then its escrow slots).
+    holders_of: Vec<Vec<usize>>,
     /// Each redelegation's first escrow slot (one per `from` operator, in order).
     first_slot: Vec<usize>,
     /// Per operator: its cumulative losses and rewards at its last settlement, ETH.
@@ -81,11 +83,15 @@ impl Delegations {
             }
         }
         let holders = owner.len();
+        let holders_of = (0..n_lrts as u32)
+            .map(|l| (0..holders).filter(|&h| owner[h] == l).collect())
+            .collect();
         Some(Delegations {
             n_ops,
             phi: phi0.clone(),
             phi0,
             owner,
+            holders_of,
             first_slot,
             basis_loss_eth: vec![0.0; n_ops],
             basis_rewards_eth: vec![0.0; n_ops],
@@ -244,9 +250,9 @@ impl Delegations {
 
     /// LRT `lrt`'s fraction of operator `o`, its escrow slots included.
     fn lrt_fraction(&self, lrt: u32, o: usize) -> f64 {
-        (0..self.holders())
-            .filter(|&h| self.owner[h] == lrt)
-            .map(|h| self.phi[h * self.n_ops + o])
+        self.holders_of[lrt as usize]
+            .iter()
+            .map(|&h| self.phi[h * self.n_ops + o])
             .sum()
     }
 
@@ -259,14 +265,15 @@ impl Delegations {
     ) -> (f64, f64) {
         let mut loss = 0.0;
         let mut rewards = 0.0;
-        for h in (0..self.holders()).filter(|&h| self.owner[h] == lrt) {
+        let holders = &self.holders_of[lrt as usize];
+        for &h in holders {
             loss += self.settled_loss_eth[h];
             rewards += self.settled_rewards_eth[h];
         }
         for o in 0..self.n_ops {
             let (l, w) = cumulative(o);
             let (dl, dr) = (l - self.basis_loss_eth[o], w - self.basis_rewards_eth[o]);
-            for h in (0..self.holders()).filter(|&h| self.owner[h] == lrt) {
+            for &h in holders {
                 let phi = self.phi[h * self.n_ops + o];
                 loss += phi * dl;
                 rewards += phi * dr;
