@@ -178,15 +178,20 @@ pub struct LrtModel {
     pub withdrawals: Option<crate::withdrawal::WithdrawalModel>,
 }
 
+/// LRT outstanding at t = 0, in t = 0 ETH units (1 ETH per LRT): `collateral_eth` plus the
+/// front door's buffer, if any.
+fn supply0_lrt(
+    collateral_eth: f64,
+    withdrawals: Option<&crate::withdrawal::WithdrawalModel>,
+) -> f64 {
+    collateral_eth + withdrawals.map_or(0.0, |w| w.buffer_initial_eth)
+}
+
 impl LrtModel {
     /// Its supply at t = 0, in t = 0 ETH units (1 ETH per LRT): the collateral plus the
     /// front door's buffer, if any.
     pub fn supply0_lrt(&self) -> f64 {
-        self.collateral_eth
-            + self
-                .withdrawals
-                .as_ref()
-                .map_or(0.0, |w| w.buffer_initial_eth)
+        supply0_lrt(self.collateral_eth, self.withdrawals.as_ref())
     }
 }
 
@@ -635,11 +640,7 @@ impl Model {
     /// LRT outstanding at t = 0, in t = 0 ETH units (1 ETH per LRT at t = 0): the collateral
     /// plus the withdrawal buffer, if any.
     pub fn supply0_lrt(&self) -> f64 {
-        self.collateral_eth
-            + self
-                .withdrawals
-                .as_ref()
-                .map_or(0.0, |w| w.buffer_initial_eth)
+        supply0_lrt(self.collateral_eth, self.withdrawals.as_ref())
     }
 
     /// Compiles a scenario that passed [`crate::validate::validate`].

@@ -237,6 +237,12 @@ impl<'m> Ledger<'m> {
             return 0.0;
         }
         let share = (physical_eth / balance).min(1.0);
+        self.remove_share(o, share)
+    }
+
+    /// `share` ≤ 1 of operator `o`'s withdrawable amount, beacon-chain balance and allocations
+    /// leaves the book, with the rewards they earn; returns the ETH that leaves.
+    fn remove_share(&mut self, o: usize, share: f64) -> f64 {
         self.touch_operator(o);
         let operator = &self.model.operators[o];
         let eth = (self.scale * self.withdrawable_eth[o]) * share;
@@ -259,17 +265,8 @@ impl<'m> Ledger<'m> {
         if share <= 0.0 || self.withdrawable_eth[o] <= 0.0 {
             return 0.0;
         }
-        self.touch_operator(o);
-        let operator = &self.model.operators[o];
-        let eth = (self.scale * self.withdrawable_eth[o]) * share;
-        self.withdrawable_eth[o] -= eth / self.scale;
-        self.beacon_eth[o] *= 1.0 - share;
         self.active_validators[o] *= 1.0 - share;
-        self.book_eth -= eth;
-        self.gross_rate_eth_per_year -= eth * operator.gross_staking_per_eth_year;
-        self.net_rate_eth_per_year -= eth * operator.net_staking_per_eth_year;
-        self.shrink_allocations(o, share);
-        eth
+        self.remove_share(o, share)
     }
 
     /// Redelegation: `eth` of stake is delegated to operator `op`, on fresh validators (full

@@ -46,21 +46,7 @@ fn one_lrt_with_the_pools_front_door_is_the_pool() {
     let close = |a: f64, b: f64, scale: f64| (a - b).abs() <= 1e-9 * scale.max(1.0);
     let mut redeemed = 0;
     for p in 0..n as usize {
-        for c in [
-            "redeem_days_t0",
-            "redeem_days_stress",
-            "stress_start_days",
-            "unredeemed_t0",
-            "unredeemed_stress",
-            "peak_queue_eth",
-            "peak_queue_days",
-            "unfilled_share",
-            "requested_share",
-            "redeemed_eth",
-            "exit_fees_eth",
-            "queued_loss_eth",
-            "peak_network_queue_eth",
-        ] {
+        for c in lrtsim_sim::Layout::REDEMPTION {
             let (a, b) = (col(&pool, c)[p], col(&sector, &format!("{c}.lrt.all"))[p]);
             assert!(close(a, b, a.abs()), "path {p}, {c}: {a} vs {b}");
         }
