@@ -308,6 +308,27 @@ fn a_scheduled_shock_splits_by_the_shares_in_closed_form() {
     assert!((others - (0.25 * 0.2 * 40.0 + 0.2 * 0.2 * 30.0)).abs() < 1e-12);
 }
 
+/// alpha in SCHEDULED — a1 (100 % of 100 ETH), a2 (80 %), s (25 %), as in the closed form
+/// above: (its slashed ETH, its net reward rate at t = 0, what the day-73 slashing takes off
+/// that rate, both ETH per year, its collateral).
+fn alpha_in_scheduled() -> (f64, f64, f64, f64) {
+    let keep = 0.9 * 0.9;
+    let (staking, da, oracle) = (0.035 * keep, 0.01 * keep, 0.02 * keep);
+    let (mut slashed, mut rate0, mut drop, mut c) = (0.0, 0.0, 0.0, 0.0);
+    for (stake, a_da, a_or, share) in [
+        (100.0, 50.0, 20.0, 1.0),
+        (100.0, 30.0, 0.0, 0.8),
+        (100.0, 40.0, 10.0, 0.25),
+    ] {
+        let loss: f64 = 0.2 * a_da;
+        slashed += share * loss;
+        rate0 += share * (stake * staking + a_da * da + a_or * oracle);
+        drop += share * loss * (staking + da);
+        c += share * stake;
+    }
+    (slashed, rate0, drop, c)
+}
+
 /// An unbacked mint at one LRT of a sector (a forged bridge message, as at rsETH in April
 /// 2026) dilutes that LRT's holders alone: minting m of alpha's supply on day 200 takes its
 /// NAV per token to (assets at the horizon) ÷ ((1 + m) × collateral), its dilution is the
@@ -333,24 +354,7 @@ fn an_unbacked_mint_at_one_lrt_dilutes_its_holders_alone() {
             assert_eq!(a.to_bits(), b.to_bits(), "{name}");
         }
     }
-    // alpha: a1 (100 % of 100 ETH), a2 (80 %), s (25 %) — as in the closed form above.
-    let keep = 0.9 * 0.9;
-    let (staking, da, oracle) = (0.035 * keep, 0.01 * keep, 0.02 * keep);
-    let mut slashed = 0.0;
-    let mut rate0 = 0.0;
-    let mut drop = 0.0;
-    let mut c = 0.0;
-    for (stake, a_da, a_or, share) in [
-        (100.0, 50.0, 20.0, 1.0),
-        (100.0, 30.0, 0.0, 0.8),
-        (100.0, 40.0, 10.0, 0.25),
-    ] {
-        let loss: f64 = 0.2 * a_da;
-        slashed += share * loss;
-        rate0 += share * (stake * staking + a_da * da + a_or * oracle);
-        drop += share * loss * (staking + da);
-        c += share * stake;
-    }
+    let (slashed, rate0, drop, c) = alpha_in_scheduled();
     let rewards_by = |day: f64| rate0 * day / 365.0 - drop * (day - 73.0) / 365.0;
     let nav_before = (c - slashed + rewards_by(200.0)) / c;
     let nav_end = (c - slashed + rewards_by(365.0)) / (1.18 * c);
@@ -390,21 +394,7 @@ fn a_theft_at_one_lrt_takes_its_stake_alone() {
         }
     }
     assert_eq!(col(&plain, "slashed_eth"), col(&robbed, "slashed_eth"));
-    // alpha: a1 (100 % of 100 ETH), a2 (80 %), s (25 %) — as in the closed form above.
-    let keep = 0.9 * 0.9;
-    let (staking, da, oracle) = (0.035 * keep, 0.01 * keep, 0.02 * keep);
-    let (mut slashed, mut rate0, mut drop, mut c) = (0.0, 0.0, 0.0, 0.0);
-    for (stake, a_da, a_or, share) in [
-        (100.0, 50.0, 20.0, 1.0),
-        (100.0, 30.0, 0.0, 0.8),
-        (100.0, 40.0, 10.0, 0.25),
-    ] {
-        let loss: f64 = 0.2 * a_da;
-        slashed += share * loss;
-        rate0 += share * (stake * staking + a_da * da + a_or * oracle);
-        drop += share * loss * (staking + da);
-        c += share * stake;
-    }
+    let (slashed, rate0, drop, c) = alpha_in_scheduled();
     let before = rate0 * 200.0 / 365.0 - drop * (200.0 - 73.0) / 365.0;
     let stolen = 0.1 * (c - slashed + before);
     let q = stolen / (c - slashed);
