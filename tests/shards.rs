@@ -170,6 +170,13 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         &[],
         &["summary.json", "contributions.csv"],
     );
+    // Three LRTs' front doors and markets (3 chunks, 10 days: the mint on day 1 and the run).
+    check_bit_identical(
+        "sector-2026.toml",
+        &sets(&["simulation.paths=2100", "simulation.horizon_days=10"]),
+        &[],
+        &["summary.json", "contributions.csv"],
+    );
 }
 
 /// Shards run with `--no-contributions` keep no own tails of operators: merged with the risk

@@ -558,23 +558,29 @@ fn importance_info(
 
 /// Warns on stderr when the market could not integrate some sub-steps within its tolerance,
 /// or a liquidation cascade stopped at its safety bound (`market_unresolved_substeps` > 0 on
-/// some path): their results may depend on the resolution.
+/// some path; in a sector, each LRT's `market_unresolved_substeps.lrt.<name>`): their results
+/// may depend on the resolution.
 pub fn warn_unresolved(model: &Model, summary: &Summary, monitor: &dyn Monitor) {
-    let unresolved = summary
-        .metrics
-        .iter()
-        .find(|m| m.name == "market_unresolved_substeps");
-    if let Some(m) = unresolved
-        && m.max > 0.0
-    {
-        monitor.warn(&format!(
-            "warning: {}: on {:.2} % of the paths the market met moves too fast for its \
-             shortest sub-step (1e-6 day) to keep within its tolerance (docs/model.md §14), \
-             or a liquidation cascade stopped at its safety bound of 10,000 calls (§15); \
-             those paths' market results may depend on the resolution",
-            model.name,
-            100.0 * m.prob_loss
-        ));
+    const NAME: &str = "market_unresolved_substeps";
+    for m in &summary.metrics {
+        let market = match m.name.strip_prefix(NAME) {
+            Some("") => "the market".to_string(),
+            Some(rest) => match rest.strip_prefix(".lrt.") {
+                Some(lrt) => format!("the market of {lrt}"),
+                None => continue,
+            },
+            None => continue,
+        };
+        if m.max > 0.0 {
+            monitor.warn(&format!(
+                "warning: {}: on {:.2} % of the paths {market} met moves too fast for its \
+                 shortest sub-step (1e-6 day) to keep within its tolerance (docs/model.md §14), \
+                 or a liquidation cascade stopped at its safety bound of 10,000 calls (§15); \
+                 those paths' market results may depend on the resolution",
+                model.name,
+                100.0 * m.prob_loss
+            ));
+        }
     }
 }
 

@@ -149,9 +149,13 @@ impl SellersModel {
 impl MarketModel {
     /// Compiles `s.market` (None when the section is absent). `s` passed validation.
     pub fn compile(s: &Scenario) -> Option<MarketModel> {
-        let m = s.market.as_ref()?;
+        Some(Self::compile_with(s, s.market.as_ref()?))
+    }
+
+    /// Compiles the market `m` of scenario `s` (`[market]`, or a sector LRT's `market`).
+    pub fn compile_with(s: &Scenario, m: &crate::spec::Market) -> MarketModel {
         let horizon_years = s.simulation.horizon_days / DAYS_PER_YEAR;
-        Some(MarketModel {
+        MarketModel {
             kind: m.pool.kind,
             amplification: m.pool.amplification.unwrap_or(DEFAULT_AMPLIFICATION),
             depth_eth: m.pool.depth_eth,
@@ -211,6 +215,6 @@ impl MarketModel {
                 .simulation
                 .max_price_move_per_substep
                 .unwrap_or(DEFAULT_MAX_PRICE_MOVE_PER_SUBSTEP),
-        })
+        }
     }
 }

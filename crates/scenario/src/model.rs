@@ -176,6 +176,8 @@ pub struct LrtModel {
     pub collateral_eth: f64,
     /// Its front door (`lrts[].withdrawals`, exiting through `[sector.exit_queue]`), if any.
     pub withdrawals: Option<crate::withdrawal::WithdrawalModel>,
+    /// Its secondary market (`lrts[].market`), if any.
+    pub market: Option<MarketModel>,
 }
 
 /// LRT outstanding at t = 0, in t = 0 ETH units (1 ETH per LRT): `collateral_eth` plus the
@@ -713,6 +715,7 @@ impl Model {
                         .unwrap_or(&default);
                     crate::withdrawal::WithdrawalModel::compile_with(s, w, net)
                 }),
+                market: l.market.as_ref().map(|mk| MarketModel::compile_with(s, mk)),
             })
             .collect();
         let all = selected_pairs(s, &Selector::default());

@@ -317,6 +317,11 @@ pub struct Lrt {
     /// `[sector.exit_queue]`). Absent: its holders do not redeem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawals: Option<Withdrawals>,
+    /// The LRT's secondary market: its LRT/ETH pool, depeg and confidence shocks, patient
+    /// buyers, arbitrageurs (redeeming through its front door) and sellers, as `[market]` for
+    /// one LRT. Absent: its holders do not trade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<Market>,
 }
 
 /// `[sector]`: what a sector scenario reports about its LRTs together.

@@ -238,10 +238,17 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     let resolve = c.out.is_empty();
     check_sources(&mut c, s, &avs_names, resolve);
     if let Some(w) = &s.withdrawals {
-        check_withdrawals(&mut c, s, w, "withdrawals");
+        check_withdrawals(&mut c, s, w, "withdrawals", s.market.is_some());
     }
     if let Some(m) = &s.market {
-        check_market(&mut c, s, m);
+        let place = MarketPlace {
+            at: "market",
+            withdrawals: s.withdrawals.as_ref(),
+            door: "[withdrawals]",
+            supply_eth: supply_eth(s),
+            supply_is: "pool.collateral_eth plus the buffer",
+        };
+        check_market(&mut c, s, m, &place);
     }
     if let Some(l) = &s.lending {
         check_lending(&mut c, s, l);
@@ -356,10 +363,13 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
             ));
         }
     }
-    if let Some(m) = &s.market {
+    let markets = s.market.iter().map(|m| ("market".to_string(), m));
+    let lrt_markets = (s.lrts.iter().enumerate())
+        .filter_map(|(k, l)| l.market.as_ref().map(|m| (format!("lrts[{k}].market"), m)));
+    for (at, m) in markets.chain(lrt_markets) {
         for (i, d) in m.shocks.iter().enumerate() {
             out.push(scheduled(
-                &format!("market.shocks[{i}]"),
+                &format!("{at}.shocks[{i}]"),
                 d.rate_per_year.mean(),
                 d.at_days,
                 "",
@@ -447,10 +457,10 @@ fn check_simulation(c: &mut Checker, s: &Scenario) {
     }
     if let Some(tol) = sim.max_price_move_per_substep {
         const PATH: &str = "simulation.max_price_move_per_substep";
-        if s.market.is_none() {
+        if s.market.is_none() && !s.lrts.iter().any(|l| l.market.is_some()) {
             c.push(
                 PATH,
-                "applies to scenarios with [market] only (the market's resolution in time)",
+                "applies to scenarios with [market] (or a sector LRT's `market`) only (the market's resolution in time)",
             );
         } else {
             let (lo, hi) = MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
@@ -658,8 +668,13 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
                 "a sector scenario gives each LRT its own front door: move this section into that LRT's [[lrts]] table as `[lrts.withdrawals]` (and its `network` into [sector.exit_queue], which every LRT shares)",
             );
         }
+        if s.market.is_some() {
+            c.push(
+                "market",
+                "a sector scenario gives each LRT its own market: move this section into that LRT's [[lrts]] table as `[lrts.market]`",
+            );
+        }
         let unsupported = [
-            ("market", s.market.is_some()),
             ("lending", s.lending.is_some()),
             ("reserves", !s.reserves.is_empty()),
         ];
@@ -667,7 +682,7 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             if present {
                 c.push(
                     section,
-                    "a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits and front door so far, not yet its market, lending or reserves: remove this section, or [[lrts]] to model one LRT",
+                    "a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits, front door and market so far, not yet lending or reserves: remove this section, or [[lrts]] to model one LRT",
                 );
             }
         }
@@ -681,7 +696,29 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
                 "the exit queue is the sector's, shared by every LRT: set it once in [sector.exit_queue] (and remove it here)",
             );
         }
-        check_withdrawals(c, s, w, &at);
+        check_withdrawals(c, s, w, &at, l.market.is_some());
+    }
+    for (k, l) in s.lrts.iter().enumerate() {
+        let Some(mk) = &l.market else { continue };
+        let at = format!("lrts[{k}].market");
+        let door = format!("lrts[{k}].withdrawals");
+        let buffer = l.withdrawals.as_ref().and_then(|w| w.buffer.as_ref());
+        let place = MarketPlace {
+            at: &at,
+            withdrawals: l.withdrawals.as_ref(),
+            door: &door,
+            supply_eth: stake[k] + buffer.map_or(0.0, |b| b.initial_eth),
+            supply_is: "the stake its operators hold for it plus its buffer",
+        };
+        check_market(c, s, mk, &place);
+        for (i, d) in mk.shocks.iter().enumerate() {
+            if d.rate_per_year.is_uncertain() || d.rate_factor.is_some() {
+                c.push(
+                    format!("{at}.shocks[{i}].rate_per_year"),
+                    "an uncertain rate (a distribution or a rate_factor) of a sector LRT's depeg shock is not modelled yet: give a number",
+                );
+            }
+        }
     }
     let queue = s.sector.as_ref().and_then(|x| x.exit_queue.as_ref());
     if let Some(net) = queue {
@@ -701,10 +738,14 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
     }
     if let Some(ct) = s.sector.as_ref().and_then(|x| x.contagion.as_ref()) {
         let at = "sector.contagion";
-        if !s.lrts.iter().any(|l| l.withdrawals.is_some()) {
+        if !s
+            .lrts
+            .iter()
+            .any(|l| l.withdrawals.is_some() || l.market.is_some())
+        {
             c.push(
                 at,
-                "no LRT has a front door whose holders could react: give some [[lrts]] table a `withdrawals` section, or remove this one",
+                "no LRT has a front door or a market whose holders could react: give some [[lrts]] table a `withdrawals` or `market` section, or remove this one",
             );
         }
         c.finite_in(&format!("{at}.loading"), ct.loading, 0.0, MAX_LOADING);
@@ -1180,8 +1221,10 @@ fn check_incidents(
     }
 }
 
-/// Checks `[withdrawals]`: demand, buffer, protocol queue, escrow, exit network and rushes.
-fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals, at0: &str) {
+/// Checks a front door (`[withdrawals]`, or a sector LRT's at `lrts[k].withdrawals`):
+/// demand, buffer, protocol queue, escrow, exit network and rushes; `market` says whether it
+/// has a market beside it (the pool's `[market]`, or the LRT's).
+fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals, at0: &str, market: bool) {
     let d = &w.demand;
     let at = format!("{at0}.demand");
     let at = at.as_str();
@@ -1227,10 +1270,18 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals, at0: &str) 
     if let Some(v) = d.discount_sensitivity_per_day {
         let path = format!("{at}.discount_sensitivity_per_day");
         c.sensitivity(&path, v);
-        if s.market.is_none() {
+        if !market {
+            let (needs, add) = if at0 == "withdrawals" {
+                ("[market]", "a [market] section")
+            } else {
+                (
+                    "the LRT's `market`",
+                    "a `market` section to its [[lrts]] table",
+                )
+            };
             c.push(
                 path,
-                "needs [market]: the discount is the pool's price below NAV; add a [market] section or remove this field",
+                format!("needs {needs}: the discount is the pool's price below NAV; add {add} or remove this field"),
             );
         }
     }
@@ -1357,9 +1408,22 @@ fn check_exit_network(c: &mut Checker, s: &Scenario, net: &ExitNetwork, at: &str
 
 /// Checks `[market]`: pool, liquidity, depeg shocks, confidence, recovery, arbitrage, sellers
 /// and report.
-fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
+/// Where a market sits: the pool's `[market]` or a sector LRT's `lrts[k].market`.
+struct MarketPlace<'a> {
+    /// Its path (`market`, `lrts[0].market`).
+    at: &'a str,
+    /// The front door its arbitrageurs and sellers use, if any, and how to name it.
+    withdrawals: Option<&'a Withdrawals>,
+    door: &'a str,
+    /// The LRT's supply at t = 0 (ETH at NAV), and what it is made of (for messages).
+    supply_eth: f64,
+    supply_is: &'a str,
+}
+
+fn check_market(c: &mut Checker, s: &Scenario, m: &Market, place: &MarketPlace) {
+    let root = place.at;
     let p = &m.pool;
-    let at = "market.pool";
+    let at = &format!("{root}.pool");
     c.positive_amount(&format!("{at}.depth_eth"), p.depth_eth);
     c.finite_in(
         &format!("{at}.lrt_share"),
@@ -1368,13 +1432,13 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
         1.0 - MIN_POOL_SIDE_SHARE,
     );
     // The pool's LRT is part of the supply (counted, like the supply, in ETH at t = 0 NAV).
-    let supply_eth = supply_eth(s);
+    let supply_eth = place.supply_eth;
     let pool_lrt_eth = p.depth_eth * p.lrt_share;
     if pool_lrt_eth.is_finite() && supply_eth.is_finite() && pool_lrt_eth > supply_eth {
         c.push(
             format!("{at}.depth_eth"),
             format!(
-                "the pool's LRT side (depth_eth × lrt_share = {pool_lrt_eth}) exceeds the LRT supply ({supply_eth} ETH at t = 0: pool.collateral_eth plus the buffer); the pool's LRT is part of the supply"
+                "the pool's LRT side (depth_eth × lrt_share = {pool_lrt_eth}) exceeds the LRT supply ({supply_eth} ETH at t = 0: {}); the pool's LRT is part of the supply", place.supply_is
             ),
         );
     }
@@ -1416,7 +1480,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     }
 
     if let Some(l) = &m.liquidity {
-        let at = "market.liquidity";
+        let at = &format!("{root}.liquidity");
         c.sensitivity(&format!("{at}.flight_per_day"), l.flight_per_day);
         c.finite_in(&format!("{at}.floor_share"), l.floor_share, 0.0, 1.0);
         if let Some(v) = l.return_half_life_days {
@@ -1432,7 +1496,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
 
     let mut seen = BTreeSet::new();
     for (i, d) in m.shocks.iter().enumerate() {
-        let at = format!("market.shocks[{i}]");
+        let at = format!("{root}.shocks[{i}]");
         c.unique_name(&format!("{at}.name"), &d.name, &mut seen, "market shock");
         check_schedule(
             c,
@@ -1449,18 +1513,18 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     }
 
     if let Some(k) = &m.confidence {
-        let at = "market.confidence";
+        let at = &format!("{root}.confidence");
         c.sensitivity(&format!("{at}.sell_per_loss"), k.sell_per_loss);
         c.duration(&format!("{at}.sell_days"), k.sell_days);
         c.finite_in_closed_open(&format!("{at}.min_loss_bps"), k.min_loss_bps, 0.0, BPS);
     }
 
     if let Some(r) = &m.recovery {
-        c.positive_duration("market.recovery.half_life_days", r.half_life_days);
+        c.positive_duration(&format!("{root}.recovery.half_life_days"), r.half_life_days);
     }
 
     if let Some(a) = &m.arbitrage {
-        let at = "market.arbitrage";
+        let at = &format!("{root}.arbitrage");
         if let Some(v) = a.capital_eth {
             c.positive_amount(&format!("{at}.capital_eth"), v);
         }
@@ -1470,26 +1534,28 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
         );
         c.finite_in_closed_open(&format!("{at}.premium_bps"), a.premium_bps, 0.0, BPS);
         let path = format!("{at}.closed_wait_days");
-        match (&s.withdrawals, a.closed_wait_days) {
+        let door = place.door;
+        match (place.withdrawals, a.closed_wait_days) {
             (None, None) => c.push(
                 path,
-                "is required without [withdrawals]: arbitrageurs need an expected wait when there is no redemption; set market.arbitrage.closed_wait_days, or add [withdrawals]",
+                format!("is required without {door}: arbitrageurs need an expected wait when there is no redemption; set {root}.arbitrage.closed_wait_days, or add {door}"),
             ),
             (None, Some(v)) => c.duration(&path, v),
             (Some(_), Some(_)) => c.push(
                 path,
-                "is not allowed with [withdrawals]: the wait then comes from the front door (instant where the buffer allows, else the queue's posted wait)",
+                format!("is not allowed with {door}: the wait then comes from the front door (instant where the buffer allows, else the queue's posted wait)"),
             ),
             (Some(_), None) => {}
         }
     }
 
     if let Some(x) = &m.sellers {
-        let at = "market.sellers";
-        if s.withdrawals.is_none() {
+        let at = &format!("{root}.sellers");
+        if place.withdrawals.is_none() {
+            let door = place.door;
             c.push(
                 at,
-                "needs [withdrawals]: sellers are redeeming holders choosing between the pool and the queue; add [withdrawals] or remove [market.sellers]",
+                format!("needs {door}: sellers are redeeming holders choosing between the pool and the queue; add {door} or remove [{root}.sellers]"),
             );
         }
         c.finite_in(
@@ -1502,7 +1568,7 @@ fn check_market(c: &mut Checker, s: &Scenario, m: &Market) {
     }
 
     let r = &m.report;
-    let at = "market.report";
+    let at = &format!("{root}.report");
     c.positive_amount(&format!("{at}.position_eth"), r.position_eth);
     check_thresholds_bps(c, &format!("{at}.thresholds_bps"), &r.thresholds_bps);
 }
@@ -1622,10 +1688,20 @@ fn check_exploits(
                         ),
                     );
                 }
-                if sell > 0.0 && s.market.is_none() {
+                // The market it sells into: the pool's, or in a sector the LRT's.
+                let market = match &x.lrt {
+                    Some(name) => s.lrts.iter().any(|l| &l.name == name && l.market.is_some()),
+                    None => s.market.is_some(),
+                };
+                if sell > 0.0 && !market {
+                    let section = if x.lrt.is_some() {
+                        "the LRT's `market` (in its [[lrts]] table)"
+                    } else {
+                        "[market]"
+                    };
                     c.push(
                         sell_path,
-                        "needs [market]: the attacker sells into the market's pool; add [market] or set attacker_sell_share = 0",
+                        format!("needs {section}: the attacker sells into the market's pool; add it or set attacker_sell_share = 0"),
                     );
                 }
                 if borrow > 0.0 && s.lending.is_none() {
@@ -2139,7 +2215,7 @@ fn avs_fault_rate_per_year(s: &Scenario) -> f64 {
 /// Checks `[importance]`: tilts name tiltable sources with sensible values, the automatic
 /// method's target and budget.
 fn check_importance(c: &mut Checker, s: &Scenario, imp: &Importance) {
-    if s.market.is_some() {
+    if s.market.is_some() || s.lrts.iter().any(|l| l.market.is_some()) {
         c.push(
             "importance",
             "is not available with [market] yet: the price bands of price_paths.csv count paths, not weights; remove [importance] or [market]",

@@ -1006,7 +1006,7 @@ fn the_market_resolution_is_a_simulation_setting_with_a_default() {
     let e = err(GOOD, &["simulation.max_price_move_per_substep=0.001"]);
     assert!(
         e.contains(
-            "simulation.max_price_move_per_substep: applies to scenarios with [market] only"
+            "simulation.max_price_move_per_substep: applies to scenarios with [market] (or a sector LRT's `market`) only"
         ),
         "{e}"
     );
@@ -2300,7 +2300,7 @@ fn sector_shares_are_checked() {
     let e = err(&text, &[]);
     assert!(
         e.contains(
-            "reserves: a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits and front door so far, not yet its market, lending or reserves"
+            "reserves: a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits, front door and market so far, not yet lending or reserves"
         ),
         "{e}"
     );
@@ -2616,7 +2616,64 @@ fn sector_front_doors_are_checked() {
     }
     let e = err(&(sector() + "\n[sector.contagion]\nloading = 0.5\n"), &[]);
     assert!(
-        e.contains("sector.contagion: no LRT has a front door whose holders could react"),
+        e.contains(
+            "sector.contagion: no LRT has a front door or a market whose holders could react"
+        ),
         "{e}"
     );
+}
+
+#[test]
+fn sector_markets_are_checked() {
+    // `[[lrts]]` tables come last in sector(): the market belongs to beta (15 ETH of stake).
+    let market =
+        "\n[lrts.market.pool]\ndepth_eth = 10\n\n[lrts.market.arbitrage]\nclosed_wait_days = 30\n";
+    let m = load_str(&(sector() + market), Path::new("s.toml"), &[]).unwrap();
+    assert!(m.lrts[0].market.is_none());
+    assert_eq!(m.lrts[1].market.as_ref().unwrap().depth_eth, 10.0);
+    let cases = [
+        (
+            market.replace("depth_eth = 10", "depth_eth = 100"),
+            "lrts[1].market.pool.depth_eth: the pool's LRT side (depth_eth × lrt_share = 50) exceeds the LRT supply (15 ETH at t = 0: the stake its operators hold for it plus its buffer)",
+        ),
+        (
+            market.replace("closed_wait_days = 30\n", "capital_eth = 5\n"),
+            "lrts[1].market.arbitrage.closed_wait_days: is required without lrts[1].withdrawals",
+        ),
+        (
+            format!(
+                "{market}\n[lrts.market.sellers]\nshare_of_demand = 0.3\nwait_cost_per_year = 0.5\n"
+            ),
+            "lrts[1].market.sellers: needs lrts[1].withdrawals",
+        ),
+        (
+            format!(
+                "{market}\n[[lrts.market.shocks]]\nname = \"dump\"\nrate_per_year = {{ dist = \"gamma\", mean = 0.5, cv = 1 }}\nsell_share = 0.01\n"
+            ),
+            "lrts[1].market.shocks[0].rate_per_year: an uncertain rate (a distribution or a rate_factor) of a sector LRT's depeg shock is not modelled yet",
+        ),
+        (
+            format!(
+                "{market}\n[[exploits]]\nname = \"mint\"\nkind = \"unbacked_mint\"\nat_days = 3\nsize = 0.1\nattacker_sell_share = 0.5\nlrt = \"alpha\"\n"
+            ),
+            "exploits[0].attacker_sell_share: needs the LRT's `market` (in its [[lrts]] table)",
+        ),
+        (
+            format!("{market}\n[importance]\nrate_multipliers = {{ bug = 10 }}\n"),
+            "importance: is not available with [market] yet",
+        ),
+        (
+            format!("{market}\n[market.pool]\ndepth_eth = 10\n"),
+            "market: a sector scenario gives each LRT its own market: move this section into that LRT's [[lrts]] table as `[lrts.market]`",
+        ),
+    ];
+    for (extra, want) in cases {
+        let e = err(&(sector() + &extra), &[]);
+        assert!(e.contains(want), "{extra}: {e}");
+    }
+    // The attacker may sell into its own LRT's market.
+    let text = sector()
+        + market
+        + "\n[[exploits]]\nname = \"mint\"\nkind = \"unbacked_mint\"\nat_days = 3\nsize = 0.1\nattacker_sell_share = 0.5\nlrt = \"beta\"\n";
+    load_str(&text, Path::new("s.toml"), &[]).unwrap();
 }

@@ -56,11 +56,11 @@ pub(crate) type Moved = (u32, f64);
 
 impl Delegations {
     /// The t = 0 holders of `model` (None unless it has `[[redelegations]]`, or a sector's
-    /// thefts or front doors).
+    /// thefts, front doors or markets).
     pub(crate) fn new(model: &Model) -> Option<Self> {
         let thefts =
             !model.lrts.is_empty() && model.exploits.iter().any(|e| e.kind == ExploitKind::Stolen);
-        let doors = model.lrts.iter().any(|l| l.withdrawals.is_some());
+        let doors = (model.lrts.iter()).any(|l| l.withdrawals.is_some() || l.market.is_some());
         if model.redelegations.is_empty() && !thefts && !doors {
             return None;
         }

@@ -61,6 +61,8 @@ pub(crate) enum Kind {
     Rush(u32),
     /// Market depeg shock `s`.
     Depeg(u32),
+    /// Sector scenarios: depeg shock `shock` of LRT `lrt`'s market.
+    LrtDepeg { lrt: u32, shock: u32 },
     /// Outside lenders' withdrawal `s` from the lending market.
     SupplyShock(u32),
     /// Exploit `exploit`; `record` indexes its record.
@@ -250,6 +252,9 @@ pub struct PathKernel<'m> {
     next_release_days: f64,
     /// The side door, when the model has `[market]`.
     market: Option<Market<'m>>,
+    /// Sector scenarios: the markets of the LRTs that have one (in the layout's market
+    /// order).
+    markets: Vec<Market<'m>>,
     /// Price / NAV bands of the paths run so far (with `[market]`).
     bands: Option<PriceBands>,
     /// Queue and utilization bands of the paths run so far (`price` unused: see `bands`).
@@ -502,6 +507,11 @@ impl<'m> PathKernel<'m> {
                 .market
                 .as_ref()
                 .map(|mk| Market::new(mk, supply0, model.lending.as_ref())),
+            markets: (model.lrts.iter())
+                .filter_map(|l| {
+                    (l.market.as_ref()).map(|mk| Market::new(mk, l.supply0_lrt(), None))
+                })
+                .collect(),
             lending: model.lending.as_ref().map(|l| {
                 let posted = l.collateral_share * supply0;
                 let buckets: Vec<(f64, f64)> = l
@@ -742,6 +752,9 @@ impl<'m> PathKernel<'m> {
         if let Some(mk) = self.market.as_mut() {
             mk.reset();
         }
+        for mk in &mut self.markets {
+            mk.reset();
+        }
         if let Some(res) = self.reserves.as_mut() {
             res.reset();
         }
@@ -859,8 +872,8 @@ impl<'m> PathKernel<'m> {
             self.run_steps(rng, row);
             return;
         }
-        if !self.doors.is_empty() {
-            self.run_sector_doors(rng, row);
+        if !self.doors.is_empty() || !self.markets.is_empty() {
+            self.run_sector(rng, row);
             return;
         }
         let tracing = self.trace.is_some();
@@ -1030,18 +1043,21 @@ impl<'m> PathKernel<'m> {
         }
     }
 
-    /// A sector path with front doors: as [`Self::run_steps`], on one clock for every door —
-    /// each LRT's front door at its own processing times, all exiting through the one shared
-    /// exit queue, each fed its LRT's losses and rewards (no market or lending in a sector).
-    fn run_sector_doors<R: Rng + ?Sized>(&mut self, rng: &mut R, row: &mut [f64]) {
+    /// A sector path with front doors or markets: as [`Self::run_steps`], on one clock for
+    /// every LRT — each LRT's front door at its own processing times, all exiting through the
+    /// one shared exit queue, each door and market fed its LRT's losses and rewards (no
+    /// lending in a sector yet).
+    fn run_sector<R: Rng + ?Sized>(&mut self, rng: &mut R, row: &mut [f64]) {
         let m = self.model;
-        // Two uniforms per LRT, door or not, so that giving one LRT a door leaves the others'
-        // random numbers as they were.
+        // With doors, two uniforms per LRT, door or not, so that giving one LRT a door leaves
+        // the others' random numbers as they were.
         self.door_tags.clear();
-        for k in 0..m.lrts.len() as u32 {
-            let tags = (rng.random(), rng.random());
-            if self.door_of(k).is_some() {
-                self.door_tags.push(tags);
+        if !self.doors.is_empty() {
+            for k in 0..m.lrts.len() as u32 {
+                let tags = (rng.random(), rng.random());
+                if self.door_of(k).is_some() {
+                    self.door_tags.push(tags);
+                }
             }
         }
         self.door_rewards_eth.clear();
@@ -1058,17 +1074,17 @@ impl<'m> PathKernel<'m> {
                     .map(Redemption::next_processing_days)
                     .enumerate()
                     .min_by(|a, b| a.1.total_cmp(&b.1))
-                    .expect("doors exist");
+                    .unwrap_or((0, f64::INFINITY));
                 let event = self.events.get(i).filter(|ev| ev.step == k);
                 if processing < t1 && event.is_none_or(|ev| processing <= ev.time_days) {
-                    self.advance_doors(processing);
+                    self.advance_sector(processing);
                     self.process_door(j, processing);
                     continue;
                 }
                 let Some(ev) = event.copied() else { break };
                 i += 1;
                 let t = ev.time_days.min(t1);
-                self.advance_doors(t);
+                self.advance_sector(t);
                 // Every LRT's losses and assets before the event (its loss share after it
                 // feeds its own door and, through the contagion loadings, the others').
                 let n = m.lrts.len();
@@ -1089,28 +1105,42 @@ impl<'m> PathKernel<'m> {
                         0.0
                     }
                 };
+                // What LRT l's holders feel from the others' losses (contagion loadings).
+                let felt = |l: usize| -> f64 {
+                    if m.contagion.is_empty() {
+                        return 0.0;
+                    }
+                    (0..n)
+                        .filter(|&i| i != l)
+                        .map(|i| m.contagion[i * n + l] * share(self.door_before[i]))
+                        .sum()
+                };
                 for j in 0..self.doors.len() {
                     let l = self.layout.doors()[j] as usize;
                     let (loss, assets) = self.door_before[l];
                     if loss > 0.0 {
                         self.doors[j].loss(t, loss, assets);
                     }
-                    if !m.contagion.is_empty() {
-                        let felt: f64 = (0..n)
-                            .filter(|&i| i != l)
-                            .map(|i| m.contagion[i * n + l] * share(self.door_before[i]))
-                            .sum();
-                        if felt > 0.0 {
-                            let own = share((loss, assets));
-                            self.doors[j].contagion(t, own, felt);
-                        }
+                    let felt = felt(l);
+                    if felt > 0.0 {
+                        let own = share((loss, assets));
+                        self.doors[j].contagion(t, own, felt);
+                    }
+                }
+                for j in 0..self.markets.len() {
+                    // Holders sell on the loss share they perceive.
+                    let l = self.layout.markets()[j] as usize;
+                    let perceived = share(self.door_before[l]) + felt(l);
+                    if perceived > 0.0 {
+                        let supply = self.lrt_assets_and_supply(l).1;
+                        self.markets[j].loss(t, perceived, supply);
                     }
                 }
                 if let Some(pre) = pre {
                     self.trace_event(ev, pre);
                 }
             }
-            self.advance_doors(t1);
+            self.advance_sector(t1);
             if tracing {
                 self.trace_step(k, 0);
             }
@@ -1130,11 +1160,30 @@ impl<'m> PathKernel<'m> {
         for (j, o) in self.door_outcomes.iter().enumerate() {
             self.layout.write_door(row, j, o);
         }
+        for j in 0..self.markets.len() {
+            let nav = self.lrt_nav(self.layout.markets()[j] as usize);
+            let o = self.markets[j].finish(nav);
+            self.layout.write_lrt_market(row, j, &o, &self.markets[j]);
+        }
+    }
+
+    /// LRT `l`'s NAV per token now (1 at t = 0).
+    fn lrt_nav(&self, l: usize) -> f64 {
+        if let Some(j) = self.door_of(l as u32) {
+            return self.doors[j].nav(self.door_book_eth(j));
+        }
+        let (assets, supply) = self.lrt_assets_and_supply(l);
+        if supply > 0.0 { assets / supply } else { 1.0 }
     }
 
     /// The door of LRT `l`, if it has one.
     fn door_of(&self, l: u32) -> Option<usize> {
         self.layout.doors().iter().position(|&k| k == l)
+    }
+
+    /// The market of LRT `l`, if it has one.
+    fn market_of(&self, l: u32) -> Option<usize> {
+        self.layout.markets().iter().position(|&k| k == l)
     }
 
     /// LRT `l`'s losses so far (see [`Self::door_lrt_totals`]), ETH.
@@ -1174,10 +1223,11 @@ impl<'m> PathKernel<'m> {
         self.doors[j].assets_eth(self.door_book_eth(j))
     }
 
-    /// Every door's flows integrated up to `t_days`, each with its LRT's rewards over the
-    /// interval flowing into its liquid ETH and its stake as its book; the shared exit queue
-    /// lent to each in turn.
-    fn advance_doors(&mut self, t_days: f64) {
+    /// Every door's and market's flows integrated up to `t_days`, LRT by LRT: each door with
+    /// its LRT's rewards over the interval flowing into its liquid ETH and its stake as its
+    /// book, the shared exit queue lent to each in turn; each market at its LRT's NAV, with
+    /// its LRT's door as its front door.
+    fn advance_sector(&mut self, t_days: f64) {
         if !self.leaks.cohorts.is_empty() {
             let step = step_ending_at(self.model, t_days);
             self.advance_leaks(t_days, step);
@@ -1196,10 +1246,27 @@ impl<'m> PathKernel<'m> {
             }
             self.door_rewards_eth[j] = rewards;
             r.set_book(book);
-            let q = self.shared_queue.as_mut().expect("doors share a queue");
-            r.swap_queue(q);
-            r.advance(t_days);
-            r.swap_queue(q);
+        }
+        for l in 0..self.model.lrts.len() as u32 {
+            let (door, market) = (self.door_of(l), self.market_of(l));
+            if door.is_none() && market.is_none() {
+                continue;
+            }
+            let nav = market.map(|_| self.lrt_nav(l as usize));
+            let minted = self.lrt_minted[l as usize];
+            let mut r = door.map(|j| &mut self.doors[j]);
+            if let (Some(r), Some(q)) = (r.as_deref_mut(), self.shared_queue.as_mut()) {
+                r.swap_queue(q);
+            }
+            match (market, nav) {
+                (Some(i), Some(nav)) => {
+                    self.markets[i].advance(t_days, nav, r.as_deref_mut(), None, minted)
+                }
+                _ => r.as_deref_mut().expect("a door").advance(t_days),
+            }
+            if let (Some(r), Some(q)) = (r, self.shared_queue.as_mut()) {
+                r.swap_queue(q);
+            }
         }
     }
 
@@ -1459,6 +1526,21 @@ impl<'m> PathKernel<'m> {
                 }
             }
         }
+        // A sector's markets' depeg shocks, LRT by LRT, where the pool's are drawn (so an
+        // LRT holding every operator draws the pool's numbers).
+        for (l, lrt) in m.lrts.iter().enumerate() {
+            let Some(mk) = &lrt.market else { continue };
+            for (s, shock) in mk.shocks.iter().enumerate() {
+                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                    let t = event_time(rng, shock.at_days, horizon);
+                    let kind = Kind::LrtDepeg {
+                        lrt: l as u32,
+                        shock: s as u32,
+                    };
+                    push_event(events, &mut seq, m, t, kind);
+                }
+            }
+        }
         for (c, copula) in m.copulas.iter().enumerate() {
             let periods = copula.periods;
             let steps = &self.copula_steps[c];
@@ -1569,6 +1651,30 @@ impl<'m> PathKernel<'m> {
                 let supply = self.supply_lrt();
                 if let Some(mk) = self.market.as_mut() {
                     mk.shock(time_days, share, shock.sell_days, supply);
+                }
+                if let Some(tr) = self.trace.as_deref_mut() {
+                    tr.facts.values.extend([share, share * supply]);
+                }
+            }
+            Kind::LrtDepeg { lrt, shock } => {
+                let d = lrt_depeg_model(m, lrt, shock);
+                let share = d.sell_share.sample(rng);
+                let supply = self.lrt_assets_and_supply(lrt as usize).1;
+                let j = self
+                    .market_of(lrt)
+                    .expect("an LRT's depeg shock needs its market");
+                self.markets[j].shock(time_days, share, d.sell_days, supply);
+                if !m.contagion.is_empty() {
+                    // The other LRTs' holders sell their loading's share of it.
+                    let n = m.lrts.len();
+                    for i in 0..self.markets.len() {
+                        let k = self.layout.markets()[i] as usize;
+                        let felt = m.contagion[lrt as usize * n + k] * share;
+                        if i != j && felt > 0.0 {
+                            let supply_k = self.lrt_assets_and_supply(k).1;
+                            self.markets[i].shock(time_days, felt, d.sell_days, supply_k);
+                        }
+                    }
                 }
                 if let Some(tr) = self.trace.as_deref_mut() {
                     tr.facts.values.extend([share, share * supply]);
@@ -1731,6 +1837,9 @@ impl<'m> PathKernel<'m> {
                     self.lrt_dilution_eth[l as usize] += eth;
                     if let Some(j) = self.door_of(l) {
                         self.doors[j].mint(minted);
+                    }
+                    if let Some(j) = self.market_of(l) {
+                        self.markets[j].sell_over(t, 0.0, e.attacker_sell_share * minted);
                     }
                     (eth, minted)
                 }
@@ -2553,6 +2662,19 @@ pub(crate) fn depeg_model(m: &Model, s: u32) -> &lrtsim_scenario::market::DepegS
     &m.market
         .as_ref()
         .expect("depeg shocks need a market")
+        .shocks[s as usize]
+}
+
+/// Depeg shock `s` of sector LRT `l`'s market.
+pub(crate) fn lrt_depeg_model(
+    m: &Model,
+    l: u32,
+    s: u32,
+) -> &lrtsim_scenario::market::DepegShockModel {
+    &m.lrts[l as usize]
+        .market
+        .as_ref()
+        .expect("an LRT's depeg shocks need its market")
         .shocks[s as usize]
 }
 

@@ -1,6 +1,7 @@
 //! Per-path output columns and the run's results.
 
 use lrtsim_scenario::Model;
+use lrtsim_scenario::market::MarketModel;
 
 use crate::market::{Market, MarketOutcome};
 use crate::redemption::RedemptionOutcome;
@@ -24,6 +25,11 @@ pub struct Layout {
     /// (in LRT order), each with the [`Layout::REDEMPTION`] columns suffixed `.lrt.<name>`.
     door_start: usize,
     doors: Vec<u32>,
+    /// Sector scenarios with markets: the LRT of each market (in LRT order) and its first
+    /// column, each with the market columns ([`Layout::MARKET`], its thresholds',
+    /// [`Layout::MARKET_RESOLUTION`]) suffixed `.lrt.<name>`.
+    markets: Vec<u32>,
+    market_starts: Vec<usize>,
 }
 
 impl Layout {
@@ -142,14 +148,7 @@ impl Layout {
         });
         let market_start = model.market.as_ref().map(|mk| {
             let start = names.len();
-            names.extend(Self::MARKET.iter().map(|s| s.to_string()));
-            for (_, bps) in &mk.thresholds {
-                names.push(format!("days_discount_over_{bps}bps"));
-            }
-            for (_, bps) in &mk.thresholds {
-                names.push(format!("depeg_over_{bps}bps"));
-            }
-            names.extend(Self::MARKET_RESOLUTION.iter().map(|s| s.to_string()));
+            names.extend(Self::market_names(mk));
             start
         });
         let lending_start = model.lending.as_ref().map(|_| {
@@ -231,10 +230,21 @@ impl Layout {
             let name = &model.lrts[k as usize].name;
             names.extend(Self::REDEMPTION.iter().map(|c| format!("{c}.lrt.{name}")));
         }
+        let mut markets = Vec::new();
+        let mut market_starts = Vec::new();
+        for (k, l) in model.lrts.iter().enumerate() {
+            let Some(mk) = &l.market else { continue };
+            markets.push(k as u32);
+            market_starts.push(names.len());
+            let name = &l.name;
+            names.extend(Self::market_names(mk).map(|c| format!("{c}.lrt.{name}")));
+        }
         Layout {
             names,
             door_start,
             doors,
+            markets,
+            market_starts,
             redemption_start,
             market_start,
             lending_start,
@@ -286,11 +296,34 @@ impl Layout {
         self.market_start
     }
 
+    /// The market columns of `mk`, in order.
+    fn market_names(mk: &MarketModel) -> impl Iterator<Item = String> + '_ {
+        let fixed = Self::MARKET.iter().map(|s| s.to_string());
+        let days = (mk.thresholds.iter()).map(|(_, bps)| format!("days_discount_over_{bps}bps"));
+        let depeg = (mk.thresholds.iter()).map(|(_, bps)| format!("depeg_over_{bps}bps"));
+        let resolution = Self::MARKET_RESOLUTION.iter().map(|s| s.to_string());
+        fixed.chain(days).chain(depeg).chain(resolution)
+    }
+
+    /// Sector scenarios: the LRTs with a market, in LRT order (empty otherwise).
+    pub fn markets(&self) -> &[u32] {
+        &self.markets
+    }
+
+    /// Writes the path's outcome of market `j` (the `j`-th of [`Layout::markets`]) into its
+    /// row.
+    pub fn write_lrt_market(&self, row: &mut [f64], j: usize, o: &MarketOutcome, mk: &Market) {
+        Self::write_market_at(row, self.market_starts[j], o, mk);
+    }
+
     /// Writes a path's market metrics into its row (a no-op without them).
     pub fn write_market(&self, row: &mut [f64], o: &MarketOutcome, market: &Market) {
-        let Some(start) = self.market_start else {
-            return;
-        };
+        if let Some(start) = self.market_start {
+            Self::write_market_at(row, start, o, market);
+        }
+    }
+
+    fn write_market_at(row: &mut [f64], start: usize, o: &MarketOutcome, market: &Market) {
         let values = [
             o.max_discount,
             o.end_discount,

@@ -714,6 +714,17 @@ fn describe(
             );
             (EventKind::Depeg, shock.name.clone(), detail)
         }
+        Kind::LrtDepeg { lrt, shock } => {
+            let shock = crate::kernel::lrt_depeg_model(m, lrt, shock);
+            let detail = format!(
+                "holders of {} sell {} of its supply ({} LRT) over {} days",
+                m.lrts[lrt as usize].name,
+                pct(v(0)),
+                num(v(1)),
+                num(shock.sell_days)
+            );
+            (EventKind::Depeg, shock.name.clone(), detail)
+        }
         Kind::SupplyShock(s) => {
             let rates = m
                 .lending

@@ -1,7 +1,8 @@
 //! Convergence in the time step (issue 16): every shipped scenario with `[market]`,
-//! `[lending]` or `[withdrawals]` (or a sector with front doors, `lrts[].withdrawals`) must
-//! give the same headline results at its shipped `simulation.step_days`, at half and at a
-//! quarter of it (see `support::convergence` for the statistics).
+//! `[lending]` or `[withdrawals]` (or a sector with front doors or markets,
+//! `lrts[].withdrawals` or `lrts[].market`) must give the same headline results at its
+//! shipped `simulation.step_days`, at half and at a quarter of it (see
+//! `support::convergence` for the statistics).
 //!
 //! Every shipped scenario of that kind has its test here, none ignored; print each
 //! scenario's table with
@@ -261,9 +262,11 @@ fn rseth_2026_converges_in_the_front_door() {
     assert_converges_in_the_front_door("rseth-2026.toml");
 }
 
-/// A sector's LRTs with front doors: each LRT's NAV loss and its doors' headline metrics, in
-/// the step and in the front door's resolution (δ of `simulation.max_demand_per_substep`,
-/// which every door uses).
+/// A sector's LRTs with front doors or markets: each LRT's NAV loss, its door's and its
+/// market's headline metrics, in the step, in the front door's resolution (δ of
+/// `simulation.max_demand_per_substep`, which every door uses) with doors, and in the
+/// market's tolerance (ε of `simulation.max_price_move_per_substep`, every market's) with
+/// markets.
 fn assert_sector_converges(file: &str) {
     let probe = support::convergence::load(file, &["simulation.paths=1".to_string()]);
     let mut names = vec![
@@ -283,32 +286,56 @@ fn assert_sector_converges(file: &str) {
                 names.push(format!("{m}.lrt.{}", l.name));
             }
         }
+        if let Some(mk) = &l.market {
+            for m in ["max_discount", "forced_sale_loss", "sold_share"] {
+                names.push(format!("{m}.lrt.{}", l.name));
+            }
+            let (_, bps) = mk.thresholds[0];
+            names.push(format!("days_discount_over_{bps}bps.lrt.{}", l.name));
+        }
     }
     let metrics: Vec<&str> = names.iter().map(String::as_str).collect();
     let c = convergence(file, paths(), &[], &metrics);
     println!("{c}");
     assert!(c.passed(), "{}", c.failures().join("\n"));
     let h = probe.step_days;
-    let delta = probe
-        .lrts
-        .iter()
-        .find_map(|l| l.withdrawals.as_ref())
-        .unwrap_or_else(|| panic!("{file} has no front door"))
-        .max_demand_per_substep;
-    let c = convergence_with(file, paths(), &[], &metrics, |step| {
-        let k = (h / step).round();
-        vec![
-            format!("simulation.step_days={h}"),
-            format!("simulation.max_demand_per_substep={}", delta / k),
-        ]
-    });
-    println!("(front doors: the step columns are δ, δ/2, δ/4)\n{c}");
-    assert!(c.passed(), "{}", c.failures().join("\n"));
+    let mut refinements = Vec::new();
+    if let Some(w) = probe.lrts.iter().find_map(|l| l.withdrawals.as_ref()) {
+        let key = "simulation.max_demand_per_substep";
+        refinements.push(("front doors", key, w.max_demand_per_substep));
+    }
+    if let Some(mk) = probe.lrts.iter().find_map(|l| l.market.as_ref()) {
+        let key = "simulation.max_price_move_per_substep";
+        refinements.push(("markets", key, mk.max_price_move_per_substep));
+    }
+    assert!(
+        !refinements.is_empty(),
+        "{file} has no front door or market"
+    );
+    for (what, key, value) in refinements {
+        let c = convergence_with(file, paths(), &[], &metrics, |step| {
+            let k = (h / step).round();
+            vec![
+                format!("simulation.step_days={h}"),
+                format!("{key}={}", value / k),
+            ]
+        });
+        println!("({what}: the step columns are {key} at 1, 1/2, 1/4)\n{c}");
+        assert!(c.passed(), "{}", c.failures().join("\n"));
+    }
 }
 
 #[test]
 fn sector_exit_queue_converges() {
     assert_sector_converges("sector-exit-queue.toml");
+}
+
+/// About a minute (three doors and three pools a path at quarter-day steps, refined three
+/// ways): run by `.ci/run` after the default suite.
+#[test]
+#[ignore = "slow (about 1 min); run by .ci/run: cargo test -p lrtsim-sim --test convergence -- --ignored"]
+fn sector_2026_converges() {
+    assert_sector_converges("sector-2026.toml");
 }
 
 #[test]
@@ -329,7 +356,10 @@ fn every_shipped_scenario_with_a_market_lending_or_withdrawals_has_its_test() {
         let doors = value
             .get("lrts")
             .and_then(|l| l.as_array())
-            .is_some_and(|l| l.iter().any(|x| x.get("withdrawals").is_some()));
+            .is_some_and(|l| {
+                l.iter()
+                    .any(|x| x.get("withdrawals").is_some() || x.get("market").is_some())
+            });
         if doors && !source.contains(&format!("assert_sector_converges(\"{file}\")")) {
             missing.push(format!("assert_sector_converges(\"{file}\")"));
         }

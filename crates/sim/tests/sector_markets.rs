@@ -1,0 +1,196 @@
+//! Markets in a sector (`lrts[].market`): each LRT's own LRT/ETH pool, fed by its own losses,
+//! depeg shocks and attacker, arbitraged through its own front door, and moved by the other
+//! LRTs' losses and depegs through the contagion loadings. Checked against the one-LRT engine
+//! (an LRT holding every operator with the pool's market, and front door, is the pool, path
+//! by path) and against closed forms for what the loadings and an attacker sell.
+
+mod support;
+
+use lrtsim_scenario::Model;
+use support::sim::{col, load, simulate};
+
+fn preset(file: &str) -> String {
+    let path = format!("{}/../../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// `text` with its pool's sections `[market…]` and `[withdrawals…]` (from `cut` on) moved
+/// into one LRT, `all`, holding every operator; the network queue becomes the sector's.
+fn as_sector(text: &str, cut: &str) -> String {
+    let (head, tail) = text.split_at(text.find(cut).unwrap());
+    head.replace("[[operators]]\n", "[[operators]]\nlrts = { all = 1.0 }\n")
+        + "[[lrts]]\nname = \"all\"\n\n"
+        + &tail
+            .replace("[withdrawals.network]", "[sector.exit_queue]")
+            .replace("[withdrawals.", "[lrts.withdrawals.")
+            .replace("[market.", "[lrts.market.")
+            .replace("[[market.", "[[lrts.market.")
+}
+
+fn model(text: &str, paths: u64) -> Model {
+    load(text, "markets.toml", &[format!("simulation.paths={paths}")])
+}
+
+/// Every market column but the sub-step counts (and with `door`, every redemption column) of
+/// the pool equals the LRT's on every path, to `rel` of its size (or of 1 if smaller).
+fn assert_same_paths(pool_text: &str, sector_text: &str, n: u64, door: bool, rel: f64) {
+    let pool_model = model(pool_text, n);
+    let pool = simulate(&pool_model);
+    let sector = simulate(&model(sector_text, n));
+    let close = |a: f64, b: f64| (a - b).abs() <= rel * a.abs().max(1.0);
+    let layout = lrtsim_sim::Layout::new(&pool_model);
+    let start = layout.market_start().expect("the pool has a market");
+    let end = layout.lending_start().unwrap_or(layout.avs_start());
+    let mut names: Vec<String> = layout.names()[start..end].to_vec();
+    if door {
+        names.extend(lrtsim_sim::Layout::REDEMPTION.iter().map(|s| s.to_string()));
+    }
+    let mut sold = 0;
+    for p in 0..n as usize {
+        for c in &names {
+            let (a, b) = (col(&pool, c)[p], col(&sector, &format!("{c}.lrt.all"))[p]);
+            // The sub-step counts are not compared: where the two books differ by rounding
+            // the adaptive sub-steps end at slightly different times.
+            if !c.starts_with("market_") {
+                assert!(close(a, b), "path {p}, {c}: {a} vs {b}");
+            }
+        }
+        let (a, b) = (
+            -col(&pool, "nav_return")[p],
+            col(&sector, "nav_loss.lrt.all")[p],
+        );
+        assert!(close(a, b), "path {p}: NAV loss {a} vs {b}");
+        sold += usize::from(col(&pool, "sold_share")[p] > 0.0);
+    }
+    assert!(sold > n as usize / 2, "the test sees sales ({sold})");
+}
+
+/// steth-2022 (a market without a front door: depeg shocks, liquidity flight, patient
+/// buyers, arbitrageurs with a closed wait) as a sector of one LRT is the pool, path by path.
+#[test]
+fn one_lrt_with_the_pools_market_is_the_pool() {
+    let text = preset("steth-2022.toml");
+    let sector = as_sector(&text, "[market.pool]");
+    assert_same_paths(&text, &sector, 200, false, 1e-9);
+}
+
+/// bank-run (without its rush) with a market whose arbitrageurs redeem and whose sellers
+/// divert through the front door, and whose holders sell on losses: as a sector of one LRT,
+/// the market and the door are the pool's on every path.
+#[test]
+fn one_lrt_with_the_pools_market_and_front_door_is_the_pool() {
+    let text = preset("bank-run.toml");
+    let text = &text[..text.find("[[withdrawals.network.rushes]]").unwrap()];
+    let market = "\n[market.pool]\ndepth_eth = 60_000\n\n[market.liquidity]\nflight_per_day = 2\nfloor_share = 0.3\nreturn_half_life_days = 10\n\n[market.confidence]\nsell_per_loss = 1.0\nsell_days = 1\n\n[market.sellers]\nshare_of_demand = 0.3\nwait_cost_per_year = 0.5\n\n[market.recovery]\nhalf_life_days = 2\n\n[market.arbitrage]\ncapital_eth = 50_000\nrequired_return_per_year = 0.15\npremium_bps = 50\n";
+    // With a front door the LRT's stake (summed over its operators) and the pool's book
+    // differ by rounding, and the market's adaptive sub-steps then end at slightly different
+    // times: the paths differ by the integration error. At the market's default tolerance
+    // (3e-3) that reaches 3e-4 of days_discount_over_100bps on one of these 100 paths; at
+    // 3e-4, 5e-8 (hence 1e-6 here).
+    let pool = format!("{text}{market}").replace(
+        "seed = 2024",
+        "seed = 2024\nmax_price_move_per_substep = 3e-4",
+    );
+    let sector = as_sector(&pool, "[withdrawals.demand]");
+    assert_same_paths(&pool, &sector, 100, true, 1e-6);
+}
+
+/// Two LRTs on separate operators with no slashing: alpha (its market's holders sell
+/// `sell_per_loss` = 1 of the loss share they perceive, at once) and beta (a theft of 10 % of
+/// its assets on day 30, a depeg shock selling 4 % of its supply on day 60, the same
+/// confidence rule). Thin markets' other flows are off, so what each sells is in closed form.
+fn contagion(loading: f64) -> String {
+    let market = |shock: &str| {
+        format!(
+            "[lrts.market.pool]\ndepth_eth = 10_000\n\n[lrts.market.confidence]\nsell_per_loss = 1.0\nsell_days = 0\n\n{shock}[lrts.market.report]\nthresholds_bps = [100]\n\n"
+        )
+    };
+    format!(
+        r#"name = "contagion"
+[simulation]
+paths = 4
+horizon_days = 100
+seed = 7
+
+[pool]
+collateral_eth = 1_000_000
+
+[[operators]]
+name = "a"
+share = 0.5
+lrts = {{ alpha = 1.0 }}
+
+[[operators]]
+name = "b"
+share = 0.5
+lrts = {{ beta = 1.0 }}
+
+[[lrts]]
+name = "alpha"
+{alpha}
+[[lrts]]
+name = "beta"
+{beta}
+[[exploits]]
+name = "theft"
+kind = "stolen"
+at_days = 30
+size = 0.1
+lrt = "beta"
+
+[sector.contagion]
+loading = {loading}
+"#,
+        alpha = market(""),
+        beta = market(
+            "[[lrts.market.shocks]]\nname = \"dump\"\nat_days = 60\nsell_share = 0.04\nsell_days = 0\n\n"
+        ),
+    )
+}
+
+/// With loading L, alpha's holders sell L × 10 % (beta's theft, felt) plus L × 4 % (beta's
+/// depeg shock) of alpha's supply; beta's sell 10 % + 4 % of beta's whatever L; with L = 0
+/// alpha's holders sell nothing. The shares are exact to rounding on every path.
+#[test]
+fn the_loadings_carry_losses_and_depegs_into_the_other_markets() {
+    for loading in [0.0, 0.5, 2.0] {
+        let r = simulate(&model(&contagion(loading), 4));
+        for p in 0..4 {
+            let alpha = col(&r, "sold_share.lrt.alpha")[p];
+            let beta = col(&r, "sold_share.lrt.beta")[p];
+            let want = loading * (0.1 + 0.04);
+            assert!(
+                (alpha - want).abs() < 1e-12,
+                "L = {loading}: alpha sold {alpha}, want {want}"
+            );
+            assert!(
+                (beta - 0.14).abs() < 1e-12,
+                "L = {loading}: beta sold {beta}"
+            );
+        }
+    }
+}
+
+/// An unbacked mint of 2 % of beta's supply whose attacker sells half of it into beta's
+/// pool at once: beta's holders' sales (their confidence rule, on the dilution they perceive)
+/// come on top of the attacker's 1 % of the t = 0 supply, and alpha's pool sees nothing
+/// without a loading.
+#[test]
+fn an_attacker_sells_the_minted_lrt_into_its_lrts_market() {
+    let text = contagion(0.0)
+        .replace(
+            "kind = \"stolen\"\nat_days = 30\nsize = 0.1",
+            "kind = \"unbacked_mint\"\nat_days = 30\nsize = 0.02\nattacker_sell_share = 0.5",
+        )
+        .replace("sell_share = 0.04", "sell_share = 0");
+    let r = simulate(&model(&text, 4));
+    // The mint's dilution, minted × NAV, is m of beta's assets: its holders sell m of the
+    // supply after the mint, (1 + m) × the t = 0 supply.
+    let m: f64 = 0.02;
+    let want = 0.5 * m + m * (1.0 + m);
+    for p in 0..4 {
+        let beta = col(&r, "sold_share.lrt.beta")[p];
+        assert!((beta - want).abs() < 1e-12, "beta sold {beta}, want {want}");
+        assert_eq!(col(&r, "sold_share.lrt.alpha")[p], 0.0);
+    }
+}
