@@ -363,6 +363,19 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
             ));
         }
     }
+    let sector_queue = s.sector.as_ref().and_then(|x| x.exit_queue.as_ref());
+    for (i, r) in sector_queue
+        .iter()
+        .flat_map(|q| q.rushes.iter())
+        .enumerate()
+    {
+        out.push(scheduled(
+            &format!("sector.exit_queue.rushes[{i}]"),
+            r.rate_per_year.mean(),
+            r.at_days,
+            "",
+        ));
+    }
     let markets = s.market.iter().map(|m| ("market".to_string(), m));
     let lrt_markets = (s.lrts.iter().enumerate())
         .filter_map(|(k, l)| l.market.as_ref().map(|m| (format!("lrts[{k}].market"), m)));
@@ -728,13 +741,17 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
                 "no LRT has a front door to exit through it: give some [[lrts]] table a `withdrawals` section, or remove this one",
             );
         }
-        if !net.rushes.is_empty() {
-            c.push(
-                "sector.exit_queue.rushes",
-                "rushes on a sector's shared exit queue are not modelled yet: remove them (a one-LRT scenario has them in [withdrawals.network])",
-            );
+        for (i, r) in net.rushes.iter().enumerate() {
+            if r.rate_per_year.is_uncertain() || r.rate_factor.is_some() {
+                c.push(
+                    format!("sector.exit_queue.rushes[{i}].rate_per_year"),
+                    "an uncertain rate (a distribution or a rate_factor) of a rush on a sector's exit queue is not modelled yet: give a number",
+                );
+            }
         }
-        check_exit_network(c, s, net, "sector.exit_queue", false);
+        let trigger = (s.lrts.iter())
+            .any(|l| (l.withdrawals.as_ref()).is_some_and(|w| w.demand.trigger.is_some()));
+        check_exit_network(c, s, net, "sector.exit_queue", trigger);
     }
     if let Some(ct) = s.sector.as_ref().and_then(|x| x.contagion.as_ref()) {
         let at = "sector.contagion";
@@ -1398,10 +1415,12 @@ fn check_exit_network(c: &mut Checker, s: &Scenario, net: &ExitNetwork, at: &str
             c.push(join(&format!("{at}.size_eth"), field), msg);
         }
         if r.triggers_run && !trigger {
-            c.push(
-                format!("{at}.triggers_run"),
-                "needs [withdrawals.demand.trigger], whose share_per_day and decay_days give the pulse",
-            );
+            let needs = if at.starts_with("sector.") {
+                "needs some LRT's `withdrawals.demand.trigger` (in its [[lrts]] table), whose share_per_day and decay_days give the pulse"
+            } else {
+                "needs [withdrawals.demand.trigger], whose share_per_day and decay_days give the pulse"
+            };
+            c.push(format!("{at}.triggers_run"), needs);
         }
     }
 }

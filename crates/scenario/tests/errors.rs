@@ -2564,12 +2564,19 @@ fn sector_front_doors_are_checked() {
     );
     let e = err(&(ok.clone() + "inflow_eth_per_day = -1\n"), &[]);
     assert!(e.contains("sector.exit_queue.inflow_eth_per_day:"), "{e}");
+    // Rushes on the shared queue: fixed rates; a run trigger needs some door's trigger.
     let rush = "\n[[sector.exit_queue.rushes]]\nname = \"r\"\nat_days = 3\nsize_eth = 100\n";
-    let e = err(&(ok.clone() + rush), &[]);
+    let m = load_str(&(ok.clone() + rush), Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(m.lrts[1].withdrawals.as_ref().unwrap().rushes.len(), 1);
+    let uncertain = "\n[[sector.exit_queue.rushes]]\nname = \"r\"\nrate_per_year = { dist = \"gamma\", mean = 1, cv = 1 }\nsize_eth = 100\n";
+    let e = err(&(ok.clone() + uncertain), &[]);
     assert!(
-        e.contains(
-            "sector.exit_queue.rushes: rushes on a sector's shared exit queue are not modelled yet"
-        ),
+        e.contains("sector.exit_queue.rushes[0].rate_per_year: an uncertain rate (a distribution or a rate_factor) of a rush on a sector's exit queue is not modelled yet"),
+        "{e}"
+    );
+    let e = err(&(ok.clone() + rush + "triggers_run = true\n"), &[]);
+    assert!(
+        e.contains("sector.exit_queue.rushes[0].triggers_run: needs some LRT's `withdrawals.demand.trigger`"),
         "{e}"
     );
     // An exploit's pause needs its LRT's front door.

@@ -1478,6 +1478,15 @@ impl<'m> PathKernel<'m> {
                     push_event(events, &mut seq, m, t, Kind::Rush(r as u32));
                 }
             }
+        } else if let Some(w) = m.lrts.iter().find_map(|l| l.withdrawals.as_ref()) {
+            // A sector's rushes on its shared exit queue (fixed rates: no rate-draw slot),
+            // where the pool's are drawn.
+            for (r, rush) in w.rushes.iter().enumerate() {
+                for _ in 0..event_count(rng, rush.at_days, &rush.events) {
+                    let t = event_time(rng, rush.at_days, horizon);
+                    push_event(events, &mut seq, m, t, Kind::Rush(r as u32));
+                }
+            }
         }
         for (e, exploit) in m.exploits.iter().enumerate() {
             let mean = mean_of(first[1] + e);
@@ -1640,6 +1649,19 @@ impl<'m> PathKernel<'m> {
                 let eth = rush.size_eth.sample(rng);
                 if let Some(red) = self.redemption.as_mut() {
                     red.rush(time_days, eth, rush.triggers_run);
+                }
+                // A sector: the ETH joins the shared exit queue once (through the first door)
+                // and every door's holders may run.
+                let q = self.shared_queue.as_mut();
+                if let (Some(q), Some(first)) = (q, self.doors.first_mut()) {
+                    first.swap_queue(q);
+                    first.rush(time_days, eth, rush.triggers_run);
+                    first.swap_queue(q);
+                    if rush.triggers_run {
+                        for door in &mut self.doors[1..] {
+                            door.pulse(time_days);
+                        }
+                    }
                 }
                 if let Some(tr) = self.trace.as_deref_mut() {
                     tr.facts.values.push(eth);
@@ -2649,12 +2671,13 @@ impl<'m> PathKernel<'m> {
     }
 }
 
-/// Rush `r` of the model (rush events exist only with `[withdrawals]`).
+/// Rush `r` of the model (rush events exist only with `[withdrawals]`, or a sector's
+/// `[sector.exit_queue]`).
 pub(crate) fn rush_model(m: &Model, r: u32) -> &lrtsim_scenario::withdrawal::RushModel {
-    &m.withdrawals
-        .as_ref()
-        .expect("rushes need withdrawals")
-        .rushes[r as usize]
+    // The pool's front door, or in a sector every door's (they share the exit queue's).
+    let w = m.withdrawals.as_ref();
+    let w = w.or_else(|| m.lrts.iter().find_map(|l| l.withdrawals.as_ref()));
+    &w.expect("rushes need withdrawals").rushes[r as usize]
 }
 
 /// Depeg shock `s` of the model (depeg events exist only with `[market]`).

@@ -653,7 +653,7 @@ impl<'m> Redemption<'m> {
     }
 
     /// A run pulse at `t`: `share_per_day` more, decaying from `t`.
-    fn pulse(&mut self, t: f64) {
+    pub(crate) fn pulse(&mut self, t: f64) {
         if let Some(tr) = self.w.trigger {
             let t = t.max(self.trigger_time_days);
             self.trigger_level = self.trigger_at(t) + tr.share_per_day;

@@ -10,24 +10,33 @@ mod support;
 use lrtsim_scenario::Model;
 use support::sim::{col, load, simulate};
 
-/// scenarios/bank-run.toml without its rush (rushes on a sector's queue are not modelled).
-fn bank_run() -> String {
+/// scenarios/bank-run.toml.
+fn bank_run_with_rush() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/bank-run.toml");
-    let text = std::fs::read_to_string(path).unwrap();
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// scenarios/bank-run.toml without its rush.
+fn bank_run() -> String {
+    let text = bank_run_with_rush();
     let cut = text.find("[[withdrawals.network.rushes]]").unwrap();
     text[..cut].to_string()
 }
 
 /// bank-run as a sector of one LRT, `all`, holding every operator: the pool's
-/// `[withdrawals]` become the LRT's, its network the sector's exit queue.
+/// `[withdrawals]` become the LRT's, its network (with its rush) the sector's exit queue.
 fn bank_run_as_sector() -> String {
-    let text = bank_run();
+    let text = bank_run_with_rush();
     let cut = text.find("[withdrawals.demand]").unwrap();
     let (head, door) = text.split_at(cut);
     head.replace("[[operators]]\n", "[[operators]]\nlrts = { all = 1.0 }\n")
         + "[[lrts]]\nname = \"all\"\n\n"
         + &door
             .replace("[withdrawals.network]", "[sector.exit_queue]")
+            .replace(
+                "[[withdrawals.network.rushes]]",
+                "[[sector.exit_queue.rushes]]",
+            )
             .replace("[withdrawals.", "[lrts.withdrawals.")
 }
 
@@ -41,7 +50,7 @@ fn model(text: &str, paths: u64) -> Model {
 #[test]
 fn one_lrt_with_the_pools_front_door_is_the_pool() {
     let n = 400;
-    let pool = simulate(&model(&bank_run(), n));
+    let pool = simulate(&model(&bank_run_with_rush(), n));
     let sector = simulate(&model(&bank_run_as_sector(), n));
     let close = |a: f64, b: f64, scale: f64| (a - b).abs() <= 1e-9 * scale.max(1.0);
     let mut redeemed = 0;
@@ -233,5 +242,71 @@ decay_days = 3
     ] {
         let got = asked(quiet);
         assert!((got - calm).abs() < 1e-10, "{quiet:?}: {got} vs {calm}");
+    }
+}
+
+/// A rush on the sector's exit queue (`[[sector.exit_queue.rushes]]`): 1,000 ETH of other
+/// stakers join the shared queue on day 10.5, marked `triggers_run`. Nothing is lost, yet both
+/// LRTs' holders run: each door's requested share is the closed form of the test above,
+/// 1 − e^(−∫h) with the pulse from day 10.5; without `triggers_run`, the calm rate alone. The
+/// rush's ETH joins the queue once: the queue's peak, seen by both doors, is exactly the
+/// rush's 1,000 ETH (it starts empty with no other stakers' inflow).
+#[test]
+fn a_rush_on_the_shared_queue_sets_off_every_doors_run() {
+    let sector = |triggers: bool| {
+        let door = "[lrts.withdrawals.demand]\nbase_share_per_day = 0.001\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n[lrts.withdrawals.demand.trigger]\nmin_loss_bps = 10\nshare_per_day = 0.05\ndecay_days = 3\n";
+        format!(
+            r#"
+[simulation]
+paths = 3
+horizon_days = 40
+seed = 2
+[pool]
+collateral_eth = 2000
+[rewards]
+base_apr = 0
+mev_apr = 0
+[[operators]]
+name = "a1"
+stake_eth = 1000
+lrts = {{ alpha = 1.0 }}
+[[operators]]
+name = "b1"
+stake_eth = 1000
+lrts = {{ beta = 1.0 }}
+[[lrts]]
+name = "alpha"
+{door}
+[[lrts]]
+name = "beta"
+{door}
+[sector.exit_queue]
+queue_eth = 0
+inflow_eth_per_day = 0
+[[sector.exit_queue.rushes]]
+name = "others"
+at_days = 10.5
+size_eth = 1000
+triggers_run = {triggers}
+"#
+        )
+    };
+    let pulse = 0.05 * 3.0 * -(-29.5f64 / 3.0).exp_m1();
+    let run = -(-(40.0 * 0.001 + pulse)).exp_m1();
+    let calm = -(-0.04f64).exp_m1();
+    for (triggers, want) in [(true, run), (false, calm)] {
+        let r = simulate(&model(&sector(triggers), 3));
+        for lrt in ["alpha", "beta"] {
+            let asked = col(&r, &format!("requested_share.lrt.{lrt}"));
+            let peak = col(&r, &format!("peak_network_queue_eth.lrt.{lrt}"));
+            for p in 0..3 {
+                assert!(
+                    (asked[p] - want).abs() < 1e-10,
+                    "triggers_run = {triggers}, {lrt}: {} vs {want}",
+                    asked[p]
+                );
+                assert_eq!(peak[p], 1000.0, "{lrt}: the queue's peak");
+            }
+        }
     }
 }
