@@ -100,6 +100,9 @@ pub struct Model {
     /// loses) by column j (the LRT whose holders react), #LRTs × #LRTs, 0 on the diagonal;
     /// empty without contagion.
     pub contagion: Vec<f64>,
+    /// Sector scenarios with `[sector.arbitrage]`: the arbitrageurs' one pot of capital for
+    /// every LRT's market, ETH.
+    pub arbitrage_pot_eth: Option<f64>,
 }
 
 /// One `[[redelegations]]` entry: an LRT moves stake from some operators to others.
@@ -965,6 +968,9 @@ impl Model {
             governance: compile_governance(s, &pair_index),
             redelegations: compile_redelegations(s),
             contagion: compile_contagion(s),
+            arbitrage_pot_eth: (s.sector.as_ref())
+                .and_then(|x| x.arbitrage.as_ref())
+                .map(|a| a.capital_eth),
             joint_loss_thresholds_bps: if lrts.is_empty() {
                 Vec::new()
             } else {

@@ -342,6 +342,20 @@ pub struct Sector {
     /// Contagion of confidence between the LRTs' holders (needs a front door). Absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contagion: Option<Contagion>,
+    /// One pot of arbitrage capital for every LRT's market (their `arbitrage` sections keep
+    /// their required return and premium). Absent: each market's arbitrageurs have their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbitrage: Option<SectorArbitrage>,
+}
+
+/// `[sector.arbitrage]`: the arbitrageurs' capital, shared by every LRT's pool, so that it can
+/// run dry sector-wide. See `docs/model.md` §22.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectorArbitrage {
+    /// ETH the arbitrageurs can spend buying below NAV in any of the pools, > 0; what their
+    /// redemptions pay comes back into it.
+    pub capital_eth: f64,
 }
 
 /// `[sector.contagion]`: a loss at one LRT moves the holders of the others. At a loss event

@@ -753,6 +753,28 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             .any(|l| (l.withdrawals.as_ref()).is_some_and(|w| w.demand.trigger.is_some()));
         check_exit_network(c, s, net, "sector.exit_queue", trigger);
     }
+    if let Some(a) = s.sector.as_ref().and_then(|x| x.arbitrage.as_ref()) {
+        let at = "sector.arbitrage";
+        c.positive_amount(&format!("{at}.capital_eth"), a.capital_eth);
+        let arbitraged = (s.lrts.iter())
+            .filter_map(|l| l.market.as_ref())
+            .any(|m| m.arbitrage.is_some());
+        if !arbitraged {
+            c.push(
+                at,
+                "no LRT's market has arbitrageurs to share it: give some LRT's `market` an `arbitrage` section (its required return and premium), or remove this one",
+            );
+        }
+        for (k, l) in s.lrts.iter().enumerate() {
+            let arb = l.market.as_ref().and_then(|m| m.arbitrage.as_ref());
+            if arb.is_some_and(|a| a.capital_eth.is_some()) {
+                c.push(
+                    format!("lrts[{k}].market.arbitrage.capital_eth"),
+                    "the arbitrageurs' capital is the sector's one pot, [sector.arbitrage] capital_eth: remove it here",
+                );
+            }
+        }
+    }
     if let Some(ct) = s.sector.as_ref().and_then(|x| x.contagion.as_ref()) {
         let at = "sector.contagion";
         if !s

@@ -2678,6 +2678,36 @@ fn sector_markets_are_checked() {
         let e = err(&(sector() + &extra), &[]);
         assert!(e.contains(want), "{extra}: {e}");
     }
+    // One pot of arbitrage capital replaces the markets' own.
+    let pot = "\n[sector.arbitrage]\ncapital_eth = 50\n";
+    let no_capital = market.replace(
+        "closed_wait_days = 30\n",
+        "closed_wait_days = 30\nrequired_return_per_year = 0.1\n",
+    );
+    let m = load_str(&(sector() + &no_capital + pot), Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(m.arbitrage_pot_eth, Some(50.0));
+    let with_capital = market.replace(
+        "closed_wait_days = 30\n",
+        "closed_wait_days = 30\ncapital_eth = 5\n",
+    );
+    let e = err(&(sector() + &with_capital + pot), &[]);
+    assert!(
+        e.contains("lrts[1].market.arbitrage.capital_eth: the arbitrageurs' capital is the sector's one pot, [sector.arbitrage] capital_eth: remove it here"),
+        "{e}"
+    );
+    let e = err(
+        &(sector() + "\n[lrts.market.pool]\ndepth_eth = 10\n" + pot),
+        &[],
+    );
+    assert!(
+        e.contains("sector.arbitrage: no LRT's market has arbitrageurs to share it"),
+        "{e}"
+    );
+    let e = err(
+        &(sector() + &no_capital + "\n[sector.arbitrage]\ncapital_eth = -1\n"),
+        &[],
+    );
+    assert!(e.contains("sector.arbitrage.capital_eth:"), "{e}");
     // The attacker may sell into its own LRT's market.
     let text = sector()
         + market

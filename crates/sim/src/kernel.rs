@@ -253,8 +253,12 @@ pub struct PathKernel<'m> {
     /// The side door, when the model has `[market]`.
     market: Option<Market<'m>>,
     /// Sector scenarios: the markets of the LRTs that have one (in the layout's market
-    /// order).
+    /// order), each one's door (if its LRT has one), scratch for their NAVs, and with
+    /// `[sector.arbitrage]` the arbitrageurs' one pot now, ETH.
     markets: Vec<Market<'m>>,
+    market_doors: Vec<Option<usize>>,
+    market_navs: Vec<f64>,
+    arb_pot_eth: f64,
     /// Price / NAV bands of the paths run so far (with `[market]`).
     bands: Option<PriceBands>,
     /// Queue and utilization bands of the paths run so far (`price` unused: see `bands`).
@@ -512,6 +516,9 @@ impl<'m> PathKernel<'m> {
                     (l.market.as_ref()).map(|mk| Market::new(mk, l.supply0_lrt(), None))
                 })
                 .collect(),
+            market_doors: Vec::new(),
+            market_navs: Vec::new(),
+            arb_pot_eth: 0.0,
             lending: model.lending.as_ref().map(|l| {
                 let posted = l.collateral_share * supply0;
                 let buckets: Vec<(f64, f64)> = l
@@ -588,6 +595,9 @@ impl<'m> PathKernel<'m> {
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
         }
+        kernel.market_doors = (kernel.layout.markets().iter())
+            .map(|&l| kernel.layout.doors().iter().position(|&k| k == l))
+            .collect();
         if !model.lrts.is_empty() {
             let n = model.operators.len() as u32;
             kernel.operator_rate0 = (0..n)
@@ -755,6 +765,7 @@ impl<'m> PathKernel<'m> {
         for mk in &mut self.markets {
             mk.reset();
         }
+        self.arb_pot_eth = self.model.arbitrage_pot_eth.unwrap_or(0.0);
         if let Some(res) = self.reserves.as_mut() {
             res.reset();
         }
@@ -1247,9 +1258,10 @@ impl<'m> PathKernel<'m> {
             self.door_rewards_eth[j] = rewards;
             r.set_book(book);
         }
+        let pot = self.model.arbitrage_pot_eth.is_some();
         for l in 0..self.model.lrts.len() as u32 {
             let (door, market) = (self.door_of(l), self.market_of(l));
-            if door.is_none() && market.is_none() {
+            if (door.is_none() && market.is_none()) || (pot && market.is_some()) {
                 continue;
             }
             let nav = market.map(|_| self.lrt_nav(l as usize));
@@ -1266,6 +1278,50 @@ impl<'m> PathKernel<'m> {
             }
             if let (Some(r), Some(q)) = (r, self.shared_queue.as_mut()) {
                 r.swap_queue(q);
+            }
+        }
+        if pot {
+            self.advance_markets_in_lockstep(t_days);
+        }
+    }
+
+    /// Every market integrated up to `t_to` in lockstep (a sector with `[sector.arbitrage]`):
+    /// each sub-step ends where the earliest of the markets' own sub-steps would, and the
+    /// arbitrageurs' one pot is lent to each market in turn within it, in LRT order.
+    fn advance_markets_in_lockstep(&mut self, t_to: f64) {
+        let n = self.markets.len();
+        self.market_navs.clear();
+        for i in 0..n {
+            let nav = self.lrt_nav(self.layout.markets()[i] as usize);
+            self.market_navs.push(nav);
+        }
+        let (markets, doors, queue) = (&mut self.markets, &mut self.doors, &mut self.shared_queue);
+        for (i, mk) in markets.iter_mut().enumerate() {
+            mk.set_arb_capital_eth(self.arb_pot_eth);
+            let nav = self.market_navs[i];
+            with_door(doors, queue, self.market_doors[i], |r| {
+                mk.begin_advance(nav, r)
+            });
+            self.arb_pot_eth = mk.arb_capital_eth();
+        }
+        while markets.first().is_some_and(|mk| mk.t_days() < t_to) {
+            let mut t1 = t_to;
+            for (i, mk) in markets.iter_mut().enumerate() {
+                let nav = self.market_navs[i];
+                let end = with_door(doors, queue, self.market_doors[i], |r| {
+                    mk.substep_end(t_to, nav, None, r.as_deref())
+                });
+                t1 = t1.min(end);
+            }
+            for (i, mk) in markets.iter_mut().enumerate() {
+                let nav = self.market_navs[i];
+                let l = self.layout.markets()[i] as usize;
+                let minted = self.lrt_minted[l];
+                mk.set_arb_capital_eth(self.arb_pot_eth);
+                with_door(doors, queue, self.market_doors[i], |r| {
+                    mk.substep_to(t1, nav, r, None, minted)
+                });
+                self.arb_pot_eth = mk.arb_capital_eth();
             }
         }
     }
@@ -2699,6 +2755,24 @@ pub(crate) fn lrt_depeg_model(
         .as_ref()
         .expect("an LRT's depeg shocks need its market")
         .shocks[s as usize]
+}
+
+/// Runs `f` with door `j` (if any) holding the shared exit queue (if any).
+fn with_door<'m, T>(
+    doors: &mut [Redemption<'m>],
+    queue: &mut Option<ExitQueue>,
+    j: Option<usize>,
+    f: impl FnOnce(Option<&mut Redemption<'m>>) -> T,
+) -> T {
+    let Some(j) = j else { return f(None) };
+    let r = &mut doors[j];
+    let Some(q) = queue.as_mut() else {
+        return f(Some(r));
+    };
+    r.swap_queue(q);
+    let out = f(Some(&mut *r));
+    r.swap_queue(q);
+    out
 }
 
 /// Number of events of a source over the horizon: one if it is scheduled, else a Poisson draw

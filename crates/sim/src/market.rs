@@ -775,31 +775,79 @@ impl<'m> Market<'m> {
         mut lending: Option<&mut LendingBook>,
         minted_lrt: f64,
     ) {
-        self.mark(nav);
-        // What happened since the last sub-step (the front door's sellers, an event) left a
-        // point of the path.
-        self.record_low(nav);
-        if let Some(r) = front.as_deref_mut() {
-            self.arbs.capital_eth += r.take_arb_paid();
-        }
+        self.begin_advance(nav, front.as_deref_mut());
         while self.t_days < t_to {
             let t0 = self.t_days;
-            let h = self.substep_days(t0, t_to, nav, lending.as_deref(), front.as_deref());
-            let t1 = if t_to - t0 - h <= 1e-12 * t_to.max(1.0) {
-                t_to
-            } else {
-                t0 + h
-            };
-            self.substep(
-                t0,
+            let t1 = self.substep_end(t_to, nav, lending.as_deref(), front.as_deref());
+            self.substep_to(
                 t1,
                 nav,
                 front.as_deref_mut(),
                 lending.as_deref_mut(),
                 minted_lrt,
             );
-            self.t_days = t1;
+            debug_assert!(self.t_days > t0);
         }
+    }
+
+    /// [`Market::advance`] in its parts, for markets advanced in lockstep (a sector's pools
+    /// sharing one pot of arbitrage capital): first this, at NAV `nav` — the price marked,
+    /// the point the last sub-step's events left, the front door's payments to arbitrageurs
+    /// back in their capital.
+    pub fn begin_advance(&mut self, nav: f64, front: Option<&mut Redemption>) {
+        self.mark(nav);
+        // What happened since the last sub-step (the front door's sellers, an event) left a
+        // point of the path.
+        self.record_low(nav);
+        if let Some(r) = front {
+            self.arbs.capital_eth += r.take_arb_paid();
+        }
+    }
+
+    /// The end of the next sub-step from the market's clock toward `t_to` (see
+    /// [`Market::advance`]; `t_to` itself when the rest is within rounding of it).
+    pub fn substep_end(
+        &mut self,
+        t_to: f64,
+        nav: f64,
+        lending: Option<&LendingBook>,
+        front: Option<&Redemption>,
+    ) -> f64 {
+        let t0 = self.t_days;
+        let h = self.substep_days(t0, t_to, nav, lending, front);
+        if t_to - t0 - h <= 1e-12 * t_to.max(1.0) {
+            t_to
+        } else {
+            t0 + h
+        }
+    }
+
+    /// One sub-step from the market's clock to `t1` (at most a [`Market::substep_end`]).
+    pub fn substep_to(
+        &mut self,
+        t1: f64,
+        nav: f64,
+        front: Option<&mut Redemption>,
+        lending: Option<&mut LendingBook>,
+        minted_lrt: f64,
+    ) {
+        self.substep(self.t_days, t1, nav, front, lending, minted_lrt);
+        self.t_days = t1;
+    }
+
+    /// The market's clock: how far it has been integrated, days.
+    pub fn t_days(&self) -> f64 {
+        self.t_days
+    }
+
+    /// The arbitrageurs' capital now, ETH (∞: unlimited).
+    pub fn arb_capital_eth(&self) -> f64 {
+        self.arbs.capital_eth
+    }
+
+    /// Sets the arbitrageurs' capital (a sector's pot, lent to each market in turn).
+    pub fn set_arb_capital_eth(&mut self, eth: f64) {
+        self.arbs.capital_eth = eth;
     }
 
     /// The length of the next sub-step from `t0`, at most to `t_to`: the time in which the

@@ -330,10 +330,10 @@ fn sector_exit_queue_converges() {
     assert_sector_converges("sector-exit-queue.toml");
 }
 
-/// About a minute (three doors and three pools a path at quarter-day steps, refined three
+/// About two minutes (three doors and three pools a path at quarter-day steps, refined three
 /// ways): run by `.ci/run` after the default suite.
 #[test]
-#[ignore = "slow (about 1 min); run by .ci/run: cargo test -p lrtsim-sim --test convergence -- --ignored"]
+#[ignore = "slow (about 2 min); run by .ci/run: cargo test -p lrtsim-sim --test convergence -- --ignored"]
 fn sector_2026_converges() {
     assert_sector_converges("sector-2026.toml");
 }

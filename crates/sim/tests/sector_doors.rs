@@ -169,17 +169,17 @@ fn redemptions_conserve_losses_and_rewards_across_the_sector() {
     }
 }
 
-/// Contagion (`[sector.contagion]`): alpha (no front door) loses 1 % of its assets on day
-/// 10.5; beta, on other operators, loses nothing. Its holders feel L × 1 %: with L = 0.2 that
-/// reaches beta's 10 bp trigger and adds 5 % × e^(−(t − 10.5)/3) a day to its 0.1 % calm
-/// rate, so 1 − e^(−∫h) of its supply asks over the 40 days, ∫h = 40 × 0.001 + 0.05 × 3 ×
-/// (1 − e^(−29.5/3)) (the closed form of the one-LRT trigger test); with L = 0.05 (5 bp felt)
-/// or no contagion, only the calm rate: 1 − e^(−0.04).
-#[test]
-fn a_loss_at_one_lrt_sets_off_a_run_at_another_through_the_loading() {
-    let sector = |contagion: &str| {
-        format!(
-            r#"
+/// Two LRTs on their own operators (1,000 ETH each, no rewards) for 40 days, with `alpha`
+/// and `beta` the text after each one's `[[lrts]]` line (a door: [`DOOR`]) and `extra`
+/// appended; `alpha_avs` gives alpha's operator an AVS `x` that a shock can hit.
+fn two_small_lrts(alpha_avs: bool, alpha: &str, beta: &str, extra: &str) -> String {
+    let allocations = if alpha_avs {
+        "allocations = { x = 1.0 }\n[[avs]]\nname = \"x\"\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
 [simulation]
 paths = 3
 horizon_days = 40
@@ -193,44 +193,56 @@ mev_apr = 0
 name = "a1"
 stake_eth = 1000
 lrts = {{ alpha = 1.0 }}
-allocations = {{ x = 1.0 }}
-[[operators]]
+{allocations}[[operators]]
 name = "b1"
 stake_eth = 1000
 lrts = {{ beta = 1.0 }}
-[[avs]]
-name = "x"
-[[shocks]]
-name = "bug"
-at_days = 10.5
-severity = 0.01
-select = {{ avs = ["x"] }}
 [[lrts]]
 name = "alpha"
+{alpha}
 [[lrts]]
 name = "beta"
-[lrts.withdrawals.demand]
-base_share_per_day = 0.001
-nav_loss_sensitivity_per_day = 0
-wait_sensitivity_per_day = 0
-[lrts.withdrawals.demand.trigger]
-min_loss_bps = 10
-share_per_day = 0.05
-decay_days = 3
-{contagion}
+{beta}
+{extra}
 "#
-        )
+    )
+}
+
+/// A front door whose holders ask at 0.1 % a day, and 5 % a day more, decaying over 3 days,
+/// after a loss of 10 bp or more.
+const DOOR: &str = "[lrts.withdrawals.demand]\nbase_share_per_day = 0.001\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n[lrts.withdrawals.demand.trigger]\nmin_loss_bps = 10\nshare_per_day = 0.05\ndecay_days = 3\n";
+
+/// [`DOOR`]'s requested share over the 40 days: with a pulse on day 10.5, 1 − e^(−∫h), ∫h =
+/// 40 × 0.001 + 0.05 × 3 × (1 − e^(−29.5/3)) (the closed form of the one-LRT trigger test);
+/// without, the calm rate alone, 1 − e^(−0.04).
+fn door_asks(pulse: bool) -> f64 {
+    let pulse = if pulse {
+        0.05 * 3.0 * -(-29.5f64 / 3.0).exp_m1()
+    } else {
+        0.0
     };
+    -(-(40.0 * 0.001 + pulse)).exp_m1()
+}
+
+/// Contagion (`[sector.contagion]`): alpha (no front door) loses 1 % of its assets on day
+/// 10.5; beta, on other operators, loses nothing. Its holders feel L × 1 %: with L = 0.2 that
+/// reaches beta's 10 bp trigger and adds 5 % × e^(−(t − 10.5)/3) a day to its 0.1 % calm
+/// rate, so 1 − e^(−∫h) of its supply asks over the 40 days, ∫h = 40 × 0.001 + 0.05 × 3 ×
+/// (1 − e^(−29.5/3)) (the closed form of the one-LRT trigger test); with L = 0.05 (5 bp felt)
+/// or no contagion, only the calm rate: 1 − e^(−0.04).
+#[test]
+fn a_loss_at_one_lrt_sets_off_a_run_at_another_through_the_loading() {
+    let shock =
+        "[[shocks]]\nname = \"bug\"\nat_days = 10.5\nseverity = 0.01\nselect = { avs = [\"x\"] }\n";
     let asked = |contagion: &str| {
-        let r = simulate(&model(&sector(contagion), 3));
+        let text = two_small_lrts(true, "", DOOR, &format!("{shock}{contagion}"));
+        let r = simulate(&model(&text, 3));
         let v = col(&r, "requested_share.lrt.beta");
         assert!(v.iter().all(|x| *x == v[0]), "no randomness left: {v:?}");
         assert_eq!(col(&r, "slashed_eth.lrt.alpha")[0], 10.0);
         v[0]
     };
-    let pulse = 0.05 * 3.0 * -(-29.5f64 / 3.0).exp_m1();
-    let run = -(-(40.0 * 0.001 + pulse)).exp_m1();
-    let calm = -(-0.04f64).exp_m1();
+    let (run, calm) = (door_asks(true), door_asks(false));
     let got = asked("[sector.contagion]\nloading = 0.2");
     assert!((got - run).abs() < 1e-10, "{got} vs {run}");
     let got = asked("[sector.contagion]\nloadings = { alpha = { beta = 0.2 } }");
@@ -253,49 +265,12 @@ decay_days = 3
 /// rush's 1,000 ETH (it starts empty with no other stakers' inflow).
 #[test]
 fn a_rush_on_the_shared_queue_sets_off_every_doors_run() {
-    let sector = |triggers: bool| {
-        let door = "[lrts.withdrawals.demand]\nbase_share_per_day = 0.001\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n[lrts.withdrawals.demand.trigger]\nmin_loss_bps = 10\nshare_per_day = 0.05\ndecay_days = 3\n";
-        format!(
-            r#"
-[simulation]
-paths = 3
-horizon_days = 40
-seed = 2
-[pool]
-collateral_eth = 2000
-[rewards]
-base_apr = 0
-mev_apr = 0
-[[operators]]
-name = "a1"
-stake_eth = 1000
-lrts = {{ alpha = 1.0 }}
-[[operators]]
-name = "b1"
-stake_eth = 1000
-lrts = {{ beta = 1.0 }}
-[[lrts]]
-name = "alpha"
-{door}
-[[lrts]]
-name = "beta"
-{door}
-[sector.exit_queue]
-queue_eth = 0
-inflow_eth_per_day = 0
-[[sector.exit_queue.rushes]]
-name = "others"
-at_days = 10.5
-size_eth = 1000
-triggers_run = {triggers}
-"#
-        )
-    };
-    let pulse = 0.05 * 3.0 * -(-29.5f64 / 3.0).exp_m1();
-    let run = -(-(40.0 * 0.001 + pulse)).exp_m1();
-    let calm = -(-0.04f64).exp_m1();
-    for (triggers, want) in [(true, run), (false, calm)] {
-        let r = simulate(&model(&sector(triggers), 3));
+    for triggers in [true, false] {
+        let rush = format!(
+            "[sector.exit_queue]\nqueue_eth = 0\ninflow_eth_per_day = 0\n[[sector.exit_queue.rushes]]\nname = \"others\"\nat_days = 10.5\nsize_eth = 1000\ntriggers_run = {triggers}\n"
+        );
+        let r = simulate(&model(&two_small_lrts(false, DOOR, DOOR, &rush), 3));
+        let want = door_asks(triggers);
         for lrt in ["alpha", "beta"] {
             let asked = col(&r, &format!("requested_share.lrt.{lrt}"));
             let peak = col(&r, &format!("peak_network_queue_eth.lrt.{lrt}"));

@@ -194,3 +194,74 @@ fn an_attacker_sells_the_minted_lrt_into_its_lrts_market() {
         assert_eq!(col(&r, "sold_share.lrt.alpha")[p], 0.0);
     }
 }
+
+/// One pot of arbitrage capital (`[sector.arbitrage]`): a sector of one LRT whose market's
+/// arbitrageurs draw on a pot of their own capital is that market, to the bit (the markets
+/// then advance in lockstep: with one market, its own sub-steps).
+#[test]
+fn a_pot_for_one_market_is_its_own_capital() {
+    let text = preset("steth-2022.toml");
+    let own = as_sector(&text, "[market.pool]");
+    let pot = own.replace("capital_eth = 150_000\n", "")
+        + "\n[sector.arbitrage]\ncapital_eth = 150_000\n";
+    assert!(own.contains("capital_eth = 150_000\n"));
+    let n = 100;
+    let (a_model, b_model) = (model(&own, n), model(&pot, n));
+    assert_eq!(b_model.arbitrage_pot_eth, Some(150_000.0));
+    let (a, b) = (simulate(&a_model), simulate(&b_model));
+    let layout = lrtsim_sim::Layout::new(&a_model);
+    for name in layout.names() {
+        let (x, y) = (col(&a, name), col(&b, name));
+        assert!(
+            x.iter().zip(y).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{name} differs"
+        );
+    }
+    assert!(col(&b, "arb_bought_share.lrt.all").iter().any(|&x| x > 0.0));
+}
+
+/// Two LRTs on separate operators (500,000 ETH each, no rewards, no losses: NAV 1), each with
+/// a thin pool (10,000 ETH deep) into which a depeg shock dumps 0.9 % of the supply on day 5,
+/// and arbitrageurs who hold what they buy (a 30-day closed wait). Every LRT they buy costs
+/// them at least the lowest price of its pool, 1 − its max_discount: with one pot of 1,000
+/// ETH, Σ bought × (1 − max_discount) ≤ 1,000 on every path, while with 1,000 ETH each they
+/// spend more than that in all. (Both pools fall at the same instant: the pot goes to the
+/// first LRT's pool, in LRT order, and runs dry there.)
+#[test]
+fn one_pot_of_arbitrage_capital_runs_dry_across_the_pools() {
+    let market = |capital: &str| {
+        format!(
+            "[lrts.market.pool]\ndepth_eth = 10_000\n\n[[lrts.market.shocks]]\nname = \"dump\"\nat_days = 5\nsell_share = 0.009\nsell_days = 0\n\n[lrts.market.arbitrage]\n{capital}required_return_per_year = 0.1\npremium_bps = 10\nclosed_wait_days = 30\n\n[lrts.market.report]\nthresholds_bps = [100]\n\n"
+        )
+    };
+    let sector = |capital: &str, pot: &str| {
+        format!(
+            "name = \"pot\"\n[simulation]\npaths = 2\nhorizon_days = 20\nseed = 3\n\n[pool]\ncollateral_eth = 1_000_000\n\n[rewards]\nbase_apr = 0\nmev_apr = 0\n\n[[operators]]\nname = \"a\"\nshare = 0.5\nlrts = {{ alpha = 1.0 }}\n\n[[operators]]\nname = \"b\"\nshare = 0.5\nlrts = {{ beta = 1.0 }}\n\n[[lrts]]\nname = \"alpha\"\n{m}[[lrts]]\nname = \"beta\"\n{m}{pot}",
+            m = market(capital)
+        )
+    };
+    let spent = |text: &str| {
+        let r = simulate(&model(text, 2));
+        (0..2)
+            .map(|p| {
+                ["alpha", "beta"]
+                    .iter()
+                    .map(|l| {
+                        let bought = col(&r, &format!("arb_bought_share.lrt.{l}"))[p] * 500_000.0;
+                        bought * (1.0 - col(&r, &format!("max_discount.lrt.{l}"))[p])
+                    })
+                    .sum::<f64>()
+            })
+            .collect::<Vec<f64>>()
+    };
+    let own = spent(&sector("capital_eth = 1_000\n", ""));
+    let pot = spent(&sector("", "[sector.arbitrage]\ncapital_eth = 1_000\n"));
+    for p in 0..2 {
+        assert!(own[p] > 1_500.0, "with their own capital: {}", own[p]);
+        assert!(
+            pot[p] <= 1_000.0 * (1.0 + 1e-9) && pot[p] > 500.0,
+            "with one pot: {}",
+            pot[p]
+        );
+    }
+}
