@@ -1176,6 +1176,10 @@ impl<'m> PathKernel<'m> {
             let o = self.markets[j].finish(nav);
             self.layout.write_lrt_market(row, j, &o, &self.markets[j]);
         }
+        // Summed in LRT order.
+        let redeemed = self.door_outcomes.iter().map(|o| o.redeemed_eth).sum();
+        let sold = self.markets.iter().map(Market::sold_eth).sum();
+        self.layout.write_sector_flows(row, redeemed, sold);
     }
 
     /// LRT `l`'s NAV per token now (1 at t = 0).

@@ -184,6 +184,8 @@ pub struct Market<'m> {
     depeg_over: Vec<f64>,
     sold_lrt: f64,
     panic_lrt: f64,
+    /// ETH the pool paid for what `sold_lrt` counts, after the fee.
+    sold_eth: f64,
     min_liquidity: f64,
 }
 
@@ -243,6 +245,7 @@ impl<'m> Market<'m> {
             depeg_over: vec![0.0; n],
             sold_lrt: 0.0,
             panic_lrt: 0.0,
+            sold_eth: 0.0,
             min_liquidity: 1.0,
         };
         market.reset();
@@ -283,6 +286,7 @@ impl<'m> Market<'m> {
         self.depeg_over.fill(0.0);
         self.sold_lrt = 0.0;
         self.panic_lrt = 0.0;
+        self.sold_eth = 0.0;
         self.min_liquidity = 1.0;
     }
 
@@ -361,6 +365,7 @@ impl<'m> Market<'m> {
         let lrt = swap.amount_in / self.rate;
         self.sold_lrt += lrt;
         self.panic_lrt += lrt;
+        self.sold_eth += swap.amount_out;
         lrt
     }
 
@@ -390,6 +395,7 @@ impl<'m> Market<'m> {
             r.withdraw_last_request(sold);
             self.sold_lrt += sold;
             self.panic_lrt += sold;
+            self.sold_eth += swap.amount_out;
         }
     }
 
@@ -527,6 +533,7 @@ impl<'m> Market<'m> {
             {
                 // Unwinding moves no health factor; its sale may move a market oracle.
                 book.unwind(share);
+                // What the unwinding loopers receive repays their debt: not counted as sold.
                 self.sell_through_thresholds(dz, nav, Some(book), front);
             }
         }
@@ -710,14 +717,16 @@ impl<'m> Market<'m> {
     /// wherever the price crosses a position's threshold price (or the looper's), just past
     /// it, for the liquidations to happen at that moment, and then goes on: the sale's
     /// pieces and the liquidations in between, in the order a continuous sale meets them.
-    /// Arbitrageurs bid at every stop first, as they do after any sale.
+    /// Arbitrageurs bid at every stop first, as they do after any sale. Returns the ETH the
+    /// pool paid for the sale (after the fee).
     fn sell_through_thresholds(
         &mut self,
         mut units: f64,
         nav: f64,
         lending: Option<&mut LendingBook>,
         mut front: Option<&mut Redemption>,
-    ) {
+    ) -> f64 {
+        let mut eth = 0.0;
         if let (Some(book), OracleKind::Market) = (lending, self.oracle) {
             // Every stop liquidates a position or the looper (or leaves a position waiting
             // for its liquidators, no longer a threshold below the price): the bound is a
@@ -732,7 +741,7 @@ impl<'m> Market<'m> {
                     break;
                 }
                 if to_threshold > 0.0 {
-                    self.pool.sell(to_threshold);
+                    eth += self.pool.sell(to_threshold).amount_out;
                     units -= to_threshold;
                 }
                 // Arbitrageurs respond to every sale at once (an instantaneous barrier, §14):
@@ -742,7 +751,7 @@ impl<'m> Market<'m> {
                 if self.m.arbitrage.is_some() {
                     self.arbitrage_now(nav, front.as_deref_mut());
                     if self.price_eth() > target * self.rate {
-                        self.pool.sell(units);
+                        eth += self.pool.sell(units).amount_out;
                         units = 0.0;
                         self.arbitrage_now(nav, front.as_deref_mut());
                         self.liquidations(nav, book, front.as_deref_mut());
@@ -753,8 +762,9 @@ impl<'m> Market<'m> {
             }
         }
         if units > 0.0 {
-            self.pool.sell(units);
+            eth += self.pool.sell(units).amount_out;
         }
+        eth
     }
 
     /// Integrates the market from its clock to `t_to` (days) at NAV `nav`, with the front door
@@ -833,6 +843,13 @@ impl<'m> Market<'m> {
     ) {
         self.substep(self.t_days, t1, nav, front, lending, minted_lrt);
         self.t_days = t1;
+    }
+
+    /// ETH the pool has paid on this path for the LRT its holders, depeg and confidence
+    /// shocks and attackers sold into it (after the fee; not liquidators' or unwinding
+    /// loopers' sales).
+    pub fn sold_eth(&self) -> f64 {
+        self.sold_eth
     }
 
     /// The market's clock: how far it has been integrated, days.
@@ -1017,7 +1034,7 @@ impl<'m> Market<'m> {
             let at_once = at_once.min(holders);
             spread = spread.min(holders - at_once);
             if at_once > DUST_LRT {
-                self.pool.sell(at_once * self.rate);
+                self.sold_eth += self.pool.sell(at_once * self.rate).amount_out;
                 self.sold_lrt += at_once;
                 self.record_low(nav);
                 // Arbitrageurs respond at once; the discount jumped at the sub-step's start.
@@ -1053,7 +1070,7 @@ impl<'m> Market<'m> {
         // (docs/model.md §14).
         self.recover(nav, 0.5 * h);
         if spread > DUST_LRT {
-            self.sell_through_thresholds(
+            self.sold_eth += self.sell_through_thresholds(
                 spread * self.rate,
                 nav,
                 lending.as_deref_mut(),

@@ -30,6 +30,8 @@ pub struct Layout {
     /// [`Layout::MARKET_RESOLUTION`]) suffixed `.lrt.<name>`.
     markets: Vec<u32>,
     market_starts: Vec<usize>,
+    /// Sector scenarios with front doors or markets: the first of [`Layout::SECTOR_FLOWS`].
+    sector_flow_start: Option<usize>,
 }
 
 impl Layout {
@@ -137,6 +139,15 @@ impl Layout {
     pub const SECTOR_SLASHED_ETH: &'static str = "sector_slashed_eth";
     /// Sector scenarios: what the LRTs' holders lost in all, ETH (Σ collateral × NAV loss).
     pub const SECTOR_HOLDERS_LOSS_ETH: &'static str = "sector_holders_loss_eth";
+    /// Sector scenarios with front doors or markets, after their columns: ETH out of the
+    /// sector through its doors and its pools (the sum of the next two), ETH the doors paid
+    /// their redeeming holders (Σ `redeemed_eth.lrt.*`), ETH the pools paid for the LRT sold
+    /// into them (holders, depeg and confidence shocks, attackers; after the fee).
+    pub const SECTOR_FLOWS: [&'static str; 3] = [
+        "sector_outflow_eth",
+        "sector_redeemed_eth",
+        "sector_sold_eth",
+    ];
 
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
@@ -239,12 +250,18 @@ impl Layout {
             let name = &l.name;
             names.extend(Self::market_names(mk).map(|c| format!("{c}.lrt.{name}")));
         }
+        let sector_flow_start = (!doors.is_empty() || !markets.is_empty()).then(|| {
+            let start = names.len();
+            names.extend(Self::SECTOR_FLOWS.iter().map(|s| s.to_string()));
+            start
+        });
         Layout {
             names,
             door_start,
             doors,
             markets,
             market_starts,
+            sector_flow_start,
             redemption_start,
             market_start,
             lending_start,
@@ -294,6 +311,18 @@ impl Layout {
     /// Index of the first market column (None without `[market]`).
     pub fn market_start(&self) -> Option<usize> {
         self.market_start
+    }
+
+    /// Writes a sector path's flows ([`Layout::SECTOR_FLOWS`]): ETH redeemed through the doors
+    /// and ETH paid by the pools (a no-op without doors or markets).
+    pub fn write_sector_flows(&self, row: &mut [f64], redeemed_eth: f64, sold_eth: f64) {
+        if let Some(start) = self.sector_flow_start {
+            row[start..start + 3].copy_from_slice(&[
+                redeemed_eth + sold_eth,
+                redeemed_eth,
+                sold_eth,
+            ]);
+        }
     }
 
     /// The market columns of `mk`, in order.

@@ -294,6 +294,13 @@ fn assert_sector_converges(file: &str) {
             names.push(format!("days_discount_over_{bps}bps.lrt.{}", l.name));
         }
     }
+    if probe
+        .lrts
+        .iter()
+        .any(|l| l.withdrawals.is_some() || l.market.is_some())
+    {
+        names.push("sector_outflow_eth".to_string());
+    }
     let metrics: Vec<&str> = names.iter().map(String::as_str).collect();
     let c = convergence(file, paths(), &[], &metrics);
     println!("{c}");

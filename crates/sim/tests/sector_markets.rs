@@ -265,3 +265,79 @@ fn one_pot_of_arbitrage_capital_runs_dry_across_the_pools() {
         );
     }
 }
+
+/// The sector's flows: a depeg shock dumps 1 % of alpha's supply (5,000 LRT) at once into a
+/// constant-product pool of 5,000 LRT and 5,000 ETH without a fee, so the pool pays
+/// 5,000 − 5,000²/(5,000 + 5,000) = 2,500 ETH: `sector_sold_eth` and `sector_outflow_eth` are
+/// 2,500, `sector_redeemed_eth` 0 (no door). In sector-2026 (three doors and pools) the
+/// redeemed ETH is the doors' `redeemed_eth.lrt.*` summed, the outflow the two parts' sum, on
+/// every path.
+#[test]
+fn the_sectors_flows_add_its_doors_and_its_pools() {
+    let text = r#"name = "flows"
+[simulation]
+paths = 2
+horizon_days = 10
+seed = 5
+
+[pool]
+collateral_eth = 1_000_000
+
+[rewards]
+base_apr = 0
+mev_apr = 0
+
+[[operators]]
+name = "a"
+share = 0.5
+lrts = { alpha = 1.0 }
+
+[[operators]]
+name = "b"
+share = 0.5
+lrts = { beta = 1.0 }
+
+[[lrts]]
+name = "alpha"
+
+[lrts.market.pool]
+kind = "constant_product"
+depth_eth = 10_000
+fee_bps = 0
+rate_oracle = false
+
+[[lrts.market.shocks]]
+name = "dump"
+at_days = 5
+sell_share = 0.01
+sell_days = 0
+
+[[lrts]]
+name = "beta"
+"#;
+    let r = simulate(&model(text, 2));
+    for p in 0..2 {
+        let sold = col(&r, "sector_sold_eth")[p];
+        assert!((sold - 2_500.0).abs() < 1e-9, "sold {sold}");
+        assert_eq!(col(&r, "sector_outflow_eth")[p], sold);
+        assert_eq!(col(&r, "sector_redeemed_eth")[p], 0.0);
+    }
+    let r = simulate(&model(
+        &preset("sector-2026.toml").replace("horizon_days = 60", "horizon_days = 20"),
+        40,
+    ));
+    for p in 0..40 {
+        let doors: f64 = ["kelp", "etherfi", "renzo"]
+            .iter()
+            .map(|l| col(&r, &format!("redeemed_eth.lrt.{l}"))[p])
+            .sum();
+        let (out, redeemed, sold) = (
+            col(&r, "sector_outflow_eth")[p],
+            col(&r, "sector_redeemed_eth")[p],
+            col(&r, "sector_sold_eth")[p],
+        );
+        assert_eq!(redeemed, doors, "path {p}");
+        assert_eq!(out, redeemed + sold, "path {p}");
+        assert!(redeemed > 0.0 && sold > 0.0, "path {p}: {redeemed}, {sold}");
+    }
+}
