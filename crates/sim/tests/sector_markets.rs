@@ -105,15 +105,32 @@ fn contagion(loading: f64) -> String {
             "[lrts.market.pool]\ndepth_eth = 10_000\n\n[lrts.market.confidence]\nsell_per_loss = 1.0\nsell_days = 0\n\n{shock}[lrts.market.report]\nthresholds_bps = [100]\n\n"
         )
     };
+    let theft = "[[exploits]]\nname = \"theft\"\nkind = \"stolen\"\nat_days = 30\nsize = 0.1\nlrt = \"beta\"\n";
+    two_lrts(
+        "paths = 4\nhorizon_days = 100\nseed = 7",
+        &market(""),
+        &market(
+            "[[lrts.market.shocks]]\nname = \"dump\"\nat_days = 60\nsell_share = 0.04\nsell_days = 0\n\n",
+        ),
+        &format!("{theft}\n[sector.contagion]\nloading = {loading}\n"),
+    )
+}
+
+/// Two LRTs, alpha and beta, on operators of their own (500,000 ETH each), without rewards:
+/// `simulation` is the `[simulation]` table's lines, `alpha` and `beta` follow each one's
+/// `[[lrts]]` line, `extra` comes last.
+fn two_lrts(simulation: &str, alpha: &str, beta: &str, extra: &str) -> String {
     format!(
-        r#"name = "contagion"
+        r#"name = "two-lrts"
 [simulation]
-paths = 4
-horizon_days = 100
-seed = 7
+{simulation}
 
 [pool]
 collateral_eth = 1_000_000
+
+[rewards]
+base_apr = 0
+mev_apr = 0
 
 [[operators]]
 name = "a"
@@ -131,20 +148,7 @@ name = "alpha"
 [[lrts]]
 name = "beta"
 {beta}
-[[exploits]]
-name = "theft"
-kind = "stolen"
-at_days = 30
-size = 0.1
-lrt = "beta"
-
-[sector.contagion]
-loading = {loading}
-"#,
-        alpha = market(""),
-        beta = market(
-            "[[lrts.market.shocks]]\nname = \"dump\"\nat_days = 60\nsell_share = 0.04\nsell_days = 0\n\n"
-        ),
+{extra}"#
     )
 }
 
@@ -235,10 +239,8 @@ fn one_pot_of_arbitrage_capital_runs_dry_across_the_pools() {
         )
     };
     let sector = |capital: &str, pot: &str| {
-        format!(
-            "name = \"pot\"\n[simulation]\npaths = 2\nhorizon_days = 20\nseed = 3\n\n[pool]\ncollateral_eth = 1_000_000\n\n[rewards]\nbase_apr = 0\nmev_apr = 0\n\n[[operators]]\nname = \"a\"\nshare = 0.5\nlrts = {{ alpha = 1.0 }}\n\n[[operators]]\nname = \"b\"\nshare = 0.5\nlrts = {{ beta = 1.0 }}\n\n[[lrts]]\nname = \"alpha\"\n{m}[[lrts]]\nname = \"beta\"\n{m}{pot}",
-            m = market(capital)
-        )
+        let m = market(capital);
+        two_lrts("paths = 2\nhorizon_days = 20\nseed = 3", &m, &m, pot)
     };
     let spent = |text: &str| {
         let r = simulate(&model(text, 2));
@@ -274,47 +276,8 @@ fn one_pot_of_arbitrage_capital_runs_dry_across_the_pools() {
 /// every path.
 #[test]
 fn the_sectors_flows_add_its_doors_and_its_pools() {
-    let text = r#"name = "flows"
-[simulation]
-paths = 2
-horizon_days = 10
-seed = 5
-
-[pool]
-collateral_eth = 1_000_000
-
-[rewards]
-base_apr = 0
-mev_apr = 0
-
-[[operators]]
-name = "a"
-share = 0.5
-lrts = { alpha = 1.0 }
-
-[[operators]]
-name = "b"
-share = 0.5
-lrts = { beta = 1.0 }
-
-[[lrts]]
-name = "alpha"
-
-[lrts.market.pool]
-kind = "constant_product"
-depth_eth = 10_000
-fee_bps = 0
-rate_oracle = false
-
-[[lrts.market.shocks]]
-name = "dump"
-at_days = 5
-sell_share = 0.01
-sell_days = 0
-
-[[lrts]]
-name = "beta"
-"#;
+    let dump = "[lrts.market.pool]\nkind = \"constant_product\"\ndepth_eth = 10_000\nfee_bps = 0\nrate_oracle = false\n\n[[lrts.market.shocks]]\nname = \"dump\"\nat_days = 5\nsell_share = 0.01\nsell_days = 0\n";
+    let text = &two_lrts("paths = 2\nhorizon_days = 10\nseed = 5", dump, "", "");
     let r = simulate(&model(text, 2));
     for p in 0..2 {
         let sold = col(&r, "sector_sold_eth")[p];
