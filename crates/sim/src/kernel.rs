@@ -1270,19 +1270,13 @@ impl<'m> PathKernel<'m> {
             }
             let nav = market.map(|_| self.lrt_nav(l as usize));
             let minted = self.lrt_minted[l as usize];
-            let mut r = door.map(|j| &mut self.doors[j]);
-            if let (Some(r), Some(q)) = (r.as_deref_mut(), self.shared_queue.as_mut()) {
-                r.swap_queue(q);
-            }
-            match (market, nav) {
-                (Some(i), Some(nav)) => {
-                    self.markets[i].advance(t_days, nav, r.as_deref_mut(), None, minted)
+            let markets = &mut self.markets;
+            with_door(&mut self.doors, &mut self.shared_queue, door, |r| {
+                match (market, nav) {
+                    (Some(i), Some(nav)) => markets[i].advance(t_days, nav, r, None, minted),
+                    _ => r.expect("a door").advance(t_days),
                 }
-                _ => r.as_deref_mut().expect("a door").advance(t_days),
-            }
-            if let (Some(r), Some(q)) = (r, self.shared_queue.as_mut()) {
-                r.swap_queue(q);
-            }
+            });
         }
         if pot {
             self.advance_markets_in_lockstep(t_days);
