@@ -79,6 +79,9 @@ pub struct Model {
     pub market: Option<MarketModel>,
     /// The lending market (None: `[lending]` absent).
     pub lending: Option<LendingModel>,
+    /// A sector's one WETH reserve (`[sector.lending]`; each LRT's collateral carries a copy
+    /// in its `lending.rates`).
+    pub reserve: Option<crate::exploit::RatesModel>,
     /// Exploits.
     pub exploits: Vec<ExploitModel>,
     /// Reserves in waterfall order.
@@ -181,6 +184,9 @@ pub struct LrtModel {
     pub withdrawals: Option<crate::withdrawal::WithdrawalModel>,
     /// Its secondary market (`lrts[].market`), if any.
     pub market: Option<MarketModel>,
+    /// It as collateral in the sector's lending market (`lrts[].lending`), with the one
+    /// reserve's borrow-rate process (`[sector.lending]`) if there is one.
+    pub lending: Option<LendingModel>,
 }
 
 /// LRT outstanding at t = 0, in t = 0 ETH units (1 ETH per LRT): `collateral_eth` plus the
@@ -693,7 +699,7 @@ impl Model {
                     .collect(),
             })
             .collect();
-        let lrts: Vec<LrtModel> = s
+        let mut lrts: Vec<LrtModel> = s
             .lrts
             .iter()
             .enumerate()
@@ -719,6 +725,11 @@ impl Model {
                     crate::withdrawal::WithdrawalModel::compile_with(s, w, net)
                 }),
                 market: l.market.as_ref().map(|mk| MarketModel::compile_with(s, mk)),
+                // With the reserve's rates once the yield is known (below).
+                lending: l
+                    .lending
+                    .as_ref()
+                    .map(|x| crate::exploit::compile_collateral(x, None)),
             })
             .collect();
         let all = selected_pairs(s, &Selector::default());
@@ -764,6 +775,13 @@ impl Model {
         for p in &pairs {
             gross_reward += p.eth * p.gross_avs_per_eth_year;
             net_reward += p.eth * p.net_avs_per_eth_year;
+        }
+        // A sector's reserve: loopers of every LRT compare its rate with the pool's yield.
+        let reserve = crate::exploit::compile_reserve(s, net_reward / collateral_eth);
+        for l in &mut lrts {
+            if let Some(x) = l.lending.as_mut() {
+                x.rates.clone_from(&reserve);
+            }
         }
 
         let mut sources: Vec<String> = s.shocks.iter().map(|x| x.name.clone()).collect();
@@ -961,6 +979,7 @@ impl Model {
             withdrawals: WithdrawalModel::compile(s),
             market: MarketModel::compile(s),
             lending: crate::exploit::compile_lending(s, net_reward / collateral_eth),
+            reserve,
             exploits: crate::exploit::compile_exploits(s),
             reserves: crate::exploit::compile_reserves(s),
             importance,

@@ -322,6 +322,14 @@ pub struct Lrt {
     /// one LRT. Absent: its holders do not trade.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market: Option<Market>,
+    /// The LRT as collateral in the sector's lending market: its E-mode (LTV, liquidation
+    /// threshold and bonus, close factor, version), its oracle, the share of its supply posted
+    /// and the positions' health factors, and its representative looper, as `[lending]` for
+    /// one LRT, without `rates` (the borrow rate is the one WETH reserve's,
+    /// `[sector.lending]`). Needs the LRT's `market` (liquidators sell into its pool).
+    /// Absent: the LRT is not collateral.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lending: Option<Lending>,
 }
 
 /// `[sector]`: what a sector scenario reports about its LRTs together.
@@ -346,6 +354,46 @@ pub struct Sector {
     /// their required return and premium). Absent: each market's arbitrageurs have their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arbitrage: Option<SectorArbitrage>,
+    /// The lending market's one WETH reserve, which every LRT's collateral (`lrts[].lending`)
+    /// borrows from: its size, its utilization curve, loopers' unwinding and outside
+    /// lenders' withdrawals. Absent: debt accrues no interest and nobody unwinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lending: Option<SectorLending>,
+}
+
+/// `[sector.lending]`: the one WETH reserve of a sector's lending market (Aave's WETH reserve
+/// against its LRT E-modes). U = every collateral's debt / the ETH supplied; the borrow rate
+/// is `base + slope1 · U / U*` up to U*, then `base + slope1 + slope2 · (U − U*) / (1 − U*)`,
+/// shared by every position. At U = 100 % no ETH is left: lenders cannot withdraw, nobody can
+/// borrow, and loopers cannot unwind (their flash loans draw on the reserve). See
+/// `docs/model.md` §22.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectorLending {
+    /// ETH supplied to the reserve at t = 0, > 0; at least the collaterals' debt then.
+    pub supply_eth: f64,
+    /// Rate at zero utilization, per year (≥ 0). Default 0.
+    #[serde(default)]
+    pub base_per_year: f64,
+    /// Rate added up to the optimal utilization, per year (≥ 0). Default 0.027.
+    #[serde(default = "default_slope1")]
+    pub slope1_per_year: f64,
+    /// Optimal utilization U*, in (0, 1). Default 0.9.
+    #[serde(default = "default_optimal_utilization")]
+    pub optimal_utilization: f64,
+    /// Rate added from U* to full utilization, per year (≥ 0). Default 0.8.
+    #[serde(default = "default_slope2")]
+    pub slope2_per_year: f64,
+    /// Loopers unwind while the borrow rate exceeds the LRTs' yield by more than this, per
+    /// year (≥ 0), selling collateral into their LRT's pool. Absent: they never unwind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unwind_spread_per_year: Option<f64>,
+    /// Share of positions unwinding per day while they do, in (0, 10]. Default 0.2.
+    #[serde(default = "default_unwind_share")]
+    pub unwind_share_per_day: f64,
+    /// Outside lenders withdrawing ETH from the reserve.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supply_shocks: Vec<SupplyShock>,
 }
 
 /// `[sector.arbitrage]`: the arbitrageurs' capital, shared by every LRT's pool, so that it can

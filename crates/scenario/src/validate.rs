@@ -251,7 +251,15 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
         check_market(&mut c, s, m, &place);
     }
     if let Some(l) = &s.lending {
-        check_lending(&mut c, s, l);
+        let place = LendingPlace {
+            at: "lending",
+            market: s.market.as_ref(),
+            market_hint: "needs [market]: liquidators sell the seized LRT into the market's pool; add [market] (at least [market.pool] with its depth_eth) or remove [lending]",
+            supply_eth: supply_eth(s),
+            supply_is: "pool.collateral_eth plus the buffer",
+            door: s.withdrawals.is_some(),
+        };
+        check_lending(&mut c, s, l, &place);
     }
     check_reserves(&mut c, s);
     check_governance(&mut c, s, &avs_names);
@@ -388,6 +396,19 @@ pub fn expected_events(s: &Scenario) -> Vec<(String, f64)> {
                 "",
             ));
         }
+    }
+    let reserve = s.sector.as_ref().and_then(|x| x.lending.as_ref());
+    for (i, x) in reserve
+        .iter()
+        .flat_map(|r| r.supply_shocks.iter())
+        .enumerate()
+    {
+        out.push(scheduled(
+            &format!("sector.lending.supply_shocks[{i}]"),
+            x.rate_per_year.mean(),
+            x.at_days,
+            "",
+        ));
     }
     if let Some(r) = s.lending.as_ref().and_then(|l| l.rates.as_ref()) {
         for (i, x) in r.supply_shocks.iter().enumerate() {
@@ -687,17 +708,17 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
                 "a sector scenario gives each LRT its own market: move this section into that LRT's [[lrts]] table as `[lrts.market]`",
             );
         }
-        let unsupported = [
-            ("lending", s.lending.is_some()),
-            ("reserves", !s.reserves.is_empty()),
-        ];
-        for (section, present) in unsupported {
-            if present {
-                c.push(
-                    section,
-                    "a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits, front door and market so far, not yet lending or reserves: remove this section, or [[lrts]] to model one LRT",
-                );
-            }
+        if s.lending.is_some() {
+            c.push(
+                "lending",
+                "a sector scenario puts each LRT's collateral in its own [[lrts]] table as `[lrts.lending]`, and the one WETH reserve they borrow from (the `rates` here) in [sector.lending]",
+            );
+        }
+        if !s.reserves.is_empty() {
+            c.push(
+                "reserves",
+                "a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits, front door, market and lending so far, not yet reserves: remove this section, or [[lrts]] to model one LRT",
+            );
         }
     }
     for (k, l) in s.lrts.iter().enumerate() {
@@ -732,6 +753,33 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
                 );
             }
         }
+    }
+    let mut debt0_eth = 0.0;
+    for (k, l) in s.lrts.iter().enumerate() {
+        let Some(x) = &l.lending else { continue };
+        let at = format!("lrts[{k}].lending");
+        let buffer = l.withdrawals.as_ref().and_then(|w| w.buffer.as_ref());
+        let supply = stake[k] + buffer.map_or(0.0, |b| b.initial_eth);
+        let place = LendingPlace {
+            at: &at,
+            market: l.market.as_ref(),
+            market_hint: "needs the LRT's `market` (in its [[lrts]] table): liquidators sell the seized LRT into its pool; add [lrts.market] or remove this section",
+            supply_eth: supply,
+            supply_is: "the stake its operators hold for it plus its buffer",
+            door: l.withdrawals.is_some(),
+        };
+        check_lending(c, s, x, &place);
+        if x.rates.is_some() {
+            c.push(
+                format!("{at}.rates"),
+                "the borrow rate is the one WETH reserve's, shared by every LRT's collateral: move this section to [sector.lending] (with supply_eth, the reserve's ETH, instead of utilization)",
+            );
+        }
+        debt0_eth += debt0(x, supply);
+    }
+    let lending = s.sector.as_ref().and_then(|x| x.lending.as_ref());
+    if let Some(r) = lending {
+        check_reserve(c, s, r, debt0_eth);
     }
     let queue = s.sector.as_ref().and_then(|x| x.exit_queue.as_ref());
     if let Some(net) = queue {
@@ -1745,10 +1793,22 @@ fn check_exploits(
                         format!("needs {section}: the attacker sells into the market's pool; add it or set attacker_sell_share = 0"),
                     );
                 }
-                if borrow > 0.0 && s.lending.is_none() {
+                let lending = match &x.lrt {
+                    Some(name) => s
+                        .lrts
+                        .iter()
+                        .any(|l| &l.name == name && l.lending.is_some()),
+                    None => s.lending.is_some(),
+                };
+                if borrow > 0.0 && !lending {
+                    let section = if x.lrt.is_some() {
+                        "the LRT's `lending` (in its [[lrts]] table)"
+                    } else {
+                        "[lending]"
+                    };
                     c.push(
                         borrow_path,
-                        "needs [lending]: the attacker posts the minted LRT as collateral in the lending market; add [lending] or set attacker_borrow_share = 0",
+                        format!("needs {section}: the attacker posts the minted LRT as collateral in the lending market; add it or set attacker_borrow_share = 0"),
                     );
                 }
             }
@@ -1756,16 +1816,96 @@ fn check_exploits(
     }
 }
 
+/// Where a `[lending]` section sits: its path, its LRT's market (and what to say without
+/// one), its LRT's supply at t = 0 and what that is made of, and whether it has a front door.
+struct LendingPlace<'a> {
+    at: &'a str,
+    market: Option<&'a Market>,
+    market_hint: &'a str,
+    supply_eth: f64,
+    supply_is: &'a str,
+    door: bool,
+}
+
+/// The collateral's debt at t = 0, ETH: each bucket at its health factor at the t = 0
+/// exchange rate (1 ETH per LRT), D = C·LT/h; 0 where a value is out of range.
+fn debt0(l: &Lending, supply_eth: f64) -> f64 {
+    let posted = l.collateral_share * supply_eth;
+    let buckets: f64 = if l.positions.is_empty() {
+        1.0 / 1.05
+    } else {
+        l.positions.iter().map(|b| b.share / b.health_factor).sum()
+    };
+    let d = posted * l.liquidation_threshold * buckets;
+    if d.is_finite() && d > 0.0 { d } else { 0.0 }
+}
+
+/// Checks `[sector.lending]`: the reserve's ETH (at least the collaterals' debt at t = 0),
+/// its curve, the unwinding and the outside lenders' withdrawals (fixed rates or days).
+fn check_reserve(c: &mut Checker, s: &Scenario, r: &crate::spec::SectorLending, debt0_eth: f64) {
+    let at = "sector.lending";
+    if !s.lrts.iter().any(|l| l.lending.is_some()) {
+        c.push(
+            at,
+            "no LRT is collateral in the lending market: give some [[lrts]] table a `lending` section, or remove this one",
+        );
+    }
+    let path = format!("{at}.supply_eth");
+    c.positive_amount(&path, r.supply_eth);
+    if r.supply_eth.is_finite() && r.supply_eth > 0.0 && debt0_eth > r.supply_eth {
+        c.push(
+            path,
+            format!(
+                "the collaterals' debt at t = 0 (Σ collateral_share × supply × liquidation_threshold / health factor over the LRTs' positions = {} ETH) exceeds the ETH supplied ({}): lenders cannot have lent more than they supplied",
+                short(debt0_eth),
+                short(r.supply_eth)
+            ),
+        );
+    }
+    c.apr(&format!("{at}.base_per_year"), r.base_per_year);
+    c.apr(&format!("{at}.slope1_per_year"), r.slope1_per_year);
+    c.finite_in_open(
+        &format!("{at}.optimal_utilization"),
+        r.optimal_utilization,
+        0.0,
+        1.0,
+    );
+    c.apr(&format!("{at}.slope2_per_year"), r.slope2_per_year);
+    if let Some(v) = r.unwind_spread_per_year {
+        c.apr(&format!("{at}.unwind_spread_per_year"), v);
+    }
+    c.finite_in_open_closed(
+        &format!("{at}.unwind_share_per_day"),
+        r.unwind_share_per_day,
+        0.0,
+        10.0,
+    );
+    let mut seen = BTreeSet::new();
+    for (i, x) in r.supply_shocks.iter().enumerate() {
+        let at = format!("{at}.supply_shocks[{i}]");
+        c.unique_name(&format!("{at}.name"), &x.name, &mut seen, "supply shock");
+        if x.rate_per_year.is_uncertain() || x.rate_factor.is_some() {
+            c.push(
+                format!("{at}.rate_per_year"),
+                "an uncertain rate (a distribution or a rate_factor) of a sector reserve's supply shock is not modelled yet: give a number",
+            );
+        } else {
+            check_schedule(c, s, &at, &x.rate_per_year, None, x.at_days);
+        }
+        for (field, msg) in x.share.problems() {
+            c.push(join(&format!("{at}.share"), field), msg);
+        }
+        c.positive_duration(&format!("{at}.recovery_days"), x.recovery_days);
+    }
+}
+
 /// Checks `[lending]`: the oracle, the liquidation rules, the collateral posted (which, with
 /// the market pool's LRT, must fit in the supply), the positions by health factor and the
 /// representative looper.
-fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
-    let at = "lending";
-    if s.market.is_none() {
-        c.push(
-            at,
-            "needs [market]: liquidators sell the seized LRT into the market's pool; add [market] (at least [market.pool] with its depth_eth) or remove [lending]",
-        );
+fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending, place: &LendingPlace) {
+    let at = place.at;
+    if place.market.is_none() {
+        c.push(at, place.market_hint);
     }
     let path = format!("{at}.twap_days");
     match (l.oracle, l.twap_days) {
@@ -1813,8 +1953,8 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
     let path = format!("{at}.collateral_share");
     c.finite_in_open_closed(&path, share, 0.0, 1.0);
     // The LRT posted and the pool's LRT are both part of the supply (in ETH at t = 0 NAV).
-    if let Some(m) = &s.market {
-        let supply_eth = supply_eth(s);
+    if let Some(m) = place.market {
+        let supply_eth = place.supply_eth;
         let pool_lrt_eth = m.pool.depth_eth * m.pool.lrt_share;
         let posted_eth = share * supply_eth;
         if share > 0.0
@@ -1828,10 +1968,11 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
             c.push(
                 path,
                 format!(
-                    "the posted collateral (collateral_share × LRT supply = {} ETH) plus the market pool's LRT side (market.pool.depth_eth × lrt_share = {} ETH) exceeds the LRT supply ({} ETH at t = 0: pool.collateral_eth plus the buffer); with this pool at most {} of the supply can be posted",
+                    "the posted collateral (collateral_share × LRT supply = {} ETH) plus the market pool's LRT side (market.pool.depth_eth × lrt_share = {} ETH) exceeds the LRT supply ({} ETH at t = 0: {}); with this pool at most {} of the supply can be posted",
                     short(posted_eth),
                     short(pool_lrt_eth),
                     short(supply_eth),
+                    place.supply_is,
                     short(1.0 - pool_lrt_eth / supply_eth)
                 ),
             );
@@ -1894,7 +2035,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
         }
     }
 
-    if let Some(r) = &l.rates {
+    if let Some(r) = l.rates.as_ref().filter(|_| at == "lending") {
         let at = "lending.rates";
         c.finite_in_open_closed(&format!("{at}.utilization"), r.utilization, 0.0, 1.0);
         c.apr(&format!("{at}.base_per_year"), r.base_per_year);
@@ -1915,7 +2056,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending) {
             0.0,
             10.0,
         );
-        if r.unwind_via == crate::spec::UnwindVia::Redeem && s.withdrawals.is_none() {
+        if r.unwind_via == crate::spec::UnwindVia::Redeem && !place.door {
             c.push(
                 format!("{at}.unwind_via"),
                 "\"redeem\" needs [withdrawals]: loopers queue the freed collateral at the front door; use \"sell\" or add [withdrawals]",

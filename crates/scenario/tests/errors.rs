@@ -2300,7 +2300,7 @@ fn sector_shares_are_checked() {
     let e = err(&text, &[]);
     assert!(
         e.contains(
-            "reserves: a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits, front door and market so far, not yet lending or reserves"
+            "reserves: a sector scenario ([[lrts]]) models each LRT's slashing, rewards, exploits, front door, market and lending so far, not yet reserves"
         ),
         "{e}"
     );
@@ -2713,4 +2713,68 @@ fn sector_markets_are_checked() {
         + market
         + "\n[[exploits]]\nname = \"mint\"\nkind = \"unbacked_mint\"\nat_days = 3\nsize = 0.1\nattacker_sell_share = 0.5\nlrt = \"beta\"\n";
     load_str(&text, Path::new("s.toml"), &[]).unwrap();
+}
+
+#[test]
+fn sector_lending_is_checked() {
+    // beta (15 ETH of stake) is collateral: 10 % posted at health factor 1.5 owes
+    // 1.5 × 0.95 / 1.5 = 0.95 ETH at t = 0.
+    let lending = "\n[lrts.market.pool]\ndepth_eth = 10\n\n[lrts.market.arbitrage]\nclosed_wait_days = 30\n\n[lrts.lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.1\n\n[[lrts.lending.positions]]\nshare = 1\nhealth_factor = 1.5\n";
+    let reserve = "\n[sector.lending]\nsupply_eth = 2\n";
+    let m = load_str(&(sector() + lending + reserve), Path::new("s.toml"), &[]).unwrap();
+    let x = m.lrts[1].lending.as_ref().unwrap();
+    assert_eq!(x.collateral_share, 0.1);
+    let r = x.rates.as_ref().unwrap();
+    assert_eq!(r.supply_eth, Some(2.0));
+    assert_eq!(m.reserve.as_ref().unwrap().supply_eth, Some(2.0));
+    let cases = [
+        (
+            format!("{lending}\n[sector.lending]\nsupply_eth = 0.9\n"),
+            "sector.lending.supply_eth: the collaterals' debt at t = 0 (Σ collateral_share × supply × liquidation_threshold / health factor over the LRTs' positions = 0.95 ETH) exceeds the ETH supplied (0.9)",
+        ),
+        (
+            reserve.to_string(),
+            "sector.lending: no LRT is collateral in the lending market",
+        ),
+        (
+            lending.replace("[lrts.market.pool]\ndepth_eth = 10\n\n[lrts.market.arbitrage]\nclosed_wait_days = 30\n", ""),
+            "lrts[1].lending: needs the LRT's `market` (in its [[lrts]] table)",
+        ),
+        (
+            format!("{lending}\n[lrts.lending.rates]\nutilization = 0.5\n"),
+            "lrts[1].lending.rates: the borrow rate is the one WETH reserve's, shared by every LRT's collateral: move this section to [sector.lending]",
+        ),
+        (
+            format!("{lending}{reserve}\n[[sector.lending.supply_shocks]]\nname = \"whale\"\nrate_per_year = {{ dist = \"gamma\", mean = 1, cv = 1 }}\nshare = 0.1\n"),
+            "sector.lending.supply_shocks[0].rate_per_year: an uncertain rate (a distribution or a rate_factor) of a sector reserve's supply shock is not modelled yet",
+        ),
+        (
+            format!("{lending}{reserve}\n[[sector.lending.supply_shocks]]\nname = \"whale\"\nat_days = 3\nshare = 1.5\n"),
+            "sector.lending.supply_shocks[0].share",
+        ),
+        (
+            format!("{lending}{reserve}optimal_utilization = 1\n"),
+            "sector.lending.optimal_utilization",
+        ),
+        (
+            format!("{lending}\n[[exploits]]\nname = \"mint\"\nkind = \"unbacked_mint\"\nat_days = 3\nsize = 0.1\nattacker_borrow_share = 0.5\nlrt = \"alpha\"\n"),
+            "exploits[0].attacker_borrow_share: needs the LRT's `lending` (in its [[lrts]] table)",
+        ),
+        (
+            format!("{lending}\n[lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.1\n"),
+            "lending: a sector scenario puts each LRT's collateral in its own [[lrts]] table as `[lrts.lending]`, and the one WETH reserve they borrow from (the `rates` here) in [sector.lending]",
+        ),
+    ];
+    for (extra, want) in cases {
+        let e = err(&(sector() + &extra), &[]);
+        assert!(e.contains(want), "{extra}: {e}");
+    }
+    // The attacker of an LRT that is collateral may borrow.
+    let mint = "\n[[exploits]]\nname = \"mint\"\nkind = \"unbacked_mint\"\nat_days = 3\nsize = 0.1\nattacker_borrow_share = 0.5\nlrt = \"beta\"\n";
+    load_str(
+        &(sector() + lending + reserve + mint),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
 }

@@ -259,6 +259,13 @@ pub struct PathKernel<'m> {
     market_doors: Vec<Option<usize>>,
     market_navs: Vec<f64>,
     arb_pot_eth: f64,
+    /// A sector's collaterals in its lending market, one per market (`lrts[].lending`).
+    lend_books: Vec<Option<LendingBook>>,
+    /// A sector's lending reserve on the path: the highest utilization, days at 100 %, the
+    /// most ETH its lenders asked for and could not withdraw.
+    reserve_peak_utilization: f64,
+    reserve_full_days: f64,
+    reserve_peak_blocked_eth: f64,
     /// Price / NAV bands of the paths run so far (with `[market]`).
     bands: Option<PriceBands>,
     /// Queue and utilization bands of the paths run so far (`price` unused: see `bands`).
@@ -513,37 +520,25 @@ impl<'m> PathKernel<'m> {
                 .map(|mk| Market::new(mk, supply0, model.lending.as_ref())),
             markets: (model.lrts.iter())
                 .filter_map(|l| {
-                    (l.market.as_ref()).map(|mk| Market::new(mk, l.supply0_lrt(), None))
+                    (l.market.as_ref())
+                        .map(|mk| Market::new(mk, l.supply0_lrt(), l.lending.as_ref()))
                 })
                 .collect(),
             market_doors: Vec::new(),
             market_navs: Vec::new(),
             arb_pot_eth: 0.0,
-            lending: model.lending.as_ref().map(|l| {
-                let posted = l.collateral_share * supply0;
-                let buckets: Vec<(f64, f64)> = l
-                    .positions
-                    .iter()
-                    .map(|&(share, hf)| (share * posted, hf))
-                    .collect();
-                let params = LendingParams {
-                    ltv: l.ltv,
-                    liquidation_threshold: l.liquidation_threshold,
-                    liquidation_bonus: l.liquidation_bonus,
-                    close_factor: l.close_factor,
-                    full_close_below_hf: l.full_close_below_hf,
-                    protocol_fee: l.liquidation_protocol_fee,
-                    version: l.version,
-                    max_calls: crate::lending::MAX_CASCADE_CALLS,
-                };
-                // Every oracle reads 1 ETH per LRT at t = 0 but a market one on a pool that
-                // starts off peg.
-                let price0 = match (l.oracle, &model.market) {
-                    (lrtsim_scenario::spec::OracleKind::ExchangeRate, _) | (_, None) => 1.0,
-                    (_, Some(mk)) => Market::new(mk, supply0, None).price_eth(),
-                };
-                LendingBook::new(params, &buckets, price0, l.looper_leverage)
-            }),
+            lend_books: (model.lrts.iter())
+                .filter(|l| l.market.is_some())
+                .map(|l| {
+                    (l.lending.as_ref())
+                        .map(|x| lending_book(x, l.supply0_lrt(), l.market.as_ref()))
+                })
+                .collect(),
+            reserve_peak_utilization: 0.0,
+            reserve_full_days: 0.0,
+            reserve_peak_blocked_eth: 0.0,
+            lending: (model.lending.as_ref())
+                .map(|l| lending_book(l, supply0, model.market.as_ref())),
             bands: model
                 .market
                 .as_ref()
@@ -594,6 +589,11 @@ impl<'m> PathKernel<'m> {
         };
         if let (Some(mk), Some(book)) = (kernel.market.as_mut(), kernel.lending.as_ref()) {
             mk.init_lending(book.total_debt_eth());
+        }
+        for (mk, book) in kernel.markets.iter_mut().zip(&kernel.lend_books) {
+            if let Some(book) = book {
+                mk.init_lending(book.total_debt_eth());
+            }
         }
         kernel.market_doors = (kernel.layout.markets().iter())
             .map(|&l| kernel.layout.doors().iter().position(|&k| k == l))
@@ -772,6 +772,12 @@ impl<'m> PathKernel<'m> {
         if let Some(book) = self.lending.as_mut() {
             book.reset();
         }
+        for book in self.lend_books.iter_mut().flatten() {
+            book.reset();
+        }
+        self.reserve_peak_utilization = 0.0;
+        self.reserve_full_days = 0.0;
+        self.reserve_peak_blocked_eth = 0.0;
         self.side_eth = 0.0;
         self.stolen_eth = 0.0;
         self.dilution_eth = 0.0;
@@ -1022,33 +1028,10 @@ impl<'m> PathKernel<'m> {
         }
         if let (Some(o), Some(mk)) = (market, self.market.as_ref()) {
             self.layout.write_market(row, &o, mk);
-            if let (Some(start), Some(book)) = (self.layout.lending_start(), &self.lending) {
-                // Bad debt: written off, plus what open positions' collateral no longer
-                // covers at the horizon, marked as the lender marks it (the NAV for an
-                // exchange-rate oracle, else the market price).
-                let price = mk.price_eth();
-                let mark = match m.lending.as_ref().map(|l| l.oracle) {
-                    Some(lrtsim_scenario::spec::OracleKind::ExchangeRate) => nav,
-                    _ => price,
-                };
-                let underwater: f64 = book
-                    .collateral_lrt()
-                    .iter()
-                    .zip(book.debt_eth())
-                    .map(|(c, d)| (d - c * mark).max(0.0))
-                    .sum();
-                let bad = book.bad_debt_eth() + underwater;
-                let lent = book.lent_eth();
-                let values = [
-                    book.liquidated_lrt() / self.supply0_lrt(),
-                    f64::from(book.max_depth()),
-                    bad,
-                    if lent > 0.0 { bad / lent } else { 0.0 },
-                    // An underwater looper walks away: at most the whole equity is lost.
-                    (1.0 - book.looper_equity(price)).min(1.0),
-                    mk.peak_borrow_rate(),
-                    book.unwound_lrt() / self.supply0_lrt(),
-                ];
+            if let (Some(start), Some(book), Some(l)) =
+                (self.layout.lending_start(), &self.lending, &m.lending)
+            {
+                let values = lending_values(l, book, mk, nav, self.supply0_lrt());
                 row[start..start + values.len()].copy_from_slice(&values);
             }
         }
@@ -1171,11 +1154,25 @@ impl<'m> PathKernel<'m> {
         for (j, o) in self.door_outcomes.iter().enumerate() {
             self.layout.write_door(row, j, o);
         }
+        let mut bad_debt_eth = 0.0;
         for j in 0..self.markets.len() {
-            let nav = self.lrt_nav(self.layout.markets()[j] as usize);
+            let l = self.layout.markets()[j] as usize;
+            let nav = self.lrt_nav(l);
             let o = self.markets[j].finish(nav);
             self.layout.write_lrt_market(row, j, &o, &self.markets[j]);
+            if let (Some(book), Some(x)) = (&self.lend_books[j], &m.lrts[l].lending) {
+                let supply0 = m.lrts[l].supply0_lrt();
+                let values = lending_values(x, book, &self.markets[j], nav, supply0);
+                self.layout.write_lrt_lending(row, j, &values);
+                bad_debt_eth += values[2];
+            }
         }
+        let reserve = [
+            self.reserve_peak_utilization,
+            self.reserve_full_days,
+            self.reserve_peak_blocked_eth,
+        ];
+        self.layout.write_sector_lending(row, bad_debt_eth, reserve);
         // Summed in LRT order.
         let redeemed = self.door_outcomes.iter().map(|o| o.redeemed_eth).sum();
         let sold = self.markets.iter().map(Market::sold_eth).sum();
@@ -1262,10 +1259,10 @@ impl<'m> PathKernel<'m> {
             self.door_rewards_eth[j] = rewards;
             r.set_book(book);
         }
-        let pot = self.model.arbitrage_pot_eth.is_some();
+        let lockstep = self.lockstep();
         for l in 0..self.model.lrts.len() as u32 {
             let (door, market) = (self.door_of(l), self.market_of(l));
-            if (door.is_none() && market.is_none()) || (pot && market.is_some()) {
+            if (door.is_none() && market.is_none()) || (lockstep && market.is_some()) {
                 continue;
             }
             let nav = market.map(|_| self.lrt_nav(l as usize));
@@ -1278,36 +1275,56 @@ impl<'m> PathKernel<'m> {
                 }
             });
         }
-        if pot {
+        if lockstep {
             self.advance_markets_in_lockstep(t_days);
         }
     }
 
-    /// Every market integrated up to `t_to` in lockstep (a sector with `[sector.arbitrage]`):
-    /// each sub-step ends where the earliest of the markets' own sub-steps would, and the
-    /// arbitrageurs' one pot is lent to each market in turn within it, in LRT order.
+    /// Whether a sector's markets advance in lockstep: they share a pot of arbitrage capital
+    /// or a lending reserve.
+    fn lockstep(&self) -> bool {
+        self.model.arbitrage_pot_eth.is_some() || self.lend_books.iter().any(Option::is_some)
+    }
+
+    /// Every market integrated up to `t_to` in lockstep (a sector with `[sector.arbitrage]`
+    /// or a lending market): each sub-step ends where the earliest of the markets' own
+    /// sub-steps would; within it the arbitrageurs' one pot is lent to each market in turn,
+    /// in LRT order, and each market's lenders see the reserve as the markets before it left
+    /// it (the other collaterals' debt and interest).
     fn advance_markets_in_lockstep(&mut self, t_to: f64) {
         let n = self.markets.len();
+        let pot = self.model.arbitrage_pot_eth.is_some();
         self.market_navs.clear();
         for i in 0..n {
             let nav = self.lrt_nav(self.layout.markets()[i] as usize);
             self.market_navs.push(nav);
         }
         let (markets, doors, queue) = (&mut self.markets, &mut self.doors, &mut self.shared_queue);
+        let books = &mut self.lend_books;
         for (i, mk) in markets.iter_mut().enumerate() {
-            mk.set_arb_capital_eth(self.arb_pot_eth);
+            if pot {
+                mk.set_arb_capital_eth(self.arb_pot_eth);
+            }
             let nav = self.market_navs[i];
             with_door(doors, queue, self.market_doors[i], |r| {
                 mk.begin_advance(nav, r)
             });
-            self.arb_pot_eth = mk.arb_capital_eth();
+            if pot {
+                self.arb_pot_eth = mk.arb_capital_eth();
+            }
         }
+        let reserve = books.iter().position(Option::is_some);
         while markets.first().is_some_and(|mk| mk.t_days() < t_to) {
+            let t0 = markets[0].t_days();
+            let gap0 = reserve.map(|k| reserve_state(&markets[k], books, t0));
             let mut t1 = t_to;
             for (i, mk) in markets.iter_mut().enumerate() {
                 let nav = self.market_navs[i];
+                let (debt, interest) = reserve_others(books, i);
+                mk.set_reserve_others(debt, interest);
+                let book = books[i].as_ref();
                 let end = with_door(doors, queue, self.market_doors[i], |r| {
-                    mk.substep_end(t_to, nav, None, r.as_deref())
+                    mk.substep_end(t_to, nav, book, r.as_deref())
                 });
                 t1 = t1.min(end);
             }
@@ -1315,11 +1332,25 @@ impl<'m> PathKernel<'m> {
                 let nav = self.market_navs[i];
                 let l = self.layout.markets()[i] as usize;
                 let minted = self.lrt_minted[l];
-                mk.set_arb_capital_eth(self.arb_pot_eth);
+                if pot {
+                    mk.set_arb_capital_eth(self.arb_pot_eth);
+                }
+                let (debt, interest) = reserve_others(books, i);
+                mk.set_reserve_others(debt, interest);
+                let book = books[i].as_mut();
                 with_door(doors, queue, self.market_doors[i], |r| {
-                    mk.substep_to(t1, nav, r, None, minted)
+                    mk.substep_to(t1, nav, r, book, minted)
                 });
-                self.arb_pot_eth = mk.arb_capital_eth();
+                if pot {
+                    self.arb_pot_eth = mk.arb_capital_eth();
+                }
+            }
+            if let (Some(k), Some((u0, gap0))) = (reserve, gap0) {
+                let (u1, gap1) = reserve_state(&markets[k], books, t1);
+                self.reserve_peak_utilization = self.reserve_peak_utilization.max(u0).max(u1);
+                self.reserve_peak_blocked_eth =
+                    (self.reserve_peak_blocked_eth.max(gap0).max(gap1)).max(0.0);
+                self.reserve_full_days += days_at_full(t1 - t0, gap0, gap1);
             }
         }
     }
@@ -1565,7 +1596,9 @@ impl<'m> PathKernel<'m> {
                 push_event(events, &mut seq, m, t, Kind::Exploit { exploit, record });
             }
         }
-        if let Some(rates) = m.lending.as_ref().and_then(|l| l.rates.as_ref()) {
+        // The pool's lending market, or a sector's reserve.
+        let rates = (m.lending.as_ref().and_then(|l| l.rates.as_ref())).or(m.reserve.as_ref());
+        if let Some(rates) = rates {
             for (s, shock) in rates.supply_shocks.iter().enumerate() {
                 let n = match mean_of(first[4] + s) {
                     Some(mu) => poisson_count(rng, shock.at_days, mu),
@@ -1758,15 +1791,19 @@ impl<'m> PathKernel<'m> {
             }
             Kind::Exploit { exploit, record } => self.exploit(rng, exploit, record, time_days),
             Kind::SupplyShock(s) => {
-                let rates = m
-                    .lending
-                    .as_ref()
-                    .and_then(|l| l.rates.as_ref())
+                let rates = (m.lending.as_ref().and_then(|l| l.rates.as_ref()))
+                    .or(m.reserve.as_ref())
                     .expect("supply shocks need lending rates");
                 let shock = &rates.supply_shocks[s as usize];
                 let share = shock.share.sample(rng);
                 if let Some(mk) = self.market.as_mut() {
                     mk.supply_shock(time_days, share, shock.recovery_days);
+                }
+                // A sector's reserve: every collateral's market carries its lenders.
+                for (mk, book) in self.markets.iter_mut().zip(&self.lend_books) {
+                    if book.is_some() {
+                        mk.supply_shock(time_days, share, shock.recovery_days);
+                    }
                 }
                 if let Some(tr) = self.trace.as_deref_mut() {
                     tr.facts.values.push(share);
@@ -1916,6 +1953,20 @@ impl<'m> PathKernel<'m> {
                     }
                     if let Some(j) = self.market_of(l) {
                         self.markets[j].sell_over(t, 0.0, e.attacker_sell_share * minted);
+                        // The attacker borrows against the exchange rate before it reflects
+                        // the mint, what the reserve has left at most.
+                        if self.lend_books[j].is_some() {
+                            let (debt, interest) = reserve_others(&self.lend_books, j);
+                            let mk = &mut self.markets[j];
+                            mk.set_reserve_others(debt, interest);
+                            let book = self.lend_books[j].as_mut().expect("checked");
+                            let cap = mk.lend_available_eth(t, book);
+                            book.open_capped(
+                                e.attacker_borrow_share * minted,
+                                assets / supply,
+                                cap,
+                            );
+                        }
                     }
                     (eth, minted)
                 }
@@ -1969,9 +2020,11 @@ impl<'m> PathKernel<'m> {
                 if let Some(mk) = self.market.as_mut() {
                     mk.sell_over(t, 0.0, e.attacker_sell_share * minted);
                 }
-                // The attacker borrows against the exchange rate before it reflects the mint.
-                if let Some(book) = self.lending.as_mut() {
-                    book.open(e.attacker_borrow_share * minted, nav);
+                // The attacker borrows against the exchange rate before it reflects the mint,
+                // what the reserve has left at most (with `[lending.rates]`).
+                if let (Some(book), Some(mk)) = (self.lending.as_mut(), self.market.as_ref()) {
+                    let cap = mk.lend_available_eth(t, book);
+                    book.open_capped(e.attacker_borrow_share * minted, nav, cap);
                 }
                 // Backing the minted LRT at the old NAV would undo the dilution.
                 let eth = minted * nav;
@@ -2952,6 +3005,117 @@ fn touch_operator(seen: &mut [bool], touched: &mut Vec<u32>, op: u32) {
         seen[op as usize] = true;
         touched.push(op);
     }
+}
+
+/// The lending book of collateral `l` for an LRT with `supply0_lrt` outstanding at t = 0 and
+/// the market `market` (its pool's t = 0 price for a market oracle).
+fn lending_book(
+    l: &lrtsim_scenario::exploit::LendingModel,
+    supply0_lrt: f64,
+    market: Option<&lrtsim_scenario::market::MarketModel>,
+) -> LendingBook {
+    let posted = l.collateral_share * supply0_lrt;
+    let buckets: Vec<(f64, f64)> = l
+        .positions
+        .iter()
+        .map(|&(share, hf)| (share * posted, hf))
+        .collect();
+    let params = LendingParams {
+        ltv: l.ltv,
+        liquidation_threshold: l.liquidation_threshold,
+        liquidation_bonus: l.liquidation_bonus,
+        close_factor: l.close_factor,
+        full_close_below_hf: l.full_close_below_hf,
+        protocol_fee: l.liquidation_protocol_fee,
+        version: l.version,
+        max_calls: crate::lending::MAX_CASCADE_CALLS,
+    };
+    // Every oracle reads 1 ETH per LRT at t = 0 but a market one on a pool that starts off
+    // peg.
+    let price0 = match (l.oracle, market) {
+        (lrtsim_scenario::spec::OracleKind::ExchangeRate, _) | (_, None) => 1.0,
+        (_, Some(mk)) => Market::new(mk, supply0_lrt, None).price_eth(),
+    };
+    LendingBook::new(params, &buckets, price0, l.looper_leverage)
+}
+
+/// The other collaterals' debt and interest paid in a sector's reserve, ETH, as market `i`'s
+/// lenders see it (summed in market order).
+fn reserve_others(books: &[Option<LendingBook>], i: usize) -> (f64, f64) {
+    let (mut debt, mut interest) = (0.0, 0.0);
+    for (k, b) in books.iter().enumerate() {
+        if let Some(b) = b.as_ref().filter(|_| k != i) {
+            debt += b.total_debt_eth();
+            interest += b.interest_eth();
+        }
+    }
+    (debt, interest)
+}
+
+/// A sector reserve's utilization at `t` (1 when the ETH supplied does not exceed the debt)
+/// and its gap, debt − supply (> 0: ETH its lenders asked for and could not withdraw), read
+/// from market `mk` (every market with a collateral carries the lenders' withdrawals) and
+/// every collateral's book.
+fn reserve_state(mk: &Market, books: &[Option<LendingBook>], t: f64) -> (f64, f64) {
+    let (debt, interest) = reserve_others(books, usize::MAX);
+    let supply = mk.lenders_supply_eth(t) + interest;
+    let u = crate::market::utilization(debt, supply);
+    // At 100 % within rounding: a gap of 0.
+    (
+        u,
+        if u < 1.0 {
+            debt - supply
+        } else {
+            (debt - supply).max(0.0)
+        },
+    )
+}
+
+/// Of a sub-step of `h` days, the time the reserve spent at 100 % utilization (gap = debt −
+/// supply ≥ 0: no ETH left), from its gap at the start and the end, taken linear within it.
+fn days_at_full(h: f64, gap0: f64, gap1: f64) -> f64 {
+    match (gap0 >= 0.0, gap1 >= 0.0) {
+        (true, true) => h,
+        (false, false) => 0.0,
+        (true, false) => h * gap0 / (gap0 - gap1),
+        (false, true) => h * gap1 / (gap1 - gap0),
+    }
+}
+
+/// The lending columns ([`Layout::LENDING`]) of collateral `l` at the horizon: its book, its
+/// market, its LRT's NAV and supply at t = 0. Bad debt is what was written off plus what open
+/// positions' collateral no longer covers, marked as the lender marks it (the NAV for an
+/// exchange-rate oracle, else the market price).
+fn lending_values(
+    l: &lrtsim_scenario::exploit::LendingModel,
+    book: &LendingBook,
+    mk: &Market,
+    nav: f64,
+    supply0_lrt: f64,
+) -> [f64; 7] {
+    let price = mk.price_eth();
+    let mark = match l.oracle {
+        lrtsim_scenario::spec::OracleKind::ExchangeRate => nav,
+        _ => price,
+    };
+    let underwater: f64 = book
+        .collateral_lrt()
+        .iter()
+        .zip(book.debt_eth())
+        .map(|(c, d)| (d - c * mark).max(0.0))
+        .sum();
+    let bad = book.bad_debt_eth() + underwater;
+    let lent = book.lent_eth();
+    [
+        book.liquidated_lrt() / supply0_lrt,
+        f64::from(book.max_depth()),
+        bad,
+        if lent > 0.0 { bad / lent } else { 0.0 },
+        // An underwater looper walks away: at most the whole equity is lost.
+        (1.0 - book.looper_equity(price)).min(1.0),
+        mk.peak_borrow_rate(),
+        book.unwound_lrt() / supply0_lrt,
+    ]
 }
 
 #[cfg(test)]

@@ -698,6 +698,12 @@ impl LendingBook {
     /// Open a position posting `collateral_lrt` (≥ 0) and borrowing LTV × collateral ×
     /// `price` at once (e.g. an attacker posting minted LRT). Returns the ETH borrowed.
     pub fn open(&mut self, collateral_lrt: f64, price: f64) -> f64 {
+        self.open_capped(collateral_lrt, price, f64::INFINITY)
+    }
+
+    /// [`LendingBook::open`], borrowing at most `cap_eth` (≥ 0: the ETH the reserve has left
+    /// to lend). Returns the ETH borrowed.
+    pub fn open_capped(&mut self, collateral_lrt: f64, price: f64, cap_eth: f64) -> f64 {
         debug_assert!(
             collateral_lrt >= 0.0 && collateral_lrt.is_finite(),
             "collateral {collateral_lrt} must be ≥ 0 and finite"
@@ -706,7 +712,7 @@ impl LendingBook {
             price >= 0.0 && price.is_finite(),
             "price {price} must be ≥ 0 and finite"
         );
-        let borrowed = self.params.ltv * collateral_lrt * price;
+        let borrowed = (self.params.ltv * collateral_lrt * price).min(cap_eth);
         self.collateral.push(collateral_lrt);
         self.debt.push(borrowed);
         self.posted_lrt += collateral_lrt;

@@ -168,6 +168,9 @@ pub struct Market<'m> {
     rates: Option<&'m RatesModel>,
     lend_supply0_eth: f64,
     supply_shocks: Vec<(f64, f64, f64)>,
+    /// A sector's reserve: the other collaterals' debt and interest now, ETH (0 for one LRT).
+    others_debt_eth: f64,
+    others_interest_eth: f64,
     peak_rate: f64,
     /// Whether loopers unwound in the last sub-step.
     unwinding: bool,
@@ -187,6 +190,17 @@ pub struct Market<'m> {
     /// ETH the pool paid for what `sold_lrt` counts, after the fee.
     sold_eth: f64,
     min_liquidity: f64,
+}
+
+/// A lending reserve's utilization, debt / supply, with 1 (no ETH left to withdraw, borrow
+/// or flash-borrow) wherever the ETH left is within rounding (1e-12 of the supply) of none:
+/// a borrower who took exactly what was left leaves it at 100 %.
+pub(crate) fn utilization(debt_eth: f64, supply_eth: f64) -> f64 {
+    if supply_eth - debt_eth > 1e-12 * supply_eth {
+        debt_eth / supply_eth
+    } else {
+        1.0
+    }
 }
 
 impl<'m> Market<'m> {
@@ -234,6 +248,8 @@ impl<'m> Market<'m> {
             rates: lending.and_then(|l| l.rates.as_ref()),
             lend_supply0_eth: 0.0,
             supply_shocks: Vec::with_capacity(4),
+            others_debt_eth: 0.0,
+            others_interest_eth: 0.0,
             peak_rate: 0.0,
             unwinding: false,
             last_h: 0.0,
@@ -275,6 +291,8 @@ impl<'m> Market<'m> {
             self.twap_samples.push_back((0.0, 0.0, self.pool0.price()));
         }
         self.supply_shocks.clear();
+        self.others_debt_eth = 0.0;
+        self.others_interest_eth = 0.0;
         self.peak_rate = 0.0;
         self.unwinding = false;
         self.last_h = 0.0;
@@ -430,11 +448,71 @@ impl<'m> Market<'m> {
         }
     }
 
-    /// The lending market's ETH supplied at t = 0, from its debt and utilization then.
+    /// The lending market's ETH supplied at t = 0: a sector reserve's `supply_eth`, else from
+    /// the debt `debt0_eth` and the utilization then.
     pub fn init_lending(&mut self, debt0_eth: f64) {
         if let Some(r) = self.rates {
-            self.lend_supply0_eth = debt0_eth / r.utilization;
+            self.lend_supply0_eth = r.supply_eth.unwrap_or(debt0_eth / r.utilization);
         }
+    }
+
+    /// A sector's reserve as this market's lenders see it in its next sub-step: the other
+    /// collaterals' debt and the interest they paid, ETH.
+    pub fn set_reserve_others(&mut self, debt_eth: f64, interest_eth: f64) {
+        self.others_debt_eth = debt_eth;
+        self.others_interest_eth = interest_eth;
+    }
+
+    /// The ETH the outside lenders leave supplied at `t` (the t = 0 supply less their
+    /// withdrawals under way, as asked; interest not included), 0 without
+    /// `[lending.rates]`.
+    pub fn lenders_supply_eth(&self, t: f64) -> f64 {
+        let withdrawn: f64 = self
+            .supply_shocks
+            .iter()
+            .filter(|s| s.0 <= t)
+            .map(|&(ts, share, rec)| share * (1.0 - (t - ts) / rec).max(0.0))
+            .sum();
+        self.lend_supply0_eth * (1.0 - withdrawn).max(0.0)
+    }
+
+    /// The first time in (`t0`, `t_end`) at which the lenders' supply (interest `interest_eth`
+    /// added) rises past `debt_eth` as their withdrawals come back, None if it does not: the
+    /// supply is linear between the ends of the withdrawals' recoveries.
+    fn supply_passes(&self, t0: f64, t_end: f64, debt_eth: f64, interest_eth: f64) -> Option<f64> {
+        let gap = |t: f64| self.lenders_supply_eth(t) + interest_eth - debt_eth;
+        let (mut a, mut ga) = (t0, gap(t0));
+        loop {
+            // The next end of a recovery (a kink), or `t_end`.
+            let b = (self.supply_shocks.iter())
+                .map(|&(ts, _, rec)| ts + rec)
+                .filter(|&k| k > a && k < t_end)
+                .fold(t_end, f64::min);
+            let gb = gap(b);
+            if utilization(debt_eth, debt_eth + gb) < 1.0 {
+                let t = if ga < gb {
+                    a + (b - a) * (-ga / (gb - ga))
+                } else {
+                    b
+                };
+                return (t < t_end).then(|| t.max(t0 + 1e-9));
+            }
+            if b >= t_end {
+                return None;
+            }
+            (a, ga) = (b, gb);
+        }
+    }
+
+    /// The reserve's ETH left to borrow at `t` (the supply less every collateral's debt, ≥ 0),
+    /// with `book` this market's collateral; ∞ without `[lending.rates]` (no reserve
+    /// modelled).
+    pub fn lend_available_eth(&self, t: f64, book: &LendingBook) -> f64 {
+        if self.rates.is_none() {
+            return f64::INFINITY;
+        }
+        let supply = self.lenders_supply_eth(t) + book.interest_eth() + self.others_interest_eth;
+        (supply - book.total_debt_eth() - self.others_debt_eth).max(0.0)
     }
 
     /// Outside lenders withdraw `share` of the t = 0 supply at `t`, returning linearly over
@@ -463,16 +541,10 @@ impl<'m> Market<'m> {
     /// Debt / the ETH supplied at `t`: the t = 0 supply less the outside withdrawals under way,
     /// plus the interest paid; 1 when the supply does not exceed the debt.
     fn utilization_at(&self, t: f64, book: &LendingBook) -> f64 {
-        let withdrawn: f64 = self
-            .supply_shocks
-            .iter()
-            .filter(|s| s.0 <= t)
-            .map(|&(ts, share, rec)| share * (1.0 - (t - ts) / rec).max(0.0))
-            .sum();
         // Interest paid is added to the lenders' deposits.
-        let supply = self.lend_supply0_eth * (1.0 - withdrawn).max(0.0) + book.interest_eth();
-        let debt = book.total_debt_eth();
-        if supply > debt { debt / supply } else { 1.0 }
+        let supply = self.lenders_supply_eth(t) + book.interest_eth() + self.others_interest_eth;
+        let debt = book.total_debt_eth() + self.others_debt_eth;
+        utilization(debt, supply)
     }
 
     /// A step of the borrow rate from `t0`: debt accrues the rate of the utilization (debt /
@@ -515,7 +587,9 @@ impl<'m> Market<'m> {
             self.liquidations(nav, book, front.as_deref_mut());
         }
         book.accrue((g * left).exp());
-        self.unwinding = rate - r.lrt_yield_per_year > r.unwind_spread_per_year;
+        // Selling loopers unwind through flash loans drawn on the reserve: none at 100 %.
+        self.unwinding =
+            rate - r.lrt_yield_per_year > r.unwind_spread_per_year && (u < 1.0 || r.unwind_redeems);
         if self.unwinding {
             let share = -(-r.unwind_share_per_day * dt).exp_m1();
             if r.unwind_redeems {
@@ -909,6 +983,20 @@ impl<'m> Market<'m> {
         }
         if let (Some(book), Some(r), true) = (lending, self.rates, self.unwinding) {
             sell_rate += r.unwind_share_per_day * book.total_collateral_lrt();
+        }
+        // Loopers kept from unwinding by a reserve at 100 %: the sub-step ends where the
+        // lenders' returning ETH frees it (interest adds to debt and supply alike).
+        if let (Some(book), Some(r)) = (lending, self.rates)
+            && !r.unwind_redeems
+            && r.rate(1.0) - r.lrt_yield_per_year > r.unwind_spread_per_year
+        {
+            let debt = book.total_debt_eth() + self.others_debt_eth;
+            let interest = book.interest_eth() + self.others_interest_eth;
+            if utilization(debt, self.lenders_supply_eth(t0) + interest) >= 1.0
+                && let Some(t) = self.supply_passes(t0, end, debt, interest)
+            {
+                end = t;
+            }
         }
         // A TWAP moves with time: the sub-step ends where it falls past the next position's
         // threshold, the moment of that liquidation (read at the sub-step's end).

@@ -30,8 +30,14 @@ pub struct Layout {
     /// [`Layout::MARKET_RESOLUTION`]) suffixed `.lrt.<name>`.
     markets: Vec<u32>,
     market_starts: Vec<usize>,
+    /// Sector scenarios: per market, the first of its LRT's [`Layout::LENDING`] columns
+    /// (suffixed `.lrt.<name>`), if the LRT is collateral.
+    lrt_lending_starts: Vec<Option<usize>>,
     /// Sector scenarios with front doors or markets: the first of [`Layout::SECTOR_FLOWS`].
     sector_flow_start: Option<usize>,
+    /// Sector scenarios with a lending market: the first of [`Layout::SECTOR_LENDING`] (and
+    /// of [`Layout::SECTOR_RESERVE`] after it with `[sector.lending]`).
+    sector_lending_start: Option<usize>,
 }
 
 impl Layout {
@@ -149,6 +155,18 @@ impl Layout {
         "sector_sold_eth",
     ];
 
+    /// Sector scenarios with a lending market (`lrts[].lending`), after the flows: the bad
+    /// debt of every collateral, ETH (Σ `bad_debt_eth.lrt.*`).
+    pub const SECTOR_LENDING: [&'static str; 1] = ["sector_bad_debt_eth"];
+    /// Sector scenarios with `[sector.lending]`, after [`Layout::SECTOR_LENDING`]: the WETH
+    /// reserve's highest utilization, the days it spent at 100 %, and the most ETH its
+    /// lenders asked for and could not withdraw (debt − supply at its highest).
+    pub const SECTOR_RESERVE: [&'static str; 3] = [
+        "peak_utilization",
+        "days_at_full_utilization",
+        "peak_blocked_withdrawals_eth",
+    ];
+
     /// The layout for `model`.
     pub fn new(model: &Model) -> Self {
         let mut names: Vec<String> = Self::FIXED.iter().map(|s| s.to_string()).collect();
@@ -243,16 +261,30 @@ impl Layout {
         }
         let mut markets = Vec::new();
         let mut market_starts = Vec::new();
+        let mut lrt_lending_starts = Vec::new();
         for (k, l) in model.lrts.iter().enumerate() {
             let Some(mk) = &l.market else { continue };
             markets.push(k as u32);
             market_starts.push(names.len());
             let name = &l.name;
             names.extend(Self::market_names(mk).map(|c| format!("{c}.lrt.{name}")));
+            lrt_lending_starts.push(l.lending.as_ref().map(|_| {
+                let start = names.len();
+                names.extend(Self::LENDING.iter().map(|c| format!("{c}.lrt.{name}")));
+                start
+            }));
         }
         let sector_flow_start = (!doors.is_empty() || !markets.is_empty()).then(|| {
             let start = names.len();
             names.extend(Self::SECTOR_FLOWS.iter().map(|s| s.to_string()));
+            start
+        });
+        let sector_lending_start = lrt_lending_starts.iter().any(Option::is_some).then(|| {
+            let start = names.len();
+            names.extend(Self::SECTOR_LENDING.iter().map(|s| s.to_string()));
+            if model.reserve.is_some() {
+                names.extend(Self::SECTOR_RESERVE.iter().map(|s| s.to_string()));
+            }
             start
         });
         Layout {
@@ -261,7 +293,9 @@ impl Layout {
             doors,
             markets,
             market_starts,
+            lrt_lending_starts,
             sector_flow_start,
+            sector_lending_start,
             redemption_start,
             market_start,
             lending_start,
@@ -332,6 +366,30 @@ impl Layout {
         let depeg = (mk.thresholds.iter()).map(|(_, bps)| format!("depeg_over_{bps}bps"));
         let resolution = Self::MARKET_RESOLUTION.iter().map(|s| s.to_string());
         fixed.chain(days).chain(depeg).chain(resolution)
+    }
+
+    /// Writes the lending columns of market `j`'s LRT (a no-op if it is not collateral).
+    pub fn write_lrt_lending(&self, row: &mut [f64], j: usize, values: &[f64; 7]) {
+        if let Some(start) = self.lrt_lending_starts[j] {
+            row[start..start + values.len()].copy_from_slice(values);
+        }
+    }
+
+    /// Writes a sector path's lending columns: the bad debt, then (with `[sector.lending]`)
+    /// the reserve's utilization, days at 100 % and blocked withdrawals (a no-op without a
+    /// lending market).
+    pub fn write_sector_lending(&self, row: &mut [f64], bad_debt_eth: f64, reserve: [f64; 3]) {
+        if let Some(start) = self.sector_lending_start {
+            row[start] = bad_debt_eth;
+            if let Some(cells) = row.get_mut(start + 1..start + 4)
+                && self
+                    .names
+                    .get(start + 1)
+                    .is_some_and(|n| n == Self::SECTOR_RESERVE[0])
+            {
+                cells.copy_from_slice(&reserve);
+            }
+        }
     }
 
     /// Sector scenarios: the LRTs with a market, in LRT order (empty otherwise).

@@ -293,6 +293,20 @@ fn assert_sector_converges(file: &str) {
             let (_, bps) = mk.thresholds[0];
             names.push(format!("days_discount_over_{bps}bps.lrt.{}", l.name));
         }
+        if l.lending.is_some() {
+            for m in ["liquidated_share", "bad_debt_eth", "unwound_share"] {
+                names.push(format!("{m}.lrt.{}", l.name));
+            }
+        }
+    }
+    if probe.reserve.is_some() {
+        for m in [
+            "peak_utilization",
+            "days_at_full_utilization",
+            "peak_blocked_withdrawals_eth",
+        ] {
+            names.push(m.to_string());
+        }
     }
     if probe
         .lrts

@@ -1,0 +1,256 @@
+//! A sector's lending market (`lrts[].lending` against `[sector.lending]`): each LRT's
+//! collateral in its own book, every book borrowing from one WETH reserve whose utilization
+//! sets the borrow rate and, at 100 %, blocks the lenders' withdrawals, further borrowing and
+//! the loopers' unwinds. Checked against the one-LRT engine (an LRT holding every operator
+//! with the pool's market, door and lending market is the pool, path by path) and against
+//! closed forms of the reserve's arithmetic.
+
+mod support;
+
+use lrtsim_scenario::Model;
+use support::sim::{col, load, simulate};
+
+fn model(text: &str, paths: u64) -> Model {
+    load(text, "lending.toml", &[format!("simulation.paths={paths}")])
+}
+
+/// leverage-loop (a 1 M ETH LRT, 35 % looped in E-mode at health factors 1.01–1.08, a
+/// client-bug slashing, the borrow-rate curve at 85 % with a whale's withdrawals and loopers
+/// unwinding, a door and a market) without its insurance fund, at a tolerance of 3e-4.
+fn leverage_loop() -> String {
+    let path = format!(
+        "{}/../../scenarios/leverage-loop.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = &text[..text.find("[[reserves]]").unwrap()];
+    text.replace(
+        "seed = 606",
+        "seed = 606\nmax_price_move_per_substep = 3e-4",
+    )
+}
+
+/// `pool` as a sector of one LRT, `all`, holding every operator: its door, market and
+/// lending market move into the LRT, its network queue becomes the sector's, and its
+/// `[lending.rates]` becomes the reserve with the ETH the pool's utilization implies
+/// (`supply_eth`).
+fn as_sector(pool: &str, supply_eth: f64) -> String {
+    let cut = "[withdrawals.demand]";
+    let (head, tail) = pool.split_at(pool.find(cut).unwrap());
+    let tail = tail
+        .replace("[withdrawals.network]", "[sector.exit_queue]")
+        .replace("[withdrawals.", "[lrts.withdrawals.")
+        .replace("[market.", "[lrts.market.")
+        .replace("[[market.", "[[lrts.market.")
+        .replace("[lending.rates]", "[sector.lending]")
+        .replace("[[lending.rates.", "[[sector.lending.")
+        .replace("[lending]", "[lrts.lending]")
+        .replace("[[lending.", "[[lrts.lending.")
+        .replace("utilization = 0.85", &format!("supply_eth = {supply_eth}"));
+    // The reserve's tables after the LRT's (TOML: [sector.*] would end [[lrts]]).
+    let (lrt, rest) = tail.split_at(tail.find("[sector.lending]").unwrap());
+    let (reserve, positions) = rest.split_at(rest.find("[[lrts.lending.positions]]").unwrap());
+    let (queue_at, queue_end) = {
+        let a = lrt.find("[sector.exit_queue]").unwrap();
+        let b = a + lrt[a..].find("[lrts.market.pool]").unwrap();
+        (a, b)
+    };
+    head.replace("[[operators]]\n", "[[operators]]\nlrts = { all = 1.0 }\n")
+        + "[[lrts]]\nname = \"all\"\n\n"
+        + &lrt[..queue_at]
+        + &lrt[queue_end..]
+        + positions
+        + "\n"
+        + &lrt[queue_at..queue_end]
+        + reserve
+}
+
+/// The pool's lending market, door and market as a sector of one LRT are the pool's on every
+/// path: the reserve's arithmetic with the other collaterals at zero is the pool's. The
+/// LRT's stake (summed over its operators) and the pool's book differ by rounding, so the
+/// adaptive sub-steps end slightly elsewhere (hence 1e-6; see sector_markets.rs).
+#[test]
+fn one_lrt_with_the_pools_lending_market_is_the_pool() {
+    let pool_text = leverage_loop();
+    let n = 60;
+    let pool_model = model(&pool_text, n);
+    // The pool's reserve: its t = 0 debt (every bucket at its health factor, 1 ETH per LRT)
+    // over its utilization.
+    let l = pool_model.lending.as_ref().unwrap();
+    let posted = l.collateral_share * pool_model.supply0_lrt();
+    let debt0: f64 = (l.positions.iter())
+        .map(|&(share, hf)| share * posted * l.liquidation_threshold / hf)
+        .sum();
+    let sector_text = as_sector(&pool_text, debt0 / 0.85);
+    let sector_model = model(&sector_text, n);
+    let pool = simulate(&pool_model);
+    let sector = simulate(&sector_model);
+    let layout = lrtsim_sim::Layout::new(&pool_model);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(1.0);
+    let mut names: Vec<&str> = lrtsim_sim::Layout::LENDING.to_vec();
+    names.extend(["max_discount", "sold_share", "redeemed_eth"]);
+    assert!(layout.lending_start().is_some());
+    let (mut liquidated, mut unwound) = (0, 0);
+    for p in 0..n as usize {
+        for c in &names {
+            let (a, b) = (col(&pool, c)[p], col(&sector, &format!("{c}.lrt.all"))[p]);
+            assert!(close(a, b), "path {p}, {c}: {a} vs {b}");
+        }
+        let bad = col(&sector, "bad_debt_eth.lrt.all")[p];
+        assert_eq!(col(&sector, "sector_bad_debt_eth")[p], bad);
+        liquidated += usize::from(col(&pool, "liquidated_share")[p] > 0.0);
+        unwound += usize::from(col(&pool, "unwound_share")[p] > 0.0);
+    }
+    assert!(
+        liquidated > 5 && unwound > 5,
+        "the test sees liquidations ({liquidated}) and unwinds ({unwound})"
+    );
+}
+
+/// Two LRTs, alpha and beta, on operators of their own (500,000 ETH each), without rewards or
+/// slashing, each with a deep constant-product pool (400,000 ETH a side) and — with
+/// `both` — 20 % of its supply posted at health factor 1.5 (debt 100,000 × 0.95 / 1.5 =
+/// 63,333.3 ETH each); only alpha is collateral otherwise. One reserve of `supply_eth` with
+/// the curve's lines `rates`; `extra` follows.
+fn two_collaterals(both: bool, supply_eth: f64, rates: &str, extra: &str) -> String {
+    let market = "[lrts.market.pool]\nkind = \"constant_product\"\ndepth_eth = 800_000\n\n[lrts.market.report]\nthresholds_bps = [100]\n\n";
+    let lending = "[lrts.lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.2\n\n[[lrts.lending.positions]]\nshare = 1\nhealth_factor = 1.5\n\n";
+    let beta = if both { lending } else { "" };
+    format!(
+        r#"name = "two-collaterals"
+[simulation]
+paths = 2
+horizon_days = 15
+step_days = 1
+seed = 5
+
+[pool]
+collateral_eth = 1_000_000
+
+[rewards]
+base_apr = 0
+mev_apr = 0
+
+[[operators]]
+name = "a"
+share = 0.5
+lrts = {{ alpha = 1.0 }}
+
+[[operators]]
+name = "b"
+share = 0.5
+lrts = {{ beta = 1.0 }}
+
+[[lrts]]
+name = "alpha"
+{market}{lending}
+[[lrts]]
+name = "beta"
+{market}{beta}
+[sector.lending]
+supply_eth = {supply_eth}
+{rates}
+{extra}"#
+    )
+}
+
+/// No interest: the curve at zero.
+const FLAT: &str = "base_per_year = 0\nslope1_per_year = 0\nslope2_per_year = 0\n";
+
+/// A whale's withdrawal on day 0 of half the 200,000 ETH supplied, coming back over 20 days:
+/// the lenders ask for 100,000 ETH while 200,000 − 126,666.7 (both LRTs' debt) is there.
+/// Utilization sits at 100 % until the supply, 200,000 × (1 − 0.5 × (1 − t/20)), is back
+/// above the debt: t* = 20 × (1 − (1 − D/S) / 0.5) = 5.333 days; at its worst the lenders
+/// could not withdraw D − S/2 = 26,666.7 ETH. With alpha's collateral alone (D = 63,333.3)
+/// nothing is blocked and the peak is D / (S/2) = 63.3 %: the other LRT's borrowers are what
+/// lock the lenders in.
+#[test]
+fn utilization_at_100_percent_blocks_exactly_the_withdrawals_it_should() {
+    let whale = "[[sector.lending.supply_shocks]]\nname = \"whale\"\nat_days = 0\nshare = 0.5\nrecovery_days = 20\n";
+    let s = 200_000.0;
+    let d1 = 100_000.0 * 0.95 / 1.5;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    let r = simulate(&model(&two_collaterals(true, s, FLAT, whale), 2));
+    for p in 0..2 {
+        let d = 2.0 * d1;
+        let full = 20.0 * (1.0 - (1.0 - d / s) / 0.5);
+        assert!(close(col(&r, "peak_utilization")[p], 1.0));
+        assert!(
+            close(col(&r, "days_at_full_utilization")[p], full),
+            "{full}"
+        );
+        assert!(close(
+            col(&r, "peak_blocked_withdrawals_eth")[p],
+            d - s / 2.0
+        ));
+        assert_eq!(col(&r, "sector_bad_debt_eth")[p], 0.0);
+    }
+    let r = simulate(&model(&two_collaterals(false, s, FLAT, whale), 2));
+    for p in 0..2 {
+        assert!(close(col(&r, "peak_utilization")[p], d1 / (s / 2.0)));
+        assert_eq!(col(&r, "days_at_full_utilization")[p], 0.0);
+        assert_eq!(col(&r, "peak_blocked_withdrawals_eth")[p], 0.0);
+    }
+}
+
+/// The same whale, with a borrow rate of 100 % a year whatever the utilization, far above the
+/// LRTs' yield (0): loopers unwind a tenth of their positions a day — but not while the
+/// reserve is at 100 % (their flash loans draw on it). Interest adds to the debt and to the
+/// supply alike, so the reserve frees at t* = 5.333 days as without it, and by day 15 each
+/// LRT's loopers have released 100,000 × (1 − e^(−0.1 (15 − t*))) LRT: 12.4 % of its supply.
+/// Without the block they would have released 100,000 × (1 − e^(−1.5)) = 15.5 %.
+#[test]
+fn loopers_cannot_unwind_while_the_reserve_is_at_100_percent() {
+    let whale = "[[sector.lending.supply_shocks]]\nname = \"whale\"\nat_days = 0\nshare = 0.5\nrecovery_days = 20\n";
+    let rates = "base_per_year = 1\nslope1_per_year = 0\nslope2_per_year = 0\nunwind_spread_per_year = 0\nunwind_share_per_day = 0.1\n";
+    let s = 200_000.0;
+    let d = 2.0 * 100_000.0 * 0.95 / 1.5;
+    let t_free = 20.0 * (1.0 - (1.0 - d / s) / 0.5);
+    let want = 100_000.0 * (1.0 - (-0.1f64 * (15.0 - t_free)).exp()) / 500_000.0;
+    let r = simulate(&model(&two_collaterals(true, s, rates, whale), 2));
+    for p in 0..2 {
+        for lrt in ["alpha", "beta"] {
+            let got = col(&r, &format!("unwound_share.lrt.{lrt}"))[p];
+            assert!((got - want).abs() <= 1e-7 * want, "{lrt}: {got} vs {want}");
+            assert_eq!(col(&r, &format!("peak_borrow_rate.lrt.{lrt}"))[p], 1.0);
+        }
+        let full = col(&r, "days_at_full_utilization")[p];
+        assert!((full - t_free).abs() <= 1e-7, "{full} vs {t_free}");
+    }
+    // Without the whale nobody is blocked.
+    let r = simulate(&model(&two_collaterals(true, s, rates, ""), 2));
+    let free = 100_000.0 * (1.0 - (-0.1f64 * 15.0).exp()) / 500_000.0;
+    let got = col(&r, "unwound_share.lrt.alpha")[0];
+    assert!((got - free).abs() <= 1e-7 * free, "{got} vs {free}");
+}
+
+/// A forged mint of 20 % of alpha's supply (100,000 LRT) on day 5, posted by the attacker:
+/// with `attacker_borrow_share` = 1 she asks for LTV × 100,000 × 1 = 93,000 ETH against the
+/// exchange rate before the mint, but the reserve has 200,000 − 126,666.7 = 73,333.3 left:
+/// she takes that, and utilization sits at 100 % from day 5 to the horizon (10 days) with no
+/// lender's withdrawal blocked (none asked). Borrowing half of it (46,500 ETH) leaves the
+/// peak at (126,666.7 + 46,500) / 200,000.
+#[test]
+fn the_attacker_borrows_what_the_reserve_has_left() {
+    let mint = |borrow: f64| {
+        format!(
+            "[[exploits]]\nname = \"forged\"\nkind = \"unbacked_mint\"\nat_days = 5\nsize = 0.2\nattacker_borrow_share = {borrow}\nlrt = \"alpha\"\n"
+        )
+    };
+    let s = 200_000.0;
+    let d = 2.0 * 100_000.0 * 0.95 / 1.5;
+    let r = simulate(&model(&two_collaterals(true, s, FLAT, &mint(1.0)), 2));
+    for p in 0..2 {
+        assert_eq!(col(&r, "peak_utilization")[p], 1.0);
+        let full = col(&r, "days_at_full_utilization")[p];
+        assert!((full - 10.0).abs() <= 1e-9, "{full}");
+        assert_eq!(col(&r, "peak_blocked_withdrawals_eth")[p], 0.0);
+    }
+    let r = simulate(&model(&two_collaterals(true, s, FLAT, &mint(0.5)), 2));
+    let want = (d + 0.5 * 0.93 * 100_000.0) / s;
+    for p in 0..2 {
+        let got = col(&r, "peak_utilization")[p];
+        assert!((got - want).abs() <= 1e-12, "{got} vs {want}");
+        assert_eq!(col(&r, "days_at_full_utilization")[p], 0.0);
+    }
+}
