@@ -264,6 +264,8 @@ pub struct PathKernel<'m> {
     /// A sector's lending reserve on the path: the highest utilization, days at 100 %, the
     /// most ETH its lenders asked for and could not withdraw.
     reserve_peak_utilization: f64,
+    /// Per market, the other collaterals' debt and interest at the sub-step's start.
+    reserve_seen: Vec<(f64, f64)>,
     reserve_full_days: f64,
     reserve_peak_blocked_eth: f64,
     /// Price / NAV bands of the paths run so far (with `[market]`).
@@ -535,6 +537,7 @@ impl<'m> PathKernel<'m> {
                 })
                 .collect(),
             reserve_peak_utilization: 0.0,
+            reserve_seen: Vec::with_capacity(model.lrts.len()),
             reserve_full_days: 0.0,
             reserve_peak_blocked_eth: 0.0,
             lending: (model.lending.as_ref())
@@ -1289,8 +1292,8 @@ impl<'m> PathKernel<'m> {
     /// Every market integrated up to `t_to` in lockstep (a sector with `[sector.arbitrage]`
     /// or a lending market): each sub-step ends where the earliest of the markets' own
     /// sub-steps would; within it the arbitrageurs' one pot is lent to each market in turn,
-    /// in LRT order, and each market's lenders see the reserve as the markets before it left
-    /// it (the other collaterals' debt and interest).
+    /// in LRT order, and each market's lenders see the reserve as it was at the sub-step's
+    /// start (the other collaterals' debt and interest then).
     fn advance_markets_in_lockstep(&mut self, t_to: f64) {
         let n = self.markets.len();
         let pot = self.model.arbitrage_pot_eth.is_some();
@@ -1314,14 +1317,23 @@ impl<'m> PathKernel<'m> {
             }
         }
         let reserve = books.iter().position(Option::is_some);
+        let seen = &mut self.reserve_seen;
         while markets.first().is_some_and(|mk| mk.t_days() < t_to) {
             let t0 = markets[0].t_days();
             let gap0 = reserve.map(|k| reserve_state(&markets[k], books, t0));
+            // Every market's lenders see the others' books as they are at the sub-step's
+            // start (not as the markets before it in the sub-step left them): the rate and
+            // the block at 100 % are those of the reserve at that moment.
+            seen.clear();
+            if reserve.is_some() {
+                seen.extend((0..n).map(|i| reserve_others(books, i)));
+            }
             let mut t1 = t_to;
             for (i, mk) in markets.iter_mut().enumerate() {
                 let nav = self.market_navs[i];
-                let (debt, interest) = reserve_others(books, i);
-                mk.set_reserve_others(debt, interest);
+                if let Some(&(debt, interest)) = seen.get(i) {
+                    mk.set_reserve_others(debt, interest);
+                }
                 let book = books[i].as_ref();
                 let end = with_door(doors, queue, self.market_doors[i], |r| {
                     mk.substep_end(t_to, nav, book, r.as_deref())
@@ -1335,8 +1347,9 @@ impl<'m> PathKernel<'m> {
                 if pot {
                     mk.set_arb_capital_eth(self.arb_pot_eth);
                 }
-                let (debt, interest) = reserve_others(books, i);
-                mk.set_reserve_others(debt, interest);
+                if let Some(&(debt, interest)) = seen.get(i) {
+                    mk.set_reserve_others(debt, interest);
+                }
                 let book = books[i].as_mut();
                 with_door(doors, queue, self.market_doors[i], |r| {
                     mk.substep_to(t1, nav, r, book, minted)
@@ -1350,7 +1363,7 @@ impl<'m> PathKernel<'m> {
                 self.reserve_peak_utilization = self.reserve_peak_utilization.max(u0).max(u1);
                 self.reserve_peak_blocked_eth =
                     (self.reserve_peak_blocked_eth.max(gap0).max(gap1)).max(0.0);
-                self.reserve_full_days += days_at_full(t1 - t0, gap0, gap1);
+                self.reserve_full_days += days_at_full(t1 - t0, gap0);
             }
         }
     }
@@ -3072,14 +3085,13 @@ fn reserve_state(mk: &Market, books: &[Option<LendingBook>], t: f64) -> (f64, f6
 }
 
 /// Of a sub-step of `h` days, the time the reserve spent at 100 % utilization (gap = debt −
-/// supply ≥ 0: no ETH left), from its gap at the start and the end, taken linear within it.
-fn days_at_full(h: f64, gap0: f64, gap1: f64) -> f64 {
-    match (gap0 >= 0.0, gap1 >= 0.0) {
-        (true, true) => h,
-        (false, false) => 0.0,
-        (true, false) => h * gap0 / (gap0 - gap1),
-        (false, true) => h * gap1 / (gap1 - gap0),
-    }
+/// supply ≥ 0: no ETH left), from its gap at the start: the gap rises only at events (a
+/// borrowing, a withdrawal: a sub-step's start), and a sub-step at 100 % ends where it falls
+/// (the lenders' ETH returning, or a liquidation as interest takes a health factor to 1,
+/// `Market::substep_end`). A liquidation at a sub-step's start (after a fall of the NAV or
+/// the price) is counted at its end: an error of at most that sub-step.
+fn days_at_full(h: f64, gap0: f64) -> f64 {
+    if gap0 >= 0.0 { h } else { 0.0 }
 }
 
 /// The lending columns ([`Layout::LENDING`]) of collateral `l` at the horizon: its book, its

@@ -171,6 +171,9 @@ pub struct Market<'m> {
     /// A sector's reserve: the other collaterals' debt and interest now, ETH (0 for one LRT).
     others_debt_eth: f64,
     others_interest_eth: f64,
+    /// The utilization at or below which loopers do not unwind (the rate no more than the
+    /// LRT's yield plus the spread; 1 without rates).
+    unwind_stop_utilization: f64,
     peak_rate: f64,
     /// Whether loopers unwound in the last sub-step.
     unwinding: bool,
@@ -201,6 +204,25 @@ pub(crate) fn utilization(debt_eth: f64, supply_eth: f64) -> f64 {
     } else {
         1.0
     }
+}
+
+/// The highest utilization at which loopers do not unwind: the rate curve, nondecreasing,
+/// no more than the LRT's yield plus the spread (0 if it exceeds it everywhere, 1 if
+/// nowhere); by bisection to rounding.
+fn unwind_stop_utilization(r: &lrtsim_scenario::exploit::RatesModel) -> f64 {
+    let wants = |u: f64| r.rate(u) - r.lrt_yield_per_year > r.unwind_spread_per_year;
+    if wants(0.0) {
+        return 0.0;
+    }
+    if !wants(1.0) {
+        return 1.0;
+    }
+    let (mut a, mut b) = (0.0f64, 1.0f64);
+    for _ in 0..64 {
+        let m = 0.5 * (a + b);
+        if wants(m) { b = m } else { a = m }
+    }
+    a
 }
 
 impl<'m> Market<'m> {
@@ -250,6 +272,9 @@ impl<'m> Market<'m> {
             supply_shocks: Vec::with_capacity(4),
             others_debt_eth: 0.0,
             others_interest_eth: 0.0,
+            unwind_stop_utilization: lending
+                .and_then(|l| l.rates.as_ref())
+                .map_or(1.0, unwind_stop_utilization),
             peak_rate: 0.0,
             unwinding: false,
             last_h: 0.0,
@@ -502,6 +527,39 @@ impl<'m> Market<'m> {
             }
             (a, ga) = (b, gb);
         }
+    }
+
+    /// The first time in (`t0`, `t_end`) at which the utilization falls to
+    /// `unwind_stop_utilization` (where the rate no longer exceeds the yield by the spread)
+    /// while every position unwinds `share_per_day` a day — the debt `debt_eth` falling as
+    /// e^(−share_per_day·τ), the lenders' supply (with `interest_eth`) coming back — None if
+    /// it does not (interest within the sub-step neglected: it raises debt and supply alike).
+    fn unwinding_stops(
+        &self,
+        t0: f64,
+        t_end: f64,
+        debt_eth: f64,
+        interest_eth: f64,
+        share_per_day: f64,
+    ) -> Option<f64> {
+        let stop = self.unwind_stop_utilization;
+        let gap = |t: f64| {
+            debt_eth * (-share_per_day * (t - t0)).exp()
+                - stop * (self.lenders_supply_eth(t) + interest_eth)
+        };
+        if gap(t_end) > 0.0 {
+            return None;
+        }
+        // The gap falls monotonically: bisection to rounding.
+        let (mut a, mut b) = (t0, t_end);
+        for _ in 0..60 {
+            let m = 0.5 * (a + b);
+            if m <= a || m >= b {
+                break;
+            }
+            if gap(m) > 0.0 { a = m } else { b = m }
+        }
+        (b < t_end).then(|| b.max(t0 + 1e-9))
     }
 
     /// The reserve's ETH left to borrow at `t` (the supply less every collateral's debt, ≥ 0),
@@ -984,18 +1042,37 @@ impl<'m> Market<'m> {
         if let (Some(book), Some(r), true) = (lending, self.rates, self.unwinding) {
             sell_rate += r.unwind_share_per_day * book.total_collateral_lrt();
         }
-        // Loopers kept from unwinding by a reserve at 100 %: the sub-step ends where the
-        // lenders' returning ETH frees it (interest adds to debt and supply alike).
-        if let (Some(book), Some(r)) = (lending, self.rates)
-            && !r.unwind_redeems
-            && r.rate(1.0) - r.lrt_yield_per_year > r.unwind_spread_per_year
-        {
+        // The reserve's thresholds act where they are crossed: at 100 %, the sub-step ends
+        // where the lenders' returning ETH frees it (interest adds to debt and supply alike),
+        // and the loopers kept from unwinding may start; unwinding, where the utilization
+        // falls to the rate at which they stop.
+        if let (Some(book), Some(r)) = (lending, self.rates) {
             let debt = book.total_debt_eth() + self.others_debt_eth;
             let interest = book.interest_eth() + self.others_interest_eth;
-            if utilization(debt, self.lenders_supply_eth(t0) + interest) >= 1.0
-                && let Some(t) = self.supply_passes(t0, end, debt, interest)
-            {
+            let u = utilization(debt, self.lenders_supply_eth(t0) + interest);
+            let wants = |u: f64| r.rate(u) - r.lrt_yield_per_year > r.unwind_spread_per_year;
+            let crossing = if u >= 1.0 {
+                self.supply_passes(t0, end, debt, interest)
+            } else if wants(u) {
+                self.unwinding_stops(t0, end, debt, interest, r.unwind_share_per_day)
+            } else {
+                None
+            };
+            if let Some(t) = crossing {
                 end = t;
+            }
+            // Interest lowering a health factor to 1: the liquidation that follows changes the
+            // utilization every looper reads, so the sub-step ends there (the accrual in
+            // `borrow_step` stops at the same time).
+            let g = r.rate(u) / lrtsim_scenario::DAYS_PER_YEAR;
+            let p = self.oracle_price(&self.pool, nav);
+            if g > 0.0
+                && let Some(hf) = book.lowest_healthy_health_factor(p)
+            {
+                let cross = (hf.ln() - (-STOP_PAST_THRESHOLD).ln_1p()) / g;
+                if t0 + cross < end {
+                    end = (t0 + cross).max(t0 + 1e-9);
+                }
             }
         }
         // A TWAP moves with time: the sub-step ends where it falls past the next position's
