@@ -543,7 +543,8 @@ pub fn queue_unit_eth(model: &lrtsim_scenario::Model) -> f64 {
 }
 
 /// The bands a run records: price / NAV with `[market]`, the withdrawal queue with
-/// `[withdrawals]`, the lending market's utilization with `[lending.rates]`.
+/// `[withdrawals]`, the lending market's utilization with `[lending.rates]` (or a sector's
+/// `[sector.lending]`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BandSet {
     /// Price / NAV ([`Grid::Price`]).
@@ -564,10 +565,9 @@ impl BandSet {
                 .withdrawals
                 .as_ref()
                 .map(|_| Bands::on(Grid::Queue, n, d)),
-            utilization: model
-                .lending
-                .as_ref()
-                .and_then(|l| l.rates.as_ref())
+            // The pool's lending market, or a sector's one reserve.
+            utilization: (model.lending.as_ref().and_then(|l| l.rates.as_ref()))
+                .or(model.reserve.as_ref())
                 .map(|_| Bands::on(Grid::Utilization, n, d)),
         }
     }

@@ -663,6 +663,13 @@ impl<'m> PathKernel<'m> {
         {
             b.record(k, u);
         }
+        // A sector's reserve, read from the first market with a collateral.
+        if let (Some(b), Some(i)) = (
+            self.more_bands.utilization.as_mut(),
+            self.lend_books.iter().position(Option::is_some),
+        ) {
+            b.record(k, reserve_state(&self.markets[i], &self.lend_books, t1).0);
+        }
     }
 
     /// Every band of every path this kernel ran: price / NAV, queue and utilization, each
@@ -1138,6 +1145,7 @@ impl<'m> PathKernel<'m> {
                 }
             }
             self.advance_sector(t1);
+            self.record_more_bands(k, t1);
             if tracing {
                 self.trace_step(k, 0);
             }

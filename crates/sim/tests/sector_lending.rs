@@ -254,3 +254,34 @@ fn the_attacker_borrows_what_the_reserve_has_left() {
         assert_eq!(col(&r, "days_at_full_utilization")[p], 0.0);
     }
 }
+
+/// The reserve's utilization over time (utilization_paths.csv): with the whale of
+/// `utilization_at_100_percent_blocks_exactly_the_withdrawals_it_should`, U(t) = min(1,
+/// D / (S·(1 − 0.5·(1 − t/20)))) at every step's end — 1 (its exact bin) to day 5.33, then
+/// in the 0.001-wide bin of that ratio.
+#[test]
+fn the_reserves_utilization_bands_follow_the_whale() {
+    let whale = "[[sector.lending.supply_shocks]]\nname = \"whale\"\nat_days = 0\nshare = 0.5\nrecovery_days = 20\n";
+    let (s, d) = (200_000.0, 2.0 * 100_000.0 * 0.95 / 1.5);
+    let m = model(&two_collaterals(true, s, FLAT, whale), 2);
+    let mut kernel = lrtsim_sim::PathKernel::new(&m);
+    let mut row = vec![0.0; lrtsim_sim::Layout::new(&m).names().len()];
+    for path in 0..2 {
+        kernel.run_path(&mut lrtsim_sim::stream::path_rng(m.seed, path), &mut row);
+    }
+    let set = kernel.take_band_set();
+    let b = set.utilization.as_ref().expect("a reserve has bands");
+    assert_eq!(b.points(), 15);
+    for point in 0..b.points() {
+        let t = b.day_at(point);
+        let u = (d / (s * (1.0 - 0.5 * (1.0 - t / 20.0)))).min(1.0);
+        for p in [0.01, 0.5, 0.99] {
+            let q = b.quantile(point, p);
+            if u == 1.0 {
+                assert_eq!(q, 1.0, "day {t}");
+            } else {
+                assert!((q - u).abs() <= 1e-3, "day {t}: {q} vs {u}");
+            }
+        }
+    }
+}
