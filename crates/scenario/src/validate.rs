@@ -1840,6 +1840,49 @@ fn debt0(l: &Lending, supply_eth: f64) -> f64 {
     if d.is_finite() && d > 0.0 { d } else { 0.0 }
 }
 
+/// Checks a borrow-rate curve at `at` (`[base, slope1, optimal_utilization, slope2]`) and its
+/// unwinding rule.
+fn check_curve(c: &mut Checker, at: &str, curve: [f64; 4], spread: Option<f64>, share: f64) {
+    let [base, slope1, optimal, slope2] = curve;
+    c.apr(&format!("{at}.base_per_year"), base);
+    c.apr(&format!("{at}.slope1_per_year"), slope1);
+    c.finite_in_open(&format!("{at}.optimal_utilization"), optimal, 0.0, 1.0);
+    c.apr(&format!("{at}.slope2_per_year"), slope2);
+    if let Some(v) = spread {
+        c.apr(&format!("{at}.unwind_spread_per_year"), v);
+    }
+    c.finite_in_open_closed(&format!("{at}.unwind_share_per_day"), share, 0.0, 10.0);
+}
+
+/// Checks the outside lenders' withdrawals at `at.supply_shocks`; `fixed` (a sector's reserve)
+/// refuses uncertain rates.
+fn check_supply_shocks(
+    c: &mut Checker,
+    s: &Scenario,
+    at: &str,
+    shocks: &[crate::spec::SupplyShock],
+    fixed: bool,
+) {
+    let mut seen = BTreeSet::new();
+    for (i, x) in shocks.iter().enumerate() {
+        let at = format!("{at}.supply_shocks[{i}]");
+        c.unique_name(&format!("{at}.name"), &x.name, &mut seen, "supply shock");
+        if fixed && (x.rate_per_year.is_uncertain() || x.rate_factor.is_some()) {
+            c.push(
+                format!("{at}.rate_per_year"),
+                "an uncertain rate (a distribution or a rate_factor) of a sector reserve's supply shock is not modelled yet: give a number",
+            );
+        } else {
+            let factor = x.rate_factor.as_deref();
+            check_schedule(c, s, &at, &x.rate_per_year, factor, x.at_days);
+        }
+        for (field, msg) in x.share.problems() {
+            c.push(join(&format!("{at}.share"), field), msg);
+        }
+        c.positive_duration(&format!("{at}.recovery_days"), x.recovery_days);
+    }
+}
+
 /// Checks `[sector.lending]`: the reserve's ETH (at least the collaterals' debt at t = 0),
 /// its curve, the unwinding and the outside lenders' withdrawals (fixed rates or days).
 fn check_reserve(c: &mut Checker, s: &Scenario, r: &crate::spec::SectorLending, debt0_eth: f64) {
@@ -1862,41 +1905,20 @@ fn check_reserve(c: &mut Checker, s: &Scenario, r: &crate::spec::SectorLending, 
             ),
         );
     }
-    c.apr(&format!("{at}.base_per_year"), r.base_per_year);
-    c.apr(&format!("{at}.slope1_per_year"), r.slope1_per_year);
-    c.finite_in_open(
-        &format!("{at}.optimal_utilization"),
+    let curve = [
+        r.base_per_year,
+        r.slope1_per_year,
         r.optimal_utilization,
-        0.0,
-        1.0,
-    );
-    c.apr(&format!("{at}.slope2_per_year"), r.slope2_per_year);
-    if let Some(v) = r.unwind_spread_per_year {
-        c.apr(&format!("{at}.unwind_spread_per_year"), v);
-    }
-    c.finite_in_open_closed(
-        &format!("{at}.unwind_share_per_day"),
+        r.slope2_per_year,
+    ];
+    check_curve(
+        c,
+        at,
+        curve,
+        r.unwind_spread_per_year,
         r.unwind_share_per_day,
-        0.0,
-        10.0,
     );
-    let mut seen = BTreeSet::new();
-    for (i, x) in r.supply_shocks.iter().enumerate() {
-        let at = format!("{at}.supply_shocks[{i}]");
-        c.unique_name(&format!("{at}.name"), &x.name, &mut seen, "supply shock");
-        if x.rate_per_year.is_uncertain() || x.rate_factor.is_some() {
-            c.push(
-                format!("{at}.rate_per_year"),
-                "an uncertain rate (a distribution or a rate_factor) of a sector reserve's supply shock is not modelled yet: give a number",
-            );
-        } else {
-            check_schedule(c, s, &at, &x.rate_per_year, None, x.at_days);
-        }
-        for (field, msg) in x.share.problems() {
-            c.push(join(&format!("{at}.share"), field), msg);
-        }
-        c.positive_duration(&format!("{at}.recovery_days"), x.recovery_days);
-    }
+    check_supply_shocks(c, s, at, &r.supply_shocks, true);
 }
 
 /// Checks `[lending]`: the oracle, the liquidation rules, the collateral posted (which, with
@@ -2038,23 +2060,18 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending, place: &LendingPlac
     if let Some(r) = l.rates.as_ref().filter(|_| at == "lending") {
         let at = "lending.rates";
         c.finite_in_open_closed(&format!("{at}.utilization"), r.utilization, 0.0, 1.0);
-        c.apr(&format!("{at}.base_per_year"), r.base_per_year);
-        c.apr(&format!("{at}.slope1_per_year"), r.slope1_per_year);
-        c.finite_in_open(
-            &format!("{at}.optimal_utilization"),
+        let curve = [
+            r.base_per_year,
+            r.slope1_per_year,
             r.optimal_utilization,
-            0.0,
-            1.0,
-        );
-        c.apr(&format!("{at}.slope2_per_year"), r.slope2_per_year);
-        if let Some(v) = r.unwind_spread_per_year {
-            c.apr(&format!("{at}.unwind_spread_per_year"), v);
-        }
-        c.finite_in_open_closed(
-            &format!("{at}.unwind_share_per_day"),
+            r.slope2_per_year,
+        ];
+        check_curve(
+            c,
+            at,
+            curve,
+            r.unwind_spread_per_year,
             r.unwind_share_per_day,
-            0.0,
-            10.0,
         );
         if r.unwind_via == crate::spec::UnwindVia::Redeem && !place.door {
             c.push(
@@ -2062,23 +2079,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending, place: &LendingPlac
                 "\"redeem\" needs [withdrawals]: loopers queue the freed collateral at the front door; use \"sell\" or add [withdrawals]",
             );
         }
-        let mut seen = BTreeSet::new();
-        for (i, x) in r.supply_shocks.iter().enumerate() {
-            let at = format!("{at}.supply_shocks[{i}]");
-            c.unique_name(&format!("{at}.name"), &x.name, &mut seen, "supply shock");
-            check_schedule(
-                c,
-                s,
-                &at,
-                &x.rate_per_year,
-                x.rate_factor.as_deref(),
-                x.at_days,
-            );
-            for (field, msg) in x.share.problems() {
-                c.push(join(&format!("{at}.share"), field), msg);
-            }
-            c.positive_duration(&format!("{at}.recovery_days"), x.recovery_days);
-        }
+        check_supply_shocks(c, s, at, &r.supply_shocks, false);
     }
 }
 

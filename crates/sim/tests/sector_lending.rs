@@ -8,7 +8,7 @@
 mod support;
 
 use lrtsim_scenario::Model;
-use support::sim::{col, load, simulate};
+use support::sim::{col, load, simulate, two_lrts};
 
 fn model(text: &str, paths: u64) -> Model {
     load(text, "lending.toml", &[format!("simulation.paths={paths}")])
@@ -116,41 +116,11 @@ fn two_collaterals(both: bool, supply_eth: f64, rates: &str, extra: &str) -> Str
     let market = "[lrts.market.pool]\nkind = \"constant_product\"\ndepth_eth = 800_000\n\n[lrts.market.report]\nthresholds_bps = [100]\n\n";
     let lending = "[lrts.lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.2\n\n[[lrts.lending.positions]]\nshare = 1\nhealth_factor = 1.5\n\n";
     let beta = if both { lending } else { "" };
-    format!(
-        r#"name = "two-collaterals"
-[simulation]
-paths = 2
-horizon_days = 15
-step_days = 1
-seed = 5
-
-[pool]
-collateral_eth = 1_000_000
-
-[rewards]
-base_apr = 0
-mev_apr = 0
-
-[[operators]]
-name = "a"
-share = 0.5
-lrts = {{ alpha = 1.0 }}
-
-[[operators]]
-name = "b"
-share = 0.5
-lrts = {{ beta = 1.0 }}
-
-[[lrts]]
-name = "alpha"
-{market}{lending}
-[[lrts]]
-name = "beta"
-{market}{beta}
-[sector.lending]
-supply_eth = {supply_eth}
-{rates}
-{extra}"#
+    two_lrts(
+        "paths = 2\nhorizon_days = 15\nstep_days = 1\nseed = 5",
+        &format!("{market}{lending}"),
+        &format!("{market}{beta}"),
+        &format!("[sector.lending]\nsupply_eth = {supply_eth}\n{rates}\n{extra}"),
     )
 }
 

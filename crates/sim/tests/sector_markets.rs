@@ -7,7 +7,7 @@
 mod support;
 
 use lrtsim_scenario::Model;
-use support::sim::{col, load, simulate};
+use support::sim::{col, load, simulate, two_lrts};
 
 fn preset(file: &str) -> String {
     let path = format!("{}/../../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -113,42 +113,6 @@ fn contagion(loading: f64) -> String {
             "[[lrts.market.shocks]]\nname = \"dump\"\nat_days = 60\nsell_share = 0.04\nsell_days = 0\n\n",
         ),
         &format!("{theft}\n[sector.contagion]\nloading = {loading}\n"),
-    )
-}
-
-/// Two LRTs, alpha and beta, on operators of their own (500,000 ETH each), without rewards:
-/// `simulation` is the `[simulation]` table's lines, `alpha` and `beta` follow each one's
-/// `[[lrts]]` line, `extra` comes last.
-fn two_lrts(simulation: &str, alpha: &str, beta: &str, extra: &str) -> String {
-    format!(
-        r#"name = "two-lrts"
-[simulation]
-{simulation}
-
-[pool]
-collateral_eth = 1_000_000
-
-[rewards]
-base_apr = 0
-mev_apr = 0
-
-[[operators]]
-name = "a"
-share = 0.5
-lrts = {{ alpha = 1.0 }}
-
-[[operators]]
-name = "b"
-share = 0.5
-lrts = {{ beta = 1.0 }}
-
-[[lrts]]
-name = "alpha"
-{alpha}
-[[lrts]]
-name = "beta"
-{beta}
-{extra}"#
     )
 }
 

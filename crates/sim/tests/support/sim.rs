@@ -28,3 +28,39 @@ pub fn simulate(model: &Model) -> SimResults {
 pub fn col<'a>(r: &'a SimResults, name: &str) -> &'a [f64] {
     r.column(name).unwrap_or_else(|| panic!("no column {name}"))
 }
+
+/// Two LRTs, alpha and beta, on operators of their own (500,000 ETH each), without rewards:
+/// `simulation` is the `[simulation]` table's lines, `alpha` and `beta` follow each one's
+/// `[[lrts]]` line, `extra` comes last.
+pub fn two_lrts(simulation: &str, alpha: &str, beta: &str, extra: &str) -> String {
+    format!(
+        r#"name = "two-lrts"
+[simulation]
+{simulation}
+
+[pool]
+collateral_eth = 1_000_000
+
+[rewards]
+base_apr = 0
+mev_apr = 0
+
+[[operators]]
+name = "a"
+share = 0.5
+lrts = {{ alpha = 1.0 }}
+
+[[operators]]
+name = "b"
+share = 0.5
+lrts = {{ beta = 1.0 }}
+
+[[lrts]]
+name = "alpha"
+{alpha}
+[[lrts]]
+name = "beta"
+{beta}
+{extra}"#
+    )
+}
