@@ -758,20 +758,25 @@ impl<'m> Redemption<'m> {
                 0.0
             }
         };
-        let mut until = |gap: f64, model: f64, i: usize| {
+        // A level refilled at `inflow` that holds no more than the shortest sub-step's inflow
+        // is dry already (drained as fast as it fills: a token bucket with next to no room):
+        // no stop before it, else every sub-step would be the shortest.
+        let mut until = |gap: f64, model: f64, i: usize, inflow: f64| {
             let rate = observed(i).max(0.5 * model);
-            if gap > 0.0 && gap.is_finite() && rate > 0.0 {
+            let dry = inflow.max(0.0) * MIN_FLOW_SUBSTEP_DAYS;
+            if gap > dry && gap.is_finite() && rate > 0.0 {
                 span = span.min(gap / rate * (1.0 + 1e-6) + MIN_FLOW_SUBSTEP_DAYS);
             }
         };
         let w = self.w;
         if w.instant && t0 >= self.paused_until_days && self.instant_capacity_eth() > 0.0 {
             let draw = holders_eth * w.instant_share + self.arb_instant_eth_per_day;
-            until(gaps[2], draw - self.reward_eth_per_day, 2);
-            until(gaps[3], draw - w.bucket_refill_eth_per_day, 3);
+            let (reward, refill) = (self.reward_eth_per_day, w.bucket_refill_eth_per_day);
+            until(gaps[2], draw - reward, 2, reward);
+            until(gaps[3], draw - refill, 3, refill);
         }
-        until(gaps[0], rate_eth, 0);
-        until(gaps[1], rate_eth, 1);
+        until(gaps[0], rate_eth, 0, 0.0);
+        until(gaps[1], rate_eth, 1, 0.0);
         span
     }
 
