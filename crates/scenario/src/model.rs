@@ -106,6 +106,19 @@ pub struct Model {
     /// Sector scenarios with `[sector.arbitrage]`: the arbitrageurs' one pot of capital for
     /// every LRT's market, ETH.
     pub arbitrage_pot_eth: Option<f64>,
+    /// Sector scenarios with `[sector.lending.run]`: holders run when the reserve fills.
+    pub reserve_run: Option<ReserveRun>,
+}
+
+/// `[sector.lending.run]`, compiled: each time the reserve's utilization reaches
+/// `at_utilization` from below, LRT j's run trigger pulses with `loadings[j]` × its
+/// `share_per_day`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReserveRun {
+    /// The utilization that sets the holders off, in (0, 1].
+    pub at_utilization: f64,
+    /// Each LRT's loading, in LRT order.
+    pub loadings: Vec<f64>,
 }
 
 /// One `[[redelegations]]` entry: an LRT moves stake from some operators to others.
@@ -498,6 +511,18 @@ pub fn selected_pairs(s: &Scenario, sel: &Selector) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// `[sector.lending.run]` with a loading per LRT (None without it).
+fn compile_reserve_run(s: &Scenario) -> Option<ReserveRun> {
+    let r = s.sector.as_ref()?.lending.as_ref()?.run.as_ref()?;
+    let loadings = (s.lrts.iter())
+        .map(|l| r.loadings.get(&l.name).copied().unwrap_or(r.loading))
+        .collect();
+    Some(ReserveRun {
+        at_utilization: r.at_utilization,
+        loadings,
+    })
 }
 
 /// `[sector.contagion]` as a row-major matrix of loadings (empty without it).
@@ -987,6 +1012,7 @@ impl Model {
             governance: compile_governance(s, &pair_index),
             redelegations: compile_redelegations(s),
             contagion: compile_contagion(s),
+            reserve_run: compile_reserve_run(s),
             arbitrage_pot_eth: (s.sector.as_ref())
                 .and_then(|x| x.arbitrage.as_ref())
                 .map(|a| a.capital_eth),
@@ -1065,34 +1091,16 @@ fn compile_rate_draws(s: &Scenario, horizon_years: f64, pairs: &[PairModel]) -> 
         }
     }
     first[3] = slots.len();
-    if let Some(w) = &s.withdrawals {
-        for x in &w.network.rushes {
-            slots.push(slot(
-                &x.rate_per_year,
-                x.rate_factor.as_deref(),
-                horizon_years,
-            ));
-        }
+    for (rate, factor) in crate::rate::rush_rates(s) {
+        slots.push(slot(rate, factor, horizon_years));
     }
     first[4] = slots.len();
-    if let Some(r) = s.lending.as_ref().and_then(|l| l.rates.as_ref()) {
-        for x in &r.supply_shocks {
-            slots.push(slot(
-                &x.rate_per_year,
-                x.rate_factor.as_deref(),
-                horizon_years,
-            ));
-        }
+    for (rate, factor) in crate::rate::supply_shock_rates(s) {
+        slots.push(slot(rate, factor, horizon_years));
     }
     first[5] = slots.len();
-    if let Some(m) = &s.market {
-        for x in &m.shocks {
-            slots.push(slot(
-                &x.rate_per_year,
-                x.rate_factor.as_deref(),
-                horizon_years,
-            ));
-        }
+    for (rate, factor) in crate::rate::depeg_rates(s) {
+        slots.push(slot(rate, factor, horizon_years));
     }
     let factors = s
         .rate_factors

@@ -313,7 +313,8 @@ impl RateDraws {
 }
 
 /// Every Poisson rate of a scenario with the factor it names: shocks, beacon incidents,
-/// exploits, AVS faults, rushes, lending supply shocks, market depeg shocks.
+/// exploits, AVS faults, rushes, lending supply shocks, market depeg shocks (see
+/// [`rush_rates`], [`supply_shock_rates`] and [`depeg_rates`] for a sector's).
 pub fn rates_of(s: &Scenario) -> Vec<(&Rate, Option<&str>)> {
     let mut out: Vec<(&Rate, Option<&str>)> = Vec::new();
     out.extend(
@@ -336,29 +337,41 @@ pub fn rates_of(s: &Scenario) -> Vec<(&Rate, Option<&str>)> {
             .iter()
             .map(|x| (&x.fault_rate_per_year, x.fault_rate_factor.as_deref())),
     );
-    if let Some(w) = &s.withdrawals {
-        out.extend(
-            w.network
-                .rushes
-                .iter()
-                .map(|x| (&x.rate_per_year, x.rate_factor.as_deref())),
-        );
-    }
-    if let Some(r) = s.lending.as_ref().and_then(|l| l.rates.as_ref()) {
-        out.extend(
-            r.supply_shocks
-                .iter()
-                .map(|x| (&x.rate_per_year, x.rate_factor.as_deref())),
-        );
-    }
-    if let Some(m) = &s.market {
-        out.extend(
-            m.shocks
-                .iter()
-                .map(|x| (&x.rate_per_year, x.rate_factor.as_deref())),
-        );
-    }
+    out.extend(rush_rates(s));
+    out.extend(supply_shock_rates(s));
+    out.extend(depeg_rates(s));
     out
+}
+
+/// The rushes on the exit queue, in file order: the pool's (`[withdrawals.network]`) or a
+/// sector's (`[sector.exit_queue]`; a sector has no pool's).
+pub fn rush_rates(s: &Scenario) -> impl Iterator<Item = (&Rate, Option<&str>)> {
+    let pool = s.withdrawals.as_ref().map(|w| &w.network);
+    let sector = s.sector.as_ref().and_then(|x| x.exit_queue.as_ref());
+    (pool.into_iter().chain(sector))
+        .flat_map(|n| &n.rushes)
+        .map(|x| (&x.rate_per_year, x.rate_factor.as_deref()))
+}
+
+/// The lending market's supply shocks, in file order: the pool's (`[lending.rates]`) or a
+/// sector reserve's (`[sector.lending]`).
+pub fn supply_shock_rates(s: &Scenario) -> impl Iterator<Item = (&Rate, Option<&str>)> {
+    let pool = s.lending.as_ref().and_then(|l| l.rates.as_ref());
+    let pool = pool.map(|r| r.supply_shocks.as_slice());
+    let sector = s.sector.as_ref().and_then(|x| x.lending.as_ref());
+    let sector = sector.map(|r| r.supply_shocks.as_slice());
+    (pool.into_iter().chain(sector))
+        .flatten()
+        .map(|x| (&x.rate_per_year, x.rate_factor.as_deref()))
+}
+
+/// The markets' depeg shocks: the pool's (`[market]`), then each sector LRT's, in LRT and
+/// file order.
+pub fn depeg_rates(s: &Scenario) -> impl Iterator<Item = (&Rate, Option<&str>)> {
+    let lrts = s.lrts.iter().filter_map(|l| l.market.as_ref());
+    (s.market.iter().chain(lrts))
+        .flat_map(|m| &m.shocks)
+        .map(|x| (&x.rate_per_year, x.rate_factor.as_deref()))
 }
 
 /// The rate-factor names the scenario's sources load on.

@@ -394,6 +394,30 @@ pub struct SectorLending {
     /// Outside lenders withdrawing ETH from the reserve.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supply_shocks: Vec<SupplyShock>,
+    /// Holders of the LRTs run when the reserve fills (`[sector.lending.run]`). Absent: the
+    /// reserve's state moves nobody's redemptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<UtilizationRun>,
+}
+
+/// `[sector.lending.run]`: contagion through the lending market's state. Each time the
+/// reserve's utilization reaches `at_utilization` from below (lenders locked in, loopers
+/// unable to unwind: the market is full), the holders of LRT j take it as a loss event: its
+/// run trigger (`withdrawals.demand.trigger`) pulses with `loading_j` × its `share_per_day`,
+/// decaying over its `decay_days`. See `docs/model.md` §22.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UtilizationRun {
+    /// The utilization that sets the holders off, in (0, 1]. Default 1 (the reserve full).
+    #[serde(default = "one")]
+    pub at_utilization: f64,
+    /// Every LRT's loading, ≥ 0: the pulse's multiple of its trigger's `share_per_day`. LRTs
+    /// without a run trigger do not react. Default 1.
+    #[serde(default = "one")]
+    pub loading: f64,
+    /// LRT name → its loading, replacing `loading` for that LRT.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub loadings: BTreeMap<String, f64>,
 }
 
 /// `[sector.arbitrage]`: the arbitrageurs' capital, shared by every LRT's pool, so that it can

@@ -745,14 +745,6 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             supply_is: "the stake its operators hold for it plus its buffer",
         };
         check_market(c, s, mk, &place);
-        for (i, d) in mk.shocks.iter().enumerate() {
-            if d.rate_per_year.is_uncertain() || d.rate_factor.is_some() {
-                c.push(
-                    format!("{at}.shocks[{i}].rate_per_year"),
-                    "an uncertain rate (a distribution or a rate_factor) of a sector LRT's depeg shock is not modelled yet: give a number",
-                );
-            }
-        }
     }
     let mut debt0_eth = 0.0;
     for (k, l) in s.lrts.iter().enumerate() {
@@ -788,14 +780,6 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
                 "sector.exit_queue",
                 "no LRT has a front door to exit through it: give some [[lrts]] table a `withdrawals` section, or remove this one",
             );
-        }
-        for (i, r) in net.rushes.iter().enumerate() {
-            if r.rate_per_year.is_uncertain() || r.rate_factor.is_some() {
-                c.push(
-                    format!("sector.exit_queue.rushes[{i}].rate_per_year"),
-                    "an uncertain rate (a distribution or a rate_factor) of a rush on a sector's exit queue is not modelled yet: give a number",
-                );
-            }
         }
         let trigger = (s.lrts.iter())
             .any(|l| (l.withdrawals.as_ref()).is_some_and(|w| w.demand.trigger.is_some()));
@@ -1854,28 +1838,14 @@ fn check_curve(c: &mut Checker, at: &str, curve: [f64; 4], spread: Option<f64>, 
     c.finite_in_open_closed(&format!("{at}.unwind_share_per_day"), share, 0.0, 10.0);
 }
 
-/// Checks the outside lenders' withdrawals at `at.supply_shocks`; `fixed` (a sector's reserve)
-/// refuses uncertain rates.
-fn check_supply_shocks(
-    c: &mut Checker,
-    s: &Scenario,
-    at: &str,
-    shocks: &[crate::spec::SupplyShock],
-    fixed: bool,
-) {
+/// Checks the outside lenders' withdrawals at `at.supply_shocks`.
+fn check_supply_shocks(c: &mut Checker, s: &Scenario, at: &str, shocks: &[crate::spec::SupplyShock]) {
     let mut seen = BTreeSet::new();
     for (i, x) in shocks.iter().enumerate() {
         let at = format!("{at}.supply_shocks[{i}]");
         c.unique_name(&format!("{at}.name"), &x.name, &mut seen, "supply shock");
-        if fixed && (x.rate_per_year.is_uncertain() || x.rate_factor.is_some()) {
-            c.push(
-                format!("{at}.rate_per_year"),
-                "an uncertain rate (a distribution or a rate_factor) of a sector reserve's supply shock is not modelled yet: give a number",
-            );
-        } else {
-            let factor = x.rate_factor.as_deref();
-            check_schedule(c, s, &at, &x.rate_per_year, factor, x.at_days);
-        }
+        let factor = x.rate_factor.as_deref();
+        check_schedule(c, s, &at, &x.rate_per_year, factor, x.at_days);
         for (field, msg) in x.share.problems() {
             c.push(join(&format!("{at}.share"), field), msg);
         }
@@ -1918,7 +1888,42 @@ fn check_reserve(c: &mut Checker, s: &Scenario, r: &crate::spec::SectorLending, 
         r.unwind_spread_per_year,
         r.unwind_share_per_day,
     );
-    check_supply_shocks(c, s, at, &r.supply_shocks, true);
+    check_supply_shocks(c, s, at, &r.supply_shocks);
+    if let Some(run) = &r.run {
+        check_utilization_run(c, s, run);
+    }
+}
+
+/// Checks `[sector.lending.run]`: the utilization in (0, 1], the loadings in [0, 100] and
+/// named after LRTs with a run trigger (whose pulse they scale).
+fn check_utilization_run(c: &mut Checker, s: &Scenario, r: &crate::spec::UtilizationRun) {
+    let at = "sector.lending.run";
+    c.finite_in_open_closed(&format!("{at}.at_utilization"), r.at_utilization, 0.0, 1.0);
+    c.finite_in(&format!("{at}.loading"), r.loading, 0.0, MAX_LOADING);
+    let trigger = |name: &str| {
+        s.lrts.iter().any(|l| {
+            l.name == name && (l.withdrawals.as_ref()).is_some_and(|w| w.demand.trigger.is_some())
+        })
+    };
+    let names: Vec<&str> = s.lrts.iter().map(|l| l.name.as_str()).collect();
+    for (name, v) in &r.loadings {
+        let path = format!("{at}.loadings.{name}");
+        c.reference(&path, name, "LRT", &names);
+        c.finite_in(&path, *v, 0.0, MAX_LOADING);
+        if names.contains(&name.as_str()) && *v > 0.0 && !trigger(name) {
+            c.push(
+                path,
+                format!("LRT `{name}` has no run trigger to pulse: give its [[lrts]] table a `withdrawals.demand.trigger` (whose share_per_day and decay_days give the pulse), or set its loading to 0"),
+            );
+        }
+    }
+    let loading = |name: &str| r.loadings.get(name).copied().unwrap_or(r.loading);
+    if !names.iter().any(|n| trigger(n) && loading(n) > 0.0) {
+        c.push(
+            at,
+            "no LRT with a run trigger has a positive loading: give some [[lrts]] table a `withdrawals.demand.trigger` (whose share_per_day and decay_days give the pulse), or remove this section",
+        );
+    }
 }
 
 /// Checks `[lending]`: the oracle, the liquidation rules, the collateral posted (which, with
@@ -2079,7 +2084,7 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending, place: &LendingPlac
                 "\"redeem\" needs [withdrawals]: loopers queue the freed collateral at the front door; use \"sell\" or add [withdrawals]",
             );
         }
-        check_supply_shocks(c, s, at, &r.supply_shocks, false);
+        check_supply_shocks(c, s, at, &r.supply_shocks);
     }
 }
 

@@ -2564,16 +2564,20 @@ fn sector_front_doors_are_checked() {
     );
     let e = err(&(ok.clone() + "inflow_eth_per_day = -1\n"), &[]);
     assert!(e.contains("sector.exit_queue.inflow_eth_per_day:"), "{e}");
-    // Rushes on the shared queue: fixed rates; a run trigger needs some door's trigger.
+    // Rushes on the shared queue: rates fixed or uncertain (drawn per path, where the pool's
+    // are); a run trigger needs some door's trigger.
     let rush = "\n[[sector.exit_queue.rushes]]\nname = \"r\"\nat_days = 3\nsize_eth = 100\n";
     let m = load_str(&(ok.clone() + rush), Path::new("s.toml"), &[]).unwrap();
     assert_eq!(m.lrts[1].withdrawals.as_ref().unwrap().rushes.len(), 1);
     let uncertain = "\n[[sector.exit_queue.rushes]]\nname = \"r\"\nrate_per_year = { dist = \"gamma\", mean = 1, cv = 1 }\nsize_eth = 100\n";
-    let e = err(&(ok.clone() + uncertain), &[]);
-    assert!(
-        e.contains("sector.exit_queue.rushes[0].rate_per_year: an uncertain rate (a distribution or a rate_factor) of a rush on a sector's exit queue is not modelled yet"),
-        "{e}"
-    );
+    let m = load_str(&(ok.clone() + uncertain), Path::new("s.toml"), &[]).unwrap();
+    let draws = m.rate_draws.as_ref().unwrap();
+    // One rush slot, between the AVS entries and the supply shocks.
+    assert_eq!(draws.first[4] - draws.first[3], 1);
+    let e = err(&(ok.clone() + &uncertain.replace("cv = 1", "cv = -1")), &[]);
+    assert!(e.contains("sector.exit_queue.rushes[0].rate_per_year.cv"), "{e}");
+    let e = err(&(ok.clone() + uncertain + "rate_factor = \"nope\"\n"), &[]);
+    assert!(e.contains("sector.exit_queue.rushes[0].rate_factor"), "{e}");
     let e = err(&(ok.clone() + rush + "triggers_run = true\n"), &[]);
     assert!(
         e.contains("sector.exit_queue.rushes[0].triggers_run: needs some LRT's `withdrawals.demand.trigger`"),
@@ -2655,9 +2659,9 @@ fn sector_markets_are_checked() {
         ),
         (
             format!(
-                "{market}\n[[lrts.market.shocks]]\nname = \"dump\"\nrate_per_year = {{ dist = \"gamma\", mean = 0.5, cv = 1 }}\nsell_share = 0.01\n"
+                "{market}\n[[lrts.market.shocks]]\nname = \"dump\"\nrate_per_year = {{ dist = \"gamma\", mean = 0.5, cv = 1 }}\nrate_factor = \"nope\"\nsell_share = 0.01\n"
             ),
-            "lrts[1].market.shocks[0].rate_per_year: an uncertain rate (a distribution or a rate_factor) of a sector LRT's depeg shock is not modelled yet",
+            "lrts[1].market.shocks[0].rate_factor",
         ),
         (
             format!(
@@ -2721,6 +2725,9 @@ fn sector_lending_is_checked() {
     // 1.5 × 0.95 / 1.5 = 0.95 ETH at t = 0.
     let lending = "\n[lrts.market.pool]\ndepth_eth = 10\n\n[lrts.market.arbitrage]\nclosed_wait_days = 30\n\n[lrts.lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.1\n\n[[lrts.lending.positions]]\nshare = 1\nhealth_factor = 1.5\n";
     let reserve = "\n[sector.lending]\nsupply_eth = 2\n";
+    // Beta's front door, with a run trigger (its arbitrageurs' wait then is the door's).
+    let trigger = "\n[lrts.withdrawals.demand.trigger]\nshare_per_day = 0.05\n";
+    let door = lending.replace("closed_wait_days = 30", "required_return_per_year = 0.1");
     let m = load_str(&(sector() + lending + reserve), Path::new("s.toml"), &[]).unwrap();
     let x = m.lrts[1].lending.as_ref().unwrap();
     assert_eq!(x.collateral_share, 0.1);
@@ -2745,8 +2752,8 @@ fn sector_lending_is_checked() {
             "lrts[1].lending.rates: the borrow rate is the one WETH reserve's, shared by every LRT's collateral: move this section to [sector.lending]",
         ),
         (
-            format!("{lending}{reserve}\n[[sector.lending.supply_shocks]]\nname = \"whale\"\nrate_per_year = {{ dist = \"gamma\", mean = 1, cv = 1 }}\nshare = 0.1\n"),
-            "sector.lending.supply_shocks[0].rate_per_year: an uncertain rate (a distribution or a rate_factor) of a sector reserve's supply shock is not modelled yet",
+            format!("{lending}{reserve}\n[[sector.lending.supply_shocks]]\nname = \"whale\"\nrate_per_year = {{ dist = \"gamma\", mean = 1, cv = -1 }}\nshare = 0.1\n"),
+            "sector.lending.supply_shocks[0].rate_per_year.cv",
         ),
         (
             format!("{lending}{reserve}\n[[sector.lending.supply_shocks]]\nname = \"whale\"\nat_days = 3\nshare = 1.5\n"),
@@ -2764,11 +2771,40 @@ fn sector_lending_is_checked() {
             format!("{lending}\n[lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.1\n"),
             "lending: a sector scenario puts each LRT's collateral in its own [[lrts]] table as `[lrts.lending]`, and the one WETH reserve they borrow from (the `rates` here) in [sector.lending]",
         ),
+        (
+            format!("{lending}{reserve}\n[sector.lending.run]\nat_utilization = 1.2\n"),
+            "sector.lending.run.at_utilization",
+        ),
+        (
+            format!("{lending}{reserve}\n[sector.lending.run]\nloadings = {{ gamma = 1 }}\n"),
+            "sector.lending.run.loadings.gamma",
+        ),
+        (
+            format!("{lending}{reserve}\n[sector.lending.run]\n"),
+            "sector.lending.run: no LRT with a run trigger has a positive loading",
+        ),
+        (
+            format!("{door}{trigger}{reserve}\n[sector.lending.run]\nloadings = {{ alpha = 1 }}\n"),
+            "sector.lending.run.loadings.alpha: LRT `alpha` has no run trigger to pulse",
+        ),
     ];
     for (extra, want) in cases {
         let e = err(&(sector() + &extra), &[]);
         assert!(e.contains(want), "{extra}: {e}");
     }
+    // Beta's holders run when the reserve fills.
+    let run = "\n[sector.lending.run]\nat_utilization = 0.9\nloading = 2\n";
+    let m = load_str(
+        &(sector() + &door + trigger + reserve + run),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let r = m.reserve_run.as_ref().unwrap();
+    assert_eq!(
+        (r.at_utilization, r.loadings.clone()),
+        (0.9, vec![2.0, 2.0])
+    );
     // The attacker of an LRT that is collateral may borrow.
     let mint = "\n[[exploits]]\nname = \"mint\"\nkind = \"unbacked_mint\"\nat_days = 3\nsize = 0.1\nattacker_borrow_share = 0.5\nlrt = \"beta\"\n";
     load_str(

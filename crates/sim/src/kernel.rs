@@ -268,6 +268,12 @@ pub struct PathKernel<'m> {
     reserve_seen: Vec<(f64, f64)>,
     reserve_full_days: f64,
     reserve_peak_blocked_eth: f64,
+    /// The reserve's utilization when last read (`[sector.lending.run]` acts where it
+    /// reaches its threshold from below).
+    reserve_u_last: f64,
+    /// With `[sector.lending.run]`: when the reserve reached the threshold within the current
+    /// advance (the doors of LRTs without a market follow them after the markets).
+    run_crossings: Vec<f64>,
     /// Price / NAV bands of the paths run so far (with `[market]`).
     bands: Option<PriceBands>,
     /// Queue and utilization bands of the paths run so far (`price` unused: see `bands`).
@@ -540,6 +546,8 @@ impl<'m> PathKernel<'m> {
             reserve_seen: Vec::with_capacity(model.lrts.len()),
             reserve_full_days: 0.0,
             reserve_peak_blocked_eth: 0.0,
+            reserve_u_last: 0.0,
+            run_crossings: Vec::new(),
             lending: (model.lending.as_ref())
                 .map(|l| lending_book(l, supply0, model.market.as_ref())),
             bands: model
@@ -788,6 +796,9 @@ impl<'m> PathKernel<'m> {
         self.reserve_peak_utilization = 0.0;
         self.reserve_full_days = 0.0;
         self.reserve_peak_blocked_eth = 0.0;
+        if let Some(k) = self.lend_books.iter().position(Option::is_some) {
+            self.reserve_u_last = reserve_state(&self.markets[k], &self.lend_books, 0.0).0;
+        }
         self.side_eth = 0.0;
         self.stolen_eth = 0.0;
         self.dilution_eth = 0.0;
@@ -1271,9 +1282,15 @@ impl<'m> PathKernel<'m> {
             r.set_book(book);
         }
         let lockstep = self.lockstep();
+        // With `[sector.lending.run]` the reserve's state may pulse any door: the doors of
+        // LRTs without a market advance after the markets, through the moments it did.
+        let run = lockstep && self.model.reserve_run.is_some();
         for l in 0..self.model.lrts.len() as u32 {
             let (door, market) = (self.door_of(l), self.market_of(l));
-            if (door.is_none() && market.is_none()) || (lockstep && market.is_some()) {
+            if (door.is_none() && market.is_none())
+                || (lockstep && market.is_some())
+                || (run && market.is_none())
+            {
                 continue;
             }
             let nav = market.map(|_| self.lrt_nav(l as usize));
@@ -1287,8 +1304,36 @@ impl<'m> PathKernel<'m> {
             });
         }
         if lockstep {
+            self.run_crossings.clear();
             self.advance_markets_in_lockstep(t_days);
         }
+        if run {
+            for l in 0..self.model.lrts.len() as u32 {
+                let (Some(j), None) = (self.door_of(l), self.market_of(l)) else {
+                    continue;
+                };
+                let loading = self.reserve_run_loading(l as usize);
+                let (doors, queue) = (&mut self.doors, &mut self.shared_queue);
+                with_door(doors, queue, Some(j), |r| {
+                    let r = r.expect("a door");
+                    if loading > 0.0 {
+                        for &t in &self.run_crossings {
+                            r.advance(t);
+                            r.pulse_scaled(t, loading);
+                        }
+                    }
+                    r.advance(t_days);
+                });
+            }
+        }
+    }
+
+    /// LRT `l`'s loading in `[sector.lending.run]` (0 without it).
+    fn reserve_run_loading(&self, l: usize) -> f64 {
+        self.model
+            .reserve_run
+            .as_ref()
+            .map_or(0.0, |r| r.loadings[l])
     }
 
     /// Whether a sector's markets advance in lockstep: they share a pot of arbitrage capital
@@ -1326,9 +1371,19 @@ impl<'m> PathKernel<'m> {
         }
         let reserve = books.iter().position(Option::is_some);
         let seen = &mut self.reserve_seen;
+        let run = self.model.reserve_run.as_ref();
+        let layout = &self.layout;
         while markets.first().is_some_and(|mk| mk.t_days() < t_to) {
             let t0 = markets[0].t_days();
             let gap0 = reserve.map(|k| reserve_state(&markets[k], books, t0));
+            // An event since the last read (a withdrawal, a borrowing) filled the reserve.
+            if let (Some(run), Some((u0, _))) = (run, gap0) {
+                if self.reserve_u_last < run.at_utilization && u0 >= run.at_utilization {
+                    self.run_crossings.push(t0);
+                    pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t0);
+                }
+                self.reserve_u_last = u0;
+            }
             // Every market's lenders see the others' books as they are at the sub-step's
             // start (not as the markets before it in the sub-step left them): the rate and
             // the block at 100 % are those of the reserve at that moment.
@@ -1368,6 +1423,15 @@ impl<'m> PathKernel<'m> {
             }
             if let (Some(k), Some((u0, gap0))) = (reserve, gap0) {
                 let (u1, gap1) = reserve_state(&markets[k], books, t1);
+                // The flows within the sub-step (interest) filled it: at its end, at most
+                // one sub-step late.
+                if let Some(run) = run {
+                    if u0 < run.at_utilization && u1 >= run.at_utilization {
+                        self.run_crossings.push(t1);
+                        pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t1);
+                    }
+                    self.reserve_u_last = u1;
+                }
                 self.reserve_peak_utilization = self.reserve_peak_utilization.max(u0).max(u1);
                 self.reserve_peak_blocked_eth =
                     (self.reserve_peak_blocked_eth.max(gap0).max(gap1)).max(0.0);
@@ -1585,10 +1649,14 @@ impl<'m> PathKernel<'m> {
                 }
             }
         } else if let Some(w) = m.lrts.iter().find_map(|l| l.withdrawals.as_ref()) {
-            // A sector's rushes on its shared exit queue (fixed rates: no rate-draw slot),
-            // where the pool's are drawn.
+            // A sector's rushes on its shared exit queue, where (and in the rate slots where)
+            // the pool's are drawn.
             for (r, rush) in w.rushes.iter().enumerate() {
-                for _ in 0..event_count(rng, rush.at_days, &rush.events) {
+                let n = match mean_of(first[3] + r) {
+                    Some(mu) => poisson_count(rng, rush.at_days, mu),
+                    None => event_count(rng, rush.at_days, &rush.events),
+                };
+                for _ in 0..n {
                     let t = event_time(rng, rush.at_days, horizon);
                     push_event(events, &mut seq, m, t, Kind::Rush(r as u32));
                 }
@@ -1643,12 +1711,18 @@ impl<'m> PathKernel<'m> {
                 }
             }
         }
-        // A sector's markets' depeg shocks, LRT by LRT, where the pool's are drawn (so an
-        // LRT holding every operator draws the pool's numbers).
+        // A sector's markets' depeg shocks, LRT by LRT, where (and in the rate slots where)
+        // the pool's are drawn (so an LRT holding every operator draws the pool's numbers).
+        let mut slot = first[5];
         for (l, lrt) in m.lrts.iter().enumerate() {
             let Some(mk) = &lrt.market else { continue };
             for (s, shock) in mk.shocks.iter().enumerate() {
-                for _ in 0..event_count(rng, shock.at_days, &shock.events) {
+                let n = match mean_of(slot) {
+                    Some(mu) => poisson_count(rng, shock.at_days, mu),
+                    None => event_count(rng, shock.at_days, &shock.events),
+                };
+                slot += 1;
+                for _ in 0..n {
                     let t = event_time(rng, shock.at_days, horizon);
                     let kind = Kind::LrtDepeg {
                         lrt: l as u32,
@@ -2845,6 +2919,25 @@ fn with_door<'m, T>(
     let out = f(Some(&mut *r));
     r.swap_queue(q);
     out
+}
+
+/// `[sector.lending.run]`: the reserve reached its threshold at `t`; the door of each LRT
+/// with a market (at `t` with it) pulses with that LRT's loading.
+fn pulse_market_doors(
+    doors: &mut [Redemption<'_>],
+    market_doors: &[Option<usize>],
+    loadings: &[f64],
+    layout: &Layout,
+    t: f64,
+) {
+    for (i, j) in market_doors.iter().enumerate() {
+        let loading = loadings[layout.markets()[i] as usize];
+        if let Some(j) = *j
+            && loading > 0.0
+        {
+            doors[j].pulse_scaled(t, loading);
+        }
+    }
 }
 
 /// Number of events of a source over the horizon: one if it is scheduled, else a Poisson draw

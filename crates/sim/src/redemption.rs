@@ -654,9 +654,15 @@ impl<'m> Redemption<'m> {
 
     /// A run pulse at `t`: `share_per_day` more, decaying from `t`.
     pub(crate) fn pulse(&mut self, t: f64) {
+        self.pulse_scaled(t, 1.0);
+    }
+
+    /// A run pulse at `t` of `loading` × `share_per_day`, decaying from `t` (nothing without
+    /// a run trigger).
+    pub fn pulse_scaled(&mut self, t: f64, loading: f64) {
         if let Some(tr) = self.w.trigger {
             let t = t.max(self.trigger_time_days);
-            self.trigger_level = self.trigger_at(t) + tr.share_per_day;
+            self.trigger_level = self.trigger_at(t) + loading * tr.share_per_day;
             self.trigger_time_days = t;
         }
     }

@@ -285,3 +285,34 @@ fn a_rush_on_the_shared_queue_sets_off_every_doors_run() {
         }
     }
 }
+
+/// Uncertain rates of a rush on the sector's exit queue: bank-run's scheduled rush turned
+/// into a Poisson source of gamma-distributed rate (mean 4 a year, cv 1) loading on a rate
+/// factor (variance 0.5), as a sector of one LRT, draws the pool's rate, count and rushes on
+/// every path (the pool's draws are checked against the negative binomial in
+/// rate_factors.rs); the queue's peak varies with them.
+#[test]
+fn a_sector_rush_draws_uncertain_rates_as_the_pool_does() {
+    let uncertain = |text: String| {
+        text.replace(
+            "at_days = 10                         # the same day: restakers everywhere head for the exit",
+            "rate_per_year = { dist = \"gamma\", mean = 4, cv = 1 }\nrate_factor = \"panic\"",
+        ) + "\n[[rate_factors]]\nname = \"panic\"\nvariance = 0.5\n"
+    };
+    let (pool_text, sector_text) = (uncertain(bank_run_with_rush()), uncertain(bank_run_as_sector()));
+    assert!(pool_text.contains("rate_factor = \"panic\""));
+    let n = 200;
+    let pool = simulate(&model(&pool_text, n));
+    let sector = simulate(&model(&sector_text, n));
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
+    for p in 0..n as usize {
+        for c in lrtsim_sim::Layout::REDEMPTION {
+            let (a, b) = (col(&pool, c)[p], col(&sector, &format!("{c}.lrt.all"))[p]);
+            assert!(close(a, b), "path {p}, {c}: {a} vs {b}");
+        }
+    }
+    let peaks = col(&sector, "peak_network_queue_eth.lrt.all");
+    let highest = peaks.iter().copied().fold(0.0, f64::max);
+    let lowest = peaks.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(highest > lowest + 500_000.0, "{lowest} to {highest}");
+}

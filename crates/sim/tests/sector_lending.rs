@@ -107,6 +107,46 @@ fn one_lrt_with_the_pools_lending_market_is_the_pool() {
     );
 }
 
+/// Uncertain rates of the reserve's supply shocks: leverage-loop's whale withdrawals with a
+/// gamma-distributed rate (mean 3 a year, cv 1) loading on a rate factor (variance 0.5),
+/// in the pool and as a sector of one LRT: the same draws, the same lending columns on every
+/// path (the pool's draws are checked against the negative binomial in rate_factors.rs).
+#[test]
+fn the_reserves_supply_shocks_draw_uncertain_rates_as_the_pools_do() {
+    let pool_text = leverage_loop()
+        .replace(
+            "rate_per_year = 3\nshare = { dist = \"uniform\", min = 0.03, max = 0.15 }",
+            "rate_per_year = { dist = \"gamma\", mean = 3, cv = 1 }\nrate_factor = \"panic\"\nshare = { dist = \"uniform\", min = 0.03, max = 0.15 }",
+        )
+        .replacen(
+            "[simulation]",
+            "[[rate_factors]]\nname = \"panic\"\nvariance = 0.5\n\n[simulation]",
+            1,
+        );
+    assert!(pool_text.contains("rate_factor = \"panic\""));
+    let n = 40;
+    let pool_model = model(&pool_text, n);
+    let l = pool_model.lending.as_ref().unwrap();
+    let posted = l.collateral_share * pool_model.supply0_lrt();
+    let debt0: f64 = (l.positions.iter())
+        .map(|&(share, hf)| share * posted * l.liquidation_threshold / hf)
+        .sum();
+    let sector_text = as_sector(&pool_text, debt0 / 0.85);
+    let pool = simulate(&pool_model);
+    let sector = simulate(&model(&sector_text, n));
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(1.0);
+    let mut shocked = 0;
+    for p in 0..n as usize {
+        for c in lrtsim_sim::Layout::LENDING {
+            let (a, b) = (col(&pool, c)[p], col(&sector, &format!("{c}.lrt.all"))[p]);
+            assert!(close(a, b), "path {p}, {c}: {a} vs {b}");
+        }
+        shocked += usize::from(col(&sector, "peak_utilization")[p] > 0.87);
+    }
+    // Some paths see whales (a 3 % withdrawal takes 85 % to 87.6 %), some none.
+    assert!(shocked > 0 && shocked < n as usize, "{shocked} paths with whales");
+}
+
 /// Two LRTs, alpha and beta, on operators of their own (500,000 ETH each), without rewards or
 /// slashing, each with a deep constant-product pool (400,000 ETH a side) and — with
 /// `both` — 20 % of its supply posted at health factor 1.5 (debt 100,000 × 0.95 / 1.5 =
@@ -253,5 +293,103 @@ fn the_reserves_utilization_bands_follow_the_whale() {
                 assert!((q - u).abs() <= 1e-3, "day {t}: {q} vs {u}");
             }
         }
+    }
+}
+
+/// A front door whose holders ask (next to) only on run pulses: 5 % a day, decaying over 3
+/// days, on a calm rate of 1e-9 a day.
+const RUN_DOOR: &str = "[lrts.withdrawals.demand]\nbase_share_per_day = 1e-9\nnav_loss_sensitivity_per_day = 0\nwait_sensitivity_per_day = 0\n[lrts.withdrawals.demand.trigger]\nmin_loss_bps = 10\nshare_per_day = 0.05\ndecay_days = 3\n";
+
+/// The share of the t = 0 supply that asks by day 15 when holders owning `holders` of it
+/// (those neither in the pool nor posted as collateral) see run pulses of `loading` ×
+/// 5 % a day at each of `pulses` (days): 1 − e^(−∫h), ∫h = 15 × 1e-9 + Σ loading × 0.05 ×
+/// 3 × (1 − e^(−(15 − t)/3)).
+fn run_asks(holders: f64, loading: f64, pulses: &[f64]) -> f64 {
+    let integral: f64 = 15.0 * 1e-9
+        + (pulses.iter())
+            .map(|t| loading * 0.05 * 3.0 * -(-(15.0 - t) / 3.0f64).exp_m1())
+            .sum::<f64>();
+    holders * -(-integral).exp_m1()
+}
+
+/// Contagion through the lending market's state (`[sector.lending.run]`): alpha and beta as
+/// in [`two_collaterals`] but with shallower pools (100,000 LRT each) and a front door whose
+/// holders ask only on run pulses; `beta_collateral` false leaves beta a door alone (no market,
+/// no collateral). Whales withdraw half the 200,000 ETH supplied at each of `whales` (days),
+/// coming back within a day.
+fn reserve_run(beta_collateral: bool, whales: &[f64], run: &str) -> String {
+    let market = "[lrts.market.pool]\nkind = \"constant_product\"\ndepth_eth = 200_000\n\n";
+    let lending = "[lrts.lending]\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\ncollateral_share = 0.2\n\n[[lrts.lending.positions]]\nshare = 1\nhealth_factor = 1.5\n\n";
+    let alpha = format!("{market}{lending}{RUN_DOOR}");
+    let beta = if beta_collateral {
+        alpha.clone()
+    } else {
+        RUN_DOOR.to_string()
+    };
+    let mut reserve = format!("[sector.lending]\nsupply_eth = 200_000\n{FLAT}\n{run}\n");
+    for (i, t) in whales.iter().enumerate() {
+        reserve += &format!(
+            "[[sector.lending.supply_shocks]]\nname = \"whale{i}\"\nat_days = {t}\nshare = 0.5\nrecovery_days = 1\n"
+        );
+    }
+    two_lrts(
+        "paths = 2\nhorizon_days = 15\nstep_days = 1\nseed = 5",
+        &alpha,
+        &beta,
+        &reserve,
+    )
+}
+
+/// The reserve full sets off runs: with both LRTs' debt (126,666.7 ETH) a whale on day 10.5
+/// takes utilization to 100 %, and each door pulses there with its loading (alpha 1, beta
+/// 0.5): 1 − e^(−∫h) of the 60 % of each supply held outside the pool and the lending market
+/// asks. With a threshold of 60 % and alpha's debt alone (63,333.3 ETH: 31.7 %, 63.3 % under
+/// a whale), two whales (days 2 and 8) set off two pulses — at beta too, a door with neither
+/// market nor collateral, whose whole supply may ask. A threshold the reserve never reaches
+/// (100 % there), or one it starts above (30 %: reached, but not from below), sets off
+/// nothing.
+#[test]
+fn a_full_reserve_sets_off_runs_at_every_lrt() {
+    let asked = |text: &str, lrt: &str| -> f64 {
+        let r = simulate(&model(text, 2));
+        let v = col(&r, &format!("requested_share.lrt.{lrt}"));
+        assert_eq!(v[0], v[1], "no randomness left");
+        v[0]
+    };
+    let close = |got: f64, want: f64| {
+        assert!((got - want).abs() <= 1e-7 * want, "{got} vs {want}");
+    };
+    let full = reserve_run(
+        true,
+        &[10.5],
+        "[sector.lending.run]\nloadings = { beta = 0.5 }",
+    );
+    close(asked(&full, "alpha"), run_asks(0.6, 1.0, &[10.5]));
+    close(asked(&full, "beta"), run_asks(0.6, 0.5, &[10.5]));
+    let sixty = reserve_run(
+        false,
+        &[2.0, 8.0],
+        "[sector.lending.run]\nat_utilization = 0.6",
+    );
+    close(asked(&sixty, "alpha"), run_asks(0.6, 1.0, &[2.0, 8.0]));
+    close(asked(&sixty, "beta"), run_asks(1.0, 1.0, &[2.0, 8.0]));
+    for quiet in [
+        "at_utilization = 1",
+        "at_utilization = 0.3",
+        "loading = 0\nloadings = { alpha = 0 }",
+    ] {
+        let text = reserve_run(
+            false,
+            &[2.0, 8.0],
+            &format!("[sector.lending.run]\n{quiet}"),
+        );
+        if quiet.starts_with("loading") {
+            // Refused: no LRT would react.
+            let e = lrtsim_scenario::load_str(&text, std::path::Path::new("x.toml"), &[]);
+            assert!(format!("{}", e.unwrap_err()).contains("sector.lending.run"));
+            continue;
+        }
+        close(asked(&text, "alpha"), run_asks(0.6, 1.0, &[]));
+        close(asked(&text, "beta"), run_asks(1.0, 1.0, &[]));
     }
 }

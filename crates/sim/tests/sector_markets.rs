@@ -268,3 +268,29 @@ fn the_sectors_flows_add_its_doors_and_its_pools() {
         assert!(redeemed > 0.0 && sold > 0.0, "path {p}: {redeemed}, {sold}");
     }
 }
+
+/// Uncertain rates of a sector LRT's depeg shocks: steth-2022 with its two scheduled shocks
+/// turned into Poisson sources of gamma-distributed rates (mean 2 and 1 a year, cv 1) loading
+/// on one rate factor (variance 0.5), as a sector of one LRT, draws the pool's rates, counts
+/// and shocks on every path (the pool's draws are checked against the negative binomial in
+/// rate_factors.rs).
+#[test]
+fn a_sector_lrts_depeg_shocks_draw_uncertain_rates_as_the_pool_does() {
+    let text = preset("steth-2022.toml")
+        .replace(
+            "at_days = 0\nsell_share",
+            "rate_per_year = { dist = \"gamma\", mean = 2, cv = 1 }\nrate_factor = \"panic\"\nsell_share",
+        )
+        .replace(
+            "at_days = 27\nsell_share",
+            "rate_per_year = { dist = \"gamma\", mean = 1, cv = 1 }\nrate_factor = \"panic\"\nsell_share",
+        )
+        + "\n[[rate_factors]]\nname = \"panic\"\nvariance = 0.5\n";
+    assert!(text.matches("rate_factor = \"panic\"").count() == 2);
+    let sector = as_sector(&text, "[market.pool]");
+    assert_same_paths(&text, &sector, 200, false, 1e-9);
+    // The counts vary from path to path: some paths see no shock at all.
+    let r = simulate(&model(&sector, 200));
+    let calm = col(&r, "sold_share.lrt.all").iter().filter(|x| **x == 0.0).count();
+    assert!(calm > 0 && calm < 200, "{calm} calm paths");
+}
