@@ -119,6 +119,8 @@ pub struct ReserveRun {
     pub at_utilization: f64,
     /// Each LRT's loading, in LRT order.
     pub loadings: Vec<f64>,
+    /// Days after a run before the reserve filling again sets off another.
+    pub rearm_days: f64,
 }
 
 /// One `[[redelegations]]` entry: an LRT moves stake from some operators to others.
@@ -522,6 +524,7 @@ fn compile_reserve_run(s: &Scenario) -> Option<ReserveRun> {
     Some(ReserveRun {
         at_utilization: r.at_utilization,
         loadings,
+        rearm_days: r.rearm_days,
     })
 }
 

@@ -402,7 +402,8 @@ pub struct SectorLending {
 
 /// `[sector.lending.run]`: contagion through the lending market's state. Each time the
 /// reserve's utilization reaches `at_utilization` from below (lenders locked in, loopers
-/// unable to unwind: the market is full), the holders of LRT j take it as a loss event: its
+/// unable to unwind: the market is full), at least `rearm_days` after the last time it did,
+/// the holders of LRT j take it as a loss event: its
 /// run trigger (`withdrawals.demand.trigger`) pulses with `loading_j` × its `share_per_day`,
 /// decaying over its `decay_days`. See `docs/model.md` §22.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -418,6 +419,10 @@ pub struct UtilizationRun {
     /// LRT name → its loading, replacing `loading` for that LRT.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub loadings: BTreeMap<String, f64>,
+    /// Days after a run before the reserve filling again sets off another (the same news
+    /// twice within hours is one), ≥ 0. Default 1.
+    #[serde(default = "one")]
+    pub rearm_days: f64,
 }
 
 /// `[sector.arbitrage]`: the arbitrageurs' capital, shared by every LRT's pool, so that it can
@@ -1204,6 +1209,59 @@ pub struct Lending {
     /// accrues no interest and nobody unwinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rates: Option<BorrowRates>,
+    /// The lending market's guardian pausing or freezing this collateral, at a day or after
+    /// an event. Absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<Guardian>,
+}
+
+/// `[lending.guardian]` (or `[lrts.lending.guardian]`): the market's guardian acting on this
+/// collateral — at `at_days`, or `delay_days` after the first `after` event — for
+/// `duration_days`. A **pause** (Aave's `setReservePause`) stops every action on it:
+/// liquidations wait (those due happen when it ends), loopers cannot unwind, nobody borrows
+/// against it; interest still accrues. A **freeze** (Aave's `setReserveFreeze`, what Aave's
+/// guardian did in April 2026) stops new deposits of it only: an attacker minting after it
+/// cannot post the minted LRT and borrows nothing, while liquidations and unwinding go on.
+/// See `docs/model.md` §15.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guardian {
+    /// `pause` or `freeze`.
+    pub action: GuardianAction,
+    /// The day it acts, in [0, horizon). Give this or `after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// The event it reacts to: `exploit` (the first exploit at this LRT) or
+    /// `full_utilization` (the reserve first at 100 %; needs the borrow rates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<GuardianTrigger>,
+    /// With `after`: days from the event to the action (≥ 0; April 2026: about 7 hours,
+    /// 0.29). Default 0.
+    #[serde(default)]
+    pub delay_days: f64,
+    /// How long it lasts, days (> 0). Default: to the horizon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<f64>,
+}
+
+/// What a guardian does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardianAction {
+    /// Every action on the collateral stops: liquidations, unwinding, borrowing.
+    Pause,
+    /// New deposits of the collateral (and so new borrowing against it) stop.
+    Freeze,
+}
+
+/// The event a guardian reacts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardianTrigger {
+    /// The first exploit at the LRT (any exploit in a one-LRT scenario).
+    Exploit,
+    /// The first moment the lending reserve is at 100 % utilization.
+    FullUtilization,
 }
 
 /// `[lending.rates]`: an Aave-style utilization curve. The borrow rate is

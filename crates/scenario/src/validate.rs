@@ -258,6 +258,8 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
             supply_eth: supply_eth(s),
             supply_is: "pool.collateral_eth plus the buffer",
             door: s.withdrawals.is_some(),
+            exploits: !s.exploits.is_empty(),
+            rates: l.rates.is_some(),
         };
         check_lending(&mut c, s, l, &place);
     }
@@ -759,6 +761,8 @@ fn check_lrts(c: &mut Checker, s: &Scenario) {
             supply_eth: supply,
             supply_is: "the stake its operators hold for it plus its buffer",
             door: l.withdrawals.is_some(),
+            exploits: (s.exploits.iter()).any(|e| e.lrt.as_deref() == Some(l.name.as_str())),
+            rates: s.sector.as_ref().is_some_and(|x| x.lending.is_some()),
         };
         check_lending(c, s, x, &place);
         if x.rates.is_some() {
@@ -1809,6 +1813,11 @@ struct LendingPlace<'a> {
     supply_eth: f64,
     supply_is: &'a str,
     door: bool,
+    /// Whether an exploit can hit this collateral's LRT (a guardian's `after = "exploit"`).
+    exploits: bool,
+    /// Whether the collateral borrows at a rate curve (a guardian's `after =
+    /// "full_utilization"`).
+    rates: bool,
 }
 
 /// The collateral's debt at t = 0, ETH: each bucket at its health factor at the t = 0
@@ -1839,7 +1848,12 @@ fn check_curve(c: &mut Checker, at: &str, curve: [f64; 4], spread: Option<f64>, 
 }
 
 /// Checks the outside lenders' withdrawals at `at.supply_shocks`.
-fn check_supply_shocks(c: &mut Checker, s: &Scenario, at: &str, shocks: &[crate::spec::SupplyShock]) {
+fn check_supply_shocks(
+    c: &mut Checker,
+    s: &Scenario,
+    at: &str,
+    shocks: &[crate::spec::SupplyShock],
+) {
     let mut seen = BTreeSet::new();
     for (i, x) in shocks.iter().enumerate() {
         let at = format!("{at}.supply_shocks[{i}]");
@@ -1900,6 +1914,7 @@ fn check_utilization_run(c: &mut Checker, s: &Scenario, r: &crate::spec::Utiliza
     let at = "sector.lending.run";
     c.finite_in_open_closed(&format!("{at}.at_utilization"), r.at_utilization, 0.0, 1.0);
     c.finite_in(&format!("{at}.loading"), r.loading, 0.0, MAX_LOADING);
+    c.non_negative(&format!("{at}.rearm_days"), r.rearm_days);
     let trigger = |name: &str| {
         s.lrts.iter().any(|l| {
             l.name == name && (l.withdrawals.as_ref()).is_some_and(|w| w.demand.trigger.is_some())
@@ -1917,12 +1932,62 @@ fn check_utilization_run(c: &mut Checker, s: &Scenario, r: &crate::spec::Utiliza
             );
         }
     }
+    // Loadings all 0 are a sweep's end point (nobody runs); positive ones need a trigger.
     let loading = |name: &str| r.loadings.get(name).copied().unwrap_or(r.loading);
-    if !names.iter().any(|n| trigger(n) && loading(n) > 0.0) {
+    if names.iter().any(|n| loading(n) > 0.0) && !names.iter().any(|n| trigger(n)) {
         c.push(
             at,
-            "no LRT with a run trigger has a positive loading: give some [[lrts]] table a `withdrawals.demand.trigger` (whose share_per_day and decay_days give the pulse), or remove this section",
+            "no LRT has a run trigger to pulse: give some [[lrts]] table a `withdrawals.demand.trigger` (whose share_per_day and decay_days give the pulse), or remove this section",
         );
+    }
+}
+
+/// Checks a collateral's guardian at `place.at`.guardian: when it acts (a day, or an event
+/// that can happen, with a delay) and for how long.
+fn check_guardian(c: &mut Checker, s: &Scenario, g: &crate::spec::Guardian, place: &LendingPlace) {
+    use crate::spec::GuardianTrigger;
+    let at = format!("{}.guardian", place.at);
+    match (g.at_days, g.after) {
+        (Some(day), None) => {
+            check_schedule(c, s, &at, &Rate::Fixed(0.0), None, Some(day));
+            if g.delay_days != 0.0 {
+                c.push(
+                    format!("{at}.delay_days"),
+                    "applies only with `after` (the delay from the event to the action); with at_days the action is on that day",
+                );
+            }
+        }
+        (None, Some(after)) => {
+            c.non_negative(&format!("{at}.delay_days"), g.delay_days);
+            let path = format!("{at}.after");
+            match after {
+                GuardianTrigger::Exploit if !place.exploits => c.push(
+                    path,
+                    if s.lrts.is_empty() {
+                        "\"exploit\" needs an [[exploits]] entry"
+                    } else {
+                        "\"exploit\" needs an [[exploits]] entry whose `lrt` is this LRT"
+                    },
+                ),
+                GuardianTrigger::FullUtilization if !place.rates => c.push(
+                    path,
+                    if s.lrts.is_empty() {
+                        "\"full_utilization\" needs the borrow rates, [lending.rates], whose utilization it watches"
+                    } else {
+                        "\"full_utilization\" needs the reserve, [sector.lending], whose utilization it watches"
+                    },
+                ),
+                _ => {}
+            }
+        }
+        (Some(_), Some(_)) => c.push(&at, "give at_days or after, not both"),
+        (None, None) => c.push(
+            &at,
+            "give at_days (the day it acts) or after (\"exploit\" or \"full_utilization\", with delay_days)",
+        ),
+    }
+    if let Some(d) = g.duration_days {
+        c.positive_duration(&format!("{at}.duration_days"), d);
     }
 }
 
@@ -1933,6 +1998,9 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending, place: &LendingPlac
     let at = place.at;
     if place.market.is_none() {
         c.push(at, place.market_hint);
+    }
+    if let Some(g) = &l.guardian {
+        check_guardian(c, s, g, place);
     }
     let path = format!("{at}.twap_days");
     match (l.oracle, l.twap_days) {

@@ -1635,6 +1635,72 @@ fn lending_errors_name_the_field() {
 }
 
 #[test]
+fn lending_guardian_is_checked() {
+    let text = lending_text();
+    let guardian = |lines: &str| format!("{text}\n[lending.guardian]\n{lines}\n");
+    let m = load_str(
+        &guardian("action = \"pause\"\nat_days = 3\nduration_days = 7"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let g = m.lending.as_ref().unwrap().guardian.unwrap();
+    assert!(g.pause && g.at_days == Some(3.0) && g.duration_days == 7.0);
+    let m = load_str(
+        &guardian("action = \"freeze\"\nat_days = 3"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let g = m.lending.as_ref().unwrap().guardian.unwrap();
+    assert!(!g.pause && g.duration_days == f64::INFINITY);
+    for (lines, want) in [
+        (
+            "action = \"pause\"",
+            "lending.guardian: give at_days (the day it acts) or after",
+        ),
+        (
+            "action = \"pause\"\nat_days = 3\nafter = \"exploit\"",
+            "lending.guardian: give at_days or after, not both",
+        ),
+        (
+            "action = \"pause\"\nat_days = 1e6",
+            "lending.guardian.at_days: must be in [0, horizon_days)",
+        ),
+        (
+            "action = \"pause\"\nat_days = 3\ndelay_days = 1",
+            "lending.guardian.delay_days: applies only with `after`",
+        ),
+        (
+            "action = \"pause\"\nafter = \"exploit\"",
+            "lending.guardian.after: \"exploit\" needs an [[exploits]] entry",
+        ),
+        (
+            "action = \"pause\"\nafter = \"full_utilization\"",
+            "lending.guardian.after: \"full_utilization\" needs the borrow rates, [lending.rates]",
+        ),
+        (
+            "action = \"freeze\"\nat_days = 3\nduration_days = 0",
+            "lending.guardian.duration_days: must be a duration",
+        ),
+        ("action = \"halt\"\nat_days = 3", "lending.guardian.action"),
+        (
+            "action = \"pause\"\nafter = \"hack\"",
+            "lending.guardian.after",
+        ),
+    ] {
+        let e = err(&guardian(lines), &[]);
+        assert!(e.contains(want), "{lines}: {e}");
+    }
+    let e = err(
+        &(guardian("action = \"pause\"\nafter = \"exploit\"\ndelay_days = -1")
+            + "\n[[exploits]]\nname = \"x\"\nkind = \"stolen\"\nat_days = 2\nsize = 0.01\n"),
+        &[],
+    );
+    assert!(e.contains("lending.guardian.delay_days"), "{e}");
+}
+
+#[test]
 fn lending_positions_are_checked() {
     let text = format!(
         "{}\n[[lending.positions]]\nshare = 0.5\nhealth_factor = 0.99\n\n[[lending.positions]]\nshare = 0.4\nhealth_factor = 101\n",
@@ -2575,7 +2641,10 @@ fn sector_front_doors_are_checked() {
     // One rush slot, between the AVS entries and the supply shocks.
     assert_eq!(draws.first[4] - draws.first[3], 1);
     let e = err(&(ok.clone() + &uncertain.replace("cv = 1", "cv = -1")), &[]);
-    assert!(e.contains("sector.exit_queue.rushes[0].rate_per_year.cv"), "{e}");
+    assert!(
+        e.contains("sector.exit_queue.rushes[0].rate_per_year.cv"),
+        "{e}"
+    );
     let e = err(&(ok.clone() + uncertain + "rate_factor = \"nope\"\n"), &[]);
     assert!(e.contains("sector.exit_queue.rushes[0].rate_factor"), "{e}");
     let e = err(&(ok.clone() + rush + "triggers_run = true\n"), &[]);
@@ -2772,6 +2841,14 @@ fn sector_lending_is_checked() {
             "lending: a sector scenario puts each LRT's collateral in its own [[lrts]] table as `[lrts.lending]`, and the one WETH reserve they borrow from (the `rates` here) in [sector.lending]",
         ),
         (
+            format!("{lending}\n[lrts.lending.guardian]\naction = \"pause\"\nafter = \"full_utilization\"\n"),
+            "lrts[1].lending.guardian.after: \"full_utilization\" needs the reserve, [sector.lending]",
+        ),
+        (
+            format!("{lending}\n[lrts.lending.guardian]\naction = \"pause\"\nafter = \"exploit\"\n\n[[exploits]]\nname = \"mint\"\nkind = \"unbacked_mint\"\nat_days = 3\nsize = 0.1\nlrt = \"alpha\"\n"),
+            "lrts[1].lending.guardian.after: \"exploit\" needs an [[exploits]] entry whose `lrt` is this LRT",
+        ),
+        (
             format!("{lending}{reserve}\n[sector.lending.run]\nat_utilization = 1.2\n"),
             "sector.lending.run.at_utilization",
         ),
@@ -2781,7 +2858,7 @@ fn sector_lending_is_checked() {
         ),
         (
             format!("{lending}{reserve}\n[sector.lending.run]\n"),
-            "sector.lending.run: no LRT with a run trigger has a positive loading",
+            "sector.lending.run: no LRT has a run trigger to pulse",
         ),
         (
             format!("{door}{trigger}{reserve}\n[sector.lending.run]\nloadings = {{ alpha = 1 }}\n"),

@@ -17,7 +17,7 @@ use lrtsim_scenario::beacon::{
     ValidatorLeakState,
 };
 use lrtsim_scenario::importance::Tilt;
-use lrtsim_scenario::spec::IncidentKind;
+use lrtsim_scenario::spec::{GuardianTrigger, IncidentKind};
 use lrtsim_scenario::{DAYS_PER_YEAR, Model};
 use rand::{Rng, RngExt};
 use rand_distr::Distribution;
@@ -271,6 +271,8 @@ pub struct PathKernel<'m> {
     /// The reserve's utilization when last read (`[sector.lending.run]` acts where it
     /// reaches its threshold from below).
     reserve_u_last: f64,
+    /// When the reserve last set off a run (−∞: never on this path).
+    reserve_run_last_days: f64,
     /// With `[sector.lending.run]`: when the reserve reached the threshold within the current
     /// advance (the doors of LRTs without a market follow them after the markets).
     run_crossings: Vec<f64>,
@@ -547,6 +549,7 @@ impl<'m> PathKernel<'m> {
             reserve_full_days: 0.0,
             reserve_peak_blocked_eth: 0.0,
             reserve_u_last: 0.0,
+            reserve_run_last_days: f64::NEG_INFINITY,
             run_crossings: Vec::new(),
             lending: (model.lending.as_ref())
                 .map(|l| lending_book(l, supply0, model.market.as_ref())),
@@ -798,6 +801,7 @@ impl<'m> PathKernel<'m> {
         self.reserve_peak_blocked_eth = 0.0;
         if let Some(k) = self.lend_books.iter().position(Option::is_some) {
             self.reserve_u_last = reserve_state(&self.markets[k], &self.lend_books, 0.0).0;
+            self.reserve_run_last_days = f64::NEG_INFINITY;
         }
         self.side_eth = 0.0;
         self.stolen_eth = 0.0;
@@ -1378,7 +1382,11 @@ impl<'m> PathKernel<'m> {
             let gap0 = reserve.map(|k| reserve_state(&markets[k], books, t0));
             // An event since the last read (a withdrawal, a borrowing) filled the reserve.
             if let (Some(run), Some((u0, _))) = (run, gap0) {
-                if self.reserve_u_last < run.at_utilization && u0 >= run.at_utilization {
+                if self.reserve_u_last < run.at_utilization
+                    && u0 >= run.at_utilization
+                    && t0 - self.reserve_run_last_days >= run.rearm_days
+                {
+                    self.reserve_run_last_days = t0;
                     self.run_crossings.push(t0);
                     pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t0);
                 }
@@ -1426,7 +1434,11 @@ impl<'m> PathKernel<'m> {
                 // The flows within the sub-step (interest) filled it: at its end, at most
                 // one sub-step late.
                 if let Some(run) = run {
-                    if u0 < run.at_utilization && u1 >= run.at_utilization {
+                    if u0 < run.at_utilization
+                        && u1 >= run.at_utilization
+                        && t1 - self.reserve_run_last_days >= run.rearm_days
+                    {
+                        self.reserve_run_last_days = t1;
                         self.run_crossings.push(t1);
                         pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t1);
                     }
@@ -2049,8 +2061,9 @@ impl<'m> PathKernel<'m> {
                     if let Some(j) = self.market_of(l) {
                         self.markets[j].sell_over(t, 0.0, e.attacker_sell_share * minted);
                         // The attacker borrows against the exchange rate before it reflects
-                        // the mint, what the reserve has left at most.
-                        if self.lend_books[j].is_some() {
+                        // the mint, what the reserve has left at most (nothing while the
+                        // guardian has frozen the collateral).
+                        if self.lend_books[j].is_some() && !self.markets[j].frozen(t) {
                             let (debt, interest) = reserve_others(&self.lend_books, j);
                             let mk = &mut self.markets[j];
                             mk.set_reserve_others(debt, interest);
@@ -2092,6 +2105,10 @@ impl<'m> PathKernel<'m> {
             {
                 self.doors[j].pause_until(t + e.pause_days);
             }
+            // The lending market's guardian reacts (after the attacker's borrowing).
+            if let Some(j) = self.market_of(l) {
+                self.markets[j].guardian_event(t, GuardianTrigger::Exploit);
+            }
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.facts.values.extend([size, eth, minted]);
             }
@@ -2116,8 +2133,11 @@ impl<'m> PathKernel<'m> {
                     mk.sell_over(t, 0.0, e.attacker_sell_share * minted);
                 }
                 // The attacker borrows against the exchange rate before it reflects the mint,
-                // what the reserve has left at most (with `[lending.rates]`).
-                if let (Some(book), Some(mk)) = (self.lending.as_mut(), self.market.as_ref()) {
+                // what the reserve has left at most (with `[lending.rates]`; nothing while the
+                // guardian has frozen the collateral).
+                if let (Some(book), Some(mk)) = (self.lending.as_mut(), self.market.as_ref())
+                    && !mk.frozen(t)
+                {
                     let cap = mk.lend_available_eth(t, book);
                     book.open_capped(e.attacker_borrow_share * minted, nav, cap);
                 }
@@ -2127,6 +2147,10 @@ impl<'m> PathKernel<'m> {
                 eth
             }
         };
+        // The lending market's guardian reacts (after the attacker's borrowing).
+        if let Some(mk) = self.market.as_mut() {
+            mk.guardian_event(t, GuardianTrigger::Exploit);
+        }
         let paid = match self.reserves.as_mut() {
             Some(res) => res.absorb(loss_eth, Loss::Exploit),
             None => 0.0,

@@ -22,9 +22,9 @@
 use std::cell::Cell;
 use std::collections::VecDeque;
 
-use lrtsim_scenario::exploit::{LendingModel, RatesModel};
+use lrtsim_scenario::exploit::{GuardianModel, LendingModel, RatesModel};
 use lrtsim_scenario::market::{ArbitrageModel, MarketModel};
-use lrtsim_scenario::spec::{OracleKind, PoolKind};
+use lrtsim_scenario::spec::{GuardianTrigger, OracleKind, PoolKind};
 
 use crate::amm::{Fees, Invariant, Pool, Quote};
 use crate::bands::PriceBands;
@@ -175,6 +175,15 @@ pub struct Market<'m> {
     /// LRT's yield plus the spread; 1 without rates).
     unwind_stop_utilization: f64,
     peak_rate: f64,
+    /// The lending market's guardian, and when it acts on this path: [start, end) days (+∞
+    /// while it has not been set off).
+    guardian: Option<GuardianModel>,
+    guard_start: f64,
+    guard_end: f64,
+    /// Whether the current sub-step is paused (the guardian acts and stops at sub-steps'
+    /// ends, so it is paused whole or not at all: liquidations due when a pause ends happen at
+    /// the next sub-step's start, a jump there).
+    paused_now: bool,
     /// Whether loopers unwound in the last sub-step.
     unwinding: bool,
     /// The last sub-step's length (0: none to go by) and how far it moved price / NAV.
@@ -276,6 +285,10 @@ impl<'m> Market<'m> {
                 .and_then(|l| l.rates.as_ref())
                 .map_or(1.0, unwind_stop_utilization),
             peak_rate: 0.0,
+            guardian: lending.and_then(|l| l.guardian),
+            guard_start: f64::INFINITY,
+            guard_end: f64::INFINITY,
+            paused_now: false,
             unwinding: false,
             last_h: 0.0,
             last_move: 0.0,
@@ -319,6 +332,13 @@ impl<'m> Market<'m> {
         self.others_debt_eth = 0.0;
         self.others_interest_eth = 0.0;
         self.peak_rate = 0.0;
+        (self.guard_start, self.guard_end) = (f64::INFINITY, f64::INFINITY);
+        self.paused_now = false;
+        if let Some(g) = self.guardian
+            && let Some(day) = g.at_days
+        {
+            (self.guard_start, self.guard_end) = (day, day + g.duration_days);
+        }
         self.unwinding = false;
         self.last_h = 0.0;
         self.last_move = 0.0;
@@ -605,6 +625,29 @@ impl<'m> Market<'m> {
         utilization(debt, supply)
     }
 
+    /// The guardian's event `trigger` at `t`: a guardian waiting for it acts `delay_days`
+    /// later (only the first such event counts).
+    pub fn guardian_event(&mut self, t: f64, trigger: GuardianTrigger) {
+        if let Some(g) = self.guardian
+            && g.after == Some(trigger)
+            && self.guard_start == f64::INFINITY
+        {
+            self.guard_start = t + g.delay_days;
+            self.guard_end = self.guard_start + g.duration_days;
+        }
+    }
+
+    /// Whether the guardian has paused the collateral at `t` (liquidations, unwinding and
+    /// borrowing stop).
+    fn paused(&self, t: f64) -> bool {
+        self.guardian.is_some_and(|g| g.pause) && self.guard_start <= t && t < self.guard_end
+    }
+
+    /// Whether new borrowing against the collateral is stopped at `t` (a freeze or a pause).
+    pub fn frozen(&self, t: f64) -> bool {
+        self.guard_start <= t && t < self.guard_end
+    }
+
     /// A step of the borrow rate from `t0`: debt accrues the rate of the utilization (debt /
     /// the ETH supplied, which grows by the interest and falls by outside withdrawals); while it
     /// exceeds the LRT's yield by the spread, a share of every position unwinds — it sells
@@ -631,7 +674,12 @@ impl<'m> Market<'m> {
         // 1 − STOP_PAST_THRESHOLD after (ln h − ln(1 − STOP_PAST_THRESHOLD))/g.
         let g = rate / lrtsim_scenario::DAYS_PER_YEAR;
         let mut left = dt;
+        // Paused: nobody is liquidated or unwinds (the accrual goes on).
+        let paused = self.paused_now;
         for _ in 0..book.params().max_calls {
+            if paused {
+                break;
+            }
             let p = self.oracle_price(&self.pool, nav);
             let cross = match book.lowest_healthy_health_factor(p) {
                 Some(hf) if g > 0.0 => (hf.ln() - (-STOP_PAST_THRESHOLD).ln_1p()) / g,
@@ -646,8 +694,9 @@ impl<'m> Market<'m> {
         }
         book.accrue((g * left).exp());
         // Selling loopers unwind through flash loans drawn on the reserve: none at 100 %.
-        self.unwinding =
-            rate - r.lrt_yield_per_year > r.unwind_spread_per_year && (u < 1.0 || r.unwind_redeems);
+        self.unwinding = rate - r.lrt_yield_per_year > r.unwind_spread_per_year
+            && (u < 1.0 || r.unwind_redeems)
+            && !paused;
         if self.unwinding {
             let share = -(-r.unwind_share_per_day * dt).exp_m1();
             if r.unwind_redeems {
@@ -776,6 +825,10 @@ impl<'m> Market<'m> {
         book: &mut LendingBook,
         front: Option<&mut Redemption>,
     ) -> bool {
+        // Paused by the guardian: liquidations wait for its end.
+        if self.paused_now {
+            return false;
+        }
         let liquidated = self.cascade(nav, book, front);
         if liquidated {
             self.record_low(nav);
@@ -859,7 +912,7 @@ impl<'m> Market<'m> {
         mut front: Option<&mut Redemption>,
     ) -> f64 {
         let mut eth = 0.0;
-        if let (Some(book), OracleKind::Market) = (lending, self.oracle) {
+        if let (Some(book), OracleKind::Market, false) = (lending, self.oracle, self.paused_now) {
             // Every stop liquidates a position or the looper (or leaves a position waiting
             // for its liquidators, no longer a threshold below the price): the bound is a
             // safety net only.
@@ -1042,6 +1095,21 @@ impl<'m> Market<'m> {
         if let (Some(book), Some(r), true) = (lending, self.rates, self.unwinding) {
             sell_rate += r.unwind_share_per_day * book.total_collateral_lrt();
         }
+        // The guardian: set off by a full reserve (which fills at events, and events start
+        // sub-steps), it acts and stops at moments of their own.
+        if let (Some(g), Some(book)) = (self.guardian, lending) {
+            if g.after == Some(GuardianTrigger::FullUtilization)
+                && self.rates.is_some()
+                && self.utilization_at(t0, book) >= 1.0
+            {
+                self.guardian_event(t0, GuardianTrigger::FullUtilization);
+            }
+            for x in [self.guard_start, self.guard_end] {
+                if x > t0 && x < end {
+                    end = x;
+                }
+            }
+        }
         // The reserve's thresholds act where they are crossed: at 100 %, the sub-step ends
         // where the lenders' returning ETH frees it (interest adds to debt and supply alike),
         // and the loopers kept from unwinding may start; unwinding, where the utilization
@@ -1063,10 +1131,11 @@ impl<'m> Market<'m> {
             }
             // Interest lowering a health factor to 1: the liquidation that follows changes the
             // utilization every looper reads, so the sub-step ends there (the accrual in
-            // `borrow_step` stops at the same time).
+            // `borrow_step` stops at the same time) — unless the guardian has paused them.
             let g = r.rate(u) / lrtsim_scenario::DAYS_PER_YEAR;
             let p = self.oracle_price(&self.pool, nav);
             if g > 0.0
+                && !self.paused(t0)
                 && let Some(hf) = book.lowest_healthy_health_factor(p)
             {
                 let cross = (hf.ln() - (-STOP_PAST_THRESHOLD).ln_1p()) / g;
@@ -1077,7 +1146,7 @@ impl<'m> Market<'m> {
         }
         // A TWAP moves with time: the sub-step ends where it falls past the next position's
         // threshold, the moment of that liquidation (read at the sub-step's end).
-        if let (OracleKind::Twap, Some(book)) = (self.oracle, lending)
+        if let (OracleKind::Twap, Some(book), false) = (self.oracle, lending, self.paused(t0))
             && let Some(t) = self.twap_crossing(t0, end, book)
         {
             end = t;
@@ -1161,6 +1230,7 @@ impl<'m> Market<'m> {
         let m = self.m;
         let h = t1 - t0;
         self.substeps += 1;
+        self.paused_now = self.paused(t0);
         self.twap_sample(t0);
         self.divert_held_lrt = 0.0;
         let mut before = 1.0 - self.ratio(nav);

@@ -299,7 +299,10 @@ fn a_sector_rush_draws_uncertain_rates_as_the_pool_does() {
             "rate_per_year = { dist = \"gamma\", mean = 4, cv = 1 }\nrate_factor = \"panic\"",
         ) + "\n[[rate_factors]]\nname = \"panic\"\nvariance = 0.5\n"
     };
-    let (pool_text, sector_text) = (uncertain(bank_run_with_rush()), uncertain(bank_run_as_sector()));
+    let (pool_text, sector_text) = (
+        uncertain(bank_run_with_rush()),
+        uncertain(bank_run_as_sector()),
+    );
     assert!(pool_text.contains("rate_factor = \"panic\""));
     let n = 200;
     let pool = simulate(&model(&pool_text, n));

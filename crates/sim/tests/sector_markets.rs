@@ -291,6 +291,9 @@ fn a_sector_lrts_depeg_shocks_draw_uncertain_rates_as_the_pool_does() {
     assert_same_paths(&text, &sector, 200, false, 1e-9);
     // The counts vary from path to path: some paths see no shock at all.
     let r = simulate(&model(&sector, 200));
-    let calm = col(&r, "sold_share.lrt.all").iter().filter(|x| **x == 0.0).count();
+    let calm = col(&r, "sold_share.lrt.all")
+        .iter()
+        .filter(|x| **x == 0.0)
+        .count();
     assert!(calm > 0 && calm < 200, "{calm} calm paths");
 }
