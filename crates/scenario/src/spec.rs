@@ -400,6 +400,19 @@ pub struct SectorLending {
     pub run: Option<UtilizationRun>,
 }
 
+impl SectorLending {
+    /// Its rate curve, `[base_per_year, slope1_per_year, optimal_utilization,
+    /// slope2_per_year]`.
+    pub fn curve(&self) -> [f64; 4] {
+        [
+            self.base_per_year,
+            self.slope1_per_year,
+            self.optimal_utilization,
+            self.slope2_per_year,
+        ]
+    }
+}
+
 /// `[sector.lending.run]`: contagion through the lending market's state. Each time the
 /// reserve's utilization reaches `at_utilization` from below (lenders locked in, loopers
 /// unable to unwind: the market is full), at least `rearm_days` after the last time it did,
@@ -1301,6 +1314,19 @@ pub struct BorrowRates {
     /// Outside lenders withdrawing ETH (July 2025: large withdrawals spiked ETH borrow rates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supply_shocks: Vec<SupplyShock>,
+}
+
+impl BorrowRates {
+    /// Its rate curve, `[base_per_year, slope1_per_year, optimal_utilization,
+    /// slope2_per_year]`.
+    pub fn curve(&self) -> [f64; 4] {
+        [
+            self.base_per_year,
+            self.slope1_per_year,
+            self.optimal_utilization,
+            self.slope2_per_year,
+        ]
+    }
 }
 
 /// Version of the lender's liquidation logic (Aave v3's `LiquidationLogic`).

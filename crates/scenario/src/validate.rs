@@ -1889,16 +1889,10 @@ fn check_reserve(c: &mut Checker, s: &Scenario, r: &crate::spec::SectorLending, 
             ),
         );
     }
-    let curve = [
-        r.base_per_year,
-        r.slope1_per_year,
-        r.optimal_utilization,
-        r.slope2_per_year,
-    ];
     check_curve(
         c,
         at,
-        curve,
+        r.curve(),
         r.unwind_spread_per_year,
         r.unwind_share_per_day,
     );
@@ -2133,16 +2127,10 @@ fn check_lending(c: &mut Checker, s: &Scenario, l: &Lending, place: &LendingPlac
     if let Some(r) = l.rates.as_ref().filter(|_| at == "lending") {
         let at = "lending.rates";
         c.finite_in_open_closed(&format!("{at}.utilization"), r.utilization, 0.0, 1.0);
-        let curve = [
-            r.base_per_year,
-            r.slope1_per_year,
-            r.optimal_utilization,
-            r.slope2_per_year,
-        ];
         check_curve(
             c,
             at,
-            curve,
+            r.curve(),
             r.unwind_spread_per_year,
             r.unwind_share_per_day,
         );
