@@ -24,6 +24,8 @@ pub enum Unit {
 impl Unit {
     /// The unit of metric `name` (docs/outputs.md, metrics).
     pub fn of(name: &str) -> Unit {
+        // A sector LRT's metric (`bad_debt_eth.lrt.kelp`, `…lrt.*`) has its metric's unit.
+        let name = name.split(".lrt.").next().unwrap_or(name);
         if name.ends_with("_eth") || name.starts_with("slashed_eth") {
             Unit::Eth
         } else if name.contains("days") {
@@ -216,6 +218,11 @@ mod tests {
         assert_eq!(Unit::of("slashed_fraction").format(0.0236), "2.36 %");
         assert_eq!(Unit::of("redeem_days_stress").format(32.14), "32.1 d");
         assert_eq!(Unit::of("slashed_eth.avs.bridge-x"), Unit::Eth);
+        // A sector LRT's metric has its metric's unit, whatever the LRT is called.
+        assert_eq!(Unit::of("bad_debt_eth.lrt.kelp"), Unit::Eth);
+        assert_eq!(Unit::of("redeemed_eth.lrt.*"), Unit::Eth);
+        assert_eq!(Unit::of("peak_queue_days.lrt.days-ahead"), Unit::Days);
+        assert_eq!(Unit::of("requested_share.lrt.kelp_eth"), Unit::Fraction);
         assert_eq!(Unit::of("cascade_depth").format(1234.0), "1,234");
         assert_eq!(level(0.995), "99.5");
         assert_eq!(px(-0.01), "0.0");

@@ -534,6 +534,16 @@ fn contribution_figure(
             None => "NAV loss".to_string(),
         },
     };
+    if let [only] = rows.as_slice() {
+        // One contributor carries it all: a sentence, not a chart of one bar.
+        return Some(format!(
+            "<p class=\"note\">ES {} % of {what} ({} in the worst {} % of paths) comes all from one {by}, {}.</p>\n",
+            level(alpha),
+            unit.format(first.es),
+            sig((1.0 - alpha) * 100.0, 3),
+            esc(&only.component)
+        ));
+    }
     let caption = format!(
         "ES {} % of {what} by {by}: {} in the worst {} % of paths",
         level(alpha),
@@ -763,6 +773,14 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
     if run.has("sector_slashed_eth") {
         page.section("sector", "The LRTs side by side", sector_html(run, alpha));
     }
+    // A sector's shared channels: its doors, pools and lending market.
+    if run.has("sector_outflow_eth") || run.has("peak_utilization") {
+        page.section(
+            "channels",
+            "The sector's channels: doors, pools and the lending market",
+            channels_html(run),
+        );
+    }
 
     // The market.
     if run.has("max_discount") {
@@ -981,6 +999,89 @@ fn sector_html(run: &RunData, alpha: Option<f64>) -> String {
                 html.push_str(&f);
             }
         }
+    }
+    html
+}
+
+/// The sector's channels: each LRT's redemptions, depeg and lending losses side by side
+/// (exceedance curves, one per LRT), the lending reserve's utilization over time, and the
+/// tail values of each LRT's channel metrics and of the sector's flows and reserve.
+fn channels_html(run: &RunData) -> String {
+    let lrts: Vec<&str> = metrics_with_prefix(run, "slashed_fraction.lrt.")
+        .into_iter()
+        .map(|m| m.trim_start_matches("slashed_fraction.lrt."))
+        .collect();
+    let mut html = String::from(
+        "<p class=\"note\">What each LRT's holders asked to redeem and sold, how far its pool fell below NAV and what its collateral left the lenders, in one chart per quantity; then the one lending reserve every collateral borrows from (docs/model.md §22).</p>\n",
+    );
+    let per_lrt = [
+        ("requested_share", "exceedance-lrts-requested"),
+        ("max_discount", "exceedance-lrts-discount"),
+        ("bad_debt_eth", "exceedance-lrts-bad_debt"),
+    ];
+    let mut table_names: Vec<String> = Vec::new();
+    for (metric, id) in per_lrt {
+        let names: Vec<String> = (lrts.iter())
+            .map(|l| format!("{metric}.lrt.{l}"))
+            .filter(|n| run.has(n))
+            .collect();
+        let series: Vec<(&str, &RunData, &str)> = names
+            .iter()
+            .map(|n| (n.rsplit('.').next().unwrap_or(n), run, n.as_str()))
+            .collect();
+        if !series.is_empty() {
+            html.push_str(&exceedance_curves(
+                &series,
+                &format!("{metric}.lrt.*"),
+                "LRT",
+                id,
+            ));
+        }
+    }
+    if let Some(rows) = run.utilization.as_ref().filter(|r| !r.is_empty()) {
+        html.push_str(&fan_figure(
+            "fan-utilization",
+            "Utilization of the sector's WETH reserve over time",
+            rows,
+            "utilization (%)",
+            Unit::Fraction,
+            "Percentile bands across paths at each recorded step's end (utilization_paths.csv): every collateral's debt ÷ the ETH supplied.",
+        ));
+    }
+    for metric in [
+        "requested_share",
+        "redeemed_eth",
+        "peak_queue_days",
+        "sold_share",
+        "max_discount",
+        "liquidated_share",
+        "bad_debt_eth",
+        "unwound_share",
+    ] {
+        table_names.extend(
+            (lrts.iter())
+                .map(|l| format!("{metric}.lrt.{l}"))
+                .filter(|n| run.has(n)),
+        );
+    }
+    let refs: Vec<&str> = table_names.iter().map(String::as_str).collect();
+    html.push_str("<h3>Each LRT's channels: tail values</h3>\n");
+    html.push_str(&stats_table(run, &refs, false, None));
+    let sector: Vec<&str> = [
+        "sector_outflow_eth",
+        "sector_redeemed_eth",
+        "sector_sold_eth",
+        "sector_bad_debt_eth",
+        "peak_utilization",
+        "days_at_full_utilization",
+        "peak_blocked_withdrawals_eth",
+    ]
+    .into_iter()
+    .filter(|n| run.has(n))
+    .collect();
+    if !sector.is_empty() {
+        html.push_str("<h3>The sector's flows and its lending reserve: tail values</h3>\n");
+        html.push_str(&stats_table(run, &sector, false, None));
     }
     html
 }

@@ -726,17 +726,15 @@ fn describe(
             (EventKind::Depeg, shock.name.clone(), detail)
         }
         Kind::SupplyShock(s) => {
-            let rates = m
-                .lending
-                .as_ref()
-                .and_then(|l| l.rates.as_ref())
+            // The pool's lending market, or a sector's reserve.
+            let rates = (m.lending.as_ref().and_then(|l| l.rates.as_ref()))
+                .or(m.reserve.as_ref())
                 .expect("supply shocks need lending rates");
-            let name = m
-                .scenario
-                .lending
-                .as_ref()
-                .and_then(|l| l.rates.as_ref())
-                .and_then(|r| r.supply_shocks.get(s as usize))
+            let spec = &m.scenario;
+            let pool = spec.lending.as_ref().and_then(|l| l.rates.as_ref());
+            let sector = spec.sector.as_ref().and_then(|x| x.lending.as_ref());
+            let shocks = (pool.map(|r| &r.supply_shocks)).or(sector.map(|r| &r.supply_shocks));
+            let name = (shocks.and_then(|x| x.get(s as usize)))
                 .map_or_else(|| format!("supply-shock-{s}"), |x| x.name.clone());
             let detail = format!(
                 "outside lenders withdraw {} of the ETH supplied at t = 0, returning over {} days",

@@ -461,3 +461,21 @@ fn a_streamed_replay_equals_one_kept_in_memory() {
         }
     }
 }
+
+/// A sector's path replays with its events named: sector-2026's forged mint and the lenders'
+/// run on the sector's reserve (a supply shock of `[sector.lending]`, not of the pool's
+/// `[lending.rates]`, which a sector does not have), at their days.
+#[test]
+fn a_sectors_reserve_events_replay_by_name() {
+    let model = shipped("sector-2026", 4);
+    let r = replay(&model, 0).unwrap();
+    let named = |kind: EventKind, name: &str| {
+        r.events
+            .iter()
+            .find(|e| e.kind == kind && e.name == name)
+            .unwrap_or_else(|| panic!("no {kind:?} {name} in {:?}", r.events))
+            .day
+    };
+    assert_eq!(named(EventKind::SupplyShock, "lenders-run"), 1.06);
+    assert_eq!(named(EventKind::Exploit, "forged-bridge-message"), 1.0);
+}
