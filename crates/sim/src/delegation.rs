@@ -241,6 +241,38 @@ impl Delegations {
         taken
     }
 
+    /// Slashed validators forced out of operator `o`: LRT `lrt`'s `eth` of them (at most its
+    /// stake there) leaves its stake at `o` (its escrow slots' too, pro rata), the other
+    /// holders keeping theirs. Returns the ETH withdrawn.
+    pub(crate) fn exit_at(
+        &mut self,
+        lrt: u32,
+        o: usize,
+        eth: f64,
+        ledger: &mut Ledger,
+        cumulative: impl Fn(usize) -> (f64, f64),
+    ) -> f64 {
+        let n = self.n_ops;
+        let held = self.lrt_fraction(lrt, o) * ledger.withdrawable_eth(o as u32);
+        if held <= 0.0 || eth <= 0.0 {
+            return 0.0;
+        }
+        let q = (eth / held).min(1.0);
+        let psi = q * self.lrt_fraction(lrt, o);
+        let (l, w) = cumulative(o);
+        self.settle(o, l, w);
+        let taken = ledger.withdraw_retired_share(o as u32, psi);
+        let keep = 1.0 - psi;
+        for h in 0..self.holders() {
+            let phi = &mut self.phi[h * n + o];
+            if self.owner[h] == lrt {
+                *phi *= 1.0 - q;
+            }
+            *phi = if keep > 1e-12 { *phi / keep } else { 0.0 };
+        }
+        taken
+    }
+
     /// LRT `lrt`'s stake now: its fractions of the operators' withdrawable stake, ETH.
     pub(crate) fn lrt_book_eth(&self, lrt: u32, ledger: &Ledger) -> f64 {
         (0..self.n_ops)
@@ -249,7 +281,7 @@ impl Delegations {
     }
 
     /// LRT `lrt`'s fraction of operator `o`, its escrow slots included.
-    fn lrt_fraction(&self, lrt: u32, o: usize) -> f64 {
+    pub(crate) fn lrt_fraction(&self, lrt: u32, o: usize) -> f64 {
         self.holders_of[lrt as usize]
             .iter()
             .map(|&h| self.phi[h * self.n_ops + o])

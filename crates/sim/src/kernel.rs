@@ -180,6 +180,10 @@ struct Slashed {
     withdrawable_days: f64,
     /// When the EigenLayer escrow queued at the slashing ends, days.
     escrow_end_days: f64,
+    /// When they were slashed, days.
+    slashed_days: f64,
+    /// The operator's [`Ledger::kept`] when they were slashed.
+    kept: f64,
 }
 
 /// Loss categories of a path, ETH.
@@ -250,6 +254,8 @@ pub struct PathKernel<'m> {
     door_outcomes: Vec<RedemptionOutcome>,
     /// Earliest `withdrawable_days` among `slashed` not yet released.
     next_release_days: f64,
+    /// A sector's forced exit: each door's (ETH, its LRT's stake before), reused.
+    release_parts: Vec<(f64, f64)>,
     /// The side door, when the model has `[market]`.
     market: Option<Market<'m>>,
     /// Sector scenarios: the markets of the LRTs that have one (in the layout's market
@@ -524,6 +530,7 @@ impl<'m> PathKernel<'m> {
             door_before: Vec::new(),
             door_outcomes: Vec::new(),
             next_release_days: f64::INFINITY,
+            release_parts: Vec::new(),
             market: model
                 .market
                 .as_ref()
@@ -1095,9 +1102,16 @@ impl<'m> PathKernel<'m> {
                     .min_by(|a, b| a.1.total_cmp(&b.1))
                     .unwrap_or((0, f64::INFINITY));
                 let event = self.events.get(i).filter(|ev| ev.step == k);
-                if processing < t1 && event.is_none_or(|ev| processing <= ev.time_days) {
-                    self.advance_sector(processing);
-                    self.process_door(j, processing);
+                // Slashed validators forced out first at equal times, as for one LRT.
+                let release = self.next_release_days;
+                let scheduled = release.min(processing);
+                if scheduled < t1 && event.is_none_or(|ev| scheduled <= ev.time_days) {
+                    self.advance_sector(scheduled);
+                    if release <= processing {
+                        self.release_slashed_sector(release);
+                    } else {
+                        self.process_door(j, processing);
+                    }
                     continue;
                 }
                 let Some(ev) = event.copied() else { break };
@@ -1518,6 +1532,39 @@ impl<'m> PathKernel<'m> {
     /// Slashed validators that became withdrawable by `t1` leave the book (forced out) and
     /// are delivered after the sweep.
     fn release_slashed(&mut self, t1: f64) {
+        let mut next = f64::INFINITY;
+        for k in 0..self.slashed.len() {
+            let s = self.slashed[k];
+            if s.withdrawable_days > t1 {
+                next = next.min(s.withdrawable_days);
+                continue;
+            }
+            let physical = self.slashed_balance_eth(&s);
+            let book_before = self.ledger.book_eth();
+            let eth = self.ledger.withdraw_validators(s.op, physical);
+            let r = self.redemption.as_mut().expect("withdrawal path");
+            r.release(eth, book_before, s.withdrawable_days, s.escrow_end_days);
+            self.slashed[k].withdrawable_days = f64::INFINITY;
+        }
+        self.next_release_days = next;
+    }
+
+    /// The beacon-chain balance now of slashed validators `s`, ETH: their number times what
+    /// each has left, scaled by the pro-rata withdrawals since (the pool's scale, and the
+    /// operator's stake undelegated pro rata: a sector's redemptions).
+    fn slashed_balance_eth(&self, s: &Slashed) -> f64 {
+        let eb = self.model.operators[s.op as usize].validator_balance_gwei;
+        s.validators * eb.saturating_sub(s.lost_gwei_each) as f64 / GWEI_PER_ETH as f64
+            * (self.ledger.scale() / s.scale)
+            * (self.ledger.kept(s.op) / s.kept)
+    }
+
+    /// A sector's slashed validators that became withdrawable by `t1`: each LRT with a front
+    /// door has its part of them (its fraction of the operator's stake) leave its stake and
+    /// delivered to its door after the sweep, behind its own EigenLayer escrow; the other
+    /// holders' parts stay (an LRT without a door has nowhere to take its ETH; other stakers
+    /// are not modelled).
+    fn release_slashed_sector(&mut self, t1: f64) {
         let m = self.model;
         let mut next = f64::INFINITY;
         for k in 0..self.slashed.len() {
@@ -1526,15 +1573,39 @@ impl<'m> PathKernel<'m> {
                 next = next.min(s.withdrawable_days);
                 continue;
             }
-            let eb = m.operators[s.op as usize].validator_balance_gwei;
-            let physical = s.validators * eb.saturating_sub(s.lost_gwei_each) as f64
-                / GWEI_PER_ETH as f64
-                * (self.ledger.scale() / s.scale);
-            let book_before = self.ledger.book_eth();
-            let eth = self.ledger.withdraw_validators(s.op, physical);
-            let r = self.redemption.as_mut().expect("withdrawal path");
-            r.release(eth, book_before, s.withdrawable_days, s.escrow_end_days);
             self.slashed[k].withdrawable_days = f64::INFINITY;
+            let o = s.op as usize;
+            let physical = self.slashed_balance_eth(&s);
+            let balance = self.ledger.beacon_balance_eth(s.op);
+            if balance <= 0.0 || physical <= 0.0 {
+                continue;
+            }
+            // Of the operator's stake, the validators' share; each door's LRT's part of it,
+            // fixed before any leaves.
+            let share = (physical / balance).min(1.0);
+            let stake = self.ledger.withdrawable_eth(s.op);
+            let d = self
+                .delegations
+                .as_mut()
+                .expect("front doors track the LRTs' fractions");
+            self.release_parts.clear();
+            for &l in self.layout.doors() {
+                let eth = d.lrt_fraction(l, o) * stake * share;
+                self.release_parts
+                    .push((eth, d.lrt_book_eth(l, &self.ledger)));
+            }
+            let totals = operator_totals!(self);
+            for (j, &l) in self.layout.doors().iter().enumerate() {
+                let (eth, book_before) = self.release_parts[j];
+                let eth = d.exit_at(l, o, eth, &mut self.ledger, |x| totals.at(x));
+                touch_operator(&mut self.operator_seen, &mut self.touched_operators, s.op);
+                let w = m.lrts[l as usize]
+                    .withdrawals
+                    .as_ref()
+                    .expect("a door has a model");
+                let not_before = s.slashed_days + w.escrow_days;
+                self.doors[j].release(eth, book_before, s.withdrawable_days, not_before);
+            }
         }
         self.next_release_days = next;
     }
@@ -2239,6 +2310,8 @@ impl<'m> PathKernel<'m> {
                             scale: self.ledger.scale(),
                             withdrawable_days: f64::INFINITY,
                             escrow_end_days: f64::INFINITY,
+                            slashed_days: time_days,
+                            kept: self.ledger.kept(op),
                         });
                         self.double_signs[record as usize].slashed_gwei += n * eb as f64;
                     }
@@ -2259,6 +2332,19 @@ impl<'m> PathKernel<'m> {
                     for s in &mut self.slashed[first as usize..] {
                         s.withdrawable_days = withdrawable;
                         s.escrow_end_days = time_days + w.escrow_days;
+                    }
+                    self.next_release_days = self.next_release_days.min(withdrawable);
+                } else if let Some(q) = self.shared_queue.as_mut() {
+                    // A sector's doors: the same, through the sector's one exit queue; each
+                    // LRT's part goes to its own door (its own escrow) when withdrawable.
+                    let w = (m.lrts.iter())
+                        .find_map(|l| l.withdrawals.as_ref())
+                        .expect("a shared queue has doors");
+                    let ahead_days = q.join(time_days, r.slashed_gwei / GWEI_PER_ETH as f64);
+                    let lock_days = EPOCHS_PER_SLASHINGS_VECTOR as f64 / EPOCHS_PER_DAY;
+                    let withdrawable = time_days + lock_days.max(ahead_days + w.exit_delay_days);
+                    for s in &mut self.slashed[first as usize..] {
+                        s.withdrawable_days = withdrawable;
                     }
                     self.next_release_days = self.next_release_days.min(withdrawable);
                 }

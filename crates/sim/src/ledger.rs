@@ -39,6 +39,10 @@ pub struct Ledger<'m> {
     active_validators: Vec<f64>,
     /// Each operator's validators at t = 0 (what [`Ledger::reset`] restores).
     validators0: Vec<f64>,
+    /// Per operator, the share of its validators still delegated after stake left it pro
+    /// rata over all its validators (undelegated: a sector's redemptions and thefts, moves of
+    /// stake), slashed ones included; 1 at t = 0.
+    kept: Vec<f64>,
     /// The pool's withdrawable ETH at t = 0.
     book0_eth: f64,
     /// Share of the t = 0 book still in it after pro-rata withdrawals.
@@ -65,6 +69,7 @@ impl<'m> Ledger<'m> {
             beacon_eth: model.operators.iter().map(|o| o.stake_eth).collect(),
             active_validators: model.operators.iter().map(initial_validators).collect(),
             validators0: model.operators.iter().map(initial_validators).collect(),
+            kept: vec![1.0; model.operators.len()],
             book0_eth: initial_book_eth(model),
             scale: 1.0,
             book_eth: initial_book_eth(model),
@@ -90,6 +95,7 @@ impl<'m> Ledger<'m> {
             self.withdrawable_eth[o as usize] = stake;
             self.beacon_eth[o as usize] = stake;
             self.active_validators[o as usize] = self.validators0[o as usize];
+            self.kept[o as usize] = 1.0;
             self.operator_dirty[o as usize] = false;
         }
         self.dirty_operators.clear();
@@ -240,6 +246,18 @@ impl<'m> Ledger<'m> {
         self.remove_share(o, share)
     }
 
+    /// `share` ≤ 1 of operator `op`'s stake leaves the book on validators already retired
+    /// (slashed validators forced out, one staker's part of them at a time: a sector LRT's);
+    /// returns the ETH withdrawn.
+    pub fn withdraw_retired_share(&mut self, op: u32, share: f64) -> f64 {
+        let o = op as usize;
+        let share = share.min(1.0);
+        if share <= 0.0 || self.withdrawable_eth[o] <= 0.0 {
+            return 0.0;
+        }
+        self.remove_share(o, share)
+    }
+
     /// `share` ≤ 1 of operator `o`'s withdrawable amount, beacon-chain balance and allocations
     /// leaves the book, with the rewards they earn; returns the ETH that leaves.
     fn remove_share(&mut self, o: usize, share: f64) -> f64 {
@@ -266,7 +284,14 @@ impl<'m> Ledger<'m> {
             return 0.0;
         }
         self.active_validators[o] *= 1.0 - share;
+        self.kept[o] *= 1.0 - share;
         self.remove_share(o, share)
+    }
+
+    /// Operator `op`'s validators still delegated, as a share of those it had, after stake
+    /// left it pro rata (see `kept`): slashed validators waiting to exit shrink by it too.
+    pub fn kept(&self, op: u32) -> f64 {
+        self.kept[op as usize]
     }
 
     /// Redelegation: `eth` of stake is delegated to operator `op`, on fresh validators (full

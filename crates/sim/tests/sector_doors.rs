@@ -146,12 +146,14 @@ fn another_lrts_exits_delay_this_ones_in_the_shared_queue() {
 }
 
 /// Redemptions move no loss or reward between stakers: with the two LRTs holding every
-/// operator and both redeeming, their slashing adds up to the pool's and their rewards to
-/// its rewards on every path.
+/// operator and both redeeming (and [`DOUBLE_SIGN`]'s slashed validators forced out to their
+/// doors), their slashing adds up to the pool's and their rewards to its rewards on every
+/// path.
 #[test]
 fn redemptions_conserve_losses_and_rewards_across_the_sector() {
     let n = 200;
-    let r = simulate(&model(&two_lrts(true, true), n));
+    // With slashed validators forced out to each door too.
+    let r = simulate(&model(&(two_lrts(true, true) + DOUBLE_SIGN), n));
     for p in 0..n as usize {
         let got = |m: &str| col(&r, m)[p];
         for (pool, each) in [
@@ -318,4 +320,33 @@ fn a_sector_rush_draws_uncertain_rates_as_the_pool_does() {
     let highest = peaks.iter().copied().fold(0.0, f64::max);
     let lowest = peaks.iter().copied().fold(f64::INFINITY, f64::min);
     assert!(highest > lowest + 500_000.0, "{lowest} to {highest}");
+}
+
+/// A double-sign incident on day 3: a quarter of the lighthouse operators' validators.
+const DOUBLE_SIGN: &str = "\n[[beacon_incidents]]\nname = \"ds\"\nkind = \"double_sign\"\nat_days = 3\nselect = { attributes = { client = \"lighthouse\" } }\nhit_probability = 1.0\nvalidator_share = 0.25\n";
+
+/// [`DOUBLE_SIGN`]'s slashed validators are forced out through the exit queue and their ETH,
+/// once withdrawable (day 39.4: 8,192 epochs after the slashing, or later behind the queue),
+/// reaches the front door after the sweep and the EigenLayer escrow — what is left of them
+/// after the redemptions since, which took their share of every validator. As a sector of one
+/// LRT, through the sector's queue and the LRT's own door, every redemption column and the
+/// NAV are the pool's on every path.
+#[test]
+fn slashed_validators_forced_out_reach_the_lrts_door_as_the_pools() {
+    let n = 100;
+    let pool = simulate(&model(&(bank_run_with_rush() + DOUBLE_SIGN), n));
+    let sector = simulate(&model(&(bank_run_as_sector() + DOUBLE_SIGN), n));
+    let close = |a: f64, b: f64, scale: f64| (a - b).abs() <= 1e-9 * scale.max(1.0);
+    for p in 0..n as usize {
+        for c in lrtsim_sim::Layout::REDEMPTION {
+            let (a, b) = (col(&pool, c)[p], col(&sector, &format!("{c}.lrt.all"))[p]);
+            assert!(close(a, b, a.abs()), "path {p}, {c}: {a} vs {b}");
+        }
+        let (a, b) = (
+            -col(&pool, "nav_return")[p],
+            col(&sector, "nav_loss.lrt.all")[p],
+        );
+        assert!(close(a, b, 1.0), "path {p}: NAV loss {a} vs {b}");
+        assert!(col(&pool, "beacon_initial_eth")[p] > 0.0);
+    }
 }
