@@ -274,14 +274,9 @@ pub struct PathKernel<'m> {
     reserve_seen: Vec<(f64, f64)>,
     reserve_full_days: f64,
     reserve_peak_blocked_eth: f64,
-    /// The reserve's utilization when last read (`[sector.lending.run]` acts where it
-    /// reaches its threshold from below).
-    reserve_u_last: f64,
-    /// When the reserve last set off a run (−∞: never on this path).
-    reserve_run_last_days: f64,
-    /// With `[sector.lending.run]`: when the reserve reached the threshold within the current
-    /// advance (the doors of LRTs without a market follow them after the markets).
-    run_crossings: Vec<f64>,
+    /// `[sector.lending.run]`: the reserve's utilization as last read, the last run and the
+    /// runs of the current advance.
+    reserve_run: RunWatch,
     /// Price / NAV bands of the paths run so far (with `[market]`).
     bands: Option<PriceBands>,
     /// Queue and utilization bands of the paths run so far (`price` unused: see `bands`).
@@ -555,9 +550,7 @@ impl<'m> PathKernel<'m> {
             reserve_seen: Vec::with_capacity(model.lrts.len()),
             reserve_full_days: 0.0,
             reserve_peak_blocked_eth: 0.0,
-            reserve_u_last: 0.0,
-            reserve_run_last_days: f64::NEG_INFINITY,
-            run_crossings: Vec::new(),
+            reserve_run: RunWatch::default(),
             lending: (model.lending.as_ref())
                 .map(|l| lending_book(l, supply0, model.market.as_ref())),
             bands: model
@@ -807,8 +800,8 @@ impl<'m> PathKernel<'m> {
         self.reserve_full_days = 0.0;
         self.reserve_peak_blocked_eth = 0.0;
         if let Some(k) = self.lend_books.iter().position(Option::is_some) {
-            self.reserve_u_last = reserve_state(&self.markets[k], &self.lend_books, 0.0).0;
-            self.reserve_run_last_days = f64::NEG_INFINITY;
+            let u0 = reserve_state(&self.markets[k], &self.lend_books, 0.0).0;
+            self.reserve_run.reset(u0);
         }
         self.side_eth = 0.0;
         self.stolen_eth = 0.0;
@@ -1322,7 +1315,7 @@ impl<'m> PathKernel<'m> {
             });
         }
         if lockstep {
-            self.run_crossings.clear();
+            self.reserve_run.runs.clear();
             self.advance_markets_in_lockstep(t_days);
         }
         if run {
@@ -1335,7 +1328,7 @@ impl<'m> PathKernel<'m> {
                 with_door(doors, queue, Some(j), |r| {
                     let r = r.expect("a door");
                     if loading > 0.0 {
-                        for &t in &self.run_crossings {
+                        for &t in &self.reserve_run.runs {
                             r.advance(t);
                             r.pulse_scaled(t, loading);
                         }
@@ -1395,16 +1388,10 @@ impl<'m> PathKernel<'m> {
             let t0 = markets[0].t_days();
             let gap0 = reserve.map(|k| reserve_state(&markets[k], books, t0));
             // An event since the last read (a withdrawal, a borrowing) filled the reserve.
-            if let (Some(run), Some((u0, _))) = (run, gap0) {
-                if self.reserve_u_last < run.at_utilization
-                    && u0 >= run.at_utilization
-                    && t0 - self.reserve_run_last_days >= run.rearm_days
-                {
-                    self.reserve_run_last_days = t0;
-                    self.run_crossings.push(t0);
-                    pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t0);
-                }
-                self.reserve_u_last = u0;
+            if let (Some(run), Some((u0, _))) = (run, gap0)
+                && self.reserve_run.read(run, u0, t0)
+            {
+                pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t0);
             }
             // Every market's lenders see the others' books as they are at the sub-step's
             // start (not as the markets before it in the sub-step left them): the rate and
@@ -1447,16 +1434,10 @@ impl<'m> PathKernel<'m> {
                 let (u1, gap1) = reserve_state(&markets[k], books, t1);
                 // The flows within the sub-step (interest) filled it: at its end, at most
                 // one sub-step late.
-                if let Some(run) = run {
-                    if u0 < run.at_utilization
-                        && u1 >= run.at_utilization
-                        && t1 - self.reserve_run_last_days >= run.rearm_days
-                    {
-                        self.reserve_run_last_days = t1;
-                        self.run_crossings.push(t1);
-                        pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t1);
-                    }
-                    self.reserve_u_last = u1;
+                if let Some(run) = run
+                    && self.reserve_run.read(run, u1, t1)
+                {
+                    pulse_market_doors(doors, &self.market_doors, &run.loadings, layout, t1);
                 }
                 self.reserve_peak_utilization = self.reserve_peak_utilization.max(u0).max(u1);
                 self.reserve_peak_blocked_eth =
@@ -3029,6 +3010,38 @@ fn with_door<'m, T>(
     let out = f(Some(&mut *r));
     r.swap_queue(q);
     out
+}
+
+/// `[sector.lending.run]`'s watch on the reserve: its utilization as last read, when it last
+/// set off a run, and the runs of the current advance.
+#[derive(Debug, Default)]
+struct RunWatch {
+    u_last: f64,
+    last_run_days: f64,
+    runs: Vec<f64>,
+}
+
+impl RunWatch {
+    /// A path's start, with the reserve at `u0`.
+    fn reset(&mut self, u0: f64) {
+        self.u_last = u0;
+        self.last_run_days = f64::NEG_INFINITY;
+    }
+
+    /// The reserve read at `t` is at `u`: whether it set off a run there — it reached the
+    /// threshold from below since the last read, at least `rearm_days` after the last run
+    /// (noted in `runs`).
+    fn read(&mut self, run: &lrtsim_scenario::model::ReserveRun, u: f64, t: f64) -> bool {
+        let fired = self.u_last < run.at_utilization
+            && u >= run.at_utilization
+            && t - self.last_run_days >= run.rearm_days;
+        if fired {
+            self.last_run_days = t;
+            self.runs.push(t);
+        }
+        self.u_last = u;
+        fired
+    }
 }
 
 /// `[sector.lending.run]`: the reserve reached its threshold at `t`; the door of each LRT

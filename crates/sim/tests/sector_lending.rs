@@ -65,6 +65,15 @@ fn as_sector(pool: &str, supply_eth: f64) -> String {
         + reserve
 }
 
+/// The pool's lending debt at t = 0: every bucket at its health factor, 1 ETH per LRT.
+fn debt0_eth(pool: &Model) -> f64 {
+    let l = pool.lending.as_ref().unwrap();
+    let posted = l.collateral_share * pool.supply0_lrt();
+    (l.positions.iter())
+        .map(|&(share, hf)| share * posted * l.liquidation_threshold / hf)
+        .sum()
+}
+
 /// The pool's lending market, door and market as a sector of one LRT are the pool's on every
 /// path: the reserve's arithmetic with the other collaterals at zero is the pool's. The
 /// LRT's stake (summed over its operators) and the pool's book differ by rounding, so the
@@ -76,11 +85,7 @@ fn one_lrt_with_the_pools_lending_market_is_the_pool() {
     let pool_model = model(&pool_text, n);
     // The pool's reserve: its t = 0 debt (every bucket at its health factor, 1 ETH per LRT)
     // over its utilization.
-    let l = pool_model.lending.as_ref().unwrap();
-    let posted = l.collateral_share * pool_model.supply0_lrt();
-    let debt0: f64 = (l.positions.iter())
-        .map(|&(share, hf)| share * posted * l.liquidation_threshold / hf)
-        .sum();
+    let debt0 = debt0_eth(&pool_model);
     let sector_text = as_sector(&pool_text, debt0 / 0.85);
     let sector_model = model(&sector_text, n);
     let pool = simulate(&pool_model);
@@ -126,11 +131,7 @@ fn the_reserves_supply_shocks_draw_uncertain_rates_as_the_pools_do() {
     assert!(pool_text.contains("rate_factor = \"panic\""));
     let n = 40;
     let pool_model = model(&pool_text, n);
-    let l = pool_model.lending.as_ref().unwrap();
-    let posted = l.collateral_share * pool_model.supply0_lrt();
-    let debt0: f64 = (l.positions.iter())
-        .map(|&(share, hf)| share * posted * l.liquidation_threshold / hf)
-        .sum();
+    let debt0 = debt0_eth(&pool_model);
     let sector_text = as_sector(&pool_text, debt0 / 0.85);
     let pool = simulate(&pool_model);
     let sector = simulate(&model(&sector_text, n));
