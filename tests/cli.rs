@@ -619,6 +619,7 @@ fn table_format_parquet_writes_the_tables_or_is_refused() {
     let tables = [
         "contributions",
         "exceedance",
+        "exit_queue_paths",
         "loss_distribution",
         "queue_paths",
         "redemption_wait",
@@ -1822,6 +1823,7 @@ fn bank_run_reports_redemption_metrics_and_the_wait_distribution() {
         [
             "contributions.csv",
             "exceedance.csv",
+            "exit_queue_paths.csv",
             "loss_distribution.csv",
             "manifest.json",
             "paths.csv",
@@ -2118,6 +2120,7 @@ fn batch_mixing_withdrawals_writes_redemption_wait_csv_only_where_there_are_with
         [
             "contributions.csv",
             "exceedance.csv",
+            "exit_queue_paths.csv",
             "loss_distribution.csv",
             "manifest.json",
             "queue_paths.csv",
@@ -2178,6 +2181,7 @@ fn bank_run_outputs_are_byte_identical_for_1_and_2_threads() {
         "contributions.csv",
         "redemption_wait.csv",
         "queue_paths.csv",
+        "exit_queue_paths.csv",
         "loss_distribution.csv",
         "paths.csv",
         "scenario.resolved.toml",

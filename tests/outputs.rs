@@ -349,3 +349,136 @@ fn utilization_bands_follow_a_known_supply_withdrawal() {
         ]
     );
 }
+
+/// A pool whose holders never redeem, under a network exit queue that is known at every
+/// step's end: 1,000,000 ETH waiting at t = 0, other stakers joining at 20,000 ETH a day, Electra's
+/// churn at the default total balance (256 ETH an epoch, 57,600 ETH a day), and a rush of
+/// U(300,000, 700,000) ETH on day 10.5. Q(t) = 1,000,000 − 37,600·t before the rush, then
+/// Q(10.5) + S − 37,600·(t − 10.5), down to 0.
+const EXIT_QUEUE_POOL: &str = r#"
+name = "exitq"
+[simulation]
+paths = 3000
+horizon_days = 50
+step_days = 0.5
+seed = 3
+[pool]
+collateral_eth = 10000
+[[operators]]
+name = "a"
+share = 1.0
+[withdrawals.demand]
+base_share_per_day = 1e-9
+[withdrawals.network]
+queue_eth = 1000000
+inflow_eth_per_day = 20000
+[[withdrawals.network.rushes]]
+name = "rush"
+at_days = 10.5
+size_eth = { dist = "uniform", min = 300000, max = 700000 }
+"#;
+
+/// The same queue as a sector of one LRT with a front door: the shared exit queue.
+const EXIT_QUEUE_SECTOR: &str = r#"
+name = "exitq"
+[simulation]
+paths = 3000
+horizon_days = 50
+step_days = 0.5
+seed = 3
+[pool]
+collateral_eth = 10000
+[[lrts]]
+name = "solo"
+[lrts.withdrawals.demand]
+base_share_per_day = 1e-9
+[sector.exit_queue]
+queue_eth = 1000000
+inflow_eth_per_day = 20000
+[[sector.exit_queue.rushes]]
+name = "rush"
+at_days = 10.5
+size_eth = { dist = "uniform", min = 300000, max = 700000 }
+[[operators]]
+name = "a"
+stake_eth = 10000
+lrts = { solo = 1.0 }
+"#;
+
+/// exit_queue_paths.csv follows the churn arithmetic: before the rush every path's queue is
+/// 1,000,000 − 37,600·t (every percentile in that value's bin, within 2.33 %); after it, the
+/// p-th percentile is that of the rush's uniform size carried down by the drain — within
+/// the bin plus four Monte Carlo standard errors of a uniform's empirical quantile — and
+/// exactly 0 once the largest rush has drained (day 45.2). The holders' redemptions (10⁻⁹ of
+/// them a day) are too small to show. The sector's shared queue writes the same bands to
+/// 10⁻⁹ (a sector of one LRT is the pool to rounding).
+#[test]
+fn exit_queue_bands_follow_the_churn_arithmetic() {
+    let fx = Fixture::new();
+    let pool = fx.write_scenario("pool.toml", EXIT_QUEUE_POOL);
+    let sector = fx.write_scenario("sector.toml", EXIT_QUEUE_SECTOR);
+    fx.run(["run", &arg(&pool), "-q", "-o", "pool"]).ok();
+    fx.run(["run", &arg(&sector), "-q", "-o", "sector"]).ok();
+    let text = fx.read("pool/exit_queue_paths.csv");
+    assert_eq!(text.lines().next(), Some(BANDS_HEADER));
+    let bands = Table::parse(&text);
+    let other = Table::parse(&fx.read("sector/exit_queue_paths.csv"));
+    assert_eq!(bands.header, other.header);
+    assert_eq!(bands.rows.len(), other.rows.len());
+    for (a, b) in bands.rows.iter().zip(&other.rows) {
+        for (x, y) in a.iter().zip(b) {
+            let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{a:?} vs {b:?}");
+        }
+    }
+    assert_eq!(bands.rows.len(), 100, "half-day steps over 50 days");
+    let (q0, net, t_rush, lo, hi) = (1.0e6, 57_600.0 - 20_000.0, 10.5, 3.0e5, 7.0e5);
+    let n = 3000.0;
+    let (mut before, mut after, mut drained) = (0, 0, 0);
+    for r in &bands.rows {
+        let day: f64 = r[1].parse().unwrap();
+        assert_eq!(r[2], "3000");
+        for (j, &p) in BAND_PROBS.iter().enumerate() {
+            let band: f64 = r[3 + j].parse().unwrap();
+            // A rush at a step's end is the next step's event (events fall in [t0, t1)).
+            let (exact, mc) = if day <= t_rush {
+                (q0 - net * day, 0.0)
+            } else {
+                let size = lo + p * (hi - lo);
+                let se = (hi - lo) * (p * (1.0 - p) / n).sqrt();
+                ((q0 - net * day + size).max(0.0), 4.0 * se)
+            };
+            if day <= t_rush {
+                before += 1;
+            } else if exact > 0.0 {
+                after += 1;
+            }
+            if q0 - net * day + hi <= 0.0 {
+                assert_eq!(band, 0.0, "day {day}, p = {p}: drained");
+                drained += 1;
+                continue;
+            }
+            let tol = (QUEUE_BIN_RATIO - 1.0) * exact + mc + 1e-6;
+            assert!(
+                (band - exact).abs() <= tol,
+                "day {day}, p = {p}: band {band}, exact {exact} ± {tol}"
+            );
+        }
+    }
+    assert!(
+        before > 100 && after > 300 && drained > 20,
+        "{before} {after} {drained}"
+    );
+    // No file without [withdrawals].
+    fx.run([
+        "run",
+        &arg(&fixture::repo_scenario("baseline.toml")),
+        "--set",
+        "simulation.paths=1000",
+        "-q",
+        "-o",
+        "none",
+    ])
+    .ok();
+    assert!(!fx.path("none/exit_queue_paths.csv").exists());
+}

@@ -116,6 +116,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         &[
             "redemption_wait.csv",
             "queue_paths.csv",
+            "exit_queue_paths.csv",
             "exceedance.csv",
             "summary.json",
         ],
@@ -128,6 +129,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         &[
             "utilization_paths.csv",
             "queue_paths.csv",
+            "exit_queue_paths.csv",
             "price_paths.csv",
         ],
     );
@@ -163,12 +165,12 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         &[],
         &["summary.json", "contributions.csv"],
     );
-    // Two LRTs' front doors sharing one exit queue.
+    // Two LRTs' front doors sharing one exit queue (and its bands).
     check_bit_identical(
         "sector-exit-queue.toml",
         &sets(&["simulation.paths=3000"]),
         &[],
-        &["summary.json", "contributions.csv"],
+        &["summary.json", "contributions.csv", "exit_queue_paths.csv"],
     );
     // Three LRTs' front doors and markets (3 chunks, 10 days: the mint on day 1 and the run).
     check_bit_identical(

@@ -391,8 +391,15 @@ class Result:
         return self._table("price_paths.csv", backend)
 
     def queue_bands(self, backend: str = "pandas") -> Any:
-        """Exit-queue percentile bands over time (queue_paths.csv); None without one."""
+        """The protocol's withdrawal-queue percentile bands over time (queue_paths.csv);
+        None without withdrawals."""
         return self._table("queue_paths.csv", backend)
+
+    def exit_queue_bands(self, backend: str = "pandas") -> Any:
+        """The beacon chain's exit-queue percentile bands over time, ETH
+        (exit_queue_paths.csv); None without withdrawals (in a sector, without a front
+        door)."""
+        return self._table("exit_queue_paths.csv", backend)
 
     def utilization_bands(self, backend: str = "pandas") -> Any:
         """Lending-market utilization bands over time (utilization_paths.csv); None without

@@ -76,6 +76,7 @@ def test_tables_are_the_csv_files(tmp_path):
         (result.contributions, "contributions.csv"),
         (result.redemption_waits, "redemption_wait.csv"),
         (result.queue_bands, "queue_paths.csv"),
+        (result.exit_queue_bands, "exit_queue_paths.csv"),
     ]:
         frame = method()
         pd.testing.assert_frame_equal(frame, pd.read_csv(io.BytesIO(files[name])))

@@ -30,6 +30,8 @@ pub struct RunData {
     pub queue: Option<Vec<BandRow>>,
     /// `utilization_paths.csv`, when present.
     pub utilization: Option<Vec<BandRow>>,
+    /// `exit_queue_paths.csv`, when present.
+    pub exit_queue: Option<Vec<BandRow>>,
     /// `exceedance.csv`, when present.
     pub exceedance: Option<Vec<(String, Vec<Exceedance>)>>,
 }
@@ -66,6 +68,7 @@ impl RunData {
             price: optional(dir, "price_paths.csv", read::bands)?,
             queue: optional(dir, "queue_paths.csv", read::bands)?,
             utilization: optional(dir, "utilization_paths.csv", read::bands)?,
+            exit_queue: optional(dir, "exit_queue_paths.csv", read::bands)?,
             exceedance: optional(dir, "exceedance.csv", read::exceedance)?,
             summary,
         })
@@ -847,6 +850,9 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
                 "Percentile bands across paths at each recorded step's end (queue_paths.csv).",
             ));
         }
+        if let Some(f) = exit_queue_fan(run) {
+            html.push_str(&f);
+        }
         if let Some(h) = histogram(run, "peak_queue_days", "hist-peak_queue_days") {
             html.push_str(&h);
         }
@@ -1003,6 +1009,19 @@ fn sector_html(run: &RunData, alpha: Option<f64>) -> String {
     html
 }
 
+/// The fan of the beacon chain's exit queue (exit_queue_paths.csv), when the run has one.
+fn exit_queue_fan(run: &RunData) -> Option<String> {
+    let rows = run.exit_queue.as_ref().filter(|r| !r.is_empty())?;
+    Some(fan_figure(
+        "fan-exit-queue",
+        "The beacon chain's exit queue over time (ETH)",
+        rows,
+        "ETH waiting in the exit queue (ETH)",
+        Unit::Eth,
+        "Percentile bands across paths at each recorded step's end (exit_queue_paths.csv): every staker's ETH waiting to exit, which drains at the churn; a wait in days is the ETH ÷ the churn.",
+    ))
+}
+
 /// The sector's channels: each LRT's redemptions, depeg and lending losses side by side
 /// (exceedance curves, one per LRT), the lending reserve's utilization over time, and the
 /// tail values of each LRT's channel metrics and of the sector's flows and reserve.
@@ -1047,6 +1066,9 @@ fn channels_html(run: &RunData) -> String {
             Unit::Fraction,
             "Percentile bands across paths at each recorded step's end (utilization_paths.csv): every collateral's debt ÷ the ETH supplied.",
         ));
+    }
+    if let Some(f) = exit_queue_fan(run) {
+        html.push_str(&f);
     }
     for metric in [
         "requested_share",

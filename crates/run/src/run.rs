@@ -741,6 +741,8 @@ pub struct RunReport {
     queue_rows: Option<Vec<lrtsim_report::PriceRow>>,
     /// utilization_paths.csv's rows.
     utilization_rows: Option<Vec<lrtsim_report::PriceRow>>,
+    /// exit_queue_paths.csv's rows.
+    exit_queue_rows: Option<Vec<lrtsim_report::PriceRow>>,
     /// paths.csv's column names and columns (`--paths-csv`).
     paths: Option<(Vec<String>, Vec<Vec<f64>>)>,
     /// scenario.resolved.toml.
@@ -861,7 +863,7 @@ impl RunReport {
                 }
             }
         }
-        // Queue (ETH, t = 0 units) and utilization bands over time.
+        // Queue (ETH, t = 0 units), utilization and exit-queue (ETH) bands over time.
         let band_rows = |bands: &Option<lrtsim_sim::bands::PriceBands>, scale: f64| {
             bands.as_ref().map(|b| {
                 b.rows(&PRICE_PERCENTILES, &[])
@@ -881,9 +883,14 @@ impl RunReport {
             lrtsim_sim::bands::queue_unit_eth(model),
         );
         let utilization_rows = band_rows(&outcome.utilization_bands, 1.0);
+        let exit_queue_rows = band_rows(
+            &outcome.exit_queue_bands,
+            lrtsim_sim::bands::EXIT_QUEUE_UNIT_ETH,
+        );
         for (file, rows) in [
             ("queue_paths.csv", &queue_rows),
             ("utilization_paths.csv", &utilization_rows),
+            ("exit_queue_paths.csv", &exit_queue_rows),
         ] {
             for r in rows.iter().flatten() {
                 if let Some(v) = std::iter::once(r.day)
@@ -963,6 +970,7 @@ impl RunReport {
             price_rows,
             queue_rows,
             utilization_rows,
+            exit_queue_rows,
             paths,
             resolved,
             bins: settings.bins,
@@ -1052,6 +1060,10 @@ impl RunReport {
             (
                 "utilization_paths",
                 self.utilization_rows.as_ref().map(|r| (r, &[][..])),
+            ),
+            (
+                "exit_queue_paths",
+                self.exit_queue_rows.as_ref().map(|r| (r, &[][..])),
             ),
         ];
         for (stem, rows) in bands {

@@ -6,7 +6,7 @@
 //! chunk range, engine version, report settings, the importance-sampling tilt, the payload's
 //! length and checksum), then a binary payload: every metric's accumulator (counts, exact
 //! sums, the body's mergeable histogram, the exact top-m tail values with their path ids), the
-//! redemption-wait accumulators and the price, queue and utilization bands (those the scenario
+//! redemption-wait accumulators and the price, queue, utilization and exit-queue bands (those the scenario
 //! has). Every accumulator merges exactly and in
 //! any order, so merging the shards of a run gives the same bits as running it whole.
 
@@ -150,8 +150,12 @@ struct Manifest {
     /// Utilization bands follow (scenarios with `[lending.rates]`).
     #[serde(default)]
     utilization_bands: bool,
+    /// The beacon chain's exit-queue bands follow (`[withdrawals]`, a sector's front doors).
+    #[serde(default)]
+    exit_queue_bands: bool,
     /// The capacity of the own tails of operators and attribute values, when the shard kept
-    /// them (risk contributions on); they follow the price, queue and utilization bands in the payload.
+    /// them (risk contributions on); they follow the price, queue, utilization and exit-queue bands
+    /// in the payload.
     #[serde(default)]
     own_tail_capacity: Option<u64>,
     importance: Option<TiltManifest>,
@@ -250,9 +254,13 @@ fn write_partial(
     if let Some(bands) = &outcome.price_bands {
         write_bands(&mut payload, bands);
     }
-    for bands in [&outcome.queue_bands, &outcome.utilization_bands]
-        .into_iter()
-        .flatten()
+    for bands in [
+        &outcome.queue_bands,
+        &outcome.utilization_bands,
+        &outcome.exit_queue_bands,
+    ]
+    .into_iter()
+    .flatten()
     {
         write_bands(&mut payload, bands);
     }
@@ -289,6 +297,7 @@ fn write_partial(
         own_tail_capacity,
         queue_bands: outcome.queue_bands.is_some(),
         utilization_bands: outcome.utilization_bands.is_some(),
+        exit_queue_bands: outcome.exit_queue_bands.is_some(),
         importance: outcome.tilt.as_ref().map(|t| {
             let (rates, copulas) = t.tilt.flat();
             TiltManifest {
@@ -312,7 +321,7 @@ fn write_partial(
     Ok(())
 }
 
-/// Bands in a payload (price, queue or utilization): points, counts, then the non-zero counts
+/// Bands in a payload (price, queue, utilization or exit queue): points, counts, then the non-zero counts
 /// as (index, count).
 fn write_bands(out: &mut Vec<u8>, bands: &PriceBands) {
     let counts = bands.all_counts();
@@ -729,11 +738,12 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
     let expected = BandSet::for_model(&model);
     if f.queue_bands != expected.queue.is_some()
         || f.utilization_bands != expected.utilization.is_some()
+        || f.exit_queue_bands != expected.exit_queue.is_some()
         || f.price_bands != expected.price.is_some()
     {
         return Err(bad_part(
             &parts[0].path,
-            "its price, queue or utilization bands do not match the scenario (written by another engine version?)",
+            "its price, queue, utilization or exit-queue bands do not match the scenario (written by another engine version?)",
         ));
     }
     let mut merged: Option<MergedParts> = None;
@@ -781,6 +791,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
             price: read(m.price_bands, Grid::Price)?,
             queue: read(m.queue_bands, Grid::Queue)?,
             utilization: read(m.utilization_bands, Grid::Utilization)?,
+            exit_queue: read(m.exit_queue_bands, Grid::Queue)?,
         };
         let own = match m.own_tail_capacity {
             Some(c) => {
@@ -891,6 +902,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
         price_bands: bands.price,
         queue_bands: bands.queue,
         utilization_bands: bands.utilization,
+        exit_queue_bands: bands.exit_queue,
     };
     let head = crate::run::headline(&model);
     let head = crate::run::names(&head);

@@ -419,13 +419,18 @@ fn expected_files(model: &Model, format: crate::tables::TableFormat) -> Vec<Stri
     ];
     if model.withdrawals.is_some() {
         tables.push("redemption_wait");
-        tables.push("queue_paths");
     }
-    if model.market.is_some() {
-        tables.push("price_paths");
-    }
-    if model.lending.as_ref().is_some_and(|l| l.rates.is_some()) {
-        tables.push("utilization_paths");
+    // The bands the run records, each its own table.
+    let bands = lrtsim_sim::bands::BandSet::for_model(model);
+    for (present, table) in [
+        (bands.queue.is_some(), "queue_paths"),
+        (bands.price.is_some(), "price_paths"),
+        (bands.utilization.is_some(), "utilization_paths"),
+        (bands.exit_queue.is_some(), "exit_queue_paths"),
+    ] {
+        if present {
+            tables.push(table);
+        }
     }
     for t in tables {
         if format.csv() {

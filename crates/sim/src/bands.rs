@@ -542,9 +542,14 @@ pub fn queue_unit_eth(model: &lrtsim_scenario::Model) -> f64 {
             .map_or(0.0, |w| w.buffer_initial_eth)
 }
 
-/// The bands a run records: price / NAV with `[market]`, the withdrawal queue with
-/// `[withdrawals]`, the lending market's utilization with `[lending.rates]` (or a sector's
-/// `[sector.lending]`).
+/// The unit the beacon chain's exit queue is recorded in on [`Grid::Queue`]: 10⁷ ETH, so its
+/// 100 log-spaced bins per decade span 0.1 ETH to 10⁸ ETH (more than all ETH staked), a queue
+/// below 10⁻⁵ ETH counts as empty and one from 10⁸ ETH up lands in the overflow bin.
+pub const EXIT_QUEUE_UNIT_ETH: f64 = 1e7;
+
+/// The bands a run records: price / NAV with `[market]`, the withdrawal queue and the beacon
+/// chain's exit queue with `[withdrawals]` (a sector's exit queue with its LRTs' front doors),
+/// the lending market's utilization with `[lending.rates]` (or a sector's `[sector.lending]`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BandSet {
     /// Price / NAV ([`Grid::Price`]).
@@ -553,6 +558,9 @@ pub struct BandSet {
     pub queue: Option<Bands>,
     /// The lending market's ETH utilization ([`Grid::Utilization`]).
     pub utilization: Option<Bands>,
+    /// ETH in the beacon chain's exit queue ÷ [`EXIT_QUEUE_UNIT_ETH`] ([`Grid::Queue`]): the
+    /// pool's network queue, or the one a sector's LRTs share.
+    pub exit_queue: Option<Bands>,
 }
 
 impl BandSet {
@@ -569,6 +577,9 @@ impl BandSet {
             utilization: (model.lending.as_ref().and_then(|l| l.rates.as_ref()))
                 .or(model.reserve.as_ref())
                 .map(|_| Bands::on(Grid::Utilization, n, d)),
+            exit_queue: (model.withdrawals.is_some()
+                || model.lrts.iter().any(|l| l.withdrawals.is_some()))
+            .then(|| Bands::on(Grid::Queue, n, d)),
         }
     }
 
@@ -584,6 +595,7 @@ impl BandSet {
         one(&mut self.price, other.price);
         one(&mut self.queue, other.queue);
         one(&mut self.utilization, other.utilization);
+        one(&mut self.exit_queue, other.exit_queue);
         self
     }
 }

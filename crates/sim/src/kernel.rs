@@ -666,6 +666,18 @@ impl<'m> PathKernel<'m> {
             let x = r.queued_lrt() / self.model.supply0_lrt();
             b.record(k, if x < crate::bands::QUEUE_ZERO { 0.0 } else { x });
         }
+        // The beacon chain's exit queue: the pool's, or the one a sector's doors share.
+        if let Some(b) = self.more_bands.exit_queue.as_mut() {
+            let eth = match (self.redemption.as_ref(), self.shared_queue.as_ref()) {
+                (Some(r), _) => Some(r.network_queue_eth_at(t1)),
+                (None, Some(q)) => Some(q.queue_eth_at(t1)),
+                (None, None) => None,
+            };
+            if let Some(eth) = eth {
+                let x = eth / crate::bands::EXIT_QUEUE_UNIT_ETH;
+                b.record(k, if x < crate::bands::QUEUE_ZERO { 0.0 } else { x });
+            }
+        }
         if let (Some(b), Some(mk), Some(book)) = (
             self.more_bands.utilization.as_mut(),
             self.market.as_ref(),

@@ -145,6 +145,9 @@ pub struct RunOutcome {
     pub queue_bands: Option<PriceBands>,
     /// Lending-market utilization bands (None without `[lending.rates]`).
     pub utilization_bands: Option<PriceBands>,
+    /// The beacon chain's exit queue, in units of [`crate::bands::EXIT_QUEUE_UNIT_ETH`] (None
+    /// without `[withdrawals]` or, in a sector, without a front door).
+    pub exit_queue_bands: Option<PriceBands>,
 }
 
 /// Runs the model's paths, handing each finished chunk to `sink`; per-path values are not
@@ -236,6 +239,7 @@ pub fn run_with(
         price_bands,
         queue_bands: bands.queue.or(empty.queue),
         utilization_bands: bands.utilization.or(empty.utilization),
+        exit_queue_bands: bands.exit_queue.or(empty.exit_queue),
     })
 }
 
