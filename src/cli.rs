@@ -113,8 +113,8 @@ impl From<TableFormat> for lrtsim_run::tables::TableFormat {
 #[derive(Debug, Args)]
 pub struct TableArgs {
     /// Write the tables (tail_metrics, exceedance, contributions, loss_distribution,
-    /// redemption_wait, queue/price/utilization_paths) as CSV, as Parquet (typed columns, for
-    /// pandas, polars and DuckDB) or both. summary.json and scenario.resolved.toml are always
+    /// redemption_wait, queue/price/utilization/exit_queue_paths) as CSV, as Parquet (typed
+    /// columns, for pandas, polars and DuckDB) or both. summary.json and scenario.resolved.toml are always
     /// written; `lrtsim report` and --report read the CSV files.
     #[arg(long, value_enum, default_value_t = TableFormat::Csv, value_name = "FORMAT")]
     pub table_format: TableFormat,

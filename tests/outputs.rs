@@ -482,3 +482,66 @@ fn exit_queue_bands_follow_the_churn_arithmetic() {
     .ok();
     assert!(!fx.path("none/exit_queue_paths.csv").exists());
 }
+
+/// A sector's per-LRT price bands (price_paths.lrt.<name>.csv): at the horizon, each LRT's
+/// share of paths beyond 1 %, 5 % and 10 % is exactly the share of paths whose
+/// `end_discount.lrt.<name>` (1 − price ÷ NAV at the horizon, the same quantity) exceeds it,
+/// and each percentile is within a 10 bp bin of the paths' (sector-2026 over 10 days). No
+/// pool-wide price_paths.csv is written for a sector.
+#[test]
+fn a_sectors_price_bands_are_each_lrts_pool() {
+    let fx = Fixture::new();
+    fx.run([
+        "run",
+        &arg(&fixture::repo_scenario("sector-2026.toml")),
+        "--set",
+        "simulation.paths=600",
+        "--set",
+        "simulation.horizon_days=10",
+        "--paths-csv",
+        "-q",
+        "-o",
+        "res",
+    ])
+    .ok();
+    assert!(!fx.path("res/price_paths.csv").exists());
+    let paths = fx.read_csv("res/paths.csv");
+    let mut beyond_1pct = Vec::new();
+    for lrt in ["kelp", "etherfi", "renzo"] {
+        let bands = fx.read_csv(format!("res/price_paths.lrt.{lrt}.csv"));
+        assert_eq!(
+            bands.header,
+            [
+                BANDS_HEADER,
+                "discount_over_100bps_share,discount_over_500bps_share,discount_over_1000bps_share"
+            ]
+            .join(",")
+            .split(',')
+            .collect::<Vec<_>>()
+        );
+        assert_eq!(bands.rows.len(), 40, "quarter-day steps over 10 days");
+        let ratio: Vec<f64> = (paths.floats(&format!("end_discount.lrt.{lrt}")).iter())
+            .map(|d| 1.0 - d)
+            .collect();
+        let last = bands.rows.len() - 1;
+        for (b, col) in [(100, 10), (500, 11), (1000, 12)] {
+            let share: f64 = bands.rows[last][col].parse().unwrap();
+            let beyond = ratio.iter().filter(|&&q| q < 1.0 - b as f64 / 1e4).count();
+            assert_eq!(share, beyond as f64 / 600.0, "{lrt}, {b} bp");
+            if b == 100 {
+                beyond_1pct.push(beyond);
+            }
+        }
+        for (j, &p) in BAND_PROBS.iter().enumerate() {
+            let band: f64 = bands.rows[last][3 + j].parse().unwrap();
+            let exact = order_statistic(&ratio, p);
+            assert!(
+                (band - exact).abs() <= 1e-3,
+                "{lrt}, p = {p}: {band} vs {exact}"
+            );
+        }
+    }
+    // kelp and renzo are beyond 1 % at the horizon on every path, etherfi (whose
+    // pool stays within 0.2 % of NAV) on none: three pools, not one.
+    assert_eq!(beyond_1pct, [600, 0, 600]);
+}

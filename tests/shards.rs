@@ -177,7 +177,14 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         "sector-2026.toml",
         &sets(&["simulation.paths=2100", "simulation.horizon_days=10"]),
         &[],
-        &["summary.json", "contributions.csv"],
+        &[
+            "summary.json",
+            "contributions.csv",
+            "price_paths.lrt.kelp.csv",
+            "price_paths.lrt.renzo.csv",
+            "utilization_paths.csv",
+            "exit_queue_paths.csv",
+        ],
     );
 }
 

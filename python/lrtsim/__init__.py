@@ -386,9 +386,12 @@ class Result:
         """Risk contributions: each component's share of ES and VaR (contributions.csv)."""
         return self._table("contributions.csv", backend)
 
-    def price_bands(self, backend: str = "pandas") -> Any:
-        """Price / NAV percentile bands over time (price_paths.csv); None without a market."""
-        return self._table("price_paths.csv", backend)
+    def price_bands(self, backend: str = "pandas", lrt: str | None = None) -> Any:
+        """Price / NAV percentile bands over time (price_paths.csv); None without a market.
+        In a sector, ``lrt`` names the LRT whose market's bands to read
+        (price_paths.lrt.<lrt>.csv)."""
+        name = "price_paths.csv" if lrt is None else f"price_paths.lrt.{lrt}.csv"
+        return self._table(name, backend)
 
     def queue_bands(self, backend: str = "pandas") -> Any:
         """The protocol's withdrawal-queue percentile bands over time (queue_paths.csv);

@@ -93,6 +93,26 @@ def test_tables_are_the_csv_files(tmp_path):
     assert var99 == result.summary["metrics"]["nav_loss"]["var"]["0.99"]
 
 
+def test_a_sectors_bands_are_its_csv_files():
+    scenario = lrtsim.load(SCENARIOS / "sector-2026.toml").with_set(
+        {"simulation.horizon_days": 5}
+    )
+    result = scenario.run(paths=300, progress=False)
+    files = result.files()
+    assert result.price_bands() is None
+    for lrt in ["kelp", "etherfi", "renzo"]:
+        frame = result.price_bands(lrt=lrt)
+        name = f"price_paths.lrt.{lrt}.csv"
+        pd.testing.assert_frame_equal(frame, pd.read_csv(io.BytesIO(files[name])))
+        assert len(frame) == 20, name
+    assert result.price_bands(lrt="nobody") is None
+    for method, name in [
+        (result.exit_queue_bands, "exit_queue_paths.csv"),
+        (result.utilization_bands, "utilization_paths.csv"),
+    ]:
+        pd.testing.assert_frame_equal(method(), pd.read_csv(io.BytesIO(files[name])))
+
+
 def test_kept_paths_are_paths_csv(tmp_path):
     out = run_cli(tmp_path, "rare-tail.toml", "--set", "simulation.paths=3000", "--paths-csv")
     expected = pd.read_csv(out / "paths.csv", index_col="path").astype("float64")

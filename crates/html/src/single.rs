@@ -32,6 +32,9 @@ pub struct RunData {
     pub utilization: Option<Vec<BandRow>>,
     /// `exit_queue_paths.csv`, when present.
     pub exit_queue: Option<Vec<BandRow>>,
+    /// A sector's `price_paths.lrt.<name>.csv` present, per LRT (in the order of its
+    /// `slashed_fraction.lrt.<name>` metrics, the `[[lrts]]` order).
+    pub lrt_price: Vec<(String, Vec<BandRow>)>,
     /// `exceedance.csv`, when present.
     pub exceedance: Option<Vec<(String, Vec<Exceedance>)>>,
 }
@@ -59,8 +62,19 @@ impl RunData {
         for (name, _) in &summary.metrics.0 {
             summary.levels_of(&summary_path, name)?;
         }
+        let lrts: Vec<String> = (summary.metrics.0.iter())
+            .filter_map(|(n, _)| n.strip_prefix("slashed_fraction.lrt."))
+            .map(String::from)
+            .collect();
+        let mut lrt_price = Vec::new();
+        for lrt in lrts {
+            if let Some(rows) = optional(dir, &format!("price_paths.lrt.{lrt}.csv"), read::bands)? {
+                lrt_price.push((lrt, rows));
+            }
+        }
         Ok(RunData {
             dir: dir.to_path_buf(),
+            lrt_price,
             dists: distributions(&dir.join("loss_distribution.csv"))?,
             contributions: optional(dir, "contributions.csv", read::contributions)?
                 .unwrap_or_default(),
@@ -789,26 +803,7 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
     if run.has("max_discount") {
         let mut html = String::new();
         if let Some(rows) = run.price.as_ref().filter(|r| !r.is_empty()) {
-            let worst = rows
-                .iter()
-                .min_by(|a, b| a.p[3].total_cmp(&b.p[3]))
-                .copied();
-            let caption = match worst {
-                Some(w) => format!(
-                    "Price ÷ NAV over time: the median path is lowest on day {} at {}",
-                    sig(w.day, 4),
-                    sig(w.p[3], 4)
-                ),
-                None => "Price ÷ NAV over time".into(),
-            };
-            html.push_str(&fan_figure(
-                "fan-price",
-                &caption,
-                rows,
-                "market price ÷ NAV (ratio)",
-                Unit::Ratio,
-                "Percentile bands across paths at each recorded step's end (price_paths.csv); below 1 is a discount.",
-            ));
+            html.push_str(&price_fan("fan-price", "", rows, "price_paths.csv"));
         }
         let mut names = vec!["max_discount"];
         let days = metrics_with_prefix(run, "days_discount_over_");
@@ -1009,6 +1004,35 @@ fn sector_html(run: &RunData, alpha: Option<f64>) -> String {
     html
 }
 
+/// The fan of price ÷ NAV from `file`'s `rows` (`whose`: "" for the pool, "kelp's " for an LRT
+/// of a sector), its caption naming the median path's low.
+fn price_fan(id: &str, whose: &str, rows: &[BandRow], file: &str) -> String {
+    let worst = rows.iter().min_by(|a, b| a.p[3].total_cmp(&b.p[3]));
+    let caption = match worst {
+        Some(w) => format!(
+            "{}rice ÷ NAV over time: the median path is lowest on day {} at {}",
+            if whose.is_empty() {
+                "P".to_string()
+            } else {
+                format!("{whose}p")
+            },
+            sig(w.day, 4),
+            sig(w.p[3], 4)
+        ),
+        None => format!("{whose}price ÷ NAV over time"),
+    };
+    fan_figure(
+        id,
+        &caption,
+        rows,
+        "market price ÷ NAV (ratio)",
+        Unit::Ratio,
+        &format!(
+            "Percentile bands across paths at each recorded step's end ({file}); below 1 is a discount."
+        ),
+    )
+}
+
 /// The fan of the beacon chain's exit queue (exit_queue_paths.csv), when the run has one.
 fn exit_queue_fan(run: &RunData) -> Option<String> {
     let rows = run.exit_queue.as_ref().filter(|r| !r.is_empty())?;
@@ -1065,6 +1089,14 @@ fn channels_html(run: &RunData) -> String {
             "utilization (%)",
             Unit::Fraction,
             "Percentile bands across paths at each recorded step's end (utilization_paths.csv): every collateral's debt ÷ the ETH supplied.",
+        ));
+    }
+    for (lrt, rows) in run.lrt_price.iter().filter(|(_, r)| !r.is_empty()) {
+        html.push_str(&price_fan(
+            &format!("fan-price-{lrt}"),
+            &format!("{lrt}'s "),
+            rows,
+            &format!("price_paths.lrt.{lrt}.csv"),
         ));
     }
     if let Some(f) = exit_queue_fan(run) {

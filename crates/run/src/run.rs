@@ -594,7 +594,7 @@ type PathColumns = (Vec<Vec<f64>>, Option<Vec<f64>>);
 fn check_finite(
     scenario: &str,
     summary: &Summary,
-    price_rows: &[lrtsim_report::PriceRow],
+    price_rows: &[(String, &[lrtsim_report::PriceRow])],
     paths: Option<&PathColumns>,
     names: &[String],
 ) -> Result<()> {
@@ -648,12 +648,14 @@ fn check_finite(
             }
         }
     }
-    for r in price_rows {
-        let values = std::iter::once(r.day)
-            .chain(r.quantiles.iter().copied())
-            .chain(r.share_below.iter().copied());
-        if let Some(v) = values.clone().find(|v| !v.is_finite()) {
-            return fail(format!("price_paths.csv: step {}", r.step), v);
+    for (file, rows) in price_rows {
+        for r in rows.iter() {
+            let values = std::iter::once(r.day)
+                .chain(r.quantiles.iter().copied())
+                .chain(r.share_below.iter().copied());
+            if let Some(v) = values.clone().find(|v| !v.is_finite()) {
+                return fail(format!("{file}: step {}", r.step), v);
+            }
         }
     }
     if let Some((columns, weights)) = paths {
@@ -743,6 +745,9 @@ pub struct RunReport {
     utilization_rows: Option<Vec<lrtsim_report::PriceRow>>,
     /// exit_queue_paths.csv's rows.
     exit_queue_rows: Option<Vec<lrtsim_report::PriceRow>>,
+    /// A sector's `price_paths.lrt.<name>.csv`: each LRT with a market, its rows and discount
+    /// thresholds (bps).
+    lrt_price_rows: Vec<(String, Vec<lrtsim_report::PriceRow>, Vec<u32>)>,
     /// paths.csv's column names and columns (`--paths-csv`).
     paths: Option<(Vec<String>, Vec<Vec<f64>>)>,
     /// scenario.resolved.toml.
@@ -829,26 +834,39 @@ impl RunReport {
             metrics: stats,
             contributions,
         };
+        // Price / NAV rows at a market's discount thresholds.
+        let price_rows_of = |bands: &lrtsim_sim::bands::PriceBands,
+                             market: &lrtsim_scenario::MarketModel| {
+            let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
+            bands
+                .rows(&PRICE_PERCENTILES, &thresholds)
+                .into_iter()
+                .map(|r| lrtsim_report::PriceRow {
+                    step: r.step,
+                    day: r.day,
+                    paths: r.paths,
+                    quantiles: r.quantiles,
+                    share_below: r.share_below,
+                })
+                .collect::<Vec<_>>()
+        };
         let price_rows: Option<Vec<lrtsim_report::PriceRow>> =
             match (&outcome.price_bands, &model.market) {
-                (Some(bands), Some(market)) => {
-                    let thresholds: Vec<f64> = market.thresholds.iter().map(|t| t.0).collect();
-                    Some(
-                        bands
-                            .rows(&PRICE_PERCENTILES, &thresholds)
-                            .into_iter()
-                            .map(|r| lrtsim_report::PriceRow {
-                                step: r.step,
-                                day: r.day,
-                                paths: r.paths,
-                                quantiles: r.quantiles,
-                                share_below: r.share_below,
-                            })
-                            .collect(),
-                    )
-                }
+                (Some(bands), Some(market)) => Some(price_rows_of(bands, market)),
                 _ => None,
             };
+        let lrt_price_rows: Vec<(String, Vec<lrtsim_report::PriceRow>, Vec<u32>)> = (model.lrts)
+            .iter()
+            .filter_map(|l| l.market.as_ref().map(|mk| (l, mk)))
+            .zip(&outcome.lrt_price_bands)
+            .map(|((l, mk), bands)| {
+                (
+                    l.name.clone(),
+                    price_rows_of(bands, mk),
+                    mk.thresholds.iter().map(|t| t.1).collect(),
+                )
+            })
+            .collect();
         for (name, rows) in sink.metrics.iter().map(|(n, ..)| n).zip(&exceedance) {
             for r in rows {
                 if let Some(v) = [r.loss, r.ci_lo, r.ci_hi, r.tail_paths]
@@ -906,10 +924,19 @@ impl RunReport {
             }
         }
         let paths = sink.paths.take().map(Collector::into_parts);
+        let price_files: Vec<(String, &[lrtsim_report::PriceRow])> = (price_rows
+            .as_deref()
+            .map(|r| ("price_paths.csv".to_string(), r)))
+        .into_iter()
+        .chain(
+            (lrt_price_rows.iter())
+                .map(|(name, rows, _)| (format!("price_paths.lrt.{name}.csv"), &rows[..])),
+        )
+        .collect();
         check_finite(
             &model.name,
             &summary,
-            price_rows.as_deref().unwrap_or_default(),
+            &price_files,
             paths.as_ref(),
             outcome.layout.names(),
         )?;
@@ -971,6 +998,7 @@ impl RunReport {
             queue_rows,
             utilization_rows,
             exit_queue_rows,
+            lrt_price_rows,
             paths,
             resolved,
             bins: settings.bins,
@@ -1066,7 +1094,12 @@ impl RunReport {
                 self.exit_queue_rows.as_ref().map(|r| (r, &[][..])),
             ),
         ];
-        for (stem, rows) in bands {
+        let lrt_stems: Vec<String> = (self.lrt_price_rows.iter())
+            .map(|(name, ..)| format!("price_paths.lrt.{name}"))
+            .collect();
+        let lrt_bands = (lrt_stems.iter().zip(&self.lrt_price_rows))
+            .map(|(stem, (_, rows, bps))| (stem.as_str(), Some((rows, bps.as_slice()))));
+        for (stem, rows) in bands.into_iter().chain(lrt_bands) {
             if let Some((rows, bps)) = rows {
                 table(stem, &|p| {
                     Ok(lrtsim_report::write_price_paths_csv(

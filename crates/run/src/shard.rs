@@ -6,9 +6,9 @@
 //! chunk range, engine version, report settings, the importance-sampling tilt, the payload's
 //! length and checksum), then a binary payload: every metric's accumulator (counts, exact
 //! sums, the body's mergeable histogram, the exact top-m tail values with their path ids), the
-//! redemption-wait accumulators and the price, queue, utilization and exit-queue bands (those the scenario
-//! has). Every accumulator merges exactly and in
-//! any order, so merging the shards of a run gives the same bits as running it whole.
+//! redemption-wait accumulators and the price, queue, utilization and exit-queue bands and a
+//! sector's per-LRT price bands (those the scenario has). Every accumulator merges exactly and
+//! in any order, so merging the shards of a run gives the same bits as running it whole.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -153,9 +153,12 @@ struct Manifest {
     /// The beacon chain's exit-queue bands follow (`[withdrawals]`, a sector's front doors).
     #[serde(default)]
     exit_queue_bands: bool,
+    /// A sector's price bands of its LRTs with a market follow, this many.
+    #[serde(default)]
+    lrt_price_bands: usize,
     /// The capacity of the own tails of operators and attribute values, when the shard kept
-    /// them (risk contributions on); they follow the price, queue, utilization and exit-queue bands
-    /// in the payload.
+    /// them (risk contributions on); they follow the price, queue, utilization and exit-queue
+    /// bands and the sector LRTs' price bands in the payload.
     #[serde(default)]
     own_tail_capacity: Option<u64>,
     importance: Option<TiltManifest>,
@@ -261,6 +264,7 @@ fn write_partial(
     ]
     .into_iter()
     .flatten()
+    .chain(&outcome.lrt_price_bands)
     {
         write_bands(&mut payload, bands);
     }
@@ -298,6 +302,7 @@ fn write_partial(
         queue_bands: outcome.queue_bands.is_some(),
         utilization_bands: outcome.utilization_bands.is_some(),
         exit_queue_bands: outcome.exit_queue_bands.is_some(),
+        lrt_price_bands: outcome.lrt_price_bands.len(),
         importance: outcome.tilt.as_ref().map(|t| {
             let (rates, copulas) = t.tilt.flat();
             TiltManifest {
@@ -739,11 +744,12 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
     if f.queue_bands != expected.queue.is_some()
         || f.utilization_bands != expected.utilization.is_some()
         || f.exit_queue_bands != expected.exit_queue.is_some()
+        || f.lrt_price_bands != expected.lrt_price.len()
         || f.price_bands != expected.price.is_some()
     {
         return Err(bad_part(
             &parts[0].path,
-            "its price, queue, utilization or exit-queue bands do not match the scenario (written by another engine version?)",
+            "its price, queue, utilization, exit-queue or per-LRT price bands do not match the scenario (written by another engine version?)",
         ));
     }
     let mut merged: Option<MergedParts> = None;
@@ -792,6 +798,9 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
             queue: read(m.queue_bands, Grid::Queue)?,
             utilization: read(m.utilization_bands, Grid::Utilization)?,
             exit_queue: read(m.exit_queue_bands, Grid::Queue)?,
+            lrt_price: (0..m.lrt_price_bands)
+                .map(|_| read(true, Grid::Price).map(|b| b.expect("present")))
+                .collect::<Result<_>>()?,
         };
         let own = match m.own_tail_capacity {
             Some(c) => {
@@ -903,6 +912,7 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
         queue_bands: bands.queue,
         utilization_bands: bands.utilization,
         exit_queue_bands: bands.exit_queue,
+        lrt_price_bands: bands.lrt_price,
     };
     let head = crate::run::headline(&model);
     let head = crate::run::names(&head);

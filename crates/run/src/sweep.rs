@@ -411,14 +411,16 @@ fn expected_files(model: &Model, format: crate::tables::TableFormat) -> Vec<Stri
         crate::run::RESOLVED_SCENARIO.to_string(),
         "summary.json".to_string(),
     ];
-    let mut tables = vec![
+    let mut tables: Vec<String> = [
         "tail_metrics",
         "exceedance",
         "contributions",
         "loss_distribution",
-    ];
+    ]
+    .map(String::from)
+    .to_vec();
     if model.withdrawals.is_some() {
-        tables.push("redemption_wait");
+        tables.push("redemption_wait".into());
     }
     // The bands the run records, each its own table.
     let bands = lrtsim_sim::bands::BandSet::for_model(model);
@@ -429,9 +431,14 @@ fn expected_files(model: &Model, format: crate::tables::TableFormat) -> Vec<Stri
         (bands.exit_queue.is_some(), "exit_queue_paths"),
     ] {
         if present {
-            tables.push(table);
+            tables.push(table.into());
         }
     }
+    tables.extend(
+        (model.lrts.iter())
+            .filter(|l| l.market.is_some())
+            .map(|l| format!("price_paths.lrt.{}", l.name)),
+    );
     for t in tables {
         if format.csv() {
             f.push(format!("{t}.csv"));

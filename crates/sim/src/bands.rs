@@ -549,7 +549,8 @@ pub const EXIT_QUEUE_UNIT_ETH: f64 = 1e7;
 
 /// The bands a run records: price / NAV with `[market]`, the withdrawal queue and the beacon
 /// chain's exit queue with `[withdrawals]` (a sector's exit queue with its LRTs' front doors),
-/// the lending market's utilization with `[lending.rates]` (or a sector's `[sector.lending]`).
+/// the lending market's utilization with `[lending.rates]` (or a sector's `[sector.lending]`),
+/// and each sector LRT's price / NAV with its market.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BandSet {
     /// Price / NAV ([`Grid::Price`]).
@@ -561,6 +562,9 @@ pub struct BandSet {
     /// ETH in the beacon chain's exit queue ÷ [`EXIT_QUEUE_UNIT_ETH`] ([`Grid::Queue`]): the
     /// pool's network queue, or the one a sector's LRTs share.
     pub exit_queue: Option<Bands>,
+    /// A sector's price / NAV of each LRT with a market (`lrts[].market`), in `[[lrts]]`
+    /// order ([`Grid::Price`]); empty for a pool.
+    pub lrt_price: Vec<Bands>,
 }
 
 impl BandSet {
@@ -580,6 +584,10 @@ impl BandSet {
             exit_queue: (model.withdrawals.is_some()
                 || model.lrts.iter().any(|l| l.withdrawals.is_some()))
             .then(|| Bands::on(Grid::Queue, n, d)),
+            lrt_price: (model.lrts.iter())
+                .filter(|l| l.market.is_some())
+                .map(|_| Bands::on(Grid::Price, n, d))
+                .collect(),
         }
     }
 
@@ -596,6 +604,13 @@ impl BandSet {
         one(&mut self.queue, other.queue);
         one(&mut self.utilization, other.utilization);
         one(&mut self.exit_queue, other.exit_queue);
+        if self.lrt_price.is_empty() {
+            self.lrt_price = other.lrt_price;
+        } else {
+            for (a, b) in self.lrt_price.iter_mut().zip(&other.lrt_price) {
+                a.merge(b);
+            }
+        }
         self
     }
 }

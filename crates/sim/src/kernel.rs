@@ -659,7 +659,8 @@ impl<'m> PathKernel<'m> {
         self.tilt.as_ref().map_or(&[], |t| t.statistics.as_slice())
     }
 
-    /// The queue and utilization at the end of step `k` (day `t1`), in their bands.
+    /// The queue, utilization, exit queue and sector LRTs' price / NAV at the end of step `k`
+    /// (day `t1`), in their bands.
     fn record_more_bands(&mut self, k: u32, t1: f64) {
         if let (Some(b), Some(r)) = (self.more_bands.queue.as_mut(), self.redemption.as_ref()) {
             // Rounding residue of a drained queue (below 10⁻¹² of the supply) counts as none.
@@ -685,6 +686,12 @@ impl<'m> PathKernel<'m> {
         ) && let Some(u) = mk.lend_utilization(t1, book)
         {
             b.record(k, u);
+        }
+        // Each sector LRT's price / NAV (after its buyers and arbitrageurs, as the pool's).
+        for j in 0..self.markets.len() {
+            let nav = self.lrt_nav(self.layout.markets()[j] as usize);
+            let bands = &mut self.more_bands.lrt_price[j];
+            self.markets[j].end_step(k, nav, bands);
         }
         // A sector's reserve, read from the first market with a collateral.
         if let (Some(b), Some(i)) = (

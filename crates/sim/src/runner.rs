@@ -148,6 +148,9 @@ pub struct RunOutcome {
     /// The beacon chain's exit queue, in units of [`crate::bands::EXIT_QUEUE_UNIT_ETH`] (None
     /// without `[withdrawals]` or, in a sector, without a front door).
     pub exit_queue_bands: Option<PriceBands>,
+    /// A sector's price / NAV bands of each LRT with a market, in `[[lrts]]` order (empty for
+    /// a pool).
+    pub lrt_price_bands: Vec<PriceBands>,
 }
 
 /// Runs the model's paths, handing each finished chunk to `sink`; per-path values are not
@@ -240,6 +243,11 @@ pub fn run_with(
         queue_bands: bands.queue.or(empty.queue),
         utilization_bands: bands.utilization.or(empty.utilization),
         exit_queue_bands: bands.exit_queue.or(empty.exit_queue),
+        lrt_price_bands: if bands.lrt_price.is_empty() {
+            empty.lrt_price
+        } else {
+            bands.lrt_price
+        },
     })
 }
 

@@ -297,3 +297,64 @@ fn a_sector_lrts_depeg_shocks_draw_uncertain_rates_as_the_pool_does() {
         .count();
     assert!(calm > 0 && calm < 200, "{calm} calm paths");
 }
+
+/// Each LRT's price / NAV bands (price_paths.lrt.<name>.csv). alpha's dump of
+/// `the_sectors_flows_add_its_doors_and_its_pools` leaves its constant-product pool at
+/// 2,500 ETH against 10,000 LRT, a price of 0.25 at NAV 1, from the step after day 5 (an event
+/// at a step's end is the next step's); beta's pool stays at 1. Every percentile lies in the
+/// bin of that value: [1, 1.0001) and [0.25, 0.26).
+#[test]
+fn each_lrts_price_bands_are_its_own_pools() {
+    let dump = "[lrts.market.pool]\nkind = \"constant_product\"\ndepth_eth = 10_000\nfee_bps = 0\nrate_oracle = false\n\n[[lrts.market.shocks]]\nname = \"dump\"\nat_days = 5\nsell_share = 0.01\nsell_days = 0\n";
+    let calm = "[lrts.market.pool]\nkind = \"constant_product\"\ndepth_eth = 10_000\nfee_bps = 0\nrate_oracle = false\n";
+    let m = model(
+        &two_lrts("paths = 3\nhorizon_days = 10\nseed = 5", dump, calm, ""),
+        3,
+    );
+    let mut kernel = lrtsim_sim::PathKernel::new(&m);
+    let mut row = vec![0.0; lrtsim_sim::Layout::new(&m).names().len()];
+    for path in 0..3 {
+        kernel.run_path(&mut lrtsim_sim::stream::path_rng(m.seed, path), &mut row);
+    }
+    let set = kernel.take_band_set();
+    assert!(set.price.is_none(), "a sector has no pool price");
+    assert_eq!(set.lrt_price.len(), 2);
+    for (lrt, b) in ["alpha", "beta"].iter().zip(&set.lrt_price) {
+        assert_eq!(b.points(), 10, "{lrt}");
+        for point in 0..10 {
+            let day = b.day_at(point);
+            let (lo, hi) = if *lrt == "alpha" && day > 5.0 {
+                (0.25, 0.26)
+            } else {
+                (1.0, 1.0001)
+            };
+            for p in [0.01, 0.5, 0.99] {
+                let q = b.quantile(point, p);
+                assert!(q >= lo && q < hi, "{lrt}, day {day}, p = {p}: {q}");
+            }
+        }
+    }
+}
+
+/// steth-2022 as a sector of one LRT: its price bands are the pool's, count for count.
+#[test]
+fn one_lrts_price_bands_are_the_pools() {
+    let text = preset("steth-2022.toml");
+    let sector = as_sector(&text, "[market.pool]");
+    let bands = |text: &str| {
+        let m = model(text, 100);
+        let mut kernel = lrtsim_sim::PathKernel::new(&m);
+        let mut row = vec![0.0; lrtsim_sim::Layout::new(&m).names().len()];
+        for path in 0..100 {
+            kernel.run_path(&mut lrtsim_sim::stream::path_rng(m.seed, path), &mut row);
+        }
+        kernel.take_band_set()
+    };
+    let (pool, sector) = (bands(&text), bands(&sector));
+    let (a, b) = (pool.price.expect("the pool's"), &sector.lrt_price[0]);
+    assert_eq!(a.points(), b.points());
+    assert_eq!(a.all_counts(), b.all_counts());
+    // Not all at the peg: the bands see the depeg.
+    let last = a.points() - 1;
+    assert!(a.quantile(36, 0.5) < 0.97 && a.quantile(last, 0.5) < 1.0);
+}
