@@ -1033,6 +1033,80 @@ fn price_fan(id: &str, whose: &str, rows: &[BandRow], file: &str) -> String {
     )
 }
 
+/// A sector's LRTs' price ÷ NAV on one chart: each LRT's median and 5–95 % band, in its colour
+/// (with two or more LRTs' price_paths.lrt.<name>.csv, which share their steps).
+fn prices_side_by_side(run: &RunData) -> Option<String> {
+    let lrts: Vec<&(String, Vec<BandRow>)> = (run.lrt_price.iter())
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    if lrts.len() < 2 {
+        return None;
+    }
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (_, rows) in &lrts {
+        for r in rows {
+            lo = lo.min(r.p[1]);
+            hi = hi.max(r.p[5]);
+        }
+    }
+    let pad = ((hi - lo) * 0.03).max(1e-4);
+    let d0 = lrts[0].1.first().map_or(0.0, |r| r.day.min(0.0));
+    let d1 = lrts[0].1.last().map_or(1.0, |r| r.day);
+    let mut marks = Vec::new();
+    let mut legend = Vec::new();
+    for (c, (lrt, rows)) in lrts.iter().enumerate() {
+        marks.push(Mark::Band {
+            pts: rows.iter().map(|r| (r.day, r.p[1], r.p[5])).collect(),
+            color: c,
+            opacity: 0.15,
+        });
+        marks.push(Mark::Line {
+            pts: rows.iter().map(|r| (r.day, r.p[3])).collect(),
+            color: c,
+            dash: false,
+        });
+        legend.push((format!("{lrt}: median, 5–95 % of paths"), c));
+    }
+    let caption = "The LRTs' prices ÷ NAV side by side";
+    let chart = Chart {
+        title: caption.to_string(),
+        x: Axis::linear("days from the start (days)", Unit::Days, d0, d1),
+        y: Axis::linear(
+            "market price ÷ NAV (ratio)",
+            Unit::Ratio,
+            lo - pad,
+            hi + pad,
+        ),
+        marks,
+        legend,
+    };
+    let mut head = vec!["day".to_string()];
+    for (lrt, _) in &lrts {
+        head.extend(["p05", "p50", "p95"].map(|p| format!("{lrt} {p}")));
+    }
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    let table_rows: Vec<Vec<Cell>> = (0..lrts[0].1.len())
+        .map(|i| {
+            let mut v = vec![Cell::num(lrts[0].1[i].day, Unit::Days)];
+            for (_, rows) in &lrts {
+                // The files share their steps; a shorter one (edited by hand) leaves blanks.
+                v.extend([1, 3, 5].map(|k| match rows.get(i) {
+                    Some(r) => Cell::num(r.p[k], Unit::Ratio),
+                    None => Cell::text(""),
+                }));
+            }
+            v
+        })
+        .collect();
+    Some(figure(
+        "fan-prices-lrts",
+        caption,
+        &chart.render(),
+        "Each LRT's median price ÷ NAV and its 5–95 % band across paths at each recorded step's end (price_paths.lrt.<name>.csv); below 1 is a discount.",
+        &table("data", &head, &table_rows),
+    ))
+}
+
 /// The fan of the beacon chain's exit queue (exit_queue_paths.csv), when the run has one.
 fn exit_queue_fan(run: &RunData) -> Option<String> {
     let rows = run.exit_queue.as_ref().filter(|r| !r.is_empty())?;
@@ -1090,6 +1164,9 @@ fn channels_html(run: &RunData) -> String {
             Unit::Fraction,
             "Percentile bands across paths at each recorded step's end (utilization_paths.csv): every collateral's debt ÷ the ETH supplied.",
         ));
+    }
+    if let Some(f) = prices_side_by_side(run) {
+        html.push_str(&f);
     }
     for (lrt, rows) in run.lrt_price.iter().filter(|(_, r)| !r.is_empty()) {
         html.push_str(&price_fan(
