@@ -942,15 +942,42 @@ pub fn render_run(run: &RunData, stories: &Stories) -> String {
     page.finish()
 }
 
+/// A sector's LRTs, in `[[lrts]]` order (the order of their `slashed_fraction.lrt.<name>`).
+fn sector_lrts(run: &RunData) -> Vec<&str> {
+    metrics_with_prefix(run, "slashed_fraction.lrt.")
+        .into_iter()
+        .map(|m| m.trim_start_matches("slashed_fraction.lrt."))
+        .collect()
+}
+
+/// One exceedance chart (`id`) of `metric.lrt.<name>` with a curve per LRT that has it,
+/// appended to `html`; returns those metrics' names.
+fn per_lrt_exceedance(
+    run: &RunData,
+    lrts: &[&str],
+    metric: &str,
+    id: &str,
+    html: &mut String,
+) -> Vec<String> {
+    let names: Vec<(&str, String)> = (lrts.iter())
+        .map(|l| (*l, format!("{metric}.lrt.{l}")))
+        .filter(|(_, n)| run.has(n))
+        .collect();
+    let series: Vec<(&str, &RunData, &str)> =
+        names.iter().map(|(l, n)| (*l, run, n.as_str())).collect();
+    if !series.is_empty() {
+        let pattern = format!("{metric}.lrt.*");
+        html.push_str(&exceedance_curves(&series, &pattern, "LRT", id));
+    }
+    names.into_iter().map(|(_, n)| n).collect()
+}
+
 /// The sector section: each LRT's exceedance curve in one chart, the LRTs' loss statistics
 /// (with their mints, if any), the joint losses against what independent LRTs would give,
 /// each LRT's share of the sector's ES of slashing and of holders' loss, and what drives each
 /// LRT's own ES (its AVSs and operators).
 fn sector_html(run: &RunData, alpha: Option<f64>) -> String {
-    let lrts: Vec<&str> = metrics_with_prefix(run, "slashed_fraction.lrt.")
-        .into_iter()
-        .map(|m| m.trim_start_matches("slashed_fraction.lrt."))
-        .collect();
+    let lrts = sector_lrts(run);
     let mut html = String::from(
         "<p class=\"note\">Each LRT of the sector bears its share of its operators' slashing (docs/model.md §22). Its slashed fraction is of its own collateral; the pool's metrics above count every staker of the operators.</p>\n",
     );
@@ -961,17 +988,7 @@ fn sector_html(run: &RunData, alpha: Option<f64>) -> String {
         ("slashed_fraction", "exceedance-lrts"),
         ("nav_loss", "exceedance-lrts-nav"),
     ] {
-        let names: Vec<String> = lrts.iter().map(|l| format!("{metric}.lrt.{l}")).collect();
-        let series: Vec<(&str, &RunData, &str)> = lrts
-            .iter()
-            .zip(&names)
-            .map(|(l, n)| (*l, run, n.as_str()))
-            .collect();
-        if !series.is_empty() {
-            let pattern = format!("{metric}.lrt.*");
-            html.push_str(&exceedance_curves(&series, &pattern, "LRT", id));
-        }
-        table_names.extend(names);
+        table_names.extend(per_lrt_exceedance(run, &lrts, metric, id, &mut html));
     }
     table_names.extend(
         metrics_with_prefix(run, "minted_share.lrt.")
@@ -1124,10 +1141,7 @@ fn exit_queue_fan(run: &RunData) -> Option<String> {
 /// (exceedance curves, one per LRT), the lending reserve's utilization over time, and the
 /// tail values of each LRT's channel metrics and of the sector's flows and reserve.
 fn channels_html(run: &RunData) -> String {
-    let lrts: Vec<&str> = metrics_with_prefix(run, "slashed_fraction.lrt.")
-        .into_iter()
-        .map(|m| m.trim_start_matches("slashed_fraction.lrt."))
-        .collect();
+    let lrts = sector_lrts(run);
     let mut html = String::from(
         "<p class=\"note\">What each LRT's holders asked to redeem and sold, how far its pool fell below NAV and what its collateral left the lenders, in one chart per quantity; then the one lending reserve every collateral borrows from (docs/model.md §22).</p>\n",
     );
@@ -1138,22 +1152,7 @@ fn channels_html(run: &RunData) -> String {
     ];
     let mut table_names: Vec<String> = Vec::new();
     for (metric, id) in per_lrt {
-        let names: Vec<String> = (lrts.iter())
-            .map(|l| format!("{metric}.lrt.{l}"))
-            .filter(|n| run.has(n))
-            .collect();
-        let series: Vec<(&str, &RunData, &str)> = names
-            .iter()
-            .map(|n| (n.rsplit('.').next().unwrap_or(n), run, n.as_str()))
-            .collect();
-        if !series.is_empty() {
-            html.push_str(&exceedance_curves(
-                &series,
-                &format!("{metric}.lrt.*"),
-                "LRT",
-                id,
-            ));
-        }
+        per_lrt_exceedance(run, &lrts, metric, id, &mut html);
     }
     if let Some(rows) = run.utilization.as_ref().filter(|r| !r.is_empty()) {
         html.push_str(&fan_figure(
