@@ -200,8 +200,8 @@ fn what_is_not_an_output_is_refused() {
     assert!(!fx.path("out/ok/report.html").exists());
 }
 
-/// A sector run's page sets its LRTs side by side: one exceedance chart with a curve per LRT,
-/// their statistics, the joint losses against the product of each LRT's own probability
+/// A sector run's page sets its LRTs side by side: a table with a column per LRT, one
+/// exceedance chart with a curve per LRT, their statistics, the joint losses against the product of each LRT's own probability
 /// (the independent case), and each LRT's share of the sector's ES — every probability the
 /// one summary.json has.
 #[test]
@@ -260,6 +260,25 @@ fn a_sector_run_gets_its_lrts_side_by_side() {
             sector.contains(&format!("data-value=\"{product}\"")),
             "{b} bps"
         );
+    }
+    // The side-by-side table: each LRT's mean and ES 99 % of slashing and NAV loss, in its
+    // own column, read from summary.json.
+    let table = &sector[sector.find("The LRTs side by side").expect("the table")..];
+    for m in [
+        "slashed_fraction.lrt.alpha",
+        "slashed_fraction.lrt.beta",
+        "nav_loss.lrt.alpha",
+        "nav_loss.lrt.beta",
+    ] {
+        let mean_cell = format!(
+            "data-value=\"{}\" data-metric=\"{m}\" data-stat=\"mean\"",
+            mean(m)
+        );
+        let es = summary["metrics"][m]["es"]["0.99"].as_f64().unwrap();
+        let es_cell =
+            format!("data-value=\"{es}\" data-metric=\"{m}\" data-stat=\"es\" data-level=\"0.99\"");
+        assert!(table.contains(&mean_cell), "{mean_cell}");
+        assert!(table.contains(&es_cell), "{es_cell}");
     }
     // Shared operators: both losing more than 1 % is far likelier than for independent LRTs.
     let p = |m: &str| mean(m);

@@ -950,6 +950,68 @@ fn sector_lrts(run: &RunData) -> Vec<&str> {
         .collect()
 }
 
+/// The LRTs side by side: for each quantity an LRT has (slashing, NAV loss, what its holders
+/// asked and sold, its pool's deepest discount, its collateral's liquidations and bad debt),
+/// the mean and ES 99 % of each LRT's `<quantity>.lrt.<name>` in a column of its own.
+fn side_by_side(run: &RunData, lrts: &[&str]) -> String {
+    const QUANTITIES: [&str; 10] = [
+        "slashed_fraction",
+        "nav_loss",
+        "requested_share",
+        "redeemed_eth",
+        "peak_queue_days",
+        "sold_share",
+        "max_discount",
+        "liquidated_share",
+        "bad_debt_eth",
+        "unwound_share",
+    ];
+    if lrts.len() < 2 {
+        return String::new();
+    }
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for q in QUANTITIES {
+        let names: Vec<String> = lrts.iter().map(|l| format!("{q}.lrt.{l}")).collect();
+        if !names.iter().any(|n| run.has(n)) {
+            continue;
+        }
+        let unit = Unit::of(q);
+        // The mean, then the ES at 99 % where the run has that level.
+        for (first, stat) in [(true, "mean"), (false, "es")] {
+            let mut row = vec![
+                Cell::name(if first { q } else { "" }),
+                Cell::text(if first { "mean" } else { "ES 99 %" }),
+            ];
+            for n in &names {
+                let cell = run.summary.metric(n).and_then(|m| match stat {
+                    "mean" => {
+                        Some(Cell::num(m.mean, unit).with(&[("metric", n), ("stat", "mean")]))
+                    }
+                    _ => run
+                        .levels(n)
+                        .into_iter()
+                        .find(|l| l.alpha == 0.99)
+                        .map(|l| {
+                            Cell::num(l.es, unit).with(&[
+                                ("metric", n),
+                                ("stat", "es"),
+                                ("level", &exact(0.99)),
+                            ])
+                        }),
+                });
+                row.push(cell.unwrap_or_else(|| Cell::text("—")));
+            }
+            rows.push(row);
+        }
+    }
+    let mut head = vec!["quantity", "statistic"];
+    head.extend(lrts.iter().copied());
+    format!(
+        "<h3>The LRTs side by side</h3>\n<p class=\"note\">Each LRT's <code>&lt;quantity&gt;.lrt.&lt;name&gt;</code>: the mean over the paths and the expected shortfall at 99 % (the mean of the worst 1 %); — where an LRT has no such channel.</p>\n{}",
+        table("stats", &head, &rows)
+    )
+}
+
 /// One exceedance chart (`id`) of `metric.lrt.<name>` with a curve per LRT that has it,
 /// appended to `html`; returns those metrics' names.
 fn per_lrt_exceedance(
@@ -981,6 +1043,7 @@ fn sector_html(run: &RunData, alpha: Option<f64>) -> String {
     let mut html = String::from(
         "<p class=\"note\">Each LRT of the sector bears its share of its operators' slashing (docs/model.md §22). Its slashed fraction is of its own collateral; the pool's metrics above count every staker of the operators.</p>\n",
     );
+    html.push_str(&side_by_side(run, &lrts));
     // Each LRT's slashed fraction, then the holders' side: its NAV loss per token, rewards
     // netted and mints' dilution included.
     let mut table_names: Vec<String> = Vec::new();
