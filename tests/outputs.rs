@@ -411,14 +411,38 @@ lrts = { solo = 1.0 }
 /// the bin plus four Monte Carlo standard errors of a uniform's empirical quantile — and
 /// exactly 0 once the largest rush has drained (day 45.2). The holders' redemptions (10⁻⁹ of
 /// them a day) are too small to show. The sector's shared queue writes the same bands to
-/// 10⁻⁹ (a sector of one LRT is the pool to rounding).
+/// 10⁻⁹ (a sector of one LRT is the pool to rounding), and its `sector_peak_exit_queue_eth` is
+/// the pool's `peak_network_queue_eth`: the queue just after the rush.
 #[test]
 fn exit_queue_bands_follow_the_churn_arithmetic() {
     let fx = Fixture::new();
     let pool = fx.write_scenario("pool.toml", EXIT_QUEUE_POOL);
     let sector = fx.write_scenario("sector.toml", EXIT_QUEUE_SECTOR);
-    fx.run(["run", &arg(&pool), "-q", "-o", "pool"]).ok();
-    fx.run(["run", &arg(&sector), "-q", "-o", "sector"]).ok();
+    fx.run(["run", &arg(&pool), "--paths-csv", "-q", "-o", "pool"])
+        .ok();
+    fx.run(["run", &arg(&sector), "--paths-csv", "-q", "-o", "sector"])
+        .ok();
+    // The sector's exit-queue peak is its door's, and the pool's: max(Q(0), Q(10.5) + S).
+    let (pool_paths, sector_paths) = (
+        fx.read_csv("pool/paths.csv"),
+        fx.read_csv("sector/paths.csv"),
+    );
+    let peaks = sector_paths.floats("sector_peak_exit_queue_eth");
+    assert_eq!(
+        peaks,
+        sector_paths.floats("peak_network_queue_eth.lrt.solo")
+    );
+    for (a, b) in peaks
+        .iter()
+        .zip(pool_paths.floats("peak_network_queue_eth"))
+    {
+        assert!((a - b).abs() <= 1e-9 * b, "{a} vs {b}");
+        assert!((1e6 - 1e-6..=1_305_200.0 + 1e-6).contains(a), "{a}");
+    }
+    assert!(
+        peaks.iter().any(|&p| p > 1.25e6),
+        "rushes above the t = 0 queue"
+    );
     let text = fx.read("pool/exit_queue_paths.csv");
     assert_eq!(text.lines().next(), Some(BANDS_HEADER));
     let bands = Table::parse(&text);

@@ -1264,6 +1264,7 @@ fn channels_html(run: &RunData) -> String {
         "sector_outflow_eth",
         "sector_redeemed_eth",
         "sector_sold_eth",
+        "sector_peak_exit_queue_eth",
         "sector_bad_debt_eth",
         "peak_utilization",
         "days_at_full_utilization",

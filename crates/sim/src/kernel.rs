@@ -1229,6 +1229,9 @@ impl<'m> PathKernel<'m> {
         let redeemed = self.door_outcomes.iter().map(|o| o.redeemed_eth).sum();
         let sold = self.markets.iter().map(Market::sold_eth).sum();
         self.layout.write_sector_flows(row, redeemed, sold);
+        if let Some(q) = &self.shared_queue {
+            self.layout.write_sector_exit_queue(row, q.peak_eth());
+        }
     }
 
     /// LRT `l`'s NAV per token now (1 at t = 0).

@@ -35,6 +35,8 @@ pub struct Layout {
     lrt_lending_starts: Vec<Option<usize>>,
     /// Sector scenarios with front doors or markets: the first of [`Layout::SECTOR_FLOWS`].
     sector_flow_start: Option<usize>,
+    /// Sector scenarios with front doors: [`Layout::SECTOR_EXIT_QUEUE`]'s column.
+    sector_exit_queue_col: Option<usize>,
     /// Sector scenarios with a lending market: the first of [`Layout::SECTOR_LENDING`] (and
     /// of [`Layout::SECTOR_RESERVE`] after it with `[sector.lending]`).
     sector_lending_start: Option<usize>,
@@ -155,7 +157,12 @@ impl Layout {
         "sector_sold_eth",
     ];
 
-    /// Sector scenarios with a lending market (`lrts[].lending`), after the flows: the bad
+    /// Sector scenarios with front doors, after the flows: the largest ETH in the one exit
+    /// queue every door exits through (`[sector.exit_queue]`) over the path.
+    pub const SECTOR_EXIT_QUEUE: &'static str = "sector_peak_exit_queue_eth";
+
+    /// Sector scenarios with a lending market (`lrts[].lending`), after the flows (and the
+    /// exit queue's peak): the bad
     /// debt of every collateral, ETH (Σ `bad_debt_eth.lrt.*`).
     pub const SECTOR_LENDING: [&'static str; 1] = ["sector_bad_debt_eth"];
     /// Sector scenarios with `[sector.lending]`, after [`Layout::SECTOR_LENDING`]: the WETH
@@ -279,6 +286,10 @@ impl Layout {
             names.extend(Self::SECTOR_FLOWS.iter().map(|s| s.to_string()));
             start
         });
+        let sector_exit_queue_col = (!doors.is_empty()).then(|| {
+            names.push(Self::SECTOR_EXIT_QUEUE.to_string());
+            names.len() - 1
+        });
         let sector_lending_start = lrt_lending_starts.iter().any(Option::is_some).then(|| {
             let start = names.len();
             names.extend(Self::SECTOR_LENDING.iter().map(|s| s.to_string()));
@@ -295,6 +306,7 @@ impl Layout {
             market_starts,
             lrt_lending_starts,
             sector_flow_start,
+            sector_exit_queue_col,
             sector_lending_start,
             redemption_start,
             market_start,
@@ -356,6 +368,14 @@ impl Layout {
                 redeemed_eth,
                 sold_eth,
             ]);
+        }
+    }
+
+    /// Writes a sector path's exit-queue peak ([`Layout::SECTOR_EXIT_QUEUE`]; a no-op without
+    /// front doors).
+    pub fn write_sector_exit_queue(&self, row: &mut [f64], peak_eth: f64) {
+        if let Some(c) = self.sector_exit_queue_col {
+            row[c] = peak_eth;
         }
     }
 
