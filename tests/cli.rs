@@ -3376,3 +3376,93 @@ fn a_sector_reports_each_lrt_and_what_each_carries_of_the_sector_tail() {
         assert!((alpha[p] + beta[p] - sector[p]).abs() <= 1e-12 * sector[p].max(1.0));
     }
 }
+
+/// A sector with channels (sector-2026: three doors and markets, collateral, one reserve) has
+/// them in its headline: after each LRT's slashed fraction and the joint losses, each LRT's
+/// NAV loss, then per LRT its requested share and deepest discount, then the sector's outflow,
+/// exit-queue peak, bad debt and reserve — in the stdout table and in the summary CSV, with
+/// summary.json's means. A sector without channels (shared-operator) keeps the short headline.
+#[test]
+fn a_sectors_headline_shows_its_channels() {
+    let fx = Fixture::new();
+    let r = fx.run([
+        "run",
+        &arg(&repo_scenario("sector-2026.toml")),
+        "--set",
+        &paths_set(200),
+        "--set",
+        "simulation.horizon_days=5",
+        "--summary-csv",
+        "sector.csv",
+        "-o",
+        "res",
+    ]);
+    r.ok();
+    let expected: Vec<String> = [
+        "slashed_fraction",
+        "nav_loss",
+        "slashed_fraction.lrt.kelp",
+        "slashed_fraction.lrt.etherfi",
+        "slashed_fraction.lrt.renzo",
+        "joint_loss_over_100bps",
+        "joint_loss_over_500bps",
+        "nav_loss.lrt.kelp",
+        "nav_loss.lrt.etherfi",
+        "nav_loss.lrt.renzo",
+        "requested_share.lrt.kelp",
+        "max_discount.lrt.kelp",
+        "requested_share.lrt.etherfi",
+        "max_discount.lrt.etherfi",
+        "requested_share.lrt.renzo",
+        "max_discount.lrt.renzo",
+        "sector_outflow_eth",
+        "sector_peak_exit_queue_eth",
+        "sector_bad_debt_eth",
+        "peak_utilization",
+        "days_at_full_utilization",
+    ]
+    .map(String::from)
+    .to_vec();
+    let table: Vec<String> = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("metric "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("ES "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(table, expected);
+    let t = fx.read_csv("sector.csv");
+    let s = fx.read_json("res/summary.json");
+    let means: Vec<&String> = t.header.iter().filter(|h| h.ends_with(".mean")).collect();
+    assert_eq!(
+        means,
+        expected
+            .iter()
+            .map(|m| format!("{m}.mean"))
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    for m in &expected {
+        assert_eq!(
+            parse_f64(&t.rows[0][t.col(&format!("{m}.mean"))]),
+            num(&s["metrics"][m.as_str()]["mean"]),
+            "{m}"
+        );
+    }
+    // kelp's forged mint: its holders lose, and the reserve fills.
+    assert!(num(&s["metrics"]["nav_loss.lrt.kelp"]["mean"]) > 0.1);
+    assert_eq!(num(&s["metrics"]["peak_utilization"]["mean"]), 1.0);
+    // No channels, no channel rows.
+    let r = fx.run([
+        "run",
+        &arg(&repo_scenario("shared-operator.toml")),
+        "--set",
+        &paths_set(1000),
+        "-o",
+        "plain",
+    ]);
+    r.ok();
+    assert!(!r.stdout.contains("nav_loss.lrt.") && r.stdout.contains("joint_loss_over_100bps"));
+}

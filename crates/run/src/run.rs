@@ -36,7 +36,9 @@ const PRICE_PERCENTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
 /// The headline metrics of `model`: the pool's slashing and NAV loss, the redemption and
 /// market metrics with those sections, and for a sector each LRT's slashed fraction and the
-/// joint losses.
+/// joint losses, then with front doors or markets each LRT's NAV loss, requested share (with
+/// its door) and deepest discount (with its market), and the sector's outflow, exit-queue
+/// peak (with doors), bad debt (with collateral) and reserve (with `[sector.lending]`).
 pub fn headline(model: &Model) -> Vec<String> {
     let mut h: Vec<String> = HEADLINE.iter().map(|m| m.to_string()).collect();
     if model.withdrawals.is_some() {
@@ -57,6 +59,36 @@ pub fn headline(model: &Model) -> Vec<String> {
             .iter()
             .map(|b| format!("joint_loss_over_{b}bps")),
     );
+    // A sector's channels: each LRT's holders' loss, what its holders asked to redeem and its
+    // pool's deepest discount, then the shared channels (outflow, exit queue, reserve).
+    let doors = model.lrts.iter().any(|l| l.withdrawals.is_some());
+    let markets = model.lrts.iter().any(|l| l.market.is_some());
+    if doors || markets {
+        h.extend(
+            model
+                .lrts
+                .iter()
+                .map(|l| format!("nav_loss.lrt.{}", l.name)),
+        );
+        for l in &model.lrts {
+            if l.withdrawals.is_some() {
+                h.push(format!("requested_share.lrt.{}", l.name));
+            }
+            if l.market.is_some() {
+                h.push(format!("max_discount.lrt.{}", l.name));
+            }
+        }
+        h.push("sector_outflow_eth".into());
+        if doors {
+            h.push("sector_peak_exit_queue_eth".into());
+        }
+        if model.lrts.iter().any(|l| l.lending.is_some()) {
+            h.push("sector_bad_debt_eth".into());
+        }
+        if model.reserve.is_some() {
+            h.extend(["peak_utilization", "days_at_full_utilization"].map(String::from));
+        }
+    }
     h
 }
 
