@@ -950,27 +950,32 @@ fn sector_lrts(run: &RunData) -> Vec<&str> {
         .collect()
 }
 
+/// A sector LRT's channel metrics (each `<metric>.lrt.<name>`, where the LRT has the channel):
+/// what its holders asked to redeem and were paid, the queue's wait, what they sold, its pool's
+/// deepest discount, its collateral's liquidations, bad debt and unwinding.
+const LRT_CHANNELS: [&str; 8] = [
+    "requested_share",
+    "redeemed_eth",
+    "peak_queue_days",
+    "sold_share",
+    "max_discount",
+    "liquidated_share",
+    "bad_debt_eth",
+    "unwound_share",
+];
+
 /// The LRTs side by side: for each quantity an LRT has (slashing, NAV loss, what its holders
 /// asked and sold, its pool's deepest discount, its collateral's liquidations and bad debt),
 /// the mean and ES 99 % of each LRT's `<quantity>.lrt.<name>` in a column of its own.
 fn side_by_side(run: &RunData, lrts: &[&str]) -> String {
-    const QUANTITIES: [&str; 10] = [
-        "slashed_fraction",
-        "nav_loss",
-        "requested_share",
-        "redeemed_eth",
-        "peak_queue_days",
-        "sold_share",
-        "max_discount",
-        "liquidated_share",
-        "bad_debt_eth",
-        "unwound_share",
-    ];
     if lrts.len() < 2 {
         return String::new();
     }
     let mut rows: Vec<Vec<Cell>> = Vec::new();
-    for q in QUANTITIES {
+    for q in ["slashed_fraction", "nav_loss"]
+        .into_iter()
+        .chain(LRT_CHANNELS)
+    {
         let names: Vec<String> = lrts.iter().map(|l| format!("{q}.lrt.{l}")).collect();
         if !names.iter().any(|n| run.has(n)) {
             continue;
@@ -1241,16 +1246,7 @@ fn channels_html(run: &RunData) -> String {
     if let Some(f) = exit_queue_fan(run) {
         html.push_str(&f);
     }
-    for metric in [
-        "requested_share",
-        "redeemed_eth",
-        "peak_queue_days",
-        "sold_share",
-        "max_discount",
-        "liquidated_share",
-        "bad_debt_eth",
-        "unwound_share",
-    ] {
+    for metric in LRT_CHANNELS {
         table_names.extend(
             (lrts.iter())
                 .map(|l| format!("{metric}.lrt.{l}"))
