@@ -356,14 +356,6 @@ fn utilization_bands_follow_a_known_supply_withdrawal() {
 /// U(300,000, 700,000) ETH on day 10.5. Q(t) = 1,000,000 − 37,600·t before the rush, then
 /// Q(10.5) + S − 37,600·(t − 10.5), down to 0.
 const EXIT_QUEUE_POOL: &str = r#"
-name = "exitq"
-[simulation]
-paths = 3000
-horizon_days = 50
-step_days = 0.5
-seed = 3
-[pool]
-collateral_eth = 10000
 [[operators]]
 name = "a"
 share = 1.0
@@ -380,14 +372,6 @@ size_eth = { dist = "uniform", min = 300000, max = 700000 }
 
 /// The same queue as a sector of one LRT with a front door: the shared exit queue.
 const EXIT_QUEUE_SECTOR: &str = r#"
-name = "exitq"
-[simulation]
-paths = 3000
-horizon_days = 50
-step_days = 0.5
-seed = 3
-[pool]
-collateral_eth = 10000
 [[lrts]]
 name = "solo"
 [lrts.withdrawals.demand]
@@ -416,8 +400,10 @@ lrts = { solo = 1.0 }
 #[test]
 fn exit_queue_bands_follow_the_churn_arithmetic() {
     let fx = Fixture::new();
-    let pool = fx.write_scenario("pool.toml", EXIT_QUEUE_POOL);
-    let sector = fx.write_scenario("sector.toml", EXIT_QUEUE_SECTOR);
+    // Both run 3,000 paths over 50 days in half-day steps.
+    let head = "name = \"exitq\"\n[simulation]\npaths = 3000\nhorizon_days = 50\nstep_days = 0.5\nseed = 3\n[pool]\ncollateral_eth = 10000\n";
+    let pool = fx.write_scenario("pool.toml", &format!("{head}{EXIT_QUEUE_POOL}"));
+    let sector = fx.write_scenario("sector.toml", &format!("{head}{EXIT_QUEUE_SECTOR}"));
     fx.run(["run", &arg(&pool), "--paths-csv", "-q", "-o", "pool"])
         .ok();
     fx.run(["run", &arg(&sector), "--paths-csv", "-q", "-o", "sector"])

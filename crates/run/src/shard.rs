@@ -784,22 +784,18 @@ pub fn merge(request: &MergeRequest, monitor: &dyn Monitor) -> Result<Merged> {
         let waits = (0..m.waits.len())
             .map(|_| WaitAccumulator::read_from(&mut cur).map_err(corrupt))
             .collect::<Result<Vec<_>>>()?;
-        let mut read = |present: bool, grid: Grid| -> Result<Option<PriceBands>> {
-            if present {
-                Ok(Some(
-                    read_bands(&mut cur, &model, grid).map_err(|e| bad_part(r, e))?,
-                ))
-            } else {
-                Ok(None)
-            }
+        let mut read = |grid: Grid| -> Result<PriceBands> {
+            read_bands(&mut cur, &model, grid).map_err(|e| bad_part(r, e))
         };
         let bands = BandSet {
-            price: read(m.price_bands, Grid::Price)?,
-            queue: read(m.queue_bands, Grid::Queue)?,
-            utilization: read(m.utilization_bands, Grid::Utilization)?,
-            exit_queue: read(m.exit_queue_bands, Grid::Queue)?,
+            price: m.price_bands.then(|| read(Grid::Price)).transpose()?,
+            queue: m.queue_bands.then(|| read(Grid::Queue)).transpose()?,
+            utilization: (m.utilization_bands)
+                .then(|| read(Grid::Utilization))
+                .transpose()?,
+            exit_queue: m.exit_queue_bands.then(|| read(Grid::Queue)).transpose()?,
             lrt_price: (0..m.lrt_price_bands)
-                .map(|_| read(true, Grid::Price).map(|b| b.expect("present")))
+                .map(|_| read(Grid::Price))
                 .collect::<Result<_>>()?,
         };
         let own = match m.own_tail_capacity {
