@@ -302,13 +302,21 @@ impl Default for Rewards {
     }
 }
 
-/// `[[lrts]]`: one LRT of a sector scenario. Its collateral is the stake the operators hold
-/// for it (`operators[].lrts`).
+/// `[[lrts]]`: one LRT (or LST) of a sector scenario. Its collateral is the stake the
+/// operators hold for it (`operators[].lrts`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lrt {
     /// Unique name (letters, digits, `-`, `_`).
     pub name: String,
+    /// What the token is: `"lrt"`, a liquid *restaking* token, whose operators may secure AVSs
+    /// with its stake; or `"lst"`, a liquid *staking* token (stETH-like), whose stake is not
+    /// restaked — its operators (every operator with a share for it in `operators[].lrts`)
+    /// allocate to no AVS, now or after a vote or a move of stake — so that it loses to the
+    /// beacon chain's penalties and its own exploits only. Both have the same front door,
+    /// market and lending sections and the same metrics. Default `"lrt"`.
+    #[serde(default, skip_serializing_if = "TokenKind::is_lrt")]
+    pub kind: TokenKind,
     /// Free text for humans; ignored by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -330,6 +338,24 @@ pub struct Lrt {
     /// Absent: the LRT is not collateral.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lending: Option<Lending>,
+}
+
+/// What a sector member is (`lrts[].kind`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// A liquid restaking token: its operators may secure AVSs with its stake.
+    #[default]
+    Lrt,
+    /// A liquid staking token: its operators secure no AVS.
+    Lst,
+}
+
+impl TokenKind {
+    /// Whether it is the default, an LRT.
+    pub fn is_lrt(&self) -> bool {
+        *self == TokenKind::Lrt
+    }
 }
 
 /// `[sector]`: what a sector scenario reports about its LRTs together.

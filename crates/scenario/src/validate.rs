@@ -11,7 +11,7 @@ use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
 use crate::rate::Rate;
 use crate::spec::{
     CopulaFamily, ExitNetwork, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind,
-    Lending, LossKind, Market, OracleKind, PoolKind, Scenario, Selector, Withdrawals,
+    Lending, LossKind, Market, OracleKind, PoolKind, Scenario, Selector, TokenKind, Withdrawals,
 };
 use crate::suggest::closest;
 use crate::withdrawal::MAX_DEMAND_PER_SUBSTEP_RANGE;
@@ -266,6 +266,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     check_reserves(&mut c, s);
     check_governance(&mut c, s, &avs_names);
     check_redelegations(&mut c, s);
+    check_lsts(&mut c, s);
     check_rate_factors(&mut c, s);
     if let Some(imp) = &s.importance {
         check_importance(&mut c, s, imp);
@@ -2338,6 +2339,68 @@ fn check_redelegations(c: &mut Checker, s: &Scenario) {
                     Num((sum * 1e12).round() / 1e12)
                 ),
             );
+        }
+    }
+}
+
+/// LSTs (`lrts[].kind = "lst"`) are not restaked: an operator that holds an LST's stake — at
+/// t = 0 (`operators[].lrts`) or once a move of stake (`[[redelegations]]`) brings it there —
+/// allocates to no AVS, and no vote (`[[governance]]`) gives it an allocation.
+fn check_lsts(c: &mut Checker, s: &Scenario) {
+    let lsts: Vec<&str> = (s.lrts.iter())
+        .filter(|l| l.kind == TokenKind::Lst)
+        .map(|l| l.name.as_str())
+        .collect();
+    if lsts.is_empty() {
+        return;
+    }
+    // Per operator: the first LST whose stake it holds at some time, and how.
+    let mut holds: Vec<Option<(&str, String)>> = (s.operators.iter())
+        .map(|op| {
+            op.lrts
+                .iter()
+                .find(|(name, share)| lsts.contains(&name.as_str()) && **share > 0.0)
+                .map(|(name, _)| (name.as_str(), format!("holds stake of the LST `{name}`")))
+        })
+        .collect();
+    for (i, r) in s.redelegations.iter().enumerate() {
+        let Some(lst) = r.lrt.as_deref().filter(|l| lsts.contains(l)) else {
+            continue;
+        };
+        for name in r.to.keys() {
+            if let Some(o) = s.operators.iter().position(|op| &op.name == name) {
+                holds[o].get_or_insert_with(|| {
+                    let how = format!("receives stake of the LST `{lst}` (redelegations[{i}])");
+                    (lst, how)
+                });
+            }
+        }
+    }
+    const WHY: &str = "an LST (kind = \"lst\") is not restaked, so its operators allocate to no AVS: give the LST operators of its own, or make it kind = \"lrt\"";
+    for (o, op) in s.operators.iter().enumerate() {
+        if let Some((_, how)) = &holds[o]
+            && op.allocations.values().any(|&m| m > 0.0)
+        {
+            c.push(
+                format!("operators[{o}].allocations"),
+                format!("operator `{}` {how}; {WHY}", op.name),
+            );
+        }
+    }
+    for (i, g) in s.governance.iter().enumerate() {
+        if !g.allocations.values().any(|&m| m > 0.0) {
+            continue;
+        }
+        for o in selected_operators(s, &g.select) {
+            if let Some((_, how)) = &holds[o] {
+                c.push(
+                    format!("governance[{i}].allocations"),
+                    format!(
+                        "would give operator `{}` an allocation, but it {how}; {WHY}",
+                        s.operators[o].name
+                    ),
+                );
+            }
         }
     }
 }

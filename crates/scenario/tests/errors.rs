@@ -2891,3 +2891,75 @@ fn sector_lending_is_checked() {
     )
     .unwrap();
 }
+
+/// `lrts[].kind = "lst"`: an LST's stake is not restaked, so an operator holding it — at
+/// t = 0 or after a move of its stake — allocates to no AVS and no vote gives it one; an LST
+/// on operators without allocations loads, and the kind is one of two words.
+#[test]
+fn an_lsts_operators_secure_no_avs() {
+    let lst_op = "[[operators]]\nname = \"l\"\nstake_eth = 30\nlrts = { steth = 1 }\n\n[[avs]]\nname = \"eigenda\"";
+    let with_lst = |ops: &str| {
+        (sector().replacen("[[avs]]\nname = \"eigenda\"", ops, 1))
+            .replace("collateral_eth = 100", "collateral_eth = 130")
+            .replace("share = 0.5", "stake_eth = 50")
+            + "\n[[lrts]]\nname = \"steth\"\nkind = \"lst\"\n"
+    };
+    let ok = with_lst(lst_op);
+    let m = load_str(&ok, Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(m.lrts[2].collateral_eth, 30.0);
+    assert_eq!(m.scenario.lrts[2].kind, lrtsim_scenario::spec::TokenKind::Lst);
+    // The default kind is an LRT, and the resolved text does not spell it.
+    assert!(m.scenario.lrts[0].kind.is_lrt());
+    let resolved = toml::to_string(&m.scenario).unwrap();
+    assert_eq!(resolved.matches("kind = \"lst\"").count(), 1, "{resolved}");
+    assert!(!resolved.contains("kind = \"lrt\""), "{resolved}");
+
+    let why = "an LST (kind = \"lst\") is not restaked, so its operators allocate to no AVS: give the LST operators of its own, or make it kind = \"lrt\"";
+    let e = err(
+        &with_lst(&lst_op.replace("lrts = { steth = 1 }", "lrts = { steth = 1 }\nallocations = { eigenda = 0.1 }")),
+        &[],
+    );
+    assert!(
+        e.contains(&format!("operators[2].allocations: operator `l` holds stake of the LST `steth`; {why}")),
+        "{e}"
+    );
+    // Alpha made an LST: both its operators allocate.
+    let e = err(
+        &sector().replace("name = \"alpha\"\n", "name = \"alpha\"\nkind = \"lst\"\n"),
+        &[],
+    );
+    for o in ["operators[0].allocations: operator `a`", "operators[1].allocations: operator `b`"] {
+        assert!(e.contains(&format!("{o} holds stake of the LST `alpha`")), "{e}");
+    }
+    // A vote giving the LST's operator an allocation; a vote taking one away is fine.
+    let vote = |alloc: &str| {
+        format!("{ok}\n[[governance]]\nname = \"v\"\nat_days = 3\nselect = {{ operators = [\"l\", \"a\"] }}\nallocations = {{ eigenda = {alloc} }}\n")
+    };
+    let e = err(&vote("0.1"), &[]);
+    assert!(
+        e.contains(&format!("governance[0].allocations: would give operator `l` an allocation, but it holds stake of the LST `steth`; {why}")),
+        "{e}"
+    );
+    load_str(&vote("0"), Path::new("s.toml"), &[]).unwrap();
+    // The LST's stake moved to an operator that allocates; an LRT's stake may move to the
+    // LST's operator.
+    let e = err(
+        &format!("{ok}\n[[redelegations]]\nname = \"r\"\nat_days = 3\nlrt = \"steth\"\nfrom = [\"l\"]\nto = {{ a = 1 }}\n"),
+        &[],
+    );
+    assert!(
+        e.contains(&format!("operators[0].allocations: operator `a` receives stake of the LST `steth` (redelegations[0]); {why}")),
+        "{e}"
+    );
+    load_str(
+        &format!("{ok}\n[[redelegations]]\nname = \"r\"\nat_days = 3\nlrt = \"beta\"\nfrom = [\"a\"]\nto = {{ l = 1 }}\n"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let e = err(&ok.replace("kind = \"lst\"", "kind = \"lsd\""), &[]);
+    assert!(
+        e.contains("lrts[2].kind: unknown variant `lsd`, expected `lrt` or `lst`; did you mean `lst`?"),
+        "{e}"
+    );
+}
