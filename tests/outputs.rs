@@ -517,7 +517,7 @@ fn a_sectors_price_bands_are_each_lrts_pool() {
     assert!(!fx.path("res/price_paths.csv").exists());
     let paths = fx.read_csv("res/paths.csv");
     let mut beyond_1pct = Vec::new();
-    for lrt in ["kelp", "etherfi", "renzo"] {
+    for lrt in ["kelp", "etherfi", "renzo", "steth"] {
         let bands = fx.read_csv(format!("res/price_paths.lrt.{lrt}.csv"));
         assert_eq!(
             bands.header,
@@ -552,6 +552,8 @@ fn a_sectors_price_bands_are_each_lrts_pool() {
         }
     }
     // kelp and renzo are beyond 1 % at the horizon on every path, etherfi (whose
-    // pool stays within 0.2 % of NAV) on none: three pools, not one.
-    assert_eq!(beyond_1pct, [600, 0, 600]);
+    // pool stays within 0.2 % of NAV) on none, and stETH — its holders selling on kelp's loss
+    // from day 1, its loopers once the reserve is no longer full — on every path: four
+    // pools, not one.
+    assert_eq!(beyond_1pct, [600, 0, 600, 600]);
 }

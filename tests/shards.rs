@@ -172,7 +172,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
         &[],
         &["summary.json", "contributions.csv", "exit_queue_paths.csv"],
     );
-    // Three LRTs' front doors and markets (3 chunks, 10 days: the mint on day 1 and the run).
+    // Four tokens' front doors and markets (3 chunks, 10 days: the mint on day 1 and the run).
     check_bit_identical(
         "sector-2026.toml",
         &sets(&["simulation.paths=2100", "simulation.horizon_days=10"]),
@@ -182,6 +182,7 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
             "contributions.csv",
             "price_paths.lrt.kelp.csv",
             "price_paths.lrt.renzo.csv",
+            "price_paths.lrt.steth.csv",
             "utilization_paths.csv",
             "exit_queue_paths.csv",
         ],

@@ -100,7 +100,7 @@ def test_a_sectors_bands_are_its_csv_files():
     result = scenario.run(paths=300, progress=False)
     files = result.files()
     assert result.price_bands() is None
-    for lrt in ["kelp", "etherfi", "renzo"]:
+    for lrt in ["kelp", "etherfi", "renzo", "steth"]:
         frame = result.price_bands(lrt=lrt)
         name = f"price_paths.lrt.{lrt}.csv"
         pd.testing.assert_frame_equal(frame, pd.read_csv(io.BytesIO(files[name])))

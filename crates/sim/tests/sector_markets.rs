@@ -235,7 +235,7 @@ fn one_pot_of_arbitrage_capital_runs_dry_across_the_pools() {
 /// The sector's flows: a depeg shock dumps 1 % of alpha's supply (5,000 LRT) at once into a
 /// constant-product pool of 5,000 LRT and 5,000 ETH without a fee, so the pool pays
 /// 5,000 − 5,000²/(5,000 + 5,000) = 2,500 ETH: `sector_sold_eth` and `sector_outflow_eth` are
-/// 2,500, `sector_redeemed_eth` 0 (no door). In sector-2026 (three doors and pools) the
+/// 2,500, `sector_redeemed_eth` 0 (no door). In sector-2026 (four doors and pools) the
 /// redeemed ETH is the doors' `redeemed_eth.lrt.*` summed, the outflow the two parts' sum, on
 /// every path.
 #[test]
@@ -254,7 +254,7 @@ fn the_sectors_flows_add_its_doors_and_its_pools() {
         40,
     ));
     for p in 0..40 {
-        let doors: f64 = ["kelp", "etherfi", "renzo"]
+        let doors: f64 = ["kelp", "etherfi", "renzo", "steth"]
             .iter()
             .map(|l| col(&r, &format!("redeemed_eth.lrt.{l}"))[p])
             .sum();
