@@ -97,7 +97,8 @@ pub struct Model {
     pub joint_loss_thresholds_bps: Vec<u32>,
     /// Allocation changes (`[[governance]]`), in file order.
     pub governance: Vec<GovernanceModel>,
-    /// Stake moved between operators (`[[redelegations]]`), in file order.
+    /// Stake moved between operators: `[[redelegations]]` in file order, then the LRTs' moves
+    /// of each `[[undelegations]]` entry.
     pub redelegations: Vec<RedelegationModel>,
     /// Sector scenarios with `[sector.contagion]`: the loadings L_ij, row i (the LRT that
     /// loses) by column j (the LRT whose holders react), #LRTs × #LRTs, 0 on the diagonal;
@@ -143,6 +144,9 @@ pub struct RedelegationModel {
     pub share: f64,
     /// Days from the decision until the stake reaches the new operators.
     pub escrow_days: f64,
+    /// The earlier entry whose decision this one shares (the LRTs' moves of one
+    /// `[[undelegations]]` entry, decided at the operator's one moment), if any.
+    pub decided_with: Option<u32>,
 }
 
 /// One `[[governance]]` entry: a vote that sets new magnitudes on allocation pairs.
@@ -552,7 +556,9 @@ fn compile_contagion(s: &Scenario) -> Vec<f64> {
     out
 }
 
-/// The redelegations, operators and LRTs by index.
+/// The redelegations, operators and LRTs by index: `[[redelegations]]` in file order, then
+/// each `[[undelegations]]` entry's moves (one per LRT with stake at its operator, in LRT
+/// order).
 fn compile_redelegations(s: &Scenario) -> Vec<RedelegationModel> {
     let op = |name: &str| {
         s.operators
@@ -560,8 +566,7 @@ fn compile_redelegations(s: &Scenario) -> Vec<RedelegationModel> {
             .position(|o| o.name == name)
             .expect("validated") as u32
     };
-    s.redelegations
-        .iter()
+    let mut out: Vec<RedelegationModel> = (s.redelegations.iter())
         .map(|r| RedelegationModel {
             name: r.name.clone(),
             lrt: r.lrt.as_ref().map_or(0, |l| {
@@ -573,8 +578,63 @@ fn compile_redelegations(s: &Scenario) -> Vec<RedelegationModel> {
             to: r.to.iter().map(|(n, w)| (op(n), *w)).collect(),
             share: r.share,
             escrow_days: r.escrow_days,
+            decided_with: None,
         })
-        .collect()
+        .collect();
+    // Each undelegation: a move of all its stake by every LRT with stake at the operator,
+    // the first one's decision shared by the others.
+    for u in &s.undelegations {
+        let o = op(&u.operator) as usize;
+        let first = out.len() as u32;
+        // (LRT index, name, its stake at each operator at t = 0).
+        let holders: Vec<(u32, String, Vec<f64>)> = if s.lrts.is_empty() {
+            let stakes = (s.operators.iter())
+                .map(|x| x.stake_eth_of(s.pool.collateral_eth))
+                .collect();
+            vec![(0, "pool".to_string(), stakes)]
+        } else {
+            (s.lrts.iter().enumerate())
+                .map(|(k, l)| {
+                    let stakes = (s.operators.iter())
+                        .map(|x| {
+                            x.lrts.get(&l.name).copied().unwrap_or(0.0)
+                                * x.stake_eth_of(s.pool.collateral_eth)
+                        })
+                        .collect();
+                    (k as u32, l.name.clone(), stakes)
+                })
+                .collect()
+        };
+        for (lrt, name, stakes) in holders {
+            if stakes[o].is_nan() || stakes[o] <= 0.0 {
+                continue;
+            }
+            let to: Vec<(u32, f64)> = if u.to.is_empty() {
+                let others: f64 = (stakes.iter().enumerate())
+                    .filter(|&(i, &x)| i != o && x > 0.0)
+                    .map(|(_, x)| x)
+                    .sum();
+                (stakes.iter().enumerate())
+                    .filter(|&(i, &x)| i != o && x > 0.0)
+                    .map(|(i, x)| (i as u32, x / others))
+                    .collect()
+            } else {
+                u.to.iter().map(|(n, w)| (op(n), *w)).collect()
+            };
+            out.push(RedelegationModel {
+                name: format!("{}.{name}", u.name),
+                lrt,
+                at_days: u.at_days,
+                rate_per_year: u.rate_per_year.unwrap_or(0.0),
+                from: vec![o as u32],
+                to,
+                share: 1.0,
+                escrow_days: u.escrow_days,
+                decided_with: (out.len() as u32 > first).then_some(first),
+            });
+        }
+    }
+    out
 }
 
 /// The governance entries, each with its (pair, new magnitude) targets by pair index.

@@ -79,6 +79,10 @@ pub struct Scenario {
     /// (a change of its operator set or of its delegations), through EigenLayer's escrow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redelegations: Vec<Redelegation>,
+    /// Undelegations: an operator undelegates its stakers mid-horizon (the operator's side of
+    /// a change of delegations); each LRT moves its stake there to other operators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undelegations: Vec<Undelegation>,
     /// Rate factors: shared gamma multipliers (mean 1) on the rates of the sources that name
     /// them in `rate_factor` / `fault_rate_factor` (CreditRisk+ sectors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1671,6 +1675,39 @@ pub struct Governance {
 
 fn default_one() -> f64 {
     1.0
+}
+
+/// `[[undelegations]]`: an operator undelegates every staker delegated to it (EigenLayer's
+/// `DelegationManager.undelegate`, which the operator may call for its stakers), at a
+/// scheduled day or at a random time. Every LRT with stake there (the pool, in a one-LRT
+/// scenario) then moves all of it as a redelegation (`[[redelegations]]`) decided at that
+/// moment: queued, slashable at the operator for `escrow_days`, then delegated to `to` — by
+/// default, to the LRT's other operators in proportion to its stake with them at t = 0.
+/// Other stakers' stake there is not modelled and stays. See `docs/model.md` §23.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Undelegation {
+    /// Unique name among undelegations.
+    pub name: String,
+    /// The operator that undelegates its stakers.
+    pub operator: String,
+    /// The day of the decision, in [0, horizon_days). Give this or `rate_per_year`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_days: Option<f64>,
+    /// Instead of `at_days`: the decision comes at the first event of a Poisson process of
+    /// this rate, events per year (> 0) — at most one per path, none past the horizon; every
+    /// LRT moves at that same moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_year: Option<f64>,
+    /// Operator name → its weight in the stake every LRT moves: weights in (0, 1] summing to
+    /// 1, without the operator itself. Default: each LRT's own other operators, weighted by
+    /// its stake with them at t = 0.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub to: BTreeMap<String, f64>,
+    /// Days the undelegated stake stays slashable at the operator before it reaches the new
+    /// ones (EigenLayer's withdrawal escrow); ≥ 0. Default 14.
+    #[serde(default = "default_escrow_days")]
+    pub escrow_days: f64,
 }
 
 /// `[[redelegations]]`: an LRT (the pool, in a one-LRT scenario) moves `share` of its stake

@@ -1,7 +1,7 @@
 //! Semantic checks on a deserialized scenario. Each problem names its field path and what is
 //! allowed; all problems are reported together.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::beacon::Fork;
 use crate::error::Diagnostic;
@@ -11,7 +11,8 @@ use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
 use crate::rate::Rate;
 use crate::spec::{
     CopulaFamily, ExitNetwork, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind,
-    Lending, LossKind, Market, OracleKind, PoolKind, Scenario, Selector, TokenKind, Withdrawals,
+    Lending, LossKind, Market, Operator, OracleKind, PoolKind, Scenario, Selector, TokenKind,
+    Withdrawals,
 };
 use crate::suggest::closest;
 use crate::withdrawal::MAX_DEMAND_PER_SUBSTEP_RANGE;
@@ -266,6 +267,7 @@ pub fn validate(s: &Scenario) -> Vec<Diagnostic> {
     check_reserves(&mut c, s);
     check_governance(&mut c, s, &avs_names);
     check_redelegations(&mut c, s);
+    check_undelegations(&mut c, s);
     check_lsts(&mut c, s);
     check_rate_factors(&mut c, s);
     if let Some(imp) = &s.importance {
@@ -2324,19 +2326,91 @@ fn check_redelegations(c: &mut Checker, s: &Scenario) {
                 "must name at least one operator the stake moves to, with its weight (`to = { op_name = 1.0 }`)",
             );
         }
-        let mut sum = 0.0;
-        for (name, w) in &r.to {
-            let path = format!("{at}.to.{name}");
-            c.reference(&path, name, "operator", &op_names);
-            c.finite_in_open_closed(&path, *w, 0.0, 1.0);
-            sum += w;
-        }
-        if !r.to.is_empty() && sum.is_finite() && (sum - 1.0).abs() > SUM_TOLERANCE {
+        check_move_weights(c, &at, &r.to, &op_names);
+    }
+}
+
+/// The weights of the operators a move of stake goes to (`to`): known operators, each weight
+/// in (0, 1], summing to 1.
+fn check_move_weights(c: &mut Checker, at: &str, to: &BTreeMap<String, f64>, op_names: &[&str]) {
+    let mut sum = 0.0;
+    for (name, w) in to {
+        let path = format!("{at}.to.{name}");
+        c.reference(&path, name, "operator", op_names);
+        c.finite_in_open_closed(&path, *w, 0.0, 1.0);
+        sum += w;
+    }
+    if !to.is_empty() && sum.is_finite() && (sum - 1.0).abs() > SUM_TOLERANCE {
+        c.push(
+            format!("{at}.to"),
+            format!(
+                "weights sum to {}; they must sum to 1",
+                Num((sum * 1e12).round() / 1e12)
+            ),
+        );
+    }
+}
+
+/// Checks `[[undelegations]]`: names, the decision's time, the operator known and holding
+/// some LRT's stake (the pool's, in a one-LRT scenario), the escrow, and where the stake
+/// goes: `to` (weights summing to 1, not the operator itself), or by default every LRT with
+/// stake there having another operator to move it to.
+fn check_undelegations(c: &mut Checker, s: &Scenario) {
+    let mut seen = BTreeSet::new();
+    let op_names: Vec<&str> = s.operators.iter().map(|o| o.name.as_str()).collect();
+    for (i, u) in s.undelegations.iter().enumerate() {
+        let at = format!("undelegations[{i}]");
+        c.unique_name(&format!("{at}.name"), &u.name, &mut seen, "undelegation");
+        check_when(c, s, &at, u.at_days, u.rate_per_year, "the undelegation");
+        c.duration(&format!("{at}.escrow_days"), u.escrow_days);
+        check_move_weights(c, &at, &u.to, &op_names);
+        if u.to.contains_key(&u.operator) {
             c.push(
-                format!("{at}.to"),
+                format!("{at}.to.{}", u.operator),
                 format!(
-                    "weights sum to {}; they must sum to 1",
-                    Num((sum * 1e12).round() / 1e12)
+                    "operator `{}` is the one undelegating: the stake would move to where it is",
+                    u.operator
+                ),
+            );
+        }
+        if !c.reference(&format!("{at}.operator"), &u.operator, "operator", &op_names) {
+            continue;
+        }
+        let o = op_names.iter().position(|n| *n == u.operator).expect("known");
+        let stake = |x: &Operator, lrt: Option<&str>| -> f64 {
+            let own = x.stake_eth_of(s.pool.collateral_eth);
+            lrt.map_or(own, |l| x.lrts.get(l).copied().unwrap_or(0.0) * own)
+        };
+        let holders: Vec<Option<&str>> = if s.lrts.is_empty() {
+            vec![None]
+        } else {
+            s.lrts.iter().map(|l| Some(l.name.as_str())).collect()
+        };
+        let mut any = false;
+        for lrt in holders {
+            if stake(&s.operators[o], lrt).is_nan() || stake(&s.operators[o], lrt) <= 0.0 {
+                continue;
+            }
+            any = true;
+            let elsewhere = (s.operators.iter().enumerate())
+                .any(|(k, x)| k != o && stake(x, lrt) > 0.0);
+            if u.to.is_empty() && !elsewhere {
+                let whose = lrt.map_or("the pool".to_string(), |l| format!("`{l}`"));
+                c.push(
+                    format!("{at}.to"),
+                    format!(
+                        "{whose} has no operator but `{}` to move its stake to: name the operators it goes to, with their weights (`to = {{ op_name = 1.0 }}`)",
+                        u.operator
+                    ),
+                );
+            }
+        }
+        if !any {
+            c.push(
+                format!("{at}.operator"),
+                format!(
+                    "operator `{}` holds no LRT's stake at t = 0: there is nothing to undelegate",
+                    u.operator
                 ),
             );
         }
@@ -2371,6 +2445,22 @@ fn check_lsts(c: &mut Checker, s: &Scenario) {
             if let Some(o) = s.operators.iter().position(|op| &op.name == name) {
                 holds[o].get_or_insert_with(|| {
                     let how = format!("receives stake of the LST `{lst}` (redelegations[{i}])");
+                    (lst, how)
+                });
+            }
+        }
+    }
+    for (i, u) in s.undelegations.iter().enumerate() {
+        let Some(o) = s.operators.iter().position(|op| op.name == u.operator) else {
+            continue;
+        };
+        let Some((lst, _)) = holds[o].clone() else {
+            continue;
+        };
+        for name in u.to.keys() {
+            if let Some(k) = s.operators.iter().position(|op| &op.name == name) {
+                holds[k].get_or_insert_with(|| {
+                    let how = format!("receives stake of the LST `{lst}` (undelegations[{i}])");
                     (lst, how)
                 });
             }

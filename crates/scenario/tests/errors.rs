@@ -2957,9 +2957,75 @@ fn an_lsts_operators_secure_no_avs() {
         &[],
     )
     .unwrap();
+    // The LST's operator undelegating it to one that allocates.
+    let e = err(
+        &format!("{ok}\n[[undelegations]]\nname = \"u\"\nat_days = 3\noperator = \"l\"\nto = {{ a = 1 }}\n"),
+        &[],
+    );
+    assert!(
+        e.contains(&format!("operators[0].allocations: operator `a` receives stake of the LST `steth` (undelegations[0]); {why}")),
+        "{e}"
+    );
     let e = err(&ok.replace("kind = \"lst\"", "kind = \"lsd\""), &[]);
     assert!(
         e.contains("lrts[2].kind: unknown variant `lsd`, expected `lrt` or `lst`; did you mean `lst`?"),
+        "{e}"
+    );
+}
+
+/// `[[undelegations]]`: one way to time the decision, a known operator holding some LRT's
+/// stake (the pool's, in a one-LRT scenario), the escrow, `to` as a move's weights without the
+/// operator itself, and — by default — another operator for every LRT with stake there.
+#[test]
+fn undelegations_are_checked() {
+    let entry = |base: &str, body: &str| {
+        format!("{base}\n[[undelegations]]\nname = \"out\"\noperator = \"a\"\n{body}\n")
+    };
+    let m = load_str(&entry(GOOD, "at_days = 3"), Path::new("s.toml"), &[]).unwrap();
+    let r = &m.redelegations[0];
+    assert_eq!((r.name.as_str(), r.from.clone(), r.to.clone()), ("out.pool", vec![0], vec![(1, 1.0)]));
+    assert_eq!((r.share, r.escrow_days, r.decided_with), (1.0, 14.0, None));
+    // In the sector, alpha (on a and b) and beta (on a only, so `to` is needed) move.
+    let m = load_str(
+        &entry(&sector(), "rate_per_year = 1\nto = { b = 1 }\nescrow_days = 7"),
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let moves: Vec<_> = (m.redelegations.iter())
+        .map(|r| (r.lrt, r.to.clone(), r.rate_per_year, r.escrow_days, r.decided_with))
+        .collect();
+    assert_eq!(
+        moves,
+        [(0, vec![(1, 1.0)], 1.0, 7.0, None), (1, vec![(1, 1.0)], 1.0, 7.0, Some(0))]
+    );
+    let cases = [
+        ("", "undelegations[0]: give at_days (the day of the undelegation) or rate_per_year"),
+        ("at_days = 3\nrate_per_year = 1", "undelegations[0].at_days: give rate_per_year or at_days, not both"),
+        ("at_days = 300", "undelegations[0].at_days: must be in [0, 30)"),
+        ("at_days = 3\nescrow_days = -1", "undelegations[0].escrow_days: must be a duration"),
+        ("at_days = 3\nto = { b = 0.5 }", "undelegations[0].to: weights sum to 0.5; they must sum to 1"),
+        ("at_days = 3\nto = { a = 1 }", "undelegations[0].to.a: operator `a` is the one undelegating"),
+        ("at_days = 3\nto = { c = 1 }", "undelegations[0].to.c: no operator named `c`"),
+    ];
+    for (body, want) in cases {
+        let e = err(&entry(GOOD, body), &[]);
+        assert!(e.contains(want), "{body}: {e}");
+        assert!(e.starts_with("s.toml:"), "located: {e}");
+    }
+    let e = err(&entry(GOOD, "at_days = 3").replace("operator = \"a\"", "operator = \"z\""), &[]);
+    assert!(e.contains("undelegations[0].operator: no operator named `z`"), "{e}");
+    let e = err(&entry(&sector(), "at_days = 3"), &[]);
+    assert!(
+        e.contains("undelegations[0].to: `beta` has no operator but `a` to move its stake to: name the operators it goes to"),
+        "{e}"
+    );
+    // An operator no LRT delegates to.
+    let none = entry(&sector().replace("lrts = { alpha = 0.5 }\n", ""), "at_days = 3")
+        .replace("operator = \"a\"", "operator = \"b\"");
+    let e = err(&none, &[]);
+    assert!(
+        e.contains("undelegations[0].operator: operator `b` holds no LRT's stake at t = 0: there is nothing to undelegate"),
         "{e}"
     );
 }

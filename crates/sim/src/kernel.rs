@@ -249,6 +249,8 @@ pub struct PathKernel<'m> {
     doors: Vec<Redemption<'m>>,
     shared_queue: Option<ExitQueue>,
     door_tags: Vec<(f64, f64)>,
+    /// Each redelegation's decision day on this path (scratch, reused).
+    redelegation_days: Vec<f64>,
     door_rewards_eth: Vec<f64>,
     door_before: Vec<(f64, f64)>,
     door_outcomes: Vec<RedemptionOutcome>,
@@ -521,6 +523,7 @@ impl<'m> PathKernel<'m> {
                 })
             }),
             door_tags: Vec::new(),
+            redelegation_days: Vec::with_capacity(model.redelegations.len()),
             door_rewards_eth: Vec::new(),
             door_before: Vec::new(),
             door_outcomes: Vec::new(),
@@ -1871,8 +1874,14 @@ impl<'m> PathKernel<'m> {
             }
         }
         // Redelegations after it, likewise.
+        self.redelegation_days.clear();
         for (r, entry) in m.redelegations.iter().enumerate() {
-            let day = decision_day(rng, entry.at_days, entry.rate_per_year);
+            // An undelegation's LRTs move at the operator's one moment.
+            let day = match entry.decided_with {
+                Some(first) => self.redelegation_days[first as usize],
+                None => decision_day(rng, entry.at_days, entry.rate_per_year),
+            };
+            self.redelegation_days.push(day);
             if day >= horizon {
                 continue;
             }

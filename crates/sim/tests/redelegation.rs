@@ -332,3 +332,120 @@ to = {{ y = 1.0 }}
     // Staying put would lose 100 (1 − e^{−cH}) ≈ 45: the move is what the test sees.
     assert!(want < 0.7 * 100.0 * (1.0 - (-c * h).exp()));
 }
+
+/// An operator undelegating its stakers (`[[undelegations]]`) is each LRT's move of all its
+/// stake there, decided at that moment: x undelegates on day 10, alpha and beta (by default)
+/// go to their only other operator, y. Day 20: x/a loses 20 ETH — alpha bears 10, beta 6
+/// (their queued stake still slashable). Day 24: alpha's 40 ETH and beta's 24 join y, which
+/// holds 164, 49.2 allocated. Day 30: y/a loses 24.6 — alpha (60 of 164) 9, beta (74 of 164)
+/// 11.1. Every column equals the run with the two moves written by hand, on every path; in a
+/// one-LRT scenario the pool moves.
+#[test]
+fn an_undelegation_moves_every_lrts_stake_in_closed_form() {
+    let lrts = "[[lrts]]\nname = \"alpha\"\n[[lrts]]\nname = \"beta\"\n";
+    let sector = |extra: &str| {
+        two_operators(
+            "lrts = { alpha = 0.5, beta = 0.3 }",
+            "lrts = { alpha = 0.2, beta = 0.5 }",
+            &format!("{extra}\n{lrts}"),
+            3,
+        )
+    };
+    let undelegate = "[[undelegations]]\nname = \"x-out\"\noperator = \"x\"\nat_days = 10\n";
+    let m = model(&sector(undelegate));
+    let moves: Vec<_> = (m.redelegations.iter())
+        .map(|r| (r.name.as_str(), r.lrt, r.from.clone(), r.to.clone(), r.share, r.decided_with))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("x-out.alpha", 0, vec![0], vec![(1, 1.0)], 1.0, None),
+            ("x-out.beta", 1, vec![0], vec![(1, 1.0)], 1.0, Some(0)),
+        ]
+    );
+    let r = simulate(&m);
+    let by_hand = simulate(&model(&sector(
+        "[[redelegations]]\nname = \"a\"\nlrt = \"alpha\"\nat_days = 10\nfrom = [\"x\"]\nto = { y = 1 }\n\
+         [[redelegations]]\nname = \"b\"\nlrt = \"beta\"\nat_days = 10\nfrom = [\"x\"]\nto = { y = 1 }\n",
+    )));
+    assert_eq!(r.columns, by_hand.columns);
+    for p in 0..3 {
+        let got = |m: &str| col(&r, m)[p];
+        assert!((got("slashed_eth.lrt.alpha") - 19.0).abs() < 1e-12);
+        assert!((got("slashed_eth.lrt.beta") - (6.0 + 24.6 * 74.0 / 164.0)).abs() < 1e-12);
+        assert!((got("slashed_eth") - 44.6).abs() < 1e-12);
+    }
+    // One LRT: the pool leaves x for y, as MOVE_HALF does with all of it.
+    let one = simulate(&model(&two_operators("", "", undelegate, 2)));
+    let all = simulate(&model(&two_operators("", "", &MOVE_HALF.replace("share = 0.5", "share = 1"), 2)));
+    assert_eq!(one.columns, all.columns);
+    assert!((col(&one, "slashed_eth")[0] - (20.0 + 0.5 * 0.3 * 180.0)).abs() < 1e-12);
+}
+
+/// At a random time, every LRT moves at the operator's one moment: x (all allocated to `a`)
+/// undelegates at the first event of a Poisson process of ρ = 2 a year, without escrow, and a
+/// shock on day 180 halves x/a. On every path alpha and beta (half of x each) lose the same —
+/// 25 ETH each if x has not undelegated by then, nothing if it has — and the share of paths
+/// with a loss is e^(−ρ·180/365) within 4 standard errors. Two moves decided independently
+/// (written by hand) differ on some paths: the test sees the shared moment.
+#[test]
+fn an_undelegations_lrts_move_at_one_random_moment() {
+    let n = 4_000;
+    let text = |moves: &str| {
+        format!(
+            r#"
+[simulation]
+paths = {n}
+horizon_days = 365
+step_days = 1
+seed = 9
+[pool]
+collateral_eth = 200
+[[operators]]
+name = "x"
+stake_eth = 100
+allocations = {{ a = 1.0 }}
+lrts = {{ alpha = 0.5, beta = 0.5 }}
+[[operators]]
+name = "y"
+stake_eth = 100
+lrts = {{ alpha = 0.5, beta = 0.5 }}
+[[avs]]
+name = "a"
+[[shocks]]
+name = "x-bug"
+at_days = 180
+severity = 0.5
+hit_per = "event"
+select = {{ operators = ["x"], avs = ["a"] }}
+[[lrts]]
+name = "alpha"
+[[lrts]]
+name = "beta"
+{moves}
+"#
+        )
+    };
+    let r = simulate(&model(&text(
+        "[[undelegations]]\nname = \"x-out\"\noperator = \"x\"\nrate_per_year = 2\nescrow_days = 0\n",
+    )));
+    let (alpha, beta) = (col(&r, "slashed_eth.lrt.alpha"), col(&r, "slashed_eth.lrt.beta"));
+    let mut hit = 0;
+    for p in 0..n {
+        assert_eq!(alpha[p], beta[p], "path {p}");
+        assert!(alpha[p] == 0.0 || (alpha[p] - 25.0).abs() < 1e-9, "path {p}: {}", alpha[p]);
+        hit += usize::from(alpha[p] > 0.0);
+    }
+    let q = (-2.0_f64 * 180.0 / 365.0).exp();
+    let se = (q * (1.0 - q) / n as f64).sqrt();
+    let share = hit as f64 / n as f64;
+    assert!((share - q).abs() < 4.0 * se, "{share} vs {q} (se {se})");
+    let apart = simulate(&model(&text(
+        "[[redelegations]]\nname = \"a\"\nlrt = \"alpha\"\nrate_per_year = 2\nescrow_days = 0\nfrom = [\"x\"]\nto = { y = 1 }\n\
+         [[redelegations]]\nname = \"b\"\nlrt = \"beta\"\nrate_per_year = 2\nescrow_days = 0\nfrom = [\"x\"]\nto = { y = 1 }\n",
+    )));
+    let differ = (0..n)
+        .filter(|&p| col(&apart, "slashed_eth.lrt.alpha")[p] != col(&apart, "slashed_eth.lrt.beta")[p])
+        .count();
+    assert!(differ > n / 10, "{differ} paths differ");
+}
