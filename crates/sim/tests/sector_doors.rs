@@ -8,7 +8,7 @@
 mod support;
 
 use lrtsim_scenario::Model;
-use support::sim::{col, load, simulate};
+use support::sim::{col, load, simulate, two_lrts};
 
 /// scenarios/bank-run.toml.
 fn bank_run_with_rush() -> String {
@@ -79,7 +79,7 @@ fn one_lrt_with_the_pools_front_door_is_the_pool() {
 
 /// bank-run's operators split between two LRTs, alpha (the first four) and beta (the last
 /// four), each with bank-run's front door if `door` says so; the exit queue shared.
-fn two_lrts(alpha_door: bool, beta_door: bool) -> String {
+fn bank_run_split(alpha_door: bool, beta_door: bool) -> String {
     let text = bank_run();
     let cut = text.find("[withdrawals.demand]").unwrap();
     let (head, door) = text.split_at(cut);
@@ -120,8 +120,8 @@ fn two_lrts(alpha_door: bool, beta_door: bool) -> String {
 #[test]
 fn another_lrts_exits_delay_this_ones_in_the_shared_queue() {
     let n = 300;
-    let alone = simulate(&model(&two_lrts(true, false), n));
-    let both = simulate(&model(&two_lrts(true, true), n));
+    let alone = simulate(&model(&bank_run_split(true, false), n));
+    let both = simulate(&model(&bank_run_split(true, true), n));
     let c =
         |r: &lrtsim_sim::SimResults, name: &str, p: usize| col(r, &format!("{name}.lrt.alpha"))[p];
     for name in [
@@ -153,7 +153,7 @@ fn another_lrts_exits_delay_this_ones_in_the_shared_queue() {
 fn redemptions_conserve_losses_and_rewards_across_the_sector() {
     let n = 200;
     // With slashed validators forced out to each door too.
-    let r = simulate(&model(&(two_lrts(true, true) + DOUBLE_SIGN), n));
+    let r = simulate(&model(&(bank_run_split(true, true) + DOUBLE_SIGN), n));
     for p in 0..n as usize {
         let got = |m: &str| col(&r, m)[p];
         for (pool, each) in [
@@ -175,39 +175,16 @@ fn redemptions_conserve_losses_and_rewards_across_the_sector() {
 /// and `beta` the text after each one's `[[lrts]]` line (a door: [`DOOR`]) and `extra`
 /// appended; `alpha_avs` gives alpha's operator an AVS `x` that a shock can hit.
 fn two_small_lrts(alpha_avs: bool, alpha: &str, beta: &str, extra: &str) -> String {
-    let allocations = if alpha_avs {
-        "allocations = { x = 1.0 }\n[[avs]]\nname = \"x\"\n"
-    } else {
-        ""
-    };
-    format!(
-        r#"
-[simulation]
-paths = 3
-horizon_days = 40
-seed = 2
-[pool]
-collateral_eth = 2000
-[rewards]
-base_apr = 0
-mev_apr = 0
-[[operators]]
-name = "a1"
-stake_eth = 1000
-lrts = {{ alpha = 1.0 }}
-{allocations}[[operators]]
-name = "b1"
-stake_eth = 1000
-lrts = {{ beta = 1.0 }}
-[[lrts]]
-name = "alpha"
-{alpha}
-[[lrts]]
-name = "beta"
-{beta}
-{extra}
-"#
-    )
+    let text = two_lrts("paths = 3\nhorizon_days = 40\nseed = 2", alpha, beta, extra)
+        .replace("collateral_eth = 1_000_000", "collateral_eth = 2000");
+    if !alpha_avs {
+        return text;
+    }
+    text.replacen(
+        "lrts = { alpha = 1.0 }\n",
+        "lrts = { alpha = 1.0 }\nallocations = { x = 1.0 }\n",
+        1,
+    ) + "\n[[avs]]\nname = \"x\"\n"
 }
 
 /// A front door whose holders ask at 0.1 % a day, and 5 % a day more, decaying over 3 days,
