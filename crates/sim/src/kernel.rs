@@ -217,6 +217,18 @@ impl Event {
     }
 }
 
+/// The next thing on a path's clock within a step ([`PathKernel::next_tick`]).
+enum Tick {
+    /// Slashed validators forced out become withdrawable, at this day.
+    Release(f64),
+    /// Front door `j` processes its queue, at this day.
+    Process(usize, f64),
+    /// The step's next event.
+    Event(Event),
+    /// Nothing more before the step's end.
+    StepEnd,
+}
+
 /// The mutable state of one path plus the buffers of the kernel. One per chunk of paths.
 pub struct PathKernel<'m> {
     model: &'m Model,
@@ -1003,27 +1015,24 @@ impl<'m> PathKernel<'m> {
             // the step's events, in time order (at equal times in that order); the market and
             // the front door's flows are integrated up to each.
             loop {
-                let release = self.next_release_days;
-                let processing = self
-                    .redemption
-                    .as_ref()
-                    .map_or(f64::INFINITY, Redemption::next_processing_days);
-                let event = self.events.get(i).filter(|ev| ev.step == k);
-                let scheduled = release.min(processing);
-                if scheduled < t1 && event.is_none_or(|ev| scheduled <= ev.time_days) {
-                    self.advance_to(scheduled);
-                    if release <= processing {
-                        self.release_slashed(release);
-                    } else {
+                let ev = match self.next_tick(k, t1, i) {
+                    Tick::Release(t) => {
+                        self.advance_to(t);
+                        self.release_slashed(t);
+                        continue;
+                    }
+                    Tick::Process(_, t) => {
+                        self.advance_to(t);
                         let r = self
                             .redemption
                             .as_mut()
                             .expect("processing needs a front door");
-                        r.process(processing, &mut self.ledger);
+                        r.process(t, &mut self.ledger);
+                        continue;
                     }
-                    continue;
-                }
-                let Some(ev) = event.copied() else { break };
+                    Tick::StepEnd => break,
+                    Tick::Event(ev) => ev,
+                };
                 i += 1;
                 // Copula faults, without one, at the step's end.
                 let t = ev.time_days.min(t1);
@@ -1108,28 +1117,20 @@ impl<'m> PathKernel<'m> {
         for k in 0..m.n_steps {
             let t1 = f64::from(k + 1) * m.step_days;
             loop {
-                // The first door to process next (the first in LRT order at equal times).
-                let (j, processing) = self
-                    .doors
-                    .iter()
-                    .map(Redemption::next_processing_days)
-                    .enumerate()
-                    .min_by(|a, b| a.1.total_cmp(&b.1))
-                    .unwrap_or((0, f64::INFINITY));
-                let event = self.events.get(i).filter(|ev| ev.step == k);
-                // Slashed validators forced out first at equal times, as for one LRT.
-                let release = self.next_release_days;
-                let scheduled = release.min(processing);
-                if scheduled < t1 && event.is_none_or(|ev| scheduled <= ev.time_days) {
-                    self.advance_sector(scheduled);
-                    if release <= processing {
-                        self.release_slashed_sector(release);
-                    } else {
-                        self.process_door(j, processing);
+                let ev = match self.next_tick(k, t1, i) {
+                    Tick::Release(t) => {
+                        self.advance_sector(t);
+                        self.release_slashed_sector(t);
+                        continue;
                     }
-                    continue;
-                }
-                let Some(ev) = event.copied() else { break };
+                    Tick::Process(j, t) => {
+                        self.advance_sector(t);
+                        self.process_door(j, t);
+                        continue;
+                    }
+                    Tick::StepEnd => break,
+                    Tick::Event(ev) => ev,
+                };
                 i += 1;
                 let t = ev.time_days.min(t1);
                 self.advance_sector(t);
@@ -1234,6 +1235,33 @@ impl<'m> PathKernel<'m> {
         self.layout.write_sector_flows(row, redeemed, sold);
         if let Some(q) = &self.shared_queue {
             self.layout.write_sector_exit_queue(row, q.peak_eth());
+        }
+    }
+
+    /// What comes next on the path's clock within step `k` (ending at `t1`), from event `i`
+    /// on: slashed validators forced out, a front door's processing (a sector's first door
+    /// due, the first in LRT order at equal times) or the step's next event — at equal times
+    /// in that order — or the step's end.
+    fn next_tick(&self, k: u32, t1: f64, i: usize) -> Tick {
+        let release = self.next_release_days;
+        let (j, processing) = match &self.redemption {
+            Some(r) => (0, r.next_processing_days()),
+            None => (self.doors.iter())
+                .map(Redemption::next_processing_days)
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap_or((0, f64::INFINITY)),
+        };
+        let event = self.events.get(i).filter(|ev| ev.step == k);
+        let scheduled = release.min(processing);
+        if scheduled < t1 && event.is_none_or(|ev| scheduled <= ev.time_days) {
+            if release <= processing {
+                Tick::Release(release)
+            } else {
+                Tick::Process(j, processing)
+            }
+        } else {
+            event.map_or(Tick::StepEnd, |ev| Tick::Event(*ev))
         }
     }
 
