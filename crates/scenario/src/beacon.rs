@@ -16,6 +16,8 @@ pub const PROPORTIONAL_SLASHING_MULTIPLIER: u64 = 3;
 pub const EPOCHS_PER_SLASHINGS_VECTOR: u64 = 8192;
 /// Epochs per day: 225 (12 s slots, 32 slots an epoch).
 pub const EPOCHS_PER_DAY: f64 = 225.0;
+/// Slots per day: 7,200 (`SECONDS_PER_SLOT` = 12).
+pub const SLOTS_PER_DAY: f64 = 7_200.0;
 /// `INACTIVITY_SCORE_BIAS`.
 pub const INACTIVITY_SCORE_BIAS: u64 = 4;
 /// `INACTIVITY_PENALTY_QUOTIENT_BELLATRIX` = 2^24.

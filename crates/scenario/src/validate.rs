@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::beacon::Fork;
+use crate::beacon::{Fork, SLOTS_PER_DAY};
 use crate::error::Diagnostic;
 use crate::importance::{MAX_FACTOR_SHIFT, Slot, source_slot, tiltable};
 use crate::market::MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
@@ -1394,12 +1394,18 @@ fn check_withdrawals(c: &mut Checker, s: &Scenario, w: &Withdrawals, at0: &str, 
 
     let q = &w.queue;
     c.duration(&format!("{at0}.queue.cooldown_days"), q.cooldown_days);
-    c.finite_in_open_closed(
-        &format!("{at0}.queue.processing_interval_days"),
-        q.processing_interval_days,
-        0.0,
-        30.0,
-    );
+    // At least a slot: a protocol acts at most once a block (and a run's count of processing
+    // times stays bounded, 7,200 a day).
+    let interval = q.processing_interval_days;
+    if !(interval.is_finite() && (1.0 / SLOTS_PER_DAY..=30.0).contains(&interval)) {
+        c.push(
+            format!("{at0}.queue.processing_interval_days"),
+            format!(
+                "must be at least one slot (12 s, 1/7,200 day) and at most 30 days, got {}",
+                Num(interval)
+            ),
+        );
+    }
     if let Some(v) = q.daily_cap_eth {
         c.positive_amount(&format!("{at0}.queue.daily_cap_eth"), v);
     }

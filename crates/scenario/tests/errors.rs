@@ -3029,3 +3029,21 @@ fn undelegations_are_checked() {
         "{e}"
     );
 }
+
+/// A protocol processes its queue at most once a slot and at least once in 30 days: a
+/// shorter interval (which would make a run count processing times without end) is refused
+/// with the range; the ends are accepted.
+#[test]
+fn a_queues_processing_interval_is_a_slot_to_30_days() {
+    let with = |v: &str| format!("{GOOD}\n[withdrawals.queue]\nprocessing_interval_days = {v}\n");
+    for ok in ["0.00013888888888888889", "1", "30"] {
+        load_str(&with(ok), Path::new("s.toml"), &[]).unwrap();
+    }
+    for bad in ["1e-9", "1e-300", "0", "0.0001", "31", "inf"] {
+        let e = err(&with(bad), &[]);
+        assert!(
+            e.contains("withdrawals.queue.processing_interval_days: must be at least one slot (12 s, 1/7,200 day) and at most 30 days"),
+            "{bad}: {e}"
+        );
+    }
+}
