@@ -2379,10 +2379,18 @@ fn check_undelegations(c: &mut Checker, s: &Scenario) {
                 ),
             );
         }
-        if !c.reference(&format!("{at}.operator"), &u.operator, "operator", &op_names) {
+        if !c.reference(
+            &format!("{at}.operator"),
+            &u.operator,
+            "operator",
+            &op_names,
+        ) {
             continue;
         }
-        let o = op_names.iter().position(|n| *n == u.operator).expect("known");
+        let o = op_names
+            .iter()
+            .position(|n| *n == u.operator)
+            .expect("known");
         let stake = |x: &Operator, lrt: Option<&str>| -> f64 {
             let own = x.stake_eth_of(s.pool.collateral_eth);
             lrt.map_or(own, |l| x.lrts.get(l).copied().unwrap_or(0.0) * own)
@@ -2398,8 +2406,8 @@ fn check_undelegations(c: &mut Checker, s: &Scenario) {
                 continue;
             }
             any = true;
-            let elsewhere = (s.operators.iter().enumerate())
-                .any(|(k, x)| k != o && stake(x, lrt) > 0.0);
+            let elsewhere =
+                (s.operators.iter().enumerate()).any(|(k, x)| k != o && stake(x, lrt) > 0.0);
             if u.to.is_empty() && !elsewhere {
                 let whose = lrt.map_or("the pool".to_string(), |l| format!("`{l}`"));
                 c.push(

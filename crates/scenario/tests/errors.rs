@@ -2907,7 +2907,10 @@ fn an_lsts_operators_secure_no_avs() {
     let ok = with_lst(lst_op);
     let m = load_str(&ok, Path::new("s.toml"), &[]).unwrap();
     assert_eq!(m.lrts[2].collateral_eth, 30.0);
-    assert_eq!(m.scenario.lrts[2].kind, lrtsim_scenario::spec::TokenKind::Lst);
+    assert_eq!(
+        m.scenario.lrts[2].kind,
+        lrtsim_scenario::spec::TokenKind::Lst
+    );
     // The default kind is an LRT, and the resolved text does not spell it.
     assert!(m.scenario.lrts[0].kind.is_lrt());
     let resolved = toml::to_string(&m.scenario).unwrap();
@@ -2916,11 +2919,16 @@ fn an_lsts_operators_secure_no_avs() {
 
     let why = "an LST (kind = \"lst\") is not restaked, so its operators allocate to no AVS: give the LST operators of its own, or make it kind = \"lrt\"";
     let e = err(
-        &with_lst(&lst_op.replace("lrts = { steth = 1 }", "lrts = { steth = 1 }\nallocations = { eigenda = 0.1 }")),
+        &with_lst(&lst_op.replace(
+            "lrts = { steth = 1 }",
+            "lrts = { steth = 1 }\nallocations = { eigenda = 0.1 }",
+        )),
         &[],
     );
     assert!(
-        e.contains(&format!("operators[2].allocations: operator `l` holds stake of the LST `steth`; {why}")),
+        e.contains(&format!(
+            "operators[2].allocations: operator `l` holds stake of the LST `steth`; {why}"
+        )),
         "{e}"
     );
     // Alpha made an LST: both its operators allocate.
@@ -2928,12 +2936,20 @@ fn an_lsts_operators_secure_no_avs() {
         &sector().replace("name = \"alpha\"\n", "name = \"alpha\"\nkind = \"lst\"\n"),
         &[],
     );
-    for o in ["operators[0].allocations: operator `a`", "operators[1].allocations: operator `b`"] {
-        assert!(e.contains(&format!("{o} holds stake of the LST `alpha`")), "{e}");
+    for o in [
+        "operators[0].allocations: operator `a`",
+        "operators[1].allocations: operator `b`",
+    ] {
+        assert!(
+            e.contains(&format!("{o} holds stake of the LST `alpha`")),
+            "{e}"
+        );
     }
     // A vote giving the LST's operator an allocation; a vote taking one away is fine.
     let vote = |alloc: &str| {
-        format!("{ok}\n[[governance]]\nname = \"v\"\nat_days = 3\nselect = {{ operators = [\"l\", \"a\"] }}\nallocations = {{ eigenda = {alloc} }}\n")
+        format!(
+            "{ok}\n[[governance]]\nname = \"v\"\nat_days = 3\nselect = {{ operators = [\"l\", \"a\"] }}\nallocations = {{ eigenda = {alloc} }}\n"
+        )
     };
     let e = err(&vote("0.1"), &[]);
     assert!(
@@ -2944,7 +2960,9 @@ fn an_lsts_operators_secure_no_avs() {
     // The LST's stake moved to an operator that allocates; an LRT's stake may move to the
     // LST's operator.
     let e = err(
-        &format!("{ok}\n[[redelegations]]\nname = \"r\"\nat_days = 3\nlrt = \"steth\"\nfrom = [\"l\"]\nto = {{ a = 1 }}\n"),
+        &format!(
+            "{ok}\n[[redelegations]]\nname = \"r\"\nat_days = 3\nlrt = \"steth\"\nfrom = [\"l\"]\nto = {{ a = 1 }}\n"
+        ),
         &[],
     );
     assert!(
@@ -2959,7 +2977,9 @@ fn an_lsts_operators_secure_no_avs() {
     .unwrap();
     // The LST's operator undelegating it to one that allocates.
     let e = err(
-        &format!("{ok}\n[[undelegations]]\nname = \"u\"\nat_days = 3\noperator = \"l\"\nto = {{ a = 1 }}\n"),
+        &format!(
+            "{ok}\n[[undelegations]]\nname = \"u\"\nat_days = 3\noperator = \"l\"\nto = {{ a = 1 }}\n"
+        ),
         &[],
     );
     assert!(
@@ -2968,7 +2988,9 @@ fn an_lsts_operators_secure_no_avs() {
     );
     let e = err(&ok.replace("kind = \"lst\"", "kind = \"lsd\""), &[]);
     assert!(
-        e.contains("lrts[2].kind: unknown variant `lsd`, expected `lrt` or `lst`; did you mean `lst`?"),
+        e.contains(
+            "lrts[2].kind: unknown variant `lsd`, expected `lrt` or `lst`; did you mean `lst`?"
+        ),
         "{e}"
     );
 }
@@ -2983,46 +3005,93 @@ fn undelegations_are_checked() {
     };
     let m = load_str(&entry(GOOD, "at_days = 3"), Path::new("s.toml"), &[]).unwrap();
     let r = &m.redelegations[0];
-    assert_eq!((r.name.as_str(), r.from.clone(), r.to.clone()), ("out.pool", vec![0], vec![(1, 1.0)]));
+    assert_eq!(
+        (r.name.as_str(), r.from.clone(), r.to.clone()),
+        ("out.pool", vec![0], vec![(1, 1.0)])
+    );
     assert_eq!((r.share, r.escrow_days, r.decided_with), (1.0, 14.0, None));
     // In the sector, alpha (on a and b) and beta (on a only, so `to` is needed) move.
     let m = load_str(
-        &entry(&sector(), "rate_per_year = 1\nto = { b = 1 }\nescrow_days = 7"),
+        &entry(
+            &sector(),
+            "rate_per_year = 1\nto = { b = 1 }\nescrow_days = 7",
+        ),
         Path::new("s.toml"),
         &[],
     )
     .unwrap();
     let moves: Vec<_> = (m.redelegations.iter())
-        .map(|r| (r.lrt, r.to.clone(), r.rate_per_year, r.escrow_days, r.decided_with))
+        .map(|r| {
+            (
+                r.lrt,
+                r.to.clone(),
+                r.rate_per_year,
+                r.escrow_days,
+                r.decided_with,
+            )
+        })
         .collect();
     assert_eq!(
         moves,
-        [(0, vec![(1, 1.0)], 1.0, 7.0, None), (1, vec![(1, 1.0)], 1.0, 7.0, Some(0))]
+        [
+            (0, vec![(1, 1.0)], 1.0, 7.0, None),
+            (1, vec![(1, 1.0)], 1.0, 7.0, Some(0))
+        ]
     );
     let cases = [
-        ("", "undelegations[0]: give at_days (the day of the undelegation) or rate_per_year"),
-        ("at_days = 3\nrate_per_year = 1", "undelegations[0].at_days: give rate_per_year or at_days, not both"),
-        ("at_days = 300", "undelegations[0].at_days: must be in [0, 30)"),
-        ("at_days = 3\nescrow_days = -1", "undelegations[0].escrow_days: must be a duration"),
-        ("at_days = 3\nto = { b = 0.5 }", "undelegations[0].to: weights sum to 0.5; they must sum to 1"),
-        ("at_days = 3\nto = { a = 1 }", "undelegations[0].to.a: operator `a` is the one undelegating"),
-        ("at_days = 3\nto = { c = 1 }", "undelegations[0].to.c: no operator named `c`"),
+        (
+            "",
+            "undelegations[0]: give at_days (the day of the undelegation) or rate_per_year",
+        ),
+        (
+            "at_days = 3\nrate_per_year = 1",
+            "undelegations[0].at_days: give rate_per_year or at_days, not both",
+        ),
+        (
+            "at_days = 300",
+            "undelegations[0].at_days: must be in [0, 30)",
+        ),
+        (
+            "at_days = 3\nescrow_days = -1",
+            "undelegations[0].escrow_days: must be a duration",
+        ),
+        (
+            "at_days = 3\nto = { b = 0.5 }",
+            "undelegations[0].to: weights sum to 0.5; they must sum to 1",
+        ),
+        (
+            "at_days = 3\nto = { a = 1 }",
+            "undelegations[0].to.a: operator `a` is the one undelegating",
+        ),
+        (
+            "at_days = 3\nto = { c = 1 }",
+            "undelegations[0].to.c: no operator named `c`",
+        ),
     ];
     for (body, want) in cases {
         let e = err(&entry(GOOD, body), &[]);
         assert!(e.contains(want), "{body}: {e}");
         assert!(e.starts_with("s.toml:"), "located: {e}");
     }
-    let e = err(&entry(GOOD, "at_days = 3").replace("operator = \"a\"", "operator = \"z\""), &[]);
-    assert!(e.contains("undelegations[0].operator: no operator named `z`"), "{e}");
+    let e = err(
+        &entry(GOOD, "at_days = 3").replace("operator = \"a\"", "operator = \"z\""),
+        &[],
+    );
+    assert!(
+        e.contains("undelegations[0].operator: no operator named `z`"),
+        "{e}"
+    );
     let e = err(&entry(&sector(), "at_days = 3"), &[]);
     assert!(
         e.contains("undelegations[0].to: `beta` has no operator but `a` to move its stake to: name the operators it goes to"),
         "{e}"
     );
     // An operator no LRT delegates to.
-    let none = entry(&sector().replace("lrts = { alpha = 0.5 }\n", ""), "at_days = 3")
-        .replace("operator = \"a\"", "operator = \"b\"");
+    let none = entry(
+        &sector().replace("lrts = { alpha = 0.5 }\n", ""),
+        "at_days = 3",
+    )
+    .replace("operator = \"a\"", "operator = \"b\"");
     let e = err(&none, &[]);
     assert!(
         e.contains("undelegations[0].operator: operator `b` holds no LRT's stake at t = 0: there is nothing to undelegate"),

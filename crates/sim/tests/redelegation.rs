@@ -354,7 +354,16 @@ fn an_undelegation_moves_every_lrts_stake_in_closed_form() {
     let undelegate = "[[undelegations]]\nname = \"x-out\"\noperator = \"x\"\nat_days = 10\n";
     let m = model(&sector(undelegate));
     let moves: Vec<_> = (m.redelegations.iter())
-        .map(|r| (r.name.as_str(), r.lrt, r.from.clone(), r.to.clone(), r.share, r.decided_with))
+        .map(|r| {
+            (
+                r.name.as_str(),
+                r.lrt,
+                r.from.clone(),
+                r.to.clone(),
+                r.share,
+                r.decided_with,
+            )
+        })
         .collect();
     assert_eq!(
         moves,
@@ -377,7 +386,12 @@ fn an_undelegation_moves_every_lrts_stake_in_closed_form() {
     }
     // One LRT: the pool leaves x for y, as MOVE_HALF does with all of it.
     let one = simulate(&model(&two_operators("", "", undelegate, 2)));
-    let all = simulate(&model(&two_operators("", "", &MOVE_HALF.replace("share = 0.5", "share = 1"), 2)));
+    let all = simulate(&model(&two_operators(
+        "",
+        "",
+        &MOVE_HALF.replace("share = 0.5", "share = 1"),
+        2,
+    )));
     assert_eq!(one.columns, all.columns);
     assert!((col(&one, "slashed_eth")[0] - (20.0 + 0.5 * 0.3 * 180.0)).abs() < 1e-12);
 }
@@ -429,11 +443,18 @@ name = "beta"
     let r = simulate(&model(&text(
         "[[undelegations]]\nname = \"x-out\"\noperator = \"x\"\nrate_per_year = 2\nescrow_days = 0\n",
     )));
-    let (alpha, beta) = (col(&r, "slashed_eth.lrt.alpha"), col(&r, "slashed_eth.lrt.beta"));
+    let (alpha, beta) = (
+        col(&r, "slashed_eth.lrt.alpha"),
+        col(&r, "slashed_eth.lrt.beta"),
+    );
     let mut hit = 0;
     for p in 0..n {
         assert_eq!(alpha[p], beta[p], "path {p}");
-        assert!(alpha[p] == 0.0 || (alpha[p] - 25.0).abs() < 1e-9, "path {p}: {}", alpha[p]);
+        assert!(
+            alpha[p] == 0.0 || (alpha[p] - 25.0).abs() < 1e-9,
+            "path {p}: {}",
+            alpha[p]
+        );
         hit += usize::from(alpha[p] > 0.0);
     }
     let q = (-2.0_f64 * 180.0 / 365.0).exp();
@@ -445,7 +466,9 @@ name = "beta"
          [[redelegations]]\nname = \"b\"\nlrt = \"beta\"\nrate_per_year = 2\nescrow_days = 0\nfrom = [\"x\"]\nto = { y = 1 }\n",
     )));
     let differ = (0..n)
-        .filter(|&p| col(&apart, "slashed_eth.lrt.alpha")[p] != col(&apart, "slashed_eth.lrt.beta")[p])
+        .filter(|&p| {
+            col(&apart, "slashed_eth.lrt.alpha")[p] != col(&apart, "slashed_eth.lrt.beta")[p]
+        })
         .count();
     assert!(differ > n / 10, "{differ} paths differ");
 }
