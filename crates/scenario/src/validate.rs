@@ -2451,31 +2451,25 @@ fn check_lsts(c: &mut Checker, s: &Scenario) {
                 .map(|(name, _)| (name.as_str(), format!("holds stake of the LST `{name}`")))
         })
         .collect();
+    // The LSTs' moves of stake: (the LST, where its stake goes, the entry). An undelegation
+    // moves the stake its operator holds at t = 0.
+    let mut moves: Vec<(&str, &BTreeMap<String, f64>, String)> = Vec::new();
     for (i, r) in s.redelegations.iter().enumerate() {
-        let Some(lst) = r.lrt.as_deref().filter(|l| lsts.contains(l)) else {
-            continue;
-        };
-        for name in r.to.keys() {
-            if let Some(o) = s.operators.iter().position(|op| &op.name == name) {
-                holds[o].get_or_insert_with(|| {
-                    let how = format!("receives stake of the LST `{lst}` (redelegations[{i}])");
-                    (lst, how)
-                });
-            }
+        if let Some(lst) = r.lrt.as_deref().filter(|l| lsts.contains(l)) {
+            moves.push((lst, &r.to, format!("redelegations[{i}]")));
         }
     }
     for (i, u) in s.undelegations.iter().enumerate() {
-        let Some(o) = s.operators.iter().position(|op| op.name == u.operator) else {
-            continue;
-        };
-        let Some((lst, _)) = holds[o].clone() else {
-            continue;
-        };
-        for name in u.to.keys() {
-            if let Some(k) = s.operators.iter().position(|op| &op.name == name) {
-                holds[k].get_or_insert_with(|| {
-                    let how = format!("receives stake of the LST `{lst}` (undelegations[{i}])");
-                    (lst, how)
+        let o = s.operators.iter().position(|op| op.name == u.operator);
+        if let Some((lst, _)) = o.and_then(|o| holds[o].as_ref()) {
+            moves.push((lst, &u.to, format!("undelegations[{i}]")));
+        }
+    }
+    for (lst, to, entry) in moves {
+        for name in to.keys() {
+            if let Some(o) = s.operators.iter().position(|op| &op.name == name) {
+                holds[o].get_or_insert_with(|| {
+                    (lst, format!("receives stake of the LST `{lst}` ({entry})"))
                 });
             }
         }
