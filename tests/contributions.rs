@@ -681,3 +681,38 @@ fn each_lrt_of_a_sector_gets_its_own_contributions() {
         .expect("beta's bridge contribution at 99 %");
     assert!(bridge.es_contribution > 0.8 * bridge.es, "{bridge:?}");
 }
+
+/// The sector's holders' loss is decomposed by LRT as each LRT's t = 0 supply — collateral
+/// and front-door buffer — times its NAV loss, exactly as `sector_holders_loss_eth` sums it:
+/// in sector-2026, where etherfi has a 40,000 ETH buffer, the LRTs' contributions add up to
+/// the ES at every level (scaled by the collateral alone they missed it by about 40,000 ×
+/// etherfi's NAV loss, 180 ETH).
+#[test]
+fn a_sectors_holders_loss_adds_up_with_buffers() {
+    let fx = Fixture::new();
+    fx.run([
+        "run",
+        &arg(&repo_scenario("sector-2026.toml")),
+        "--set",
+        "simulation.paths=300",
+        "--set",
+        "simulation.horizon_days=10",
+        "--quiet",
+        "--out",
+        "res",
+    ])
+    .ok();
+    let table = fx.read_csv("res/contributions.csv");
+    let b = blocks(&rows(&table, "sector_holders_loss_eth"));
+    assert!(!b.is_empty());
+    for ((level, d), rows) in &b {
+        assert_eq!(d, "lrt");
+        assert_eq!(rows.len(), 4, "{level}");
+        let sum: f64 = rows.iter().map(|r| r.es_contribution).sum();
+        let es = rows[0].es;
+        assert!(
+            (sum - es).abs() <= 1e-9 * es.abs().max(1.0),
+            "{level}: {sum} vs {es}"
+        );
+    }
+}

@@ -660,13 +660,14 @@ fn metric_plans(model: &Model, layout: &Layout) -> Vec<MetricPlan> {
             true,
             false,
         ));
-        // Each LRT's holders' loss (collateral × NAV loss) likewise adds up to the sector's.
+        // Each LRT's holders' loss (its t = 0 supply — collateral and buffer — × its NAV loss)
+        // likewise adds up to the sector's.
         let n = model.lrts.len();
         let mut holders = Plan::new("lrt");
         for (k, l) in model.lrts.iter().enumerate() {
             holders.push(
                 l.name.clone(),
-                Term::Scaled(start + 1 + 2 * n + k, l.collateral_eth),
+                Term::Scaled(start + 1 + 2 * n + k, l.supply0_lrt()),
                 None,
             );
         }
