@@ -587,22 +587,12 @@ fn compile_redelegations(s: &Scenario) -> Vec<RedelegationModel> {
         let o = op(&u.operator) as usize;
         let first = out.len() as u32;
         // (LRT index, name, its stake at each operator at t = 0).
-        let holders: Vec<(u32, String, Vec<f64>)> = if s.lrts.is_empty() {
-            let stakes = (s.operators.iter())
-                .map(|x| x.stake_eth_of(s.pool.collateral_eth))
-                .collect();
-            vec![(0, "pool".to_string(), stakes)]
+        // (LRT index, name, its stake at each operator at t = 0).
+        let holders: Vec<(u32, &str, Vec<f64>)> = if s.lrts.is_empty() {
+            vec![(0, "pool", stakes_of(s, None))]
         } else {
             (s.lrts.iter().enumerate())
-                .map(|(k, l)| {
-                    let stakes = (s.operators.iter())
-                        .map(|x| {
-                            x.lrts.get(&l.name).copied().unwrap_or(0.0)
-                                * x.stake_eth_of(s.pool.collateral_eth)
-                        })
-                        .collect();
-                    (k as u32, l.name.clone(), stakes)
-                })
+                .map(|(k, l)| (k as u32, l.name.as_str(), stakes_of(s, Some(&l.name))))
                 .collect()
         };
         for (lrt, name, stakes) in holders {
@@ -635,6 +625,17 @@ fn compile_redelegations(s: &Scenario) -> Vec<RedelegationModel> {
         }
     }
     out
+}
+
+/// Each operator's stake of LRT `lrt` at t = 0 (with `None`, the pool's: its whole stake), ETH,
+/// in operator order.
+pub fn stakes_of(s: &Scenario, lrt: Option<&str>) -> Vec<f64> {
+    (s.operators.iter())
+        .map(|o| {
+            let own = o.stake_eth_of(s.pool.collateral_eth);
+            lrt.map_or(own, |l| o.lrts.get(l).copied().unwrap_or(0.0) * own)
+        })
+        .collect()
 }
 
 /// The governance entries, each with its (pair, new magnitude) targets by pair index.

@@ -7,12 +7,11 @@ use crate::beacon::{Fork, SLOTS_PER_DAY};
 use crate::error::Diagnostic;
 use crate::importance::{MAX_FACTOR_SHIFT, Slot, source_slot, tiltable};
 use crate::market::MAX_PRICE_MOVE_PER_SUBSTEP_RANGE;
-use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs};
+use crate::model::{AVS_FAULTS_SOURCE, selected_operators, selected_pairs, stakes_of};
 use crate::rate::Rate;
 use crate::spec::{
     CopulaFamily, ExitNetwork, ExploitKind, HitUnit, Importance, ImportanceMethod, IncidentKind,
-    Lending, LossKind, Market, Operator, OracleKind, PoolKind, Scenario, Selector, TokenKind,
-    Withdrawals,
+    Lending, LossKind, Market, OracleKind, PoolKind, Scenario, Selector, TokenKind, Withdrawals,
 };
 use crate::suggest::closest;
 use crate::withdrawal::MAX_DEMAND_PER_SUBSTEP_RANGE;
@@ -2391,10 +2390,6 @@ fn check_undelegations(c: &mut Checker, s: &Scenario) {
             .iter()
             .position(|n| *n == u.operator)
             .expect("known");
-        let stake = |x: &Operator, lrt: Option<&str>| -> f64 {
-            let own = x.stake_eth_of(s.pool.collateral_eth);
-            lrt.map_or(own, |l| x.lrts.get(l).copied().unwrap_or(0.0) * own)
-        };
         let holders: Vec<Option<&str>> = if s.lrts.is_empty() {
             vec![None]
         } else {
@@ -2402,12 +2397,12 @@ fn check_undelegations(c: &mut Checker, s: &Scenario) {
         };
         let mut any = false;
         for lrt in holders {
-            if stake(&s.operators[o], lrt).is_nan() || stake(&s.operators[o], lrt) <= 0.0 {
+            let stakes = stakes_of(s, lrt);
+            if stakes[o].is_nan() || stakes[o] <= 0.0 {
                 continue;
             }
             any = true;
-            let elsewhere =
-                (s.operators.iter().enumerate()).any(|(k, x)| k != o && stake(x, lrt) > 0.0);
+            let elsewhere = (stakes.iter().enumerate()).any(|(k, &x)| k != o && x > 0.0);
             if u.to.is_empty() && !elsewhere {
                 let whose = lrt.map_or("the pool".to_string(), |l| format!("`{l}`"));
                 c.push(
